@@ -1,0 +1,1 @@
+//! Basalt's benchmarks. (Being written.)

@@ -1,0 +1,145 @@
+//! The engine's one error type, grouped by who is at fault.
+
+use basalt_storage::Error as StorageError;
+
+/// Everything that can go wrong while planning or running a statement.
+///
+/// The server maps each variant to a SQLSTATE code; the engine itself knows nothing of codes.
+/// `position` fields are 1-based character offsets into the statement text, as PostgreSQL
+/// reports them in an ErrorResponse.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    // --- The user's statement is wrong (class 42, 0A) -------------------------------------------
+    /// The SQL text does not parse.
+    #[error("{message}")]
+    Syntax {
+        message: String,
+        position: Option<u32>,
+    },
+    #[error("relation \"{name}\" does not exist")]
+    UndefinedTable { name: String, position: Option<u32> },
+    #[error("column \"{name}\" does not exist")]
+    UndefinedColumn { name: String, position: Option<u32> },
+    #[error("column reference \"{name}\" is ambiguous")]
+    AmbiguousColumn { name: String, position: Option<u32> },
+    #[error("relation \"{name}\" already exists")]
+    DuplicateTable { name: String },
+    #[error("column \"{name}\" specified more than once")]
+    DuplicateColumn { name: String },
+    #[error("table name \"{name}\" specified more than once")]
+    DuplicateAlias { name: String },
+    /// A value or expression has the wrong type for where it is used (42804).
+    #[error("{message}")]
+    DatatypeMismatch {
+        message: String,
+        position: Option<u32>,
+    },
+    /// No function or operator matches the argument types (42883).
+    #[error("{message}")]
+    UndefinedFunction {
+        message: String,
+        position: Option<u32>,
+    },
+    /// A column is used outside an aggregate where GROUP BY requires one (42803).
+    #[error("{message}")]
+    Grouping {
+        message: String,
+        position: Option<u32>,
+    },
+    /// An invalid type modifier, e.g. DECIMAL(50,2) (22023 in PostgreSQL for typmods: 42601).
+    #[error("{message}")]
+    InvalidTypeModifier {
+        message: String,
+        position: Option<u32>,
+    },
+    /// A construct Basalt does not support yet (0A000).
+    #[error("{message}")]
+    Unsupported { message: String },
+
+    // --- The data is wrong (class 22, 23) -------------------------------------------------------
+    #[error("division by zero")]
+    DivisionByZero,
+    /// A value does not fit its type (22003).
+    #[error("{message}")]
+    NumericOutOfRange { message: String },
+    /// A string cannot be read as a value of the target type (22P02).
+    #[error("{message}")]
+    InvalidTextRepresentation { message: String },
+    /// A string cannot be read as a date or time (22007), or a date/time is out of range (22008).
+    #[error("{message}")]
+    InvalidDatetime { message: String },
+    /// A string is too long for its column (22001).
+    #[error("{message}")]
+    StringTooLong { message: String },
+    /// NULL into a NOT NULL column (23502).
+    #[error("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint")]
+    NotNullViolation { table: String, column: String },
+    /// Any other invalid argument to a function (22023).
+    #[error("{message}")]
+    InvalidParameter { message: String },
+
+    // --- Transactions (class 25, 40) ------------------------------------------------------------
+    /// A statement in a transaction block that an earlier error aborted (25P02).
+    #[error("current transaction is aborted, commands ignored until end of transaction block")]
+    InFailedTransaction,
+    /// A statement that cannot run inside a transaction block (25001).
+    #[error("{message}")]
+    ActiveTransaction { message: String },
+    /// A concurrent commit conflicts with this transaction (40001).
+    #[error("{message}")]
+    SerializationFailure { message: String },
+
+    // --- Resources and the environment ----------------------------------------------------------
+    #[error("out of memory for query: {message}")]
+    OutOfMemory { message: String },
+    #[error("canceling statement due to user request")]
+    Cancelled,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+
+    // --- Us ---------------------------------------------------------------------------------------
+    /// A bug in Basalt.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The 1-based character position in the statement text this error points at, if any.
+    pub fn position(&self) -> Option<u32> {
+        match self {
+            Error::Syntax { position, .. }
+            | Error::UndefinedTable { position, .. }
+            | Error::UndefinedColumn { position, .. }
+            | Error::AmbiguousColumn { position, .. }
+            | Error::DatatypeMismatch { position, .. }
+            | Error::UndefinedFunction { position, .. }
+            | Error::Grouping { position, .. }
+            | Error::InvalidTypeModifier { position, .. } => *position,
+            _ => None,
+        }
+    }
+}
+
+impl From<arrow_schema::ArrowError> for Error {
+    fn from(e: arrow_schema::ArrowError) -> Self {
+        use arrow_schema::ArrowError as A;
+        match e {
+            A::DivideByZero => Error::DivisionByZero,
+            A::ArithmeticOverflow(m) => Error::NumericOutOfRange {
+                message: normalize_overflow(&m),
+            },
+            A::CastError(m) | A::ParseError(m) => Error::InvalidTextRepresentation { message: m },
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
+fn normalize_overflow(m: &str) -> String {
+    if m.contains("Overflow") || m.contains("overflow") {
+        "numeric value out of range".to_string()
+    } else {
+        m.to_string()
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,1 @@
+//! Basalt's PostgreSQL wire-protocol server. (Being written.)

@@ -1,0 +1,1 @@
+//! Basalt's sqllogictest runners. (Being written.)
