@@ -18,14 +18,21 @@ pub enum SqlType {
     Integer,
     BigInt,
     /// DECIMAL(precision, scale), stored as Arrow `Decimal128`.
-    Decimal { precision: u8, scale: i8 },
+    Decimal {
+        precision: u8,
+        scale: i8,
+    },
     Real,
     Double,
     Boolean,
     /// CHAR(n): blank-padded to `n` bytes.
-    Char { length: u32 },
+    Char {
+        length: u32,
+    },
     /// VARCHAR(n): at most `n` bytes of UTF-8.
-    Varchar { length: u32 },
+    Varchar {
+        length: u32,
+    },
     /// TEXT / unbounded VARCHAR.
     Text,
     Date,

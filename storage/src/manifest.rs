@@ -1,0 +1,364 @@
+//! Manifest files: one per committed version, `manifest/<version, 20 digits>.manifest`.
+//!
+//! ```text
+//! +------------------------------ header (24 bytes) ------------------------------+
+//! | magic "BASALTMF" (8) | format version u32 | payload length u64 | crc32c u32    |
+//! +--------------------------------------------------------------------------------+
+//! | payload: JSON (UTF-8), exactly `payload length` bytes                          |
+//! +--------------------------------------------------------------------------------+
+//! ```
+//! The CRC-32C covers header bytes 0..20 and the payload. The layout and the JSON fields are
+//! specified in `docs/segment-format.md`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bytes::{ByteReader, PutLe};
+use crate::catalog::{Manifest, SegmentMeta, TableDef, TableMeta};
+use crate::durable::{replace_file, ReplaceError};
+use crate::error::{io_at, Error, Result};
+use crate::zone_map::ZoneMap;
+
+/// First 8 bytes of every manifest file.
+pub const MANIFEST_MAGIC: [u8; 8] = *b"BASALTMF";
+/// The manifest format version this build writes and reads.
+pub const MANIFEST_FORMAT_VERSION: u32 = 1;
+const HEADER_BYTES: usize = 24;
+const HEADER_CHECKED_BYTES: usize = 20;
+const EXTENSION: &str = ".manifest";
+
+/// A manifest together with the id counters that are persisted beside it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Persisted {
+    pub(crate) manifest: Manifest,
+    /// Next table id to hand out; above every table id ever committed.
+    pub(crate) next_table_id: u64,
+    /// Next segment id to hand out; above every segment id ever committed.
+    pub(crate) next_segment_id: u64,
+}
+
+/// The JSON payload. These structs are the persisted schema: renaming a field changes the format.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestJson {
+    version: u64,
+    next_table_id: u64,
+    next_segment_id: u64,
+    tables: Vec<TableJson>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TableJson {
+    id: u64,
+    change_version: u64,
+    def: TableDef,
+    segments: Vec<SegmentJson>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SegmentJson {
+    id: u64,
+    rows: u64,
+    bytes: u64,
+    zone_maps: Vec<ZoneMap>,
+}
+
+/// The file name of manifest `version`.
+pub(crate) fn file_name(version: u64) -> String {
+    format!("{version:020}{EXTENSION}")
+}
+
+/// The version a manifest file name stands for, if it is one.
+pub(crate) fn parse_file_name(name: &str) -> Option<u64> {
+    let digits = name.strip_suffix(EXTENSION)?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The bytes of a manifest file.
+pub(crate) fn encode(p: &Persisted) -> Result<Vec<u8>> {
+    let json = ManifestJson {
+        version: p.manifest.version,
+        next_table_id: p.next_table_id,
+        next_segment_id: p.next_segment_id,
+        tables: p
+            .manifest
+            .tables
+            .iter()
+            .map(|t| TableJson {
+                id: t.id,
+                change_version: t.change_version,
+                def: t.def.clone(),
+                segments: t
+                    .segments
+                    .iter()
+                    .map(|s| SegmentJson {
+                        id: s.id,
+                        rows: s.rows,
+                        bytes: s.bytes,
+                        zone_maps: s.zone_maps.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    let payload = serde_json::to_vec(&json)
+        .map_err(|e| Error::Internal(format!("serializing manifest: {e}")))?;
+    let mut out = Vec::with_capacity(HEADER_BYTES + payload.len());
+    out.extend_from_slice(&MANIFEST_MAGIC);
+    out.put_u32(MANIFEST_FORMAT_VERSION);
+    out.put_u64(payload.len() as u64);
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&out), &payload);
+    out.put_u32(crc);
+    out.extend_from_slice(&payload);
+    Ok(out)
+}
+
+/// Parses and checks the manifest file `path` whose bytes are `bytes`.
+pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<Persisted> {
+    let corrupt = |detail: String| Error::corrupt(path, detail);
+    let mut r = ByteReader::new(bytes);
+    let magic: [u8; 8] = r.array().map_err(|e| corrupt(format!("header: {e}")))?;
+    if magic != MANIFEST_MAGIC {
+        return Err(corrupt(format!("bad magic {magic:02x?}")));
+    }
+    let format = r.u32().map_err(|e| corrupt(format!("header: {e}")))?;
+    let len = r.u64().map_err(|e| corrupt(format!("header: {e}")))?;
+    let stored_crc = r.u32().map_err(|e| corrupt(format!("header: {e}")))?;
+    if r.remaining() as u64 != len {
+        return Err(corrupt(format!(
+            "header says {len} payload bytes but {} follow (torn write?)",
+            r.remaining()
+        )));
+    }
+    let payload = r.take(r.remaining()).map_err(&corrupt)?;
+    let checked = bytes.get(..HEADER_CHECKED_BYTES).unwrap_or_default();
+    let crc = crc32c::crc32c_append(crc32c::crc32c(checked), payload);
+    if crc != stored_crc {
+        return Err(corrupt(format!(
+            "checksum mismatch (stored {stored_crc:#010x}, computed {crc:#010x})"
+        )));
+    }
+    if format != MANIFEST_FORMAT_VERSION {
+        return Err(corrupt(format!(
+            "manifest format version {format}, this build reads {MANIFEST_FORMAT_VERSION}"
+        )));
+    }
+    let json: ManifestJson =
+        serde_json::from_slice(payload).map_err(|e| corrupt(format!("payload: {e}")))?;
+    let persisted = Persisted {
+        manifest: Manifest {
+            version: json.version,
+            tables: json
+                .tables
+                .into_iter()
+                .map(|t| TableMeta {
+                    id: t.id,
+                    change_version: t.change_version,
+                    def: t.def,
+                    segments: t
+                        .segments
+                        .into_iter()
+                        .map(|s| SegmentMeta {
+                            id: s.id,
+                            rows: s.rows,
+                            bytes: s.bytes,
+                            zone_maps: s.zone_maps,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        },
+        next_table_id: json.next_table_id,
+        next_segment_id: json.next_segment_id,
+    };
+    check(&persisted).map_err(corrupt)?;
+    Ok(persisted)
+}
+
+/// Checks the invariants every manifest holds.
+fn check(p: &Persisted) -> Result<(), String> {
+    let m = &p.manifest;
+    let mut ids = BTreeSet::new();
+    let mut names = BTreeMap::new();
+    let mut segment_ids = BTreeSet::new();
+    for t in &m.tables {
+        let name = t.def.qualified_name();
+        if !ids.insert(t.id) {
+            return Err(format!("table id {} appears twice", t.id));
+        }
+        if names.insert(name.clone(), t.id).is_some() {
+            return Err(format!("table {name} appears twice"));
+        }
+        if t.id < crate::TABLE_ID_MIN || t.id >= p.next_table_id {
+            return Err(format!(
+                "table {name} has id {} outside {}..{}",
+                t.id,
+                crate::TABLE_ID_MIN,
+                p.next_table_id
+            ));
+        }
+        if t.change_version > m.version {
+            return Err(format!(
+                "table {name} changed in version {} after this version {}",
+                t.change_version, m.version
+            ));
+        }
+        for s in &t.segments {
+            if !segment_ids.insert(s.id) || s.id >= p.next_segment_id {
+                return Err(format!(
+                    "table {name} segment id {} is reused or out of range",
+                    s.id
+                ));
+            }
+            if s.zone_maps.len() != t.def.columns.len() {
+                return Err(format!(
+                    "table {name} segment {} has {} zone maps for {} columns",
+                    s.id,
+                    s.zone_maps.len(),
+                    t.def.columns.len()
+                ));
+            }
+            if let Some(z) = s
+                .zone_maps
+                .iter()
+                .find(|z| z.row_count != s.rows || z.null_count > s.rows)
+            {
+                return Err(format!(
+                    "table {name} segment {} of {} rows has a zone map of {} rows, {} NULLs",
+                    s.id, s.rows, z.row_count, z.null_count
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads and checks manifest file `path`.
+pub(crate) fn read(path: &Path) -> Result<Persisted> {
+    let bytes = std::fs::read(path).map_err(io_at(path))?;
+    decode(path, &bytes)
+}
+
+/// Durably writes `p` as the manifest file of its version in `dir`.
+pub(crate) fn write(dir: &Path, p: &Persisted) -> Result<(), ReplaceError> {
+    let bytes = encode(p).map_err(ReplaceError::Before)?;
+    if cfg!(debug_assertions) {
+        // Check the bytes before they reach the disk, as recovery will read them.
+        match decode(&dir.join(file_name(p.manifest.version)), &bytes) {
+            Ok(back) if back == *p => {}
+            other => {
+                return Err(ReplaceError::Before(Error::Internal(format!(
+                    "manifest does not round trip: {other:?}"
+                ))))
+            }
+        }
+    }
+    replace_file(dir, &file_name(p.manifest.version), &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::ColumnDef;
+    use crate::types::SqlType;
+
+    fn sample() -> Persisted {
+        Persisted {
+            manifest: Manifest {
+                version: 7,
+                tables: vec![TableMeta {
+                    id: crate::TABLE_ID_MIN,
+                    change_version: 5,
+                    def: TableDef {
+                        schema: "public".into(),
+                        name: "t".into(),
+                        columns: vec![ColumnDef {
+                            name: "x".into(),
+                            ty: SqlType::Decimal {
+                                precision: 38,
+                                scale: 2,
+                            },
+                            nullable: true,
+                        }],
+                    },
+                    segments: vec![SegmentMeta {
+                        id: 3,
+                        rows: 2,
+                        bytes: 100,
+                        zone_maps: vec![ZoneMap {
+                            row_count: 2,
+                            null_count: 0,
+                            min: Some(crate::ZoneValue::Decimal(-(10i128.pow(38) - 1))),
+                            max: Some(crate::ZoneValue::Decimal(10i128.pow(38) - 1)),
+                            min_exact: true,
+                            max_exact: true,
+                        }],
+                    }],
+                }],
+            },
+            next_table_id: crate::TABLE_ID_MIN + 1,
+            next_segment_id: 4,
+        }
+    }
+
+    #[test]
+    fn manifest_round_trips_and_names_sort_by_version() {
+        // Input: a manifest with one DECIMAL(38,2) table holding 38-digit zone-map bounds.
+        let p = sample();
+        let bytes = encode(&p).unwrap();
+        assert_eq!(&bytes[..8], b"BASALTMF");
+        assert_eq!(decode(Path::new("m"), &bytes).unwrap(), p);
+        assert_eq!(file_name(42), "00000000000000000042.manifest");
+        assert_eq!(parse_file_name(&file_name(42)), Some(42));
+        assert_eq!(parse_file_name(&file_name(u64::MAX)), Some(u64::MAX));
+        assert_eq!(parse_file_name("42.manifest"), None);
+        assert_eq!(parse_file_name("00000000000000000042.manifest.tmp"), None);
+        assert!(file_name(9) < file_name(10));
+    }
+
+    #[test]
+    fn every_flipped_byte_and_every_truncation_is_corrupt() {
+        // Input: the sample manifest with each byte flipped in turn, then cut at each length.
+        let bytes = encode(&sample()).unwrap();
+        for i in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x20;
+            assert!(
+                matches!(decode(Path::new("m"), &bad), Err(Error::Corrupt { .. })),
+                "byte {i}"
+            );
+        }
+        for len in 0..bytes.len() {
+            assert!(matches!(
+                decode(Path::new("m"), &bytes[..len]),
+                Err(Error::Corrupt { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn checked_invariants_reject_inconsistent_manifests() {
+        // Input: the sample with a duplicated table, a table id at the counter, and a segment
+        // whose zone map counts other rows.
+        let mut dup = sample();
+        let t = dup.manifest.tables[0].clone();
+        dup.manifest.tables.push(t);
+        assert!(check(&dup).is_err());
+
+        let mut id = sample();
+        id.next_table_id = crate::TABLE_ID_MIN;
+        assert!(check(&id).is_err());
+
+        let mut zone = sample();
+        zone.manifest.tables[0].segments[0].zone_maps[0].row_count = 3;
+        assert!(check(&zone).is_err());
+        assert!(check(&sample()).is_ok());
+    }
+}

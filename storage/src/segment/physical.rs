@@ -1,0 +1,194 @@
+//! Physical types: how a [`SqlType`]'s values are laid out in a block, and views of Arrow arrays
+//! by physical type for the writer.
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
+    TimestampMicrosecondType,
+};
+use arrow_array::{Array, BooleanArray, StringArray};
+use arrow_buffer::NullBuffer;
+
+use crate::error::{Error, Result};
+use crate::types::SqlType;
+
+/// The physical type of a column. The id is persisted in the segment footer, so a segment can be
+/// checked against the table definition that claims it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PhysicalType {
+    /// Bit-packed, LSB first.
+    Boolean,
+    /// SMALLINT.
+    Int16,
+    /// INTEGER and DATE (days since 1970-01-01).
+    Int32,
+    /// BIGINT and TIMESTAMP (microseconds since 1970-01-01 00:00:00).
+    Int64,
+    /// REAL (IEEE 754 binary32).
+    Float32,
+    /// DOUBLE PRECISION (IEEE 754 binary64).
+    Float64,
+    /// DECIMAL: the unscaled value as a two's-complement 128-bit integer.
+    Int128,
+    /// CHAR, VARCHAR and TEXT: UTF-8 bytes.
+    Utf8,
+}
+
+impl PhysicalType {
+    /// Every physical type, for tests and exhaustive checks.
+    #[cfg(test)]
+    pub(crate) const ALL: [PhysicalType; 8] = [
+        PhysicalType::Boolean,
+        PhysicalType::Int16,
+        PhysicalType::Int32,
+        PhysicalType::Int64,
+        PhysicalType::Float32,
+        PhysicalType::Float64,
+        PhysicalType::Int128,
+        PhysicalType::Utf8,
+    ];
+
+    pub(crate) fn of(ty: SqlType) -> PhysicalType {
+        match ty {
+            SqlType::Boolean => PhysicalType::Boolean,
+            SqlType::SmallInt => PhysicalType::Int16,
+            SqlType::Integer | SqlType::Date => PhysicalType::Int32,
+            SqlType::BigInt | SqlType::Timestamp => PhysicalType::Int64,
+            SqlType::Real => PhysicalType::Float32,
+            SqlType::Double => PhysicalType::Float64,
+            SqlType::Decimal { .. } => PhysicalType::Int128,
+            SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text => PhysicalType::Utf8,
+        }
+    }
+
+    /// The persisted id.
+    pub(crate) fn id(self) -> u8 {
+        match self {
+            PhysicalType::Boolean => 1,
+            PhysicalType::Int16 => 2,
+            PhysicalType::Int32 => 3,
+            PhysicalType::Int64 => 4,
+            PhysicalType::Float32 => 5,
+            PhysicalType::Float64 => 6,
+            PhysicalType::Int128 => 7,
+            PhysicalType::Utf8 => 8,
+        }
+    }
+
+    pub(crate) fn from_id(id: u8) -> Option<PhysicalType> {
+        Some(match id {
+            1 => PhysicalType::Boolean,
+            2 => PhysicalType::Int16,
+            3 => PhysicalType::Int32,
+            4 => PhysicalType::Int64,
+            5 => PhysicalType::Float32,
+            6 => PhysicalType::Float64,
+            7 => PhysicalType::Int128,
+            8 => PhysicalType::Utf8,
+            _ => return None,
+        })
+    }
+
+    /// Bytes per value for fixed-width types; `None` for bit-packed booleans and strings.
+    pub(crate) fn width(self) -> Option<usize> {
+        match self {
+            PhysicalType::Int16 => Some(2),
+            PhysicalType::Int32 | PhysicalType::Float32 => Some(4),
+            PhysicalType::Int64 | PhysicalType::Float64 => Some(8),
+            PhysicalType::Int128 => Some(16),
+            PhysicalType::Boolean | PhysicalType::Utf8 => None,
+        }
+    }
+}
+
+/// A typed view of one Arrow array's values (slicing already applied).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Values<'a> {
+    Boolean(&'a BooleanArray),
+    Int16(&'a [i16]),
+    Int32(&'a [i32]),
+    Int64(&'a [i64]),
+    Float32(&'a [f32]),
+    Float64(&'a [f64]),
+    Int128(&'a [i128]),
+    Utf8(&'a StringArray),
+}
+
+/// One array's worth of a block's values: a contiguous run of rows.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Piece<'a> {
+    pub(crate) values: Values<'a>,
+    pub(crate) nulls: Option<&'a NullBuffer>,
+}
+
+impl<'a> Piece<'a> {
+    /// Views `array` as a column of type `ty`; an array of another Arrow type is the caller's bug.
+    pub(crate) fn new(ty: SqlType, array: &'a dyn Array) -> Result<Piece<'a>> {
+        let values = match ty {
+            SqlType::Boolean => array.as_boolean_opt().map(Values::Boolean),
+            SqlType::SmallInt => array
+                .as_primitive_opt::<Int16Type>()
+                .map(|a| Values::Int16(a.values())),
+            SqlType::Integer => array
+                .as_primitive_opt::<Int32Type>()
+                .map(|a| Values::Int32(a.values())),
+            SqlType::Date => array
+                .as_primitive_opt::<Date32Type>()
+                .map(|a| Values::Int32(a.values())),
+            SqlType::BigInt => array
+                .as_primitive_opt::<Int64Type>()
+                .map(|a| Values::Int64(a.values())),
+            SqlType::Timestamp => array
+                .as_primitive_opt::<TimestampMicrosecondType>()
+                .filter(|a| a.data_type() == &ty.arrow_type())
+                .map(|a| Values::Int64(a.values())),
+            SqlType::Real => array
+                .as_primitive_opt::<Float32Type>()
+                .map(|a| Values::Float32(a.values())),
+            SqlType::Double => array
+                .as_primitive_opt::<Float64Type>()
+                .map(|a| Values::Float64(a.values())),
+            SqlType::Decimal { .. } => array
+                .as_primitive_opt::<Decimal128Type>()
+                .filter(|a| a.data_type() == &ty.arrow_type())
+                .map(|a| Values::Int128(a.values())),
+            SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text => {
+                array.as_string_opt::<i32>().map(Values::Utf8)
+            }
+        };
+        let values = values.ok_or_else(|| {
+            Error::Internal(format!(
+                "a {} column was given an Arrow array of type {}",
+                ty,
+                array.data_type()
+            ))
+        })?;
+        Ok(Piece {
+            values,
+            // For the types Basalt stores, physical nulls are the logical nulls. A null buffer
+            // without nulls is dropped so that "no nulls" has one representation.
+            nulls: array.nulls().filter(|n| n.null_count() > 0),
+        })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        match self.values {
+            Values::Boolean(a) => a.len(),
+            Values::Int16(v) => v.len(),
+            Values::Int32(v) => v.len(),
+            Values::Int64(v) => v.len(),
+            Values::Float32(v) => v.len(),
+            Values::Float64(v) => v.len(),
+            Values::Int128(v) => v.len(),
+            Values::Utf8(a) => a.len(),
+        }
+    }
+
+    pub(crate) fn null_count(&self) -> usize {
+        self.nulls.map_or(0, |n| n.null_count())
+    }
+
+    pub(crate) fn is_valid(&self, i: usize) -> bool {
+        self.nulls.is_none_or(|n| n.is_valid(i))
+    }
+}

@@ -1,0 +1,550 @@
+//! Reading a segment file through a memory map: checking its frame and footer on open, then
+//! decoding projected columns into Arrow arrays.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
+use arrow_schema::Schema;
+use memmap2::Mmap;
+
+use crate::bytes::{to_usize, ByteReader};
+use crate::catalog::ColumnDef;
+use crate::catalog::{SegmentMeta, TableMeta};
+use crate::error::{io_at, Error, Result};
+use crate::segment::block::{decode_block, BLOCK_HEADER_BYTES};
+use crate::segment::column::ColumnBuilder;
+use crate::segment::physical::PhysicalType;
+use crate::segment::{FORMAT_VERSION, HEADER_BYTES, SEGMENT_MAGIC, TRAILER_BYTES};
+use crate::zone_map::ZoneMap;
+
+/// Where one block lies in its segment file, and its zone map (which holds its row count).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockMeta {
+    /// Byte offset of the block header from the start of the file.
+    pub offset: u64,
+    /// Bytes in the block: header, bitmap and payload.
+    pub length: u64,
+    pub zone_map: ZoneMap,
+}
+
+/// An open, checked segment file. Opening checks the file's frame (magic numbers, version,
+/// footer checksum) and that its footer agrees with the table and segment that name it; each
+/// block's checksum is checked when the block is read.
+#[derive(Debug)]
+pub struct SegmentReader {
+    path: PathBuf,
+    map: Mmap,
+    rows: u64,
+    columns: Vec<ColumnDef>,
+    blocks: Vec<Vec<BlockMeta>>,
+}
+
+/// Maps `file` read-only.
+#[allow(unsafe_code)]
+fn map_file(file: &File, path: &Path) -> Result<Mmap> {
+    // SAFETY: a memory map is undefined behaviour if the file changes underneath it. Segment
+    // files are written whole and fsynced before any manifest refers to them, and from then on
+    // Basalt never writes, truncates or renames them; they are only unlinked, which leaves an
+    // existing mapping intact. Nothing else may modify a data directory while Basalt runs.
+    unsafe { Mmap::map(file) }.map_err(io_at(path))
+}
+
+impl SegmentReader {
+    /// Opens the segment file at `path`, which `table` lists as `segment`.
+    pub(crate) fn open(
+        path: &Path,
+        table: &TableMeta,
+        segment: &SegmentMeta,
+    ) -> Result<SegmentReader> {
+        let corrupt = |detail: String| Error::corrupt(path, detail);
+        let file = File::open(path).map_err(io_at(path))?;
+        let len = file.metadata().map_err(io_at(path))?.len();
+        if len != segment.bytes {
+            return Err(corrupt(format!(
+                "file is {len} bytes but the manifest says {}",
+                segment.bytes
+            )));
+        }
+        if len < (HEADER_BYTES + TRAILER_BYTES) as u64 {
+            return Err(corrupt(format!(
+                "file of {len} bytes is too short for a segment"
+            )));
+        }
+        let map = map_file(&file, path)?;
+        let bytes: &[u8] = &map;
+        if bytes.len() as u64 != len {
+            return Err(corrupt(format!(
+                "file changed size from {len} to {} while opening",
+                bytes.len()
+            )));
+        }
+
+        let mut header = ByteReader::new(bytes);
+        let magic: [u8; 8] = header.array().map_err(&corrupt)?;
+        let version = header.u32().map_err(&corrupt)?;
+        let reserved = header.u32().map_err(&corrupt)?;
+        if magic != SEGMENT_MAGIC {
+            return Err(corrupt(format!("bad header magic {magic:02x?}")));
+        }
+        if version != FORMAT_VERSION {
+            return Err(corrupt(format!(
+                "segment format version {version}, this build reads {FORMAT_VERSION}"
+            )));
+        }
+        if reserved != 0 {
+            return Err(corrupt(format!(
+                "reserved header field is {reserved:#x}, not 0"
+            )));
+        }
+
+        let trailer_at = bytes.len() - TRAILER_BYTES;
+        let mut trailer = ByteReader::new(bytes.get(trailer_at..).unwrap_or_default());
+        let footer_len = trailer.u32().map_err(&corrupt)? as usize;
+        let footer_crc = trailer.u32().map_err(&corrupt)?;
+        let magic: [u8; 8] = trailer.array().map_err(&corrupt)?;
+        if magic != SEGMENT_MAGIC {
+            return Err(corrupt(format!("bad trailer magic {magic:02x?}")));
+        }
+        let footer_at = trailer_at
+            .checked_sub(footer_len)
+            .filter(|at| *at >= HEADER_BYTES)
+            .ok_or_else(|| corrupt(format!("footer length {footer_len} exceeds the file")))?;
+        let footer = bytes.get(footer_at..trailer_at).unwrap_or_default();
+        let crc = crc32c::crc32c(footer);
+        if crc != footer_crc {
+            return Err(corrupt(format!(
+                "footer checksum mismatch (stored {footer_crc:#010x}, computed {crc:#010x})"
+            )));
+        }
+
+        let (rows, blocks) = parse_footer(footer, footer_at as u64, table, segment)
+            .map_err(|e| corrupt(format!("footer: {e}")))?;
+        Ok(SegmentReader {
+            path: path.to_path_buf(),
+            map,
+            rows,
+            columns: table.def.columns.clone(),
+            blocks,
+        })
+    }
+
+    /// Rows in the segment.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// The blocks of column `column` (an index into the table's columns), in row order.
+    pub fn blocks(&self, column: usize) -> Option<&[BlockMeta]> {
+        self.blocks.get(column).map(Vec::as_slice)
+    }
+
+    /// Decodes the columns `projection` (indexes into the table's columns, in that order) into
+    /// one batch holding every row of the segment.
+    pub fn read(&self, projection: &[usize]) -> Result<RecordBatch> {
+        let rows = to_usize(self.rows, "row count").map_err(|e| Error::corrupt(&self.path, e))?;
+        let mut fields = Vec::with_capacity(projection.len());
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(projection.len());
+        for &c in projection {
+            let (Some(column), Some(blocks)) = (self.columns.get(c), self.blocks.get(c)) else {
+                return Err(Error::Internal(format!(
+                    "projection names column {c} of a table with {} columns",
+                    self.columns.len()
+                )));
+            };
+            arrays.push(self.read_column(c, column, blocks, rows)?);
+            fields.push(column.arrow_field());
+        }
+        let schema = Arc::new(Schema::new(fields));
+        let options = RecordBatchOptions::new().with_row_count(Some(rows));
+        RecordBatch::try_new_with_options(schema, arrays, &options).map_err(|e| {
+            Error::corrupt(
+                &self.path,
+                format!("decoded columns do not form a batch: {e}"),
+            )
+        })
+    }
+
+    fn read_column(
+        &self,
+        c: usize,
+        column: &ColumnDef,
+        blocks: &[BlockMeta],
+        rows: usize,
+    ) -> Result<ArrayRef> {
+        let mut builder = ColumnBuilder::new(column.ty, rows);
+        for (b, block) in blocks.iter().enumerate() {
+            let at = |detail: String| {
+                Error::corrupt(
+                    &self.path,
+                    format!(
+                        "column {c} (\"{}\") block {b} at offset {}: {detail}",
+                        column.name, block.offset
+                    ),
+                )
+            };
+            // `open` checked every block lies inside the file; look it up checked regardless.
+            let bytes = block
+                .offset
+                .checked_add(block.length)
+                .and_then(|end| self.map.get(block.offset as usize..end as usize))
+                .ok_or_else(|| at("block lies outside the file".into()))?;
+            let block_rows =
+                u32::try_from(block.zone_map.row_count).map_err(|_| at("row count".into()))?;
+            let block_nulls =
+                u32::try_from(block.zone_map.null_count).map_err(|_| at("null count".into()))?;
+            decode_block(bytes, block_rows, block_nulls, &mut builder).map_err(at)?;
+        }
+        if builder.len() != rows {
+            return Err(Error::corrupt(
+                &self.path,
+                format!(
+                    "column {c} (\"{}\") holds {} rows, the segment {rows}",
+                    column.name,
+                    builder.len()
+                ),
+            ));
+        }
+        builder.finish().map_err(|e| {
+            Error::corrupt(&self.path, format!("column {c} (\"{}\"): {e}", column.name))
+        })
+    }
+}
+
+/// Parses and checks the footer, which starts at byte `footer_at` of the file. Blocks must tile
+/// the space between the header and the footer exactly, in column order.
+fn parse_footer(
+    footer: &[u8],
+    footer_at: u64,
+    table: &TableMeta,
+    segment: &SegmentMeta,
+) -> Result<(u64, Vec<Vec<BlockMeta>>), String> {
+    let mut r = ByteReader::new(footer);
+    let table_id = r.u64()?;
+    let segment_id = r.u64()?;
+    let rows = r.u64()?;
+    let column_count = r.u32()?;
+    if table_id != table.id || segment_id != segment.id {
+        return Err(format!(
+            "belongs to table {table_id} segment {segment_id}, not table {} segment {}",
+            table.id, segment.id
+        ));
+    }
+    if rows != segment.rows {
+        return Err(format!(
+            "holds {rows} rows, the manifest says {}",
+            segment.rows
+        ));
+    }
+    if column_count as usize != table.def.columns.len() {
+        return Err(format!(
+            "has {column_count} columns, the table {}",
+            table.def.columns.len()
+        ));
+    }
+    let mut next = HEADER_BYTES as u64;
+    let mut columns = Vec::with_capacity(table.def.columns.len());
+    for (c, column) in table.def.columns.iter().enumerate() {
+        let type_id = r.u8()?;
+        let ty = PhysicalType::of(column.ty);
+        match PhysicalType::from_id(type_id) {
+            Some(found) if found == ty => {}
+            Some(found) => {
+                return Err(format!(
+                    "column {c} holds {found:?} values, a {} column needs {ty:?}",
+                    column.ty
+                ))
+            }
+            None => return Err(format!("column {c} has unknown physical type id {type_id}")),
+        }
+        let block_count = r.u32()?;
+        // Each block entry takes at least 25 bytes, which bounds the allocation by the footer.
+        if block_count as usize > r.remaining() / 25 {
+            return Err(format!("column {c} claims {block_count} blocks"));
+        }
+        let mut blocks = Vec::with_capacity(block_count as usize);
+        let mut column_rows = 0u64;
+        for b in 0..block_count {
+            let offset = r.u64()?;
+            let length = r.u64()?;
+            let block_rows = r.u32()?;
+            let block_nulls = r.u32()?;
+            let where_ = || format!("column {c} block {b}");
+            if offset != next {
+                return Err(format!("{} starts at {offset}, expected {next}", where_()));
+            }
+            next = offset
+                .checked_add(length)
+                .filter(|end| *end <= footer_at && length >= BLOCK_HEADER_BYTES as u64)
+                .ok_or_else(|| {
+                    format!(
+                        "{} of {length} bytes at {offset} overruns the footer at {footer_at}",
+                        where_()
+                    )
+                })?;
+            if block_rows == 0 || block_nulls > block_rows {
+                return Err(format!(
+                    "{} has {block_rows} rows and {block_nulls} NULLs",
+                    where_()
+                ));
+            }
+            let zone_map = ZoneMap::read_bounds(ty, block_rows.into(), block_nulls.into(), &mut r)
+                .map_err(|e| format!("{}: {e}", where_()))?;
+            column_rows += u64::from(block_rows);
+            blocks.push(BlockMeta {
+                offset,
+                length,
+                zone_map,
+            });
+        }
+        if column_rows != rows {
+            return Err(format!(
+                "column {c} holds {column_rows} rows, the segment {rows}"
+            ));
+        }
+        columns.push(blocks);
+    }
+    if next != footer_at {
+        return Err(format!(
+            "blocks end at {next} but the footer starts at {footer_at}"
+        ));
+    }
+    if r.remaining() != 0 {
+        return Err(format!("{} unexpected bytes at the end", r.remaining()));
+    }
+    Ok((rows, columns))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::TableDef;
+    use crate::segment::writer::write_segment;
+    use crate::segment::BLOCK_ROWS_MAX;
+    use crate::test_util::{all_null_batch, all_types_def, extremes_batch, generated_batch};
+    use crate::zone_map::ZoneValue;
+
+    /// Writes `batches` as segment 1 of table 16384 in `dir` and returns the table listing it.
+    fn write(dir: &Path, def: &TableDef, batches: &[RecordBatch]) -> (PathBuf, TableMeta) {
+        let path = dir.join("seg");
+        let _ = std::fs::remove_file(&path);
+        let segment = write_segment(&path, 16_384, 1, def, batches).unwrap();
+        let table = TableMeta {
+            id: 16_384,
+            def: def.clone(),
+            segments: vec![segment],
+            change_version: 1,
+        };
+        (path, table)
+    }
+
+    fn read(path: &Path, table: &TableMeta, projection: &[usize]) -> Result<RecordBatch> {
+        SegmentReader::open(path, table, &table.segments[0])?.read(projection)
+    }
+
+    fn all(def: &TableDef) -> Vec<usize> {
+        (0..def.columns.len()).collect()
+    }
+
+    #[test]
+    fn every_type_round_trips_with_extremes_and_nulls() {
+        // Input: one row group of edge values of all twelve SQL types (NULLs, empty and 100 KB
+        // strings, NaN / ±Inf / -0.0, integer and 38-digit decimal extremes, year-1 dates).
+        let dir = tempfile::tempdir().unwrap();
+        let def = all_types_def("t");
+        let batch = extremes_batch(&def);
+        let (path, table) = write(dir.path(), &def, std::slice::from_ref(&batch));
+        let back = read(&path, &table, &all(&def)).unwrap();
+        assert_eq!(back, batch);
+        for (c, column) in def.columns.iter().enumerate() {
+            assert_eq!(back.column(c).data_type(), &column.ty.arrow_type());
+        }
+        // Floats compare bitwise: -0.0 and the NaN survive as themselves.
+        let reals = back
+            .column(4)
+            .as_any()
+            .downcast_ref::<arrow_array::Float32Array>()
+            .unwrap();
+        assert!(reals.value(0).is_nan());
+        assert_eq!(reals.value(3).to_bits(), (-0.0f32).to_bits());
+
+        let zones = &table.segments[0].zone_maps;
+        assert_eq!(zones[0].min, Some(ZoneValue::Int(i16::MIN.into())));
+        assert_eq!(zones[0].max, Some(ZoneValue::Int(i16::MAX.into())));
+        assert_eq!(zones[0].null_count, 1);
+        assert_eq!(
+            zones[3].max,
+            Some(ZoneValue::Decimal(crate::test_util::DECIMAL_38_MAX))
+        );
+        assert!(matches!(zones[4].max, Some(ZoneValue::Float(f)) if f.is_nan()));
+        assert_eq!(zones[4].min, Some(ZoneValue::Float(f64::NEG_INFINITY)));
+        assert_eq!(zones[10].min, Some(ZoneValue::Int(i32::MIN.into())));
+        assert!(
+            !zones[9].max_exact,
+            "the 100 KB string's bound is truncated"
+        );
+    }
+
+    #[test]
+    fn all_null_columns_round_trip_without_zone_bounds() {
+        // Input: 1,000 rows in which every value of every type is NULL.
+        let dir = tempfile::tempdir().unwrap();
+        let def = all_types_def("t");
+        let batch = all_null_batch(&def, 1_000);
+        let (path, table) = write(dir.path(), &def, std::slice::from_ref(&batch));
+        assert_eq!(read(&path, &table, &all(&def)).unwrap(), batch);
+        for zone in &table.segments[0].zone_maps {
+            assert_eq!((zone.row_count, zone.null_count), (1_000, 1_000));
+            assert_eq!((&zone.min, &zone.max), (&None, &None));
+        }
+    }
+
+    #[test]
+    fn columns_span_several_blocks_and_input_batches() {
+        // Input: 150,000 generated rows, given as three slices of 70,000, 1 and 79,999 rows.
+        let dir = tempfile::tempdir().unwrap();
+        let def = all_types_def("t");
+        let whole = generated_batch(&def, -1_000, 150_000);
+        let parts = [
+            whole.slice(0, 70_000),
+            whole.slice(70_000, 1),
+            whole.slice(70_001, 79_999),
+        ];
+        let (path, table) = write(dir.path(), &def, &parts);
+        let reader = SegmentReader::open(&path, &table, &table.segments[0]).unwrap();
+        assert_eq!(reader.rows(), 150_000);
+        for c in 0..def.columns.len() {
+            let blocks = reader.blocks(c).unwrap();
+            let rows: Vec<u64> = blocks.iter().map(|b| b.zone_map.row_count).collect();
+            let full = u64::from(BLOCK_ROWS_MAX);
+            assert_eq!(rows, [full, full, 150_000 - 2 * full], "column {c}");
+        }
+        // BIGINT column: i * 1,000,003, NULL where i % 7 == 0 (not at the ends).
+        let bigint = reader.blocks(2).unwrap();
+        assert_eq!(
+            bigint[0].zone_map.min,
+            Some(ZoneValue::Int(-1_000 * 1_000_003))
+        );
+        assert_eq!(
+            bigint[0].zone_map.max,
+            Some(ZoneValue::Int(64_535 * 1_000_003))
+        );
+        assert_eq!(
+            table.segments[0].zone_maps[2].max,
+            Some(ZoneValue::Int(148_999 * 1_000_003))
+        );
+        assert_eq!(reader.read(&all(&def)).unwrap(), whole);
+    }
+
+    #[test]
+    fn projections_pick_reorder_and_may_be_empty() {
+        // Input: 100 generated rows; projections [9, 0], [3, 3], [] and [12] (out of range).
+        let dir = tempfile::tempdir().unwrap();
+        let def = all_types_def("t");
+        let batch = generated_batch(&def, 0, 100);
+        let (path, table) = write(dir.path(), &def, std::slice::from_ref(&batch));
+
+        let picked = read(&path, &table, &[9, 0]).unwrap();
+        assert_eq!(picked.schema().field(0).name(), &def.columns[9].name);
+        assert_eq!(picked.column(0), batch.column(9));
+        assert_eq!(picked.column(1), batch.column(0));
+
+        let twice = read(&path, &table, &[3, 3]).unwrap();
+        assert_eq!(twice.column(0), twice.column(1));
+
+        let none = read(&path, &table, &[]).unwrap();
+        assert_eq!((none.num_columns(), none.num_rows()), (0, 100));
+
+        assert!(matches!(
+            read(&path, &table, &[12]),
+            Err(Error::Internal(_))
+        ));
+    }
+
+    #[test]
+    fn every_flipped_byte_of_a_segment_file_is_reported_corrupt() {
+        // Input: a 20-row segment of every type; each byte of the file flipped in turn.
+        let dir = tempfile::tempdir().unwrap();
+        let def = all_types_def("t");
+        let batch = generated_batch(&def, 0, 20);
+        let (path, table) = write(dir.path(), &def, std::slice::from_ref(&batch));
+        let good = std::fs::read(&path).unwrap();
+        assert_eq!(read(&path, &table, &all(&def)).unwrap(), batch);
+        for i in 0..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 0x04;
+            std::fs::write(&path, &bad).unwrap();
+            match read(&path, &table, &all(&def)) {
+                Err(Error::Corrupt { file, detail }) => {
+                    assert_eq!(file, path.display().to_string());
+                    assert!(!detail.is_empty());
+                }
+                other => panic!("byte {i}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_segment_files_are_reported_corrupt() {
+        // Input: a 20-row segment cut to each shorter length, with the manifest's byte count
+        // both unchanged and (as if the manifest agreed) matching the cut.
+        let dir = tempfile::tempdir().unwrap();
+        let def = all_types_def("t");
+        let (path, table) = write(dir.path(), &def, &[generated_batch(&def, 0, 20)]);
+        let good = std::fs::read(&path).unwrap();
+        for len in 0..good.len() {
+            std::fs::write(&path, &good[..len]).unwrap();
+            assert!(matches!(
+                read(&path, &table, &all(&def)),
+                Err(Error::Corrupt { .. })
+            ));
+            let mut agreeing = table.clone();
+            agreeing.segments[0].bytes = len as u64;
+            assert!(
+                matches!(
+                    read(&path, &agreeing, &all(&def)),
+                    Err(Error::Corrupt { .. })
+                ),
+                "length {len}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_segment_of_another_table_or_shape_is_rejected() {
+        // Input: a valid segment opened as another table id, another segment id, with another
+        // row count, and under a definition with a different column type.
+        let dir = tempfile::tempdir().unwrap();
+        let def = all_types_def("t");
+        let (path, table) = write(dir.path(), &def, &[generated_batch(&def, 0, 20)]);
+        let mut other = table.clone();
+        other.id += 1;
+        assert!(matches!(
+            read(&path, &other, &[0]),
+            Err(Error::Corrupt { .. })
+        ));
+        let mut other = table.clone();
+        other.segments[0].id += 1;
+        assert!(matches!(
+            read(&path, &other, &[0]),
+            Err(Error::Corrupt { .. })
+        ));
+        let mut other = table.clone();
+        other.segments[0].rows += 1;
+        assert!(matches!(
+            read(&path, &other, &[0]),
+            Err(Error::Corrupt { .. })
+        ));
+        let mut other = table.clone();
+        other.def.columns[0].ty = crate::SqlType::BigInt;
+        assert!(matches!(
+            read(&path, &other, &[0]),
+            Err(Error::Corrupt { .. })
+        ));
+        assert!(matches!(
+            read(&dir.path().join("missing"), &table, &[0]),
+            Err(Error::Io { .. })
+        ));
+    }
+}

@@ -1,0 +1,683 @@
+//! Write transactions: a working view over a pinned base manifest, segment files written as
+//! rows are appended, and the commit that publishes them (protocol in `docs/transactions.md`).
+//!
+//! ```text
+//!           create_table / drop_table / append
+//!                  +------+
+//!                  v      |
+//!  begin --> [ Open ] ----+
+//!               |  \
+//!               |   \-- dropped, or commit refused (conflict, I/O error before the rename)
+//!               |        --> rollback: delete every segment file it wrote
+//!               |
+//!               +-- commit published --> [ Committed ]: delete only the segment files of
+//!               |                         tables it created or appended to and then dropped
+//!               +-- commit failed after the manifest rename --> [ Indeterminate ]:
+//!                                         delete nothing (the manifest may refer to them)
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
+
+use arrow_array::{Array, RecordBatch};
+
+use crate::catalog::{Manifest, SegmentMeta, TableDef, TableMeta};
+use crate::durable::{create_dir, sync_dir};
+use crate::error::{Error, Result};
+use crate::segment::writer::{span_string_bytes, split_rows, write_segment};
+use crate::segment::{SEGMENT_ROWS_MAX, SEGMENT_STRING_BYTES_MAX};
+use crate::store::{Changes, CommitError, Store};
+use crate::types::{SqlType, DECIMAL_PRECISION_MAX};
+
+/// Where a transaction stands; see the module diagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Open,
+    Committed,
+    Indeterminate,
+}
+
+/// A write transaction.
+///
+/// Reads see the base manifest pinned by [`Store::begin`] plus the transaction's own changes
+/// ([`Transaction::snapshot`]). Appended rows go to new segment files at once, fsynced but
+/// referenced by no manifest until [`Transaction::commit`]. Dropping a transaction without
+/// committing rolls it back.
+#[derive(Debug)]
+pub struct Transaction {
+    store: Arc<Store>,
+    base: Arc<Manifest>,
+    /// The base plus this transaction's changes; `None` until the first change, so read-only
+    /// transactions never copy the manifest.
+    view: Option<Manifest>,
+    /// Tables created here and still in the view, in creation order.
+    created: Vec<u64>,
+    /// Every table created here, dropped again or not (their directories are ours to remove).
+    created_ever: BTreeSet<u64>,
+    /// Base tables dropped here, with their names.
+    dropped: BTreeMap<u64, String>,
+    /// Base tables appended to here, with their names and new segments.
+    appended: BTreeMap<u64, (String, Vec<SegmentMeta>)>,
+    /// Every segment file written here, as (table id, segment id).
+    written: Vec<(u64, u64)>,
+    /// After a commit: the written segments no manifest refers to.
+    garbage: Vec<(u64, u64)>,
+    state: State,
+}
+
+impl Transaction {
+    pub(crate) fn new(store: Arc<Store>, base: Arc<Manifest>) -> Transaction {
+        Transaction {
+            store,
+            base,
+            view: None,
+            created: Vec::new(),
+            created_ever: BTreeSet::new(),
+            dropped: BTreeMap::new(),
+            appended: BTreeMap::new(),
+            written: Vec::new(),
+            garbage: Vec::new(),
+            state: State::Open,
+        }
+    }
+
+    /// The transaction's working view: its base version plus its own uncommitted changes.
+    /// Its `version` is the base version.
+    pub fn snapshot(&self) -> &Manifest {
+        self.view.as_ref().unwrap_or(&self.base)
+    }
+
+    /// The committed version this transaction started from.
+    pub fn base(&self) -> &Arc<Manifest> {
+        &self.base
+    }
+
+    fn view_mut(&mut self) -> &mut Manifest {
+        let base = &self.base;
+        self.view.get_or_insert_with(|| (**base).clone())
+    }
+
+    /// Creates table `def.schema`.`def.name` with a fresh id.
+    pub fn create_table(&mut self, def: TableDef) -> Result<()> {
+        check_def(&def)?;
+        if self.snapshot().table(&def.schema, &def.name).is_some() {
+            return Err(Error::TableExists(def.name));
+        }
+        let id = self.store.allocate_table_id();
+        let change_version = self.base.version;
+        self.view_mut().tables.push(TableMeta {
+            id,
+            def,
+            segments: Vec::new(),
+            change_version,
+        });
+        self.created.push(id);
+        self.created_ever.insert(id);
+        Ok(())
+    }
+
+    /// Drops table `schema`.`name`. Its files stay until no kept manifest refers to them.
+    pub fn drop_table(&mut self, schema: &str, name: &str) -> Result<()> {
+        let id = self
+            .snapshot()
+            .table(schema, name)
+            .map(|t| t.id)
+            .ok_or_else(|| Error::NoSuchTable(name.to_string()))?;
+        self.view_mut().tables.retain(|t| t.id != id);
+        if let Some(at) = self.created.iter().position(|c| *c == id) {
+            self.created.remove(at);
+        } else {
+            self.dropped.insert(id, name.to_string());
+            self.appended.remove(&id);
+        }
+        Ok(())
+    }
+
+    /// Appends `batches` (whose columns match the table's in number and Arrow type, with no
+    /// NULLs in NOT NULL columns) to table `schema`.`name`.
+    ///
+    /// The rows are written to new segment files of at most [`SEGMENT_ROWS_MAX`] rows at once
+    /// and fsynced; empty batches are skipped. Either every row is appended or, on error, none.
+    pub fn append(&mut self, schema: &str, name: &str, batches: &[RecordBatch]) -> Result<()> {
+        let table = self
+            .snapshot()
+            .table(schema, name)
+            .ok_or_else(|| Error::NoSuchTable(name.to_string()))?;
+        let (table_id, def) = (table.id, table.def.clone());
+        let batches: Vec<&RecordBatch> = batches.iter().filter(|b| b.num_rows() > 0).collect();
+        for batch in &batches {
+            check_batch(&def, batch)?;
+        }
+        if batches.is_empty() {
+            return Ok(());
+        }
+
+        let lens: Vec<usize> = batches.iter().map(|b| b.num_rows()).collect();
+        let string_columns: Vec<usize> = (0..def.columns.len())
+            .filter(|c| def.columns.get(*c).is_some_and(|col| col.ty.is_string()))
+            .collect();
+        // The cost of a span is its largest column's string bytes, so that every string column
+        // of a segment fits one Arrow Utf8 array.
+        let cost = |i: usize, first: usize, n: usize| -> u64 {
+            let Some(batch) = batches.get(i) else {
+                return 0;
+            };
+            string_columns
+                .iter()
+                .map(|c| span_string_bytes(batch.column(*c).as_ref(), first, n))
+                .max()
+                .unwrap_or(0)
+        };
+        let chunks = split_rows(
+            &lens,
+            SEGMENT_ROWS_MAX as usize,
+            SEGMENT_STRING_BYTES_MAX,
+            cost,
+        );
+
+        create_dir(&self.store.table_dir(table_id))?;
+        let mut segments = Vec::with_capacity(chunks.len());
+        let mut result = Ok(());
+        for chunk in chunks {
+            let slices: Vec<RecordBatch> = chunk
+                .iter()
+                .filter_map(|(i, first, n)| batches.get(*i).map(|b| b.slice(*first, *n)))
+                .collect();
+            let segment_id = self.store.allocate_segment_id();
+            let path = self.store.segment_path(table_id, segment_id);
+            match write_segment(&path, table_id, segment_id, &def, &slices) {
+                Ok(meta) => segments.push(meta),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        if let Err(e) = result {
+            for segment in &segments {
+                let _ = std::fs::remove_file(self.store.segment_path(table_id, segment.id));
+            }
+            return Err(e);
+        }
+        let rows: u64 = segments.iter().map(|s| s.rows).sum();
+        if rows != lens.iter().map(|n| *n as u64).sum::<u64>() {
+            return Err(Error::Internal(format!(
+                "wrote {rows} rows for an append of {lens:?}"
+            )));
+        }
+
+        self.written
+            .extend(segments.iter().map(|s| (table_id, s.id)));
+        let view_table = self
+            .view_mut()
+            .table_by_id_mut(table_id)
+            .ok_or_else(|| Error::Internal(format!("table {table_id} left the view")))?;
+        view_table.segments.extend(segments.iter().cloned());
+        if !self.created.contains(&table_id) {
+            self.appended
+                .entry(table_id)
+                .or_insert_with(|| (name.to_string(), Vec::new()))
+                .1
+                .extend(segments);
+        }
+        Ok(())
+    }
+
+    /// Commits: checks for conflicting commits since the base version, then durably publishes
+    /// a new manifest version holding this transaction's changes on top of the newest version.
+    /// Returns the published manifest (or, when nothing changed, the latest one).
+    ///
+    /// Fails with [`Error::SerializationConflict`] when a table this transaction created,
+    /// dropped or appended to was created, dropped or appended to by a commit after the base
+    /// version; then nothing is written and this transaction's segment files are deleted.
+    pub fn commit(mut self) -> Result<Arc<Manifest>> {
+        let Some(view) = self.view.as_ref() else {
+            self.state = State::Committed;
+            return Ok(self.store.snapshot());
+        };
+        if self.created.is_empty() && self.dropped.is_empty() && self.appended.is_empty() {
+            self.garbage = std::mem::take(&mut self.written);
+            self.state = State::Committed;
+            return Ok(self.store.snapshot());
+        }
+
+        // The segment files were fsynced when written; make their names durable too.
+        let surviving: Vec<u64> = self
+            .appended
+            .keys()
+            .copied()
+            .chain(self.created.iter().copied().filter(|id| {
+                view.table_by_id(*id)
+                    .is_some_and(|t| !t.segments.is_empty())
+            }))
+            .collect();
+        for id in &surviving {
+            sync_dir(&self.store.table_dir(*id))?;
+        }
+        if !surviving.is_empty() {
+            sync_dir(&self.store.tables_dir())?;
+        }
+
+        let changes = Changes {
+            base_version: self.base.version,
+            view,
+            created: &self.created,
+            dropped: &self.dropped,
+            appended: &self.appended,
+        };
+        match self.store.commit(&changes) {
+            Ok(published) => {
+                let kept: HashSet<(u64, u64)> = published
+                    .tables
+                    .iter()
+                    .flat_map(|t| t.segments.iter().map(move |s| (t.id, s.id)))
+                    .collect();
+                self.garbage = std::mem::take(&mut self.written)
+                    .into_iter()
+                    .filter(|key| !kept.contains(key))
+                    .collect();
+                self.state = State::Committed;
+                Ok(published)
+            }
+            Err(CommitError::NothingWritten(e)) => Err(e),
+            Err(CommitError::Indeterminate(e)) => {
+                self.state = State::Indeterminate;
+                Err(e)
+            }
+        }
+    }
+
+    /// Deletes segment files no manifest refers to, and the directories of tables created here
+    /// that no manifest holds. Failures are left to the next startup's garbage collection.
+    fn clean_up(&mut self) {
+        let (files, dirs): (Vec<(u64, u64)>, Vec<u64>) = match self.state {
+            State::Indeterminate => return,
+            State::Open => (
+                std::mem::take(&mut self.written),
+                self.created_ever.iter().copied().collect(),
+            ),
+            State::Committed => (
+                std::mem::take(&mut self.garbage),
+                self.created_ever
+                    .iter()
+                    .copied()
+                    .filter(|id| !self.created.contains(id))
+                    .collect(),
+            ),
+        };
+        for (table, segment) in files {
+            let _ = std::fs::remove_file(self.store.segment_path(table, segment));
+        }
+        for table in dirs {
+            // Only tables created here: no other transaction can be writing into them.
+            let _ = std::fs::remove_dir(self.store.table_dir(table));
+        }
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        self.clean_up();
+    }
+}
+
+/// Checks what storage relies on in a table definition.
+fn check_def(def: &TableDef) -> Result<()> {
+    for column in &def.columns {
+        if let SqlType::Decimal { precision, scale } = column.ty {
+            if precision == 0
+                || precision > DECIMAL_PRECISION_MAX
+                || scale < 0
+                || scale as u8 > precision
+            {
+                return Err(Error::Internal(format!(
+                    "column {} has type {}, outside DECIMAL(1..=38, 0..=precision)",
+                    column.name, column.ty
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `batch` fits table `def`: the caller (the engine) is expected to have cast the
+/// values and enforced NOT NULL, so a mismatch is a bug on our side.
+fn check_batch(def: &TableDef, batch: &RecordBatch) -> Result<()> {
+    if batch.num_columns() != def.columns.len() {
+        return Err(Error::Internal(format!(
+            "a batch of {} columns for table {} of {}",
+            batch.num_columns(),
+            def.qualified_name(),
+            def.columns.len()
+        )));
+    }
+    for (column, array) in def.columns.iter().zip(batch.columns()) {
+        let expected = column.ty.arrow_type();
+        if array.data_type() != &expected {
+            return Err(Error::Internal(format!(
+                "column {} of {} is {}, given {}",
+                column.name,
+                def.qualified_name(),
+                expected,
+                array.data_type()
+            )));
+        }
+        if !column.nullable && array.null_count() > 0 {
+            return Err(Error::Internal(format!(
+                "NULL in NOT NULL column {} of {}",
+                column.name,
+                def.qualified_name()
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use arrow_array::{Int32Array, Int64Array};
+
+    use super::*;
+    use crate::test_util::{
+        all_types_def, generated_batch, int_batch, int_def, int_values, segment_files,
+    };
+
+    fn open(dir: &Path) -> Arc<Store> {
+        Arc::new(Store::open(dir).unwrap())
+    }
+
+    fn create(store: &Arc<Store>, name: &str) {
+        let mut txn = store.begin();
+        txn.create_table(int_def(name)).unwrap();
+        txn.commit().unwrap();
+    }
+
+    #[test]
+    fn a_transaction_reads_its_own_writes_and_nobody_else_does() {
+        // Input: a transaction that creates `t` and appends 0..100 to it, observed from the
+        // transaction, from the store and from a concurrent transaction before it commits.
+        let tmp = tempfile::tempdir().unwrap();
+        let store = open(tmp.path());
+        let mut txn = store.begin();
+        txn.create_table(int_def("t")).unwrap();
+        txn.append("public", "t", &[int_batch(0..100)]).unwrap();
+
+        let view = txn.snapshot();
+        assert_eq!(view.version, 0);
+        assert_eq!(int_values(&store, view, "t"), (0..100).collect::<Vec<_>>());
+        assert!(store.snapshot().table("public", "t").is_none());
+        let other = store.begin();
+        assert!(other.snapshot().table("public", "t").is_none());
+
+        let committed = txn.commit().unwrap();
+        assert_eq!(committed.version, 1);
+        assert_eq!(int_values(&store, &store.snapshot(), "t").len(), 100);
+        // The other transaction keeps its pinned base.
+        assert!(other.snapshot().table("public", "t").is_none());
+    }
+
+    #[test]
+    fn rollback_leaves_no_files() {
+        // Input: a committed table `kept` (0..10); then a dropped transaction that created `t`
+        // with 50,000 rows and appended 10..20 to `kept`.
+        let tmp = tempfile::tempdir().unwrap();
+        let store = open(tmp.path());
+        create(&store, "kept");
+        let mut txn = store.begin();
+        txn.append("public", "kept", &[int_batch(0..10)]).unwrap();
+        txn.commit().unwrap();
+        let before = segment_files(tmp.path());
+        assert_eq!(before.len(), 1);
+
+        let mut txn = store.begin();
+        txn.create_table(int_def("t")).unwrap();
+        txn.append("public", "t", &[int_batch(0..50_000)]).unwrap();
+        txn.append("public", "kept", &[int_batch(10..20)]).unwrap();
+        assert_eq!(segment_files(tmp.path()).len(), 3);
+        drop(txn);
+
+        assert_eq!(segment_files(tmp.path()), before);
+        let t_dir = store.table_dir(store.snapshot().tables[0].id + 1);
+        assert!(!t_dir.exists());
+        assert_eq!(store.snapshot().version, 2);
+        assert_eq!(int_values(&store, &store.snapshot(), "kept").len(), 10);
+    }
+
+    #[test]
+    fn concurrent_appends_to_one_table_conflict_and_the_loser_writes_nothing() {
+        // Input: transactions A and B both begin on committed table `t`; A appends 1..4 and
+        // commits, then B (which appended 100..102) commits.
+        let tmp = tempfile::tempdir().unwrap();
+        let store = open(tmp.path());
+        create(&store, "t");
+        let mut a = store.begin();
+        let mut b = store.begin();
+        a.append("public", "t", &[int_batch(1..4)]).unwrap();
+        b.append("public", "t", &[int_batch(100..102)]).unwrap();
+        assert_eq!(segment_files(tmp.path()).len(), 2);
+
+        a.commit().unwrap();
+        match b.commit() {
+            Err(Error::SerializationConflict(table)) => assert_eq!(table, "t"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(store.snapshot().version, 2);
+        assert_eq!(int_values(&store, &store.snapshot(), "t"), [1, 2, 3]);
+        assert_eq!(segment_files(tmp.path()).len(), 1);
+        drop(store);
+        let store = open(tmp.path());
+        assert_eq!(int_values(&store, &store.snapshot(), "t"), [1, 2, 3]);
+    }
+
+    #[test]
+    fn drops_and_creations_conflict_with_concurrent_changes_to_the_same_table() {
+        // Input: (1) A drops `t` while B appends to it, A first; (2) two transactions each
+        // create `u`; (3) A appends to `v` while B drops it, A first.
+        let tmp = tempfile::tempdir().unwrap();
+        let store = open(tmp.path());
+        create(&store, "t");
+        create(&store, "v");
+
+        let mut a = store.begin();
+        let mut b = store.begin();
+        a.drop_table("public", "t").unwrap();
+        b.append("public", "t", &[int_batch(0..1)]).unwrap();
+        a.commit().unwrap();
+        assert!(matches!(b.commit(), Err(Error::SerializationConflict(t)) if t == "t"));
+
+        let mut a = store.begin();
+        let mut b = store.begin();
+        a.create_table(int_def("u")).unwrap();
+        b.create_table(int_def("u")).unwrap();
+        a.commit().unwrap();
+        assert!(matches!(b.commit(), Err(Error::SerializationConflict(t)) if t == "u"));
+
+        let mut a = store.begin();
+        let mut b = store.begin();
+        a.append("public", "v", &[int_batch(0..1)]).unwrap();
+        b.drop_table("public", "v").unwrap();
+        a.commit().unwrap();
+        assert!(matches!(b.commit(), Err(Error::SerializationConflict(t)) if t == "v"));
+
+        let snapshot = store.snapshot();
+        let names: Vec<&str> = snapshot
+            .tables
+            .iter()
+            .map(|t| t.def.name.as_str())
+            .collect();
+        assert_eq!(names, ["v", "u"]);
+    }
+
+    #[test]
+    fn concurrent_commits_to_different_tables_all_survive() {
+        // Input: four threads, each committing 10 appends of 100 rows to its own table, all
+        // started from transactions that may be several versions old when they commit.
+        let tmp = tempfile::tempdir().unwrap();
+        let store = open(tmp.path());
+        for t in 0..4 {
+            create(&store, &format!("t{t}"));
+        }
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    let name = format!("t{t}");
+                    for i in 0..10 {
+                        let mut txn = store.begin();
+                        txn.append("public", &name, &[int_batch(i * 100..(i + 1) * 100)])
+                            .unwrap();
+                        txn.commit().unwrap();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(store.snapshot().version, 4 + 40);
+
+        // Input: A and B begin together; A appends to t0, B to t1; both commit.
+        let mut a = store.begin();
+        let mut b = store.begin();
+        a.append("public", "t0", &[int_batch(5_000..5_001)])
+            .unwrap();
+        b.append("public", "t1", &[int_batch(6_000..6_001)])
+            .unwrap();
+        a.commit().unwrap();
+        b.commit().unwrap();
+        drop(store);
+
+        let store = open(tmp.path());
+        let snapshot = store.snapshot();
+        for t in 0..4 {
+            let values = int_values(&store, &snapshot, &format!("t{t}"));
+            assert_eq!(values.len(), 1_000 + usize::from(t < 2), "t{t}");
+        }
+        assert_eq!(int_values(&store, &snapshot, "t1").last(), Some(&6_000));
+    }
+
+    #[test]
+    fn large_appends_are_split_into_segments_and_empty_batches_skipped() {
+        // Input: an empty batch, 600,000 rows in one batch, and another empty batch.
+        let tmp = tempfile::tempdir().unwrap();
+        let store = open(tmp.path());
+        create(&store, "t");
+        let mut txn = store.begin();
+        txn.append("public", "t", &[int_batch(0..0)]).unwrap();
+        assert!(txn.appended.is_empty());
+        txn.append(
+            "public",
+            "t",
+            &[int_batch(0..0), int_batch(0..600_000), int_batch(0..0)],
+        )
+        .unwrap();
+        let committed = txn.commit().unwrap();
+        let rows: Vec<u64> = committed.tables[0]
+            .segments
+            .iter()
+            .map(|s| s.rows)
+            .collect();
+        let max = u64::from(SEGMENT_ROWS_MAX);
+        assert_eq!(rows, [max, max, 600_000 - 2 * max]);
+        assert_eq!(
+            int_values(&store, &committed, "t"),
+            (0..600_000).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn creating_and_dropping_in_one_transaction_leaves_nothing() {
+        // Input: a transaction that creates `t`, appends 0..10, drops it and commits; then one
+        // that appends to committed `k` and drops it in the same transaction.
+        let tmp = tempfile::tempdir().unwrap();
+        let store = open(tmp.path());
+        let mut txn = store.begin();
+        txn.create_table(int_def("t")).unwrap();
+        txn.append("public", "t", &[int_batch(0..10)]).unwrap();
+        txn.drop_table("public", "t").unwrap();
+        assert!(txn.snapshot().table("public", "t").is_none());
+        assert_eq!(txn.commit().unwrap().version, 0);
+        assert!(segment_files(tmp.path()).is_empty());
+        assert!(std::fs::read_dir(store.tables_dir())
+            .unwrap()
+            .next()
+            .is_none());
+
+        create(&store, "k");
+        let mut txn = store.begin();
+        txn.append("public", "k", &[int_batch(0..10)]).unwrap();
+        txn.drop_table("public", "k").unwrap();
+        let committed = txn.commit().unwrap();
+        assert!(committed.tables.is_empty());
+        assert!(segment_files(tmp.path()).is_empty());
+    }
+
+    #[test]
+    fn catalog_errors_name_the_table() {
+        // Input: a duplicate CREATE, DROP and append of a missing table, and a CREATE after a
+        // DROP of the same name within one transaction.
+        let tmp = tempfile::tempdir().unwrap();
+        let store = open(tmp.path());
+        create(&store, "t");
+        let mut txn = store.begin();
+        assert!(matches!(txn.create_table(int_def("t")), Err(Error::TableExists(n)) if n == "t"));
+        assert!(matches!(txn.drop_table("public", "x"), Err(Error::NoSuchTable(n)) if n == "x"));
+        assert!(matches!(
+            txn.drop_table("other", "t"),
+            Err(Error::NoSuchTable(_))
+        ));
+        assert!(matches!(txn.append("public", "x", &[]), Err(Error::NoSuchTable(n)) if n == "x"));
+
+        txn.drop_table("public", "t").unwrap();
+        txn.create_table(int_def("t")).unwrap();
+        txn.append("public", "t", &[int_batch(7..8)]).unwrap();
+        let committed = txn.commit().unwrap();
+        let table = committed.table("public", "t").unwrap();
+        assert_eq!(table.id, crate::TABLE_ID_MIN + 1);
+        assert_eq!(int_values(&store, &committed, "t"), [7]);
+    }
+
+    #[test]
+    fn batches_that_do_not_fit_the_table_are_refused() {
+        // Input: batches with the wrong column count, the wrong Arrow type, and a NULL in a
+        // NOT NULL column; and DECIMAL(39, 0) and DECIMAL(5, 6) definitions.
+        let tmp = tempfile::tempdir().unwrap();
+        let store = open(tmp.path());
+        create(&store, "t");
+        let mut txn = store.begin();
+        let def = all_types_def("all");
+        let wide = generated_batch(&def, 0, 3);
+        assert!(matches!(
+            txn.append("public", "t", &[wide]),
+            Err(Error::Internal(_))
+        ));
+        let ints = arrow_array::RecordBatch::try_from_iter([(
+            "x",
+            Arc::new(Int32Array::from(vec![1])) as arrow_array::ArrayRef,
+        )])
+        .unwrap();
+        assert!(matches!(
+            txn.append("public", "t", &[ints]),
+            Err(Error::Internal(_))
+        ));
+        let nulls = arrow_array::RecordBatch::try_from_iter([(
+            "x",
+            Arc::new(Int64Array::from(vec![Some(1), None])) as arrow_array::ArrayRef,
+        )])
+        .unwrap();
+        assert!(matches!(
+            txn.append("public", "t", &[nulls]),
+            Err(Error::Internal(_))
+        ));
+        assert!(segment_files(tmp.path()).is_empty());
+
+        for (precision, scale) in [(39, 0), (5, 6), (0, 0)] {
+            let mut def = int_def("d");
+            def.columns[0].ty = SqlType::Decimal { precision, scale };
+            assert!(matches!(txn.create_table(def), Err(Error::Internal(_))));
+        }
+    }
+}
