@@ -2,13 +2,13 @@
 //!
 //! The byte layout is specified in `docs/segment-format.md`; this module implements it.
 //!
-//! - [`physical`]: physical types and typed views of Arrow arrays.
-//! - [`encoding`]: block encodings (PLAIN today), each an analyze / encode / decode codec.
-//! - [`compression`]: payload compression (LZ4 when it pays).
-//! - [`block`]: one block's header, bitmap, payload and checksum.
-//! - [`column`]: accumulating decoded blocks into Arrow arrays.
-//! - [`writer`]: splitting rows into blocks and writing a whole segment file.
-//! - [`reader`]: mapping a segment file, checking it and decoding projected columns.
+//! - `physical`: physical types and typed views of Arrow arrays.
+//! - `encoding`: block encodings (PLAIN today), each an analyze / encode / decode codec.
+//! - `compression`: payload compression (LZ4 when it pays).
+//! - `block`: one block's header, bitmap, payload and checksum.
+//! - `column`: accumulating decoded blocks into Arrow arrays.
+//! - `writer`: splitting rows into blocks and writing a whole segment file.
+//! - `reader`: mapping a segment file, checking it and decoding projected columns.
 
 pub(crate) mod block;
 pub(crate) mod column;

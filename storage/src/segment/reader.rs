@@ -16,7 +16,9 @@ use crate::error::{io_at, Error, Result};
 use crate::segment::block::{decode_block, BLOCK_HEADER_BYTES};
 use crate::segment::column::ColumnBuilder;
 use crate::segment::physical::PhysicalType;
-use crate::segment::{FORMAT_VERSION, HEADER_BYTES, SEGMENT_MAGIC, TRAILER_BYTES};
+use crate::segment::{
+    FORMAT_VERSION, HEADER_BYTES, SEGMENT_MAGIC, SEGMENT_ROWS_MAX, TRAILER_BYTES,
+};
 use crate::zone_map::ZoneMap;
 
 /// Where one block lies in its segment file, and its zone map (which holds its row count).
@@ -236,6 +238,10 @@ fn parse_footer(
             "holds {rows} rows, the manifest says {}",
             segment.rows
         ));
+    }
+    // Bounds every allocation a read makes by what a writer can produce.
+    if rows == 0 || rows > u64::from(SEGMENT_ROWS_MAX) {
+        return Err(format!("holds {rows} rows, outside 1..={SEGMENT_ROWS_MAX}"));
     }
     if column_count as usize != table.def.columns.len() {
         return Err(format!(
