@@ -675,4 +675,33 @@ mod tests {
             TABLE_ID_MIN + 3
         );
     }
+
+    #[test]
+    fn a_flipped_byte_in_a_committed_segment_is_reported_with_its_file() {
+        // Input: a committed table of 1,000 generated rows of every type, then one byte in the
+        // middle of its segment file flipped.
+        let tmp = tempfile::tempdir().unwrap();
+        let store = open(tmp.path());
+        let def = all_types_def("t");
+        let mut txn = store.begin();
+        txn.create_table(def.clone()).unwrap();
+        txn.append("public", "t", &[generated_batch(&def, 0, 1_000)])
+            .unwrap();
+        let committed = txn.commit().unwrap();
+        let [path] = segment_files(tmp.path()).try_into().unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x80;
+        std::fs::write(&path, &bytes).unwrap();
+
+        let table = committed.table("public", "t").unwrap();
+        let all: Vec<usize> = (0..def.columns.len()).collect();
+        match store.read_segment(table, &table.segments[0], &all) {
+            Err(Error::Corrupt { file, detail }) => {
+                assert_eq!(file, path.display().to_string());
+                assert!(detail.contains("block 0 at offset"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -680,4 +680,54 @@ mod tests {
             assert!(matches!(txn.create_table(def), Err(Error::Internal(_))));
         }
     }
+
+    #[test]
+    fn a_commit_that_cannot_write_its_manifest_publishes_nothing() {
+        // Input: an append to `t` whose commit finds a plain file where `manifest/` should be;
+        // then the directory is put back and the same append is retried.
+        let tmp = tempfile::tempdir().unwrap();
+        let store = open(tmp.path());
+        create(&store, "t");
+        let manifest_dir = tmp.path().join("manifest");
+        let moved = tmp.path().join("manifest.moved");
+        let mut txn = store.begin();
+        txn.append("public", "t", &[int_batch(0..10)]).unwrap();
+        std::fs::rename(&manifest_dir, &moved).unwrap();
+        std::fs::write(&manifest_dir, b"not a directory").unwrap();
+        assert!(matches!(txn.commit(), Err(Error::Io { .. })));
+        assert_eq!(store.snapshot().version, 1);
+        assert!(segment_files(tmp.path()).is_empty());
+
+        std::fs::remove_file(&manifest_dir).unwrap();
+        std::fs::rename(&moved, &manifest_dir).unwrap();
+        let mut txn = store.begin();
+        txn.append("public", "t", &[int_batch(0..10)]).unwrap();
+        assert_eq!(txn.commit().unwrap().version, 2);
+        assert_eq!(int_values(&store, &store.snapshot(), "t").len(), 10);
+    }
+
+    #[test]
+    fn a_table_without_columns_still_counts_its_rows() {
+        // Input: a table with zero columns and an append of a 5-row batch with no columns.
+        let tmp = tempfile::tempdir().unwrap();
+        let store = open(tmp.path());
+        let def = TableDef {
+            schema: "public".into(),
+            name: "empty".into(),
+            columns: Vec::new(),
+        };
+        let batch = RecordBatch::try_new_with_options(
+            def.arrow_schema(),
+            Vec::new(),
+            &arrow_array::RecordBatchOptions::new().with_row_count(Some(5)),
+        )
+        .unwrap();
+        let mut txn = store.begin();
+        txn.create_table(def).unwrap();
+        txn.append("public", "empty", &[batch]).unwrap();
+        let committed = txn.commit().unwrap();
+        let table = committed.table("public", "empty").unwrap();
+        let back = store.read_segment(table, &table.segments[0], &[]).unwrap();
+        assert_eq!((back.num_columns(), back.num_rows()), (0, 5));
+    }
 }
