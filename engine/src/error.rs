@@ -18,10 +18,25 @@ pub enum Error {
     },
     #[error("relation \"{name}\" does not exist")]
     UndefinedTable { name: String, position: Option<u32> },
+    /// A qualified name whose qualifier is not in FROM (42P01).
+    #[error("missing FROM-clause entry for table \"{name}\"")]
+    MissingFromEntry { name: String, position: Option<u32> },
     #[error("column \"{name}\" does not exist")]
     UndefinedColumn { name: String, position: Option<u32> },
     #[error("column reference \"{name}\" is ambiguous")]
     AmbiguousColumn { name: String, position: Option<u32> },
+    /// A type name that does not exist (42704).
+    #[error("type \"{name}\" does not exist")]
+    UndefinedType { name: String, position: Option<u32> },
+    /// A schema that does not exist (3F000).
+    #[error("schema \"{name}\" does not exist")]
+    UndefinedSchema { name: String, position: Option<u32> },
+    /// An ORDER BY or GROUP BY reference that is not allowed there (42P10).
+    #[error("{message}")]
+    InvalidColumnReference {
+        message: String,
+        position: Option<u32>,
+    },
     #[error("relation \"{name}\" already exists")]
     DuplicateTable { name: String },
     #[error("column \"{name}\" specified more than once")]
@@ -31,6 +46,12 @@ pub enum Error {
     /// A value or expression has the wrong type for where it is used (42804).
     #[error("{message}")]
     DatatypeMismatch {
+        message: String,
+        position: Option<u32>,
+    },
+    /// No cast exists between two types (42846).
+    #[error("{message}")]
+    CannotCoerce {
         message: String,
         position: Option<u32>,
     },
@@ -72,7 +93,9 @@ pub enum Error {
     #[error("{message}")]
     StringTooLong { message: String },
     /// NULL into a NOT NULL column (23502).
-    #[error("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint")]
+    #[error(
+        "null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"
+    )]
     NotNullViolation { table: String, column: String },
     /// Any other invalid argument to a function (22023).
     #[error("{message}")]
@@ -112,6 +135,11 @@ impl Error {
             | Error::UndefinedColumn { position, .. }
             | Error::AmbiguousColumn { position, .. }
             | Error::DatatypeMismatch { position, .. }
+            | Error::CannotCoerce { position, .. }
+            | Error::MissingFromEntry { position, .. }
+            | Error::UndefinedType { position, .. }
+            | Error::UndefinedSchema { position, .. }
+            | Error::InvalidColumnReference { position, .. }
             | Error::UndefinedFunction { position, .. }
             | Error::Grouping { position, .. }
             | Error::InvalidTypeModifier { position, .. } => *position,

@@ -1,14 +1,50 @@
-//! Basalt's SQL engine. (API skeleton; the implementation is being written.)
+//! Basalt's SQL engine: from SQL text to Arrow batches.
+//!
+//! The pipeline, in module order:
+//! - `parse`: SQL text to sqlparser ASTs (PostgreSQL dialect), syntax errors with positions.
+//! - `planner`: the binder resolves names and types (`bind`, `select`, `statement`) into bound
+//!   expressions (`expr`) and a plan tree (`plan`).
+//! - `exec`: physical operators that run a plan over Arrow record batches on the rayon pool.
+//! - `kernels`: whole-array casts, arithmetic and expression evaluation used by operators.
+//! - `types`: SQL values (`Datum`), input functions and implicit-cast rules.
+//! - `pgtext`: PostgreSQL's text output format for every type.
+//!
+//! [`Engine`] opens a data directory; a [`Session`] runs statements with its own transaction
+//! state. The server and the benchmark harness both use the engine through this API.
 
 pub mod error;
+mod exec;
+pub mod kernels;
+mod parse;
 pub mod pgtext;
+pub mod planner;
+pub mod types;
 
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, RecordBatch, StringArray};
 pub use basalt_storage::SqlType;
+use basalt_storage::{Store, Transaction};
 pub use error::{Error, Result};
+
+use crate::planner::bind::Binder;
+use crate::planner::statement::BoundStatement;
+
+/// Basalt's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The PostgreSQL version Basalt presents to clients (so drivers use modern catalog queries).
+pub const PG_VERSION: &str = "15.0";
+
+/// What `SELECT version()` returns.
+pub fn version_string() -> String {
+    format!(
+        "PostgreSQL {PG_VERSION} on {}-{}, compiled by rustc, 64-bit, Basalt {VERSION}",
+        std::env::consts::ARCH,
+        std::env::consts::OS
+    )
+}
 
 /// A name and type of one result column.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,7 +69,7 @@ impl QueryResult {
 /// What one statement produced.
 #[derive(Clone, Debug)]
 pub enum StatementResult {
-    /// A row set (SELECT, VALUES, SHOW ...).
+    /// A row set (SELECT, VALUES, EXPLAIN ...).
     Query(QueryResult),
     /// A command and its PostgreSQL command tag, e.g. `INSERT 0 3` or `CREATE TABLE`.
     Command { tag: String },
@@ -43,6 +79,8 @@ pub enum StatementResult {
 #[derive(Clone, Debug)]
 pub struct Statement {
     ast: sqlparser::ast::Statement,
+    /// The whole text it was parsed from, for error positions.
+    text: Arc<str>,
 }
 
 impl Statement {
@@ -75,13 +113,13 @@ pub enum TransactionStatus {
 /// An open database: one data directory.
 #[derive(Debug)]
 pub struct Engine {
-    store: Arc<basalt_storage::Store>,
+    store: Arc<Store>,
 }
 
 impl Engine {
     /// Opens (creating if needed) the data directory `dir`.
     pub fn open(dir: &Path) -> Result<Arc<Engine>> {
-        let store = Arc::new(basalt_storage::Store::open(dir)?);
+        let store = Arc::new(Store::open(dir)?);
         Ok(Arc::new(Engine { store }))
     }
 
@@ -90,39 +128,88 @@ impl Engine {
         Session {
             engine: self.clone(),
             user: user.to_string(),
+            txn: None,
+            failed: false,
         }
     }
 }
 
-/// A connection's state: settings, and later its open transaction.
+/// A connection's state: its user and its open transaction block, if any.
 #[derive(Debug)]
 pub struct Session {
     engine: Arc<Engine>,
     user: String,
+    /// The explicit transaction block (BEGIN ... COMMIT), if one is open.
+    txn: Option<Transaction>,
+    /// Set when a statement fails inside a block: only ROLLBACK (or COMMIT) is accepted.
+    failed: bool,
 }
 
 impl Session {
+    /// The user this session runs as.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
     /// Parses SQL text holding zero or more `;`-separated statements.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
-        let _ = (&self.engine, &self.user, sql);
-        Err(Error::Internal("not built".into()))
+        let text: Arc<str> = Arc::from(sql);
+        Ok(parse::parse(sql)?
+            .into_iter()
+            .map(|ast| Statement {
+                ast,
+                text: text.clone(),
+            })
+            .collect())
     }
 
     /// Describes a statement without running it.
     pub fn describe(&mut self, stmt: &Statement) -> Result<Description> {
-        let _ = stmt;
-        Err(Error::Internal("not built".into()))
-    }
-
-    /// Runs one statement. `params` are the text values of `$1`, `$2`, ... (NULL as `None`).
-    pub fn execute(&mut self, stmt: &Statement, params: &[Option<String>]) -> Result<StatementResult> {
-        let _ = (stmt, params);
-        Err(Error::Internal("not built".into()))
+        let manifest = self.current_manifest();
+        let mut binder = Binder::new(&manifest, &stmt.text, None);
+        let bound = binder.bind_statement(&stmt.ast)?;
+        let columns = match &bound {
+            BoundStatement::Query(q) => Some(q.columns.clone()),
+            BoundStatement::Explain(_) => Some(vec![explain_column()]),
+            _ => None,
+        };
+        Ok(Description {
+            params: vec![SqlType::Text; binder.param_count],
+            columns,
+        })
     }
 
     /// The session's transaction state, for ReadyForQuery.
     pub fn transaction_status(&self) -> TransactionStatus {
-        TransactionStatus::Idle
+        match (&self.txn, self.failed) {
+            (None, _) => TransactionStatus::Idle,
+            (Some(_), false) => TransactionStatus::InBlock,
+            (Some(_), true) => TransactionStatus::Failed,
+        }
+    }
+
+    /// Runs one statement. `params` are the text values of `$1`, `$2`, ... (NULL as `None`).
+    pub fn execute(
+        &mut self,
+        stmt: &Statement,
+        params: &[Option<String>],
+    ) -> Result<StatementResult> {
+        use sqlparser::ast::Statement as S;
+        if self.failed {
+            return match &stmt.ast {
+                S::Rollback { .. } | S::Commit { .. } => {
+                    self.txn = None;
+                    self.failed = false;
+                    Ok(command("ROLLBACK"))
+                }
+                _ => Err(Error::InFailedTransaction),
+            };
+        }
+        let result = self.execute_inner(stmt, params);
+        if result.is_err() && self.txn.is_some() {
+            self.failed = true;
+        }
+        result
     }
 
     /// Parses and runs every statement in `sql`, stopping at the first error.
@@ -133,5 +220,155 @@ impl Session {
             out.push(self.execute(s, &[])?);
         }
         Ok(out)
+    }
+
+    fn current_manifest(&self) -> Arc<basalt_storage::Manifest> {
+        match &self.txn {
+            Some(t) => Arc::new(t.snapshot().clone()),
+            None => self.engine.store.snapshot(),
+        }
+    }
+
+    fn execute_inner(
+        &mut self,
+        stmt: &Statement,
+        params: &[Option<String>],
+    ) -> Result<StatementResult> {
+        let manifest = self.current_manifest();
+        let bound = {
+            let mut binder = Binder::new(&manifest, &stmt.text, Some(params));
+            binder.bind_statement(&stmt.ast)?
+        };
+        let store = self.engine.store.clone();
+        match bound {
+            BoundStatement::Query(q) => {
+                let ctx = exec::ExecContext { store: &store };
+                let batches = exec::execute(&q.plan, &ctx)?;
+                Ok(StatementResult::Query(QueryResult {
+                    columns: q.columns,
+                    batches,
+                }))
+            }
+            BoundStatement::Explain(lines) => {
+                let col: ArrayRef = Arc::new(StringArray::from(lines.clone()));
+                let batch = exec::make_batch(vec![col], lines.len())?;
+                Ok(StatementResult::Query(QueryResult {
+                    columns: vec![explain_column()],
+                    batches: vec![batch],
+                }))
+            }
+            BoundStatement::CreateTable { def, if_not_exists } => {
+                if if_not_exists && manifest.table(&def.schema, &def.name).is_some() {
+                    return Ok(command("CREATE TABLE"));
+                }
+                self.write(|t| t.create_table(def).map_err(storage_error))?;
+                Ok(command("CREATE TABLE"))
+            }
+            BoundStatement::DropTable { names, if_exists } => {
+                for (schema, name) in &names {
+                    if manifest.table(schema, name).is_none() && !if_exists {
+                        return Err(Error::UndefinedTable {
+                            name: name.clone(),
+                            position: None,
+                        });
+                    }
+                }
+                self.write(|t| {
+                    for (schema, name) in &names {
+                        if t.snapshot().table(schema, name).is_some() {
+                            t.drop_table(schema, name).map_err(storage_error)?;
+                        }
+                    }
+                    Ok(())
+                })?;
+                Ok(command("DROP TABLE"))
+            }
+            BoundStatement::Insert { schema, name, plan } => {
+                let ctx = exec::ExecContext { store: &store };
+                let batches = exec::execute(&plan, &ctx)?;
+                let table =
+                    manifest
+                        .table(&schema, &name)
+                        .ok_or_else(|| Error::UndefinedTable {
+                            name: name.clone(),
+                            position: None,
+                        })?;
+                for b in &batches {
+                    for (c, col) in table.def.columns.iter().zip(b.columns()) {
+                        if !c.nullable && col.null_count() > 0 {
+                            return Err(Error::NotNullViolation {
+                                table: name.clone(),
+                                column: c.name.clone(),
+                            });
+                        }
+                    }
+                }
+                let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+                if rows > 0 {
+                    self.write(|t| t.append(&schema, &name, &batches).map_err(storage_error))?;
+                }
+                Ok(command(&format!("INSERT 0 {rows}")))
+            }
+            BoundStatement::Begin => {
+                if self.txn.is_none() {
+                    self.txn = Some(self.engine.store.begin());
+                }
+                Ok(command("BEGIN"))
+            }
+            BoundStatement::Commit => {
+                if let Some(t) = self.txn.take() {
+                    t.commit().map_err(storage_error)?;
+                }
+                Ok(command("COMMIT"))
+            }
+            BoundStatement::Rollback => {
+                self.txn = None;
+                Ok(command("ROLLBACK"))
+            }
+        }
+    }
+
+    /// Runs a write in the open transaction block, or in its own transaction (autocommit).
+    fn write(&mut self, f: impl FnOnce(&mut Transaction) -> Result<()>) -> Result<()> {
+        match &mut self.txn {
+            Some(t) => f(t),
+            None => {
+                let mut t = self.engine.store.begin();
+                f(&mut t)?;
+                t.commit().map_err(storage_error)?;
+                Ok(())
+            }
+        }
+    }
+}
+
+fn command(tag: &str) -> StatementResult {
+    StatementResult::Command {
+        tag: tag.to_string(),
+    }
+}
+
+fn explain_column() -> ResultColumn {
+    ResultColumn {
+        name: "QUERY PLAN".into(),
+        ty: SqlType::Text,
+    }
+}
+
+/// Storage errors that are really about the statement get the engine's own variants.
+fn storage_error(e: basalt_storage::Error) -> Error {
+    use basalt_storage::Error as S;
+    match e {
+        S::TableExists(name) => Error::DuplicateTable { name },
+        S::NoSuchTable(name) => Error::UndefinedTable {
+            name,
+            position: None,
+        },
+        S::SerializationConflict(table) => Error::SerializationFailure {
+            message: format!(
+                "could not serialize access due to concurrent update on table \"{table}\" (serializable isolation violation)"
+            ),
+        },
+        other => Error::Storage(other),
     }
 }

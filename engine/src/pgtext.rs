@@ -32,7 +32,11 @@ pub fn write_value(out: &mut String, array: &dyn Array, row: usize, ty: SqlType)
         ),
         SqlType::Real => write_float4(out, array.as_primitive::<Float32Type>().value(row)),
         SqlType::Double => write_float8(out, array.as_primitive::<Float64Type>().value(row)),
-        SqlType::Boolean => out.push(if array.as_boolean().value(row) { 't' } else { 'f' }),
+        SqlType::Boolean => out.push(if array.as_boolean().value(row) {
+            't'
+        } else {
+            'f'
+        }),
         SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text => {
             out.push_str(array.as_string::<i32>().value(row))
         }

@@ -1,0 +1,98 @@
+//! Physical operators: each turns its inputs' batches into output batches.
+//!
+//! The skeleton executor materializes each operator's output. Scans, filters, projections and
+//! hash-join probes run in parallel over batches (morsels) on the rayon pool; aggregation and
+//! sorting merge on one thread.
+//!
+//! - `scan`: reads segments, applies pushed-down filters.
+//! - `filter`, `project`: per-batch pipelines.
+//! - `aggregate`: hash aggregation (grouping keys in arrow-row form).
+//! - `join`: hash join and nested loop (cross product) joins.
+//! - `sort`, `limit`, `values`.
+
+mod aggregate;
+mod filter;
+mod join;
+mod limit;
+mod project;
+mod scan;
+mod sort;
+mod values;
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
+use arrow_schema::{Field, Schema};
+use basalt_storage::Store;
+
+use crate::error::Result;
+use crate::planner::plan::Plan;
+
+/// What operators need from the outside world while a statement runs.
+pub struct ExecContext<'a> {
+    pub store: &'a Store,
+}
+
+/// Runs a plan to completion and returns its output batches.
+pub fn execute(plan: &Plan, ctx: &ExecContext<'_>) -> Result<Vec<RecordBatch>> {
+    match plan {
+        Plan::Scan {
+            table,
+            projection,
+            filter,
+        } => scan::scan(ctx, table, projection, filter.as_ref()),
+        Plan::Values { rows, types } => values::values(rows, types),
+        Plan::Filter { input, predicate } => filter::filter(execute(input, ctx)?, predicate),
+        Plan::Project { input, exprs } => project::project(execute(input, ctx)?, exprs),
+        Plan::Aggregate {
+            input,
+            groups,
+            aggs,
+        } => aggregate::aggregate(execute(input, ctx)?, groups, aggs),
+        Plan::Join {
+            left,
+            right,
+            keys,
+            filter,
+        } => {
+            let (l, r) = rayon::join(|| execute(left, ctx), || execute(right, ctx));
+            join::join(l?, r?, &left.types(), &right.types(), keys, filter.as_ref())
+        }
+        Plan::Sort { input, keys } => sort::sort(execute(input, ctx)?, keys),
+        Plan::Limit {
+            input,
+            offset,
+            limit,
+        } => Ok(limit::limit(execute(input, ctx)?, *offset, *limit)),
+    }
+}
+
+/// A batch of `columns` (all nullable, named by position) with `rows` rows.
+pub fn make_batch(columns: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
+    let fields: Vec<Field> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Field::new(format!("c{i}"), c.data_type().clone(), true))
+        .collect();
+    Ok(RecordBatch::try_new_with_options(
+        Arc::new(Schema::new(fields)),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(rows)),
+    )?)
+}
+
+/// Concatenates batches into one (all must have the same column types).
+pub fn concat(batches: &[RecordBatch], types: &[arrow_schema::DataType]) -> Result<RecordBatch> {
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let mut columns = Vec::with_capacity(types.len());
+    for (i, ty) in types.iter().enumerate() {
+        let arrays: Vec<&dyn arrow_array::Array> =
+            batches.iter().map(|b| b.column(i).as_ref()).collect();
+        columns.push(if arrays.is_empty() {
+            arrow_array::new_empty_array(ty)
+        } else {
+            arrow_select::concat::concat(&arrays)?
+        });
+    }
+    make_batch(columns, rows)
+}

@@ -1,0 +1,297 @@
+//! Evaluates bound expressions over a batch, producing one array per expression.
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{
+    new_null_array, Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, StringArray,
+    UInt32Array,
+};
+use arrow_schema::{Schema, SchemaRef};
+use basalt_storage::SqlType;
+
+use crate::error::{Error, Result};
+use crate::kernels::arith::{arithmetic, negate};
+use crate::kernels::cast::{cast_array, datums_to_array};
+use crate::planner::expr::{BinaryOp, Expr, ScalarFunc};
+
+/// Evaluates `expr` over every row of `batch`.
+pub fn evaluate(expr: &Expr, batch: &RecordBatch) -> Result<ArrayRef> {
+    let n = batch.num_rows();
+    match expr {
+        Expr::Column { index, .. } => batch
+            .columns()
+            .get(*index)
+            .cloned()
+            .ok_or_else(|| Error::Internal(format!("column {index} out of range"))),
+        Expr::Literal { value, ty, .. } => {
+            let one = datums_to_array(std::slice::from_ref(value), *ty)?;
+            repeat(&one, n)
+        }
+        Expr::Binary {
+            op,
+            left,
+            right,
+            ty,
+        } => {
+            let l = evaluate(left, batch)?;
+            let r = evaluate(right, batch)?;
+            binary(*op, &l, &r, left.ty(), right.ty(), *ty)
+        }
+        Expr::Not(e) => {
+            let v = evaluate(e, batch)?;
+            Ok(Arc::new(arrow_arith::boolean::not(v.as_boolean())?))
+        }
+        Expr::Negate(e) => negate(&evaluate(e, batch)?, e.ty()),
+        Expr::IsNull { expr, negated } => {
+            let v = evaluate(expr, batch)?;
+            let out = if *negated {
+                arrow_arith::boolean::is_not_null(v.as_ref())?
+            } else {
+                arrow_arith::boolean::is_null(v.as_ref())?
+            };
+            Ok(Arc::new(out))
+        }
+        Expr::Cast { expr, to, explicit } => {
+            let v = evaluate(expr, batch)?;
+            cast_array(&v, expr.ty(), *to, *explicit)
+        }
+        Expr::Case {
+            whens,
+            otherwise,
+            ty,
+        } => case(whens, otherwise.as_deref(), *ty, batch),
+        Expr::Function { func, args, ty } => {
+            let vals = args
+                .iter()
+                .map(|a| evaluate(a, batch))
+                .collect::<Result<Vec<_>>>()?;
+            function(*func, &vals, args, *ty, n)
+        }
+        Expr::Aggregate(_) => Err(Error::Internal(
+            "aggregate evaluated outside an aggregation".into(),
+        )),
+    }
+}
+
+/// Evaluates a predicate to a mask where NULL counts as false (as WHERE does).
+pub fn evaluate_predicate(expr: &Expr, batch: &RecordBatch) -> Result<BooleanArray> {
+    let v = evaluate(expr, batch)?;
+    let b = v.as_boolean();
+    Ok(match b.nulls() {
+        Some(nulls) => {
+            let values = b.values() & nulls.inner();
+            BooleanArray::new(values, None)
+        }
+        None => b.clone(),
+    })
+}
+
+/// Repeats a one-row array `n` times.
+pub fn repeat(one: &ArrayRef, n: usize) -> Result<ArrayRef> {
+    if n == 1 {
+        return Ok(one.clone());
+    }
+    if one.is_null(0) {
+        return Ok(new_null_array(one.data_type(), n));
+    }
+    let idx = UInt32Array::from(vec![0u32; n]);
+    Ok(arrow_select::take::take(one.as_ref(), &idx, None)?)
+}
+
+fn binary(
+    op: BinaryOp,
+    l: &ArrayRef,
+    r: &ArrayRef,
+    lt: SqlType,
+    rt: SqlType,
+    ty: SqlType,
+) -> Result<ArrayRef> {
+    use arrow_ord::cmp;
+    Ok(match op {
+        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => {
+            return arithmetic(op, l, r, lt, rt, ty)
+        }
+        BinaryOp::Eq => Arc::new(cmp::eq(l, r)?),
+        BinaryOp::NotEq => Arc::new(cmp::neq(l, r)?),
+        BinaryOp::Lt => Arc::new(cmp::lt(l, r)?),
+        BinaryOp::LtEq => Arc::new(cmp::lt_eq(l, r)?),
+        BinaryOp::Gt => Arc::new(cmp::gt(l, r)?),
+        BinaryOp::GtEq => Arc::new(cmp::gt_eq(l, r)?),
+        BinaryOp::And => Arc::new(arrow_arith::boolean::and_kleene(
+            l.as_boolean(),
+            r.as_boolean(),
+        )?),
+        BinaryOp::Or => Arc::new(arrow_arith::boolean::or_kleene(
+            l.as_boolean(),
+            r.as_boolean(),
+        )?),
+        BinaryOp::Concat => {
+            let a = l.as_string::<i32>();
+            let b = r.as_string::<i32>();
+            let out: StringArray = a
+                .iter()
+                .zip(b.iter())
+                .map(|(x, y)| match (x, y) {
+                    (Some(x), Some(y)) => Some(format!("{x}{y}")),
+                    _ => None,
+                })
+                .collect();
+            Arc::new(out)
+        }
+    })
+}
+
+/// A batch of only the rows where `mask` is true (keeps row count for zero-column batches).
+pub fn filter_batch(batch: &RecordBatch, mask: &BooleanArray) -> Result<RecordBatch> {
+    if batch.num_columns() == 0 {
+        let rows = mask.true_count();
+        return Ok(RecordBatch::try_new_with_options(
+            batch.schema(),
+            vec![],
+            &RecordBatchOptions::new().with_row_count(Some(rows)),
+        )?);
+    }
+    Ok(arrow_select::filter::filter_record_batch(batch, mask)?)
+}
+
+/// CASE: each WHEN is tested only on rows no earlier WHEN took, and each THEN is evaluated only
+/// on the rows it produces, so `CASE WHEN b = 0 THEN 0 ELSE a / b END` never divides by zero.
+fn case(
+    whens: &[(Expr, Expr)],
+    otherwise: Option<&Expr>,
+    ty: SqlType,
+    batch: &RecordBatch,
+) -> Result<ArrayRef> {
+    let n = batch.num_rows();
+    // For each row: which branch array it takes its value from, and its row there.
+    let mut source: Vec<(usize, usize)> = vec![(0, 0); n];
+    let mut arrays: Vec<ArrayRef> = vec![new_null_array(&ty.arrow_type(), 1)];
+    // Rows still undecided, as indices into the original batch.
+    let mut remaining: Vec<u32> = (0..n as u32).collect();
+    for (cond, then) in whens {
+        if remaining.is_empty() {
+            break;
+        }
+        let sub = take_rows(batch, &remaining)?;
+        let mask = evaluate_predicate(cond, &sub)?;
+        let taken = filter_batch(&sub, &mask)?;
+        if taken.num_rows() > 0 {
+            let values = evaluate(then, &taken)?;
+            let slot = arrays.len();
+            arrays.push(values);
+            let mut k = 0;
+            for (i, row) in remaining.iter().enumerate() {
+                if mask.value(i) {
+                    source[*row as usize] = (slot, k);
+                    k += 1;
+                }
+            }
+        }
+        remaining = remaining
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !mask.value(*i))
+            .map(|(_, r)| *r)
+            .collect();
+    }
+    if let Some(e) = otherwise {
+        if !remaining.is_empty() {
+            let sub = take_rows(batch, &remaining)?;
+            let values = evaluate(e, &sub)?;
+            let slot = arrays.len();
+            arrays.push(values);
+            for (k, row) in remaining.iter().enumerate() {
+                source[*row as usize] = (slot, k);
+            }
+        }
+    }
+    let refs: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
+    Ok(arrow_select::interleave::interleave(&refs, &source)?)
+}
+
+fn take_rows(batch: &RecordBatch, rows: &[u32]) -> Result<RecordBatch> {
+    let idx = UInt32Array::from(rows.to_vec());
+    if batch.num_columns() == 0 {
+        return Ok(RecordBatch::try_new_with_options(
+            batch.schema(),
+            vec![],
+            &RecordBatchOptions::new().with_row_count(Some(rows.len())),
+        )?);
+    }
+    Ok(arrow_select::take::take_record_batch(batch, &idx)?)
+}
+
+fn function(
+    func: ScalarFunc,
+    vals: &[ArrayRef],
+    args: &[Expr],
+    ty: SqlType,
+    n: usize,
+) -> Result<ArrayRef> {
+    let arg = |i: usize| {
+        vals.get(i)
+            .ok_or_else(|| Error::Internal(format!("{func:?} is missing argument {i}")))
+    };
+    match func {
+        ScalarFunc::Abs => {
+            let a = arg(0)?;
+            let neg = negate(a, ty)?;
+            let zero = cast_array(
+                &datums_to_array(&[crate::types::Datum::Int(0)], SqlType::Integer)?,
+                SqlType::Integer,
+                ty,
+                false,
+            )?;
+            let zero = repeat(&zero, a.len())?;
+            let is_neg = arrow_ord::cmp::lt(a, &zero)?;
+            Ok(arrow_select::zip::zip(&is_neg, &neg, a)?)
+        }
+        ScalarFunc::Length => {
+            let a = arg(0)?.as_string::<i32>();
+            let out: arrow_array::Int32Array = a
+                .iter()
+                .map(|v| v.map(|s| s.chars().count() as i32))
+                .collect();
+            Ok(Arc::new(out))
+        }
+        ScalarFunc::Upper | ScalarFunc::Lower => {
+            let a = arg(0)?.as_string::<i32>();
+            let out: StringArray = a
+                .iter()
+                .map(|v| {
+                    v.map(|s| {
+                        if func == ScalarFunc::Upper {
+                            s.to_uppercase()
+                        } else {
+                            s.to_lowercase()
+                        }
+                    })
+                })
+                .collect();
+            Ok(Arc::new(out))
+        }
+        ScalarFunc::Round => {
+            let a = arg(0)?;
+            let from = args.first().map(|e| e.ty()).unwrap_or(ty);
+            match from {
+                SqlType::Decimal { .. } => cast_array(a, from, ty, false),
+                _ => {
+                    let f = crate::kernels::cast::to_f64(a, from);
+                    // PostgreSQL's round(float8) rounds half to even (rint).
+                    let out: arrow_array::Float64Array = f.unary(|v: f64| v.round_ties_even());
+                    cast_array(&(Arc::new(out) as ArrayRef), SqlType::Double, ty, false)
+                }
+            }
+        }
+        ScalarFunc::Version => {
+            let one: ArrayRef = Arc::new(StringArray::from(vec![crate::version_string()]));
+            repeat(&one, n)
+        }
+    }
+}
+
+/// An empty schema, for batches with rows but no columns.
+pub fn empty_schema() -> SchemaRef {
+    Arc::new(Schema::empty())
+}

@@ -1,0 +1,9 @@
+//! Kernels: whole-array operations the operators are built from.
+//!
+//! - `cast`: conversions between SQL types (PostgreSQL's rules and messages).
+//! - `arith`: arithmetic with overflow and division-by-zero checks, exact NUMERIC.
+//! - `eval`: evaluates bound expressions over a batch.
+
+pub mod arith;
+pub mod cast;
+pub mod eval;

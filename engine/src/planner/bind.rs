@@ -1,0 +1,1146 @@
+//! The binder: resolves names and types in a parsed statement and produces a plan.
+//!
+//! Expressions are bound here; queries (FROM, joins, grouping, ordering) in `select.rs`;
+//! DDL and INSERT in `statement.rs`.
+
+use basalt_storage::{Manifest, SqlType};
+use sqlparser::ast::{self, Spanned};
+use sqlparser::tokenizer::Span;
+
+use crate::error::{Error, Result};
+use crate::kernels::cast::{cast_datum, datum_type};
+use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr, ScalarFunc};
+use crate::types::datum::parse_decimal_text;
+use crate::types::{
+    self, common_type, display_name, explicit_cast, implicit_cast, numeric, numeric_rank, Datum,
+};
+
+/// Default schema for unqualified names.
+pub const DEFAULT_SCHEMA: &str = "public";
+
+/// One column visible to expressions: its relation's name or alias, its name and type.
+#[derive(Clone, Debug)]
+pub struct ScopeColumn {
+    pub relation: Option<String>,
+    pub name: String,
+    pub ty: SqlType,
+}
+
+/// The columns an expression may reference, in the order of its input's columns.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    pub columns: Vec<ScopeColumn>,
+}
+
+impl Scope {
+    pub fn concat(&self, other: &Scope) -> Scope {
+        let mut columns = self.columns.clone();
+        columns.extend(other.columns.iter().cloned());
+        Scope { columns }
+    }
+}
+
+/// Whether aggregates may appear where an expression is bound, and why not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggContext {
+    Allowed,
+    /// Not allowed; the clause named in the error message.
+    Forbidden(&'static str),
+    /// Inside an aggregate's argument.
+    Nested,
+}
+
+/// Binds statements against one catalog snapshot.
+pub struct Binder<'a> {
+    pub catalog: &'a Manifest,
+    sql: &'a str,
+    /// Text values of `$1..$n`; `None` while describing (parameters are then untyped NULLs).
+    params: Option<&'a [Option<String>]>,
+    /// Highest `$n` seen.
+    pub param_count: usize,
+}
+
+impl<'a> Binder<'a> {
+    pub fn new(catalog: &'a Manifest, sql: &'a str, params: Option<&'a [Option<String>]>) -> Self {
+        Binder {
+            catalog,
+            sql,
+            params,
+            param_count: 0,
+        }
+    }
+
+    /// 1-based character offset of a span's start in the statement text.
+    pub fn position(&self, span: Span) -> Option<u32> {
+        span_position(self.sql, span)
+    }
+
+    /// Binds a scalar expression against `scope`.
+    pub fn bind_expr(&mut self, e: &ast::Expr, scope: &Scope, agg: AggContext) -> Result<Expr> {
+        match e {
+            ast::Expr::Identifier(id) => self.resolve_column(std::slice::from_ref(id), scope),
+            ast::Expr::CompoundIdentifier(ids) => self.resolve_column(ids, scope),
+            ast::Expr::Nested(inner) => self.bind_expr(inner, scope, agg),
+            ast::Expr::Value(v) => self.bind_value(&v.value, v.span),
+            ast::Expr::TypedString(ts) => {
+                let ty = self.bind_type(&ts.data_type, ts.value.span)?;
+                let text = match &ts.value.value {
+                    ast::Value::SingleQuotedString(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                Ok(Expr::literal(Datum::parse(&text, ty)?, ty))
+            }
+            ast::Expr::BinaryOp { left, op, right } => {
+                let l = self.bind_expr(left, scope, agg)?;
+                let r = self.bind_expr(right, scope, agg)?;
+                let op = match op {
+                    ast::BinaryOperator::Plus => BinaryOp::Add,
+                    ast::BinaryOperator::Minus => BinaryOp::Sub,
+                    ast::BinaryOperator::Multiply => BinaryOp::Mul,
+                    ast::BinaryOperator::Divide => BinaryOp::Div,
+                    ast::BinaryOperator::Modulo => BinaryOp::Mod,
+                    ast::BinaryOperator::Eq => BinaryOp::Eq,
+                    ast::BinaryOperator::NotEq => BinaryOp::NotEq,
+                    ast::BinaryOperator::Lt => BinaryOp::Lt,
+                    ast::BinaryOperator::LtEq => BinaryOp::LtEq,
+                    ast::BinaryOperator::Gt => BinaryOp::Gt,
+                    ast::BinaryOperator::GtEq => BinaryOp::GtEq,
+                    ast::BinaryOperator::And => BinaryOp::And,
+                    ast::BinaryOperator::Or => BinaryOp::Or,
+                    ast::BinaryOperator::StringConcat => BinaryOp::Concat,
+                    other => {
+                        return Err(Error::Unsupported {
+                            message: format!("operator {other} is not supported"),
+                        })
+                    }
+                };
+                self.binary(op, l, r, e.span())
+            }
+            ast::Expr::UnaryOp { op, expr } => match op {
+                ast::UnaryOperator::Not => {
+                    let v = self.bind_expr(expr, scope, agg)?;
+                    let v = self.coerce_bool(v, "NOT", expr.span())?;
+                    Ok(fold(Expr::Not(Box::new(v))))
+                }
+                ast::UnaryOperator::Minus => {
+                    // Fold `-<number>` so that -2147483648 is an integer literal.
+                    if let ast::Expr::Value(v) = expr.as_ref() {
+                        if let ast::Value::Number(n, _) = &v.value {
+                            return self.number_literal(&format!("-{n}"));
+                        }
+                    }
+                    let v = self.bind_expr(expr, scope, agg)?;
+                    let v = self.coerce_unknown(v, SqlType::Double)?;
+                    if numeric_rank(v.ty()).is_none() {
+                        return Err(Error::UndefinedFunction {
+                            message: format!("operator does not exist: - {}", display_name(v.ty())),
+                            position: self.position(e.span()),
+                        });
+                    }
+                    Ok(fold(Expr::Negate(Box::new(v))))
+                }
+                ast::UnaryOperator::Plus => self.bind_expr(expr, scope, agg),
+                other => Err(Error::Unsupported {
+                    message: format!("operator {other} is not supported"),
+                }),
+            },
+            ast::Expr::IsNull(inner) | ast::Expr::IsNotNull(inner) => {
+                let v = self.bind_expr(inner, scope, agg)?;
+                Ok(fold(Expr::IsNull {
+                    expr: Box::new(v),
+                    negated: matches!(e, ast::Expr::IsNotNull(_)),
+                }))
+            }
+            ast::Expr::IsTrue(inner)
+            | ast::Expr::IsNotTrue(inner)
+            | ast::Expr::IsFalse(inner)
+            | ast::Expr::IsNotFalse(inner) => {
+                // x IS TRUE is never NULL: coalesce(x = true, false).
+                let v = self.bind_expr(inner, scope, agg)?;
+                let v = self.coerce_bool(v, "IS TRUE", inner.span())?;
+                let want = matches!(e, ast::Expr::IsTrue(_) | ast::Expr::IsNotTrue(_));
+                let negate = matches!(e, ast::Expr::IsNotTrue(_) | ast::Expr::IsNotFalse(_));
+                let test = Expr::Case {
+                    whens: vec![(
+                        Expr::IsNull {
+                            expr: Box::new(v.clone()),
+                            negated: false,
+                        },
+                        Expr::literal(Datum::Boolean(false), SqlType::Boolean),
+                    )],
+                    otherwise: Some(Box::new(if want { v } else { Expr::Not(Box::new(v)) })),
+                    ty: SqlType::Boolean,
+                };
+                Ok(if negate {
+                    Expr::Not(Box::new(test))
+                } else {
+                    test
+                })
+            }
+            ast::Expr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
+                let v = self.bind_expr(expr, scope, agg)?;
+                let lo = self.bind_expr(low, scope, agg)?;
+                let hi = self.bind_expr(high, scope, agg)?;
+                let ge = self.binary(BinaryOp::GtEq, v.clone(), lo, e.span())?;
+                let le = self.binary(BinaryOp::LtEq, v, hi, e.span())?;
+                let both = self.binary(BinaryOp::And, ge, le, e.span())?;
+                Ok(if *negated {
+                    fold(Expr::Not(Box::new(both)))
+                } else {
+                    both
+                })
+            }
+            ast::Expr::In {
+                expr,
+                target,
+                negated,
+                ..
+            } => {
+                let ast::InTarget::List(list) = target else {
+                    return Err(Error::Unsupported {
+                        message: "IN with a subquery is not supported yet".into(),
+                    });
+                };
+                let v = self.bind_expr(expr, scope, agg)?;
+                let mut any: Option<Expr> = None;
+                for item in list {
+                    let item = self.bind_expr(item, scope, agg)?;
+                    let eq = self.binary(BinaryOp::Eq, v.clone(), item, e.span())?;
+                    any = Some(match any {
+                        None => eq,
+                        Some(prev) => self.binary(BinaryOp::Or, prev, eq, e.span())?,
+                    });
+                }
+                let any = any.ok_or_else(|| Error::Syntax {
+                    message: "syntax error at or near \")\"".into(),
+                    position: self.position(e.span()),
+                })?;
+                Ok(if *negated {
+                    fold(Expr::Not(Box::new(any)))
+                } else {
+                    any
+                })
+            }
+            ast::Expr::Cast {
+                expr,
+                data_type,
+                kind,
+                ..
+            } => {
+                let v = self.bind_expr(expr, scope, agg)?;
+                let to = self.bind_type(data_type, e.span())?;
+                let _ = kind;
+                self.cast(v, to, true, e.span())
+            }
+            ast::Expr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => self.bind_case(
+                operand.as_deref(),
+                conditions,
+                else_result.as_deref(),
+                scope,
+                agg,
+                e.span(),
+            ),
+            ast::Expr::Function(f) => self.bind_function(f, scope, agg),
+            ast::Expr::Subquery(_) | ast::Expr::Exists { .. } => Err(Error::Unsupported {
+                message: "subqueries are not supported yet".into(),
+            }),
+            other => Err(Error::Unsupported {
+                message: format!("expression not supported yet: {other}"),
+            }),
+        }
+    }
+
+    fn resolve_column(&self, ids: &[ast::Ident], scope: &Scope) -> Result<Expr> {
+        let span = ids.first().map(|i| i.span).unwrap_or(Span::empty());
+        let position = self.position(span);
+        let names: Vec<String> = ids.iter().map(normalize_ident).collect();
+        let (relation, name) = match names.as_slice() {
+            [n] => (None, n.as_str()),
+            [r, n] => (Some(r.as_str()), n.as_str()),
+            [_, r, n] => (Some(r.as_str()), n.as_str()),
+            _ => {
+                return Err(Error::Unsupported {
+                    message: format!("improper qualified name: {}", names.join(".")),
+                })
+            }
+        };
+        let mut found: Option<(usize, SqlType)> = None;
+        for (i, c) in scope.columns.iter().enumerate() {
+            if c.name != name {
+                continue;
+            }
+            if let Some(r) = relation {
+                if c.relation.as_deref() != Some(r) {
+                    continue;
+                }
+            }
+            if found.is_some() {
+                return Err(Error::AmbiguousColumn {
+                    name: name.to_string(),
+                    position,
+                });
+            }
+            found = Some((i, c.ty));
+        }
+        match found {
+            Some((index, ty)) => Ok(Expr::Column { index, ty }),
+            None => {
+                if let Some(r) = relation {
+                    if !scope
+                        .columns
+                        .iter()
+                        .any(|c| c.relation.as_deref() == Some(r))
+                    {
+                        return Err(Error::MissingFromEntry {
+                            name: r.to_string(),
+                            position,
+                        });
+                    }
+                    return Err(Error::UndefinedColumn {
+                        name: format!("{r}.{name}"),
+                        position,
+                    });
+                }
+                Err(Error::UndefinedColumn {
+                    name: name.to_string(),
+                    position,
+                })
+            }
+        }
+    }
+
+    fn bind_value(&mut self, v: &ast::Value, span: Span) -> Result<Expr> {
+        match v {
+            ast::Value::Number(n, _) => self.number_literal(n),
+            ast::Value::SingleQuotedString(s)
+            | ast::Value::EscapedStringLiteral(s)
+            | ast::Value::DoubleQuotedString(s) => Ok(Expr::Literal {
+                value: Datum::Text(s.clone()),
+                ty: SqlType::Text,
+                unknown: true,
+            }),
+            ast::Value::Boolean(b) => Ok(Expr::literal(Datum::Boolean(*b), SqlType::Boolean)),
+            ast::Value::Null => Ok(Expr::Literal {
+                value: Datum::Null,
+                ty: SqlType::Text,
+                unknown: true,
+            }),
+            ast::Value::Placeholder(p) => {
+                let n: usize = p
+                    .strip_prefix('$')
+                    .and_then(|d| d.parse().ok())
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| Error::Syntax {
+                        message: format!("syntax error at or near \"{p}\""),
+                        position: self.position(span),
+                    })?;
+                self.param_count = self.param_count.max(n);
+                let value = match self.params {
+                    None => Datum::Null,
+                    Some(params) => match params.get(n - 1) {
+                        Some(Some(text)) => Datum::Text(text.clone()),
+                        Some(None) => Datum::Null,
+                        None => {
+                            return Err(Error::InvalidParameter {
+                                message: format!("there is no parameter ${n}"),
+                            })
+                        }
+                    },
+                };
+                Ok(Expr::Literal {
+                    value,
+                    ty: SqlType::Text,
+                    unknown: true,
+                })
+            }
+            other => Err(Error::Unsupported {
+                message: format!("literal not supported yet: {other}"),
+            }),
+        }
+    }
+
+    fn number_literal(&self, n: &str) -> Result<Expr> {
+        if !n.contains(['.', 'e', 'E']) {
+            if let Ok(v) = n.parse::<i64>() {
+                let ty = if i32::try_from(v).is_ok() {
+                    SqlType::Integer
+                } else {
+                    SqlType::BigInt
+                };
+                return Ok(Expr::literal(Datum::Int(v), ty));
+            }
+        }
+        let (v, scale) = parse_decimal_text(n)?;
+        Ok(Expr::literal(Datum::Decimal(v, scale), numeric(scale)))
+    }
+
+    /// Resolves a SQL type name.
+    pub fn bind_type(&self, t: &ast::DataType, span: Span) -> Result<SqlType> {
+        use ast::DataType as D;
+        let position = self.position(span);
+        let length = |l: &Option<ast::CharacterLength>, default: u32| -> Result<u32> {
+            match l {
+                None => Ok(default),
+                Some(ast::CharacterLength::IntegerLength { length, .. }) => {
+                    if *length == 0 || *length > basalt_storage::types::VARCHAR_LENGTH_MAX as u64 {
+                        return Err(Error::InvalidTypeModifier {
+                            message: format!(
+                                "length for type varchar must be between 1 and {}",
+                                basalt_storage::types::VARCHAR_LENGTH_MAX
+                            ),
+                            position,
+                        });
+                    }
+                    Ok(*length as u32)
+                }
+                Some(ast::CharacterLength::Max) => Ok(basalt_storage::types::VARCHAR_LENGTH_MAX),
+            }
+        };
+        Ok(match t {
+            D::SmallInt(_) | D::Int2(_) => SqlType::SmallInt,
+            D::Int(_) | D::Integer(_) | D::Int4(_) => SqlType::Integer,
+            D::BigInt(_) | D::Int8(_) => SqlType::BigInt,
+            D::Numeric(info) | D::Decimal(info) | D::Dec(info) => {
+                let (p, s) = match info {
+                    // Redshift's default DECIMAL is DECIMAL(18,0).
+                    ast::ExactNumberInfo::None => (18, 0),
+                    ast::ExactNumberInfo::Precision(p) => (*p, 0),
+                    ast::ExactNumberInfo::PrecisionAndScale(p, s) => (*p, *s),
+                };
+                if p < 1 || p > basalt_storage::types::DECIMAL_PRECISION_MAX as u64 {
+                    return Err(Error::InvalidTypeModifier {
+                        message: format!(
+                            "NUMERIC precision {p} must be between 1 and {}",
+                            basalt_storage::types::DECIMAL_PRECISION_MAX
+                        ),
+                        position,
+                    });
+                }
+                if s < 0 || s as u64 > p {
+                    return Err(Error::InvalidTypeModifier {
+                        message: format!("NUMERIC scale {s} must be between 0 and precision {p}"),
+                        position,
+                    });
+                }
+                SqlType::Decimal {
+                    precision: p as u8,
+                    scale: s as i8,
+                }
+            }
+            D::Real | D::Float4 => SqlType::Real,
+            D::Float(info) => match info {
+                ast::ExactNumberInfo::Precision(p) if *p <= 24 => SqlType::Real,
+                _ => SqlType::Double,
+            },
+            D::Double(_) | D::DoublePrecision | D::Float8 => SqlType::Double,
+            D::Bool | D::Boolean => SqlType::Boolean,
+            D::Char(l) | D::Character(l) => SqlType::Char {
+                length: length(l, 1)?,
+            },
+            // Redshift's VARCHAR without a length is VARCHAR(256).
+            D::Varchar(l) | D::CharacterVarying(l) => SqlType::Varchar {
+                length: length(l, 256)?,
+            },
+            D::Text | D::String(_) => SqlType::Text,
+            D::Date => SqlType::Date,
+            D::Timestamp(_, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => {
+                SqlType::Timestamp
+            }
+            D::Custom(name, _) => {
+                let n = name.to_string().to_ascii_lowercase();
+                match n.as_str() {
+                    "bpchar" => SqlType::Char { length: 1 },
+                    "float4" => SqlType::Real,
+                    "float8" => SqlType::Double,
+                    "bool" => SqlType::Boolean,
+                    _ => return Err(Error::UndefinedType { name: n, position }),
+                }
+            }
+            other => {
+                return Err(Error::UndefinedType {
+                    name: other.to_string().to_ascii_lowercase(),
+                    position,
+                })
+            }
+        })
+    }
+
+    /// Gives an untyped literal the type `ty` (no-op for typed expressions).
+    pub fn coerce_unknown(&self, e: Expr, ty: SqlType) -> Result<Expr> {
+        match e {
+            Expr::Literal {
+                value,
+                unknown: true,
+                ..
+            } => {
+                let value = match value {
+                    Datum::Text(s) => Datum::parse(&s, ty)?,
+                    other => other,
+                };
+                // Parsed text has its own natural scale/length; fit it to `ty`.
+                let value = cast_datum(&value, datum_type(&value), ty, false)?;
+                Ok(Expr::literal(value, ty))
+            }
+            other => Ok(other),
+        }
+    }
+
+    fn coerce_bool(&self, e: Expr, what: &str, span: Span) -> Result<Expr> {
+        let e = self.coerce_unknown(e, SqlType::Boolean)?;
+        if e.ty() != SqlType::Boolean {
+            return Err(Error::DatatypeMismatch {
+                message: format!(
+                    "argument of {what} must be type boolean, not type {}",
+                    display_name(e.ty())
+                ),
+                position: self.position(span),
+            });
+        }
+        Ok(e)
+    }
+
+    /// Converts `e` to `to`: explicit (CAST) or implicit (operators), with folding.
+    pub fn cast(&self, e: Expr, to: SqlType, explicit: bool, span: Span) -> Result<Expr> {
+        if let Expr::Literal { unknown: true, .. } = e {
+            return self.coerce_unknown(e, to);
+        }
+        let from = e.ty();
+        if from == to {
+            return Ok(e);
+        }
+        let allowed = if explicit {
+            explicit_cast(from, to)
+        } else {
+            implicit_cast(from, to)
+        };
+        if !allowed {
+            return Err(Error::CannotCoerce {
+                message: format!(
+                    "cannot cast type {} to {}",
+                    display_name(from),
+                    display_name(to)
+                ),
+                position: self.position(span),
+            });
+        }
+        Ok(fold(Expr::Cast {
+            expr: Box::new(e),
+            to,
+            explicit,
+        }))
+    }
+
+    /// Converts `e` for storing into a column of type `to` (INSERT), as PostgreSQL's
+    /// assignment casts.
+    pub fn assign(&self, e: Expr, to: SqlType, column: &str, span: Span) -> Result<Expr> {
+        if let Expr::Literal { unknown: true, .. } = e {
+            return self.coerce_unknown(e, to);
+        }
+        let from = e.ty();
+        if from == to && !matches!(to, SqlType::Char { .. } | SqlType::Varchar { .. }) {
+            return Ok(e);
+        }
+        if !types::assignment_cast(from, to) {
+            return Err(Error::DatatypeMismatch {
+                message: format!(
+                    "column \"{column}\" is of type {} but expression is of type {}",
+                    to.pg_name(),
+                    from.pg_name()
+                ),
+                position: self.position(span),
+            });
+        }
+        Ok(fold(Expr::Cast {
+            expr: Box::new(e),
+            to,
+            explicit: false,
+        }))
+    }
+
+    /// Types and builds a binary operation, inserting implicit casts.
+    pub fn binary(&self, op: BinaryOp, l: Expr, r: Expr, span: Span) -> Result<Expr> {
+        let position = self.position(span);
+        // Untyped literals take the other side's type.
+        let (l, r) = match (&l, &r) {
+            (Expr::Literal { unknown: true, .. }, Expr::Literal { unknown: true, .. }) => {
+                let t = if matches!(op, BinaryOp::And | BinaryOp::Or) {
+                    SqlType::Boolean
+                } else {
+                    SqlType::Text
+                };
+                (self.coerce_unknown(l, t)?, self.coerce_unknown(r, t)?)
+            }
+            (Expr::Literal { unknown: true, .. }, _) => {
+                let t = if op == BinaryOp::Concat {
+                    SqlType::Text
+                } else {
+                    r.ty()
+                };
+                (self.coerce_unknown(l, t)?, r)
+            }
+            (_, Expr::Literal { unknown: true, .. }) => {
+                let t = if op == BinaryOp::Concat {
+                    SqlType::Text
+                } else {
+                    l.ty()
+                };
+                let t = if matches!(op, BinaryOp::And | BinaryOp::Or) {
+                    SqlType::Boolean
+                } else {
+                    t
+                };
+                (l, self.coerce_unknown(r, t)?)
+            }
+            _ => (l, r),
+        };
+        let (lt, rt) = (l.ty(), r.ty());
+        let no_operator = || Error::UndefinedFunction {
+            message: format!(
+                "operator does not exist: {} {} {}",
+                display_name(lt),
+                op.symbol(),
+                display_name(rt)
+            ),
+            position,
+        };
+        let out = match op {
+            BinaryOp::And | BinaryOp::Or => {
+                let what = if op == BinaryOp::And { "AND" } else { "OR" };
+                let l = self.coerce_bool(l, what, span)?;
+                let r = self.coerce_bool(r, what, span)?;
+                Expr::Binary {
+                    op,
+                    left: Box::new(l),
+                    right: Box::new(r),
+                    ty: SqlType::Boolean,
+                }
+            }
+            _ if op.is_comparison() => {
+                let common = common_type(lt, rt).ok_or_else(no_operator)?;
+                Expr::Binary {
+                    op,
+                    left: Box::new(self.cast(l, common, false, span)?),
+                    right: Box::new(self.cast(r, common, false, span)?),
+                    ty: SqlType::Boolean,
+                }
+            }
+            BinaryOp::Concat => Expr::Binary {
+                op,
+                left: Box::new(self.cast(l, SqlType::Text, true, span)?),
+                right: Box::new(self.cast(r, SqlType::Text, true, span)?),
+                ty: SqlType::Text,
+            },
+            _ => {
+                if numeric_rank(lt).is_none() || numeric_rank(rt).is_none() {
+                    return Err(no_operator());
+                }
+                let common = common_type(lt, rt).ok_or_else(no_operator)?;
+                match common {
+                    SqlType::Decimal { .. } => {
+                        let (ls, rs) = (types::decimal_scale(lt), types::decimal_scale(rt));
+                        let scale = match op {
+                            BinaryOp::Mul => ls.saturating_add(rs),
+                            BinaryOp::Div => ls.max(rs).max(types::NUMERIC_DIVISION_SCALE),
+                            _ => ls.max(rs),
+                        };
+                        let l = self.cast(l, numeric(ls), false, span)?;
+                        let r = self.cast(r, numeric(rs), false, span)?;
+                        Expr::Binary {
+                            op,
+                            left: Box::new(l),
+                            right: Box::new(r),
+                            ty: numeric(scale),
+                        }
+                    }
+                    _ => Expr::Binary {
+                        op,
+                        left: Box::new(self.cast(l, common, false, span)?),
+                        right: Box::new(self.cast(r, common, false, span)?),
+                        ty: common,
+                    },
+                }
+            }
+        };
+        Ok(fold(out))
+    }
+
+    fn bind_case(
+        &mut self,
+        operand: Option<&ast::Expr>,
+        conditions: &[ast::CaseWhen],
+        else_result: Option<&ast::Expr>,
+        scope: &Scope,
+        agg: AggContext,
+        span: Span,
+    ) -> Result<Expr> {
+        let operand = match operand {
+            Some(o) => Some(self.bind_expr(o, scope, agg)?),
+            None => None,
+        };
+        let mut whens = Vec::with_capacity(conditions.len());
+        let mut results = Vec::with_capacity(conditions.len() + 1);
+        for c in conditions {
+            let cond = self.bind_expr(&c.condition, scope, agg)?;
+            let cond = match &operand {
+                Some(o) => self.binary(BinaryOp::Eq, o.clone(), cond, c.condition.span())?,
+                None => self.coerce_bool(cond, "CASE/WHEN", c.condition.span())?,
+            };
+            whens.push(cond);
+            results.push(self.bind_expr(&c.result, scope, agg)?);
+        }
+        let otherwise = match else_result {
+            Some(e) => Some(self.bind_expr(e, scope, agg)?),
+            None => None,
+        };
+        let mut all: Vec<Expr> = results;
+        if let Some(o) = otherwise {
+            all.push(o);
+        }
+        let all = self.unify(all, "CASE", span)?;
+        let ty = all.first().map(|e| e.ty()).unwrap_or(SqlType::Text);
+        let mut all = all.into_iter();
+        let whens: Vec<(Expr, Expr)> = whens.into_iter().zip(all.by_ref()).collect();
+        let otherwise = all.next().map(Box::new);
+        Ok(Expr::Case {
+            whens,
+            otherwise,
+            ty,
+        })
+    }
+
+    /// Converts expressions to one common type (CASE branches, COALESCE, VALUES columns).
+    pub fn unify(&self, exprs: Vec<Expr>, what: &str, span: Span) -> Result<Vec<Expr>> {
+        let mut ty: Option<SqlType> = None;
+        for e in &exprs {
+            if matches!(e, Expr::Literal { unknown: true, .. }) {
+                continue;
+            }
+            ty = Some(match ty {
+                None => e.ty(),
+                Some(t) => common_type(t, e.ty()).ok_or_else(|| Error::DatatypeMismatch {
+                    message: format!(
+                        "{what} types {} and {} cannot be matched",
+                        display_name(t),
+                        display_name(e.ty())
+                    ),
+                    position: self.position(span),
+                })?,
+            });
+        }
+        let ty = ty.unwrap_or(SqlType::Text);
+        exprs
+            .into_iter()
+            .map(|e| self.cast(e, ty, false, span))
+            .collect()
+    }
+
+    fn bind_function(&mut self, f: &ast::Function, scope: &Scope, agg: AggContext) -> Result<Expr> {
+        let name = f
+            .name
+            .0
+            .last()
+            .map(|p| p.to_string().to_ascii_lowercase())
+            .unwrap_or_default();
+        let position = self.position(f.span());
+        let (args, distinct, star) = match &f.args {
+            ast::FunctionArguments::None => (vec![], false, false),
+            ast::FunctionArguments::List(list) => {
+                let distinct = matches!(
+                    list.duplicate_treatment,
+                    Some(ast::DuplicateTreatment::Distinct)
+                );
+                let mut args = Vec::new();
+                let mut star = false;
+                for a in &list.args {
+                    match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                            args.push(e.clone())
+                        }
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                        other => {
+                            return Err(Error::Unsupported {
+                                message: format!("function argument not supported: {other}"),
+                            })
+                        }
+                    }
+                }
+                (args, distinct, star)
+            }
+            ast::FunctionArguments::Subquery(_) => {
+                return Err(Error::Unsupported {
+                    message: "subqueries are not supported yet".into(),
+                })
+            }
+        };
+        let agg_func = match name.as_str() {
+            "count" if star => Some(AggFunc::CountStar),
+            "count" => Some(AggFunc::Count),
+            "sum" => Some(AggFunc::Sum),
+            "avg" => Some(AggFunc::Avg),
+            "min" => Some(AggFunc::Min),
+            "max" => Some(AggFunc::Max),
+            _ => None,
+        };
+        if let Some(func) = agg_func {
+            match agg {
+                AggContext::Allowed => {}
+                AggContext::Forbidden(clause) => {
+                    return Err(Error::Grouping {
+                        message: format!("aggregate functions are not allowed in {clause}"),
+                        position,
+                    })
+                }
+                AggContext::Nested => {
+                    return Err(Error::Grouping {
+                        message: "aggregate function calls cannot be nested".into(),
+                        position,
+                    })
+                }
+            }
+            let arg = match (func, args.as_slice()) {
+                (AggFunc::CountStar, []) => None,
+                (AggFunc::CountStar, _) => None,
+                (_, [a]) => Some(self.bind_expr(a, scope, AggContext::Nested)?),
+                _ => {
+                    return Err(Error::UndefinedFunction {
+                        message: format!(
+                            "function {name} with {} arguments does not exist",
+                            args.len()
+                        ),
+                        position,
+                    })
+                }
+            };
+            return self.aggregate(func, arg, distinct, &name, position);
+        }
+        let bound = args
+            .iter()
+            .map(|a| self.bind_expr(a, scope, agg))
+            .collect::<Result<Vec<_>>>()?;
+        self.scalar_function(&name, bound, position, f.span())
+    }
+
+    fn aggregate(
+        &self,
+        func: AggFunc,
+        arg: Option<Expr>,
+        distinct: bool,
+        name: &str,
+        position: Option<u32>,
+    ) -> Result<Expr> {
+        let arg = match arg {
+            Some(a) => Some(self.coerce_unknown(a, SqlType::Text)?),
+            None => None,
+        };
+        let at = arg.as_ref().map(|a| a.ty());
+        let no_fn = |t: SqlType| Error::UndefinedFunction {
+            message: format!("function {name}({}) does not exist", display_name(t)),
+            position,
+        };
+        let ty = match (func, at) {
+            (AggFunc::CountStar | AggFunc::Count, _) => SqlType::BigInt,
+            (AggFunc::Sum, Some(t)) => match t {
+                SqlType::SmallInt | SqlType::Integer => SqlType::BigInt,
+                SqlType::BigInt => numeric(0),
+                SqlType::Decimal { scale, .. } => numeric(scale),
+                SqlType::Real | SqlType::Double => t,
+                other => return Err(no_fn(other)),
+            },
+            (AggFunc::Avg, Some(t)) => match t {
+                SqlType::SmallInt | SqlType::Integer | SqlType::BigInt => {
+                    numeric(types::NUMERIC_DIVISION_SCALE)
+                }
+                SqlType::Decimal { scale, .. } => numeric(scale.max(types::NUMERIC_DIVISION_SCALE)),
+                SqlType::Real | SqlType::Double => SqlType::Double,
+                other => return Err(no_fn(other)),
+            },
+            (AggFunc::Min | AggFunc::Max, Some(t)) => t,
+            (_, None) => return Err(Error::Internal(format!("{name} without an argument"))),
+        };
+        Ok(Expr::Aggregate(Box::new(AggCall {
+            func,
+            arg,
+            distinct,
+            ty,
+        })))
+    }
+
+    fn scalar_function(
+        &self,
+        name: &str,
+        args: Vec<Expr>,
+        position: Option<u32>,
+        span: Span,
+    ) -> Result<Expr> {
+        let no_fn = |args: &[Expr]| Error::UndefinedFunction {
+            message: format!(
+                "function {name}({}) does not exist",
+                args.iter()
+                    .map(|a| display_name(a.ty()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            position,
+        };
+        match (name, args.len()) {
+            ("coalesce", n) if n >= 1 => {
+                let args = self.unify(args, "COALESCE", span)?;
+                let ty = args[0].ty();
+                let mut args = args;
+                let last = args.pop().map(Box::new);
+                let whens = args
+                    .into_iter()
+                    .map(|a| {
+                        (
+                            Expr::IsNull {
+                                expr: Box::new(a.clone()),
+                                negated: true,
+                            },
+                            a,
+                        )
+                    })
+                    .collect();
+                Ok(Expr::Case {
+                    whens,
+                    otherwise: last,
+                    ty,
+                })
+            }
+            ("nullif", 2) => {
+                let mut it = args.into_iter();
+                let (a, b) = match (it.next(), it.next()) {
+                    (Some(a), Some(b)) => (a, b),
+                    _ => return Err(Error::Internal("nullif arity".into())),
+                };
+                let a = self.coerce_unknown(a, b.ty())?;
+                let ty = a.ty();
+                let eq = self.binary(BinaryOp::Eq, a.clone(), b, span)?;
+                Ok(Expr::Case {
+                    whens: vec![(
+                        eq,
+                        Expr::Literal {
+                            value: Datum::Null,
+                            ty,
+                            unknown: false,
+                        },
+                    )],
+                    otherwise: Some(Box::new(a)),
+                    ty,
+                })
+            }
+            ("abs", 1) => {
+                let a = self.coerce_unknown(
+                    args.into_iter().next().ok_or_else(|| no_fn(&[]))?,
+                    SqlType::Double,
+                )?;
+                if numeric_rank(a.ty()).is_none() {
+                    return Err(no_fn(std::slice::from_ref(&a)));
+                }
+                let ty = a.ty();
+                Ok(fold(Expr::Function {
+                    func: ScalarFunc::Abs,
+                    args: vec![a],
+                    ty,
+                }))
+            }
+            ("length" | "char_length" | "character_length" | "len", 1) => {
+                let a = self.coerce_unknown(
+                    args.into_iter().next().ok_or_else(|| no_fn(&[]))?,
+                    SqlType::Text,
+                )?;
+                if !a.ty().is_string() {
+                    return Err(no_fn(std::slice::from_ref(&a)));
+                }
+                Ok(fold(Expr::Function {
+                    func: ScalarFunc::Length,
+                    args: vec![a],
+                    ty: SqlType::Integer,
+                }))
+            }
+            ("upper" | "lower", 1) => {
+                let a = self.coerce_unknown(
+                    args.into_iter().next().ok_or_else(|| no_fn(&[]))?,
+                    SqlType::Text,
+                )?;
+                if !a.ty().is_string() {
+                    return Err(no_fn(std::slice::from_ref(&a)));
+                }
+                Ok(fold(Expr::Function {
+                    func: if name == "upper" {
+                        ScalarFunc::Upper
+                    } else {
+                        ScalarFunc::Lower
+                    },
+                    args: vec![self.cast(a, SqlType::Text, true, span)?],
+                    ty: SqlType::Text,
+                }))
+            }
+            ("round", 1 | 2) => {
+                let mut it = args.into_iter();
+                let a = it.next().ok_or_else(|| no_fn(&[]))?;
+                let a = self.coerce_unknown(a, numeric(0))?;
+                let digits = match it.next() {
+                    None => 0i64,
+                    Some(d) => match self.coerce_unknown(d, SqlType::Integer)? {
+                        Expr::Literal {
+                            value: Datum::Int(v),
+                            ..
+                        } => v,
+                        _ => {
+                            return Err(Error::Unsupported {
+                                message: "round() digits must be a constant".into(),
+                            })
+                        }
+                    },
+                };
+                let (a, ty) = match a.ty() {
+                    SqlType::Decimal { .. } => (a, numeric(digits.clamp(0, 38) as i8)),
+                    t if numeric_rank(t).is_some()
+                        && digits == 0
+                        && t != SqlType::Real
+                        && t != SqlType::Double =>
+                    {
+                        let a = self.cast(a, numeric(0), false, span)?;
+                        (a, numeric(0))
+                    }
+                    SqlType::Real | SqlType::Double if digits == 0 => {
+                        (self.cast(a, SqlType::Double, false, span)?, SqlType::Double)
+                    }
+                    t if numeric_rank(t).is_some() => {
+                        let a = self.cast(a, numeric(0), false, span)?;
+                        (a, numeric(digits.clamp(0, 38) as i8))
+                    }
+                    _ => return Err(no_fn(std::slice::from_ref(&a))),
+                };
+                Ok(fold(Expr::Function {
+                    func: ScalarFunc::Round,
+                    args: vec![a],
+                    ty,
+                }))
+            }
+            ("version", 0) => Ok(Expr::Function {
+                func: ScalarFunc::Version,
+                args: vec![],
+                ty: SqlType::Text,
+            }),
+            _ => Err(no_fn(&args)),
+        }
+    }
+}
+
+/// An identifier as PostgreSQL folds it: unquoted names to lower case.
+pub fn normalize_ident(id: &ast::Ident) -> String {
+    match id.quote_style {
+        Some(_) => id.value.clone(),
+        None => id.value.to_lowercase(),
+    }
+}
+
+/// 1-based character offset in `sql` of a span's start.
+pub fn span_position(sql: &str, span: Span) -> Option<u32> {
+    let (line, col) = (span.start.line, span.start.column);
+    if line == 0 {
+        return None;
+    }
+    let mut offset = 0usize;
+    for (i, l) in sql.split_inclusive('\n').enumerate() {
+        if i as u64 + 1 == line {
+            return u32::try_from(offset + col as usize).ok();
+        }
+        offset += l.chars().count();
+    }
+    None
+}
+
+/// Folds an expression with no column references into a literal, if it can be evaluated
+/// without error (an error is left to surface when the statement runs, as PostgreSQL would).
+pub fn fold(e: Expr) -> Expr {
+    if matches!(e, Expr::Literal { .. }) || !e.is_constant() {
+        return e;
+    }
+    if matches!(
+        e,
+        Expr::Function {
+            func: ScalarFunc::Version,
+            ..
+        }
+    ) {
+        return e;
+    }
+    let batch = match arrow_array::RecordBatch::try_new_with_options(
+        crate::kernels::eval::empty_schema(),
+        vec![],
+        &arrow_array::RecordBatchOptions::new().with_row_count(Some(1)),
+    ) {
+        Ok(b) => b,
+        Err(_) => return e,
+    };
+    match crate::kernels::eval::evaluate(&e, &batch) {
+        Ok(arr) => Expr::literal(
+            crate::kernels::cast::datum_at(arr.as_ref(), 0, e.ty()),
+            e.ty(),
+        ),
+        Err(_) => e,
+    }
+}
+
+/// Name PostgreSQL gives a result column computed by `e` (FigureColname).
+pub fn column_name(e: &ast::Expr) -> String {
+    match e {
+        ast::Expr::Identifier(id) => normalize_ident(id),
+        ast::Expr::CompoundIdentifier(ids) => ids.last().map(normalize_ident).unwrap_or_default(),
+        ast::Expr::Nested(inner) => column_name(inner),
+        ast::Expr::Function(f) => f
+            .name
+            .0
+            .last()
+            .map(|p| p.to_string().to_ascii_lowercase())
+            .unwrap_or_else(|| "?column?".into()),
+        ast::Expr::Cast {
+            expr, data_type, ..
+        } => {
+            let inner = column_name(expr);
+            if inner != "?column?" {
+                return inner;
+            }
+            match data_type {
+                ast::DataType::Int(_) | ast::DataType::Integer(_) | ast::DataType::Int4(_) => {
+                    "int4".into()
+                }
+                ast::DataType::BigInt(_) | ast::DataType::Int8(_) => "int8".into(),
+                ast::DataType::SmallInt(_) | ast::DataType::Int2(_) => "int2".into(),
+                ast::DataType::Numeric(_) | ast::DataType::Decimal(_) | ast::DataType::Dec(_) => {
+                    "numeric".into()
+                }
+                ast::DataType::Real | ast::DataType::Float4 => "float4".into(),
+                ast::DataType::Double(_)
+                | ast::DataType::DoublePrecision
+                | ast::DataType::Float8 => "float8".into(),
+                ast::DataType::Bool | ast::DataType::Boolean => "bool".into(),
+                ast::DataType::Varchar(_) | ast::DataType::CharacterVarying(_) => "varchar".into(),
+                ast::DataType::Char(_) | ast::DataType::Character(_) => "bpchar".into(),
+                ast::DataType::Text => "text".into(),
+                ast::DataType::Date => "date".into(),
+                ast::DataType::Timestamp(..) => "timestamp".into(),
+                _ => "?column?".into(),
+            }
+        }
+        ast::Expr::Case { .. } => "case".into(),
+        ast::Expr::TypedString(ts) => match ts.data_type {
+            ast::DataType::Date => "date".into(),
+            ast::DataType::Timestamp(..) => "timestamp".into(),
+            _ => "?column?".into(),
+        },
+        _ => "?column?".into(),
+    }
+}

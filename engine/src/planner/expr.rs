@@ -1,0 +1,310 @@
+//! Bound expressions: names resolved to column positions, every node typed.
+
+use basalt_storage::SqlType;
+
+use crate::types::Datum;
+
+/// A binary operator after binding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    And,
+    Or,
+    Concat,
+}
+
+impl BinaryOp {
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Eq
+                | BinaryOp::NotEq
+                | BinaryOp::Lt
+                | BinaryOp::LtEq
+                | BinaryOp::Gt
+                | BinaryOp::GtEq
+        )
+    }
+
+    /// The operator as SQL spells it, for error messages.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Mod => "%",
+            BinaryOp::Eq => "=",
+            BinaryOp::NotEq => "<>",
+            BinaryOp::Lt => "<",
+            BinaryOp::LtEq => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::GtEq => ">=",
+            BinaryOp::And => "AND",
+            BinaryOp::Or => "OR",
+            BinaryOp::Concat => "||",
+        }
+    }
+}
+
+/// Scalar functions the executor evaluates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScalarFunc {
+    Abs,
+    Length,
+    Upper,
+    Lower,
+    Round,
+    Version,
+}
+
+/// Aggregate functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AggFunc {
+    CountStar,
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+}
+
+/// One aggregate call: its function, argument and result type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AggCall {
+    pub func: AggFunc,
+    pub arg: Option<Expr>,
+    pub distinct: bool,
+    pub ty: SqlType,
+}
+
+/// A bound, typed expression over the columns of its input.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// The input's column `index`.
+    Column {
+        index: usize,
+        ty: SqlType,
+    },
+    /// A constant. `unknown` marks an untyped string or NULL literal whose type comes from
+    /// context, as PostgreSQL's `unknown` pseudo-type.
+    Literal {
+        value: Datum,
+        ty: SqlType,
+        unknown: bool,
+    },
+    Binary {
+        op: BinaryOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+        ty: SqlType,
+    },
+    Not(Box<Expr>),
+    Negate(Box<Expr>),
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+    Cast {
+        expr: Box<Expr>,
+        to: SqlType,
+        /// Explicit casts truncate strings to CHAR(n)/VARCHAR(n); assignments error instead.
+        explicit: bool,
+    },
+    /// Searched CASE; branches are evaluated only on the rows that reach them.
+    Case {
+        whens: Vec<(Expr, Expr)>,
+        otherwise: Option<Box<Expr>>,
+        ty: SqlType,
+    },
+    Function {
+        func: ScalarFunc,
+        args: Vec<Expr>,
+        ty: SqlType,
+    },
+    /// An aggregate call; only present while binding, replaced by a column of the aggregate
+    /// operator's output before the plan is built.
+    Aggregate(Box<AggCall>),
+}
+
+impl Expr {
+    pub fn ty(&self) -> SqlType {
+        match self {
+            Expr::Column { ty, .. }
+            | Expr::Literal { ty, .. }
+            | Expr::Binary { ty, .. }
+            | Expr::Case { ty, .. }
+            | Expr::Function { ty, .. } => *ty,
+            Expr::Not(_) | Expr::IsNull { .. } => SqlType::Boolean,
+            Expr::Negate(e) => e.ty(),
+            Expr::Cast { to, .. } => *to,
+            Expr::Aggregate(a) => a.ty,
+        }
+    }
+
+    pub fn literal(value: Datum, ty: SqlType) -> Expr {
+        Expr::Literal {
+            value,
+            ty,
+            unknown: false,
+        }
+    }
+
+    /// True if the expression reads no column (it can be folded to a constant).
+    pub fn is_constant(&self) -> bool {
+        let mut constant = true;
+        self.visit(&mut |e| {
+            if matches!(e, Expr::Column { .. } | Expr::Aggregate(_)) {
+                constant = false;
+            }
+        });
+        constant
+    }
+
+    /// Calls `f` on this node and every node below it.
+    pub fn visit(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Column { .. } | Expr::Literal { .. } => {}
+            Expr::Binary { left, right, .. } => {
+                left.visit(f);
+                right.visit(f);
+            }
+            Expr::Not(e) | Expr::Negate(e) => e.visit(f),
+            Expr::IsNull { expr, .. } | Expr::Cast { expr, .. } => expr.visit(f),
+            Expr::Case {
+                whens, otherwise, ..
+            } => {
+                for (w, t) in whens {
+                    w.visit(f);
+                    t.visit(f);
+                }
+                if let Some(o) = otherwise {
+                    o.visit(f);
+                }
+            }
+            Expr::Function { args, .. } => args.iter().for_each(|a| a.visit(f)),
+            Expr::Aggregate(a) => {
+                if let Some(arg) = &a.arg {
+                    arg.visit(f);
+                }
+            }
+        }
+    }
+
+    /// The set of input columns this expression reads.
+    pub fn columns(&self) -> Vec<usize> {
+        let mut cols = Vec::new();
+        self.visit(&mut |e| {
+            if let Expr::Column { index, .. } = e {
+                if !cols.contains(index) {
+                    cols.push(*index);
+                }
+            }
+        });
+        cols
+    }
+
+    /// Rebuilds the expression with every column index passed through `f`.
+    pub fn map_columns(&self, f: &impl Fn(usize) -> usize) -> Expr {
+        self.transform(&mut |e| match e {
+            Expr::Column { index, ty } => Some(Expr::Column {
+                index: f(*index),
+                ty: *ty,
+            }),
+            _ => None,
+        })
+    }
+
+    /// Rebuilds the expression bottom-up, replacing a node wherever `f` returns `Some`
+    /// (children of a replaced node are not visited).
+    pub fn transform(&self, f: &mut impl FnMut(&Expr) -> Option<Expr>) -> Expr {
+        if let Some(e) = f(self) {
+            return e;
+        }
+        match self {
+            Expr::Column { .. } | Expr::Literal { .. } => self.clone(),
+            Expr::Binary {
+                op,
+                left,
+                right,
+                ty,
+            } => Expr::Binary {
+                op: *op,
+                left: Box::new(left.transform(f)),
+                right: Box::new(right.transform(f)),
+                ty: *ty,
+            },
+            Expr::Not(e) => Expr::Not(Box::new(e.transform(f))),
+            Expr::Negate(e) => Expr::Negate(Box::new(e.transform(f))),
+            Expr::IsNull { expr, negated } => Expr::IsNull {
+                expr: Box::new(expr.transform(f)),
+                negated: *negated,
+            },
+            Expr::Cast { expr, to, explicit } => Expr::Cast {
+                expr: Box::new(expr.transform(f)),
+                to: *to,
+                explicit: *explicit,
+            },
+            Expr::Case {
+                whens,
+                otherwise,
+                ty,
+            } => Expr::Case {
+                whens: whens
+                    .iter()
+                    .map(|(w, t)| (w.transform(f), t.transform(f)))
+                    .collect(),
+                otherwise: otherwise.as_ref().map(|o| Box::new(o.transform(f))),
+                ty: *ty,
+            },
+            Expr::Function { func, args, ty } => Expr::Function {
+                func: *func,
+                args: args.iter().map(|a| a.transform(f)).collect(),
+                ty: *ty,
+            },
+            Expr::Aggregate(a) => Expr::Aggregate(Box::new(AggCall {
+                func: a.func,
+                arg: a.arg.as_ref().map(|x| x.transform(f)),
+                distinct: a.distinct,
+                ty: a.ty,
+            })),
+        }
+    }
+
+    /// Splits a conjunction into its AND-ed parts.
+    pub fn split_conjunction(self, out: &mut Vec<Expr>) {
+        match self {
+            Expr::Binary {
+                op: BinaryOp::And,
+                left,
+                right,
+                ..
+            } => {
+                left.split_conjunction(out);
+                right.split_conjunction(out);
+            }
+            other => out.push(other),
+        }
+    }
+
+    /// AND-s expressions together (`None` for an empty list).
+    pub fn conjunction(parts: Vec<Expr>) -> Option<Expr> {
+        parts.into_iter().reduce(|a, b| Expr::Binary {
+            op: BinaryOp::And,
+            left: Box::new(a),
+            right: Box::new(b),
+            ty: SqlType::Boolean,
+        })
+    }
+}

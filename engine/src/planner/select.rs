@@ -1,0 +1,1025 @@
+//! Binding queries: FROM and joins, WHERE, grouping and aggregates, HAVING, the select list,
+//! DISTINCT, ORDER BY, LIMIT and OFFSET.
+
+use basalt_storage::SqlType;
+use sqlparser::ast::{self, Spanned};
+use sqlparser::tokenizer::Span;
+
+use crate::error::{Error, Result};
+use crate::planner::bind::{
+    column_name, normalize_ident, AggContext, Binder, Scope, ScopeColumn, DEFAULT_SCHEMA,
+};
+use crate::planner::expr::{AggCall, BinaryOp, Expr};
+use crate::planner::plan::{Plan, SortKey};
+use crate::types::Datum;
+use crate::ResultColumn;
+
+/// A bound query: its plan and the names and types of its output columns.
+pub struct BoundQuery {
+    pub plan: Plan,
+    pub columns: Vec<ResultColumn>,
+}
+
+/// One FROM item after binding: its plan and the columns it contributes.
+struct Relation {
+    plan: Plan,
+    scope: Scope,
+    /// Estimated rows, for choosing the hash join's build side.
+    rows: u64,
+}
+
+impl Binder<'_> {
+    /// Binds a full query (with ORDER BY / LIMIT).
+    pub fn bind_query(&mut self, q: &ast::Query) -> Result<BoundQuery> {
+        if q.with.is_some() {
+            return Err(Error::Unsupported {
+                message: "WITH is not supported yet".into(),
+            });
+        }
+        let order_by: &[ast::OrderByExpr] = match &q.order_by {
+            None => &[],
+            Some(ob) => match &ob.kind {
+                ast::OrderByKind::Expressions(e) => e,
+                ast::OrderByKind::All(_) => {
+                    return Err(Error::Unsupported {
+                        message: "ORDER BY ALL is not supported".into(),
+                    })
+                }
+            },
+        };
+        let bound = match q.body.as_ref() {
+            ast::SetExpr::Select(s) => self.bind_select(s, order_by)?,
+            other => {
+                let inner = self.bind_set_expr(other)?;
+                self.order_output(inner, order_by)?
+            }
+        };
+        self.bind_limit(bound, q.limit_clause.as_ref())
+    }
+
+    fn bind_set_expr(&mut self, body: &ast::SetExpr) -> Result<BoundQuery> {
+        match body {
+            ast::SetExpr::Select(s) => self.bind_select(s, &[]),
+            ast::SetExpr::Query(q) => self.bind_query(q),
+            ast::SetExpr::Values(v) => self.bind_values(v, None),
+            ast::SetExpr::SetOperation { op, .. } => Err(Error::Unsupported {
+                message: format!("{op} is not supported yet"),
+            }),
+            other => Err(Error::Unsupported {
+                message: format!("not supported yet: {other}"),
+            }),
+        }
+    }
+
+    /// Binds VALUES rows. With `targets`, each column is converted to the target type as an
+    /// assignment (INSERT); otherwise columns take the common type of their rows.
+    pub fn bind_values(
+        &mut self,
+        v: &ast::Values,
+        targets: Option<&[(String, SqlType)]>,
+    ) -> Result<BoundQuery> {
+        let empty = Scope::default();
+        let width = v.rows.first().map(|r| r.len()).unwrap_or(0);
+        let mut rows: Vec<Vec<Expr>> = Vec::with_capacity(v.rows.len());
+        for row in &v.rows {
+            if row.len() != width {
+                return Err(Error::Syntax {
+                    message: "VALUES lists must all be the same length".into(),
+                    position: self.position(row.first().map(|e| e.span()).unwrap_or(Span::empty())),
+                });
+            }
+            let mut out = Vec::with_capacity(width);
+            for (i, e) in row.iter().enumerate() {
+                let b = self.bind_expr(e, &empty, AggContext::Forbidden("VALUES"))?;
+                let b = match targets.and_then(|t| t.get(i)) {
+                    Some((name, ty)) => self.assign(b, *ty, name, e.span())?,
+                    None => b,
+                };
+                out.push(b);
+            }
+            rows.push(out);
+        }
+        let mut types = Vec::with_capacity(width);
+        if targets.is_none() {
+            // Unify each column across rows.
+            for c in 0..width {
+                let col: Vec<Expr> = rows.iter().map(|r| r[c].clone()).collect();
+                let col = self.unify(col, "VALUES", Span::empty())?;
+                for (r, e) in rows.iter_mut().zip(col) {
+                    r[c] = e;
+                }
+            }
+        }
+        for c in 0..width {
+            types.push(rows.first().map(|r| r[c].ty()).unwrap_or(SqlType::Text));
+        }
+        let columns = types
+            .iter()
+            .enumerate()
+            .map(|(i, ty)| ResultColumn {
+                name: format!("column{}", i + 1),
+                ty: *ty,
+            })
+            .collect();
+        Ok(BoundQuery {
+            plan: Plan::Values { rows, types },
+            columns,
+        })
+    }
+
+    /// ORDER BY over a query's output columns only (VALUES, nested queries).
+    fn order_output(&mut self, q: BoundQuery, order_by: &[ast::OrderByExpr]) -> Result<BoundQuery> {
+        if order_by.is_empty() {
+            return Ok(q);
+        }
+        let scope = Scope {
+            columns: q
+                .columns
+                .iter()
+                .map(|c| ScopeColumn {
+                    relation: None,
+                    name: c.name.clone(),
+                    ty: c.ty,
+                })
+                .collect(),
+        };
+        let mut keys = Vec::new();
+        for ob in order_by {
+            let expr = match self.output_reference(&ob.expr, &q.columns)? {
+                Some(i) => Expr::Column {
+                    index: i,
+                    ty: q.columns[i].ty,
+                },
+                None => self.bind_expr(&ob.expr, &scope, AggContext::Forbidden("ORDER BY"))?,
+            };
+            keys.push(sort_key(expr, &ob.options));
+        }
+        Ok(BoundQuery {
+            plan: Plan::Sort {
+                input: Box::new(q.plan),
+                keys,
+            },
+            columns: q.columns,
+        })
+    }
+
+    /// An ORDER BY / GROUP BY item that names an output column by position or alias.
+    fn output_reference(&self, e: &ast::Expr, columns: &[ResultColumn]) -> Result<Option<usize>> {
+        match e {
+            ast::Expr::Value(v) => {
+                if let ast::Value::Number(n, _) = &v.value {
+                    let k: usize = n.parse().unwrap_or(0);
+                    if k == 0 || k > columns.len() {
+                        return Err(Error::InvalidColumnReference {
+                            message: format!("ORDER BY position {n} is not in select list"),
+                            position: self.position(v.span),
+                        });
+                    }
+                    return Ok(Some(k - 1));
+                }
+                Ok(None)
+            }
+            ast::Expr::Identifier(id) => {
+                let name = normalize_ident(id);
+                let matches: Vec<usize> = columns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.name == name)
+                    .map(|(i, _)| i)
+                    .collect();
+                match matches.as_slice() {
+                    [i] => Ok(Some(*i)),
+                    [] => Ok(None),
+                    _ => Err(Error::AmbiguousColumn {
+                        name,
+                        position: self.position(id.span),
+                    }),
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn bind_limit(
+        &mut self,
+        mut q: BoundQuery,
+        limit: Option<&ast::LimitClause>,
+    ) -> Result<BoundQuery> {
+        let Some(limit) = limit else { return Ok(q) };
+        let (limit, offset) = match limit {
+            ast::LimitClause::LimitOffset { limit, offset, .. } => {
+                (limit.as_ref(), offset.as_ref().map(|o| &o.value))
+            }
+            ast::LimitClause::OffsetCommaLimit { offset, limit } => (Some(limit), Some(offset)),
+        };
+        let limit = match limit {
+            Some(e) => self.constant_count(e, "LIMIT")?,
+            None => None,
+        };
+        let offset = match offset {
+            Some(e) => self.constant_count(e, "OFFSET")?.unwrap_or(0),
+            None => 0,
+        };
+        if limit.is_some() || offset > 0 {
+            q.plan = Plan::Limit {
+                input: Box::new(q.plan),
+                offset,
+                limit,
+            };
+        }
+        Ok(q)
+    }
+
+    fn constant_count(&mut self, e: &ast::Expr, what: &'static str) -> Result<Option<u64>> {
+        let b = self.bind_expr(e, &Scope::default(), AggContext::Forbidden(what))?;
+        let b = self.coerce_unknown(b, SqlType::BigInt)?;
+        let b = self.cast(b, SqlType::BigInt, false, e.span())?;
+        match b {
+            Expr::Literal {
+                value: Datum::Null, ..
+            } => Ok(None),
+            Expr::Literal {
+                value: Datum::Int(v),
+                ..
+            } => {
+                if v < 0 {
+                    return Err(Error::InvalidParameter {
+                        message: format!("{what} must not be negative"),
+                    });
+                }
+                Ok(Some(v as u64))
+            }
+            _ => Err(Error::Unsupported {
+                message: format!("{what} must be a constant"),
+            }),
+        }
+    }
+
+    fn bind_select(
+        &mut self,
+        s: &ast::Select,
+        order_by: &[ast::OrderByExpr],
+    ) -> Result<BoundQuery> {
+        if s.top.is_some() || !s.lateral_views.is_empty() || s.qualify.is_some() {
+            return Err(Error::Unsupported {
+                message: "this SELECT form is not supported yet".into(),
+            });
+        }
+        // FROM and WHERE: joined input with every predicate applied.
+        let (mut plan, scope) = self.bind_from(&s.from, s.selection.as_ref())?;
+
+        // The select list, bound against the input (aggregates still inside).
+        let mut items: Vec<(Expr, String)> = Vec::new();
+        for item in &s.projection {
+            match item {
+                ast::SelectItem::UnnamedExpr(e) => {
+                    let b = self.bind_expr(e, &scope, AggContext::Allowed)?;
+                    items.push((b, column_name(e)));
+                }
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    let b = self.bind_expr(expr, &scope, AggContext::Allowed)?;
+                    items.push((b, normalize_ident(alias)));
+                }
+                ast::SelectItem::Wildcard(_) => {
+                    if scope.columns.is_empty() {
+                        return Err(Error::Syntax {
+                            message: "SELECT * with no tables specified is not valid".into(),
+                            position: None,
+                        });
+                    }
+                    for (i, c) in scope.columns.iter().enumerate() {
+                        items.push((Expr::Column { index: i, ty: c.ty }, c.name.clone()));
+                    }
+                }
+                ast::SelectItem::QualifiedWildcard(kind, _) => {
+                    let name = match kind {
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => {
+                            n.0.last()
+                                .and_then(|p| p.as_ident())
+                                .map(normalize_ident)
+                                .unwrap_or_default()
+                        }
+                        _ => {
+                            return Err(Error::Unsupported {
+                                message: "this wildcard form is not supported".into(),
+                            })
+                        }
+                    };
+                    let before = items.len();
+                    for (i, c) in scope.columns.iter().enumerate() {
+                        if c.relation.as_deref() == Some(name.as_str()) {
+                            items.push((Expr::Column { index: i, ty: c.ty }, c.name.clone()));
+                        }
+                    }
+                    if items.len() == before {
+                        return Err(Error::MissingFromEntry {
+                            name,
+                            position: None,
+                        });
+                    }
+                }
+                other => {
+                    return Err(Error::Unsupported {
+                        message: format!("select item not supported: {other}"),
+                    })
+                }
+            }
+        }
+        // Untyped literals in the select list become TEXT.
+        for (e, _) in items.iter_mut() {
+            if matches!(e, Expr::Literal { unknown: true, .. }) {
+                *e = self.coerce_unknown(e.clone(), SqlType::Text)?;
+            }
+        }
+        let output_names: Vec<ResultColumn> = items
+            .iter()
+            .map(|(e, n)| ResultColumn {
+                name: n.clone(),
+                ty: e.ty(),
+            })
+            .collect();
+
+        // GROUP BY.
+        let group_exprs: Vec<Expr> = match &s.group_by {
+            ast::GroupByExpr::Expressions(exprs, modifiers) => {
+                if !modifiers.is_empty() {
+                    return Err(Error::Unsupported {
+                        message: "GROUP BY modifiers are not supported yet".into(),
+                    });
+                }
+                let mut out = Vec::new();
+                for g in exprs {
+                    let b = match g {
+                        ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                            let i = self
+                                .output_reference(g, &output_names)?
+                                .ok_or_else(|| Error::Internal("group ordinal".into()))?;
+                            let e = items[i].0.clone();
+                            if contains_aggregate(&e) {
+                                return Err(Error::Grouping {
+                                    message: "aggregate functions are not allowed in GROUP BY"
+                                        .into(),
+                                    position: self.position(g.span()),
+                                });
+                            }
+                            e
+                        }
+                        _ => match self.bind_expr(g, &scope, AggContext::Forbidden("GROUP BY")) {
+                            Ok(e) => e,
+                            Err(err @ Error::UndefinedColumn { .. }) => {
+                                // PostgreSQL also accepts an output column alias here.
+                                match self.output_reference(g, &output_names)? {
+                                    Some(i) if !contains_aggregate(&items[i].0) => {
+                                        items[i].0.clone()
+                                    }
+                                    _ => return Err(err),
+                                }
+                            }
+                            Err(e) => return Err(e),
+                        },
+                    };
+                    out.push(b);
+                }
+                out
+            }
+            ast::GroupByExpr::All(_) => {
+                return Err(Error::Unsupported {
+                    message: "GROUP BY ALL is not supported".into(),
+                })
+            }
+        };
+        let having = match &s.having {
+            Some(h) => {
+                let b = self.bind_expr(h, &scope, AggContext::Allowed)?;
+                let b = self.coerce_unknown(b, SqlType::Boolean)?;
+                if b.ty() != SqlType::Boolean {
+                    return Err(Error::DatatypeMismatch {
+                        message: format!(
+                            "argument of HAVING must be type boolean, not type {}",
+                            crate::types::display_name(b.ty())
+                        ),
+                        position: self.position(h.span()),
+                    });
+                }
+                Some(b)
+            }
+            None => None,
+        };
+
+        // ORDER BY keys: an output column (by position or alias) or an input expression.
+        enum OrderRef {
+            Output(usize),
+            Input(Expr),
+        }
+        let mut order_refs = Vec::with_capacity(order_by.len());
+        for ob in order_by {
+            let r = match self.output_reference(&ob.expr, &output_names)? {
+                Some(i) => OrderRef::Output(i),
+                None => OrderRef::Input(self.bind_expr(&ob.expr, &scope, AggContext::Allowed)?),
+            };
+            order_refs.push(r);
+        }
+
+        let aggregated = !group_exprs.is_empty()
+            || having.is_some()
+            || items.iter().any(|(e, _)| contains_aggregate(e))
+            || order_refs
+                .iter()
+                .any(|r| matches!(r, OrderRef::Input(e) if contains_aggregate(e)));
+
+        let mut select_exprs: Vec<Expr> = items.into_iter().map(|(e, _)| e).collect();
+        if aggregated {
+            let mut aggs: Vec<AggCall> = Vec::new();
+            let ngroups = group_exprs.len();
+            let mut rewrite = |e: &Expr| -> Result<Expr> {
+                rewrite_for_aggregate(e, &group_exprs, &mut aggs, ngroups, &scope)
+            };
+            select_exprs = select_exprs
+                .iter()
+                .map(&mut rewrite)
+                .collect::<Result<_>>()?;
+            let having = having.as_ref().map(&mut rewrite).transpose()?;
+            for r in order_refs.iter_mut() {
+                if let OrderRef::Input(e) = r {
+                    *e = rewrite(e)?;
+                }
+            }
+            plan = Plan::Aggregate {
+                input: Box::new(plan),
+                groups: group_exprs.clone(),
+                aggs,
+            };
+            if let Some(h) = having {
+                plan = Plan::Filter {
+                    input: Box::new(plan),
+                    predicate: h,
+                };
+            }
+        }
+
+        // Project the visible columns plus hidden ORDER BY columns, sort, drop the hidden.
+        let visible = select_exprs.len();
+        let distinct = match &s.distinct {
+            None | Some(ast::Distinct::All) => false,
+            Some(ast::Distinct::Distinct) => true,
+            Some(ast::Distinct::On(_)) => {
+                return Err(Error::Unsupported {
+                    message: "DISTINCT ON is not supported yet".into(),
+                })
+            }
+        };
+        let mut keys = Vec::new();
+        let mut project = select_exprs;
+        for (r, ob) in order_refs.into_iter().zip(order_by) {
+            let idx = match r {
+                OrderRef::Output(i) => i,
+                OrderRef::Input(e) => match project.iter().position(|p| *p == e) {
+                    Some(i) => i,
+                    None => {
+                        if distinct {
+                            return Err(Error::InvalidColumnReference {
+                                message: "for SELECT DISTINCT, ORDER BY expressions must appear in select list".into(),
+                                position: self.position(ob.expr.span()),
+                            });
+                        }
+                        project.push(e);
+                        project.len() - 1
+                    }
+                },
+            };
+            let ty = project[idx].ty();
+            keys.push(sort_key(Expr::Column { index: idx, ty }, &ob.options));
+        }
+        let types: Vec<SqlType> = project.iter().map(|e| e.ty()).collect();
+        plan = Plan::Project {
+            input: Box::new(plan),
+            exprs: project,
+        };
+        if distinct {
+            let groups = types
+                .iter()
+                .enumerate()
+                .map(|(i, ty)| Expr::Column { index: i, ty: *ty })
+                .collect();
+            plan = Plan::Aggregate {
+                input: Box::new(plan),
+                groups,
+                aggs: vec![],
+            };
+        }
+        if !keys.is_empty() {
+            plan = Plan::Sort {
+                input: Box::new(plan),
+                keys,
+            };
+        }
+        if types.len() > visible {
+            plan = Plan::Project {
+                input: Box::new(plan),
+                exprs: (0..visible)
+                    .map(|i| Expr::Column {
+                        index: i,
+                        ty: types[i],
+                    })
+                    .collect(),
+            };
+        }
+        Ok(BoundQuery {
+            plan,
+            columns: output_names,
+        })
+    }
+
+    /// Binds FROM (with inner joins) and WHERE into one plan whose columns follow the FROM
+    /// order. Single-table predicates go into scans; equality predicates between tables
+    /// become hash-join keys, joining tables in an order that avoids cross products.
+    fn bind_from(
+        &mut self,
+        from: &[ast::TableWithJoins],
+        selection: Option<&ast::Expr>,
+    ) -> Result<(Plan, Scope)> {
+        let mut relations: Vec<Relation> = Vec::new();
+        let mut predicates: Vec<&ast::Expr> = Vec::new();
+        for twj in from {
+            relations.push(self.bind_table_factor(&twj.relation)?);
+            for j in &twj.joins {
+                let constraint = match &j.join_operator {
+                    ast::JoinOperator::Join(c) | ast::JoinOperator::Inner(c) => Some(c),
+                    ast::JoinOperator::CrossJoin(_) => None,
+                    other => {
+                        let _ = other;
+                        return Err(Error::Unsupported {
+                            message: "outer joins are not supported yet".into(),
+                        });
+                    }
+                };
+                relations.push(self.bind_table_factor(&j.relation)?);
+                match constraint {
+                    Some(ast::JoinConstraint::On(e)) => predicates.push(e),
+                    Some(ast::JoinConstraint::None) | None => {}
+                    Some(_) => {
+                        return Err(Error::Unsupported {
+                            message: "JOIN USING and NATURAL JOIN are not supported yet".into(),
+                        })
+                    }
+                }
+            }
+        }
+        // Duplicate aliases are an error, as in PostgreSQL.
+        let mut seen: Vec<&str> = Vec::new();
+        for r in &relations {
+            if let Some(name) = r.scope.columns.first().and_then(|c| c.relation.as_deref()) {
+                if seen.contains(&name) {
+                    return Err(Error::DuplicateAlias {
+                        name: name.to_string(),
+                    });
+                }
+                seen.push(name);
+            }
+        }
+        if let Some(w) = selection {
+            predicates.push(w);
+        }
+        let scope = relations
+            .iter()
+            .fold(Scope::default(), |acc, r| acc.concat(&r.scope));
+        let mut conjuncts = Vec::new();
+        for p in predicates {
+            let b = self.bind_expr(p, &scope, AggContext::Forbidden("WHERE"))?;
+            let b = self.coerce_unknown(b, SqlType::Boolean)?;
+            if b.ty() != SqlType::Boolean {
+                return Err(Error::DatatypeMismatch {
+                    message: format!(
+                        "argument of WHERE must be type boolean, not type {}",
+                        crate::types::display_name(b.ty())
+                    ),
+                    position: self.position(p.span()),
+                });
+            }
+            b.split_conjunction(&mut conjuncts);
+        }
+        if relations.is_empty() {
+            let plan = Plan::Values {
+                rows: vec![vec![]],
+                types: vec![],
+            };
+            return Ok((apply_filter(plan, conjuncts), scope));
+        }
+        let plan = join_relations(relations, conjuncts);
+        Ok((plan, scope))
+    }
+
+    fn bind_table_factor(&mut self, t: &ast::TableFactor) -> Result<Relation> {
+        match t {
+            ast::TableFactor::Table {
+                name, alias, args, ..
+            } => {
+                if args.is_some() {
+                    return Err(Error::Unsupported {
+                        message: "table functions are not supported yet".into(),
+                    });
+                }
+                let (schema, table_name) = self.table_name(name)?;
+                let meta = self.catalog.table(&schema, &table_name).ok_or_else(|| {
+                    Error::UndefinedTable {
+                        name: table_name.clone(),
+                        position: self.position(name.span()),
+                    }
+                })?;
+                let relation = alias
+                    .as_ref()
+                    .map(|a| normalize_ident(&a.name))
+                    .unwrap_or_else(|| table_name.clone());
+                let renames: Vec<String> = alias
+                    .as_ref()
+                    .map(|a| a.columns.iter().map(|c| normalize_ident(&c.name)).collect())
+                    .unwrap_or_default();
+                let scope = Scope {
+                    columns: meta
+                        .def
+                        .columns
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| ScopeColumn {
+                            relation: Some(relation.clone()),
+                            name: renames.get(i).cloned().unwrap_or_else(|| c.name.clone()),
+                            ty: c.ty,
+                        })
+                        .collect(),
+                };
+                let rows = meta.segments.iter().map(|s| s.rows).sum();
+                Ok(Relation {
+                    plan: Plan::Scan {
+                        table: Box::new(meta.clone()),
+                        projection: (0..meta.def.columns.len()).collect(),
+                        filter: None,
+                    },
+                    scope,
+                    rows,
+                })
+            }
+            ast::TableFactor::Derived {
+                subquery, alias, ..
+            } => {
+                let q = self.bind_query(subquery)?;
+                let relation = alias.as_ref().map(|a| normalize_ident(&a.name));
+                let renames: Vec<String> = alias
+                    .as_ref()
+                    .map(|a| a.columns.iter().map(|c| normalize_ident(&c.name)).collect())
+                    .unwrap_or_default();
+                let scope = Scope {
+                    columns: q
+                        .columns
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| ScopeColumn {
+                            relation: relation.clone(),
+                            name: renames.get(i).cloned().unwrap_or_else(|| c.name.clone()),
+                            ty: c.ty,
+                        })
+                        .collect(),
+                };
+                Ok(Relation {
+                    plan: q.plan,
+                    scope,
+                    rows: 1000,
+                })
+            }
+            ast::TableFactor::NestedJoin { .. } => Err(Error::Unsupported {
+                message: "parenthesized joins are not supported yet".into(),
+            }),
+            other => Err(Error::Unsupported {
+                message: format!("FROM item not supported yet: {other}"),
+            }),
+        }
+    }
+
+    /// Splits a table name into (schema, name), checking the schema exists.
+    pub fn table_name(&self, name: &ast::ObjectName) -> Result<(String, String)> {
+        let parts: Vec<String> = name
+            .0
+            .iter()
+            .map(|p| {
+                p.as_ident()
+                    .map(normalize_ident)
+                    .unwrap_or_else(|| p.to_string())
+            })
+            .collect();
+        let position = self.position(name.span());
+        match parts.as_slice() {
+            [n] => Ok((DEFAULT_SCHEMA.to_string(), n.clone())),
+            [s, n] | [_, s, n] => {
+                if s != DEFAULT_SCHEMA {
+                    return Err(Error::UndefinedSchema {
+                        name: s.clone(),
+                        position,
+                    });
+                }
+                Ok((s.clone(), n.clone()))
+            }
+            _ => Err(Error::Syntax {
+                message: format!("improper relation name (too many dotted names): {name}"),
+                position,
+            }),
+        }
+    }
+}
+
+fn sort_key(expr: Expr, options: &ast::OrderByOptions) -> SortKey {
+    let descending = matches!(options.sort, Some(ast::OrderBySort::Desc));
+    // PostgreSQL: NULLs sort as larger than any value by default.
+    let nulls_first = options.nulls_first.unwrap_or(descending);
+    SortKey {
+        expr,
+        descending,
+        nulls_first,
+    }
+}
+
+/// True if the expression contains an aggregate call.
+pub fn contains_aggregate(e: &Expr) -> bool {
+    let mut found = false;
+    e.visit(&mut |x| {
+        if matches!(x, Expr::Aggregate(_)) {
+            found = true;
+        }
+    });
+    found
+}
+
+/// Rewrites an expression over the aggregate's input into one over its output: group
+/// expressions and aggregate calls become output columns; any other column reference is an
+/// error (it is neither grouped nor aggregated).
+fn rewrite_for_aggregate(
+    e: &Expr,
+    groups: &[Expr],
+    aggs: &mut Vec<AggCall>,
+    ngroups: usize,
+    scope: &Scope,
+) -> Result<Expr> {
+    let mut err: Option<Error> = None;
+    let out = e.transform(&mut |x| {
+        if let Some(i) = groups.iter().position(|g| g == x) {
+            return Some(Expr::Column {
+                index: i,
+                ty: x.ty(),
+            });
+        }
+        match x {
+            Expr::Aggregate(call) => {
+                let k = match aggs.iter().position(|a| a == call.as_ref()) {
+                    Some(k) => k,
+                    None => {
+                        aggs.push(call.as_ref().clone());
+                        aggs.len() - 1
+                    }
+                };
+                Some(Expr::Column {
+                    index: ngroups + k,
+                    ty: call.ty,
+                })
+            }
+            Expr::Column { index, .. } => {
+                if err.is_none() {
+                    let name = scope
+                        .columns
+                        .get(*index)
+                        .map(|c| match &c.relation {
+                            Some(r) => format!("{r}.{}", c.name),
+                            None => c.name.clone(),
+                        })
+                        .unwrap_or_default();
+                    err = Some(Error::Grouping {
+                        message: format!("column \"{name}\" must appear in the GROUP BY clause or be used in an aggregate function"),
+                        position: None,
+                    });
+                }
+                Some(x.clone())
+            }
+            _ => None,
+        }
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+fn apply_filter(plan: Plan, conjuncts: Vec<Expr>) -> Plan {
+    match Expr::conjunction(conjuncts) {
+        Some(predicate) => Plan::Filter {
+            input: Box::new(plan),
+            predicate,
+        },
+        None => plan,
+    }
+}
+
+/// Joins relations greedily: filters that touch one relation are pushed into it; then,
+/// starting from the first relation, each step joins the smallest relation connected to what
+/// is joined so far by an equality predicate (a cross product only when none is). The result's
+/// columns are restored to FROM order.
+fn join_relations(relations: Vec<Relation>, conjuncts: Vec<Expr>) -> Plan {
+    // Column range of each relation in FROM order.
+    let mut offsets = Vec::with_capacity(relations.len());
+    let mut acc = 0;
+    for r in &relations {
+        offsets.push(acc);
+        acc += r.scope.columns.len();
+    }
+    let total = acc;
+    let owner = |col: usize| -> usize { offsets.iter().rposition(|o| *o <= col).unwrap_or(0) };
+    let rels_of = |e: &Expr| -> Vec<usize> {
+        let mut v: Vec<usize> = e.columns().into_iter().map(owner).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+
+    // Push single-relation predicates down.
+    let mut plans: Vec<Option<(Plan, u64)>> = Vec::new();
+    let mut pending: Vec<Expr> = Vec::new();
+    let mut local: Vec<Vec<Expr>> = vec![Vec::new(); relations.len()];
+    for c in conjuncts {
+        let rs = rels_of(&c);
+        if rs.len() == 1 {
+            let r = rs[0];
+            let base = offsets[r];
+            local[r].push(c.map_columns(&|i| i - base));
+        } else {
+            pending.push(c);
+        }
+    }
+    for (r, preds) in relations.into_iter().zip(local) {
+        let plan = match (r.plan, Expr::conjunction(preds)) {
+            (p, None) => p,
+            (
+                Plan::Scan {
+                    table,
+                    projection,
+                    filter: None,
+                },
+                Some(f),
+            ) => Plan::Scan {
+                table,
+                projection,
+                filter: Some(f),
+            },
+            (p, Some(f)) => Plan::Filter {
+                input: Box::new(p),
+                predicate: f,
+            },
+        };
+        plans.push(Some((plan, r.rows)));
+    }
+
+    // position[col] = where FROM-order column `col` is in the current joined plan.
+    let mut position: Vec<Option<usize>> = vec![None; total];
+    let mut joined: Vec<usize> = vec![0];
+    let (mut plan, _) = plans[0].take().unwrap_or((
+        Plan::Values {
+            rows: vec![],
+            types: vec![],
+        },
+        0,
+    ));
+    let mut width = 0;
+    let n0 = if offsets.len() > 1 { offsets[1] } else { total };
+    for (k, p) in position.iter_mut().enumerate().take(n0) {
+        *p = Some(k);
+        width += 1;
+    }
+    let nrel = plans.len();
+    while joined.len() < nrel {
+        // Candidates: relations connected by an equality with the joined set.
+        let mut best: Option<(usize, u64)> = None;
+        for (r, slot) in plans.iter().enumerate() {
+            let Some((_, rows)) = slot else { continue };
+            let connected = pending
+                .iter()
+                .any(|c| is_equi_between(c, &rels_of, &joined, r));
+            if connected && best.is_none_or(|(_, b)| *rows < b) {
+                best = Some((r, *rows));
+            }
+        }
+        let r = match best {
+            Some((r, _)) => r,
+            None => match plans.iter().position(|p| p.is_some()) {
+                Some(r) => r,
+                None => break,
+            },
+        };
+        let Some((right, _)) = plans[r].take() else {
+            break;
+        };
+        let base = offsets[r];
+        let rwidth = if r + 1 < offsets.len() {
+            offsets[r + 1] - base
+        } else {
+            total - base
+        };
+        // Keys: equalities between the joined set and r; filters: anything now covered.
+        let mut keys = Vec::new();
+        let mut filters = Vec::new();
+        let mut rest = Vec::new();
+        let mut now: Vec<usize> = joined.clone();
+        now.push(r);
+        let pos_left = position.clone();
+        let map_left = |e: &Expr| e.map_columns(&|i| pos_left[i].unwrap_or(0));
+        let map_right = |e: &Expr| e.map_columns(&|i| i - base);
+        for c in pending.drain(..) {
+            let rs = rels_of(&c);
+            if !rs.iter().all(|x| now.contains(x)) {
+                rest.push(c);
+                continue;
+            }
+            if let Expr::Binary {
+                op: BinaryOp::Eq,
+                left,
+                right: rhs,
+                ..
+            } = &c
+            {
+                let lr = rels_of(left);
+                let rr = rels_of(rhs);
+                let in_joined = |v: &[usize]| !v.is_empty() && v.iter().all(|x| joined.contains(x));
+                if in_joined(&lr) && rr == [r] {
+                    keys.push((map_left(left), map_right(rhs)));
+                    continue;
+                }
+                if in_joined(&rr) && lr == [r] {
+                    keys.push((map_left(rhs), map_right(left)));
+                    continue;
+                }
+            }
+            filters.push(c);
+        }
+        pending = rest;
+        for k in 0..rwidth {
+            position[base + k] = Some(width + k);
+        }
+        width += rwidth;
+        let pos_all = position.clone();
+        let filter = Expr::conjunction(
+            filters
+                .iter()
+                .map(|f| f.map_columns(&|i| pos_all[i].unwrap_or(0)))
+                .collect(),
+        );
+        plan = Plan::Join {
+            left: Box::new(plan),
+            right: Box::new(right),
+            keys,
+            filter,
+        };
+        joined.push(r);
+    }
+    // Anything left (e.g. constant predicates).
+    let pos_all = position.clone();
+    let leftover: Vec<Expr> = pending
+        .iter()
+        .map(|f| f.map_columns(&|i| pos_all[i].unwrap_or(0)))
+        .collect();
+    plan = apply_filter(plan, leftover);
+    // Restore FROM order if joins reordered columns.
+    let identity = position.iter().enumerate().all(|(i, p)| *p == Some(i));
+    if !identity {
+        let types = plan.types();
+        let exprs = position
+            .iter()
+            .map(|p| {
+                let i = p.unwrap_or(0);
+                Expr::Column {
+                    index: i,
+                    ty: types.get(i).copied().unwrap_or(SqlType::Text),
+                }
+            })
+            .collect();
+        plan = Plan::Project {
+            input: Box::new(plan),
+            exprs,
+        };
+    }
+    plan
+}
+
+fn is_equi_between(
+    c: &Expr,
+    rels_of: &impl Fn(&Expr) -> Vec<usize>,
+    joined: &[usize],
+    r: usize,
+) -> bool {
+    let Expr::Binary {
+        op: BinaryOp::Eq,
+        left,
+        right,
+        ..
+    } = c
+    else {
+        return false;
+    };
+    let lr = rels_of(left);
+    let rr = rels_of(right);
+    let in_joined = |v: &[usize]| !v.is_empty() && v.iter().all(|x| joined.contains(x));
+    (in_joined(&lr) && rr == [r]) || (in_joined(&rr) && lr == [r])
+}

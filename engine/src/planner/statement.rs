@@ -1,0 +1,280 @@
+//! Binding statements other than queries: DDL, INSERT, transaction control, EXPLAIN.
+
+use basalt_storage::{ColumnDef, SqlType, TableDef};
+use sqlparser::ast::{self, Spanned};
+
+use crate::error::{Error, Result};
+use crate::planner::bind::{normalize_ident, Binder};
+use crate::planner::expr::Expr;
+use crate::planner::plan::Plan;
+use crate::planner::select::BoundQuery;
+use crate::types::Datum;
+
+/// A statement ready to run.
+pub enum BoundStatement {
+    Query(BoundQuery),
+    CreateTable {
+        def: TableDef,
+        if_not_exists: bool,
+    },
+    DropTable {
+        names: Vec<(String, String)>,
+        if_exists: bool,
+    },
+    /// Appends the rows of `plan` (already in the table's column order and types).
+    Insert {
+        schema: String,
+        name: String,
+        plan: Plan,
+    },
+    Begin,
+    Commit,
+    Rollback,
+    Explain(Vec<String>),
+}
+
+impl Binder<'_> {
+    pub fn bind_statement(&mut self, stmt: &ast::Statement) -> Result<BoundStatement> {
+        match stmt {
+            ast::Statement::Query(q) => Ok(BoundStatement::Query(self.bind_query(q)?)),
+            ast::Statement::CreateTable(ct) => self.bind_create_table(ct),
+            ast::Statement::Drop {
+                object_type,
+                if_exists,
+                names,
+                ..
+            } => {
+                if *object_type != ast::ObjectType::Table {
+                    return Err(Error::Unsupported {
+                        message: format!("DROP {object_type} is not supported yet"),
+                    });
+                }
+                let names = names
+                    .iter()
+                    .map(|n| self.table_name(n))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(BoundStatement::DropTable {
+                    names,
+                    if_exists: *if_exists,
+                })
+            }
+            ast::Statement::Insert(ins) => self.bind_insert(ins),
+            ast::Statement::StartTransaction { .. } => Ok(BoundStatement::Begin),
+            ast::Statement::Commit { chain: false, .. } => Ok(BoundStatement::Commit),
+            ast::Statement::Rollback {
+                chain: false,
+                savepoint: None,
+            } => Ok(BoundStatement::Rollback),
+            ast::Statement::Explain {
+                statement, analyze, ..
+            } => {
+                if *analyze {
+                    return Err(Error::Unsupported {
+                        message: "EXPLAIN ANALYZE is not supported yet".into(),
+                    });
+                }
+                let inner = self.bind_statement(statement)?;
+                let plan = match &inner {
+                    BoundStatement::Query(q) => &q.plan,
+                    BoundStatement::Insert { plan, .. } => plan,
+                    _ => {
+                        return Err(Error::Unsupported {
+                            message: "EXPLAIN of this statement is not supported".into(),
+                        })
+                    }
+                };
+                let mut lines = Vec::new();
+                if let BoundStatement::Insert { name, .. } = &inner {
+                    lines.push(format!("Insert on {name}"));
+                    plan.explain(&mut lines, 1);
+                } else {
+                    plan.explain(&mut lines, 0);
+                }
+                Ok(BoundStatement::Explain(lines))
+            }
+            other => Err(Error::Unsupported {
+                message: format!(
+                    "statement not supported yet: {}",
+                    other
+                        .to_string()
+                        .split_whitespace()
+                        .take(3)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+            }),
+        }
+    }
+
+    fn bind_create_table(&mut self, ct: &ast::CreateTable) -> Result<BoundStatement> {
+        if ct.query.is_some() {
+            return Err(Error::Unsupported {
+                message: "CREATE TABLE AS is not supported yet".into(),
+            });
+        }
+        if ct.external || ct.or_replace {
+            return Err(Error::Unsupported {
+                message: "this CREATE TABLE form is not supported yet".into(),
+            });
+        }
+        let (schema, name) = self.table_name(&ct.name)?;
+        let mut columns: Vec<ColumnDef> = Vec::with_capacity(ct.columns.len());
+        for c in &ct.columns {
+            let cname = normalize_ident(&c.name);
+            if columns.iter().any(|x| x.name == cname) {
+                return Err(Error::DuplicateColumn { name: cname });
+            }
+            let ty = self.bind_type(&c.data_type, c.span())?;
+            let mut nullable = true;
+            for o in &c.options {
+                match &o.option {
+                    ast::ColumnOption::NotNull | ast::ColumnOption::PrimaryKey(_) => {
+                        nullable = false
+                    }
+                    ast::ColumnOption::Null | ast::ColumnOption::Unique(_) => {}
+                    other => {
+                        return Err(Error::Unsupported {
+                            message: format!("column option not supported yet: {other}"),
+                        })
+                    }
+                }
+            }
+            columns.push(ColumnDef {
+                name: cname,
+                ty,
+                nullable,
+            });
+        }
+        if columns.is_empty() {
+            return Err(Error::Unsupported {
+                message: "a table needs at least one column".into(),
+            });
+        }
+        // A table-level PRIMARY KEY implies NOT NULL on its columns (informational otherwise,
+        // as in Redshift).
+        for c in &ct.constraints {
+            if let ast::TableConstraint::PrimaryKey(pk) = c {
+                for col in &pk.columns {
+                    let n = col.column.expr.to_string().to_lowercase();
+                    match columns.iter_mut().find(|x| x.name == n) {
+                        Some(x) => x.nullable = false,
+                        None => {
+                            return Err(Error::UndefinedColumn {
+                                name: n,
+                                position: None,
+                            })
+                        }
+                    }
+                }
+            }
+        }
+        Ok(BoundStatement::CreateTable {
+            def: TableDef {
+                schema,
+                name,
+                columns,
+            },
+            if_not_exists: ct.if_not_exists,
+        })
+    }
+
+    fn bind_insert(&mut self, ins: &ast::Insert) -> Result<BoundStatement> {
+        let table_name = match &ins.table {
+            ast::TableObject::TableName(n) => n,
+            _ => {
+                return Err(Error::Unsupported {
+                    message: "INSERT into a table function is not supported".into(),
+                })
+            }
+        };
+        if ins.on.is_some() || ins.returning.is_some() {
+            return Err(Error::Unsupported {
+                message: "INSERT ... ON CONFLICT / RETURNING is not supported yet".into(),
+            });
+        }
+        let (schema, name) = self.table_name(table_name)?;
+        let meta = self
+            .catalog
+            .table(&schema, &name)
+            .ok_or_else(|| Error::UndefinedTable {
+                name: name.clone(),
+                position: self.position(table_name.span()),
+            })?
+            .clone();
+        let cols = &meta.def.columns;
+        // Target columns, in the statement's order.
+        let mut targets: Vec<usize> = Vec::new();
+        if ins.columns.is_empty() {
+            targets.extend(0..cols.len());
+        } else {
+            for c in &ins.columns {
+                let cname =
+                    c.0.last()
+                        .and_then(|p| p.as_ident())
+                        .map(normalize_ident)
+                        .unwrap_or_default();
+                let i = cols.iter().position(|x| x.name == cname).ok_or_else(|| {
+                    Error::UndefinedColumn {
+                        name: format!("{cname}\" of relation \"{name}"),
+                        position: self.position(c.span()),
+                    }
+                })?;
+                if targets.contains(&i) {
+                    return Err(Error::DuplicateColumn { name: cname });
+                }
+                targets.push(i);
+            }
+        }
+        let target_types: Vec<(String, SqlType)> = targets
+            .iter()
+            .map(|i| (cols[*i].name.clone(), cols[*i].ty))
+            .collect();
+        let source = ins.source.as_ref().ok_or_else(|| Error::Unsupported {
+            message: "INSERT ... DEFAULT VALUES is not supported yet".into(),
+        })?;
+        let q = match source.body.as_ref() {
+            ast::SetExpr::Values(v)
+                if source.order_by.is_none() && source.limit_clause.is_none() =>
+            {
+                self.bind_values(v, Some(&target_types))?
+            }
+            _ => self.bind_query(source)?,
+        };
+        let width = q.columns.len();
+        if width > targets.len() {
+            return Err(Error::Syntax {
+                message: "INSERT has more expressions than target columns".into(),
+                position: None,
+            });
+        }
+        if width < targets.len() && !ins.columns.is_empty() {
+            return Err(Error::Syntax {
+                message: "INSERT has more target columns than expressions".into(),
+                position: None,
+            });
+        }
+        // Every table column: its target expression converted to the column type, or NULL.
+        let mut exprs = Vec::with_capacity(cols.len());
+        for (ci, c) in cols.iter().enumerate() {
+            let e = match targets.iter().position(|t| *t == ci) {
+                Some(k) if k < width => {
+                    let src = Expr::Column {
+                        index: k,
+                        ty: q.columns[k].ty,
+                    };
+                    self.assign(src, c.ty, &c.name, table_name.span())?
+                }
+                _ => Expr::literal(Datum::Null, c.ty),
+            };
+            exprs.push(e);
+        }
+        Ok(BoundStatement::Insert {
+            schema,
+            name,
+            plan: Plan::Project {
+                input: Box::new(q.plan),
+                exprs,
+            },
+        })
+    }
+}

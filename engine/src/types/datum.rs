@@ -1,0 +1,380 @@
+//! Single values (`Datum`) and reading them from text, as PostgreSQL's input functions do.
+
+use basalt_storage::SqlType;
+
+use crate::error::{Error, Result};
+use crate::pgtext::{days_from_civil, days_in_month};
+
+/// Largest number of decimal digits an `i128` decimal can hold.
+pub const DECIMAL_DIGITS_MAX: u32 = 38;
+
+/// One SQL value outside of an array: literals, constant-folded results, parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Datum {
+    Null,
+    Boolean(bool),
+    /// Any integer type.
+    Int(i64),
+    /// A decimal as a scaled integer: `value / 10^scale`.
+    Decimal(i128, i8),
+    /// REAL or DOUBLE PRECISION.
+    Float(f64),
+    /// Any string type.
+    Text(String),
+    /// Days since 1970-01-01.
+    Date(i32),
+    /// Microseconds since 1970-01-01 00:00:00.
+    Timestamp(i64),
+}
+
+/// Powers of ten as i128, for decimal scaling.
+pub fn pow10(exp: u32) -> i128 {
+    10i128.pow(exp.min(DECIMAL_DIGITS_MAX))
+}
+
+/// Number of decimal digits of |v| (0 has one digit).
+pub fn decimal_digits(v: i128) -> u32 {
+    let mut v = v.unsigned_abs();
+    let mut n = 1;
+    while v >= 10 {
+        v /= 10;
+        n += 1;
+    }
+    n
+}
+
+/// Rescales a decimal, rounding half away from zero when the scale shrinks (as PostgreSQL).
+/// Returns `None` on overflow.
+pub fn rescale_decimal(v: i128, from: i8, to: i8) -> Option<i128> {
+    match to.cmp(&from) {
+        std::cmp::Ordering::Equal => Some(v),
+        std::cmp::Ordering::Greater => v.checked_mul(pow10((to - from) as u32)),
+        std::cmp::Ordering::Less => {
+            let div = pow10((from - to) as u32);
+            let q = v / div;
+            let r = v % div;
+            if r.unsigned_abs() * 2 >= div.unsigned_abs() {
+                Some(if v < 0 { q - 1 } else { q + 1 })
+            } else {
+                Some(q)
+            }
+        }
+    }
+}
+
+/// Checks that a decimal at its scale fits `precision` digits, as a NUMERIC(p,s) column requires.
+pub fn check_decimal_precision(v: i128, precision: u8, scale: i8) -> Result<()> {
+    if v != 0 && decimal_digits(v) > precision as u32 {
+        let int_digits = precision as i32 - scale as i32;
+        return Err(Error::NumericOutOfRange {
+            message: format!(
+                "numeric field overflow: a field with precision {precision}, scale {scale} must round to an absolute value less than 10^{int_digits}"
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn invalid(ty: &str, s: &str) -> Error {
+    Error::InvalidTextRepresentation {
+        message: format!("invalid input syntax for type {ty}: \"{s}\""),
+    }
+}
+
+/// Reads a PostgreSQL integer literal (surrounding whitespace allowed).
+pub fn parse_int(s: &str, ty: SqlType) -> Result<i64> {
+    let name = match ty {
+        SqlType::SmallInt => "smallint",
+        SqlType::Integer => "integer",
+        _ => "bigint",
+    };
+    let t = s.trim();
+    let v: i64 = match t.parse::<i64>() {
+        Ok(v) => v,
+        Err(_) => {
+            // Digits only but too large: out of range, not a syntax error.
+            let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Error::NumericOutOfRange {
+                    message: format!("value \"{s}\" is out of range for type {name}"),
+                });
+            }
+            return Err(invalid(name, s));
+        }
+    };
+    let (lo, hi) = int_range(ty);
+    if v < lo || v > hi {
+        return Err(Error::NumericOutOfRange {
+            message: format!("value \"{s}\" is out of range for type {name}"),
+        });
+    }
+    Ok(v)
+}
+
+/// The range of an integer type.
+pub fn int_range(ty: SqlType) -> (i64, i64) {
+    match ty {
+        SqlType::SmallInt => (i16::MIN as i64, i16::MAX as i64),
+        SqlType::Integer => (i32::MIN as i64, i32::MAX as i64),
+        _ => (i64::MIN, i64::MAX),
+    }
+}
+
+/// Reads a decimal number (`-12.345`, `1e3`, `.5`) into a scaled integer at its natural scale.
+/// Returns (value, scale).
+pub fn parse_decimal_text(s: &str) -> Result<(i128, i8)> {
+    let t = s.trim();
+    let err = || invalid("numeric", s);
+    let (mantissa, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], t[i + 1..].parse::<i32>().map_err(|_| err())?),
+        None => (t, 0),
+    };
+    let (neg, body) = match mantissa.as_bytes().first() {
+        Some(b'-') => (true, &mantissa[1..]),
+        Some(b'+') => (false, &mantissa[1..]),
+        _ => (false, mantissa),
+    };
+    let (int_part, frac_part) = match body.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (body, ""),
+    };
+    if (int_part.is_empty() && frac_part.is_empty())
+        || !int_part.bytes().all(|b| b.is_ascii_digit())
+        || !frac_part.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(err());
+    }
+    let digits = format!("{int_part}{frac_part}");
+    let digits = digits.trim_start_matches('0');
+    let overflow = || Error::NumericOutOfRange {
+        message: "numeric value out of range".to_string(),
+    };
+    let mut scale = frac_part.len() as i32 - exp;
+    let mut v: i128 = if digits.is_empty() {
+        0
+    } else {
+        if digits.len() > DECIMAL_DIGITS_MAX as usize {
+            return Err(overflow());
+        }
+        digits.parse::<i128>().map_err(|_| err())?
+    };
+    if scale < 0 {
+        v = v.checked_mul(pow10((-scale) as u32)).ok_or_else(overflow)?;
+        scale = 0;
+    }
+    if scale > DECIMAL_DIGITS_MAX as i32 {
+        // More fractional digits than we can keep: round to the maximum scale.
+        let drop = (scale - DECIMAL_DIGITS_MAX as i32) as u32;
+        v = rescale_decimal(v, drop.min(38) as i8, 0).ok_or_else(overflow)?;
+        scale = DECIMAL_DIGITS_MAX as i32;
+    }
+    if v != 0 && decimal_digits(v) > DECIMAL_DIGITS_MAX {
+        return Err(overflow());
+    }
+    Ok((if neg { -v } else { v }, scale as i8))
+}
+
+/// Reads a float as PostgreSQL's float4in/float8in (accepts `NaN`, `Infinity`, `-inf`...).
+pub fn parse_float(s: &str, ty: SqlType) -> Result<f64> {
+    let name = if ty == SqlType::Real {
+        "real"
+    } else {
+        "double precision"
+    };
+    let t = s.trim();
+    let lower = t.to_ascii_lowercase();
+    let v = match lower.as_str() {
+        "nan" => f64::NAN,
+        "infinity" | "+infinity" | "inf" | "+inf" => f64::INFINITY,
+        "-infinity" | "-inf" => f64::NEG_INFINITY,
+        _ => {
+            if lower.contains("inf") || lower.contains("nan") {
+                return Err(invalid(name, s));
+            }
+            t.parse::<f64>().map_err(|_| invalid(name, s))?
+        }
+    };
+    if v.is_finite() && (v.is_infinite() || (ty == SqlType::Real && (v as f32).is_infinite())) {
+        return Err(Error::NumericOutOfRange {
+            message: format!("\"{s}\" is out of range for type {name}"),
+        });
+    }
+    Ok(v)
+}
+
+/// Reads a boolean as PostgreSQL's boolin.
+pub fn parse_bool(s: &str) -> Result<bool> {
+    let t = s.trim().to_ascii_lowercase();
+    match t.as_str() {
+        "t" | "tr" | "tru" | "true" | "y" | "ye" | "yes" | "on" | "1" => Ok(true),
+        "f" | "fa" | "fal" | "fals" | "false" | "n" | "no" | "of" | "off" | "0" => Ok(false),
+        _ => Err(invalid("boolean", s)),
+    }
+}
+
+fn datetime_error(ty: &str, s: &str) -> Error {
+    Error::InvalidDatetime {
+        message: format!("invalid input syntax for type {ty}: \"{s}\""),
+    }
+}
+
+/// Reads `YYYY-MM-DD` (optionally followed by ` BC`) into days since 1970-01-01.
+pub fn parse_date(s: &str) -> Result<i32> {
+    let t = s.trim();
+    let (body, bc) = match t.strip_suffix("BC").or_else(|| t.strip_suffix("bc")) {
+        Some(b) => (b.trim_end(), true),
+        None => (t, false),
+    };
+    parse_ymd(body, bc, s, "date")
+}
+
+fn parse_ymd(body: &str, bc: bool, original: &str, ty: &str) -> Result<i32> {
+    let mut parts = body.splitn(3, '-');
+    let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(datetime_error(ty, original));
+    };
+    let num = |p: &str| -> Result<i64> {
+        if p.is_empty() || p.len() > 9 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(datetime_error(ty, original));
+        }
+        p.parse::<i64>().map_err(|_| datetime_error(ty, original))
+    };
+    let (y, m, d) = (num(y)?, num(m)?, num(d)?);
+    if y == 0 {
+        return Err(datetime_error(ty, original));
+    }
+    let year = if bc { 1 - y } else { y };
+    let out_of_range = || Error::InvalidDatetime {
+        message: format!("date/time field value out of range: \"{original}\""),
+    };
+    if !(1..=12).contains(&m) || d < 1 || d > days_in_month(year, m as u32) as i64 {
+        return Err(out_of_range());
+    }
+    days_from_civil(year, m as u32, d as u32).ok_or_else(out_of_range)
+}
+
+/// Reads `YYYY-MM-DD[ T]HH:MM[:SS[.ffffff]]` (or a bare date) into microseconds since the epoch.
+pub fn parse_timestamp(s: &str) -> Result<i64> {
+    let t = s.trim();
+    let (body, bc) = match t.strip_suffix("BC").or_else(|| t.strip_suffix("bc")) {
+        Some(b) => (b.trim_end(), true),
+        None => (t, false),
+    };
+    let (date_part, time_part) = match body.find([' ', 'T']) {
+        Some(i) => (&body[..i], body[i + 1..].trim()),
+        None => (body, ""),
+    };
+    let days = parse_ymd(date_part, bc, s, "timestamp")? as i64;
+    let mut micros = 0i64;
+    if !time_part.is_empty() {
+        micros = parse_time_of_day(time_part).ok_or_else(|| datetime_error("timestamp", s))?;
+    }
+    Ok(days * 86_400_000_000 + micros)
+}
+
+/// `HH:MM[:SS[.ffffff]]` into microseconds since midnight.
+fn parse_time_of_day(t: &str) -> Option<i64> {
+    let mut it = t.splitn(3, ':');
+    let h: i64 = it.next()?.parse().ok()?;
+    let m: i64 = it.next()?.parse().ok()?;
+    let (sec, frac) = match it.next() {
+        Some(sf) => match sf.split_once('.') {
+            Some((s, f)) => (s.parse::<i64>().ok()?, f),
+            None => (sf.parse::<i64>().ok()?, ""),
+        },
+        None => (0, ""),
+    };
+    if !(0..=24).contains(&h) || !(0..60).contains(&m) || !(0..=60).contains(&sec) {
+        return None;
+    }
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut frac_micros = 0i64;
+    for (i, b) in frac.bytes().take(7).enumerate() {
+        let digit = (b - b'0') as i64;
+        if i < 6 {
+            frac_micros += digit * 10i64.pow(5 - i as u32);
+        } else if digit >= 5 {
+            frac_micros += 1;
+        }
+    }
+    Some(((h * 60 + m) * 60 + sec) * 1_000_000 + frac_micros)
+}
+
+impl Datum {
+    /// Reads text as a value of `ty` (PostgreSQL's input function for that type).
+    pub fn parse(s: &str, ty: SqlType) -> Result<Datum> {
+        Ok(match ty {
+            SqlType::SmallInt | SqlType::Integer | SqlType::BigInt => Datum::Int(parse_int(s, ty)?),
+            SqlType::Decimal { .. } => {
+                let (v, scale) = parse_decimal_text(s)?;
+                Datum::Decimal(v, scale)
+            }
+            SqlType::Real | SqlType::Double => Datum::Float(parse_float(s, ty)?),
+            SqlType::Boolean => Datum::Boolean(parse_bool(s)?),
+            SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text => {
+                Datum::Text(s.to_string())
+            }
+            SqlType::Date => Datum::Date(parse_date(s)?),
+            SqlType::Timestamp => Datum::Timestamp(parse_timestamp(s)?),
+        })
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Datum::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Integer literals at and beyond each type's range, and malformed ones.
+    #[test]
+    fn integers_parse_like_postgres() {
+        assert_eq!(parse_int(" 42 ", SqlType::Integer).unwrap(), 42);
+        assert!(matches!(
+            parse_int("32768", SqlType::SmallInt),
+            Err(Error::NumericOutOfRange { .. })
+        ));
+        assert!(matches!(
+            parse_int("99999999999999999999", SqlType::BigInt),
+            Err(Error::NumericOutOfRange { .. })
+        ));
+        assert!(matches!(
+            parse_int("12a", SqlType::Integer),
+            Err(Error::InvalidTextRepresentation { .. })
+        ));
+    }
+
+    // Decimal text with signs, exponents and many fractional digits.
+    #[test]
+    fn decimals_keep_their_scale() {
+        assert_eq!(parse_decimal_text("12.340").unwrap(), (12340, 3));
+        assert_eq!(parse_decimal_text("-.5").unwrap(), (-5, 1));
+        assert_eq!(parse_decimal_text("1e3").unwrap(), (1000, 0));
+        assert_eq!(parse_decimal_text("1.5e-2").unwrap(), (15, 3));
+        assert!(parse_decimal_text("1.2.3").is_err());
+        assert!(parse_decimal_text("").is_err());
+        assert_eq!(rescale_decimal(125, 2, 1), Some(13));
+        assert_eq!(rescale_decimal(-125, 2, 1), Some(-13));
+        assert_eq!(rescale_decimal(124, 2, 1), Some(12));
+    }
+
+    // Dates and timestamps, valid and not.
+    #[test]
+    fn dates_and_timestamps() {
+        assert_eq!(parse_date("1970-01-02").unwrap(), 1);
+        assert!(matches!(
+            parse_date("2021-02-29"),
+            Err(Error::InvalidDatetime { .. })
+        ));
+        assert!(parse_date("yesterday-ish").is_err());
+        assert_eq!(
+            parse_timestamp("1970-01-01 00:00:01.25").unwrap(),
+            1_250_000
+        );
+        assert_eq!(parse_timestamp("1970-01-02").unwrap(), 86_400_000_000);
+    }
+}
