@@ -1,1 +1,173 @@
-fn main() {}
+//! `basalt`: the Basalt server binary.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use basalt_engine::Engine;
+use basalt_server::auth::{DATABASE, SUPERUSER};
+use basalt_server::ServerConfig;
+use clap::{Parser, Subcommand};
+
+/// Longest the process waits, after the server has shut down, for statements still running on
+/// their threads before it exits anyway.
+const EXIT_WAIT_MAX: Duration = Duration::from_secs(5);
+
+/// Basalt: a columnar data warehouse that speaks the PostgreSQL wire protocol.
+///
+/// `basalt serve` runs the server; connect with psql or any PostgreSQL driver to database
+/// `dev` as user `basalt`.
+#[derive(Parser, Debug)]
+#[command(name = "basalt", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve a data directory over the PostgreSQL wire protocol.
+    ///
+    /// Clients connect to database `dev` as user `basalt` (a superuser). Without a password
+    /// every connection is trusted, so the server then listens on a loopback address only;
+    /// with a password (--password-file or BASALT_PASSWORD) every connection authenticates
+    /// with SCRAM-SHA-256 and any address may be used. Stop with Ctrl-C or SIGTERM: running
+    /// statements finish, then connections close.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    basalt serve\n  \
+    basalt serve --data-dir /var/lib/basalt --listen 0.0.0.0:5439 --password-file /etc/basalt/password\n  \
+    psql -h 127.0.0.1 -p 5439 -U basalt dev")]
+struct ServeArgs {
+    /// Data directory; created on first start.
+    #[arg(long, value_name = "DIR", default_value = "./basalt-data")]
+    data_dir: PathBuf,
+
+    /// Address to listen on. Without a password only a loopback address (127.0.0.1, ::1,
+    /// localhost) is accepted.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:5439")]
+    listen: String,
+
+    /// File whose first line (trimmed) is the password of user `basalt`. Without this flag the
+    /// environment variable BASALT_PASSWORD sets the password; with neither, connections are
+    /// trusted.
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+}
+
+/// The environment variable that sets the password when --password-file is not given.
+const PASSWORD_ENV: &str = "BASALT_PASSWORD";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("basalt: {error:#}");
+            // A refused configuration is a usage error; anything else a failure.
+            let usage = matches!(
+                error.downcast_ref::<basalt_server::Error>(),
+                Some(
+                    basalt_server::Error::PasswordRequired { .. }
+                        | basalt_server::Error::EmptyPassword
+                )
+            );
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let listen = resolve(&args.listen)?;
+    let password = match &args.password_file {
+        Some(path) => Some(read_password(path)?),
+        None => std::env::var(PASSWORD_ENV).ok(),
+    };
+    let mut config = ServerConfig::new(listen);
+    config.password = password;
+    // Refuse a bad configuration before touching the data directory.
+    config.check()?;
+    std::fs::create_dir_all(&args.data_dir).with_context(|| {
+        format!(
+            "could not create data directory {}",
+            args.data_dir.display()
+        )
+    })?;
+    let engine = Engine::open(&args.data_dir)
+        .with_context(|| format!("could not open data directory {}", args.data_dir.display()))?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("basalt-io")
+        .build()
+        .context("could not start the I/O runtime")?;
+    let served = runtime.block_on(async {
+        let server = basalt_server::start(engine, config).await?;
+        let addr = server.local_addr();
+        println!(
+            "Basalt {} listening on {} (data: {}); connect with: psql -h {} -p {} -U {SUPERUSER} {DATABASE}",
+            env!("CARGO_PKG_VERSION"),
+            addr,
+            args.data_dir.display(),
+            addr.ip(),
+            addr.port(),
+        );
+        wait_for_signal().await?;
+        println!("Basalt shutting down");
+        server.shutdown().await;
+        anyhow::Ok(())
+    });
+    // Statements still running on blocking threads after a bounded shutdown do not hold the
+    // process.
+    runtime.shutdown_timeout(EXIT_WAIT_MAX);
+    served
+}
+
+/// `HOST:PORT`, where HOST may be a name such as `localhost`.
+fn resolve(listen: &str) -> anyhow::Result<SocketAddr> {
+    if let Ok(addr) = listen.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let mut addrs = listen
+        .to_socket_addrs()
+        .with_context(|| format!("--listen {listen:?} is not HOST:PORT"))?;
+    addrs
+        .next()
+        .ok_or_else(|| anyhow!("--listen {listen:?} resolves to no address"))
+}
+
+fn read_password(path: &PathBuf) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read password file {}", path.display()))?;
+    let password = text.lines().next().unwrap_or("").trim().to_owned();
+    if password.is_empty() {
+        bail!("password file {} has an empty first line", path.display());
+    }
+    Ok(password)
+}
+
+/// Resolves on Ctrl-C, or SIGTERM on Unix.
+async fn wait_for_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("could not listen for SIGTERM")?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted.context("could not listen for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c()
+        .await
+        .context("could not listen for Ctrl-C")?;
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! The narrow interface the wire code runs statements through, and its implementation for
+//! Basalt's engine.
+//!
+//! The protocol code knows nothing of planning or Arrow kernels: it parses, describes and
+//! executes through [`BackendSession`], and only reads the Arrow batches of a result to encode
+//! them. Tests drive the same protocol code with a mock backend.
+
+use std::sync::Arc;
+
+use basalt_engine::{
+    Description, Engine, Result, Session, Statement, StatementResult, TransactionStatus,
+};
+
+/// A database that opens one session per connection.
+pub trait Backend: Send + Sync + 'static {
+    /// One connection's session.
+    type Session: BackendSession;
+
+    /// Opens a session for the authenticated `user`.
+    fn session(self: &Arc<Self>, user: &str) -> Self::Session;
+}
+
+/// One connection's state: settings and the open transaction.
+///
+/// Every method may take as long as a query does; the server calls them on a blocking thread,
+/// never on the async runtime's workers.
+pub trait BackendSession: Send + 'static {
+    /// A parsed statement, kept by prepared statements and portals.
+    type Statement: Clone + Send + Sync + 'static;
+
+    /// Parses SQL text holding zero or more `;`-separated statements.
+    fn parse(&self, sql: &str) -> Result<Vec<Self::Statement>>;
+
+    /// The parameter types and result columns of a statement, without running it.
+    fn describe(&mut self, statement: &Self::Statement) -> Result<Description>;
+
+    /// Runs one statement; `params` are the text values of `$1`, `$2`, ... (NULL as `None`).
+    fn execute(
+        &mut self,
+        statement: &Self::Statement,
+        params: &[Option<String>],
+    ) -> Result<StatementResult>;
+
+    /// Where the session stands with respect to transaction blocks, for ReadyForQuery.
+    fn transaction_status(&self) -> TransactionStatus;
+}
+
+impl Backend for Engine {
+    type Session = Session;
+
+    fn session(self: &Arc<Self>, user: &str) -> Session {
+        Engine::session(self, user)
+    }
+}
+
+impl BackendSession for Session {
+    type Statement = Statement;
+
+    fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
+        Session::parse(self, sql)
+    }
+
+    fn describe(&mut self, statement: &Statement) -> Result<Description> {
+        Session::describe(self, statement)
+    }
+
+    fn execute(
+        &mut self,
+        statement: &Statement,
+        params: &[Option<String>],
+    ) -> Result<StatementResult> {
+        Session::execute(self, statement, params)
+    }
+
+    fn transaction_status(&self) -> TransactionStatus {
+        Session::transaction_status(self)
+    }
+}

@@ -1,0 +1,822 @@
+//! One client connection: startup and authentication, then the simple and extended query
+//! protocols over the connection's own session.
+//!
+//! pgwire decodes and encodes messages and keeps the prepared statements and portals; this
+//! module decides what each message does. Where pgwire's default handling differs from
+//! PostgreSQL (transaction status in ReadyForQuery, NoData, streaming a portal instead of
+//! buffering it, the checks of Bind) the handler is overridden here.
+
+use std::fmt::Debug;
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use basalt_engine::{ResultColumn, TransactionStatus};
+use futures::sink::{Sink, SinkExt};
+use futures::StreamExt;
+use pgwire::api::auth::mechanism::AuthMechanismFactory;
+use pgwire::api::auth::{
+    protocol_negotiation, save_startup_parameters_to_metadata, AuthDriver, AuthOutcome,
+    StartupHandler,
+};
+use pgwire::api::portal::{Format, Portal, PortalExecutionState};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{FieldInfo, Response, Tag};
+use pgwire::api::stmt::{QueryParser, StoredStatement};
+use pgwire::api::store::{Entry, PortalStore};
+use pgwire::api::{
+    ClientInfo, ClientPortalStore, PgWireConnectionState, Type, DEFAULT_NAME, METADATA_USER,
+};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::data::{NoData, ParameterDescription, RowDescription};
+use pgwire::messages::extendedquery::{
+    Bind, BindComplete, Describe, Execute, Parse, ParseComplete, PortalSuspended, Sync as PgSync,
+    TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
+};
+use pgwire::messages::response::{
+    self as wire, CommandComplete, EmptyQueryResponse, ReadyForQuery,
+};
+use pgwire::messages::simplequery::Query;
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+
+use crate::auth::{check_login, password_failed, Auth, ServerParameters};
+use crate::backend::{Backend, BackendSession};
+use crate::exec::{self, Outcome, SharedSession};
+use crate::params::{parameter_format, parameter_text};
+use crate::sqlstate::{code, SqlError};
+use crate::types::{field_descriptions, field_infos, pg_type, ResultFormats};
+
+/// What every connection of one server shares.
+pub(crate) struct Shared<B: Backend> {
+    pub(crate) backend: Arc<B>,
+    pub(crate) auth: Auth,
+    pub(crate) driver: AuthDriver<ServerParameters>,
+}
+
+/// The session of a connection, opened once authentication succeeds.
+type SessionCell<S> = Arc<OnceLock<SharedSession<S>>>;
+
+type StatementOf<B> = <<B as Backend>::Session as BackendSession>::Statement;
+
+/// A parsed and described statement, as prepared statements and portals keep it.
+pub(crate) struct Prepared<T> {
+    statement: T,
+    /// Parameter types: the client's where it declared one, the engine's otherwise.
+    params: Vec<Type>,
+    /// Result columns; `None` for a statement that returns no rows.
+    columns: Option<Vec<ResultColumn>>,
+}
+
+/// The handlers of one connection.
+pub(crate) struct Connection<B: Backend> {
+    shared: Arc<Shared<B>>,
+    session: SessionCell<B::Session>,
+    parser: Arc<StatementParser<B::Session>>,
+    /// Set when the connection must be refused at startup (too many connections).
+    refusal: Option<SqlError>,
+}
+
+impl<B: Backend> Connection<B> {
+    /// A connection that will authenticate through `shared`, or be refused with `refusal`.
+    pub(crate) fn new(shared: Arc<Shared<B>>, refusal: Option<SqlError>) -> Self {
+        let session: SessionCell<B::Session> = Arc::new(OnceLock::new());
+        Connection {
+            shared,
+            parser: Arc::new(StatementParser {
+                session: Arc::clone(&session),
+            }),
+            session,
+            refusal,
+        }
+    }
+
+    fn session(&self) -> Result<SharedSession<B::Session>, SqlError> {
+        session_of(&self.session)
+    }
+
+    /// The session's transaction status as ReadyForQuery reports it.
+    fn transaction_status(&self) -> wire::TransactionStatus {
+        let status = match self.session.get() {
+            // The connection's own statements have all finished here, so the lock is free.
+            Some(session) => exec::lock(session).transaction_status(),
+            None => TransactionStatus::Idle,
+        };
+        match status {
+            TransactionStatus::Idle => wire::TransactionStatus::Idle,
+            TransactionStatus::InBlock => wire::TransactionStatus::Transaction,
+            TransactionStatus::Failed => wire::TransactionStatus::Error,
+        }
+    }
+
+    /// Opens the session and completes the startup: AuthenticationOk, parameters, key data,
+    /// ReadyForQuery.
+    async fn finish_startup<C>(
+        &self,
+        client: &mut C,
+        user: &str,
+        final_message: Option<pgwire::messages::startup::Authentication>,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = self.shared.backend.session(user);
+        if self
+            .session
+            .set(Arc::new(std::sync::Mutex::new(session)))
+            .is_err()
+        {
+            return Err(SqlError::protocol_violation("session already started").into());
+        }
+        self.shared
+            .driver
+            .complete_authentication(client, final_message)
+            .await
+    }
+
+    /// Runs a simple Query message: each statement in turn, stopping at the first error.
+    async fn run_simple<C>(&self, client: &mut C, sql: &str) -> PgWireResult<()>
+    where
+        C: Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = match self.session() {
+            Ok(session) => session,
+            Err(error) => return send_error(client, error).await,
+        };
+        let text = sql.to_owned();
+        let statements =
+            match exec::blocking(&session, move |s| s.parse(&text).map_err(engine_error)).await {
+                Ok(statements) => statements,
+                Err(error) => return send_error(client, error).await,
+            };
+        if statements.is_empty() {
+            return feed(
+                client,
+                PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()),
+            )
+            .await;
+        }
+        for statement in statements {
+            let outcome =
+                exec::execute(&session, statement, Vec::new(), ResultFormats::AllText).await;
+            match outcome {
+                Err(error) => return send_error(client, error).await,
+                Ok(Outcome::Command(tag)) => {
+                    feed(client, command_complete(Tag::new(&tag))).await?;
+                }
+                Ok(Outcome::Rows(mut response)) => {
+                    let fields = response.row_schema();
+                    feed(
+                        client,
+                        PgWireBackendMessage::RowDescription(row_description(&fields)),
+                    )
+                    .await?;
+                    let mut rows = 0usize;
+                    while let Some(row) = response.data_rows().next().await {
+                        match row {
+                            Ok(row) => {
+                                feed(client, PgWireBackendMessage::DataRow(row)).await?;
+                                rows += 1;
+                            }
+                            Err(error) => {
+                                let info = ErrorInfo::from(error);
+                                return feed(
+                                    client,
+                                    PgWireBackendMessage::ErrorResponse(info.into()),
+                                )
+                                .await;
+                            }
+                        }
+                    }
+                    feed(client, command_complete(Tag::new("SELECT").with_rows(rows))).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The text values of a portal's parameters, decoded by their types.
+    fn portal_params(
+        portal: &Portal<Arc<Prepared<StatementOf<B>>>>,
+    ) -> Result<Vec<Option<String>>, SqlError> {
+        let prepared = &portal.statement.statement;
+        let codes = format_codes(&portal.parameter_format);
+        decode_params(&prepared.params, &codes, &portal.parameters)
+    }
+
+    /// Sends up to `max_rows` rows of a portal (all if 0), starting it if needed.
+    async fn run_portal<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Arc<Prepared<StatementOf<B>>>>,
+        max_rows: usize,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Arc<Prepared<StatementOf<B>>>>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let state = portal.state();
+        let mut state = state.lock().await;
+        if matches!(*state, PortalExecutionState::Initial) {
+            match ExtendedQueryHandler::do_query(self, client, portal, max_rows).await {
+                Ok(Response::Query(response)) => *state = PortalExecutionState::Suspended(response),
+                Ok(Response::Execution(tag)) => {
+                    *state = PortalExecutionState::Finished;
+                    return feed(client, command_complete(tag)).await;
+                }
+                Ok(_) => {
+                    *state = PortalExecutionState::Finished;
+                    return Err(SqlError::internal("unexpected statement outcome").into());
+                }
+                Err(error) => {
+                    *state = PortalExecutionState::Finished;
+                    return Err(error);
+                }
+            }
+        }
+        let PortalExecutionState::Suspended(response) = &mut *state else {
+            // PostgreSQL answers a finished portal with no rows.
+            return feed(client, command_complete(Tag::new("SELECT").with_rows(0))).await;
+        };
+        let mut sent = 0usize;
+        let finished = loop {
+            if max_rows > 0 && sent == max_rows {
+                break false;
+            }
+            match response.data_rows().next().await {
+                Some(Ok(row)) => {
+                    feed(client, PgWireBackendMessage::DataRow(row)).await?;
+                    sent += 1;
+                }
+                Some(Err(error)) => {
+                    *state = PortalExecutionState::Finished;
+                    return Err(error);
+                }
+                None => break true,
+            }
+        };
+        if finished {
+            *state = PortalExecutionState::Finished;
+            feed(client, command_complete(Tag::new("SELECT").with_rows(sent))).await
+        } else {
+            feed(
+                client,
+                PgWireBackendMessage::PortalSuspended(PortalSuspended::new()),
+            )
+            .await
+        }
+    }
+}
+
+fn session_of<S>(cell: &SessionCell<S>) -> Result<SharedSession<S>, SqlError> {
+    cell.get()
+        .cloned()
+        .ok_or_else(|| SqlError::protocol_violation("no session: the startup has not completed"))
+}
+
+fn engine_error(error: basalt_engine::Error) -> SqlError {
+    SqlError::from_engine(&error)
+}
+
+async fn feed<C>(client: &mut C, message: PgWireBackendMessage) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    client.feed(message).await?;
+    Ok(())
+}
+
+async fn send_error<C>(client: &mut C, error: SqlError) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let info = ErrorInfo::from(error);
+    feed(client, PgWireBackendMessage::ErrorResponse(info.into())).await
+}
+
+fn command_complete(tag: Tag) -> PgWireBackendMessage {
+    PgWireBackendMessage::CommandComplete(CommandComplete::from(tag))
+}
+
+fn row_description(fields: &[FieldInfo]) -> RowDescription {
+    RowDescription::new(fields.iter().map(Into::into).collect())
+}
+
+/// A statement or portal name as PostgreSQL quotes it in errors (`""` for the unnamed one).
+fn shown_name(name: &Option<String>) -> &str {
+    name.as_deref().unwrap_or("")
+}
+
+/// pgwire's resolved format back to Bind's codes.
+fn format_codes(format: &Format) -> Vec<i16> {
+    match format {
+        Format::UnifiedText => Vec::new(),
+        Format::UnifiedBinary => vec![1],
+        Format::Individual(codes) => codes.clone(),
+    }
+}
+
+fn decode_params(
+    types: &[Type],
+    codes: &[i16],
+    raw: &[Option<bytes::Bytes>],
+) -> Result<Vec<Option<String>>, SqlError> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, value)| match value {
+            None => Ok(None),
+            Some(bytes) => {
+                let ty = types.get(i).unwrap_or(&Type::UNKNOWN);
+                parameter_text(i, ty, parameter_format(codes, i), bytes).map(Some)
+            }
+        })
+        .collect()
+}
+
+/// Checks Bind's counts and format codes against the statement, as PostgreSQL does.
+fn check_bind(bind: &Bind, params: usize, columns: usize) -> Result<(), SqlError> {
+    let formats = bind.parameter_format_codes.len();
+    let supplied = bind.parameters.len();
+    if formats > 1 && formats != supplied {
+        return Err(SqlError::protocol_violation(format!(
+            "bind message has {formats} parameter formats but {supplied} parameters"
+        )));
+    }
+    if supplied != params {
+        return Err(SqlError::protocol_violation(format!(
+            "bind message supplies {supplied} parameters, but prepared statement \"{}\" requires {params}",
+            shown_name(&bind.statement_name)
+        )));
+    }
+    let results = bind.result_column_format_codes.len();
+    if results > 1 && results != columns {
+        return Err(SqlError::protocol_violation(format!(
+            "bind message has {results} result formats but query has {columns} columns"
+        )));
+    }
+    for code in bind
+        .parameter_format_codes
+        .iter()
+        .chain(&bind.result_column_format_codes)
+    {
+        if !matches!(code, 0 | 1) {
+            return Err(SqlError::error(
+                code::INVALID_PARAMETER_VALUE,
+                format!("unsupported format code: {code}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Parses and describes statements for the extended protocol, through the connection's session.
+pub(crate) struct StatementParser<S: BackendSession> {
+    session: SessionCell<S>,
+}
+
+#[async_trait]
+impl<S: BackendSession> QueryParser for StatementParser<S> {
+    type Statement = Arc<Prepared<S::Statement>>;
+
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        types: &[Option<Type>],
+    ) -> PgWireResult<Option<Self::Statement>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let session = session_of(&self.session)?;
+        let text = sql.to_owned();
+        let parsed = exec::blocking(&session, move |s| {
+            let mut statements = s.parse(&text).map_err(engine_error)?;
+            if statements.len() > 1 {
+                return Err(SqlError::error(
+                    code::SYNTAX_ERROR,
+                    "cannot insert multiple commands into a prepared statement",
+                ));
+            }
+            let Some(statement) = statements.pop() else {
+                return Ok(None);
+            };
+            let description = s.describe(&statement).map_err(engine_error)?;
+            Ok(Some((statement, description)))
+        })
+        .await?;
+        let Some((statement, description)) = parsed else {
+            return Ok(None);
+        };
+        let count = types.len().max(description.params.len());
+        let params = (0..count)
+            .map(|i| {
+                types
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                    .or_else(|| description.params.get(i).map(|t| pg_type(*t)))
+                    .unwrap_or(Type::UNKNOWN)
+            })
+            .collect();
+        Ok(Some(Arc::new(Prepared {
+            statement,
+            params,
+            columns: description.columns,
+        })))
+    }
+
+    fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
+        Ok(stmt.params.clone())
+    }
+
+    fn get_result_schema(
+        &self,
+        stmt: &Self::Statement,
+        column_format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        let formats = column_format
+            .map(|f| ResultFormats::from_codes(&format_codes(f)))
+            .unwrap_or_default();
+        Ok(stmt
+            .columns
+            .as_deref()
+            .map(|columns| field_infos(columns, &formats))
+            .unwrap_or_default())
+    }
+}
+
+#[async_trait]
+impl<B: Backend> StartupHandler for Connection<B> {
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        match message {
+            PgWireFrontendMessage::Startup(ref startup) => {
+                protocol_negotiation(client, startup).await?;
+                save_startup_parameters_to_metadata(client, startup);
+                if let Some(refusal) = &self.refusal {
+                    return Err(refusal.clone().into());
+                }
+                let user = check_login(client.metadata())?;
+                match &self.shared.auth {
+                    Auth::Trust => self.finish_startup(client, &user, None).await,
+                    Auth::Scram(scram) => {
+                        match self
+                            .shared
+                            .driver
+                            .begin_authentication(client, scram.create())
+                            .await?
+                        {
+                            AuthOutcome::InProgress => Ok(()),
+                            AuthOutcome::Authenticated { final_message, .. } => {
+                                self.finish_startup(client, &user, final_message).await
+                            }
+                        }
+                    }
+                }
+            }
+            PgWireFrontendMessage::PasswordMessageFamily(message) => {
+                // The SCRAM exchange names no user (libpq sends an empty one): use the startup's.
+                let user = client
+                    .metadata()
+                    .get(METADATA_USER)
+                    .cloned()
+                    .unwrap_or_default();
+                match self
+                    .shared
+                    .driver
+                    .advance_authentication(client, message)
+                    .await
+                {
+                    Ok(AuthOutcome::InProgress) => Ok(()),
+                    Ok(AuthOutcome::Authenticated { final_message, .. }) => {
+                        self.finish_startup(client, &user, final_message).await
+                    }
+                    Err(PgWireError::InvalidPassword(_)) => Err(password_failed(&user).into()),
+                    Err(error) => Err(error),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[async_trait]
+impl<B: Backend> SimpleQueryHandler for Connection<B> {
+    async fn on_query<C>(&self, client: &mut C, query: Query) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        // As PostgreSQL, a simple query drops the unnamed statement and portal.
+        client.portal_store().rm_statement(DEFAULT_NAME);
+        client.portal_store().rm_portal(DEFAULT_NAME);
+        let sent = if query.query.chars().all(|c| c == ';' || c.is_whitespace()) {
+            feed(
+                client,
+                PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()),
+            )
+            .await
+        } else {
+            self.run_simple(client, &query.query).await
+        };
+        let status = self.transaction_status();
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        client.set_transaction_status(status);
+        sent?;
+        client
+            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+                status,
+            )))
+            .await?;
+        Ok(())
+    }
+
+    /// Runs every statement of `query` up to the first error and collects the results.
+    ///
+    /// The server answers Query messages with [`SimpleQueryHandler::on_query`] above, which
+    /// streams each statement's rows before running the next; this is the same logic for
+    /// callers that want the responses as values.
+    async fn do_query<C>(&self, _client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = self.session()?;
+        let text = query.to_owned();
+        let statements =
+            match exec::blocking(&session, move |s| s.parse(&text).map_err(engine_error)).await {
+                Ok(statements) => statements,
+                Err(error) => return Ok(vec![Response::Error(Box::new(error.into()))]),
+            };
+        if statements.is_empty() {
+            return Ok(vec![Response::EmptyQuery]);
+        }
+        let mut responses = Vec::with_capacity(statements.len());
+        for statement in statements {
+            match exec::execute(&session, statement, Vec::new(), ResultFormats::AllText).await {
+                Ok(Outcome::Command(tag)) => responses.push(Response::Execution(Tag::new(&tag))),
+                Ok(Outcome::Rows(rows)) => responses.push(Response::Query(rows)),
+                Err(error) => {
+                    responses.push(Response::Error(Box::new(error.into())));
+                    break;
+                }
+            }
+        }
+        Ok(responses)
+    }
+}
+
+#[async_trait]
+impl<B: Backend> ExtendedQueryHandler for Connection<B> {
+    type Statement = Arc<Prepared<StatementOf<B>>>;
+    type QueryParser = StatementParser<B::Session>;
+
+    fn query_parser(&self) -> Arc<Self::QueryParser> {
+        Arc::clone(&self.parser)
+    }
+
+    async fn on_parse<C>(&self, client: &mut C, message: Parse) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let Some(name) = &message.name {
+            if client.portal_store().get_statement(name).is_some() {
+                return Err(SqlError::error(
+                    code::DUPLICATE_PREPARED_STATEMENT,
+                    format!("prepared statement \"{name}\" already exists"),
+                )
+                .into());
+            }
+        }
+        match StoredStatement::parse(client, &message, self.query_parser()).await? {
+            Some(statement) => client.portal_store().put_statement(Arc::new(statement)),
+            None => client
+                .portal_store()
+                .put_empty_statement(message.name.as_deref().unwrap_or(DEFAULT_NAME)),
+        }
+        feed(
+            client,
+            PgWireBackendMessage::ParseComplete(ParseComplete::new()),
+        )
+        .await
+    }
+
+    async fn on_bind<C>(&self, client: &mut C, message: Bind) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let statement_name = message.statement_name.as_deref().unwrap_or(DEFAULT_NAME);
+        let portal_name = message.portal_name.as_deref().unwrap_or(DEFAULT_NAME);
+        match client.portal_store().get_statement(statement_name) {
+            Some(Entry::Value(statement)) => {
+                let prepared = &statement.statement;
+                let columns = prepared.columns.as_ref().map_or(0, Vec::len);
+                check_bind(&message, prepared.params.len(), columns)?;
+                // Decode now so a bad parameter fails the Bind, as in PostgreSQL.
+                decode_params(
+                    &prepared.params,
+                    &message.parameter_format_codes,
+                    &message.parameters,
+                )?;
+                let portal = Portal::try_new(&message, Arc::clone(&statement))?;
+                client.portal_store().put_portal(Arc::new(portal));
+            }
+            Some(Entry::Empty) => {
+                check_bind(&message, 0, 0)?;
+                client.portal_store().put_empty_portal(portal_name);
+            }
+            None => {
+                return Err(SqlError::error(
+                    code::INVALID_SQL_STATEMENT_NAME,
+                    match &message.statement_name {
+                        Some(name) => format!("prepared statement \"{name}\" does not exist"),
+                        None => "unnamed prepared statement does not exist".to_owned(),
+                    },
+                )
+                .into())
+            }
+        }
+        feed(
+            client,
+            PgWireBackendMessage::BindComplete(BindComplete::new()),
+        )
+        .await
+    }
+
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        let (params, columns, formats) = match message.target_type {
+            TARGET_TYPE_BYTE_STATEMENT => match client.portal_store().get_statement(name) {
+                Some(Entry::Value(statement)) => (
+                    Some(statement.statement.params.clone()),
+                    statement.statement.columns.clone(),
+                    ResultFormats::AllText,
+                ),
+                Some(Entry::Empty) => (Some(Vec::new()), None, ResultFormats::AllText),
+                None => {
+                    return Err(SqlError::error(
+                        code::INVALID_SQL_STATEMENT_NAME,
+                        format!(
+                            "prepared statement \"{}\" does not exist",
+                            shown_name(&message.name)
+                        ),
+                    )
+                    .into())
+                }
+            },
+            TARGET_TYPE_BYTE_PORTAL => match client.portal_store().get_portal(name) {
+                Some(Entry::Value(portal)) => (
+                    None,
+                    portal.statement.statement.columns.clone(),
+                    ResultFormats::from_codes(&format_codes(&portal.result_column_format)),
+                ),
+                Some(Entry::Empty) => (None, None, ResultFormats::AllText),
+                None => {
+                    return Err(SqlError::error(
+                        code::INVALID_CURSOR_NAME,
+                        format!("portal \"{}\" does not exist", shown_name(&message.name)),
+                    )
+                    .into())
+                }
+            },
+            other => return Err(PgWireError::InvalidTargetType(other)),
+        };
+        if let Some(params) = params {
+            let oids = params.iter().map(Type::oid).collect();
+            feed(
+                client,
+                PgWireBackendMessage::ParameterDescription(ParameterDescription::new(oids)),
+            )
+            .await?;
+        }
+        let message = match columns {
+            Some(columns) => PgWireBackendMessage::RowDescription(RowDescription::new(
+                field_descriptions(&columns, &formats),
+            )),
+            None => PgWireBackendMessage::NoData(NoData::new()),
+        };
+        feed(client, message).await
+    }
+
+    async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        let portal = match client.portal_store().get_portal(name) {
+            Some(Entry::Value(portal)) => portal,
+            Some(Entry::Empty) => {
+                return feed(
+                    client,
+                    PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()),
+                )
+                .await
+            }
+            None => {
+                return Err(SqlError::error(
+                    code::INVALID_CURSOR_NAME,
+                    format!("portal \"{}\" does not exist", shown_name(&message.name)),
+                )
+                .into())
+            }
+        };
+        // A negative row limit is as good as none.
+        let max_rows = usize::try_from(message.max_rows).unwrap_or(0);
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        let result = self.run_portal(client, &portal, max_rows).await;
+        // On an error the server moves on to wait for Sync.
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        result
+    }
+
+    async fn on_sync<C>(&self, client: &mut C, _message: PgSync) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let status = self.transaction_status();
+        if status == wire::TransactionStatus::Idle {
+            // Outside a transaction block, Sync ends the implicit transaction and with it
+            // every portal.
+            client.portal_store().clear_portals();
+        } else {
+            client.portal_store().rm_portal(DEFAULT_NAME);
+        }
+        client.set_transaction_status(status);
+        client
+            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+                status,
+            )))
+            .await?;
+        Ok(())
+    }
+
+    /// Starts a portal: decodes its parameters and runs its statement.
+    async fn do_query<C>(
+        &self,
+        _client: &mut C,
+        portal: &Portal<Self::Statement>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = self.session()?;
+        let params = Self::portal_params(portal)?;
+        let formats = ResultFormats::from_codes(&format_codes(&portal.result_column_format));
+        let statement = portal.statement.statement.statement.clone();
+        Ok(
+            match exec::execute(&session, statement, params, formats).await? {
+                Outcome::Command(tag) => Response::Execution(Tag::new(&tag)),
+                Outcome::Rows(rows) => Response::Query(rows),
+            },
+        )
+    }
+}

@@ -1,0 +1,158 @@
+//! Startup, authentication, connection limits and shutdown over a mock backend.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use basalt_server::{Error, ServerConfig};
+use common::*;
+use tokio_postgres::error::SqlState;
+
+// Database `prod` does not exist: FATAL 3D000.
+#[tokio::test]
+async fn unknown_database_is_fatal() {
+    let (server, _) = mock_server(None).await;
+    let error = connect_with(&pg_config(server.local_addr(), "basalt", "prod"))
+        .await
+        .unwrap_err();
+    let db = error.as_db_error().unwrap();
+    assert_eq!(db.code(), &SqlState::INVALID_CATALOG_NAME);
+    assert_eq!(db.severity(), "FATAL");
+    assert_eq!(db.message(), "database \"prod\" does not exist");
+    server.shutdown().await;
+}
+
+// Role `alice` does not exist: FATAL 28000.
+#[tokio::test]
+async fn unknown_user_is_fatal() {
+    let (server, _) = mock_server(None).await;
+    let error = connect_with(&pg_config(server.local_addr(), "alice", "dev"))
+        .await
+        .unwrap_err();
+    let db = error.as_db_error().unwrap();
+    assert_eq!(db.code(), &SqlState::INVALID_AUTHORIZATION_SPECIFICATION);
+    assert_eq!(db.severity(), "FATAL");
+    assert_eq!(db.message(), "role \"alice\" does not exist");
+    server.shutdown().await;
+}
+
+// With a password, SCRAM-SHA-256 lets the right password in.
+#[tokio::test]
+async fn scram_accepts_the_password() {
+    let (server, _) = mock_server(Some("correct horse")).await;
+    let mut config = pg_config(server.local_addr(), "basalt", "dev");
+    config.password("correct horse");
+    let client = connect_with(&config).await.unwrap();
+    let rows = bounded(client.query("select 1", &[])).await.unwrap();
+    assert_eq!(rows[0].get::<_, i32>(0), 1);
+    server.shutdown().await;
+}
+
+// A wrong password: FATAL 28P01 naming the startup's user.
+#[tokio::test]
+async fn scram_rejects_a_wrong_password() {
+    let (server, backend) = mock_server(Some("correct horse")).await;
+    let mut config = pg_config(server.local_addr(), "basalt", "dev");
+    config.password("battery staple");
+    let error = connect_with(&config).await.unwrap_err();
+    let db = error.as_db_error().unwrap();
+    assert_eq!(db.code(), &SqlState::INVALID_PASSWORD);
+    assert_eq!(db.severity(), "FATAL");
+    assert_eq!(
+        db.message(),
+        "password authentication failed for user \"basalt\""
+    );
+    assert!(backend.executed().is_empty());
+    server.shutdown().await;
+}
+
+// Without a password a non-loopback address is refused; with one it is served.
+#[tokio::test]
+async fn non_loopback_needs_a_password() {
+    let backend = Arc::new(MockBackend::default());
+    let any = "0.0.0.0:0".parse().unwrap();
+    let refused = basalt_server::start_with_backend(Arc::clone(&backend), ServerConfig::new(any))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, Error::PasswordRequired { .. }),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("without a password"));
+
+    let mut config = ServerConfig::new(any);
+    config.password = Some("s3cret".to_owned());
+    let server = basalt_server::start_with_backend(backend, config)
+        .await
+        .unwrap();
+    server.shutdown().await;
+
+    let mut empty = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+    empty.password = Some(String::new());
+    assert!(matches!(empty.check(), Err(Error::EmptyPassword)));
+}
+
+// Binding a port that is taken is an error naming the address.
+#[tokio::test]
+async fn bind_failure_is_reported() {
+    let (server, _) = mock_server(None).await;
+    let taken = server.local_addr();
+    let result = basalt_server::start_with_backend(
+        Arc::new(MockBackend::default()),
+        ServerConfig::new(taken),
+    )
+    .await;
+    let error = result.unwrap_err();
+    assert!(matches!(error, Error::Bind { addr, .. } if addr == taken));
+    server.shutdown().await;
+}
+
+// With room for one connection, a second is refused with 53300 and the first still works.
+#[tokio::test]
+async fn connection_limit() {
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+    config.connections_max = 1;
+    let server = basalt_server::start_with_backend(Arc::new(MockBackend::default()), config)
+        .await
+        .unwrap();
+    let first = connect(server.local_addr()).await;
+    let error = connect_with(&pg_config(server.local_addr(), "basalt", "dev"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.as_db_error().unwrap().code(),
+        &SqlState::TOO_MANY_CONNECTIONS
+    );
+    let rows = bounded(first.query("select 1", &[])).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    server.shutdown().await;
+}
+
+// Shutdown while one connection runs `sleep 300` and another idles: the statement finishes
+// and its client gets the result; both connections are then closed.
+#[tokio::test]
+async fn shutdown_finishes_running_statements() {
+    let (server, backend) = mock_server(None).await;
+    let busy = connect(server.local_addr()).await;
+    let idle = connect(server.local_addr()).await;
+    let running = tokio::spawn(async move {
+        let result = busy.simple_query("sleep 300").await.map(|m| m.len());
+        (busy, result)
+    });
+    bounded(async {
+        while backend.executed().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    bounded(server.shutdown()).await;
+    let (busy, result) = bounded(running).await.unwrap();
+    assert_eq!(result.unwrap(), 1);
+    assert!(bounded(busy.simple_query("select 1")).await.is_err());
+    let error = bounded(idle.simple_query("select 1")).await.unwrap_err();
+    assert!(
+        error.is_closed() || error.as_db_error().is_some(),
+        "{error}"
+    );
+}
