@@ -112,12 +112,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let served = runtime.block_on(async {
         let server = basalt_server::start(engine, config).await?;
         let addr = server.local_addr();
+        // A wildcard address is reachable locally through loopback.
+        let host = match addr.ip() {
+            ip if ip.is_unspecified() => "localhost".to_owned(),
+            ip => ip.to_string(),
+        };
         println!(
-            "Basalt {} listening on {} (data: {}); connect with: psql -h {} -p {} -U {SUPERUSER} {DATABASE}",
+            "Basalt {} listening on {} (data: {}); connect with: psql -h {host} -p {} -U {SUPERUSER} {DATABASE}",
             env!("CARGO_PKG_VERSION"),
             addr,
             args.data_dir.display(),
-            addr.ip(),
             addr.port(),
         );
         wait_for_signal().await?;

@@ -337,6 +337,17 @@ pub async fn mock_server(password: Option<&str>) -> (RunningServer, Arc<MockBack
     (server, backend)
 }
 
+/// A server over Basalt's engine in a fresh temporary data directory (kept while the returned
+/// directory lives).
+pub async fn engine_server() -> (RunningServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = basalt_engine::Engine::open(dir.path()).unwrap();
+    let server = basalt_server::start(engine, ServerConfig::new("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap();
+    (server, dir)
+}
+
 /// tokio-postgres settings for user `user` on database `db` of `addr`.
 pub fn pg_config(addr: SocketAddr, user: &str, db: &str) -> tokio_postgres::Config {
     let mut config = tokio_postgres::Config::new();
