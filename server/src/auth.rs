@@ -21,9 +21,16 @@ use crate::sqlstate::{code, SqlError};
 pub const DATABASE: &str = "dev";
 /// The only role, a superuser.
 pub const SUPERUSER: &str = "basalt";
-/// The `server_version` reported to clients: a modern PostgreSQL (so drivers use their current
-/// catalog queries), with Basalt's own name and version in the style of distribution builds.
-pub const SERVER_VERSION: &str = concat!("15.0 (Basalt ", env!("CARGO_PKG_VERSION"), ")");
+/// The `server_version` reported to clients: the PostgreSQL version Basalt presents (so drivers
+/// use their current catalog queries) with Basalt's own name and version, in the style of
+/// distribution builds such as `15.4 (Debian 15.4-1)`, which every driver parses.
+pub fn server_version() -> String {
+    format!(
+        "{} (Basalt {})",
+        basalt_engine::PG_VERSION,
+        basalt_engine::VERSION
+    )
+}
 /// PBKDF2 iterations of the SCRAM verifier, PostgreSQL's default `scram_iterations`.
 pub const SCRAM_ITERATIONS: usize = 4096;
 
@@ -177,7 +184,7 @@ impl ServerParameterProvider for ServerParameters {
             .cloned()
             .unwrap_or_default();
         let parameters = [
-            ("server_version", SERVER_VERSION.to_owned()),
+            ("server_version", server_version()),
             ("server_encoding", "UTF8".to_owned()),
             ("client_encoding", "UTF8".to_owned()),
             ("DateStyle", "ISO, MDY".to_owned()),

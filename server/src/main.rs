@@ -18,7 +18,8 @@ const EXIT_WAIT_MAX: Duration = Duration::from_secs(5);
 /// Basalt: a columnar data warehouse that speaks the PostgreSQL wire protocol.
 ///
 /// `basalt serve` runs the server; connect with psql or any PostgreSQL driver to database
-/// `dev` as user `basalt`.
+/// `dev` as user `basalt`. Without a password the server trusts every connection and so
+/// listens on loopback only; see `basalt serve --help`.
 #[derive(Parser, Debug)]
 #[command(name = "basalt", version, about, long_about)]
 struct Cli {
@@ -91,6 +92,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(path) => Some(read_password(path)?),
         None => std::env::var(PASSWORD_ENV).ok(),
     };
+    // Child processes need not inherit the password. Still single-threaded here, so changing
+    // the environment is sound.
+    std::env::remove_var(PASSWORD_ENV);
     let mut config = ServerConfig::new(listen);
     config.password = password;
     // Refuse a bad configuration before touching the data directory.
@@ -149,9 +153,16 @@ fn resolve(listen: &str) -> anyhow::Result<SocketAddr> {
 }
 
 fn read_password(path: &PathBuf) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(path)
+    let mut raw = std::fs::read(path)
         .with_context(|| format!("could not read password file {}", path.display()))?;
-    let password = text.lines().next().unwrap_or("").trim().to_owned();
+    let first_line = raw.split(|b| *b == b'\n').next().unwrap_or_default();
+    let password = std::str::from_utf8(first_line)
+        .map(|line| line.trim().to_owned())
+        .with_context(|| format!("password file {} is not UTF-8", path.display()));
+    // Keep no stray copy of the file's contents.
+    raw.fill(0);
+    std::hint::black_box(&raw);
+    let password = password?;
     if password.is_empty() {
         bail!("password file {} has an empty first line", path.display());
     }
