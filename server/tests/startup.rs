@@ -156,3 +156,27 @@ async fn shutdown_finishes_running_statements() {
         "{error}"
     );
 }
+
+// Shutdown with a 100 ms bound while `sleep 1500` runs: shutdown returns without waiting for
+// the statement, and its client loses the connection.
+#[tokio::test]
+async fn shutdown_wait_is_bounded() {
+    let backend = Arc::new(MockBackend::default());
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+    config.shutdown_wait_max = Duration::from_millis(100);
+    let server = basalt_server::start_with_backend(Arc::clone(&backend), config)
+        .await
+        .unwrap();
+    let busy = connect(server.local_addr()).await;
+    let running =
+        tokio::spawn(async move { busy.simple_query("sleep 1500").await.map(|m| m.len()) });
+    bounded(async {
+        while backend.executed().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    bounded(server.shutdown()).await;
+    let result = bounded(running).await.unwrap();
+    assert!(result.unwrap_err().is_closed());
+}
