@@ -8,11 +8,12 @@
 //! ```
 
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use basalt_engine::Engine;
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use pgwire::api::auth::AuthDriver;
 use pgwire::api::{ClientInfo, NoopHandler, PgWireConnectionState};
 use pgwire::error::{ErrorInfo, PgWireError};
@@ -272,34 +273,38 @@ async fn serve<B: Backend>(
                 | PgWireConnectionState::AuthenticationInProgress
         );
         if stopping(&stopped) {
-            if !starting {
+            if starting {
+                let _ = socket.close().await;
+            } else {
                 let bye = SqlError::fatal(
                     code::ADMIN_SHUTDOWN,
                     "terminating connection due to administrator command",
                 );
-                let info = ErrorInfo::from(bye);
-                let _ = socket
-                    .send(PgWireBackendMessage::ErrorResponse(info.into()))
-                    .await;
+                send_fatal(&mut socket, bye.into()).await;
             }
-            let _ = socket.close().await;
             return;
         }
-        // A message already waiting is served before a shutdown is noticed.
+        // A message already waiting is served before a shutdown is noticed. pgwire's decoder
+        // can panic on a truncated message; that ends this connection like any bad message.
         let message = tokio::select! {
             biased;
-            message = socket.next() => message,
+            message = AssertUnwindSafe(socket.next()).catch_unwind() => message,
             _ = sleep_until(startup_deadline), if starting => return,
             _ = stop_requested(&mut stopped) => continue,
         };
         let message = match message {
-            Some(Ok(message)) => message,
-            Some(Err(error)) => {
+            Ok(Some(Ok(message))) => message,
+            Ok(Some(Err(error))) => {
                 let error = SqlError::fatal(code::PROTOCOL_VIOLATION, error.to_string());
-                let _ = process_error(&mut socket, PgWireError::from(error), false).await;
+                send_fatal(&mut socket, error.into()).await;
                 return;
             }
-            None => return,
+            Err(_panic) => {
+                let error = SqlError::fatal(code::PROTOCOL_VIOLATION, "invalid message format");
+                send_fatal(&mut socket, error.into()).await;
+                return;
+            }
+            Ok(None) => return,
         };
         if matches!(message, PgWireFrontendMessage::Terminate(_)) {
             return;
@@ -309,7 +314,8 @@ async fn serve<B: Backend>(
             _ => message.is_extended_query(),
         };
         let cancel_request = matches!(message, PgWireFrontendMessage::CancelRequest(_));
-        if let Err(error) = process_message(
+        // Statements catch their own panics; this catches one in the protocol code itself.
+        let processed = AssertUnwindSafe(process_message(
             message,
             &mut socket,
             Arc::clone(&connection),
@@ -317,16 +323,43 @@ async fn serve<B: Backend>(
             Arc::clone(&connection),
             Arc::clone(&noop),
             Arc::clone(&noop),
-        )
+        ))
+        .catch_unwind()
         .await
-        {
-            let fatal = error.is_fatal();
-            if process_error(&mut socket, error, extended).await.is_err() || fatal {
+        .unwrap_or_else(|_panic| {
+            Err(SqlError::fatal(
+                code::INTERNAL_ERROR,
+                "internal error while handling a message",
+            )
+            .into())
+        });
+        match processed {
+            Ok(()) => {}
+            // As PostgreSQL: a FATAL error is the connection's last message.
+            Err(error) if error.is_fatal() => {
+                send_fatal(&mut socket, error).await;
                 return;
+            }
+            Err(error) => {
+                if process_error(&mut socket, error, extended).await.is_err() {
+                    return;
+                }
             }
         }
         if cancel_request {
             return;
         }
     }
+}
+
+/// Sends `error` as the connection's last message and closes it.
+async fn send_fatal<S>(socket: &mut S, error: PgWireError)
+where
+    S: futures::Sink<PgWireBackendMessage> + Unpin,
+{
+    let info = ErrorInfo::from(error);
+    let _ = socket
+        .send(PgWireBackendMessage::ErrorResponse(info.into()))
+        .await;
+    let _ = socket.close().await;
 }

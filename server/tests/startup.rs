@@ -180,3 +180,21 @@ async fn shutdown_wait_is_bounded() {
     let result = bounded(running).await.unwrap();
     assert!(result.unwrap_err().is_closed());
 }
+
+// A truncated Parse message (no parameter count): FATAL 08P01 for that connection only; the
+// server keeps serving others.
+#[tokio::test]
+async fn malformed_message_ends_only_its_connection() {
+    let (server, _) = mock_server(None).await;
+    let (mut raw, _) = RawClient::connect(server.local_addr()).await;
+    raw.send(b'P', &[0, b's', b'e', b'l', 0]).await;
+    let (tag, body) = raw.recv().await.unwrap();
+    assert_eq!(tag, b'E');
+    assert_eq!(error_field(&body, b'S').as_deref(), Some("FATAL"));
+    assert_eq!(error_field(&body, b'C').as_deref(), Some("08P01"));
+    assert!(raw.recv().await.is_none());
+    let client = connect(server.local_addr()).await;
+    let rows = bounded(client.query("select 1", &[])).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    server.shutdown().await;
+}
