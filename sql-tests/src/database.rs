@@ -86,7 +86,7 @@ pub struct FreshDatabase {
     mode: Mode,
     options: ConnectionOptions,
     engine: Arc<Engine>,
-    server: Option<server::Running>,
+    server: Option<basalt_server::RunningServer>,
     dir: TempDir,
 }
 
@@ -103,7 +103,14 @@ impl FreshDatabase {
         })?;
         let server = match mode {
             Mode::Embedded => None,
-            Mode::Wire => Some(server::start(engine.clone()).await?),
+            Mode::Wire => {
+                let listen: SocketAddr = ([127, 0, 0, 1], 0).into();
+                let config = basalt_server::ServerConfig::new(listen);
+                let server = basalt_server::start(engine.clone(), config)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot start a server: {e}"))?;
+                Some(server)
+            }
         };
         Ok(FreshDatabase {
             mode,
@@ -155,31 +162,6 @@ impl FreshDatabase {
     }
 }
 
-/// The in-process server of a [`Mode::Wire`] database.
-mod server {
-    use std::net::SocketAddr;
-    use std::sync::Arc;
-
-    use basalt_engine::Engine;
-
-    pub struct Running {
-        addr: SocketAddr,
-    }
-
-    pub async fn start(engine: Arc<Engine>) -> anyhow::Result<Running> {
-        let _ = engine;
-        anyhow::bail!("the server is not built yet")
-    }
-
-    impl Running {
-        pub fn local_addr(&self) -> SocketAddr {
-            self.addr
-        }
-
-        pub async fn shutdown(self) {}
-    }
-}
-
 #[derive(Clone)]
 enum Target {
     Embedded(Arc<Engine>),
@@ -226,12 +208,6 @@ pub fn command_count(tag: &str) -> u64 {
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
-}
-
-/// The SQLSTATE code the server reports for an engine error.
-pub fn engine_sqlstate(error: &basalt_engine::Error) -> Option<String> {
-    let _ = error;
-    None
 }
 
 #[cfg(test)]

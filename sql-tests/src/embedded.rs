@@ -187,10 +187,12 @@ fn column_type(ty: SqlType) -> DefaultColumnType {
     }
 }
 
-/// An engine error as the wire would report it: its message and SQLSTATE code.
+/// An engine error as the server would report it: the same message and SQLSTATE code, from the
+/// server's one mapping.
 fn engine_error(error: &basalt_engine::Error) -> SltError {
+    let reported = basalt_server::sqlstate::SqlError::from_engine(error);
     SltError {
-        message: error.to_string(),
-        sqlstate: crate::database::engine_sqlstate(error),
+        message: reported.message,
+        sqlstate: Some(reported.code.to_string()),
     }
 }
