@@ -8,14 +8,16 @@
 //! - `filter`, `project`: per-batch pipelines.
 //! - `aggregate`: hash aggregation (grouping keys in arrow-row form).
 //! - `join`: hash join and nested loop (cross product) joins.
+//! - `set_op`: UNION, INTERSECT and EXCEPT, with or without ALL.
 //! - `sort`, `limit`, `values`.
 
-mod aggregate;
+pub(crate) mod aggregate;
 mod filter;
 mod join;
 mod limit;
 mod project;
 mod scan;
+mod set_op;
 mod sort;
 mod values;
 
@@ -64,6 +66,15 @@ pub fn execute(plan: &Plan, ctx: &ExecContext<'_>) -> Result<Vec<RecordBatch>> {
             offset,
             limit,
         } => Ok(limit::limit(execute(input, ctx)?, *offset, *limit)),
+        Plan::SetOp {
+            left,
+            right,
+            kind,
+            all,
+        } => {
+            let (l, r) = rayon::join(|| execute(left, ctx), || execute(right, ctx));
+            set_op::set_op(l?, r?, &left.types(), *kind, *all)
+        }
     }
 }
 

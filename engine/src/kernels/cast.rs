@@ -40,11 +40,20 @@ pub fn cast_array(
         return Ok(array.clone());
     }
     if to.is_string() {
-        let strings: ArrayRef = if from.is_string() {
-            array.clone()
-        } else {
-            Arc::new(to_text(array, from))
-        };
+        let strings: ArrayRef =
+            if let (SqlType::Char { .. }, false) = (from, matches!(to, SqlType::Char { .. })) {
+                // CHAR(n) loses its trailing blanks when it becomes VARCHAR or TEXT.
+                let src = array.as_string::<i32>();
+                let out: arrow_array::StringArray = src
+                    .iter()
+                    .map(|v| v.map(|s| s.trim_end_matches(' ')))
+                    .collect();
+                Arc::new(out)
+            } else if from.is_string() {
+                array.clone()
+            } else {
+                Arc::new(to_text(array, from))
+            };
         return fit_string(&strings, to, explicit);
     }
     if from.is_string() {
@@ -291,6 +300,13 @@ fn to_text(array: &ArrayRef, from: SqlType) -> arrow_array::StringArray {
     for i in 0..array.len() {
         if array.is_null(i) {
             b.append_null();
+        } else if from == SqlType::Boolean {
+            // boolean's text cast spells the words out, unlike its output function.
+            b.append_value(if array.as_boolean().value(i) {
+                "true"
+            } else {
+                "false"
+            });
         } else {
             s.clear();
             pgtext::write_value(&mut s, array.as_ref(), i, from);

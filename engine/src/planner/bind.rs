@@ -477,6 +477,12 @@ impl<'a> Binder<'a> {
 
     /// Gives an untyped literal the type `ty` (no-op for typed expressions).
     pub fn coerce_unknown(&self, e: Expr, ty: SqlType) -> Result<Expr> {
+        self.coerce_unknown_as(e, ty, false)
+    }
+
+    /// As [`Binder::coerce_unknown`]; `explicit` (a CAST) truncates strings to the declared
+    /// length instead of failing.
+    fn coerce_unknown_as(&self, e: Expr, ty: SqlType, explicit: bool) -> Result<Expr> {
         match e {
             Expr::Literal {
                 value,
@@ -488,7 +494,7 @@ impl<'a> Binder<'a> {
                     other => other,
                 };
                 // Parsed text has its own natural scale/length; fit it to `ty`.
-                let value = cast_datum(&value, datum_type(&value), ty, false)?;
+                let value = cast_datum(&value, datum_type(&value), ty, explicit)?;
                 Ok(Expr::literal(value, ty))
             }
             other => Ok(other),
@@ -512,7 +518,7 @@ impl<'a> Binder<'a> {
     /// Converts `e` to `to`: explicit (CAST) or implicit (operators), with folding.
     pub fn cast(&self, e: Expr, to: SqlType, explicit: bool, span: Span) -> Result<Expr> {
         if let Expr::Literal { unknown: true, .. } = e {
-            return self.coerce_unknown(e, to);
+            return self.coerce_unknown_as(e, to, explicit);
         }
         let from = e.ty();
         if from == to {
@@ -963,7 +969,7 @@ impl<'a> Binder<'a> {
                 }
                 Ok(fold(Expr::Function {
                     func: ScalarFunc::Length,
-                    args: vec![a],
+                    args: vec![self.cast(a, SqlType::Text, true, span)?],
                     ty: SqlType::Integer,
                 }))
             }

@@ -12,6 +12,14 @@ pub struct SortKey {
     pub nulls_first: bool,
 }
 
+/// UNION, INTERSECT or EXCEPT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetOpKind {
+    Union,
+    Intersect,
+    Except,
+}
+
 /// A relational operator. Every node's output is a list of typed columns (`types()`).
 #[derive(Clone, Debug)]
 pub enum Plan {
@@ -59,6 +67,14 @@ pub enum Plan {
         offset: u64,
         limit: Option<u64>,
     },
+    /// A set operation over two inputs of the same column types. Without `all`, duplicates
+    /// are removed; rows compare equal when all columns are equal, NULLs included.
+    SetOp {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        kind: SetOpKind,
+        all: bool,
+    },
 }
 
 impl Plan {
@@ -86,6 +102,7 @@ impl Plan {
                 t.extend(right.types());
                 t
             }
+            Plan::SetOp { left, .. } => left.types(),
         }
     }
 
@@ -124,6 +141,9 @@ impl Plan {
             Plan::Join { keys, .. } if keys.is_empty() => "Nested Loop".to_string(),
             Plan::Join { keys, .. } => format!("Hash Join ({} keys)", keys.len()),
             Plan::Sort { keys, .. } => format!("Sort ({} keys)", keys.len()),
+            Plan::SetOp { kind, all, .. } => {
+                format!("{kind:?}{}", if *all { " All" } else { "" })
+            }
             Plan::Limit { offset, limit, .. } => match limit {
                 Some(l) => format!("Limit {l} offset {offset}"),
                 None => format!("Offset {offset}"),
@@ -137,7 +157,7 @@ impl Plan {
             | Plan::Aggregate { input, .. }
             | Plan::Sort { input, .. }
             | Plan::Limit { input, .. } => input.explain(out, depth + 1),
-            Plan::Join { left, right, .. } => {
+            Plan::Join { left, right, .. } | Plan::SetOp { left, right, .. } => {
                 left.explain(out, depth + 1);
                 right.explain(out, depth + 1);
             }

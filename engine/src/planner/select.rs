@@ -10,7 +10,7 @@ use crate::planner::bind::{
     column_name, normalize_ident, AggContext, Binder, Scope, ScopeColumn, DEFAULT_SCHEMA,
 };
 use crate::planner::expr::{AggCall, BinaryOp, Expr};
-use crate::planner::plan::{Plan, SortKey};
+use crate::planner::plan::{Plan, SetOpKind, SortKey};
 use crate::types::Datum;
 use crate::ResultColumn;
 
@@ -62,13 +62,105 @@ impl Binder<'_> {
             ast::SetExpr::Select(s) => self.bind_select(s, &[]),
             ast::SetExpr::Query(q) => self.bind_query(q),
             ast::SetExpr::Values(v) => self.bind_values(v, None),
-            ast::SetExpr::SetOperation { op, .. } => Err(Error::Unsupported {
-                message: format!("{op} is not supported yet"),
-            }),
+            ast::SetExpr::SetOperation {
+                op,
+                set_quantifier,
+                left,
+                right,
+            } => self.bind_set_operation(*op, *set_quantifier, left, right),
             other => Err(Error::Unsupported {
                 message: format!("not supported yet: {other}"),
             }),
         }
+    }
+
+    fn bind_set_operation(
+        &mut self,
+        op: ast::SetOperator,
+        quantifier: ast::SetQuantifier,
+        left: &ast::SetExpr,
+        right: &ast::SetExpr,
+    ) -> Result<BoundQuery> {
+        let kind = match op {
+            ast::SetOperator::Union => SetOpKind::Union,
+            ast::SetOperator::Intersect => SetOpKind::Intersect,
+            ast::SetOperator::Except | ast::SetOperator::Minus => SetOpKind::Except,
+        };
+        let all = match quantifier {
+            ast::SetQuantifier::All => true,
+            ast::SetQuantifier::Distinct | ast::SetQuantifier::None => false,
+            other => {
+                return Err(Error::Unsupported {
+                    message: format!("{op} {other} is not supported"),
+                })
+            }
+        };
+        let l = self.bind_set_expr(left)?;
+        let r = self.bind_set_expr(right)?;
+        let what = op.to_string().to_uppercase();
+        if l.columns.len() != r.columns.len() {
+            return Err(Error::Syntax {
+                message: format!("each {what} query must have the same number of columns"),
+                position: self.position(right.span()),
+            });
+        }
+        // Each column takes the common type of both sides.
+        let mut types = Vec::with_capacity(l.columns.len());
+        for (a, b) in l.columns.iter().zip(&r.columns) {
+            let t =
+                crate::types::common_type(a.ty, b.ty).ok_or_else(|| Error::DatatypeMismatch {
+                    message: format!(
+                        "{what} types {} and {} cannot be matched",
+                        crate::types::display_name(a.ty),
+                        crate::types::display_name(b.ty)
+                    ),
+                    position: self.position(right.span()),
+                })?;
+            types.push(t);
+        }
+        let convert = |b: &Binder<'_>, q: BoundQuery| -> Result<Plan> {
+            if q.columns.iter().zip(&types).all(|(c, t)| c.ty == *t) {
+                return Ok(q.plan);
+            }
+            let exprs = q
+                .columns
+                .iter()
+                .zip(&types)
+                .enumerate()
+                .map(|(i, (c, t))| {
+                    b.cast(
+                        Expr::Column { index: i, ty: c.ty },
+                        *t,
+                        false,
+                        Span::empty(),
+                    )
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Plan::Project {
+                input: Box::new(q.plan),
+                exprs,
+            })
+        };
+        let columns = l
+            .columns
+            .iter()
+            .zip(&types)
+            .map(|(c, t)| ResultColumn {
+                name: c.name.clone(),
+                ty: *t,
+            })
+            .collect();
+        let left = convert(self, l)?;
+        let right = convert(self, r)?;
+        Ok(BoundQuery {
+            plan: Plan::SetOp {
+                left: Box::new(left),
+                right: Box::new(right),
+                kind,
+                all,
+            },
+            columns,
+        })
     }
 
     /// Binds VALUES rows. With `targets`, each column is converted to the target type as an
