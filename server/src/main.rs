@@ -121,15 +121,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ip if ip.is_unspecified() => "localhost".to_owned(),
             ip => ip.to_string(),
         };
-        println!(
+        say(&format!(
             "Basalt {} listening on {} (data: {}); connect with: psql -h {host} -p {} -U {SUPERUSER} {DATABASE}",
             env!("CARGO_PKG_VERSION"),
             addr,
             args.data_dir.display(),
             addr.port(),
-        );
+        ));
         wait_for_signal().await?;
-        println!("Basalt shutting down");
+        say("Basalt shutting down");
         server.shutdown().await;
         anyhow::Ok(())
     });
@@ -185,4 +185,13 @@ async fn wait_for_signal() -> anyhow::Result<()> {
         .await
         .context("could not listen for Ctrl-C")?;
     Ok(())
+}
+
+/// Prints a status line. A closed stdout (the terminal or pipe went away) must not stop the
+/// server, so write errors are ignored.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }

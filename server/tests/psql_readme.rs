@@ -1,0 +1,169 @@
+//! The README's example session, replayed through the real `basalt` binary and the real psql,
+//! must print exactly what the README shows; and the data must survive a restart.
+//!
+//! psql is an external program: when it is not installed this test says so and passes, unless
+//! `BASALT_REQUIRE_PSQL` is set (CI sets it, so there the test always runs).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The example session: the SQL typed at the prompts, and everything psql printed.
+struct Session {
+    sql: String,
+    output: String,
+}
+
+fn readme_session() -> Session {
+    let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let text = std::fs::read_to_string(&readme).expect("README.md is readable");
+    let start = text
+        .find("<!-- example-session")
+        .expect("README has an example-session marker");
+    let block_start = text[start..].find("```text\n").expect("example block") + start + 8;
+    let block_end = text[block_start..]
+        .find("```")
+        .expect("end of example block")
+        + block_start;
+    let mut sql = String::new();
+    let mut output = String::new();
+    for line in text[block_start..block_end].lines() {
+        if let Some(s) = line
+            .strip_prefix("dev=> ")
+            .or_else(|| line.strip_prefix("dev-> "))
+        {
+            sql.push_str(s);
+            sql.push('\n');
+        } else {
+            output.push_str(line);
+            output.push('\n');
+        }
+    }
+    Session { sql, output }
+}
+
+/// A running `basalt serve` on an ephemeral port.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(data: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_basalt"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("basalt starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("startup line");
+        // "Basalt 0.1.0 listening on 127.0.0.1:PORT (data: ...)"
+        let addr = line
+            .split("listening on ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("unexpected startup line: {line}"));
+        let port = addr
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {addr}"));
+        Server { child, port }
+    }
+
+    /// Stops the server with SIGTERM (a graceful shutdown) and waits for it.
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                assert!(status.success(), "basalt exited with {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "basalt did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn psql(&self, sql: &str) -> String {
+        let mut child = Command::new("psql")
+            .args(["-X", "-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-U", "basalt", "-v", "ON_ERROR_STOP=1", "dev"])
+            .env("PAGER", "")
+            .env_remove("PGPASSWORD")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("psql starts");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(sql.as_bytes())
+            .expect("write to psql");
+        let out = child.wait_with_output().expect("psql finishes");
+        assert!(
+            out.status.success(),
+            "psql failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn psql_available() -> bool {
+    Command::new("psql")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+// The README's example, typed into psql against a fresh data directory; then a restart.
+#[test]
+fn readme_session_prints_as_documented_and_survives_restart() {
+    if !psql_available() {
+        assert!(
+            std::env::var_os("BASALT_REQUIRE_PSQL").is_none(),
+            "BASALT_REQUIRE_PSQL is set but psql is not installed"
+        );
+        eprintln!("psql is not installed: skipping the README session check");
+        return;
+    }
+    let session = readme_session();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data: PathBuf = dir.path().join("basalt-data");
+
+    let server = Server::start(&data);
+    let printed = server.psql(&session.sql);
+    assert_eq!(
+        printed, session.output,
+        "psql printed something else than the README shows"
+    );
+    server.stop();
+
+    let server = Server::start(&data);
+    let count = server.psql("SELECT count(*), sum(amount) FROM sales;");
+    assert_eq!(
+        count,
+        " count |  sum   \n-------+--------\n     4 | 257.75\n(1 row)\n\n"
+    );
+    server.stop();
+}
