@@ -151,10 +151,15 @@ impl Session {
         &self.user
     }
 
-    /// Parses SQL text holding zero or more `;`-separated statements.
-    pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
+    /// Parses SQL text holding zero or more `;`-separated statements. A syntax error inside a
+    /// transaction block aborts the block, as in PostgreSQL.
+    pub fn parse(&mut self, sql: &str) -> Result<Vec<Statement>> {
         let text: Arc<str> = Arc::from(sql);
-        Ok(parse::parse(sql)?
+        let parsed = parse::parse(sql);
+        if parsed.is_err() && self.txn.is_some() {
+            self.failed = true;
+        }
+        Ok(parsed?
             .into_iter()
             .map(|ast| Statement {
                 ast,
@@ -167,7 +172,15 @@ impl Session {
     pub fn describe(&mut self, stmt: &Statement) -> Result<Description> {
         let manifest = self.current_manifest();
         let mut binder = Binder::new(&manifest, &stmt.text, None);
-        let bound = binder.bind_statement(&stmt.ast)?;
+        let bound = match binder.bind_statement(&stmt.ast) {
+            Ok(b) => b,
+            Err(e) => {
+                if self.txn.is_some() {
+                    self.failed = true;
+                }
+                return Err(e);
+            }
+        };
         let columns = match &bound {
             BoundStatement::Query(q) => Some(q.columns.clone()),
             BoundStatement::Explain(_) => Some(vec![explain_column()]),

@@ -29,7 +29,7 @@ pub trait BackendSession: Send + 'static {
     type Statement: Clone + Send + Sync + 'static;
 
     /// Parses SQL text holding zero or more `;`-separated statements.
-    fn parse(&self, sql: &str) -> Result<Vec<Self::Statement>>;
+    fn parse(&mut self, sql: &str) -> Result<Vec<Self::Statement>>;
 
     /// The parameter types and result columns of a statement, without running it.
     fn describe(&mut self, statement: &Self::Statement) -> Result<Description>;
@@ -56,7 +56,7 @@ impl Backend for Engine {
 impl BackendSession for Session {
     type Statement = Statement;
 
-    fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
+    fn parse(&mut self, sql: &str) -> Result<Vec<Statement>> {
         Session::parse(self, sql)
     }
 

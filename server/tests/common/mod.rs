@@ -278,7 +278,7 @@ const KNOWN: &[&str] = &[
 impl BackendSession for MockSession {
     type Statement = String;
 
-    fn parse(&self, sql: &str) -> Result<Vec<String>, Error> {
+    fn parse(&mut self, sql: &str) -> Result<Vec<String>, Error> {
         let mut statements = Vec::new();
         let mut offset = 0;
         for piece in sql.split(';') {
