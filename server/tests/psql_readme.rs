@@ -29,10 +29,11 @@ fn readme_session() -> Session {
     let mut sql = String::new();
     let mut output = String::new();
     for line in text[block_start..block_end].lines() {
-        if let Some(s) = line
-            .strip_prefix("dev=> ")
-            .or_else(|| line.strip_prefix("dev-> "))
-        {
+        // psql's prompts: `dev=#` for a superuser (`dev=>` otherwise), `dev-#` on continuation.
+        let prompt = ["dev=# ", "dev-# ", "dev=> ", "dev-> "]
+            .iter()
+            .find_map(|p| line.strip_prefix(p));
+        if let Some(s) = prompt {
             sql.push_str(s);
             sql.push('\n');
         } else {
