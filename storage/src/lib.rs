@@ -11,6 +11,7 @@
 //! - [`zone_map`]: min / max / null count / row count of blocks and segments.
 //! - [`segment`]: segment files: blocks, encodings, compression, footer; writer and reader
 //!   (format: `docs/segment-format.md`).
+//! - [`column_encoding`]: per-column encoding preferences (Redshift's `ENCODE` keywords).
 //! - [`catalog`]: table definitions, [`TableMeta`], [`SegmentMeta`] and [`Manifest`].
 //! - [`manifest`]: manifest files on disk (one per version).
 //! - `durable`: fsync, atomic rename and what Basalt assumes of the file system.
@@ -23,6 +24,7 @@
 
 mod bytes;
 pub mod catalog;
+pub mod column_encoding;
 mod durable;
 pub mod error;
 pub mod manifest;
@@ -36,6 +38,7 @@ pub mod zone_map;
 mod test_util;
 
 pub use catalog::{ColumnDef, Manifest, SegmentMeta, TableDef, TableMeta};
+pub use column_encoding::ColumnEncoding;
 pub use error::{Error, Result};
 pub use segment::{BlockMeta, SegmentReader};
 pub use store::{Store, MANIFESTS_KEPT, TABLE_ID_MIN};

@@ -14,9 +14,11 @@
 //! The CRC-32C covers header bytes 0..20, the bitmap and the stored payload.
 
 use crate::bytes::{ByteReader, PutLe};
+use crate::column_encoding::ColumnEncoding;
 use crate::segment::column::ColumnBuilder;
 use crate::segment::compression::Compression;
 use crate::segment::encoding::Encoding;
+use crate::segment::lightweight::Flat;
 use crate::segment::physical::Piece;
 use crate::segment::BLOCK_ROWS_MAX;
 use crate::zone_map::ZoneMap;
@@ -36,9 +38,10 @@ pub(crate) struct WrittenBlock {
 }
 
 /// Encodes `pieces` (one column's values for this block, at most [`BLOCK_ROWS_MAX`] rows) as a
-/// block appended to `out`.
+/// block appended to `out`, with the encodings and compression `preference` allows.
 pub(crate) fn encode_block(
     pieces: &[Piece<'_>],
+    preference: ColumnEncoding,
     out: &mut Vec<u8>,
 ) -> Result<WrittenBlock, String> {
     let rows: usize = pieces.iter().map(Piece::len).sum();
@@ -65,10 +68,15 @@ pub(crate) fn encode_block(
         Vec::new()
     };
 
-    let encoding = Encoding::choose(pieces);
+    let allowed = preference.encodings();
     let mut payload = Vec::new();
-    encoding.encode(pieces, &mut payload);
-    let (compression, compressed) = Compression::compress(&payload);
+    let encoding = if allowed == [Encoding::Plain] {
+        Encoding::Plain.encode(pieces, &Flat::Utf8(Vec::new()), &mut payload)
+    } else {
+        let flat = Flat::of(pieces);
+        Encoding::choose(pieces, &flat, allowed).encode(pieces, &flat, &mut payload)
+    };
+    let (compression, compressed) = Compression::compress(&payload, preference.compression());
     let stored = compressed.as_deref().unwrap_or(&payload);
 
     let too_big = |what: &str, n: usize| format!("block {what} of {n} bytes exceeds 4 GiB");
@@ -180,8 +188,8 @@ pub(crate) fn decode_block(
     let decompressed;
     let payload = match compression {
         Compression::None => stored,
-        Compression::Lz4 => {
-            decompressed = Compression::decompress(stored, payload_len as usize)?;
+        Compression::Lz4 | Compression::Zstd => {
+            decompressed = compression.decompress(stored, payload_len as usize)?;
             &decompressed
         }
     };
@@ -227,7 +235,7 @@ mod tests {
     fn block_of(array: &ArrayRef) -> (Vec<u8>, WrittenBlock) {
         let piece = Piece::new(SqlType::BigInt, array.as_ref()).unwrap();
         let mut out = Vec::new();
-        let written = encode_block(&[piece], &mut out).unwrap();
+        let written = encode_block(&[piece], ColumnEncoding::Lzo, &mut out).unwrap();
         (out, written)
     }
 

@@ -105,6 +105,11 @@ impl ColumnBuilder {
         self.len += rows;
     }
 
+    /// The column's SQL type.
+    pub(crate) fn ty(&self) -> SqlType {
+        self.ty
+    }
+
     /// Values pushed so far, for checking that a block decoded to its row count.
     pub(crate) fn values_len(&self) -> usize {
         match &self.values {

@@ -6,48 +6,97 @@
 //! payload's values to a [`ColumnBuilder`]. The writer picks the smallest analyzed encoding per
 //! block and records its id in the block header, so one column may mix encodings.
 //!
-//! Only PLAIN exists today. Dictionary, run-length and delta / frame-of-reference encodings are
-//! planned and have ids reserved in `docs/segment-format.md`; adding one is a new [`Encoding`]
-//! variant, a new [`Codec`] and a line in [`Encoding::choose`].
+//! PLAIN lives here; DICTIONARY, RUN_LENGTH and FRAME_OF_REFERENCE (with a delta mode) live in
+//! `lightweight`, which analyzes and encodes a [`Flat`] view of the block built once per block.
+//! Adding an encoding is a new [`Encoding`] variant, its codec and a line in [`Encoding::ALL`].
 
 use arrow_array::Array;
 
 use crate::segment::column::{ColumnBuilder, ColumnValues, LeValue};
+use crate::segment::lightweight::{Dictionary, Flat, FrameOfReference, RunLength};
 use crate::segment::physical::{Piece, Values};
 
 /// A block encoding. The id is persisted in the block header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Encoding {
     Plain,
+    Dictionary,
+    RunLength,
+    FrameOfReference,
 }
 
 impl Encoding {
+    /// Every encoding, in the order the chooser prefers among equal sizes.
+    pub(crate) const ALL: [Encoding; 4] = [
+        Encoding::Plain,
+        Encoding::FrameOfReference,
+        Encoding::RunLength,
+        Encoding::Dictionary,
+    ];
+
     pub(crate) fn id(self) -> u8 {
         match self {
             Encoding::Plain => Plain::ID,
+            Encoding::Dictionary => Dictionary::ID,
+            Encoding::RunLength => RunLength::ID,
+            Encoding::FrameOfReference => FrameOfReference::ID,
         }
     }
 
     pub(crate) fn from_id(id: u8) -> Option<Encoding> {
         match id {
             Plain::ID => Some(Encoding::Plain),
+            Dictionary::ID => Some(Encoding::Dictionary),
+            RunLength::ID => Some(Encoding::RunLength),
+            FrameOfReference::ID => Some(Encoding::FrameOfReference),
             _ => None,
         }
     }
 
-    /// The encoding with the smallest payload for `pieces`.
-    pub(crate) fn choose(pieces: &[Piece<'_>]) -> Encoding {
-        let candidates = [(Encoding::Plain, Plain::analyze(pieces))];
-        candidates
+    /// The payload size this encoding would produce, or `None` when it cannot encode the block
+    /// or cannot pay.
+    pub(crate) fn analyze(self, pieces: &[Piece<'_>], flat: &Flat<'_>) -> Option<u64> {
+        match self {
+            Encoding::Plain => Plain::analyze(pieces),
+            Encoding::Dictionary => Dictionary::analyze(flat),
+            Encoding::RunLength => RunLength::analyze(flat),
+            Encoding::FrameOfReference => FrameOfReference::analyze(flat),
+        }
+    }
+
+    /// The encoding among `allowed` with the smallest payload for `pieces`; PLAIN when none
+    /// of them can encode the block.
+    pub(crate) fn choose(pieces: &[Piece<'_>], flat: &Flat<'_>, allowed: &[Encoding]) -> Encoding {
+        Encoding::ALL
             .into_iter()
-            .filter_map(|(encoding, size)| size.map(|s| (encoding, s)))
+            .filter(|e| allowed.contains(e))
+            .filter_map(|e| e.analyze(pieces, flat).map(|size| (e, size)))
             .min_by_key(|(_, size)| *size)
             .map_or(Encoding::Plain, |(encoding, _)| encoding)
     }
 
-    pub(crate) fn encode(self, pieces: &[Piece<'_>], out: &mut Vec<u8>) {
-        match self {
-            Encoding::Plain => Plain::encode(pieces, out),
+    /// Appends the payload of `pieces` (whose [`Flat`] view is `flat`) and returns the encoding
+    /// used: `self`, or PLAIN when `self` cannot encode these values.
+    pub(crate) fn encode(
+        self,
+        pieces: &[Piece<'_>],
+        flat: &Flat<'_>,
+        out: &mut Vec<u8>,
+    ) -> Encoding {
+        let done = match self {
+            Encoding::Plain => false,
+            Encoding::Dictionary => Dictionary::encode(flat, out),
+            Encoding::RunLength => {
+                RunLength::encode(flat, out);
+                true
+            }
+            Encoding::FrameOfReference => FrameOfReference::encode(flat, out),
+        };
+        if done {
+            self
+        } else {
+            Plain::encode(pieces, out);
+            Encoding::Plain
         }
     }
 
@@ -59,6 +108,9 @@ impl Encoding {
     ) -> Result<(), String> {
         match self {
             Encoding::Plain => Plain::decode(payload, rows, out),
+            Encoding::Dictionary => Dictionary::decode(payload, rows, out),
+            Encoding::RunLength => RunLength::decode(payload, rows, out),
+            Encoding::FrameOfReference => FrameOfReference::decode(payload, rows, out),
         }
     }
 }

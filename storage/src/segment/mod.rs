@@ -3,17 +3,21 @@
 //! The byte layout is specified in `docs/segment-format.md`; this module implements it.
 //!
 //! - `physical`: physical types and typed views of Arrow arrays.
-//! - `encoding`: block encodings (PLAIN today), each an analyze / encode / decode codec.
-//! - `compression`: payload compression (LZ4 when it pays).
+//! - `encoding`: block encodings, each an analyze / encode / decode codec, and the chooser.
+//! - `lightweight`: DICTIONARY, RUN_LENGTH and FRAME_OF_REFERENCE.
+//! - `bitpack`: fixed-width bit-packing for dictionary codes and frame offsets.
+//! - `compression`: payload compression (LZ4 when it pays, ZSTD when it pays more or is asked).
 //! - `block`: one block's header, bitmap, payload and checksum.
 //! - `column`: accumulating decoded blocks into Arrow arrays.
 //! - `writer`: splitting rows into blocks and writing a whole segment file.
 //! - `reader`: mapping a segment file, checking it and decoding projected columns.
 
+pub(crate) mod bitpack;
 pub(crate) mod block;
 pub(crate) mod column;
 pub(crate) mod compression;
 pub(crate) mod encoding;
+pub(crate) mod lightweight;
 pub(crate) mod physical;
 pub(crate) mod reader;
 pub(crate) mod writer;

@@ -1,0 +1,201 @@
+//! Per-column encoding preferences, named after Redshift's `ENCODE` keywords so the engine can
+//! map `CREATE TABLE ... ENCODE <keyword>` onto them one to one.
+//!
+//! A preference narrows what the segment writer may choose per block; it never changes how a
+//! block is read, because every block records its own encoding and compression. Where the
+//! preferred encoding cannot encode a block (a dictionary over a column of booleans) the writer
+//! falls back to PLAIN.
+//!
+//! | Keyword        | Block encodings the writer may pick    | Compression                  | SQL types accepted                              |
+//! |----------------|----------------------------------------|------------------------------|-------------------------------------------------|
+//! | AUTO (default) | PLAIN, FRAME_OF_REFERENCE, RUN_LENGTH, DICTIONARY | LZ4, or ZSTD when it pays a quarter more | all |
+//! | RAW            | PLAIN                                  | none                         | all                                             |
+//! | BYTEDICT       | DICTIONARY (else PLAIN)                | LZ4 when it pays             | all but BOOLEAN                                 |
+//! | DELTA          | FRAME_OF_REFERENCE (else PLAIN)        | LZ4 when it pays             | SMALLINT, INTEGER, BIGINT, DECIMAL, DATE, TIMESTAMP |
+//! | DELTA32K       | FRAME_OF_REFERENCE (else PLAIN)        | LZ4 when it pays             | INTEGER, BIGINT, DECIMAL, DATE, TIMESTAMP       |
+//! | MOSTLY8        | FRAME_OF_REFERENCE (else PLAIN)        | LZ4 when it pays             | SMALLINT, INTEGER, BIGINT, DECIMAL              |
+//! | MOSTLY16       | FRAME_OF_REFERENCE (else PLAIN)        | LZ4 when it pays             | INTEGER, BIGINT, DECIMAL                        |
+//! | MOSTLY32       | FRAME_OF_REFERENCE (else PLAIN)        | LZ4 when it pays             | BIGINT, DECIMAL                                 |
+//! | RUNLENGTH      | RUN_LENGTH (else PLAIN)                | LZ4 when it pays             | all                                             |
+//! | TEXT255        | DICTIONARY (else PLAIN)                | LZ4 when it pays             | VARCHAR, TEXT                                   |
+//! | TEXT32K        | DICTIONARY (else PLAIN)                | LZ4 when it pays             | VARCHAR, TEXT                                   |
+//! | ZSTD           | as AUTO                                | ZSTD when it saves anything  | all                                             |
+//! | LZO            | PLAIN                                  | LZ4 when it pays             | all                                             |
+//! | AZ64           | FRAME_OF_REFERENCE (else PLAIN)        | LZ4 when it pays             | SMALLINT, INTEGER, BIGINT, DECIMAL, DATE, TIMESTAMP |
+//!
+//! Basalt's frame of reference adapts its bit width per block, so DELTA, DELTA32K and the
+//! MOSTLYn widths all choose the same encoding; they differ only in the types Redshift accepts.
+
+use serde::{Deserialize, Serialize};
+
+use crate::segment::compression::CompressionPolicy;
+use crate::segment::encoding::Encoding;
+use crate::types::SqlType;
+
+/// A column's encoding preference (Redshift's `ENCODE` keyword). See the module docs for what
+/// each one allows and accepts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ColumnEncoding {
+    /// The writer chooses per block.
+    #[default]
+    Auto,
+    Raw,
+    Bytedict,
+    Delta,
+    Delta32k,
+    Mostly8,
+    Mostly16,
+    Mostly32,
+    Runlength,
+    Text255,
+    Text32k,
+    Zstd,
+    /// LZ4 stands in for LZO.
+    Lzo,
+    /// Frame of reference plus LZ4.
+    Az64,
+}
+
+impl ColumnEncoding {
+    /// Every preference, for exhaustive checks.
+    pub const ALL: [ColumnEncoding; 14] = [
+        ColumnEncoding::Auto,
+        ColumnEncoding::Raw,
+        ColumnEncoding::Bytedict,
+        ColumnEncoding::Delta,
+        ColumnEncoding::Delta32k,
+        ColumnEncoding::Mostly8,
+        ColumnEncoding::Mostly16,
+        ColumnEncoding::Mostly32,
+        ColumnEncoding::Runlength,
+        ColumnEncoding::Text255,
+        ColumnEncoding::Text32k,
+        ColumnEncoding::Zstd,
+        ColumnEncoding::Lzo,
+        ColumnEncoding::Az64,
+    ];
+
+    /// The preference an `ENCODE` keyword names (case-insensitive), or `None`.
+    pub fn from_keyword(keyword: &str) -> Option<ColumnEncoding> {
+        ColumnEncoding::ALL
+            .into_iter()
+            .find(|e| e.keyword().eq_ignore_ascii_case(keyword))
+    }
+
+    /// The Redshift keyword, upper case.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            ColumnEncoding::Auto => "AUTO",
+            ColumnEncoding::Raw => "RAW",
+            ColumnEncoding::Bytedict => "BYTEDICT",
+            ColumnEncoding::Delta => "DELTA",
+            ColumnEncoding::Delta32k => "DELTA32K",
+            ColumnEncoding::Mostly8 => "MOSTLY8",
+            ColumnEncoding::Mostly16 => "MOSTLY16",
+            ColumnEncoding::Mostly32 => "MOSTLY32",
+            ColumnEncoding::Runlength => "RUNLENGTH",
+            ColumnEncoding::Text255 => "TEXT255",
+            ColumnEncoding::Text32k => "TEXT32K",
+            ColumnEncoding::Zstd => "ZSTD",
+            ColumnEncoding::Lzo => "LZO",
+            ColumnEncoding::Az64 => "AZ64",
+        }
+    }
+
+    /// Whether a column of type `ty` may use this encoding; the error is the message to report,
+    /// as Redshift rejects, for example, `BOOLEAN ENCODE BYTEDICT`.
+    pub fn check(&self, ty: SqlType) -> Result<(), String> {
+        use SqlType as T;
+        let accepted = match self {
+            ColumnEncoding::Auto
+            | ColumnEncoding::Raw
+            | ColumnEncoding::Runlength
+            | ColumnEncoding::Zstd
+            | ColumnEncoding::Lzo => true,
+            ColumnEncoding::Bytedict => ty != T::Boolean,
+            ColumnEncoding::Delta | ColumnEncoding::Az64 => matches!(
+                ty,
+                T::SmallInt | T::Integer | T::BigInt | T::Decimal { .. } | T::Date | T::Timestamp
+            ),
+            ColumnEncoding::Delta32k => matches!(
+                ty,
+                T::Integer | T::BigInt | T::Decimal { .. } | T::Date | T::Timestamp
+            ),
+            ColumnEncoding::Mostly8 => {
+                matches!(ty, T::SmallInt | T::Integer | T::BigInt | T::Decimal { .. })
+            }
+            ColumnEncoding::Mostly16 => matches!(ty, T::Integer | T::BigInt | T::Decimal { .. }),
+            ColumnEncoding::Mostly32 => matches!(ty, T::BigInt | T::Decimal { .. }),
+            ColumnEncoding::Text255 | ColumnEncoding::Text32k => {
+                matches!(ty, T::Varchar { .. } | T::Text)
+            }
+        };
+        if accepted {
+            Ok(())
+        } else {
+            Err(format!(
+                "invalid encoding type {} for column type {ty}",
+                self.keyword()
+            ))
+        }
+    }
+
+    /// The block encodings the writer may choose among.
+    pub(crate) fn encodings(self) -> &'static [Encoding] {
+        match self {
+            ColumnEncoding::Auto | ColumnEncoding::Zstd => &Encoding::ALL,
+            ColumnEncoding::Raw | ColumnEncoding::Lzo => &[Encoding::Plain],
+            ColumnEncoding::Bytedict | ColumnEncoding::Text255 | ColumnEncoding::Text32k => {
+                &[Encoding::Dictionary]
+            }
+            ColumnEncoding::Delta
+            | ColumnEncoding::Delta32k
+            | ColumnEncoding::Mostly8
+            | ColumnEncoding::Mostly16
+            | ColumnEncoding::Mostly32
+            | ColumnEncoding::Az64 => &[Encoding::FrameOfReference],
+            ColumnEncoding::Runlength => &[Encoding::RunLength],
+        }
+    }
+
+    /// The compressions the writer may use.
+    pub(crate) fn compression(self) -> CompressionPolicy {
+        match self {
+            ColumnEncoding::Auto => CompressionPolicy::Auto,
+            ColumnEncoding::Raw => CompressionPolicy::None,
+            ColumnEncoding::Zstd => CompressionPolicy::Zstd,
+            _ => CompressionPolicy::Lz4,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_round_trip_and_types_are_checked() {
+        // Input: every keyword in lower case, and a few type / encoding pairs Redshift rejects
+        // or accepts.
+        for e in ColumnEncoding::ALL {
+            assert_eq!(
+                ColumnEncoding::from_keyword(&e.keyword().to_lowercase()),
+                Some(e)
+            );
+        }
+        assert_eq!(ColumnEncoding::from_keyword("lz5"), None);
+        assert!(ColumnEncoding::Bytedict.check(SqlType::Boolean).is_err());
+        assert!(ColumnEncoding::Delta.check(SqlType::Text).is_err());
+        assert!(ColumnEncoding::Mostly32.check(SqlType::Integer).is_err());
+        assert!(ColumnEncoding::Text255.check(SqlType::Integer).is_err());
+        assert!(ColumnEncoding::Text255
+            .check(SqlType::Varchar { length: 10 })
+            .is_ok());
+        assert!(ColumnEncoding::Az64.check(SqlType::Date).is_ok());
+        assert!(ColumnEncoding::Runlength.check(SqlType::Boolean).is_ok());
+        assert_eq!(
+            serde_json::from_str::<ColumnEncoding>("\"Az64\"").unwrap(),
+            ColumnEncoding::Az64
+        );
+    }
+}

@@ -1,0 +1,154 @@
+//! Bit-packing of unsigned integers of a fixed bit width (0..=128), LSB first: value `i` occupies
+//! bits `i * width .. (i + 1) * width` of the packed bytes, bit `b` being bit `b % 8` of byte
+//! `b / 8`. The last byte's unused high bits are 0. Dictionary codes and frame-of-reference
+//! offsets use it.
+
+/// Widest value the packer takes, in bits.
+pub(crate) const WIDTH_BITS_MAX: u32 = 128;
+
+/// Bits needed to represent `v` (0 for 0).
+pub(crate) fn bits_needed(v: u128) -> u32 {
+    WIDTH_BITS_MAX - v.leading_zeros()
+}
+
+/// Bytes of `count` packed values of `width` bits, or `None` on overflow.
+pub(crate) fn packed_bytes(count: usize, width: u32) -> Option<usize> {
+    count
+        .checked_mul(width as usize)
+        .map(|bits| bits.div_ceil(8))
+}
+
+fn mask(width: u32) -> u128 {
+    if width >= WIDTH_BITS_MAX {
+        u128::MAX
+    } else {
+        (1u128 << width) - 1
+    }
+}
+
+/// Appends values of one width to a byte vector.
+pub(crate) struct BitWriter<'a> {
+    out: &'a mut Vec<u8>,
+    /// Pending bits, fewer than 8 between calls.
+    acc: u128,
+    pending: u32,
+}
+
+impl<'a> BitWriter<'a> {
+    pub(crate) fn new(out: &'a mut Vec<u8>) -> BitWriter<'a> {
+        BitWriter {
+            out,
+            acc: 0,
+            pending: 0,
+        }
+    }
+
+    /// Appends the low `width` bits of `v`.
+    pub(crate) fn push(&mut self, v: u128, width: u32) {
+        debug_assert!(width <= WIDTH_BITS_MAX);
+        debug_assert!(v & !mask(width) == 0, "{v} does not fit {width} bits");
+        let mut v = v & mask(width);
+        let mut left = width;
+        while left > 0 {
+            // At most 7 pending bits plus 64 new ones fit the 128-bit accumulator.
+            let take = left.min(64);
+            self.acc |= (v & mask(take)) << self.pending;
+            self.pending += take;
+            while self.pending >= 8 {
+                self.out.push(self.acc as u8);
+                self.acc >>= 8;
+                self.pending -= 8;
+            }
+            v = if take >= WIDTH_BITS_MAX { 0 } else { v >> take };
+            left -= take;
+        }
+    }
+
+    /// Writes the last partial byte.
+    pub(crate) fn finish(self) {
+        if self.pending > 0 {
+            self.out.push(self.acc as u8);
+        }
+    }
+}
+
+/// Reads values of one width from packed bytes; reading past the end is an error.
+pub(crate) struct BitReader<'a> {
+    bytes: &'a [u8],
+    bit: usize,
+}
+
+impl<'a> BitReader<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> BitReader<'a> {
+        BitReader { bytes, bit: 0 }
+    }
+
+    /// The next `width` bits (`width <= 128`) as an unsigned integer.
+    pub(crate) fn read(&mut self, width: u32) -> Result<u128, String> {
+        if width == 0 {
+            return Ok(0);
+        }
+        let byte = self.bit / 8;
+        let shift = (self.bit % 8) as u32;
+        // Fast path: one unaligned 8-byte load holds the value.
+        if width <= 56 {
+            if let Some(chunk) = self.bytes.get(byte..byte + 8) {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(chunk);
+                let v = (u64::from_le_bytes(word) >> shift) & ((1u64 << width) - 1);
+                self.bit += width as usize;
+                return Ok(u128::from(v));
+            }
+        }
+        let mut v: u128 = 0;
+        let mut got = 0;
+        while got < width {
+            let at = self.bit / 8;
+            let shift = (self.bit % 8) as u32;
+            let b = *self
+                .bytes
+                .get(at)
+                .ok_or_else(|| format!("packed values end at byte {}", self.bytes.len()))?;
+            let take = (8 - shift).min(width - got);
+            let part = u128::from(b >> shift) & mask(take);
+            v |= part << got;
+            got += take;
+            self.bit += take as usize;
+        }
+        Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_width_round_trips() {
+        // Input: 37 values per width 0..=128, each the width's mask xor a counter.
+        for width in 0..=WIDTH_BITS_MAX {
+            let values: Vec<u128> = (0..37u128)
+                .map(|i| (mask(width) ^ i) & mask(width))
+                .collect();
+            let mut out = Vec::new();
+            let mut w = BitWriter::new(&mut out);
+            for v in &values {
+                w.push(*v, width);
+            }
+            w.finish();
+            assert_eq!(Some(out.len()), packed_bytes(values.len(), width));
+            let mut r = BitReader::new(&out);
+            for v in &values {
+                assert_eq!(r.read(width).unwrap(), *v, "width {width}");
+            }
+        }
+    }
+
+    #[test]
+    fn reading_past_the_end_is_an_error() {
+        // Input: one byte, read as two 5-bit values.
+        let mut r = BitReader::new(&[0xFF]);
+        assert_eq!(r.read(5).unwrap(), 31);
+        assert!(r.read(5).is_err());
+    }
+}
