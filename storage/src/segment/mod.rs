@@ -8,6 +8,7 @@
 //! - `bitpack`: fixed-width bit-packing for dictionary codes and frame offsets.
 //! - `compression`: payload compression (LZ4 when it pays, ZSTD when it pays more or is asked).
 //! - `block`: one block's header, bitmap, payload and checksum.
+//! - [`column_codec`]: one column encoded as blocks in memory, for benchmarks and size reports.
 //! - `column`: accumulating decoded blocks into Arrow arrays.
 //! - `writer`: splitting rows into blocks and writing a whole segment file.
 //! - `reader`: mapping a segment file, checking it and decoding projected columns.
@@ -15,6 +16,7 @@
 pub(crate) mod bitpack;
 pub(crate) mod block;
 pub(crate) mod column;
+pub mod column_codec;
 pub(crate) mod compression;
 pub(crate) mod encoding;
 pub(crate) mod lightweight;
@@ -22,6 +24,7 @@ pub(crate) mod physical;
 pub(crate) mod reader;
 pub(crate) mod writer;
 
+pub use column_codec::EncodedColumn;
 pub use reader::{BlockMeta, SegmentReader};
 
 /// First and last 8 bytes of every segment file.

@@ -1,0 +1,360 @@
+//! Block encodings: encode and decode throughput (values/s) per column preference on generated
+//! columns, and, printed before the timings, the bytes a TPC-H-lineitem-like table of 1M rows
+//! takes per column under AUTO against PLAIN (RAW).
+//!
+//! Run with `cargo bench -p basalt-benches --bench encodings`; set `BASALT_SIZES_ONLY=1` to print
+//! the size report and skip the timings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_array::{
+    ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int32Array, Int64Array, StringArray,
+};
+use basalt_storage::segment::EncodedColumn;
+use basalt_storage::{ColumnEncoding, SqlType};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
+
+/// Rows per generated column in the throughput benchmarks: two full blocks.
+const ROWS: usize = 131_072;
+/// Rows of the lineitem-like table in the size report.
+const LINEITEM_ROWS: usize = 1_000_000;
+
+/// A deterministic xorshift generator.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const WORDS: [&str; 24] = [
+    "furiously",
+    "quickly",
+    "carefully",
+    "blithely",
+    "slyly",
+    "ironic",
+    "final",
+    "pending",
+    "regular",
+    "express",
+    "special",
+    "bold",
+    "deposits",
+    "packages",
+    "accounts",
+    "requests",
+    "theodolites",
+    "pinto",
+    "beans",
+    "foxes",
+    "ideas",
+    "instructions",
+    "dolphins",
+    "asymptotes",
+];
+
+fn comment(rng: &mut Rng) -> String {
+    let mut s = String::new();
+    let target = 10 + rng.below(34) as usize;
+    while s.len() < target {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
+    }
+    s.truncate(target);
+    s
+}
+
+fn decimal(values: impl Iterator<Item = i128>) -> ArrayRef {
+    Arc::new(
+        Decimal128Array::from_iter_values(values)
+            .with_precision_and_scale(12, 2)
+            .expect("decimal(12,2)"),
+    )
+}
+
+/// The lineitem-like columns: name, type, values.
+fn lineitem(rows: usize) -> Vec<(&'static str, SqlType, ArrayRef)> {
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut orderkeys = Vec::with_capacity(rows);
+    let mut linenumbers = Vec::with_capacity(rows);
+    let (mut order, mut line, mut lines) = (1i64, 0i32, 1i32);
+    for _ in 0..rows {
+        if line == lines {
+            order += 1 + (rng.below(8) == 0) as i64 * 3;
+            line = 0;
+            lines = 1 + rng.below(7) as i32;
+        }
+        line += 1;
+        orderkeys.push(order);
+        linenumbers.push(line);
+    }
+    let quantities: Vec<i128> = (0..rows)
+        .map(|_| 100 * (1 + rng.below(50) as i128))
+        .collect();
+    let prices: Vec<i128> = quantities
+        .iter()
+        .map(|q| q * (90_000 + rng.below(1_000_000) as i128) / 100)
+        .collect();
+    let start = 8035; // 1992-01-01
+    let shipdates: Vec<i32> = (0..rows)
+        .map(|_| start + rng.below(7 * 365) as i32)
+        .collect();
+    let flags = ["A", "N", "R"];
+    let modes = ["AIR", "FOB", "MAIL", "RAIL", "REG AIR", "SHIP", "TRUCK"];
+    let instructs = [
+        "COLLECT COD",
+        "DELIVER IN PERSON",
+        "NONE",
+        "TAKE BACK RETURN",
+    ];
+    let text = |values: Vec<String>| -> ArrayRef { Arc::new(StringArray::from(values)) };
+    let pick =
+        |rng: &mut Rng, from: &[&str]| from[rng.below(from.len() as u64) as usize].to_string();
+    vec![
+        (
+            "l_orderkey",
+            SqlType::BigInt,
+            Arc::new(Int64Array::from(orderkeys)) as ArrayRef,
+        ),
+        (
+            "l_partkey",
+            SqlType::Integer,
+            Arc::new(Int32Array::from_iter_values(
+                (0..rows).map(|_| 1 + rng.below(200_000) as i32),
+            )),
+        ),
+        (
+            "l_suppkey",
+            SqlType::Integer,
+            Arc::new(Int32Array::from_iter_values(
+                (0..rows).map(|_| 1 + rng.below(10_000) as i32),
+            )),
+        ),
+        (
+            "l_linenumber",
+            SqlType::Integer,
+            Arc::new(Int32Array::from(linenumbers)),
+        ),
+        (
+            "l_quantity",
+            SqlType::Decimal {
+                precision: 12,
+                scale: 2,
+            },
+            decimal(quantities.into_iter()),
+        ),
+        (
+            "l_extendedprice",
+            SqlType::Decimal {
+                precision: 12,
+                scale: 2,
+            },
+            decimal(prices.into_iter()),
+        ),
+        (
+            "l_discount",
+            SqlType::Decimal {
+                precision: 12,
+                scale: 2,
+            },
+            decimal((0..rows).map(|_| rng.below(11) as i128)),
+        ),
+        (
+            "l_tax",
+            SqlType::Decimal {
+                precision: 12,
+                scale: 2,
+            },
+            decimal((0..rows).map(|_| rng.below(9) as i128)),
+        ),
+        (
+            "l_returnflag",
+            SqlType::Char { length: 1 },
+            text((0..rows).map(|_| pick(&mut rng, &flags)).collect()),
+        ),
+        (
+            "l_linestatus",
+            SqlType::Char { length: 1 },
+            text(
+                (0..rows)
+                    .map(|i| if i < rows / 2 { "F" } else { "O" }.to_string())
+                    .collect(),
+            ),
+        ),
+        (
+            "l_shipdate",
+            SqlType::Date,
+            Arc::new(Date32Array::from(shipdates.clone())),
+        ),
+        (
+            "l_commitdate",
+            SqlType::Date,
+            Arc::new(Date32Array::from_iter_values(
+                shipdates.iter().map(|d| d - 30 + rng.below(61) as i32),
+            )),
+        ),
+        (
+            "l_receiptdate",
+            SqlType::Date,
+            Arc::new(Date32Array::from_iter_values(
+                shipdates.iter().map(|d| d + 1 + rng.below(30) as i32),
+            )),
+        ),
+        (
+            "l_shipinstruct",
+            SqlType::Char { length: 25 },
+            text((0..rows).map(|_| pick(&mut rng, &instructs)).collect()),
+        ),
+        (
+            "l_shipmode",
+            SqlType::Char { length: 10 },
+            text((0..rows).map(|_| pick(&mut rng, &modes)).collect()),
+        ),
+        (
+            "l_comment",
+            SqlType::Varchar { length: 44 },
+            text((0..rows).map(|_| comment(&mut rng)).collect()),
+        ),
+        (
+            "l_returned",
+            SqlType::Boolean,
+            Arc::new(BooleanArray::from_iter(
+                (0..rows).map(|i| Some(i % 4096 < 1024)),
+            )),
+        ),
+    ]
+}
+
+/// Prints bytes per column under AUTO, ZSTD and RAW (PLAIN, uncompressed) and the encodings
+/// AUTO chose.
+fn print_sizes() {
+    println!("lineitem-like table, {LINEITEM_ROWS} rows: bytes on disk per column");
+    println!(
+        "{:<16} {:>12} {:>12} {:>12} {:>7}  AUTO's encoding + compression (blocks)",
+        "column", "RAW", "AUTO", "ZSTD", "ratio"
+    );
+    let (mut raw_total, mut auto_total, mut zstd_total) = (0, 0, 0);
+    for (name, ty, array) in lineitem(LINEITEM_ROWS) {
+        let encode = |p| EncodedColumn::encode(ty, array.as_ref(), p).expect("encode");
+        let raw = encode(ColumnEncoding::Raw);
+        let auto = encode(ColumnEncoding::Auto);
+        let zstd = encode(ColumnEncoding::Zstd);
+        assert_eq!(auto.decode().expect("decode").to_data(), array.to_data());
+        let mut chosen: Vec<(String, usize)> = Vec::new();
+        for (e, c) in auto.block_encodings() {
+            let label = format!("{e}+{c}");
+            match chosen.iter_mut().find(|(l, _)| *l == label) {
+                Some((_, n)) => *n += 1,
+                None => chosen.push((label, 1)),
+            }
+        }
+        let chosen: Vec<String> = chosen.iter().map(|(l, n)| format!("{l} ({n})")).collect();
+        println!(
+            "{name:<16} {:>12} {:>12} {:>12} {:>6.1}x  {}",
+            raw.len_bytes(),
+            auto.len_bytes(),
+            zstd.len_bytes(),
+            raw.len_bytes() as f64 / auto.len_bytes() as f64,
+            chosen.join(", ")
+        );
+        raw_total += raw.len_bytes();
+        auto_total += auto.len_bytes();
+        zstd_total += zstd.len_bytes();
+    }
+    println!(
+        "{:<16} {raw_total:>12} {auto_total:>12} {zstd_total:>12} {:>6.1}x",
+        "total",
+        raw_total as f64 / auto_total as f64
+    );
+}
+
+fn encodings(c: &mut Criterion) {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let columns: Vec<(&str, SqlType, ArrayRef)> = vec![
+        (
+            "int_1_50",
+            SqlType::Integer,
+            Arc::new(Int32Array::from_iter_values(
+                (0..ROWS).map(|_| 1 + rng.below(50) as i32),
+            )),
+        ),
+        (
+            "bigint_sorted",
+            SqlType::BigInt,
+            Arc::new(Int64Array::from_iter_values(
+                (0..ROWS as i64).map(|i| 1_000_000 + 4 * i),
+            )),
+        ),
+        (
+            "bigint_constant",
+            SqlType::BigInt,
+            Arc::new(Int64Array::from_iter_values((0..ROWS).map(|_| 42))),
+        ),
+        (
+            "text_5_values",
+            SqlType::Text,
+            Arc::new(StringArray::from_iter_values((0..ROWS).map(|_| {
+                ["AIR", "MAIL", "RAIL", "SHIP", "TRUCK"][rng.below(5) as usize]
+            }))),
+        ),
+        (
+            "text_comment",
+            SqlType::Text,
+            Arc::new(StringArray::from_iter_values(
+                (0..ROWS).map(|_| comment(&mut rng)),
+            )),
+        ),
+    ];
+    let preferences = [
+        ColumnEncoding::Raw,
+        ColumnEncoding::Lzo,
+        ColumnEncoding::Bytedict,
+        ColumnEncoding::Runlength,
+        ColumnEncoding::Delta,
+        ColumnEncoding::Zstd,
+        ColumnEncoding::Auto,
+    ];
+    for (name, ty, array) in &columns {
+        let mut group = c.benchmark_group(format!("encodings/{name}"));
+        group.throughput(Throughput::Elements(ROWS as u64));
+        group.sample_size(10);
+        group.warm_up_time(Duration::from_millis(300));
+        group.measurement_time(Duration::from_secs(1));
+        for preference in preferences {
+            if preference.check(*ty).is_err() {
+                continue;
+            }
+            let encoded = EncodedColumn::encode(*ty, array.as_ref(), preference).expect("encode");
+            let label = preference.keyword();
+            group.bench_function(BenchmarkId::new("encode", label), |b| {
+                b.iter(|| EncodedColumn::encode(*ty, array.as_ref(), preference).expect("encode"))
+            });
+            group.bench_function(BenchmarkId::new("decode", label), |b| {
+                b.iter(|| encoded.decode().expect("decode"))
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, encodings);
+
+fn main() {
+    print_sizes();
+    if std::env::var_os("BASALT_SIZES_ONLY").is_none() {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    }
+}
