@@ -80,6 +80,9 @@ pub enum Error {
     // --- The data is wrong (class 22, 23) -------------------------------------------------------
     #[error("division by zero")]
     DivisionByZero,
+    /// A scalar subquery returned more than one row (21000).
+    #[error("{message}")]
+    CardinalityViolation { message: String },
     /// A value does not fit its type (22003).
     #[error("{message}")]
     NumericOutOfRange { message: String },

@@ -176,6 +176,7 @@ impl SqlError {
             EngineError::InvalidTypeModifier { .. } => code::INVALID_PARAMETER_VALUE,
             EngineError::Unsupported { .. } => code::FEATURE_NOT_SUPPORTED,
             EngineError::DivisionByZero => code::DIVISION_BY_ZERO,
+            EngineError::CardinalityViolation { .. } => "21000",
             EngineError::NumericOutOfRange { .. } => code::NUMERIC_VALUE_OUT_OF_RANGE,
             EngineError::InvalidTextRepresentation { .. } => code::INVALID_TEXT_REPRESENTATION,
             // One variant covers both codes; PostgreSQL's range errors all say "out of range"

@@ -1,11 +1,15 @@
-//! Inner joins. With equality keys: a hash join that builds on the right input and probes
-//! with the left input's batches in parallel (NULL keys never match). Without keys: a nested
-//! loop producing the cross product in bounded chunks. The residual filter runs on the joined
-//! rows.
+//! Joins. With equality keys: a hash join that builds on the right input and probes with the
+//! left input's batches in parallel. Without keys: a nested loop over bounded chunks of pairs.
+//! The residual filter runs on the candidate pairs; a pair that fails it is no match.
+//!
+//! Outer joins follow sink -> combine -> finalize: each probe reports which of its left rows
+//! matched (emitting the unmatched ones, NULL-padded, at once for LEFT and FULL) and a bitmap of
+//! the build rows it matched; the bitmaps are OR-ed once, and the build rows no probe matched
+//! are emitted, NULL-padded, for RIGHT and FULL.
 
 use std::collections::HashMap;
 
-use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array};
+use arrow_array::{new_null_array, Array, ArrayRef, BooleanArray, RecordBatch, UInt32Array};
 use arrow_row::{RowConverter, SortField};
 use basalt_storage::SqlType;
 use rayon::prelude::*;
@@ -14,67 +18,198 @@ use super::{concat, make_batch};
 use crate::error::Result;
 use crate::kernels::eval::{evaluate, evaluate_predicate, filter_batch};
 use crate::planner::expr::Expr;
+use crate::planner::plan::JoinType;
 
-/// Rows produced per chunk of a cross product.
+/// Candidate pairs produced per chunk of a nested loop.
 const CROSS_CHUNK_ROWS_MAX: usize = 64 * 1024;
 
+/// One probe's result: joined batches and the build rows it matched (only tracked when the
+/// join keeps unmatched right rows).
+struct ProbeOutput {
+    batches: Vec<RecordBatch>,
+    right_matched: Vec<bool>,
+}
+
+/// The join's fixed inputs, shared by all probes.
+struct JoinSpec<'a> {
+    right: &'a RecordBatch,
+    join_type: JoinType,
+    filter: Option<&'a Expr>,
+}
+
+impl JoinSpec<'_> {
+    fn keeps_left(&self) -> bool {
+        matches!(self.join_type, JoinType::Left | JoinType::Full)
+    }
+
+    fn keeps_right(&self) -> bool {
+        matches!(self.join_type, JoinType::Right | JoinType::Full)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 pub fn join(
     left: Vec<RecordBatch>,
     right: Vec<RecordBatch>,
     left_types: &[SqlType],
     right_types: &[SqlType],
+    join_type: JoinType,
     keys: &[(Expr, Expr)],
     filter: Option<&Expr>,
+    null_equal: bool,
 ) -> Result<Vec<RecordBatch>> {
     let rtypes: Vec<arrow_schema::DataType> = right_types.iter().map(|t| t.arrow_type()).collect();
     let right = concat(&right, &rtypes)?;
-    if right.num_rows() == 0 || left.is_empty() {
+    let spec = JoinSpec {
+        right: &right,
+        join_type,
+        filter,
+    };
+    if join_type == JoinType::Inner && (right.num_rows() == 0 || left.is_empty()) {
         return Ok(vec![]);
     }
-    let _ = left_types;
-    let out: Vec<Vec<RecordBatch>> = if keys.is_empty() {
+    // Sink: probe every left batch in parallel.
+    let outputs: Vec<ProbeOutput> = if keys.is_empty() {
         left.par_iter()
-            .map(|l| cross(l, &right, filter))
+            .map(|l| cross(l, &spec))
             .collect::<Result<_>>()?
     } else {
-        let table = HashTable::build(&right, keys)?;
+        let table = HashTable::build(&right, keys, null_equal)?;
         left.par_iter()
-            .map(|l| table.probe(l, &right, keys, filter))
+            .map(|l| table.probe(l, keys, &spec))
             .collect::<Result<_>>()?
     };
-    Ok(out
-        .into_iter()
-        .flatten()
-        .filter(|b| b.num_rows() > 0)
-        .collect())
+    // Combine: merge the build-side bitmaps once.
+    let mut right_matched = vec![false; right.num_rows()];
+    let mut out = Vec::new();
+    for o in outputs {
+        if spec.keeps_right() {
+            for (m, seen) in right_matched.iter_mut().zip(&o.right_matched) {
+                *m |= *seen;
+            }
+        }
+        out.extend(o.batches);
+    }
+    // Finalize: the build rows no probe matched.
+    if spec.keeps_right() {
+        let unmatched: Vec<u32> = right_matched
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| !**m)
+            .map(|(i, _)| i as u32)
+            .collect();
+        if !unmatched.is_empty() {
+            let ri = UInt32Array::from(unmatched);
+            let mut cols: Vec<ArrayRef> = left_types
+                .iter()
+                .map(|t| new_null_array(&t.arrow_type(), ri.len()))
+                .collect();
+            for c in right.columns() {
+                cols.push(arrow_select::take::take(c.as_ref(), &ri, None)?);
+            }
+            out.push(make_batch(cols, ri.len())?);
+        }
+    }
+    Ok(out.into_iter().filter(|b| b.num_rows() > 0).collect())
 }
 
+/// Joins the candidate pairs (`li`, `ri`), keeps those passing the filter, and records which
+/// left and right rows matched.
 fn combine(
     l: &RecordBatch,
-    li: &UInt32Array,
-    r: &RecordBatch,
-    ri: &UInt32Array,
-    filter: Option<&Expr>,
-) -> Result<RecordBatch> {
-    let mut cols: Vec<ArrayRef> = Vec::with_capacity(l.num_columns() + r.num_columns());
-    for c in l.columns() {
-        cols.push(arrow_select::take::take(c.as_ref(), li, None)?);
+    li: Vec<u32>,
+    ri: Vec<u32>,
+    spec: &JoinSpec<'_>,
+    left_matched: &mut [bool],
+    right_matched: &mut [bool],
+) -> Result<Option<RecordBatch>> {
+    if li.is_empty() {
+        return Ok(None);
     }
-    for c in r.columns() {
-        cols.push(arrow_select::take::take(c.as_ref(), ri, None)?);
+    let li = UInt32Array::from(li);
+    let ri = UInt32Array::from(ri);
+    let mut cols: Vec<ArrayRef> = Vec::with_capacity(l.num_columns() + spec.right.num_columns());
+    for c in l.columns() {
+        cols.push(arrow_select::take::take(c.as_ref(), &li, None)?);
+    }
+    for c in spec.right.columns() {
+        cols.push(arrow_select::take::take(c.as_ref(), &ri, None)?);
     }
     let batch = make_batch(cols, li.len())?;
-    match filter {
+    let (batch, mask) = match spec.filter {
         Some(f) => {
             let mask = evaluate_predicate(f, &batch)?;
-            filter_batch(&batch, &mask)
+            (filter_batch(&batch, &mask)?, Some(mask))
         }
-        None => Ok(batch),
+        None => (batch, None),
+    };
+    let passed = |k: usize, mask: &Option<BooleanArray>| match mask {
+        Some(m) => m.is_valid(k) && m.value(k),
+        None => true,
+    };
+    if spec.keeps_left() || spec.keeps_right() {
+        for k in 0..li.len() {
+            if passed(k, &mask) {
+                if let Some(m) = left_matched.get_mut(li.value(k) as usize) {
+                    *m = true;
+                }
+                if let Some(m) = right_matched.get_mut(ri.value(k) as usize) {
+                    *m = true;
+                }
+            }
+        }
     }
+    Ok(Some(batch))
 }
 
-fn cross(l: &RecordBatch, r: &RecordBatch, filter: Option<&Expr>) -> Result<Vec<RecordBatch>> {
-    let (ln, rn) = (l.num_rows(), r.num_rows());
+/// The left rows of `l` that matched nothing, padded with NULLs on the right.
+fn unmatched_left(
+    l: &RecordBatch,
+    left_matched: &[bool],
+    spec: &JoinSpec<'_>,
+) -> Result<Option<RecordBatch>> {
+    let idx: Vec<u32> = left_matched
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !**m)
+        .map(|(i, _)| i as u32)
+        .collect();
+    if idx.is_empty() {
+        return Ok(None);
+    }
+    let li = UInt32Array::from(idx);
+    let mut cols: Vec<ArrayRef> = Vec::with_capacity(l.num_columns() + spec.right.num_columns());
+    for c in l.columns() {
+        cols.push(arrow_select::take::take(c.as_ref(), &li, None)?);
+    }
+    for c in spec.right.columns() {
+        cols.push(new_null_array(c.data_type(), li.len()));
+    }
+    Ok(Some(make_batch(cols, li.len())?))
+}
+
+fn finish_probe(
+    l: &RecordBatch,
+    mut batches: Vec<RecordBatch>,
+    left_matched: &[bool],
+    right_matched: Vec<bool>,
+    spec: &JoinSpec<'_>,
+) -> Result<ProbeOutput> {
+    if spec.keeps_left() {
+        if let Some(b) = unmatched_left(l, left_matched, spec)? {
+            batches.push(b);
+        }
+    }
+    Ok(ProbeOutput {
+        batches,
+        right_matched,
+    })
+}
+
+fn cross(l: &RecordBatch, spec: &JoinSpec<'_>) -> Result<ProbeOutput> {
+    let (ln, rn) = (l.num_rows(), spec.right.num_rows());
+    let mut left_matched = vec![false; ln];
+    let mut right_matched = vec![false; if spec.keeps_right() { rn } else { 0 }];
     let mut out = Vec::new();
     let mut li = Vec::new();
     let mut ri = Vec::new();
@@ -83,36 +218,37 @@ fn cross(l: &RecordBatch, r: &RecordBatch, filter: Option<&Expr>) -> Result<Vec<
             li.push(i as u32);
             ri.push(j as u32);
             if li.len() == CROSS_CHUNK_ROWS_MAX {
-                out.push(combine(
+                out.extend(combine(
                     l,
-                    &UInt32Array::from(std::mem::take(&mut li)),
-                    r,
-                    &UInt32Array::from(std::mem::take(&mut ri)),
-                    filter,
+                    std::mem::take(&mut li),
+                    std::mem::take(&mut ri),
+                    spec,
+                    &mut left_matched,
+                    &mut right_matched,
                 )?);
             }
         }
     }
-    if !li.is_empty() {
-        out.push(combine(
-            l,
-            &UInt32Array::from(li),
-            r,
-            &UInt32Array::from(ri),
-            filter,
-        )?);
-    }
-    Ok(out)
+    out.extend(combine(
+        l,
+        li,
+        ri,
+        spec,
+        &mut left_matched,
+        &mut right_matched,
+    )?);
+    finish_probe(l, out, &left_matched, right_matched, spec)
 }
 
 /// The build side: key bytes to the right rows holding them.
 struct HashTable {
     converter: RowConverter,
     map: HashMap<Box<[u8]>, Vec<u32>>,
+    null_equal: bool,
 }
 
 impl HashTable {
-    fn build(right: &RecordBatch, keys: &[(Expr, Expr)]) -> Result<Self> {
+    fn build(right: &RecordBatch, keys: &[(Expr, Expr)], null_equal: bool) -> Result<Self> {
         let converter = RowConverter::new(
             keys.iter()
                 .map(|(_, r)| SortField::new(r.ty().arrow_type()))
@@ -125,23 +261,26 @@ impl HashTable {
         let rows = converter.convert_columns(&cols)?;
         let mut map: HashMap<Box<[u8]>, Vec<u32>> = HashMap::new();
         for i in 0..right.num_rows() {
-            if cols.iter().any(|c| c.is_null(i)) {
+            if !null_equal && cols.iter().any(|c| c.is_null(i)) {
                 continue;
             }
             map.entry(rows.row(i).as_ref().into())
                 .or_default()
                 .push(i as u32);
         }
-        Ok(HashTable { converter, map })
+        Ok(HashTable {
+            converter,
+            map,
+            null_equal,
+        })
     }
 
     fn probe(
         &self,
         l: &RecordBatch,
-        right: &RecordBatch,
         keys: &[(Expr, Expr)],
-        filter: Option<&Expr>,
-    ) -> Result<Vec<RecordBatch>> {
+        spec: &JoinSpec<'_>,
+    ) -> Result<ProbeOutput> {
         let cols = keys
             .iter()
             .map(|(k, _)| evaluate(k, l))
@@ -150,7 +289,7 @@ impl HashTable {
         let mut li = Vec::new();
         let mut ri = Vec::new();
         for i in 0..l.num_rows() {
-            if cols.iter().any(|c| c.is_null(i)) {
+            if !self.null_equal && cols.iter().any(|c| c.is_null(i)) {
                 continue;
             }
             if let Some(matches) = self.map.get(rows.row(i).as_ref()) {
@@ -160,15 +299,19 @@ impl HashTable {
                 }
             }
         }
-        if li.is_empty() {
-            return Ok(vec![]);
-        }
-        Ok(vec![combine(
-            l,
-            &UInt32Array::from(li),
-            right,
-            &UInt32Array::from(ri),
-            filter,
-        )?])
+        let mut left_matched = vec![false; l.num_rows()];
+        let mut right_matched = vec![
+            false;
+            if spec.keeps_right() {
+                spec.right.num_rows()
+            } else {
+                0
+            }
+        ];
+        let out: Vec<RecordBatch> =
+            combine(l, li, ri, spec, &mut left_matched, &mut right_matched)?
+                .into_iter()
+                .collect();
+        finish_probe(l, out, &left_matched, right_matched, spec)
     }
 }

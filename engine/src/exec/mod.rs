@@ -7,7 +7,8 @@
 //! - `scan`: reads segments, applies pushed-down filters.
 //! - `filter`, `project`: per-batch pipelines.
 //! - `aggregate`: hash aggregation (grouping keys in arrow-row form).
-//! - `join`: hash join and nested loop (cross product) joins.
+//! - `join`: hash join and nested loop joins, inner and LEFT / RIGHT / FULL outer.
+//! - `single_row`: the at-most-one-row check of scalar subqueries.
 //! - `set_op`: UNION, INTERSECT and EXCEPT, with or without ALL.
 //! - `sort`, `limit`, `values`.
 
@@ -18,6 +19,7 @@ mod limit;
 mod project;
 mod scan;
 mod set_op;
+mod single_row;
 mod sort;
 mod values;
 
@@ -54,11 +56,25 @@ pub fn execute(plan: &Plan, ctx: &ExecContext<'_>) -> Result<Vec<RecordBatch>> {
         Plan::Join {
             left,
             right,
+            join_type,
             keys,
             filter,
+            null_equal,
         } => {
             let (l, r) = rayon::join(|| execute(left, ctx), || execute(right, ctx));
-            join::join(l?, r?, &left.types(), &right.types(), keys, filter.as_ref())
+            join::join(
+                l?,
+                r?,
+                &left.types(),
+                &right.types(),
+                *join_type,
+                keys,
+                filter.as_ref(),
+                *null_equal,
+            )
+        }
+        Plan::SingleRow { input, key_columns } => {
+            single_row::single_row(execute(input, ctx)?, *key_columns)
         }
         Plan::Sort { input, keys } => sort::sort(execute(input, ctx)?, keys),
         Plan::Limit {

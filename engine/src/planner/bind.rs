@@ -10,6 +10,7 @@ use sqlparser::tokenizer::Span;
 use crate::error::{Error, Result};
 use crate::kernels::cast::{cast_datum, datum_type};
 use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr, ScalarFunc};
+use crate::planner::subquery::{Domain, OuterFrame, PendingSubquery, SubqueryKind};
 use crate::types::datum::parse_decimal_text;
 use crate::types::{
     self, common_type, display_name, explicit_cast, implicit_cast, numeric, numeric_rank, Datum,
@@ -58,6 +59,17 @@ pub struct Binder<'a> {
     params: Option<&'a [Option<String>]>,
     /// Highest `$n` seen.
     pub param_count: usize,
+    /// The enclosing queries' scopes while a subquery is bound, innermost last.
+    pub(crate) outer: Vec<OuterFrame>,
+    /// Subqueries found in the expressions of the query being bound, waiting to be joined
+    /// to its input.
+    pub(crate) pending: Vec<PendingSubquery>,
+    /// The outer rows' correlation values, for the subquery about to be bound.
+    pub(crate) domain: Option<Domain>,
+    /// Set just before a subquery's own SELECT is bound.
+    pub(crate) entering_subquery: bool,
+    /// Set by a decorrelated aggregate subquery: its select list's values for an empty input.
+    pub(crate) empty_values: Option<Vec<Expr>>,
 }
 
 impl<'a> Binder<'a> {
@@ -67,6 +79,11 @@ impl<'a> Binder<'a> {
             sql,
             params,
             param_count: 0,
+            outer: Vec::new(),
+            pending: Vec::new(),
+            domain: None,
+            entering_subquery: false,
+            empty_values: None,
         }
     }
 
@@ -201,10 +218,19 @@ impl<'a> Binder<'a> {
                 negated,
                 ..
             } => {
-                let ast::InTarget::List(list) = target else {
-                    return Err(Error::Unsupported {
-                        message: "IN with a subquery is not supported yet".into(),
-                    });
+                let list = match target {
+                    ast::InTarget::List(list) => list,
+                    ast::InTarget::Subquery(q) => {
+                        let x = self.bind_expr(expr, scope, agg)?;
+                        let v =
+                            self.bind_subquery(q, SubqueryKind::In(Box::new(x)), scope, e.span())?;
+                        return Ok(if *negated { Expr::Not(Box::new(v)) } else { v });
+                    }
+                    _ => {
+                        return Err(Error::Unsupported {
+                            message: "this IN form is not supported yet".into(),
+                        })
+                    }
                 };
                 let v = self.bind_expr(expr, scope, agg)?;
                 let mut any: Option<Expr> = None;
@@ -251,16 +277,47 @@ impl<'a> Binder<'a> {
                 e.span(),
             ),
             ast::Expr::Function(f) => self.bind_function(f, scope, agg),
-            ast::Expr::Subquery(_) | ast::Expr::Exists { .. } => Err(Error::Unsupported {
-                message: "subqueries are not supported yet".into(),
-            }),
+            ast::Expr::Subquery(q) => self.bind_subquery(q, SubqueryKind::Scalar, scope, e.span()),
+            ast::Expr::Exists { subquery, negated } => {
+                let v = self.bind_subquery(subquery, SubqueryKind::Exists, scope, e.span())?;
+                Ok(if *negated { Expr::Not(Box::new(v)) } else { v })
+            }
             other => Err(Error::Unsupported {
                 message: format!("expression not supported yet: {other}"),
             }),
         }
     }
 
-    fn resolve_column(&self, ids: &[ast::Ident], scope: &Scope) -> Result<Expr> {
+    /// Resolves a column name in `scope`, then in the enclosing query's scope (a correlated
+    /// reference).
+    fn resolve_column(&mut self, ids: &[ast::Ident], scope: &Scope) -> Result<Expr> {
+        let err = match self.resolve_local(ids, scope) {
+            Ok(e) => return Ok(e),
+            Err(e @ (Error::UndefinedColumn { .. } | Error::MissingFromEntry { .. })) => e,
+            Err(e) => return Err(e),
+        };
+        let depth = self.outer.len();
+        for level in (0..depth).rev() {
+            let found = match self.resolve_local(ids, &self.outer[level].scope) {
+                Ok(Expr::Column { index, ty }) => Some((index, ty)),
+                Ok(_) => None,
+                Err(e @ Error::AmbiguousColumn { .. }) => return Err(e),
+                Err(_) => None,
+            };
+            let Some((index, ty)) = found else { continue };
+            if level + 1 != depth {
+                return Err(Error::Unsupported {
+                    message: "a subquery may only reference columns of the query directly \
+                              enclosing it"
+                        .into(),
+                });
+            }
+            return self.outer_reference(index, ty);
+        }
+        Err(err)
+    }
+
+    fn resolve_local(&self, ids: &[ast::Ident], scope: &Scope) -> Result<Expr> {
         let span = ids.first().map(|i| i.span).unwrap_or(Span::empty());
         let position = self.position(span);
         let names: Vec<String> = ids.iter().map(normalize_ident).collect();

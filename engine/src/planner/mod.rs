@@ -1,5 +1,6 @@
 //! From the SQL AST to a plan: `bind` (names, types, expressions), `select` (queries, joins,
-//! grouping, ordering), `statement` (DDL, INSERT, transactions), `expr` and `plan` (the bound
+//! grouping, ordering), `statement` (DDL, INSERT, transactions), `subquery`
+//! (decorrelating subqueries into joins), `expr` and `plan` (the bound
 //! forms).
 
 pub mod bind;
@@ -7,3 +8,4 @@ pub mod expr;
 pub mod plan;
 pub mod select;
 pub mod statement;
+pub mod subquery;

@@ -20,6 +20,19 @@ pub enum SetOpKind {
     Except,
 }
 
+/// Which rows a join keeps besides the matching pairs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinType {
+    /// Matching pairs only.
+    Inner,
+    /// Also every left row without a match, padded with NULLs on the right.
+    Left,
+    /// Also every right row without a match, padded with NULLs on the left.
+    Right,
+    /// Both of the above.
+    Full,
+}
+
 /// A relational operator. Every node's output is a list of typed columns (`types()`).
 #[derive(Clone, Debug)]
 pub enum Plan {
@@ -50,13 +63,25 @@ pub enum Plan {
         groups: Vec<Expr>,
         aggs: Vec<AggCall>,
     },
-    /// Inner join: rows of `left` and `right` whose `keys` are equal (hash join; NULL keys never
-    /// match), then `filter` over the joined columns. No keys is a cross product.
+    /// Join: pairs of `left` and `right` rows whose `keys` are equal (hash join; NULL keys never
+    /// match unless `null_equal`) and that pass `filter` over the joined columns. No keys is a
+    /// nested loop. Outer join types add the unmatched rows of the preserved side, padded with
+    /// NULLs.
     Join {
         left: Box<Plan>,
         right: Box<Plan>,
+        join_type: JoinType,
         keys: Vec<(Expr, Expr)>,
         filter: Option<Expr>,
+        /// Keys compare with IS NOT DISTINCT FROM (used to join decorrelated subqueries back).
+        null_equal: bool,
+    },
+    /// Passes its input through, failing if two rows share the same first `key_columns`
+    /// columns (NULLs equal); with zero key columns, if there is more than one row. Checks
+    /// that a scalar subquery yields at most one row per outer row.
+    SingleRow {
+        input: Box<Plan>,
+        key_columns: usize,
     },
     Sort {
         input: Box<Plan>,
@@ -88,9 +113,10 @@ impl Plan {
                 .filter_map(|i| table.def.columns.get(*i).map(|c| c.ty))
                 .collect(),
             Plan::Values { types, .. } => types.clone(),
-            Plan::Filter { input, .. } | Plan::Sort { input, .. } | Plan::Limit { input, .. } => {
-                input.types()
-            }
+            Plan::Filter { input, .. }
+            | Plan::Sort { input, .. }
+            | Plan::Limit { input, .. }
+            | Plan::SingleRow { input, .. } => input.types(),
             Plan::Project { exprs, .. } => exprs.iter().map(|e| e.ty()).collect(),
             Plan::Aggregate { groups, aggs, .. } => groups
                 .iter()
@@ -138,8 +164,22 @@ impl Plan {
                 groups.len(),
                 aggs.len()
             ),
-            Plan::Join { keys, .. } if keys.is_empty() => "Nested Loop".to_string(),
-            Plan::Join { keys, .. } => format!("Hash Join ({} keys)", keys.len()),
+            Plan::Join {
+                keys, join_type, ..
+            } => {
+                let kind = match join_type {
+                    JoinType::Inner => "",
+                    JoinType::Left => " Left",
+                    JoinType::Right => " Right",
+                    JoinType::Full => " Full",
+                };
+                if keys.is_empty() {
+                    format!("Nested Loop{kind} Join")
+                } else {
+                    format!("Hash{kind} Join ({} keys)", keys.len())
+                }
+            }
+            Plan::SingleRow { .. } => "Single Row Check".to_string(),
             Plan::Sort { keys, .. } => format!("Sort ({} keys)", keys.len()),
             Plan::SetOp { kind, all, .. } => {
                 format!("{kind:?}{}", if *all { " All" } else { "" })
@@ -156,7 +196,8 @@ impl Plan {
             | Plan::Project { input, .. }
             | Plan::Aggregate { input, .. }
             | Plan::Sort { input, .. }
-            | Plan::Limit { input, .. } => input.explain(out, depth + 1),
+            | Plan::Limit { input, .. }
+            | Plan::SingleRow { input, .. } => input.explain(out, depth + 1),
             Plan::Join { left, right, .. } | Plan::SetOp { left, right, .. } => {
                 left.explain(out, depth + 1);
                 right.explain(out, depth + 1);

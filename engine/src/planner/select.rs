@@ -9,8 +9,9 @@ use crate::error::{Error, Result};
 use crate::planner::bind::{
     column_name, normalize_ident, AggContext, Binder, Scope, ScopeColumn, DEFAULT_SCHEMA,
 };
-use crate::planner::expr::{AggCall, BinaryOp, Expr};
-use crate::planner::plan::{Plan, SetOpKind, SortKey};
+use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr};
+use crate::planner::plan::{JoinType, Plan, SetOpKind, SortKey};
+use crate::planner::subquery::{Domain, HIDDEN_PREFIX};
 use crate::types::Datum;
 use crate::ResultColumn;
 
@@ -191,6 +192,7 @@ impl Binder<'_> {
             }
             rows.push(out);
         }
+        self.no_subqueries_here("VALUES")?;
         let mut types = Vec::with_capacity(width);
         if targets.is_none() {
             // Unify each column across rows.
@@ -246,6 +248,7 @@ impl Binder<'_> {
             };
             keys.push(sort_key(expr, &ob.options));
         }
+        self.no_subqueries_here("ORDER BY")?;
         Ok(BoundQuery {
             plan: Plan::Sort {
                 input: Box::new(q.plan),
@@ -324,6 +327,7 @@ impl Binder<'_> {
 
     fn constant_count(&mut self, e: &ast::Expr, what: &'static str) -> Result<Option<u64>> {
         let b = self.bind_expr(e, &Scope::default(), AggContext::Forbidden(what))?;
+        self.no_subqueries_here(what)?;
         let b = self.coerce_unknown(b, SqlType::BigInt)?;
         let b = self.cast(b, SqlType::BigInt, false, e.span())?;
         match b {
@@ -352,13 +356,47 @@ impl Binder<'_> {
         s: &ast::Select,
         order_by: &[ast::OrderByExpr],
     ) -> Result<BoundQuery> {
+        // A subquery's SELECT sees the enclosing queries and may receive a domain; any other
+        // SELECT (a derived table, a set operation's arm) starts afresh.
+        let is_subquery = std::mem::take(&mut self.entering_subquery);
+        let domain = if is_subquery {
+            self.domain.take()
+        } else {
+            None
+        };
+        let saved_outer = if is_subquery {
+            None
+        } else {
+            Some(std::mem::take(&mut self.outer))
+        };
+        let saved_pending = std::mem::take(&mut self.pending);
+        let r = self.bind_select_body(s, order_by, domain);
+        self.pending = saved_pending;
+        if let Some(outer) = saved_outer {
+            self.outer = outer;
+        }
+        r
+    }
+
+    fn bind_select_body(
+        &mut self,
+        s: &ast::Select,
+        order_by: &[ast::OrderByExpr],
+        domain: Option<Domain>,
+    ) -> Result<BoundQuery> {
+        let nd = domain.as_ref().map(|d| d.types.len()).unwrap_or(0);
         if s.top.is_some() || !s.lateral_views.is_empty() || s.qualify.is_some() {
             return Err(Error::Unsupported {
                 message: "this SELECT form is not supported yet".into(),
             });
         }
         // FROM and WHERE: joined input with every predicate applied.
-        let (mut plan, scope) = self.bind_from(&s.from, s.selection.as_ref())?;
+        let (mut plan, scope) = self.bind_from(&s.from, s.selection.as_ref(), domain)?;
+        let domain_offset = scope
+            .columns
+            .iter()
+            .position(|c| c.name.starts_with(HIDDEN_PREFIX))
+            .unwrap_or(scope.columns.len());
 
         // The select list, bound against the input (aggregates still inside).
         let mut items: Vec<(Expr, String)> = Vec::new();
@@ -380,6 +418,9 @@ impl Binder<'_> {
                         });
                     }
                     for (i, c) in scope.columns.iter().enumerate() {
+                        if c.name.starts_with(HIDDEN_PREFIX) {
+                            continue;
+                        }
                         items.push((Expr::Column { index: i, ty: c.ty }, c.name.clone()));
                     }
                 }
@@ -430,6 +471,17 @@ impl Binder<'_> {
                 ty: e.ty(),
             })
             .collect();
+        // A decorrelated subquery also returns its domain columns, after the select list.
+        for j in 0..nd {
+            let ty = scope.columns[domain_offset + j].ty;
+            items.push((
+                Expr::Column {
+                    index: domain_offset + j,
+                    ty,
+                },
+                String::new(),
+            ));
+        }
 
         // GROUP BY.
         let group_exprs: Vec<Expr> = match &s.group_by {
@@ -519,6 +571,26 @@ impl Binder<'_> {
                 .iter()
                 .any(|r| matches!(r, OrderRef::Input(e) if contains_aggregate(e)));
 
+        if !self.pending.is_empty() {
+            if aggregated {
+                self.pending.clear();
+                return Err(Error::Unsupported {
+                    message: "subqueries in the select list, HAVING or ORDER BY of an aggregated query are not supported yet".into(),
+                });
+            }
+            plan = self.attach_subqueries(plan, &scope)?;
+        }
+        let user_grouped = !group_exprs.is_empty() || having.is_some();
+        let mut group_exprs = group_exprs;
+        if aggregated && nd > 0 {
+            let domain_groups: Vec<Expr> = (0..nd)
+                .map(|j| Expr::Column {
+                    index: domain_offset + j,
+                    ty: scope.columns[domain_offset + j].ty,
+                })
+                .collect();
+            group_exprs.splice(0..0, domain_groups);
+        }
         let mut select_exprs: Vec<Expr> = items.into_iter().map(|(e, _)| e).collect();
         if aggregated {
             let mut aggs: Vec<AggCall> = Vec::new();
@@ -535,6 +607,29 @@ impl Binder<'_> {
                 if let OrderRef::Input(e) = r {
                     *e = rewrite(e)?;
                 }
+            }
+            if nd > 0 && !user_grouped {
+                // The select list over an empty input, for outer rows the subquery has no
+                // rows for: COUNT is 0, other aggregates NULL; domain columns stay columns.
+                let empty = select_exprs
+                    .iter()
+                    .take(output_names.len())
+                    .map(|e| {
+                        e.transform(&mut |x| match x {
+                            Expr::Column { index, ty } if *index >= ngroups => {
+                                let agg = aggs.get(*index - ngroups)?;
+                                Some(match agg.func {
+                                    AggFunc::Count | AggFunc::CountStar => {
+                                        Expr::literal(Datum::Int(0), *ty)
+                                    }
+                                    _ => Expr::literal(Datum::Null, *ty),
+                                })
+                            }
+                            _ => None,
+                        })
+                    })
+                    .collect();
+                self.empty_values = Some(empty);
             }
             plan = Plan::Aggregate {
                 input: Box::new(plan),
@@ -629,10 +724,25 @@ impl Binder<'_> {
         &mut self,
         from: &[ast::TableWithJoins],
         selection: Option<&ast::Expr>,
+        domain: Option<Domain>,
     ) -> Result<(Plan, Scope)> {
         let mut relations: Vec<Relation> = Vec::new();
         let mut predicates: Vec<&ast::Expr> = Vec::new();
         for twj in from {
+            let has_outer = twj.joins.iter().any(|j| {
+                matches!(
+                    j.join_operator,
+                    ast::JoinOperator::Left(_)
+                        | ast::JoinOperator::LeftOuter(_)
+                        | ast::JoinOperator::Right(_)
+                        | ast::JoinOperator::RightOuter(_)
+                        | ast::JoinOperator::FullOuter(_)
+                )
+            });
+            if has_outer {
+                self.bind_outer_joins(twj, &mut relations, &mut predicates)?;
+                continue;
+            }
             relations.push(self.bind_table_factor(&twj.relation)?);
             for j in &twj.joins {
                 let constraint = match &j.join_operator {
@@ -660,7 +770,14 @@ impl Binder<'_> {
         // Duplicate aliases are an error, as in PostgreSQL.
         let mut seen: Vec<&str> = Vec::new();
         for r in &relations {
-            if let Some(name) = r.scope.columns.first().and_then(|c| c.relation.as_deref()) {
+            let mut names: Vec<&str> = r
+                .scope
+                .columns
+                .iter()
+                .filter_map(|c| c.relation.as_deref())
+                .collect();
+            names.dedup();
+            for name in names {
                 if seen.contains(&name) {
                     return Err(Error::DuplicateAlias {
                         name: name.to_string(),
@@ -668,6 +785,19 @@ impl Binder<'_> {
                 }
                 seen.push(name);
             }
+        }
+        if let Some(domain) = domain {
+            // The hidden domain of a decorrelated subquery joins last; outer references
+            // resolve to its columns.
+            let offset: usize = relations.iter().map(|r| r.scope.columns.len()).sum();
+            if let Some(frame) = self.outer.last_mut() {
+                frame.domain_offset = Some(offset);
+            }
+            relations.push(Relation {
+                scope: domain.scope(),
+                plan: domain.plan,
+                rows: 1000,
+            });
         }
         if let Some(w) = selection {
             predicates.push(w);
@@ -690,15 +820,204 @@ impl Binder<'_> {
             }
             b.split_conjunction(&mut conjuncts);
         }
-        if relations.is_empty() {
+        // Conjuncts reading a subquery's value apply once the subqueries are joined.
+        let width = scope.columns.len();
+        let (late, early): (Vec<Expr>, Vec<Expr>) = conjuncts
+            .into_iter()
+            .partition(|c| c.columns().iter().any(|i| *i >= width));
+        let mut plan = if relations.is_empty() {
             let plan = Plan::Values {
                 rows: vec![vec![]],
                 types: vec![],
             };
-            return Ok((apply_filter(plan, conjuncts), scope));
+            apply_filter(plan, early)
+        } else {
+            join_relations(relations, early)
+        };
+        if !self.pending.is_empty() {
+            plan = self.attach_subqueries(plan, &scope)?;
+            plan = apply_filter(plan, late);
+            let types = plan.types();
+            plan = Plan::Project {
+                input: Box::new(plan),
+                exprs: (0..width)
+                    .map(|i| Expr::Column {
+                        index: i,
+                        ty: types[i],
+                    })
+                    .collect(),
+            };
         }
-        let plan = join_relations(relations, conjuncts);
         Ok((plan, scope))
+    }
+
+    /// Binds one FROM item that contains outer joins into a tree in syntax order: the inner
+    /// joins between two outer joins are ordered greedily, and each outer join joins the tree
+    /// built so far with its right side. Inner joins after the last outer join are left to
+    /// the caller (their ON conditions join the WHERE conjuncts).
+    fn bind_outer_joins<'q>(
+        &mut self,
+        twj: &'q ast::TableWithJoins,
+        relations: &mut Vec<Relation>,
+        predicates: &mut Vec<&'q ast::Expr>,
+    ) -> Result<()> {
+        let mut group: Vec<Relation> = vec![self.bind_table_factor(&twj.relation)?];
+        let mut group_preds: Vec<&ast::Expr> = Vec::new();
+        for j in &twj.joins {
+            let (join_type, constraint) = match &j.join_operator {
+                ast::JoinOperator::Join(c) | ast::JoinOperator::Inner(c) => {
+                    (JoinType::Inner, Some(c))
+                }
+                ast::JoinOperator::CrossJoin(_) => (JoinType::Inner, None),
+                ast::JoinOperator::Left(c) | ast::JoinOperator::LeftOuter(c) => {
+                    (JoinType::Left, Some(c))
+                }
+                ast::JoinOperator::Right(c) | ast::JoinOperator::RightOuter(c) => {
+                    (JoinType::Right, Some(c))
+                }
+                ast::JoinOperator::FullOuter(c) => (JoinType::Full, Some(c)),
+                _ => {
+                    return Err(Error::Unsupported {
+                        message: "this join type is not supported yet".into(),
+                    })
+                }
+            };
+            let on = match constraint {
+                Some(ast::JoinConstraint::On(e)) => Some(e),
+                Some(ast::JoinConstraint::None) | None => None,
+                Some(_) => {
+                    return Err(Error::Unsupported {
+                        message: "JOIN USING and NATURAL JOIN are not supported yet".into(),
+                    })
+                }
+            };
+            let rel = self.bind_table_factor(&j.relation)?;
+            if join_type == JoinType::Inner {
+                group.push(rel);
+                group_preds.extend(on);
+                continue;
+            }
+            let left = self.join_group(std::mem::take(&mut group), &group_preds)?;
+            group_preds.clear();
+            group.push(self.outer_join(left, rel, join_type, on)?);
+        }
+        relations.extend(group);
+        predicates.extend(group_preds);
+        Ok(())
+    }
+
+    /// Binds a join condition (ON or WHERE) against `scope` into its conjuncts.
+    fn bind_condition(
+        &mut self,
+        p: &ast::Expr,
+        scope: &Scope,
+        what: &'static str,
+        out: &mut Vec<Expr>,
+    ) -> Result<()> {
+        let b = self.bind_expr(p, scope, AggContext::Forbidden(what))?;
+        let b = self.coerce_unknown(b, SqlType::Boolean)?;
+        if b.ty() != SqlType::Boolean {
+            return Err(Error::DatatypeMismatch {
+                message: format!(
+                    "argument of {what} must be type boolean, not type {}",
+                    crate::types::display_name(b.ty())
+                ),
+                position: self.position(p.span()),
+            });
+        }
+        b.split_conjunction(out);
+        Ok(())
+    }
+
+    /// Inner-joins a group of relations with their ON conditions into one relation.
+    fn join_group(&mut self, group: Vec<Relation>, preds: &[&ast::Expr]) -> Result<Relation> {
+        if group.len() == 1 && preds.is_empty() {
+            if let Some(r) = group.into_iter().next() {
+                return Ok(r);
+            }
+            return Err(Error::Internal("empty join group".into()));
+        }
+        let scope = group
+            .iter()
+            .fold(Scope::default(), |acc, r| acc.concat(&r.scope));
+        let rows = group.iter().map(|r| r.rows).max().unwrap_or(0);
+        let mut conjuncts = Vec::new();
+        for p in preds {
+            self.bind_condition(p, &scope, "JOIN/ON", &mut conjuncts)?;
+        }
+        self.no_subqueries_here("JOIN/ON")?;
+        Ok(Relation {
+            plan: join_relations(group, conjuncts),
+            scope,
+            rows,
+        })
+    }
+
+    /// LEFT, RIGHT or FULL join of two relations. The whole ON condition stays in the join:
+    /// equalities between the two sides become hash keys, everything else (conditions on one
+    /// side included) the join's filter.
+    fn outer_join(
+        &mut self,
+        left: Relation,
+        right: Relation,
+        join_type: JoinType,
+        on: Option<&ast::Expr>,
+    ) -> Result<Relation> {
+        let scope = left.scope.concat(&right.scope);
+        let lw = left.scope.columns.len();
+        let mut conjuncts = Vec::new();
+        if let Some(p) = on {
+            self.bind_condition(p, &scope, "JOIN/ON", &mut conjuncts)?;
+        }
+        self.no_subqueries_here("JOIN/ON")?;
+        let side = |e: &Expr| -> Option<bool> {
+            let cols = e.columns();
+            if cols.is_empty() {
+                None
+            } else if cols.iter().all(|c| *c < lw) {
+                Some(true)
+            } else if cols.iter().all(|c| *c >= lw) {
+                Some(false)
+            } else {
+                None
+            }
+        };
+        let mut keys = Vec::new();
+        let mut filters = Vec::new();
+        for c in conjuncts {
+            if let Expr::Binary {
+                op: BinaryOp::Eq,
+                left: a,
+                right: b,
+                ..
+            } = &c
+            {
+                match (side(a), side(b)) {
+                    (Some(true), Some(false)) => {
+                        keys.push((a.as_ref().clone(), b.map_columns(&|i| i - lw)));
+                        continue;
+                    }
+                    (Some(false), Some(true)) => {
+                        keys.push((b.as_ref().clone(), a.map_columns(&|i| i - lw)));
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            filters.push(c);
+        }
+        Ok(Relation {
+            plan: Plan::Join {
+                left: Box::new(left.plan),
+                right: Box::new(right.plan),
+                join_type,
+                keys,
+                filter: Expr::conjunction(filters),
+                null_equal: false,
+            },
+            scope,
+            rows: left.rows.max(right.rows),
+        })
     }
 
     fn bind_table_factor(&mut self, t: &ast::TableFactor) -> Result<Relation> {
@@ -1061,8 +1380,10 @@ fn join_relations(relations: Vec<Relation>, conjuncts: Vec<Expr>) -> Plan {
         plan = Plan::Join {
             left: Box::new(plan),
             right: Box::new(right),
+            join_type: JoinType::Inner,
             keys,
             filter,
+            null_equal: false,
         };
         joined.push(r);
     }
