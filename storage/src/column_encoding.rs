@@ -3,8 +3,8 @@
 //!
 //! A preference narrows what the segment writer may choose per block; it never changes how a
 //! block is read, because every block records its own encoding and compression. Where the
-//! preferred encoding cannot encode a block (a dictionary over a column of booleans) the writer
-//! falls back to PLAIN.
+//! preferred encoding cannot encode a block (a dictionary over a column of booleans), or its
+//! analysis says it does not pay (runs averaging under two rows), the writer falls back to PLAIN.
 //!
 //! | Keyword        | Block encodings the writer may pick    | Compression                  | SQL types accepted                              |
 //! |----------------|----------------------------------------|------------------------------|-------------------------------------------------|
