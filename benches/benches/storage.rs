@@ -34,7 +34,11 @@ fn storage(c: &mut Criterion) {
     let table = snap.table("public", "facts").expect("table").clone();
     let seg = table.segments[0].clone();
     group.bench_function("read_all_columns", |b| {
-        b.iter(|| store.read_segment(&table, &seg, &[0, 1, 2, 3]).expect("read"))
+        b.iter(|| {
+            store
+                .read_segment(&table, &seg, &[0, 1, 2, 3])
+                .expect("read")
+        })
     });
     group.bench_function("read_one_column", |b| {
         b.iter(|| store.read_segment(&table, &seg, &[2]).expect("read"))
