@@ -3,7 +3,8 @@
 //! The pipeline, in module order:
 //! - `parse`: SQL text to sqlparser ASTs (PostgreSQL dialect), syntax errors with positions.
 //! - `planner`: the binder resolves names and types (`bind`, `select`, `statement`) into bound
-//!   expressions (`expr`) and a plan tree (`plan`).
+//!   expressions (`expr`) and a plan tree (`plan`); `subquery` decorrelates subqueries into
+//!   joins.
 //! - `exec`: physical operators that run a plan over Arrow record batches on the rayon pool.
 //! - `kernels`: whole-array casts, arithmetic and expression evaluation used by operators.
 //! - `types`: SQL values (`Datum`), input functions and implicit-cast rules.

@@ -315,3 +315,97 @@ impl HashTable {
         finish_probe(l, out, &left_matched, right_matched, spec)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int32Type;
+    use arrow_array::Int32Array;
+
+    use super::*;
+
+    fn ints(values: &[Option<i32>]) -> RecordBatch {
+        let col: ArrayRef = Arc::new(Int32Array::from(values.to_vec()));
+        make_batch(vec![col], values.len()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn pairs(batches: &[RecordBatch]) -> Vec<(Option<i32>, Option<i32>)> {
+        let mut out = Vec::new();
+        for b in batches {
+            let l = b.column(0).as_primitive::<Int32Type>();
+            let r = b.column(1).as_primitive::<Int32Type>();
+            for i in 0..b.num_rows() {
+                let get =
+                    |a: &arrow_array::PrimitiveArray<Int32Type>| a.is_valid(i).then(|| a.value(i));
+                out.push((get(l), get(r)));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    // Left rows 1, 2 in one probe batch and 2, NULL in another; right rows 2, 3, NULL. A build
+    // row matched by only one probe is not reported unmatched; NULL keys match nothing.
+    #[test]
+    fn full_join_merges_build_matches_across_probes() {
+        let key = || Expr::Column {
+            index: 0,
+            ty: SqlType::Integer,
+        };
+        let out = join(
+            vec![ints(&[Some(1), Some(2)]), ints(&[Some(2), None])],
+            vec![ints(&[Some(2), Some(3), None])],
+            &[SqlType::Integer],
+            &[SqlType::Integer],
+            JoinType::Full,
+            &[(key(), key())],
+            None,
+            false,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            pairs(&out),
+            vec![
+                (None, None),
+                (None, None),
+                (None, Some(3)),
+                (Some(1), None),
+                (Some(2), Some(2)),
+                (Some(2), Some(2)),
+            ]
+        );
+    }
+
+    // The same inputs as a LEFT join with a filter that rejects every pair: each left row
+    // comes back once, padded with NULLs.
+    #[test]
+    fn left_join_filter_rejecting_pairs_keeps_left_rows() {
+        let key = || Expr::Column {
+            index: 0,
+            ty: SqlType::Integer,
+        };
+        let never = Expr::literal(crate::types::Datum::Boolean(false), SqlType::Boolean);
+        let out = join(
+            vec![ints(&[Some(1), Some(2)]), ints(&[Some(2), None])],
+            vec![ints(&[Some(2), Some(3), None])],
+            &[SqlType::Integer],
+            &[SqlType::Integer],
+            JoinType::Left,
+            &[(key(), key())],
+            Some(&never),
+            false,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            pairs(&out),
+            vec![
+                (None, None),
+                (Some(1), None),
+                (Some(2), None),
+                (Some(2), None)
+            ]
+        );
+    }
+}

@@ -127,11 +127,8 @@ fn distinct(plan: Plan) -> Plan {
     }
 }
 
-fn ltypes_of(plan: &Plan) -> Vec<SqlType> {
-    plan.types()
-}
-
-/// The domain columns of a lifted subquery after they were moved first: columns 0..nd.
+/// The domain columns of a lifted subquery once moved in front of its value: columns 0..nd,
+/// typed as they were after the `nsel` select-list columns.
 fn lifted_keys_at(ltypes: &[SqlType], nsel: usize, nd: usize) -> Vec<Expr> {
     (0..nd).map(|i| col(i, ltypes[nsel + i])).collect()
 }
@@ -341,7 +338,7 @@ impl Binder<'_> {
                         }),
                         key_columns: nd,
                     };
-                    let mut exprs = columns_of(&ltypes_of(&checked), 0..nd + 1);
+                    let mut exprs = columns_of(&checked.types(), 0..nd + 1);
                     exprs.push(bool_lit(Some(true)));
                     let right = Plan::Project {
                         input: Box::new(checked),
