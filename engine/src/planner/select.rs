@@ -572,13 +572,15 @@ impl Binder<'_> {
                 .any(|r| matches!(r, OrderRef::Input(e) if contains_aggregate(e)));
 
         if !self.pending.is_empty() {
-            if aggregated {
+            if !aggregated {
+                plan = self.attach_subqueries(plan, &scope)?;
+            } else if !self.pending_uncorrelated() {
+                // Uncorrelated ones are joined after the aggregate, below.
                 self.pending.clear();
                 return Err(Error::Unsupported {
-                    message: "subqueries in the select list, HAVING or ORDER BY of an aggregated query are not supported yet".into(),
+                    message: "correlated subqueries in the select list, HAVING or ORDER BY of an aggregated query are not supported yet".into(),
                 });
             }
-            plan = self.attach_subqueries(plan, &scope)?;
         }
         let user_grouped = !group_exprs.is_empty() || having.is_some();
         let mut group_exprs = group_exprs;
@@ -602,10 +604,31 @@ impl Binder<'_> {
                 .iter()
                 .map(&mut rewrite)
                 .collect::<Result<_>>()?;
-            let having = having.as_ref().map(&mut rewrite).transpose()?;
+            let mut having = having.as_ref().map(&mut rewrite).transpose()?;
             for r in order_refs.iter_mut() {
                 if let OrderRef::Input(e) = r {
                     *e = rewrite(e)?;
+                }
+            }
+            if !self.pending.is_empty() {
+                // Uncorrelated subqueries join the aggregate's output: their columns follow
+                // the groups and aggregates.
+                let width = ngroups + aggs.len();
+                let remap = |e: &Expr| {
+                    e.map_columns(&|i| {
+                        if i >= SUBQUERY_MARK {
+                            width + (i - SUBQUERY_MARK)
+                        } else {
+                            i
+                        }
+                    })
+                };
+                select_exprs = select_exprs.iter().map(remap).collect();
+                having = having.as_ref().map(remap);
+                for r in order_refs.iter_mut() {
+                    if let OrderRef::Input(e) = r {
+                        *e = remap(e);
+                    }
                 }
             }
             if nd > 0 && !user_grouped {
@@ -628,6 +651,14 @@ impl Binder<'_> {
                             _ => None,
                         })
                     })
+                    .map(|e: Expr| {
+                        // Only domain columns may remain (a subquery's value cannot).
+                        if e.columns().iter().any(|i| *i >= nd) {
+                            Expr::literal(Datum::Null, e.ty())
+                        } else {
+                            e
+                        }
+                    })
                     .collect();
                 self.empty_values = Some(empty);
             }
@@ -636,6 +667,20 @@ impl Binder<'_> {
                 groups: group_exprs.clone(),
                 aggs,
             };
+            if !self.pending.is_empty() {
+                let types = plan.types();
+                let output = Scope {
+                    columns: types
+                        .iter()
+                        .map(|ty| ScopeColumn {
+                            relation: None,
+                            name: format!("{HIDDEN_PREFIX}aggregate"),
+                            ty: *ty,
+                        })
+                        .collect(),
+                };
+                plan = self.attach_subqueries(plan, &output)?;
+            }
             if let Some(h) = having {
                 plan = Plan::Filter {
                     input: Box::new(plan),
@@ -1190,6 +1235,13 @@ fn rewrite_for_aggregate(
                     ty: call.ty,
                 })
             }
+            Expr::Column { index, ty } if *index >= scope.columns.len() => {
+                // An uncorrelated subquery's value, joined after the aggregate.
+                Some(Expr::Column {
+                    index: SUBQUERY_MARK + (*index - scope.columns.len()),
+                    ty: *ty,
+                })
+            }
             Expr::Column { index, .. } => {
                 if err.is_none() {
                     let name = scope
@@ -1215,6 +1267,10 @@ fn rewrite_for_aggregate(
         None => Ok(out),
     }
 }
+
+/// While an aggregated query is rewritten, its uncorrelated subqueries' values are columns
+/// from this index on; they are renumbered once the aggregate's width is known.
+const SUBQUERY_MARK: usize = usize::MAX / 2;
 
 fn apply_filter(plan: Plan, conjuncts: Vec<Expr>) -> Plan {
     match Expr::conjunction(conjuncts) {

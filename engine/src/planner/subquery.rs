@@ -210,6 +210,14 @@ impl Binder<'_> {
         Ok(col(index, ty))
     }
 
+    /// True if no pending subquery references the enclosing query's columns (an IN's
+    /// left-hand side counts as a reference).
+    pub(crate) fn pending_uncorrelated(&self) -> bool {
+        self.pending
+            .iter()
+            .all(|p| p.correlated.is_empty() && !matches!(p.kind, SubqueryKind::In(_)))
+    }
+
     /// Fails if a clause that cannot hold subqueries bound one.
     pub(crate) fn no_subqueries_here(&mut self, what: &str) -> Result<()> {
         if self.pending.is_empty() {
