@@ -373,6 +373,11 @@ impl Binder<'_> {
                     };
                     (joined, value)
                 }
+                SubqueryKind::Exists if empty.is_some() => {
+                    // An aggregate without GROUP BY or HAVING returns one row for every outer
+                    // row, even over no input rows.
+                    (plan, bool_lit(Some(true)))
+                }
                 SubqueryKind::Exists => {
                     let right = if nd == 0 {
                         Plan::Project {
