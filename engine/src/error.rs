@@ -18,6 +18,9 @@ pub enum Error {
     },
     #[error("relation \"{name}\" does not exist")]
     UndefinedTable { name: String, position: Option<u32> },
+    /// DROP TABLE of a table that does not exist (42P01), in PostgreSQL's wording for DROP.
+    #[error("table \"{name}\" does not exist")]
+    UndefinedTableToDrop { name: String },
     /// A qualified name whose qualifier is not in FROM (42P01).
     #[error("missing FROM-clause entry for table \"{name}\"")]
     MissingFromEntry { name: String, position: Option<u32> },

@@ -281,10 +281,7 @@ impl Session {
             BoundStatement::DropTable { names, if_exists } => {
                 for (schema, name) in &names {
                     if manifest.table(schema, name).is_none() && !if_exists {
-                        return Err(Error::UndefinedTable {
-                            name: name.clone(),
-                            position: None,
-                        });
+                        return Err(Error::UndefinedTableToDrop { name: name.clone() });
                     }
                 }
                 self.write(|t| {

@@ -155,9 +155,9 @@ impl SqlError {
     pub fn from_engine(error: &EngineError) -> Self {
         let code = match error {
             EngineError::Syntax { .. } => code::SYNTAX_ERROR,
-            EngineError::UndefinedTable { .. } | EngineError::MissingFromEntry { .. } => {
-                code::UNDEFINED_TABLE
-            }
+            EngineError::UndefinedTable { .. }
+            | EngineError::UndefinedTableToDrop { .. }
+            | EngineError::MissingFromEntry { .. } => code::UNDEFINED_TABLE,
             EngineError::UndefinedType { .. } => code::UNDEFINED_OBJECT,
             EngineError::UndefinedSchema { .. } => code::INVALID_SCHEMA_NAME,
             EngineError::InvalidColumnReference { .. } => code::INVALID_COLUMN_REFERENCE,
