@@ -11,6 +11,7 @@ use std::time::Duration;
 use arrow_array::{
     ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int32Array, Int64Array, StringArray,
 };
+use basalt_benches::Rng;
 use basalt_storage::segment::EncodedColumn;
 use basalt_storage::{ColumnEncoding, SqlType};
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
@@ -19,22 +20,6 @@ use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 const ROWS: usize = 131_072;
 /// Rows of the lineitem-like table in the size report.
 const LINEITEM_ROWS: usize = 1_000_000;
-
-/// A deterministic xorshift generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 const WORDS: [&str; 24] = [
     "furiously",
@@ -86,7 +71,7 @@ fn decimal(values: impl Iterator<Item = i128>) -> ArrayRef {
 
 /// The lineitem-like columns: name, type, values.
 fn lineitem(rows: usize) -> Vec<(&'static str, SqlType, ArrayRef)> {
-    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut rng = Rng::new(0x2545_F491_4F6C_DD1D);
     let mut orderkeys = Vec::with_capacity(rows);
     let mut linenumbers = Vec::with_capacity(rows);
     let (mut order, mut line, mut lines) = (1i64, 0i32, 1i32);
@@ -281,7 +266,7 @@ fn print_sizes() {
 }
 
 fn encodings(c: &mut Criterion) {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
     let columns: Vec<(&str, SqlType, ArrayRef)> = vec![
         (
             "int_1_50",

@@ -28,6 +28,11 @@ impl Rng {
         self.0 = x;
         x
     }
+
+    /// A value in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
 }
 
 /// The `facts` table: `id BIGINT, grp INTEGER, amount DECIMAL(12,2), tag VARCHAR(16)`.
