@@ -188,7 +188,7 @@ impl Session {
             _ => None,
         };
         Ok(Description {
-            params: vec![SqlType::Text; binder.param_count],
+            params: binder.param_types(),
             columns,
         })
     }

@@ -112,3 +112,55 @@ fn errors_are_reported() {
     }
     assert_eq!(rows(&mut s, "SELECT count(*) FROM t"), vec!["0"]);
 }
+
+// Parameters a client leaves untyped take their types from where they are used.
+#[test]
+fn describe_infers_parameter_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let mut s = engine.session("basalt");
+    s.run("CREATE TABLE t (a INTEGER, b VARCHAR(10), c DECIMAL(8,2), d DATE)")
+        .unwrap();
+    let describe = |s: &mut basalt_engine::Session, sql: &str| {
+        let stmt = s.parse(sql).unwrap().remove(0);
+        s.describe(&stmt).unwrap().params
+    };
+    use basalt_engine::SqlType;
+    assert_eq!(
+        describe(&mut s, "SELECT a FROM t WHERE a = $1 AND d > $2"),
+        vec![SqlType::Integer, SqlType::Date]
+    );
+    assert_eq!(
+        describe(&mut s, "INSERT INTO t VALUES ($1, $2, $3, $4)"),
+        vec![
+            SqlType::Integer,
+            SqlType::Varchar { length: 10 },
+            SqlType::Decimal {
+                precision: 8,
+                scale: 2
+            },
+            SqlType::Date
+        ]
+    );
+    // A parameter with no context is text, as in PostgreSQL.
+    assert_eq!(describe(&mut s, "SELECT $1"), vec![SqlType::Text]);
+    // Executing with text values parses them as the inferred types.
+    let stmt = s
+        .parse("INSERT INTO t VALUES ($1, $2, $3, $4)")
+        .unwrap()
+        .remove(0);
+    s.execute(
+        &stmt,
+        &[
+            Some("7".into()),
+            Some("seven".into()),
+            Some("7.5".into()),
+            None,
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        rows(&mut s, "SELECT a, b, c, d FROM t"),
+        vec!["7|seven|7.50|NULL"]
+    );
+}

@@ -72,3 +72,26 @@ async fn create_insert_select() {
     );
     server.shutdown().await;
 }
+
+// A client that leaves parameter types to the server (tokio-postgres, asyncpg) gets them from
+// the statement, and may then send typed binary values.
+#[tokio::test]
+async fn untyped_parameters_take_their_types_from_the_statement() {
+    let (server, _dir) = engine_server().await;
+    let client = connect(server.local_addr()).await;
+    bounded(client.batch_execute(
+        "CREATE TABLE p (a INTEGER, b VARCHAR(10), c NUMERIC(10,2));
+         INSERT INTO p VALUES (1, 'one', 1.50), (2, 'two', 2.25)",
+    ))
+    .await
+    .unwrap();
+    let statement = bounded(client.prepare("SELECT b FROM p WHERE a = $1 AND b <> $2"))
+        .await
+        .unwrap();
+    assert_eq!(statement.params(), &[Type::INT4, Type::VARCHAR]);
+    let rows = bounded(client.query(&statement, &[&2i32, &"x"]))
+        .await
+        .unwrap();
+    let got: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(got, ["two"]);
+}

@@ -16,6 +16,9 @@ use crate::types::{
     self, common_type, display_name, explicit_cast, implicit_cast, numeric, numeric_rank, Datum,
 };
 
+/// Highest parameter number, `$65535`, as PostgreSQL's protocol allows.
+pub const PARAMS_MAX: usize = 65535;
+
 /// Default schema for unqualified names.
 pub const DEFAULT_SCHEMA: &str = "public";
 
@@ -59,6 +62,9 @@ pub struct Binder<'a> {
     params: Option<&'a [Option<String>]>,
     /// Highest `$n` seen.
     pub param_count: usize,
+    /// The type each `$n` was given by its context (`None`: not yet known), as PostgreSQL
+    /// infers the types of parameters a client leaves unspecified.
+    param_types: std::cell::RefCell<Vec<Option<SqlType>>>,
     /// The enclosing queries' scopes while a subquery is bound, innermost last.
     pub(crate) outer: Vec<OuterFrame>,
     /// Subqueries found in the expressions of the query being bound, waiting to be joined
@@ -79,12 +85,21 @@ impl<'a> Binder<'a> {
             sql,
             params,
             param_count: 0,
+            param_types: std::cell::RefCell::new(Vec::new()),
             outer: Vec::new(),
             pending: Vec::new(),
             domain: None,
             entering_subquery: false,
             empty_values: None,
         }
+    }
+
+    /// The types of `$1..$n` as the statement's context gave them (TEXT where it gave none).
+    pub fn param_types(&self) -> Vec<SqlType> {
+        let types = self.param_types.borrow();
+        (0..self.param_count)
+            .map(|i| types.get(i).copied().flatten().unwrap_or(SqlType::Text))
+            .collect()
     }
 
     /// 1-based character offset of a span's start in the statement text.
@@ -385,23 +400,31 @@ impl<'a> Binder<'a> {
                 value: Datum::Text(s.clone()),
                 ty: SqlType::Text,
                 unknown: true,
+                param: None,
             }),
             ast::Value::Boolean(b) => Ok(Expr::literal(Datum::Boolean(*b), SqlType::Boolean)),
             ast::Value::Null => Ok(Expr::Literal {
                 value: Datum::Null,
                 ty: SqlType::Text,
                 unknown: true,
+                param: None,
             }),
             ast::Value::Placeholder(p) => {
                 let n: usize = p
                     .strip_prefix('$')
                     .and_then(|d| d.parse().ok())
-                    .filter(|n| *n >= 1)
+                    .filter(|n| (1..=PARAMS_MAX).contains(n))
                     .ok_or_else(|| Error::Syntax {
                         message: format!("syntax error at or near \"{p}\""),
                         position: self.position(span),
                     })?;
                 self.param_count = self.param_count.max(n);
+                {
+                    let mut types = self.param_types.borrow_mut();
+                    if types.len() < n {
+                        types.resize(n, None);
+                    }
+                }
                 let value = match self.params {
                     None => Datum::Null,
                     Some(params) => match params.get(n - 1) {
@@ -418,6 +441,7 @@ impl<'a> Binder<'a> {
                     value,
                     ty: SqlType::Text,
                     unknown: true,
+                    param: Some(n),
                 })
             }
             other => Err(Error::Unsupported {
@@ -544,8 +568,14 @@ impl<'a> Binder<'a> {
             Expr::Literal {
                 value,
                 unknown: true,
+                param,
                 ..
             } => {
+                if let Some(n) = param {
+                    if let Some(slot) = self.param_types.borrow_mut().get_mut(n - 1) {
+                        slot.get_or_insert(ty);
+                    }
+                }
                 let value = match value {
                     Datum::Text(s) => Datum::parse(&s, ty)?,
                     other => other,
@@ -989,14 +1019,7 @@ impl<'a> Binder<'a> {
                 let ty = a.ty();
                 let eq = self.binary(BinaryOp::Eq, a.clone(), b, span)?;
                 Ok(Expr::Case {
-                    whens: vec![(
-                        eq,
-                        Expr::Literal {
-                            value: Datum::Null,
-                            ty,
-                            unknown: false,
-                        },
-                    )],
+                    whens: vec![(eq, Expr::literal(Datum::Null, ty))],
                     otherwise: Some(Box::new(a)),
                     ty,
                 })

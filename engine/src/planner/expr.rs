@@ -97,11 +97,12 @@ pub enum Expr {
         ty: SqlType,
     },
     /// A constant. `unknown` marks an untyped string or NULL literal whose type comes from
-    /// context, as PostgreSQL's `unknown` pseudo-type.
+    /// context, as PostgreSQL's `unknown` pseudo-type. `param` is `n` for the value of `$n`.
     Literal {
         value: Datum,
         ty: SqlType,
         unknown: bool,
+        param: Option<usize>,
     },
     Binary {
         op: BinaryOp,
@@ -157,6 +158,7 @@ impl Expr {
             value,
             ty,
             unknown: false,
+            param: None,
         }
     }
 
