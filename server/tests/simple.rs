@@ -7,20 +7,6 @@ use common::*;
 use tokio_postgres::error::{ErrorPosition, SqlState};
 use tokio_postgres::SimpleQueryMessage;
 
-fn rows(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
-    messages
-        .iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(row) => Some(
-                (0..row.len())
-                    .map(|i| row.get(i).map(str::to_owned))
-                    .collect(),
-            ),
-            _ => None,
-        })
-        .collect()
-}
-
 fn completions(messages: &[SimpleQueryMessage]) -> Vec<u64> {
     messages
         .iter()
@@ -39,7 +25,7 @@ async fn statements_return_rows_and_tags() {
     let messages = bounded(client.simple_query("select 1; insert 3"))
         .await
         .unwrap();
-    assert_eq!(rows(&messages), [[Some("1".to_owned())]]);
+    assert_eq!(text_rows(&messages), [[Some("1".to_owned())]]);
     assert_eq!(completions(&messages), [1, 3]);
     assert_eq!(backend.executed(), ["select 1", "insert 3"]);
     server.shutdown().await;
@@ -61,7 +47,7 @@ async fn error_stops_later_statements() {
     assert_eq!(db.severity(), "ERROR");
     assert_eq!(backend.executed(), ["insert 1", "select * from missing"]);
     let again = bounded(client.simple_query("select 1")).await.unwrap();
-    assert_eq!(rows(&again), [[Some("1".to_owned())]]);
+    assert_eq!(text_rows(&again), [[Some("1".to_owned())]]);
     server.shutdown().await;
 }
 
@@ -90,7 +76,7 @@ async fn text_format_of_every_type() {
     let messages = bounded(client.simple_query("select types")).await.unwrap();
     let s = |v: &str| Some(v.to_owned());
     assert_eq!(
-        rows(&messages),
+        text_rows(&messages),
         [
             vec![
                 s("-2"),
@@ -214,11 +200,11 @@ async fn panic_is_an_internal_error() {
     assert_eq!(db.code(), &SqlState::INTERNAL_ERROR);
     assert!(db.message().contains("mock panic"), "{}", db.message());
     assert_eq!(
-        rows(&bounded(client.simple_query("select 1")).await.unwrap()),
+        text_rows(&bounded(client.simple_query("select 1")).await.unwrap()),
         [[Some("1".to_owned())]]
     );
     assert_eq!(
-        rows(&bounded(other.simple_query("select 1")).await.unwrap()),
+        text_rows(&bounded(other.simple_query("select 1")).await.unwrap()),
         [[Some("1".to_owned())]]
     );
     server.shutdown().await;
@@ -244,7 +230,7 @@ async fn large_result_streams() {
     let messages = bounded(client.simple_query("select series 5000"))
         .await
         .unwrap();
-    let rows = rows(&messages);
+    let rows = text_rows(&messages);
     assert_eq!(rows.len(), 5000);
     assert_eq!(rows[4999], [Some("5000".to_owned())]);
     assert_eq!(completions(&messages), [5000]);

@@ -25,6 +25,21 @@ use tokio::net::TcpStream;
 pub const STEP_WAIT_MAX: Duration = Duration::from_secs(30);
 
 /// Runs `f` or fails the test after [`STEP_WAIT_MAX`].
+/// The rows of a simple-query response as text values (NULL as `None`).
+pub fn text_rows(messages: &[tokio_postgres::SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                (0..row.len())
+                    .map(|i| row.get(i).map(str::to_owned))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
 pub async fn bounded<T>(f: impl Future<Output = T>) -> T {
     tokio::time::timeout(STEP_WAIT_MAX, f)
         .await
