@@ -236,6 +236,77 @@ impl Session {
         Ok(out)
     }
 
+    /// Appends Arrow batches to table `name` in schema `public`, in the session's transaction
+    /// block or in a transaction of its own. This is the embedded bulk-load path: the batches
+    /// must have exactly the table's columns, in order, with the table's Arrow types.
+    pub fn append_batches(&mut self, name: &str, batches: &[RecordBatch]) -> Result<u64> {
+        if self.failed {
+            return Err(Error::InFailedTransaction);
+        }
+        let manifest = self.current_manifest();
+        let table = manifest
+            .table("public", name)
+            .ok_or_else(|| Error::UndefinedTable {
+                name: name.to_string(),
+                position: None,
+            })?;
+        for b in batches {
+            if b.num_columns() != table.def.columns.len() {
+                return Err(Error::DatatypeMismatch {
+                    message: format!(
+                        "table \"{name}\" has {} columns but the batch has {}",
+                        table.def.columns.len(),
+                        b.num_columns()
+                    ),
+                    position: None,
+                });
+            }
+            for (c, col) in table.def.columns.iter().zip(b.columns()) {
+                let want = c.ty.arrow_type();
+                if col.data_type() != &want {
+                    return Err(Error::DatatypeMismatch {
+                        message: format!(
+                            "column \"{}\" is of type {} but the batch holds {}",
+                            c.name,
+                            c.ty,
+                            col.data_type()
+                        ),
+                        position: None,
+                    });
+                }
+                if !c.nullable && col.null_count() > 0 {
+                    return Err(Error::NotNullViolation {
+                        table: name.to_string(),
+                        column: c.name.clone(),
+                    });
+                }
+            }
+        }
+        // CHAR(n) is stored blank-padded and both CHAR(n) and VARCHAR(n) enforce their length,
+        // as an INSERT would.
+        let mut fitted = Vec::with_capacity(batches.len());
+        for b in batches {
+            let mut cols = Vec::with_capacity(b.num_columns());
+            for (c, col) in table.def.columns.iter().zip(b.columns()) {
+                cols.push(match c.ty {
+                    SqlType::Char { .. } | SqlType::Varchar { .. } => {
+                        kernels::cast::cast_array(col, c.ty, c.ty, false)?
+                    }
+                    _ => col.clone(),
+                });
+            }
+            fitted.push(
+                RecordBatch::try_new(b.schema(), cols)
+                    .map_err(|e| Error::Internal(e.to_string()))?,
+            );
+        }
+        let rows: usize = fitted.iter().map(|b| b.num_rows()).sum();
+        if rows > 0 {
+            self.write(|t| t.append("public", name, &fitted).map_err(storage_error))?;
+        }
+        Ok(rows as u64)
+    }
+
     fn current_manifest(&self) -> Arc<basalt_storage::Manifest> {
         match &self.txn {
             Some(t) => Arc::new(t.snapshot().clone()),

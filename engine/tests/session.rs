@@ -164,3 +164,52 @@ fn describe_infers_parameter_types() {
         vec!["7|seven|7.50|NULL"]
     );
 }
+
+// The embedded bulk-load path: Arrow batches straight into a table, checked like an INSERT.
+#[test]
+fn append_batches_loads_and_validates() {
+    use arrow_array::{ArrayRef, Int32Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let mut s = engine.session("basalt");
+    s.run("CREATE TABLE t (id INTEGER NOT NULL, code CHAR(3), note VARCHAR(4))")
+        .unwrap();
+    let batch = |ids: Vec<Option<i32>>, codes: Vec<&str>, notes: Vec<&str>| {
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(Int32Array::from(ids)),
+            Arc::new(StringArray::from(codes)),
+            Arc::new(StringArray::from(notes)),
+        ];
+        RecordBatch::try_from_iter(["id", "code", "note"].into_iter().zip(cols)).unwrap()
+    };
+    let loaded = s
+        .append_batches(
+            "t",
+            &[batch(
+                vec![Some(1), Some(2)],
+                vec!["a", "bc"],
+                vec!["x", "yy"],
+            )],
+        )
+        .unwrap();
+    assert_eq!(loaded, 2);
+    // CHAR(3) is blank-padded, as an INSERT would store it.
+    assert_eq!(
+        rows(&mut s, "SELECT id, code, note FROM t ORDER BY id"),
+        vec!["1|a  |x", "2|bc |yy"]
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT count(*) FROM t WHERE code = 'a'"),
+        vec!["1"]
+    );
+
+    let too_long = s.append_batches("t", &[batch(vec![Some(3)], vec!["a"], vec!["toolong"])]);
+    assert!(too_long.unwrap_err().to_string().contains("too long"));
+    let null_id = s.append_batches("t", &[batch(vec![None], vec!["a"], vec!["n"])]);
+    assert!(null_id.unwrap_err().to_string().contains("null value"));
+    let missing = s.append_batches("nope", &[]);
+    assert!(missing.unwrap_err().to_string().contains("does not exist"));
+    assert_eq!(rows(&mut s, "SELECT count(*) FROM t"), vec!["2"]);
+}
