@@ -46,6 +46,8 @@ pub enum Error {
     DuplicateColumn { name: String },
     #[error("table name \"{name}\" specified more than once")]
     DuplicateAlias { name: String },
+    #[error("WITH query name \"{name}\" specified more than once")]
+    DuplicateWithQuery { name: String, position: Option<u32> },
     /// A value or expression has the wrong type for where it is used (42804).
     #[error("{message}")]
     DatatypeMismatch {
@@ -103,6 +105,12 @@ pub enum Error {
         "null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"
     )]
     NotNullViolation { table: String, column: String },
+    /// A LIKE pattern or ESCAPE clause that is not valid (22025).
+    #[error("{message}")]
+    InvalidEscapeSequence { message: String },
+    /// A negative length given to substring (22011).
+    #[error("negative substring length not allowed")]
+    NegativeSubstringLength,
     /// Any other invalid argument to a function (22023).
     #[error("{message}")]
     InvalidParameter { message: String },
@@ -146,6 +154,7 @@ impl Error {
             | Error::UndefinedType { position, .. }
             | Error::UndefinedSchema { position, .. }
             | Error::InvalidColumnReference { position, .. }
+            | Error::DuplicateWithQuery { position, .. }
             | Error::UndefinedFunction { position, .. }
             | Error::Grouping { position, .. }
             | Error::InvalidTypeModifier { position, .. } => *position,

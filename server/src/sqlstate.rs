@@ -165,7 +165,9 @@ impl SqlError {
             EngineError::AmbiguousColumn { .. } => code::AMBIGUOUS_COLUMN,
             EngineError::DuplicateTable { .. } => code::DUPLICATE_TABLE,
             EngineError::DuplicateColumn { .. } => code::DUPLICATE_COLUMN,
-            EngineError::DuplicateAlias { .. } => code::DUPLICATE_ALIAS,
+            EngineError::DuplicateAlias { .. } | EngineError::DuplicateWithQuery { .. } => {
+                code::DUPLICATE_ALIAS
+            }
             EngineError::DatatypeMismatch { .. } => code::DATATYPE_MISMATCH,
             EngineError::CannotCoerce { .. } => code::CANNOT_COERCE,
             EngineError::UndefinedFunction { .. } => code::UNDEFINED_FUNCTION,
@@ -188,6 +190,8 @@ impl SqlError {
             EngineError::StringTooLong { .. } => code::STRING_DATA_RIGHT_TRUNCATION,
             EngineError::NotNullViolation { .. } => code::NOT_NULL_VIOLATION,
             EngineError::InvalidParameter { .. } => code::INVALID_PARAMETER_VALUE,
+            EngineError::InvalidEscapeSequence { .. } => "22025",
+            EngineError::NegativeSubstringLength => "22011",
             EngineError::InFailedTransaction => code::IN_FAILED_SQL_TRANSACTION,
             EngineError::ActiveTransaction { .. } => code::ACTIVE_SQL_TRANSACTION,
             EngineError::SerializationFailure { .. } => code::SERIALIZATION_FAILURE,

@@ -13,6 +13,7 @@ use basalt_storage::SqlType;
 use crate::error::{Error, Result};
 use crate::kernels::arith::{arithmetic, negate};
 use crate::kernels::cast::{cast_array, datums_to_array};
+use crate::kernels::{datetime, string};
 use crate::planner::expr::{BinaryOp, Expr, ScalarFunc};
 
 /// Evaluates `expr` over every row of `batch`.
@@ -64,7 +65,14 @@ pub fn evaluate(expr: &Expr, batch: &RecordBatch) -> Result<ArrayRef> {
         Expr::Function { func, args, ty } => {
             let vals = args
                 .iter()
-                .map(|a| evaluate(a, batch))
+                .enumerate()
+                .map(|(i, a)| match (func, i, a) {
+                    // A constant LIKE pattern stays one value, compiled once.
+                    (ScalarFunc::Like | ScalarFunc::ILike, 1, Expr::Literal { value, ty, .. }) => {
+                        datums_to_array(std::slice::from_ref(value), *ty)
+                    }
+                    _ => evaluate(a, batch),
+                })
                 .collect::<Result<Vec<_>>>()?;
             function(*func, &vals, args, *ty, n)
         }
@@ -283,6 +291,15 @@ fn function(
                     cast_array(&(Arc::new(out) as ArrayRef), SqlType::Double, ty, false)
                 }
             }
+        }
+        ScalarFunc::Like | ScalarFunc::ILike => {
+            let constant = matches!(args.get(1), Some(Expr::Literal { .. }));
+            string::like(arg(0)?, arg(1)?, constant, func == ScalarFunc::ILike)
+        }
+        ScalarFunc::Substring => string::substring(arg(0)?, arg(1)?, vals.get(2)),
+        ScalarFunc::Extract(field) => {
+            let from = args.first().map(|e| e.ty()).unwrap_or(ty);
+            datetime::extract(arg(0)?, from, field)
         }
         ScalarFunc::Version => {
             let one: ArrayRef = Arc::new(StringArray::from(vec![crate::version_string()]));

@@ -3,7 +3,11 @@
 //! - `cast`: conversions between SQL types (PostgreSQL's rules and messages).
 //! - `arith`: arithmetic with overflow and division-by-zero checks, exact NUMERIC.
 //! - `eval`: evaluates bound expressions over a batch.
+//! - `string`: LIKE, SUBSTRING and the other string functions.
+//! - `datetime`: EXTRACT and the other date and time functions.
 
 pub mod arith;
 pub mod cast;
+pub mod datetime;
 pub mod eval;
+pub mod string;

@@ -9,6 +9,8 @@ use sqlparser::tokenizer::Span;
 
 use crate::error::{Error, Result};
 use crate::kernels::cast::{cast_datum, datum_type};
+use crate::kernels::datetime::DateField;
+use crate::kernels::string;
 use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr, ScalarFunc};
 use crate::planner::subquery::{Domain, OuterFrame, PendingSubquery, SubqueryKind};
 use crate::types::datum::parse_decimal_text;
@@ -76,6 +78,17 @@ pub struct Binder<'a> {
     pub(crate) entering_subquery: bool,
     /// Set by a decorrelated aggregate subquery: its select list's values for an empty input.
     pub(crate) empty_values: Option<Vec<Expr>>,
+    /// WITH queries in scope, outermost first; a reference binds the innermost of a name.
+    pub(crate) ctes: Vec<CteDef>,
+}
+
+/// A WITH query as its references see it.
+#[derive(Clone, Debug)]
+pub(crate) struct CteDef {
+    pub name: String,
+    pub query: ast::Query,
+    /// Column names from `WITH name (a, b) AS ...`.
+    pub columns: Vec<String>,
 }
 
 impl<'a> Binder<'a> {
@@ -91,6 +104,7 @@ impl<'a> Binder<'a> {
             domain: None,
             entering_subquery: false,
             empty_values: None,
+            ctes: Vec::new(),
         }
     }
 
@@ -297,10 +311,190 @@ impl<'a> Binder<'a> {
                 let v = self.bind_subquery(subquery, SubqueryKind::Exists, scope, e.span())?;
                 Ok(if *negated { Expr::Not(Box::new(v)) } else { v })
             }
+            ast::Expr::Like {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            }
+            | ast::Expr::ILike {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            } => {
+                if *any {
+                    return Err(Error::Unsupported {
+                        message: "LIKE ANY is not supported".into(),
+                    });
+                }
+                let ci = matches!(e, ast::Expr::ILike { .. });
+                let like = self.bind_like(
+                    expr,
+                    pattern,
+                    escape_char.as_deref(),
+                    ci,
+                    scope,
+                    agg,
+                    e.span(),
+                )?;
+                Ok(fold(if *negated {
+                    Expr::Not(Box::new(like))
+                } else {
+                    like
+                }))
+            }
+            ast::Expr::Extract { field, expr, .. } => {
+                let name = field.to_string();
+                let v = self.bind_expr(expr, scope, agg)?;
+                self.extract(name.trim_matches(|c| c == '\'' || c == '"'), v, e.span())
+            }
+            ast::Expr::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let mut args = vec![self.bind_expr(expr, scope, agg)?];
+                let from = match substring_from {
+                    Some(f) => self.bind_expr(f, scope, agg)?,
+                    None => Expr::literal(Datum::Int(1), SqlType::Integer),
+                };
+                args.push(from);
+                if let Some(f) = substring_for {
+                    args.push(self.bind_expr(f, scope, agg)?);
+                }
+                let position = self.position(e.span());
+                self.scalar_function("substring", args, position, e.span())
+            }
             other => Err(Error::Unsupported {
                 message: format!("expression not supported yet: {other}"),
             }),
         }
+    }
+
+    /// `expr [NOT] LIKE pattern [ESCAPE esc]` (and ILIKE): both sides text; CHAR(n) values
+    /// keep their blank padding, as PostgreSQL's bpcharlike does.
+    #[allow(clippy::too_many_arguments)]
+    fn bind_like(
+        &mut self,
+        expr: &ast::Expr,
+        pattern: &ast::Expr,
+        escape: Option<&ast::Expr>,
+        case_insensitive: bool,
+        scope: &Scope,
+        agg: AggContext,
+        span: Span,
+    ) -> Result<Expr> {
+        let v = self.bind_expr(expr, scope, agg)?;
+        let p = self.bind_expr(pattern, scope, agg)?;
+        let shown = |e: &Expr| match e {
+            Expr::Literal { unknown: true, .. } => "unknown".to_string(),
+            e => display_name(e.ty()),
+        };
+        let (v_name, p_name) = (shown(&v), shown(&p));
+        let v = self.coerce_unknown(v, SqlType::Text)?;
+        let p = self.coerce_unknown(p, SqlType::Text)?;
+        if !v.ty().is_string() || !p.ty().is_string() {
+            return Err(Error::UndefinedFunction {
+                message: format!(
+                    "operator does not exist: {v_name} {} {p_name}",
+                    if case_insensitive { "~~*" } else { "~~" },
+                ),
+                position: self.position(span),
+            });
+        }
+        let as_text = |b: &Self, e: Expr| -> Result<Expr> {
+            match e.ty() {
+                SqlType::Char { .. } => Ok(e),
+                _ => b.cast(e, SqlType::Text, true, span),
+            }
+        };
+        let v = as_text(self, v)?;
+        let mut p = as_text(self, p)?;
+        if let Some(esc) = escape {
+            let esc = self.bind_expr(esc, scope, agg)?;
+            let esc = self.coerce_unknown(esc, SqlType::Text)?;
+            let esc = match fold(esc) {
+                Expr::Literal {
+                    value: Datum::Text(t),
+                    ..
+                } => Some(t),
+                Expr::Literal {
+                    value: Datum::Null, ..
+                } => None,
+                _ => {
+                    return Err(Error::Unsupported {
+                        message: "ESCAPE must be a constant".into(),
+                    })
+                }
+            };
+            p = match (esc, p) {
+                (
+                    Some(esc),
+                    Expr::Literal {
+                        value: Datum::Text(pat),
+                        ..
+                    },
+                ) => Expr::literal(
+                    Datum::Text(string::rewrite_escape(&pat, &esc)?),
+                    SqlType::Text,
+                ),
+                (Some(esc), p) if esc == "\\" => p,
+                (None, _) => Expr::literal(Datum::Null, SqlType::Text),
+                _ => {
+                    return Err(Error::Unsupported {
+                        message: "ESCAPE other than a backslash needs a constant pattern".into(),
+                    })
+                }
+            };
+        }
+        if let Expr::Literal {
+            value: Datum::Text(pat),
+            ..
+        } = &p
+        {
+            string::check_pattern(pat)?;
+        }
+        Ok(Expr::Function {
+            func: if case_insensitive {
+                ScalarFunc::ILike
+            } else {
+                ScalarFunc::Like
+            },
+            args: vec![v, p],
+            ty: SqlType::Boolean,
+        })
+    }
+
+    /// `EXTRACT(field FROM v)`: NUMERIC, as in PostgreSQL 14 and later.
+    fn extract(&self, field: &str, v: Expr, span: Span) -> Result<Expr> {
+        let v = self.coerce_unknown(v, SqlType::Timestamp)?;
+        let from = v.ty();
+        if !matches!(from, SqlType::Date | SqlType::Timestamp) {
+            return Err(Error::UndefinedFunction {
+                message: format!(
+                    "function pg_catalog.extract(unknown, {}) does not exist",
+                    display_name(from)
+                ),
+                position: self.position(span),
+            });
+        }
+        let parsed = DateField::parse(field).ok_or_else(|| Error::InvalidParameter {
+            message: format!(
+                "unit \"{}\" not recognized for type {}",
+                field.to_ascii_lowercase(),
+                from.pg_name()
+            ),
+        })?;
+        let scale = parsed.result_scale(from)?;
+        Ok(fold(Expr::Function {
+            func: ScalarFunc::Extract(parsed),
+            args: vec![v],
+            ty: numeric(scale),
+        }))
     }
 
     /// Resolves a column name in `scope`, then in the enclosing query's scope (a correlated
@@ -1114,6 +1308,64 @@ impl<'a> Binder<'a> {
                     ty,
                 }))
             }
+            ("substring" | "substr", 2 | 3) => {
+                let fits = |e: &Expr, t: SqlType| match e {
+                    Expr::Literal { unknown: true, .. } => true,
+                    e if t.is_string() => e.ty().is_string(),
+                    e => matches!(e.ty(), SqlType::SmallInt | SqlType::Integer),
+                };
+                if !args.iter().enumerate().all(|(i, a)| {
+                    fits(
+                        a,
+                        if i == 0 {
+                            SqlType::Text
+                        } else {
+                            SqlType::Integer
+                        },
+                    )
+                }) {
+                    return Err(no_fn(&args));
+                }
+                let mut it = args.into_iter();
+                let v = it.next().ok_or_else(|| no_fn(&[]))?;
+                let v = self.coerce_unknown(v, SqlType::Text)?;
+                if !v.ty().is_string() {
+                    return Err(no_fn(std::slice::from_ref(&v)));
+                }
+                let mut out = vec![self.cast(v, SqlType::Text, true, span)?];
+                for a in it {
+                    let a = self.coerce_unknown(a, SqlType::Integer)?;
+                    if !matches!(a.ty(), SqlType::SmallInt | SqlType::Integer) {
+                        return Err(no_fn(std::slice::from_ref(&a)));
+                    }
+                    out.push(self.cast(a, SqlType::Integer, false, span)?);
+                }
+                Ok(fold(Expr::Function {
+                    func: ScalarFunc::Substring,
+                    args: out,
+                    ty: SqlType::Text,
+                }))
+            }
+            ("date_part", 2) => {
+                let mut it = args.into_iter();
+                let (f, v) = match (it.next(), it.next()) {
+                    (Some(f), Some(v)) => (f, v),
+                    _ => return Err(no_fn(&[])),
+                };
+                let field = match self.coerce_unknown(f, SqlType::Text)? {
+                    Expr::Literal {
+                        value: Datum::Text(t),
+                        ..
+                    } => t,
+                    _ => {
+                        return Err(Error::Unsupported {
+                            message: "date_part() field must be a constant".into(),
+                        })
+                    }
+                };
+                let e = self.extract(&field, v, span)?;
+                self.cast(e, SqlType::Double, false, span)
+            }
             ("version", 0) => Ok(Expr::Function {
                 func: ScalarFunc::Version,
                 args: vec![],
@@ -1222,6 +1474,8 @@ pub fn column_name(e: &ast::Expr) -> String {
             }
         }
         ast::Expr::Case { .. } => "case".into(),
+        ast::Expr::Extract { .. } => "extract".into(),
+        ast::Expr::Substring { .. } => "substring".into(),
         ast::Expr::TypedString(ts) => match ts.data_type {
             ast::DataType::Date => "date".into(),
             ast::DataType::Timestamp(..) => "timestamp".into(),

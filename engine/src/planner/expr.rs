@@ -2,6 +2,7 @@
 
 use basalt_storage::SqlType;
 
+use crate::kernels::datetime::DateField;
 use crate::types::Datum;
 
 /// A binary operator after binding.
@@ -66,6 +67,14 @@ pub enum ScalarFunc {
     Lower,
     Round,
     Version,
+    /// `values LIKE pattern`; the pattern is in backslash-escape form.
+    Like,
+    /// `values ILIKE pattern`.
+    ILike,
+    /// `substring(text, start [, count])`.
+    Substring,
+    /// `EXTRACT(field FROM value)`, NUMERIC.
+    Extract(DateField),
 }
 
 /// Aggregate functions.

@@ -7,7 +7,7 @@ use sqlparser::tokenizer::Span;
 
 use crate::error::{Error, Result};
 use crate::planner::bind::{
-    column_name, normalize_ident, AggContext, Binder, Scope, ScopeColumn, DEFAULT_SCHEMA,
+    column_name, normalize_ident, AggContext, Binder, CteDef, Scope, ScopeColumn, DEFAULT_SCHEMA,
 };
 use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr};
 use crate::planner::plan::{JoinType, Plan, SetOpKind, SortKey};
@@ -32,11 +32,40 @@ struct Relation {
 impl Binder<'_> {
     /// Binds a full query (with ORDER BY / LIMIT).
     pub fn bind_query(&mut self, q: &ast::Query) -> Result<BoundQuery> {
-        if q.with.is_some() {
-            return Err(Error::Unsupported {
-                message: "WITH is not supported yet".into(),
-            });
+        let mark = self.ctes.len();
+        if let Some(with) = &q.with {
+            if with.recursive {
+                return Err(Error::Unsupported {
+                    message: "WITH RECURSIVE is not supported yet".into(),
+                });
+            }
+            for cte in &with.cte_tables {
+                let name = normalize_ident(&cte.alias.name);
+                if self.ctes[mark..].iter().any(|c| c.name == name) {
+                    self.ctes.truncate(mark);
+                    return Err(Error::DuplicateWithQuery {
+                        name,
+                        position: self.position(cte.alias.name.span),
+                    });
+                }
+                self.ctes.push(CteDef {
+                    name,
+                    query: (*cte.query).clone(),
+                    columns: cte
+                        .alias
+                        .columns
+                        .iter()
+                        .map(|c| normalize_ident(&c.name))
+                        .collect(),
+                });
+            }
         }
+        let r = self.bind_query_body(q);
+        self.ctes.truncate(mark);
+        r
+    }
+
+    fn bind_query_body(&mut self, q: &ast::Query) -> Result<BoundQuery> {
         let order_by: &[ast::OrderByExpr] = match &q.order_by {
             None => &[],
             Some(ob) => match &ob.kind {
@@ -1075,6 +1104,15 @@ impl Binder<'_> {
                         message: "table functions are not supported yet".into(),
                     });
                 }
+                if let [part] = name.0.as_slice() {
+                    let cte_name = part
+                        .as_ident()
+                        .map(normalize_ident)
+                        .unwrap_or_else(|| part.to_string());
+                    if let Some(i) = self.ctes.iter().rposition(|c| c.name == cte_name) {
+                        return self.bind_cte_reference(i, alias.as_ref());
+                    }
+                }
                 let (schema, table_name) = self.table_name(name)?;
                 let meta = self.catalog.table(&schema, &table_name).ok_or_else(|| {
                     Error::UndefinedTable {
@@ -1148,6 +1186,58 @@ impl Binder<'_> {
                 message: format!("FROM item not supported yet: {other}"),
             }),
         }
+    }
+
+    /// Binds a reference to the WITH query `self.ctes[index]`: its body sees only the WITH
+    /// queries defined before it.
+    fn bind_cte_reference(
+        &mut self,
+        index: usize,
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<Relation> {
+        let def = self.ctes[index].clone();
+        let later = self.ctes.split_off(index);
+        let bound = self.bind_query(&def.query);
+        self.ctes.extend(later);
+        let q = bound?;
+        if def.columns.len() > q.columns.len() {
+            return Err(Error::InvalidColumnReference {
+                message: format!(
+                    "WITH query \"{}\" has {} columns available but {} columns specified",
+                    def.name,
+                    q.columns.len(),
+                    def.columns.len()
+                ),
+                position: None,
+            });
+        }
+        let relation = alias
+            .map(|a| normalize_ident(&a.name))
+            .unwrap_or_else(|| def.name.clone());
+        let renames: Vec<String> = alias
+            .map(|a| a.columns.iter().map(|c| normalize_ident(&c.name)).collect())
+            .unwrap_or_default();
+        let scope = Scope {
+            columns: q
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| ScopeColumn {
+                    relation: Some(relation.clone()),
+                    name: renames
+                        .get(i)
+                        .or_else(|| def.columns.get(i))
+                        .cloned()
+                        .unwrap_or_else(|| c.name.clone()),
+                    ty: c.ty,
+                })
+                .collect(),
+        };
+        Ok(Relation {
+            plan: q.plan,
+            scope,
+            rows: 1000,
+        })
     }
 
     /// Splits a table name into (schema, name), checking the schema exists.
