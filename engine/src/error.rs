@@ -111,6 +111,18 @@ pub enum Error {
     /// A negative length given to substring (22011).
     #[error("negative substring length not allowed")]
     NegativeSubstringLength,
+    /// A regular expression that does not compile (2201B).
+    #[error("{message}")]
+    InvalidRegularExpression { message: String },
+    /// The logarithm of zero or of a negative number (2201E).
+    #[error("{message}")]
+    InvalidLogArgument { message: String },
+    /// A power or root with no real result (2201F).
+    #[error("{message}")]
+    InvalidPowerArgument { message: String },
+    /// A result too large for Basalt to build (54000).
+    #[error("{message}")]
+    ProgramLimitExceeded { message: String },
     /// Any other invalid argument to a function (22023).
     #[error("{message}")]
     InvalidParameter { message: String },

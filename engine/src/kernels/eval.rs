@@ -13,8 +13,8 @@ use basalt_storage::SqlType;
 use crate::error::{Error, Result};
 use crate::kernels::arith::{arithmetic, negate};
 use crate::kernels::cast::{cast_array, datums_to_array};
-use crate::kernels::{datetime, string};
-use crate::planner::expr::{BinaryOp, Expr, ScalarFunc};
+use crate::kernels::{datetime, func, string};
+use crate::planner::expr::{BinaryOp, Expr, RoundMode, ScalarFunc};
 
 /// Evaluates `expr` over every row of `batch`.
 pub fn evaluate(expr: &Expr, batch: &RecordBatch) -> Result<ArrayRef> {
@@ -269,11 +269,22 @@ fn function(
                 .iter()
                 .map(|v| {
                     v.map(|s| {
-                        if func == ScalarFunc::Upper {
-                            s.to_uppercase()
-                        } else {
-                            s.to_lowercase()
-                        }
+                        // Character by character, as PostgreSQL maps case: a character
+                        // whose mapping is more than one character (ß) stays as it is.
+                        s.chars()
+                            .map(|c| {
+                                let mut m: Box<dyn Iterator<Item = char>> =
+                                    if func == ScalarFunc::Upper {
+                                        Box::new(c.to_uppercase())
+                                    } else {
+                                        Box::new(c.to_lowercase())
+                                    };
+                                match (m.next(), m.next()) {
+                                    (Some(one), None) => one,
+                                    _ => c,
+                                }
+                            })
+                            .collect::<String>()
                     })
                 })
                 .collect();
@@ -301,6 +312,34 @@ fn function(
             let from = args.first().map(|e| e.ty()).unwrap_or(ty);
             datetime::extract(arg(0)?, from, field)
         }
+        ScalarFunc::Row(f) => func::evaluate(f, vals, n),
+        ScalarFunc::DecimalRound(mode) => {
+            let from = args.first().map(|e| e.ty()).unwrap_or(ty);
+            decimal_round(arg(0)?, from, ty, mode)
+        }
+        ScalarFunc::Greatest | ScalarFunc::Least => {
+            let mut acc = arg(0)?.clone();
+            for v in &vals[1..] {
+                // Keep acc where v is NULL or does not beat it; NULLs lose to any value.
+                let beats = if func == ScalarFunc::Greatest {
+                    arrow_ord::cmp::gt(v, &acc)?
+                } else {
+                    arrow_ord::cmp::lt(v, &acc)?
+                };
+                let acc_null = arrow_arith::boolean::is_null(acc.as_ref())?;
+                let take_v = arrow_arith::boolean::or_kleene(&beats, &acc_null)?;
+                let take_v = match take_v.nulls() {
+                    Some(nulls) => BooleanArray::new(take_v.values() & nulls.inner(), None),
+                    None => take_v,
+                };
+                acc = arrow_select::zip::zip(&take_v, v, &acc)?;
+            }
+            Ok(acc)
+        }
+        ScalarFunc::Random => {
+            let out: arrow_array::Float64Array = (0..n).map(|_| Some(random_f64())).collect();
+            Ok(Arc::new(out))
+        }
         ScalarFunc::Version => {
             let one: ArrayRef = Arc::new(StringArray::from(vec![crate::version_string()]));
             repeat(&one, n)
@@ -311,4 +350,52 @@ fn function(
 /// An empty schema, for batches with rows but no columns.
 pub fn empty_schema() -> SchemaRef {
     Arc::new(Schema::empty())
+}
+
+/// ceil, floor, trunc or sign of NUMERIC values, exactly, from scale `from` to `to`'s scale.
+fn decimal_round(a: &ArrayRef, from: SqlType, to: SqlType, mode: RoundMode) -> Result<ArrayRef> {
+    let (
+        SqlType::Decimal { scale: s_in, .. },
+        SqlType::Decimal {
+            precision,
+            scale: s_out,
+        },
+    ) = (from, to)
+    else {
+        return Err(Error::Internal(format!(
+            "decimal rounding from {from} to {to}"
+        )));
+    };
+    let shift = u32::try_from(i32::from(s_in) - i32::from(s_out)).unwrap_or(0);
+    let d = 10i128.pow(shift);
+    let src = a.as_primitive::<arrow_array::types::Decimal128Type>();
+    let out: arrow_array::Decimal128Array = src.unary(|v| match mode {
+        RoundMode::Sign => v.signum(),
+        RoundMode::Trunc => v / d,
+        RoundMode::Ceil => v / d + i128::from(v % d > 0),
+        RoundMode::Floor => v / d - i128::from(v % d < 0),
+    });
+    Ok(Arc::new(out.with_precision_and_scale(precision, s_out)?))
+}
+
+/// A pseudo-random double in [0, 1): xorshift64* over a per-thread state seeded from the clock.
+fn random_f64() -> f64 {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new({
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0x9E37_79B9_7F4A_7C15);
+            nanos | 1
+        });
+    }
+    STATE.with(|s| {
+        let mut x = s.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        s.set(x);
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    })
 }

@@ -3,6 +3,7 @@
 //! - `cast`: conversions between SQL types (PostgreSQL's rules and messages).
 //! - `arith`: arithmetic with overflow and division-by-zero checks, exact NUMERIC.
 //! - `eval`: evaluates bound expressions over a batch.
+//! - `func`: row-wise string, regular-expression and math functions.
 //! - `string`: LIKE, SUBSTRING and the other string functions.
 //! - `datetime`: EXTRACT and the other date and time functions.
 
@@ -10,4 +11,5 @@ pub mod arith;
 pub mod cast;
 pub mod datetime;
 pub mod eval;
+pub mod func;
 pub mod string;

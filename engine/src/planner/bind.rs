@@ -139,6 +139,15 @@ impl<'a> Binder<'a> {
             ast::Expr::BinaryOp { left, op, right } => {
                 let l = self.bind_expr(left, scope, agg)?;
                 let r = self.bind_expr(right, scope, agg)?;
+                if let Some((ci, negated, symbol)) = match op {
+                    ast::BinaryOperator::PGRegexMatch => Some((false, false, "~")),
+                    ast::BinaryOperator::PGRegexIMatch => Some((true, false, "~*")),
+                    ast::BinaryOperator::PGRegexNotMatch => Some((false, true, "!~")),
+                    ast::BinaryOperator::PGRegexNotIMatch => Some((true, true, "!~*")),
+                    _ => None,
+                } {
+                    return self.regex_match(l, r, ci, negated, symbol, e.span());
+                }
                 let op = match op {
                     ast::BinaryOperator::Plus => BinaryOp::Add,
                     ast::BinaryOperator::Minus => BinaryOp::Sub,
@@ -368,6 +377,48 @@ impl<'a> Binder<'a> {
                 }
                 let position = self.position(e.span());
                 self.scalar_function("substring", args, position, e.span())
+            }
+            ast::Expr::Position { expr, r#in } => {
+                let args = vec![
+                    self.bind_expr(expr, scope, agg)?,
+                    self.bind_expr(r#in, scope, agg)?,
+                ];
+                let position = self.position(e.span());
+                self.scalar_function("position", args, position, e.span())
+            }
+            ast::Expr::Trim {
+                trim_where,
+                trim_what,
+                expr,
+                trim_characters,
+            } => {
+                let mut args = vec![self.bind_expr(expr, scope, agg)?];
+                if let Some(what) = trim_what {
+                    args.push(self.bind_expr(what, scope, agg)?);
+                }
+                for c in trim_characters.iter().flatten() {
+                    args.push(self.bind_expr(c, scope, agg)?);
+                }
+                let name = match trim_where {
+                    Some(ast::TrimWhereField::Leading) => "ltrim",
+                    Some(ast::TrimWhereField::Trailing) => "rtrim",
+                    _ => "btrim",
+                };
+                let position = self.position(e.span());
+                self.scalar_function(name, args, position, e.span())
+            }
+            ast::Expr::Ceil { expr, field } | ast::Expr::Floor { expr, field } => {
+                let mut args = vec![self.bind_expr(expr, scope, agg)?];
+                if let ast::CeilFloorKind::Scale(v) = field {
+                    args.push(self.bind_value(&v.value, v.span)?);
+                }
+                let name = if matches!(e, ast::Expr::Ceil { .. }) {
+                    "ceil"
+                } else {
+                    "floor"
+                };
+                let position = self.position(e.span());
+                self.scalar_function(name, args, position, e.span())
             }
             other => Err(Error::Unsupported {
                 message: format!("expression not supported yet: {other}"),
@@ -1162,7 +1213,7 @@ impl<'a> Binder<'a> {
         })))
     }
 
-    fn scalar_function(
+    pub(crate) fn scalar_function(
         &self,
         name: &str,
         args: Vec<Expr>,
@@ -1371,7 +1422,10 @@ impl<'a> Binder<'a> {
                 args: vec![],
                 ty: SqlType::Text,
             }),
-            _ => Err(no_fn(&args)),
+            _ => match self.builtin_function(name, args, position, span)? {
+                Ok(e) => Ok(e),
+                Err(args) => Err(no_fn(&args)),
+            },
         }
     }
 }
@@ -1476,6 +1530,14 @@ pub fn column_name(e: &ast::Expr) -> String {
         ast::Expr::Case { .. } => "case".into(),
         ast::Expr::Extract { .. } => "extract".into(),
         ast::Expr::Substring { .. } => "substring".into(),
+        ast::Expr::Position { .. } => "position".into(),
+        ast::Expr::Trim { trim_where, .. } => match trim_where {
+            Some(ast::TrimWhereField::Leading) => "ltrim".into(),
+            Some(ast::TrimWhereField::Trailing) => "rtrim".into(),
+            _ => "btrim".into(),
+        },
+        ast::Expr::Ceil { .. } => "ceil".into(),
+        ast::Expr::Floor { .. } => "floor".into(),
         ast::Expr::TypedString(ts) => match ts.data_type {
             ast::DataType::Date => "date".into(),
             ast::DataType::Timestamp(..) => "timestamp".into(),

@@ -3,6 +3,7 @@
 use basalt_storage::SqlType;
 
 use crate::kernels::datetime::DateField;
+use crate::kernels::func::RowFunc;
 use crate::types::Datum;
 
 /// A binary operator after binding.
@@ -75,6 +76,24 @@ pub enum ScalarFunc {
     Substring,
     /// `EXTRACT(field FROM value)`, NUMERIC.
     Extract(DateField),
+    /// A row-wise text, regular-expression or floating-point function.
+    Row(RowFunc),
+    /// ceil, floor, trunc or sign of a NUMERIC, exactly, to the result type's scale.
+    DecimalRound(RoundMode),
+    /// The largest / smallest non-NULL argument.
+    Greatest,
+    Least,
+    /// A pseudo-random double in [0, 1), different for every row.
+    Random,
+}
+
+/// How [`ScalarFunc::DecimalRound`] rounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RoundMode {
+    Ceil,
+    Floor,
+    Trunc,
+    Sign,
 }
 
 /// Aggregate functions.
@@ -175,7 +194,15 @@ impl Expr {
     pub fn is_constant(&self) -> bool {
         let mut constant = true;
         self.visit(&mut |e| {
-            if matches!(e, Expr::Column { .. } | Expr::Aggregate(_)) {
+            if matches!(
+                e,
+                Expr::Column { .. }
+                    | Expr::Aggregate(_)
+                    | Expr::Function {
+                        func: ScalarFunc::Random,
+                        ..
+                    }
+            ) {
                 constant = false;
             }
         });

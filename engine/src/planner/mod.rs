@@ -1,10 +1,11 @@
-//! From the SQL AST to a plan: `bind` (names, types, expressions), `select` (queries, joins,
+//! From the SQL AST to a plan: `bind` (names, types, expressions), `functions` (the built-in scalar functions), `select` (queries, joins,
 //! grouping, ordering), `statement` (DDL, INSERT, transactions), `subquery`
 //! (decorrelating subqueries into joins), `expr` and `plan` (the bound
 //! forms).
 
 pub mod bind;
 pub mod expr;
+pub mod functions;
 pub mod plan;
 pub mod select;
 pub mod statement;

@@ -1,0 +1,411 @@
+//! Binding of the built-in scalar functions beyond the core few in `bind`: string and
+//! regular-expression functions, math, and the conditional functions of PostgreSQL and Redshift.
+
+use basalt_storage::SqlType;
+use sqlparser::tokenizer::Span;
+
+use crate::error::{Error, Result};
+use crate::kernels::func::{RowFunc, RowOutput};
+use crate::planner::bind::{fold, Binder};
+use crate::planner::expr::{BinaryOp, Expr, RoundMode, ScalarFunc};
+use crate::types::{numeric, numeric_rank, Datum, NUMERIC_DIVISION_SCALE};
+
+/// The type a row-wise function argument is converted to.
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    Int,
+    Float,
+}
+
+impl Binder<'_> {
+    /// Binds the function `name` over `args`. `Ok(Err(args))` hands the arguments back when no
+    /// such function (or no such signature) exists, for the caller's "does not exist" error.
+    pub(crate) fn builtin_function(
+        &self,
+        name: &str,
+        args: Vec<Expr>,
+        position: Option<u32>,
+        span: Span,
+    ) -> Result<std::result::Result<Expr, Vec<Expr>>> {
+        use Kind::*;
+        let n = args.len();
+        let row = |f: RowFunc, kinds: &[Kind]| (f, kinds.to_vec());
+        let text_fn = match (name, n) {
+            ("octet_length", 1) => Some(row(RowFunc::OctetLength, &[Text])),
+            ("strpos", 2) => Some(row(RowFunc::StrPos, &[Text, Text])),
+            ("charindex", 2) | ("position", 2) => {
+                // charindex(sub, s) and position(sub IN s) put the needle first.
+                let mut args = args;
+                args.swap(0, 1);
+                return self.row_function(RowFunc::StrPos, &[Text, Text], args, span);
+            }
+            ("initcap", 1) => Some(row(RowFunc::Initcap, &[Text])),
+            ("btrim", 1 | 2) => Some(row(RowFunc::Btrim, &[Text, Text])),
+            ("ltrim", 1 | 2) => Some(row(RowFunc::Ltrim, &[Text, Text])),
+            ("rtrim", 1 | 2) => Some(row(RowFunc::Rtrim, &[Text, Text])),
+            ("lpad", 2 | 3) => Some(row(RowFunc::Lpad, &[Text, Int, Text])),
+            ("rpad", 2 | 3) => Some(row(RowFunc::Rpad, &[Text, Int, Text])),
+            ("left", 2) => Some(row(RowFunc::Left, &[Text, Int])),
+            ("right", 2) => Some(row(RowFunc::Right, &[Text, Int])),
+            ("replace", 3) => Some(row(RowFunc::Replace, &[Text, Text, Text])),
+            ("translate", 3) => Some(row(RowFunc::Translate, &[Text, Text, Text])),
+            ("split_part", 3) => Some(row(RowFunc::SplitPart, &[Text, Text, Int])),
+            ("repeat", 2) => Some(row(RowFunc::Repeat, &[Text, Int])),
+            ("reverse", 1) => Some(row(RowFunc::Reverse, &[Text])),
+            ("md5", 1) => Some(row(RowFunc::Md5, &[Text])),
+            ("chr", 1) => Some(row(RowFunc::Chr, &[Int])),
+            ("ascii", 1) => Some(row(RowFunc::Ascii, &[Text])),
+            ("regexp_count", 2) => Some(row(RowFunc::RegexpCount, &[Text, Text])),
+            ("regexp_instr", 2) => Some(row(RowFunc::RegexpInstr, &[Text, Text])),
+            ("regexp_substr", 2) => Some(row(RowFunc::RegexpSubstr, &[Text, Text])),
+            ("regexp_replace", 3 | 4) => {
+                Some(row(RowFunc::RegexpReplace, &[Text, Text, Text, Text]))
+            }
+            ("concat", n) if n >= 1 => Some((RowFunc::Concat, vec![Text; n])),
+            _ => None,
+        };
+        if let Some((f, kinds)) = text_fn {
+            return self.row_function(f, &kinds, args, span);
+        }
+        match (name, n) {
+            ("sqrt" | "cbrt" | "exp" | "ln" | "log" | "dlog10" | "dexp" | "dlog1", 1) => {
+                let f = match name {
+                    "sqrt" => RowFunc::Sqrt,
+                    "cbrt" => RowFunc::Cbrt,
+                    "exp" | "dexp" => RowFunc::Exp,
+                    "ln" | "dlog1" => RowFunc::Ln,
+                    _ => RowFunc::Log10,
+                };
+                self.float_function(f, args, name != "cbrt", span)
+            }
+            ("power" | "pow", 2) => self.float_function(RowFunc::Power, args, true, span),
+            ("log", 2) => {
+                // log(b, x) = ln(x) / ln(b).
+                let mut it = args.into_iter();
+                let (b, x) = match (it.next(), it.next()) {
+                    (Some(b), Some(x)) => (b, x),
+                    _ => return Err(Error::Internal("log arity".into())),
+                };
+                let ln_x = match self.float_function(RowFunc::Ln, vec![x], false, span)? {
+                    Ok(e) => e,
+                    Err(a) => return Ok(Err(a)),
+                };
+                let ln_b = match self.float_function(RowFunc::Ln, vec![b], false, span)? {
+                    Ok(e) => e,
+                    Err(a) => return Ok(Err(a)),
+                };
+                let q = self.binary(BinaryOp::Div, ln_x, ln_b, span)?;
+                Ok(Ok(self.cast(
+                    q,
+                    numeric(NUMERIC_DIVISION_SCALE),
+                    true,
+                    span,
+                )?))
+            }
+            ("ceil" | "ceiling" | "floor" | "sign", 1) | ("trunc", 1 | 2) => {
+                self.rounding(name, args, span)
+            }
+            ("mod", 2) => {
+                let mut it = args.into_iter();
+                match (it.next(), it.next()) {
+                    (Some(a), Some(b)) => Ok(Ok(self.binary(BinaryOp::Mod, a, b, span)?)),
+                    _ => Err(Error::Internal("mod arity".into())),
+                }
+            }
+            ("pi", 0) => Ok(Ok(Expr::literal(
+                Datum::Float(std::f64::consts::PI),
+                SqlType::Double,
+            ))),
+            ("random", 0) => Ok(Ok(Expr::Function {
+                func: ScalarFunc::Random,
+                args: vec![],
+                ty: SqlType::Double,
+            })),
+            ("nvl", 2) => self
+                .scalar_function("coalesce", args, position, span)
+                .map(Ok),
+            ("nvl2", 3) => {
+                let mut it = args.into_iter();
+                let (a, b, c) = match (it.next(), it.next(), it.next()) {
+                    (Some(a), Some(b), Some(c)) => (a, b, c),
+                    _ => return Err(Error::Internal("nvl2 arity".into())),
+                };
+                let mut bc = self.unify(vec![b, c], "NVL2", span)?.into_iter();
+                let (b, c) = match (bc.next(), bc.next()) {
+                    (Some(b), Some(c)) => (b, c),
+                    _ => return Err(Error::Internal("nvl2 arity".into())),
+                };
+                let ty = b.ty();
+                Ok(Ok(fold(Expr::Case {
+                    whens: vec![(
+                        Expr::IsNull {
+                            expr: Box::new(a),
+                            negated: true,
+                        },
+                        b,
+                    )],
+                    otherwise: Some(Box::new(c)),
+                    ty,
+                })))
+            }
+            ("decode", n) if n >= 3 => self.decode(args, span).map(Ok),
+            ("greatest" | "least", n) if n >= 1 => {
+                let what = if name == "greatest" {
+                    "GREATEST"
+                } else {
+                    "LEAST"
+                };
+                let args = self.unify(args, what, span)?;
+                let ty = args[0].ty();
+                Ok(Ok(fold(Expr::Function {
+                    func: if name == "greatest" {
+                        ScalarFunc::Greatest
+                    } else {
+                        ScalarFunc::Least
+                    },
+                    args,
+                    ty,
+                })))
+            }
+            _ => Ok(Err(args)),
+        }
+    }
+
+    /// `s ~ pattern` and its case-insensitive and negated forms.
+    pub(crate) fn regex_match(
+        &self,
+        l: Expr,
+        r: Expr,
+        case_insensitive: bool,
+        negated: bool,
+        symbol: &str,
+        span: Span,
+    ) -> Result<Expr> {
+        let shown = |e: &Expr| match e {
+            Expr::Literal { unknown: true, .. } => "unknown".to_string(),
+            e => crate::types::display_name(e.ty()),
+        };
+        let names = (shown(&l), shown(&r));
+        let f = RowFunc::RegexMatch { case_insensitive };
+        match self.row_function(f, &[Kind::Text, Kind::Text], vec![l, r], span)? {
+            Ok(m) => Ok(fold(if negated { Expr::Not(Box::new(m)) } else { m })),
+            Err(_) => Err(Error::UndefinedFunction {
+                message: format!("operator does not exist: {} {symbol} {}", names.0, names.1),
+                position: self.position(span),
+            }),
+        }
+    }
+
+    /// A row-wise function whose arguments are converted to `kinds` (strings: any string type,
+    /// CHAR(n) losing its padding as in PostgreSQL's implicit cast to text).
+    fn row_function(
+        &self,
+        f: RowFunc,
+        kinds: &[Kind],
+        args: Vec<Expr>,
+        span: Span,
+    ) -> Result<std::result::Result<Expr, Vec<Expr>>> {
+        let fits = args.iter().zip(kinds).all(|(a, k)| match a {
+            Expr::Literal { unknown: true, .. } => true,
+            a => match k {
+                Kind::Text => a.ty().is_string() || f == RowFunc::Concat,
+                Kind::Int => matches!(
+                    a.ty(),
+                    SqlType::SmallInt | SqlType::Integer | SqlType::BigInt
+                ),
+                Kind::Float => numeric_rank(a.ty()).is_some(),
+            },
+        });
+        if !fits {
+            return Ok(Err(args));
+        }
+        let mut bound = Vec::with_capacity(args.len());
+        for (a, k) in args.into_iter().zip(kinds) {
+            let (ty, explicit) = match k {
+                Kind::Text => (SqlType::Text, true),
+                Kind::Int => (SqlType::BigInt, false),
+                Kind::Float => (SqlType::Double, false),
+            };
+            let a = self.coerce_unknown(a, ty)?;
+            // octet_length counts CHAR(n)'s padding, as PostgreSQL's bpcharoctetlen does.
+            if f == RowFunc::OctetLength && matches!(a.ty(), SqlType::Char { .. }) {
+                bound.push(a);
+                continue;
+            }
+            bound.push(self.cast(a, ty, explicit, span)?);
+        }
+        let ty = match f.output() {
+            RowOutput::Text => SqlType::Text,
+            RowOutput::Int => SqlType::Integer,
+            RowOutput::Bool => SqlType::Boolean,
+            RowOutput::Double => SqlType::Double,
+        };
+        Ok(Ok(fold(Expr::Function {
+            func: ScalarFunc::Row(f),
+            args: bound,
+            ty,
+        })))
+    }
+
+    /// A floating-point math function. With `numeric_result`, NUMERIC arguments give a NUMERIC
+    /// result (computed in double precision, at Basalt's division scale).
+    fn float_function(
+        &self,
+        f: RowFunc,
+        args: Vec<Expr>,
+        numeric_result: bool,
+        span: Span,
+    ) -> Result<std::result::Result<Expr, Vec<Expr>>> {
+        // PostgreSQL picks the NUMERIC variant when an argument is NUMERIC and none is a float.
+        let any_numeric = args
+            .iter()
+            .any(|a| matches!(a.ty(), SqlType::Decimal { .. }))
+            && !args
+                .iter()
+                .any(|a| matches!(a.ty(), SqlType::Real | SqlType::Double));
+        let kinds = vec![Kind::Float; args.len()];
+        let e = match self.row_function(f, &kinds, args, span)? {
+            Ok(e) => e,
+            Err(a) => return Ok(Err(a)),
+        };
+        if numeric_result && any_numeric {
+            return Ok(Ok(self.cast(
+                e,
+                numeric(NUMERIC_DIVISION_SCALE),
+                true,
+                span,
+            )?));
+        }
+        Ok(Ok(e))
+    }
+
+    /// ceil, floor, trunc and sign: exact on NUMERIC, double precision otherwise.
+    fn rounding(
+        &self,
+        name: &str,
+        args: Vec<Expr>,
+        span: Span,
+    ) -> Result<std::result::Result<Expr, Vec<Expr>>> {
+        let mode = match name {
+            "ceil" | "ceiling" => RoundMode::Ceil,
+            "floor" => RoundMode::Floor,
+            "trunc" => RoundMode::Trunc,
+            _ => RoundMode::Sign,
+        };
+        let mut it = args.into_iter();
+        let Some(a) = it.next() else {
+            return Ok(Err(vec![]));
+        };
+        let digits = it.next();
+        let a = self.coerce_unknown(a, SqlType::Double)?;
+        if numeric_rank(a.ty()).is_none() {
+            return Ok(Err(std::iter::once(a).chain(digits).collect()));
+        }
+        if let SqlType::Decimal { scale, .. } = a.ty() {
+            let target = match digits {
+                None if mode == RoundMode::Sign => 0,
+                None => 0,
+                Some(d) => match self.coerce_unknown(d, SqlType::Integer)? {
+                    Expr::Literal {
+                        value: Datum::Int(v),
+                        ..
+                    } => v.clamp(0, i64::from(scale)) as i8,
+                    _ => {
+                        return Err(Error::Unsupported {
+                            message: "trunc() digits must be a constant".into(),
+                        })
+                    }
+                },
+            };
+            return Ok(Ok(fold(Expr::Function {
+                func: ScalarFunc::DecimalRound(mode),
+                args: vec![a],
+                ty: numeric(target),
+            })));
+        }
+        if digits.is_some() {
+            // trunc(double precision, int) does not exist in PostgreSQL either.
+            return Ok(Err(std::iter::once(a).chain(digits).collect()));
+        }
+        let f = match mode {
+            RoundMode::Ceil => RowFunc::Ceil,
+            RoundMode::Floor => RowFunc::Floor,
+            RoundMode::Trunc => RowFunc::Trunc,
+            RoundMode::Sign => RowFunc::Sign,
+        };
+        self.row_function(f, &[Kind::Float], vec![a], span)
+    }
+
+    /// Redshift's DECODE(expr, search, result [, search, result]... [, default]): the first
+    /// result whose search value equals expr, NULL matching NULL.
+    fn decode(&self, args: Vec<Expr>, span: Span) -> Result<Expr> {
+        let mut it = args.into_iter();
+        let Some(subject) = it.next() else {
+            return Err(Error::Internal("decode arity".into()));
+        };
+        let rest: Vec<Expr> = it.collect();
+        let (pairs, default) = if rest.len() % 2 == 1 {
+            let mut r = rest;
+            let d = r.pop();
+            (r, d)
+        } else {
+            (rest, None)
+        };
+        let mut searches = Vec::new();
+        let mut results = Vec::new();
+        for (i, e) in pairs.into_iter().enumerate() {
+            if i % 2 == 0 {
+                searches.push(e);
+            } else {
+                results.push(e);
+            }
+        }
+        let mut all_results = results;
+        let has_default = default.is_some();
+        all_results.extend(default);
+        let mut unified = self.unify(all_results, "CASE", span)?;
+        let default = if has_default { unified.pop() } else { None };
+        let ty = unified
+            .first()
+            .or(default.as_ref())
+            .map(|e| e.ty())
+            .unwrap_or(SqlType::Text);
+        let mut whens = Vec::new();
+        for (s, r) in searches.into_iter().zip(unified) {
+            let cond = if matches!(
+                s,
+                Expr::Literal {
+                    value: Datum::Null,
+                    ..
+                }
+            ) {
+                Expr::IsNull {
+                    expr: Box::new(subject.clone()),
+                    negated: false,
+                }
+            } else {
+                let eq = self.binary(BinaryOp::Eq, subject.clone(), s.clone(), span)?;
+                let both_null = self.binary(
+                    BinaryOp::And,
+                    Expr::IsNull {
+                        expr: Box::new(subject.clone()),
+                        negated: false,
+                    },
+                    Expr::IsNull {
+                        expr: Box::new(s),
+                        negated: false,
+                    },
+                    span,
+                )?;
+                self.binary(BinaryOp::Or, eq, both_null, span)?
+            };
+            whens.push((cond, r));
+        }
+        Ok(fold(Expr::Case {
+            whens,
+            otherwise: default.map(Box::new),
+            ty,
+        }))
+    }
+}
