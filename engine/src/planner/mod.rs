@@ -6,6 +6,7 @@
 pub mod bind;
 pub mod expr;
 pub mod functions;
+pub mod optimize;
 pub mod plan;
 pub mod select;
 pub mod statement;

@@ -36,7 +36,7 @@ pub enum BoundStatement {
 impl Binder<'_> {
     pub fn bind_statement(&mut self, stmt: &ast::Statement) -> Result<BoundStatement> {
         match stmt {
-            ast::Statement::Query(q) => Ok(BoundStatement::Query(self.bind_query(q)?)),
+            ast::Statement::Query(q) => Ok(BoundStatement::Query(self.bind_top_query(q)?)),
             ast::Statement::CreateTable(ct) => self.bind_create_table(ct),
             ast::Statement::Drop {
                 object_type,
