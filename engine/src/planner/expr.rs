@@ -332,7 +332,76 @@ impl Expr {
                 left.split_conjunction(out);
                 right.split_conjunction(out);
             }
+            Expr::Binary {
+                op: BinaryOp::Or, ..
+            } => self.factor_disjunction(out),
             other => out.push(other),
+        }
+    }
+
+    /// Pushes the parts of an OR into `out`, first taking out the conjuncts every disjunct
+    /// shares: `(a AND b) OR (a AND c)` becomes `a` and `b OR c`, so a join condition repeated
+    /// in every branch (TPC-H Q19) becomes a join key. Distributivity and absorption hold in
+    /// SQL's three-valued logic, so the result is unchanged.
+    fn factor_disjunction(self, out: &mut Vec<Expr>) {
+        fn disjuncts(e: Expr, out: &mut Vec<Expr>) {
+            match e {
+                Expr::Binary {
+                    op: BinaryOp::Or,
+                    left,
+                    right,
+                    ..
+                } => {
+                    disjuncts(*left, out);
+                    disjuncts(*right, out);
+                }
+                other => out.push(other),
+            }
+        }
+        let mut branches = Vec::new();
+        disjuncts(self.clone(), &mut branches);
+        let lists: Vec<Vec<Expr>> = branches
+            .into_iter()
+            .map(|b| {
+                let mut parts = Vec::new();
+                b.split_conjunction(&mut parts);
+                parts
+            })
+            .collect();
+        let Some((first, rest)) = lists.split_first() else {
+            out.push(self);
+            return;
+        };
+        let mut common: Vec<Expr> = Vec::new();
+        for c in first {
+            if !common.contains(c) && rest.iter().all(|l| l.contains(c)) {
+                common.push(c.clone());
+            }
+        }
+        if common.is_empty() {
+            out.push(self);
+            return;
+        }
+        let mut remainders = Vec::with_capacity(lists.len());
+        for l in lists {
+            let left: Vec<Expr> = l.into_iter().filter(|c| !common.contains(c)).collect();
+            match Expr::conjunction(left) {
+                Some(r) => remainders.push(r),
+                // A branch that is only the common part makes the OR of the rest true.
+                None => {
+                    out.extend(common);
+                    return;
+                }
+            }
+        }
+        out.extend(common);
+        if let Some(or) = remainders.into_iter().reduce(|a, b| Expr::Binary {
+            op: BinaryOp::Or,
+            left: Box::new(a),
+            right: Box::new(b),
+            ty: SqlType::Boolean,
+        }) {
+            out.push(or);
         }
     }
 

@@ -165,8 +165,12 @@ impl Plan {
                 aggs.len()
             ),
             Plan::Join {
-                keys, join_type, ..
+                keys,
+                join_type,
+                filter,
+                ..
             } => {
+                let with = if filter.is_some() { " with filter" } else { "" };
                 let kind = match join_type {
                     JoinType::Inner => "",
                     JoinType::Left => " Left",
@@ -174,9 +178,9 @@ impl Plan {
                     JoinType::Full => " Full",
                 };
                 if keys.is_empty() {
-                    format!("Nested Loop{kind} Join")
+                    format!("Nested Loop{kind} Join{with}")
                 } else {
-                    format!("Hash{kind} Join ({} keys)", keys.len())
+                    format!("Hash{kind} Join ({} keys){with}", keys.len())
                 }
             }
             Plan::SingleRow { .. } => "Single Row Check".to_string(),
