@@ -41,6 +41,10 @@ struct Args {
     /// The queries to run, e.g. `1,6,14` (default: all 22).
     #[arg(long, value_delimiter = ',')]
     queries: Vec<usize>,
+    /// Queries not to run on Basalt (they still run on the peers). Default: those
+    /// benches/tpch/answers/known-failing.txt lists as too slow (`skip:`); with no list, none.
+    #[arg(long, value_delimiter = ',', num_args = 0..=1)]
+    skip_basalt: Option<Vec<usize>>,
     /// Run DuckDB and DataFusion beside Basalt and check Basalt's answers against DuckDB's.
     #[arg(long)]
     compare: bool,
@@ -109,8 +113,11 @@ fn main() -> Result<()> {
         load.generate.as_secs_f64(),
     );
     println!(
-        "Basalt on disk: {}",
-        human_bytes(dir_size(&db_dir).unwrap_or(0))
+        "Basalt on disk: {}; peak memory of generation and load {}",
+        human_bytes(dir_size(&db_dir).unwrap_or(0)),
+        vm_hwm(None)
+            .map(human_bytes)
+            .unwrap_or_else(|| "unknown".into())
     );
 
     let mut peer = None;
@@ -161,16 +168,33 @@ fn main() -> Result<()> {
         return write_answers(&mut session, peer, sf, &queries);
     }
 
+    let skip_basalt: Vec<usize> = match &args.skip_basalt {
+        Some(list) => list.clone(),
+        None => {
+            let path = tpch::known_failing_path();
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let known =
+                KnownFailing::parse(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+            known
+                .0
+                .iter()
+                .filter(|(_, k)| matches!(k, Known::Skip(_)))
+                .map(|(n, _)| *n)
+                .collect()
+        }
+    };
     let mut results = Vec::new();
     for &n in &queries {
-        results.push(run_one(&mut session, peer.as_mut(), n, args.runs)?);
+        let skip = skip_basalt.contains(&n);
+        results.push(run_one(&mut session, peer.as_mut(), n, args.runs, skip)?);
     }
     clear_progress();
     report(&results, peer.is_some());
     println!();
     println!(
         "Peak memory (VmHWM): Basalt harness {}{}",
-        vm_hwm(None)
+        peak_overall()
             .map(human_bytes)
             .unwrap_or_else(|| "unknown".into()),
         match &peer {
@@ -279,6 +303,8 @@ fn load_basalt(
 struct QueryRun {
     n: usize,
     basalt: Result<f64, String>,
+    /// The harness's peak resident memory while Basalt ran the query (Linux only).
+    basalt_peak: Option<u64>,
     duckdb: Option<Result<f64, String>>,
     datafusion: Option<Result<f64, String>>,
     /// Basalt's answer compared with DuckDB's (with peers only).
@@ -380,11 +406,26 @@ fn run_one(
     peer: Option<&mut Peer>,
     n: usize,
     runs: usize,
+    skip_basalt: bool,
 ) -> Result<QueryRun> {
-    let (basalt, ours) = time_basalt(session, n, runs);
+    let mut basalt_peak = None;
+    let (basalt, ours) = if skip_basalt {
+        (Err("not run (--skip-basalt, by default the queries known-failing.txt lists as too slow)".to_string()), None)
+    } else {
+        let peak_before = vm_hwm(None);
+        let reset = reset_peak();
+        let r = time_basalt(session, n, runs);
+        basalt_peak = if reset { vm_hwm(None) } else { None };
+        PEAK_SEEN.fetch_max(
+            peak_before.unwrap_or(0).max(basalt_peak.unwrap_or(0)),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        r
+    };
     let mut run = QueryRun {
         n,
         basalt,
+        basalt_peak,
         duckdb: None,
         datafusion: None,
         check: None,
@@ -407,6 +448,7 @@ fn run_one(
 fn cell(r: &Result<f64, String>) -> String {
     match r {
         Ok(s) => format!("{s:.3}"),
+        Err(e) if e.starts_with("not run") => "not run".into(),
         Err(_) => "error".into(),
     }
 }
@@ -424,12 +466,13 @@ fn geomean(v: &[f64]) -> Option<f64> {
 
 fn report(results: &[QueryRun], peers: bool) {
     if peers {
-        println!("| Query | Basalt (s) | DuckDB (s) | DataFusion (s) | Basalt/DuckDB | Basalt/DataFusion | Basalt's answer |");
-        println!("|------:|-----------:|-----------:|---------------:|--------------:|------------------:|-----------------|");
+        println!("| Query | Basalt (s) | DuckDB (s) | DataFusion (s) | Basalt/DuckDB | Basalt/DataFusion | Basalt peak memory | Basalt's answer |");
+        println!("|------:|-----------:|-----------:|---------------:|--------------:|------------------:|-------------------:|-----------------|");
     } else {
-        println!("| Query | Basalt (s) |");
-        println!("|------:|-----------:|");
+        println!("| Query | Basalt (s) | Basalt peak memory |");
+        println!("|------:|-----------:|-------------------:|");
     }
+    let peak = |r: &QueryRun| r.basalt_peak.map(human_bytes).unwrap_or_else(|| "-".into());
     let fmt_ratio = |r: Option<f64>| r.map(|r| format!("{r:.2}")).unwrap_or_else(|| "-".into());
     for r in results {
         if peers {
@@ -440,17 +483,18 @@ fn report(results: &[QueryRun], peers: bool) {
                 None => String::new(),
             };
             println!(
-                "| Q{:02} | {} | {} | {} | {} | {} | {} |",
+                "| Q{:02} | {} | {} | {} | {} | {} | {} | {} |",
                 r.n,
                 cell(&r.basalt),
                 r.duckdb.as_ref().map(cell).unwrap_or_default(),
                 r.datafusion.as_ref().map(cell).unwrap_or_default(),
                 fmt_ratio(ratio(&r.basalt, &r.duckdb)),
                 fmt_ratio(ratio(&r.basalt, &r.datafusion)),
+                peak(r),
                 check,
             );
         } else {
-            println!("| Q{:02} | {} |", r.n, cell(&r.basalt));
+            println!("| Q{:02} | {} | {} |", r.n, cell(&r.basalt), peak(r));
         }
     }
     println!();
@@ -517,7 +561,7 @@ fn report(results: &[QueryRun], peers: bool) {
         .collect();
     if !errors.is_empty() {
         println!();
-        println!("Errors:");
+        println!("Failed or not run:");
         for e in errors {
             println!("- {}", e.lines().next().unwrap_or(""));
         }
@@ -725,6 +769,24 @@ fn proc_status_kb(pid: Option<u32>, field: &str) -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// The highest VmHWM seen before a reset by [`reset_peak`].
+static PEAK_SEEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Resets this process's VmHWM to its current resident size (Linux: `5` into
+/// `/proc/self/clear_refs`), so that it measures the next query alone.
+fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// The peak resident memory of this process over the whole run, across resets.
+fn peak_overall() -> Option<u64> {
+    let seen = PEAK_SEEN.load(std::sync::atomic::Ordering::Relaxed);
+    match vm_hwm(None) {
+        Some(now) => Some(now.max(seen)),
+        None => (seen > 0).then_some(seen),
+    }
+}
+
 fn vm_hwm(pid: Option<u32>) -> Option<u64> {
     proc_status_kb(pid, "VmHWM:")
 }
@@ -743,7 +805,7 @@ fn cpu_model() -> Option<String> {
 
 fn git_commit() -> Option<String> {
     let out = Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
+        .args(["describe", "--always", "--dirty"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .ok()?;
