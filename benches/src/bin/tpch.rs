@@ -309,6 +309,8 @@ struct QueryRun {
     datafusion: Option<Result<f64, String>>,
     /// Basalt's answer compared with DuckDB's (with peers only).
     check: Option<Result<(), String>>,
+    /// DataFusion's answer compared with DuckDB's, which checks the comparison itself.
+    peer_check: Option<Result<(), String>>,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -429,16 +431,19 @@ fn run_one(
         duckdb: None,
         datafusion: None,
         check: None,
+        peer_check: None,
     };
     if let Some(peer) = peer {
         let (duck, theirs) = time_peer(peer, "duckdb", n, runs)?;
-        let (df, _) = time_peer(peer, "datafusion", n, runs)?;
-        run.check = Some(match (&ours, &theirs) {
-            (Some(a), Some(b)) => compare(a, b, tpch::is_ordered(tpch::query(n).unwrap_or("")))
-                .map_err(|m| format!("wrong answer: {m}")),
-            (None, _) => Err("Basalt failed".into()),
+        let (df, df_answer) = time_peer(peer, "datafusion", n, runs)?;
+        let ordered = tpch::is_ordered(tpch::query(n).unwrap_or(""));
+        let check = |a: &Option<Answer>, who: &str| match (a, &theirs) {
+            (Some(a), Some(b)) => compare(a, b, ordered).map_err(|m| format!("wrong answer: {m}")),
+            (None, _) => Err(format!("{who} failed")),
             (_, None) => Err("DuckDB failed".into()),
-        });
+        };
+        run.check = Some(check(&ours, "Basalt"));
+        run.peer_check = Some(check(&df_answer, "DataFusion"));
         run.duckdb = Some(duck);
         run.datafusion = Some(df);
     }
@@ -516,6 +521,21 @@ fn report(results: &[QueryRun], peers: bool) {
         println!(
             "Basalt's answers equal DuckDB's for {correct} of {} queries",
             results.len()
+        );
+        let peers_agree = results
+            .iter()
+            .filter(|r| matches!(r.peer_check, Some(Ok(()))))
+            .count();
+        println!(
+            "DataFusion's answers equal DuckDB's for {peers_agree} of {} queries{}",
+            results.len(),
+            results
+                .iter()
+                .filter_map(|r| match &r.peer_check {
+                    Some(Err(e)) => Some(format!("; Q{:02}: {e}", r.n)),
+                    _ => None,
+                })
+                .collect::<String>()
         );
         // Ratios over the queries every engine ran, so the means compare like with like.
         let all: Vec<&QueryRun> = results
