@@ -243,6 +243,10 @@ fn print_header(sf: f64, args: &Args, threads: usize) {
         "Timing: one warm-up run, then the median of {} timed runs; results are fetched in full",
         args.runs
     );
+    println!(
+        "Basalt peak memory: the harness's peak resident size while the query ran, including \
+         memory kept from earlier queries and the mapped data"
+    );
 }
 
 struct Load {
