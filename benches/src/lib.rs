@@ -2,10 +2,18 @@
 //!
 //! - `benches/storage.rs`: writing and reading segments (criterion).
 //! - `benches/engine.rs`: SQL over the embedded engine: scan, filter, aggregate, join (criterion).
+//! - `benches/encodings.rs`: block encodings' throughput and sizes (criterion).
+//! - `src/bin/tpch.rs`: the TPC-H harness: generates and loads the data, times the 22 queries,
+//!   and with `--compare` runs DuckDB and DataFusion beside Basalt and checks the answers.
+//! - `tests/tpch.rs`: the 22 queries at scale factor 0.01 against DuckDB's stored answers.
 //!
-//! This library holds the data generators the benchmarks share. Performance is claimed only
+//! This library holds the data generators the benchmarks share: [`tpch`] for TPC-H, and
+//! [`answers`] for comparing query results between engines. Performance is claimed only
 //! from benchmarks measured beside a peer engine in the same run; these micro-benchmarks track
 //! Basalt against itself.
+
+pub mod answers;
+pub mod tpch;
 
 use std::sync::Arc;
 

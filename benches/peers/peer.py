@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Peer engines for Basalt's TPC-H harness (benches/src/bin/tpch.rs).
+
+A long-lived process speaking JSON lines: one request per line on stdin, one response per line
+on stdout. Every response has "ok" (true or false) and, when false, "error". Requests:
+
+  {"op": "versions"}
+      -> {"ok": true, "duckdb": "...", "datafusion": "..." or null, "python": "..."}
+  {"op": "duckdb_load", "db": PATH, "threads": N, "schema": SQL, "tables": {NAME: TBL_PATH}}
+      Creates the tables from SCHEMA in a DuckDB database file and loads each from its
+      '|'-delimited text file. -> {"ok": true, "seconds": S, "bytes": DB_FILE_SIZE}
+  {"op": "duckdb_parquet", "dir": DIR, "tables": [NAME, ...]}
+      Writes each DuckDB table to DIR/NAME.parquet. -> {"ok": true, "seconds": S, "bytes": B}
+  {"op": "datafusion_load", "dir": DIR, "threads": N, "tables": [NAME, ...]}
+      Registers DIR/NAME.parquet as table NAME in a DataFusion context.
+  {"op": "query", "engine": "duckdb" | "datafusion", "sql": SQL, "rows": BOOL}
+      Runs SQL and fetches every row; "seconds" is the time to run and fetch. With "rows", the
+      response also has "columns", "types" and "rows" (values as text, null for NULL).
+"""
+
+import datetime
+import decimal
+import json
+import os
+import platform
+import sys
+import time
+
+duckdb_conn = None
+df_ctx = None
+
+
+def text(v):
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "t" if v else "f"
+    if isinstance(v, decimal.Decimal):
+        return format(v, "f")
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, (datetime.date, datetime.datetime)):
+        return v.isoformat()
+    return str(v)
+
+
+def versions(_req):
+    import duckdb
+
+    try:
+        import datafusion
+
+        df_version = datafusion.__version__
+    except ImportError:
+        df_version = None
+    return {"duckdb": duckdb.__version__, "datafusion": df_version, "python": platform.python_version()}
+
+
+def duckdb_load(req):
+    global duckdb_conn
+    import duckdb
+
+    start = time.perf_counter()
+    if os.path.exists(req["db"]):
+        os.remove(req["db"])
+    duckdb_conn = duckdb.connect(req["db"])
+    duckdb_conn.execute(f"SET threads = {int(req['threads'])}")
+    duckdb_conn.execute(req["schema"])
+    for name, path in req["tables"].items():
+        duckdb_conn.execute(
+            f"COPY {name} FROM '{path}' (DELIMITER '|', HEADER false, QUOTE '', ESCAPE '')"
+        )
+    duckdb_conn.execute("CHECKPOINT")
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "bytes": os.path.getsize(req["db"])}
+
+
+def duckdb_parquet(req):
+    start = time.perf_counter()
+    os.makedirs(req["dir"], exist_ok=True)
+    total = 0
+    for name in req["tables"]:
+        path = os.path.join(req["dir"], name + ".parquet")
+        duckdb_conn.execute(f"COPY {name} TO '{path}' (FORMAT PARQUET)")
+        total += os.path.getsize(path)
+    return {"seconds": time.perf_counter() - start, "bytes": total}
+
+
+def datafusion_load(req):
+    global df_ctx
+    import datafusion
+
+    config = datafusion.SessionConfig().with_target_partitions(int(req["threads"]))
+    df_ctx = datafusion.SessionContext(config)
+    for name in req["tables"]:
+        df_ctx.register_parquet(name, os.path.join(req["dir"], name + ".parquet"))
+    return {}
+
+
+def query(req):
+    want_rows = bool(req.get("rows"))
+    if req["engine"] == "duckdb":
+        start = time.perf_counter()
+        cur = duckdb_conn.execute(req["sql"])
+        rows = cur.fetchall()
+        seconds = time.perf_counter() - start
+        out = {"seconds": seconds, "row_count": len(rows)}
+        if want_rows:
+            out["columns"] = [d[0] for d in cur.description]
+            out["types"] = [str(d[1]) for d in cur.description]
+            out["rows"] = [[text(v) for v in r] for r in rows]
+        return out
+    if req["engine"] == "datafusion":
+        start = time.perf_counter()
+        batches = df_ctx.sql(req["sql"]).collect()
+        seconds = time.perf_counter() - start
+        out = {"seconds": seconds, "row_count": sum(b.num_rows for b in batches)}
+        if want_rows:
+            out["columns"] = batches[0].schema.names if batches else []
+            out["types"] = [str(t) for t in batches[0].schema.types] if batches else []
+            rows = []
+            for b in batches:
+                rows.extend(zip(*[c.to_pylist() for c in b.columns]))
+            out["rows"] = [[text(v) for v in r] for r in rows]
+        return out
+    raise ValueError(f"unknown engine {req['engine']!r}")
+
+
+OPS = {
+    "versions": versions,
+    "duckdb_load": duckdb_load,
+    "duckdb_parquet": duckdb_parquet,
+    "datafusion_load": datafusion_load,
+    "query": query,
+}
+
+
+def main():
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            req = json.loads(line)
+            resp = OPS[req["op"]](req)
+            resp["ok"] = True
+        except Exception as e:  # every failure goes back to the harness as an error response
+            resp = {"ok": False, "error": f"{type(e).__name__}: {e}".strip()}
+        sys.stdout.write(json.dumps(resp) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
