@@ -1,5 +1,5 @@
-//! Joins. With equality keys: a hash join that builds on the right input and probes with the
-//! left input's batches in parallel. Without keys: a nested loop over bounded chunks of pairs.
+//! Joins. With equality keys: a hash join that builds on the right input (or, for an inner
+//! join, on the smaller input) and probes with the other input's batches in parallel. Without keys: a nested loop over bounded chunks of pairs.
 //! The residual filter runs on the candidate pairs; a pair that fails it is no match.
 //!
 //! Outer joins follow sink -> combine -> finalize: each probe reports which of its left rows
@@ -47,8 +47,61 @@ impl JoinSpec<'_> {
     }
 }
 
+/// Joins `left` and `right` (output: left columns, then right columns). An inner hash join
+/// builds its table on the smaller input.
 #[allow(clippy::too_many_arguments)]
 pub fn join(
+    left: Vec<RecordBatch>,
+    right: Vec<RecordBatch>,
+    left_types: &[SqlType],
+    right_types: &[SqlType],
+    join_type: JoinType,
+    keys: &[(Expr, Expr)],
+    filter: Option<&Expr>,
+    null_equal: bool,
+) -> Result<Vec<RecordBatch>> {
+    let rows = |b: &[RecordBatch]| b.iter().map(|b| b.num_rows()).sum::<usize>();
+    if join_type != JoinType::Inner || keys.is_empty() || rows(&left) >= rows(&right) {
+        return join_build_right(
+            left,
+            right,
+            left_types,
+            right_types,
+            join_type,
+            keys,
+            filter,
+            null_equal,
+        );
+    }
+    // Build on the left instead: join with the sides swapped, then put the columns back.
+    let (nl, nr) = (left_types.len(), right_types.len());
+    let keys: Vec<(Expr, Expr)> = keys.iter().map(|(l, r)| (r.clone(), l.clone())).collect();
+    let filter = filter.map(|f| f.map_columns(&|i| if i < nl { i + nr } else { i - nl }));
+    let swapped = join_build_right(
+        right,
+        left,
+        right_types,
+        left_types,
+        join_type,
+        &keys,
+        filter.as_ref(),
+        null_equal,
+    )?;
+    swapped
+        .into_iter()
+        .map(|b| {
+            let cols: Vec<ArrayRef> = b.columns()[nr..]
+                .iter()
+                .chain(&b.columns()[..nr])
+                .cloned()
+                .collect();
+            make_batch(cols, b.num_rows())
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn join_build_right(
     left: Vec<RecordBatch>,
     right: Vec<RecordBatch>,
     left_types: &[SqlType],
@@ -240,37 +293,141 @@ fn cross(l: &RecordBatch, spec: &JoinSpec<'_>) -> Result<ProbeOutput> {
     finish_probe(l, out, &left_matched, right_matched, spec)
 }
 
-/// The build side: key bytes to the right rows holding them.
+/// End of a chain in [`HashTable::next`].
+const CHAIN_END: u32 = u32::MAX;
+
+/// The build side: each key's most recent build row, and for every build row the previous row
+/// with the same key (a chain), so building allocates nothing per row. A single integer or date
+/// key is hashed as an integer; other keys as arrow-row bytes.
 struct HashTable {
-    converter: RowConverter,
-    map: HashMap<Box<[u8]>, Vec<u32>>,
+    keys: BuildKeys,
+    next: Vec<u32>,
     null_equal: bool,
+}
+
+enum BuildKeys {
+    Int(HashMap<i64, u32, BuildIntHasher>),
+    Bytes {
+        converter: RowConverter,
+        map: HashMap<Box<[u8]>, u32>,
+    },
+}
+
+/// A multiplicative hash for integer keys (SipHash's DoS resistance buys nothing here).
+#[derive(Clone, Copy, Default)]
+struct BuildIntHasher;
+
+impl std::hash::BuildHasher for BuildIntHasher {
+    type Hasher = IntHasher;
+    fn build_hasher(&self) -> IntHasher {
+        IntHasher(0)
+    }
+}
+
+struct IntHasher(u64);
+
+impl std::hash::Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_i64(&mut self, v: i64) {
+        let h = (v as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = h ^ (h >> 29);
+    }
+}
+
+/// The values of an integer-like key column as i64 (`None` for other types).
+fn int_keys(a: &ArrayRef) -> Option<Vec<i64>> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Date32Type, Int16Type, Int32Type, Int64Type};
+    use arrow_schema::DataType;
+    Some(match a.data_type() {
+        DataType::Int16 => a
+            .as_primitive::<Int16Type>()
+            .values()
+            .iter()
+            .map(|v| i64::from(*v))
+            .collect(),
+        DataType::Int32 => a
+            .as_primitive::<Int32Type>()
+            .values()
+            .iter()
+            .map(|v| i64::from(*v))
+            .collect(),
+        DataType::Int64 => a.as_primitive::<Int64Type>().values().to_vec(),
+        DataType::Date32 => a
+            .as_primitive::<Date32Type>()
+            .values()
+            .iter()
+            .map(|v| i64::from(*v))
+            .collect(),
+        _ => return None,
+    })
+}
+
+fn is_int_key(t: SqlType) -> bool {
+    matches!(
+        t,
+        SqlType::SmallInt | SqlType::Integer | SqlType::BigInt | SqlType::Date
+    )
 }
 
 impl HashTable {
     fn build(right: &RecordBatch, keys: &[(Expr, Expr)], null_equal: bool) -> Result<Self> {
+        let cols = keys
+            .iter()
+            .map(|(_, r)| evaluate(r, right))
+            .collect::<Result<Vec<_>>>()?;
+        let n = right.num_rows();
+        let mut next = vec![CHAIN_END; n];
+        let single_int = !null_equal
+            && keys.len() == 1
+            && keys
+                .iter()
+                .all(|(l, r)| is_int_key(l.ty()) && is_int_key(r.ty()));
+        if single_int {
+            if let Some(values) = int_keys(&cols[0]) {
+                let col = &cols[0];
+                let mut map: HashMap<i64, u32, BuildIntHasher> =
+                    HashMap::with_capacity_and_hasher(n, BuildIntHasher);
+                for (i, k) in values.iter().enumerate() {
+                    if col.is_null(i) {
+                        continue;
+                    }
+                    if let Some(prev) = map.insert(*k, i as u32) {
+                        next[i] = prev;
+                    }
+                }
+                return Ok(HashTable {
+                    keys: BuildKeys::Int(map),
+                    next,
+                    null_equal,
+                });
+            }
+        }
         let converter = RowConverter::new(
             keys.iter()
                 .map(|(_, r)| SortField::new(r.ty().arrow_type()))
                 .collect(),
         )?;
-        let cols = keys
-            .iter()
-            .map(|(_, r)| evaluate(r, right))
-            .collect::<Result<Vec<_>>>()?;
         let rows = converter.convert_columns(&cols)?;
-        let mut map: HashMap<Box<[u8]>, Vec<u32>> = HashMap::new();
-        for i in 0..right.num_rows() {
+        let mut map: HashMap<Box<[u8]>, u32> = HashMap::new();
+        for i in 0..n {
             if !null_equal && cols.iter().any(|c| c.is_null(i)) {
                 continue;
             }
-            map.entry(rows.row(i).as_ref().into())
-                .or_default()
-                .push(i as u32);
+            if let Some(prev) = map.insert(rows.row(i).as_ref().into(), i as u32) {
+                next[i] = prev;
+            }
         }
         Ok(HashTable {
-            converter,
-            map,
+            keys: BuildKeys::Bytes { converter, map },
+            next,
             null_equal,
         })
     }
@@ -285,17 +442,39 @@ impl HashTable {
             .iter()
             .map(|(k, _)| evaluate(k, l))
             .collect::<Result<Vec<_>>>()?;
-        let rows = self.converter.convert_columns(&cols)?;
         let mut li = Vec::new();
         let mut ri = Vec::new();
-        for i in 0..l.num_rows() {
-            if !self.null_equal && cols.iter().any(|c| c.is_null(i)) {
-                continue;
+        let mut chain = |i: usize, head: u32| {
+            let mut j = head;
+            while j != CHAIN_END {
+                li.push(i as u32);
+                ri.push(j);
+                j = self.next.get(j as usize).copied().unwrap_or(CHAIN_END);
             }
-            if let Some(matches) = self.map.get(rows.row(i).as_ref()) {
-                for m in matches {
-                    li.push(i as u32);
-                    ri.push(*m);
+        };
+        match &self.keys {
+            BuildKeys::Int(map) => {
+                let col = &cols[0];
+                let values = int_keys(col)
+                    .ok_or_else(|| crate::error::Error::Internal("join key type".into()))?;
+                for (i, k) in values.iter().enumerate() {
+                    if col.is_null(i) {
+                        continue;
+                    }
+                    if let Some(head) = map.get(k) {
+                        chain(i, *head);
+                    }
+                }
+            }
+            BuildKeys::Bytes { converter, map } => {
+                let rows = converter.convert_columns(&cols)?;
+                for i in 0..l.num_rows() {
+                    if !self.null_equal && cols.iter().any(|c| c.is_null(i)) {
+                        continue;
+                    }
+                    if let Some(head) = map.get(rows.row(i).as_ref()) {
+                        chain(i, *head);
+                    }
                 }
             }
         }
@@ -407,5 +586,48 @@ mod tests {
                 (Some(2), None)
             ]
         );
+    }
+
+    // An inner join builds on the smaller side: the pairs, the column order and a filter over
+    // both sides come out the same whichever side is smaller.
+    #[test]
+    fn inner_join_builds_on_the_smaller_side() {
+        let key = || Expr::Column {
+            index: 0,
+            ty: SqlType::Integer,
+        };
+        // Keep the pairs whose right value is below 3.
+        let filter = Expr::Binary {
+            op: crate::planner::expr::BinaryOp::Lt,
+            left: Box::new(Expr::Column {
+                index: 1,
+                ty: SqlType::Integer,
+            }),
+            right: Box::new(Expr::literal(crate::types::Datum::Int(3), SqlType::Integer)),
+            ty: SqlType::Boolean,
+        };
+        let small = || vec![ints(&[Some(1), Some(2), None])];
+        let big = || {
+            vec![
+                ints(&[Some(1), Some(2), Some(2), Some(3)]),
+                ints(&[Some(3), None]),
+            ]
+        };
+        let run = |l, r| {
+            join(
+                l,
+                r,
+                &[SqlType::Integer],
+                &[SqlType::Integer],
+                JoinType::Inner,
+                &[(key(), key())],
+                Some(&filter),
+                false,
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let want = vec![(Some(1), Some(1)), (Some(2), Some(2)), (Some(2), Some(2))];
+        assert_eq!(pairs(&run(small(), big())), want);
+        assert_eq!(pairs(&run(big(), small())), want);
     }
 }
