@@ -417,12 +417,12 @@ impl HashTable {
         )?;
         let rows = converter.convert_columns(&cols)?;
         let mut map: HashMap<Box<[u8]>, u32> = HashMap::new();
-        for i in 0..n {
+        for (i, slot) in next.iter_mut().enumerate() {
             if !null_equal && cols.iter().any(|c| c.is_null(i)) {
                 continue;
             }
             if let Some(prev) = map.insert(rows.row(i).as_ref().into(), i as u32) {
-                next[i] = prev;
+                *slot = prev;
             }
         }
         Ok(HashTable {

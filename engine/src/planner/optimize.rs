@@ -97,14 +97,29 @@ fn prune(plan: Plan, needed: &BTreeSet<usize>) -> (Plan, Mapping) {
                 add_columns(&mut keep, e);
             }
             let (input, input_mapping) = prune(*input, &keep);
-            let exprs = kept.iter().map(|e| remap(e, &input_mapping)).collect();
-            (
+            let exprs: Vec<Expr> = kept.iter().map(|e| remap(e, &input_mapping)).collect();
+            // A projection over one that only picks columns (a join's reordering) reads
+            // through it.
+            let plan = match input {
                 Plan::Project {
+                    input: inner_input,
+                    exprs: inner,
+                } if inner.iter().all(|e| matches!(e, Expr::Column { .. })) => {
+                    let through = |i: usize| match inner.get(i) {
+                        Some(Expr::Column { index, .. }) => *index,
+                        _ => i,
+                    };
+                    Plan::Project {
+                        input: inner_input,
+                        exprs: exprs.iter().map(|e| e.map_columns(&through)).collect(),
+                    }
+                }
+                input => Plan::Project {
                     input: Box::new(input),
                     exprs,
                 },
-                mapping,
-            )
+            };
+            (plan, mapping)
         }
         Plan::Aggregate {
             input,

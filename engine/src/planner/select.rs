@@ -1407,6 +1407,18 @@ fn join_relations(relations: Vec<Relation>, conjuncts: Vec<Expr>) -> Plan {
             pending.push(c);
         }
     }
+    // Estimated rows of each relation after its own predicates, and distinct counts of its
+    // columns, for ordering the joins.
+    let ndvs: Vec<Vec<f64>> = relations.iter().map(column_ndvs).collect();
+    let est: Vec<f64> = relations
+        .iter()
+        .zip(&local)
+        .zip(&ndvs)
+        .map(|((r, preds), ndv)| {
+            let sel: f64 = preds.iter().map(|p| selectivity(p, ndv)).product();
+            (r.rows as f64 * sel).max(1.0)
+        })
+        .collect();
     for (r, preds) in relations.into_iter().zip(local) {
         let plan = match (r.plan, Expr::conjunction(preds)) {
             (p, None) => p,
@@ -1432,8 +1444,13 @@ fn join_relations(relations: Vec<Relation>, conjuncts: Vec<Expr>) -> Plan {
 
     // position[col] = where FROM-order column `col` is in the current joined plan.
     let mut position: Vec<Option<usize>> = vec![None; total];
-    let mut joined: Vec<usize> = vec![0];
-    let (mut plan, _) = plans[0].take().unwrap_or((
+    // Start from the smallest relation.
+    let start = (0..est.len())
+        .min_by(|a, b| est[*a].total_cmp(&est[*b]))
+        .unwrap_or(0);
+    let mut joined: Vec<usize> = vec![start];
+    let mut joined_rows = est.get(start).copied().unwrap_or(1.0);
+    let (mut plan, _) = plans.get_mut(start).and_then(|p| p.take()).unwrap_or((
         Plan::Values {
             rows: vec![],
             types: vec![],
@@ -1441,28 +1458,71 @@ fn join_relations(relations: Vec<Relation>, conjuncts: Vec<Expr>) -> Plan {
         0,
     ));
     let mut width = 0;
-    let n0 = if offsets.len() > 1 { offsets[1] } else { total };
-    for (k, p) in position.iter_mut().enumerate().take(n0) {
-        *p = Some(k);
+    let start_base = offsets.get(start).copied().unwrap_or(0);
+    let start_end = offsets.get(start + 1).copied().unwrap_or(total);
+    for (k, p) in position
+        .iter_mut()
+        .enumerate()
+        .take(start_end)
+        .skip(start_base)
+    {
+        *p = Some(k - start_base);
         width += 1;
     }
     let nrel = plans.len();
     while joined.len() < nrel {
-        // Candidates: relations connected by an equality with the joined set.
-        let mut best: Option<(usize, u64)> = None;
+        // Candidates: relations connected by an equality with the joined set; take the one
+        // whose join is estimated to give the fewest rows (|J| * |R| / the larger distinct
+        // count of the keys).
+        let ndv_of = |col: usize, cap: f64| -> f64 {
+            let r = owner(col);
+            ndvs[r]
+                .get(col - offsets[r])
+                .copied()
+                .unwrap_or(est[r])
+                .min(cap)
+                .max(1.0)
+        };
+        let mut best: Option<(usize, f64)> = None;
         for (r, slot) in plans.iter().enumerate() {
-            let Some((_, rows)) = slot else { continue };
-            let connected = pending
-                .iter()
-                .any(|c| is_equi_between(c, &rels_of, &joined, r));
-            if connected && best.is_none_or(|(_, b)| *rows < b) {
-                best = Some((r, *rows));
+            if slot.is_none() {
+                continue;
             }
+            let mut divisor: Option<f64> = None;
+            for c in &pending {
+                if !is_equi_between(c, &rels_of, &joined, r) {
+                    continue;
+                }
+                let Expr::Binary { left, right, .. } = c else {
+                    continue;
+                };
+                let side = |e: &Expr| -> f64 {
+                    match e {
+                        Expr::Column { index, .. } if owner(*index) == r => ndv_of(*index, est[r]),
+                        Expr::Column { index, .. } => ndv_of(*index, joined_rows),
+                        _ => 1.0,
+                    }
+                };
+                let d = side(left).max(side(right));
+                divisor = Some(divisor.map_or(d, |x: f64| x.max(d)));
+            }
+            if let Some(d) = divisor {
+                let out = joined_rows * est[r] / d;
+                if best.is_none_or(|(_, b)| out < b) {
+                    best = Some((r, out));
+                }
+            }
+        }
+        if let Some((_, out)) = best {
+            joined_rows = out.max(1.0);
         }
         let r = match best {
             Some((r, _)) => r,
             None => match plans.iter().position(|p| p.is_some()) {
-                Some(r) => r,
+                Some(r) => {
+                    joined_rows *= est[r];
+                    r
+                }
                 None => break,
             },
         };
@@ -1560,6 +1620,71 @@ fn join_relations(relations: Vec<Relation>, conjuncts: Vec<Expr>) -> Plan {
         };
     }
     plan
+}
+
+/// Estimated distinct values of each output column of `r`: for a table's integer and date
+/// columns, at most the width of their zone-map range; otherwise every row distinct.
+fn column_ndvs(r: &Relation) -> Vec<f64> {
+    let rows = (r.rows as f64).max(1.0);
+    let Plan::Scan {
+        table, projection, ..
+    } = &r.plan
+    else {
+        return vec![rows; r.scope.columns.len()];
+    };
+    projection
+        .iter()
+        .map(|&c| {
+            let mut zone: Option<basalt_storage::ZoneMap> = None;
+            for seg in &table.segments {
+                if let Some(z) = seg.zone_maps.get(c) {
+                    match &mut zone {
+                        Some(acc) => acc.merge(z),
+                        None => zone = Some(z.clone()),
+                    }
+                }
+            }
+            let range = match zone.as_ref().map(|z| (&z.min, &z.max)) {
+                Some((
+                    Some(basalt_storage::ZoneValue::Int(lo)),
+                    Some(basalt_storage::ZoneValue::Int(hi)),
+                )) => Some(hi.saturating_sub(*lo).saturating_add(1) as f64),
+                Some((
+                    Some(basalt_storage::ZoneValue::Boolean(_)),
+                    Some(basalt_storage::ZoneValue::Boolean(_)),
+                )) => Some(2.0),
+                _ => None,
+            };
+            range.map_or(rows, |n| n.min(rows)).max(1.0)
+        })
+        .collect()
+}
+
+/// The fraction of rows a predicate over one relation keeps, roughly: an equality with a
+/// constant keeps one distinct value's share, a range a third, anything else half.
+fn selectivity(p: &Expr, ndv: &[f64]) -> f64 {
+    match p {
+        Expr::Binary {
+            op: BinaryOp::Eq,
+            left,
+            right,
+            ..
+        } => match (left.as_ref(), right.as_ref()) {
+            (Expr::Column { index, .. }, other) | (other, Expr::Column { index, .. })
+                if other.is_constant() =>
+            {
+                // Without statistics a string column counts every row distinct: floor the
+                // estimate so such an equality is not taken to keep a single row.
+                (1.0 / ndv.get(*index).copied().unwrap_or(10.0).max(1.0)).max(0.05)
+            }
+            _ => 0.1,
+        },
+        Expr::Binary { op, .. } if op.is_comparison() => 0.33,
+        Expr::Binary {
+            op: BinaryOp::And, ..
+        } => 0.25,
+        _ => 0.5,
+    }
 }
 
 fn is_equi_between(
