@@ -37,8 +37,25 @@ pub struct ExecContext<'a> {
     pub store: &'a Store,
 }
 
-/// Runs a plan to completion and returns its output batches.
+/// Runs a plan to completion and returns its output batches. Shared subplans run first, once
+/// each, innermost first; every use of one reads its stored result.
 pub fn execute(plan: &Plan, ctx: &ExecContext<'_>) -> Result<Vec<RecordBatch>> {
+    let mut order = Vec::new();
+    plan.shared_subplans(&mut order);
+    let mut shared = SharedResults::new();
+    for (id, input) in order {
+        if !shared.contains_key(&id) {
+            let batches = run(&input, ctx, &shared)?;
+            shared.insert(id, Arc::new(batches));
+        }
+    }
+    run(plan, ctx, &shared)
+}
+
+/// The results of the shared subplans, by id.
+type SharedResults = std::collections::HashMap<usize, Arc<Vec<RecordBatch>>>;
+
+fn run(plan: &Plan, ctx: &ExecContext<'_>, shared: &SharedResults) -> Result<Vec<RecordBatch>> {
     match plan {
         Plan::Scan {
             table,
@@ -46,13 +63,13 @@ pub fn execute(plan: &Plan, ctx: &ExecContext<'_>) -> Result<Vec<RecordBatch>> {
             filter,
         } => scan::scan(ctx, table, projection, filter.as_ref()),
         Plan::Values { rows, types } => values::values(rows, types),
-        Plan::Filter { input, predicate } => filter::filter(execute(input, ctx)?, predicate),
-        Plan::Project { input, exprs } => project::project(execute(input, ctx)?, exprs),
+        Plan::Filter { input, predicate } => filter::filter(run(input, ctx, shared)?, predicate),
+        Plan::Project { input, exprs } => project::project(run(input, ctx, shared)?, exprs),
         Plan::Aggregate {
             input,
             groups,
             aggs,
-        } => aggregate::aggregate(execute(input, ctx)?, groups, aggs),
+        } => aggregate::aggregate(run(input, ctx, shared)?, groups, aggs),
         Plan::Join {
             left,
             right,
@@ -61,7 +78,7 @@ pub fn execute(plan: &Plan, ctx: &ExecContext<'_>) -> Result<Vec<RecordBatch>> {
             filter,
             null_equal,
         } => {
-            let (l, r) = rayon::join(|| execute(left, ctx), || execute(right, ctx));
+            let (l, r) = rayon::join(|| run(left, ctx, shared), || run(right, ctx, shared));
             join::join(
                 l?,
                 r?,
@@ -74,21 +91,25 @@ pub fn execute(plan: &Plan, ctx: &ExecContext<'_>) -> Result<Vec<RecordBatch>> {
             )
         }
         Plan::SingleRow { input, key_columns } => {
-            single_row::single_row(execute(input, ctx)?, *key_columns)
+            single_row::single_row(run(input, ctx, shared)?, *key_columns)
         }
-        Plan::Sort { input, keys } => sort::sort(execute(input, ctx)?, keys),
+        Plan::Sort { input, keys } => sort::sort(run(input, ctx, shared)?, keys),
         Plan::Limit {
             input,
             offset,
             limit,
-        } => Ok(limit::limit(execute(input, ctx)?, *offset, *limit)),
+        } => Ok(limit::limit(run(input, ctx, shared)?, *offset, *limit)),
+        Plan::Shared { id, input } => match shared.get(id) {
+            Some(batches) => Ok(batches.as_ref().clone()),
+            None => run(input, ctx, shared),
+        },
         Plan::SetOp {
             left,
             right,
             kind,
             all,
         } => {
-            let (l, r) = rayon::join(|| execute(left, ctx), || execute(right, ctx));
+            let (l, r) = rayon::join(|| run(left, ctx, shared), || run(right, ctx, shared));
             set_op::set_op(l?, r?, &left.types(), *kind, *all)
         }
     }

@@ -5,7 +5,8 @@
 //! whole tables and whose joins carry every column of both sides; without this pass a join of
 //! wide tables moves every comment string through every operator.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use crate::planner::expr::Expr;
 use crate::planner::plan::Plan;
@@ -14,7 +15,7 @@ use crate::planner::plan::Plan;
 pub fn optimize(plan: Plan) -> Plan {
     let width = plan.types().len();
     let needed: BTreeSet<usize> = (0..width).collect();
-    let (plan, mapping) = prune(plan, &needed);
+    let (plan, mapping) = Pruner::default().prune(plan, &needed);
     // Every output column was needed, so every one survived, in order.
     debug_assert!(mapping.iter().enumerate().all(|(i, m)| *m == Some(i)));
     plan
@@ -35,258 +36,281 @@ fn add_columns(set: &mut BTreeSet<usize>, e: &Expr) {
     set.extend(e.columns());
 }
 
-/// Prunes `plan` to (at least) the `needed` output columns. Returns the new plan and where each
-/// old output column is in the new output.
-fn prune(plan: Plan, needed: &BTreeSet<usize>) -> (Plan, Mapping) {
-    match plan {
-        Plan::Scan {
-            table,
-            projection,
-            filter,
-        } => {
-            let mut keep = needed.clone();
-            if let Some(f) = &filter {
-                add_columns(&mut keep, f);
-            }
-            let mut mapping = vec![None; projection.len()];
-            let mut new_projection = Vec::with_capacity(keep.len());
-            for (i, col) in projection.iter().enumerate() {
-                if keep.contains(&i) {
-                    mapping[i] = Some(new_projection.len());
-                    new_projection.push(*col);
+/// Column pruning's state: the shared subplans already pruned, by id.
+#[derive(Default)]
+struct Pruner {
+    shared: HashMap<usize, Arc<Plan>>,
+}
+
+impl Pruner {
+    /// Prunes `plan` to (at least) the `needed` output columns. Returns the new plan and where each
+    /// old output column is in the new output.
+    fn prune(&mut self, plan: Plan, needed: &BTreeSet<usize>) -> (Plan, Mapping) {
+        match plan {
+            Plan::Scan {
+                table,
+                projection,
+                filter,
+            } => {
+                let mut keep = needed.clone();
+                if let Some(f) = &filter {
+                    add_columns(&mut keep, f);
                 }
-            }
-            let filter = filter.map(|f| remap(&f, &mapping));
-            (
-                Plan::Scan {
-                    table,
-                    projection: new_projection,
-                    filter,
-                },
-                mapping,
-            )
-        }
-        Plan::Values { rows, types } => {
-            let width = types.len();
-            (Plan::Values { rows, types }, identity(width))
-        }
-        Plan::Filter { input, predicate } => {
-            let mut keep = needed.clone();
-            add_columns(&mut keep, &predicate);
-            let (input, mapping) = prune(*input, &keep);
-            let predicate = remap(&predicate, &mapping);
-            (
-                Plan::Filter {
-                    input: Box::new(input),
-                    predicate,
-                },
-                mapping,
-            )
-        }
-        Plan::Project { input, exprs } => {
-            let mut mapping = vec![None; exprs.len()];
-            let mut kept = Vec::new();
-            for (i, e) in exprs.into_iter().enumerate() {
-                if needed.contains(&i) {
-                    mapping[i] = Some(kept.len());
-                    kept.push(e);
-                }
-            }
-            let mut keep = BTreeSet::new();
-            for e in &kept {
-                add_columns(&mut keep, e);
-            }
-            let (input, input_mapping) = prune(*input, &keep);
-            let exprs: Vec<Expr> = kept.iter().map(|e| remap(e, &input_mapping)).collect();
-            // A projection over one that only picks columns (a join's reordering) reads
-            // through it.
-            let plan = match input {
-                Plan::Project {
-                    input: inner_input,
-                    exprs: inner,
-                } if inner.iter().all(|e| matches!(e, Expr::Column { .. })) => {
-                    let through = |i: usize| match inner.get(i) {
-                        Some(Expr::Column { index, .. }) => *index,
-                        _ => i,
-                    };
-                    Plan::Project {
-                        input: inner_input,
-                        exprs: exprs.iter().map(|e| e.map_columns(&through)).collect(),
+                let mut mapping = vec![None; projection.len()];
+                let mut new_projection = Vec::with_capacity(keep.len());
+                for (i, col) in projection.iter().enumerate() {
+                    if keep.contains(&i) {
+                        mapping[i] = Some(new_projection.len());
+                        new_projection.push(*col);
                     }
                 }
-                input => Plan::Project {
-                    input: Box::new(input),
-                    exprs,
-                },
-            };
-            (plan, mapping)
-        }
-        Plan::Aggregate {
-            input,
-            groups,
-            aggs,
-        } => {
-            // Every group column stays (they define the groups); unread aggregates go.
-            let g = groups.len();
-            let mut mapping: Mapping = (0..g).map(Some).collect();
-            mapping.resize(g + aggs.len(), None);
-            let mut kept_aggs = Vec::new();
-            for (i, a) in aggs.into_iter().enumerate() {
-                if needed.contains(&(g + i)) {
-                    mapping[g + i] = Some(g + kept_aggs.len());
-                    kept_aggs.push(a);
+                let filter = filter.map(|f| remap(&f, &mapping));
+                (
+                    Plan::Scan {
+                        table,
+                        projection: new_projection,
+                        filter,
+                    },
+                    mapping,
+                )
+            }
+            Plan::Values { rows, types } => {
+                let width = types.len();
+                (Plan::Values { rows, types }, identity(width))
+            }
+            Plan::Filter { input, predicate } => {
+                let mut keep = needed.clone();
+                add_columns(&mut keep, &predicate);
+                let (input, mapping) = self.prune(*input, &keep);
+                let predicate = remap(&predicate, &mapping);
+                (
+                    Plan::Filter {
+                        input: Box::new(input),
+                        predicate,
+                    },
+                    mapping,
+                )
+            }
+            Plan::Project { input, exprs } => {
+                let mut mapping = vec![None; exprs.len()];
+                let mut kept = Vec::new();
+                for (i, e) in exprs.into_iter().enumerate() {
+                    if needed.contains(&i) {
+                        mapping[i] = Some(kept.len());
+                        kept.push(e);
+                    }
                 }
-            }
-            let mut keep = BTreeSet::new();
-            for e in &groups {
-                add_columns(&mut keep, e);
-            }
-            for a in &kept_aggs {
-                if let Some(arg) = &a.arg {
-                    add_columns(&mut keep, arg);
+                let mut keep = BTreeSet::new();
+                for e in &kept {
+                    add_columns(&mut keep, e);
                 }
+                let (input, input_mapping) = self.prune(*input, &keep);
+                let exprs: Vec<Expr> = kept.iter().map(|e| remap(e, &input_mapping)).collect();
+                // A projection over one that only picks columns (a join's reordering) reads
+                // through it.
+                let plan = match input {
+                    Plan::Project {
+                        input: inner_input,
+                        exprs: inner,
+                    } if inner.iter().all(|e| matches!(e, Expr::Column { .. })) => {
+                        let through = |i: usize| match inner.get(i) {
+                            Some(Expr::Column { index, .. }) => *index,
+                            _ => i,
+                        };
+                        Plan::Project {
+                            input: inner_input,
+                            exprs: exprs.iter().map(|e| e.map_columns(&through)).collect(),
+                        }
+                    }
+                    input => Plan::Project {
+                        input: Box::new(input),
+                        exprs,
+                    },
+                };
+                (plan, mapping)
             }
-            let (input, input_mapping) = prune(*input, &keep);
-            let groups = groups.iter().map(|e| remap(e, &input_mapping)).collect();
-            let aggs = kept_aggs
-                .into_iter()
-                .map(|mut a| {
-                    a.arg = a.arg.map(|e| remap(&e, &input_mapping));
-                    a
-                })
-                .collect();
-            (
-                Plan::Aggregate {
-                    input: Box::new(input),
-                    groups,
-                    aggs,
-                },
-                mapping,
-            )
-        }
-        Plan::Join {
-            left,
-            right,
-            join_type,
-            keys,
-            filter,
-            null_equal,
-        } => {
-            let nl = left.types().len();
-            let nr = right.types().len();
-            let mut keep_left = BTreeSet::new();
-            let mut keep_right = BTreeSet::new();
-            for &c in needed {
-                if c < nl {
-                    keep_left.insert(c);
-                } else {
-                    keep_right.insert(c - nl);
+            Plan::Aggregate {
+                input,
+                groups,
+                aggs,
+            } => {
+                // Every group column stays (they define the groups); unread aggregates go.
+                let g = groups.len();
+                let mut mapping: Mapping = (0..g).map(Some).collect();
+                mapping.resize(g + aggs.len(), None);
+                let mut kept_aggs = Vec::new();
+                for (i, a) in aggs.into_iter().enumerate() {
+                    if needed.contains(&(g + i)) {
+                        mapping[g + i] = Some(g + kept_aggs.len());
+                        kept_aggs.push(a);
+                    }
                 }
+                let mut keep = BTreeSet::new();
+                for e in &groups {
+                    add_columns(&mut keep, e);
+                }
+                for a in &kept_aggs {
+                    if let Some(arg) = &a.arg {
+                        add_columns(&mut keep, arg);
+                    }
+                }
+                let (input, input_mapping) = self.prune(*input, &keep);
+                let groups = groups.iter().map(|e| remap(e, &input_mapping)).collect();
+                let aggs = kept_aggs
+                    .into_iter()
+                    .map(|mut a| {
+                        a.arg = a.arg.map(|e| remap(&e, &input_mapping));
+                        a
+                    })
+                    .collect();
+                (
+                    Plan::Aggregate {
+                        input: Box::new(input),
+                        groups,
+                        aggs,
+                    },
+                    mapping,
+                )
             }
-            if let Some(f) = &filter {
-                for c in f.columns() {
+            Plan::Join {
+                left,
+                right,
+                join_type,
+                keys,
+                filter,
+                null_equal,
+            } => {
+                let nl = left.types().len();
+                let nr = right.types().len();
+                let mut keep_left = BTreeSet::new();
+                let mut keep_right = BTreeSet::new();
+                for &c in needed {
                     if c < nl {
                         keep_left.insert(c);
                     } else {
                         keep_right.insert(c - nl);
                     }
                 }
+                if let Some(f) = &filter {
+                    for c in f.columns() {
+                        if c < nl {
+                            keep_left.insert(c);
+                        } else {
+                            keep_right.insert(c - nl);
+                        }
+                    }
+                }
+                for (l, r) in &keys {
+                    add_columns(&mut keep_left, l);
+                    add_columns(&mut keep_right, r);
+                }
+                let (left, lmap) = self.prune(*left, &keep_left);
+                let (right, rmap) = self.prune(*right, &keep_right);
+                let new_nl = left.types().len();
+                let mut mapping: Mapping = lmap.clone();
+                mapping.extend(rmap.iter().map(|m| m.map(|i| i + new_nl)));
+                debug_assert_eq!(mapping.len(), nl + nr);
+                let keys = keys
+                    .iter()
+                    .map(|(l, r)| (remap(l, &lmap), remap(r, &rmap)))
+                    .collect();
+                let filter = filter.map(|f| remap(&f, &mapping));
+                (
+                    Plan::Join {
+                        left: Box::new(left),
+                        right: Box::new(right),
+                        join_type,
+                        keys,
+                        filter,
+                        null_equal,
+                    },
+                    mapping,
+                )
             }
-            for (l, r) in &keys {
-                add_columns(&mut keep_left, l);
-                add_columns(&mut keep_right, r);
+            Plan::SingleRow { input, key_columns } => {
+                let mut keep = needed.clone();
+                keep.extend(0..key_columns);
+                let (input, mapping) = self.prune(*input, &keep);
+                (
+                    Plan::SingleRow {
+                        input: Box::new(input),
+                        key_columns,
+                    },
+                    mapping,
+                )
             }
-            let (left, lmap) = prune(*left, &keep_left);
-            let (right, rmap) = prune(*right, &keep_right);
-            let new_nl = left.types().len();
-            let mut mapping: Mapping = lmap.clone();
-            mapping.extend(rmap.iter().map(|m| m.map(|i| i + new_nl)));
-            debug_assert_eq!(mapping.len(), nl + nr);
-            let keys = keys
-                .iter()
-                .map(|(l, r)| (remap(l, &lmap), remap(r, &rmap)))
-                .collect();
-            let filter = filter.map(|f| remap(&f, &mapping));
-            (
-                Plan::Join {
-                    left: Box::new(left),
-                    right: Box::new(right),
-                    join_type,
-                    keys,
-                    filter,
-                    null_equal,
-                },
-                mapping,
-            )
-        }
-        Plan::SingleRow { input, key_columns } => {
-            let mut keep = needed.clone();
-            keep.extend(0..key_columns);
-            let (input, mapping) = prune(*input, &keep);
-            (
-                Plan::SingleRow {
-                    input: Box::new(input),
-                    key_columns,
-                },
-                mapping,
-            )
-        }
-        Plan::Sort { input, keys } => {
-            let mut keep = needed.clone();
-            for k in &keys {
-                add_columns(&mut keep, &k.expr);
+            Plan::Sort { input, keys } => {
+                let mut keep = needed.clone();
+                for k in &keys {
+                    add_columns(&mut keep, &k.expr);
+                }
+                let (input, mapping) = self.prune(*input, &keep);
+                let keys = keys
+                    .into_iter()
+                    .map(|mut k| {
+                        k.expr = remap(&k.expr, &mapping);
+                        k
+                    })
+                    .collect();
+                (
+                    Plan::Sort {
+                        input: Box::new(input),
+                        keys,
+                    },
+                    mapping,
+                )
             }
-            let (input, mapping) = prune(*input, &keep);
-            let keys = keys
-                .into_iter()
-                .map(|mut k| {
-                    k.expr = remap(&k.expr, &mapping);
-                    k
-                })
-                .collect();
-            (
-                Plan::Sort {
-                    input: Box::new(input),
-                    keys,
-                },
-                mapping,
-            )
-        }
-        Plan::Limit {
-            input,
-            offset,
-            limit,
-        } => {
-            let (input, mapping) = prune(*input, needed);
-            (
-                Plan::Limit {
-                    input: Box::new(input),
-                    offset,
-                    limit,
-                },
-                mapping,
-            )
-        }
-        Plan::SetOp {
-            left,
-            right,
-            kind,
-            all,
-        } => {
-            // Every column takes part in comparing rows: keep them all.
-            let width = left.types().len();
-            let all_cols: BTreeSet<usize> = (0..width).collect();
-            let (left, _) = prune(*left, &all_cols);
-            let (right, _) = prune(*right, &all_cols);
-            (
-                Plan::SetOp {
-                    left: Box::new(left),
-                    right: Box::new(right),
-                    kind,
-                    all,
-                },
-                identity(width),
-            )
+            Plan::Limit {
+                input,
+                offset,
+                limit,
+            } => {
+                let (input, mapping) = self.prune(*input, needed);
+                (
+                    Plan::Limit {
+                        input: Box::new(input),
+                        offset,
+                        limit,
+                    },
+                    mapping,
+                )
+            }
+            Plan::Shared { id, input } => {
+                // Its uses may read different columns: keep them all, prune inside it once.
+                let width = input.types().len();
+                let input = match self.shared.get(&id) {
+                    Some(done) => done.clone(),
+                    None => {
+                        let all_cols: BTreeSet<usize> = (0..width).collect();
+                        let (inner, _) = self.prune(input.as_ref().clone(), &all_cols);
+                        let inner = Arc::new(inner);
+                        self.shared.insert(id, inner.clone());
+                        inner
+                    }
+                };
+                (Plan::Shared { id, input }, identity(width))
+            }
+            Plan::SetOp {
+                left,
+                right,
+                kind,
+                all,
+            } => {
+                // Every column takes part in comparing rows: keep them all.
+                let width = left.types().len();
+                let all_cols: BTreeSet<usize> = (0..width).collect();
+                let (left, _) = self.prune(*left, &all_cols);
+                let (right, _) = self.prune(*right, &all_cols);
+                (
+                    Plan::SetOp {
+                        left: Box::new(left),
+                        right: Box::new(right),
+                        kind,
+                        all,
+                    },
+                    identity(width),
+                )
+            }
         }
     }
 }

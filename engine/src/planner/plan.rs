@@ -1,5 +1,8 @@
 //! Plan nodes: a tree of relational operators, built once by the binder and never mutated.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use basalt_storage::{SqlType, TableMeta};
 
 use crate::planner::expr::{AggCall, Expr};
@@ -92,6 +95,12 @@ pub enum Plan {
         offset: u64,
         limit: Option<u64>,
     },
+    /// A subplan used in more than one place (a decorrelated subquery's outer input and its
+    /// domain, say): it runs once per statement and every use reads its result.
+    Shared {
+        id: usize,
+        input: Arc<Plan>,
+    },
     /// A set operation over two inputs of the same column types. Without `all`, duplicates
     /// are removed; rows compare equal when all columns are equal, NULLs included.
     SetOp {
@@ -129,6 +138,43 @@ impl Plan {
                 t
             }
             Plan::SetOp { left, .. } => left.types(),
+            Plan::Shared { input, .. } => input.types(),
+        }
+    }
+
+    /// Wraps `plan` so that its uses share one execution (already shared plans stay as they
+    /// are).
+    pub fn shared(plan: Plan) -> Plan {
+        static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
+        match plan {
+            Plan::Shared { .. } => plan,
+            plan => Plan::Shared {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                input: Arc::new(plan),
+            },
+        }
+    }
+
+    /// The shared subplans under this node, each after those it contains.
+    pub fn shared_subplans(&self, out: &mut Vec<(usize, Arc<Plan>)>) {
+        match self {
+            Plan::Scan { .. } | Plan::Values { .. } => {}
+            Plan::Filter { input, .. }
+            | Plan::Project { input, .. }
+            | Plan::Aggregate { input, .. }
+            | Plan::Sort { input, .. }
+            | Plan::Limit { input, .. }
+            | Plan::SingleRow { input, .. } => input.shared_subplans(out),
+            Plan::Join { left, right, .. } | Plan::SetOp { left, right, .. } => {
+                left.shared_subplans(out);
+                right.shared_subplans(out);
+            }
+            Plan::Shared { id, input } => {
+                if !out.iter().any(|(i, _)| i == id) {
+                    input.shared_subplans(out);
+                    out.push((*id, input.clone()));
+                }
+            }
         }
     }
 
@@ -188,6 +234,7 @@ impl Plan {
             Plan::SetOp { kind, all, .. } => {
                 format!("{kind:?}{}", if *all { " All" } else { "" })
             }
+            Plan::Shared { .. } => "Shared Subplan".to_string(),
             Plan::Limit { offset, limit, .. } => match limit {
                 Some(l) => format!("Limit {l} offset {offset}"),
                 None => format!("Offset {offset}"),
@@ -202,6 +249,7 @@ impl Plan {
             | Plan::Sort { input, .. }
             | Plan::Limit { input, .. }
             | Plan::SingleRow { input, .. } => input.explain(out, depth + 1),
+            Plan::Shared { input, .. } => input.explain(out, depth + 1),
             Plan::Join { left, right, .. } | Plan::SetOp { left, right, .. } => {
                 left.explain(out, depth + 1);
                 right.explain(out, depth + 1);

@@ -305,6 +305,11 @@ impl Binder<'_> {
         for (k, p) in pending.iter().enumerate() {
             let width = base + k;
             let nd = p.correlated.len();
+            if nd > 0 {
+                // The outer input is both the domain's source and the join's left side: run it
+                // once.
+                plan = Plan::shared(plan);
+            }
             let (lifted, ltypes, empty) = self.bind_lifted(p, &plan, outer_scope)?;
             if ltypes.len() < nd + 1 {
                 return Err(Error::Internal("subquery output".into()));
@@ -406,10 +411,11 @@ impl Binder<'_> {
                     let yty = y.ty();
                     let mut exprs = lifted_keys.clone();
                     exprs.push(y);
-                    let values = Plan::Project {
+                    // Read twice below (matches and counts): run it once.
+                    let values = Plan::shared(Plan::Project {
                         input: Box::new(lifted),
                         exprs,
-                    };
+                    });
                     // Distinct non-NULL values per domain value, joined on (domain, x).
                     let matches = Plan::Project {
                         input: Box::new(distinct(Plan::Filter {
