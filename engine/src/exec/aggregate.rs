@@ -9,6 +9,7 @@ use arrow_array::types::Decimal128Type;
 use arrow_array::{Array, ArrayRef, Decimal128Array, Float64Array, Int64Array, RecordBatch};
 use arrow_row::{RowConverter, Rows, SortField};
 use basalt_storage::SqlType;
+use rayon::prelude::*;
 
 use super::make_batch;
 use crate::error::{Error, Result};
@@ -316,40 +317,54 @@ pub fn aggregate(
     for s in states.iter_mut() {
         s.resize(ngroups);
     }
-    for batch in &input {
-        let n = batch.num_rows();
-        let group_ids: Vec<u32> = if groups.is_empty() {
-            vec![0; n]
-        } else {
-            let cols = groups
-                .iter()
-                .map(|g| evaluate(g, batch))
-                .collect::<Result<Vec<_>>>()?;
-            let rows: Rows = converter.convert_columns(&cols)?;
-            let mut ids = Vec::with_capacity(n);
-            for i in 0..n {
-                let r = rows.row(i);
-                let id = match group_map.get(r.as_ref()) {
-                    Some(id) => *id,
-                    None => {
-                        let id = keys.len() as u32;
-                        let key: Box<[u8]> = r.as_ref().into();
-                        keys.push(key.clone());
-                        group_map.insert(key, id);
-                        id
-                    }
-                };
-                ids.push(id);
-            }
-            ngroups = keys.len();
-            ids
-        };
-        for s in states.iter_mut() {
-            s.resize(ngroups);
-            let arg = match &s.call.arg {
-                Some(a) => Some(evaluate(a, batch)?),
-                None => None,
+    // Evaluate group keys and aggregate arguments for every batch in parallel; only the
+    // hashing into groups and the accumulation below run in order.
+    type Evaluated = (Option<Rows>, Vec<Option<ArrayRef>>);
+    let evaluated: Vec<Evaluated> = input
+        .par_iter()
+        .map(|batch| {
+            let rows = if groups.is_empty() {
+                None
+            } else {
+                let cols = groups
+                    .iter()
+                    .map(|g| evaluate(g, batch))
+                    .collect::<Result<Vec<_>>>()?;
+                Some(converter.convert_columns(&cols)?)
             };
+            let args = aggs
+                .iter()
+                .map(|a| a.arg.as_ref().map(|e| evaluate(e, batch)).transpose())
+                .collect::<Result<Vec<_>>>()?;
+            Ok((rows, args))
+        })
+        .collect::<Result<_>>()?;
+    for (batch, (rows, args)) in input.iter().zip(evaluated) {
+        let n = batch.num_rows();
+        let group_ids: Vec<u32> = match &rows {
+            None => vec![0; n],
+            Some(rows) => {
+                let mut ids = Vec::with_capacity(n);
+                for i in 0..n {
+                    let r = rows.row(i);
+                    let id = match group_map.get(r.as_ref()) {
+                        Some(id) => *id,
+                        None => {
+                            let id = keys.len() as u32;
+                            let key: Box<[u8]> = r.as_ref().into();
+                            keys.push(key.clone());
+                            group_map.insert(key, id);
+                            id
+                        }
+                    };
+                    ids.push(id);
+                }
+                ngroups = keys.len();
+                ids
+            }
+        };
+        for (s, arg) in states.iter_mut().zip(args) {
+            s.resize(ngroups);
             s.update(&group_ids, arg.as_ref())?;
         }
     }

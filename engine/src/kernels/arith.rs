@@ -138,63 +138,113 @@ fn decimal_arith(
         message: "numeric value out of range".to_string(),
     };
     let limit = pow10(DECIMAL_DIGITS_MAX) - 1;
+    let (av, bv) = (a.values(), b.values());
+    let is_null = |i: usize| nulls.as_ref().is_some_and(|n| n.is_null(i));
     let mut out = Vec::with_capacity(a.len());
-    for i in 0..a.len() {
-        if nulls.as_ref().is_some_and(|n| n.is_null(i)) {
-            out.push(0);
-            continue;
+    // Scale factors are the same for every row: work them out once, and leave the per-row
+    // loop to the checked integer operations.
+    let scale_up = |v: i128, by: u32| -> Result<i128> {
+        if by == 0 {
+            Ok(v)
+        } else {
+            v.checked_mul(pow10(by)).ok_or_else(of)
         }
-        let (x, y) = (a.value(i), b.value(i));
-        let v = match op {
-            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mod => {
-                let common = ls.max(rs);
-                let x = rescale_decimal(x, ls, common).ok_or_else(of)?;
-                let y = rescale_decimal(y, rs, common).ok_or_else(of)?;
+    };
+    match op {
+        BinaryOp::Add | BinaryOp::Sub => {
+            let common = ls.max(rs);
+            let (ux, uy) = ((common - ls) as u32, (common - rs) as u32);
+            let exact = common == scale;
+            for (i, (&x, &y)) in av.iter().zip(bv.iter()).enumerate() {
+                if is_null(i) {
+                    out.push(0);
+                    continue;
+                }
+                let (x, y) = (scale_up(x, ux)?, scale_up(y, uy)?);
+                let v = if op == BinaryOp::Add {
+                    x.checked_add(y)
+                } else {
+                    x.checked_sub(y)
+                }
+                .ok_or_else(of)?;
+                let v = if exact {
+                    v
+                } else {
+                    rescale_decimal(v, common, scale).ok_or_else(of)?
+                };
+                if v > limit || v < -limit {
+                    return Err(of());
+                }
+                out.push(v);
+            }
+        }
+        BinaryOp::Mul => {
+            let exact = ls + rs == scale;
+            for (i, (&x, &y)) in av.iter().zip(bv.iter()).enumerate() {
+                if is_null(i) {
+                    out.push(0);
+                    continue;
+                }
+                let v = x.checked_mul(y).ok_or_else(of)?;
+                let v = if exact {
+                    v
+                } else {
+                    rescale_decimal(v, ls + rs, scale).ok_or_else(of)?
+                };
+                if v > limit || v < -limit {
+                    return Err(of());
+                }
+                out.push(v);
+            }
+        }
+        _ => {
+            for i in 0..a.len() {
+                if is_null(i) {
+                    out.push(0);
+                    continue;
+                }
+                let (x, y) = (av[i], bv[i]);
                 let v = match op {
-                    BinaryOp::Add => x.checked_add(y).ok_or_else(of)?,
-                    BinaryOp::Sub => x.checked_sub(y).ok_or_else(of)?,
-                    _ => {
+                    BinaryOp::Mod => {
+                        let common = ls.max(rs);
+                        let x = rescale_decimal(x, ls, common).ok_or_else(of)?;
+                        let y = rescale_decimal(y, rs, common).ok_or_else(of)?;
                         if y == 0 {
                             return Err(Error::DivisionByZero);
                         }
-                        x % y
+                        rescale_decimal(x % y, common, scale).ok_or_else(of)?
                     }
-                };
-                rescale_decimal(v, common, scale).ok_or_else(of)?
-            }
-            BinaryOp::Mul => {
-                let v = x.checked_mul(y).ok_or_else(of)?;
-                rescale_decimal(v, ls + rs, scale).ok_or_else(of)?
-            }
-            BinaryOp::Div => {
-                if y == 0 {
-                    return Err(Error::DivisionByZero);
-                }
-                // x/10^ls / (y/10^rs) at scale s = x * 10^(s - ls + rs) / y, rounded.
-                let shift = scale as i32 - ls as i32 + rs as i32;
-                let (num, den) = if shift >= 0 {
-                    (x.checked_mul(pow10(shift as u32)).ok_or_else(of)?, y)
-                } else {
-                    (x, y.checked_mul(pow10((-shift) as u32)).ok_or_else(of)?)
-                };
-                let q = num / den;
-                let rem = num % den;
-                if rem.unsigned_abs() * 2 >= den.unsigned_abs() {
-                    if (num < 0) != (den < 0) {
-                        q - 1
-                    } else {
-                        q + 1
+                    BinaryOp::Div => {
+                        if y == 0 {
+                            return Err(Error::DivisionByZero);
+                        }
+                        // x/10^ls / (y/10^rs) at scale s = x * 10^(s - ls + rs) / y, rounded.
+                        let shift = scale as i32 - ls as i32 + rs as i32;
+                        let (num, den) = if shift >= 0 {
+                            (x.checked_mul(pow10(shift as u32)).ok_or_else(of)?, y)
+                        } else {
+                            (x, y.checked_mul(pow10((-shift) as u32)).ok_or_else(of)?)
+                        };
+                        let q = num / den;
+                        let rem = num % den;
+                        if rem.unsigned_abs() * 2 >= den.unsigned_abs() {
+                            if (num < 0) != (den < 0) {
+                                q - 1
+                            } else {
+                                q + 1
+                            }
+                        } else {
+                            q
+                        }
                     }
-                } else {
-                    q
+                    _ => return Err(Error::Internal(format!("{op:?} is not arithmetic"))),
+                };
+                if v > limit || v < -limit {
+                    return Err(of());
                 }
+                out.push(v);
             }
-            _ => return Err(Error::Internal(format!("{op:?} is not arithmetic"))),
-        };
-        if v > limit || v < -limit {
-            return Err(of());
         }
-        out.push(v);
     }
     let arr = Decimal128Array::new(out.into(), nulls)
         .with_precision_and_scale(crate::types::NUMERIC_PRECISION, scale)?;
