@@ -172,7 +172,8 @@ impl Session {
     /// Describes a statement without running it.
     pub fn describe(&mut self, stmt: &Statement) -> Result<Description> {
         let manifest = self.current_manifest();
-        let mut binder = Binder::new(&manifest, &stmt.text, None);
+        let catalog = planner::dml::binding_catalog(&manifest, &stmt.ast);
+        let mut binder = Binder::new(&catalog, &stmt.text, None);
         let bound = match binder.bind_statement(&stmt.ast) {
             Ok(b) => b,
             Err(e) => {
@@ -321,7 +322,8 @@ impl Session {
     ) -> Result<StatementResult> {
         let manifest = self.current_manifest();
         let bound = {
-            let mut binder = Binder::new(&manifest, &stmt.text, Some(params));
+            let catalog = planner::dml::binding_catalog(&manifest, &stmt.ast);
+            let mut binder = Binder::new(&catalog, &stmt.text, Some(params));
             binder.bind_statement(&stmt.ast)?
         };
         let store = self.engine.store.clone();
@@ -391,6 +393,59 @@ impl Session {
                 }
                 Ok(command(&format!("INSERT 0 {rows}")))
             }
+            BoundStatement::Delete { schema, name, plan } => {
+                let ctx = exec::ExecContext { store: &store };
+                let batches = exec::execute(&plan, &ctx)?;
+                let changes = exec::dml::collect(&batches, false)?;
+                if changes.count > 0 {
+                    self.write_at(&manifest, |t| {
+                        t.delete_rows(&schema, &name, &changes.rows)
+                            .map_err(storage_error)?;
+                        Ok(())
+                    })?;
+                }
+                Ok(command(&format!("DELETE {}", changes.count)))
+            }
+            BoundStatement::Update { schema, name, plan } => {
+                let ctx = exec::ExecContext { store: &store };
+                let batches = exec::execute(&plan, &ctx)?;
+                let changes = exec::dml::collect(&batches, true)?;
+                let table =
+                    manifest
+                        .table(&schema, &name)
+                        .ok_or_else(|| Error::UndefinedTable {
+                            name: name.clone(),
+                            position: None,
+                        })?;
+                for b in &changes.new_rows {
+                    for (c, col) in table.def.columns.iter().zip(b.columns()) {
+                        if !c.nullable && col.null_count() > 0 {
+                            return Err(Error::NotNullViolation {
+                                table: name.clone(),
+                                column: c.name.clone(),
+                            });
+                        }
+                    }
+                }
+                if changes.count > 0 {
+                    self.write_at(&manifest, |t| {
+                        t.delete_rows(&schema, &name, &changes.rows)
+                            .map_err(storage_error)?;
+                        t.append(&schema, &name, &changes.new_rows)
+                            .map_err(storage_error)
+                    })?;
+                }
+                Ok(command(&format!("UPDATE {}", changes.count)))
+            }
+            BoundStatement::Truncate { names } => {
+                self.write_at(&manifest, |t| {
+                    for (schema, name) in &names {
+                        t.truncate(schema, name).map_err(storage_error)?;
+                    }
+                    Ok(())
+                })?;
+                Ok(command("TRUNCATE TABLE"))
+            }
             BoundStatement::Begin => {
                 if self.txn.is_none() {
                     self.txn = Some(self.engine.store.begin());
@@ -406,6 +461,25 @@ impl Session {
             BoundStatement::Rollback => {
                 self.txn = None;
                 Ok(command("ROLLBACK"))
+            }
+        }
+    }
+
+    /// Runs a write that read `base` (the statement's snapshot) in the open transaction block,
+    /// or in its own transaction started at `base` (autocommit), so that a commit to the same
+    /// table after `base` makes it fail with a serialization conflict rather than be lost.
+    fn write_at(
+        &mut self,
+        base: &Arc<basalt_storage::Manifest>,
+        f: impl FnOnce(&mut Transaction) -> Result<()>,
+    ) -> Result<()> {
+        match &mut self.txn {
+            Some(t) => f(t),
+            None => {
+                let mut t = self.engine.store.begin_at(base.clone());
+                f(&mut t)?;
+                t.commit().map_err(storage_error)?;
+                Ok(())
             }
         }
     }

@@ -74,6 +74,8 @@ pub mod code {
     pub const INVALID_CURSOR_NAME: &str = "34000";
     /// `40001`: a concurrent commit conflicts with this transaction.
     pub const SERIALIZATION_FAILURE: &str = "40001";
+    /// `55006`: the data directory is in use by another process.
+    pub const OBJECT_IN_USE: &str = "55006";
     /// `53100`: the file system holding the data directory is full.
     pub const DISK_FULL: &str = "53100";
     /// `53200`: a query over its memory budget.
@@ -221,6 +223,7 @@ fn storage_code(error: &StorageError) -> &'static str {
         StorageError::TableExists(_) => code::DUPLICATE_TABLE,
         StorageError::NoSuchTable(_) => code::UNDEFINED_TABLE,
         StorageError::SerializationConflict(_) => code::SERIALIZATION_FAILURE,
+        StorageError::DirectoryLocked { .. } => code::OBJECT_IN_USE,
         StorageError::Corrupt { .. } => code::DATA_CORRUPTED,
         StorageError::Io { .. } => code::IO_ERROR,
         StorageError::DiskFull { .. } => code::DISK_FULL,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use arrow_schema::{Field, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
+use crate::delete_vector::DeleteVector;
 use crate::types::SqlType;
 use crate::zone_map::ZoneMap;
 
@@ -60,9 +61,14 @@ pub struct TableMeta {
 }
 
 impl TableMeta {
-    /// Rows in all segments.
+    /// Rows in all segments, deleted rows included.
     pub fn rows(&self) -> u64 {
         self.segments.iter().map(|s| s.rows).sum()
+    }
+
+    /// Rows in all segments that are not deleted.
+    pub fn live_rows(&self) -> u64 {
+        self.segments.iter().map(SegmentMeta::live_rows).sum()
     }
 }
 
@@ -75,8 +81,18 @@ pub struct SegmentMeta {
     /// The segment file's length in bytes; a file of another length is corrupt.
     pub bytes: u64,
     /// One zone map per column (in `TableDef::columns` order), aggregated over the segment's
-    /// blocks, so scans can skip a segment without opening its file.
+    /// blocks, so scans can skip a segment without opening its file. They cover deleted rows
+    /// too (a wider range than the live rows', which is safe for skipping).
     pub zone_maps: Vec<ZoneMap>,
+    /// The rows deleted from this segment (DELETE, UPDATE); empty for a fresh segment.
+    pub deleted: DeleteVector,
+}
+
+impl SegmentMeta {
+    /// Rows of this segment that are not deleted.
+    pub fn live_rows(&self) -> u64 {
+        self.rows.saturating_sub(self.deleted.count())
+    }
 }
 
 /// An immutable version of the whole database.

@@ -15,6 +15,13 @@ pub enum Error {
     #[error("relation \"{0}\" does not exist")]
     NoSuchTable(String),
 
+    // --- The environment: another process -------------------------------------------------------
+    /// The data directory is open in another `Store` (this process or another one) (55006).
+    #[error(
+        "data directory \"{dir}\" is in use by another Basalt process (lock file {lock} is held)"
+    )]
+    DirectoryLocked { dir: String, lock: String },
+
     // --- Concurrency ------------------------------------------------------------------------------
     /// A commit after this transaction's start changed a table this transaction changed (40001).
     #[error("could not serialize access due to concurrent update on table \"{0}\"")]

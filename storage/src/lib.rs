@@ -12,6 +12,7 @@
 //! - [`segment`]: segment files: blocks, encodings, compression, footer; writer and reader
 //!   (format: `docs/segment-format.md`).
 //! - [`column_encoding`]: per-column encoding preferences (Redshift's `ENCODE` keywords).
+//! - [`delete_vector`]: the deleted rows of a segment (DELETE, UPDATE).
 //! - [`catalog`]: table definitions, [`TableMeta`], [`SegmentMeta`] and [`Manifest`].
 //! - [`manifest`]: manifest files on disk (one per version).
 //! - `durable`: fsync, atomic rename and what Basalt assumes of the file system.
@@ -25,6 +26,7 @@
 mod bytes;
 pub mod catalog;
 pub mod column_encoding;
+pub mod delete_vector;
 mod durable;
 pub mod error;
 pub mod manifest;
@@ -39,9 +41,10 @@ mod test_util;
 
 pub use catalog::{ColumnDef, Manifest, SegmentMeta, TableDef, TableMeta};
 pub use column_encoding::ColumnEncoding;
+pub use delete_vector::DeleteVector;
 pub use error::{Error, Result};
 pub use segment::{BlockMeta, SegmentReader};
-pub use store::{Store, MANIFESTS_KEPT, TABLE_ID_MIN};
+pub use store::{ScanCounts, SegmentScan, Store, LOCK_FILE, MANIFESTS_KEPT, TABLE_ID_MIN};
 pub use transaction::Transaction;
 pub use types::SqlType;
-pub use zone_map::{ZoneMap, ZoneValue};
+pub use zone_map::{ColumnRange, ZoneMap, ZoneValue};

@@ -17,14 +17,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::bytes::{ByteReader, PutLe};
 use crate::catalog::{Manifest, SegmentMeta, TableDef, TableMeta};
+use crate::delete_vector::DeleteVector;
 use crate::durable::{replace_file, ReplaceError};
 use crate::error::{io_at, Error, Result};
 use crate::zone_map::ZoneMap;
 
 /// First 8 bytes of every manifest file.
 pub const MANIFEST_MAGIC: [u8; 8] = *b"BASALTMF";
-/// The manifest format version this build writes and reads.
-pub const MANIFEST_FORMAT_VERSION: u32 = 1;
+/// The manifest format version this build writes. Version 2 added delete vectors
+/// (`segments[].deleted`); this build reads versions 1 and 2.
+pub const MANIFEST_FORMAT_VERSION: u32 = 2;
+/// The oldest manifest format version this build reads.
+pub const MANIFEST_FORMAT_VERSION_MIN: u32 = 1;
 const HEADER_BYTES: usize = 24;
 const HEADER_CHECKED_BYTES: usize = 20;
 const EXTENSION: &str = ".manifest";
@@ -65,6 +69,9 @@ struct SegmentJson {
     rows: u64,
     bytes: u64,
     zone_maps: Vec<ZoneMap>,
+    /// Absent (version 1, or nothing deleted) means no row is deleted.
+    #[serde(default, skip_serializing_if = "DeleteVector::is_empty")]
+    deleted: DeleteVector,
 }
 
 /// The file name of manifest `version`.
@@ -103,6 +110,7 @@ pub(crate) fn encode(p: &Persisted) -> Result<Vec<u8>> {
                         rows: s.rows,
                         bytes: s.bytes,
                         zone_maps: s.zone_maps.clone(),
+                        deleted: s.deleted.clone(),
                     })
                     .collect(),
             })
@@ -145,9 +153,10 @@ pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<Persisted> {
             "checksum mismatch (stored {stored_crc:#010x}, computed {crc:#010x})"
         )));
     }
-    if format != MANIFEST_FORMAT_VERSION {
+    if !(MANIFEST_FORMAT_VERSION_MIN..=MANIFEST_FORMAT_VERSION).contains(&format) {
         return Err(corrupt(format!(
-            "manifest format version {format}, this build reads {MANIFEST_FORMAT_VERSION}"
+            "manifest format version {format}, this build reads \
+             {MANIFEST_FORMAT_VERSION_MIN}..={MANIFEST_FORMAT_VERSION}"
         )));
     }
     let json: ManifestJson =
@@ -170,6 +179,7 @@ pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<Persisted> {
                             rows: s.rows,
                             bytes: s.bytes,
                             zone_maps: s.zone_maps,
+                            deleted: s.deleted,
                         })
                         .collect(),
                 })
@@ -235,6 +245,9 @@ fn check(p: &Persisted) -> Result<(), String> {
                     s.id, s.rows, z.row_count, z.null_count
                 ));
             }
+            s.deleted
+                .check(s.rows)
+                .map_err(|e| format!("table {name} segment {}: {e}", s.id))?;
         }
     }
     Ok(())
@@ -300,6 +313,7 @@ mod tests {
                             min_exact: true,
                             max_exact: true,
                         }],
+                        deleted: DeleteVector::from_rows([1]),
                     }],
                 }],
             },
@@ -359,6 +373,10 @@ mod tests {
         let mut zone = sample();
         zone.manifest.tables[0].segments[0].zone_maps[0].row_count = 3;
         assert!(check(&zone).is_err());
+
+        let mut deleted = sample();
+        deleted.manifest.tables[0].segments[0].deleted = DeleteVector::from_rows([2]);
+        assert!(check(&deleted).is_err());
         assert!(check(&sample()).is_ok());
     }
 }

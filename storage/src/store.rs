@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! <dir>/
+//!   basalt.lock                              held (flock) while a Store has the directory open
 //!   manifest/00000000000000000042.manifest   newest committed version
 //!            00000000000000000041.manifest   kept for fallback
 //!            00000000000000000040.manifest   kept for fallback
@@ -9,7 +10,8 @@
 //! ```
 //! The commit protocol is described in `docs/transactions.md`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -20,8 +22,9 @@ use crate::catalog::{Manifest, SegmentMeta, TableMeta};
 use crate::durable::{create_dir, list_dir, sync_dir, ReplaceError, TMP_SUFFIX};
 use crate::error::{io_at, Error, Result};
 use crate::manifest::{self, Persisted};
-use crate::segment::SegmentReader;
+use crate::segment::{SegmentReader, BLOCK_ROWS_MAX};
 use crate::transaction::Transaction;
+use crate::zone_map::ColumnRange;
 
 /// The first table id; ids below it are PostgreSQL's built-in catalog OIDs.
 pub const TABLE_ID_MIN: u64 = 16_384;
@@ -30,15 +33,21 @@ pub const TABLE_ID_MIN: u64 = 16_384;
 pub const MANIFESTS_KEPT: u64 = 3;
 
 const MANIFEST_DIR: &str = "manifest";
+/// The lock file in the data directory.
+pub const LOCK_FILE: &str = "basalt.lock";
 const TABLES_DIR: &str = "tables";
 const SEGMENT_EXTENSION: &str = ".seg";
 
 /// A data directory.
 ///
-/// One process may have a data directory open at a time; nothing enforces it yet.
+/// One `Store` may have a data directory open at a time: opening takes an exclusive lock on
+/// `<dir>/basalt.lock`, held until the `Store` is dropped (or the process exits), and a second
+/// open fails at once with [`Error::DirectoryLocked`], in this process or another.
 #[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
+    /// The open lock file; the lock is released when it is closed.
+    _lock: File,
     /// The newest committed manifest. Readers clone the `Arc` and keep it as long as they like.
     current: RwLock<Arc<Manifest>>,
     /// Held for the whole commit step, so commits are applied one at a time.
@@ -69,6 +78,57 @@ pub(crate) struct Changes<'a> {
     pub(crate) dropped: &'a BTreeMap<u64, String>,
     /// Tables of the base version appended to, with their names and new segments.
     pub(crate) appended: &'a BTreeMap<u64, (String, Vec<SegmentMeta>)>,
+    /// Tables of the base version whose rows were deleted or truncated, with their names.
+    pub(crate) modified: &'a BTreeMap<u64, String>,
+}
+
+/// What [`Store::scan_segment`] read and skipped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScanCounts {
+    pub segments_read: u64,
+    pub segments_skipped: u64,
+    /// Blocks decoded, over the projected columns.
+    pub blocks_read: u64,
+    /// Blocks not decoded because their segment or their own zone map ruled them out.
+    pub blocks_skipped: u64,
+}
+
+impl ScanCounts {
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: &ScanCounts) {
+        self.segments_read += other.segments_read;
+        self.segments_skipped += other.segments_skipped;
+        self.blocks_read += other.blocks_read;
+        self.blocks_skipped += other.blocks_skipped;
+    }
+}
+
+/// The result of scanning one segment.
+#[derive(Debug)]
+pub struct SegmentScan {
+    /// The projected columns of the rows read; `None` when no row was read.
+    pub batch: Option<RecordBatch>,
+    /// Each returned row's position in the segment, when asked for.
+    pub positions: Vec<u32>,
+    pub counts: ScanCounts,
+}
+
+/// The intersection of two sorted lists of disjoint half-open intervals.
+fn intersect(a: &[(u64, u64)], b: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while let (Some(x), Some(y)) = (a.get(i), b.get(j)) {
+        let (start, end) = (x.0.max(y.0), x.1.min(y.1));
+        if start < end {
+            out.push((start, end));
+        }
+        if x.1 < y.1 {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
 }
 
 /// A failed commit step.
@@ -91,6 +151,7 @@ impl Store {
     /// valid is an error, not an empty database.
     pub fn open(dir: &Path) -> Result<Store> {
         create_dir(dir)?;
+        let lock = lock_dir(dir)?;
         let manifest_dir = dir.join(MANIFEST_DIR);
         let tables_dir = dir.join(TABLES_DIR);
         create_dir(&manifest_dir)?;
@@ -132,6 +193,7 @@ impl Store {
             .max(1);
         Ok(Store {
             dir: dir.to_path_buf(),
+            _lock: lock,
             current: RwLock::new(Arc::new(current.manifest)),
             commit: Mutex::new(CommitState::default()),
             next_table_id: AtomicU64::new(next_table_id),
@@ -157,16 +219,129 @@ impl Store {
         Transaction::new(self.clone(), self.snapshot())
     }
 
+    /// Starts a transaction on `base`, a version this store published (typically the snapshot
+    /// a statement read before it writes). Its commit fails with a serialization conflict when
+    /// a table it changes was changed by a commit after `base`.
+    pub fn begin_at(self: &Arc<Self>, base: Arc<Manifest>) -> Transaction {
+        Transaction::new(self.clone(), base)
+    }
+
     /// Reads the columns `projection` (indexes into `table.def.columns`, in that order) of one
-    /// segment into a batch of Arrow arrays typed by [`crate::SqlType::arrow_type`]. An empty
-    /// projection yields a batch with no columns and the segment's row count.
+    /// segment into a batch of Arrow arrays typed by [`crate::SqlType::arrow_type`], leaving
+    /// out the rows its delete vector holds. An empty projection yields a batch with no
+    /// columns and the segment's live row count.
     pub fn read_segment(
         &self,
         table: &TableMeta,
         segment: &SegmentMeta,
         projection: &[usize],
     ) -> Result<RecordBatch> {
-        self.open_segment(table, segment)?.read(projection)
+        let reader = self.open_segment(table, segment)?;
+        if segment.deleted.is_empty() {
+            return reader.read(projection);
+        }
+        let (batch, _, _) =
+            reader.read_selected(projection, &[(0, segment.rows)], &segment.deleted)?;
+        Ok(batch)
+    }
+
+    /// Scans one segment: reads the columns `projection` of the rows that are not deleted and
+    /// may pass a filter needing `ranges`, skipping the whole segment when its zone maps (in
+    /// the manifest) rule every row out, and otherwise skipping the blocks whose zone maps do,
+    /// before decoding. Rows of a kept block are returned whether or not they fall in the
+    /// ranges: the caller still applies its filter. With `want_positions`, also returns each
+    /// output row's position in the segment (for DELETE and UPDATE).
+    pub fn scan_segment(
+        &self,
+        table: &TableMeta,
+        segment: &SegmentMeta,
+        projection: &[usize],
+        ranges: &[ColumnRange],
+        want_positions: bool,
+    ) -> Result<SegmentScan> {
+        let mut counts = ScanCounts {
+            segments_read: 0,
+            segments_skipped: 0,
+            blocks_read: 0,
+            blocks_skipped: 0,
+        };
+        let segment_blocks = |reader: Option<&SegmentReader>| -> u64 {
+            projection
+                .iter()
+                .map(|c| {
+                    reader
+                        .and_then(|r| r.blocks(*c))
+                        .map_or(segment.rows.div_ceil(u64::from(BLOCK_ROWS_MAX)), |b| {
+                            b.len() as u64
+                        })
+                })
+                .sum()
+        };
+        let pruned = ranges.iter().any(|r| {
+            segment
+                .zone_maps
+                .get(r.column)
+                .is_some_and(|z| !r.may_match(z))
+        });
+        if pruned || segment.live_rows() == 0 {
+            counts.segments_skipped = 1;
+            counts.blocks_skipped = segment_blocks(None);
+            return Ok(SegmentScan {
+                batch: None,
+                positions: Vec::new(),
+                counts,
+            });
+        }
+        let reader = self.open_segment(table, segment)?;
+        // Row intervals every range's column keeps, intersected.
+        let mut keep: Vec<(u64, u64)> = vec![(0, segment.rows)];
+        for range in ranges {
+            let Some(blocks) = reader.blocks(range.column) else {
+                return Err(Error::Internal(format!(
+                    "range on column {} of a table with {} columns",
+                    range.column,
+                    table.def.columns.len()
+                )));
+            };
+            let mut matching = Vec::new();
+            let mut start = 0u64;
+            for block in blocks {
+                let end = start + block.zone_map.row_count;
+                if range.may_match(&block.zone_map) {
+                    match matching.last_mut() {
+                        Some((_, e)) if *e == start => *e = end,
+                        _ => matching.push((start, end)),
+                    }
+                }
+                start = end;
+            }
+            keep = intersect(&keep, &matching);
+        }
+        if keep.is_empty() {
+            counts.segments_skipped = 1;
+            counts.blocks_skipped = segment_blocks(Some(&reader));
+            return Ok(SegmentScan {
+                batch: None,
+                positions: Vec::new(),
+                counts,
+            });
+        }
+        let (batch, read, skipped) = reader.read_selected(projection, &keep, &segment.deleted)?;
+        counts.segments_read = 1;
+        counts.blocks_read = read;
+        counts.blocks_skipped = skipped;
+        let positions = if want_positions {
+            keep.iter()
+                .flat_map(|(s, e)| segment.deleted.live_rows(*s as u32, (*e - *s) as u32))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(SegmentScan {
+            batch: (batch.num_rows() > 0).then_some(batch),
+            positions,
+            counts,
+        })
     }
 
     /// Opens and checks one segment file, for reading columns and block zone maps.
@@ -236,6 +411,28 @@ impl Store {
     }
 }
 
+/// Takes the exclusive lock on `dir`'s lock file, failing at once when another `Store` holds
+/// it. The lock is advisory (`flock`): it excludes other Basalt processes, and other opens in
+/// this process, because each open creates its own open file description.
+fn lock_dir(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io_at(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(Error::DirectoryLocked {
+            dir: dir.display().to_string(),
+            lock: path.display().to_string(),
+        }),
+        Err(TryLockError::Error(e)) => Err(Error::io(&path, e)),
+    }
+}
+
 /// A write-write conflict: a table this transaction changed was changed by a commit after its
 /// base version.
 fn check_conflicts(newest: &Manifest, c: &Changes<'_>) -> Result<()> {
@@ -243,7 +440,8 @@ fn check_conflicts(newest: &Manifest, c: &Changes<'_>) -> Result<()> {
         .dropped
         .iter()
         .map(|(id, name)| (*id, name))
-        .chain(c.appended.iter().map(|(id, (name, _))| (*id, name)));
+        .chain(c.appended.iter().map(|(id, (name, _))| (*id, name)))
+        .chain(c.modified.iter().map(|(id, name)| (*id, name)));
     for (id, name) in touched {
         match newest.table_by_id(id) {
             // Dropped by a later commit (ids are never reused).
@@ -278,11 +476,25 @@ fn apply(newest: &Manifest, c: &Changes<'_>) -> Result<Manifest> {
         .ok_or_else(|| Error::Internal("manifest version overflow".into()))?;
     next.tables.retain(|t| !c.dropped.contains_key(&t.id));
     let version = next.version;
-    for (id, (_, segments)) in c.appended {
+    // No commit after the base changed these tables (`check_conflicts`), so the newest
+    // version's segments are the base's, and the view's are the base's with this
+    // transaction's appends, deletes and truncations applied.
+    let changed: BTreeSet<u64> = c
+        .appended
+        .keys()
+        .chain(c.modified.keys())
+        .copied()
+        .collect();
+    for id in changed {
+        let segments = c
+            .view
+            .table_by_id(id)
+            .map(|t| t.segments.clone())
+            .ok_or_else(|| Error::Internal(format!("changed table {id} is not in the view")))?;
         let table = next
-            .table_by_id_mut(*id)
-            .ok_or_else(|| Error::Internal(format!("appended table {id} vanished")))?;
-        table.segments.extend(segments.iter().cloned());
+            .table_by_id_mut(id)
+            .ok_or_else(|| Error::Internal(format!("changed table {id} vanished")))?;
+        table.segments = segments;
         table.change_version = version;
     }
     for id in c.created {
@@ -461,10 +673,37 @@ mod tests {
         let store = open(&dir);
         assert!(dir.join(MANIFEST_DIR).is_dir() && dir.join(TABLES_DIR).is_dir());
         assert_eq!(*store.snapshot(), Manifest::default());
-        assert!(files_under(&dir).is_empty());
+        let lock_only = vec![dir.join(LOCK_FILE)];
+        assert_eq!(files_under(&dir), lock_only);
         // A transaction that changes nothing publishes nothing.
         assert_eq!(store.begin().commit().unwrap().version, 0);
-        assert!(files_under(&dir).is_empty());
+        assert_eq!(files_under(&dir), lock_only);
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_directory_fails_until_the_first_is_dropped() {
+        // Input: one open store, then a second open of the same directory, then the first
+        // store dropped and the directory opened again.
+        let tmp = tempfile::tempdir().unwrap();
+        let first = open(tmp.path());
+        match Store::open(tmp.path()) {
+            Err(Error::DirectoryLocked { dir, lock }) => {
+                assert_eq!(dir, tmp.path().display().to_string());
+                assert!(lock.ends_with(LOCK_FILE), "{lock}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let message = Store::open(tmp.path()).unwrap_err().to_string();
+        assert!(
+            message.contains(&tmp.path().display().to_string()),
+            "{message}"
+        );
+        drop(first);
+        let again = open(tmp.path());
+        // The lock file is not table data: garbage collection leaves it alone.
+        drop(again);
+        assert!(tmp.path().join(LOCK_FILE).exists());
+        open(tmp.path());
     }
 
     #[test]
@@ -569,7 +808,21 @@ mod tests {
             let kept = segment_files(dir);
             let mut txn = store.begin();
             txn.append("public", "t", &[int_batch(10..20)]).unwrap();
-            std::mem::forget(txn);
+            // A crash skips the rollback's cleanup: keep a copy of the uncommitted segment
+            // and put it back after the rollback deleted it.
+            let written: Vec<(PathBuf, Vec<u8>)> = segment_files(dir)
+                .into_iter()
+                .filter(|p| !kept.contains(p))
+                .map(|p| {
+                    let bytes = std::fs::read(&p).unwrap();
+                    (p, bytes)
+                })
+                .collect();
+            assert_eq!(written.len(), 1);
+            drop(txn);
+            for (path, bytes) in written {
+                std::fs::write(path, bytes).unwrap();
+            }
             kept
         };
         let table_dir = dir.join(TABLES_DIR).join(TABLE_ID_MIN.to_string());
@@ -703,5 +956,130 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn scans_skip_segments_and_blocks_outside_the_ranges() {
+        // Input: BIGINT x sorted: one segment of 0..200_000 (four blocks: 65,536 rows each,
+        // then 3,392), one of 200_000..200_010, and one of ten NULLs.
+        let tmp = tempfile::tempdir().unwrap();
+        let store = open(tmp.path());
+        let mut def = int_def("t");
+        def.columns[0].nullable = true;
+        let mut txn = store.begin();
+        txn.create_table(def).unwrap();
+        txn.append("public", "t", &[int_batch(0..200_000)]).unwrap();
+        txn.commit().unwrap();
+        append(&store, "t", 200_000..200_010);
+        let mut txn = store.begin();
+        let nulls = RecordBatch::try_new(
+            store
+                .snapshot()
+                .table("public", "t")
+                .unwrap()
+                .def
+                .arrow_schema(),
+            vec![Arc::new(arrow_array::Int64Array::from(vec![
+                None::<i64>;
+                10
+            ]))],
+        )
+        .unwrap();
+        txn.append("public", "t", &[nulls]).unwrap();
+        let snapshot = txn.commit().unwrap();
+        let table = snapshot.table("public", "t").unwrap();
+        let range = |lower: Option<(i64, bool)>, upper: Option<(i64, bool)>| ColumnRange {
+            column: 0,
+            lower: lower.map(|(v, i)| (crate::ZoneValue::Int(v), i)),
+            upper: upper.map(|(v, i)| (crate::ZoneValue::Int(v), i)),
+        };
+        let scan = |ranges: &[ColumnRange], positions: bool| {
+            let mut counts = ScanCounts::default();
+            let mut out = Vec::new();
+            for segment in &table.segments {
+                let s = store
+                    .scan_segment(table, segment, &[0], ranges, positions)
+                    .unwrap();
+                counts.add(&s.counts);
+                out.push((s.batch.map(|b| b.num_rows()).unwrap_or(0), s.positions));
+            }
+            (counts, out)
+        };
+
+        // x = 70,000: the second block of the first segment only.
+        let (counts, out) = scan(&[range(Some((70_000, true)), Some((70_000, true)))], true);
+        assert_eq!(
+            counts,
+            ScanCounts {
+                segments_read: 1,
+                segments_skipped: 2,
+                blocks_read: 1,
+                blocks_skipped: 5,
+            }
+        );
+        assert_eq!(out[0].0, 65_536);
+        assert_eq!(out[0].1.first(), Some(&65_536));
+        assert_eq!(out[0].1.last(), Some(&131_071));
+
+        // x > 199_999 excludes the first segment at its last row, exactly at the bound.
+        let (counts, out) = scan(&[range(Some((199_999, false)), None)], false);
+        assert_eq!((counts.segments_read, counts.segments_skipped), (1, 2));
+        assert_eq!(out[1].0, 10);
+
+        // No range: every block is read, NULLs included.
+        let (counts, out) = scan(&[], false);
+        assert_eq!((counts.blocks_read, counts.blocks_skipped), (6, 0));
+        assert_eq!(out.iter().map(|o| o.0).sum::<usize>(), 200_020);
+
+        // Two ranges whose blocks do not overlap: nothing is read.
+        let (counts, _) = scan(
+            &[
+                range(None, Some((10, true))),
+                range(Some((150_000, true)), None),
+            ],
+            false,
+        );
+        assert_eq!(counts.segments_read, 0);
+    }
+
+    #[test]
+    fn scans_leave_out_deleted_rows_and_their_positions() {
+        // Input: 0..200_000 in one segment; rows 65,536..65,546 and 199,999 deleted; scanned
+        // for x BETWEEN 65,530 AND 65,540.
+        let tmp = tempfile::tempdir().unwrap();
+        let store = open(tmp.path());
+        create_with(&store, "t", 0..200_000);
+        let mut txn = store.begin();
+        let id = store.snapshot().table("public", "t").unwrap().segments[0].id;
+        let rows: Vec<u32> = (65_536..65_546).chain([199_999]).collect();
+        txn.delete_rows("public", "t", &BTreeMap::from([(id, rows)]))
+            .unwrap();
+        let snapshot = txn.commit().unwrap();
+        let table = snapshot.table("public", "t").unwrap();
+        let segment = &table.segments[0];
+        let range = ColumnRange {
+            column: 0,
+            lower: Some((crate::ZoneValue::Int(65_530), true)),
+            upper: Some((crate::ZoneValue::Int(65_540), true)),
+        };
+        let s = store
+            .scan_segment(table, segment, &[0], &[range], true)
+            .unwrap();
+        assert_eq!((s.counts.blocks_read, s.counts.blocks_skipped), (2, 2));
+        let batch = s.batch.unwrap();
+        assert_eq!(batch.num_rows(), 2 * 65_536 - 10);
+        assert_eq!(s.positions.len(), batch.num_rows());
+        assert_eq!(s.positions[65_535..65_537], [65_535, 65_546]);
+        let values = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow_array::Int64Array>()
+            .unwrap();
+        assert!(s
+            .positions
+            .iter()
+            .zip(values.values())
+            .all(|(p, v)| i64::from(*p) == *v));
+        assert_eq!(int_values(&store, &snapshot, "t").len(), 199_989);
     }
 }

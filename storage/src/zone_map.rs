@@ -120,7 +120,7 @@ impl TryFrom<ZoneValueRepr> for ZoneValue {
 
 fn decode_hex(h: &str) -> Result<Vec<u8>, String> {
     let digits = h.as_bytes();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("odd-length hex zone-map bound {h:?}"));
     }
     digits
@@ -132,6 +132,55 @@ fn decode_hex(h: &str) -> Result<Vec<u8>, String> {
                 .ok_or_else(|| format!("bad hex zone-map bound {h:?}"))
         })
         .collect()
+}
+
+/// A range of values of one column that a scan's filter needs: rows whose value in `column`
+/// is NULL or outside the range cannot pass the filter, so a segment or block whose zone map
+/// shows no such value is skipped without decoding.
+///
+/// A bound is `(value, inclusive)`. Bounds of another kind than the column's zone maps never
+/// skip anything. For floating-point columns a zone map whose bound is NaN never lets the
+/// opposite bound skip, since NaN orders above everything.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnRange {
+    /// An index into the table's columns.
+    pub column: usize,
+    pub lower: Option<(ZoneValue, bool)>,
+    pub upper: Option<(ZoneValue, bool)>,
+}
+
+impl ColumnRange {
+    /// Whether values summarized by `zone` may fall in this range. False only when provably
+    /// none does: every value is NULL, or the zone lies wholly below or above the range.
+    pub fn may_match(&self, zone: &ZoneMap) -> bool {
+        let (Some(min), Some(max)) = (&zone.min, &zone.max) else {
+            // No non-NULL value; NULL never passes a comparison.
+            return zone.row_count > zone.null_count;
+        };
+        // -0 and +0 are equal in zone-map order but not in every comparison kernel's, so float
+        // bounds are widened to inclusive.
+        let widen =
+            |bound: &ZoneValue, inclusive: bool| inclusive || matches!(bound, ZoneValue::Float(_));
+        if let Some((lower, inclusive)) = &self.lower {
+            let inclusive = widen(lower, *inclusive);
+            let nan = matches!(max, ZoneValue::Float(f) if f.is_nan());
+            match max.compare(lower) {
+                Some(Ordering::Less) if !nan => return false,
+                Some(Ordering::Equal) if !inclusive && !nan => return false,
+                _ => {}
+            }
+        }
+        if let Some((upper, inclusive)) = &self.upper {
+            let inclusive = widen(upper, *inclusive);
+            let nan = matches!(min, ZoneValue::Float(f) if f.is_nan());
+            match min.compare(upper) {
+                Some(Ordering::Greater) if !nan => return false,
+                Some(Ordering::Equal) if !inclusive && !nan => return false,
+                _ => {}
+            }
+        }
+        true
+    }
 }
 
 /// The range and counts of a run of values.

@@ -4,7 +4,8 @@
 //! hash-join probes run in parallel over batches (morsels) on the rayon pool; aggregation and
 //! sorting merge on one thread.
 //!
-//! - `scan`: reads segments, applies pushed-down filters.
+//! - `scan`: reads segments (skipping what zone maps rule out), applies pushed-down filters.
+//! - `dml`: row ids to delete vectors and new rows, for DELETE and UPDATE.
 //! - `filter`, `project`: per-batch pipelines.
 //! - `aggregate`: hash aggregation (grouping keys in arrow-row form).
 //! - `join`: hash join and nested loop joins, inner and LEFT / RIGHT / FULL outer.
@@ -13,11 +14,12 @@
 //! - `sort`, `limit`, `values`.
 
 pub(crate) mod aggregate;
+pub(crate) mod dml;
 mod filter;
 mod join;
 mod limit;
 mod project;
-mod scan;
+pub(crate) mod scan;
 mod set_op;
 mod single_row;
 mod sort;

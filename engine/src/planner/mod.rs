@@ -1,13 +1,17 @@
-//! From the SQL AST to a plan: `bind` (names, types, expressions), `functions` (the built-in scalar functions), `select` (queries, joins,
-//! grouping, ordering), `statement` (DDL, INSERT, transactions), `subquery`
+//! From the SQL AST to a plan: `bind` (names, types, expressions), `functions` (the built-in
+//! scalar functions), `select` (queries, joins, grouping, ordering), `statement` (DDL, INSERT,
+//! transactions), `dml` (DELETE, UPDATE, TRUNCATE), `ranges` (zone-map ranges from scan
+//! filters), `optimize`, `subquery`
 //! (decorrelating subqueries into joins), `expr` and `plan` (the bound
 //! forms).
 
 pub mod bind;
+pub mod dml;
 pub mod expr;
 pub mod functions;
 pub mod optimize;
 pub mod plan;
+pub mod ranges;
 pub mod select;
 pub mod statement;
 pub mod subquery;

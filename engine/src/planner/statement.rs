@@ -1,4 +1,5 @@
 //! Binding statements other than queries: DDL, INSERT, transaction control, EXPLAIN.
+//! DELETE, UPDATE and TRUNCATE are bound in `dml.rs`.
 
 use basalt_storage::{ColumnDef, SqlType, TableDef};
 use sqlparser::ast::{self, Spanned};
@@ -26,6 +27,23 @@ pub enum BoundStatement {
         schema: String,
         name: String,
         plan: Plan,
+    },
+    /// Deletes the target rows whose ids `plan` yields (its first column, see `planner::dml`).
+    Delete {
+        schema: String,
+        name: String,
+        plan: Plan,
+    },
+    /// Replaces target rows: `plan` yields each row's id, then its new value of every column
+    /// (in the table's column order and types).
+    Update {
+        schema: String,
+        name: String,
+        plan: Plan,
+    },
+    /// Removes every row of each table.
+    Truncate {
+        names: Vec<(String, String)>,
     },
     Begin,
     Commit,
@@ -59,6 +77,9 @@ impl Binder<'_> {
                 })
             }
             ast::Statement::Insert(ins) => self.bind_insert(ins),
+            ast::Statement::Delete(d) => self.bind_delete(d),
+            ast::Statement::Update(u) => self.bind_update(u),
+            ast::Statement::Truncate(t) => self.bind_truncate(t),
             ast::Statement::StartTransaction { .. } => Ok(BoundStatement::Begin),
             ast::Statement::Commit { chain: false, .. } => Ok(BoundStatement::Commit),
             ast::Statement::Rollback {
@@ -90,6 +111,7 @@ impl Binder<'_> {
                 } else {
                     plan.explain(&mut lines, 0);
                 }
+                crate::planner::ranges::annotate_explain(plan, &mut lines);
                 Ok(BoundStatement::Explain(lines))
             }
             other => Err(Error::Unsupported {

@@ -48,7 +48,7 @@ pub const BLOCK_STRING_BYTES_MAX: u64 = 16 << 20;
 pub const SEGMENT_STRING_BYTES_MAX: u64 = 1 << 30;
 
 const _: () = assert!(BLOCK_ROWS_MAX.is_power_of_two());
-const _: () = assert!(SEGMENT_ROWS_MAX % BLOCK_ROWS_MAX == 0);
+const _: () = assert!(SEGMENT_ROWS_MAX.is_multiple_of(BLOCK_ROWS_MAX));
 const _: () = assert!(BLOCK_STRING_BYTES_MAX <= SEGMENT_STRING_BYTES_MAX);
 const _: () = assert!(SEGMENT_STRING_BYTES_MAX <= i32::MAX as u64);
 // A block's string payload is (rows + 1) u32 offsets plus at most one Arrow value (< 2 GiB) or

@@ -5,13 +5,14 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
+use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions};
 use arrow_schema::Schema;
 use memmap2::Mmap;
 
 use crate::bytes::{to_usize, ByteReader};
 use crate::catalog::ColumnDef;
 use crate::catalog::{SegmentMeta, TableMeta};
+use crate::delete_vector::DeleteVector;
 use crate::error::{io_at, Error, Result};
 use crate::segment::block::{decode_block, BLOCK_HEADER_BYTES};
 use crate::segment::column::ColumnBuilder;
@@ -168,6 +169,102 @@ impl SegmentReader {
         })
     }
 
+    /// Decodes the columns `projection` for the rows inside `keep` (sorted, disjoint
+    /// half-open row intervals) that `deleted` does not hold, decoding only the blocks that
+    /// overlap `keep`. Returns the batch and how many blocks were decoded and skipped (over the
+    /// projected columns).
+    pub(crate) fn read_selected(
+        &self,
+        projection: &[usize],
+        keep: &[(u64, u64)],
+        deleted: &DeleteVector,
+    ) -> Result<(RecordBatch, u64, u64)> {
+        let whole = keep == [(0, self.rows)];
+        if whole && deleted.is_empty() {
+            let blocks: usize = projection
+                .iter()
+                .filter_map(|c| self.blocks.get(*c).map(Vec::len))
+                .sum();
+            return Ok((self.read(projection)?, blocks as u64, 0));
+        }
+        let kept = |row: u64| -> bool {
+            let at = keep.partition_point(|(start, _)| *start <= row);
+            at > 0
+                && keep.get(at - 1).is_some_and(|(_, end)| row < *end)
+                && !u32::try_from(row).is_ok_and(|r| deleted.contains(r))
+        };
+        let rows_out: u64 = keep
+            .iter()
+            .map(|(start, end)| {
+                let (s, e) = (*start as u32, *end as u32);
+                deleted.live_rows(s, e - s).len() as u64
+            })
+            .sum();
+        let (mut read, mut skipped) = (0u64, 0u64);
+        let mut fields = Vec::with_capacity(projection.len());
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(projection.len());
+        for &c in projection {
+            let (Some(column), Some(blocks)) = (self.columns.get(c), self.blocks.get(c)) else {
+                return Err(Error::Internal(format!(
+                    "projection names column {c} of a table with {} columns",
+                    self.columns.len()
+                )));
+            };
+            let mut selected = Vec::new();
+            let mut mask = Vec::new();
+            let mut start = 0u64;
+            for (b, block) in blocks.iter().enumerate() {
+                let end = start + block.zone_map.row_count;
+                let overlaps = keep.iter().any(|(s, e)| *s < end && start < *e);
+                if overlaps {
+                    selected.push(b);
+                    mask.extend((start..end).map(kept));
+                    read += 1;
+                } else {
+                    skipped += 1;
+                }
+                start = end;
+            }
+            let covered: u64 = selected
+                .iter()
+                .filter_map(|b| blocks.get(*b))
+                .map(|b| b.zone_map.row_count)
+                .sum();
+            let covered =
+                to_usize(covered, "row count").map_err(|e| Error::corrupt(&self.path, e))?;
+            let array = self.read_blocks(c, column, blocks, &selected, covered)?;
+            let array = if mask.iter().all(|k| *k) {
+                array
+            } else {
+                let mask = BooleanArray::from(mask);
+                arrow_select::filter::filter(array.as_ref(), &mask).map_err(|e| {
+                    Error::Internal(format!(
+                        "filtering column {c} of {}: {e}",
+                        self.path.display()
+                    ))
+                })?
+            };
+            if array.len() as u64 != rows_out {
+                return Err(Error::Internal(format!(
+                    "column {c} of {} selected {} rows, expected {rows_out}",
+                    self.path.display(),
+                    array.len()
+                )));
+            }
+            arrays.push(array);
+            fields.push(column.arrow_field());
+        }
+        let schema = Arc::new(Schema::new(fields));
+        let options = RecordBatchOptions::new().with_row_count(Some(rows_out as usize));
+        let batch = RecordBatch::try_new_with_options(schema, arrays, &options).map_err(|e| {
+            Error::corrupt(
+                &self.path,
+                format!("decoded columns do not form a batch: {e}"),
+            )
+        })?;
+        Ok((batch, read, skipped))
+    }
+
     fn read_column(
         &self,
         c: usize,
@@ -175,8 +272,25 @@ impl SegmentReader {
         blocks: &[BlockMeta],
         rows: usize,
     ) -> Result<ArrayRef> {
+        let all: Vec<usize> = (0..blocks.len()).collect();
+        self.read_blocks(c, column, blocks, &all, rows)
+    }
+
+    /// Decodes the blocks `selected` (indexes into `blocks`, in order) of column `c`, which
+    /// hold `rows` rows together, into one array.
+    fn read_blocks(
+        &self,
+        c: usize,
+        column: &ColumnDef,
+        blocks: &[BlockMeta],
+        selected: &[usize],
+        rows: usize,
+    ) -> Result<ArrayRef> {
         let mut builder = ColumnBuilder::new(column.ty, rows);
-        for (b, block) in blocks.iter().enumerate() {
+        for &b in selected {
+            let Some(block) = blocks.get(b) else {
+                return Err(Error::Internal(format!("no block {b} in column {c}")));
+            };
             let at = |detail: String| {
                 Error::corrupt(
                     &self.path,

@@ -229,6 +229,7 @@ fn write_segment_to(
         rows: rows as u64,
         bytes,
         zone_maps: columns.into_iter().map(|c| c.zone_map).collect(),
+        deleted: crate::delete_vector::DeleteVector::new(),
     })
 }
 
