@@ -338,6 +338,32 @@ mod tests {
     }
 
     #[test]
+    fn version_1_manifests_without_delete_vectors_still_read() {
+        // Input: the sample without deleted rows, encoded, then its header's format version
+        // set to 1 and its checksum recomputed, as a version 1 writer produced it; and the
+        // same with version 3.
+        let mut p = sample();
+        p.manifest.tables[0].segments[0].deleted = DeleteVector::new();
+        let bytes = encode(&p).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes[HEADER_BYTES..]).contains("deleted"));
+        let with_version = |v: u32| {
+            let mut b = bytes.clone();
+            b[8..12].copy_from_slice(&v.to_le_bytes());
+            let crc = crc32c::crc32c_append(
+                crc32c::crc32c(&b[..HEADER_CHECKED_BYTES]),
+                &b[HEADER_BYTES..],
+            );
+            b[20..24].copy_from_slice(&crc.to_le_bytes());
+            b
+        };
+        assert_eq!(decode(Path::new("m"), &with_version(1)).unwrap(), p);
+        assert!(matches!(
+            decode(Path::new("m"), &with_version(3)),
+            Err(Error::Corrupt { .. })
+        ));
+    }
+
+    #[test]
     fn every_flipped_byte_and_every_truncation_is_corrupt() {
         // Input: the sample manifest with each byte flipped in turn, then cut at each length.
         let bytes = encode(&sample()).unwrap();
