@@ -85,6 +85,8 @@ fn scan_notes(plan: &Plan, out: &mut Vec<Option<String>>) {
         | Plan::Sort { input, .. }
         | Plan::Limit { input, .. }
         | Plan::SingleRow { input, .. } => scan_notes(input, out),
+        // Rendered at every use, as `Plan::explain` does.
+        Plan::Shared { input, .. } => scan_notes(input, out),
         Plan::Join { left, right, .. } | Plan::SetOp { left, right, .. } => {
             scan_notes(left, out);
             scan_notes(right, out);
