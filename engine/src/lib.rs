@@ -13,6 +13,7 @@
 //! [`Engine`] opens a data directory; a [`Session`] runs statements with its own transaction
 //! state. The server and the benchmark harness both use the engine through this API.
 
+pub mod catalog;
 pub mod error;
 mod exec;
 pub mod kernels;
