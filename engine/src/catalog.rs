@@ -13,9 +13,11 @@
 use basalt_storage::{Manifest, SqlType, TableMeta};
 use sqlparser::ast;
 
+use sqlparser::tokenizer::Span;
+
 use crate::error::{Error, Result};
-use crate::planner::bind::{normalize_ident, Scope, ScopeColumn};
-use crate::planner::expr::Expr;
+use crate::planner::bind::{normalize_ident, Binder, Scope, ScopeColumn};
+use crate::planner::expr::{BinaryOp, Expr};
 use crate::planner::plan::Plan;
 use crate::types::Datum;
 
@@ -25,6 +27,7 @@ pub const DATABASE: &str = "dev";
 const OWNER_OID: i64 = 10;
 const OWNER: &str = "basalt";
 const DATABASE_OID: i64 = 5;
+const HEAP_AM_OID: i64 = 2;
 
 /// The schemas and their OIDs (PostgreSQL's for `pg_catalog` and `public`).
 const PG_CATALOG_OID: i64 = 11;
@@ -52,6 +55,18 @@ struct Catalog {
 }
 
 const CATALOGS: &[Catalog] = &[
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_am",
+        oid: 2601,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("amname", TEXT),
+            ("amhandler", TEXT),
+            ("amtype", CHAR),
+        ],
+    },
     Catalog {
         schema: "pg_catalog",
         name: "pg_namespace",
@@ -401,6 +416,13 @@ fn opt_int(v: Option<i64>) -> Datum {
 fn rows(name: &str, manifest: &Manifest) -> Vec<Vec<Datum>> {
     let b = Datum::Boolean;
     match name {
+        // The one table access method, PostgreSQL's heap (every table's relam).
+        "pg_am" => vec![vec![
+            int(HEAP_AM_OID),
+            text("heap"),
+            text("heap_tableam_handler"),
+            text("t"),
+        ]],
         "pg_namespace" => SCHEMAS
             .iter()
             .map(|(n, oid)| vec![int(*oid), text(n), int(OWNER_OID)])
@@ -415,7 +437,7 @@ fn rows(name: &str, manifest: &Manifest) -> Vec<Vec<Datum>> {
                     int(0),
                     int(0),
                     int(OWNER_OID),
-                    int(if r.view { 0 } else { 2 }),
+                    int(if r.view { 0 } else { HEAP_AM_OID }),
                     int(if r.view { 0 } else { r.oid }),
                     int(0),
                     int(0),
@@ -737,6 +759,83 @@ pub(crate) fn relation(
             .collect(),
     };
     Ok(Some((Plan::Values { rows, types }, scope)))
+}
+
+/// The catalog functions clients call: `pg_get_userbyid(oid)` and `pg_table_is_visible(oid)`,
+/// bound into expressions over their argument. `Err` gives the arguments back when `name` is
+/// not one of them.
+pub(crate) fn function(
+    binder: &Binder<'_>,
+    name: &str,
+    args: Vec<Expr>,
+    span: Span,
+) -> Result<std::result::Result<Expr, Vec<Expr>>> {
+    let lit_int = |v: i64| Expr::literal(Datum::Int(v), SqlType::Integer);
+    let lit_text = |v: &str| Expr::literal(Datum::Text(v.to_owned()), SqlType::Text);
+    match (name, args.as_slice()) {
+        ("pg_get_userbyid", [arg]) => {
+            // The one role is the owner; any other OID prints as PostgreSQL prints it.
+            let arg = binder.cast(
+                binder.coerce_unknown(arg.clone(), SqlType::Integer)?,
+                SqlType::Integer,
+                false,
+                span,
+            )?;
+            let is_owner = binder.binary(BinaryOp::Eq, arg.clone(), lit_int(OWNER_OID), span)?;
+            let shown = binder.cast(arg, SqlType::Text, true, span)?;
+            let unknown = binder.binary(
+                BinaryOp::Concat,
+                binder.binary(BinaryOp::Concat, lit_text("unknown (OID="), shown, span)?,
+                lit_text(")"),
+                span,
+            )?;
+            Ok(Ok(Expr::Case {
+                whens: vec![(is_owner, lit_text(OWNER))],
+                otherwise: Some(Box::new(unknown)),
+                ty: SqlType::Text,
+            }))
+        }
+        ("pg_table_is_visible", [arg]) => {
+            // Visible: a relation of a schema on the search path (pg_catalog, then public)
+            // that no relation earlier on the path hides.
+            let arg = binder.cast(
+                binder.coerce_unknown(arg.clone(), SqlType::Integer)?,
+                SqlType::Integer,
+                false,
+                span,
+            )?;
+            let all = relations(binder.catalog);
+            let visible: Vec<i64> = all
+                .iter()
+                .filter(|r| {
+                    r.schema == "pg_catalog"
+                        || (r.schema == "public"
+                            && !all
+                                .iter()
+                                .any(|o| o.schema == "pg_catalog" && o.name == r.name))
+                })
+                .map(|r| r.oid)
+                .collect();
+            let mut test = Expr::literal(Datum::Boolean(false), SqlType::Boolean);
+            for oid in visible {
+                let eq = binder.binary(BinaryOp::Eq, arg.clone(), lit_int(oid), span)?;
+                test = binder.binary(BinaryOp::Or, test, eq, span)?;
+            }
+            // NULL in, NULL out, as PostgreSQL's strict functions.
+            Ok(Ok(Expr::Case {
+                whens: vec![(
+                    Expr::IsNull {
+                        expr: Box::new(arg),
+                        negated: false,
+                    },
+                    Expr::literal(Datum::Null, SqlType::Boolean),
+                )],
+                otherwise: Some(Box::new(test)),
+                ty: SqlType::Boolean,
+            }))
+        }
+        _ => Ok(Err(args)),
+    }
 }
 
 #[cfg(test)]

@@ -208,3 +208,39 @@ fn psqlodbc() {
         run_client(command, "psqlodbc ok");
     }
 }
+
+fn psql_available() -> bool {
+    works(Command::new("psql").arg("--version"))
+}
+
+// psql's \dt lists the tables as PostgreSQL's psql prints them, from the catalogs.
+#[test]
+fn psql_list_tables() {
+    if !psql_available() {
+        assert!(
+            std::env::var_os("BASALT_REQUIRE_PSQL").is_none(),
+            "BASALT_REQUIRE_PSQL is set but psql is not installed"
+        );
+        return eprintln!("psql is not installed: skipping the \\dt check");
+    }
+    let server = Server::start();
+    let out = Command::new("psql")
+        .args(["-X", "-h", "127.0.0.1", "-p", &server.port.to_string()])
+        .args(["-U", "basalt", "-v", "ON_ERROR_STOP=1", "dev"])
+        .args(["-c", "CREATE TABLE zebra (z INTEGER)"])
+        .args(["-c", "CREATE TABLE apple (a TEXT)"])
+        .args(["-c", "\\dt"])
+        .env("PAGER", "")
+        .env_remove("PGPASSWORD")
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "CREATE TABLE\nCREATE TABLE\n        List of relations\n Schema | Name  | Type  | Owner  \n--------+-------+-------+--------\n public | apple | table | basalt\n public | zebra | table | basalt\n(2 rows)\n\n"
+    );
+}

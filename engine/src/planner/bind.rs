@@ -1424,7 +1424,9 @@ impl<'a> Binder<'a> {
             }),
             _ => match self.builtin_function(name, args, position, span)? {
                 Ok(e) => Ok(e),
-                Err(args) => Err(no_fn(&args)),
+                Err(args) => {
+                    crate::catalog::function(self, name, args, span)?.map_err(|a| no_fn(&a))
+                }
             },
         }
     }
