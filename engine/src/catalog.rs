@@ -761,9 +761,11 @@ pub(crate) fn relation(
     Ok(Some((Plan::Values { rows, types }, scope)))
 }
 
-/// The catalog functions clients call: `pg_get_userbyid(oid)` and `pg_table_is_visible(oid)`,
-/// bound into expressions over their argument. `Err` gives the arguments back when `name` is
-/// not one of them.
+/// The catalog and session functions clients call: `pg_get_userbyid(oid)` and
+/// `pg_table_is_visible(oid)`, bound into expressions over their argument; `current_database()`,
+/// `current_schema()`, `current_user` (and `session_user`, `current_role`) and
+/// `current_setting(name [, missing_ok])`, constant for the statement. `Err` gives the
+/// arguments back when `name` is not one of them.
 pub(crate) fn function(
     binder: &Binder<'_>,
     name: &str,
@@ -834,8 +836,70 @@ pub(crate) fn function(
                 ty: SqlType::Boolean,
             }))
         }
+        ("current_database", []) => Ok(Ok(lit_text(DATABASE))),
+        ("current_user" | "session_user" | "user" | "current_role", []) => {
+            let user = setting(binder, "session_authorization")?;
+            Ok(Ok(lit_text(&user)))
+        }
+        ("current_schema", []) => {
+            // The first schema of the search path that exists.
+            let path = setting(binder, "search_path")?;
+            let first = path
+                .split(',')
+                .map(|s| s.trim().trim_matches('"'))
+                .find(|s| SCHEMAS.iter().any(|(n, _)| n == s));
+            Ok(Ok(first.map_or_else(
+                || Expr::literal(Datum::Null, SqlType::Text),
+                lit_text,
+            )))
+        }
+        ("current_setting", [name]) | ("current_setting", [name, _]) => {
+            let missing_ok = match args.get(1) {
+                None => false,
+                Some(flag) => match binder.coerce_unknown(flag.clone(), SqlType::Boolean)? {
+                    Expr::Literal {
+                        value: Datum::Boolean(b),
+                        ..
+                    } => b,
+                    _ => return Err(constant_needed("current_setting")),
+                },
+            };
+            let Expr::Literal {
+                value: Datum::Text(name),
+                ..
+            } = binder.coerce_unknown(name.clone(), SqlType::Text)?
+            else {
+                return Err(constant_needed("current_setting"));
+            };
+            let settings = binder.settings.ok_or_else(no_settings)?;
+            match settings.get(&name) {
+                Some(value) => Ok(Ok(lit_text(value))),
+                None if missing_ok => Ok(Ok(Expr::literal(Datum::Null, SqlType::Text))),
+                None => Err(Error::UnrecognizedParameter {
+                    name: name.to_lowercase(),
+                }),
+            }
+        }
         _ => Ok(Err(args)),
     }
+}
+
+fn constant_needed(function: &str) -> Error {
+    Error::Unsupported {
+        message: format!("{function}() arguments must be constants"),
+    }
+}
+
+fn no_settings() -> Error {
+    Error::Internal("no session settings while binding".into())
+}
+
+fn setting(binder: &Binder<'_>, name: &str) -> Result<String> {
+    binder
+        .settings
+        .and_then(|s| s.get(name))
+        .map(str::to_owned)
+        .ok_or_else(no_settings)
 }
 
 #[cfg(test)]

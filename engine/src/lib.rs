@@ -225,6 +225,7 @@ impl Session {
         let manifest = self.current_manifest();
         let catalog = planner::dml::binding_catalog(&manifest, &stmt.ast);
         let mut binder = Binder::new(&catalog, &stmt.text, None);
+        binder.settings = Some(&self.settings);
         let bound = match binder.bind_statement(&stmt.ast) {
             Ok(b) => b,
             Err(e) => {
@@ -386,6 +387,7 @@ impl Session {
         let bound = {
             let catalog = planner::dml::binding_catalog(&manifest, &stmt.ast);
             let mut binder = Binder::new(&catalog, &stmt.text, Some(params));
+            binder.settings = Some(&self.settings);
             binder.bind_statement(&stmt.ast)?
         };
         let store = self.engine.store.clone();
