@@ -568,7 +568,8 @@ fn rows(name: &str, manifest: &Manifest) -> Vec<Vec<Datum>> {
                         text(r.name),
                         text(col),
                         text(&ty.pg_name()),
-                        text("none"),
+                        // Every column is written with ENCODE AUTO: the encoding is chosen per block.
+                        text("auto"),
                         b(false),
                         int(0),
                         b(*not_null),
