@@ -126,6 +126,15 @@ pub enum Error {
     /// Any other invalid argument to a function (22023).
     #[error("{message}")]
     InvalidParameter { message: String },
+    /// SET, SHOW or RESET of a configuration parameter that does not exist (42704).
+    #[error("unrecognized configuration parameter \"{name}\"")]
+    UnrecognizedParameter { name: String },
+    /// DEALLOCATE of a prepared statement that does not exist (26000).
+    #[error("prepared statement \"{name}\" does not exist")]
+    UndefinedPreparedStatement { name: String },
+    /// SET or RESET of a read-only configuration parameter (55P02).
+    #[error("parameter \"{name}\" cannot be changed")]
+    ReadOnlyParameter { name: String },
 
     // --- Transactions (class 25, 40) ------------------------------------------------------------
     /// A statement in a transaction block that an earlier error aborted (25P02).

@@ -13,12 +13,14 @@
 //! [`Engine`] opens a data directory; a [`Session`] runs statements with its own transaction
 //! state. The server and the benchmark harness both use the engine through this API.
 
+pub mod catalog;
 pub mod error;
 mod exec;
 pub mod kernels;
 mod parse;
 pub mod pgtext;
 pub mod planner;
+pub mod settings;
 pub mod types;
 
 use std::path::Path;
@@ -37,6 +39,13 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The PostgreSQL version Basalt presents to clients (so drivers use modern catalog queries).
 pub const PG_VERSION: &str = "15.0";
+
+/// `server_version` as clients see it: [`PG_VERSION`] with Basalt's name and version, in the
+/// style of distribution builds such as `15.4 (Debian 15.4-1)`, which every driver parses.
+pub const SERVER_VERSION: &str = concat!("15.0 (Basalt ", env!("CARGO_PKG_VERSION"), ")");
+
+/// [`PG_VERSION`] as `server_version_num` shows it.
+pub const PG_VERSION_NUM: &str = "150000";
 
 /// What `SELECT version()` returns.
 pub fn version_string() -> String {
@@ -89,6 +98,22 @@ impl Statement {
     pub fn sql(&self) -> String {
         self.ast.to_string()
     }
+
+    /// For `DEALLOCATE [PREPARE] name | ALL`: `Some(None)` for ALL, `Some(Some(name))` for
+    /// one statement; `None` for any other statement. Prepared statements live in the
+    /// protocol layer, which acts on these before the engine sees them.
+    pub fn deallocates(&self) -> Option<Option<String>> {
+        match &self.ast {
+            sqlparser::ast::Statement::Deallocate { name, .. } => {
+                if name.quote_style.is_none() && name.value.eq_ignore_ascii_case("all") {
+                    Some(None)
+                } else {
+                    Some(Some(planner::bind::normalize_ident(name)))
+                }
+            }
+            _ => None,
+        }
+    }
 }
 
 /// What a statement will return, known before it runs.
@@ -131,6 +156,7 @@ impl Engine {
             user: user.to_string(),
             txn: None,
             failed: false,
+            settings: settings::Settings::new(user),
         }
     }
 }
@@ -144,12 +170,25 @@ pub struct Session {
     txn: Option<Transaction>,
     /// Set when a statement fails inside a block: only ROLLBACK (or COMMIT) is accepted.
     failed: bool,
+    /// SET / SHOW / RESET configuration parameters.
+    settings: settings::Settings,
 }
 
 impl Session {
     /// The user this session runs as.
     pub fn user(&self) -> &str {
         &self.user
+    }
+
+    /// The session's configuration parameters.
+    pub fn settings(&self) -> &settings::Settings {
+        &self.settings
+    }
+
+    /// The session's configuration parameters, for startup values and ParameterStatus
+    /// reports.
+    pub fn settings_mut(&mut self) -> &mut settings::Settings {
+        &mut self.settings
     }
 
     /// Parses SQL text holding zero or more `;`-separated statements. A syntax error inside a
@@ -171,9 +210,22 @@ impl Session {
 
     /// Describes a statement without running it.
     pub fn describe(&mut self, stmt: &Statement) -> Result<Description> {
+        if settings::is_command(&stmt.ast) || stmt.deallocates().is_some() {
+            return Ok(Description {
+                params: Vec::new(),
+                columns: None,
+            });
+        }
+        if let Some(columns) = settings::show_columns(&stmt.ast) {
+            return Ok(Description {
+                params: Vec::new(),
+                columns: Some(text_columns(&columns?)),
+            });
+        }
         let manifest = self.current_manifest();
         let catalog = planner::dml::binding_catalog(&manifest, &stmt.ast);
         let mut binder = Binder::new(&catalog, &stmt.text, None);
+        binder.settings = Some(&self.settings);
         let bound = match binder.bind_statement(&stmt.ast) {
             Ok(b) => b,
             Err(e) => {
@@ -215,6 +267,7 @@ impl Session {
                 S::Rollback { .. } | S::Commit { .. } => {
                     self.txn = None;
                     self.failed = false;
+                    self.settings.end(false);
                     Ok(command("ROLLBACK"))
                 }
                 _ => Err(Error::InFailedTransaction),
@@ -320,10 +373,21 @@ impl Session {
         stmt: &Statement,
         params: &[Option<String>],
     ) -> Result<StatementResult> {
+        if let Some(outcome) = settings::execute(&mut self.settings, &stmt.ast, self.txn.is_some())
+        {
+            return settings_result(&stmt.ast, outcome?);
+        }
+        // The engine itself holds no prepared statements (the protocol layer does).
+        match stmt.deallocates() {
+            Some(None) => return Ok(command("DEALLOCATE ALL")),
+            Some(Some(name)) => return Err(Error::UndefinedPreparedStatement { name }),
+            None => {}
+        }
         let manifest = self.current_manifest();
         let bound = {
             let catalog = planner::dml::binding_catalog(&manifest, &stmt.ast);
             let mut binder = Binder::new(&catalog, &stmt.text, Some(params));
+            binder.settings = Some(&self.settings);
             binder.bind_statement(&stmt.ast)?
         };
         let store = self.engine.store.clone();
@@ -449,17 +513,21 @@ impl Session {
             BoundStatement::Begin => {
                 if self.txn.is_none() {
                     self.txn = Some(self.engine.store.begin());
+                    self.settings.begin();
                 }
                 Ok(command("BEGIN"))
             }
             BoundStatement::Commit => {
                 if let Some(t) = self.txn.take() {
-                    t.commit().map_err(storage_error)?;
+                    let committed = t.commit().map_err(storage_error);
+                    self.settings.end(committed.is_ok());
+                    committed?;
                 }
                 Ok(command("COMMIT"))
             }
             BoundStatement::Rollback => {
                 self.txn = None;
+                self.settings.end(false);
                 Ok(command("ROLLBACK"))
             }
         }
@@ -501,6 +569,43 @@ impl Session {
 fn command(tag: &str) -> StatementResult {
     StatementResult::Command {
         tag: tag.to_string(),
+    }
+}
+
+/// Text result columns with these names.
+fn text_columns(names: &[&str]) -> Vec<ResultColumn> {
+    names
+        .iter()
+        .map(|name| ResultColumn {
+            name: (*name).to_owned(),
+            ty: SqlType::Text,
+        })
+        .collect()
+}
+
+/// A SET / RESET / SHOW outcome as a statement result.
+fn settings_result(
+    stmt: &sqlparser::ast::Statement,
+    outcome: settings::Outcome,
+) -> Result<StatementResult> {
+    match outcome {
+        settings::Outcome::Command(tag) => Ok(command(tag)),
+        settings::Outcome::Rows(rows) => {
+            let names = settings::show_columns(stmt).unwrap_or_else(|| Ok(Vec::new()))?;
+            let columns = text_columns(&names);
+            let arrays: Vec<ArrayRef> = (0..columns.len())
+                .map(|c| {
+                    Arc::new(StringArray::from_iter_values(
+                        rows.iter().map(|r| r[c].as_str()),
+                    )) as ArrayRef
+                })
+                .collect();
+            let batch = exec::make_batch(arrays, rows.len())?;
+            Ok(StatementResult::Query(QueryResult {
+                columns,
+                batches: vec![batch],
+            }))
+        }
     }
 }
 

@@ -25,11 +25,7 @@ pub const SUPERUSER: &str = "basalt";
 /// use their current catalog queries) with Basalt's own name and version, in the style of
 /// distribution builds such as `15.4 (Debian 15.4-1)`, which every driver parses.
 pub fn server_version() -> String {
-    format!(
-        "{} (Basalt {})",
-        basalt_engine::PG_VERSION,
-        basalt_engine::VERSION
-    )
+    basalt_engine::SERVER_VERSION.to_owned()
 }
 /// PBKDF2 iterations of the SCRAM verifier, PostgreSQL's default `scram_iterations`.
 pub const SCRAM_ITERATIONS: usize = 4096;
@@ -168,6 +164,9 @@ pub(crate) fn password_failed(user: &str) -> SqlError {
     )
 }
 
+/// The reported parameters of a new session, with the values its startup options gave them.
+pub(crate) struct StartupReport(pub(crate) Vec<(String, String)>);
+
 /// The ParameterStatus messages sent after authentication, as PostgreSQL 15 sends them.
 #[derive(Debug, Default)]
 pub(crate) struct ServerParameters;
@@ -177,6 +176,10 @@ impl ServerParameterProvider for ServerParameters {
     where
         C: ClientInfo,
     {
+        // A session with settings reports its own values, startup options applied.
+        if let Some(report) = client.session_extensions().get::<StartupReport>() {
+            return Some(report.0.iter().cloned().collect());
+        }
         let metadata = client.metadata();
         let user = metadata.get(METADATA_USER).cloned().unwrap_or_default();
         let application_name = metadata

@@ -43,6 +43,22 @@ pub trait BackendSession: Send + 'static {
 
     /// Where the session stands with respect to transaction blocks, for ReadyForQuery.
     fn transaction_status(&self) -> TransactionStatus;
+
+    /// For a `DEALLOCATE` statement, the prepared statement it names (`None` for ALL).
+    fn deallocates(_statement: &Self::Statement) -> Option<Option<String>> {
+        None
+    }
+
+    /// Applies a configuration parameter the client sent in its startup message.
+    fn set_startup_parameter(&mut self, _name: &str, _value: &str) -> Result<()> {
+        Ok(())
+    }
+
+    /// Reported parameters (ParameterStatus) whose values changed since the last call; the
+    /// first call lists them all. Empty for a session without settings.
+    fn reported_parameters(&mut self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 impl Backend for Engine {
@@ -74,5 +90,21 @@ impl BackendSession for Session {
 
     fn transaction_status(&self) -> TransactionStatus {
         Session::transaction_status(self)
+    }
+
+    fn deallocates(statement: &Statement) -> Option<Option<String>> {
+        statement.deallocates()
+    }
+
+    fn set_startup_parameter(&mut self, name: &str, value: &str) -> Result<()> {
+        self.settings_mut().set_startup(name, value)
+    }
+
+    fn reported_parameters(&mut self) -> Vec<(String, String)> {
+        self.settings_mut()
+            .reported_changes()
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect()
     }
 }

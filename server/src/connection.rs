@@ -36,9 +36,10 @@ use pgwire::messages::response::{
     self as wire, CommandComplete, EmptyQueryResponse, ReadyForQuery,
 };
 use pgwire::messages::simplequery::Query;
+use pgwire::messages::startup::ParameterStatus;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
-use crate::auth::{check_login, password_failed, Auth, ServerParameters};
+use crate::auth::{check_login, password_failed, Auth, ServerParameters, StartupReport};
 use crate::backend::{Backend, BackendSession};
 use crate::exec::{self, Outcome, SharedSession};
 use crate::params::{parameter_format, parameter_text};
@@ -73,6 +74,8 @@ pub(crate) struct Connection<B: Backend> {
     parser: Arc<StatementParser<B::Session>>,
     /// Set when the connection must be refused at startup (too many connections).
     refusal: Option<SqlError>,
+    /// Names of the statements Parse has prepared, for DEALLOCATE ALL.
+    statement_names: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl<B: Backend> Connection<B> {
@@ -86,6 +89,37 @@ impl<B: Backend> Connection<B> {
             }),
             session,
             refusal,
+            statement_names: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Runs `DEALLOCATE` on the connection's prepared statements; the command tag, or `None`
+    /// to let the session answer (a name that is not prepared, or a failed transaction).
+    fn deallocate<C>(&self, client: &C, target: Option<String>) -> Option<&'static str>
+    where
+        C: ClientPortalStore,
+        C::PortalStore: PortalStore,
+    {
+        if self.transaction_status() == wire::TransactionStatus::Error {
+            return None;
+        }
+        let mut names = self
+            .statement_names
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match target {
+            None => {
+                for name in std::mem::take(&mut *names) {
+                    client.portal_store().rm_statement(&name);
+                }
+                Some("DEALLOCATE ALL")
+            }
+            Some(name) => {
+                client.portal_store().get_statement(&name)?;
+                client.portal_store().rm_statement(&name);
+                names.remove(&name);
+                Some("DEALLOCATE")
+            }
         }
     }
 
@@ -107,6 +141,29 @@ impl<B: Backend> Connection<B> {
         }
     }
 
+    /// ParameterStatus for each reported parameter the last statements changed, sent before
+    /// ReadyForQuery as PostgreSQL does.
+    async fn report_parameters<C>(&self, client: &mut C) -> PgWireResult<()>
+    where
+        C: Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let changes = match self.session.get() {
+            // The connection's own statements have all finished here, so the lock is free.
+            Some(session) => exec::lock(session).reported_parameters(),
+            None => Vec::new(),
+        };
+        for (name, value) in changes {
+            feed(
+                client,
+                PgWireBackendMessage::ParameterStatus(ParameterStatus::new(name, value)),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Opens the session and completes the startup: AuthenticationOk, parameters, key data,
     /// ReadyForQuery.
     async fn finish_startup<C>(
@@ -120,7 +177,30 @@ impl<B: Backend> Connection<B> {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let session = self.shared.backend.session(user);
+        let mut session = self.shared.backend.session(user);
+        // As PostgreSQL, every startup parameter other than these names a configuration
+        // parameter, and so does each `-c name=value` in `options`; a bad one refuses the
+        // connection.
+        let mut settings: Vec<(String, String)> = Vec::new();
+        for (name, value) in client.metadata() {
+            match name.as_str() {
+                "options" => settings.extend(option_settings(value)?),
+                "user" | "database" | "replication" => {}
+                _ if name.starts_with("_pq_.") => {}
+                _ => settings.push((name.clone(), value.clone())),
+            }
+        }
+        for (name, value) in &settings {
+            if let Err(error) = session.set_startup_parameter(name, value) {
+                let mut fatal = SqlError::from_engine(&error);
+                fatal.severity = SqlError::fatal(fatal.code, "").severity;
+                return Err(fatal.into());
+            }
+        }
+        let report = session.reported_parameters();
+        if !report.is_empty() {
+            client.session_extensions().insert(StartupReport(report));
+        }
         if self
             .session
             .set(Arc::new(std::sync::Mutex::new(session)))
@@ -137,7 +217,8 @@ impl<B: Backend> Connection<B> {
     /// Runs a simple Query message: each statement in turn, stopping at the first error.
     async fn run_simple<C>(&self, client: &mut C, sql: &str) -> PgWireResult<()>
     where
-        C: Sink<PgWireBackendMessage> + Unpin + Send,
+        C: ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send,
+        C::PortalStore: PortalStore,
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
@@ -159,6 +240,12 @@ impl<B: Backend> Connection<B> {
             .await;
         }
         for statement in statements {
+            if let Some(target) = <B::Session as BackendSession>::deallocates(&statement) {
+                if let Some(tag) = self.deallocate(client, target) {
+                    feed(client, command_complete(Tag::new(tag))).await?;
+                    continue;
+                }
+            }
             let outcome =
                 exec::execute(&session, statement, Vec::new(), ResultFormats::AllText).await;
             match outcome {
@@ -270,6 +357,50 @@ impl<B: Backend> Connection<B> {
             .await
         }
     }
+}
+
+/// The `-c name=value` and `--name=value` settings of a startup `options` string (words split
+/// on spaces; a backslash escapes the next character).
+fn option_settings(options: &str) -> Result<Vec<(String, String)>, SqlError> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut chars = options.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => word.extend(chars.next()),
+            c if c.is_ascii_whitespace() => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    let mut settings = Vec::new();
+    let mut words = words.into_iter();
+    while let Some(word) = words.next() {
+        let setting = if word == "-c" {
+            words.next().unwrap_or_default()
+        } else if let Some(rest) = word.strip_prefix("-c").or_else(|| word.strip_prefix("--")) {
+            rest.to_owned()
+        } else {
+            return Err(SqlError::fatal(
+                code::PROTOCOL_VIOLATION,
+                format!("invalid command-line argument for server process: {word}"),
+            ));
+        };
+        let Some((name, value)) = setting.split_once('=') else {
+            return Err(SqlError::fatal(
+                code::SYNTAX_ERROR,
+                format!("-c {setting} requires a value"),
+            ));
+        };
+        settings.push((name.replace('-', "_"), value.to_owned()));
+    }
+    Ok(settings)
 }
 
 fn session_of<S>(cell: &SessionCell<S>) -> Result<SharedSession<S>, SqlError> {
@@ -545,6 +676,7 @@ impl<B: Backend> SimpleQueryHandler for Connection<B> {
         client.set_state(PgWireConnectionState::ReadyForQuery);
         client.set_transaction_status(status);
         sent?;
+        self.report_parameters(client).await?;
         client
             .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
                 status,
@@ -616,7 +748,15 @@ impl<B: Backend> ExtendedQueryHandler for Connection<B> {
             }
         }
         match StoredStatement::parse(client, &message, self.query_parser()).await? {
-            Some(statement) => client.portal_store().put_statement(Arc::new(statement)),
+            Some(statement) => {
+                client.portal_store().put_statement(Arc::new(statement));
+                if let Some(name) = &message.name {
+                    self.statement_names
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(name.clone());
+                }
+            }
             None => client
                 .portal_store()
                 .put_empty_statement(message.name.as_deref().unwrap_or(DEFAULT_NAME)),
@@ -787,6 +927,7 @@ impl<B: Backend> ExtendedQueryHandler for Connection<B> {
             client.portal_store().rm_portal(DEFAULT_NAME);
         }
         client.set_transaction_status(status);
+        self.report_parameters(client).await?;
         client
             .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
                 status,
@@ -798,7 +939,7 @@ impl<B: Backend> ExtendedQueryHandler for Connection<B> {
     /// Starts a portal: decodes its parameters and runs its statement.
     async fn do_query<C>(
         &self,
-        _client: &mut C,
+        client: &mut C,
         portal: &Portal<Self::Statement>,
         _max_rows: usize,
     ) -> PgWireResult<Response>
@@ -809,6 +950,13 @@ impl<B: Backend> ExtendedQueryHandler for Connection<B> {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let session = self.session()?;
+        if let Some(target) =
+            <B::Session as BackendSession>::deallocates(&portal.statement.statement.statement)
+        {
+            if let Some(tag) = self.deallocate(client, target) {
+                return Ok(Response::Execution(Tag::new(tag)));
+            }
+        }
         let params = Self::portal_params(portal)?;
         let formats = ResultFormats::from_codes(&format_codes(&portal.result_column_format));
         let statement = portal.statement.statement.statement.clone();

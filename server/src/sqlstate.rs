@@ -86,6 +86,7 @@ pub mod code {
     pub const TOO_MANY_COLUMNS: &str = "54011";
     /// `57014`: a statement cancelled on request.
     pub const QUERY_CANCELED: &str = "57014";
+    pub const CANT_CHANGE_RUNTIME_PARAM: &str = "55P02";
     /// `57P01`: the server is shutting down and closes the connection.
     pub const ADMIN_SHUTDOWN: &str = "57P01";
     /// `58030`: an I/O error on the server.
@@ -198,6 +199,9 @@ impl SqlError {
             EngineError::InvalidLogArgument { .. } => "2201E",
             EngineError::InvalidPowerArgument { .. } => "2201F",
             EngineError::ProgramLimitExceeded { .. } => "54000",
+            EngineError::UnrecognizedParameter { .. } => code::UNDEFINED_OBJECT,
+            EngineError::UndefinedPreparedStatement { .. } => code::INVALID_SQL_STATEMENT_NAME,
+            EngineError::ReadOnlyParameter { .. } => code::CANT_CHANGE_RUNTIME_PARAM,
             EngineError::InFailedTransaction => code::IN_FAILED_SQL_TRANSACTION,
             EngineError::ActiveTransaction { .. } => code::ACTIVE_SQL_TRANSACTION,
             EngineError::SerializationFailure { .. } => code::SERIALIZATION_FAILURE,

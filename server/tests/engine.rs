@@ -80,3 +80,104 @@ async fn untyped_parameters_take_their_types_from_the_statement() {
     let got: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
     assert_eq!(got, ["two"]);
 }
+
+// DEALLOCATE drops a statement Parse prepared (psycopg and psqlODBC clean up this way), so its
+// name can be prepared again; an unknown name is 26000; DEALLOCATE ALL drops them all.
+#[tokio::test]
+async fn deallocate_drops_prepared_statements() {
+    let (server, _dir) = engine_server().await;
+    let client = connect(server.local_addr()).await;
+    let statement = bounded(client.prepare("SELECT 1")).await.unwrap();
+    // tokio-postgres names a connection's statements s0, s1, ...
+    let name = "s0";
+    bounded(client.batch_execute(&format!("DEALLOCATE {name}")))
+        .await
+        .unwrap();
+    let error = bounded(client.query(&statement, &[])).await.unwrap_err();
+    assert_eq!(
+        error.as_db_error().unwrap().code(),
+        &SqlState::INVALID_SQL_STATEMENT_NAME
+    );
+    let error = bounded(client.batch_execute(&format!("DEALLOCATE {name}")))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.as_db_error().unwrap().message(),
+        format!("prepared statement \"{name}\" does not exist")
+    );
+    let again = bounded(client.prepare("SELECT 2")).await.unwrap();
+    bounded(client.batch_execute("DEALLOCATE ALL"))
+        .await
+        .unwrap();
+    let error = bounded(client.query(&again, &[])).await.unwrap_err();
+    assert_eq!(
+        error.as_db_error().unwrap().code(),
+        &SqlState::INVALID_SQL_STATEMENT_NAME
+    );
+    server.shutdown().await;
+}
+
+// SET / SHOW over the wire, and the settings a client gives at startup: they become the
+// session's values (and RESET's), and an unknown one refuses the connection with 42704.
+#[tokio::test]
+async fn settings_over_the_wire_and_at_startup() {
+    let (server, _dir) = engine_server().await;
+    let addr = server.local_addr();
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host(addr.ip().to_string())
+        .port(addr.port())
+        .user("basalt")
+        .dbname("dev")
+        .application_name("startup-app");
+    let (client, connection) = bounded(config.connect(tokio_postgres::NoTls))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let show = |rows: &[tokio_postgres::SimpleQueryMessage]| text_rows(rows)[0][0].clone();
+    let rows = bounded(client.simple_query("SHOW application_name"))
+        .await
+        .unwrap();
+    assert_eq!(show(&rows).as_deref(), Some("startup-app"));
+    bounded(client.batch_execute("SET application_name = 'other'; RESET application_name"))
+        .await
+        .unwrap();
+    let rows = bounded(client.simple_query("SHOW application_name"))
+        .await
+        .unwrap();
+    assert_eq!(show(&rows).as_deref(), Some("startup-app"));
+    // Through the extended protocol too: SET has no result columns, SHOW one text column.
+    bounded(client.execute("SET extra_float_digits = 3", &[]))
+        .await
+        .unwrap();
+    let row = bounded(client.query_one("SHOW extra_float_digits", &[]))
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>("extra_float_digits"), "3");
+
+    // `options` carries `-c name=value` settings, as libpq's PGOPTIONS.
+    config.options("-c statement_timeout=5s --DateStyle=iso,ymd");
+    let client = connect_with(&config).await.unwrap();
+    let rows = bounded(client.simple_query("SHOW statement_timeout; SHOW DateStyle"))
+        .await
+        .unwrap();
+    assert_eq!(
+        text_rows(&rows),
+        [
+            vec![Some("5s".to_owned())],
+            vec![Some("ISO, YMD".to_owned())]
+        ]
+    );
+    let error = connect_with(config.options("-c nothing=1"))
+        .await
+        .err()
+        .unwrap();
+    let db = error.as_db_error().unwrap();
+    assert_eq!(db.code(), &SqlState::UNDEFINED_OBJECT);
+    assert_eq!(db.severity(), "FATAL");
+    assert_eq!(
+        db.message(),
+        "unrecognized configuration parameter \"nothing\""
+    );
+    server.shutdown().await;
+}

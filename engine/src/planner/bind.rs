@@ -78,6 +78,8 @@ pub struct Binder<'a> {
     pub(crate) entering_subquery: bool,
     /// Set by a decorrelated aggregate subquery: its select list's values for an empty input.
     pub(crate) empty_values: Option<Vec<Expr>>,
+    /// The session's settings, for current_setting() and current_user.
+    pub settings: Option<&'a crate::settings::Settings>,
     /// WITH queries in scope, outermost first; a reference binds the innermost of a name.
     pub(crate) ctes: Vec<CteDef>,
 }
@@ -104,6 +106,7 @@ impl<'a> Binder<'a> {
             domain: None,
             entering_subquery: false,
             empty_values: None,
+            settings: None,
             ctes: Vec::new(),
         }
     }
@@ -1424,7 +1427,9 @@ impl<'a> Binder<'a> {
             }),
             _ => match self.builtin_function(name, args, position, span)? {
                 Ok(e) => Ok(e),
-                Err(args) => Err(no_fn(&args)),
+                Err(args) => {
+                    crate::catalog::function(self, name, args, span)?.map_err(|a| no_fn(&a))
+                }
             },
         }
     }

@@ -1113,6 +1113,15 @@ impl Binder<'_> {
                         return self.bind_cte_reference(i, alias.as_ref());
                     }
                 }
+                if let Some((plan, scope)) =
+                    crate::catalog::relation(self.catalog, name, alias.as_ref())?
+                {
+                    return Ok(Relation {
+                        plan,
+                        scope,
+                        rows: 100,
+                    });
+                }
                 let (schema, table_name) = self.table_name(name)?;
                 let meta = self.catalog.table(&schema, &table_name).ok_or_else(|| {
                     Error::UndefinedTable {

@@ -1,0 +1,944 @@
+//! The system catalogs as tables any query can read: `pg_catalog.pg_namespace`, `pg_class`,
+//! `pg_attribute`, `pg_type`, `pg_database`, `pg_tables`, Redshift's `pg_table_def`, and
+//! `information_schema.schemata`, `tables` and `columns`.
+//!
+//! Their rows are built from the statement's manifest when a query names them, so they always
+//! describe the snapshot the query runs against; a table's id is its `pg_class` OID. A catalog
+//! becomes constant rows (a `Values` plan), and from there filters, joins, grouping and
+//! ordering work on it as on any table. Each catalog has the columns of PostgreSQL 15's (or
+//! Redshift's) that Basalt can fill truthfully, with the same names, in the same order; the
+//! columns whose types Basalt does not have (arrays, `aclitem`, `pg_node_tree`) are left out.
+//! OIDs are `integer`, names `text`, and `"char"` columns `char(1)`.
+
+use basalt_storage::{Manifest, SqlType, TableMeta};
+use sqlparser::ast;
+
+use sqlparser::tokenizer::Span;
+
+use crate::error::{Error, Result};
+use crate::planner::bind::{normalize_ident, Binder, Scope, ScopeColumn};
+use crate::planner::expr::{BinaryOp, Expr};
+use crate::planner::plan::Plan;
+use crate::types::Datum;
+
+/// The only database.
+pub const DATABASE: &str = "dev";
+/// The OID of the bootstrap superuser, who owns everything.
+const OWNER_OID: i64 = 10;
+const OWNER: &str = "basalt";
+const DATABASE_OID: i64 = 5;
+const HEAP_AM_OID: i64 = 2;
+
+/// The schemas and their OIDs (PostgreSQL's for `pg_catalog` and `public`).
+const PG_CATALOG_OID: i64 = 11;
+const PUBLIC_OID: i64 = 2200;
+const INFORMATION_SCHEMA_OID: i64 = 13_000;
+const SCHEMAS: &[(&str, i64)] = &[
+    ("pg_catalog", PG_CATALOG_OID),
+    ("public", PUBLIC_OID),
+    ("information_schema", INFORMATION_SCHEMA_OID),
+];
+
+const INT: SqlType = SqlType::Integer;
+const SMALL: SqlType = SqlType::SmallInt;
+const TEXT: SqlType = SqlType::Text;
+const BOOL: SqlType = SqlType::Boolean;
+const CHAR: SqlType = SqlType::Char { length: 1 };
+
+/// One catalog: where it lives, its OID in `pg_class`, whether it is a view, and its columns.
+struct Catalog {
+    schema: &'static str,
+    name: &'static str,
+    oid: i64,
+    view: bool,
+    columns: &'static [(&'static str, SqlType)],
+}
+
+const CATALOGS: &[Catalog] = &[
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_am",
+        oid: 2601,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("amname", TEXT),
+            ("amhandler", TEXT),
+            ("amtype", CHAR),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_namespace",
+        oid: 2615,
+        view: false,
+        columns: &[("oid", INT), ("nspname", TEXT), ("nspowner", INT)],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_class",
+        oid: 1259,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("relname", TEXT),
+            ("relnamespace", INT),
+            ("reltype", INT),
+            ("reloftype", INT),
+            ("relowner", INT),
+            ("relam", INT),
+            ("relfilenode", INT),
+            ("reltablespace", INT),
+            ("relpages", INT),
+            ("reltuples", SqlType::Real),
+            ("relallvisible", INT),
+            ("reltoastrelid", INT),
+            ("relhasindex", BOOL),
+            ("relisshared", BOOL),
+            ("relpersistence", CHAR),
+            ("relkind", CHAR),
+            ("relnatts", SMALL),
+            ("relchecks", SMALL),
+            ("relhasrules", BOOL),
+            ("relhastriggers", BOOL),
+            ("relhassubclass", BOOL),
+            ("relrowsecurity", BOOL),
+            ("relforcerowsecurity", BOOL),
+            ("relispopulated", BOOL),
+            ("relreplident", CHAR),
+            ("relispartition", BOOL),
+            ("relrewrite", INT),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_attribute",
+        oid: 1249,
+        view: false,
+        columns: &[
+            ("attrelid", INT),
+            ("attname", TEXT),
+            ("atttypid", INT),
+            ("attstattarget", INT),
+            ("attlen", SMALL),
+            ("attnum", SMALL),
+            ("attndims", INT),
+            ("attcacheoff", INT),
+            ("atttypmod", INT),
+            ("attbyval", BOOL),
+            ("attalign", CHAR),
+            ("attstorage", CHAR),
+            ("attcompression", CHAR),
+            ("attnotnull", BOOL),
+            ("atthasdef", BOOL),
+            ("atthasmissing", BOOL),
+            ("attidentity", CHAR),
+            ("attgenerated", CHAR),
+            ("attisdropped", BOOL),
+            ("attislocal", BOOL),
+            ("attinhcount", INT),
+            ("attcollation", INT),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_type",
+        oid: 1247,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("typname", TEXT),
+            ("typnamespace", INT),
+            ("typowner", INT),
+            ("typlen", SMALL),
+            ("typbyval", BOOL),
+            ("typtype", CHAR),
+            ("typcategory", CHAR),
+            ("typispreferred", BOOL),
+            ("typisdefined", BOOL),
+            ("typdelim", CHAR),
+            ("typrelid", INT),
+            ("typelem", INT),
+            ("typarray", INT),
+            ("typalign", CHAR),
+            ("typstorage", CHAR),
+            ("typnotnull", BOOL),
+            ("typbasetype", INT),
+            ("typtypmod", INT),
+            ("typndims", INT),
+            ("typcollation", INT),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_database",
+        oid: 1262,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("datname", TEXT),
+            ("datdba", INT),
+            ("encoding", INT),
+            ("datlocprovider", CHAR),
+            ("datistemplate", BOOL),
+            ("datallowconn", BOOL),
+            ("datconnlimit", INT),
+            ("datfrozenxid", INT),
+            ("datminmxid", INT),
+            ("dattablespace", INT),
+            ("datcollate", TEXT),
+            ("datctype", TEXT),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_tables",
+        oid: 12_000,
+        view: true,
+        columns: &[
+            ("schemaname", TEXT),
+            ("tablename", TEXT),
+            ("tableowner", TEXT),
+            ("tablespace", TEXT),
+            ("hasindexes", BOOL),
+            ("hasrules", BOOL),
+            ("hastriggers", BOOL),
+            ("rowsecurity", BOOL),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_table_def",
+        oid: 12_001,
+        view: true,
+        columns: &[
+            ("schemaname", TEXT),
+            ("tablename", TEXT),
+            ("column", TEXT),
+            ("type", TEXT),
+            ("encoding", TEXT),
+            ("distkey", BOOL),
+            ("sortkey", INT),
+            ("notnull", BOOL),
+        ],
+    },
+    Catalog {
+        schema: "information_schema",
+        name: "schemata",
+        oid: 13_001,
+        view: true,
+        columns: &[
+            ("catalog_name", TEXT),
+            ("schema_name", TEXT),
+            ("schema_owner", TEXT),
+            ("default_character_set_catalog", TEXT),
+            ("default_character_set_schema", TEXT),
+            ("default_character_set_name", TEXT),
+            ("sql_path", TEXT),
+        ],
+    },
+    Catalog {
+        schema: "information_schema",
+        name: "tables",
+        oid: 13_002,
+        view: true,
+        columns: &[
+            ("table_catalog", TEXT),
+            ("table_schema", TEXT),
+            ("table_name", TEXT),
+            ("table_type", TEXT),
+            ("self_referencing_column_name", TEXT),
+            ("reference_generation", TEXT),
+            ("user_defined_type_catalog", TEXT),
+            ("user_defined_type_schema", TEXT),
+            ("user_defined_type_name", TEXT),
+            ("is_insertable_into", TEXT),
+            ("is_typed", TEXT),
+            ("commit_action", TEXT),
+        ],
+    },
+    Catalog {
+        schema: "information_schema",
+        name: "columns",
+        oid: 13_003,
+        view: true,
+        columns: &[
+            ("table_catalog", TEXT),
+            ("table_schema", TEXT),
+            ("table_name", TEXT),
+            ("column_name", TEXT),
+            ("ordinal_position", INT),
+            ("column_default", TEXT),
+            ("is_nullable", TEXT),
+            ("data_type", TEXT),
+            ("character_maximum_length", INT),
+            ("character_octet_length", INT),
+            ("numeric_precision", INT),
+            ("numeric_precision_radix", INT),
+            ("numeric_scale", INT),
+            ("datetime_precision", INT),
+            ("interval_type", TEXT),
+            ("interval_precision", INT),
+            ("character_set_catalog", TEXT),
+            ("character_set_schema", TEXT),
+            ("character_set_name", TEXT),
+            ("collation_catalog", TEXT),
+            ("collation_schema", TEXT),
+            ("collation_name", TEXT),
+            ("domain_catalog", TEXT),
+            ("domain_schema", TEXT),
+            ("domain_name", TEXT),
+            ("udt_catalog", TEXT),
+            ("udt_schema", TEXT),
+            ("udt_name", TEXT),
+            ("is_identity", TEXT),
+            ("is_generated", TEXT),
+            ("is_updatable", TEXT),
+        ],
+    },
+];
+
+/// The built-in types Basalt has, as `pg_type` describes them:
+/// (oid, name, length, by value, category, alignment, collation).
+const TYPES: &[(i64, &str, i64, bool, &str, &str, i64)] = &[
+    (16, "bool", 1, true, "B", "c", 0),
+    (20, "int8", 8, true, "N", "d", 0),
+    (21, "int2", 2, true, "N", "s", 0),
+    (23, "int4", 4, true, "N", "i", 0),
+    (25, "text", -1, false, "S", "i", 100),
+    (700, "float4", 4, true, "N", "i", 0),
+    (701, "float8", 8, true, "N", "d", 0),
+    (1042, "bpchar", -1, false, "S", "i", 100),
+    (1043, "varchar", -1, false, "S", "i", 100),
+    (1082, "date", 4, true, "D", "i", 0),
+    (1114, "timestamp", 8, true, "D", "d", 0),
+    (1700, "numeric", -1, false, "N", "i", 0),
+];
+
+/// The `pg_type` OID, name, length and alignment of a column type.
+fn type_info(ty: SqlType) -> (i64, &'static str, i64, &'static str) {
+    let oid = match ty {
+        SqlType::Boolean => 16,
+        SqlType::BigInt => 20,
+        SqlType::SmallInt => 21,
+        SqlType::Integer => 23,
+        SqlType::Text => 25,
+        SqlType::Real => 700,
+        SqlType::Double => 701,
+        SqlType::Char { .. } => 1042,
+        SqlType::Varchar { .. } => 1043,
+        SqlType::Date => 1082,
+        SqlType::Timestamp => 1114,
+        SqlType::Decimal { .. } => 1700,
+    };
+    let (_, name, len, _, _, align, _) = TYPES
+        .iter()
+        .find(|t| t.0 == oid)
+        .copied()
+        .unwrap_or((oid, "unknown", -1, false, "X", "i", 0));
+    (oid, name, len, align)
+}
+
+/// PostgreSQL's type modifier: length + 4 for character types, (precision << 16 | scale) + 4
+/// for numeric, -1 otherwise.
+fn typmod(ty: SqlType) -> i64 {
+    match ty {
+        SqlType::Char { length } | SqlType::Varchar { length } => i64::from(length) + 4,
+        SqlType::Decimal { precision, scale } => {
+            ((i64::from(precision) << 16) | i64::from(scale as u8)) + 4
+        }
+        _ => -1,
+    }
+}
+
+/// A table of any kind the catalogs describe: a user table or a catalog.
+struct Relation<'a> {
+    oid: i64,
+    schema: &'a str,
+    name: &'a str,
+    view: bool,
+    rows: f64,
+    columns: Vec<(&'a str, SqlType, bool)>,
+}
+
+fn relations(manifest: &Manifest) -> Vec<Relation<'_>> {
+    let mut out: Vec<Relation<'_>> = CATALOGS
+        .iter()
+        .map(|c| Relation {
+            oid: c.oid,
+            schema: c.schema,
+            name: c.name,
+            view: c.view,
+            rows: -1.0,
+            columns: c.columns.iter().map(|(n, t)| (*n, *t, false)).collect(),
+        })
+        .collect();
+    let mut tables: Vec<&TableMeta> = manifest.tables.iter().collect();
+    tables.sort_by_key(|t| t.id);
+    out.extend(tables.into_iter().map(|t| {
+        Relation {
+            oid: i64::try_from(t.id).unwrap_or(i64::MAX),
+            schema: &t.def.schema,
+            name: &t.def.name,
+            view: false,
+            rows: t.segments.iter().map(|s| s.rows as f64).sum(),
+            columns: t
+                .def
+                .columns
+                .iter()
+                .map(|c| (c.name.as_str(), c.ty, !c.nullable))
+                .collect(),
+        }
+    }));
+    out
+}
+
+fn schema_oid(name: &str) -> i64 {
+    SCHEMAS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(PUBLIC_OID, |(_, oid)| *oid)
+}
+
+fn int(v: i64) -> Datum {
+    Datum::Int(v)
+}
+
+fn text(v: &str) -> Datum {
+    Datum::Text(v.to_owned())
+}
+
+fn opt_int(v: Option<i64>) -> Datum {
+    v.map_or(Datum::Null, Datum::Int)
+}
+
+/// The rows of catalog `name`.
+fn rows(name: &str, manifest: &Manifest) -> Vec<Vec<Datum>> {
+    let b = Datum::Boolean;
+    match name {
+        // The one table access method, PostgreSQL's heap (every table's relam).
+        "pg_am" => vec![vec![
+            int(HEAP_AM_OID),
+            text("heap"),
+            text("heap_tableam_handler"),
+            text("t"),
+        ]],
+        "pg_namespace" => SCHEMAS
+            .iter()
+            .map(|(n, oid)| vec![int(*oid), text(n), int(OWNER_OID)])
+            .collect(),
+        "pg_class" => relations(manifest)
+            .iter()
+            .map(|r| {
+                vec![
+                    int(r.oid),
+                    text(r.name),
+                    int(schema_oid(r.schema)),
+                    int(0),
+                    int(0),
+                    int(OWNER_OID),
+                    int(if r.view { 0 } else { HEAP_AM_OID }),
+                    int(if r.view { 0 } else { r.oid }),
+                    int(0),
+                    int(0),
+                    Datum::Float(r.rows),
+                    int(0),
+                    int(0),
+                    b(false),
+                    b(false),
+                    text("p"),
+                    text(if r.view { "v" } else { "r" }),
+                    int(r.columns.len() as i64),
+                    int(0),
+                    b(r.view),
+                    b(false),
+                    b(false),
+                    b(false),
+                    b(false),
+                    b(true),
+                    text(if r.view { "n" } else { "d" }),
+                    b(false),
+                    int(0),
+                ]
+            })
+            .collect(),
+        "pg_attribute" => {
+            let mut out = Vec::new();
+            for r in relations(manifest) {
+                for (i, (col, ty, not_null)) in r.columns.iter().enumerate() {
+                    let (oid, _, len, align) = type_info(*ty);
+                    let collation = if ty.is_string() { 100 } else { 0 };
+                    out.push(vec![
+                        int(r.oid),
+                        text(col),
+                        int(oid),
+                        int(-1),
+                        int(len),
+                        int(i as i64 + 1),
+                        int(0),
+                        int(-1),
+                        int(typmod(*ty)),
+                        b(len > 0),
+                        text(align),
+                        text(if len > 0 { "p" } else { "x" }),
+                        text(""),
+                        b(*not_null),
+                        b(false),
+                        b(false),
+                        text(""),
+                        text(""),
+                        b(false),
+                        b(true),
+                        int(0),
+                        int(collation),
+                    ]);
+                }
+            }
+            out
+        }
+        "pg_type" => TYPES
+            .iter()
+            .map(|(oid, name, len, byval, category, align, collation)| {
+                vec![
+                    int(*oid),
+                    text(name),
+                    int(PG_CATALOG_OID),
+                    int(OWNER_OID),
+                    int(*len),
+                    b(*byval),
+                    text("b"),
+                    text(category),
+                    b(matches!(*name, "bool" | "text" | "float8" | "timestamp")),
+                    b(true),
+                    text(","),
+                    int(0),
+                    int(0),
+                    int(0),
+                    text(align),
+                    text(if *len > 0 { "p" } else { "x" }),
+                    b(false),
+                    int(0),
+                    int(-1),
+                    int(0),
+                    int(*collation),
+                ]
+            })
+            .collect(),
+        "pg_database" => vec![vec![
+            int(DATABASE_OID),
+            text(DATABASE),
+            int(OWNER_OID),
+            int(6),
+            text("c"),
+            b(false),
+            b(true),
+            int(-1),
+            int(0),
+            int(0),
+            int(0),
+            text("C"),
+            text("C"),
+        ]],
+        "pg_tables" => relations(manifest)
+            .iter()
+            .filter(|r| !r.view)
+            .map(|r| {
+                vec![
+                    text(r.schema),
+                    text(r.name),
+                    text(OWNER),
+                    Datum::Null,
+                    b(false),
+                    b(false),
+                    b(false),
+                    b(false),
+                ]
+            })
+            .collect(),
+        "pg_table_def" => {
+            // As Redshift: the user tables of the schemas on the search path.
+            let mut out = Vec::new();
+            for r in relations(manifest)
+                .iter()
+                .filter(|r| r.schema == "public" && !r.view)
+            {
+                for (col, ty, not_null) in &r.columns {
+                    out.push(vec![
+                        text(r.schema),
+                        text(r.name),
+                        text(col),
+                        text(&ty.pg_name()),
+                        // Every column is written with ENCODE AUTO: the encoding is chosen per block.
+                        text("auto"),
+                        b(false),
+                        int(0),
+                        b(*not_null),
+                    ]);
+                }
+            }
+            out
+        }
+        "schemata" => SCHEMAS
+            .iter()
+            .map(|(n, _)| {
+                vec![
+                    text(DATABASE),
+                    text(n),
+                    text(OWNER),
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Null,
+                ]
+            })
+            .collect(),
+        "tables" => relations(manifest)
+            .iter()
+            .map(|r| {
+                vec![
+                    text(DATABASE),
+                    text(r.schema),
+                    text(r.name),
+                    text(if r.view { "VIEW" } else { "BASE TABLE" }),
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Null,
+                    text(if r.view { "NO" } else { "YES" }),
+                    text("NO"),
+                    Datum::Null,
+                ]
+            })
+            .collect(),
+        "columns" => {
+            let mut out = Vec::new();
+            for r in relations(manifest) {
+                for (i, (col, ty, not_null)) in r.columns.iter().enumerate() {
+                    out.push(information_schema_column(&r, i, col, *ty, *not_null));
+                }
+            }
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn information_schema_column(
+    r: &Relation<'_>,
+    i: usize,
+    col: &str,
+    ty: SqlType,
+    not_null: bool,
+) -> Vec<Datum> {
+    let (_, udt, _, _) = type_info(ty);
+    let data_type = crate::types::display_name(ty);
+    let (char_len, octet_len) = match ty {
+        SqlType::Char { length } | SqlType::Varchar { length } => (
+            Some(i64::from(length)),
+            Some(i64::from(length).saturating_mul(4)),
+        ),
+        SqlType::Text => (None, Some(1_073_741_824)),
+        _ => (None, None),
+    };
+    let (precision, radix, scale) = match ty {
+        SqlType::SmallInt => (Some(16), Some(2), Some(0)),
+        SqlType::Integer => (Some(32), Some(2), Some(0)),
+        SqlType::BigInt => (Some(64), Some(2), Some(0)),
+        SqlType::Real => (Some(24), Some(2), None),
+        SqlType::Double => (Some(53), Some(2), None),
+        SqlType::Decimal { precision, scale } => {
+            (Some(i64::from(precision)), Some(10), Some(i64::from(scale)))
+        }
+        _ => (None, None, None),
+    };
+    let datetime = match ty {
+        SqlType::Date => Some(0),
+        SqlType::Timestamp => Some(6),
+        _ => None,
+    };
+    let null = || Datum::Null;
+    vec![
+        text(DATABASE),
+        text(r.schema),
+        text(r.name),
+        text(col),
+        int(i as i64 + 1),
+        null(),
+        text(if not_null { "NO" } else { "YES" }),
+        text(&data_type),
+        opt_int(char_len),
+        opt_int(octet_len),
+        opt_int(precision),
+        opt_int(radix),
+        opt_int(scale),
+        opt_int(datetime),
+        null(),
+        null(),
+        null(),
+        null(),
+        null(),
+        null(),
+        null(),
+        null(),
+        null(),
+        null(),
+        null(),
+        text(DATABASE),
+        text("pg_catalog"),
+        text(udt),
+        text("NO"),
+        text("NEVER"),
+        text(if r.view { "NO" } else { "YES" }),
+    ]
+}
+
+/// The catalog a FROM item names, if it names one: `pg_catalog.x` or unqualified `x` for the
+/// `pg_catalog` ones (which come first on every search path), `information_schema.x` for those.
+/// A name in either catalog schema that is no catalog does not exist.
+fn find(name: &ast::ObjectName) -> Result<Option<&'static Catalog>> {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .map(|p| p.as_ident().map(normalize_ident).unwrap_or_default())
+        .collect();
+    let (schema, table, qualified) = match parts.as_slice() {
+        [t] => ("pg_catalog", t.as_str(), false),
+        [s, t] => (s.as_str(), t.as_str(), true),
+        [d, s, t] if d == DATABASE => (s.as_str(), t.as_str(), true),
+        _ => return Ok(None),
+    };
+    let found = CATALOGS
+        .iter()
+        .find(|c| c.schema == schema && c.name == table);
+    if found.is_none() && qualified && SCHEMAS.iter().any(|(s, _)| *s == schema && *s != "public") {
+        return Err(Error::UndefinedTable {
+            name: format!("{schema}.{table}"),
+            position: None,
+        });
+    }
+    Ok(found)
+}
+
+/// A catalog named in FROM, as a plan of constant rows and the scope of its columns; `None`
+/// when `name` is not a catalog.
+pub(crate) fn relation(
+    manifest: &Manifest,
+    name: &ast::ObjectName,
+    alias: Option<&ast::TableAlias>,
+) -> Result<Option<(Plan, Scope)>> {
+    let Some(catalog) = find(name)? else {
+        return Ok(None);
+    };
+    let types: Vec<SqlType> = catalog.columns.iter().map(|(_, t)| *t).collect();
+    let rows: Vec<Vec<Expr>> = rows(catalog.name, manifest)
+        .into_iter()
+        .map(|row| {
+            row.into_iter()
+                .zip(&types)
+                .map(|(value, ty)| Expr::literal(value, *ty))
+                .collect()
+        })
+        .collect();
+    let relation = alias.map_or_else(|| catalog.name.to_owned(), |a| normalize_ident(&a.name));
+    let renames: Vec<String> = alias
+        .map(|a| a.columns.iter().map(|c| normalize_ident(&c.name)).collect())
+        .unwrap_or_default();
+    let scope = Scope {
+        columns: catalog
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, (name, ty))| ScopeColumn {
+                relation: Some(relation.clone()),
+                name: renames
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| (*name).to_owned()),
+                ty: *ty,
+            })
+            .collect(),
+    };
+    Ok(Some((Plan::Values { rows, types }, scope)))
+}
+
+/// The catalog and session functions clients call: `pg_get_userbyid(oid)` and
+/// `pg_table_is_visible(oid)`, bound into expressions over their argument; `current_database()`,
+/// `current_schema()`, `current_user` (and `session_user`, `current_role`) and
+/// `current_setting(name [, missing_ok])`, constant for the statement. `Err` gives the
+/// arguments back when `name` is not one of them.
+pub(crate) fn function(
+    binder: &Binder<'_>,
+    name: &str,
+    args: Vec<Expr>,
+    span: Span,
+) -> Result<std::result::Result<Expr, Vec<Expr>>> {
+    let lit_int = |v: i64| Expr::literal(Datum::Int(v), SqlType::Integer);
+    let lit_text = |v: &str| Expr::literal(Datum::Text(v.to_owned()), SqlType::Text);
+    match (name, args.as_slice()) {
+        ("pg_get_userbyid", [arg]) => {
+            // The one role is the owner; any other OID prints as PostgreSQL prints it.
+            let arg = binder.cast(
+                binder.coerce_unknown(arg.clone(), SqlType::Integer)?,
+                SqlType::Integer,
+                false,
+                span,
+            )?;
+            let is_owner = binder.binary(BinaryOp::Eq, arg.clone(), lit_int(OWNER_OID), span)?;
+            let shown = binder.cast(arg, SqlType::Text, true, span)?;
+            let unknown = binder.binary(
+                BinaryOp::Concat,
+                binder.binary(BinaryOp::Concat, lit_text("unknown (OID="), shown, span)?,
+                lit_text(")"),
+                span,
+            )?;
+            Ok(Ok(Expr::Case {
+                whens: vec![(is_owner, lit_text(OWNER))],
+                otherwise: Some(Box::new(unknown)),
+                ty: SqlType::Text,
+            }))
+        }
+        ("pg_table_is_visible", [arg]) => {
+            // Visible: a relation of a schema on the search path (pg_catalog, then public)
+            // that no relation earlier on the path hides.
+            let arg = binder.cast(
+                binder.coerce_unknown(arg.clone(), SqlType::Integer)?,
+                SqlType::Integer,
+                false,
+                span,
+            )?;
+            let all = relations(binder.catalog);
+            let visible: Vec<i64> = all
+                .iter()
+                .filter(|r| {
+                    r.schema == "pg_catalog"
+                        || (r.schema == "public"
+                            && !all
+                                .iter()
+                                .any(|o| o.schema == "pg_catalog" && o.name == r.name))
+                })
+                .map(|r| r.oid)
+                .collect();
+            let mut test = Expr::literal(Datum::Boolean(false), SqlType::Boolean);
+            for oid in visible {
+                let eq = binder.binary(BinaryOp::Eq, arg.clone(), lit_int(oid), span)?;
+                test = binder.binary(BinaryOp::Or, test, eq, span)?;
+            }
+            // NULL in, NULL out, as PostgreSQL's strict functions.
+            Ok(Ok(Expr::Case {
+                whens: vec![(
+                    Expr::IsNull {
+                        expr: Box::new(arg),
+                        negated: false,
+                    },
+                    Expr::literal(Datum::Null, SqlType::Boolean),
+                )],
+                otherwise: Some(Box::new(test)),
+                ty: SqlType::Boolean,
+            }))
+        }
+        ("current_database", []) => Ok(Ok(lit_text(DATABASE))),
+        ("current_user" | "session_user" | "user" | "current_role", []) => {
+            let user = setting(binder, "session_authorization")?;
+            Ok(Ok(lit_text(&user)))
+        }
+        ("current_schema", []) => {
+            // The first schema of the search path that exists.
+            let path = setting(binder, "search_path")?;
+            let first = path
+                .split(',')
+                .map(|s| s.trim().trim_matches('"'))
+                .find(|s| SCHEMAS.iter().any(|(n, _)| n == s));
+            Ok(Ok(first.map_or_else(
+                || Expr::literal(Datum::Null, SqlType::Text),
+                lit_text,
+            )))
+        }
+        ("current_setting", [name]) | ("current_setting", [name, _]) => {
+            let missing_ok = match args.get(1) {
+                None => false,
+                Some(flag) => match binder.coerce_unknown(flag.clone(), SqlType::Boolean)? {
+                    Expr::Literal {
+                        value: Datum::Boolean(b),
+                        ..
+                    } => b,
+                    _ => return Err(constant_needed("current_setting")),
+                },
+            };
+            let Expr::Literal {
+                value: Datum::Text(name),
+                ..
+            } = binder.coerce_unknown(name.clone(), SqlType::Text)?
+            else {
+                return Err(constant_needed("current_setting"));
+            };
+            let settings = binder.settings.ok_or_else(no_settings)?;
+            match settings.get(&name) {
+                Some(value) => Ok(Ok(lit_text(value))),
+                None if missing_ok => Ok(Ok(Expr::literal(Datum::Null, SqlType::Text))),
+                None => Err(Error::UnrecognizedParameter {
+                    name: name.to_lowercase(),
+                }),
+            }
+        }
+        _ => Ok(Err(args)),
+    }
+}
+
+fn constant_needed(function: &str) -> Error {
+    Error::Unsupported {
+        message: format!("{function}() arguments must be constants"),
+    }
+}
+
+fn no_settings() -> Error {
+    Error::Internal("no session settings while binding".into())
+}
+
+fn setting(binder: &Binder<'_>, name: &str) -> Result<String> {
+    binder
+        .settings
+        .and_then(|s| s.get(name))
+        .map(str::to_owned)
+        .ok_or_else(no_settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Every catalog's rows have exactly its columns, each value of the column's type.
+    #[test]
+    fn rows_match_their_columns() {
+        let manifest = Manifest::default();
+        for c in CATALOGS {
+            for row in rows(c.name, &manifest) {
+                assert_eq!(row.len(), c.columns.len(), "{}", c.name);
+                for (value, (col, ty)) in row.iter().zip(c.columns) {
+                    let ok = match value {
+                        Datum::Null => true,
+                        Datum::Int(_) => matches!(ty, SqlType::Integer | SqlType::SmallInt),
+                        Datum::Text(_) => ty.is_string(),
+                        Datum::Boolean(_) => *ty == SqlType::Boolean,
+                        Datum::Float(_) => *ty == SqlType::Real,
+                        _ => false,
+                    };
+                    assert!(ok, "{}.{col}: {value:?} is not {ty}", c.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn type_modifiers_follow_postgres() {
+        assert_eq!(typmod(SqlType::Varchar { length: 20 }), 24);
+        assert_eq!(
+            typmod(SqlType::Decimal {
+                precision: 10,
+                scale: 2
+            }),
+            655_366
+        );
+        assert_eq!(typmod(SqlType::Integer), -1);
+    }
+}

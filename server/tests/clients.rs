@@ -1,0 +1,246 @@
+//! Real PostgreSQL drivers against the real `basalt` binary: psycopg 3, asyncpg, node-postgres,
+//! pgjdbc and psqlODBC each run a small workload (a table of every basic type, inserts with
+//! parameters, typed results, an error's SQLSTATE, a rolled-back and a committed transaction,
+//! a setting) from the scripts in `tests/clients/`.
+//!
+//! The drivers are external: `.ci/run` installs them (into `target/clients/`, or the directory
+//! `BASALT_CLIENTS_DIR` names) and sets `BASALT_REQUIRE_CLIENTS`, so there a missing driver
+//! fails its test. Elsewhere a missing driver is reported and its test passes.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Longest one client script may run.
+const SCRIPT_WAIT_MAX: Duration = Duration::from_secs(180);
+
+/// A running `basalt serve` on an ephemeral port with a fresh data directory.
+struct Server {
+    child: Child,
+    port: u16,
+    _data: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Server {
+        let data = tempfile::tempdir().expect("tempdir");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_basalt"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path().join("data"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("basalt starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("startup line");
+        // "Basalt 0.1.0 listening on 127.0.0.1:PORT (data: ...)"
+        let port = line
+            .split("listening on ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|addr| addr.rsplit(':').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected startup line: {line}"));
+        Server {
+            child,
+            port,
+            _data: data,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn clients_dir() -> PathBuf {
+    std::env::var_os("BASALT_CLIENTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/clients"))
+}
+
+fn scripts_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
+}
+
+/// Whether `command` runs and exits successfully.
+fn works(command: &mut Command) -> bool {
+    command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Says why a client's test is skipped, or fails it when CI requires every client.
+fn missing(client: &str, why: &str) {
+    assert!(
+        std::env::var_os("BASALT_REQUIRE_CLIENTS").is_none(),
+        "BASALT_REQUIRE_CLIENTS is set but {client} is not installed: {why}"
+    );
+    eprintln!("{client} is not installed ({why}): skipping its client test");
+}
+
+/// The venv's Python if it can import `module`.
+fn python_with(module: &str) -> Option<PathBuf> {
+    let python = clients_dir().join("venv/bin/python");
+    works(Command::new(&python).args(["-c", &format!("import {module}")])).then_some(python)
+}
+
+/// Runs a client program against a fresh server and checks it printed `expect`.
+fn run_client(mut command: Command, expect: &str) {
+    let server = Server::start();
+    let mut child = command
+        .env("BASALT_PORT", server.port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("client starts");
+    let deadline = Instant::now() + SCRIPT_WAIT_MAX;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("client status") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("client did not finish within {SCRIPT_WAIT_MAX:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        let _ = out.read_to_string(&mut stdout);
+    }
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut stderr);
+    }
+    assert!(
+        status.success() && stdout.contains(expect),
+        "client failed ({status}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+}
+
+#[test]
+fn psycopg3() {
+    let Some(python) = python_with("psycopg") else {
+        return missing("psycopg", "no venv with psycopg");
+    };
+    let mut command = Command::new(python);
+    command.arg(scripts_dir().join("psycopg_client.py"));
+    run_client(command, "psycopg ok");
+}
+
+#[test]
+fn asyncpg() {
+    let Some(python) = python_with("asyncpg") else {
+        return missing("asyncpg", "no venv with asyncpg");
+    };
+    let mut command = Command::new(python);
+    command.arg(scripts_dir().join("asyncpg_client.py"));
+    run_client(command, "asyncpg ok");
+}
+
+#[test]
+fn node_postgres() {
+    let modules = clients_dir().join("node_modules");
+    if !modules.join("pg").is_dir() || !works(Command::new("node").arg("--version")) {
+        return missing("node-postgres", "no node, or no node_modules/pg");
+    }
+    let mut command = Command::new("node");
+    command
+        .arg(scripts_dir().join("node_pg_client.js"))
+        .env("NODE_PATH", modules);
+    run_client(command, "node-postgres ok");
+}
+
+#[test]
+fn pgjdbc() {
+    let jar = std::env::var_os("BASALT_PGJDBC_JAR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/share/java/postgresql.jar"));
+    if !jar.is_file() || !works(Command::new("javac").arg("-version")) {
+        return missing("pgjdbc", "no javac, or no postgresql.jar");
+    }
+    let classes = tempfile::tempdir().expect("tempdir");
+    let compiled = Command::new("javac")
+        .arg("-d")
+        .arg(classes.path())
+        .arg(scripts_dir().join("JdbcClient.java"))
+        .status()
+        .expect("javac runs");
+    assert!(compiled.success(), "JdbcClient.java does not compile");
+    let classpath = std::env::join_paths([classes.path(), jar.as_path()]).expect("classpath");
+    let mut command = Command::new("java");
+    command.arg("-cp").arg(classpath).arg("JdbcClient");
+    run_client(command, "pgjdbc ok");
+}
+
+fn odbc_command() -> Option<Command> {
+    let Some(python) = python_with("pyodbc") else {
+        missing("psqlODBC", "no venv with pyodbc");
+        return None;
+    };
+    if !works(Command::new("odbcinst").args(["-q", "-d", "-n", "PostgreSQL Unicode"])) {
+        missing(
+            "psqlODBC",
+            "no unixODBC driver named \"PostgreSQL Unicode\"",
+        );
+        return None;
+    }
+    let mut command = Command::new(python);
+    command.arg(scripts_dir().join("odbc_client.py"));
+    Some(command)
+}
+
+#[test]
+fn psqlodbc() {
+    if let Some(command) = odbc_command() {
+        run_client(command, "psqlodbc ok");
+    }
+}
+
+fn psql_available() -> bool {
+    works(Command::new("psql").arg("--version"))
+}
+
+// psql's \dt lists the tables as PostgreSQL's psql prints them, from the catalogs.
+#[test]
+fn psql_list_tables() {
+    if !psql_available() {
+        assert!(
+            std::env::var_os("BASALT_REQUIRE_PSQL").is_none(),
+            "BASALT_REQUIRE_PSQL is set but psql is not installed"
+        );
+        return eprintln!("psql is not installed: skipping the \\dt check");
+    }
+    let server = Server::start();
+    let out = Command::new("psql")
+        .args(["-X", "-h", "127.0.0.1", "-p", &server.port.to_string()])
+        .args(["-U", "basalt", "-v", "ON_ERROR_STOP=1", "dev"])
+        .args(["-c", "CREATE TABLE zebra (z INTEGER)"])
+        .args(["-c", "CREATE TABLE apple (a TEXT)"])
+        .args(["-c", "\\dt"])
+        .env("PAGER", "")
+        .env_remove("PGPASSWORD")
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "CREATE TABLE\nCREATE TABLE\n        List of relations\n Schema | Name  | Type  | Owner  \n--------+-------+-------+--------\n public | apple | table | basalt\n public | zebra | table | basalt\n(2 rows)\n\n"
+    );
+}
