@@ -1166,27 +1166,7 @@ impl Binder<'_> {
             } => {
                 let q = self.bind_query(subquery)?;
                 let relation = alias.as_ref().map(|a| normalize_ident(&a.name));
-                let renames: Vec<String> = alias
-                    .as_ref()
-                    .map(|a| a.columns.iter().map(|c| normalize_ident(&c.name)).collect())
-                    .unwrap_or_default();
-                let scope = Scope {
-                    columns: q
-                        .columns
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| ScopeColumn {
-                            relation: relation.clone(),
-                            name: renames.get(i).cloned().unwrap_or_else(|| c.name.clone()),
-                            ty: c.ty,
-                        })
-                        .collect(),
-                };
-                Ok(Relation {
-                    plan: q.plan,
-                    scope,
-                    rows: 1000,
-                })
+                Ok(query_relation(q, relation, &alias_columns(alias.as_ref())))
             }
             ast::TableFactor::NestedJoin { .. } => Err(Error::Unsupported {
                 message: "parenthesized joins are not supported yet".into(),
@@ -1223,30 +1203,12 @@ impl Binder<'_> {
         let relation = alias
             .map(|a| normalize_ident(&a.name))
             .unwrap_or_else(|| def.name.clone());
-        let renames: Vec<String> = alias
-            .map(|a| a.columns.iter().map(|c| normalize_ident(&c.name)).collect())
-            .unwrap_or_default();
-        let scope = Scope {
-            columns: q
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| ScopeColumn {
-                    relation: Some(relation.clone()),
-                    name: renames
-                        .get(i)
-                        .or_else(|| def.columns.get(i))
-                        .cloned()
-                        .unwrap_or_else(|| c.name.clone()),
-                    ty: c.ty,
-                })
-                .collect(),
-        };
-        Ok(Relation {
-            plan: q.plan,
-            scope,
-            rows: 1000,
-        })
+        // The reference's own column aliases win over the WITH query's column list.
+        let renames = alias_columns(alias);
+        let names: Vec<String> = (0..renames.len().max(def.columns.len()))
+            .filter_map(|i| renames.get(i).or_else(|| def.columns.get(i)).cloned())
+            .collect();
+        Ok(query_relation(q, Some(relation), &names))
     }
 
     /// Splits a table name into (schema, name), checking the schema exists.
@@ -1277,6 +1239,35 @@ impl Binder<'_> {
                 position,
             }),
         }
+    }
+}
+
+/// The column aliases of `AS name (a, b, ...)`.
+fn alias_columns(alias: Option<&ast::TableAlias>) -> Vec<String> {
+    alias
+        .map(|a| a.columns.iter().map(|c| normalize_ident(&c.name)).collect())
+        .unwrap_or_default()
+}
+
+/// A query in FROM (a derived table or a WITH query) as a relation named `relation`, its
+/// columns renamed by `names` where given.
+fn query_relation(q: BoundQuery, relation: Option<String>, names: &[String]) -> Relation {
+    let scope = Scope {
+        columns: q
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ScopeColumn {
+                relation: relation.clone(),
+                name: names.get(i).cloned().unwrap_or_else(|| c.name.clone()),
+                ty: c.ty,
+            })
+            .collect(),
+    };
+    Relation {
+        plan: q.plan,
+        scope,
+        rows: 1000,
     }
 }
 
