@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::{
-    new_null_array, Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, StringArray,
-    UInt32Array,
+    new_null_array, Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, Scalar,
+    StringArray, UInt32Array,
 };
 use arrow_schema::{Schema, SchemaRef};
 use basalt_storage::SqlType;
@@ -28,6 +28,34 @@ pub fn evaluate(expr: &Expr, batch: &RecordBatch) -> Result<ArrayRef> {
         Expr::Literal { value, ty, .. } => {
             let one = datums_to_array(std::slice::from_ref(value), *ty)?;
             repeat(&one, n)
+        }
+        Expr::Binary {
+            op, left, right, ..
+        } if op.is_comparison()
+            && (matches!(right.as_ref(), Expr::Literal { .. })
+                || matches!(left.as_ref(), Expr::Literal { .. })) =>
+        {
+            // A constant side is compared as one scalar, not repeated for every row.
+            let side = |e: &Expr| -> Result<(ArrayRef, bool)> {
+                match e {
+                    Expr::Literal { value, ty, .. } => {
+                        Ok((datums_to_array(std::slice::from_ref(value), *ty)?, true))
+                    }
+                    e => Ok((evaluate(e, batch)?, false)),
+                }
+            };
+            let (l, l_scalar) = side(left)?;
+            let (r, r_scalar) = side(right)?;
+            let out = match (l_scalar, r_scalar) {
+                (true, false) => compare(*op, &Scalar::new(l), &r)?,
+                (false, true) => compare(*op, &l, &Scalar::new(r))?,
+                _ => compare(*op, &l, &r)?,
+            };
+            if l_scalar && r_scalar {
+                // Both constant: one row of result, repeated.
+                return repeat(&(Arc::new(out) as ArrayRef), n);
+            }
+            Ok(Arc::new(out))
         }
         Expr::Binary {
             op,
@@ -107,6 +135,24 @@ pub fn repeat(one: &ArrayRef, n: usize) -> Result<ArrayRef> {
     Ok(arrow_select::take::take(one.as_ref(), &idx, None)?)
 }
 
+/// A comparison of two arrays, or of an array and a scalar.
+fn compare(
+    op: BinaryOp,
+    l: &dyn arrow_array::Datum,
+    r: &dyn arrow_array::Datum,
+) -> Result<BooleanArray> {
+    use arrow_ord::cmp;
+    Ok(match op {
+        BinaryOp::Eq => cmp::eq(l, r)?,
+        BinaryOp::NotEq => cmp::neq(l, r)?,
+        BinaryOp::Lt => cmp::lt(l, r)?,
+        BinaryOp::LtEq => cmp::lt_eq(l, r)?,
+        BinaryOp::Gt => cmp::gt(l, r)?,
+        BinaryOp::GtEq => cmp::gt_eq(l, r)?,
+        other => return Err(Error::Internal(format!("{other:?} is not a comparison"))),
+    })
+}
+
 fn binary(
     op: BinaryOp,
     l: &ArrayRef,
@@ -115,17 +161,16 @@ fn binary(
     rt: SqlType,
     ty: SqlType,
 ) -> Result<ArrayRef> {
-    use arrow_ord::cmp;
     Ok(match op {
         BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => {
             return arithmetic(op, l, r, lt, rt, ty)
         }
-        BinaryOp::Eq => Arc::new(cmp::eq(l, r)?),
-        BinaryOp::NotEq => Arc::new(cmp::neq(l, r)?),
-        BinaryOp::Lt => Arc::new(cmp::lt(l, r)?),
-        BinaryOp::LtEq => Arc::new(cmp::lt_eq(l, r)?),
-        BinaryOp::Gt => Arc::new(cmp::gt(l, r)?),
-        BinaryOp::GtEq => Arc::new(cmp::gt_eq(l, r)?),
+        BinaryOp::Eq
+        | BinaryOp::NotEq
+        | BinaryOp::Lt
+        | BinaryOp::LtEq
+        | BinaryOp::Gt
+        | BinaryOp::GtEq => Arc::new(compare(op, l, r)?),
         BinaryOp::And => Arc::new(arrow_arith::boolean::and_kleene(
             l.as_boolean(),
             r.as_boolean(),
