@@ -32,32 +32,8 @@ pub(crate) fn parameter_text(
     raw: &[u8],
 ) -> Result<String, SqlError> {
     match format {
-        FieldFormat::Text if matches!(ty.oid(), oid::DATE | oid::TIMESTAMP) => {
-            utf8(raw).map(|text| without_zone(&text).to_owned())
-        }
         FieldFormat::Text => utf8(raw),
         FieldFormat::Binary => binary_to_text(index, ty, raw),
-    }
-}
-
-/// A date or timestamp parameter without its time zone: PostgreSQL's input for `date` and
-/// `timestamp without time zone` ignores one, and pgjdbc sends dates as `2024-02-29 +00` and
-/// timestamps as `2024-02-29 13:14:15.5+00`.
-fn without_zone(text: &str) -> &str {
-    let trimmed = text.trim_end();
-    let Some(space) = trimmed.find(' ') else {
-        return text;
-    };
-    let rest = &trimmed[space + 1..];
-    match rest.find(['+', '-']) {
-        Some(at)
-            if rest[at + 1..]
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == ':') =>
-        {
-            trimmed[..space + 1 + at].trim_end()
-        }
-        _ => text,
     }
 }
 
@@ -228,26 +204,6 @@ pub fn numeric_to_text(raw: &[u8]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    // pgjdbc's date and timestamp texts carry a zone, which PostgreSQL ignores for these types.
-    #[test]
-    fn date_and_timestamp_parameters_drop_their_zone() {
-        assert_eq!(without_zone("2024-02-29 +00"), "2024-02-29");
-        assert_eq!(without_zone("2024-02-29"), "2024-02-29");
-        assert_eq!(
-            without_zone("2024-02-29 13:14:15.123456+00"),
-            "2024-02-29 13:14:15.123456"
-        );
-        assert_eq!(
-            without_zone("2024-02-29 13:14:15-05:30"),
-            "2024-02-29 13:14:15"
-        );
-        assert_eq!(without_zone("2024-02-29 13:14:15"), "2024-02-29 13:14:15");
-        assert_eq!(
-            without_zone("2024-02-29 13:14:15 BC"),
-            "2024-02-29 13:14:15 BC"
-        );
-    }
-
     use bytes::BytesMut;
 
     use super::*;

@@ -223,7 +223,35 @@ pub fn parse_date(s: &str) -> Result<i32> {
         Some(b) => (b.trim_end(), true),
         None => (t, false),
     };
-    parse_ymd(body, bc, s, "date")
+    // A time of day and a zone may follow; a date ignores them once they are valid.
+    let (date_part, time_part) = match body.find([' ', 'T']) {
+        Some(i) => (&body[..i], without_zone(body[i + 1..].trim())),
+        None => (body, ""),
+    };
+    let days = parse_ymd(date_part, bc, s, "date")?;
+    if !time_part.is_empty() && parse_time_of_day(time_part).is_none() {
+        return Err(Error::InvalidDatetime {
+            message: format!("date/time field value out of range: \"{s}\""),
+        });
+    }
+    Ok(days)
+}
+
+/// A time of day without its trailing zone (`+00`, `-05:30`, `Z`): PostgreSQL's input for
+/// `date` and `timestamp without time zone` accepts and ignores one (pgjdbc sends dates as
+/// `2024-02-29 +00`).
+fn without_zone(t: &str) -> &str {
+    if let Some(rest) = t.strip_suffix(['Z', 'z']) {
+        return rest.trim_end();
+    }
+    match t.find(['+', '-']) {
+        Some(at)
+            if at + 1 < t.len() && t[at + 1..].chars().all(|c| c.is_ascii_digit() || c == ':') =>
+        {
+            t[..at].trim_end()
+        }
+        _ => t,
+    }
 }
 
 fn parse_ymd(body: &str, bc: bool, original: &str, ty: &str) -> Result<i32> {
@@ -259,7 +287,7 @@ pub fn parse_timestamp(s: &str) -> Result<i64> {
         None => (t, false),
     };
     let (date_part, time_part) = match body.find([' ', 'T']) {
-        Some(i) => (&body[..i], body[i + 1..].trim()),
+        Some(i) => (&body[..i], without_zone(body[i + 1..].trim())),
         None => (body, ""),
     };
     let days = parse_ymd(date_part, bc, s, "timestamp")? as i64;
