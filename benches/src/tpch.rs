@@ -645,6 +645,11 @@ mod tests {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Decimal128Type, Int64Type};
 
+    /// The generator's own text form of its first `rows` rows.
+    fn dbgen_lines<T: std::fmt::Display>(it: impl Iterator<Item = T>, rows: usize) -> Vec<String> {
+        it.take(rows).map(|r| r.to_string()).collect()
+    }
+
     /// The first `rows` rows of part `part` of `parts`, as `write_delimited` writes them and as
     /// the generator's own `dbgen` text form has them (trailing delimiter dropped).
     fn both_forms(table: Table, part: i32, parts: i32, rows: usize) -> (Vec<String>, Vec<String>) {
@@ -660,46 +665,14 @@ mod tests {
             .map(String::from)
             .collect();
         let dbgen: Vec<String> = match table {
-            Table::Orders => OrderGenerator::new(sf, part, parts)
-                .iter()
-                .take(rows)
-                .map(|r| r.to_string())
-                .collect(),
-            Table::LineItem => LineItemGenerator::new(sf, part, parts)
-                .iter()
-                .take(rows)
-                .map(|r| r.to_string())
-                .collect(),
-            Table::Supplier => SupplierGenerator::new(sf, part, parts)
-                .iter()
-                .take(rows)
-                .map(|r| r.to_string())
-                .collect(),
-            Table::Customer => CustomerGenerator::new(sf, part, parts)
-                .iter()
-                .take(rows)
-                .map(|r| r.to_string())
-                .collect(),
-            Table::Part => PartGenerator::new(sf, part, parts)
-                .iter()
-                .take(rows)
-                .map(|r| r.to_string())
-                .collect(),
-            Table::PartSupp => PartSuppGenerator::new(sf, part, parts)
-                .iter()
-                .take(rows)
-                .map(|r| r.to_string())
-                .collect(),
-            Table::Nation => NationGenerator::new(sf, part, parts)
-                .iter()
-                .take(rows)
-                .map(|r| r.to_string())
-                .collect(),
-            Table::Region => RegionGenerator::new(sf, part, parts)
-                .iter()
-                .take(rows)
-                .map(|r| r.to_string())
-                .collect(),
+            Table::Orders => dbgen_lines(OrderGenerator::new(sf, part, parts).iter(), rows),
+            Table::LineItem => dbgen_lines(LineItemGenerator::new(sf, part, parts).iter(), rows),
+            Table::Supplier => dbgen_lines(SupplierGenerator::new(sf, part, parts).iter(), rows),
+            Table::Customer => dbgen_lines(CustomerGenerator::new(sf, part, parts).iter(), rows),
+            Table::Part => dbgen_lines(PartGenerator::new(sf, part, parts).iter(), rows),
+            Table::PartSupp => dbgen_lines(PartSuppGenerator::new(sf, part, parts).iter(), rows),
+            Table::Nation => dbgen_lines(NationGenerator::new(sf, part, parts).iter(), rows),
+            Table::Region => dbgen_lines(RegionGenerator::new(sf, part, parts).iter(), rows),
         };
         let dbgen = dbgen
             .into_iter()

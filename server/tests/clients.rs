@@ -7,7 +7,10 @@
 //! `BASALT_CLIENTS_DIR` names) and sets `BASALT_REQUIRE_CLIENTS`, so there a missing driver
 //! fails its test. Elsewhere a missing driver is reported and its test passes.
 
-use std::io::{BufRead, BufReader, Read};
+#[path = "support/basalt_process.rs"]
+mod basalt_process;
+
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,26 +28,7 @@ struct Server {
 impl Server {
     fn start() -> Server {
         let data = tempfile::tempdir().expect("tempdir");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_basalt"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data.path().join("data"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("basalt starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("startup line");
-        // "Basalt 0.1.0 listening on 127.0.0.1:PORT (data: ...)"
-        let port = line
-            .split("listening on ")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-            .and_then(|addr| addr.rsplit(':').next())
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected startup line: {line}"));
+        let (child, port) = basalt_process::spawn(&data.path().join("data"));
         Server {
             child,
             port,

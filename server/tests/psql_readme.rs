@@ -4,7 +4,10 @@
 //! psql is an external program: when it is not installed this test says so and passes, unless
 //! `BASALT_REQUIRE_PSQL` is set (CI sets it, so there the test always runs).
 
-use std::io::{BufRead, BufReader, Write};
+#[path = "support/basalt_process.rs"]
+mod basalt_process;
+
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -52,29 +55,7 @@ struct Server {
 
 impl Server {
     fn start(data: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_basalt"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("basalt starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("startup line");
-        // "Basalt 0.1.0 listening on 127.0.0.1:PORT (data: ...)"
-        let addr = line
-            .split("listening on ")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-            .unwrap_or_else(|| panic!("unexpected startup line: {line}"));
-        let port = addr
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {addr}"));
+        let (child, port) = basalt_process::spawn(data);
         Server { child, port }
     }
 
