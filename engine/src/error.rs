@@ -152,6 +152,8 @@ pub enum Error {
     OutOfMemory { message: String },
     #[error("canceling statement due to user request")]
     Cancelled,
+    #[error("canceling statement due to statement timeout")]
+    StatementTimeout,
     #[error(transparent)]
     Storage(#[from] StorageError),
 

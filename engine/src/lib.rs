@@ -16,6 +16,7 @@
 pub mod catalog;
 pub mod error;
 mod exec;
+pub mod interrupt;
 pub mod kernels;
 mod parse;
 pub mod pgtext;
@@ -30,6 +31,7 @@ use arrow_array::{ArrayRef, RecordBatch, StringArray};
 pub use basalt_storage::SqlType;
 use basalt_storage::{Store, Transaction};
 pub use error::{Error, Result};
+pub use interrupt::CancelHandle;
 
 use crate::planner::bind::Binder;
 use crate::planner::statement::BoundStatement;
@@ -157,6 +159,7 @@ impl Engine {
             txn: None,
             failed: false,
             settings: settings::Settings::new(user),
+            interrupts: interrupt::InterruptSource::default(),
         }
     }
 }
@@ -172,12 +175,20 @@ pub struct Session {
     failed: bool,
     /// SET / SHOW / RESET configuration parameters.
     settings: settings::Settings,
+    /// Cancel requests and `statement_timeout` for the running statement.
+    interrupts: interrupt::InterruptSource,
 }
 
 impl Session {
     /// The user this session runs as.
     pub fn user(&self) -> &str {
         &self.user
+    }
+
+    /// A handle that cancels the statement this session is running (`57014`), callable from
+    /// any thread while the session itself is busy.
+    pub fn cancel_handle(&self) -> CancelHandle {
+        self.interrupts.handle()
     }
 
     /// The session's configuration parameters.
@@ -388,12 +399,19 @@ impl Session {
             let catalog = planner::dml::binding_catalog(&manifest, &stmt.ast);
             let mut binder = Binder::new(&catalog, &stmt.text, Some(params));
             binder.settings = Some(&self.settings);
+            binder.interrupt_key = self.interrupts.key();
             binder.bind_statement(&stmt.ast)?
         };
         let store = self.engine.store.clone();
+        let interrupt = self.interrupts.start(std::time::Duration::from_millis(
+            self.settings.statement_timeout_ms(),
+        ));
         match bound {
             BoundStatement::Query(q) => {
-                let ctx = exec::ExecContext { store: &store };
+                let ctx = exec::ExecContext {
+                    store: &store,
+                    interrupt: &interrupt,
+                };
                 let batches = exec::execute(&q.plan, &ctx)?;
                 Ok(StatementResult::Query(QueryResult {
                     columns: q.columns,
@@ -432,7 +450,10 @@ impl Session {
                 Ok(command("DROP TABLE"))
             }
             BoundStatement::Insert { schema, name, plan } => {
-                let ctx = exec::ExecContext { store: &store };
+                let ctx = exec::ExecContext {
+                    store: &store,
+                    interrupt: &interrupt,
+                };
                 let batches = exec::execute(&plan, &ctx)?;
                 let table =
                     manifest
@@ -458,7 +479,10 @@ impl Session {
                 Ok(command(&format!("INSERT 0 {rows}")))
             }
             BoundStatement::Delete { schema, name, plan } => {
-                let ctx = exec::ExecContext { store: &store };
+                let ctx = exec::ExecContext {
+                    store: &store,
+                    interrupt: &interrupt,
+                };
                 let batches = exec::execute(&plan, &ctx)?;
                 let changes = exec::dml::collect(&batches, false)?;
                 if changes.count > 0 {
@@ -471,7 +495,10 @@ impl Session {
                 Ok(command(&format!("DELETE {}", changes.count)))
             }
             BoundStatement::Update { schema, name, plan } => {
-                let ctx = exec::ExecContext { store: &store };
+                let ctx = exec::ExecContext {
+                    store: &store,
+                    interrupt: &interrupt,
+                };
                 let batches = exec::execute(&plan, &ctx)?;
                 let changes = exec::dml::collect(&batches, true)?;
                 let table =

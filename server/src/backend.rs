@@ -8,7 +8,8 @@
 use std::sync::Arc;
 
 use basalt_engine::{
-    Description, Engine, Result, Session, Statement, StatementResult, TransactionStatus,
+    CancelHandle, Description, Engine, Result, Session, Statement, StatementResult,
+    TransactionStatus,
 };
 
 /// A database that opens one session per connection.
@@ -59,6 +60,11 @@ pub trait BackendSession: Send + 'static {
     fn reported_parameters(&mut self) -> Vec<(String, String)> {
         Vec::new()
     }
+
+    /// What a cancel request for this session calls, if its statements can be cancelled.
+    fn cancel_handle(&self) -> Option<CancelHandle> {
+        None
+    }
 }
 
 impl Backend for Engine {
@@ -98,6 +104,10 @@ impl BackendSession for Session {
 
     fn set_startup_parameter(&mut self, name: &str, value: &str) -> Result<()> {
         self.settings_mut().set_startup(name, value)
+    }
+
+    fn cancel_handle(&self) -> Option<CancelHandle> {
+        Some(Session::cancel_handle(self))
     }
 
     fn reported_parameters(&mut self) -> Vec<(String, String)> {

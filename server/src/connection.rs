@@ -6,11 +6,12 @@
 //! PostgreSQL (transaction status in ReadyForQuery, NoData, streaming a portal instead of
 //! buffering it, the checks of Bind) the handler is overridden here.
 
+use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
-use basalt_engine::{ResultColumn, TransactionStatus};
+use basalt_engine::{CancelHandle, ResultColumn, TransactionStatus};
 use futures::sink::{Sink, SinkExt};
 use futures::StreamExt;
 use pgwire::api::auth::mechanism::AuthMechanismFactory;
@@ -18,6 +19,7 @@ use pgwire::api::auth::{
     protocol_negotiation, save_startup_parameters_to_metadata, AuthDriver, AuthOutcome,
     StartupHandler,
 };
+use pgwire::api::cancel::CancelHandler;
 use pgwire::api::portal::{Format, Portal, PortalExecutionState};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{FieldInfo, Response, Tag};
@@ -27,6 +29,7 @@ use pgwire::api::{
     ClientInfo, ClientPortalStore, PgWireConnectionState, Type, DEFAULT_NAME, METADATA_USER,
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::data::{NoData, ParameterDescription, RowDescription};
 use pgwire::messages::extendedquery::{
     Bind, BindComplete, Describe, Execute, Parse, ParseComplete, PortalSuspended, Sync as PgSync,
@@ -36,7 +39,7 @@ use pgwire::messages::response::{
     self as wire, CommandComplete, EmptyQueryResponse, ReadyForQuery,
 };
 use pgwire::messages::simplequery::Query;
-use pgwire::messages::startup::ParameterStatus;
+use pgwire::messages::startup::{ParameterStatus, SecretKey};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
 use crate::auth::{check_login, password_failed, Auth, ServerParameters, StartupReport};
@@ -51,6 +54,22 @@ pub(crate) struct Shared<B: Backend> {
     pub(crate) backend: Arc<B>,
     pub(crate) auth: Auth,
     pub(crate) driver: AuthDriver<ServerParameters>,
+    /// The sessions a cancel request can reach, by the process id their BackendKeyData gave.
+    pub(crate) cancels: std::sync::Mutex<std::collections::HashMap<i32, Cancellable>>,
+}
+
+/// A session's cancel handle and the secret key a cancel request must present.
+pub(crate) struct Cancellable {
+    secret_key: SecretKey,
+    handle: CancelHandle,
+}
+
+impl<B: Backend> Shared<B> {
+    fn cancels(&self) -> std::sync::MutexGuard<'_, HashMap<i32, Cancellable>> {
+        self.cancels
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// The session of a connection, opened once authentication succeeds.
@@ -76,6 +95,17 @@ pub(crate) struct Connection<B: Backend> {
     refusal: Option<SqlError>,
     /// Names of the statements Parse has prepared, for DEALLOCATE ALL.
     statement_names: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// The process id under which this connection's session is registered for cancel
+    /// requests, once startup completed.
+    cancel_pid: OnceLock<i32>,
+}
+
+impl<B: Backend> Drop for Connection<B> {
+    fn drop(&mut self) {
+        if let Some(pid) = self.cancel_pid.get() {
+            self.shared.cancels().remove(pid);
+        }
+    }
 }
 
 impl<B: Backend> Connection<B> {
@@ -90,6 +120,7 @@ impl<B: Backend> Connection<B> {
             session,
             refusal,
             statement_names: std::sync::Mutex::default(),
+            cancel_pid: OnceLock::new(),
         }
     }
 
@@ -197,6 +228,7 @@ impl<B: Backend> Connection<B> {
                 return Err(fatal.into());
             }
         }
+        let cancel = session.cancel_handle();
         let report = session.reported_parameters();
         if !report.is_empty() {
             client.session_extensions().insert(StartupReport(report));
@@ -211,7 +243,16 @@ impl<B: Backend> Connection<B> {
         self.shared
             .driver
             .complete_authentication(client, final_message)
-            .await
+            .await?;
+        if let Some(handle) = cancel {
+            let (pid, secret_key) = client.pid_and_secret_key();
+            if self.cancel_pid.set(pid).is_ok() {
+                self.shared
+                    .cancels()
+                    .insert(pid, Cancellable { secret_key, handle });
+            }
+        }
+        Ok(())
     }
 
     /// Runs a simple Query message: each statement in turn, stopping at the first error.
@@ -643,6 +684,21 @@ impl<B: Backend> StartupHandler for Connection<B> {
                 }
             }
             _ => Ok(()),
+        }
+    }
+}
+
+/// A cancel request arrives on a connection of its own; it cancels the statement of the
+/// session whose process id and secret key it carries. As PostgreSQL, nothing is sent back,
+/// and a request matching no session is ignored.
+#[async_trait]
+impl<B: Backend> CancelHandler for Connection<B> {
+    async fn on_cancel_request(&self, request: CancelRequest) {
+        let cancels = self.shared.cancels();
+        if let Some(target) = cancels.get(&request.pid) {
+            if target.secret_key.eq_value(&request.secret_key) {
+                target.handle.cancel();
+            }
         }
     }
 }

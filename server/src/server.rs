@@ -167,6 +167,7 @@ pub async fn start_with_backend<B: Backend>(
         backend,
         auth: Auth::new(config.password),
         driver: AuthDriver::new(ServerParameters),
+        cancels: std::sync::Mutex::default(),
     });
     let limits = Limits {
         connections_max: config.connections_max,
@@ -322,7 +323,7 @@ async fn serve<B: Backend>(
             Arc::clone(&connection),
             Arc::clone(&connection),
             Arc::clone(&noop),
-            Arc::clone(&noop),
+            Arc::clone(&connection),
         ))
         .catch_unwind()
         .await

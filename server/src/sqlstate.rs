@@ -206,7 +206,7 @@ impl SqlError {
             EngineError::ActiveTransaction { .. } => code::ACTIVE_SQL_TRANSACTION,
             EngineError::SerializationFailure { .. } => code::SERIALIZATION_FAILURE,
             EngineError::OutOfMemory { .. } => code::OUT_OF_MEMORY,
-            EngineError::Cancelled => code::QUERY_CANCELED,
+            EngineError::Cancelled | EngineError::StatementTimeout => code::QUERY_CANCELED,
             EngineError::Storage(storage) => storage_code(storage),
             EngineError::Internal(_) => code::INTERNAL_ERROR,
             #[allow(unreachable_patterns)]

@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use common::*;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
@@ -88,8 +90,16 @@ async fn deallocate_drops_prepared_statements() {
     let (server, _dir) = engine_server().await;
     let client = connect(server.local_addr()).await;
     let statement = bounded(client.prepare("SELECT 1")).await.unwrap();
-    // tokio-postgres names a connection's statements s0, s1, ...
-    let name = "s0";
+    // tokio-postgres numbers statement names across the whole process (s0, s1, ...), and
+    // shows the name only in the statement's Debug form.
+    let debug = format!("{statement:?}");
+    let name = debug
+        .split("name: \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert!(name.starts_with('s'), "{debug}");
     bounded(client.batch_execute(&format!("DEALLOCATE {name}")))
         .await
         .unwrap();
@@ -179,5 +189,54 @@ async fn settings_over_the_wire_and_at_startup() {
         db.message(),
         "unrecognized configuration parameter \"nothing\""
     );
+    server.shutdown().await;
+}
+
+// A cancel request (sent on a connection of its own, with the key from BackendKeyData) stops
+// the statement its session runs with 57014; the session lives on, and in a transaction block
+// the block is failed until ROLLBACK. Other sessions are untouched.
+#[tokio::test]
+async fn cancel_requests_stop_the_running_statement() {
+    let (server, _dir) = engine_server().await;
+    let client = Arc::new(connect(server.local_addr()).await);
+    let other = connect(server.local_addr()).await;
+    let token = client.cancel_token();
+
+    // A request that arrives before the statement starts is forgotten, as in PostgreSQL, so
+    // the request is repeated until the statement reports it.
+    let cancelled = |sql: &'static str| {
+        let client = Arc::clone(&client);
+        let token = token.clone();
+        async move {
+            let mut running = tokio::spawn(async move { client.simple_query(sql).await });
+            bounded(async {
+                loop {
+                    token.cancel_query(tokio_postgres::NoTls).await.unwrap();
+                    tokio::select! {
+                        done = &mut running => break done.unwrap(),
+                        _ = tokio::time::sleep(std::time::Duration::from_millis(50)) => {}
+                    }
+                }
+            })
+            .await
+        }
+    };
+
+    let error = cancelled("SELECT pg_sleep(600)").await.unwrap_err();
+    let db = error.as_db_error().unwrap();
+    assert_eq!(db.code(), &SqlState::QUERY_CANCELED);
+    assert_eq!(db.message(), "canceling statement due to user request");
+    let rows = bounded(client.simple_query("SELECT 1")).await.unwrap();
+    assert_eq!(text_rows(&rows), [vec![Some("1".to_owned())]]);
+
+    bounded(client.batch_execute("BEGIN")).await.unwrap();
+    let error = cancelled("SELECT pg_sleep(600)").await.unwrap_err();
+    assert_eq!(error.code(), Some(&SqlState::QUERY_CANCELED));
+    let error = bounded(client.simple_query("SELECT 1")).await.unwrap_err();
+    assert_eq!(error.code(), Some(&SqlState::IN_FAILED_SQL_TRANSACTION));
+    bounded(client.batch_execute("ROLLBACK")).await.unwrap();
+
+    let rows = bounded(other.simple_query("SELECT 2")).await.unwrap();
+    assert_eq!(text_rows(&rows), [vec![Some("2".to_owned())]]);
     server.shutdown().await;
 }

@@ -37,6 +37,8 @@ use crate::planner::plan::Plan;
 /// What operators need from the outside world while a statement runs.
 pub struct ExecContext<'a> {
     pub store: &'a Store,
+    /// Polled between operators and inside long loops: cancel requests and timeouts.
+    pub interrupt: &'a crate::interrupt::Interrupt,
 }
 
 /// Runs a plan to completion and returns its output batches. Shared subplans run first, once
@@ -58,6 +60,17 @@ pub fn execute(plan: &Plan, ctx: &ExecContext<'_>) -> Result<Vec<RecordBatch>> {
 type SharedResults = std::collections::HashMap<usize, Arc<Vec<RecordBatch>>>;
 
 fn run(plan: &Plan, ctx: &ExecContext<'_>, shared: &SharedResults) -> Result<Vec<RecordBatch>> {
+    ctx.interrupt.check()?;
+    let output = run_operator(plan, ctx, shared)?;
+    ctx.interrupt.check()?;
+    Ok(output)
+}
+
+fn run_operator(
+    plan: &Plan,
+    ctx: &ExecContext<'_>,
+    shared: &SharedResults,
+) -> Result<Vec<RecordBatch>> {
     match plan {
         Plan::Scan {
             table,

@@ -83,6 +83,7 @@ pub fn scan_counted(
         .segments
         .par_iter()
         .map(|seg| {
+            ctx.interrupt.check()?;
             let scanned = ctx.store.scan_segment(
                 &stored,
                 seg,
@@ -176,8 +177,10 @@ mod tests {
         session.run("DELETE FROM t WHERE x = 70000").unwrap();
         let manifest = engine.store.snapshot();
         let table = manifest.table("public", "t").unwrap();
+        let interrupt = crate::interrupt::Interrupt::none();
         let ctx = ExecContext {
             store: &engine.store,
+            interrupt: &interrupt,
         };
         let values = |batches: &[RecordBatch]| -> Vec<i64> {
             batches

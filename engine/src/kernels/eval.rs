@@ -385,6 +385,28 @@ fn function(
             let out: arrow_array::Float64Array = (0..n).map(|_| Some(random_f64())).collect();
             Ok(Arc::new(out))
         }
+        ScalarFunc::Sleep(key) => {
+            let seconds = arg(0)?;
+            let seconds = seconds
+                .as_any()
+                .downcast_ref::<arrow_array::Float64Array>()
+                .ok_or_else(|| Error::Internal("pg_sleep of a non-double".into()))?;
+            let mut out = arrow_array::builder::StringBuilder::with_capacity(n, 0);
+            for i in 0..n {
+                if seconds.is_null(i) {
+                    out.append_null();
+                    continue;
+                }
+                let s = seconds.value(i);
+                if s > 0.0 {
+                    // Past a century the value cannot be waited for anyway.
+                    let s = s.min(3.2e9);
+                    crate::interrupt::sleep(key, std::time::Duration::from_secs_f64(s))?;
+                }
+                out.append_value("");
+            }
+            Ok(Arc::new(out.finish()))
+        }
         ScalarFunc::Version => {
             let one: ArrayRef = Arc::new(StringArray::from(vec![crate::version_string()]));
             repeat(&one, n)

@@ -80,6 +80,8 @@ pub struct Binder<'a> {
     pub(crate) empty_values: Option<Vec<Expr>>,
     /// The session's settings, for current_setting() and current_user.
     pub settings: Option<&'a crate::settings::Settings>,
+    /// The session's key for `pg_sleep` to find its cancel requests and timeout (0: none).
+    pub interrupt_key: u64,
     /// WITH queries in scope, outermost first; a reference binds the innermost of a name.
     pub(crate) ctes: Vec<CteDef>,
 }
@@ -107,6 +109,7 @@ impl<'a> Binder<'a> {
             entering_subquery: false,
             empty_values: None,
             settings: None,
+            interrupt_key: 0,
             ctes: Vec::new(),
         }
     }

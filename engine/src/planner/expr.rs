@@ -85,6 +85,9 @@ pub enum ScalarFunc {
     Least,
     /// A pseudo-random double in [0, 1), different for every row.
     Random,
+    /// `pg_sleep(seconds)`: waits, interruptibly, in the session registered under the key
+    /// (see `crate::interrupt`); returns an empty text, as PostgreSQL's void prints.
+    Sleep(u64),
 }
 
 /// How [`ScalarFunc::DecimalRound`] rounds.
@@ -199,7 +202,7 @@ impl Expr {
                 Expr::Column { .. }
                     | Expr::Aggregate(_)
                     | Expr::Function {
-                        func: ScalarFunc::Random,
+                        func: ScalarFunc::Random | ScalarFunc::Sleep(_),
                         ..
                     }
             ) {

@@ -117,6 +117,24 @@ impl Binder<'_> {
                 Datum::Float(std::f64::consts::PI),
                 SqlType::Double,
             ))),
+            ("pg_sleep", 1) => {
+                let mut it = args.into_iter();
+                let Some(seconds) = it.next() else {
+                    return Err(Error::Internal("pg_sleep arity".into()));
+                };
+                if numeric_rank(seconds.ty()).is_none()
+                    && !matches!(seconds, Expr::Literal { unknown: true, .. })
+                {
+                    return Ok(Err(vec![seconds]));
+                }
+                let seconds = self.coerce_unknown(seconds, SqlType::Double)?;
+                let seconds = self.cast(seconds, SqlType::Double, false, span)?;
+                Ok(Ok(Expr::Function {
+                    func: ScalarFunc::Sleep(self.interrupt_key),
+                    args: vec![seconds],
+                    ty: SqlType::Text,
+                }))
+            }
             ("random", 0) => Ok(Ok(Expr::Function {
                 func: ScalarFunc::Random,
                 args: vec![],
