@@ -385,6 +385,7 @@ fn function(
             let out: arrow_array::Float64Array = (0..n).map(|_| Some(random_f64())).collect();
             Ok(Arc::new(out))
         }
+        ScalarFunc::Date(f) => crate::kernels::dates::evaluate(f, vals, n),
         ScalarFunc::Sleep(key) => {
             let seconds = arg(0)?;
             let seconds = seconds

@@ -5,10 +5,13 @@
 //! - `eval`: evaluates bound expressions over a batch.
 //! - `func`: row-wise string, regular-expression and math functions.
 //! - `string`: LIKE, SUBSTRING and the other string functions.
-//! - `datetime`: EXTRACT and the other date and time functions.
+//! - `datetime`: EXTRACT and the date fields.
+//! - `dates`: date arithmetic, date_trunc, DATEADD, DATEDIFF, to_char and the other date
+//!   functions.
 
 pub mod arith;
 pub mod cast;
+pub mod dates;
 pub mod datetime;
 pub mod eval;
 pub mod func;

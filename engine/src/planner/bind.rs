@@ -82,6 +82,9 @@ pub struct Binder<'a> {
     pub settings: Option<&'a crate::settings::Settings>,
     /// The session's key for `pg_sleep` to find its cancel requests and timeout (0: none).
     pub interrupt_key: u64,
+    /// The statement's start (microseconds since 1970, UTC), read once at the first
+    /// current-time function so every one in the statement agrees.
+    pub(crate) now: std::cell::OnceCell<i64>,
     /// WITH queries in scope, outermost first; a reference binds the innermost of a name.
     pub(crate) ctes: Vec<CteDef>,
 }
@@ -110,6 +113,7 @@ impl<'a> Binder<'a> {
             empty_values: None,
             settings: None,
             interrupt_key: 0,
+            now: std::cell::OnceCell::new(),
             ctes: Vec::new(),
         }
     }
@@ -130,7 +134,19 @@ impl<'a> Binder<'a> {
     /// Binds a scalar expression against `scope`.
     pub fn bind_expr(&mut self, e: &ast::Expr, scope: &Scope, agg: AggContext) -> Result<Expr> {
         match e {
-            ast::Expr::Identifier(id) => self.resolve_column(std::slice::from_ref(id), scope),
+            ast::Expr::Identifier(id) => {
+                match self.resolve_column(std::slice::from_ref(id), scope) {
+                    // Redshift's SYSDATE is written without parentheses; a column of that
+                    // name wins.
+                    Err(Error::UndefinedColumn { .. })
+                        if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("sysdate") =>
+                    {
+                        self.date_function("sysdate", Vec::new(), e.span())?
+                            .map_err(|_| Error::Internal("sysdate".into()))
+                    }
+                    other => other,
+                }
+            }
             ast::Expr::CompoundIdentifier(ids) => self.resolve_column(ids, scope),
             ast::Expr::Nested(inner) => self.bind_expr(inner, scope, agg),
             ast::Expr::Value(v) => self.bind_value(&v.value, v.span),
@@ -143,6 +159,20 @@ impl<'a> Binder<'a> {
                 Ok(Expr::literal(Datum::parse(&text, ty)?, ty))
             }
             ast::Expr::BinaryOp { left, op, right } => {
+                // `value ± INTERVAL '...'` (and `INTERVAL '...' + value`).
+                let plus = matches!(op, ast::BinaryOperator::Plus);
+                if plus || matches!(op, ast::BinaryOperator::Minus) {
+                    if let ast::Expr::Interval(iv) = right.as_ref() {
+                        let l = self.bind_expr(left, scope, agg)?;
+                        let iv = super::dates::interval_constant(iv)?;
+                        return self.add_interval(l, iv, !plus, e.span());
+                    }
+                    if let (ast::Expr::Interval(iv), true) = (left.as_ref(), plus) {
+                        let r = self.bind_expr(right, scope, agg)?;
+                        let iv = super::dates::interval_constant(iv)?;
+                        return self.add_interval(r, iv, false, e.span());
+                    }
+                }
                 let l = self.bind_expr(left, scope, agg)?;
                 let r = self.bind_expr(right, scope, agg)?;
                 if let Some((ci, negated, symbol)) = match op {
@@ -985,6 +1015,9 @@ impl<'a> Binder<'a> {
                 ty: SqlType::Text,
             },
             _ => {
+                if let Some(e) = self.date_arithmetic(op, &l, &r, span)? {
+                    return Ok(e);
+                }
                 if numeric_rank(lt).is_none() || numeric_rank(rt).is_none() {
                     return Err(no_operator());
                 }
@@ -1167,9 +1200,14 @@ impl<'a> Binder<'a> {
             };
             return self.aggregate(func, arg, distinct, &name, position);
         }
+        let date_part = super::dates::takes_date_part(&name);
         let bound = args
             .iter()
-            .map(|a| self.bind_expr(a, scope, agg))
+            .enumerate()
+            .map(|(i, a)| match super::dates::date_part_word(a) {
+                Some(word) if i == 0 && date_part => Ok(word),
+                _ => self.bind_expr(a, scope, agg),
+            })
             .collect::<Result<Vec<_>>>()?;
         self.scalar_function(&name, bound, position, f.span())
     }

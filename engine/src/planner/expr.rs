@@ -88,6 +88,8 @@ pub enum ScalarFunc {
     /// `pg_sleep(seconds)`: waits, interruptibly, in the session registered under the key
     /// (see `crate::interrupt`); returns an empty text, as PostgreSQL's void prints.
     Sleep(u64),
+    /// A date or timestamp function or operator (`kernels::dates`).
+    Date(crate::kernels::dates::DateFunc),
 }
 
 /// How [`ScalarFunc::DecimalRound`] rounds.

@@ -29,6 +29,10 @@ impl Binder<'_> {
         span: Span,
     ) -> Result<std::result::Result<Expr, Vec<Expr>>> {
         use Kind::*;
+        let args = match self.date_function(name, args, span)? {
+            Ok(e) => return Ok(Ok(e)),
+            Err(args) => args,
+        };
         let n = args.len();
         let row = |f: RowFunc, kinds: &[Kind]| (f, kinds.to_vec());
         let text_fn = match (name, n) {

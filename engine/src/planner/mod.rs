@@ -6,6 +6,7 @@
 //! forms).
 
 pub mod bind;
+pub mod dates;
 pub mod dml;
 pub mod expr;
 pub mod functions;

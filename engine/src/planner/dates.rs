@@ -1,0 +1,495 @@
+//! Binding date and time functions and operators: the current date and time, `date ±
+//! integer`, `date - date`, `± INTERVAL` constants, date_trunc, DATEADD, DATEDIFF,
+//! ADD_MONTHS, LAST_DAY, MONTHS_BETWEEN, to_char, to_date and to_timestamp. The kernels are in
+//! `kernels::dates`.
+//!
+//! Basalt has no INTERVAL type yet: an interval constant may only be added to or subtracted
+//! from a date or timestamp, which is what analysts write (`d >= current_date - interval '7
+//! days'`).
+
+use basalt_storage::SqlType;
+use sqlparser::ast;
+use sqlparser::tokenizer::Span;
+
+use super::bind::{fold, Binder};
+use super::expr::{BinaryOp, Expr, ScalarFunc};
+use crate::error::{Error, Result};
+use crate::kernels::dates::{unit_supported, DateFunc};
+use crate::kernels::datetime::DateField;
+use crate::types::Datum;
+
+/// Functions whose first argument is a date part, written as a bare word in Redshift
+/// (`DATEADD(month, 1, d)`), so it must not be bound as a column.
+pub(crate) fn takes_date_part(name: &str) -> bool {
+    matches!(
+        name,
+        "dateadd" | "datediff" | "date_add" | "date_diff" | "date_part" | "date_trunc"
+    )
+}
+
+/// The first argument of a [`takes_date_part`] function, as a text constant when it is a bare
+/// word.
+pub(crate) fn date_part_word(e: &ast::Expr) -> Option<Expr> {
+    match e {
+        ast::Expr::Identifier(id) if id.quote_style.is_none() => Some(Expr::literal(
+            Datum::Text(id.value.to_ascii_lowercase()),
+            SqlType::Text,
+        )),
+        _ => None,
+    }
+}
+
+/// An interval constant: months, days and microseconds, as PostgreSQL keeps one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct IntervalValue {
+    pub months: i32,
+    pub days: i32,
+    pub micros: i64,
+}
+
+fn bad_interval(text: &str) -> Error {
+    Error::InvalidDatetime {
+        message: format!("invalid input syntax for type interval: \"{text}\""),
+    }
+}
+
+/// Parses PostgreSQL interval input: `N unit` pairs (`1 year 2 mons 3 days`), an `hh:mm[:ss]`
+/// time, and a trailing unit given outside the quotes (`INTERVAL '90' DAY`).
+pub(crate) fn parse_interval(text: &str, unit: Option<&str>) -> Result<IntervalValue> {
+    let mut v = IntervalValue::default();
+    let mut months = 0f64;
+    let mut days = 0f64;
+    let mut micros = 0f64;
+    let lowered = text.trim().to_ascii_lowercase();
+    let mut words: Vec<&str> = lowered.split_whitespace().collect();
+    let ago = words.last() == Some(&"ago");
+    if ago {
+        words.pop();
+    }
+    if words.is_empty() {
+        return Err(bad_interval(text));
+    }
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        if w.contains(':') {
+            let neg = w.starts_with('-');
+            let parts: Vec<&str> = w.trim_start_matches(['-', '+']).split(':').collect();
+            if parts.len() < 2 || parts.len() > 3 {
+                return Err(bad_interval(text));
+            }
+            let num = |s: &str| s.parse::<f64>().map_err(|_| bad_interval(text));
+            let mut us = num(parts[0])? * 3.6e9 + num(parts[1])? * 6e7;
+            if let Some(s) = parts.get(2) {
+                us += num(s)? * 1e6;
+            }
+            micros += if neg { -us } else { us };
+            i += 1;
+            continue;
+        }
+        let n: f64 = w.parse().map_err(|_| bad_interval(text))?;
+        let unit_word = match words.get(i + 1) {
+            Some(u) if u.parse::<f64>().is_err() && !u.contains(':') => {
+                i += 2;
+                *u
+            }
+            _ => {
+                i += 1;
+                // A bare number is seconds, as in PostgreSQL.
+                unit.unwrap_or("second")
+            }
+        };
+        match unit_word {
+            "millennium" | "millennia" | "millenniums" | "mil" | "mils" => months += n * 12000.0,
+            "century" | "centuries" | "cent" | "c" => months += n * 1200.0,
+            "decade" | "decades" | "dec" | "decs" => months += n * 120.0,
+            "year" | "years" | "y" | "yr" | "yrs" => months += n * 12.0,
+            "month" | "months" | "mon" | "mons" => months += n,
+            "week" | "weeks" | "w" => days += n * 7.0,
+            "day" | "days" | "d" => days += n,
+            "hour" | "hours" | "h" | "hr" | "hrs" => micros += n * 3.6e9,
+            "minute" | "minutes" | "m" | "min" | "mins" => micros += n * 6e7,
+            "second" | "seconds" | "s" | "sec" | "secs" => micros += n * 1e6,
+            "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" => micros += n * 1e3,
+            "microsecond" | "microseconds" | "us" | "usec" | "usecs" => micros += n,
+            _ => return Err(bad_interval(text)),
+        }
+    }
+    // Fractions cascade down as PostgreSQL's: a month is 30 days, a day 24 hours.
+    let whole_months = months.trunc();
+    days += (months - whole_months) * 30.0;
+    let whole_days = days.trunc();
+    micros += (days - whole_days) * 8.64e10;
+    let sign = if ago { -1.0 } else { 1.0 };
+    let fits = |x: f64, max: f64| x.is_finite() && x.abs() <= max;
+    if !fits(whole_months, f64::from(i32::MAX))
+        || !fits(whole_days, f64::from(i32::MAX))
+        || !fits(micros, 9.2e18)
+    {
+        return Err(Error::InvalidDatetime {
+            message: format!("interval field value out of range: \"{text}\""),
+        });
+    }
+    v.months = (sign * whole_months) as i32;
+    v.days = (sign * whole_days) as i32;
+    v.micros = (sign * micros.round()) as i64;
+    Ok(v)
+}
+
+/// The unit word of `INTERVAL '...' DAY` and the like.
+fn field_word(f: &ast::DateTimeField) -> Option<&'static str> {
+    Some(match f {
+        ast::DateTimeField::Year | ast::DateTimeField::Years => "year",
+        ast::DateTimeField::Month | ast::DateTimeField::Months => "month",
+        ast::DateTimeField::Week(_) | ast::DateTimeField::Weeks => "week",
+        ast::DateTimeField::Day | ast::DateTimeField::Days => "day",
+        ast::DateTimeField::Hour | ast::DateTimeField::Hours => "hour",
+        ast::DateTimeField::Minute | ast::DateTimeField::Minutes => "minute",
+        ast::DateTimeField::Second | ast::DateTimeField::Seconds => "second",
+        _ => return None,
+    })
+}
+
+/// The value of an `INTERVAL` constant.
+pub(crate) fn interval_constant(iv: &ast::Interval) -> Result<IntervalValue> {
+    let text = match iv.value.as_ref() {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) => s.clone(),
+            ast::Value::Number(n, _) => n.clone(),
+            other => other.to_string(),
+        },
+        _ => {
+            return Err(Error::Unsupported {
+                message: "only constant INTERVAL values are supported".into(),
+            })
+        }
+    };
+    let unit = match &iv.leading_field {
+        None => None,
+        Some(f) => Some(field_word(f).ok_or_else(|| Error::Unsupported {
+            message: format!("INTERVAL unit {f} is not supported"),
+        })?),
+    };
+    if iv.last_field.is_some() {
+        return Err(Error::Unsupported {
+            message: "INTERVAL ranges such as DAY TO SECOND are not supported yet".into(),
+        });
+    }
+    parse_interval(&text, unit)
+}
+
+impl Binder<'_> {
+    /// Statement start, as every current-time function reports it (UTC, Basalt's only zone).
+    fn now_micros(&self) -> i64 {
+        *self
+            .now
+            .get_or_init(|| chrono::Utc::now().timestamp_micros())
+    }
+
+    /// `value ± INTERVAL '...'`: the value as a timestamp, moved by the interval.
+    pub(crate) fn add_interval(
+        &self,
+        value: Expr,
+        interval: IntervalValue,
+        negate: bool,
+        span: Span,
+    ) -> Result<Expr> {
+        let value = self.coerce_unknown(value, SqlType::Timestamp)?;
+        if !matches!(value.ty(), SqlType::Date | SqlType::Timestamp) {
+            return Err(Error::UndefinedFunction {
+                message: format!(
+                    "operator does not exist: {} {} interval",
+                    value.ty().pg_name(),
+                    if negate { "-" } else { "+" }
+                ),
+                position: self.position(span),
+            });
+        }
+        let value = self.cast(value, SqlType::Timestamp, false, span)?;
+        let neg = |x: i64| if negate { x.checked_neg() } else { Some(x) };
+        let overflow = || Error::InvalidDatetime {
+            message: "interval out of range".into(),
+        };
+        let months = neg(i64::from(interval.months))
+            .and_then(|m| i32::try_from(m).ok())
+            .ok_or_else(overflow)?;
+        let days = neg(i64::from(interval.days))
+            .and_then(|d| i32::try_from(d).ok())
+            .ok_or_else(overflow)?;
+        let micros = neg(interval.micros).ok_or_else(overflow)?;
+        Ok(fold(Expr::Function {
+            func: ScalarFunc::Date(DateFunc::AddInterval {
+                months,
+                days,
+                micros,
+            }),
+            args: vec![value],
+            ty: SqlType::Timestamp,
+        }))
+    }
+
+    /// `date + integer`, `integer + date`, `date - integer` and `date - date`; `None` when the
+    /// operands are not dates.
+    pub(crate) fn date_arithmetic(
+        &self,
+        op: BinaryOp,
+        l: &Expr,
+        r: &Expr,
+        span: Span,
+    ) -> Result<Option<Expr>> {
+        let is_int = |t: SqlType| matches!(t, SqlType::SmallInt | SqlType::Integer);
+        let (lt, rt) = (l.ty(), r.ty());
+        let add_days = |date: Expr, days: Expr, negate: bool| -> Result<Expr> {
+            let days = self.cast(days, SqlType::Integer, false, span)?;
+            let days = if negate {
+                self.binary(
+                    BinaryOp::Sub,
+                    Expr::literal(Datum::Int(0), SqlType::Integer),
+                    days,
+                    span,
+                )?
+            } else {
+                days
+            };
+            Ok(fold(Expr::Function {
+                func: ScalarFunc::Date(DateFunc::AddDays),
+                args: vec![date, days],
+                ty: SqlType::Date,
+            }))
+        };
+        Ok(Some(match (op, lt, rt) {
+            (BinaryOp::Add, SqlType::Date, t) if is_int(t) => {
+                add_days(l.clone(), r.clone(), false)?
+            }
+            (BinaryOp::Add, t, SqlType::Date) if is_int(t) => {
+                add_days(r.clone(), l.clone(), false)?
+            }
+            (BinaryOp::Sub, SqlType::Date, t) if is_int(t) => add_days(l.clone(), r.clone(), true)?,
+            (BinaryOp::Sub, SqlType::Date, SqlType::Date) => fold(Expr::Function {
+                func: ScalarFunc::Date(DateFunc::DiffDays),
+                args: vec![l.clone(), r.clone()],
+                ty: SqlType::Integer,
+            }),
+            (BinaryOp::Sub, SqlType::Timestamp | SqlType::Date, SqlType::Timestamp)
+            | (BinaryOp::Sub, SqlType::Timestamp, SqlType::Date) => {
+                return Err(Error::Unsupported {
+                    message: "subtracting timestamps gives an interval, which Basalt does not \
+                              support yet; use DATEDIFF"
+                        .into(),
+                })
+            }
+            _ => return Ok(None),
+        }))
+    }
+
+    /// The date and time functions; `Err(args)` hands the arguments back when `name` is not
+    /// one of them (or the arguments do not fit it).
+    pub(crate) fn date_function(
+        &self,
+        name: &str,
+        args: Vec<Expr>,
+        span: Span,
+    ) -> Result<std::result::Result<Expr, Vec<Expr>>> {
+        let now = || Expr::literal(Datum::Timestamp(self.now_micros()), SqlType::Timestamp);
+        match (name, args.len()) {
+            ("current_date", 0) => {
+                let days = self.now_micros().div_euclid(86_400_000_000) as i32;
+                return Ok(Ok(Expr::literal(Datum::Date(days), SqlType::Date)));
+            }
+            (
+                "now"
+                | "getdate"
+                | "sysdate"
+                | "current_timestamp"
+                | "localtimestamp"
+                | "transaction_timestamp"
+                | "statement_timestamp"
+                | "clock_timestamp",
+                0,
+            ) => return Ok(Ok(now())),
+            _ => {}
+        }
+        let mut args = args;
+        let expect = |args: &mut Vec<Expr>, i: usize, ty: SqlType| -> Result<bool> {
+            let Some(a) = args.get(i).cloned() else {
+                return Ok(false);
+            };
+            let a = self.coerce_unknown(a, ty)?;
+            let fits = match ty {
+                SqlType::Timestamp | SqlType::Date => {
+                    matches!(a.ty(), SqlType::Timestamp | SqlType::Date)
+                }
+                SqlType::BigInt | SqlType::Integer => {
+                    matches!(
+                        a.ty(),
+                        SqlType::SmallInt | SqlType::Integer | SqlType::BigInt
+                    )
+                }
+                SqlType::Text => a.ty().is_string(),
+                _ => false,
+            };
+            if !fits {
+                return Ok(false);
+            }
+            args[i] = self.cast(a, ty, ty == SqlType::Text, span)?;
+            Ok(true)
+        };
+        let unit = |args: &[Expr], what: &str| -> Result<DateField> {
+            let not_recognized = |text: &str| {
+                let message = if what == "date_trunc" {
+                    format!("unit \"{text}\" not recognized for type timestamp without time zone")
+                } else {
+                    format!("{what}: unit \"{text}\" not recognized")
+                };
+                Error::InvalidParameter { message }
+            };
+            let text = match args.first() {
+                Some(Expr::Literal {
+                    value: Datum::Text(t),
+                    ..
+                }) => t.clone(),
+                _ => {
+                    return Err(Error::Unsupported {
+                        message: format!("the date part of {what} must be a constant"),
+                    })
+                }
+            };
+            DateField::parse(&text)
+                .filter(|f| unit_supported(*f))
+                .ok_or_else(|| not_recognized(&text))
+        };
+        let call = |func: DateFunc, args: Vec<Expr>, ty: SqlType| {
+            Ok(Ok(fold(Expr::Function {
+                func: ScalarFunc::Date(func),
+                args,
+                ty,
+            })))
+        };
+        match (name, args.len()) {
+            ("date_trunc", 2) => {
+                if !expect(&mut args, 0, SqlType::Text)?
+                    || !expect(&mut args, 1, SqlType::Timestamp)?
+                {
+                    return Ok(Err(args));
+                }
+                let field = unit(&args, "date_trunc")?;
+                let value = args.swap_remove(1);
+                call(DateFunc::Trunc(field), vec![value], SqlType::Timestamp)
+            }
+            ("dateadd" | "date_add", 3) => {
+                if !expect(&mut args, 0, SqlType::Text)?
+                    || !expect(&mut args, 1, SqlType::BigInt)?
+                    || !expect(&mut args, 2, SqlType::Timestamp)?
+                {
+                    return Ok(Err(args));
+                }
+                let field = unit(&args, "dateadd")?;
+                let value = args
+                    .pop()
+                    .ok_or_else(|| Error::Internal("dateadd".into()))?;
+                let n = args
+                    .pop()
+                    .ok_or_else(|| Error::Internal("dateadd".into()))?;
+                call(DateFunc::DateAdd(field), vec![n, value], SqlType::Timestamp)
+            }
+            ("datediff" | "date_diff", 3) => {
+                if !expect(&mut args, 0, SqlType::Text)?
+                    || !expect(&mut args, 1, SqlType::Timestamp)?
+                    || !expect(&mut args, 2, SqlType::Timestamp)?
+                {
+                    return Ok(Err(args));
+                }
+                let field = unit(&args, "datediff")?;
+                let end = args
+                    .pop()
+                    .ok_or_else(|| Error::Internal("datediff".into()))?;
+                let start = args
+                    .pop()
+                    .ok_or_else(|| Error::Internal("datediff".into()))?;
+                call(DateFunc::DateDiff(field), vec![start, end], SqlType::BigInt)
+            }
+            ("add_months", 2) => {
+                if !expect(&mut args, 0, SqlType::Timestamp)?
+                    || !expect(&mut args, 1, SqlType::BigInt)?
+                {
+                    return Ok(Err(args));
+                }
+                call(DateFunc::AddMonths, args, SqlType::Timestamp)
+            }
+            ("last_day", 1) => {
+                if !expect(&mut args, 0, SqlType::Timestamp)? {
+                    return Ok(Err(args));
+                }
+                let d = self.cast(args.swap_remove(0), SqlType::Date, true, span)?;
+                call(DateFunc::LastDay, vec![d], SqlType::Date)
+            }
+            ("months_between", 2) => {
+                if !expect(&mut args, 0, SqlType::Timestamp)?
+                    || !expect(&mut args, 1, SqlType::Timestamp)?
+                {
+                    return Ok(Err(args));
+                }
+                let mut dates = Vec::with_capacity(2);
+                for a in args {
+                    dates.push(self.cast(a, SqlType::Date, true, span)?);
+                }
+                call(DateFunc::MonthsBetween, dates, SqlType::Double)
+            }
+            ("to_char", 2) => {
+                let first = args[0].ty();
+                if !matches!(first, SqlType::Date | SqlType::Timestamp)
+                    || !expect(&mut args, 0, SqlType::Timestamp)?
+                    || !expect(&mut args, 1, SqlType::Text)?
+                {
+                    return Ok(Err(args));
+                }
+                call(DateFunc::ToChar, args, SqlType::Text)
+            }
+            ("to_date", 2) | ("to_timestamp", 2) => {
+                if !expect(&mut args, 0, SqlType::Text)? || !expect(&mut args, 1, SqlType::Text)? {
+                    return Ok(Err(args));
+                }
+                if name == "to_date" {
+                    call(DateFunc::ToDate, args, SqlType::Date)
+                } else {
+                    call(DateFunc::ToTimestamp, args, SqlType::Timestamp)
+                }
+            }
+            _ => Ok(Err(args)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interval_input() {
+        let p = |s: &str| parse_interval(s, None).unwrap();
+        assert_eq!(
+            p("1 year 2 mons 3 days"),
+            IntervalValue {
+                months: 14,
+                days: 3,
+                micros: 0
+            }
+        );
+        assert_eq!(p("90 days").days, 90);
+        assert_eq!(p("-1 week").days, -7);
+        assert_eq!(
+            p("1.5 days"),
+            IntervalValue {
+                months: 0,
+                days: 1,
+                micros: 43_200_000_000
+            }
+        );
+        assert_eq!(p("1 day 01:30").micros, 5_400_000_000);
+        assert_eq!(p("2 hours ago").micros, -7_200_000_000);
+        assert_eq!(parse_interval("90", Some("day")).unwrap().days, 90);
+        assert!(parse_interval("1 fortnight", None).is_err());
+        assert!(parse_interval("", None).is_err());
+        assert!(parse_interval("99999999999 years", None).is_err());
+    }
+}
