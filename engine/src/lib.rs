@@ -248,7 +248,9 @@ impl Session {
         };
         let columns = match &bound {
             BoundStatement::Query(q) => Some(q.columns.clone()),
-            BoundStatement::Explain(_) => Some(vec![explain_column()]),
+            BoundStatement::Explain(_) | BoundStatement::ExplainAnalyze(_) => {
+                Some(vec![explain_column()])
+            }
             _ => None,
         };
         Ok(Description {
@@ -411,11 +413,30 @@ impl Session {
                 let ctx = exec::ExecContext {
                     store: &store,
                     interrupt: &interrupt,
+                    profile: None,
                 };
                 let batches = exec::execute(&q.plan, &ctx)?;
                 Ok(StatementResult::Query(QueryResult {
                     columns: q.columns,
                     batches,
+                }))
+            }
+            BoundStatement::ExplainAnalyze(plan) => {
+                let profile = exec::profile::Profile::default();
+                let ctx = exec::ExecContext {
+                    store: &store,
+                    interrupt: &interrupt,
+                    profile: Some(&profile),
+                };
+                let started = std::time::Instant::now();
+                exec::execute(&plan, &ctx)?;
+                let elapsed = started.elapsed();
+                let lines = explain_analyze(&plan, &profile, elapsed);
+                let col: ArrayRef = Arc::new(StringArray::from(lines.clone()));
+                let batch = exec::make_batch(vec![col], lines.len())?;
+                Ok(StatementResult::Query(QueryResult {
+                    columns: vec![explain_column()],
+                    batches: vec![batch],
                 }))
             }
             BoundStatement::Explain(lines) => {
@@ -453,6 +474,7 @@ impl Session {
                 let ctx = exec::ExecContext {
                     store: &store,
                     interrupt: &interrupt,
+                    profile: None,
                 };
                 let batches = exec::execute(&plan, &ctx)?;
                 let table =
@@ -482,6 +504,7 @@ impl Session {
                 let ctx = exec::ExecContext {
                     store: &store,
                     interrupt: &interrupt,
+                    profile: None,
                 };
                 let batches = exec::execute(&plan, &ctx)?;
                 let changes = exec::dml::collect(&batches, false)?;
@@ -498,6 +521,7 @@ impl Session {
                 let ctx = exec::ExecContext {
                     store: &store,
                     interrupt: &interrupt,
+                    profile: None,
                 };
                 let batches = exec::execute(&plan, &ctx)?;
                 let changes = exec::dml::collect(&batches, true)?;
@@ -634,6 +658,28 @@ fn settings_result(
             }))
         }
     }
+}
+
+/// The plan with each node's figures appended to its line, zone-map notes under the scans,
+/// and the total execution time last.
+fn explain_analyze(
+    plan: &planner::plan::Plan,
+    profile: &exec::profile::Profile,
+    elapsed: std::time::Duration,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    plan.explain(&mut lines, 0);
+    let mut nodes = Vec::new();
+    plan.preorder(&mut nodes);
+    for (line, node) in lines.iter_mut().zip(&nodes) {
+        line.push_str(&exec::profile::describe(profile.stats(node).as_ref()));
+    }
+    planner::ranges::annotate_explain(plan, &mut lines);
+    lines.push(format!(
+        "Execution Time: {:.3} ms",
+        elapsed.as_secs_f64() * 1000.0
+    ));
+    lines
 }
 
 fn explain_column() -> ResultColumn {

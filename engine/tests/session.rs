@@ -213,3 +213,70 @@ fn append_batches_loads_and_validates() {
     assert!(missing.unwrap_err().to_string().contains("does not exist"));
     assert_eq!(rows(&mut s, "SELECT count(*) FROM t"), vec!["2"]);
 }
+
+// EXPLAIN ANALYZE runs the query and prints every operator with its output rows, loops, time,
+// output memory and, for scans, the segments and blocks read and skipped. Only the figures
+// that do not depend on timing are checked.
+#[test]
+fn explain_analyze_reports_each_operator() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let mut s = engine.session("test");
+    s.run("CREATE TABLE t (x BIGINT, g INTEGER)").unwrap();
+    // 300,000 rows in load order: two segments, so a range on x can skip one.
+    let n = 300_000i64;
+    let x: arrow_array::ArrayRef =
+        std::sync::Arc::new(arrow_array::Int64Array::from_iter_values(0..n));
+    let g: arrow_array::ArrayRef = std::sync::Arc::new(arrow_array::Int32Array::from_iter_values(
+        (0..n).map(|v| (v % 3) as i32),
+    ));
+    let batch = arrow_array::RecordBatch::try_from_iter([("x", x), ("g", g)]).unwrap();
+    s.append_batches("t", &[batch]).unwrap();
+
+    let lines = rows(
+        &mut s,
+        "EXPLAIN ANALYZE SELECT g, count(*) FROM t WHERE x >= 299990 GROUP BY g ORDER BY g",
+    );
+    let line = |needle: &str| {
+        lines
+            .iter()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle} in {lines:#?}"))
+            .clone()
+    };
+    assert!(
+        line("Sort (1 keys)").contains("(actual rows=3 loops=1 time="),
+        "{lines:#?}"
+    );
+    assert!(
+        line("HashAggregate").contains("actual rows=3 loops=1"),
+        "{lines:#?}"
+    );
+    let scan = line("Seq Scan on t");
+    assert!(scan.contains("actual rows=10 loops=1"), "{scan}");
+    assert!(scan.contains("segments read=1 skipped=1"), "{scan}");
+    assert!(
+        line("Zone maps:").contains("1 of 2 segments may match"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.last().unwrap().starts_with("Execution Time: "),
+        "{lines:#?}"
+    );
+
+    // A query that finds nothing reports zero rows.
+    let lines = rows(
+        &mut s,
+        "EXPLAIN ANALYZE SELECT * FROM t WHERE x < 0 LIMIT 5",
+    );
+    assert!(lines[0].contains("actual rows=0"), "{lines:#?}");
+
+    let err = s
+        .run("EXPLAIN ANALYZE INSERT INTO t VALUES (1, 1)")
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "EXPLAIN ANALYZE is supported for queries only"
+    );
+    assert_eq!(rows(&mut s, "SELECT count(*) FROM t"), ["300000"]);
+}

@@ -18,6 +18,7 @@ pub(crate) mod dml;
 mod filter;
 mod join;
 mod limit;
+pub mod profile;
 mod project;
 pub(crate) mod scan;
 mod set_op;
@@ -39,6 +40,8 @@ pub struct ExecContext<'a> {
     pub store: &'a Store,
     /// Polled between operators and inside long loops: cancel requests and timeouts.
     pub interrupt: &'a crate::interrupt::Interrupt,
+    /// Per-operator figures, for EXPLAIN ANALYZE.
+    pub profile: Option<&'a profile::Profile>,
 }
 
 /// Runs a plan to completion and returns its output batches. Shared subplans run first, once
@@ -61,7 +64,11 @@ type SharedResults = std::collections::HashMap<usize, Arc<Vec<RecordBatch>>>;
 
 fn run(plan: &Plan, ctx: &ExecContext<'_>, shared: &SharedResults) -> Result<Vec<RecordBatch>> {
     ctx.interrupt.check()?;
+    let started = ctx.profile.map(|_| std::time::Instant::now());
     let output = run_operator(plan, ctx, shared)?;
+    if let (Some(profile), Some(started)) = (ctx.profile, started) {
+        profile.record(plan, &output, started.elapsed());
+    }
     ctx.interrupt.check()?;
     Ok(output)
 }
@@ -76,7 +83,15 @@ fn run_operator(
             table,
             projection,
             filter,
-        } => scan::scan(ctx, table, projection, filter.as_ref()),
+        } => match ctx.profile {
+            None => scan::scan(ctx, table, projection, filter.as_ref()),
+            Some(profile) => {
+                let (batches, counts) =
+                    scan::scan_counted(ctx, table, projection, filter.as_ref())?;
+                profile.record_scan(plan, &counts);
+                Ok(batches)
+            }
+        },
         Plan::Values { rows, types } => values::values(rows, types),
         Plan::Filter { input, predicate } => filter::filter(run(input, ctx, shared)?, predicate),
         Plan::Project { input, exprs } => project::project(run(input, ctx, shared)?, exprs),

@@ -181,6 +181,7 @@ mod tests {
         let ctx = ExecContext {
             store: &engine.store,
             interrupt: &interrupt,
+            profile: None,
         };
         let values = |batches: &[RecordBatch]| -> Vec<i64> {
             batches

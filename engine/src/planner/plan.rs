@@ -241,19 +241,33 @@ impl Plan {
             },
         };
         out.push(format!("{pad}{arrow}{line}"));
+        for input in self.inputs() {
+            input.explain(out, depth + 1);
+        }
+    }
+
+    /// The node's inputs, left to right.
+    pub fn inputs(&self) -> Vec<&Plan> {
         match self {
-            Plan::Scan { .. } | Plan::Values { .. } => {}
+            Plan::Scan { .. } | Plan::Values { .. } => Vec::new(),
             Plan::Filter { input, .. }
             | Plan::Project { input, .. }
             | Plan::Aggregate { input, .. }
             | Plan::Sort { input, .. }
             | Plan::Limit { input, .. }
-            | Plan::SingleRow { input, .. } => input.explain(out, depth + 1),
-            Plan::Shared { input, .. } => input.explain(out, depth + 1),
+            | Plan::SingleRow { input, .. } => vec![input],
+            Plan::Shared { input, .. } => vec![input],
             Plan::Join { left, right, .. } | Plan::SetOp { left, right, .. } => {
-                left.explain(out, depth + 1);
-                right.explain(out, depth + 1);
+                vec![left, right]
             }
+        }
+    }
+
+    /// This node and every node below it, in the order [`Plan::explain`] prints them.
+    pub fn preorder<'p>(&'p self, out: &mut Vec<&'p Plan>) {
+        out.push(self);
+        for input in self.inputs() {
+            input.preorder(out);
         }
     }
 }

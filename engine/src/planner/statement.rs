@@ -49,6 +49,8 @@ pub enum BoundStatement {
     Commit,
     Rollback,
     Explain(Vec<String>),
+    /// EXPLAIN ANALYZE of a query: run it, then print the plan with each operator's figures.
+    ExplainAnalyze(Plan),
 }
 
 impl Binder<'_> {
@@ -89,12 +91,15 @@ impl Binder<'_> {
             ast::Statement::Explain {
                 statement, analyze, ..
             } => {
-                if *analyze {
-                    return Err(Error::Unsupported {
-                        message: "EXPLAIN ANALYZE is not supported yet".into(),
-                    });
-                }
                 let inner = self.bind_statement(statement)?;
+                if *analyze {
+                    return match inner {
+                        BoundStatement::Query(q) => Ok(BoundStatement::ExplainAnalyze(q.plan)),
+                        _ => Err(Error::Unsupported {
+                            message: "EXPLAIN ANALYZE is supported for queries only".into(),
+                        }),
+                    };
+                }
                 let plan = match &inner {
                     BoundStatement::Query(q) => &q.plan,
                     BoundStatement::Insert { plan, .. } => plan,
