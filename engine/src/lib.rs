@@ -23,6 +23,7 @@ pub mod pgtext;
 pub mod planner;
 pub mod settings;
 pub mod types;
+pub mod wlm;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -142,13 +143,44 @@ pub enum TransactionStatus {
 #[derive(Debug)]
 pub struct Engine {
     store: Arc<Store>,
+    /// The query slots statements wait for (workload management).
+    queue: wlm::Queue,
+}
+
+/// How an [`Engine`] runs.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Most statements executing at once; the rest wait in a queue. Redshift's default queue
+    /// has five slots, and so does Basalt's.
+    pub max_concurrent_queries: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            max_concurrent_queries: 5,
+        }
+    }
 }
 
 impl Engine {
-    /// Opens (creating if needed) the data directory `dir`.
+    /// Opens (creating if needed) the data directory `dir` with the default options.
     pub fn open(dir: &Path) -> Result<Arc<Engine>> {
+        Self::open_with(dir, EngineOptions::default())
+    }
+
+    /// Opens (creating if needed) the data directory `dir`.
+    pub fn open_with(dir: &Path, options: EngineOptions) -> Result<Arc<Engine>> {
         let store = Arc::new(Store::open(dir)?);
-        Ok(Arc::new(Engine { store }))
+        Ok(Arc::new(Engine {
+            store,
+            queue: wlm::Queue::new(options.max_concurrent_queries),
+        }))
+    }
+
+    /// How many statements run and wait for a slot now.
+    pub fn queue_state(&self) -> wlm::QueueState {
+        self.queue.state()
     }
 
     /// A new session for `user`.
@@ -408,6 +440,16 @@ impl Session {
         let interrupt = self.interrupts.start(std::time::Duration::from_millis(
             self.settings.statement_timeout_ms(),
         ));
+        // Statements that run plans wait for a query slot; the rest never queue.
+        let engine = self.engine.clone();
+        let _slot = match &bound {
+            BoundStatement::Query(_)
+            | BoundStatement::ExplainAnalyze(_)
+            | BoundStatement::Insert { .. }
+            | BoundStatement::Delete { .. }
+            | BoundStatement::Update { .. } => Some(engine.queue.acquire(&interrupt)?),
+            _ => None,
+        };
         match bound {
             BoundStatement::Query(q) => {
                 let ctx = exec::ExecContext {

@@ -280,3 +280,36 @@ fn explain_analyze_reports_each_operator() {
     );
     assert_eq!(rows(&mut s, "SELECT count(*) FROM t"), ["300000"]);
 }
+
+// Workload management: with one query slot, a second session's statement waits in the queue
+// (and times out there under statement_timeout) until the first finishes; SET never waits.
+#[test]
+fn statements_beyond_the_slots_wait_in_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = basalt_engine::EngineOptions {
+        max_concurrent_queries: 1,
+    };
+    let engine = Engine::open_with(dir.path(), options).unwrap();
+    let mut first = engine.session("a");
+    let cancel_first = first.cancel_handle();
+    let running = std::thread::spawn(move || first.run("SELECT pg_sleep(600)"));
+    while engine.queue_state().running == 0 {
+        std::thread::yield_now();
+    }
+
+    let mut second = engine.session("b");
+    second.run("SET statement_timeout = 50").unwrap();
+    let err = second.run("SELECT 1").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "canceling statement due to statement timeout"
+    );
+    assert_eq!(engine.queue_state().queued, 0);
+
+    cancel_first.cancel();
+    let err = running.join().unwrap().unwrap_err();
+    assert_eq!(err.to_string(), "canceling statement due to user request");
+    second.run("RESET statement_timeout").unwrap();
+    assert_eq!(rows(&mut second, "SELECT 1"), ["1"]);
+    assert_eq!(engine.queue_state().running, 0);
+}

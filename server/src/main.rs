@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
-use basalt_engine::Engine;
+use basalt_engine::{Engine, EngineOptions};
 use basalt_server::auth::{DATABASE, SUPERUSER};
 use basalt_server::ServerConfig;
 use clap::{Parser, Subcommand};
@@ -59,6 +59,11 @@ struct ServeArgs {
     /// trusted.
     #[arg(long, value_name = "FILE")]
     password_file: Option<PathBuf>,
+
+    /// Most statements executing at once; further ones wait in a first-come, first-served
+    /// queue (cancel requests and statement_timeout still apply while they wait).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+    max_concurrent_queries: u16,
 }
 
 /// The environment variable that sets the password when --password-file is not given.
@@ -105,7 +110,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             args.data_dir.display()
         )
     })?;
-    let engine = Engine::open(&args.data_dir)
+    let options = EngineOptions {
+        max_concurrent_queries: usize::from(args.max_concurrent_queries),
+    };
+    let engine = Engine::open_with(&args.data_dir, options)
         .with_context(|| format!("could not open data directory {}", args.data_dir.display()))?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
