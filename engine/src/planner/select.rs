@@ -602,7 +602,7 @@ impl Binder<'_> {
 
         if !self.pending.is_empty() {
             if !aggregated {
-                plan = self.attach_subqueries(plan, &scope)?;
+                plan = self.attach_subqueries(plan, &scope, &[])?;
             } else if !self.pending_uncorrelated() {
                 // Uncorrelated ones are joined after the aggregate, below.
                 self.pending.clear();
@@ -708,7 +708,7 @@ impl Binder<'_> {
                         })
                         .collect(),
                 };
-                plan = self.attach_subqueries(plan, &output)?;
+                plan = self.attach_subqueries(plan, &output, &[])?;
             }
             if let Some(h) = having {
                 plan = Plan::Filter {
@@ -909,7 +909,8 @@ impl Binder<'_> {
             join_relations(relations, early)
         };
         if !self.pending.is_empty() {
-            plan = self.attach_subqueries(plan, &scope)?;
+            let semi = self.semi_joinable(&late, width);
+            plan = self.attach_subqueries(plan, &scope, &semi)?;
             plan = apply_filter(plan, late);
             let types = plan.types();
             plan = Plan::Project {

@@ -293,17 +293,52 @@ impl Binder<'_> {
         Ok((bound.plan, types, empty))
     }
 
-    /// Joins every pending subquery to `plan` (whose first columns are `outer_scope`), in the
-    /// order their columns were handed out, appending one column per subquery.
+    /// Which pending IN and EXISTS subqueries a WHERE clause requires to be true: those whose
+    /// column is itself one of the conjuncts. Each can be a semi join, which drops the outer
+    /// rows it rejects before the other subqueries see them (a NULL result rejects the row
+    /// just as false does).
+    pub(crate) fn semi_joinable(&self, conjuncts: &[Expr], base: usize) -> Vec<usize> {
+        // An IN whose left side reads another subquery's value keeps the columns in order.
+        if self.pending.iter().any(|p| {
+            p.in_sides
+                .as_ref()
+                .is_some_and(|(x, _)| x.columns().iter().any(|c| *c >= base))
+        }) {
+            return Vec::new();
+        }
+        (0..self.pending.len())
+            .filter(|k| {
+                matches!(
+                    self.pending[*k].kind,
+                    SubqueryKind::In(_) | SubqueryKind::Exists
+                ) && conjuncts
+                    .iter()
+                    .any(|c| matches!(c, Expr::Column { index, .. } if *index == base + k))
+            })
+            .collect()
+    }
+
+    /// Joins every pending subquery to `plan` (whose first columns are `outer_scope`),
+    /// appending one column per subquery in the order their columns were handed out. The
+    /// subqueries listed in `semi` (see [`Binder::semi_joinable`]) are joined first, as semi
+    /// joins whose column is always true.
     pub(crate) fn attach_subqueries(
         &mut self,
         mut plan: Plan,
         outer_scope: &Scope,
+        semi: &[usize],
     ) -> Result<Plan> {
         let pending = std::mem::take(&mut self.pending);
         let base = outer_scope.columns.len();
-        for (k, p) in pending.iter().enumerate() {
-            let width = base + k;
+        let mut order: Vec<usize> = semi.to_vec();
+        order.extend((0..pending.len()).filter(|k| !semi.contains(k)));
+        // Where each subquery's column ends up before the final reordering.
+        let mut position = vec![0; pending.len()];
+        for (step, &k) in order.iter().enumerate() {
+            let p = &pending[k];
+            let as_semi = semi.contains(&k);
+            position[k] = base + step;
+            let width = base + step;
             let nd = p.correlated.len();
             if nd > 0 {
                 // The outer input is both the domain's source and the join's left side: run it
@@ -322,7 +357,7 @@ impl Binder<'_> {
                 .collect();
             let nsel = ltypes.len() - nd;
             let lifted_keys = columns_of(&ltypes, nsel..nsel + nd);
-            let join = |left: Plan, right: Plan, left_keys: Vec<Expr>| -> Plan {
+            let join_as = |join_type: JoinType, left: Plan, right: Plan, left_keys: Vec<Expr>| {
                 let rtypes = right.types();
                 let keys = left_keys
                     .into_iter()
@@ -332,11 +367,14 @@ impl Binder<'_> {
                 Plan::Join {
                     left: Box::new(left),
                     right: Box::new(right),
-                    join_type: JoinType::Left,
+                    join_type,
                     keys,
                     filter: None,
                     null_equal: true,
                 }
+            };
+            let join = |left: Plan, right: Plan, left_keys: Vec<Expr>| {
+                join_as(JoinType::Left, left, right, left_keys)
             };
             let (joined, value) = match &p.kind {
                 SubqueryKind::Scalar => {
@@ -383,6 +421,31 @@ impl Binder<'_> {
                     // row, even over no input rows.
                     (plan, bool_lit(Some(true)))
                 }
+                SubqueryKind::Exists if as_semi => {
+                    // Inner join with the distinct correlation values that have a row (or
+                    // with one row at all, uncorrelated).
+                    let right = if nd == 0 {
+                        Plan::Project {
+                            input: Box::new(Plan::Limit {
+                                input: Box::new(lifted),
+                                offset: 0,
+                                limit: Some(1),
+                            }),
+                            exprs: vec![bool_lit(Some(true))],
+                        }
+                    } else {
+                        let mut exprs = lifted_keys.clone();
+                        exprs.push(bool_lit(Some(true)));
+                        distinct(Plan::Project {
+                            input: Box::new(lifted),
+                            exprs,
+                        })
+                    };
+                    (
+                        join_as(JoinType::Inner, plan, right, outer_keys),
+                        bool_lit(Some(true)),
+                    )
+                }
                 SubqueryKind::Exists => {
                     let right = if nd == 0 {
                         Plan::Project {
@@ -411,6 +474,31 @@ impl Binder<'_> {
                     let yty = y.ty();
                     let mut exprs = lifted_keys.clone();
                     exprs.push(y);
+                    if as_semi {
+                        // Inner join with the distinct non-NULL values (per correlation
+                        // value) on (correlation columns, x).
+                        let values = Plan::Project {
+                            input: Box::new(lifted),
+                            exprs,
+                        };
+                        let matches = distinct(Plan::Filter {
+                            input: Box::new(values),
+                            predicate: is_null(col(nd, yty), true),
+                        });
+                        let mut keys = outer_keys.clone();
+                        keys.push(x);
+                        let joined = join_as(JoinType::Inner, plan, matches, keys);
+                        let jtypes = joined.types();
+                        plan = Plan::Project {
+                            input: Box::new(joined),
+                            exprs: {
+                                let mut e = columns_of(&jtypes, 0..width);
+                                e.push(bool_lit(Some(true)));
+                                e
+                            },
+                        };
+                        continue;
+                    }
                     // Read twice below (matches and counts): run it once.
                     let values = Plan::shared(Plan::Project {
                         input: Box::new(lifted),
@@ -485,7 +573,16 @@ impl Binder<'_> {
                 exprs,
             };
         }
-        let _ = &mut plan;
+        if !semi.is_empty() {
+            // Back to one column per subquery in the order they were handed out.
+            let types = plan.types();
+            let mut exprs = columns_of(&types, 0..base);
+            exprs.extend(position.iter().map(|p| col(*p, types[*p])));
+            plan = Plan::Project {
+                input: Box::new(plan),
+                exprs,
+            };
+        }
         Ok(plan)
     }
 }
