@@ -15,7 +15,14 @@ use crate::planner::plan::Plan;
 pub fn optimize(plan: Plan) -> Plan {
     let width = plan.types().len();
     let needed: BTreeSet<usize> = (0..width).collect();
-    let (plan, mapping) = Pruner::default().prune(plan, &needed);
+    // First the columns every use of each shared subplan reads, then the pruning itself.
+    let mut pruner = Pruner {
+        collecting: true,
+        ..Pruner::default()
+    };
+    pruner.prune(plan.clone(), &needed);
+    pruner.collecting = false;
+    let (plan, mapping) = pruner.prune(plan, &needed);
     // Every output column was needed, so every one survived, in order.
     debug_assert!(mapping.iter().enumerate().all(|(i, m)| *m == Some(i)));
     plan
@@ -36,10 +43,17 @@ fn add_columns(set: &mut BTreeSet<usize>, e: &Expr) {
     set.extend(e.columns());
 }
 
-/// Column pruning's state: the shared subplans already pruned, by id.
+/// Column pruning's state. A shared subplan is read by several operators that may need
+/// different columns: a first, collecting pass gathers the union of its uses' columns, and the
+/// second prunes it once to that union, every use reading it through the same mapping.
 #[derive(Default)]
 struct Pruner {
-    shared: HashMap<usize, Arc<Plan>>,
+    /// True during the first pass, whose plan is thrown away.
+    collecting: bool,
+    /// Per shared subplan id, the columns its uses read.
+    demand: HashMap<usize, BTreeSet<usize>>,
+    /// The shared subplans already pruned, by id, with their column mapping.
+    shared: HashMap<usize, (Arc<Plan>, Mapping)>,
 }
 
 impl Pruner {
@@ -276,19 +290,34 @@ impl Pruner {
                 )
             }
             Plan::Shared { id, input } => {
-                // Its uses may read different columns: keep them all, prune inside it once.
                 let width = input.types().len();
-                let input = match self.shared.get(&id) {
+                if self.collecting {
+                    let first = !self.demand.contains_key(&id);
+                    let demand = self.demand.entry(id).or_default();
+                    let before = demand.len();
+                    demand.extend(needed.iter().copied());
+                    // What a use needs inside grows with what it reads, so a use adding no
+                    // column needs no new visit.
+                    if first || demand.len() > before {
+                        let demand = demand.clone();
+                        self.prune(input.as_ref().clone(), &demand);
+                    }
+                    return (Plan::Shared { id, input }, identity(width));
+                }
+                let (input, mapping) = match self.shared.get(&id) {
                     Some(done) => done.clone(),
                     None => {
-                        let all_cols: BTreeSet<usize> = (0..width).collect();
-                        let (inner, _) = self.prune(input.as_ref().clone(), &all_cols);
-                        let inner = Arc::new(inner);
-                        self.shared.insert(id, inner.clone());
-                        inner
+                        let keep = match self.demand.get(&id) {
+                            Some(demand) => demand.clone(),
+                            None => (0..width).collect(),
+                        };
+                        let (inner, mapping) = self.prune(input.as_ref().clone(), &keep);
+                        let done = (Arc::new(inner), mapping);
+                        self.shared.insert(id, done.clone());
+                        done
                     }
                 };
-                (Plan::Shared { id, input }, identity(width))
+                (Plan::Shared { id, input }, mapping)
             }
             Plan::SetOp {
                 left,
