@@ -9,11 +9,13 @@
 //! - `kernels`: whole-array casts, arithmetic and expression evaluation used by operators.
 //! - `types`: SQL values (`Datum`), input functions and implicit-cast rules.
 //! - `pgtext`: PostgreSQL's text output format for every type.
+//! - `copy`: Redshift's COPY (files into a table) and UNLOAD (a query into files).
 //!
 //! [`Engine`] opens a data directory; a [`Session`] runs statements with its own transaction
 //! state. The server and the benchmark harness both use the engine through this API.
 
 pub mod catalog;
+pub mod copy;
 pub mod error;
 mod exec;
 pub mod interrupt;
@@ -92,6 +94,9 @@ pub enum StatementResult {
 #[derive(Clone, Debug)]
 pub struct Statement {
     ast: sqlparser::ast::Statement,
+    /// A Redshift COPY from files or UNLOAD, which `ast` does not describe (it is then an
+    /// empty statement placeholder, never executed).
+    transfer: Option<Arc<copy::options::Transfer>>,
     /// The whole text it was parsed from, for error positions.
     text: Arc<str>,
 }
@@ -99,6 +104,9 @@ pub struct Statement {
 impl Statement {
     /// The statement's SQL text, reformatted.
     pub fn sql(&self) -> String {
+        if self.transfer.is_some() {
+            return self.text.trim().to_string();
+        }
         self.ast.to_string()
     }
 
@@ -145,6 +153,10 @@ pub struct Engine {
     store: Arc<Store>,
     /// The query slots statements wait for (workload management).
     queue: wlm::Queue,
+    /// Where COPY and UNLOAD find files; relative paths start at the data directory.
+    files: Arc<dyn copy::files::FileStore>,
+    /// STL_LOAD_ERRORS.
+    load_errors: Arc<copy::load_errors::LoadErrorLog>,
 }
 
 /// How an [`Engine`] runs.
@@ -172,9 +184,12 @@ impl Engine {
     /// Opens (creating if needed) the data directory `dir`.
     pub fn open_with(dir: &Path, options: EngineOptions) -> Result<Arc<Engine>> {
         let store = Arc::new(Store::open(dir)?);
+        let root = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
         Ok(Arc::new(Engine {
             store,
             queue: wlm::Queue::new(options.max_concurrent_queries),
+            files: Arc::new(copy::files::LocalFiles::new(&root)),
+            load_errors: Arc::default(),
         }))
     }
 
@@ -238,21 +253,39 @@ impl Session {
     /// transaction block aborts the block, as in PostgreSQL.
     pub fn parse(&mut self, sql: &str) -> Result<Vec<Statement>> {
         let text: Arc<str> = Arc::from(sql);
-        let parsed = parse::parse(sql);
+        let parsed = parse::parse_all(sql);
         if parsed.is_err() && self.txn.is_some() {
             self.failed = true;
         }
         Ok(parsed?
             .into_iter()
-            .map(|ast| Statement {
-                ast,
-                text: text.clone(),
+            .map(|p| match p {
+                parse::Parsed::Sql(ast) => Statement {
+                    ast,
+                    transfer: None,
+                    text: text.clone(),
+                },
+                parse::Parsed::Transfer(t) => Statement {
+                    ast: sqlparser::ast::Statement::Commit {
+                        chain: false,
+                        end: false,
+                        modifier: None,
+                    },
+                    transfer: Some(Arc::new(t)),
+                    text: text.clone(),
+                },
             })
             .collect())
     }
 
     /// Describes a statement without running it.
     pub fn describe(&mut self, stmt: &Statement) -> Result<Description> {
+        if stmt.transfer.is_some() {
+            return Ok(Description {
+                params: Vec::new(),
+                columns: None,
+            });
+        }
         if settings::is_command(&stmt.ast) || stmt.deallocates().is_some() {
             return Ok(Description {
                 params: Vec::new(),
@@ -269,6 +302,7 @@ impl Session {
         let catalog = planner::dml::binding_catalog(&manifest, &stmt.ast);
         let mut binder = Binder::new(&catalog, &stmt.text, None);
         binder.settings = Some(&self.settings);
+        binder.load_errors = Some(&self.engine.load_errors);
         let bound = match binder.bind_statement(&stmt.ast) {
             Ok(b) => b,
             Err(e) => {
@@ -309,7 +343,7 @@ impl Session {
         use sqlparser::ast::Statement as S;
         if self.failed {
             return match &stmt.ast {
-                S::Rollback { .. } | S::Commit { .. } => {
+                S::Rollback { .. } | S::Commit { .. } if stmt.transfer.is_none() => {
                     self.txn = None;
                     self.failed = false;
                     self.settings.end(false);
@@ -339,12 +373,18 @@ impl Session {
     /// block or in a transaction of its own. This is the embedded bulk-load path: the batches
     /// must have exactly the table's columns, in order, with the table's Arrow types.
     pub fn append_batches(&mut self, name: &str, batches: &[RecordBatch]) -> Result<u64> {
+        self.append_to("public", name, batches)
+    }
+
+    /// Appends batches of exactly the table's columns, checking types and NOT NULL and fitting
+    /// CHAR(n) / VARCHAR(n) values as an INSERT would, in one commit.
+    fn append_to(&mut self, schema: &str, name: &str, batches: &[RecordBatch]) -> Result<u64> {
         if self.failed {
             return Err(Error::InFailedTransaction);
         }
         let manifest = self.current_manifest();
         let table = manifest
-            .table("public", name)
+            .table(schema, name)
             .ok_or_else(|| Error::UndefinedTable {
                 name: name.to_string(),
                 position: None,
@@ -401,9 +441,99 @@ impl Session {
         }
         let rows: usize = fitted.iter().map(|b| b.num_rows()).sum();
         if rows > 0 {
-            self.write(|t| t.append("public", name, &fitted).map_err(storage_error))?;
+            self.write(|t| t.append(schema, name, &fitted).map_err(storage_error))?;
         }
         Ok(rows as u64)
+    }
+
+    /// `COPY table FROM 'location'`: reads the files, then appends every row in one commit,
+    /// or nothing when more rows fail than MAXERROR allows. Rejected rows go to
+    /// STL_LOAD_ERRORS either way.
+    fn copy_from_files(&mut self, stmt: &copy::options::CopyStatement) -> Result<StatementResult> {
+        let manifest = self.current_manifest();
+        let schema = stmt.schema.clone().unwrap_or_else(|| "public".to_string());
+        let table = manifest
+            .table(&schema, &stmt.table)
+            .ok_or_else(|| Error::UndefinedTable {
+                name: stmt.table.clone(),
+                position: None,
+            })?;
+        let plan = copy::LoadPlan::new(stmt, &table.def)?;
+        let query = self.engine.load_errors.next_query();
+        let start = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as i64)
+            .unwrap_or(0);
+        let table_id = table.id as i64;
+        let log = |rejects: &[copy::Reject]| {
+            if !rejects.is_empty() {
+                self.engine
+                    .load_errors
+                    .record(copy::reject_rows(query, table_id, start, rejects));
+            }
+        };
+        let interrupt = self.interrupts.start(std::time::Duration::from_millis(
+            self.settings.statement_timeout_ms(),
+        ));
+        // A load is as heavy as a query: it waits for a query slot.
+        let engine = self.engine.clone();
+        let _slot = engine.queue.acquire(&interrupt)?;
+        match copy::load(self.engine.files.as_ref(), stmt, &plan, &interrupt) {
+            Ok(loaded) => {
+                log(&loaded.rejects);
+                let rows = self.append_to(&schema, &stmt.table, &loaded.batches)?;
+                Ok(command(&format!("COPY {rows}")))
+            }
+            Err((error, rejects)) => {
+                log(&rejects);
+                Err(error)
+            }
+        }
+    }
+
+    /// `UNLOAD ('query') TO 'location'`: runs the query and writes its rows to files.
+    fn unload(&mut self, stmt: &copy::options::UnloadStatement) -> Result<StatementResult> {
+        let inner = parse::parse(&stmt.query)?;
+        let [ast] = inner.as_slice() else {
+            return Err(Error::InvalidParameter {
+                message: "UNLOAD takes exactly one SELECT statement".into(),
+            });
+        };
+        if !matches!(ast, sqlparser::ast::Statement::Query(_)) {
+            return Err(Error::InvalidParameter {
+                message: "UNLOAD takes exactly one SELECT statement".into(),
+            });
+        }
+        let text: Arc<str> = Arc::from(stmt.query.as_str());
+        let manifest = self.current_manifest();
+        let bound = {
+            let catalog = planner::dml::binding_catalog(&manifest, ast);
+            let mut binder = Binder::new(&catalog, &text, Some(&[]));
+            binder.settings = Some(&self.settings);
+            binder.load_errors = Some(&self.engine.load_errors);
+            binder.bind_statement(ast)?
+        };
+        let BoundStatement::Query(q) = bound else {
+            return Err(Error::InvalidParameter {
+                message: "UNLOAD takes exactly one SELECT statement".into(),
+            });
+        };
+        let store = self.engine.store.clone();
+        let interrupt = self.interrupts.start(std::time::Duration::from_millis(
+            self.settings.statement_timeout_ms(),
+        ));
+        // An UNLOAD runs a plan: it waits for a query slot as a SELECT does.
+        let engine = self.engine.clone();
+        let _slot = engine.queue.acquire(&interrupt)?;
+        let ctx = exec::ExecContext {
+            store: &store,
+            interrupt: &interrupt,
+            profile: None,
+        };
+        let batches = exec::execute(&q.plan, &ctx)?;
+        interrupt.check()?;
+        copy::unload::unload(self.engine.files.as_ref(), stmt, &q.columns, &batches)?;
+        Ok(command("UNLOAD"))
     }
 
     fn current_manifest(&self) -> Arc<basalt_storage::Manifest> {
@@ -418,6 +548,12 @@ impl Session {
         stmt: &Statement,
         params: &[Option<String>],
     ) -> Result<StatementResult> {
+        if let Some(t) = stmt.transfer.clone() {
+            return match t.as_ref() {
+                copy::options::Transfer::Copy(c) => self.copy_from_files(c),
+                copy::options::Transfer::Unload(u) => self.unload(u),
+            };
+        }
         if let Some(outcome) = settings::execute(&mut self.settings, &stmt.ast, self.txn.is_some())
         {
             return settings_result(&stmt.ast, outcome?);
@@ -434,6 +570,7 @@ impl Session {
             let mut binder = Binder::new(&catalog, &stmt.text, Some(params));
             binder.settings = Some(&self.settings);
             binder.interrupt_key = self.interrupts.key();
+            binder.load_errors = Some(&self.engine.load_errors);
             binder.bind_statement(&stmt.ast)?
         };
         let store = self.engine.store.clone();
