@@ -338,8 +338,9 @@ fn write_line(buf: &mut String, values: &[Option<&str>], o: &crate::copy::option
 }
 
 fn json_line(buf: &mut String, columns: &[ResultColumn], values: &[Option<String>]) {
-    let mut map = serde_json::Map::new();
-    for (c, v) in columns.iter().zip(values) {
+    // Keys in column order, as the query returns them.
+    buf.push('{');
+    for (i, (c, v)) in columns.iter().zip(values).enumerate() {
         let value = match v {
             None => serde_json::Value::Null,
             Some(s) => match c.ty {
@@ -351,10 +352,14 @@ fn json_line(buf: &mut String, columns: &[ResultColumn], values: &[Option<String
                 _ => serde_json::Value::String(s.clone()),
             },
         };
-        map.insert(c.name.clone(), value);
+        if i > 0 {
+            buf.push(',');
+        }
+        buf.push_str(&serde_json::Value::String(c.name.clone()).to_string());
+        buf.push(':');
+        buf.push_str(&value.to_string());
     }
-    buf.push_str(&serde_json::Value::Object(map).to_string());
-    buf.push('\n');
+    buf.push_str("}\n");
 }
 
 fn compress(bytes: Vec<u8>, c: Compression) -> Result<Vec<u8>> {
