@@ -261,7 +261,7 @@ impl Session {
             .into_iter()
             .map(|p| match p {
                 parse::Parsed::Sql(ast) => Statement {
-                    ast,
+                    ast: *ast,
                     transfer: None,
                     text: text.clone(),
                 },
@@ -271,7 +271,7 @@ impl Session {
                         end: false,
                         modifier: None,
                     },
-                    transfer: Some(Arc::new(t)),
+                    transfer: Some(Arc::from(t)),
                     text: text.clone(),
                 },
             })

@@ -12,8 +12,8 @@ const PARSE_DEPTH_MAX: usize = 200;
 /// A parsed statement: one sqlparser knows, or a Redshift COPY / UNLOAD (see `copy::options`).
 #[derive(Clone, Debug)]
 pub enum Parsed {
-    Sql(Statement),
-    Transfer(crate::copy::options::Transfer),
+    Sql(Box<Statement>),
+    Transfer(Box<crate::copy::options::Transfer>),
 }
 
 /// Parses zero or more `;`-separated statements, COPY-from-file and UNLOAD statements included.
@@ -23,7 +23,12 @@ pub fn parse_all(sql: &str) -> Result<Vec<Parsed>> {
     let tokens = match Tokenizer::new(&dialect, sql).tokenize_with_location() {
         Ok(t) => t,
         // Let the parser report the tokenizer's error as it always has.
-        Err(_) => return Ok(parse(sql)?.into_iter().map(Parsed::Sql).collect()),
+        Err(_) => {
+            return Ok(parse(sql)?
+                .into_iter()
+                .map(|s| Parsed::Sql(Box::new(s)))
+                .collect())
+        }
     };
     // Statements split at top-level `;`.
     let mut segments: Vec<Vec<TokenWithSpan>> = vec![Vec::new()];
@@ -44,7 +49,10 @@ pub fn parse_all(sql: &str) -> Result<Vec<Parsed>> {
         .iter()
         .any(|s| crate::copy::options::is_transfer(s))
     {
-        return Ok(parse(sql)?.into_iter().map(Parsed::Sql).collect());
+        return Ok(parse(sql)?
+            .into_iter()
+            .map(|s| Parsed::Sql(Box::new(s)))
+            .collect());
     }
     let mut out = Vec::new();
     for seg in segments {
@@ -55,9 +63,9 @@ pub fn parse_all(sql: &str) -> Result<Vec<Parsed>> {
             continue;
         }
         if crate::copy::options::is_transfer(&seg) {
-            out.push(Parsed::Transfer(crate::copy::options::parse_transfer(
-                sql, &seg,
-            )?));
+            out.push(Parsed::Transfer(Box::new(
+                crate::copy::options::parse_transfer(sql, &seg)?,
+            )));
         } else {
             let mut parser = Parser::new(&dialect)
                 .with_recursion_limit(PARSE_DEPTH_MAX)
@@ -65,7 +73,7 @@ pub fn parse_all(sql: &str) -> Result<Vec<Parsed>> {
             let stmts = parser
                 .parse_statements()
                 .map_err(|e| syntax_error(sql, e))?;
-            out.extend(stmts.into_iter().map(Parsed::Sql));
+            out.extend(stmts.into_iter().map(|s| Parsed::Sql(Box::new(s))));
         }
     }
     Ok(out)

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::copy::files::FileStore;
 use crate::copy::options::JsonMode;
-use crate::copy::RowSink;
+use crate::copy::{InputField, RowSink};
 use crate::error::{Error, Result};
 
 /// One step of a JSON path.
@@ -159,7 +159,7 @@ pub(crate) fn load_json(
             sink.reject(line, "", raw, &[], cause);
             continue;
         };
-        let fields: Vec<(Option<Cow<'_, [u8]>>, &[u8])> = match &paths {
+        let fields: Vec<InputField<'_>> = match &paths {
             Some(paths) => paths
                 .iter()
                 .map(|p| (follow(&value, p).and_then(field_text), &[][..]))

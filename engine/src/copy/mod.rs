@@ -143,6 +143,9 @@ impl LoadPlan {
     }
 }
 
+/// One input field: its value (`None` for NULL) and its bytes as read, for error reports.
+pub(crate) type InputField<'a> = (Option<Cow<'a, [u8]>>, &'a [u8]);
+
 /// A row COPY could not load.
 #[derive(Debug)]
 pub struct Reject {
@@ -354,7 +357,7 @@ impl<'a> RowSink<'a> {
     }
 
     /// One row: a field per target column (`None` is NULL), with the raw bytes for errors.
-    fn row(&mut self, line: u64, raw_line: &[u8], fields: &[(Option<Cow<'_, [u8]>>, &[u8])]) {
+    fn row(&mut self, line: u64, raw_line: &[u8], fields: &[InputField<'_>]) {
         self.values.clear();
         for (t, (value, raw)) in self.plan.targets.iter().zip(fields) {
             let text = match value {
@@ -504,7 +507,7 @@ fn delimited(data: &[u8], sink: &mut RowSink<'_>, interrupt: &Interrupt) -> Resu
     let width = sink.plan.targets.len();
     let mut splitter = Splitter::new(data, layout);
     splitter.skip_lines(o.ignore_header);
-    let mut fields: Vec<(Option<Cow<'_, [u8]>>, &[u8])> = Vec::with_capacity(width);
+    let mut fields: Vec<InputField<'_>> = Vec::with_capacity(width);
     for (n, rec) in splitter.enumerate() {
         if sink.over_limit() {
             return Ok(());

@@ -21,6 +21,9 @@ use crate::error::{Error, Result};
 use crate::pgtext::format_value;
 use crate::ResultColumn;
 
+/// One output file's bytes and row count.
+type EncodedFile = (Vec<u8>, u64);
+
 /// What an UNLOAD wrote.
 #[derive(Debug)]
 pub struct Unloaded {
@@ -132,7 +135,7 @@ pub fn unload(
             .map(|b| b.project(&keep))
             .collect::<std::result::Result<_, _>>()?;
         let streams = split_streams(&batches, o.parallel);
-        let encoded: Vec<Result<Vec<(Vec<u8>, u64)>>> = streams
+        let encoded: Vec<Result<Vec<EncodedFile>>> = streams
             .par_iter()
             .map(|s| encode_stream(s, &cols, stmt))
             .collect();

@@ -219,10 +219,7 @@ pub fn pattern_micros(s: &str, pattern: &str) -> Option<i64> {
         } else if starts(pi, "DD") {
             day = digits(&mut si, 2)? as u32;
             pi += 2;
-        } else if starts(pi, "HH24") {
-            hour = digits(&mut si, 2)?;
-            pi += 4;
-        } else if starts(pi, "HH12") {
+        } else if starts(pi, "HH24") || starts(pi, "HH12") {
             hour = digits(&mut si, 2)?;
             pi += 4;
         } else if starts(pi, "HH") {
