@@ -45,6 +45,9 @@ use crate::types::Datum;
 /// Longest raw line and raw field kept in STL_LOAD_ERRORS, in characters (Redshift's).
 const RAW_LINE_CHARS_MAX: usize = 1024;
 
+/// Bytes of text input one worker parses at a time.
+const CHUNK_BYTES: usize = 8 << 20;
+
 /// Records read between checks for a cancel request or a statement timeout.
 const INTERRUPT_CHECK_ROWS: usize = 16_384;
 
@@ -162,7 +165,7 @@ pub struct Reject {
 /// What reading one file produced.
 #[derive(Debug)]
 struct FileOutcome {
-    batch: Option<RecordBatch>,
+    batches: Vec<RecordBatch>,
     rejects: Vec<Reject>,
 }
 
@@ -199,11 +202,7 @@ pub fn load(
     let max = plan.options.max_error as usize;
     for outcome in outcomes {
         let outcome = outcome.map_err(|e| (e, Vec::new()))?;
-        if let Some(b) = outcome.batch {
-            if b.num_rows() > 0 {
-                batches.push(b);
-            }
-        }
+        batches.extend(outcome.batches.into_iter().filter(|b| b.num_rows() > 0));
         rejects.extend(outcome.rejects);
         if rejects.len() > max {
             rejects.truncate(max + 1);
@@ -398,7 +397,7 @@ impl<'a> RowSink<'a> {
             .collect::<Result<Vec<_>>>()?;
         let batch = self.plan.table_batch(arrays, self.rows)?;
         Ok(FileOutcome {
-            batch: Some(batch),
+            batches: vec![batch],
             rejects: self.rejects,
         })
     }
@@ -469,25 +468,47 @@ fn load_file(
     let o = &plan.options;
     if o.format == InputFormat::Parquet {
         return parquet::load_parquet(bytes, &shown, plan).map(|batch| FileOutcome {
-            batch: Some(batch),
+            batches: vec![batch],
             rejects: Vec::new(),
         });
     }
     let data = files::decompress(bytes, o.compression, &shown)?;
-    let mut sink = RowSink::new(plan, shown);
-    match &o.format {
-        InputFormat::Json(mode) => json::load_json(&data, mode, fs, &mut sink)?,
-        InputFormat::Text | InputFormat::Csv | InputFormat::FixedWidth(_) => {
-            delimited(&data, &mut sink, interrupt)?
-        }
-        InputFormat::Parquet => {}
+    if let InputFormat::Json(mode) = &o.format {
+        let mut sink = RowSink::new(plan, shown);
+        json::load_json(&data, mode, fs, &mut sink)?;
+        return sink.finish();
     }
-    sink.finish()
+    // Delimited and fixed-width input: the file is cut into chunks at record boundaries and
+    // the chunks are parsed in parallel, each into its own batch; rejects keep file order.
+    let layout = layout(o);
+    let mut header = Splitter::new(&data, layout.clone());
+    header.skip_lines(o.ignore_header);
+    let (body_start, first_line) = header.position();
+    let chunks = text::chunks(&data[body_start..], &layout, CHUNK_BYTES, first_line);
+    let parts: Vec<Result<FileOutcome>> = chunks
+        .par_iter()
+        .map(|(range, line)| {
+            let mut sink = RowSink::new(plan, shown.clone());
+            let chunk = &data[body_start + range.start..body_start + range.end];
+            delimited(chunk, *line, layout.clone(), &mut sink, interrupt)?;
+            sink.finish()
+        })
+        .collect();
+    let mut out = FileOutcome {
+        batches: Vec::new(),
+        rejects: Vec::new(),
+    };
+    for p in parts {
+        let p = p?;
+        out.batches.extend(p.batches);
+        out.rejects.extend(p.rejects);
+    }
+    Ok(out)
 }
 
-fn delimited(data: &[u8], sink: &mut RowSink<'_>, interrupt: &Interrupt) -> Result<()> {
-    let o = &sink.plan.options;
-    let layout = match &o.format {
+/// How a COPY's text input splits into fields.
+fn layout(o: &CopyOptions) -> Layout {
+    match &o.format {
         InputFormat::Csv => Layout::Csv {
             delimiter: o.delimiter.unwrap_or(b','),
             quote: o.quote,
@@ -498,15 +519,25 @@ fn delimited(data: &[u8], sink: &mut RowSink<'_>, interrupt: &Interrupt) -> Resu
             escape: o.escape,
             remove_quotes: o.remove_quotes,
         },
-    };
+    }
+}
+
+/// Parses one chunk of delimited or fixed-width input that starts on line `line`.
+fn delimited(
+    data: &[u8],
+    line: u64,
+    layout: Layout,
+    sink: &mut RowSink<'_>,
+    interrupt: &Interrupt,
+) -> Result<()> {
+    let o = &sink.plan.options;
     let null_as: Vec<u8> = o
         .null_as
         .clone()
         .unwrap_or_else(|| "\\N".into())
         .into_bytes();
     let width = sink.plan.targets.len();
-    let mut splitter = Splitter::new(data, layout);
-    splitter.skip_lines(o.ignore_header);
+    let splitter = Splitter::new(data, layout).starting_at_line(line);
     let mut fields: Vec<InputField<'_>> = Vec::with_capacity(width);
     for (n, rec) in splitter.enumerate() {
         if sink.over_limit() {

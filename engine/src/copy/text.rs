@@ -72,6 +72,17 @@ impl<'a> Splitter<'a> {
         }
     }
 
+    /// Numbers records from `line` (for a chunk that starts inside a file).
+    pub fn starting_at_line(mut self, line: u64) -> Self {
+        self.line = line;
+        self
+    }
+
+    /// The byte offset and line number the next record starts at.
+    pub fn position(&self) -> (usize, u64) {
+        (self.pos, self.line)
+    }
+
     /// Skips `n` lines (IGNOREHEADER), counting them.
     pub fn skip_lines(&mut self, n: u64) {
         for _ in 0..n {
@@ -354,6 +365,61 @@ impl<'a> Splitter<'a> {
     }
 }
 
+/// Cuts `data` into pieces of about `target` bytes that end at record boundaries, each with
+/// the line it starts on (`first_line` for the first). A newline ends a record unless it is
+/// inside CSV quotes (an odd number of quote characters before it), escaped by an odd run of
+/// backslashes (text with ESCAPE), or possibly inside a REMOVEQUOTES field (never cut then).
+pub fn chunks(
+    data: &[u8],
+    layout: &Layout,
+    target: usize,
+    first_line: u64,
+) -> Vec<(std::ops::Range<usize>, u64)> {
+    if matches!(
+        layout,
+        Layout::Text {
+            remove_quotes: true,
+            ..
+        }
+    ) || data.len() <= target
+    {
+        return vec![(0..data.len(), first_line)];
+    }
+    let mut out = Vec::new();
+    let mut start = 0usize;
+    let mut line = first_line;
+    let mut in_quotes = false;
+    let mut backslashes = 0usize;
+    let mut lines_in_chunk = 0u64;
+    for (i, &b) in data.iter().enumerate() {
+        match layout {
+            Layout::Csv { quote, .. } if b == *quote => in_quotes = !in_quotes,
+            Layout::Text { escape: true, .. } if b == b'\\' => {
+                backslashes += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let escaped = backslashes % 2 == 1;
+        backslashes = 0;
+        if b != b'\n' {
+            continue;
+        }
+        lines_in_chunk += 1;
+        if in_quotes || escaped || i + 1 - start < target {
+            continue;
+        }
+        out.push((start..i + 1, line));
+        line += lines_in_chunk;
+        lines_in_chunk = 0;
+        start = i + 1;
+    }
+    if start < data.len() || out.is_empty() {
+        out.push((start..data.len(), line));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,6 +500,42 @@ mod tests {
         let got = split("ab1é2\nxy345z\n", Layout::FixedWidth(vec![2, 1, 2]));
         assert_eq!(got[0].1, vec!["ab".to_string(), "1".into(), "é2".into()]);
         assert_eq!(got[1].1.len(), 4);
+    }
+
+    // Chunks end at record boundaries and carry their first line; parsing the chunks gives
+    // the records of the whole input, with the same line numbers.
+    #[test]
+    fn chunks_keep_records_whole() {
+        let layouts = [
+            (
+                Layout::Csv {
+                    delimiter: b',',
+                    quote: b'"',
+                },
+                "1,\"a\nb\"\n2,x\n\n3,\"\"\"\"\n",
+            ),
+            (text(true, false), "1|a\\\nb\n2|x\\\\\n3|y\n"),
+            (text(false, false), "1|a\n2|b\n3|c\n4|d"),
+        ];
+        for (layout, data) in layouts {
+            let whole = split(data, layout.clone());
+            for target in 1..data.len() + 1 {
+                let mut got = Vec::new();
+                for (range, line) in chunks(data.as_bytes(), &layout, target, 1) {
+                    let part = &data[range];
+                    for r in Splitter::new(part.as_bytes(), layout.clone()).starting_at_line(line) {
+                        let r = r.unwrap();
+                        let f: Vec<String> = r
+                            .fields
+                            .iter()
+                            .map(|f| String::from_utf8(f.value.to_vec()).unwrap())
+                            .collect();
+                        got.push((r.line, f));
+                    }
+                }
+                assert_eq!(got, whole, "target {target} on {data:?}");
+            }
+        }
     }
 
     // IGNOREHEADER counts the skipped lines.
