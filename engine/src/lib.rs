@@ -499,12 +499,29 @@ impl Session {
                 message: "UNLOAD takes exactly one SELECT statement".into(),
             });
         };
+        let result = self.run_query(ast, &stmt.query, "UNLOAD")?;
+        copy::unload::unload(
+            self.engine.files.as_ref(),
+            stmt,
+            &result.columns,
+            &result.batches,
+        )?;
+        Ok(command("UNLOAD"))
+    }
+
+    /// Runs a query that UNLOAD or COPY TO names; anything but one SELECT is an error.
+    fn run_query(
+        &mut self,
+        ast: &sqlparser::ast::Statement,
+        text: &str,
+        what: &str,
+    ) -> Result<QueryResult> {
         if !matches!(ast, sqlparser::ast::Statement::Query(_)) {
             return Err(Error::InvalidParameter {
-                message: "UNLOAD takes exactly one SELECT statement".into(),
+                message: format!("{what} takes exactly one SELECT statement"),
             });
         }
-        let text: Arc<str> = Arc::from(stmt.query.as_str());
+        let text: Arc<str> = Arc::from(text);
         let manifest = self.current_manifest();
         let bound = {
             let catalog = planner::dml::binding_catalog(&manifest, ast);
@@ -515,7 +532,7 @@ impl Session {
         };
         let BoundStatement::Query(q) = bound else {
             return Err(Error::InvalidParameter {
-                message: "UNLOAD takes exactly one SELECT statement".into(),
+                message: format!("{what} takes exactly one SELECT statement"),
             });
         };
         let store = self.engine.store.clone();
@@ -532,8 +549,188 @@ impl Session {
         };
         let batches = exec::execute(&q.plan, &ctx)?;
         interrupt.check()?;
-        copy::unload::unload(self.engine.files.as_ref(), stmt, &q.columns, &batches)?;
-        Ok(command("UNLOAD"))
+        Ok(QueryResult {
+            columns: q.columns,
+            batches,
+        })
+    }
+
+    /// For `COPY table [(columns)] FROM STDIN`: the sink that collects the client's data
+    /// (`None` for any other statement). The protocol layer pushes each CopyData message into
+    /// it and then calls [`Session::copy_in_finish`].
+    pub fn copy_in_start(&mut self, stmt: &Statement) -> Option<Result<copy::postgres::CopyIn>> {
+        use sqlparser::ast::{CopySource, CopyTarget, Statement as S};
+        let S::Copy {
+            source:
+                CopySource::Table {
+                    table_name,
+                    columns,
+                },
+            to: false,
+            target: CopyTarget::Stdin,
+            options,
+            legacy_options,
+            ..
+        } = &stmt.ast
+        else {
+            return None;
+        };
+        Some((|| {
+            if self.failed {
+                return Err(Error::InFailedTransaction);
+            }
+            let format = copy::postgres::pg_format(options, legacy_options)?;
+            let parts: Vec<String> = table_name
+                .0
+                .iter()
+                .map(|p| {
+                    p.as_ident()
+                        .map(planner::bind::normalize_ident)
+                        .unwrap_or_default()
+                })
+                .collect();
+            let (schema, table) = match parts.as_slice() {
+                [t] => ("public".to_string(), t.clone()),
+                [s, t] => (s.clone(), t.clone()),
+                _ => {
+                    return Err(Error::UndefinedTable {
+                        name: table_name.to_string(),
+                        position: None,
+                    })
+                }
+            };
+            let manifest = self.current_manifest();
+            let meta = manifest
+                .table(&schema, &table)
+                .ok_or_else(|| Error::UndefinedTable {
+                    name: table.clone(),
+                    position: None,
+                })?;
+            let request = copy::options::CopyStatement {
+                schema: Some(schema.clone()),
+                table: table.clone(),
+                columns: columns.iter().map(planner::bind::normalize_ident).collect(),
+                from: String::new(),
+                options: copy::postgres::load_options(&format),
+            };
+            let plan = copy::LoadPlan::new(&request, &meta.def)?;
+            Ok(copy::postgres::CopyIn::new(schema, table, plan))
+        })())
+    }
+
+    /// Loads the data a [`copy::postgres::CopyIn`] collected, in one commit: `COPY n`.
+    pub fn copy_in_finish(&mut self, copy: copy::postgres::CopyIn) -> Result<StatementResult> {
+        if self.failed {
+            return Err(Error::InFailedTransaction);
+        }
+        let interrupt = self.interrupts.start(std::time::Duration::from_millis(
+            self.settings.statement_timeout_ms(),
+        ));
+        let loaded = copy::load_stdin(copy.data(), &copy.plan, &interrupt);
+        let result = loaded.and_then(|batches| self.append_to(&copy.schema, &copy.table, &batches));
+        match result {
+            Ok(rows) => Ok(command(&format!("COPY {rows}"))),
+            Err(e) => {
+                if self.txn.is_some() {
+                    self.failed = true;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// For `COPY {table [(columns)] | (query)} TO STDOUT`: the rows, encoded as the client
+    /// asked (`None` for any other statement). The protocol layer sends them as CopyData.
+    pub fn copy_out(&mut self, stmt: &Statement) -> Option<Result<copy::postgres::CopyOut>> {
+        use sqlparser::ast::{CopySource, CopyTarget, Statement as S};
+        let S::Copy {
+            source,
+            to: true,
+            target: CopyTarget::Stdout,
+            options,
+            legacy_options,
+            ..
+        } = &stmt.ast
+        else {
+            return None;
+        };
+        Some((|| {
+            if self.failed {
+                return Err(Error::InFailedTransaction);
+            }
+            let format = copy::postgres::pg_format(options, legacy_options)?;
+            let (ast, text) = match source {
+                CopySource::Query(q) => {
+                    let ast = sqlparser::ast::Statement::Query(q.clone());
+                    let text = ast.to_string();
+                    (ast, text)
+                }
+                CopySource::Table {
+                    table_name,
+                    columns,
+                } => {
+                    let list = if columns.is_empty() {
+                        "*".to_string()
+                    } else {
+                        columns
+                            .iter()
+                            .map(|c| c.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    let text = format!("SELECT {list} FROM {table_name}");
+                    let mut parsed = parse::parse(&text)?;
+                    let ast = parsed.pop().ok_or_else(|| {
+                        Error::Internal("COPY TO: no statement for the table".into())
+                    })?;
+                    (ast, text)
+                }
+            };
+            let result = self.run_query(&ast, &text, "COPY")?;
+            let rows = result.num_rows() as u64;
+            let data = copy::postgres::encode(&result.columns, &result.batches, &format);
+            Ok(copy::postgres::CopyOut {
+                data,
+                rows,
+                columns: result.columns.len(),
+            })
+        })())
+    }
+
+    /// PostgreSQL's COPY forms run through `execute`: FROM STDIN with its data in the statement
+    /// text (as a dump writes it); anything that needs the copy sub-protocol of the client is
+    /// refused here, the protocol layer drives `copy_in_start` and `copy_out` instead.
+    fn copy_stdio(&mut self, stmt: &Statement) -> Result<StatementResult> {
+        use sqlparser::ast::Statement as S;
+        let payload = match &stmt.ast {
+            S::Copy { payload, .. } => payload.clone(),
+            _ => None,
+        };
+        if let Some(start) = self.copy_in_start(stmt) {
+            let mut sink = start?;
+            return match payload {
+                Some(p) => {
+                    sink.push(p.data.as_bytes());
+                    self.copy_in_finish(sink)
+                }
+                None => Err(Error::Unsupported {
+                    message: "COPY FROM STDIN needs the copy protocol, which this connection does not offer".into(),
+                }),
+            };
+        }
+        if let Some(out) = self.copy_out(stmt) {
+            out?;
+            return Err(Error::Unsupported {
+                message:
+                    "COPY TO STDOUT needs the copy protocol, which this connection does not offer"
+                        .into(),
+            });
+        }
+        Err(Error::Unsupported {
+            message:
+                "COPY to or from a server file is written COPY table FROM 'path' (Redshift's form)"
+                    .into(),
+        })
     }
 
     fn current_manifest(&self) -> Arc<basalt_storage::Manifest> {
@@ -553,6 +750,9 @@ impl Session {
                 copy::options::Transfer::Copy(c) => self.copy_from_files(c),
                 copy::options::Transfer::Unload(u) => self.unload(u),
             };
+        }
+        if copy::postgres::is_stdio(&stmt.ast) {
+            return self.copy_stdio(stmt);
         }
         if let Some(outcome) = settings::execute(&mut self.settings, &stmt.ast, self.txn.is_some())
         {

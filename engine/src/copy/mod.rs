@@ -21,6 +21,7 @@ pub mod json;
 pub mod load_errors;
 pub mod options;
 pub mod parquet;
+pub mod postgres;
 pub mod text;
 pub mod unload;
 pub mod values;
@@ -478,17 +479,27 @@ fn load_file(
         json::load_json(&data, mode, fs, &mut sink)?;
         return sink.finish();
     }
-    // Delimited and fixed-width input: the file is cut into chunks at record boundaries and
-    // the chunks are parsed in parallel, each into its own batch; rejects keep file order.
+    load_delimited(&data, &shown, plan, interrupt)
+}
+
+/// Delimited and fixed-width input: the data is cut into chunks at record boundaries and the
+/// chunks are parsed in parallel, each into its own batch; rejects keep their order.
+fn load_delimited(
+    data: &[u8],
+    shown: &str,
+    plan: &LoadPlan,
+    interrupt: &Interrupt,
+) -> Result<FileOutcome> {
+    let o = &plan.options;
     let layout = layout(o);
-    let mut header = Splitter::new(&data, layout.clone());
+    let mut header = Splitter::new(data, layout.clone());
     header.skip_lines(o.ignore_header);
     let (body_start, first_line) = header.position();
     let chunks = text::chunks(&data[body_start..], &layout, CHUNK_BYTES, first_line);
     let parts: Vec<Result<FileOutcome>> = chunks
         .par_iter()
         .map(|(range, line)| {
-            let mut sink = RowSink::new(plan, shown.clone());
+            let mut sink = RowSink::new(plan, shown.to_string());
             let chunk = &data[body_start + range.start..body_start + range.end];
             delimited(chunk, *line, layout.clone(), &mut sink, interrupt)?;
             sink.finish()
@@ -504,6 +515,24 @@ fn load_file(
         out.rejects.extend(p.rejects);
     }
     Ok(out)
+}
+
+/// Loads a COPY FROM STDIN's data; the first bad row is the error (PostgreSQL has no
+/// MAXERROR).
+pub(crate) fn load_stdin(
+    data: &[u8],
+    plan: &LoadPlan,
+    interrupt: &Interrupt,
+) -> Result<Vec<RecordBatch>> {
+    let outcome = load_delimited(data, "STDIN", plan, interrupt)?;
+    if let Some(first) = outcome.rejects.into_iter().next() {
+        return Err(first.error);
+    }
+    Ok(outcome
+        .batches
+        .into_iter()
+        .filter(|b| b.num_rows() > 0)
+        .collect())
 }
 
 /// How a COPY's text input splits into fields.
@@ -537,7 +566,9 @@ fn delimited(
         .unwrap_or_else(|| "\\N".into())
         .into_bytes();
     let width = sink.plan.targets.len();
-    let splitter = Splitter::new(data, layout).starting_at_line(line);
+    let splitter = Splitter::new(data, layout)
+        .starting_at_line(line)
+        .pg_escapes(o.postgres);
     let mut fields: Vec<InputField<'_>> = Vec::with_capacity(width);
     for (n, rec) in splitter.enumerate() {
         if sink.over_limit() {

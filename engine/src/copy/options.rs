@@ -78,6 +78,9 @@ pub struct CopyOptions {
     pub compression: Compression,
     pub max_error: u64,
     pub manifest: bool,
+    /// PostgreSQL's COPY FROM STDIN rules: backslash escapes such as `\t` and `\n` in text,
+    /// and an empty field of a non-string type is an error rather than NULL.
+    pub postgres: bool,
 }
 
 /// `COPY table [(columns)] FROM 'location' options`.
@@ -339,6 +342,7 @@ fn parse_copy(c: &mut Cursor<'_>) -> Result<CopyStatement> {
         compression: Compression::None,
         max_error: 0,
         manifest: false,
+        postgres: false,
     };
     let mut seen: Vec<String> = Vec::new();
     let mut format_set = false;

@@ -60,6 +60,8 @@ pub struct Splitter<'a> {
     pos: usize,
     line: u64,
     layout: Layout,
+    /// PostgreSQL's text escapes (`\t`, `\n`, octal, hex) instead of Redshift's.
+    pg_escapes: bool,
 }
 
 impl<'a> Splitter<'a> {
@@ -69,7 +71,15 @@ impl<'a> Splitter<'a> {
             pos: 0,
             line: 1,
             layout,
+            pg_escapes: false,
         }
+    }
+
+    /// Reads backslash escapes as PostgreSQL's text format does: `\b \f \n \r \t \v`,
+    /// `\ddd` octal and `\xhh` hex; any other escaped byte stands for itself.
+    pub fn pg_escapes(mut self, on: bool) -> Self {
+        self.pg_escapes = on;
+        self
     }
 
     /// Numbers records from `line` (for a chunk that starts inside a file).
@@ -95,6 +105,39 @@ impl<'a> Splitter<'a> {
             }
             self.line += 1;
         }
+    }
+}
+
+/// One PostgreSQL text escape after its backslash: the byte it stands for and the bytes used.
+fn pg_unescape(s: &[u8]) -> (u8, usize) {
+    let octal = |b: u8| (b'0'..=b'7').contains(&b);
+    match s[0] {
+        b'b' => (0x08, 1),
+        b'f' => (0x0c, 1),
+        b'n' => (b'\n', 1),
+        b'r' => (b'\r', 1),
+        b't' => (b'\t', 1),
+        b'v' => (0x0b, 1),
+        b'x' if s.len() > 1 && s[1].is_ascii_hexdigit() => {
+            let n = if s.len() > 2 && s[2].is_ascii_hexdigit() {
+                2
+            } else {
+                1
+            };
+            let v = s[1..1 + n]
+                .iter()
+                .fold(0u32, |v, d| v * 16 + (*d as char).to_digit(16).unwrap_or(0));
+            (v as u8, 1 + n)
+        }
+        d if octal(d) => {
+            let mut n = 1;
+            while n < 3 && n < s.len() && octal(s[n]) {
+                n += 1;
+            }
+            let v = s[..n].iter().fold(0u32, |v, d| v * 8 + (d - b'0') as u32);
+            ((v & 0xff) as u8, n)
+        }
+        other => (other, 1),
     }
 }
 
@@ -184,8 +227,14 @@ impl<'a> Splitter<'a> {
                     if data[i + 1] == b'\n' {
                         self.line += 1;
                     }
-                    buf.push(data[i + 1]);
-                    i += 2;
+                    if self.pg_escapes {
+                        let (byte, used) = pg_unescape(&data[i + 1..]);
+                        buf.push(byte);
+                        i += 1 + used;
+                    } else {
+                        buf.push(data[i + 1]);
+                        i += 2;
+                    }
                     continue;
                 }
                 if b == delim {
@@ -536,6 +585,15 @@ mod tests {
                 assert_eq!(got, whole, "target {target} on {data:?}");
             }
         }
+    }
+
+    // PostgreSQL's escapes: named, octal and hex.
+    #[test]
+    fn postgres_escapes() {
+        let s = Splitter::new(b"a\\tb\\101\\x42\\\\|c\\n\n", text(true, false)).pg_escapes(true);
+        let r: Vec<_> = s.map(|r| r.unwrap()).collect();
+        assert_eq!(r[0].fields[0].value.as_ref(), b"a\tbAB\\");
+        assert_eq!(r[0].fields[1].value.as_ref(), b"c\n");
     }
 
     // IGNOREHEADER counts the skipped lines.

@@ -40,8 +40,8 @@ pub fn convert(raw: Option<&str>, ty: SqlType, o: &CopyOptions) -> Result<Datum>
         let s = if o.trim_blanks { s.trim_end() } else { s };
         return fit_text(s, ty, o.truncate_columns).map(Datum::Text);
     }
-    // Empty fields of other types are always NULL, as in Redshift.
-    if s.trim().is_empty() {
+    // Empty fields of other types are always NULL, as in Redshift (PostgreSQL rejects them).
+    if !o.postgres && s.trim().is_empty() {
         return Ok(Datum::Null);
     }
     Ok(match ty {
@@ -416,6 +416,7 @@ mod tests {
             compression: Compression::None,
             max_error: 0,
             manifest: false,
+            postgres: false,
         }
     }
 
