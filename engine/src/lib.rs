@@ -110,6 +110,27 @@ impl Statement {
         self.ast.to_string()
     }
 
+    /// `Some(true)` for `COPY ... FROM STDIN` without its data in the statement text (the
+    /// client sends it through the copy protocol), `Some(false)` for `COPY ... TO STDOUT`,
+    /// `None` for any other statement.
+    pub fn copy_direction(&self) -> Option<bool> {
+        use sqlparser::ast::{CopyTarget, Statement as S};
+        match &self.ast {
+            S::Copy {
+                to: false,
+                target: CopyTarget::Stdin,
+                payload: None,
+                ..
+            } if self.transfer.is_none() => Some(true),
+            S::Copy {
+                to: true,
+                target: CopyTarget::Stdout,
+                ..
+            } if self.transfer.is_none() => Some(false),
+            _ => None,
+        }
+    }
+
     /// For `DEALLOCATE [PREPARE] name | ALL`: `Some(None)` for ALL, `Some(Some(name))` for
     /// one statement; `None` for any other statement. Prepared statements live in the
     /// protocol layer, which acts on these before the engine sees them.
