@@ -560,7 +560,7 @@ impl Session {
         let interrupt = self.interrupts.start(std::time::Duration::from_millis(
             self.settings.statement_timeout_ms(),
         ));
-        // An UNLOAD runs a plan: it waits for a query slot as a SELECT does.
+        // UNLOAD and COPY TO run a plan: they wait for a query slot as a SELECT does.
         let engine = self.engine.clone();
         let _slot = engine.queue.acquire(&interrupt)?;
         let ctx = exec::ExecContext {
