@@ -223,6 +223,13 @@ const CATALOGS: &[Catalog] = &[
         ],
     },
     Catalog {
+        schema: "pg_catalog",
+        name: "stl_load_errors",
+        oid: 12_002,
+        view: true,
+        columns: crate::copy::load_errors::COLUMNS,
+    },
+    Catalog {
         schema: "information_schema",
         name: "schemata",
         oid: 13_001,
@@ -726,12 +733,18 @@ pub(crate) fn relation(
     manifest: &Manifest,
     name: &ast::ObjectName,
     alias: Option<&ast::TableAlias>,
+    load_errors: Option<&crate::copy::load_errors::LoadErrorLog>,
 ) -> Result<Option<(Plan, Scope)>> {
     let Some(catalog) = find(name)? else {
         return Ok(None);
     };
     let types: Vec<SqlType> = catalog.columns.iter().map(|(_, t)| *t).collect();
-    let rows: Vec<Vec<Expr>> = rows(catalog.name, manifest)
+    let values = if catalog.name == "stl_load_errors" {
+        load_errors.map(|l| l.rows()).unwrap_or_default()
+    } else {
+        rows(catalog.name, manifest)
+    };
+    let rows: Vec<Vec<Expr>> = values
         .into_iter()
         .map(|row| {
             row.into_iter()

@@ -136,6 +136,13 @@ pub enum Error {
     #[error("parameter \"{name}\" cannot be changed")]
     ReadOnlyParameter { name: String },
 
+    /// Invalid UTF-8 in loaded data (22021).
+    #[error("{message}")]
+    CharacterNotInRepertoire { message: String },
+    /// A COPY input line with the wrong number of columns or an unterminated quote (22P04).
+    #[error("{message}")]
+    BadCopyFileFormat { message: String },
+
     // --- Transactions (class 25, 40) ------------------------------------------------------------
     /// A statement in a transaction block that an earlier error aborted (25P02).
     #[error("current transaction is aborted, commands ignored until end of transaction block")]
@@ -154,6 +161,25 @@ pub enum Error {
     Cancelled,
     #[error("canceling statement due to statement timeout")]
     StatementTimeout,
+    /// A row COPY could not load: `cause` with the file, line and column appended to its
+    /// message. The SQLSTATE is the cause's.
+    #[error("{message}")]
+    Load { message: String, cause: Box<Error> },
+    /// A file COPY should read does not exist (58P01).
+    #[error("{message}")]
+    UndefinedFile { message: String },
+    /// A file UNLOAD would write exists already (58P02).
+    #[error("{message}")]
+    DuplicateFile { message: String },
+    /// The server may not read or write a file (42501).
+    #[error("{message}")]
+    InsufficientPrivilege { message: String },
+    /// Any other failure reading or writing a file (58030).
+    #[error("{message}")]
+    Io { message: String },
+    /// A compressed or Parquet input file that is truncated or corrupt (XX001).
+    #[error("{message}")]
+    DataCorrupted { message: String },
     #[error(transparent)]
     Storage(#[from] StorageError),
 

@@ -9,11 +9,13 @@
 //! - `kernels`: whole-array casts, arithmetic and expression evaluation used by operators.
 //! - `types`: SQL values (`Datum`), input functions and implicit-cast rules.
 //! - `pgtext`: PostgreSQL's text output format for every type.
+//! - `copy`: Redshift's COPY (files into a table) and UNLOAD (a query into files).
 //!
 //! [`Engine`] opens a data directory; a [`Session`] runs statements with its own transaction
 //! state. The server and the benchmark harness both use the engine through this API.
 
 pub mod catalog;
+pub mod copy;
 pub mod error;
 mod exec;
 pub mod interrupt;
@@ -92,6 +94,9 @@ pub enum StatementResult {
 #[derive(Clone, Debug)]
 pub struct Statement {
     ast: sqlparser::ast::Statement,
+    /// A Redshift COPY from files or UNLOAD, which `ast` does not describe (it is then an
+    /// empty statement placeholder, never executed).
+    transfer: Option<Arc<copy::options::Transfer>>,
     /// The whole text it was parsed from, for error positions.
     text: Arc<str>,
 }
@@ -99,7 +104,31 @@ pub struct Statement {
 impl Statement {
     /// The statement's SQL text, reformatted.
     pub fn sql(&self) -> String {
+        if self.transfer.is_some() {
+            return self.text.trim().to_string();
+        }
         self.ast.to_string()
+    }
+
+    /// `Some(true)` for `COPY ... FROM STDIN` without its data in the statement text (the
+    /// client sends it through the copy protocol), `Some(false)` for `COPY ... TO STDOUT`,
+    /// `None` for any other statement.
+    pub fn copy_direction(&self) -> Option<bool> {
+        use sqlparser::ast::{CopyTarget, Statement as S};
+        match &self.ast {
+            S::Copy {
+                to: false,
+                target: CopyTarget::Stdin,
+                payload: None,
+                ..
+            } if self.transfer.is_none() => Some(true),
+            S::Copy {
+                to: true,
+                target: CopyTarget::Stdout,
+                ..
+            } if self.transfer.is_none() => Some(false),
+            _ => None,
+        }
     }
 
     /// For `DEALLOCATE [PREPARE] name | ALL`: `Some(None)` for ALL, `Some(Some(name))` for
@@ -145,6 +174,10 @@ pub struct Engine {
     store: Arc<Store>,
     /// The query slots statements wait for (workload management).
     queue: wlm::Queue,
+    /// Where COPY and UNLOAD find files; relative paths start at the data directory.
+    files: Arc<dyn copy::files::FileStore>,
+    /// STL_LOAD_ERRORS.
+    load_errors: Arc<copy::load_errors::LoadErrorLog>,
 }
 
 /// How an [`Engine`] runs.
@@ -172,9 +205,12 @@ impl Engine {
     /// Opens (creating if needed) the data directory `dir`.
     pub fn open_with(dir: &Path, options: EngineOptions) -> Result<Arc<Engine>> {
         let store = Arc::new(Store::open(dir)?);
+        let root = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
         Ok(Arc::new(Engine {
             store,
             queue: wlm::Queue::new(options.max_concurrent_queries),
+            files: Arc::new(copy::files::LocalFiles::new(&root)),
+            load_errors: Arc::default(),
         }))
     }
 
@@ -238,21 +274,39 @@ impl Session {
     /// transaction block aborts the block, as in PostgreSQL.
     pub fn parse(&mut self, sql: &str) -> Result<Vec<Statement>> {
         let text: Arc<str> = Arc::from(sql);
-        let parsed = parse::parse(sql);
+        let parsed = parse::parse_all(sql);
         if parsed.is_err() && self.txn.is_some() {
             self.failed = true;
         }
         Ok(parsed?
             .into_iter()
-            .map(|ast| Statement {
-                ast,
-                text: text.clone(),
+            .map(|p| match p {
+                parse::Parsed::Sql(ast) => Statement {
+                    ast: *ast,
+                    transfer: None,
+                    text: text.clone(),
+                },
+                parse::Parsed::Transfer(t) => Statement {
+                    ast: sqlparser::ast::Statement::Commit {
+                        chain: false,
+                        end: false,
+                        modifier: None,
+                    },
+                    transfer: Some(Arc::from(t)),
+                    text: text.clone(),
+                },
             })
             .collect())
     }
 
     /// Describes a statement without running it.
     pub fn describe(&mut self, stmt: &Statement) -> Result<Description> {
+        if stmt.transfer.is_some() {
+            return Ok(Description {
+                params: Vec::new(),
+                columns: None,
+            });
+        }
         if settings::is_command(&stmt.ast) || stmt.deallocates().is_some() {
             return Ok(Description {
                 params: Vec::new(),
@@ -269,6 +323,7 @@ impl Session {
         let catalog = planner::dml::binding_catalog(&manifest, &stmt.ast);
         let mut binder = Binder::new(&catalog, &stmt.text, None);
         binder.settings = Some(&self.settings);
+        binder.load_errors = Some(&self.engine.load_errors);
         let bound = match binder.bind_statement(&stmt.ast) {
             Ok(b) => b,
             Err(e) => {
@@ -309,7 +364,7 @@ impl Session {
         use sqlparser::ast::Statement as S;
         if self.failed {
             return match &stmt.ast {
-                S::Rollback { .. } | S::Commit { .. } => {
+                S::Rollback { .. } | S::Commit { .. } if stmt.transfer.is_none() => {
                     self.txn = None;
                     self.failed = false;
                     self.settings.end(false);
@@ -339,12 +394,18 @@ impl Session {
     /// block or in a transaction of its own. This is the embedded bulk-load path: the batches
     /// must have exactly the table's columns, in order, with the table's Arrow types.
     pub fn append_batches(&mut self, name: &str, batches: &[RecordBatch]) -> Result<u64> {
+        self.append_to("public", name, batches)
+    }
+
+    /// Appends batches of exactly the table's columns, checking types and NOT NULL and fitting
+    /// CHAR(n) / VARCHAR(n) values as an INSERT would, in one commit.
+    fn append_to(&mut self, schema: &str, name: &str, batches: &[RecordBatch]) -> Result<u64> {
         if self.failed {
             return Err(Error::InFailedTransaction);
         }
         let manifest = self.current_manifest();
         let table = manifest
-            .table("public", name)
+            .table(schema, name)
             .ok_or_else(|| Error::UndefinedTable {
                 name: name.to_string(),
                 position: None,
@@ -401,9 +462,296 @@ impl Session {
         }
         let rows: usize = fitted.iter().map(|b| b.num_rows()).sum();
         if rows > 0 {
-            self.write(|t| t.append("public", name, &fitted).map_err(storage_error))?;
+            self.write(|t| t.append(schema, name, &fitted).map_err(storage_error))?;
         }
         Ok(rows as u64)
+    }
+
+    /// `COPY table FROM 'location'`: reads the files, then appends every row in one commit,
+    /// or nothing when more rows fail than MAXERROR allows. Rejected rows go to
+    /// STL_LOAD_ERRORS either way.
+    fn copy_from_files(&mut self, stmt: &copy::options::CopyStatement) -> Result<StatementResult> {
+        let manifest = self.current_manifest();
+        let schema = stmt.schema.clone().unwrap_or_else(|| "public".to_string());
+        let table = manifest
+            .table(&schema, &stmt.table)
+            .ok_or_else(|| Error::UndefinedTable {
+                name: stmt.table.clone(),
+                position: None,
+            })?;
+        let plan = copy::LoadPlan::new(stmt, &table.def)?;
+        let query = self.engine.load_errors.next_query();
+        let start = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as i64)
+            .unwrap_or(0);
+        let table_id = table.id as i64;
+        let log = |rejects: &[copy::Reject]| {
+            if !rejects.is_empty() {
+                self.engine
+                    .load_errors
+                    .record(copy::reject_rows(query, table_id, start, rejects));
+            }
+        };
+        let interrupt = self.interrupts.start(std::time::Duration::from_millis(
+            self.settings.statement_timeout_ms(),
+        ));
+        // A load is as heavy as a query: it waits for a query slot.
+        let engine = self.engine.clone();
+        let _slot = engine.queue.acquire(&interrupt)?;
+        match copy::load(self.engine.files.as_ref(), stmt, &plan, &interrupt) {
+            Ok(loaded) => {
+                log(&loaded.rejects);
+                let rows = self.append_to(&schema, &stmt.table, &loaded.batches)?;
+                Ok(command(&format!("COPY {rows}")))
+            }
+            Err((error, rejects)) => {
+                log(&rejects);
+                Err(error)
+            }
+        }
+    }
+
+    /// `UNLOAD ('query') TO 'location'`: runs the query and writes its rows to files.
+    fn unload(&mut self, stmt: &copy::options::UnloadStatement) -> Result<StatementResult> {
+        let inner = parse::parse(&stmt.query)?;
+        let [ast] = inner.as_slice() else {
+            return Err(Error::InvalidParameter {
+                message: "UNLOAD takes exactly one SELECT statement".into(),
+            });
+        };
+        let result = self.run_query(ast, &stmt.query, "UNLOAD")?;
+        copy::unload::unload(
+            self.engine.files.as_ref(),
+            stmt,
+            &result.columns,
+            &result.batches,
+        )?;
+        Ok(command("UNLOAD"))
+    }
+
+    /// Runs a query that UNLOAD or COPY TO names; anything but one SELECT is an error.
+    fn run_query(
+        &mut self,
+        ast: &sqlparser::ast::Statement,
+        text: &str,
+        what: &str,
+    ) -> Result<QueryResult> {
+        if !matches!(ast, sqlparser::ast::Statement::Query(_)) {
+            return Err(Error::InvalidParameter {
+                message: format!("{what} takes exactly one SELECT statement"),
+            });
+        }
+        let text: Arc<str> = Arc::from(text);
+        let manifest = self.current_manifest();
+        let bound = {
+            let catalog = planner::dml::binding_catalog(&manifest, ast);
+            let mut binder = Binder::new(&catalog, &text, Some(&[]));
+            binder.settings = Some(&self.settings);
+            binder.load_errors = Some(&self.engine.load_errors);
+            binder.bind_statement(ast)?
+        };
+        let BoundStatement::Query(q) = bound else {
+            return Err(Error::InvalidParameter {
+                message: format!("{what} takes exactly one SELECT statement"),
+            });
+        };
+        let store = self.engine.store.clone();
+        let interrupt = self.interrupts.start(std::time::Duration::from_millis(
+            self.settings.statement_timeout_ms(),
+        ));
+        // UNLOAD and COPY TO run a plan: they wait for a query slot as a SELECT does.
+        let engine = self.engine.clone();
+        let _slot = engine.queue.acquire(&interrupt)?;
+        let ctx = exec::ExecContext {
+            store: &store,
+            interrupt: &interrupt,
+            profile: None,
+        };
+        let batches = exec::execute(&q.plan, &ctx)?;
+        interrupt.check()?;
+        Ok(QueryResult {
+            columns: q.columns,
+            batches,
+        })
+    }
+
+    /// For `COPY table [(columns)] FROM STDIN`: the sink that collects the client's data
+    /// (`None` for any other statement). The protocol layer pushes each CopyData message into
+    /// it and then calls [`Session::copy_in_finish`].
+    pub fn copy_in_start(&mut self, stmt: &Statement) -> Option<Result<copy::postgres::CopyIn>> {
+        use sqlparser::ast::{CopySource, CopyTarget, Statement as S};
+        let S::Copy {
+            source:
+                CopySource::Table {
+                    table_name,
+                    columns,
+                },
+            to: false,
+            target: CopyTarget::Stdin,
+            options,
+            legacy_options,
+            ..
+        } = &stmt.ast
+        else {
+            return None;
+        };
+        Some((|| {
+            if self.failed {
+                return Err(Error::InFailedTransaction);
+            }
+            let format = copy::postgres::pg_format(options, legacy_options)?;
+            let parts: Vec<String> = table_name
+                .0
+                .iter()
+                .map(|p| {
+                    p.as_ident()
+                        .map(planner::bind::normalize_ident)
+                        .unwrap_or_default()
+                })
+                .collect();
+            let (schema, table) = match parts.as_slice() {
+                [t] => ("public".to_string(), t.clone()),
+                [s, t] => (s.clone(), t.clone()),
+                _ => {
+                    return Err(Error::UndefinedTable {
+                        name: table_name.to_string(),
+                        position: None,
+                    })
+                }
+            };
+            let manifest = self.current_manifest();
+            let meta = manifest
+                .table(&schema, &table)
+                .ok_or_else(|| Error::UndefinedTable {
+                    name: table.clone(),
+                    position: None,
+                })?;
+            let request = copy::options::CopyStatement {
+                schema: Some(schema.clone()),
+                table: table.clone(),
+                columns: columns.iter().map(planner::bind::normalize_ident).collect(),
+                from: String::new(),
+                options: copy::postgres::load_options(&format),
+            };
+            let plan = copy::LoadPlan::new(&request, &meta.def)?;
+            Ok(copy::postgres::CopyIn::new(schema, table, plan))
+        })())
+    }
+
+    /// Loads the data a [`copy::postgres::CopyIn`] collected, in one commit: `COPY n`.
+    pub fn copy_in_finish(&mut self, copy: copy::postgres::CopyIn) -> Result<StatementResult> {
+        if self.failed {
+            return Err(Error::InFailedTransaction);
+        }
+        let interrupt = self.interrupts.start(std::time::Duration::from_millis(
+            self.settings.statement_timeout_ms(),
+        ));
+        let loaded = copy::load_stdin(copy.data(), &copy.plan, &interrupt);
+        let result = loaded.and_then(|batches| self.append_to(&copy.schema, &copy.table, &batches));
+        match result {
+            Ok(rows) => Ok(command(&format!("COPY {rows}"))),
+            Err(e) => {
+                if self.txn.is_some() {
+                    self.failed = true;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// For `COPY {table [(columns)] | (query)} TO STDOUT`: the rows, encoded as the client
+    /// asked (`None` for any other statement). The protocol layer sends them as CopyData.
+    pub fn copy_out(&mut self, stmt: &Statement) -> Option<Result<copy::postgres::CopyOut>> {
+        use sqlparser::ast::{CopySource, CopyTarget, Statement as S};
+        let S::Copy {
+            source,
+            to: true,
+            target: CopyTarget::Stdout,
+            options,
+            legacy_options,
+            ..
+        } = &stmt.ast
+        else {
+            return None;
+        };
+        Some((|| {
+            if self.failed {
+                return Err(Error::InFailedTransaction);
+            }
+            let format = copy::postgres::pg_format(options, legacy_options)?;
+            let (ast, text) = match source {
+                CopySource::Query(q) => {
+                    let ast = sqlparser::ast::Statement::Query(q.clone());
+                    let text = ast.to_string();
+                    (ast, text)
+                }
+                CopySource::Table {
+                    table_name,
+                    columns,
+                } => {
+                    let list = if columns.is_empty() {
+                        "*".to_string()
+                    } else {
+                        columns
+                            .iter()
+                            .map(|c| c.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    let text = format!("SELECT {list} FROM {table_name}");
+                    let mut parsed = parse::parse(&text)?;
+                    let ast = parsed.pop().ok_or_else(|| {
+                        Error::Internal("COPY TO: no statement for the table".into())
+                    })?;
+                    (ast, text)
+                }
+            };
+            let result = self.run_query(&ast, &text, "COPY")?;
+            let rows = result.num_rows() as u64;
+            let data = copy::postgres::encode(&result.columns, &result.batches, &format);
+            Ok(copy::postgres::CopyOut {
+                data,
+                rows,
+                columns: result.columns.len(),
+            })
+        })())
+    }
+
+    /// PostgreSQL's COPY forms run through `execute`: FROM STDIN with its data in the statement
+    /// text (as a dump writes it); anything that needs the copy sub-protocol of the client is
+    /// refused here, the protocol layer drives `copy_in_start` and `copy_out` instead.
+    fn copy_stdio(&mut self, stmt: &Statement) -> Result<StatementResult> {
+        use sqlparser::ast::Statement as S;
+        let payload = match &stmt.ast {
+            S::Copy { payload, .. } => payload.clone(),
+            _ => None,
+        };
+        if let Some(start) = self.copy_in_start(stmt) {
+            let mut sink = start?;
+            return match payload {
+                Some(p) => {
+                    sink.push(p.data.as_bytes());
+                    self.copy_in_finish(sink)
+                }
+                None => Err(Error::Unsupported {
+                    message: "COPY FROM STDIN needs the copy protocol, which this connection does not offer".into(),
+                }),
+            };
+        }
+        if let Some(out) = self.copy_out(stmt) {
+            out?;
+            return Err(Error::Unsupported {
+                message:
+                    "COPY TO STDOUT needs the copy protocol, which this connection does not offer"
+                        .into(),
+            });
+        }
+        Err(Error::Unsupported {
+            message:
+                "COPY to or from a server file is written COPY table FROM 'path' (Redshift's form)"
+                    .into(),
+        })
     }
 
     fn current_manifest(&self) -> Arc<basalt_storage::Manifest> {
@@ -418,6 +766,15 @@ impl Session {
         stmt: &Statement,
         params: &[Option<String>],
     ) -> Result<StatementResult> {
+        if let Some(t) = stmt.transfer.clone() {
+            return match t.as_ref() {
+                copy::options::Transfer::Copy(c) => self.copy_from_files(c),
+                copy::options::Transfer::Unload(u) => self.unload(u),
+            };
+        }
+        if copy::postgres::is_stdio(&stmt.ast) {
+            return self.copy_stdio(stmt);
+        }
         if let Some(outcome) = settings::execute(&mut self.settings, &stmt.ast, self.txn.is_some())
         {
             return settings_result(&stmt.ast, outcome?);
@@ -434,6 +791,7 @@ impl Session {
             let mut binder = Binder::new(&catalog, &stmt.text, Some(params));
             binder.settings = Some(&self.settings);
             binder.interrupt_key = self.interrupts.key();
+            binder.load_errors = Some(&self.engine.load_errors);
             binder.bind_statement(&stmt.ast)?
         };
         let store = self.engine.store.clone();

@@ -9,6 +9,76 @@ use crate::error::{Error, Result};
 /// Deepest expression nesting accepted, so hostile input cannot overflow the stack.
 const PARSE_DEPTH_MAX: usize = 200;
 
+/// A parsed statement: one sqlparser knows, or a Redshift COPY / UNLOAD (see `copy::options`).
+#[derive(Clone, Debug)]
+pub enum Parsed {
+    Sql(Box<Statement>),
+    Transfer(Box<crate::copy::options::Transfer>),
+}
+
+/// Parses zero or more `;`-separated statements, COPY-from-file and UNLOAD statements included.
+pub fn parse_all(sql: &str) -> Result<Vec<Parsed>> {
+    use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+    let dialect = PostgreSqlDialect {};
+    let tokens = match Tokenizer::new(&dialect, sql).tokenize_with_location() {
+        Ok(t) => t,
+        // Let the parser report the tokenizer's error as it always has.
+        Err(_) => {
+            return Ok(parse(sql)?
+                .into_iter()
+                .map(|s| Parsed::Sql(Box::new(s)))
+                .collect())
+        }
+    };
+    // Statements split at top-level `;`.
+    let mut segments: Vec<Vec<TokenWithSpan>> = vec![Vec::new()];
+    let mut depth = 0i32;
+    for t in tokens {
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            _ => {}
+        }
+        if t.token == Token::SemiColon && depth <= 0 {
+            segments.push(Vec::new());
+        } else if let Some(s) = segments.last_mut() {
+            s.push(t);
+        }
+    }
+    if !segments
+        .iter()
+        .any(|s| crate::copy::options::is_transfer(s))
+    {
+        return Ok(parse(sql)?
+            .into_iter()
+            .map(|s| Parsed::Sql(Box::new(s)))
+            .collect());
+    }
+    let mut out = Vec::new();
+    for seg in segments {
+        if seg
+            .iter()
+            .all(|t| matches!(t.token, Token::Whitespace(_) | Token::EOF))
+        {
+            continue;
+        }
+        if crate::copy::options::is_transfer(&seg) {
+            out.push(Parsed::Transfer(Box::new(
+                crate::copy::options::parse_transfer(sql, &seg)?,
+            )));
+        } else {
+            let mut parser = Parser::new(&dialect)
+                .with_recursion_limit(PARSE_DEPTH_MAX)
+                .with_tokens_with_locations(seg);
+            let stmts = parser
+                .parse_statements()
+                .map_err(|e| syntax_error(sql, e))?;
+            out.extend(stmts.into_iter().map(|s| Parsed::Sql(Box::new(s))));
+        }
+    }
+    Ok(out)
+}
+
 /// Parses zero or more `;`-separated statements.
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     let dialect = PostgreSqlDialect {};

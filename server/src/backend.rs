@@ -65,6 +65,39 @@ pub trait BackendSession: Send + 'static {
     fn cancel_handle(&self) -> Option<CancelHandle> {
         None
     }
+
+    /// A COPY FROM STDIN collecting the client's data.
+    type CopyIn: Send + 'static;
+
+    /// Whether a statement uses the copy sub-protocol: `Some(true)` for COPY FROM STDIN (its
+    /// data follows in CopyData messages), `Some(false)` for COPY TO STDOUT.
+    fn copy_direction(_statement: &Self::Statement) -> Option<bool> {
+        None
+    }
+
+    /// Starts a COPY FROM STDIN: its sink and the number of columns the client sends.
+    fn copy_in_start(&mut self, _statement: &Self::Statement) -> Result<(Self::CopyIn, usize)> {
+        Err(basalt_engine::Error::Unsupported {
+            message: "COPY is not supported".into(),
+        })
+    }
+
+    /// Adds one CopyData message's bytes.
+    fn copy_in_push(_copy: &mut Self::CopyIn, _data: &[u8]) {}
+
+    /// Loads what the client sent; the command tag (`COPY n`).
+    fn copy_in_finish(&mut self, _copy: Self::CopyIn) -> Result<String> {
+        Err(basalt_engine::Error::Unsupported {
+            message: "COPY is not supported".into(),
+        })
+    }
+
+    /// Runs a COPY TO STDOUT: the encoded rows, their count and the column count.
+    fn copy_out(&mut self, _statement: &Self::Statement) -> Result<(Vec<u8>, u64, usize)> {
+        Err(basalt_engine::Error::Unsupported {
+            message: "COPY is not supported".into(),
+        })
+    }
 }
 
 impl Backend for Engine {
@@ -77,6 +110,43 @@ impl Backend for Engine {
 
 impl BackendSession for Session {
     type Statement = Statement;
+    type CopyIn = basalt_engine::copy::postgres::CopyIn;
+
+    fn copy_direction(statement: &Statement) -> Option<bool> {
+        statement.copy_direction()
+    }
+
+    fn copy_in_start(&mut self, statement: &Statement) -> Result<(Self::CopyIn, usize)> {
+        let copy = Session::copy_in_start(self, statement).unwrap_or_else(|| {
+            Err(basalt_engine::Error::Internal(
+                "not a COPY FROM STDIN statement".into(),
+            ))
+        })?;
+        let columns = copy.columns();
+        Ok((copy, columns))
+    }
+
+    fn copy_in_push(copy: &mut Self::CopyIn, data: &[u8]) {
+        copy.push(data);
+    }
+
+    fn copy_in_finish(&mut self, copy: Self::CopyIn) -> Result<String> {
+        match Session::copy_in_finish(self, copy)? {
+            StatementResult::Command { tag } => Ok(tag),
+            StatementResult::Query(_) => {
+                Err(basalt_engine::Error::Internal("COPY returned rows".into()))
+            }
+        }
+    }
+
+    fn copy_out(&mut self, statement: &Statement) -> Result<(Vec<u8>, u64, usize)> {
+        let out = Session::copy_out(self, statement).unwrap_or_else(|| {
+            Err(basalt_engine::Error::Internal(
+                "not a COPY TO STDOUT statement".into(),
+            ))
+        })?;
+        Ok((out.data, out.rows, out.columns))
+    }
 
     fn parse(&mut self, sql: &str) -> Result<Vec<Statement>> {
         Session::parse(self, sql)

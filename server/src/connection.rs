@@ -20,6 +20,7 @@ use pgwire::api::auth::{
     StartupHandler,
 };
 use pgwire::api::cancel::CancelHandler;
+use pgwire::api::copy::CopyHandler;
 use pgwire::api::portal::{Format, Portal, PortalExecutionState};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{FieldInfo, Response, Tag};
@@ -30,6 +31,7 @@ use pgwire::api::{
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::cancel::CancelRequest;
+use pgwire::messages::copy::{CopyData, CopyDone, CopyFail, CopyInResponse, CopyOutResponse};
 use pgwire::messages::data::{NoData, ParameterDescription, RowDescription};
 use pgwire::messages::extendedquery::{
     Bind, BindComplete, Describe, Execute, Parse, ParseComplete, PortalSuspended, Sync as PgSync,
@@ -98,6 +100,8 @@ pub(crate) struct Connection<B: Backend> {
     /// The process id under which this connection's session is registered for cancel
     /// requests, once startup completed.
     cancel_pid: OnceLock<i32>,
+    /// The COPY FROM STDIN whose CopyData messages are arriving.
+    copy_in: std::sync::Mutex<Option<<B::Session as BackendSession>::CopyIn>>,
 }
 
 impl<B: Backend> Drop for Connection<B> {
@@ -121,6 +125,7 @@ impl<B: Backend> Connection<B> {
             refusal,
             statement_names: std::sync::Mutex::default(),
             cancel_pid: OnceLock::new(),
+            copy_in: std::sync::Mutex::new(None),
         }
     }
 
@@ -287,6 +292,49 @@ impl<B: Backend> Connection<B> {
                     continue;
                 }
             }
+            match <B::Session as BackendSession>::copy_direction(&statement) {
+                Some(true) => {
+                    // The rest of the query string is not run: the client now sends data.
+                    return self.start_copy_in(client, &session, statement).await;
+                }
+                Some(false) => {
+                    let out = exec::blocking(&session, move |s| {
+                        s.copy_out(&statement).map_err(engine_error)
+                    })
+                    .await;
+                    let (data, rows, columns) = match out {
+                        Ok(out) => out,
+                        Err(error) => return send_error(client, error).await,
+                    };
+                    let formats = vec![0i16; columns];
+                    feed(
+                        client,
+                        PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(
+                            0,
+                            columns as i16,
+                            formats,
+                        )),
+                    )
+                    .await?;
+                    for chunk in data.chunks(COPY_OUT_CHUNK_BYTES) {
+                        feed(
+                            client,
+                            PgWireBackendMessage::CopyData(CopyData::new(
+                                bytes::Bytes::copy_from_slice(chunk),
+                            )),
+                        )
+                        .await?;
+                    }
+                    feed(client, PgWireBackendMessage::CopyDone(CopyDone::new())).await?;
+                    feed(
+                        client,
+                        command_complete(Tag::new("COPY").with_rows(rows as usize)),
+                    )
+                    .await?;
+                    continue;
+                }
+                None => {}
+            }
             let outcome =
                 exec::execute(&session, statement, Vec::new(), ResultFormats::AllText).await;
             match outcome {
@@ -323,6 +371,39 @@ impl<B: Backend> Connection<B> {
             }
         }
         Ok(())
+    }
+
+    /// Starts a COPY FROM STDIN: the session checks the table and options, then the client
+    /// is told to send its data (CopyInResponse) and the connection enters copy mode.
+    async fn start_copy_in<C>(
+        &self,
+        client: &mut C,
+        session: &SharedSession<B::Session>,
+        statement: StatementOf<B>,
+    ) -> PgWireResult<()>
+    where
+        C: ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let started = exec::blocking(session, move |s| {
+            s.copy_in_start(&statement).map_err(engine_error)
+        })
+        .await;
+        let (copy, columns) = match started {
+            Ok(started) => started,
+            Err(error) => return send_error(client, error).await,
+        };
+        *lock_copy(&self.copy_in) = Some(copy);
+        feed(
+            client,
+            PgWireBackendMessage::CopyInResponse(CopyInResponse::new(
+                0,
+                columns as i16,
+                vec![0i16; columns],
+            )),
+        )
+        .await
     }
 
     /// The text values of a portal's parameters, decoded by their types.
@@ -442,6 +523,67 @@ fn option_settings(options: &str) -> Result<Vec<(String, String)>, SqlError> {
         settings.push((name.replace('-', "_"), value.to_owned()));
     }
     Ok(settings)
+}
+
+/// Bytes of COPY TO STDOUT output per CopyData message.
+const COPY_OUT_CHUNK_BYTES: usize = 64 * 1024;
+
+fn lock_copy<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+#[async_trait]
+impl<B: Backend> CopyHandler for Connection<B> {
+    async fn on_copy_data<C>(&self, _client: &mut C, copy_data: CopyData) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let Some(copy) = lock_copy(&self.copy_in).as_mut() {
+            <B::Session as BackendSession>::copy_in_push(copy, &copy_data.data);
+        }
+        Ok(())
+    }
+
+    async fn on_copy_done<C>(&self, client: &mut C, _done: CopyDone) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let copy = lock_copy(&self.copy_in).take();
+        let Some(copy) = copy else {
+            return Err(SqlError::error(code::PROTOCOL_VIOLATION, "no COPY in progress").into());
+        };
+        let session = self.session()?;
+        let finished = exec::blocking(&session, move |s| {
+            s.copy_in_finish(copy).map_err(engine_error)
+        })
+        .await;
+        client.set_transaction_status(self.transaction_status());
+        let tag = finished?;
+        client.send(command_complete(Tag::new(&tag))).await?;
+        Ok(())
+    }
+
+    async fn on_copy_fail<C>(&self, client: &mut C, fail: CopyFail) -> PgWireError
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        lock_copy(&self.copy_in).take();
+        client.set_transaction_status(self.transaction_status());
+        SqlError::error(
+            code::QUERY_CANCELED,
+            format!("COPY from stdin failed: {}", fail.message),
+        )
+        .into()
+    }
 }
 
 fn session_of<S>(cell: &SessionCell<S>) -> Result<SharedSession<S>, SqlError> {
@@ -728,6 +870,12 @@ impl<B: Backend> SimpleQueryHandler for Connection<B> {
         } else {
             self.run_simple(client, &query.query).await
         };
+        if lock_copy(&self.copy_in).is_some() {
+            // COPY FROM STDIN: ReadyForQuery comes once the client's data is loaded.
+            sent?;
+            client.set_state(PgWireConnectionState::CopyInProgress(false));
+            return client.flush().await.map_err(PgWireError::from);
+        }
         let status = self.transaction_status();
         client.set_state(PgWireConnectionState::ReadyForQuery);
         client.set_transaction_status(status);

@@ -15,7 +15,7 @@ use std::time::Duration;
 use basalt_engine::Engine;
 use futures::{FutureExt, SinkExt, StreamExt};
 use pgwire::api::auth::AuthDriver;
-use pgwire::api::{ClientInfo, NoopHandler, PgWireConnectionState};
+use pgwire::api::{ClientInfo, PgWireConnectionState};
 use pgwire::error::{ErrorInfo, PgWireError};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use pgwire::tokio::server::{negotiate_tls, process_error, process_message};
@@ -266,7 +266,6 @@ async fn serve<B: Backend>(
     let Ok(Some(mut socket)) = negotiated else {
         return;
     };
-    let noop = Arc::new(NoopHandler);
     loop {
         let starting = matches!(
             socket.state(),
@@ -322,7 +321,7 @@ async fn serve<B: Backend>(
             Arc::clone(&connection),
             Arc::clone(&connection),
             Arc::clone(&connection),
-            Arc::clone(&noop),
+            Arc::clone(&connection),
             Arc::clone(&connection),
         ))
         .catch_unwind()

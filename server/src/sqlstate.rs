@@ -99,6 +99,14 @@ pub mod code {
     pub const INVALID_PASSWORD: &str = "28P01";
     /// `3D000`: a database that does not exist.
     pub const INVALID_CATALOG_NAME: &str = "3D000";
+    /// `22P04`: a COPY input line that does not have the table's layout.
+    pub const BAD_COPY_FILE_FORMAT: &str = "22P04";
+    /// `58P01`: a file that does not exist.
+    pub const UNDEFINED_FILE: &str = "58P01";
+    /// `58P02`: a file that exists already.
+    pub const DUPLICATE_FILE: &str = "58P02";
+    /// `42501`: no permission for an object or a file.
+    pub const INSUFFICIENT_PRIVILEGE: &str = "42501";
     /// `XX001`: corrupt data on disk.
     pub const DATA_CORRUPTED: &str = "XX001";
     /// `XX000`: a bug in Basalt.
@@ -208,6 +216,19 @@ impl SqlError {
             EngineError::OutOfMemory { .. } => code::OUT_OF_MEMORY,
             EngineError::Cancelled | EngineError::StatementTimeout => code::QUERY_CANCELED,
             EngineError::Storage(storage) => storage_code(storage),
+            EngineError::CharacterNotInRepertoire { .. } => code::CHARACTER_NOT_IN_REPERTOIRE,
+            EngineError::BadCopyFileFormat { .. } => code::BAD_COPY_FILE_FORMAT,
+            EngineError::UndefinedFile { .. } => code::UNDEFINED_FILE,
+            EngineError::DuplicateFile { .. } => code::DUPLICATE_FILE,
+            EngineError::InsufficientPrivilege { .. } => code::INSUFFICIENT_PRIVILEGE,
+            EngineError::Io { .. } => code::IO_ERROR,
+            EngineError::DataCorrupted { .. } => code::DATA_CORRUPTED,
+            // A COPY row error carries the code of what went wrong with the row.
+            EngineError::Load { cause, .. } => {
+                let mut sql = SqlError::from_engine(cause);
+                sql.message = error.to_string();
+                return sql;
+            }
             EngineError::Internal(_) => code::INTERNAL_ERROR,
             #[allow(unreachable_patterns)]
             _ => code::INTERNAL_ERROR,

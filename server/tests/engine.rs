@@ -240,3 +240,56 @@ async fn cancel_requests_stop_the_running_statement() {
     assert_eq!(text_rows(&rows), [vec![Some("2".to_owned())]]);
     server.shutdown().await;
 }
+
+// COPY FROM STDIN and COPY TO STDOUT through the simple protocol's copy sub-protocol, as psql
+// runs them: CopyInResponse, the client's CopyData and CopyDone, then `COPY n`; a bad row
+// fails the whole COPY and commits nothing; CopyFail aborts it; COPY TO STDOUT answers with
+// CopyOutResponse, CopyData, CopyDone and `COPY n`.
+#[tokio::test]
+async fn copy_protocol() {
+    let (server, _dir) = engine_server().await;
+    let (mut raw, _) = RawClient::connect(server.local_addr()).await;
+    raw.query("CREATE TABLE c (a INTEGER, b TEXT)").await;
+
+    raw.send(b'Q', &cstr("COPY c FROM STDIN")).await;
+    let response = raw.recv().await.unwrap();
+    assert_eq!(response.0, b'G', "{response:?}");
+    raw.send(b'd', b"1\tone\n2\t\\N\n").await;
+    raw.send(b'd', b"3\tthree\n").await;
+    raw.send(b'c', &[]).await;
+    let done = raw.until_ready().await;
+    assert_eq!(tags(&done), "CZ");
+    assert_eq!(done[0].1, cstr("COPY 3"));
+
+    raw.send(b'Q', &cstr("COPY c FROM STDIN WITH (FORMAT csv)"))
+        .await;
+    assert_eq!(raw.recv().await.unwrap().0, b'G');
+    raw.send(b'd', b"4,four\nx,bad\n").await;
+    raw.send(b'c', &[]).await;
+    let failed = raw.until_ready().await;
+    assert_eq!(tags(&failed), "EZ");
+    let fields = error_fields(&failed[0].1);
+    assert!(fields.contains(&(b'C', "22P02".to_string())), "{fields:?}");
+
+    raw.send(b'Q', &cstr("COPY c FROM STDIN")).await;
+    assert_eq!(raw.recv().await.unwrap().0, b'G');
+    raw.send(b'd', b"5\tfive\n").await;
+    raw.send(b'f', &cstr("client gave up")).await;
+    let aborted = raw.until_ready().await;
+    assert_eq!(tags(&aborted), "EZ");
+    let fields = error_fields(&aborted[0].1);
+    assert!(fields.contains(&(b'C', "57014".to_string())), "{fields:?}");
+
+    let out = raw
+        .query("COPY (SELECT a, b FROM c ORDER BY a) TO STDOUT")
+        .await;
+    assert_eq!(tags(&out), "HdcCZ");
+    assert_eq!(out[1].1, b"1\tone\n2\t\\N\n3\tthree\n");
+    assert_eq!(out[3].1, cstr("COPY 3"));
+
+    let out = raw
+        .query("COPY c (b) TO STDOUT WITH (FORMAT csv, HEADER)")
+        .await;
+    assert_eq!(tags(&out), "HdcCZ");
+    assert_eq!(out[1].1, b"b\none\n\nthree\n");
+}

@@ -85,6 +85,8 @@ pub struct Binder<'a> {
     /// The statement's start (microseconds since 1970, UTC), read once at the first
     /// current-time function so every one in the statement agrees.
     pub(crate) now: std::cell::OnceCell<i64>,
+    /// STL_LOAD_ERRORS, for queries that read it.
+    pub load_errors: Option<&'a crate::copy::load_errors::LoadErrorLog>,
     /// WITH queries in scope, outermost first; a reference binds the innermost of a name.
     pub(crate) ctes: Vec<CteDef>,
 }
@@ -114,6 +116,7 @@ impl<'a> Binder<'a> {
             settings: None,
             interrupt_key: 0,
             now: std::cell::OnceCell::new(),
+            load_errors: None,
             ctes: Vec::new(),
         }
     }

@@ -292,6 +292,7 @@ const KNOWN: &[&str] = &[
 
 impl BackendSession for MockSession {
     type Statement = String;
+    type CopyIn = ();
 
     fn parse(&mut self, sql: &str) -> Result<Vec<String>, Error> {
         let mut statements = Vec::new();

@@ -1,0 +1,206 @@
+//! JSON input: newline-delimited or concatenated objects, one row each.
+//!
+//! `'auto'` matches each key to the column of the same name (`'auto ignorecase'` ignoring
+//! case); a jsonpaths file (`{"jsonpaths": ["$.a", "$['b']", "$.c[0]"]}`) gives one path per
+//! target column, in order. Strings load as their text, numbers and booleans as their JSON
+//! spelling, objects and arrays as JSON text, and null or a missing key as NULL.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use crate::copy::files::FileStore;
+use crate::copy::options::JsonMode;
+use crate::copy::{InputField, RowSink};
+use crate::error::{Error, Result};
+
+/// One step of a JSON path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// Parses `$.a.b`, `$['a']["b"]`, `$.a[0]`.
+pub fn parse_path(path: &str) -> Result<Vec<Step>> {
+    let bad = || Error::InvalidParameter {
+        message: format!("invalid JSONPath expression: \"{path}\""),
+    };
+    let p = path.trim();
+    let mut rest = p.strip_prefix('$').ok_or_else(bad)?;
+    let mut steps = Vec::new();
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            if end == 0 {
+                return Err(bad());
+            }
+            steps.push(Step::Key(r[..end].to_string()));
+            rest = &r[end..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let close = r.find(']').ok_or_else(bad)?;
+            let inner = r[..close].trim();
+            if let Some(q) = inner
+                .strip_prefix('\'')
+                .and_then(|s| s.strip_suffix('\''))
+                .or_else(|| inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')))
+            {
+                steps.push(Step::Key(q.to_string()));
+            } else {
+                steps.push(Step::Index(inner.parse().map_err(|_| bad())?));
+            }
+            rest = &r[close + 1..];
+        } else {
+            return Err(bad());
+        }
+    }
+    Ok(steps)
+}
+
+fn follow<'v>(mut v: &'v Value, steps: &[Step]) -> Option<&'v Value> {
+    for s in steps {
+        v = match s {
+            Step::Key(k) => v.get(k)?,
+            Step::Index(i) => v.get(*i)?,
+        };
+    }
+    Some(v)
+}
+
+/// A JSON value as a field's text; null is `None`.
+fn field_text(v: &Value) -> Option<Cow<'_, [u8]>> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(Cow::Borrowed(s.as_bytes())),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { b"true" } else { b"false" })),
+        other => Some(Cow::Owned(other.to_string().into_bytes())),
+    }
+}
+
+/// The paths of a jsonpaths file.
+fn read_paths(fs: &dyn FileStore, location: &str, width: usize) -> Result<Vec<Vec<Step>>> {
+    let shown = fs.display(location);
+    let bytes = fs.read(location)?;
+    let bad = |why: String| Error::InvalidParameter {
+        message: format!("invalid jsonpaths file \"{shown}\": {why}"),
+    };
+    let doc: Value = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    let paths = doc
+        .get("jsonpaths")
+        .and_then(|p| p.as_array())
+        .ok_or_else(|| bad("no \"jsonpaths\" array".into()))?;
+    if paths.len() != width {
+        return Err(bad(format!(
+            "it has {} paths but the COPY loads {width} columns",
+            paths.len()
+        )));
+    }
+    paths
+        .iter()
+        .map(|p| {
+            p.as_str()
+                .ok_or_else(|| bad("a path is not a string".into()))
+                .and_then(parse_path)
+        })
+        .collect()
+}
+
+/// Loads every object of `data`.
+pub(crate) fn load_json(
+    data: &[u8],
+    mode: &JsonMode,
+    fs: &dyn FileStore,
+    sink: &mut RowSink<'_>,
+) -> Result<()> {
+    let width = sink.plan.targets.len();
+    let paths = match mode {
+        JsonMode::Paths(p) => Some(read_paths(fs, p, width)?),
+        JsonMode::Auto { .. } => None,
+    };
+    let ignore_case = matches!(mode, JsonMode::Auto { ignore_case: true });
+    let names: Vec<String> = sink.plan.targets.iter().map(|t| t.name.clone()).collect();
+    let mut stream = serde_json::Deserializer::from_slice(data).into_iter::<Value>();
+    let mut line = 1u64;
+    let mut counted = 0usize;
+    loop {
+        if sink.over_limit() {
+            return Ok(());
+        }
+        // The line a value starts on: count newlines up to the first non-blank byte.
+        let mut start = stream.byte_offset();
+        line += data[counted..start].iter().filter(|b| **b == b'\n').count() as u64;
+        while start < data.len() && data[start].is_ascii_whitespace() {
+            if data[start] == b'\n' {
+                line += 1;
+            }
+            start += 1;
+        }
+        counted = start;
+        let Some(next) = stream.next() else {
+            return Ok(());
+        };
+        let end = stream.byte_offset().max(start);
+        let raw = &data[start..end.min(data.len())];
+        let value = match next {
+            Ok(v) => v,
+            Err(e) => {
+                // The stream cannot resume after a syntax error: the rest of the file is lost.
+                let cause = Error::BadCopyFileFormat {
+                    message: format!("invalid JSON: {e}"),
+                };
+                sink.reject(line, "", &data[start..], &[], cause);
+                return Ok(());
+            }
+        };
+        let Value::Object(map) = &value else {
+            let cause = Error::BadCopyFileFormat {
+                message: "a JSON value is not an object".into(),
+            };
+            sink.reject(line, "", raw, &[], cause);
+            continue;
+        };
+        let fields: Vec<InputField<'_>> = match &paths {
+            Some(paths) => paths
+                .iter()
+                .map(|p| (follow(&value, p).and_then(field_text), &[][..]))
+                .collect(),
+            None => names
+                .iter()
+                .map(|n| {
+                    let v = if ignore_case {
+                        map.iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+                            .map(|(_, v)| v)
+                    } else {
+                        map.get(n)
+                    };
+                    (v.and_then(field_text), &[][..])
+                })
+                .collect(),
+        };
+        sink.row(line, raw, &fields);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Dotted, bracketed and indexed paths, and malformed ones.
+    #[test]
+    fn paths_parse() {
+        assert_eq!(
+            parse_path("$.a['b c'][2]").unwrap(),
+            vec![
+                Step::Key("a".into()),
+                Step::Key("b c".into()),
+                Step::Index(2)
+            ]
+        );
+        assert!(parse_path("a.b").is_err());
+        assert!(parse_path("$..a").is_err());
+        let v: Value = serde_json::from_str(r#"{"a":{"b c":[1,2,{"x":true}]}}"#).unwrap();
+        let steps = parse_path("$.a['b c'][2].x").unwrap();
+        assert_eq!(follow(&v, &steps), Some(&Value::Bool(true)));
+    }
+}

@@ -1,0 +1,680 @@
+//! Moving data between files and tables: Redshift's COPY (files into a table) and UNLOAD
+//! (a query's rows into files).
+//!
+//! - `options`: the COPY and UNLOAD statements and their options, parsed from tokens.
+//! - `files`: [`files::FileStore`], the one interface to where files live (local paths now),
+//!   location listing (file, directory, glob, prefix) and decompression.
+//! - `text`: splitting delimited text, CSV and fixed-width input into records of fields.
+//! - `json`: JSON objects (`'auto'`, `'auto ignorecase'`, jsonpaths) into records.
+//! - `values`: one field to one typed value, through the engine's input functions, and the
+//!   column builders the values go into.
+//! - `parquet`: Parquet input by column position, and Parquet output for UNLOAD.
+//! - `unload`: writing a query's batches as text, CSV, JSON or Parquet files.
+//! - `load_errors`: STL_LOAD_ERRORS, the rows COPY rejected.
+//!
+//! A COPY reads every file in parallel (one rayon task per file), builds Arrow arrays of the
+//! table's column types directly, and hands the batches to the session, which appends them in
+//! one commit: an error beyond MAXERROR leaves the table untouched.
+
+pub mod files;
+pub mod json;
+pub mod load_errors;
+pub mod options;
+pub mod parquet;
+pub mod postgres;
+pub mod text;
+pub mod unload;
+pub mod values;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use arrow_array::{new_null_array, ArrayRef, RecordBatch};
+use arrow_schema::{Field as ArrowField, Schema};
+use basalt_storage::{SqlType, TableDef};
+use rayon::prelude::*;
+
+use crate::copy::files::FileStore;
+use crate::copy::load_errors::LoadErrorRow;
+use crate::copy::options::{CopyOptions, CopyStatement, InputFormat};
+use crate::copy::text::{Layout, Splitter};
+use crate::copy::values::{convert, ColumnBuilder};
+use crate::error::{Error, Result};
+use crate::interrupt::Interrupt;
+use crate::types::Datum;
+
+/// Longest raw line and raw field kept in STL_LOAD_ERRORS, in characters (Redshift's).
+const RAW_LINE_CHARS_MAX: usize = 1024;
+
+/// Bytes of text input one worker parses at a time.
+const CHUNK_BYTES: usize = 8 << 20;
+
+/// Records read between checks for a cancel request or a statement timeout.
+const INTERRUPT_CHECK_ROWS: usize = 16_384;
+
+/// A column COPY fills.
+#[derive(Debug, Clone)]
+pub struct TargetColumn {
+    /// Its position in the table.
+    pub index: usize,
+    pub name: String,
+    pub ty: SqlType,
+    pub nullable: bool,
+}
+
+/// What a COPY loads into: the table and the columns its input fields fill, in order.
+#[derive(Debug, Clone)]
+pub struct LoadPlan {
+    pub table: TableDef,
+    pub targets: Vec<TargetColumn>,
+    pub options: CopyOptions,
+}
+
+impl LoadPlan {
+    /// Checks the column list against the table.
+    pub fn new(stmt: &CopyStatement, table: &TableDef) -> Result<LoadPlan> {
+        let mut targets = Vec::new();
+        if stmt.columns.is_empty() {
+            for (index, c) in table.columns.iter().enumerate() {
+                targets.push(TargetColumn {
+                    index,
+                    name: c.name.clone(),
+                    ty: c.ty,
+                    nullable: c.nullable,
+                });
+            }
+        } else {
+            for name in &stmt.columns {
+                let index = table
+                    .columns
+                    .iter()
+                    .position(|c| &c.name == name)
+                    .ok_or_else(|| Error::UndefinedColumn {
+                        name: format!("{name}\" of relation \"{}", table.name),
+                        position: None,
+                    })?;
+                if targets.iter().any(|t: &TargetColumn| t.index == index) {
+                    return Err(Error::DuplicateColumn { name: name.clone() });
+                }
+                let c = &table.columns[index];
+                targets.push(TargetColumn {
+                    index,
+                    name: c.name.clone(),
+                    ty: c.ty,
+                    nullable: c.nullable,
+                });
+            }
+            // A NOT NULL column left out would be NULL in every row.
+            for (i, c) in table.columns.iter().enumerate() {
+                if !c.nullable && !targets.iter().any(|t| t.index == i) {
+                    return Err(Error::NotNullViolation {
+                        table: table.name.clone(),
+                        column: c.name.clone(),
+                    });
+                }
+            }
+        }
+        Ok(LoadPlan {
+            table: table.clone(),
+            targets,
+            options: stmt.options.clone(),
+        })
+    }
+
+    /// The Arrow schema of the full table.
+    fn schema(&self) -> Arc<Schema> {
+        Arc::new(Schema::new(
+            self.table
+                .columns
+                .iter()
+                .map(|c| ArrowField::new(&c.name, c.ty.arrow_type(), true))
+                .collect::<Vec<_>>(),
+        ))
+    }
+
+    /// A batch of the full table from arrays of the target columns.
+    fn table_batch(&self, arrays: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
+        let mut cols: Vec<ArrayRef> = self
+            .table
+            .columns
+            .iter()
+            .map(|c| new_null_array(&c.ty.arrow_type(), rows))
+            .collect();
+        for (t, a) in self.targets.iter().zip(arrays) {
+            cols[t.index] = a;
+        }
+        Ok(RecordBatch::try_new(self.schema(), cols)?)
+    }
+}
+
+/// One input field: its value (`None` for NULL) and its bytes as read, for error reports.
+pub(crate) type InputField<'a> = (Option<Cow<'a, [u8]>>, &'a [u8]);
+
+/// A row COPY could not load.
+#[derive(Debug)]
+pub struct Reject {
+    pub file: String,
+    pub line: u64,
+    pub column: String,
+    /// The column's type, as Redshift's `type` column shows it.
+    pub column_type: String,
+    pub raw_line: String,
+    pub raw_field: String,
+    pub error: Error,
+}
+
+/// What reading one file produced.
+#[derive(Debug)]
+struct FileOutcome {
+    batches: Vec<RecordBatch>,
+    rejects: Vec<Reject>,
+}
+
+/// The outcome of a whole COPY: the batches to append and the rows it rejected (at most
+/// MAXERROR of them, or the error that ends the load).
+#[derive(Debug)]
+pub struct Loaded {
+    pub batches: Vec<RecordBatch>,
+    pub rejects: Vec<Reject>,
+    pub rows: u64,
+}
+
+/// Reads every file of a COPY into batches of the table's columns.
+///
+/// Files are read in parallel; rejected rows are collected in file order. When more rows are
+/// rejected than MAXERROR allows, `Err` carries the first one past the limit and the rejects up
+/// to it (for STL_LOAD_ERRORS).
+pub fn load(
+    fs: &dyn FileStore,
+    stmt: &CopyStatement,
+    plan: &LoadPlan,
+    interrupt: &Interrupt,
+) -> std::result::Result<Loaded, (Error, Vec<Reject>)> {
+    let files = list_files(fs, stmt).map_err(|e| (e, Vec::new()))?;
+    let outcomes: Vec<Result<FileOutcome>> = files
+        .par_iter()
+        .map(|f| {
+            interrupt.check()?;
+            load_file(fs, f, plan, interrupt)
+        })
+        .collect();
+    let mut batches = Vec::new();
+    let mut rejects: Vec<Reject> = Vec::new();
+    let max = plan.options.max_error as usize;
+    for outcome in outcomes {
+        let outcome = outcome.map_err(|e| (e, Vec::new()))?;
+        batches.extend(outcome.batches.into_iter().filter(|b| b.num_rows() > 0));
+        rejects.extend(outcome.rejects);
+        if rejects.len() > max {
+            rejects.truncate(max + 1);
+            let error = match rejects.last() {
+                Some(last) => clone_error(&last.error),
+                None => break,
+            };
+            return Err((error, rejects));
+        }
+    }
+    let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+    Ok(Loaded {
+        batches,
+        rejects,
+        rows,
+    })
+}
+
+/// A copy of a row error (errors are not `Clone`; the ones a row produces are messages).
+fn clone_error(e: &Error) -> Error {
+    match e {
+        Error::Load { message, cause } => Error::Load {
+            message: message.clone(),
+            cause: Box::new(clone_error(cause)),
+        },
+        Error::InvalidTextRepresentation { message } => Error::InvalidTextRepresentation {
+            message: message.clone(),
+        },
+        Error::InvalidDatetime { message } => Error::InvalidDatetime {
+            message: message.clone(),
+        },
+        Error::NumericOutOfRange { message } => Error::NumericOutOfRange {
+            message: message.clone(),
+        },
+        Error::StringTooLong { message } => Error::StringTooLong {
+            message: message.clone(),
+        },
+        Error::CharacterNotInRepertoire { message } => Error::CharacterNotInRepertoire {
+            message: message.clone(),
+        },
+        Error::BadCopyFileFormat { message } => Error::BadCopyFileFormat {
+            message: message.clone(),
+        },
+        Error::NotNullViolation { table, column } => Error::NotNullViolation {
+            table: table.clone(),
+            column: column.clone(),
+        },
+        Error::DatatypeMismatch { message, position } => Error::DatatypeMismatch {
+            message: message.clone(),
+            position: *position,
+        },
+        other => Error::Internal(other.to_string()),
+    }
+}
+
+/// The files of a COPY: the location's, or a manifest's entries.
+fn list_files(fs: &dyn FileStore, stmt: &CopyStatement) -> Result<Vec<String>> {
+    if !stmt.options.manifest {
+        return fs.list(&stmt.from);
+    }
+    let shown = fs.display(&stmt.from);
+    let bytes = fs.read(&stmt.from)?;
+    let bad = |why: String| Error::InvalidParameter {
+        message: format!("invalid manifest file \"{shown}\": {why}"),
+    };
+    let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    let entries = doc
+        .get("entries")
+        .and_then(|e| e.as_array())
+        .ok_or_else(|| bad("no \"entries\" array".into()))?;
+    let mut out = Vec::new();
+    for entry in entries {
+        let url = entry
+            .get("url")
+            .and_then(|u| u.as_str())
+            .ok_or_else(|| bad("an entry has no \"url\"".into()))?;
+        let mandatory = entry
+            .get("mandatory")
+            .and_then(|m| m.as_bool())
+            .unwrap_or(false);
+        match fs.list(url) {
+            Ok(files) => out.extend(files),
+            Err(Error::UndefinedFile { .. }) if !mandatory => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::UndefinedFile {
+            message: format!("manifest file \"{shown}\" lists no file that exists"),
+        });
+    }
+    Ok(out)
+}
+
+/// Fills target columns row by row; a row with any bad field is rejected whole.
+pub(crate) struct RowSink<'a> {
+    plan: &'a LoadPlan,
+    file: String,
+    builders: Vec<ColumnBuilder>,
+    values: Vec<Datum>,
+    rows: usize,
+    rejects: Vec<Reject>,
+}
+
+impl<'a> RowSink<'a> {
+    fn new(plan: &'a LoadPlan, file: String) -> Self {
+        RowSink {
+            plan,
+            file,
+            builders: plan
+                .targets
+                .iter()
+                .map(|t| ColumnBuilder::new(t.ty))
+                .collect(),
+            values: Vec::with_capacity(plan.targets.len()),
+            rows: 0,
+            rejects: Vec::new(),
+        }
+    }
+
+    /// True once this file alone has more rejects than MAXERROR allows.
+    fn over_limit(&self) -> bool {
+        self.rejects.len() as u64 > self.plan.options.max_error
+    }
+
+    fn reject(&mut self, line: u64, column: &str, raw_line: &[u8], raw_field: &[u8], cause: Error) {
+        let at = if column.is_empty() {
+            format!("file {}, line {line}", self.file)
+        } else {
+            format!("file {}, line {line}, column {column}", self.file)
+        };
+        let column_type = self
+            .plan
+            .targets
+            .iter()
+            .find(|t| t.name == column)
+            .map(|t| t.ty.pg_name())
+            .unwrap_or_default();
+        self.rejects.push(Reject {
+            file: self.file.clone(),
+            line,
+            column: column.to_string(),
+            column_type,
+            raw_line: lossy_prefix(raw_line),
+            raw_field: lossy_prefix(raw_field),
+            error: Error::Load {
+                message: format!("{cause} ({at})"),
+                cause: Box::new(cause),
+            },
+        });
+    }
+
+    /// One row: a field per target column (`None` is NULL), with the raw bytes for errors.
+    fn row(&mut self, line: u64, raw_line: &[u8], fields: &[InputField<'_>]) {
+        self.values.clear();
+        for (t, (value, raw)) in self.plan.targets.iter().zip(fields) {
+            let text = match value {
+                None => None,
+                Some(bytes) => match decode(bytes, self.plan.options.accept_inv_chars) {
+                    Ok(s) => Some(s),
+                    Err(e) => return self.reject(line, &t.name, raw_line, raw, e),
+                },
+            };
+            let d = match convert(text.as_deref(), t.ty, &self.plan.options) {
+                Ok(d) => d,
+                Err(e) => return self.reject(line, &t.name, raw_line, raw, e),
+            };
+            if d.is_null() && !t.nullable {
+                let e = Error::NotNullViolation {
+                    table: self.plan.table.name.clone(),
+                    column: t.name.clone(),
+                };
+                return self.reject(line, &t.name, raw_line, raw, e);
+            }
+            self.values.push(d);
+        }
+        for (b, v) in self.builders.iter_mut().zip(&self.values) {
+            // Values were converted for this column's type, so this cannot fail.
+            if let Err(e) = b.append(v) {
+                let name = self.plan.targets.first().map(|t| t.name.clone());
+                return self.reject(line, &name.unwrap_or_default(), raw_line, &[], e);
+            }
+        }
+        self.rows += 1;
+    }
+
+    fn finish(mut self) -> Result<FileOutcome> {
+        let arrays = self
+            .builders
+            .iter_mut()
+            .map(|b| b.finish())
+            .collect::<Result<Vec<_>>>()?;
+        let batch = self.plan.table_batch(arrays, self.rows)?;
+        Ok(FileOutcome {
+            batches: vec![batch],
+            rejects: self.rejects,
+        })
+    }
+}
+
+fn lossy_prefix(b: &[u8]) -> String {
+    String::from_utf8_lossy(b)
+        .chars()
+        .take(RAW_LINE_CHARS_MAX)
+        .collect()
+}
+
+/// Bytes to text: invalid UTF-8 is an error (22021), or replaced byte by byte under
+/// ACCEPTINVCHARS.
+fn decode<'b>(bytes: &'b [u8], replacement: Option<char>) -> Result<Cow<'b, str>> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(Cow::Borrowed(s)),
+        Err(e) => match replacement {
+            Some(r) => {
+                let mut out = String::with_capacity(bytes.len());
+                let mut rest = bytes;
+                loop {
+                    match std::str::from_utf8(rest) {
+                        Ok(s) => {
+                            out.push_str(s);
+                            break;
+                        }
+                        Err(e) => {
+                            let good = e.valid_up_to();
+                            out.push_str(std::str::from_utf8(&rest[..good]).unwrap_or_default());
+                            let bad = e.error_len().unwrap_or(rest.len() - good);
+                            for _ in 0..bad {
+                                out.push(r);
+                            }
+                            rest = &rest[good + bad..];
+                        }
+                    }
+                }
+                Ok(Cow::Owned(out))
+            }
+            None => {
+                let at = e.valid_up_to();
+                let len = e.error_len().unwrap_or(bytes.len() - at).max(1);
+                let shown: Vec<String> = bytes[at..(at + len).min(bytes.len())]
+                    .iter()
+                    .map(|b| format!("0x{b:02x}"))
+                    .collect();
+                Err(Error::CharacterNotInRepertoire {
+                    message: format!(
+                        "invalid byte sequence for encoding \"UTF8\": {}",
+                        shown.join(" ")
+                    ),
+                })
+            }
+        },
+    }
+}
+
+/// Reads one file into a batch of the table's columns.
+fn load_file(
+    fs: &dyn FileStore,
+    file: &str,
+    plan: &LoadPlan,
+    interrupt: &Interrupt,
+) -> Result<FileOutcome> {
+    let shown = fs.display(file);
+    let bytes = fs.read(file)?;
+    let o = &plan.options;
+    if o.format == InputFormat::Parquet {
+        return parquet::load_parquet(bytes, &shown, plan).map(|batch| FileOutcome {
+            batches: vec![batch],
+            rejects: Vec::new(),
+        });
+    }
+    let data = files::decompress(bytes, o.compression, &shown)?;
+    if let InputFormat::Json(mode) = &o.format {
+        let mut sink = RowSink::new(plan, shown);
+        json::load_json(&data, mode, fs, &mut sink)?;
+        return sink.finish();
+    }
+    load_delimited(&data, &shown, plan, interrupt)
+}
+
+/// Delimited and fixed-width input: the data is cut into chunks at record boundaries and the
+/// chunks are parsed in parallel, each into its own batch; rejects keep their order.
+fn load_delimited(
+    data: &[u8],
+    shown: &str,
+    plan: &LoadPlan,
+    interrupt: &Interrupt,
+) -> Result<FileOutcome> {
+    let o = &plan.options;
+    let layout = layout(o);
+    let mut header = Splitter::new(data, layout.clone());
+    header.skip_lines(o.ignore_header);
+    let (body_start, first_line) = header.position();
+    let chunks = text::chunks(&data[body_start..], &layout, CHUNK_BYTES, first_line);
+    let parts: Vec<Result<FileOutcome>> = chunks
+        .par_iter()
+        .map(|(range, line)| {
+            let mut sink = RowSink::new(plan, shown.to_string());
+            let chunk = &data[body_start + range.start..body_start + range.end];
+            delimited(chunk, *line, layout.clone(), &mut sink, interrupt)?;
+            sink.finish()
+        })
+        .collect();
+    let mut out = FileOutcome {
+        batches: Vec::new(),
+        rejects: Vec::new(),
+    };
+    for p in parts {
+        let p = p?;
+        out.batches.extend(p.batches);
+        out.rejects.extend(p.rejects);
+    }
+    Ok(out)
+}
+
+/// Loads a COPY FROM STDIN's data; the first bad row is the error (PostgreSQL has no
+/// MAXERROR).
+pub(crate) fn load_stdin(
+    data: &[u8],
+    plan: &LoadPlan,
+    interrupt: &Interrupt,
+) -> Result<Vec<RecordBatch>> {
+    let outcome = load_delimited(data, "STDIN", plan, interrupt)?;
+    if let Some(first) = outcome.rejects.into_iter().next() {
+        return Err(first.error);
+    }
+    Ok(outcome
+        .batches
+        .into_iter()
+        .filter(|b| b.num_rows() > 0)
+        .collect())
+}
+
+/// How a COPY's text input splits into fields.
+fn layout(o: &CopyOptions) -> Layout {
+    match &o.format {
+        InputFormat::Csv => Layout::Csv {
+            delimiter: o.delimiter.unwrap_or(b','),
+            quote: o.quote,
+        },
+        InputFormat::FixedWidth(w) => Layout::FixedWidth(w.clone()),
+        _ => Layout::Text {
+            delimiter: o.delimiter.unwrap_or(b'|'),
+            escape: o.escape,
+            remove_quotes: o.remove_quotes,
+        },
+    }
+}
+
+/// Parses one chunk of delimited or fixed-width input that starts on line `line`.
+fn delimited(
+    data: &[u8],
+    line: u64,
+    layout: Layout,
+    sink: &mut RowSink<'_>,
+    interrupt: &Interrupt,
+) -> Result<()> {
+    let o = &sink.plan.options;
+    let null_as: Vec<u8> = o
+        .null_as
+        .clone()
+        .unwrap_or_else(|| "\\N".into())
+        .into_bytes();
+    let width = sink.plan.targets.len();
+    let splitter = Splitter::new(data, layout)
+        .starting_at_line(line)
+        .pg_escapes(o.postgres);
+    let mut fields: Vec<InputField<'_>> = Vec::with_capacity(width);
+    for (n, rec) in splitter.enumerate() {
+        if sink.over_limit() {
+            return Ok(());
+        }
+        if n % INTERRUPT_CHECK_ROWS == 0 {
+            interrupt.check()?;
+        }
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                let cause = Error::BadCopyFileFormat { message: e.message };
+                sink.reject(e.line, "", e.raw, &[], cause);
+                continue;
+            }
+        };
+        if rec.fields.len() != width {
+            let cause = if rec.fields.len() > width {
+                Error::BadCopyFileFormat {
+                    message: "extra data after last expected column".into(),
+                }
+            } else {
+                Error::BadCopyFileFormat {
+                    message: format!(
+                        "missing data for column \"{}\"",
+                        sink.plan.targets[rec.fields.len()].name
+                    ),
+                }
+            };
+            sink.reject(rec.line, "", rec.raw, &[], cause);
+            continue;
+        }
+        fields.clear();
+        for f in rec.fields {
+            let is_null = !f.quoted && f.raw == null_as.as_slice();
+            fields.push((if is_null { None } else { Some(f.value) }, f.raw));
+        }
+        sink.row(rec.line, rec.raw, &fields);
+    }
+    Ok(())
+}
+
+/// Redshift's STL_LOAD_ERRORS error code for a rejected row.
+pub fn redshift_err_code(e: &Error) -> i32 {
+    let cause = match e {
+        Error::Load { cause, .. } => cause.as_ref(),
+        other => other,
+    };
+    match cause {
+        Error::BadCopyFileFormat { message } if message.starts_with("extra") => 1202,
+        Error::BadCopyFileFormat { message } if message.starts_with("missing") => 1203,
+        Error::BadCopyFileFormat { .. } => 1214,
+        Error::StringTooLong { .. } => 1204,
+        Error::InvalidDatetime { message } if message.contains("type date") => 1205,
+        Error::InvalidDatetime { .. } => 1206,
+        Error::InvalidTextRepresentation { .. } | Error::NumericOutOfRange { .. } => 1207,
+        Error::NotNullViolation { .. } => 1213,
+        Error::CharacterNotInRepertoire { .. } => 1220,
+        _ => 1216,
+    }
+}
+
+/// The STL_LOAD_ERRORS rows for a COPY's rejects.
+pub fn reject_rows(
+    query: i64,
+    table_id: i64,
+    start_micros: i64,
+    rejects: &[Reject],
+) -> Vec<LoadErrorRow> {
+    rejects
+        .iter()
+        .map(|r| {
+            let reason = match &r.error {
+                Error::Load { cause, .. } => cause.to_string(),
+                other => other.to_string(),
+            };
+            LoadErrorRow {
+                query,
+                tbl: table_id,
+                starttime: start_micros,
+                filename: r.file.clone(),
+                line_number: r.line as i64,
+                colname: r.column.clone(),
+                ty: r.column_type.clone(),
+                raw_line: r.raw_line.clone(),
+                raw_field_value: r.raw_field.clone(),
+                err_code: redshift_err_code(&r.error),
+                err_reason: reason,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Invalid UTF-8: an error naming the byte, or replaced under ACCEPTINVCHARS.
+    #[test]
+    fn invalid_utf8() {
+        let e = decode(b"a\xffb", None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid byte sequence for encoding \"UTF8\": 0xff"
+        );
+        assert_eq!(decode(b"a\xff\xfeb", Some('?')).unwrap(), "a??b");
+        assert_eq!(decode("é".as_bytes(), None).unwrap(), "é");
+    }
+}

@@ -1,0 +1,321 @@
+//! PostgreSQL's own COPY forms: `COPY table [(columns)] FROM STDIN` and
+//! `COPY {table | (query)} TO STDOUT`, `WITH (FORMAT text | csv, HEADER, DELIMITER, NULL,
+//! QUOTE, ESCAPE)` or the pre-9.0 spellings.
+//!
+//! This is the engine side, an API a protocol layer drives: [`CopyIn`] collects the bytes of
+//! the client's CopyData messages and `Session::copy_in_finish` loads them with the same
+//! decoder as COPY from files (PostgreSQL's text escapes on); `Session::copy_out` runs the
+//! source and encodes its rows with [`encode`]. A `COPY ... FROM STDIN` whose data follows in
+//! the statement text (as in a dump, ending at `\.`) runs through `Session::execute` directly.
+
+use arrow_array::RecordBatch;
+use sqlparser::ast::{self, CopyLegacyCsvOption, CopyLegacyOption, CopyOption};
+
+use crate::copy::options::{Compression, CopyOptions, InputFormat, TimeFormat};
+use crate::copy::LoadPlan;
+use crate::error::{Error, Result};
+use crate::pgtext::format_value;
+use crate::ResultColumn;
+
+/// The layout options of a PostgreSQL COPY.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PgFormat {
+    pub csv: bool,
+    pub header: bool,
+    pub delimiter: u8,
+    pub null: String,
+    pub quote: u8,
+}
+
+/// A COPY FROM STDIN waiting for its data.
+#[derive(Debug)]
+pub struct CopyIn {
+    pub(crate) schema: String,
+    pub(crate) table: String,
+    pub(crate) plan: LoadPlan,
+    data: Vec<u8>,
+}
+
+impl CopyIn {
+    pub(crate) fn new(schema: String, table: String, plan: LoadPlan) -> Self {
+        CopyIn {
+            schema,
+            table,
+            plan,
+            data: Vec::new(),
+        }
+    }
+
+    /// The number of columns the client sends (for CopyInResponse).
+    pub fn columns(&self) -> usize {
+        self.plan.targets.len()
+    }
+
+    /// Appends a chunk of the client's data (one CopyData message).
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.data.extend_from_slice(chunk);
+    }
+
+    /// The data up to an end-of-data line `\.`, if there is one.
+    pub(crate) fn data(&self) -> &[u8] {
+        let d = &self.data;
+        let mut start = 0;
+        while start < d.len() {
+            let end = d[start..]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(d.len(), |i| start + i);
+            let line = &d[start..end];
+            if line == b"\\." || line == b"\\.\r" {
+                return &d[..start];
+            }
+            start = end + 1;
+        }
+        d
+    }
+}
+
+fn single(c: char, what: &str) -> Result<u8> {
+    if c.is_ascii() {
+        Ok(c as u8)
+    } else {
+        Err(Error::Unsupported {
+            message: format!("COPY {what} must be a single one-byte character"),
+        })
+    }
+}
+
+/// Reads a PostgreSQL COPY's options.
+pub fn pg_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<PgFormat> {
+    let mut csv = false;
+    let (mut header, mut delimiter, mut null, mut quote, mut escape) =
+        (false, None, None, b'"', None);
+    let unsupported = |what: String| Error::Unsupported {
+        message: format!("COPY option {what} is not supported"),
+    };
+    for o in options {
+        match o {
+            CopyOption::Format(f) => match f.value.to_ascii_lowercase().as_str() {
+                "text" => csv = false,
+                "csv" => csv = true,
+                other => {
+                    return Err(Error::Unsupported {
+                        message: format!("COPY format \"{other}\" is not supported"),
+                    })
+                }
+            },
+            CopyOption::Header(h) => header = *h,
+            CopyOption::Delimiter(c) => delimiter = Some(single(*c, "delimiter")?),
+            CopyOption::Null(n) => null = Some(n.clone()),
+            CopyOption::Quote(c) => quote = single(*c, "quote")?,
+            CopyOption::Escape(c) => escape = Some(single(*c, "escape")?),
+            CopyOption::Encoding(e)
+                if e.eq_ignore_ascii_case("utf8") || e.eq_ignore_ascii_case("utf-8") => {}
+            other => return Err(unsupported(other.to_string())),
+        }
+    }
+    for o in legacy {
+        match o {
+            CopyLegacyOption::Delimiter(c) => delimiter = Some(single(*c, "delimiter")?),
+            CopyLegacyOption::Null(n) => null = Some(n.clone()),
+            CopyLegacyOption::Header => header = true,
+            CopyLegacyOption::Csv(opts) => {
+                csv = true;
+                for c in opts {
+                    match c {
+                        CopyLegacyCsvOption::Header => header = true,
+                        CopyLegacyCsvOption::Quote(q) => quote = single(*q, "quote")?,
+                        CopyLegacyCsvOption::Escape(e) => escape = Some(single(*e, "escape")?),
+                        other => return Err(unsupported(other.to_string())),
+                    }
+                }
+            }
+            other => return Err(unsupported(other.to_string())),
+        }
+    }
+    if !csv && (quote != b'"' || escape.is_some()) {
+        return Err(Error::Unsupported {
+            message: "COPY QUOTE and ESCAPE are available only in CSV mode".into(),
+        });
+    }
+    if csv && escape.is_some_and(|e| e != quote) {
+        return Err(Error::Unsupported {
+            message: "COPY ESCAPE other than the quote character is not supported".into(),
+        });
+    }
+    Ok(PgFormat {
+        csv,
+        header,
+        delimiter: delimiter.unwrap_or(if csv { b',' } else { b'\t' }),
+        null: null.unwrap_or_else(|| if csv { String::new() } else { "\\N".into() }),
+        quote,
+    })
+}
+
+/// The load options of a COPY FROM STDIN in format `f`.
+pub fn load_options(f: &PgFormat) -> CopyOptions {
+    CopyOptions {
+        format: if f.csv {
+            InputFormat::Csv
+        } else {
+            InputFormat::Text
+        },
+        delimiter: Some(f.delimiter),
+        quote: f.quote,
+        ignore_header: u64::from(f.header),
+        null_as: Some(f.null.clone()),
+        empty_as_null: false,
+        blanks_as_null: false,
+        trim_blanks: false,
+        truncate_columns: false,
+        accept_inv_chars: None,
+        remove_quotes: false,
+        escape: !f.csv,
+        date_format: TimeFormat::Default,
+        time_format: TimeFormat::Default,
+        compression: Compression::None,
+        max_error: 0,
+        manifest: false,
+        postgres: true,
+    }
+}
+
+/// The table, columns and format of a COPY statement with a STDIN or STDOUT target.
+pub(crate) fn is_stdio(stmt: &ast::Statement) -> bool {
+    matches!(
+        stmt,
+        ast::Statement::Copy {
+            target: ast::CopyTarget::Stdin | ast::CopyTarget::Stdout,
+            ..
+        }
+    )
+}
+
+/// Encodes rows as COPY TO STDOUT sends them: text (tab-separated, `\N` for NULL, backslash
+/// escapes) or CSV (quoted where needed, NULL as the NULL string), with an optional header.
+pub fn encode(columns: &[ResultColumn], batches: &[RecordBatch], f: &PgFormat) -> Vec<u8> {
+    let mut out = String::new();
+    let delim = f.delimiter as char;
+    let quote = f.quote as char;
+    let field = |out: &mut String, v: Option<&str>| match v {
+        None => out.push_str(&f.null),
+        Some(v) if f.csv => {
+            if v.is_empty() || v == f.null || v.contains([delim, quote, '\n', '\r']) {
+                out.push(quote);
+                for ch in v.chars() {
+                    if ch == quote {
+                        out.push(quote);
+                    }
+                    out.push(ch);
+                }
+                out.push(quote);
+            } else {
+                out.push_str(v);
+            }
+        }
+        Some(v) => {
+            for ch in v.chars() {
+                match ch {
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' if delim == '\t' => out.push_str("\\t"),
+                    c if c == delim => {
+                        out.push('\\');
+                        out.push(c);
+                    }
+                    c => out.push(c),
+                }
+            }
+        }
+    };
+    if f.header {
+        for (i, c) in columns.iter().enumerate() {
+            if i > 0 {
+                out.push(delim);
+            }
+            field(&mut out, Some(&c.name));
+        }
+        out.push('\n');
+    }
+    for b in batches {
+        for row in 0..b.num_rows() {
+            for (i, c) in columns.iter().enumerate() {
+                if i > 0 {
+                    out.push(delim);
+                }
+                field(
+                    &mut out,
+                    format_value(b.column(i).as_ref(), row, c.ty).as_deref(),
+                );
+            }
+            out.push('\n');
+        }
+    }
+    out.into_bytes()
+}
+
+/// What a COPY TO STDOUT produced: the encoded rows and their count.
+#[derive(Debug)]
+pub struct CopyOut {
+    pub data: Vec<u8>,
+    pub rows: u64,
+    pub columns: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{ArrayRef, Int32Array, StringArray};
+    use basalt_storage::SqlType;
+    use std::sync::Arc;
+
+    // Text and CSV output of values that need escaping or quoting, and NULL.
+    #[test]
+    fn encodes_text_and_csv() {
+        let columns = vec![
+            ResultColumn {
+                name: "a".into(),
+                ty: SqlType::Integer,
+            },
+            ResultColumn {
+                name: "b".into(),
+                ty: SqlType::Text,
+            },
+        ];
+        let a: ArrayRef = Arc::new(Int32Array::from(vec![Some(1), None]));
+        let b: ArrayRef = Arc::new(StringArray::from(vec![Some("x\ty\\z"), Some("")]));
+        let batch = RecordBatch::try_from_iter(vec![("a", a), ("b", b)]).unwrap();
+        let text = pg_format(&[], &[]).unwrap();
+        assert_eq!(
+            String::from_utf8(encode(&columns, std::slice::from_ref(&batch), &text)).unwrap(),
+            "1\tx\\ty\\\\z\n\\N\t\n"
+        );
+        let csv = pg_format(
+            &[CopyOption::Format("csv".into()), CopyOption::Header(true)],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(encode(&columns, &[batch], &csv)).unwrap(),
+            "a,b\n1,x\ty\\z\n,\"\"\n"
+        );
+    }
+
+    // The data ends at a `\.` line.
+    #[test]
+    fn end_of_data_marker() {
+        let plan = LoadPlan {
+            table: basalt_storage::TableDef {
+                schema: "public".into(),
+                name: "t".into(),
+                columns: Vec::new(),
+            },
+            targets: Vec::new(),
+            options: load_options(&pg_format(&[], &[]).unwrap()),
+        };
+        let mut c = CopyIn::new("public".into(), "t".into(), plan);
+        c.push(b"1\n2\n\\.\nignored\n");
+        assert_eq!(c.data(), b"1\n2\n");
+    }
+}

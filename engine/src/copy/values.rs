@@ -1,0 +1,497 @@
+//! One loaded field to one column value, and columns of values to Arrow arrays.
+//!
+//! Text goes through the engine's own input functions (`types::datum`), so COPY and INSERT
+//! accept the same spellings; COPY's options (NULL AS, EMPTYASNULL, BLANKSASNULL, TRIMBLANKS,
+//! TRUNCATECOLUMNS, DATEFORMAT, TIMEFORMAT) act around them.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder, Int16Builder,
+    Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow_array::ArrayRef;
+use basalt_storage::SqlType;
+
+use crate::copy::options::{CopyOptions, TimeFormat};
+use crate::error::{Error, Result};
+use crate::pgtext::days_from_civil;
+use crate::types::datum::{
+    check_decimal_precision, parse_bool, parse_date, parse_decimal_text, parse_float, parse_int,
+    parse_timestamp, rescale_decimal,
+};
+use crate::types::{display_name, Datum};
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// Reads one field for a column of type `ty`. `raw` is the field after unescaping; `None` is
+/// a field that is NULL already (the NULL AS string, or a JSON null).
+pub fn convert(raw: Option<&str>, ty: SqlType, o: &CopyOptions) -> Result<Datum> {
+    let Some(s) = raw else {
+        return Ok(Datum::Null);
+    };
+    if ty.is_string() {
+        if s.is_empty() && o.empty_as_null {
+            return Ok(Datum::Null);
+        }
+        if o.blanks_as_null && !s.is_empty() && s.trim().is_empty() {
+            return Ok(Datum::Null);
+        }
+        let s = if o.trim_blanks { s.trim_end() } else { s };
+        return fit_text(s, ty, o.truncate_columns).map(Datum::Text);
+    }
+    // Empty fields of other types are always NULL, as in Redshift (PostgreSQL rejects them).
+    if !o.postgres && s.trim().is_empty() {
+        return Ok(Datum::Null);
+    }
+    Ok(match ty {
+        SqlType::SmallInt | SqlType::Integer | SqlType::BigInt => Datum::Int(parse_int(s, ty)?),
+        SqlType::Decimal { precision, scale } => {
+            let (v, from) = parse_decimal_text(s)?;
+            let v = rescale_decimal(v, from, scale).ok_or_else(|| Error::NumericOutOfRange {
+                message: "numeric field overflow".into(),
+            })?;
+            check_decimal_precision(v, precision, scale)?;
+            Datum::Decimal(v, scale)
+        }
+        SqlType::Real | SqlType::Double => Datum::Float(parse_float(s, ty)?),
+        SqlType::Boolean => Datum::Boolean(parse_bool(s)?),
+        SqlType::Date => Datum::Date(read_date(s, &o.date_format)?),
+        SqlType::Timestamp => Datum::Timestamp(read_timestamp(s, &o.time_format)?),
+        SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text => {
+            Datum::Text(s.to_string())
+        }
+    })
+}
+
+/// A string for a CHAR(n) / VARCHAR(n) column: too long is an error, or cut at a character
+/// boundary with TRUNCATECOLUMNS. CHAR(n) may drop trailing blanks to fit, as PostgreSQL's does.
+pub fn fit_text(s: &str, ty: SqlType, truncate: bool) -> Result<String> {
+    let limit = match ty {
+        SqlType::Char { length } | SqlType::Varchar { length } => length as usize,
+        _ => return Ok(s.to_string()),
+    };
+    if s.len() <= limit {
+        return Ok(s.to_string());
+    }
+    if matches!(ty, SqlType::Char { .. }) && s.trim_end_matches(' ').len() <= limit {
+        return Ok(s[..limit].to_string());
+    }
+    if truncate {
+        let mut end = limit;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        return Ok(s[..end].to_string());
+    }
+    Err(Error::StringTooLong {
+        message: format!("value too long for type {}({limit})", display_name(ty)),
+    })
+}
+
+fn bad_date(ty: &str, s: &str) -> Error {
+    Error::InvalidDatetime {
+        message: format!("invalid input syntax for type {ty}: \"{s}\""),
+    }
+}
+
+fn read_date(s: &str, f: &TimeFormat) -> Result<i32> {
+    match f {
+        TimeFormat::Default => parse_date(s),
+        TimeFormat::Auto => parse_date(s).or_else(|e| {
+            auto_micros(s)
+                .map(|m| m.div_euclid(MICROS_PER_DAY) as i32)
+                .ok_or(e)
+        }),
+        TimeFormat::EpochSecs | TimeFormat::EpochMillis => {
+            let m = epoch_micros(s, f).ok_or_else(|| bad_date("date", s))?;
+            Ok(m.div_euclid(MICROS_PER_DAY) as i32)
+        }
+        TimeFormat::Pattern(p) => {
+            let m = pattern_micros(s, p).ok_or_else(|| bad_date("date", s))?;
+            Ok(m.div_euclid(MICROS_PER_DAY) as i32)
+        }
+    }
+}
+
+fn read_timestamp(s: &str, f: &TimeFormat) -> Result<i64> {
+    match f {
+        TimeFormat::Default => parse_timestamp(s),
+        TimeFormat::Auto => parse_timestamp(s).or_else(|e| auto_micros(s).ok_or(e)),
+        TimeFormat::EpochSecs | TimeFormat::EpochMillis => {
+            epoch_micros(s, f).ok_or_else(|| bad_date("timestamp", s))
+        }
+        TimeFormat::Pattern(p) => pattern_micros(s, p).ok_or_else(|| bad_date("timestamp", s)),
+    }
+}
+
+fn epoch_micros(s: &str, f: &TimeFormat) -> Option<i64> {
+    let t = s.trim();
+    let (whole, frac) = match t.split_once('.') {
+        Some((w, f)) => (w, f),
+        None => (t, ""),
+    };
+    let v: i64 = whole.parse().ok()?;
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let unit = if *f == TimeFormat::EpochSecs {
+        1_000_000
+    } else {
+        1_000
+    };
+    let mut m = v.checked_mul(unit)?;
+    // Fractional digits below the unit, to microseconds.
+    let mut scale = unit / 10;
+    for b in frac.bytes() {
+        if scale == 0 {
+            break;
+        }
+        m += (b - b'0') as i64 * scale * v.signum().max(1);
+        scale /= 10;
+    }
+    Some(m)
+}
+
+/// The layouts DATEFORMAT / TIMEFORMAT 'auto' tries after the ISO one.
+const AUTO_PATTERNS: &[&str] = &[
+    "YYYYMMDD HH24:MI:SS",
+    "YYYYMMDD",
+    "YYYY/MM/DD HH24:MI:SS",
+    "YYYY/MM/DD",
+    "MM/DD/YYYY HH24:MI:SS",
+    "MM/DD/YYYY",
+    "DD-MON-YYYY",
+    "MON DD YYYY",
+    "YYYY-MM-DDTHH24:MI:SS",
+    "YYYY.MM.DD",
+];
+
+fn auto_micros(s: &str) -> Option<i64> {
+    AUTO_PATTERNS.iter().find_map(|p| pattern_micros(s, p))
+}
+
+const MONTHS: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
+
+/// Reads `s` by a Redshift datetime pattern: YYYY, YY, MM, MON, DD, HH24, HH12, HH, MI, SS,
+/// US (microseconds, 1 to 6 digits; `SS.US` or `SS.SSSSSS`), AM/PM; anything else is literal.
+/// Returns microseconds since the epoch, or `None` when `s` does not fit.
+pub fn pattern_micros(s: &str, pattern: &str) -> Option<i64> {
+    let s = s.trim().as_bytes();
+    let p = pattern.as_bytes();
+    let (mut si, mut pi) = (0usize, 0usize);
+    let (mut year, mut month, mut day) = (1970i64, 1u32, 1u32);
+    let (mut hour, mut minute, mut second, mut micros) = (0i64, 0i64, 0i64, 0i64);
+    let mut pm: Option<bool> = None;
+    let digits = |si: &mut usize, max: usize| -> Option<i64> {
+        let start = *si;
+        while *si < s.len() && *si - start < max && s[*si].is_ascii_digit() {
+            *si += 1;
+        }
+        if *si == start {
+            return None;
+        }
+        std::str::from_utf8(&s[start..*si]).ok()?.parse().ok()
+    };
+    let upper: Vec<u8> = p.to_ascii_uppercase();
+    let starts = |pi: usize, tok: &str| upper[pi..].starts_with(tok.as_bytes());
+    while pi < p.len() {
+        if starts(pi, "YYYY") {
+            year = digits(&mut si, 4)?;
+            pi += 4;
+        } else if starts(pi, "YY") {
+            let y = digits(&mut si, 2)?;
+            year = if y < 70 { 2000 + y } else { 1900 + y };
+            pi += 2;
+        } else if starts(pi, "MON") {
+            let word = s.get(si..si + 3)?.to_ascii_uppercase();
+            month = MONTHS
+                .iter()
+                .position(|m| m.as_bytes() == word.as_slice())? as u32
+                + 1;
+            si += 3;
+            pi += 3;
+        } else if starts(pi, "MM") {
+            month = digits(&mut si, 2)? as u32;
+            pi += 2;
+        } else if starts(pi, "DD") {
+            day = digits(&mut si, 2)? as u32;
+            pi += 2;
+        } else if starts(pi, "HH24") || starts(pi, "HH12") {
+            hour = digits(&mut si, 2)?;
+            pi += 4;
+        } else if starts(pi, "HH") {
+            hour = digits(&mut si, 2)?;
+            pi += 2;
+        } else if starts(pi, "MI") {
+            minute = digits(&mut si, 2)?;
+            pi += 2;
+        } else if starts(pi, "SS.SSSSSS") || starts(pi, "SS.US") {
+            second = digits(&mut si, 2)?;
+            pi += if starts(pi, "SS.US") { 5 } else { 9 };
+            if si < s.len() && s[si] == b'.' {
+                si += 1;
+                micros = fraction(&mut si, s)?;
+            }
+        } else if starts(pi, "SS") {
+            second = digits(&mut si, 2)?;
+            pi += 2;
+        } else if starts(pi, "US") {
+            micros = fraction(&mut si, s)?;
+            pi += 2;
+        } else if starts(pi, "AM") || starts(pi, "PM") {
+            let word = s.get(si..si + 2)?.to_ascii_uppercase();
+            pm = Some(match word.as_slice() {
+                b"AM" => false,
+                b"PM" => true,
+                _ => return None,
+            });
+            si += 2;
+            pi += 2;
+        } else {
+            // A literal: must match (case-insensitive); a blank matches any run of blanks.
+            if p[pi] == b' ' {
+                while si < s.len() && s[si] == b' ' {
+                    si += 1;
+                }
+            } else {
+                if si >= s.len() || !s[si].eq_ignore_ascii_case(&p[pi]) {
+                    return None;
+                }
+                si += 1;
+            }
+            pi += 1;
+        }
+    }
+    if si != s.len() {
+        return None;
+    }
+    if let Some(pm) = pm {
+        if !(1..=12).contains(&hour) {
+            return None;
+        }
+        hour = hour % 12 + if pm { 12 } else { 0 };
+    }
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > crate::pgtext::days_in_month(year, month)
+        || !(0..24).contains(&hour)
+        || !(0..60).contains(&minute)
+        || !(0..60).contains(&second)
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month, day)? as i64;
+    Some(days * MICROS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1_000_000 + micros)
+}
+
+/// One to six fractional-second digits as microseconds (more are cut).
+fn fraction(si: &mut usize, s: &[u8]) -> Option<i64> {
+    let start = *si;
+    let mut v = 0i64;
+    while *si < s.len() && s[*si].is_ascii_digit() {
+        if *si - start < 6 {
+            v = v * 10 + (s[*si] - b'0') as i64;
+        }
+        *si += 1;
+    }
+    let n = *si - start;
+    if n == 0 {
+        return None;
+    }
+    for _ in n..6 {
+        v *= 10;
+    }
+    Some(v)
+}
+
+/// A column being filled, typed as its table column.
+pub enum ColumnBuilder {
+    Int16(Int16Builder),
+    Int32(Int32Builder),
+    Int64(Int64Builder),
+    Decimal(Decimal128Builder, u8, i8),
+    Float32(Float32Builder),
+    Float64(Float64Builder),
+    Boolean(BooleanBuilder),
+    Utf8(StringBuilder),
+    Date(Date32Builder),
+    Timestamp(TimestampMicrosecondBuilder),
+}
+
+impl ColumnBuilder {
+    pub fn new(ty: SqlType) -> Self {
+        match ty {
+            SqlType::SmallInt => ColumnBuilder::Int16(Int16Builder::new()),
+            SqlType::Integer => ColumnBuilder::Int32(Int32Builder::new()),
+            SqlType::BigInt => ColumnBuilder::Int64(Int64Builder::new()),
+            SqlType::Decimal { precision, scale } => {
+                ColumnBuilder::Decimal(Decimal128Builder::new(), precision, scale)
+            }
+            SqlType::Real => ColumnBuilder::Float32(Float32Builder::new()),
+            SqlType::Double => ColumnBuilder::Float64(Float64Builder::new()),
+            SqlType::Boolean => ColumnBuilder::Boolean(BooleanBuilder::new()),
+            SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text => {
+                ColumnBuilder::Utf8(StringBuilder::new())
+            }
+            SqlType::Date => ColumnBuilder::Date(Date32Builder::new()),
+            SqlType::Timestamp => ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::new()),
+        }
+    }
+
+    /// Appends a value `convert` produced for this column's type.
+    pub fn append(&mut self, d: &Datum) -> Result<()> {
+        let mismatch = || Error::Internal(format!("COPY value {d:?} does not fit its column"));
+        match (self, d) {
+            (ColumnBuilder::Int16(b), Datum::Null) => b.append_null(),
+            (ColumnBuilder::Int32(b), Datum::Null) => b.append_null(),
+            (ColumnBuilder::Int64(b), Datum::Null) => b.append_null(),
+            (ColumnBuilder::Decimal(b, ..), Datum::Null) => b.append_null(),
+            (ColumnBuilder::Float32(b), Datum::Null) => b.append_null(),
+            (ColumnBuilder::Float64(b), Datum::Null) => b.append_null(),
+            (ColumnBuilder::Boolean(b), Datum::Null) => b.append_null(),
+            (ColumnBuilder::Utf8(b), Datum::Null) => b.append_null(),
+            (ColumnBuilder::Date(b), Datum::Null) => b.append_null(),
+            (ColumnBuilder::Timestamp(b), Datum::Null) => b.append_null(),
+            (ColumnBuilder::Int16(b), Datum::Int(v)) => {
+                b.append_value(i16::try_from(*v).map_err(|_| mismatch())?)
+            }
+            (ColumnBuilder::Int32(b), Datum::Int(v)) => {
+                b.append_value(i32::try_from(*v).map_err(|_| mismatch())?)
+            }
+            (ColumnBuilder::Int64(b), Datum::Int(v)) => b.append_value(*v),
+            (ColumnBuilder::Decimal(b, ..), Datum::Decimal(v, _)) => b.append_value(*v),
+            (ColumnBuilder::Float32(b), Datum::Float(v)) => b.append_value(*v as f32),
+            (ColumnBuilder::Float64(b), Datum::Float(v)) => b.append_value(*v),
+            (ColumnBuilder::Boolean(b), Datum::Boolean(v)) => b.append_value(*v),
+            (ColumnBuilder::Utf8(b), Datum::Text(v)) => b.append_value(v),
+            (ColumnBuilder::Date(b), Datum::Date(v)) => b.append_value(*v),
+            (ColumnBuilder::Timestamp(b), Datum::Timestamp(v)) => b.append_value(*v),
+            _ => return Err(mismatch()),
+        }
+        Ok(())
+    }
+
+    pub fn finish(&mut self) -> Result<ArrayRef> {
+        Ok(match self {
+            ColumnBuilder::Int16(b) => Arc::new(b.finish()),
+            ColumnBuilder::Int32(b) => Arc::new(b.finish()),
+            ColumnBuilder::Int64(b) => Arc::new(b.finish()),
+            ColumnBuilder::Decimal(b, p, s) => {
+                Arc::new(b.finish().with_precision_and_scale(*p, *s)?)
+            }
+            ColumnBuilder::Float32(b) => Arc::new(b.finish()),
+            ColumnBuilder::Float64(b) => Arc::new(b.finish()),
+            ColumnBuilder::Boolean(b) => Arc::new(b.finish()),
+            ColumnBuilder::Utf8(b) => Arc::new(b.finish()),
+            ColumnBuilder::Date(b) => Arc::new(b.finish()),
+            ColumnBuilder::Timestamp(b) => Arc::new(b.finish()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::copy::options::{Compression, InputFormat};
+
+    fn opts() -> CopyOptions {
+        CopyOptions {
+            format: InputFormat::Text,
+            delimiter: None,
+            quote: b'"',
+            ignore_header: 0,
+            null_as: None,
+            empty_as_null: false,
+            blanks_as_null: false,
+            trim_blanks: false,
+            truncate_columns: false,
+            accept_inv_chars: None,
+            remove_quotes: false,
+            escape: false,
+            date_format: TimeFormat::Default,
+            time_format: TimeFormat::Default,
+            compression: Compression::None,
+            max_error: 0,
+            manifest: false,
+            postgres: false,
+        }
+    }
+
+    // Patterns against matching and non-matching text.
+    #[test]
+    fn patterns_read_dates_and_times() {
+        let day = |y, m, d| days_from_civil(y, m, d).unwrap() as i64 * MICROS_PER_DAY;
+        assert_eq!(
+            pattern_micros("2024/02/29", "YYYY/MM/DD"),
+            Some(day(2024, 2, 29))
+        );
+        assert_eq!(pattern_micros("2023/02/29", "YYYY/MM/DD"), None);
+        assert_eq!(
+            pattern_micros("05-Mar-99", "DD-MON-YY"),
+            Some(day(1999, 3, 5))
+        );
+        assert_eq!(
+            pattern_micros("2024-01-02 03:04:05.5", "YYYY-MM-DD HH24:MI:SS.US"),
+            Some(day(2024, 1, 2) + 11_045_500_000)
+        );
+        assert_eq!(
+            pattern_micros("01/02/2024 01:00 PM", "MM/DD/YYYY HH12:MI AM"),
+            Some(day(2024, 1, 2) + 13 * 3_600_000_000)
+        );
+        assert_eq!(pattern_micros("2024-01-02x", "YYYY-MM-DD"), None);
+    }
+
+    // Options around the input functions.
+    #[test]
+    fn conversions_follow_the_options() {
+        let mut o = opts();
+        assert_eq!(
+            convert(Some(""), SqlType::Integer, &o).unwrap(),
+            Datum::Null
+        );
+        assert_eq!(
+            convert(Some(""), SqlType::Text, &o).unwrap(),
+            Datum::Text(String::new())
+        );
+        o.empty_as_null = true;
+        assert_eq!(convert(Some(""), SqlType::Text, &o).unwrap(), Datum::Null);
+        let v5 = SqlType::Varchar { length: 5 };
+        let e = convert(Some("abcdef"), v5, &o).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "value too long for type character varying(5)"
+        );
+        o.truncate_columns = true;
+        assert_eq!(
+            convert(Some("abcdé"), SqlType::Varchar { length: 5 }, &o).unwrap(),
+            Datum::Text("abcd".into())
+        );
+        o.time_format = TimeFormat::EpochSecs;
+        assert_eq!(
+            convert(Some("86400.5"), SqlType::Timestamp, &o).unwrap(),
+            Datum::Timestamp(86_400_500_000)
+        );
+        o.date_format = TimeFormat::Auto;
+        assert_eq!(
+            convert(Some("20240105"), SqlType::Date, &o).unwrap(),
+            Datum::Date(days_from_civil(2024, 1, 5).unwrap())
+        );
+        let e = convert(Some("x"), SqlType::Integer, &o).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid input syntax for type integer: \"x\""
+        );
+        let d = SqlType::Decimal {
+            precision: 5,
+            scale: 2,
+        };
+        assert_eq!(
+            convert(Some("1.005"), d, &o).unwrap(),
+            Datum::Decimal(101, 2)
+        );
+        assert!(convert(Some("12345.6"), d, &o).is_err());
+    }
+}
