@@ -20,7 +20,7 @@ use crate::types::datum::{pow10, rescale_decimal, DECIMAL_DIGITS_MAX};
 use crate::types::decimal_scale;
 
 /// Per-group state of one aggregate.
-enum Accumulator {
+pub(crate) enum Accumulator {
     Count(Vec<i64>),
     /// Exact sum of integers or decimals (at the input's scale), and rows seen.
     SumExact {
@@ -295,6 +295,17 @@ impl AggState {
             }
         })
     }
+}
+
+/// The values of `call` from accumulator slots filled elsewhere (the window operator keeps
+/// one slot per row, its frame's state).
+pub(crate) fn finish_accumulator(call: &AggCall, acc: Accumulator) -> Result<ArrayRef> {
+    AggState {
+        call: call.clone(),
+        acc,
+        seen: None,
+    }
+    .finish()
 }
 
 /// Groups `input` by `groups` and computes `aggs`. With no group expressions the result is one

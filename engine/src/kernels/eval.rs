@@ -107,6 +107,9 @@ pub fn evaluate(expr: &Expr, batch: &RecordBatch) -> Result<ArrayRef> {
         Expr::Aggregate(_) => Err(Error::Internal(
             "aggregate evaluated outside an aggregation".into(),
         )),
+        Expr::Window(_) => Err(Error::Internal(
+            "window function evaluated outside a window operator".into(),
+        )),
     }
 }
 

@@ -87,6 +87,11 @@ pub struct Binder<'a> {
     pub(crate) now: std::cell::OnceCell<i64>,
     /// WITH queries in scope, outermost first; a reference binds the innermost of a name.
     pub(crate) ctes: Vec<CteDef>,
+    /// The WINDOW clauses of the queries being bound, outermost first.
+    pub(crate) named_windows: Vec<(String, ast::NamedWindowExpr)>,
+    /// While a window call's arguments or window are bound, the error a window call there
+    /// gives (window calls do not nest).
+    pub(crate) in_window: Option<&'static str>,
 }
 
 /// A WITH query as its references see it.
@@ -115,6 +120,8 @@ impl<'a> Binder<'a> {
             interrupt_key: 0,
             now: std::cell::OnceCell::new(),
             ctes: Vec::new(),
+            named_windows: Vec::new(),
+            in_window: None,
         }
     }
 
@@ -1159,6 +1166,15 @@ impl<'a> Binder<'a> {
                 })
             }
         };
+        if f.over.is_some() {
+            return self.bind_window_function(&name, f, &args, distinct, star, scope, agg);
+        }
+        if crate::planner::window::is_window_only(&name) {
+            return Err(Error::WrongObjectType {
+                message: format!("window function {name} requires an OVER clause"),
+                position,
+            });
+        }
         let agg_func = match name.as_str() {
             "count" if star => Some(AggFunc::CountStar),
             "count" => Some(AggFunc::Count),
@@ -1212,7 +1228,7 @@ impl<'a> Binder<'a> {
         self.scalar_function(&name, bound, position, f.span())
     }
 
-    fn aggregate(
+    pub(crate) fn aggregate(
         &self,
         func: AggFunc,
         arg: Option<Expr>,

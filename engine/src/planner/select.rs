@@ -12,6 +12,7 @@ use crate::planner::bind::{
 use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr};
 use crate::planner::plan::{JoinType, Plan, SetOpKind, SortKey};
 use crate::planner::subquery::{Domain, HIDDEN_PREFIX};
+use crate::planner::window::{contains_window, plan_windows};
 use crate::types::Datum;
 use crate::ResultColumn;
 
@@ -399,7 +400,14 @@ impl Binder<'_> {
             Some(std::mem::take(&mut self.outer))
         };
         let saved_pending = std::mem::take(&mut self.pending);
+        let windows_mark = self.named_windows.len();
+        self.named_windows.extend(
+            s.named_window
+                .iter()
+                .map(|d| (normalize_ident(&d.0), d.1.clone())),
+        );
         let r = self.bind_select_body(s, order_by, domain);
+        self.named_windows.truncate(windows_mark);
         self.pending = saved_pending;
         if let Some(outer) = saved_outer {
             self.outer = outer;
@@ -414,7 +422,7 @@ impl Binder<'_> {
         domain: Option<Domain>,
     ) -> Result<BoundQuery> {
         let nd = domain.as_ref().map(|d| d.types.len()).unwrap_or(0);
-        if s.top.is_some() || !s.lateral_views.is_empty() || s.qualify.is_some() {
+        if s.top.is_some() || !s.lateral_views.is_empty() {
             return Err(Error::Unsupported {
                 message: "this SELECT form is not supported yet".into(),
             });
@@ -535,6 +543,12 @@ impl Binder<'_> {
                                     position: self.position(g.span()),
                                 });
                             }
+                            if contains_window(&e) {
+                                return Err(Error::Windowing {
+                                    message: "window functions are not allowed in GROUP BY".into(),
+                                    position: self.position(g.span()),
+                                });
+                            }
                             e
                         }
                         _ => match self.bind_expr(g, &scope, AggContext::Forbidden("GROUP BY")) {
@@ -542,7 +556,10 @@ impl Binder<'_> {
                             Err(err @ Error::UndefinedColumn { .. }) => {
                                 // PostgreSQL also accepts an output column alias here.
                                 match self.output_reference(g, &output_names)? {
-                                    Some(i) if !contains_aggregate(&items[i].0) => {
+                                    Some(i)
+                                        if !contains_aggregate(&items[i].0)
+                                            && !contains_window(&items[i].0) =>
+                                    {
                                         items[i].0.clone()
                                     }
                                     _ => return Err(err),
@@ -574,6 +591,12 @@ impl Binder<'_> {
                         position: self.position(h.span()),
                     });
                 }
+                if contains_window(&b) {
+                    return Err(Error::Windowing {
+                        message: "window functions are not allowed in HAVING".into(),
+                        position: self.position(h.span()),
+                    });
+                }
                 Some(b)
             }
             None => None,
@@ -593,8 +616,15 @@ impl Binder<'_> {
             order_refs.push(r);
         }
 
+        // QUALIFY: a filter over the window functions' results.
+        let mut qualify = match &s.qualify {
+            Some(q) => Some(self.bind_qualify(q, &scope, &s.projection)?),
+            None => None,
+        };
+
         let aggregated = !group_exprs.is_empty()
             || having.is_some()
+            || qualify.as_ref().is_some_and(contains_aggregate)
             || items.iter().any(|(e, _)| contains_aggregate(e))
             || order_refs
                 .iter()
@@ -634,6 +664,7 @@ impl Binder<'_> {
                 .map(&mut rewrite)
                 .collect::<Result<_>>()?;
             let mut having = having.as_ref().map(&mut rewrite).transpose()?;
+            qualify = qualify.as_ref().map(&mut rewrite).transpose()?;
             for r in order_refs.iter_mut() {
                 if let OrderRef::Input(e) = r {
                     *e = rewrite(e)?;
@@ -654,6 +685,7 @@ impl Binder<'_> {
                 };
                 select_exprs = select_exprs.iter().map(remap).collect();
                 having = having.as_ref().map(remap);
+                qualify = qualify.as_ref().map(remap);
                 for r in order_refs.iter_mut() {
                     if let OrderRef::Input(e) = r {
                         *e = remap(e);
@@ -682,7 +714,7 @@ impl Binder<'_> {
                     })
                     .map(|e: Expr| {
                         // Only domain columns may remain (a subquery's value cannot).
-                        if e.columns().iter().any(|i| *i >= nd) {
+                        if e.columns().iter().any(|i| *i >= nd) || contains_window(&e) {
                             Expr::literal(Datum::Null, e.ty())
                         } else {
                             e
@@ -716,6 +748,57 @@ impl Binder<'_> {
                     predicate: h,
                 };
             }
+        }
+
+        // Window functions, computed over the (grouped) input; a decorrelated subquery's
+        // windows are also partitioned by its domain columns, one partition per outer row.
+        if nd > 0 {
+            let domain: Vec<Expr> = (0..nd)
+                .map(|j| {
+                    let index = if aggregated { j } else { domain_offset + j };
+                    Expr::Column {
+                        index,
+                        ty: scope.columns[domain_offset + j].ty,
+                    }
+                })
+                .collect();
+            let add_domain = |e: &Expr| {
+                e.transform(&mut |x| match x {
+                    Expr::Window(w) => {
+                        let mut w = w.as_ref().clone();
+                        w.partition_by.splice(0..0, domain.iter().cloned());
+                        Some(Expr::Window(Box::new(w)))
+                    }
+                    _ => None,
+                })
+            };
+            for e in select_exprs.iter_mut() {
+                *e = add_domain(e);
+            }
+            for r in order_refs.iter_mut() {
+                if let OrderRef::Input(e) = r {
+                    *e = add_domain(e);
+                }
+            }
+            qualify = qualify.as_ref().map(add_domain);
+        }
+        {
+            let mut exprs: Vec<&mut Expr> = select_exprs.iter_mut().collect();
+            for r in order_refs.iter_mut() {
+                if let OrderRef::Input(e) = r {
+                    exprs.push(e);
+                }
+            }
+            if let Some(q) = qualify.as_mut() {
+                exprs.push(q);
+            }
+            plan = plan_windows(plan, &mut exprs);
+        }
+        if let Some(q) = qualify {
+            plan = Plan::Filter {
+                input: Box::new(plan),
+                predicate: q,
+            };
         }
 
         // Project the visible columns plus hidden ORDER BY columns, sort, drop the hidden.
@@ -1272,7 +1355,7 @@ fn query_relation(q: BoundQuery, relation: Option<String>, names: &[String]) -> 
     }
 }
 
-fn sort_key(expr: Expr, options: &ast::OrderByOptions) -> SortKey {
+pub(crate) fn sort_key(expr: Expr, options: &ast::OrderByOptions) -> SortKey {
     let descending = matches!(options.sort, Some(ast::OrderBySort::Desc));
     // PostgreSQL: NULLs sort as larger than any value by default.
     let nulls_first = options.nulls_first.unwrap_or(descending);
