@@ -384,6 +384,9 @@ fn function(
             }
             Ok(acc)
         }
+        ScalarFunc::Grouping => Err(Error::Internal(
+            "GROUPING evaluated outside an aggregation".into(),
+        )),
         ScalarFunc::Random => {
             let out: arrow_array::Float64Array = (0..n).map(|_| Some(random_f64())).collect();
             Ok(Arc::new(out))

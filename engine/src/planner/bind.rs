@@ -1175,6 +1175,42 @@ impl<'a> Binder<'a> {
                 position,
             });
         }
+        if name == "grouping" {
+            match agg {
+                AggContext::Allowed => {}
+                AggContext::Forbidden(clause) => {
+                    return Err(Error::Grouping {
+                        message: format!("grouping operations are not allowed in {clause}"),
+                        position,
+                    })
+                }
+                AggContext::Nested => {
+                    return Err(Error::Grouping {
+                        message: "aggregate function calls cannot contain grouping operations"
+                            .into(),
+                        position,
+                    })
+                }
+            }
+            if args.is_empty() || args.len() > 31 {
+                return Err(Error::UndefinedFunction {
+                    message: format!(
+                        "function grouping with {} arguments does not exist",
+                        args.len()
+                    ),
+                    position,
+                });
+            }
+            let bound = args
+                .iter()
+                .map(|a| self.bind_expr(a, scope, AggContext::Nested))
+                .collect::<Result<Vec<_>>>()?;
+            return Ok(Expr::Function {
+                func: ScalarFunc::Grouping,
+                args: bound,
+                ty: SqlType::Integer,
+            });
+        }
         let agg_func = match name.as_str() {
             "count" if star => Some(AggFunc::CountStar),
             "count" => Some(AggFunc::Count),

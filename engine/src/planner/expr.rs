@@ -91,6 +91,9 @@ pub enum ScalarFunc {
     Sleep(u64),
     /// A date or timestamp function or operator (`kernels::dates`).
     Date(crate::kernels::dates::DateFunc),
+    /// `GROUPING(args)`; only present while binding, replaced by arithmetic on the grouping
+    /// id when the aggregate is planned.
+    Grouping,
 }
 
 /// How [`ScalarFunc::DecimalRound`] rounds.
@@ -345,7 +348,7 @@ impl Expr {
                     | Expr::Aggregate(_)
                     | Expr::Window(_)
                     | Expr::Function {
-                        func: ScalarFunc::Random | ScalarFunc::Sleep(_),
+                        func: ScalarFunc::Random | ScalarFunc::Sleep(_) | ScalarFunc::Grouping,
                         ..
                     }
             ) {

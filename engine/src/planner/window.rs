@@ -151,12 +151,14 @@ impl Binder<'_> {
             "avg" => WindowFunc::Agg(AggFunc::Avg),
             "min" => WindowFunc::Agg(AggFunc::Min),
             "max" => WindowFunc::Agg(AggFunc::Max),
-            _ => return Err(Error::WrongObjectType {
-                message: format!(
+            _ => {
+                return Err(Error::WrongObjectType {
+                    message: format!(
                     "OVER specified, but {name} is not a window function nor an aggregate function"
                 ),
-                position,
-            }),
+                    position,
+                })
+            }
         };
         if distinct {
             return Err(match func {
