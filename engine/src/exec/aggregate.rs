@@ -31,6 +31,25 @@ pub(crate) enum Accumulator {
         sums: Vec<f64>,
         counts: Vec<i64>,
     },
+    /// Rows, sum and sum of squares of integers or decimals, exactly, at the input's scale
+    /// (squares at twice it), for the variances and standard deviations.
+    MomentsExact {
+        n: Vec<i64>,
+        sums: Vec<i128>,
+        squares: Vec<i128>,
+    },
+    /// Rows, sum and sum of squared deviations of floats, updated as PostgreSQL's
+    /// float8_accum does (Youngs and Cramer), so results match it bit for bit.
+    MomentsFloat {
+        n: Vec<f64>,
+        sx: Vec<f64>,
+        sxx: Vec<f64>,
+    },
+    /// BOOL_AND (`and`) or BOOL_OR over the non-NULL values.
+    Bool {
+        vals: Vec<Option<bool>>,
+        and: bool,
+    },
     /// Smallest or largest value, kept in arrow-row form (which orders like SQL).
     MinMax {
         best: Vec<Option<Box<[u8]>>>,
@@ -63,6 +82,24 @@ impl AggState {
                     sums: Vec::new(),
                     counts: Vec::new(),
                 },
+            },
+            AggFunc::VarSamp | AggFunc::VarPop | AggFunc::StddevSamp | AggFunc::StddevPop => {
+                match arg_ty {
+                    Some(SqlType::Real | SqlType::Double) => Accumulator::MomentsFloat {
+                        n: Vec::new(),
+                        sx: Vec::new(),
+                        sxx: Vec::new(),
+                    },
+                    _ => Accumulator::MomentsExact {
+                        n: Vec::new(),
+                        sums: Vec::new(),
+                        squares: Vec::new(),
+                    },
+                }
+            }
+            AggFunc::BoolAnd | AggFunc::BoolOr => Accumulator::Bool {
+                vals: Vec::new(),
+                and: call.func == AggFunc::BoolAnd,
             },
             AggFunc::Min | AggFunc::Max => Accumulator::MinMax {
                 best: Vec::new(),
@@ -97,6 +134,17 @@ impl AggState {
                 sums.resize(groups, 0.0);
                 counts.resize(groups, 0);
             }
+            Accumulator::MomentsExact { n, sums, squares } => {
+                n.resize(groups, 0);
+                sums.resize(groups, 0);
+                squares.resize(groups, 0);
+            }
+            Accumulator::MomentsFloat { n, sx, sxx } => {
+                n.resize(groups, 0.0);
+                sx.resize(groups, 0.0);
+                sxx.resize(groups, 0.0);
+            }
+            Accumulator::Bool { vals, .. } => vals.resize(groups, None),
             Accumulator::MinMax { best, .. } => best.resize(groups, None),
         }
     }
@@ -169,6 +217,58 @@ impl AggState {
                         let g = *g as usize;
                         sums[g] += v.value(i);
                         counts[g] += 1;
+                    }
+                }
+            }
+            Accumulator::MomentsExact { n, sums, squares } => {
+                let a = arg.ok_or_else(|| Error::Internal("variance without argument".into()))?;
+                let of = || Error::NumericOutOfRange {
+                    message: "numeric value out of range".into(),
+                };
+                let vals: Vec<Option<i128>> = match ety {
+                    Some(SqlType::Decimal { .. }) => {
+                        a.as_primitive::<Decimal128Type>().iter().collect()
+                    }
+                    _ => to_i64(a)?.iter().map(|v| v.map(i128::from)).collect(),
+                };
+                for (i, g) in group_ids.iter().enumerate() {
+                    if let (true, Some(v)) = (take(i), vals[i]) {
+                        let g = *g as usize;
+                        n[g] += 1;
+                        sums[g] = sums[g].checked_add(v).ok_or_else(of)?;
+                        let sq = v.checked_mul(v).ok_or_else(of)?;
+                        squares[g] = squares[g].checked_add(sq).ok_or_else(of)?;
+                    }
+                }
+            }
+            Accumulator::MomentsFloat { n, sx, sxx } => {
+                let a = arg.ok_or_else(|| Error::Internal("variance without argument".into()))?;
+                let v = to_f64(a, ety.unwrap_or(SqlType::Double));
+                for (i, g) in group_ids.iter().enumerate() {
+                    if take(i) {
+                        let g = *g as usize;
+                        let x = v.value(i);
+                        n[g] += 1.0;
+                        sx[g] += x;
+                        if n[g] > 1.0 {
+                            let tmp = x * n[g] - sx[g];
+                            sxx[g] += tmp * tmp / (n[g] * (n[g] - 1.0));
+                        }
+                    }
+                }
+            }
+            Accumulator::Bool { vals, and } => {
+                let a = arg.ok_or_else(|| Error::Internal("bool_and without argument".into()))?;
+                let b = a.as_boolean();
+                for (i, g) in group_ids.iter().enumerate() {
+                    if take(i) {
+                        let slot = &mut vals[*g as usize];
+                        let v = b.value(i);
+                        *slot = Some(match slot {
+                            None => v,
+                            Some(cur) if *and => *cur && v,
+                            Some(cur) => *cur || v,
+                        });
                     }
                 }
             }
@@ -276,6 +376,49 @@ impl AggState {
                 let arr: ArrayRef = Arc::new(vals);
                 cast_array(&arr, SqlType::Double, ty, false)?
             }
+            Accumulator::MomentsExact { n, sums, squares } => {
+                let in_scale = arg_ty.map(decimal_scale).unwrap_or(0);
+                let out_scale = decimal_scale(ty);
+                let (precision, scale) = match ty {
+                    SqlType::Decimal { precision, scale } => (precision, scale),
+                    other => return Err(Error::Internal(format!("variance into {other}"))),
+                };
+                let limit = pow10(DECIMAL_DIGITS_MAX) - 1;
+                let mut vals: Vec<Option<i128>> = Vec::with_capacity(n.len());
+                for ((n, s), q) in n.into_iter().zip(sums).zip(squares) {
+                    let v = moments_exact(func, n, s, q, in_scale, out_scale);
+                    if let Some(v) = v {
+                        if v > limit || v < -limit {
+                            return Err(of(ty));
+                        }
+                    }
+                    vals.push(v);
+                }
+                Arc::new(
+                    vals.into_iter()
+                        .collect::<Decimal128Array>()
+                        .with_precision_and_scale(precision, scale)?,
+                )
+            }
+            Accumulator::MomentsFloat { n, sx: _, sxx } => {
+                let vals: Float64Array = n
+                    .into_iter()
+                    .zip(sxx)
+                    .map(|(n, sxx)| {
+                        let (var, ok) = match func {
+                            AggFunc::VarSamp | AggFunc::StddevSamp => (sxx / (n - 1.0), n > 1.0),
+                            _ => (sxx / n, n > 0.0),
+                        };
+                        ok.then(|| match func {
+                            AggFunc::StddevSamp | AggFunc::StddevPop => var.sqrt(),
+                            _ => var,
+                        })
+                    })
+                    .collect();
+                let arr: ArrayRef = Arc::new(vals);
+                cast_array(&arr, SqlType::Double, ty, false)?
+            }
+            Accumulator::Bool { vals, .. } => Arc::new(arrow_array::BooleanArray::from(vals)),
             Accumulator::MinMax {
                 best, converter, ..
             } => {
@@ -294,6 +437,60 @@ impl AggState {
                     .ok_or_else(|| Error::Internal("min/max produced no column".into()))?
             }
         })
+    }
+}
+
+/// A variance or standard deviation from exact moments: `n` rows, their sum `s` at
+/// `in_scale` and sum of squares `q` at twice it, as a decimal at `out_scale` (rounded half
+/// away from zero). NULL for no rows, and for one row with the sample forms. When the exact
+/// arithmetic would overflow i128, and for the square root, the value goes through f64.
+fn moments_exact(
+    func: AggFunc,
+    n: i64,
+    s: i128,
+    q: i128,
+    in_scale: i8,
+    out_scale: i8,
+) -> Option<i128> {
+    let sample = matches!(func, AggFunc::VarSamp | AggFunc::StddevSamp);
+    if n == 0 || (sample && n == 1) {
+        return None;
+    }
+    let nn = n as i128;
+    let den = if sample { nn * (nn - 1) } else { nn * nn };
+    let var_scale = 2 * i32::from(in_scale);
+    let out = i32::from(out_scale);
+    // n * q - s^2 at scale 2 * in_scale, then divided by den at out_scale.
+    let exact = (|| {
+        let num = nn.checked_mul(q)?.checked_sub(s.checked_mul(s)?)?;
+        let (num, den) = if out >= var_scale {
+            (num.checked_mul(pow10((out - var_scale) as u32))?, den)
+        } else {
+            (num, den.checked_mul(pow10((var_scale - out) as u32))?)
+        };
+        let quotient = num / den;
+        let rem = num % den;
+        Some(if rem.abs().checked_mul(2)? >= den {
+            quotient + num.signum()
+        } else {
+            quotient
+        })
+    })();
+    let var = match exact {
+        Some(v) => v,
+        None => {
+            let sf = s as f64 / 10f64.powi(i32::from(in_scale));
+            let qf = q as f64 / 10f64.powi(var_scale);
+            let v = (n as f64 * qf - sf * sf) / den as f64;
+            (v * 10f64.powi(out)).round() as i128
+        }
+    };
+    match func {
+        AggFunc::StddevSamp | AggFunc::StddevPop => {
+            let v = var as f64 / 10f64.powi(out);
+            Some((v.max(0.0).sqrt() * 10f64.powi(out)).round() as i128)
+        }
+        _ => Some(var),
     }
 }
 

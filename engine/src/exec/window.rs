@@ -479,6 +479,11 @@ impl Ctx<'_> {
                 })?;
                 arrow_select::take::take(a.as_ref(), &UInt32Array::from(best), None)?
             }
+            other => {
+                return Err(Error::Internal(format!(
+                    "{other:?} is not a window aggregate"
+                )))
+            }
         })
     }
 }

@@ -1218,6 +1218,12 @@ impl<'a> Binder<'a> {
             "avg" => Some(AggFunc::Avg),
             "min" => Some(AggFunc::Min),
             "max" => Some(AggFunc::Max),
+            "stddev" | "stddev_samp" => Some(AggFunc::StddevSamp),
+            "stddev_pop" => Some(AggFunc::StddevPop),
+            "variance" | "var_samp" => Some(AggFunc::VarSamp),
+            "var_pop" => Some(AggFunc::VarPop),
+            "bool_and" | "every" => Some(AggFunc::BoolAnd),
+            "bool_or" => Some(AggFunc::BoolOr),
             _ => None,
         };
         if let Some(func) = agg_func {
@@ -1299,6 +1305,22 @@ impl<'a> Binder<'a> {
                 other => return Err(no_fn(other)),
             },
             (AggFunc::Min | AggFunc::Max, Some(t)) => t,
+            // PostgreSQL: NUMERIC for integer and NUMERIC input, DOUBLE for floats.
+            (
+                AggFunc::VarSamp | AggFunc::VarPop | AggFunc::StddevSamp | AggFunc::StddevPop,
+                Some(t),
+            ) => match t {
+                SqlType::SmallInt | SqlType::Integer | SqlType::BigInt => {
+                    numeric(types::NUMERIC_DIVISION_SCALE)
+                }
+                SqlType::Decimal { scale, .. } => numeric(scale.max(types::NUMERIC_DIVISION_SCALE)),
+                SqlType::Real | SqlType::Double => SqlType::Double,
+                other => return Err(no_fn(other)),
+            },
+            (AggFunc::BoolAnd | AggFunc::BoolOr, Some(t)) => match t {
+                SqlType::Boolean => SqlType::Boolean,
+                other => return Err(no_fn(other)),
+            },
             (_, None) => return Err(Error::Internal(format!("{name} without an argument"))),
         };
         Ok(Expr::Aggregate(Box::new(AggCall {

@@ -114,6 +114,13 @@ pub enum AggFunc {
     Avg,
     Min,
     Max,
+    /// Sample and population variance and standard deviation.
+    VarSamp,
+    VarPop,
+    StddevSamp,
+    StddevPop,
+    BoolAnd,
+    BoolOr,
 }
 
 /// One aggregate call: its function, argument and result type.
@@ -170,6 +177,12 @@ impl WindowFunc {
             WindowFunc::Agg(AggFunc::Avg) => "avg",
             WindowFunc::Agg(AggFunc::Min) => "min",
             WindowFunc::Agg(AggFunc::Max) => "max",
+            WindowFunc::Agg(AggFunc::VarSamp) => "var_samp",
+            WindowFunc::Agg(AggFunc::VarPop) => "var_pop",
+            WindowFunc::Agg(AggFunc::StddevSamp) => "stddev_samp",
+            WindowFunc::Agg(AggFunc::StddevPop) => "stddev_pop",
+            WindowFunc::Agg(AggFunc::BoolAnd) => "bool_and",
+            WindowFunc::Agg(AggFunc::BoolOr) => "bool_or",
         }
     }
 }

@@ -151,6 +151,12 @@ impl Binder<'_> {
             "avg" => WindowFunc::Agg(AggFunc::Avg),
             "min" => WindowFunc::Agg(AggFunc::Min),
             "max" => WindowFunc::Agg(AggFunc::Max),
+            "stddev" | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop"
+            | "bool_and" | "bool_or" | "every" => {
+                return Err(Error::Unsupported {
+                    message: format!("{name} as a window function is not supported yet"),
+                })
+            }
             _ => {
                 return Err(Error::WrongObjectType {
                     message: format!(
