@@ -50,6 +50,12 @@ pub(crate) enum Accumulator {
         vals: Vec<Option<bool>>,
         and: bool,
     },
+    /// Every non-NULL value of each group in arrow-row form, in the order the ordered-set
+    /// aggregate sorts by (PERCENTILE_CONT, PERCENTILE_DISC, MEDIAN).
+    Ordered {
+        vals: Vec<Vec<Box<[u8]>>>,
+        converter: RowConverter,
+    },
     /// Smallest or largest value, kept in arrow-row form (which orders like SQL).
     MinMax {
         best: Vec<Option<Box<[u8]>>>,
@@ -97,6 +103,23 @@ impl AggState {
                     },
                 }
             }
+            AggFunc::PercentileCont { descending, .. }
+            | AggFunc::PercentileDisc { descending, .. } => Accumulator::Ordered {
+                vals: Vec::new(),
+                converter: RowConverter::new(vec![SortField::new_with_options(
+                    arg_ty.unwrap_or(SqlType::Text).arrow_type(),
+                    arrow_ord::sort::SortOptions {
+                        descending,
+                        nulls_first: false,
+                    },
+                )])?,
+            },
+            AggFunc::Median => Accumulator::Ordered {
+                vals: Vec::new(),
+                converter: RowConverter::new(vec![SortField::new(
+                    arg_ty.unwrap_or(SqlType::Text).arrow_type(),
+                )])?,
+            },
             AggFunc::BoolAnd | AggFunc::BoolOr => Accumulator::Bool {
                 vals: Vec::new(),
                 and: call.func == AggFunc::BoolAnd,
@@ -145,6 +168,7 @@ impl AggState {
                 sxx.resize(groups, 0.0);
             }
             Accumulator::Bool { vals, .. } => vals.resize(groups, None),
+            Accumulator::Ordered { vals, .. } => vals.resize_with(groups, Vec::new),
             Accumulator::MinMax { best, .. } => best.resize(groups, None),
         }
     }
@@ -254,6 +278,15 @@ impl AggState {
                             let tmp = x * n[g] - sx[g];
                             sxx[g] += tmp * tmp / (n[g] * (n[g] - 1.0));
                         }
+                    }
+                }
+            }
+            Accumulator::Ordered { vals, converter } => {
+                let a = arg.ok_or_else(|| Error::Internal("percentile without argument".into()))?;
+                let rows = converter.convert_columns(std::slice::from_ref(a))?;
+                for (i, g) in group_ids.iter().enumerate() {
+                    if take(i) {
+                        vals[*g as usize].push(rows.row(i).as_ref().into());
                     }
                 }
             }
@@ -419,6 +452,78 @@ impl AggState {
                 cast_array(&arr, SqlType::Double, ty, false)?
             }
             Accumulator::Bool { vals, .. } => Arc::new(arrow_array::BooleanArray::from(vals)),
+            Accumulator::Ordered {
+                mut vals,
+                converter,
+            } => {
+                vals.par_iter_mut().for_each(|v| v.sort_unstable());
+                // The values at the two positions each group's result reads.
+                let (lo_at, hi_at): (Vec<Option<usize>>, Vec<Option<usize>>) = vals
+                    .iter()
+                    .map(|v| {
+                        let n = v.len();
+                        if n == 0 {
+                            return (None, None);
+                        }
+                        match func {
+                            AggFunc::PercentileDisc { fraction, .. } => {
+                                let f = f64::from_bits(fraction);
+                                let k = (f * n as f64).ceil() as usize;
+                                let k = k.clamp(1, n) - 1;
+                                (Some(k), Some(k))
+                            }
+                            AggFunc::PercentileCont { fraction, .. } => {
+                                let pos = f64::from_bits(fraction) * (n - 1) as f64;
+                                (Some(pos.floor() as usize), Some(pos.ceil() as usize))
+                            }
+                            _ => (Some((n - 1) / 2), Some(n / 2)),
+                        }
+                    })
+                    .unzip();
+                let pick = |at: &[Option<usize>]| -> Result<ArrayRef> {
+                    let null_row = converter.convert_columns(&[arrow_array::new_null_array(
+                        &arg_ty.unwrap_or(SqlType::Text).arrow_type(),
+                        1,
+                    )])?;
+                    let parser = converter.parser();
+                    let rows: Vec<arrow_row::Row<'_>> = vals
+                        .iter()
+                        .zip(at)
+                        .map(|(v, k)| match k.and_then(|k| v.get(k)) {
+                            Some(bytes) => parser.parse(bytes),
+                            None => null_row.row(0),
+                        })
+                        .collect();
+                    converter
+                        .convert_rows(rows)?
+                        .pop()
+                        .ok_or_else(|| Error::Internal("percentile produced no column".into()))
+                };
+                let lo = pick(&lo_at)?;
+                match func {
+                    AggFunc::PercentileDisc { .. } => lo,
+                    AggFunc::PercentileCont { fraction, .. } => {
+                        let hi = pick(&hi_at)?;
+                        let (lo, hi) = (to_f64(&lo, SqlType::Double), to_f64(&hi, SqlType::Double));
+                        let f = f64::from_bits(fraction);
+                        let out: Float64Array = vals
+                            .iter()
+                            .enumerate()
+                            .map(|(g, v)| {
+                                let (l, h) = (lo_at[g]?, hi_at[g]?);
+                                let (a, b) = (lo.value(g), hi.value(g));
+                                Some(if h > l {
+                                    a + (f * (v.len() - 1) as f64 - l as f64) * (b - a)
+                                } else {
+                                    a
+                                })
+                            })
+                            .collect();
+                        Arc::new(out)
+                    }
+                    _ => median_finish(&lo, &pick(&hi_at)?, arg_ty, ty)?,
+                }
+            }
             Accumulator::MinMax {
                 best, converter, ..
             } => {
@@ -491,6 +596,61 @@ fn moments_exact(
             Some((v.max(0.0).sqrt() * 10f64.powi(out)).round() as i128)
         }
         _ => Some(var),
+    }
+}
+
+/// MEDIAN from each group's lower and upper middle values: their mean, exactly (one decimal
+/// digit finer) for integers and NUMERIC, as `lo + (hi - lo) / 2` for floats.
+fn median_finish(
+    lo: &ArrayRef,
+    hi: &ArrayRef,
+    arg_ty: Option<SqlType>,
+    ty: SqlType,
+) -> Result<ArrayRef> {
+    match (arg_ty, ty) {
+        (Some(SqlType::Real | SqlType::Double), _) => {
+            let t = arg_ty.unwrap_or(SqlType::Double);
+            let (l, h) = (to_f64(lo, t), to_f64(hi, t));
+            let out: Float64Array = (0..l.len())
+                .map(|i| {
+                    l.is_valid(i).then(|| {
+                        let (a, b) = (l.value(i), h.value(i));
+                        if a == b {
+                            a
+                        } else {
+                            a + 0.5 * (b - a)
+                        }
+                    })
+                })
+                .collect();
+            let arr: ArrayRef = Arc::new(out);
+            cast_array(&arr, SqlType::Double, ty, false)
+        }
+        (Some(at), SqlType::Decimal { precision, scale }) => {
+            let vals = |a: &ArrayRef| -> Result<Vec<Option<i128>>> {
+                Ok(match at {
+                    SqlType::Decimal { .. } => a.as_primitive::<Decimal128Type>().iter().collect(),
+                    _ => to_i64(a)?.iter().map(|v| v.map(i128::from)).collect(),
+                })
+            };
+            let (l, h) = (vals(lo)?, vals(hi)?);
+            let out = l
+                .into_iter()
+                .zip(h)
+                .map(|(a, b)| match (a, b) {
+                    (Some(a), Some(b)) => a
+                        .checked_add(b)
+                        .and_then(|s| s.checked_mul(5))
+                        .map(Some)
+                        .ok_or_else(|| Error::NumericOutOfRange {
+                            message: "numeric value out of range".into(),
+                        }),
+                    _ => Ok(None),
+                })
+                .collect::<Result<Decimal128Array>>()?;
+            Ok(Arc::new(out.with_precision_and_scale(precision, scale)?))
+        }
+        _ => Err(Error::Internal(format!("median into {ty}"))),
     }
 }
 

@@ -121,6 +121,21 @@ pub enum AggFunc {
     StddevPop,
     BoolAnd,
     BoolOr,
+    /// `percentile_cont(f) WITHIN GROUP (ORDER BY x)`: `f` as f64 bits; `descending` is the
+    /// ORDER BY's direction. The argument is DOUBLE PRECISION, as in PostgreSQL.
+    PercentileCont {
+        fraction: u64,
+        descending: bool,
+    },
+    /// `percentile_disc(f) WITHIN GROUP (ORDER BY x)`: the first value whose position in the
+    /// order reaches the fraction `f` (f64 bits).
+    PercentileDisc {
+        fraction: u64,
+        descending: bool,
+    },
+    /// Redshift's `median(x)`: percentile_cont(0.5) in the argument's own kind of number (an
+    /// exact NUMERIC one digit finer for integers and NUMERIC).
+    Median,
 }
 
 /// One aggregate call: its function, argument and result type.
@@ -183,6 +198,9 @@ impl WindowFunc {
             WindowFunc::Agg(AggFunc::StddevPop) => "stddev_pop",
             WindowFunc::Agg(AggFunc::BoolAnd) => "bool_and",
             WindowFunc::Agg(AggFunc::BoolOr) => "bool_or",
+            WindowFunc::Agg(AggFunc::PercentileCont { .. }) => "percentile_cont",
+            WindowFunc::Agg(AggFunc::PercentileDisc { .. }) => "percentile_disc",
+            WindowFunc::Agg(AggFunc::Median) => "median",
         }
     }
 }

@@ -152,7 +152,8 @@ impl Binder<'_> {
             "min" => WindowFunc::Agg(AggFunc::Min),
             "max" => WindowFunc::Agg(AggFunc::Max),
             "stddev" | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop"
-            | "bool_and" | "bool_or" | "every" => {
+            | "bool_and" | "bool_or" | "every" | "median" | "percentile_cont"
+            | "percentile_disc" => {
                 return Err(Error::Unsupported {
                     message: format!("{name} as a window function is not supported yet"),
                 })
