@@ -117,6 +117,7 @@ pub fn window(
         }
     }
     drop(part_rows);
+    drop(order_rows);
 
     let sorted = arrow_select::take::take_record_batch(&batch, &UInt32Array::from(perm))?;
     drop(batch);
@@ -125,7 +126,6 @@ pub fn window(
         parts: &parts,
         peer_start: &peer_start,
         peer_end: &peer_end,
-        order_rows: order_rows.as_ref(),
     };
     let mut columns: Vec<ArrayRef> = sorted.columns().to_vec();
     for call in calls {
@@ -158,8 +158,6 @@ struct Ctx<'a> {
     /// First and one-past-last sorted position of each row's peer group.
     peer_start: &'a [u32],
     peer_end: &'a [u32],
-    #[allow(dead_code)]
-    order_rows: Option<&'a Rows>,
 }
 
 impl Ctx<'_> {
