@@ -72,6 +72,23 @@ pub enum Error {
         message: String,
         position: Option<u32>,
     },
+    /// A window name that no WINDOW clause defines (42704).
+    #[error("window \"{name}\" does not exist")]
+    UndefinedWindow { name: String, position: Option<u32> },
+    /// A window function or clause used where it is not allowed, or a window that is not
+    /// valid (42P20).
+    #[error("{message}")]
+    Windowing {
+        message: String,
+        position: Option<u32>,
+    },
+    /// A function used as the wrong kind of function, e.g. OVER on a scalar function or a
+    /// window function without OVER (42809).
+    #[error("{message}")]
+    WrongObjectType {
+        message: String,
+        position: Option<u32>,
+    },
     /// An invalid type modifier, e.g. DECIMAL(50,2) (22023 in PostgreSQL for typmods: 42601).
     #[error("{message}")]
     InvalidTypeModifier {
@@ -120,6 +137,18 @@ pub enum Error {
     /// A power or root with no real result (2201F).
     #[error("{message}")]
     InvalidPowerArgument { message: String },
+    /// A bucket count of zero or less given to ntile (22014).
+    #[error("argument of ntile must be greater than zero")]
+    InvalidNtileArgument,
+    /// A position of zero or less given to nth_value (22016).
+    #[error("argument of nth_value must be greater than zero")]
+    InvalidNthValueArgument,
+    /// A negative window frame offset (22013).
+    #[error("{message}")]
+    InvalidFrameOffset { message: String },
+    /// A NULL window frame offset (22004).
+    #[error("{message}")]
+    NullFrameOffset { message: String },
     /// A result too large for Basalt to build (54000).
     #[error("{message}")]
     ProgramLimitExceeded { message: String },
@@ -206,6 +235,9 @@ impl Error {
             | Error::DuplicateWithQuery { position, .. }
             | Error::UndefinedFunction { position, .. }
             | Error::Grouping { position, .. }
+            | Error::Windowing { position, .. }
+            | Error::UndefinedWindow { position, .. }
+            | Error::WrongObjectType { position, .. }
             | Error::InvalidTypeModifier { position, .. } => *position,
             _ => None,
         }

@@ -183,6 +183,13 @@ impl SqlError {
             EngineError::CannotCoerce { .. } => code::CANNOT_COERCE,
             EngineError::UndefinedFunction { .. } => code::UNDEFINED_FUNCTION,
             EngineError::Grouping { .. } => code::GROUPING_ERROR,
+            EngineError::Windowing { .. } => "42P20",
+            EngineError::UndefinedWindow { .. } => code::UNDEFINED_OBJECT,
+            EngineError::WrongObjectType { .. } => "42809",
+            EngineError::InvalidNtileArgument => "22014",
+            EngineError::InvalidNthValueArgument => "22016",
+            EngineError::InvalidFrameOffset { .. } => "22013",
+            EngineError::NullFrameOffset { .. } => "22004",
             // PostgreSQL reports an out-of-range modifier such as NUMERIC(50,2) or VARCHAR(0)
             // as 22023; a modifier that does not parse at all is a syntax error the parser
             // reports on its own.

@@ -20,7 +20,7 @@ use crate::types::datum::{pow10, rescale_decimal, DECIMAL_DIGITS_MAX};
 use crate::types::decimal_scale;
 
 /// Per-group state of one aggregate.
-enum Accumulator {
+pub(crate) enum Accumulator {
     Count(Vec<i64>),
     /// Exact sum of integers or decimals (at the input's scale), and rows seen.
     SumExact {
@@ -30,6 +30,31 @@ enum Accumulator {
     SumFloat {
         sums: Vec<f64>,
         counts: Vec<i64>,
+    },
+    /// Rows, sum and sum of squares of integers or decimals, exactly, at the input's scale
+    /// (squares at twice it), for the variances and standard deviations.
+    MomentsExact {
+        n: Vec<i64>,
+        sums: Vec<i128>,
+        squares: Vec<i128>,
+    },
+    /// Rows, sum and sum of squared deviations of floats, updated as PostgreSQL's
+    /// float8_accum does (Youngs and Cramer), so results match it bit for bit.
+    MomentsFloat {
+        n: Vec<f64>,
+        sx: Vec<f64>,
+        sxx: Vec<f64>,
+    },
+    /// BOOL_AND (`and`) or BOOL_OR over the non-NULL values.
+    Bool {
+        vals: Vec<Option<bool>>,
+        and: bool,
+    },
+    /// Every non-NULL value of each group in arrow-row form, in the order the ordered-set
+    /// aggregate sorts by (PERCENTILE_CONT, PERCENTILE_DISC, MEDIAN).
+    Ordered {
+        vals: Vec<Vec<Box<[u8]>>>,
+        converter: RowConverter,
     },
     /// Smallest or largest value, kept in arrow-row form (which orders like SQL).
     MinMax {
@@ -64,6 +89,41 @@ impl AggState {
                     counts: Vec::new(),
                 },
             },
+            AggFunc::VarSamp | AggFunc::VarPop | AggFunc::StddevSamp | AggFunc::StddevPop => {
+                match arg_ty {
+                    Some(SqlType::Real | SqlType::Double) => Accumulator::MomentsFloat {
+                        n: Vec::new(),
+                        sx: Vec::new(),
+                        sxx: Vec::new(),
+                    },
+                    _ => Accumulator::MomentsExact {
+                        n: Vec::new(),
+                        sums: Vec::new(),
+                        squares: Vec::new(),
+                    },
+                }
+            }
+            AggFunc::PercentileCont { descending, .. }
+            | AggFunc::PercentileDisc { descending, .. } => Accumulator::Ordered {
+                vals: Vec::new(),
+                converter: RowConverter::new(vec![SortField::new_with_options(
+                    arg_ty.unwrap_or(SqlType::Text).arrow_type(),
+                    arrow_ord::sort::SortOptions {
+                        descending,
+                        nulls_first: false,
+                    },
+                )])?,
+            },
+            AggFunc::Median => Accumulator::Ordered {
+                vals: Vec::new(),
+                converter: RowConverter::new(vec![SortField::new(
+                    arg_ty.unwrap_or(SqlType::Text).arrow_type(),
+                )])?,
+            },
+            AggFunc::BoolAnd | AggFunc::BoolOr => Accumulator::Bool {
+                vals: Vec::new(),
+                and: call.func == AggFunc::BoolAnd,
+            },
             AggFunc::Min | AggFunc::Max => Accumulator::MinMax {
                 best: Vec::new(),
                 converter: RowConverter::new(vec![SortField::new(
@@ -97,6 +157,18 @@ impl AggState {
                 sums.resize(groups, 0.0);
                 counts.resize(groups, 0);
             }
+            Accumulator::MomentsExact { n, sums, squares } => {
+                n.resize(groups, 0);
+                sums.resize(groups, 0);
+                squares.resize(groups, 0);
+            }
+            Accumulator::MomentsFloat { n, sx, sxx } => {
+                n.resize(groups, 0.0);
+                sx.resize(groups, 0.0);
+                sxx.resize(groups, 0.0);
+            }
+            Accumulator::Bool { vals, .. } => vals.resize(groups, None),
+            Accumulator::Ordered { vals, .. } => vals.resize_with(groups, Vec::new),
             Accumulator::MinMax { best, .. } => best.resize(groups, None),
         }
     }
@@ -169,6 +241,67 @@ impl AggState {
                         let g = *g as usize;
                         sums[g] += v.value(i);
                         counts[g] += 1;
+                    }
+                }
+            }
+            Accumulator::MomentsExact { n, sums, squares } => {
+                let a = arg.ok_or_else(|| Error::Internal("variance without argument".into()))?;
+                let of = || Error::NumericOutOfRange {
+                    message: "numeric value out of range".into(),
+                };
+                let vals: Vec<Option<i128>> = match ety {
+                    Some(SqlType::Decimal { .. }) => {
+                        a.as_primitive::<Decimal128Type>().iter().collect()
+                    }
+                    _ => to_i64(a)?.iter().map(|v| v.map(i128::from)).collect(),
+                };
+                for (i, g) in group_ids.iter().enumerate() {
+                    if let (true, Some(v)) = (take(i), vals[i]) {
+                        let g = *g as usize;
+                        n[g] += 1;
+                        sums[g] = sums[g].checked_add(v).ok_or_else(of)?;
+                        let sq = v.checked_mul(v).ok_or_else(of)?;
+                        squares[g] = squares[g].checked_add(sq).ok_or_else(of)?;
+                    }
+                }
+            }
+            Accumulator::MomentsFloat { n, sx, sxx } => {
+                let a = arg.ok_or_else(|| Error::Internal("variance without argument".into()))?;
+                let v = to_f64(a, ety.unwrap_or(SqlType::Double));
+                for (i, g) in group_ids.iter().enumerate() {
+                    if take(i) {
+                        let g = *g as usize;
+                        let x = v.value(i);
+                        n[g] += 1.0;
+                        sx[g] += x;
+                        if n[g] > 1.0 {
+                            let tmp = x * n[g] - sx[g];
+                            sxx[g] += tmp * tmp / (n[g] * (n[g] - 1.0));
+                        }
+                    }
+                }
+            }
+            Accumulator::Ordered { vals, converter } => {
+                let a = arg.ok_or_else(|| Error::Internal("percentile without argument".into()))?;
+                let rows = converter.convert_columns(std::slice::from_ref(a))?;
+                for (i, g) in group_ids.iter().enumerate() {
+                    if take(i) {
+                        vals[*g as usize].push(rows.row(i).as_ref().into());
+                    }
+                }
+            }
+            Accumulator::Bool { vals, and } => {
+                let a = arg.ok_or_else(|| Error::Internal("bool_and without argument".into()))?;
+                let b = a.as_boolean();
+                for (i, g) in group_ids.iter().enumerate() {
+                    if take(i) {
+                        let slot = &mut vals[*g as usize];
+                        let v = b.value(i);
+                        *slot = Some(match slot {
+                            None => v,
+                            Some(cur) if *and => *cur && v,
+                            Some(cur) => *cur || v,
+                        });
                     }
                 }
             }
@@ -276,6 +409,121 @@ impl AggState {
                 let arr: ArrayRef = Arc::new(vals);
                 cast_array(&arr, SqlType::Double, ty, false)?
             }
+            Accumulator::MomentsExact { n, sums, squares } => {
+                let in_scale = arg_ty.map(decimal_scale).unwrap_or(0);
+                let out_scale = decimal_scale(ty);
+                let (precision, scale) = match ty {
+                    SqlType::Decimal { precision, scale } => (precision, scale),
+                    other => return Err(Error::Internal(format!("variance into {other}"))),
+                };
+                let limit = pow10(DECIMAL_DIGITS_MAX) - 1;
+                let mut vals: Vec<Option<i128>> = Vec::with_capacity(n.len());
+                for ((n, s), q) in n.into_iter().zip(sums).zip(squares) {
+                    let v = moments_exact(func, n, s, q, in_scale, out_scale);
+                    if let Some(v) = v {
+                        if v > limit || v < -limit {
+                            return Err(of(ty));
+                        }
+                    }
+                    vals.push(v);
+                }
+                Arc::new(
+                    vals.into_iter()
+                        .collect::<Decimal128Array>()
+                        .with_precision_and_scale(precision, scale)?,
+                )
+            }
+            Accumulator::MomentsFloat { n, sx: _, sxx } => {
+                let vals: Float64Array = n
+                    .into_iter()
+                    .zip(sxx)
+                    .map(|(n, sxx)| {
+                        let (var, ok) = match func {
+                            AggFunc::VarSamp | AggFunc::StddevSamp => (sxx / (n - 1.0), n > 1.0),
+                            _ => (sxx / n, n > 0.0),
+                        };
+                        ok.then(|| match func {
+                            AggFunc::StddevSamp | AggFunc::StddevPop => var.sqrt(),
+                            _ => var,
+                        })
+                    })
+                    .collect();
+                let arr: ArrayRef = Arc::new(vals);
+                cast_array(&arr, SqlType::Double, ty, false)?
+            }
+            Accumulator::Bool { vals, .. } => Arc::new(arrow_array::BooleanArray::from(vals)),
+            Accumulator::Ordered {
+                mut vals,
+                converter,
+            } => {
+                vals.par_iter_mut().for_each(|v| v.sort_unstable());
+                // The values at the two positions each group's result reads.
+                let (lo_at, hi_at): (Vec<Option<usize>>, Vec<Option<usize>>) = vals
+                    .iter()
+                    .map(|v| {
+                        let n = v.len();
+                        if n == 0 {
+                            return (None, None);
+                        }
+                        match func {
+                            AggFunc::PercentileDisc { fraction, .. } => {
+                                let f = f64::from_bits(fraction);
+                                let k = (f * n as f64).ceil() as usize;
+                                let k = k.clamp(1, n) - 1;
+                                (Some(k), Some(k))
+                            }
+                            AggFunc::PercentileCont { fraction, .. } => {
+                                let pos = f64::from_bits(fraction) * (n - 1) as f64;
+                                (Some(pos.floor() as usize), Some(pos.ceil() as usize))
+                            }
+                            _ => (Some((n - 1) / 2), Some(n / 2)),
+                        }
+                    })
+                    .unzip();
+                let pick = |at: &[Option<usize>]| -> Result<ArrayRef> {
+                    let null_row = converter.convert_columns(&[arrow_array::new_null_array(
+                        &arg_ty.unwrap_or(SqlType::Text).arrow_type(),
+                        1,
+                    )])?;
+                    let parser = converter.parser();
+                    let rows: Vec<arrow_row::Row<'_>> = vals
+                        .iter()
+                        .zip(at)
+                        .map(|(v, k)| match k.and_then(|k| v.get(k)) {
+                            Some(bytes) => parser.parse(bytes),
+                            None => null_row.row(0),
+                        })
+                        .collect();
+                    converter
+                        .convert_rows(rows)?
+                        .pop()
+                        .ok_or_else(|| Error::Internal("percentile produced no column".into()))
+                };
+                let lo = pick(&lo_at)?;
+                match func {
+                    AggFunc::PercentileDisc { .. } => lo,
+                    AggFunc::PercentileCont { fraction, .. } => {
+                        let hi = pick(&hi_at)?;
+                        let (lo, hi) = (to_f64(&lo, SqlType::Double), to_f64(&hi, SqlType::Double));
+                        let f = f64::from_bits(fraction);
+                        let out: Float64Array = vals
+                            .iter()
+                            .enumerate()
+                            .map(|(g, v)| {
+                                let (l, h) = (lo_at[g]?, hi_at[g]?);
+                                let (a, b) = (lo.value(g), hi.value(g));
+                                Some(if h > l {
+                                    a + (f * (v.len() - 1) as f64 - l as f64) * (b - a)
+                                } else {
+                                    a
+                                })
+                            })
+                            .collect();
+                        Arc::new(out)
+                    }
+                    _ => median_finish(&lo, &pick(&hi_at)?, arg_ty, ty)?,
+                }
+            }
             Accumulator::MinMax {
                 best, converter, ..
             } => {
@@ -295,6 +543,126 @@ impl AggState {
             }
         })
     }
+}
+
+/// A variance or standard deviation from exact moments: `n` rows, their sum `s` at
+/// `in_scale` and sum of squares `q` at twice it, as a decimal at `out_scale` (rounded half
+/// away from zero). NULL for no rows, and for one row with the sample forms. When the exact
+/// arithmetic would overflow i128, and for the square root, the value goes through f64.
+fn moments_exact(
+    func: AggFunc,
+    n: i64,
+    s: i128,
+    q: i128,
+    in_scale: i8,
+    out_scale: i8,
+) -> Option<i128> {
+    let sample = matches!(func, AggFunc::VarSamp | AggFunc::StddevSamp);
+    if n == 0 || (sample && n == 1) {
+        return None;
+    }
+    let nn = n as i128;
+    let den = if sample { nn * (nn - 1) } else { nn * nn };
+    let var_scale = 2 * i32::from(in_scale);
+    let out = i32::from(out_scale);
+    // n * q - s^2 at scale 2 * in_scale, then divided by den at out_scale.
+    let exact = (|| {
+        let num = nn.checked_mul(q)?.checked_sub(s.checked_mul(s)?)?;
+        let (num, den) = if out >= var_scale {
+            (num.checked_mul(pow10((out - var_scale) as u32))?, den)
+        } else {
+            (num, den.checked_mul(pow10((var_scale - out) as u32))?)
+        };
+        let quotient = num / den;
+        let rem = num % den;
+        Some(if rem.abs().checked_mul(2)? >= den {
+            quotient + num.signum()
+        } else {
+            quotient
+        })
+    })();
+    let var = match exact {
+        Some(v) => v,
+        None => {
+            let sf = s as f64 / 10f64.powi(i32::from(in_scale));
+            let qf = q as f64 / 10f64.powi(var_scale);
+            let v = (n as f64 * qf - sf * sf) / den as f64;
+            (v * 10f64.powi(out)).round() as i128
+        }
+    };
+    match func {
+        AggFunc::StddevSamp | AggFunc::StddevPop => {
+            let v = var as f64 / 10f64.powi(out);
+            Some((v.max(0.0).sqrt() * 10f64.powi(out)).round() as i128)
+        }
+        _ => Some(var),
+    }
+}
+
+/// MEDIAN from each group's lower and upper middle values: their mean, exactly (one decimal
+/// digit finer) for integers and NUMERIC, as `lo + (hi - lo) / 2` for floats.
+fn median_finish(
+    lo: &ArrayRef,
+    hi: &ArrayRef,
+    arg_ty: Option<SqlType>,
+    ty: SqlType,
+) -> Result<ArrayRef> {
+    match (arg_ty, ty) {
+        (Some(SqlType::Real | SqlType::Double), _) => {
+            let t = arg_ty.unwrap_or(SqlType::Double);
+            let (l, h) = (to_f64(lo, t), to_f64(hi, t));
+            let out: Float64Array = (0..l.len())
+                .map(|i| {
+                    l.is_valid(i).then(|| {
+                        let (a, b) = (l.value(i), h.value(i));
+                        if a == b {
+                            a
+                        } else {
+                            a + 0.5 * (b - a)
+                        }
+                    })
+                })
+                .collect();
+            let arr: ArrayRef = Arc::new(out);
+            cast_array(&arr, SqlType::Double, ty, false)
+        }
+        (Some(at), SqlType::Decimal { precision, scale }) => {
+            let vals = |a: &ArrayRef| -> Result<Vec<Option<i128>>> {
+                Ok(match at {
+                    SqlType::Decimal { .. } => a.as_primitive::<Decimal128Type>().iter().collect(),
+                    _ => to_i64(a)?.iter().map(|v| v.map(i128::from)).collect(),
+                })
+            };
+            let (l, h) = (vals(lo)?, vals(hi)?);
+            let out = l
+                .into_iter()
+                .zip(h)
+                .map(|(a, b)| match (a, b) {
+                    (Some(a), Some(b)) => a
+                        .checked_add(b)
+                        .and_then(|s| s.checked_mul(5))
+                        .map(Some)
+                        .ok_or_else(|| Error::NumericOutOfRange {
+                            message: "numeric value out of range".into(),
+                        }),
+                    _ => Ok(None),
+                })
+                .collect::<Result<Decimal128Array>>()?;
+            Ok(Arc::new(out.with_precision_and_scale(precision, scale)?))
+        }
+        _ => Err(Error::Internal(format!("median into {ty}"))),
+    }
+}
+
+/// The values of `call` from accumulator slots filled elsewhere (the window operator keeps
+/// one slot per row, its frame's state).
+pub(crate) fn finish_accumulator(call: &AggCall, acc: Accumulator) -> Result<ArrayRef> {
+    AggState {
+        call: call.clone(),
+        acc,
+        seen: None,
+    }
+    .finish()
 }
 
 /// Groups `input` by `groups` and computes `aggs`. With no group expressions the result is one

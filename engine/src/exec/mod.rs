@@ -11,6 +11,7 @@
 //! - `join`: hash join and nested loop joins, inner and LEFT / RIGHT / FULL outer.
 //! - `single_row`: the at-most-one-row check of scalar subqueries.
 //! - `set_op`: UNION, INTERSECT and EXCEPT, with or without ALL.
+//! - `window`: window functions (partitions sorted, then computed in parallel).
 //! - `sort`, `limit`, `values`.
 
 pub(crate) mod aggregate;
@@ -25,6 +26,7 @@ mod set_op;
 mod single_row;
 mod sort;
 mod values;
+mod window;
 
 use std::sync::Arc;
 
@@ -124,6 +126,9 @@ fn run_operator(
             single_row::single_row(run(input, ctx, shared)?, *key_columns)
         }
         Plan::Sort { input, keys } => sort::sort(run(input, ctx, shared)?, keys),
+        Plan::Window { input, calls } => {
+            window::window(run(input, ctx, shared)?, &input.types(), calls)
+        }
         Plan::Limit {
             input,
             offset,

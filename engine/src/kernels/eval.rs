@@ -107,6 +107,9 @@ pub fn evaluate(expr: &Expr, batch: &RecordBatch) -> Result<ArrayRef> {
         Expr::Aggregate(_) => Err(Error::Internal(
             "aggregate evaluated outside an aggregation".into(),
         )),
+        Expr::Window(_) => Err(Error::Internal(
+            "window function evaluated outside a window operator".into(),
+        )),
     }
 }
 
@@ -381,6 +384,9 @@ fn function(
             }
             Ok(acc)
         }
+        ScalarFunc::Grouping => Err(Error::Internal(
+            "GROUPING evaluated outside an aggregation".into(),
+        )),
         ScalarFunc::Random => {
             let out: arrow_array::Float64Array = (0..n).map(|_| Some(random_f64())).collect();
             Ok(Arc::new(out))

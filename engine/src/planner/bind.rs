@@ -89,6 +89,11 @@ pub struct Binder<'a> {
     pub load_errors: Option<&'a crate::copy::load_errors::LoadErrorLog>,
     /// WITH queries in scope, outermost first; a reference binds the innermost of a name.
     pub(crate) ctes: Vec<CteDef>,
+    /// The WINDOW clauses of the queries being bound, outermost first.
+    pub(crate) named_windows: Vec<(String, ast::NamedWindowExpr)>,
+    /// While a window call's arguments or window are bound, the error a window call there
+    /// gives (window calls do not nest).
+    pub(crate) in_window: Option<&'static str>,
 }
 
 /// A WITH query as its references see it.
@@ -118,6 +123,8 @@ impl<'a> Binder<'a> {
             now: std::cell::OnceCell::new(),
             load_errors: None,
             ctes: Vec::new(),
+            named_windows: Vec::new(),
+            in_window: None,
         }
     }
 
@@ -1162,6 +1169,69 @@ impl<'a> Binder<'a> {
                 })
             }
         };
+        if f.over.is_some() {
+            return self.bind_window_function(&name, f, &args, distinct, star, scope, agg);
+        }
+        if crate::planner::window::is_window_only(&name) {
+            return Err(Error::WrongObjectType {
+                message: format!("window function {name} requires an OVER clause"),
+                position,
+            });
+        }
+        if name == "grouping" {
+            match agg {
+                AggContext::Allowed => {}
+                AggContext::Forbidden(clause) => {
+                    return Err(Error::Grouping {
+                        message: format!("grouping operations are not allowed in {clause}"),
+                        position,
+                    })
+                }
+                AggContext::Nested => {
+                    return Err(Error::Grouping {
+                        message: "aggregate function calls cannot contain grouping operations"
+                            .into(),
+                        position,
+                    })
+                }
+            }
+            if args.is_empty() || args.len() > 31 {
+                return Err(Error::UndefinedFunction {
+                    message: format!(
+                        "function grouping with {} arguments does not exist",
+                        args.len()
+                    ),
+                    position,
+                });
+            }
+            let bound = args
+                .iter()
+                .map(|a| self.bind_expr(a, scope, AggContext::Nested))
+                .collect::<Result<Vec<_>>>()?;
+            return Ok(Expr::Function {
+                func: ScalarFunc::Grouping,
+                args: bound,
+                ty: SqlType::Integer,
+            });
+        }
+        if matches!(
+            name.as_str(),
+            "percentile_cont" | "percentile_disc" | "median"
+        ) {
+            return self.bind_percentile(&name, f, &args, scope, agg, position);
+        }
+        if !f.within_group.is_empty() {
+            // PostgreSQL looks for a function over the arguments and the ordering's types.
+            let mut types = Vec::new();
+            for e in args.iter().chain(f.within_group.iter().map(|o| &o.expr)) {
+                let b = self.bind_expr(e, scope, AggContext::Nested)?;
+                types.push(display_name(b.ty()));
+            }
+            return Err(Error::UndefinedFunction {
+                message: format!("function {name}({}) does not exist", types.join(", ")),
+                position,
+            });
+        }
         let agg_func = match name.as_str() {
             "count" if star => Some(AggFunc::CountStar),
             "count" => Some(AggFunc::Count),
@@ -1169,6 +1239,12 @@ impl<'a> Binder<'a> {
             "avg" => Some(AggFunc::Avg),
             "min" => Some(AggFunc::Min),
             "max" => Some(AggFunc::Max),
+            "stddev" | "stddev_samp" => Some(AggFunc::StddevSamp),
+            "stddev_pop" => Some(AggFunc::StddevPop),
+            "variance" | "var_samp" => Some(AggFunc::VarSamp),
+            "var_pop" => Some(AggFunc::VarPop),
+            "bool_and" | "every" => Some(AggFunc::BoolAnd),
+            "bool_or" => Some(AggFunc::BoolOr),
             _ => None,
         };
         if let Some(func) = agg_func {
@@ -1215,7 +1291,134 @@ impl<'a> Binder<'a> {
         self.scalar_function(&name, bound, position, f.span())
     }
 
-    fn aggregate(
+    /// PERCENTILE_CONT / PERCENTILE_DISC (f) WITHIN GROUP (ORDER BY x), and MEDIAN(x).
+    fn bind_percentile(
+        &mut self,
+        name: &str,
+        f: &ast::Function,
+        args: &[ast::Expr],
+        scope: &Scope,
+        agg: AggContext,
+        position: Option<u32>,
+    ) -> Result<Expr> {
+        match agg {
+            AggContext::Allowed => {}
+            AggContext::Forbidden(clause) => {
+                return Err(Error::Grouping {
+                    message: format!("aggregate functions are not allowed in {clause}"),
+                    position,
+                })
+            }
+            AggContext::Nested => {
+                return Err(Error::Grouping {
+                    message: "aggregate function calls cannot be nested".into(),
+                    position,
+                })
+            }
+        }
+        let span = f.span();
+        if name == "median" {
+            let [a] = args else {
+                return Err(Error::UndefinedFunction {
+                    message: format!(
+                        "function median with {} arguments does not exist",
+                        args.len()
+                    ),
+                    position,
+                });
+            };
+            let a = self.bind_expr(a, scope, AggContext::Nested)?;
+            let a = self.coerce_unknown(a, SqlType::Double)?;
+            let ty = match a.ty() {
+                SqlType::SmallInt | SqlType::Integer | SqlType::BigInt => numeric(1),
+                SqlType::Decimal { scale, .. } => numeric((scale + 1).min(37)),
+                SqlType::Real | SqlType::Double => SqlType::Double,
+                other => {
+                    return Err(Error::UndefinedFunction {
+                        message: format!("function median({}) does not exist", display_name(other)),
+                        position,
+                    })
+                }
+            };
+            return Ok(Expr::Aggregate(Box::new(AggCall {
+                func: AggFunc::Median,
+                arg: Some(a),
+                distinct: false,
+                ty,
+            })));
+        }
+        let ([fraction], [order]) = (args, f.within_group.as_slice()) else {
+            return Err(Error::UndefinedFunction {
+                message: format!(
+                    "function {name} needs one fraction and WITHIN GROUP (ORDER BY one expression)"
+                ),
+                position,
+            });
+        };
+        let fr = self.bind_expr(
+            fraction,
+            &Scope::default(),
+            AggContext::Forbidden("the fraction of an ordered-set aggregate"),
+        )?;
+        let fr = self.coerce_unknown(fr, SqlType::Double)?;
+        let fr = self.cast(fr, SqlType::Double, false, span)?;
+        let fraction = match fr {
+            Expr::Literal {
+                value: Datum::Float(v),
+                ..
+            } => v,
+            _ => {
+                return Err(Error::Unsupported {
+                    message: format!("the fraction of {name} must be a constant"),
+                })
+            }
+        };
+        if !(0.0..=1.0).contains(&fraction) {
+            return Err(Error::NumericOutOfRange {
+                message: format!("percentile value {fraction} is not between 0 and 1"),
+            });
+        }
+        let descending = matches!(order.options.sort, Some(ast::OrderBySort::Desc));
+        let x = self.bind_expr(&order.expr, scope, AggContext::Nested)?;
+        let (func, x) = if name == "percentile_cont" {
+            let x = self.coerce_unknown(x, SqlType::Double)?;
+            if !x.ty().is_numeric() {
+                return Err(Error::UndefinedFunction {
+                    message: format!(
+                        "function percentile_cont(double precision, {}) does not exist",
+                        display_name(x.ty())
+                    ),
+                    position,
+                });
+            }
+            let x = self.cast(x, SqlType::Double, false, span)?;
+            (
+                AggFunc::PercentileCont {
+                    fraction: fraction.to_bits(),
+                    descending,
+                },
+                x,
+            )
+        } else {
+            let x = self.coerce_unknown(x, SqlType::Text)?;
+            (
+                AggFunc::PercentileDisc {
+                    fraction: fraction.to_bits(),
+                    descending,
+                },
+                x,
+            )
+        };
+        let ty = x.ty();
+        Ok(Expr::Aggregate(Box::new(AggCall {
+            func,
+            arg: Some(x),
+            distinct: false,
+            ty,
+        })))
+    }
+
+    pub(crate) fn aggregate(
         &self,
         func: AggFunc,
         arg: Option<Expr>,
@@ -1250,6 +1453,30 @@ impl<'a> Binder<'a> {
                 other => return Err(no_fn(other)),
             },
             (AggFunc::Min | AggFunc::Max, Some(t)) => t,
+            // PostgreSQL: NUMERIC for integer and NUMERIC input, DOUBLE for floats.
+            (
+                AggFunc::VarSamp | AggFunc::VarPop | AggFunc::StddevSamp | AggFunc::StddevPop,
+                Some(t),
+            ) => match t {
+                SqlType::SmallInt | SqlType::Integer | SqlType::BigInt => {
+                    numeric(types::NUMERIC_DIVISION_SCALE)
+                }
+                SqlType::Decimal { scale, .. } => numeric(scale.max(types::NUMERIC_DIVISION_SCALE)),
+                SqlType::Real | SqlType::Double => SqlType::Double,
+                other => return Err(no_fn(other)),
+            },
+            (
+                AggFunc::PercentileCont { .. } | AggFunc::PercentileDisc { .. } | AggFunc::Median,
+                _,
+            ) => {
+                return Err(Error::Internal(format!(
+                    "{name} bound as a plain aggregate"
+                )))
+            }
+            (AggFunc::BoolAnd | AggFunc::BoolOr, Some(t)) => match t {
+                SqlType::Boolean => SqlType::Boolean,
+                other => return Err(no_fn(other)),
+            },
             (_, None) => return Err(Error::Internal(format!("{name} without an argument"))),
         };
         Ok(Expr::Aggregate(Box::new(AggCall {

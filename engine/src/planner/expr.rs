@@ -4,6 +4,7 @@ use basalt_storage::SqlType;
 
 use crate::kernels::datetime::DateField;
 use crate::kernels::func::RowFunc;
+use crate::planner::plan::SortKey;
 use crate::types::Datum;
 
 /// A binary operator after binding.
@@ -90,6 +91,9 @@ pub enum ScalarFunc {
     Sleep(u64),
     /// A date or timestamp function or operator (`kernels::dates`).
     Date(crate::kernels::dates::DateFunc),
+    /// `GROUPING(args)`; only present while binding, replaced by arithmetic on the grouping
+    /// id when the aggregate is planned.
+    Grouping,
 }
 
 /// How [`ScalarFunc::DecimalRound`] rounds.
@@ -110,6 +114,28 @@ pub enum AggFunc {
     Avg,
     Min,
     Max,
+    /// Sample and population variance and standard deviation.
+    VarSamp,
+    VarPop,
+    StddevSamp,
+    StddevPop,
+    BoolAnd,
+    BoolOr,
+    /// `percentile_cont(f) WITHIN GROUP (ORDER BY x)`: `f` as f64 bits; `descending` is the
+    /// ORDER BY's direction. The argument is DOUBLE PRECISION, as in PostgreSQL.
+    PercentileCont {
+        fraction: u64,
+        descending: bool,
+    },
+    /// `percentile_disc(f) WITHIN GROUP (ORDER BY x)`: the first value whose position in the
+    /// order reaches the fraction `f` (f64 bits).
+    PercentileDisc {
+        fraction: u64,
+        descending: bool,
+    },
+    /// Redshift's `median(x)`: percentile_cont(0.5) in the argument's own kind of number (an
+    /// exact NUMERIC one digit finer for integers and NUMERIC).
+    Median,
 }
 
 /// One aggregate call: its function, argument and result type.
@@ -119,6 +145,150 @@ pub struct AggCall {
     pub arg: Option<Expr>,
     pub distinct: bool,
     pub ty: SqlType,
+}
+
+/// Window functions: the ranking and value functions, and the aggregates used with OVER.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WindowFunc {
+    RowNumber,
+    Rank,
+    DenseRank,
+    PercentRank,
+    CumeDist,
+    /// `ntile(buckets)`.
+    Ntile,
+    /// `lag(value [, offset [, default]])`.
+    Lag,
+    /// `lead(value [, offset [, default]])`.
+    Lead,
+    FirstValue,
+    LastValue,
+    /// `nth_value(value, n)`.
+    NthValue,
+    /// Redshift's `ratio_to_report(value)`: the value over its partition's sum.
+    RatioToReport,
+    /// An aggregate over the window frame.
+    Agg(AggFunc),
+}
+
+impl WindowFunc {
+    /// The function's name, for EXPLAIN and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            WindowFunc::RowNumber => "row_number",
+            WindowFunc::Rank => "rank",
+            WindowFunc::DenseRank => "dense_rank",
+            WindowFunc::PercentRank => "percent_rank",
+            WindowFunc::CumeDist => "cume_dist",
+            WindowFunc::Ntile => "ntile",
+            WindowFunc::Lag => "lag",
+            WindowFunc::Lead => "lead",
+            WindowFunc::FirstValue => "first_value",
+            WindowFunc::LastValue => "last_value",
+            WindowFunc::NthValue => "nth_value",
+            WindowFunc::RatioToReport => "ratio_to_report",
+            WindowFunc::Agg(AggFunc::CountStar | AggFunc::Count) => "count",
+            WindowFunc::Agg(AggFunc::Sum) => "sum",
+            WindowFunc::Agg(AggFunc::Avg) => "avg",
+            WindowFunc::Agg(AggFunc::Min) => "min",
+            WindowFunc::Agg(AggFunc::Max) => "max",
+            WindowFunc::Agg(AggFunc::VarSamp) => "var_samp",
+            WindowFunc::Agg(AggFunc::VarPop) => "var_pop",
+            WindowFunc::Agg(AggFunc::StddevSamp) => "stddev_samp",
+            WindowFunc::Agg(AggFunc::StddevPop) => "stddev_pop",
+            WindowFunc::Agg(AggFunc::BoolAnd) => "bool_and",
+            WindowFunc::Agg(AggFunc::BoolOr) => "bool_or",
+            WindowFunc::Agg(AggFunc::PercentileCont { .. }) => "percentile_cont",
+            WindowFunc::Agg(AggFunc::PercentileDisc { .. }) => "percentile_disc",
+            WindowFunc::Agg(AggFunc::Median) => "median",
+        }
+    }
+}
+
+/// How a window frame's bounds count: in rows, or in values of the ORDER BY key (peers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FrameUnits {
+    Rows,
+    Range,
+}
+
+/// One end of a window frame. Offsets are non-negative constants, checked by the binder:
+/// a row count for ROWS, a value of the ORDER BY key's type for RANGE.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FrameBound {
+    UnboundedPreceding,
+    Preceding(Datum),
+    CurrentRow,
+    Following(Datum),
+    UnboundedFollowing,
+}
+
+/// A window frame: which rows of the partition an aggregate or value function sees.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowFrame {
+    pub units: FrameUnits,
+    pub start: FrameBound,
+    pub end: FrameBound,
+}
+
+impl WindowFrame {
+    /// PostgreSQL's default frame: RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW (the
+    /// whole partition when there is no ORDER BY, since every row is then a peer).
+    pub fn default_frame() -> WindowFrame {
+        WindowFrame {
+            units: FrameUnits::Range,
+            start: FrameBound::UnboundedPreceding,
+            end: FrameBound::CurrentRow,
+        }
+    }
+}
+
+/// One window function call: its function, arguments, window and result type. The
+/// expressions are over the window operator's input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowCall {
+    pub func: WindowFunc,
+    pub args: Vec<Expr>,
+    pub partition_by: Vec<Expr>,
+    pub order_by: Vec<SortKey>,
+    pub frame: WindowFrame,
+    pub ty: SqlType,
+}
+
+impl WindowCall {
+    /// Calls the expressions inside the call (arguments, partition and order keys).
+    fn exprs(&self) -> impl Iterator<Item = &Expr> {
+        self.args
+            .iter()
+            .chain(self.partition_by.iter())
+            .chain(self.order_by.iter().map(|k| &k.expr))
+    }
+
+    /// Rebuilds the call with every inner expression passed through `f`.
+    pub fn map_exprs(&self, f: &mut impl FnMut(&Expr) -> Expr) -> WindowCall {
+        WindowCall {
+            func: self.func,
+            args: self.args.iter().map(&mut *f).collect(),
+            partition_by: self.partition_by.iter().map(&mut *f).collect(),
+            order_by: self
+                .order_by
+                .iter()
+                .map(|k| SortKey {
+                    expr: f(&k.expr),
+                    descending: k.descending,
+                    nulls_first: k.nulls_first,
+                })
+                .collect(),
+            frame: self.frame.clone(),
+            ty: self.ty,
+        }
+    }
+
+    /// True if `other` can be computed by the same window operator (same partitioning and
+    /// ordering).
+    pub fn same_window(&self, other: &WindowCall) -> bool {
+        self.partition_by == other.partition_by && self.order_by == other.order_by
+    }
 }
 
 /// A bound, typed expression over the columns of its input.
@@ -169,6 +339,9 @@ pub enum Expr {
     /// An aggregate call; only present while binding, replaced by a column of the aggregate
     /// operator's output before the plan is built.
     Aggregate(Box<AggCall>),
+    /// A window function call; only present while binding, replaced by a column of the
+    /// window operator's output before the plan is built.
+    Window(Box<WindowCall>),
 }
 
 impl Expr {
@@ -183,6 +356,7 @@ impl Expr {
             Expr::Negate(e) => e.ty(),
             Expr::Cast { to, .. } => *to,
             Expr::Aggregate(a) => a.ty,
+            Expr::Window(w) => w.ty,
         }
     }
 
@@ -203,8 +377,9 @@ impl Expr {
                 e,
                 Expr::Column { .. }
                     | Expr::Aggregate(_)
+                    | Expr::Window(_)
                     | Expr::Function {
-                        func: ScalarFunc::Random | ScalarFunc::Sleep(_),
+                        func: ScalarFunc::Random | ScalarFunc::Sleep(_) | ScalarFunc::Grouping,
                         ..
                     }
             ) {
@@ -242,6 +417,7 @@ impl Expr {
                     arg.visit(f);
                 }
             }
+            Expr::Window(w) => w.exprs().for_each(|e| e.visit(f)),
         }
     }
 
@@ -322,6 +498,7 @@ impl Expr {
                 distinct: a.distinct,
                 ty: a.ty,
             })),
+            Expr::Window(w) => Expr::Window(Box::new(w.map_exprs(&mut |e| e.transform(f)))),
         }
     }
 

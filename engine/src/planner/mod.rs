@@ -2,7 +2,7 @@
 //! scalar functions), `select` (queries, joins, grouping, ordering), `statement` (DDL, INSERT,
 //! transactions), `dml` (DELETE, UPDATE, TRUNCATE), `ranges` (zone-map ranges from scan
 //! filters), `optimize`, `subquery`
-//! (decorrelating subqueries into joins), `expr` and `plan` (the bound
+//! (decorrelating subqueries into joins), `window` (window function calls), `expr` and `plan` (the bound
 //! forms).
 
 pub mod bind;
@@ -16,3 +16,4 @@ pub mod ranges;
 pub mod select;
 pub mod statement;
 pub mod subquery;
+pub mod window;

@@ -8,7 +8,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use crate::planner::expr::Expr;
+use crate::planner::expr::{Expr, WindowCall};
 use crate::planner::plan::Plan;
 
 /// Prunes the columns of `plan` that nothing reads; its output columns are unchanged.
@@ -270,6 +270,39 @@ impl Pruner {
                     Plan::Sort {
                         input: Box::new(input),
                         keys,
+                    },
+                    mapping,
+                )
+            }
+            Plan::Window { input, calls } => {
+                // Unread calls go; the input keeps what the rest and the calls read.
+                let w = input.types().len();
+                let ncalls = calls.len();
+                let mut keep: BTreeSet<usize> = needed.iter().copied().filter(|c| *c < w).collect();
+                let kept: Vec<(usize, WindowCall)> = calls
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| needed.contains(&(w + i)))
+                    .collect();
+                for (_, c) in &kept {
+                    add_columns(&mut keep, &Expr::Window(Box::new(c.clone())));
+                }
+                let (input, input_mapping) = self.prune(*input, &keep);
+                let new_w = input.types().len();
+                let mut mapping = input_mapping.clone();
+                mapping.resize(w + ncalls, None);
+                let mut new_calls = Vec::with_capacity(kept.len());
+                for (i, c) in kept {
+                    mapping[w + i] = Some(new_w + new_calls.len());
+                    new_calls.push(c.map_exprs(&mut |e| remap(e, &input_mapping)));
+                }
+                if new_calls.is_empty() {
+                    return (input, mapping);
+                }
+                (
+                    Plan::Window {
+                        input: Box::new(input),
+                        calls: new_calls,
                     },
                     mapping,
                 )

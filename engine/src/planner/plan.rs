@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use basalt_storage::{SqlType, TableMeta};
 
-use crate::planner::expr::{AggCall, Expr};
+use crate::planner::expr::{AggCall, Expr, FrameBound, FrameUnits, WindowCall};
 
 /// One ORDER BY key.
 #[derive(Clone, Debug, PartialEq)]
@@ -90,6 +90,13 @@ pub enum Plan {
         input: Box<Plan>,
         keys: Vec<SortKey>,
     },
+    /// Window functions that share one window (`calls[i].same_window(&calls[0])`): rows are
+    /// partitioned and ordered by it, and each call's value for each row is appended as a
+    /// column after the input's. Output rows come in partition and window order.
+    Window {
+        input: Box<Plan>,
+        calls: Vec<WindowCall>,
+    },
     Limit {
         input: Box<Plan>,
         offset: u64,
@@ -139,6 +146,11 @@ impl Plan {
             }
             Plan::SetOp { left, .. } => left.types(),
             Plan::Shared { input, .. } => input.types(),
+            Plan::Window { input, calls } => {
+                let mut t = input.types();
+                t.extend(calls.iter().map(|c| c.ty));
+                t
+            }
         }
     }
 
@@ -163,6 +175,7 @@ impl Plan {
             | Plan::Project { input, .. }
             | Plan::Aggregate { input, .. }
             | Plan::Sort { input, .. }
+            | Plan::Window { input, .. }
             | Plan::Limit { input, .. }
             | Plan::SingleRow { input, .. } => input.shared_subplans(out),
             Plan::Join { left, right, .. } | Plan::SetOp { left, right, .. } => {
@@ -231,6 +244,30 @@ impl Plan {
             }
             Plan::SingleRow { .. } => "Single Row Check".to_string(),
             Plan::Sort { keys, .. } => format!("Sort ({} keys)", keys.len()),
+            Plan::Window { calls, .. } => {
+                let funcs: Vec<String> = calls
+                    .iter()
+                    .map(|c| {
+                        let frame = match c.func {
+                            crate::planner::expr::WindowFunc::Agg(_)
+                            | crate::planner::expr::WindowFunc::FirstValue
+                            | crate::planner::expr::WindowFunc::LastValue
+                            | crate::planner::expr::WindowFunc::NthValue => {
+                                format!(" {}", frame_text(&c.frame))
+                            }
+                            _ => String::new(),
+                        };
+                        format!("{}{frame}", c.func.name())
+                    })
+                    .collect();
+                let first = calls.first();
+                format!(
+                    "WindowAgg (partition keys: {}, order keys: {}; {})",
+                    first.map(|c| c.partition_by.len()).unwrap_or(0),
+                    first.map(|c| c.order_by.len()).unwrap_or(0),
+                    funcs.join(", ")
+                )
+            }
             Plan::SetOp { kind, all, .. } => {
                 format!("{kind:?}{}", if *all { " All" } else { "" })
             }
@@ -254,6 +291,7 @@ impl Plan {
             | Plan::Project { input, .. }
             | Plan::Aggregate { input, .. }
             | Plan::Sort { input, .. }
+            | Plan::Window { input, .. }
             | Plan::Limit { input, .. }
             | Plan::SingleRow { input, .. } => vec![input],
             Plan::Shared { input, .. } => vec![input],
@@ -270,4 +308,40 @@ impl Plan {
             input.preorder(out);
         }
     }
+}
+
+/// A frame as SQL spells it, for EXPLAIN.
+fn frame_text(frame: &crate::planner::expr::WindowFrame) -> String {
+    let offset = |d: &crate::types::Datum| match d {
+        crate::types::Datum::Int(v) => v.to_string(),
+        crate::types::Datum::Float(v) => v.to_string(),
+        crate::types::Datum::Decimal(v, scale) if *scale > 0 => {
+            let p = crate::types::datum::pow10(u32::try_from(*scale).unwrap_or(0));
+            let frac = (v % p).unsigned_abs();
+            let sign = if *v < 0 { "-" } else { "" };
+            format!(
+                "{sign}{}.{frac:0width$}",
+                (v / p).unsigned_abs(),
+                width = *scale as usize
+            )
+        }
+        crate::types::Datum::Decimal(v, _) => v.to_string(),
+        other => format!("{other:?}"),
+    };
+    let bound = |b: &FrameBound| match b {
+        FrameBound::UnboundedPreceding => "UNBOUNDED PRECEDING".to_string(),
+        FrameBound::Preceding(d) => format!("{} PRECEDING", offset(d)),
+        FrameBound::CurrentRow => "CURRENT ROW".to_string(),
+        FrameBound::Following(d) => format!("{} FOLLOWING", offset(d)),
+        FrameBound::UnboundedFollowing => "UNBOUNDED FOLLOWING".to_string(),
+    };
+    let units = match frame.units {
+        FrameUnits::Rows => "ROWS",
+        FrameUnits::Range => "RANGE",
+    };
+    format!(
+        "{units} BETWEEN {} AND {}",
+        bound(&frame.start),
+        bound(&frame.end)
+    )
 }

@@ -83,6 +83,7 @@ fn scan_notes(plan: &Plan, out: &mut Vec<Option<String>>) {
         | Plan::Project { input, .. }
         | Plan::Aggregate { input, .. }
         | Plan::Sort { input, .. }
+        | Plan::Window { input, .. }
         | Plan::Limit { input, .. }
         | Plan::SingleRow { input, .. } => scan_notes(input, out),
         // Rendered at every use, as `Plan::explain` does.

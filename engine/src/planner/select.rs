@@ -9,9 +9,10 @@ use crate::error::{Error, Result};
 use crate::planner::bind::{
     column_name, normalize_ident, AggContext, Binder, CteDef, Scope, ScopeColumn, DEFAULT_SCHEMA,
 };
-use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr};
+use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr, ScalarFunc};
 use crate::planner::plan::{JoinType, Plan, SetOpKind, SortKey};
 use crate::planner::subquery::{Domain, HIDDEN_PREFIX};
+use crate::planner::window::{contains_window, plan_windows};
 use crate::types::Datum;
 use crate::ResultColumn;
 
@@ -399,7 +400,14 @@ impl Binder<'_> {
             Some(std::mem::take(&mut self.outer))
         };
         let saved_pending = std::mem::take(&mut self.pending);
+        let windows_mark = self.named_windows.len();
+        self.named_windows.extend(
+            s.named_window
+                .iter()
+                .map(|d| (normalize_ident(&d.0), d.1.clone())),
+        );
         let r = self.bind_select_body(s, order_by, domain);
+        self.named_windows.truncate(windows_mark);
         self.pending = saved_pending;
         if let Some(outer) = saved_outer {
             self.outer = outer;
@@ -414,7 +422,7 @@ impl Binder<'_> {
         domain: Option<Domain>,
     ) -> Result<BoundQuery> {
         let nd = domain.as_ref().map(|d| d.types.len()).unwrap_or(0);
-        if s.top.is_some() || !s.lateral_views.is_empty() || s.qualify.is_some() {
+        if s.top.is_some() || !s.lateral_views.is_empty() {
             return Err(Error::Unsupported {
                 message: "this SELECT form is not supported yet".into(),
             });
@@ -513,6 +521,8 @@ impl Binder<'_> {
         }
 
         // GROUP BY.
+        let mut has_sets = false;
+        let mut grouping_sets: Option<Vec<Vec<usize>>> = None;
         let group_exprs: Vec<Expr> = match &s.group_by {
             ast::GroupByExpr::Expressions(exprs, modifiers) => {
                 if !modifiers.is_empty() {
@@ -520,38 +530,103 @@ impl Binder<'_> {
                         message: "GROUP BY modifiers are not supported yet".into(),
                     });
                 }
-                let mut out = Vec::new();
+                // The distinct grouping expressions, and each grouping set as indices into
+                // them: the cross product of every item's alternatives (a plain expression
+                // has one; ROLLUP, CUBE and GROUPING SETS several).
+                let mut out: Vec<Expr> = Vec::new();
+                let mut sets: Vec<Vec<usize>> = vec![vec![]];
                 for g in exprs {
-                    let b = match g {
-                        ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
-                            let i = self
-                                .output_reference(g, &output_names)?
-                                .ok_or_else(|| Error::Internal("group ordinal".into()))?;
-                            let e = items[i].0.clone();
-                            if contains_aggregate(&e) {
-                                return Err(Error::Grouping {
-                                    message: "aggregate functions are not allowed in GROUP BY"
-                                        .into(),
-                                    position: self.position(g.span()),
+                    let alternatives: Vec<Vec<&ast::Expr>> = match g {
+                        ast::Expr::Rollup(lists) => {
+                            has_sets = true;
+                            (0..=lists.len())
+                                .rev()
+                                .map(|k| lists[..k].iter().flatten().collect())
+                                .collect()
+                        }
+                        ast::Expr::Cube(lists) => {
+                            has_sets = true;
+                            if lists.len() > 12 {
+                                return Err(Error::ProgramLimitExceeded {
+                                    message: "CUBE is limited to 12 elements".into(),
                                 });
                             }
-                            e
+                            let k = lists.len();
+                            (0..(1usize << k))
+                                .rev()
+                                .map(|mask| {
+                                    (0..k)
+                                        .filter(|b| mask & (1 << (k - 1 - b)) != 0)
+                                        .flat_map(|b| lists[b].iter())
+                                        .collect()
+                                })
+                                .collect()
                         }
-                        _ => match self.bind_expr(g, &scope, AggContext::Forbidden("GROUP BY")) {
-                            Ok(e) => e,
-                            Err(err @ Error::UndefinedColumn { .. }) => {
-                                // PostgreSQL also accepts an output column alias here.
-                                match self.output_reference(g, &output_names)? {
-                                    Some(i) if !contains_aggregate(&items[i].0) => {
-                                        items[i].0.clone()
-                                    }
-                                    _ => return Err(err),
-                                }
-                            }
-                            Err(e) => return Err(e),
-                        },
+                        ast::Expr::GroupingSets(lists) => {
+                            has_sets = true;
+                            lists.iter().map(|l| l.iter().collect()).collect()
+                        }
+                        other => vec![vec![other]],
                     };
-                    out.push(b);
+                    let mut alt_sets: Vec<Vec<usize>> = Vec::with_capacity(alternatives.len());
+                    for alt in alternatives {
+                        let mut set = Vec::new();
+                        for e in alt {
+                            if matches!(
+                                e,
+                                ast::Expr::Rollup(_)
+                                    | ast::Expr::Cube(_)
+                                    | ast::Expr::GroupingSets(_)
+                            ) {
+                                return Err(Error::Unsupported {
+                                    message:
+                                        "nested ROLLUP, CUBE or GROUPING SETS are not supported yet"
+                                            .into(),
+                                });
+                            }
+                            let b = self.bind_group_item(e, &scope, &output_names, &items)?;
+                            let i = match out.iter().position(|x| *x == b) {
+                                Some(i) => i,
+                                None => {
+                                    out.push(b);
+                                    out.len() - 1
+                                }
+                            };
+                            if !set.contains(&i) {
+                                set.push(i);
+                            }
+                        }
+                        alt_sets.push(set);
+                    }
+                    sets = sets
+                        .iter()
+                        .flat_map(|s| {
+                            alt_sets.iter().map(move |a| {
+                                let mut x = s.clone();
+                                for i in a {
+                                    if !x.contains(i) {
+                                        x.push(*i);
+                                    }
+                                }
+                                x
+                            })
+                        })
+                        .collect();
+                    if sets.len() > GROUPING_SETS_MAX {
+                        return Err(Error::ProgramLimitExceeded {
+                            message: format!(
+                                "too many grouping sets present (maximum {GROUPING_SETS_MAX})"
+                            ),
+                        });
+                    }
+                }
+                if has_sets {
+                    if out.len() > 31 {
+                        return Err(Error::ProgramLimitExceeded {
+                            message: "grouping sets are limited to 31 distinct expressions".into(),
+                        });
+                    }
+                    grouping_sets = Some(sets);
                 }
                 out
             }
@@ -574,6 +649,12 @@ impl Binder<'_> {
                         position: self.position(h.span()),
                     });
                 }
+                if contains_window(&b) {
+                    return Err(Error::Windowing {
+                        message: "window functions are not allowed in HAVING".into(),
+                        position: self.position(h.span()),
+                    });
+                }
                 Some(b)
             }
             None => None,
@@ -593,8 +674,16 @@ impl Binder<'_> {
             order_refs.push(r);
         }
 
+        // QUALIFY: a filter over the window functions' results.
+        let mut qualify = match &s.qualify {
+            Some(q) => Some(self.bind_qualify(q, &scope, &s.projection)?),
+            None => None,
+        };
+
         let aggregated = !group_exprs.is_empty()
+            || grouping_sets.is_some()
             || having.is_some()
+            || qualify.as_ref().is_some_and(contains_aggregate)
             || items.iter().any(|(e, _)| contains_aggregate(e))
             || order_refs
                 .iter()
@@ -611,7 +700,12 @@ impl Binder<'_> {
                 });
             }
         }
-        let user_grouped = !group_exprs.is_empty() || having.is_some();
+        let user_grouped = !group_exprs.is_empty() || grouping_sets.is_some() || having.is_some();
+        if nd > 0 && grouping_sets.is_some() {
+            return Err(Error::Unsupported {
+                message: "grouping sets in a correlated subquery are not supported yet".into(),
+            });
+        }
         let mut group_exprs = group_exprs;
         if aggregated && nd > 0 {
             let domain_groups: Vec<Expr> = (0..nd)
@@ -625,15 +719,19 @@ impl Binder<'_> {
         let mut select_exprs: Vec<Expr> = items.into_iter().map(|(e, _)| e).collect();
         if aggregated {
             let mut aggs: Vec<AggCall> = Vec::new();
-            let ngroups = group_exprs.len();
+            // With grouping sets the aggregate's output also has the grouping id (a bit per
+            // grouping expression left out of the row's set) and the set's number.
+            let gid = grouping_sets.as_ref().map(|_| group_exprs.len());
+            let ngroups = group_exprs.len() + if gid.is_some() { 2 } else { 0 };
             let mut rewrite = |e: &Expr| -> Result<Expr> {
-                rewrite_for_aggregate(e, &group_exprs, &mut aggs, ngroups, &scope)
+                rewrite_for_aggregate(e, &group_exprs, &mut aggs, ngroups, gid, &scope)
             };
             select_exprs = select_exprs
                 .iter()
                 .map(&mut rewrite)
                 .collect::<Result<_>>()?;
             let mut having = having.as_ref().map(&mut rewrite).transpose()?;
+            qualify = qualify.as_ref().map(&mut rewrite).transpose()?;
             for r in order_refs.iter_mut() {
                 if let OrderRef::Input(e) = r {
                     *e = rewrite(e)?;
@@ -654,6 +752,7 @@ impl Binder<'_> {
                 };
                 select_exprs = select_exprs.iter().map(remap).collect();
                 having = having.as_ref().map(remap);
+                qualify = qualify.as_ref().map(remap);
                 for r in order_refs.iter_mut() {
                     if let OrderRef::Input(e) = r {
                         *e = remap(e);
@@ -682,7 +781,7 @@ impl Binder<'_> {
                     })
                     .map(|e: Expr| {
                         // Only domain columns may remain (a subquery's value cannot).
-                        if e.columns().iter().any(|i| *i >= nd) {
+                        if e.columns().iter().any(|i| *i >= nd) || contains_window(&e) {
                             Expr::literal(Datum::Null, e.ty())
                         } else {
                             e
@@ -691,10 +790,13 @@ impl Binder<'_> {
                     .collect();
                 self.empty_values = Some(empty);
             }
-            plan = Plan::Aggregate {
-                input: Box::new(plan),
-                groups: group_exprs.clone(),
-                aggs,
+            plan = match &grouping_sets {
+                None => Plan::Aggregate {
+                    input: Box::new(plan),
+                    groups: group_exprs.clone(),
+                    aggs,
+                },
+                Some(sets) => grouping_sets_plan(plan, &group_exprs, sets, aggs),
             };
             if !self.pending.is_empty() {
                 let types = plan.types();
@@ -716,6 +818,57 @@ impl Binder<'_> {
                     predicate: h,
                 };
             }
+        }
+
+        // Window functions, computed over the (grouped) input; a decorrelated subquery's
+        // windows are also partitioned by its domain columns, one partition per outer row.
+        if nd > 0 {
+            let domain: Vec<Expr> = (0..nd)
+                .map(|j| {
+                    let index = if aggregated { j } else { domain_offset + j };
+                    Expr::Column {
+                        index,
+                        ty: scope.columns[domain_offset + j].ty,
+                    }
+                })
+                .collect();
+            let add_domain = |e: &Expr| {
+                e.transform(&mut |x| match x {
+                    Expr::Window(w) => {
+                        let mut w = w.as_ref().clone();
+                        w.partition_by.splice(0..0, domain.iter().cloned());
+                        Some(Expr::Window(Box::new(w)))
+                    }
+                    _ => None,
+                })
+            };
+            for e in select_exprs.iter_mut() {
+                *e = add_domain(e);
+            }
+            for r in order_refs.iter_mut() {
+                if let OrderRef::Input(e) = r {
+                    *e = add_domain(e);
+                }
+            }
+            qualify = qualify.as_ref().map(add_domain);
+        }
+        {
+            let mut exprs: Vec<&mut Expr> = select_exprs.iter_mut().collect();
+            for r in order_refs.iter_mut() {
+                if let OrderRef::Input(e) = r {
+                    exprs.push(e);
+                }
+            }
+            if let Some(q) = qualify.as_mut() {
+                exprs.push(q);
+            }
+            plan = plan_windows(plan, &mut exprs);
+        }
+        if let Some(q) = qualify {
+            plan = Plan::Filter {
+                input: Box::new(plan),
+                predicate: q,
+            };
         }
 
         // Project the visible columns plus hidden ORDER BY columns, sort, drop the hidden.
@@ -788,6 +941,54 @@ impl Binder<'_> {
         Ok(BoundQuery {
             plan,
             columns: output_names,
+        })
+    }
+
+    /// One GROUP BY expression: an ordinal or alias of the select list, or an expression
+    /// over the input.
+    fn bind_group_item(
+        &mut self,
+        g: &ast::Expr,
+        scope: &Scope,
+        output_names: &[ResultColumn],
+        items: &[(Expr, String)],
+    ) -> Result<Expr> {
+        Ok(match g {
+            ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                let i = self
+                    .output_reference(g, output_names)?
+                    .ok_or_else(|| Error::Internal("group ordinal".into()))?;
+                let e = items[i].0.clone();
+                if contains_aggregate(&e) {
+                    return Err(Error::Grouping {
+                        message: "aggregate functions are not allowed in GROUP BY".into(),
+                        position: self.position(g.span()),
+                    });
+                }
+                if contains_window(&e) {
+                    return Err(Error::Windowing {
+                        message: "window functions are not allowed in GROUP BY".into(),
+                        position: self.position(g.span()),
+                    });
+                }
+                e
+            }
+            _ => match self.bind_expr(g, scope, AggContext::Forbidden("GROUP BY")) {
+                Ok(e) => e,
+                Err(err @ Error::UndefinedColumn { .. }) => {
+                    // PostgreSQL also accepts an output column alias here.
+                    match self.output_reference(g, output_names)? {
+                        Some(i)
+                            if !contains_aggregate(&items[i].0)
+                                && !contains_window(&items[i].0) =>
+                        {
+                            items[i].0.clone()
+                        }
+                        _ => return Err(err),
+                    }
+                }
+                Err(e) => return Err(e),
+            },
         })
     }
 
@@ -1272,7 +1473,7 @@ fn query_relation(q: BoundQuery, relation: Option<String>, names: &[String]) -> 
     }
 }
 
-fn sort_key(expr: Expr, options: &ast::OrderByOptions) -> SortKey {
+pub(crate) fn sort_key(expr: Expr, options: &ast::OrderByOptions) -> SortKey {
     let descending = matches!(options.sort, Some(ast::OrderBySort::Desc));
     // PostgreSQL: NULLs sort as larger than any value by default.
     let nulls_first = options.nulls_first.unwrap_or(descending);
@@ -1283,11 +1484,118 @@ fn sort_key(expr: Expr, options: &ast::OrderByOptions) -> SortKey {
     }
 }
 
-/// True if the expression contains an aggregate call.
+/// Most grouping sets one GROUP BY may produce.
+const GROUPING_SETS_MAX: usize = 4096;
+
+/// One aggregate per grouping set over the shared input, each laid out as every grouping
+/// expression (NULL where the set leaves it out), the grouping id, the set's number and the
+/// aggregates, and all of them UNION ALL-ed.
+fn grouping_sets_plan(
+    input: Plan,
+    groups: &[Expr],
+    sets: &[Vec<usize>],
+    aggs: Vec<AggCall>,
+) -> Plan {
+    let input = Plan::shared(input);
+    let mut arms = Vec::with_capacity(sets.len());
+    for (k, set) in sets.iter().enumerate() {
+        let aggregate = Plan::Aggregate {
+            input: Box::new(input.clone()),
+            groups: set.iter().map(|i| groups[*i].clone()).collect(),
+            aggs: aggs.clone(),
+        };
+        let mut exprs: Vec<Expr> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| match set.iter().position(|j| *j == i) {
+                Some(p) => Expr::Column {
+                    index: p,
+                    ty: g.ty(),
+                },
+                None => Expr::literal(Datum::Null, g.ty()),
+            })
+            .collect();
+        let gid: i64 = (0..groups.len())
+            .filter(|i| !set.contains(i))
+            .map(|i| 1i64 << i)
+            .sum();
+        exprs.push(Expr::literal(Datum::Int(gid), SqlType::Integer));
+        exprs.push(Expr::literal(Datum::Int(k as i64), SqlType::Integer));
+        exprs.extend(aggs.iter().enumerate().map(|(a, call)| Expr::Column {
+            index: set.len() + a,
+            ty: call.ty,
+        }));
+        arms.push(Plan::Project {
+            input: Box::new(aggregate),
+            exprs,
+        });
+    }
+    let mut arms = arms.into_iter();
+    let first = arms.next().unwrap_or(Plan::Values {
+        rows: vec![],
+        types: vec![],
+    });
+    arms.fold(first, |left, right| Plan::SetOp {
+        left: Box::new(left),
+        right: Box::new(right),
+        kind: SetOpKind::Union,
+        all: true,
+    })
+}
+
+/// GROUPING(args) over an aggregate's output: bit `m-1-j` is set when argument j is left out
+/// of the row's grouping set; 0 without grouping sets.
+fn grouping_value(args: &[Expr], groups: &[Expr], gid: Option<usize>) -> Result<Expr> {
+    let int = |v: i64| Expr::literal(Datum::Int(v), SqlType::Integer);
+    let bin = |op: BinaryOp, l: Expr, r: Expr| Expr::Binary {
+        op,
+        left: Box::new(l),
+        right: Box::new(r),
+        ty: SqlType::Integer,
+    };
+    let m = args.len();
+    let mut total: Option<Expr> = None;
+    for (j, a) in args.iter().enumerate() {
+        let Some(i) = groups.iter().position(|g| g == a) else {
+            return Err(Error::Grouping {
+                message: "arguments to GROUPING must be grouping expressions of the associated query level".into(),
+                position: None,
+            });
+        };
+        let Some(col) = gid else { continue };
+        let bit = bin(
+            BinaryOp::Mod,
+            bin(
+                BinaryOp::Div,
+                Expr::Column {
+                    index: col,
+                    ty: SqlType::Integer,
+                },
+                int(1i64 << i),
+            ),
+            int(2),
+        );
+        let term = bin(BinaryOp::Mul, bit, int(1i64 << (m - 1 - j)));
+        total = Some(match total {
+            None => term,
+            Some(t) => bin(BinaryOp::Add, t, term),
+        });
+    }
+    Ok(total.unwrap_or_else(|| int(0)))
+}
+
+/// True if the expression contains an aggregate call (or GROUPING).
 pub fn contains_aggregate(e: &Expr) -> bool {
     let mut found = false;
     e.visit(&mut |x| {
-        if matches!(x, Expr::Aggregate(_)) {
+        if matches!(
+            x,
+            Expr::Aggregate(_)
+                | Expr::Function {
+                    func: ScalarFunc::Grouping,
+                    ..
+                }
+        ) {
             found = true;
         }
     });
@@ -1302,6 +1610,7 @@ fn rewrite_for_aggregate(
     groups: &[Expr],
     aggs: &mut Vec<AggCall>,
     ngroups: usize,
+    gid: Option<usize>,
     scope: &Scope,
 ) -> Result<Expr> {
     let mut err: Option<Error> = None;
@@ -1313,6 +1622,17 @@ fn rewrite_for_aggregate(
             });
         }
         match x {
+            Expr::Function {
+                func: ScalarFunc::Grouping,
+                args,
+                ..
+            } => match grouping_value(args, groups, gid) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    err.get_or_insert(e);
+                    Some(x.clone())
+                }
+            },
             Expr::Aggregate(call) => {
                 let k = match aggs.iter().position(|a| a == call.as_ref()) {
                     Some(k) => k,

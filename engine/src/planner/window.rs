@@ -1,0 +1,621 @@
+//! Binding window function calls (`f(...) OVER (...)`, named windows) and planning them: the
+//! calls of a query are computed by `Plan::Window` operators stacked over the query's input
+//! (after grouping and HAVING), one per distinct window, and every call becomes a reference to
+//! its operator's output column.
+
+use basalt_storage::SqlType;
+use sqlparser::ast::{self, Spanned};
+
+use crate::error::{Error, Result};
+use crate::planner::bind::{normalize_ident, AggContext, Binder, Scope};
+use crate::planner::expr::{
+    AggFunc, Expr, FrameBound, FrameUnits, WindowCall, WindowFrame, WindowFunc,
+};
+use crate::planner::plan::{Plan, SortKey};
+use crate::planner::select::sort_key;
+use crate::types::{display_name, Datum};
+
+/// Window functions that exist only with OVER.
+pub fn is_window_only(name: &str) -> bool {
+    matches!(
+        name,
+        "row_number"
+            | "rank"
+            | "dense_rank"
+            | "percent_rank"
+            | "cume_dist"
+            | "ntile"
+            | "lag"
+            | "lead"
+            | "first_value"
+            | "last_value"
+            | "nth_value"
+            | "ratio_to_report"
+    )
+}
+
+/// True if the expression contains a window function call.
+pub fn contains_window(e: &Expr) -> bool {
+    let mut found = false;
+    e.visit(&mut |x| {
+        if matches!(x, Expr::Window(_)) {
+            found = true;
+        }
+    });
+    found
+}
+
+/// Adds a window operator for each distinct window among the calls in `exprs` (in order of
+/// first appearance) over `plan`, and rewrites the calls into references to their columns.
+pub fn plan_windows(mut plan: Plan, exprs: &mut [&mut Expr]) -> Plan {
+    let mut calls: Vec<WindowCall> = Vec::new();
+    for e in exprs.iter() {
+        e.visit(&mut |x| {
+            if let Expr::Window(w) = x {
+                if !calls.contains(w) {
+                    calls.push(w.as_ref().clone());
+                }
+            }
+        });
+    }
+    if calls.is_empty() {
+        return plan;
+    }
+    // One operator per window; each appends its calls' columns after its input's.
+    let mut groups: Vec<Vec<WindowCall>> = Vec::new();
+    for c in calls {
+        match groups.iter_mut().find(|g| g[0].same_window(&c)) {
+            Some(g) => g.push(c),
+            None => groups.push(vec![c]),
+        }
+    }
+    let mut columns: Vec<(WindowCall, usize)> = Vec::new();
+    for g in groups {
+        let base = plan.types().len();
+        for (k, c) in g.iter().enumerate() {
+            columns.push((c.clone(), base + k));
+        }
+        plan = Plan::Window {
+            input: Box::new(plan),
+            calls: g,
+        };
+    }
+    for e in exprs.iter_mut() {
+        **e = e.transform(&mut |x| match x {
+            Expr::Window(w) => columns
+                .iter()
+                .find(|(c, _)| c == w.as_ref())
+                .map(|(c, index)| Expr::Column {
+                    index: *index,
+                    ty: c.ty,
+                }),
+            _ => None,
+        });
+    }
+    plan
+}
+
+impl Binder<'_> {
+    /// Binds `name(args) OVER window`. Window functions are allowed where aggregates are
+    /// (the select list and ORDER BY; HAVING is checked by the caller), and not inside an
+    /// aggregate's argument or another window call.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn bind_window_function(
+        &mut self,
+        name: &str,
+        f: &ast::Function,
+        args: &[ast::Expr],
+        distinct: bool,
+        star: bool,
+        scope: &Scope,
+        agg: AggContext,
+    ) -> Result<Expr> {
+        let position = self.position(f.span());
+        match agg {
+            AggContext::Allowed => {}
+            AggContext::Forbidden(clause) => {
+                return Err(Error::Windowing {
+                    message: format!("window functions are not allowed in {clause}"),
+                    position,
+                })
+            }
+            AggContext::Nested => {
+                return Err(Error::Grouping {
+                    message: "aggregate function calls cannot contain window function calls".into(),
+                    position,
+                })
+            }
+        }
+        if let Some(message) = self.in_window {
+            return Err(Error::Windowing {
+                message: message.into(),
+                position,
+            });
+        }
+        let func = match name {
+            "row_number" => WindowFunc::RowNumber,
+            "rank" => WindowFunc::Rank,
+            "dense_rank" => WindowFunc::DenseRank,
+            "percent_rank" => WindowFunc::PercentRank,
+            "cume_dist" => WindowFunc::CumeDist,
+            "ntile" => WindowFunc::Ntile,
+            "lag" => WindowFunc::Lag,
+            "lead" => WindowFunc::Lead,
+            "first_value" => WindowFunc::FirstValue,
+            "last_value" => WindowFunc::LastValue,
+            "nth_value" => WindowFunc::NthValue,
+            "ratio_to_report" => WindowFunc::RatioToReport,
+            "count" if star => WindowFunc::Agg(AggFunc::CountStar),
+            "count" => WindowFunc::Agg(AggFunc::Count),
+            "sum" => WindowFunc::Agg(AggFunc::Sum),
+            "avg" => WindowFunc::Agg(AggFunc::Avg),
+            "min" => WindowFunc::Agg(AggFunc::Min),
+            "max" => WindowFunc::Agg(AggFunc::Max),
+            "stddev" | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop"
+            | "bool_and" | "bool_or" | "every" | "median" | "percentile_cont"
+            | "percentile_disc" => {
+                return Err(Error::Unsupported {
+                    message: format!("{name} as a window function is not supported yet"),
+                })
+            }
+            _ => {
+                return Err(Error::WrongObjectType {
+                    message: format!(
+                    "OVER specified, but {name} is not a window function nor an aggregate function"
+                ),
+                    position,
+                })
+            }
+        };
+        if distinct {
+            return Err(match func {
+                WindowFunc::Agg(_) => Error::Unsupported {
+                    message: "DISTINCT is not implemented for window functions".into(),
+                },
+                _ => Error::WrongObjectType {
+                    message: format!("DISTINCT specified, but {name} is not an aggregate function"),
+                    position,
+                },
+            });
+        }
+        if f.filter.is_some() || !f.within_group.is_empty() || f.null_treatment.is_some() {
+            return Err(Error::Unsupported {
+                message: format!(
+                    "FILTER, WITHIN GROUP and IGNORE NULLS are not supported with {name} OVER"
+                ),
+            });
+        }
+        let Some(over) = &f.over else {
+            return Err(Error::Internal("window function without OVER".into()));
+        };
+        let spec = self.resolve_window(over)?;
+        let saved = self.in_window;
+        let r = self.bind_window_call(func, name, args, &spec, scope, position, f.span());
+        self.in_window = saved;
+        r
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn bind_window_call(
+        &mut self,
+        func: WindowFunc,
+        name: &str,
+        args: &[ast::Expr],
+        spec: &ast::WindowSpec,
+        scope: &Scope,
+        position: Option<u32>,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<Expr> {
+        self.in_window = Some("window function calls cannot be nested");
+        let mut bound = args
+            .iter()
+            .map(|a| self.bind_expr(a, scope, AggContext::Allowed))
+            .collect::<Result<Vec<_>>>()?;
+        let no_fn = |args: &[Expr]| Error::UndefinedFunction {
+            message: format!(
+                "function {name}({}) does not exist",
+                args.iter()
+                    .map(|a| display_name(a.ty()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            position,
+        };
+        let int_arg = |b: &Binder<'_>, e: Expr, all: &[Expr]| -> Result<Expr> {
+            let e = b.coerce_unknown(e, SqlType::Integer)?;
+            if !matches!(e.ty(), SqlType::SmallInt | SqlType::Integer) {
+                return Err(no_fn(all));
+            }
+            b.cast(e, SqlType::Integer, false, span)
+        };
+        let ty = match func {
+            WindowFunc::RowNumber | WindowFunc::Rank | WindowFunc::DenseRank => {
+                if !bound.is_empty() {
+                    return Err(no_fn(&bound));
+                }
+                SqlType::BigInt
+            }
+            WindowFunc::PercentRank | WindowFunc::CumeDist => {
+                if !bound.is_empty() {
+                    return Err(no_fn(&bound));
+                }
+                SqlType::Double
+            }
+            WindowFunc::Ntile => {
+                if bound.len() != 1 {
+                    return Err(no_fn(&bound));
+                }
+                let all = bound.clone();
+                bound = vec![int_arg(self, bound.remove(0), &all)?];
+                SqlType::Integer
+            }
+            WindowFunc::Lag | WindowFunc::Lead => {
+                if bound.is_empty() || bound.len() > 3 {
+                    return Err(no_fn(&bound));
+                }
+                let all = bound.clone();
+                let mut it = bound.into_iter();
+                let value = it.next().ok_or_else(|| no_fn(&all))?;
+                let offset = it.next();
+                let default = it.next();
+                let mut out = match default {
+                    Some(d) => self
+                        .unify(vec![value, d], name, span)
+                        .map_err(|_| no_fn(&all))?,
+                    None => vec![self.coerce_unknown(value, SqlType::Text)?],
+                };
+                if let Some(o) = offset {
+                    let o = int_arg(self, o, &all)?;
+                    out.insert(1, o);
+                }
+                bound = out;
+                bound[0].ty()
+            }
+            WindowFunc::FirstValue | WindowFunc::LastValue => {
+                if bound.len() != 1 {
+                    return Err(no_fn(&bound));
+                }
+                bound[0] = self.coerce_unknown(bound[0].clone(), SqlType::Text)?;
+                bound[0].ty()
+            }
+            WindowFunc::NthValue => {
+                if bound.len() != 2 {
+                    return Err(no_fn(&bound));
+                }
+                let all = bound.clone();
+                bound[0] = self.coerce_unknown(bound[0].clone(), SqlType::Text)?;
+                bound[1] = int_arg(self, bound[1].clone(), &all)?;
+                bound[0].ty()
+            }
+            WindowFunc::RatioToReport => {
+                if bound.len() != 1 {
+                    return Err(no_fn(&bound));
+                }
+                let a = self.coerce_unknown(bound[0].clone(), SqlType::Double)?;
+                if !a.ty().is_numeric() {
+                    return Err(no_fn(&bound));
+                }
+                bound[0] = self.cast(a, SqlType::Double, false, span)?;
+                if !spec.order_by.is_empty() || spec.window_frame.is_some() {
+                    return Err(Error::Windowing {
+                        message: "ratio_to_report does not take ORDER BY or a frame in its window"
+                            .into(),
+                        position,
+                    });
+                }
+                SqlType::Double
+            }
+            WindowFunc::Agg(agg) => {
+                let arg = match (agg, bound.len()) {
+                    (AggFunc::CountStar, 0) => None,
+                    (AggFunc::CountStar, _) => return Err(no_fn(&bound)),
+                    (_, 1) => Some(bound.remove(0)),
+                    _ => return Err(no_fn(&bound)),
+                };
+                match self.aggregate(agg, arg, false, name, position)? {
+                    Expr::Aggregate(call) => {
+                        bound = call.arg.into_iter().collect();
+                        call.ty
+                    }
+                    _ => return Err(Error::Internal("aggregate binding".into())),
+                }
+            }
+        };
+        self.in_window = Some("window functions are not allowed in window definitions");
+        let mut partition_by = Vec::with_capacity(spec.partition_by.len());
+        for p in &spec.partition_by {
+            let e = self.bind_expr(p, scope, AggContext::Allowed)?;
+            partition_by.push(self.coerce_unknown(e, SqlType::Text)?);
+        }
+        let mut order_by: Vec<SortKey> = Vec::with_capacity(spec.order_by.len());
+        for o in &spec.order_by {
+            let e = self.bind_expr(&o.expr, scope, AggContext::Allowed)?;
+            let e = self.coerce_unknown(e, SqlType::Text)?;
+            order_by.push(sort_key(e, &o.options));
+        }
+        let frame = self.bind_frame(spec.window_frame.as_ref(), &order_by)?;
+        Ok(Expr::Window(Box::new(WindowCall {
+            func,
+            args: bound,
+            partition_by,
+            order_by,
+            frame,
+            ty,
+        })))
+    }
+
+    /// The window `over` names or spells, with a named window's clauses copied in as
+    /// PostgreSQL allows (its PARTITION BY, its ORDER BY unless the reference adds one).
+    fn resolve_window(&self, over: &ast::WindowType) -> Result<ast::WindowSpec> {
+        match over {
+            ast::WindowType::NamedWindow(id) => self.named_window(id, 0),
+            ast::WindowType::WindowSpec(spec) => {
+                let Some(base_name) = &spec.window_name else {
+                    return Ok(spec.clone());
+                };
+                let base = self.named_window(base_name, 0)?;
+                let shown = normalize_ident(base_name);
+                let position = self.position(base_name.span);
+                if !spec.partition_by.is_empty() {
+                    return Err(Error::Windowing {
+                        message: format!(
+                            "cannot override PARTITION BY clause of window \"{shown}\""
+                        ),
+                        position,
+                    });
+                }
+                if !spec.order_by.is_empty() && !base.order_by.is_empty() {
+                    return Err(Error::Windowing {
+                        message: format!("cannot override ORDER BY clause of window \"{shown}\""),
+                        position,
+                    });
+                }
+                if base.window_frame.is_some() {
+                    return Err(Error::Windowing {
+                        message: format!(
+                            "cannot copy window \"{shown}\" because it has a frame clause"
+                        ),
+                        position,
+                    });
+                }
+                Ok(ast::WindowSpec {
+                    window_name: None,
+                    partition_by: base.partition_by,
+                    order_by: if spec.order_by.is_empty() {
+                        base.order_by
+                    } else {
+                        spec.order_by.clone()
+                    },
+                    window_frame: spec.window_frame.clone(),
+                })
+            }
+        }
+    }
+
+    /// The definition of a window named in the query's WINDOW clause.
+    fn named_window(&self, id: &ast::Ident, depth: usize) -> Result<ast::WindowSpec> {
+        let name = normalize_ident(id);
+        let found = self
+            .named_windows
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, w)| w.clone());
+        match found {
+            // A window defined as another (BigQuery's form); bounded against cycles.
+            Some(ast::NamedWindowExpr::NamedWindow(other)) if depth < 16 => {
+                self.named_window(&other, depth + 1)
+            }
+            Some(ast::NamedWindowExpr::WindowSpec(spec)) => match &spec.window_name {
+                Some(_) => self.resolve_window(&ast::WindowType::WindowSpec(spec)),
+                None => Ok(spec),
+            },
+            _ => Err(Error::UndefinedWindow {
+                name,
+                position: self.position(id.span),
+            }),
+        }
+    }
+
+    fn bind_frame(
+        &mut self,
+        frame: Option<&ast::WindowFrame>,
+        order_by: &[SortKey],
+    ) -> Result<WindowFrame> {
+        let Some(frame) = frame else {
+            return Ok(WindowFrame::default_frame());
+        };
+        let units = match frame.units {
+            ast::WindowFrameUnits::Rows => FrameUnits::Rows,
+            ast::WindowFrameUnits::Range => FrameUnits::Range,
+            ast::WindowFrameUnits::Groups => {
+                return Err(Error::Unsupported {
+                    message: "GROUPS window frames are not supported yet".into(),
+                })
+            }
+        };
+        let position = None;
+        let windowing = |message: &str| Error::Windowing {
+            message: message.into(),
+            position,
+        };
+        let start = self.bind_bound(&frame.start_bound, units, order_by, "starting")?;
+        let end = match &frame.end_bound {
+            Some(b) => self.bind_bound(b, units, order_by, "ending")?,
+            None => FrameBound::CurrentRow,
+        };
+        match (&start, &end) {
+            (FrameBound::UnboundedFollowing, _) => {
+                return Err(windowing("frame start cannot be UNBOUNDED FOLLOWING"))
+            }
+            (_, FrameBound::UnboundedPreceding) => {
+                return Err(windowing("frame end cannot be UNBOUNDED PRECEDING"))
+            }
+            (FrameBound::CurrentRow, FrameBound::Preceding(_)) => {
+                return Err(windowing(
+                    "frame starting from current row cannot have preceding rows",
+                ))
+            }
+            (FrameBound::Following(_), FrameBound::Preceding(_) | FrameBound::CurrentRow) => {
+                return Err(windowing(
+                    "frame starting from following row cannot have preceding rows",
+                ))
+            }
+            _ => {}
+        }
+        Ok(WindowFrame { units, start, end })
+    }
+
+    fn bind_bound(
+        &mut self,
+        bound: &ast::WindowFrameBound,
+        units: FrameUnits,
+        order_by: &[SortKey],
+        which: &str,
+    ) -> Result<FrameBound> {
+        let (offset, preceding) = match bound {
+            ast::WindowFrameBound::CurrentRow => return Ok(FrameBound::CurrentRow),
+            ast::WindowFrameBound::Preceding(None) => return Ok(FrameBound::UnboundedPreceding),
+            ast::WindowFrameBound::Following(None) => return Ok(FrameBound::UnboundedFollowing),
+            ast::WindowFrameBound::Preceding(Some(e)) => (e, true),
+            ast::WindowFrameBound::Following(Some(e)) => (e, false),
+        };
+        if units == FrameUnits::Range {
+            if order_by.len() != 1 {
+                return Err(Error::Windowing {
+                    message:
+                        "RANGE with offset PRECEDING/FOLLOWING requires exactly one ORDER BY column"
+                            .into(),
+                    position: self.position(offset.span()),
+                });
+            }
+            return Err(Error::Unsupported {
+                message: "RANGE with an offset PRECEDING/FOLLOWING is not supported yet".into(),
+            });
+        }
+        let e = self.bind_expr(
+            offset,
+            &Scope::default(),
+            AggContext::Forbidden("window definition"),
+        )?;
+        let e = self.coerce_unknown(e, SqlType::BigInt)?;
+        if !matches!(
+            e.ty(),
+            SqlType::SmallInt | SqlType::Integer | SqlType::BigInt
+        ) {
+            return Err(Error::DatatypeMismatch {
+                message: format!(
+                    "argument of ROWS must be type bigint, not type {}",
+                    display_name(e.ty())
+                ),
+                position: self.position(offset.span()),
+            });
+        }
+        let e = self.cast(e, SqlType::BigInt, false, offset.span())?;
+        let n = match e {
+            Expr::Literal {
+                value: Datum::Int(n),
+                ..
+            } => n,
+            Expr::Literal {
+                value: Datum::Null, ..
+            } => {
+                return Err(Error::NullFrameOffset {
+                    message: format!("frame {which} offset must not be null"),
+                })
+            }
+            _ => {
+                return Err(Error::Unsupported {
+                    message: "a window frame offset must be a constant".into(),
+                })
+            }
+        };
+        if n < 0 {
+            return Err(Error::InvalidFrameOffset {
+                message: format!("frame {which} offset must not be negative"),
+            });
+        }
+        Ok(if preceding {
+            FrameBound::Preceding(Datum::Int(n))
+        } else {
+            FrameBound::Following(Datum::Int(n))
+        })
+    }
+}
+
+impl Binder<'_> {
+    /// Binds QUALIFY (Redshift, Snowflake): a boolean over the input, aggregates and window
+    /// calls, which may also name the select list's aliases (a FROM column of the same name
+    /// wins, as in GROUP BY).
+    pub(crate) fn bind_qualify(
+        &mut self,
+        q: &ast::Expr,
+        scope: &Scope,
+        projection: &[ast::SelectItem],
+    ) -> Result<Expr> {
+        let aliases: Vec<(String, &ast::Expr)> = projection
+            .iter()
+            .filter_map(|i| match i {
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    Some((normalize_ident(alias), expr))
+                }
+                _ => None,
+            })
+            .collect();
+        let q = substitute_aliases(q, &aliases, scope);
+        let b = self.bind_expr(&q, scope, AggContext::Allowed)?;
+        let b = self.coerce_unknown(b, SqlType::Boolean)?;
+        if b.ty() != SqlType::Boolean {
+            return Err(Error::DatatypeMismatch {
+                message: format!(
+                    "argument of QUALIFY must be type boolean, not type {}",
+                    display_name(b.ty())
+                ),
+                position: self.position(q.span()),
+            });
+        }
+        Ok(b)
+    }
+}
+
+/// `e` with every bare name that is not an input column but is a select-list alias replaced
+/// by the aliased expression.
+fn substitute_aliases(e: &ast::Expr, aliases: &[(String, &ast::Expr)], scope: &Scope) -> ast::Expr {
+    let sub = |x: &ast::Expr| Box::new(substitute_aliases(x, aliases, scope));
+    match e {
+        ast::Expr::Identifier(id) => {
+            let name = normalize_ident(id);
+            if scope.columns.iter().any(|c| c.name == name) {
+                return e.clone();
+            }
+            match aliases.iter().find(|(a, _)| *a == name) {
+                Some((_, x)) => ast::Expr::Nested(Box::new((*x).clone())),
+                None => e.clone(),
+            }
+        }
+        ast::Expr::BinaryOp { left, op, right } => ast::Expr::BinaryOp {
+            left: sub(left),
+            op: op.clone(),
+            right: sub(right),
+        },
+        ast::Expr::UnaryOp { op, expr } => ast::Expr::UnaryOp {
+            op: *op,
+            expr: sub(expr),
+        },
+        ast::Expr::Nested(x) => ast::Expr::Nested(sub(x)),
+        ast::Expr::IsNull(x) => ast::Expr::IsNull(sub(x)),
+        ast::Expr::IsNotNull(x) => ast::Expr::IsNotNull(sub(x)),
+        ast::Expr::Between {
+            expr,
+            negated,
+            low,
+            high,
+        } => ast::Expr::Between {
+            expr: sub(expr),
+            negated: *negated,
+            low: sub(low),
+            high: sub(high),
+        },
+        other => other.clone(),
+    }
+}
