@@ -92,6 +92,8 @@ pub enum StatementResult {
 #[derive(Clone, Debug)]
 pub struct Statement {
     ast: sqlparser::ast::Statement,
+    /// Redshift's CREATE TABLE attributes, which the parser does not see (see `parse`).
+    attributes: Option<Arc<parse::TableAttributes>>,
     /// The whole text it was parsed from, for error positions.
     text: Arc<str>,
 }
@@ -244,8 +246,9 @@ impl Session {
         }
         Ok(parsed?
             .into_iter()
-            .map(|ast| Statement {
+            .map(|(ast, attributes)| Statement {
                 ast,
+                attributes: attributes.map(Arc::new),
                 text: text.clone(),
             })
             .collect())
@@ -269,6 +272,8 @@ impl Session {
         let catalog = planner::dml::binding_catalog(&manifest, &stmt.ast);
         let mut binder = Binder::new(&catalog, &stmt.text, None);
         binder.settings = Some(&self.settings);
+        binder.table_attributes = stmt.attributes.as_deref();
+        binder.store = Some(&self.engine.store);
         let bound = match binder.bind_statement(&stmt.ast) {
             Ok(b) => b,
             Err(e) => {
@@ -434,6 +439,8 @@ impl Session {
             let mut binder = Binder::new(&catalog, &stmt.text, Some(params));
             binder.settings = Some(&self.settings);
             binder.interrupt_key = self.interrupts.key();
+            binder.table_attributes = stmt.attributes.as_deref();
+            binder.store = Some(&self.engine.store);
             binder.bind_statement(&stmt.ast)?
         };
         let store = self.engine.store.clone();

@@ -852,7 +852,7 @@ mod tests {
     use super::*;
 
     fn run(settings: &mut Settings, sql: &str, in_block: bool) -> Result<Outcome> {
-        let stmt = crate::parse::parse(sql).unwrap().remove(0);
+        let stmt = crate::parse::parse(sql).unwrap().remove(0).0;
         execute(settings, &stmt, in_block).expect("a settings statement")
     }
 

@@ -25,6 +25,7 @@ pub struct ColumnDef {
 /// How Redshift would distribute a table's rows over its nodes (`DISTSTYLE`). Basalt runs on
 /// one node, so the style is kept in the catalog and reported, and changes no placement.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DistStyle {
     #[default]
     Auto,
@@ -51,6 +52,7 @@ impl DistStyle {
 /// zone maps of those columns' blocks are narrow. INTERLEAVED is kept as declared and sorts as
 /// COMPOUND does.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SortKey {
     /// `SORTKEY AUTO`, and no sort key: rows stay in the order they were appended.
     #[default]

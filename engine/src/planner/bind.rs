@@ -85,6 +85,10 @@ pub struct Binder<'a> {
     /// The statement's start (microseconds since 1970, UTC), read once at the first
     /// current-time function so every one in the statement agrees.
     pub(crate) now: std::cell::OnceCell<i64>,
+    /// The Redshift attributes of the CREATE TABLE being bound, taken out before parsing.
+    pub table_attributes: Option<&'a crate::parse::TableAttributes>,
+    /// The store, for system views that read segment footers (STV_BLOCKLIST).
+    pub store: Option<&'a basalt_storage::Store>,
     /// WITH queries in scope, outermost first; a reference binds the innermost of a name.
     pub(crate) ctes: Vec<CteDef>,
 }
@@ -114,6 +118,8 @@ impl<'a> Binder<'a> {
             settings: None,
             interrupt_key: 0,
             now: std::cell::OnceCell::new(),
+            table_attributes: None,
+            store: None,
             ctes: Vec::new(),
         }
     }

@@ -1115,7 +1115,7 @@ impl Binder<'_> {
                     }
                 }
                 if let Some((plan, scope)) =
-                    crate::catalog::relation(self.catalog, name, alias.as_ref())?
+                    crate::catalog::relation(self.catalog, self.store, name, alias.as_ref())?
                 {
                     return Ok(Relation {
                         plan,
