@@ -1,6 +1,8 @@
 //! The system catalogs as tables any query can read: `pg_catalog.pg_namespace`, `pg_class`,
-//! `pg_attribute`, `pg_type`, `pg_database`, `pg_tables`, Redshift's `pg_table_def`, and
-//! `information_schema.schemata`, `tables` and `columns`.
+//! `pg_attribute`, `pg_type`, `pg_database`, `pg_tables`, Redshift's `pg_table_def`,
+//! `svv_table_info` and `stv_blocklist`, and `information_schema.schemata`, `tables` and
+//! `columns`. `stv_blocklist` alone reads more than the manifest: the block zone maps in the
+//! segment footers, through the store.
 //!
 //! Their rows are built from the statement's manifest when a query names them, so they always
 //! describe the snapshot the query runs against; a table's id is its `pg_class` OID. A catalog
