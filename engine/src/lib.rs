@@ -601,6 +601,21 @@ impl Session {
                 }
                 Ok(command(&format!("UPDATE {}", changes.count)))
             }
+            BoundStatement::Vacuum { names } => {
+                // As PostgreSQL's VACUUM: it commits on its own, so not inside a block.
+                if self.txn.is_some() {
+                    return Err(Error::ActiveTransaction {
+                        message: "VACUUM cannot run inside a transaction block".into(),
+                    });
+                }
+                self.write_at(&manifest, |t| {
+                    for (schema, name) in &names {
+                        t.rewrite(schema, name).map_err(storage_error)?;
+                    }
+                    Ok(())
+                })?;
+                Ok(command("VACUUM"))
+            }
             BoundStatement::Truncate { names } => {
                 self.write_at(&manifest, |t| {
                     for (schema, name) in &names {

@@ -42,6 +42,10 @@ pub enum BoundStatement {
         name: String,
         plan: Plan,
     },
+    /// Rewrites each table: drops deleted rows, merges segments, sorts by the sort key.
+    Vacuum {
+        names: Vec<(String, String)>,
+    },
     /// Removes every row of each table.
     Truncate {
         names: Vec<(String, String)>,
@@ -83,6 +87,7 @@ impl Binder<'_> {
             ast::Statement::Delete(d) => self.bind_delete(d),
             ast::Statement::Update(u) => self.bind_update(u),
             ast::Statement::Truncate(t) => self.bind_truncate(t),
+            ast::Statement::Vacuum(v) => self.bind_vacuum(v),
             ast::Statement::StartTransaction { .. } => Ok(BoundStatement::Begin),
             ast::Statement::Commit { chain: false, .. } => Ok(BoundStatement::Commit),
             ast::Statement::Rollback {
@@ -205,6 +210,46 @@ impl Binder<'_> {
             def,
             if_not_exists: ct.if_not_exists,
         })
+    }
+
+    /// `VACUUM [FULL | SORT ONLY | DELETE ONLY | REINDEX | RECLUSTER] [table [TO n PERCENT]
+    /// [BOOST]]`: every form rewrites the named table (or every table) whole, which does all
+    /// of what each asks. `TO n PERCENT` must be 0 to 100; it and BOOST change nothing else.
+    fn bind_vacuum(&mut self, v: &ast::VacuumStatement) -> Result<BoundStatement> {
+        if let Some(threshold) = &v.threshold {
+            let percent = match &threshold.value {
+                ast::Value::Number(n, _) => n.parse::<u32>().ok(),
+                _ => None,
+            };
+            if percent.is_none_or(|p| p > 100) {
+                return Err(Error::InvalidParameter {
+                    message: format!(
+                        "VACUUM threshold must be an integer from 0 to 100, not {threshold}"
+                    ),
+                });
+            }
+        }
+        let names = match &v.table_name {
+            Some(name) => {
+                let (schema, table) = self.table_name(name)?;
+                if self.catalog.table(&schema, &table).is_none() {
+                    return Err(Error::UndefinedTable {
+                        name: table,
+                        position: self.position(name.span()),
+                    });
+                }
+                vec![(schema, table)]
+            }
+            None => {
+                let mut tables: Vec<_> = self.catalog.tables.iter().collect();
+                tables.sort_by_key(|t| t.id);
+                tables
+                    .into_iter()
+                    .map(|t| (t.def.schema.clone(), t.def.name.clone()))
+                    .collect()
+            }
+        };
+        Ok(BoundStatement::Vacuum { names })
     }
 
     fn bind_insert(&mut self, ins: &ast::Insert) -> Result<BoundStatement> {
