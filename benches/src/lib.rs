@@ -49,11 +49,12 @@ pub fn facts_def() -> TableDef {
         name: name.into(),
         ty,
         nullable: true,
+        encoding: Default::default(),
     };
-    TableDef {
-        schema: "public".into(),
-        name: "facts".into(),
-        columns: vec![
+    TableDef::new(
+        "public",
+        "facts",
+        vec![
             col("id", SqlType::BigInt),
             col("grp", SqlType::Integer),
             col(
@@ -65,7 +66,7 @@ pub fn facts_def() -> TableDef {
             ),
             col("tag", SqlType::Varchar { length: 16 }),
         ],
-    }
+    )
 }
 
 /// `rows` rows of `facts` starting at id `start`: 100 groups, amounts up to 10,000.00, and 20

@@ -1,6 +1,8 @@
 //! The system catalogs as tables any query can read: `pg_catalog.pg_namespace`, `pg_class`,
-//! `pg_attribute`, `pg_type`, `pg_database`, `pg_tables`, Redshift's `pg_table_def`, and
-//! `information_schema.schemata`, `tables` and `columns`.
+//! `pg_attribute`, `pg_type`, `pg_database`, `pg_tables`, Redshift's `pg_table_def`,
+//! `svv_table_info` and `stv_blocklist`, and `information_schema.schemata`, `tables` and
+//! `columns`. `stv_blocklist` alone reads more than the manifest: the block zone maps in the
+//! segment footers, through the store.
 //!
 //! Their rows are built from the statement's manifest when a query names them, so they always
 //! describe the snapshot the query runs against; a table's id is its `pg_class` OID. A catalog
@@ -10,7 +12,9 @@
 //! columns whose types Basalt does not have (arrays, `aclitem`, `pg_node_tree`) are left out.
 //! OIDs are `integer`, names `text`, and `"char"` columns `char(1)`.
 
-use basalt_storage::{Manifest, SqlType, TableMeta};
+use basalt_storage::{
+    ColumnEncoding, DistStyle, Manifest, SortKey, SqlType, Store, TableMeta, ZoneValue,
+};
 use sqlparser::ast;
 
 use sqlparser::tokenizer::Span;
@@ -44,6 +48,11 @@ const SMALL: SqlType = SqlType::SmallInt;
 const TEXT: SqlType = SqlType::Text;
 const BOOL: SqlType = SqlType::Boolean;
 const CHAR: SqlType = SqlType::Char { length: 1 };
+const BIGINT: SqlType = SqlType::BigInt;
+const PERCENT: SqlType = SqlType::Decimal {
+    precision: 5,
+    scale: 2,
+};
 
 /// One catalog: where it lives, its OID in `pg_class`, whether it is a view, and its columns.
 struct Catalog {
@@ -230,6 +239,43 @@ const CATALOGS: &[Catalog] = &[
         columns: crate::copy::load_errors::COLUMNS,
     },
     Catalog {
+        schema: "pg_catalog",
+        name: "svv_table_info",
+        oid: 12_003,
+        view: true,
+        columns: &[
+            ("database", TEXT),
+            ("schema", TEXT),
+            ("table_id", INT),
+            ("table", TEXT),
+            ("encoded", TEXT),
+            ("diststyle", TEXT),
+            ("sortkey1", TEXT),
+            ("max_varchar", INT),
+            ("sortkey1_enc", TEXT),
+            ("sortkey_num", INT),
+            ("size", BIGINT),
+            ("unsorted", PERCENT),
+            ("tbl_rows", BIGINT),
+            ("estimated_visible_rows", BIGINT),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "stv_blocklist",
+        oid: 12_004,
+        view: true,
+        columns: &[
+            ("slice", INT),
+            ("col", INT),
+            ("tbl", INT),
+            ("blocknum", INT),
+            ("num_values", INT),
+            ("minvalue", BIGINT),
+            ("maxvalue", BIGINT),
+        ],
+    },
+    Catalog {
         schema: "information_schema",
         name: "schemata",
         oid: 13_001,
@@ -400,6 +446,28 @@ fn relations(manifest: &Manifest) -> Vec<Relation<'_>> {
     out
 }
 
+/// A column's encoding as Redshift's catalogs name it: the keyword in lower case, `none` for
+/// RAW.
+fn encoding_name(e: ColumnEncoding) -> String {
+    match e {
+        ColumnEncoding::Raw => "none".to_owned(),
+        other => other.keyword().to_ascii_lowercase(),
+    }
+}
+
+/// `pg_table_def.sortkey`: 0 for a column outside the sort key; else its 1-based position,
+/// positive in a compound key and alternately positive and negative in an interleaved one.
+fn sort_key_position(key: &SortKey, column: &str) -> i64 {
+    let Some(i) = key.columns().iter().position(|c| c == column) else {
+        return 0;
+    };
+    let n = i64::try_from(i).unwrap_or(i64::MAX - 1) + 1;
+    match key {
+        SortKey::Interleaved(_) if n % 2 == 0 => -n,
+        _ => n,
+    }
+}
+
 fn schema_oid(name: &str) -> i64 {
     SCHEMAS
         .iter()
@@ -419,10 +487,170 @@ fn opt_int(v: Option<i64>) -> Datum {
     v.map_or(Datum::Null, Datum::Int)
 }
 
+/// One megabyte, Redshift's block size, in which SVV_TABLE_INFO counts a table's size.
+const MEGABYTE: u64 = 1 << 20;
+
+/// SVV_TABLE_INFO's rows: one per user table.
+fn table_info_rows(manifest: &Manifest) -> Vec<Vec<Datum>> {
+    let mut tables: Vec<&TableMeta> = manifest.tables.iter().collect();
+    tables.sort_by_key(|t| t.id);
+    tables
+        .into_iter()
+        .map(|t| {
+            let def = &t.def;
+            let encoded = if def
+                .columns
+                .iter()
+                .all(|c| c.encoding == ColumnEncoding::Auto)
+            {
+                "Y, AUTO(ENCODE)"
+            } else {
+                "Y"
+            };
+            let diststyle = match (def.dist_style, &def.dist_key) {
+                (DistStyle::Key, Some(k)) => format!("KEY({k})"),
+                (style, _) => style.keyword().to_owned(),
+            };
+            let sort = def.sort_key.columns();
+            let sortkey1 = match &def.sort_key {
+                SortKey::Auto => Datum::Text("AUTO(SORTKEY)".into()),
+                SortKey::Interleaved(_) => Datum::Text("INTERLEAVED".into()),
+                SortKey::Compound(c) => c.first().map_or(Datum::Null, |c| text(c)),
+            };
+            let sortkey1_enc = sort
+                .first()
+                .and_then(|c| def.columns.iter().find(|x| x.name == *c))
+                .map_or(Datum::Null, |c| text(&encoding_name(c.encoding)));
+            let max_varchar = def
+                .columns
+                .iter()
+                .filter_map(|c| match c.ty {
+                    SqlType::Varchar { length } => Some(i64::from(length)),
+                    _ => None,
+                })
+                .max();
+            let bytes: u64 = t.segments.iter().map(|s| s.bytes).sum();
+            vec![
+                text(DATABASE),
+                text(&def.schema),
+                int(i64::try_from(t.id).unwrap_or(i64::MAX)),
+                text(&def.name),
+                text(encoded),
+                text(&diststyle),
+                sortkey1,
+                opt_int(max_varchar),
+                sortkey1_enc,
+                int(i64::try_from(sort.len()).unwrap_or(i64::MAX)),
+                int(i64::try_from(bytes.div_ceil(MEGABYTE)).unwrap_or(i64::MAX)),
+                unsorted_percent(t),
+                int(i64::try_from(t.rows()).unwrap_or(i64::MAX)),
+                int(i64::try_from(t.live_rows()).unwrap_or(i64::MAX)),
+            ]
+        })
+        .collect()
+}
+
+/// SVV_TABLE_INFO's `unsorted`: the percentage of rows in segments whose range of the first
+/// sort key column overlaps another segment's (every segment is sorted within itself, so only
+/// such overlaps leave the table out of order); NULL for a table without a sort key.
+fn unsorted_percent(t: &TableMeta) -> Datum {
+    let Some(first) = t.def.sort_columns().first().copied() else {
+        return Datum::Null;
+    };
+    let total = t.rows();
+    if total == 0 {
+        return Datum::Decimal(0, 2);
+    }
+    let ranges: Vec<Option<(&ZoneValue, &ZoneValue)>> = t
+        .segments
+        .iter()
+        .map(|s| {
+            let z = s.zone_maps.get(first)?;
+            Some((z.min.as_ref()?, z.max.as_ref()?))
+        })
+        .collect();
+    let overlaps = |a: (&ZoneValue, &ZoneValue), b: (&ZoneValue, &ZoneValue)| {
+        a.0.compare(b.1) != Some(std::cmp::Ordering::Greater)
+            && b.0.compare(a.1) != Some(std::cmp::Ordering::Greater)
+    };
+    let unsorted: u64 = t
+        .segments
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            ranges.iter().enumerate().any(|(j, other)| {
+                j != *i
+                    && match (ranges[*i], other) {
+                        (Some(a), Some(b)) => overlaps(a, *b),
+                        _ => false,
+                    }
+            })
+        })
+        .map(|(_, s)| s.rows)
+        .sum();
+    let hundredths = i128::from(unsorted) * 10_000 / i128::from(total);
+    Datum::Decimal(hundredths, 2)
+}
+
+/// STV_BLOCKLIST's rows: one per block of every column of every user table, read from the
+/// segment footers. Blocks are numbered per column across the table's segments in order.
+fn block_rows(manifest: &Manifest, store: &Store) -> Result<Vec<Vec<Datum>>> {
+    let mut tables: Vec<&TableMeta> = manifest.tables.iter().collect();
+    tables.sort_by_key(|t| t.id);
+    let mut out = Vec::new();
+    for t in tables {
+        let tbl = int(i64::try_from(t.id).unwrap_or(i64::MAX));
+        let mut next = vec![0i64; t.def.columns.len()];
+        for segment in &t.segments {
+            let reader = store.open_segment(t, segment)?;
+            for (c, blocknum) in next.iter_mut().enumerate() {
+                for block in reader.blocks(c).unwrap_or_default() {
+                    let z = &block.zone_map;
+                    out.push(vec![
+                        int(0),
+                        int(i64::try_from(c).unwrap_or(i64::MAX)),
+                        tbl.clone(),
+                        int(*blocknum),
+                        int(i64::try_from(z.row_count).unwrap_or(i64::MAX)),
+                        block_bound(z.min.as_ref()),
+                        block_bound(z.max.as_ref()),
+                    ]);
+                    *blocknum += 1;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A zone-map bound as STV_BLOCKLIST shows it, a BIGINT: integers, dates (days since
+/// 1970-01-01) and timestamps (microseconds) as they are stored; decimals as their unscaled
+/// value, clamped to BIGINT; booleans as 0 or 1; strings as their first eight bytes read as a
+/// big-endian integer (zero-padded), as Redshift keeps the first eight characters; NULL for
+/// floating-point columns and all-NULL blocks.
+fn block_bound(v: Option<&ZoneValue>) -> Datum {
+    match v {
+        Some(ZoneValue::Int(i)) => int(*i),
+        Some(ZoneValue::Decimal(d)) => {
+            int(i64::try_from(*d).unwrap_or(if *d < 0 { i64::MIN } else { i64::MAX }))
+        }
+        Some(ZoneValue::Boolean(b)) => int(i64::from(*b)),
+        Some(ZoneValue::Bytes(bytes)) => {
+            let mut first = [0u8; 8];
+            for (to, from) in first.iter_mut().zip(bytes) {
+                *to = *from;
+            }
+            int(i64::from_be_bytes(first))
+        }
+        Some(ZoneValue::Float(_)) | None => Datum::Null,
+    }
+}
+
 /// The rows of catalog `name`.
 fn rows(name: &str, manifest: &Manifest) -> Vec<Vec<Datum>> {
     let b = Datum::Boolean;
     match name {
+        "svv_table_info" => table_info_rows(manifest),
         // The one table access method, PostgreSQL's heap (every table's relam).
         "pg_am" => vec![vec![
             int(HEAP_AM_OID),
@@ -564,22 +792,24 @@ fn rows(name: &str, manifest: &Manifest) -> Vec<Vec<Datum>> {
             .collect(),
         "pg_table_def" => {
             // As Redshift: the user tables of the schemas on the search path.
-            let mut out = Vec::new();
-            for r in relations(manifest)
+            let mut tables: Vec<&TableMeta> = manifest
+                .tables
                 .iter()
-                .filter(|r| r.schema == "public" && !r.view)
-            {
-                for (col, ty, not_null) in &r.columns {
+                .filter(|t| t.def.schema == "public")
+                .collect();
+            tables.sort_by_key(|t| t.id);
+            let mut out = Vec::new();
+            for t in tables {
+                for c in &t.def.columns {
                     out.push(vec![
-                        text(r.schema),
-                        text(r.name),
-                        text(col),
-                        text(&ty.pg_name()),
-                        // Every column is written with ENCODE AUTO: the encoding is chosen per block.
-                        text("auto"),
-                        b(false),
-                        int(0),
-                        b(*not_null),
+                        text(&t.def.schema),
+                        text(&t.def.name),
+                        text(&c.name),
+                        text(&c.ty.pg_name()),
+                        text(&encoding_name(c.encoding)),
+                        b(t.def.dist_key.as_deref() == Some(c.name.as_str())),
+                        int(sort_key_position(&t.def.sort_key, &c.name)),
+                        b(!c.nullable),
                     ]);
                 }
             }
@@ -731,6 +961,7 @@ fn find(name: &ast::ObjectName) -> Result<Option<&'static Catalog>> {
 /// when `name` is not a catalog.
 pub(crate) fn relation(
     manifest: &Manifest,
+    store: Option<&Store>,
     name: &ast::ObjectName,
     alias: Option<&ast::TableAlias>,
     load_errors: Option<&crate::copy::load_errors::LoadErrorLog>,
@@ -739,12 +970,13 @@ pub(crate) fn relation(
         return Ok(None);
     };
     let types: Vec<SqlType> = catalog.columns.iter().map(|(_, t)| *t).collect();
-    let values = if catalog.name == "stl_load_errors" {
-        load_errors.map(|l| l.rows()).unwrap_or_default()
-    } else {
-        rows(catalog.name, manifest)
+    let data = match (catalog.name, store) {
+        ("stl_load_errors", _) => load_errors.map(|l| l.rows()).unwrap_or_default(),
+        ("stv_blocklist", Some(store)) => block_rows(manifest, store)?,
+        ("stv_blocklist", None) => Vec::new(),
+        (name, _) => rows(name, manifest),
     };
-    let rows: Vec<Vec<Expr>> = values
+    let rows: Vec<Vec<Expr>> = data
         .into_iter()
         .map(|row| {
             row.into_iter()
@@ -923,14 +1155,43 @@ mod tests {
     // Every catalog's rows have exactly its columns, each value of the column's type.
     #[test]
     fn rows_match_their_columns() {
-        let manifest = Manifest::default();
+        // Input: an empty database, then one with a table that has a sort key and an
+        // encoded column.
+        let mut manifest = Manifest::default();
+        for c in CATALOGS {
+            assert!(rows(c.name, &manifest)
+                .iter()
+                .all(|r| r.len() == c.columns.len()));
+        }
+        let mut def = basalt_storage::TableDef::new(
+            "public",
+            "t",
+            vec![basalt_storage::ColumnDef {
+                name: "a".into(),
+                ty: SqlType::Varchar { length: 9 },
+                nullable: false,
+                encoding: ColumnEncoding::Lzo,
+            }],
+        );
+        def.sort_key = SortKey::Compound(vec!["a".into()]);
+        manifest.tables.push(TableMeta {
+            id: 16_384,
+            def,
+            segments: Vec::new(),
+            change_version: 0,
+        });
         for c in CATALOGS {
             for row in rows(c.name, &manifest) {
                 assert_eq!(row.len(), c.columns.len(), "{}", c.name);
                 for (value, (col, ty)) in row.iter().zip(c.columns) {
                     let ok = match value {
                         Datum::Null => true,
-                        Datum::Int(_) => matches!(ty, SqlType::Integer | SqlType::SmallInt),
+                        Datum::Int(_) => {
+                            matches!(ty, SqlType::Integer | SqlType::SmallInt | SqlType::BigInt)
+                        }
+                        Datum::Decimal(_, scale) => {
+                            matches!(ty, SqlType::Decimal { scale: s, .. } if s == scale)
+                        }
                         Datum::Text(_) => ty.is_string(),
                         Datum::Boolean(_) => *ty == SqlType::Boolean,
                         Datum::Float(_) => *ty == SqlType::Real,

@@ -26,6 +26,26 @@ pub enum Error {
     MissingFromEntry { name: String, position: Option<u32> },
     #[error("column \"{name}\" does not exist")]
     UndefinedColumn { name: String, position: Option<u32> },
+    /// A DISTKEY or SORTKEY naming a column the table does not have.
+    #[error("column \"{name}\" named in {key} does not exist")]
+    UndefinedKeyColumn {
+        name: String,
+        key: &'static str,
+        position: Option<u32>,
+    },
+    /// Table attributes that contradict each other (DISTSTYLE KEY without a DISTKEY, two
+    /// DISTKEYs, ...).
+    #[error("{message}")]
+    InvalidTableDefinition {
+        message: String,
+        position: Option<u32>,
+    },
+    /// An ENCODE that does not fit the column's type, as Redshift reports it.
+    #[error("invalid encoding type specified for column \"{column}\"")]
+    InvalidEncoding {
+        column: String,
+        position: Option<u32>,
+    },
     #[error("column reference \"{name}\" is ambiguous")]
     AmbiguousColumn { name: String, position: Option<u32> },
     /// A type name that does not exist (42704).
@@ -225,6 +245,9 @@ impl Error {
             Error::Syntax { position, .. }
             | Error::UndefinedTable { position, .. }
             | Error::UndefinedColumn { position, .. }
+            | Error::UndefinedKeyColumn { position, .. }
+            | Error::InvalidTableDefinition { position, .. }
+            | Error::InvalidEncoding { position, .. }
             | Error::AmbiguousColumn { position, .. }
             | Error::DatatypeMismatch { position, .. }
             | Error::CannotCoerce { position, .. }

@@ -97,6 +97,8 @@ pub struct Statement {
     /// A Redshift COPY from files or UNLOAD, which `ast` does not describe (it is then an
     /// empty statement placeholder, never executed).
     transfer: Option<Arc<copy::options::Transfer>>,
+    /// Redshift's CREATE TABLE attributes, which the parser does not see (see `parse`).
+    attributes: Option<Arc<parse::TableAttributes>>,
     /// The whole text it was parsed from, for error positions.
     text: Arc<str>,
 }
@@ -281,9 +283,10 @@ impl Session {
         Ok(parsed?
             .into_iter()
             .map(|p| match p {
-                parse::Parsed::Sql(ast) => Statement {
+                parse::Parsed::Sql(ast, attributes) => Statement {
                     ast: *ast,
                     transfer: None,
+                    attributes: attributes.map(Arc::new),
                     text: text.clone(),
                 },
                 parse::Parsed::Transfer(t) => Statement {
@@ -293,6 +296,7 @@ impl Session {
                         modifier: None,
                     },
                     transfer: Some(Arc::from(t)),
+                    attributes: None,
                     text: text.clone(),
                 },
             })
@@ -324,6 +328,8 @@ impl Session {
         let mut binder = Binder::new(&catalog, &stmt.text, None);
         binder.settings = Some(&self.settings);
         binder.load_errors = Some(&self.engine.load_errors);
+        binder.table_attributes = stmt.attributes.as_deref();
+        binder.store = Some(&self.engine.store);
         let bound = match binder.bind_statement(&stmt.ast) {
             Ok(b) => b,
             Err(e) => {
@@ -792,6 +798,8 @@ impl Session {
             binder.settings = Some(&self.settings);
             binder.interrupt_key = self.interrupts.key();
             binder.load_errors = Some(&self.engine.load_errors);
+            binder.table_attributes = stmt.attributes.as_deref();
+            binder.store = Some(&self.engine.store);
             binder.bind_statement(&stmt.ast)?
         };
         let store = self.engine.store.clone();
@@ -951,6 +959,21 @@ impl Session {
                     })?;
                 }
                 Ok(command(&format!("UPDATE {}", changes.count)))
+            }
+            BoundStatement::Vacuum { names } => {
+                // As PostgreSQL's VACUUM: it commits on its own, so not inside a block.
+                if self.txn.is_some() {
+                    return Err(Error::ActiveTransaction {
+                        message: "VACUUM cannot run inside a transaction block".into(),
+                    });
+                }
+                self.write_at(&manifest, |t| {
+                    for (schema, name) in &names {
+                        t.rewrite(schema, name).map_err(storage_error)?;
+                    }
+                    Ok(())
+                })?;
+                Ok(command("VACUUM"))
             }
             BoundStatement::Truncate { names } => {
                 self.write_at(&manifest, |t| {

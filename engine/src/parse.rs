@@ -1,8 +1,14 @@
-//! SQL text to ASTs, with PostgreSQL-style syntax errors.
+//! SQL text to ASTs, with PostgreSQL-style syntax errors. Redshift's CREATE TABLE attributes
+//! are taken out of the text first (`table_attributes`) and handed on beside the AST.
 
+mod table_attributes;
+
+use sqlparser::ast::Spanned;
 use sqlparser::ast::Statement;
+
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::{Parser, ParserError};
+pub use table_attributes::{Located, SortKeyClause, TableAttributes};
 
 use crate::error::{Error, Result};
 
@@ -12,48 +18,44 @@ const PARSE_DEPTH_MAX: usize = 200;
 /// A parsed statement: one sqlparser knows, or a Redshift COPY / UNLOAD (see `copy::options`).
 #[derive(Clone, Debug)]
 pub enum Parsed {
-    Sql(Box<Statement>),
+    /// A statement sqlparser knows, with the Redshift attributes of the table it creates.
+    Sql(Box<Statement>, Option<TableAttributes>),
     Transfer(Box<crate::copy::options::Transfer>),
 }
 
 /// Parses zero or more `;`-separated statements, COPY-from-file and UNLOAD statements included.
 pub fn parse_all(sql: &str) -> Result<Vec<Parsed>> {
-    use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let with_attributes = |sql: &str| -> Result<Vec<Parsed>> {
+        Ok(parse_with_attributes(sql)?
+            .into_iter()
+            .map(|(s, a)| Parsed::Sql(Box::new(s), a))
+            .collect())
+    };
     let dialect = PostgreSqlDialect {};
     let tokens = match Tokenizer::new(&dialect, sql).tokenize_with_location() {
         Ok(t) => t,
         // Let the parser report the tokenizer's error as it always has.
-        Err(_) => {
-            return Ok(parse(sql)?
-                .into_iter()
-                .map(|s| Parsed::Sql(Box::new(s)))
-                .collect())
-        }
+        Err(_) => return with_attributes(sql),
     };
-    // Statements split at top-level `;`.
-    let mut segments: Vec<Vec<TokenWithSpan>> = vec![Vec::new()];
-    let mut depth = 0i32;
-    for t in tokens {
-        match t.token {
-            Token::LParen => depth += 1,
-            Token::RParen => depth -= 1,
-            _ => {}
-        }
-        if t.token == Token::SemiColon && depth <= 0 {
-            segments.push(Vec::new());
-        } else if let Some(s) = segments.last_mut() {
-            s.push(t);
-        }
-    }
+    let segments = split_statements(tokens);
     if !segments
         .iter()
         .any(|s| crate::copy::options::is_transfer(s))
     {
-        return Ok(parse(sql)?
-            .into_iter()
-            .map(|s| Parsed::Sql(Box::new(s)))
-            .collect());
+        return with_attributes(sql);
     }
+    // Statements beside a COPY or UNLOAD: their CREATE TABLE attributes are blanked out of the
+    // text (positions unchanged) and the text tokenized again.
+    let stripped = table_attributes::strip(sql)?;
+    let mut tables = stripped.tables;
+    let tokens = Tokenizer::new(&dialect, &stripped.sql)
+        .tokenize_with_location()
+        .map_err(|e| Error::Syntax {
+            message: e.to_string(),
+            position: None,
+        })?;
+    let segments = split_statements(tokens);
     let mut out = Vec::new();
     for seg in segments {
         if seg
@@ -73,10 +75,76 @@ pub fn parse_all(sql: &str) -> Result<Vec<Parsed>> {
             let stmts = parser
                 .parse_statements()
                 .map_err(|e| syntax_error(sql, e))?;
-            out.extend(stmts.into_iter().map(|s| Parsed::Sql(Box::new(s))));
+            for s in stmts {
+                let attributes = attributes_of(&s, &mut tables);
+                out.push(Parsed::Sql(Box::new(s), attributes));
+            }
         }
     }
     Ok(out)
+}
+
+/// Tokens split into statements at each top-level `;`.
+fn split_statements(
+    tokens: Vec<sqlparser::tokenizer::TokenWithSpan>,
+) -> Vec<Vec<sqlparser::tokenizer::TokenWithSpan>> {
+    use sqlparser::tokenizer::Token;
+    let mut segments = vec![Vec::new()];
+    let mut depth = 0i32;
+    for t in tokens {
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            _ => {}
+        }
+        if t.token == Token::SemiColon && depth <= 0 {
+            segments.push(Vec::new());
+        } else if let Some(s) = segments.last_mut() {
+            s.push(t);
+        }
+    }
+    segments
+}
+
+/// Parses zero or more `;`-separated statements, each with the Redshift attributes of the
+/// table it creates, if it is a CREATE TABLE that has any.
+pub fn parse_with_attributes(sql: &str) -> Result<Vec<(Statement, Option<TableAttributes>)>> {
+    let stripped = table_attributes::strip(sql)?;
+    let dialect = PostgreSqlDialect {};
+    let parser = Parser::new(&dialect).with_recursion_limit(PARSE_DEPTH_MAX);
+    let parser = parser
+        .try_with_sql(&stripped.sql)
+        .map_err(|e| syntax_error(sql, e))?;
+    let mut parser = parser;
+    let statements = parser
+        .parse_statements()
+        .map_err(|e| syntax_error(sql, e))?;
+    let mut tables = stripped.tables;
+    Ok(statements
+        .into_iter()
+        .map(|statement| {
+            let attributes = attributes_of(&statement, &mut tables);
+            (statement, attributes)
+        })
+        .collect())
+}
+
+/// The attributes taken out of the CREATE TABLE `statement`, matched by the table name's
+/// position.
+fn attributes_of(
+    statement: &Statement,
+    tables: &mut Vec<(sqlparser::tokenizer::Location, TableAttributes)>,
+) -> Option<TableAttributes> {
+    match statement {
+        Statement::CreateTable(ct) => {
+            let at = ct.name.span().start;
+            tables
+                .iter()
+                .position(|(start, _)| *start == at)
+                .map(|i| tables.swap_remove(i).1)
+        }
+        _ => None,
+    }
 }
 
 /// Parses zero or more `;`-separated statements.
@@ -148,6 +216,18 @@ mod tests {
     // A misspelled keyword and a truncated statement.
     #[test]
     fn syntax_errors_look_like_postgres() {
+        let e = parse("SELEC 1").unwrap_err();
+        assert_eq!(e.to_string(), "syntax error at or near \"SELEC\"");
+        // Positions after a blanked attribute are unchanged.
+        let e = parse_with_attributes("CREATE TABLE t (a int SORTKEY ENCODE raw, b intt x)")
+            .unwrap_err();
+        assert_eq!(e.to_string(), "syntax error at or near \"x\"");
+        assert_eq!(e.position(), Some(50));
+        let parsed =
+            parse_with_attributes("CREATE TABLE t (a int) DISTSTYLE EVEN; CREATE TABLE u (b int)")
+                .unwrap();
+        assert!(parsed[0].1.as_ref().is_some_and(|a| a.dist_style.is_some()));
+        assert!(parsed[1].1.is_none());
         let e = parse("SELEC 1").unwrap_err();
         assert_eq!(e.to_string(), "syntax error at or near \"SELEC\"");
         assert_eq!(e.position(), Some(1));

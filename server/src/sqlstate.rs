@@ -172,7 +172,13 @@ impl SqlError {
             EngineError::UndefinedType { .. } => code::UNDEFINED_OBJECT,
             EngineError::UndefinedSchema { .. } => code::INVALID_SCHEMA_NAME,
             EngineError::InvalidColumnReference { .. } => code::INVALID_COLUMN_REFERENCE,
-            EngineError::UndefinedColumn { .. } => code::UNDEFINED_COLUMN,
+            EngineError::UndefinedColumn { .. } | EngineError::UndefinedKeyColumn { .. } => {
+                code::UNDEFINED_COLUMN
+            }
+            EngineError::InvalidTableDefinition { .. } => "42P16",
+            // Redshift reports an ENCODE that does not fit the column's type as a feature it
+            // does not support for that type.
+            EngineError::InvalidEncoding { .. } => code::FEATURE_NOT_SUPPORTED,
             EngineError::AmbiguousColumn { .. } => code::AMBIGUOUS_COLUMN,
             EngineError::DuplicateTable { .. } => code::DUPLICATE_TABLE,
             EngineError::DuplicateColumn { .. } => code::DUPLICATE_COLUMN,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use arrow_schema::{Field, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
+use crate::column_encoding::ColumnEncoding;
 use crate::delete_vector::DeleteVector;
 use crate::types::SqlType;
 use crate::zone_map::ZoneMap;
@@ -16,6 +17,59 @@ pub struct ColumnDef {
     pub name: String,
     pub ty: SqlType,
     pub nullable: bool,
+    /// The column's `ENCODE` preference; absent in manifests before format version 3 (AUTO).
+    #[serde(default)]
+    pub encoding: ColumnEncoding,
+}
+
+/// How Redshift would distribute a table's rows over its nodes (`DISTSTYLE`). Basalt runs on
+/// one node, so the style is kept in the catalog and reported, and changes no placement.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DistStyle {
+    #[default]
+    Auto,
+    Even,
+    /// By the value of the table's `dist_key` column.
+    Key,
+    All,
+}
+
+impl DistStyle {
+    /// The Redshift keyword, upper case.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            DistStyle::Auto => "AUTO",
+            DistStyle::Even => "EVEN",
+            DistStyle::Key => "KEY",
+            DistStyle::All => "ALL",
+        }
+    }
+}
+
+/// A table's sort key. Rows appended to a table with a compound or interleaved key are sorted
+/// by its columns (in order, ascending, NULLs last) before they are cut into segments, so the
+/// zone maps of those columns' blocks are narrow. INTERLEAVED is kept as declared and sorts as
+/// COMPOUND does.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortKey {
+    /// `SORTKEY AUTO`, and no sort key: rows stay in the order they were appended.
+    #[default]
+    Auto,
+    /// Column names, most significant first.
+    Compound(Vec<String>),
+    Interleaved(Vec<String>),
+}
+
+impl SortKey {
+    /// The sort key's column names, most significant first (empty for AUTO).
+    pub fn columns(&self) -> &[String] {
+        match self {
+            SortKey::Auto => &[],
+            SortKey::Compound(c) | SortKey::Interleaved(c) => c,
+        }
+    }
 }
 
 /// A table definition as the catalog records it.
@@ -24,9 +78,90 @@ pub struct TableDef {
     pub schema: String,
     pub name: String,
     pub columns: Vec<ColumnDef>,
+    /// `DISTSTYLE`; absent in manifests before format version 3 (AUTO).
+    #[serde(default)]
+    pub dist_style: DistStyle,
+    /// The `DISTKEY` column's name, set exactly when `dist_style` is KEY.
+    #[serde(default)]
+    pub dist_key: Option<String>,
+    /// `SORTKEY`; absent in manifests before format version 3 (AUTO).
+    #[serde(default)]
+    pub sort_key: SortKey,
 }
 
 impl TableDef {
+    /// A definition with Redshift's defaults: DISTSTYLE AUTO and SORTKEY AUTO.
+    pub fn new(
+        schema: impl Into<String>,
+        name: impl Into<String>,
+        columns: Vec<ColumnDef>,
+    ) -> Self {
+        TableDef {
+            schema: schema.into(),
+            name: name.into(),
+            columns,
+            dist_style: DistStyle::Auto,
+            dist_key: None,
+            sort_key: SortKey::Auto,
+        }
+    }
+
+    /// The position of column `name`.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// The positions of the sort key's columns, most significant first.
+    pub fn sort_columns(&self) -> Vec<usize> {
+        self.sort_key
+            .columns()
+            .iter()
+            .filter_map(|c| self.column_index(c))
+            .collect()
+    }
+
+    /// Checks the table attributes against the columns: a KEY style has exactly one existing
+    /// distribution column and no other style has one; sort key columns exist, once each; every
+    /// column's encoding fits its type. The error says what is wrong.
+    pub fn check_attributes(&self) -> Result<(), String> {
+        match (self.dist_style, &self.dist_key) {
+            (DistStyle::Key, Some(k)) => {
+                if self.column_index(k).is_none() {
+                    return Err(format!("DISTKEY column \"{k}\" does not exist"));
+                }
+            }
+            (DistStyle::Key, None) => return Err("DISTSTYLE KEY without a DISTKEY column".into()),
+            (style, Some(_)) => {
+                return Err(format!(
+                    "a DISTKEY column with DISTSTYLE {}",
+                    style.keyword()
+                ))
+            }
+            (_, None) => {}
+        }
+        let sort = self.sort_key.columns();
+        for (i, c) in sort.iter().enumerate() {
+            if self.column_index(c).is_none() {
+                return Err(format!("SORTKEY column \"{c}\" does not exist"));
+            }
+            if sort[..i].contains(c) {
+                return Err(format!("SORTKEY column \"{c}\" appears twice"));
+            }
+        }
+        if matches!(
+            self.sort_key,
+            SortKey::Compound(_) | SortKey::Interleaved(_)
+        ) && sort.is_empty()
+        {
+            return Err("a SORTKEY without columns".into());
+        }
+        for c in &self.columns {
+            c.encoding
+                .check(c.ty)
+                .map_err(|e| format!("column \"{}\": {e}", c.name))?;
+        }
+        Ok(())
+    }
     /// `schema.name`, as error messages and conflict reports name the table.
     pub fn qualified_name(&self) -> String {
         format!("{}.{}", self.schema, self.name)

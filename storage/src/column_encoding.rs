@@ -35,6 +35,7 @@ use crate::types::SqlType;
 /// A column's encoding preference (Redshift's `ENCODE` keyword). See the module docs for what
 /// each one allows and accepts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ColumnEncoding {
     /// The writer chooses per block.
     #[default]
@@ -193,9 +194,10 @@ mod tests {
             .is_ok());
         assert!(ColumnEncoding::Az64.check(SqlType::Date).is_ok());
         assert!(ColumnEncoding::Runlength.check(SqlType::Boolean).is_ok());
-        assert_eq!(
-            serde_json::from_str::<ColumnEncoding>("\"Az64\"").unwrap(),
-            ColumnEncoding::Az64
-        );
+        // The manifest spells each preference as its keyword in lower case.
+        for e in ColumnEncoding::ALL {
+            let json = format!("\"{}\"", e.keyword().to_lowercase());
+            assert_eq!(serde_json::to_string(&e).unwrap(), json);
+        }
     }
 }

@@ -39,7 +39,7 @@ pub mod zone_map;
 #[cfg(test)]
 mod test_util;
 
-pub use catalog::{ColumnDef, Manifest, SegmentMeta, TableDef, TableMeta};
+pub use catalog::{ColumnDef, DistStyle, Manifest, SegmentMeta, SortKey, TableDef, TableMeta};
 pub use column_encoding::ColumnEncoding;
 pub use delete_vector::DeleteVector;
 pub use error::{Error, Result};

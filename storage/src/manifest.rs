@@ -25,8 +25,10 @@ use crate::zone_map::ZoneMap;
 /// First 8 bytes of every manifest file.
 pub const MANIFEST_MAGIC: [u8; 8] = *b"BASALTMF";
 /// The manifest format version this build writes. Version 2 added delete vectors
-/// (`segments[].deleted`); this build reads versions 1 and 2.
-pub const MANIFEST_FORMAT_VERSION: u32 = 2;
+/// (`segments[].deleted`); version 3 the table attributes (`def.dist_style`, `def.dist_key`,
+/// `def.sort_key`, `def.columns[].encoding`). This build reads versions 1 to 3; fields a
+/// version lacks take their defaults (no deleted rows, AUTO everywhere).
+pub const MANIFEST_FORMAT_VERSION: u32 = 3;
 /// The oldest manifest format version this build reads.
 pub const MANIFEST_FORMAT_VERSION_MIN: u32 = 1;
 const HEADER_BYTES: usize = 24;
@@ -214,6 +216,9 @@ fn check(p: &Persisted) -> Result<(), String> {
                 p.next_table_id
             ));
         }
+        t.def
+            .check_attributes()
+            .map_err(|e| format!("table {name}: {e}"))?;
         if t.change_version > m.version {
             return Err(format!(
                 "table {name} changed in version {} after this version {}",
@@ -279,8 +284,21 @@ pub(crate) fn write(dir: &Path, p: &Persisted) -> Result<(), ReplaceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::ColumnDef;
+    use crate::catalog::{ColumnDef, DistStyle, SortKey};
+    use crate::column_encoding::ColumnEncoding;
     use crate::types::SqlType;
+
+    /// `bytes` with its header's format version set to `version` and its checksum recomputed.
+    fn reframed(bytes: &[u8], version: u32) -> Vec<u8> {
+        let mut b = bytes.to_vec();
+        b[8..12].copy_from_slice(&version.to_le_bytes());
+        let crc = crc32c::crc32c_append(
+            crc32c::crc32c(&b[..HEADER_CHECKED_BYTES]),
+            &b[HEADER_BYTES..],
+        );
+        b[20..24].copy_from_slice(&crc.to_le_bytes());
+        b
+    }
 
     fn sample() -> Persisted {
         Persisted {
@@ -290,16 +308,22 @@ mod tests {
                     id: crate::TABLE_ID_MIN,
                     change_version: 5,
                     def: TableDef {
-                        schema: "public".into(),
-                        name: "t".into(),
-                        columns: vec![ColumnDef {
-                            name: "x".into(),
-                            ty: SqlType::Decimal {
-                                precision: 38,
-                                scale: 2,
-                            },
-                            nullable: true,
-                        }],
+                        dist_style: DistStyle::Key,
+                        dist_key: Some("x".into()),
+                        sort_key: SortKey::Compound(vec!["x".into()]),
+                        ..TableDef::new(
+                            "public",
+                            "t",
+                            vec![ColumnDef {
+                                name: "x".into(),
+                                ty: SqlType::Decimal {
+                                    precision: 38,
+                                    scale: 2,
+                                },
+                                nullable: true,
+                                encoding: ColumnEncoding::Az64,
+                            }],
+                        )
                     },
                     segments: vec![SegmentMeta {
                         id: 3,
@@ -346,21 +370,37 @@ mod tests {
         p.manifest.tables[0].segments[0].deleted = DeleteVector::new();
         let bytes = encode(&p).unwrap();
         assert!(!String::from_utf8_lossy(&bytes[HEADER_BYTES..]).contains("deleted"));
-        let with_version = |v: u32| {
-            let mut b = bytes.clone();
-            b[8..12].copy_from_slice(&v.to_le_bytes());
-            let crc = crc32c::crc32c_append(
-                crc32c::crc32c(&b[..HEADER_CHECKED_BYTES]),
-                &b[HEADER_BYTES..],
-            );
-            b[20..24].copy_from_slice(&crc.to_le_bytes());
-            b
-        };
-        assert_eq!(decode(Path::new("m"), &with_version(1)).unwrap(), p);
+        assert_eq!(decode(Path::new("m"), &reframed(&bytes, 1)).unwrap(), p);
         assert!(matches!(
-            decode(Path::new("m"), &with_version(3)),
+            decode(Path::new("m"), &reframed(&bytes, 4)),
             Err(Error::Corrupt { .. })
         ));
+    }
+
+    #[test]
+    fn version_2_manifests_without_table_attributes_read_as_auto() {
+        // Input: the sample's payload with the version 3 fields (`dist_style`, `dist_key`,
+        // `sort_key`, `columns[].encoding`) removed, framed as format version 2.
+        let p = sample();
+        let bytes = encode(&p).unwrap();
+        let mut json: serde_json::Value = serde_json::from_slice(&bytes[HEADER_BYTES..]).unwrap();
+        let def = &mut json["tables"][0]["def"];
+        let def = def.as_object_mut().unwrap();
+        for key in ["dist_style", "dist_key", "sort_key"] {
+            assert!(def.remove(key).is_some(), "{key}");
+        }
+        let column = def["columns"][0].as_object_mut().unwrap();
+        assert!(column.remove("encoding").is_some());
+        let payload = serde_json::to_vec(&json).unwrap();
+        let mut old = bytes[..HEADER_BYTES].to_vec();
+        old[12..20].copy_from_slice(&(payload.len() as u64).to_le_bytes());
+        old.extend_from_slice(&payload);
+        let back = decode(Path::new("m"), &reframed(&old, 2)).unwrap();
+        let def = &back.manifest.tables[0].def;
+        assert_eq!(def.dist_style, DistStyle::Auto);
+        assert_eq!(def.dist_key, None);
+        assert_eq!(def.sort_key, SortKey::Auto);
+        assert_eq!(def.columns[0].encoding, ColumnEncoding::Auto);
     }
 
     #[test]
@@ -403,6 +443,23 @@ mod tests {
         let mut deleted = sample();
         deleted.manifest.tables[0].segments[0].deleted = DeleteVector::from_rows([2]);
         assert!(check(&deleted).is_err());
+
+        // Input: table attributes naming a missing column, KEY without a key, a key without
+        // KEY, and an encoding that does not fit the column's type.
+        let mut dist = sample();
+        dist.manifest.tables[0].def.dist_key = Some("y".into());
+        assert!(check(&dist).is_err());
+        dist.manifest.tables[0].def.dist_key = None;
+        assert!(check(&dist).is_err());
+        let mut even = sample();
+        even.manifest.tables[0].def.dist_style = DistStyle::Even;
+        assert!(check(&even).is_err());
+        let mut sort = sample();
+        sort.manifest.tables[0].def.sort_key = SortKey::Interleaved(vec!["x".into(), "x".into()]);
+        assert!(check(&sort).is_err());
+        let mut encoding = sample();
+        encoding.manifest.tables[0].def.columns[0].encoding = ColumnEncoding::Text255;
+        assert!(check(&encoding).is_err());
         assert!(check(&sample()).is_ok());
     }
 }

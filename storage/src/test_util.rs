@@ -35,19 +35,20 @@ pub(crate) fn all_types_def(name: &str) -> TableDef {
         SqlType::Date,
         SqlType::Timestamp,
     ];
-    TableDef {
-        schema: "public".into(),
-        name: name.into(),
-        columns: types
+    TableDef::new(
+        "public",
+        name,
+        types
             .iter()
             .enumerate()
             .map(|(i, ty)| ColumnDef {
                 name: format!("c{i}_{}", ty.pg_name().replace(' ', "_")),
                 ty: *ty,
                 nullable: true,
+                encoding: Default::default(),
             })
             .collect(),
-    }
+    )
 }
 
 fn batch(def: &TableDef, columns: Vec<ArrayRef>) -> RecordBatch {
@@ -234,15 +235,16 @@ pub(crate) fn all_null_batch(def: &TableDef, rows: usize) -> RecordBatch {
 
 /// A table `public.<name>` with one NOT NULL BIGINT column `x`.
 pub(crate) fn int_def(name: &str) -> TableDef {
-    TableDef {
-        schema: "public".into(),
-        name: name.into(),
-        columns: vec![ColumnDef {
+    TableDef::new(
+        "public",
+        name,
+        vec![ColumnDef {
             name: "x".into(),
             ty: SqlType::BigInt,
             nullable: false,
+            encoding: Default::default(),
         }],
-    }
+    )
 }
 
 /// A batch for [`int_def`] holding `values`.

@@ -306,11 +306,7 @@ mod tests {
     #[test]
     fn end_of_data_marker() {
         let plan = LoadPlan {
-            table: basalt_storage::TableDef {
-                schema: "public".into(),
-                name: "t".into(),
-                columns: Vec::new(),
-            },
+            table: basalt_storage::TableDef::new("public", "t", Vec::new()),
             targets: Vec::new(),
             options: load_options(&pg_format(&[], &[]).unwrap()),
         };

@@ -87,6 +87,10 @@ pub struct Binder<'a> {
     pub(crate) now: std::cell::OnceCell<i64>,
     /// STL_LOAD_ERRORS, for queries that read it.
     pub load_errors: Option<&'a crate::copy::load_errors::LoadErrorLog>,
+    /// The Redshift attributes of the CREATE TABLE being bound, taken out before parsing.
+    pub table_attributes: Option<&'a crate::parse::TableAttributes>,
+    /// The store, for system views that read segment footers (STV_BLOCKLIST).
+    pub store: Option<&'a basalt_storage::Store>,
     /// WITH queries in scope, outermost first; a reference binds the innermost of a name.
     pub(crate) ctes: Vec<CteDef>,
     /// The WINDOW clauses of the queries being bound, outermost first.
@@ -122,6 +126,8 @@ impl<'a> Binder<'a> {
             interrupt_key: 0,
             now: std::cell::OnceCell::new(),
             load_errors: None,
+            table_attributes: None,
+            store: None,
             ctes: Vec::new(),
             named_windows: Vec::new(),
             in_window: None,

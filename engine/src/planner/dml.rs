@@ -53,6 +53,7 @@ pub fn binding_catalog<'m>(manifest: &'m Manifest, stmt: &ast::Statement) -> Cow
         name: ROW_ID_COLUMN.to_string(),
         ty: SqlType::BigInt,
         nullable: false,
+        encoding: Default::default(),
     });
     let mut m = manifest.clone();
     m.tables.retain(|t| t.def.name != TARGET_TABLE);

@@ -1315,9 +1315,13 @@ impl Binder<'_> {
                         return self.bind_cte_reference(i, alias.as_ref());
                     }
                 }
-                if let Some((plan, scope)) =
-                    crate::catalog::relation(self.catalog, name, alias.as_ref(), self.load_errors)?
-                {
+                if let Some((plan, scope)) = crate::catalog::relation(
+                    self.catalog,
+                    self.store,
+                    name,
+                    alias.as_ref(),
+                    self.load_errors,
+                )? {
                     return Ok(Relation {
                         plan,
                         scope,

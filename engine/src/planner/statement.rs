@@ -1,10 +1,11 @@
 //! Binding statements other than queries: DDL, INSERT, transaction control, EXPLAIN.
 //! DELETE, UPDATE and TRUNCATE are bound in `dml.rs`.
 
-use basalt_storage::{ColumnDef, SqlType, TableDef};
+use basalt_storage::{ColumnDef, ColumnEncoding, DistStyle, SortKey, SqlType, TableDef};
 use sqlparser::ast::{self, Spanned};
 
 use crate::error::{Error, Result};
+use crate::parse::{Located, SortKeyClause, TableAttributes};
 use crate::planner::bind::{normalize_ident, Binder};
 use crate::planner::expr::Expr;
 use crate::planner::plan::Plan;
@@ -40,6 +41,10 @@ pub enum BoundStatement {
         schema: String,
         name: String,
         plan: Plan,
+    },
+    /// Rewrites each table: drops deleted rows, merges segments, sorts by the sort key.
+    Vacuum {
+        names: Vec<(String, String)>,
     },
     /// Removes every row of each table.
     Truncate {
@@ -82,6 +87,7 @@ impl Binder<'_> {
             ast::Statement::Delete(d) => self.bind_delete(d),
             ast::Statement::Update(u) => self.bind_update(u),
             ast::Statement::Truncate(t) => self.bind_truncate(t),
+            ast::Statement::Vacuum(v) => self.bind_vacuum(v),
             ast::Statement::StartTransaction { .. } => Ok(BoundStatement::Begin),
             ast::Statement::Commit { chain: false, .. } => Ok(BoundStatement::Commit),
             ast::Statement::Rollback {
@@ -170,6 +176,7 @@ impl Binder<'_> {
                 name: cname,
                 ty,
                 nullable,
+                encoding: ColumnEncoding::Auto,
             });
         }
         if columns.is_empty() {
@@ -195,14 +202,54 @@ impl Binder<'_> {
                 }
             }
         }
+        let mut def = TableDef::new(schema, name, columns);
+        if let Some(attributes) = self.table_attributes {
+            apply_table_attributes(&mut def, attributes)?;
+        }
         Ok(BoundStatement::CreateTable {
-            def: TableDef {
-                schema,
-                name,
-                columns,
-            },
+            def,
             if_not_exists: ct.if_not_exists,
         })
+    }
+
+    /// `VACUUM [FULL | SORT ONLY | DELETE ONLY | REINDEX | RECLUSTER] [table [TO n PERCENT]
+    /// [BOOST]]`: every form rewrites the named table (or every table) whole, which does all
+    /// of what each asks. `TO n PERCENT` must be 0 to 100; it and BOOST change nothing else.
+    fn bind_vacuum(&mut self, v: &ast::VacuumStatement) -> Result<BoundStatement> {
+        if let Some(threshold) = &v.threshold {
+            let percent = match &threshold.value {
+                ast::Value::Number(n, _) => n.parse::<u32>().ok(),
+                _ => None,
+            };
+            if percent.is_none_or(|p| p > 100) {
+                return Err(Error::InvalidParameter {
+                    message: format!(
+                        "VACUUM threshold must be an integer from 0 to 100, not {threshold}"
+                    ),
+                });
+            }
+        }
+        let names = match &v.table_name {
+            Some(name) => {
+                let (schema, table) = self.table_name(name)?;
+                if self.catalog.table(&schema, &table).is_none() {
+                    return Err(Error::UndefinedTable {
+                        name: table,
+                        position: self.position(name.span()),
+                    });
+                }
+                vec![(schema, table)]
+            }
+            None => {
+                let mut tables: Vec<_> = self.catalog.tables.iter().collect();
+                tables.sort_by_key(|t| t.id);
+                tables
+                    .into_iter()
+                    .map(|t| (t.def.schema.clone(), t.def.name.clone()))
+                    .collect()
+            }
+        };
+        Ok(BoundStatement::Vacuum { names })
     }
 
     fn bind_insert(&mut self, ins: &ast::Insert) -> Result<BoundStatement> {
@@ -304,4 +351,165 @@ impl Binder<'_> {
             },
         })
     }
+}
+
+/// Most columns in a compound sort key, as in Redshift.
+const COMPOUND_SORT_COLUMNS_MAX: usize = 400;
+/// Most columns in an interleaved sort key, as in Redshift.
+const INTERLEAVED_SORT_COLUMNS_MAX: usize = 8;
+
+/// Checks Redshift's table attributes against the columns of `def` and records them there.
+fn apply_table_attributes(def: &mut TableDef, a: &TableAttributes) -> Result<()> {
+    let invalid = |message: String, at: &Located| Error::InvalidTableDefinition {
+        message,
+        position: at.position,
+    };
+    let key_column = |def: &TableDef, key: &'static str, c: &Located| {
+        def.column_index(&c.value)
+            .ok_or_else(|| Error::UndefinedKeyColumn {
+                name: c.value.clone(),
+                key,
+                position: c.position,
+            })
+    };
+
+    // ENCODE: each column at most once, with an encoding that fits its type.
+    let mut encoded: Vec<&str> = Vec::new();
+    for (column, keyword) in &a.column_encodings {
+        let Some(encoding) = ColumnEncoding::from_keyword(&keyword.value) else {
+            return Err(Error::Syntax {
+                message: format!("syntax error at or near \"{}\"", keyword.value),
+                position: keyword.position,
+            });
+        };
+        if encoded.contains(&column.as_str()) {
+            return Err(invalid(
+                format!("multiple ENCODE clauses for column \"{column}\""),
+                keyword,
+            ));
+        }
+        encoded.push(column);
+        let Some(c) = def.columns.iter_mut().find(|c| c.name == *column) else {
+            return Err(Error::Internal(format!(
+                "ENCODE for unknown column {column}"
+            )));
+        };
+        if encoding.check(c.ty).is_err() {
+            return Err(Error::InvalidEncoding {
+                column: column.clone(),
+                position: keyword.position,
+            });
+        }
+        c.encoding = encoding;
+    }
+
+    // DISTKEY: one column, at the column or after the list; it implies DISTSTYLE KEY.
+    let mut keys = a.column_dist_keys.iter().chain(a.dist_key.iter());
+    let dist_key = keys.next();
+    if let Some(second) = keys.next() {
+        return Err(invalid(
+            "multiple DISTKEY columns are not allowed".into(),
+            second,
+        ));
+    }
+    if let Some(key) = dist_key {
+        key_column(def, "DISTKEY", key)?;
+    }
+    let style = match &a.dist_style {
+        None => None,
+        Some(s) => Some((
+            match s.value.to_ascii_uppercase().as_str() {
+                "AUTO" => DistStyle::Auto,
+                "EVEN" => DistStyle::Even,
+                "KEY" => DistStyle::Key,
+                "ALL" => DistStyle::All,
+                other => return Err(Error::Internal(format!("DISTSTYLE {other}"))),
+            },
+            s,
+        )),
+    };
+    (def.dist_style, def.dist_key) = match (style, dist_key) {
+        (None, None) => (DistStyle::Auto, None),
+        (None | Some((DistStyle::Key, _)), Some(key)) => (DistStyle::Key, Some(key.value.clone())),
+        (Some((DistStyle::Key, at)), None) => {
+            return Err(invalid(
+                "DISTSTYLE KEY requires a DISTKEY column".into(),
+                at,
+            ))
+        }
+        (Some((style, at)), Some(_)) => {
+            return Err(invalid(
+                format!("DISTKEY is not allowed with DISTSTYLE {}", style.keyword()),
+                at,
+            ))
+        }
+        (Some((style, _)), None) => (style, None),
+    };
+
+    // SORTKEY: the column attribute or the table attribute, once.
+    let mut sorts = a.column_sort_keys.iter();
+    let column_sort = sorts.next();
+    if let Some(second) = sorts.next() {
+        return Err(invalid(
+            "multiple SORTKEY columns are not allowed; use SORTKEY (columns)".into(),
+            second,
+        ));
+    }
+    def.sort_key = match (&a.sort_key, column_sort) {
+        (Some(_), Some(c)) => {
+            return Err(invalid(
+                "a column SORTKEY is not allowed with a table SORTKEY".into(),
+                c,
+            ))
+        }
+        (None, None) | (Some(SortKeyClause::Auto { .. }), None) => SortKey::Auto,
+        (None, Some(c)) => {
+            key_column(def, "SORTKEY", c)?;
+            SortKey::Compound(vec![c.value.clone()])
+        }
+        (
+            Some(SortKeyClause::Columns {
+                interleaved,
+                columns,
+                position,
+            }),
+            None,
+        ) => {
+            let mut names: Vec<String> = Vec::with_capacity(columns.len());
+            for c in columns {
+                key_column(def, "SORTKEY", c)?;
+                if names.contains(&c.value) {
+                    return Err(invalid(
+                        format!("column \"{}\" appears twice in SORTKEY", c.value),
+                        c,
+                    ));
+                }
+                names.push(c.value.clone());
+            }
+            let max = if *interleaved {
+                INTERLEAVED_SORT_COLUMNS_MAX
+            } else {
+                COMPOUND_SORT_COLUMNS_MAX
+            };
+            if names.len() > max {
+                return Err(Error::InvalidTableDefinition {
+                    message: format!(
+                        "a {} SORTKEY has at most {max} columns",
+                        if *interleaved {
+                            "INTERLEAVED"
+                        } else {
+                            "COMPOUND"
+                        }
+                    ),
+                    position: *position,
+                });
+            }
+            if *interleaved {
+                SortKey::Interleaved(names)
+            } else {
+                SortKey::Compound(names)
+            }
+        }
+    };
+    def.check_attributes().map_err(Error::Internal)
 }

@@ -8,7 +8,6 @@ use arrow_array::{Array, RecordBatch};
 
 use crate::bytes::PutLe;
 use crate::catalog::{SegmentMeta, TableDef};
-use crate::column_encoding::ColumnEncoding;
 use crate::error::{io_at, Error, Result};
 use crate::segment::block::encode_block;
 use crate::segment::encoding::string_bytes;
@@ -169,7 +168,7 @@ fn write_segment_to(
                 .map(|a| Piece::new(column.ty, a.as_ref()))
                 .collect::<Result<Vec<_>>>()?;
             block.clear();
-            let written = encode_block(&pieces, ColumnEncoding::Auto, &mut block).map_err(|e| {
+            let written = encode_block(&pieces, column.encoding, &mut block).map_err(|e| {
                 Error::Internal(format!("encoding column {c} of {}: {e}", path.display()))
             })?;
             let at = write(&mut out, &block)?;
