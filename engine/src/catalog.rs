@@ -240,6 +240,23 @@ const CATALOGS: &[Catalog] = &[
     },
     Catalog {
         schema: "pg_catalog",
+        name: "stv_wlm_query_state",
+        oid: 12_005,
+        view: true,
+        columns: &[
+            ("query", BIGINT),
+            ("service_class", INT),
+            ("slot_count", INT),
+            ("wlm_start_time", SqlType::Timestamp),
+            ("state", TEXT),
+            ("queue_time", BIGINT),
+            ("exec_time", BIGINT),
+            ("username", TEXT),
+            ("querytxt", TEXT),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
         name: "svv_table_info",
         oid: 12_003,
         view: true,
@@ -959,12 +976,46 @@ fn find(name: &ast::ObjectName) -> Result<Option<&'static Catalog>> {
 
 /// A catalog named in FROM, as a plan of constant rows and the scope of its columns; `None`
 /// when `name` is not a catalog.
+/// STV_WLM_QUERY_STATE: the statements running or waiting for a slot, as Redshift shows them
+/// (one queue, service class 6, one slot each; times in microseconds), with the user and the
+/// statement's text (its first 4,000 characters, as Redshift's `querytxt`).
+fn wlm_rows(queue: &crate::wlm::Queue) -> Vec<Vec<Datum>> {
+    let micros = |d: std::time::Duration| int(i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+    queue
+        .queries()
+        .into_iter()
+        .map(|q| {
+            let start = q
+                .queued_at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+                .unwrap_or(0);
+            vec![
+                int(i64::try_from(q.query).unwrap_or(i64::MAX)),
+                int(6),
+                int(1),
+                Datum::Timestamp(start),
+                text(if q.running {
+                    "Running"
+                } else {
+                    "QueuedWaiting"
+                }),
+                micros(q.queue_time),
+                micros(q.exec_time),
+                text(&q.user),
+                text(&q.text.chars().take(4000).collect::<String>()),
+            ]
+        })
+        .collect()
+}
+
 pub(crate) fn relation(
     manifest: &Manifest,
     store: Option<&Store>,
     name: &ast::ObjectName,
     alias: Option<&ast::TableAlias>,
     load_errors: Option<&crate::copy::load_errors::LoadErrorLog>,
+    queue: Option<&crate::wlm::Queue>,
 ) -> Result<Option<(Plan, Scope)>> {
     let Some(catalog) = find(name)? else {
         return Ok(None);
@@ -972,6 +1023,7 @@ pub(crate) fn relation(
     let types: Vec<SqlType> = catalog.columns.iter().map(|(_, t)| *t).collect();
     let data = match (catalog.name, store) {
         ("stl_load_errors", _) => load_errors.map(|l| l.rows()).unwrap_or_default(),
+        ("stv_wlm_query_state", _) => queue.map(wlm_rows).unwrap_or_default(),
         ("stv_blocklist", Some(store)) => block_rows(manifest, store)?,
         ("stv_blocklist", None) => Vec::new(),
         (name, _) => rows(name, manifest),

@@ -230,6 +230,7 @@ impl Engine {
             failed: false,
             settings: settings::Settings::new(user),
             interrupts: interrupt::InterruptSource::default(),
+            statement_text: Arc::from(""),
         }
     }
 }
@@ -247,6 +248,8 @@ pub struct Session {
     settings: settings::Settings,
     /// Cancel requests and `statement_timeout` for the running statement.
     interrupts: interrupt::InterruptSource,
+    /// The text of the statement running (the whole query string it came in).
+    statement_text: Arc<str>,
 }
 
 impl Session {
@@ -330,6 +333,7 @@ impl Session {
         binder.load_errors = Some(&self.engine.load_errors);
         binder.table_attributes = stmt.attributes.as_deref();
         binder.store = Some(&self.engine.store);
+        binder.queue = Some(&self.engine.queue);
         let bound = match binder.bind_statement(&stmt.ast) {
             Ok(b) => b,
             Err(e) => {
@@ -379,6 +383,7 @@ impl Session {
                 _ => Err(Error::InFailedTransaction),
             };
         }
+        self.statement_text = Arc::clone(&stmt.text);
         let result = self.execute_inner(stmt, params);
         if result.is_err() && self.txn.is_some() {
             self.failed = true;
@@ -504,7 +509,9 @@ impl Session {
         ));
         // A load is as heavy as a query: it waits for a query slot.
         let engine = self.engine.clone();
-        let _slot = engine.queue.acquire(&interrupt)?;
+        let _slot = engine
+            .queue
+            .acquire(&interrupt, &self.user, &self.statement_text)?;
         match copy::load(self.engine.files.as_ref(), stmt, &plan, &interrupt) {
             Ok(loaded) => {
                 log(&loaded.rejects);
@@ -568,7 +575,9 @@ impl Session {
         ));
         // UNLOAD and COPY TO run a plan: they wait for a query slot as a SELECT does.
         let engine = self.engine.clone();
-        let _slot = engine.queue.acquire(&interrupt)?;
+        let _slot = engine
+            .queue
+            .acquire(&interrupt, &self.user, &self.statement_text)?;
         let ctx = exec::ExecContext {
             store: &store,
             interrupt: &interrupt,
@@ -669,6 +678,7 @@ impl Session {
     /// For `COPY {table [(columns)] | (query)} TO STDOUT`: the rows, encoded as the client
     /// asked (`None` for any other statement). The protocol layer sends them as CopyData.
     pub fn copy_out(&mut self, stmt: &Statement) -> Option<Result<copy::postgres::CopyOut>> {
+        self.statement_text = Arc::clone(&stmt.text);
         use sqlparser::ast::{CopySource, CopyTarget, Statement as S};
         let S::Copy {
             source,
@@ -800,20 +810,36 @@ impl Session {
             binder.load_errors = Some(&self.engine.load_errors);
             binder.table_attributes = stmt.attributes.as_deref();
             binder.store = Some(&self.engine.store);
+            binder.queue = Some(&self.engine.queue);
             binder.bind_statement(&stmt.ast)?
         };
         let store = self.engine.store.clone();
         let interrupt = self.interrupts.start(std::time::Duration::from_millis(
             self.settings.statement_timeout_ms(),
         ));
-        // Statements that run plans wait for a query slot; the rest never queue.
+        // Statements that run plans over tables wait for a query slot; the rest (settings,
+        // DDL, and queries of constants and system views, as Redshift's leader-node queries)
+        // never queue.
         let engine = self.engine.clone();
+        let reads_tables = |plan: &planner::plan::Plan| {
+            let mut nodes = Vec::new();
+            plan.preorder(&mut nodes);
+            nodes
+                .iter()
+                .any(|n| matches!(n, planner::plan::Plan::Scan { .. }))
+        };
         let _slot = match &bound {
+            BoundStatement::Query(q) if !reads_tables(&q.plan) => None,
+            BoundStatement::ExplainAnalyze(plan) if !reads_tables(plan) => None,
             BoundStatement::Query(_)
             | BoundStatement::ExplainAnalyze(_)
             | BoundStatement::Insert { .. }
             | BoundStatement::Delete { .. }
-            | BoundStatement::Update { .. } => Some(engine.queue.acquire(&interrupt)?),
+            | BoundStatement::Update { .. } => Some(engine.queue.acquire(
+                &interrupt,
+                &self.user,
+                &self.statement_text,
+            )?),
             _ => None,
         };
         match bound {

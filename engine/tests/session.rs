@@ -281,8 +281,9 @@ fn explain_analyze_reports_each_operator() {
     assert_eq!(rows(&mut s, "SELECT count(*) FROM t"), ["300000"]);
 }
 
-// Workload management: with one query slot, a second session's statement waits in the queue
-// (and times out there under statement_timeout) until the first finishes; SET never waits.
+// Workload management: with one query slot, a second session's query of a table waits in the
+// queue (and times out there under statement_timeout) until the first finishes; SET and
+// queries of system views never wait, and STV_WLM_QUERY_STATE shows the queue.
 #[test]
 fn statements_beyond_the_slots_wait_in_the_queue() {
     let dir = tempfile::tempdir().unwrap();
@@ -290,16 +291,26 @@ fn statements_beyond_the_slots_wait_in_the_queue() {
         max_concurrent_queries: 1,
     };
     let engine = Engine::open_with(dir.path(), options).unwrap();
+    let mut setup = engine.session("setup");
+    setup.run("CREATE TABLE t (x INTEGER)").unwrap();
+    setup.run("INSERT INTO t VALUES (1), (2)").unwrap();
     let mut first = engine.session("a");
     let cancel_first = first.cancel_handle();
-    let running = std::thread::spawn(move || first.run("SELECT pg_sleep(600)"));
+    let running = std::thread::spawn(move || first.run("SELECT pg_sleep(600) FROM t WHERE x = 1"));
     while engine.queue_state().running == 0 {
         std::thread::yield_now();
     }
+    assert_eq!(
+        rows(
+            &mut setup,
+            "SELECT state, slot_count, username, querytxt FROM stv_wlm_query_state"
+        ),
+        ["Running|1|a|SELECT pg_sleep(600) FROM t WHERE x = 1"]
+    );
 
     let mut second = engine.session("b");
     second.run("SET statement_timeout = 50").unwrap();
-    let err = second.run("SELECT 1").unwrap_err();
+    let err = second.run("SELECT count(*) FROM t").unwrap_err();
     assert_eq!(
         err.to_string(),
         "canceling statement due to statement timeout"
@@ -310,6 +321,7 @@ fn statements_beyond_the_slots_wait_in_the_queue() {
     let err = running.join().unwrap().unwrap_err();
     assert_eq!(err.to_string(), "canceling statement due to user request");
     second.run("RESET statement_timeout").unwrap();
-    assert_eq!(rows(&mut second, "SELECT 1"), ["1"]);
+    assert_eq!(rows(&mut second, "SELECT count(*) FROM t"), ["2"]);
     assert_eq!(engine.queue_state().running, 0);
+    assert!(rows(&mut second, "SELECT * FROM stv_wlm_query_state").is_empty());
 }

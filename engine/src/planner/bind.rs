@@ -91,6 +91,8 @@ pub struct Binder<'a> {
     pub table_attributes: Option<&'a crate::parse::TableAttributes>,
     /// The store, for system views that read segment footers (STV_BLOCKLIST).
     pub store: Option<&'a basalt_storage::Store>,
+    /// The workload queue, for STV_WLM_QUERY_STATE.
+    pub queue: Option<&'a crate::wlm::Queue>,
     /// WITH queries in scope, outermost first; a reference binds the innermost of a name.
     pub(crate) ctes: Vec<CteDef>,
     /// The WINDOW clauses of the queries being bound, outermost first.
@@ -128,6 +130,7 @@ impl<'a> Binder<'a> {
             load_errors: None,
             table_attributes: None,
             store: None,
+            queue: None,
             ctes: Vec::new(),
             named_windows: Vec::new(),
             in_window: None,

@@ -1321,6 +1321,7 @@ impl Binder<'_> {
                     name,
                     alias.as_ref(),
                     self.load_errors,
+                    self.queue,
                 )? {
                     return Ok(Relation {
                         plan,
