@@ -11,6 +11,11 @@ use basalt_server::auth::{DATABASE, SUPERUSER};
 use basalt_server::ServerConfig;
 use clap::{Parser, Subcommand};
 
+/// Analytic queries allocate and free large arrays per segment; mimalloc reuses them where
+/// the system allocator would map and unmap fresh pages each time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Longest the process waits, after the server has shut down, for statements still running on
 /// their threads before it exits anyway.
 const EXIT_WAIT_MAX: Duration = Duration::from_secs(5);

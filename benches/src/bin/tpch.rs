@@ -26,6 +26,11 @@ use basalt_engine::Engine;
 use clap::Parser;
 use serde_json::{json, Value};
 
+/// Analytic queries allocate and free large arrays per segment; mimalloc reuses them where
+/// the system allocator would map and unmap fresh pages each time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Pinned versions of the peers installed into the virtual environment.
 const PEER_PACKAGES: [&str; 3] = ["duckdb==2.0.0", "datafusion==55.0.0", "pyarrow==26.0.1"];
 

@@ -11,6 +11,7 @@ use arrow_row::{RowConverter, Rows, SortField};
 use basalt_storage::SqlType;
 use rayon::prelude::*;
 
+use super::hash::{int_keys, is_int_key, BuildIntHasher, BytesHasher};
 use super::make_batch;
 use crate::error::{Error, Result};
 use crate::kernels::cast::{cast_array, to_f64, to_i64};
@@ -189,10 +190,11 @@ impl AggState {
             }
             _ => None,
         };
+        let nulls = arg.and_then(|a| a.logical_nulls());
         let take = |i: usize| -> bool {
-            match (&include, arg) {
+            match (&include, &nulls) {
                 (Some(inc), _) => inc[i],
-                (None, Some(a)) => a.is_valid(i),
+                (None, Some(n)) => n.is_valid(i),
                 (None, None) => true,
             }
         };
@@ -334,6 +336,85 @@ impl AggState {
                     }
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Adds `other`'s accumulators (over later input) into this one's: `other`'s group `j`
+    /// is this one's group `map[j]`. Floating-point sums and moments are never merged (see
+    /// [`mergeable`]).
+    fn merge(&mut self, other: AggState, map: &[u32]) -> Result<()> {
+        let of = || Error::NumericOutOfRange {
+            message: "numeric value out of range".into(),
+        };
+        match (&mut self.acc, other.acc) {
+            (Accumulator::Count(a), Accumulator::Count(b)) => {
+                for (j, v) in b.into_iter().enumerate() {
+                    a[map[j] as usize] += v;
+                }
+            }
+            (
+                Accumulator::SumExact { sums, counts },
+                Accumulator::SumExact {
+                    sums: osums,
+                    counts: ocounts,
+                },
+            ) => {
+                for (j, (s, n)) in osums.into_iter().zip(ocounts).enumerate() {
+                    let g = map[j] as usize;
+                    sums[g] = sums[g].checked_add(s).ok_or_else(of)?;
+                    counts[g] += n;
+                }
+            }
+            (
+                Accumulator::MomentsExact { n, sums, squares },
+                Accumulator::MomentsExact {
+                    n: on,
+                    sums: osums,
+                    squares: osquares,
+                },
+            ) => {
+                for (j, ((c, s), q)) in on.into_iter().zip(osums).zip(osquares).enumerate() {
+                    let g = map[j] as usize;
+                    n[g] += c;
+                    sums[g] = sums[g].checked_add(s).ok_or_else(of)?;
+                    squares[g] = squares[g].checked_add(q).ok_or_else(of)?;
+                }
+            }
+            (Accumulator::Bool { vals, and }, Accumulator::Bool { vals: ovals, .. }) => {
+                for (j, v) in ovals.into_iter().enumerate() {
+                    let slot = &mut vals[map[j] as usize];
+                    *slot = match (*slot, v) {
+                        (None, v) | (v, None) => v,
+                        (Some(a), Some(b)) => Some(if *and { a && b } else { a || b }),
+                    };
+                }
+            }
+            (Accumulator::Ordered { vals, .. }, Accumulator::Ordered { vals: ovals, .. }) => {
+                for (j, v) in ovals.into_iter().enumerate() {
+                    vals[map[j] as usize].extend(v);
+                }
+            }
+            (Accumulator::MinMax { best, max, .. }, Accumulator::MinMax { best: obest, .. }) => {
+                for (j, v) in obest.into_iter().enumerate() {
+                    let Some(v) = v else { continue };
+                    let slot = &mut best[map[j] as usize];
+                    let better = match slot {
+                        None => true,
+                        Some(cur) => {
+                            if *max {
+                                v > *cur
+                            } else {
+                                v < *cur
+                            }
+                        }
+                    };
+                    if better {
+                        *slot = Some(v);
+                    }
+                }
+            }
+            _ => return Err(Error::Internal("merging unlike aggregate states".into())),
         }
         Ok(())
     }
@@ -665,6 +746,277 @@ pub(crate) fn finish_accumulator(call: &AggCall, acc: Accumulator) -> Result<Arr
     .finish()
 }
 
+/// One batch's group keys.
+enum BatchKeys {
+    /// No GROUP BY: every row is in the one group.
+    None,
+    /// A single integer or date key, with its NULLs.
+    Int(Vec<i64>, Option<arrow_buffer::NullBuffer>),
+    /// Any other keys, in arrow-row form.
+    Rows(Rows),
+}
+
+/// Group keys and aggregate arguments evaluated over one batch.
+pub(crate) struct Evaluated {
+    rows: usize,
+    keys: BatchKeys,
+    args: Vec<Option<ArrayRef>>,
+}
+
+/// The groups seen so far, each with its id (its accumulator slot).
+enum GroupMap {
+    /// No GROUP BY: one group, id 0.
+    None,
+    /// A single integer or date key (of Arrow type `ty`); NULL is a group of its own.
+    Int {
+        map: HashMap<i64, u32, BuildIntHasher>,
+        null: Option<u32>,
+        keys: Vec<Option<i64>>,
+        ty: arrow_schema::DataType,
+    },
+    /// Any other keys, in arrow-row form.
+    Rows {
+        map: HashMap<Box<[u8]>, u32, BytesHasher>,
+        keys: Vec<Box<[u8]>>,
+    },
+}
+
+impl GroupMap {
+    fn new(groups: &[Expr]) -> Self {
+        match groups {
+            [] => GroupMap::None,
+            [g] if is_int_key(g.ty()) => GroupMap::Int {
+                map: HashMap::default(),
+                null: None,
+                keys: Vec::new(),
+                ty: g.ty().arrow_type(),
+            },
+            _ => GroupMap::Rows {
+                map: HashMap::default(),
+                keys: Vec::new(),
+            },
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            GroupMap::None => 1,
+            GroupMap::Int { keys, .. } => keys.len(),
+            GroupMap::Rows { keys, .. } => keys.len(),
+        }
+    }
+
+    /// The id of integer key `key` (`None` for NULL), added if new.
+    fn int_id(&mut self, key: Option<i64>) -> Result<u32> {
+        let GroupMap::Int {
+            map, null, keys, ..
+        } = self
+        else {
+            return Err(Error::Internal(
+                "integer key for a non-integer grouping".into(),
+            ));
+        };
+        let next = keys.len() as u32;
+        let id = match key {
+            None => *null.get_or_insert(next),
+            Some(k) => *map.entry(k).or_insert(next),
+        };
+        if id == next {
+            keys.push(key);
+        }
+        Ok(id)
+    }
+
+    /// The id of arrow-row key `key`, added if new.
+    fn row_id(&mut self, key: &[u8]) -> Result<u32> {
+        let GroupMap::Rows { map, keys } = self else {
+            return Err(Error::Internal("row key for a non-row grouping".into()));
+        };
+        Ok(match map.get(key) {
+            Some(id) => *id,
+            None => {
+                let id = keys.len() as u32;
+                let key: Box<[u8]> = key.into();
+                keys.push(key.clone());
+                map.insert(key, id);
+                id
+            }
+        })
+    }
+}
+
+/// The groups and accumulators of an aggregation over part of its input. Parts computed
+/// separately (one per segment, in parallel) merge into one, in input order.
+pub(crate) struct Partial<'a> {
+    groups: &'a [Expr],
+    aggs: &'a [AggCall],
+    converter: &'a RowConverter,
+    map: GroupMap,
+    states: Vec<AggState>,
+}
+
+/// The row converter of the group keys of an aggregation.
+pub(crate) fn key_converter(groups: &[Expr]) -> Result<RowConverter> {
+    Ok(RowConverter::new(
+        groups
+            .iter()
+            .map(|g| SortField::new(g.ty().arrow_type()))
+            .collect(),
+    )?)
+}
+
+/// Whether partial aggregations of `aggs` can be merged. DISTINCT needs one set of values
+/// seen across the whole input; and floating-point sums and moments accumulate in input
+/// order, so their results do not depend on how a table is split into segments and equal
+/// PostgreSQL's serial aggregation bit for bit.
+pub(crate) fn mergeable(aggs: &[AggCall]) -> bool {
+    aggs.iter().all(|a| {
+        let float = matches!(
+            a.arg.as_ref().map(|e| e.ty()),
+            Some(SqlType::Real | SqlType::Double)
+        );
+        let summing = matches!(
+            a.func,
+            AggFunc::Sum
+                | AggFunc::Avg
+                | AggFunc::VarSamp
+                | AggFunc::VarPop
+                | AggFunc::StddevSamp
+                | AggFunc::StddevPop
+        );
+        let serial = a.distinct || (float && summing);
+        !serial
+    })
+}
+
+impl<'a> Partial<'a> {
+    pub(crate) fn new(
+        groups: &'a [Expr],
+        aggs: &'a [AggCall],
+        converter: &'a RowConverter,
+    ) -> Result<Self> {
+        let mut states = aggs.iter().map(AggState::new).collect::<Result<Vec<_>>>()?;
+        let ngroups = if groups.is_empty() { 1 } else { 0 };
+        for s in states.iter_mut() {
+            s.resize(ngroups);
+        }
+        Ok(Partial {
+            groups,
+            aggs,
+            converter,
+            map: GroupMap::new(groups),
+            states,
+        })
+    }
+
+    fn ngroups(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Evaluates the group keys and arguments over `batch` (needs no state: runs anywhere).
+    pub(crate) fn evaluate(&self, batch: &RecordBatch) -> Result<Evaluated> {
+        let cols = self
+            .groups
+            .iter()
+            .map(|g| evaluate(g, batch))
+            .collect::<Result<Vec<_>>>()?;
+        let keys = match (&self.map, cols.as_slice()) {
+            (GroupMap::None, _) => BatchKeys::None,
+            (GroupMap::Int { .. }, [col]) => match int_keys(col) {
+                Some(values) => BatchKeys::Int(values, col.logical_nulls()),
+                None => return Err(Error::Internal("integer group key of another type".into())),
+            },
+            _ => BatchKeys::Rows(self.converter.convert_columns(&cols)?),
+        };
+        let args = self
+            .aggs
+            .iter()
+            .map(|a| a.arg.as_ref().map(|e| evaluate(e, batch)).transpose())
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Evaluated {
+            rows: batch.num_rows(),
+            keys,
+            args,
+        })
+    }
+
+    /// Accumulates one evaluated batch.
+    pub(crate) fn absorb(&mut self, e: Evaluated) -> Result<()> {
+        let group_ids: Vec<u32> = match &e.keys {
+            BatchKeys::None => vec![0; e.rows],
+            BatchKeys::Int(values, nulls) => values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let valid = nulls.as_ref().is_none_or(|n| n.is_valid(i));
+                    self.map.int_id(valid.then_some(*v))
+                })
+                .collect::<Result<_>>()?,
+            BatchKeys::Rows(rows) => (0..e.rows)
+                .map(|i| self.map.row_id(rows.row(i).as_ref()))
+                .collect::<Result<_>>()?,
+        };
+        let ngroups = self.ngroups();
+        for (s, arg) in self.states.iter_mut().zip(e.args) {
+            s.resize(ngroups);
+            s.update(&group_ids, arg.as_ref())?;
+        }
+        Ok(())
+    }
+
+    /// Accumulates `batch`.
+    pub(crate) fn update(&mut self, batch: &RecordBatch) -> Result<()> {
+        let e = self.evaluate(batch)?;
+        self.absorb(e)
+    }
+
+    /// Adds `other`'s groups and accumulators to this one's (`other` covers later input).
+    pub(crate) fn merge(&mut self, other: Partial<'_>) -> Result<()> {
+        let map: Vec<u32> = match &other.map {
+            GroupMap::None => vec![0],
+            GroupMap::Int { keys, .. } => keys
+                .iter()
+                .map(|k| self.map.int_id(*k))
+                .collect::<Result<_>>()?,
+            GroupMap::Rows { keys, .. } => keys
+                .iter()
+                .map(|k| self.map.row_id(k))
+                .collect::<Result<_>>()?,
+        };
+        let ngroups = self.ngroups();
+        for (s, o) in self.states.iter_mut().zip(other.states) {
+            s.resize(ngroups);
+            s.merge(o, &map)?;
+        }
+        Ok(())
+    }
+
+    /// The result: group columns then aggregates, one row per group.
+    pub(crate) fn finish(self) -> Result<Vec<RecordBatch>> {
+        let ngroups = self.ngroups();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.groups.len() + self.aggs.len());
+        match self.map {
+            GroupMap::None => {}
+            GroupMap::Int { keys, ty, .. } => {
+                let ints: ArrayRef = Arc::new(Int64Array::from(keys));
+                columns.push(arrow_cast::cast(&ints, &ty)?);
+            }
+            GroupMap::Rows { keys, .. } => {
+                let parser = self.converter.parser();
+                let rows: Vec<arrow_row::Row<'_>> = keys.iter().map(|k| parser.parse(k)).collect();
+                columns.extend(self.converter.convert_rows(rows)?);
+            }
+        }
+        for s in self.states {
+            columns.push(s.finish()?);
+        }
+        if ngroups == 0 {
+            return Ok(vec![]);
+        }
+        Ok(vec![make_batch(columns, ngroups)?])
+    }
+}
+
 /// Groups `input` by `groups` and computes `aggs`. With no group expressions the result is one
 /// row even for empty input (as `SELECT count(*) FROM empty` returns 0).
 pub fn aggregate(
@@ -672,81 +1024,31 @@ pub fn aggregate(
     groups: &[Expr],
     aggs: &[AggCall],
 ) -> Result<Vec<RecordBatch>> {
-    let mut states = aggs.iter().map(AggState::new).collect::<Result<Vec<_>>>()?;
-    let converter = RowConverter::new(
-        groups
-            .iter()
-            .map(|g| SortField::new(g.ty().arrow_type()))
-            .collect(),
-    )?;
-    let mut group_map: HashMap<Box<[u8]>, u32> = HashMap::new();
-    let mut keys: Vec<Box<[u8]>> = Vec::new();
-    let mut ngroups: usize = if groups.is_empty() { 1 } else { 0 };
-    for s in states.iter_mut() {
-        s.resize(ngroups);
-    }
-    // Evaluate group keys and aggregate arguments for every batch in parallel; only the
-    // hashing into groups and the accumulation below run in order.
-    type Evaluated = (Option<Rows>, Vec<Option<ArrayRef>>);
-    let evaluated: Vec<Evaluated> = input
-        .par_iter()
-        .map(|batch| {
-            let rows = if groups.is_empty() {
-                None
-            } else {
-                let cols = groups
-                    .iter()
-                    .map(|g| evaluate(g, batch))
-                    .collect::<Result<Vec<_>>>()?;
-                Some(converter.convert_columns(&cols)?)
-            };
-            let args = aggs
-                .iter()
-                .map(|a| a.arg.as_ref().map(|e| evaluate(e, batch)).transpose())
-                .collect::<Result<Vec<_>>>()?;
-            Ok((rows, args))
-        })
-        .collect::<Result<_>>()?;
-    for (batch, (rows, args)) in input.iter().zip(evaluated) {
-        let n = batch.num_rows();
-        let group_ids: Vec<u32> = match &rows {
-            None => vec![0; n],
-            Some(rows) => {
-                let mut ids = Vec::with_capacity(n);
-                for i in 0..n {
-                    let r = rows.row(i);
-                    let id = match group_map.get(r.as_ref()) {
-                        Some(id) => *id,
-                        None => {
-                            let id = keys.len() as u32;
-                            let key: Box<[u8]> = r.as_ref().into();
-                            keys.push(key.clone());
-                            group_map.insert(key, id);
-                            id
-                        }
-                    };
-                    ids.push(id);
-                }
-                ngroups = keys.len();
-                ids
-            }
-        };
-        for (s, arg) in states.iter_mut().zip(args) {
-            s.resize(ngroups);
-            s.update(&group_ids, arg.as_ref())?;
+    let converter = key_converter(groups)?;
+    let mut total = Partial::new(groups, aggs, &converter)?;
+    if mergeable(aggs) {
+        // Each batch aggregates on its own thread; the parts merge in input order.
+        let parts = input
+            .par_iter()
+            .map(|batch| {
+                let mut part = Partial::new(groups, aggs, &converter)?;
+                part.update(batch)?;
+                Ok(part)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for part in parts {
+            total.merge(part)?;
+        }
+    } else {
+        // Evaluate group keys and arguments for every batch in parallel; only the hashing
+        // into groups and the accumulation run in order.
+        let evaluated = input
+            .par_iter()
+            .map(|batch| total.evaluate(batch))
+            .collect::<Result<Vec<_>>>()?;
+        for e in evaluated {
+            total.absorb(e)?;
         }
     }
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(groups.len() + aggs.len());
-    if !groups.is_empty() {
-        let parser = converter.parser();
-        let rows: Vec<arrow_row::Row<'_>> = keys.iter().map(|k| parser.parse(k)).collect();
-        columns.extend(converter.convert_rows(rows)?);
-    }
-    for s in states {
-        columns.push(s.finish()?);
-    }
-    if ngroups == 0 {
-        return Ok(vec![]);
-    }
-    Ok(vec![make_batch(columns, ngroups)?])
+    total.finish()
 }

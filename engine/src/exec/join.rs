@@ -14,6 +14,7 @@ use arrow_row::{RowConverter, SortField};
 use basalt_storage::SqlType;
 use rayon::prelude::*;
 
+use super::hash::{int_keys, is_int_key, BuildIntHasher, BytesHasher};
 use super::{concat, make_batch};
 use crate::error::Result;
 use crate::kernels::eval::{evaluate, evaluate_predicate, filter_batch};
@@ -309,72 +310,8 @@ enum BuildKeys {
     Int(HashMap<i64, u32, BuildIntHasher>),
     Bytes {
         converter: RowConverter,
-        map: HashMap<Box<[u8]>, u32>,
+        map: HashMap<Box<[u8]>, u32, BytesHasher>,
     },
-}
-
-/// A multiplicative hash for integer keys (SipHash's DoS resistance buys nothing here).
-#[derive(Clone, Copy, Default)]
-struct BuildIntHasher;
-
-impl std::hash::BuildHasher for BuildIntHasher {
-    type Hasher = IntHasher;
-    fn build_hasher(&self) -> IntHasher {
-        IntHasher(0)
-    }
-}
-
-struct IntHasher(u64);
-
-impl std::hash::Hasher for IntHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_i64(&mut self, v: i64) {
-        let h = (v as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        self.0 = h ^ (h >> 29);
-    }
-}
-
-/// The values of an integer-like key column as i64 (`None` for other types).
-fn int_keys(a: &ArrayRef) -> Option<Vec<i64>> {
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::{Date32Type, Int16Type, Int32Type, Int64Type};
-    use arrow_schema::DataType;
-    Some(match a.data_type() {
-        DataType::Int16 => a
-            .as_primitive::<Int16Type>()
-            .values()
-            .iter()
-            .map(|v| i64::from(*v))
-            .collect(),
-        DataType::Int32 => a
-            .as_primitive::<Int32Type>()
-            .values()
-            .iter()
-            .map(|v| i64::from(*v))
-            .collect(),
-        DataType::Int64 => a.as_primitive::<Int64Type>().values().to_vec(),
-        DataType::Date32 => a
-            .as_primitive::<Date32Type>()
-            .values()
-            .iter()
-            .map(|v| i64::from(*v))
-            .collect(),
-        _ => return None,
-    })
-}
-
-fn is_int_key(t: SqlType) -> bool {
-    matches!(
-        t,
-        SqlType::SmallInt | SqlType::Integer | SqlType::BigInt | SqlType::Date
-    )
 }
 
 impl HashTable {
@@ -416,7 +353,7 @@ impl HashTable {
                 .collect(),
         )?;
         let rows = converter.convert_columns(&cols)?;
-        let mut map: HashMap<Box<[u8]>, u32> = HashMap::new();
+        let mut map: HashMap<Box<[u8]>, u32, BytesHasher> = HashMap::default();
         for (i, slot) in next.iter_mut().enumerate() {
             if !null_equal && cols.iter().any(|c| c.is_null(i)) {
                 continue;

@@ -1,8 +1,10 @@
 //! Physical operators: each turns its inputs' batches into output batches.
 //!
-//! The skeleton executor materializes each operator's output. Scans, filters, projections and
-//! hash-join probes run in parallel over batches (morsels) on the rayon pool; aggregation and
-//! sorting merge on one thread.
+//! Each operator's output is materialized, except in pipelines (`pipeline`): an aggregation
+//! over a scan and the filters and projections above it runs segment by segment, each
+//! segment's rows aggregated on the thread that read them. Scans, filters, projections,
+//! partial aggregations and hash-join probes run in parallel over batches (morsels) on the
+//! rayon pool; partial aggregations merge, and sorts run, on one thread.
 //!
 //! - `scan`: reads segments (skipping what zone maps rule out), applies pushed-down filters.
 //! - `dml`: row ids to delete vectors and new rows, for DELETE and UPDATE.
@@ -17,8 +19,10 @@
 pub(crate) mod aggregate;
 pub(crate) mod dml;
 mod filter;
+mod hash;
 mod join;
 mod limit;
+mod pipeline;
 pub mod profile;
 mod project;
 pub(crate) mod scan;
@@ -101,7 +105,10 @@ fn run_operator(
             input,
             groups,
             aggs,
-        } => aggregate::aggregate(run(input, ctx, shared)?, groups, aggs),
+        } => match pipeline::aggregate(ctx, input, groups, aggs)? {
+            Some(out) => Ok(out),
+            None => aggregate::aggregate(run(input, ctx, shared)?, groups, aggs),
+        },
         Plan::Join {
             left,
             right,

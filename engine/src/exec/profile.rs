@@ -55,6 +55,23 @@ impl Profile {
         });
     }
 
+    /// Records one batch that `plan` produced in `time` as part of a pipeline (see
+    /// [`super::pipeline`]); the node counts as having run once however many batches it made.
+    pub(crate) fn record_morsel(&self, plan: &Plan, batch: &RecordBatch, time: Duration) {
+        self.with(plan, |s| {
+            s.rows += batch.num_rows() as u64;
+            s.batches += 1;
+            s.output_bytes += batch.get_array_memory_size() as u64;
+            s.time += time;
+            s.loops = 1;
+        });
+    }
+
+    /// Marks `plan` as having run in a pipeline, even if it produced no batch.
+    pub(crate) fn record_pipelined(&self, plan: &Plan) {
+        self.with(plan, |s| s.loops = s.loops.max(1));
+    }
+
     /// Records what a scan node read and skipped.
     pub(crate) fn record_scan(&self, plan: &Plan, counts: &ScanCounts) {
         self.with(plan, |s| {

@@ -47,6 +47,22 @@ pub fn scan_counted(
     projection: &[usize],
     filter: Option<&Expr>,
 ) -> Result<(Vec<RecordBatch>, ScanCounts)> {
+    let (batches, counts) = scan_map(ctx, table, projection, filter, |b, _| Ok(b))?;
+    Ok((batches.into_iter().flatten().collect(), counts))
+}
+
+/// Scans `table` as [`scan_counted`] does and hands each segment's surviving rows, as one
+/// batch, to `each` on the thread that read it, so a pipeline of operators runs over a
+/// segment while it is still in cache, with the time the segment took to read and filter.
+/// Results come back in segment order, with `None` for segments that were skipped or had no
+/// matching row.
+pub fn scan_map<T: Send>(
+    ctx: &ExecContext<'_>,
+    table: &TableMeta,
+    projection: &[usize],
+    filter: Option<&Expr>,
+    each: impl Fn(RecordBatch, std::time::Duration) -> Result<T> + Sync,
+) -> Result<(Vec<Option<T>>, ScanCounts)> {
     // A DELETE's or UPDATE's target: the table without its row-id column.
     let row_id = table
         .def
@@ -79,11 +95,12 @@ pub fn scan_counted(
         None => Vec::new(),
     };
 
-    let results: Vec<(Option<RecordBatch>, ScanCounts)> = stored
+    let results: Vec<(Option<T>, ScanCounts)> = stored
         .segments
         .par_iter()
         .map(|seg| {
             ctx.interrupt.check()?;
+            let started = std::time::Instant::now();
             let scanned = ctx.store.scan_segment(
                 &stored,
                 seg,
@@ -120,20 +137,27 @@ pub fn scan_counted(
             let batch = match filter {
                 Some(f) => {
                     let mask = evaluate_predicate(f, &batch)?;
-                    filter_batch(&batch, &mask)?
+                    if mask.true_count() == batch.num_rows() {
+                        batch
+                    } else {
+                        filter_batch(&batch, &mask)?
+                    }
                 }
                 None => batch,
             };
-            Ok(((batch.num_rows() > 0).then_some(batch), scanned.counts))
+            if batch.num_rows() == 0 {
+                return Ok((None, scanned.counts));
+            }
+            Ok((Some(each(batch, started.elapsed())?), scanned.counts))
         })
         .collect::<Result<_>>()?;
     let mut counts = ScanCounts::default();
-    let mut batches = Vec::with_capacity(results.len());
-    for (batch, c) in results {
+    let mut out = Vec::with_capacity(results.len());
+    for (item, c) in results {
         counts.add(&c);
-        batches.extend(batch);
+        out.push(item);
     }
-    Ok((batches, counts))
+    Ok((out, counts))
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ use crate::types::{decimal_scale, display_name};
 
 /// Applies an arithmetic operator to two arrays already converted to the operation's type
 /// (`ty` for integers and floats; any scales for NUMERIC, whose result scale `ty` fixes).
+///
+/// A one-row operand beside a longer one is a constant, applied to every row of the other.
 pub fn arithmetic(
     op: BinaryOp,
     l: &ArrayRef,
@@ -28,8 +30,13 @@ pub fn arithmetic(
     match ty {
         SqlType::SmallInt | SqlType::Integer | SqlType::BigInt => int_arith(op, l, r, ty),
         SqlType::Real | SqlType::Double => {
-            let a = to_f64(l, lt);
-            let b = to_f64(r, rt);
+            let mut a = to_f64(l, lt);
+            let mut b = to_f64(r, rt);
+            if a.len() == 1 && b.len() != 1 {
+                a = broadcast_f64(&a, b.len());
+            } else if b.len() == 1 && a.len() != 1 {
+                b = broadcast_f64(&b, a.len());
+            }
             let out = float_arith(op, &a, &b)?;
             let out: ArrayRef = Arc::new(out);
             if ty == SqlType::Real {
@@ -51,23 +58,55 @@ fn overflow(ty: SqlType) -> Error {
     }
 }
 
+/// `a` (one row) repeated `n` times.
+fn broadcast_f64(a: &Float64Array, n: usize) -> Float64Array {
+    if a.is_null(0) {
+        Float64Array::new_null(n)
+    } else {
+        Float64Array::from_value(a.value(0), n)
+    }
+}
+
 fn int_arith(op: BinaryOp, l: &ArrayRef, r: &ArrayRef, ty: SqlType) -> Result<ArrayRef> {
     use arrow_arith::numeric;
+    if op == BinaryOp::Mod {
+        // i64::MIN % -1 overflows in Rust; in SQL it is 0.
+        let (l, r) = equal_lengths(l, r)?;
+        return int_mod(&l, &r, ty);
+    }
+    let ls = (l.len() == 1 && r.len() != 1).then(|| arrow_array::Scalar::new(l.clone()));
+    let rs = (r.len() == 1 && l.len() != 1).then(|| arrow_array::Scalar::new(r.clone()));
+    let a: &dyn arrow_array::Datum = match &ls {
+        Some(s) => s,
+        None => l,
+    };
+    let b: &dyn arrow_array::Datum = match &rs {
+        Some(s) => s,
+        None => r,
+    };
     let res = match op {
-        BinaryOp::Add => numeric::add(l, r),
-        BinaryOp::Sub => numeric::sub(l, r),
-        BinaryOp::Mul => numeric::mul(l, r),
-        BinaryOp::Div => numeric::div(l, r),
-        BinaryOp::Mod => {
-            // i64::MIN % -1 overflows in Rust; in SQL it is 0.
-            return int_mod(l, r, ty);
-        }
+        BinaryOp::Add => numeric::add(a, b),
+        BinaryOp::Sub => numeric::sub(a, b),
+        BinaryOp::Mul => numeric::mul(a, b),
+        BinaryOp::Div => numeric::div(a, b),
         _ => return Err(Error::Internal(format!("{op:?} is not arithmetic"))),
     };
     res.map_err(|e| match e {
         arrow_schema::ArrowError::DivideByZero => Error::DivisionByZero,
         arrow_schema::ArrowError::ArithmeticOverflow(_) => overflow(ty),
         other => Error::from(other),
+    })
+}
+
+/// `l` and `r` with a one-row side repeated to the other's length.
+fn equal_lengths(l: &ArrayRef, r: &ArrayRef) -> Result<(ArrayRef, ArrayRef)> {
+    use crate::kernels::eval::repeat;
+    Ok(if l.len() == 1 && r.len() != 1 {
+        (repeat(l, r.len())?, r.clone())
+    } else if r.len() == 1 && l.len() != 1 {
+        (l.clone(), repeat(r, l.len())?)
+    } else {
+        (l.clone(), r.clone())
     })
 }
 
@@ -131,6 +170,12 @@ fn decimal_arith(
     rs: i8,
     scale: i8,
 ) -> Result<ArrayRef> {
+    if (l.len() == 1) != (r.len() == 1)
+        && matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul)
+    {
+        return decimal_scalar(op, l, r, ls, rs, scale);
+    }
+    let (l, r) = equal_lengths(l, r)?;
     let a = l.as_primitive::<Decimal128Type>();
     let b = r.as_primitive::<Decimal128Type>();
     let nulls = NullBuffer::union(a.nulls(), b.nulls());
@@ -185,7 +230,7 @@ fn decimal_arith(
                     out.push(0);
                     continue;
                 }
-                let v = x.checked_mul(y).ok_or_else(of)?;
+                let v = mul_i128(x, y).ok_or_else(of)?;
                 let v = if exact {
                     v
                 } else {
@@ -249,6 +294,103 @@ fn decimal_arith(
     let arr = Decimal128Array::new(out.into(), nulls)
         .with_precision_and_scale(crate::types::NUMERIC_PRECISION, scale)?;
     Ok(Arc::new(arr))
+}
+
+/// `x * y`, `None` on overflow; values that fit in 64 bits (nearly all) multiply without the
+/// 128-bit overflow check.
+#[inline]
+fn mul_i128(x: i128, y: i128) -> Option<i128> {
+    match (i64::try_from(x), i64::try_from(y)) {
+        (Ok(x), Ok(y)) => Some(i128::from(x) * i128::from(y)),
+        _ => x.checked_mul(y),
+    }
+}
+
+/// NUMERIC `+`, `-` or `*` where one side is a single value (a constant), applied to every
+/// row of the other.
+fn decimal_scalar(
+    op: BinaryOp,
+    l: &ArrayRef,
+    r: &ArrayRef,
+    ls: i8,
+    rs: i8,
+    scale: i8,
+) -> Result<ArrayRef> {
+    let constant_left = l.len() == 1;
+    let (one, many, one_scale, many_scale) = if constant_left {
+        (l, r, ls, rs)
+    } else {
+        (r, l, rs, ls)
+    };
+    let one = one.as_primitive::<Decimal128Type>();
+    let many = many.as_primitive::<Decimal128Type>();
+    if one.is_null(0) {
+        return Ok(Arc::new(
+            Decimal128Array::new_null(many.len())
+                .with_precision_and_scale(crate::types::NUMERIC_PRECISION, scale)?,
+        ));
+    }
+    let of = || Error::NumericOutOfRange {
+        message: "numeric value out of range".to_string(),
+    };
+    let c = one.value(0);
+    let out = if op == BinaryOp::Mul {
+        let exact = ls + rs == scale;
+        map_decimal(many, scale, |x| {
+            let v = mul_i128(x, c)?;
+            if exact {
+                Some(v)
+            } else {
+                rescale_decimal(v, ls + rs, scale)
+            }
+        })
+    } else {
+        let common = ls.max(rs);
+        let c = rescale_decimal(c, one_scale, common).ok_or_else(of)?;
+        let up = pow10((common - many_scale) as u32);
+        let exact = common == scale;
+        map_decimal(many, scale, |x| {
+            let x = if up == 1 { x } else { x.checked_mul(up)? };
+            let v = match (op, constant_left) {
+                (BinaryOp::Add, _) => x.checked_add(c),
+                (_, true) => c.checked_sub(x),
+                (_, false) => x.checked_sub(c),
+            }?;
+            if exact {
+                Some(v)
+            } else {
+                rescale_decimal(v, common, scale)
+            }
+        })
+    };
+    out.ok_or_else(of)
+}
+
+/// `f` over every non-NULL value of `a`, as NUMERIC at `scale`; `None` if `f` overflows or a
+/// result needs more than 38 digits.
+fn map_decimal(
+    a: &Decimal128Array,
+    scale: i8,
+    f: impl Fn(i128) -> Option<i128>,
+) -> Option<ArrayRef> {
+    let limit = pow10(DECIMAL_DIGITS_MAX) - 1;
+    let nulls = a.nulls();
+    let mut out = Vec::with_capacity(a.len());
+    for (i, &x) in a.values().iter().enumerate() {
+        if nulls.is_some_and(|n| n.is_null(i)) {
+            out.push(0);
+            continue;
+        }
+        let v = f(x)?;
+        if v > limit || v < -limit {
+            return None;
+        }
+        out.push(v);
+    }
+    let arr = Decimal128Array::new(out.into(), nulls.cloned())
+        .with_precision_and_scale(crate::types::NUMERIC_PRECISION, scale)
+        .ok()?;
+    Some(Arc::new(arr))
 }
 
 /// Negates a numeric array (unary minus), with overflow checks.

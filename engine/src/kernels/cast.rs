@@ -28,6 +28,15 @@ fn out_of_range(to: SqlType) -> Error {
     }
 }
 
+/// Most decimal digits a value of integer type `ty` has.
+fn int_digits(ty: SqlType) -> u32 {
+    match ty {
+        SqlType::SmallInt => 5,
+        SqlType::Integer => 10,
+        _ => 19,
+    }
+}
+
 /// Converts `array` (of SQL type `from`) to `to`. `explicit` is true for CAST / `::`, where
 /// strings are silently truncated to a declared length; assignments raise an error instead.
 pub fn cast_array(
@@ -64,6 +73,11 @@ pub fn cast_array(
         (f, SqlType::Decimal { precision, scale }) if is_int(f) => {
             let ints = to_i64(array)?;
             let factor = pow10(scale.max(0) as u32);
+            if int_digits(f) + scale.max(0) as u32 <= u32::from(precision) {
+                // Every value fits: no per-row check.
+                let out: Decimal128Array = ints.unary(|v| v as i128 * factor);
+                return Ok(Arc::new(out.with_precision_and_scale(precision, scale)?));
+            }
             let out: Decimal128Array = ints
                 .iter()
                 .map(|v| {
@@ -81,6 +95,17 @@ pub fn cast_array(
         }
         (SqlType::Decimal { scale: fs, .. }, SqlType::Decimal { precision, scale }) => {
             let src = array.as_primitive::<Decimal128Type>();
+            let from_precision = u32::from(src.precision());
+            if scale >= fs && from_precision + (scale - fs) as u32 <= u32::from(precision) {
+                // Widening: every value fits, no rounding, no per-row check.
+                let factor = pow10((scale - fs) as u32);
+                let out: Decimal128Array = if factor == 1 {
+                    src.clone()
+                } else {
+                    src.unary(|v| v * factor)
+                };
+                return Ok(Arc::new(out.with_precision_and_scale(precision, scale)?));
+            }
             let out: Decimal128Array = src
                 .iter()
                 .map(|v| {

@@ -63,9 +63,27 @@ pub fn evaluate(expr: &Expr, batch: &RecordBatch) -> Result<ArrayRef> {
             right,
             ty,
         } => {
-            let l = evaluate(left, batch)?;
-            let r = evaluate(right, batch)?;
-            binary(*op, &l, &r, left.ty(), right.ty(), *ty)
+            // A constant operand of arithmetic is one row, applied to every row of the other.
+            let arith = matches!(
+                op,
+                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod
+            );
+            let side = |e: &Expr| -> Result<ArrayRef> {
+                match e {
+                    Expr::Literal { value, ty, .. } if arith && n > 1 => {
+                        datums_to_array(std::slice::from_ref(value), *ty)
+                    }
+                    e => evaluate(e, batch),
+                }
+            };
+            let l = side(left)?;
+            let r = side(right)?;
+            let out = binary(*op, &l, &r, left.ty(), right.ty(), *ty)?;
+            if out.len() != n {
+                // Both sides were constants.
+                return repeat(&out, n);
+            }
+            Ok(out)
         }
         Expr::Not(e) => {
             let v = evaluate(e, batch)?;

@@ -27,20 +27,29 @@ pub enum Datum {
     Timestamp(i64),
 }
 
-/// Powers of ten as i128, for decimal scaling.
+/// 10^0 to 10^38.
+const POW10: [i128; DECIMAL_DIGITS_MAX as usize + 1] = {
+    let mut t = [1i128; DECIMAL_DIGITS_MAX as usize + 1];
+    let mut i = 1;
+    while i < t.len() {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// Powers of ten as i128, for decimal scaling (exponents above 38 give 10^38).
 pub fn pow10(exp: u32) -> i128 {
-    10i128.pow(exp.min(DECIMAL_DIGITS_MAX))
+    POW10[exp.min(DECIMAL_DIGITS_MAX) as usize]
 }
 
 /// Number of decimal digits of |v| (0 has one digit).
 pub fn decimal_digits(v: i128) -> u32 {
-    let mut v = v.unsigned_abs();
-    let mut n = 1;
-    while v >= 10 {
-        v /= 10;
-        n += 1;
+    let v = v.unsigned_abs();
+    match POW10.iter().position(|p| v < *p as u128) {
+        Some(n) => n.max(1) as u32,
+        None => DECIMAL_DIGITS_MAX + 1,
     }
-    n
 }
 
 /// Rescales a decimal, rounding half away from zero when the scale shrinks (as PostgreSQL).
@@ -65,7 +74,7 @@ pub fn rescale_decimal(v: i128, from: i8, to: i8) -> Option<i128> {
 /// Checks that a decimal at its scale fits `precision` digits, as a NUMERIC(p,s) column requires
 /// (the value must round to an absolute value below 10^(p-s)).
 pub fn check_decimal_precision(v: i128, precision: u8, _scale: i8) -> Result<()> {
-    if v != 0 && decimal_digits(v) > precision as u32 {
+    if v.unsigned_abs() >= pow10(precision as u32) as u128 {
         return Err(Error::NumericOutOfRange {
             message: "numeric field overflow".to_string(),
         });
