@@ -618,7 +618,9 @@ fn block_rows(manifest: &Manifest, store: &Store) -> Result<Vec<Vec<Datum>>> {
     for t in tables {
         let tbl = int(i64::try_from(t.id).unwrap_or(i64::MAX));
         let mut next = vec![0i64; t.def.columns.len()];
-        for segment in &t.segments {
+        // Rows of small INSERTs still in memory (and the WAL) have no blocks until a
+        // checkpoint writes them to a segment file.
+        for segment in t.segments.iter().filter(|s| !s.is_resident()) {
             let reader = store.open_segment(t, segment)?;
             for (c, blocknum) in next.iter_mut().enumerate() {
                 for block in reader.blocks(c).unwrap_or_default() {
