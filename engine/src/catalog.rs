@@ -568,8 +568,10 @@ fn table_info_rows(manifest: &Manifest) -> Vec<Vec<Datum>> {
 }
 
 /// SVV_TABLE_INFO's `unsorted`: the percentage of rows in segments whose range of the first
-/// sort key column overlaps another segment's (every segment is sorted within itself, so only
-/// such overlaps leave the table out of order); NULL for a table without a sort key.
+/// sort key column overlaps another segment's (every segment file is sorted within itself, so
+/// only such overlaps leave the table out of order), and of rows still in memory (small
+/// INSERTs, appended in arrival order: Redshift's unsorted region); NULL for a table without a
+/// sort key.
 fn unsorted_percent(t: &TableMeta) -> Datum {
     let Some(first) = t.def.sort_columns().first().copied() else {
         return Datum::Null;
@@ -594,14 +596,15 @@ fn unsorted_percent(t: &TableMeta) -> Datum {
         .segments
         .iter()
         .enumerate()
-        .filter(|(i, _)| {
-            ranges.iter().enumerate().any(|(j, other)| {
-                j != *i
-                    && match (ranges[*i], other) {
-                        (Some(a), Some(b)) => overlaps(a, *b),
-                        _ => false,
-                    }
-            })
+        .filter(|(i, s)| {
+            s.is_resident()
+                || ranges.iter().enumerate().any(|(j, other)| {
+                    j != *i
+                        && match (ranges[*i], other) {
+                            (Some(a), Some(b)) => overlaps(a, *b),
+                            _ => false,
+                        }
+                })
         })
         .map(|(_, s)| s.rows)
         .sum();

@@ -317,6 +317,64 @@ impl Store {
         &self.options
     }
 
+    /// Checks the data directory as it is now: reads every row of every segment of the newest
+    /// version (so every block checksum is checked) and lists the files under `tables/` that
+    /// no manifest kept on disk (nor the newest version) refers to. Startup garbage collection
+    /// leaves none; a file listed here is an orphan.
+    pub fn verify(&self) -> Result<Vec<PathBuf>> {
+        let newest = self.snapshot();
+        for table in &newest.tables {
+            let all: Vec<usize> = (0..table.def.columns.len()).collect();
+            for segment in &table.segments {
+                let batch = self.read_segment(table, segment, &all)?;
+                if batch.num_rows() as u64 != segment.live_rows() {
+                    return Err(Error::corrupt(
+                        &self.segment_path(table.id, segment.id),
+                        format!(
+                            "read {} rows, the manifest says {} live",
+                            batch.num_rows(),
+                            segment.live_rows()
+                        ),
+                    ));
+                }
+            }
+        }
+        let mut referenced: HashMap<u64, HashSet<u64>> = HashMap::new();
+        let mut manifests = vec![(*newest).clone()];
+        for (path, name) in list_dir(&self.dir.join(MANIFEST_DIR))? {
+            if manifest::parse_file_name(&name).is_some() {
+                manifests.push(manifest::read(&path)?.manifest);
+            }
+        }
+        for m in &manifests {
+            for t in &m.tables {
+                referenced
+                    .entry(t.id)
+                    .or_default()
+                    .extend(t.segments.iter().filter(|s| !s.is_resident()).map(|s| s.id));
+            }
+        }
+        let mut orphans = Vec::new();
+        for (path, name) in list_dir(&self.tables_dir())? {
+            match name.parse::<u64>().ok().and_then(|id| referenced.get(&id)) {
+                Some(segments) if path.is_dir() => {
+                    for (file, file_name) in list_dir(&path)? {
+                        let wanted = parse_segment_file_name(&file_name)
+                            .is_some_and(|id| segments.contains(&id));
+                        if !wanted {
+                            orphans.push(file);
+                        }
+                    }
+                }
+                // A table created since the last manifest has no segment files yet, but may
+                // have its (empty) directory.
+                _ if path.is_dir() && list_dir(&path)?.is_empty() => {}
+                _ => orphans.push(path),
+            }
+        }
+        Ok(orphans)
+    }
+
     /// The data directory.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -614,7 +672,10 @@ impl Store {
         if due && state.failed.is_none() {
             state = self.drain_wal(state);
             let newest = (*state.written).clone();
-            if self.checkpoint_locked(&mut state, newest, &BTreeSet::new()).is_err() {
+            if self
+                .checkpoint_locked(&mut state, newest, &BTreeSet::new())
+                .is_err()
+            {
                 // The commit itself is durable in the WAL. Try again after as much again.
                 state.checkpoint_at_rows = state.wal_rows + self.options.checkpoint_rows;
                 state.checkpoint_at_bytes = state.wal.len + self.options.checkpoint_wal_bytes;
@@ -632,7 +693,10 @@ impl Store {
         seq: u64,
     ) -> Result<MutexGuard<'a, CommitState>, CommitError> {
         loop {
-            if let Some((_, _, e)) = state.lost.iter().find(|(lo, hi, _)| *lo < seq && seq <= *hi)
+            if let Some((_, _, e)) = state
+                .lost
+                .iter()
+                .find(|(lo, hi, _)| *lo < seq && seq <= *hi)
             {
                 return Err(CommitError::NothingWritten(Error::Io {
                     path: state.wal.path().display().to_string(),
@@ -706,7 +770,9 @@ impl Store {
     fn lose_unsynced(&self, state: &mut CommitState, e: Error) {
         let (lo, hi) = (state.seq_synced, state.seq_written);
         if let Err(cut) = state.wal.cut_back(state.synced_len) {
-            state.failed = Some(format!("WAL fsync failed ({e}) and cutting it back failed ({cut})"));
+            state.failed = Some(format!(
+                "WAL fsync failed ({e}) and cutting it back failed ({cut})"
+            ));
         }
         let published = self.snapshot();
         for t in &state.written.tables {
@@ -731,9 +797,11 @@ impl Store {
     /// result durable as a manifest, then empties the WAL. Run on [`Drop`] as well.
     pub fn checkpoint(&self) -> Result<()> {
         let state = self.lock_commit();
-        self.refuse_if_failed(&state).map_err(CommitError::into_error)?;
+        self.refuse_if_failed(&state)
+            .map_err(CommitError::into_error)?;
         let mut state = self.drain_wal(state);
-        self.refuse_if_failed(&state).map_err(CommitError::into_error)?;
+        self.refuse_if_failed(&state)
+            .map_err(CommitError::into_error)?;
         if state.wal.len == WAL_HEADER_BYTES && resident_rows(&state.written) == 0 {
             return Ok(());
         }
@@ -934,7 +1002,12 @@ fn derive_record(newest: &Manifest, c: &Changes<'_>) -> Result<Record> {
         .version
         .checked_add(1)
         .ok_or_else(|| Error::Internal("manifest version overflow".into()))?;
-    let ids: BTreeSet<u64> = c.appended.keys().chain(c.modified.keys()).copied().collect();
+    let ids: BTreeSet<u64> = c
+        .appended
+        .keys()
+        .chain(c.modified.keys())
+        .copied()
+        .collect();
     let mut tables = Vec::with_capacity(ids.len());
     for id in ids {
         let now = newest

@@ -153,6 +153,17 @@ impl Transaction {
     /// The rows are written to new segment files of at most [`SEGMENT_ROWS_MAX`] rows at once
     /// and fsynced; empty batches are skipped. Either every row is appended or, on error, none.
     pub fn append(&mut self, schema: &str, name: &str, batches: &[RecordBatch]) -> Result<()> {
+        self.append_as(schema, name, batches, true)
+    }
+
+    /// [`Transaction::append`]; `small_ok` false writes segment files even for few rows.
+    fn append_as(
+        &mut self,
+        schema: &str,
+        name: &str,
+        batches: &[RecordBatch],
+        small_ok: bool,
+    ) -> Result<()> {
         let table = self
             .snapshot()
             .table(schema, name)
@@ -177,9 +188,14 @@ impl Transaction {
         let lens: Vec<usize> = batches.iter().map(|b| b.num_rows()).collect();
         let total: u64 = lens.iter().map(|n| *n as u64).sum();
         let bytes: u64 = batches.iter().map(|b| crate::wal::batch_bytes(b)).sum();
-        let (held_rows, held_bytes) = self.pending_size.get(&table_id).copied().unwrap_or_default();
+        let (held_rows, held_bytes) = self
+            .pending_size
+            .get(&table_id)
+            .copied()
+            .unwrap_or_default();
         let options = self.store.options();
-        if total <= options.wal_append_rows_max
+        if small_ok
+            && total <= options.wal_append_rows_max
             && held_rows + total <= PENDING_ROWS_MAX
             && held_bytes + bytes <= PENDING_BYTES_MAX
         {
@@ -275,8 +291,7 @@ impl Transaction {
             .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(arrow)?;
-        let batch =
-            arrow_select::concat::concat_batches(&schema, &normalized).map_err(arrow)?;
+        let batch = arrow_select::concat::concat_batches(&schema, &normalized).map_err(arrow)?;
         let zone_maps = crate::wal::zone_maps_of(def, &batch).map_err(Error::Internal)?;
         let segment = SegmentMeta {
             id: self.store.allocate_segment_id(),
@@ -396,7 +411,8 @@ impl Transaction {
             .ok_or_else(|| Error::NoSuchTable(name.to_string()))?
             .clone();
         let deleted = table.rows() != table.live_rows();
-        if table.segments.len() <= 1 && !deleted {
+        let resident = table.segments.iter().any(SegmentMeta::is_resident);
+        if table.segments.len() <= 1 && !deleted && !resident {
             return Ok(None);
         }
         let all: Vec<usize> = (0..table.def.columns.len()).collect();
@@ -406,7 +422,7 @@ impl Transaction {
             .map(|segment| self.store.read_segment(&table, segment, &all))
             .collect::<Result<Vec<_>>>()?;
         self.truncate(schema, name)?;
-        self.append(schema, name, &batches)?;
+        self.append_as(schema, name, &batches, false)?;
         Ok(Some(table.live_rows()))
     }
 
@@ -697,7 +713,10 @@ mod tests {
         a.commit().unwrap();
         b.commit().unwrap();
         assert_eq!(store.snapshot().version, 3);
-        assert_eq!(int_values(&store, &store.snapshot(), "t"), [1, 2, 3, 100, 101]);
+        assert_eq!(
+            int_values(&store, &store.snapshot(), "t"),
+            [1, 2, 3, 100, 101]
+        );
 
         let mut c = store.begin();
         let mut d = store.begin();

@@ -123,7 +123,10 @@ fn deletes_and_truncates_of_resident_rows_are_logged_and_replayed() {
     assert_eq!(int_values(&store, &store.snapshot(), "t"), expected);
     assert_eq!(int_values(&store, &store.snapshot(), "u"), [9]);
     // The snapshot taken before still sees its version.
-    assert_eq!(int_values(&store, &before, "t"), (0..10).collect::<Vec<_>>());
+    assert_eq!(
+        int_values(&store, &before, "t"),
+        (0..10).collect::<Vec<_>>()
+    );
     assert!(segment_files(dir).is_empty());
     crash(store);
 
@@ -268,4 +271,117 @@ fn a_hundred_thousand_single_row_commits_leave_few_files() {
     let mut values = int_values(&store, &store.snapshot(), "t");
     values.sort_unstable();
     assert_eq!(values, (0..rows as i64).collect::<Vec<_>>());
+}
+
+mod faults {
+    use super::*;
+    use crate::fault::{self, Kind, Site};
+
+    #[test]
+    fn a_full_disk_on_the_wal_fails_that_commit_only() {
+        // Input: `t` with rows 0 and 1 committed; the next WAL write fails as a full disk;
+        // then row 2 commits; crash and reopen.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let store = open(dir);
+        create(&store, "t");
+        insert(&store, "t", 0..2);
+        let len = wal_len(dir);
+        fault::inject(dir, Site::WalWrite, Kind::DiskFull, 1);
+        let mut txn = store.begin();
+        txn.append("public", "t", &[int_batch(100..101)]).unwrap();
+        match txn.commit() {
+            Err(Error::DiskFull { path, .. }) => assert!(path.ends_with(WAL_FILE), "{path}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(wal_len(dir), len);
+        assert_eq!(int_values(&store, &store.snapshot(), "t"), [0, 1]);
+        insert(&store, "t", 2..3);
+        assert_eq!(int_values(&store, &store.snapshot(), "t"), [0, 1, 2]);
+        crash(store);
+        let store = open(dir);
+        assert_eq!(int_values(&store, &store.snapshot(), "t"), [0, 1, 2]);
+    }
+
+    #[test]
+    fn a_failed_wal_fsync_loses_its_commits_and_the_store_goes_on() {
+        // Input: `t` with row 0; the next WAL fsync fails (EIO) under a commit of row 1 that
+        // also deletes row 0; then rows 2 and 3 commit; crash and reopen.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let store = open(dir);
+        create(&store, "t");
+        insert(&store, "t", 0..1);
+        let segment = store.snapshot().table("public", "t").unwrap().segments[0].id;
+        fault::inject(dir, Site::WalSync, Kind::Io, 1);
+        let mut txn = store.begin();
+        txn.append("public", "t", &[int_batch(1..2)]).unwrap();
+        txn.delete_rows("public", "t", &BTreeMap::from([(segment, vec![0])]))
+            .unwrap();
+        match txn.commit() {
+            Err(Error::Io { source, .. }) => {
+                assert!(
+                    source.to_string().contains("could not be made durable"),
+                    "{source}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(int_values(&store, &store.snapshot(), "t"), [0]);
+        insert(&store, "t", 2..3);
+        insert(&store, "t", 3..4);
+        assert_eq!(int_values(&store, &store.snapshot(), "t"), [0, 2, 3]);
+        crash(store);
+        let store = open(dir);
+        assert_eq!(int_values(&store, &store.snapshot(), "t"), [0, 2, 3]);
+    }
+
+    #[test]
+    fn failed_segment_and_manifest_writes_abort_and_leave_no_files() {
+        // Input: `t` with two WAL rows; a bulk append whose segment write fails (full disk);
+        // a CREATE TABLE whose manifest write fails (EIO); a checkpoint whose segment write
+        // fails; then each retried.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let store = open(dir);
+        create(&store, "t");
+        insert(&store, "t", 0..2);
+
+        fault::inject(dir, Site::SegmentWrite, Kind::DiskFull, 1);
+        let mut txn = store.begin();
+        let big = int_batch(10_000..20_000);
+        assert!(matches!(
+            txn.append("public", "t", &[big.clone()]),
+            Err(Error::DiskFull { .. })
+        ));
+        // The transaction is still usable and the retry commits.
+        txn.append("public", "t", &[big]).unwrap();
+        txn.commit().unwrap();
+        assert_eq!(int_values(&store, &store.snapshot(), "t").len(), 10_002);
+        assert_eq!(segment_files(dir).len(), 2);
+
+        fault::inject(dir, Site::ManifestWrite, Kind::Io, 1);
+        insert(&store, "t", 2..3);
+        let mut txn = store.begin();
+        txn.create_table(int_def("u")).unwrap();
+        assert!(matches!(txn.commit(), Err(Error::Io { .. })));
+        assert!(store.snapshot().table("public", "u").is_none());
+        // The checkpoint that commit attempted wrote `t`'s resident row; it was removed.
+        assert_eq!(segment_files(dir).len(), 2);
+        create(&store, "u");
+        assert_eq!(segment_files(dir).len(), 3);
+
+        fault::inject(dir, Site::SegmentWrite, Kind::DiskFull, 1);
+        insert(&store, "t", 3..4);
+        assert!(matches!(store.checkpoint(), Err(Error::DiskFull { .. })));
+        assert_eq!(segment_files(dir).len(), 3);
+        store.checkpoint().unwrap();
+        assert_eq!(segment_files(dir).len(), 4);
+        let values = int_values(&store, &store.snapshot(), "t");
+        assert_eq!(values.len(), 10_004);
+        drop(store);
+        let store = open(dir);
+        assert_eq!(int_values(&store, &store.snapshot(), "t"), values);
+        assert!(store.verify().unwrap().is_empty());
+    }
 }
