@@ -9,6 +9,9 @@
 //! The child is this test executable run again with `BASALT_CRASH_CHILD` set. The seed is
 //! `BASALT_CRASH_SEED` (default fixed), so a failure can be replayed.
 
+// Helpers below are test code too: a failed unwrap is a failed test.
+#![cfg(test)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -413,7 +416,7 @@ fn killed_writers_recover_exactly_their_acknowledged_commits() {
     let seed: u64 = std::env::var(SEED_ENV)
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5EED_BA5A_17);
+        .unwrap_or(0x005E_EDBA_5A17);
     if let Ok(dir) = std::env::var(CHILD_ENV) {
         let round: u64 = std::env::var("BASALT_CRASH_ROUND")
             .unwrap()

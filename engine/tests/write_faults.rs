@@ -2,6 +2,9 @@
 //! statement's transaction with the storage error (SQLSTATE 53100 or 58030 over the wire), and
 //! the database goes on: later statements commit and see exactly the committed rows.
 
+// Helpers below are test code too: a failed unwrap is a failed test.
+#![cfg(test)]
+
 use basalt_engine::{Engine, Error, StatementResult};
 use basalt_storage::fault::{self, Kind, Site};
 

@@ -759,7 +759,7 @@ impl Store {
         state.seq_synced = state.seq_synced.max(target);
         state.synced_len = state.synced_len.max(len);
         let split = state.unpublished.partition_point(|(seq, _)| *seq <= target);
-        if let Some((_, newest)) = state.unpublished.drain(..split).last() {
+        if let Some((_, newest)) = state.unpublished.drain(..split).next_back() {
             *self.current.write().unwrap_or_else(PoisonError::into_inner) = newest;
         }
     }

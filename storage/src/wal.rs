@@ -385,10 +385,7 @@ impl WalFile {
         }
         let mut versions: Vec<Manifest> = Vec::new();
         let mut end = WAL_HEADER_BYTES as usize;
-        loop {
-            let Some(header) = bytes.get(end..end + RECORD_HEADER_BYTES) else {
-                break;
-            };
+        while let Some(header) = bytes.get(end..end + RECORD_HEADER_BYTES) {
             let mut h = ByteReader::new(header);
             let len = h.u32().map_err(&corrupt)? as usize;
             let crc = h.u32().map_err(&corrupt)?;

@@ -351,7 +351,7 @@ mod faults {
         let mut txn = store.begin();
         let big = int_batch(10_000..20_000);
         assert!(matches!(
-            txn.append("public", "t", &[big.clone()]),
+            txn.append("public", "t", std::slice::from_ref(&big)),
             Err(Error::DiskFull { .. })
         ));
         // The transaction is still usable and the retry commits.
