@@ -568,8 +568,10 @@ fn table_info_rows(manifest: &Manifest) -> Vec<Vec<Datum>> {
 }
 
 /// SVV_TABLE_INFO's `unsorted`: the percentage of rows in segments whose range of the first
-/// sort key column overlaps another segment's (every segment is sorted within itself, so only
-/// such overlaps leave the table out of order); NULL for a table without a sort key.
+/// sort key column overlaps another segment's (every segment file is sorted within itself, so
+/// only such overlaps leave the table out of order), and of rows still in memory (small
+/// INSERTs, appended in arrival order: Redshift's unsorted region); NULL for a table without a
+/// sort key.
 fn unsorted_percent(t: &TableMeta) -> Datum {
     let Some(first) = t.def.sort_columns().first().copied() else {
         return Datum::Null;
@@ -594,14 +596,15 @@ fn unsorted_percent(t: &TableMeta) -> Datum {
         .segments
         .iter()
         .enumerate()
-        .filter(|(i, _)| {
-            ranges.iter().enumerate().any(|(j, other)| {
-                j != *i
-                    && match (ranges[*i], other) {
-                        (Some(a), Some(b)) => overlaps(a, *b),
-                        _ => false,
-                    }
-            })
+        .filter(|(i, s)| {
+            s.is_resident()
+                || ranges.iter().enumerate().any(|(j, other)| {
+                    j != *i
+                        && match (ranges[*i], other) {
+                            (Some(a), Some(b)) => overlaps(a, *b),
+                            _ => false,
+                        }
+                })
         })
         .map(|(_, s)| s.rows)
         .sum();
@@ -618,7 +621,9 @@ fn block_rows(manifest: &Manifest, store: &Store) -> Result<Vec<Vec<Datum>>> {
     for t in tables {
         let tbl = int(i64::try_from(t.id).unwrap_or(i64::MAX));
         let mut next = vec![0i64; t.def.columns.len()];
-        for segment in &t.segments {
+        // Rows of small INSERTs still in memory (and the WAL) have no blocks until a
+        // checkpoint writes them to a segment file.
+        for segment in t.segments.iter().filter(|s| !s.is_resident()) {
             let reader = store.open_segment(t, segment)?;
             for (c, blocknum) in next.iter_mut().enumerate() {
                 for block in reader.blocks(c).unwrap_or_default() {

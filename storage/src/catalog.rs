@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::column_encoding::ColumnEncoding;
 use crate::delete_vector::DeleteVector;
+use crate::resident::Resident;
 use crate::types::SqlType;
 use crate::zone_map::ZoneMap;
 
@@ -221,9 +222,19 @@ pub struct SegmentMeta {
     pub zone_maps: Vec<ZoneMap>,
     /// The rows deleted from this segment (DELETE, UPDATE); empty for a fresh segment.
     pub deleted: DeleteVector,
+    /// For a segment whose rows live in memory and in the write-ahead log rather than in a
+    /// file (small INSERTs, see `docs/wal.md`): its rows, of which this version holds the
+    /// first `rows`. `bytes` is then their size in memory. Never in a manifest file: a
+    /// checkpoint writes the rows to the segment file of the same id first.
+    pub resident: Option<Arc<Resident>>,
 }
 
 impl SegmentMeta {
+    /// True when the segment's rows are in memory and the WAL, not in a segment file.
+    pub fn is_resident(&self) -> bool {
+        self.resident.is_some()
+    }
+
     /// Rows of this segment that are not deleted.
     pub fn live_rows(&self) -> u64 {
         self.rows.saturating_sub(self.deleted.count())

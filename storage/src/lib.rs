@@ -16,6 +16,10 @@
 //! - [`catalog`]: table definitions, [`TableMeta`], [`SegmentMeta`] and [`Manifest`].
 //! - [`manifest`]: manifest files on disk (one per version).
 //! - `durable`: fsync, atomic rename and what Basalt assumes of the file system.
+//! - [`resident`]: rows of small INSERTs held in memory until a checkpoint writes them to a
+//!   segment file.
+//! - `wal`: the write-ahead log those rows are durable in (format: `docs/wal.md`).
+//! - [`fault`]: fault injection on the write path, for tests.
 //! - [`store`]: the data directory: recovery and garbage collection on open, reads, commits.
 //! - [`transaction`]: write transactions and their commit protocol (`docs/transactions.md`).
 //! - [`error`]: the crate's one error type.
@@ -29,22 +33,29 @@ pub mod column_encoding;
 pub mod delete_vector;
 mod durable;
 pub mod error;
+pub mod fault;
 pub mod manifest;
+pub mod resident;
 pub mod segment;
 pub mod store;
 pub mod transaction;
 pub mod types;
+mod wal;
 pub mod zone_map;
 
 #[cfg(test)]
 mod test_util;
+#[cfg(test)]
+mod wal_tests;
 
 pub use catalog::{ColumnDef, DistStyle, Manifest, SegmentMeta, SortKey, TableDef, TableMeta};
 pub use column_encoding::ColumnEncoding;
 pub use delete_vector::DeleteVector;
 pub use error::{Error, Result};
 pub use segment::{BlockMeta, SegmentReader};
-pub use store::{ScanCounts, SegmentScan, Store, LOCK_FILE, MANIFESTS_KEPT, TABLE_ID_MIN};
+pub use store::{
+    ScanCounts, SegmentScan, Store, StoreOptions, LOCK_FILE, MANIFESTS_KEPT, TABLE_ID_MIN,
+};
 pub use transaction::Transaction;
 pub use types::SqlType;
 pub use zone_map::{ColumnRange, ZoneMap, ZoneValue};

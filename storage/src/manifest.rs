@@ -92,6 +92,17 @@ pub(crate) fn parse_file_name(name: &str) -> Option<u64> {
 
 /// The bytes of a manifest file.
 pub(crate) fn encode(p: &Persisted) -> Result<Vec<u8>> {
+    if let Some((t, s)) = p
+        .manifest
+        .tables
+        .iter()
+        .find_map(|t| t.segments.iter().find(|s| s.is_resident()).map(|s| (t, s)))
+    {
+        return Err(Error::Internal(format!(
+            "manifest {} with resident segment {} of table {}",
+            p.manifest.version, s.id, t.id
+        )));
+    }
     let json = ManifestJson {
         version: p.manifest.version,
         next_table_id: p.next_table_id,
@@ -182,6 +193,7 @@ pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<Persisted> {
                             bytes: s.bytes,
                             zone_maps: s.zone_maps,
                             deleted: s.deleted,
+                            resident: None,
                         })
                         .collect(),
                 })
@@ -278,6 +290,7 @@ pub(crate) fn write(dir: &Path, p: &Persisted) -> Result<(), ReplaceError> {
             }
         }
     }
+    crate::fault::check(crate::fault::Site::ManifestWrite, dir).map_err(ReplaceError::Before)?;
     replace_file(dir, &file_name(p.manifest.version), &bytes)
 }
 
@@ -338,6 +351,7 @@ mod tests {
                             max_exact: true,
                         }],
                         deleted: DeleteVector::from_rows([1]),
+                        resident: None,
                     }],
                 }],
             },

@@ -7,6 +7,7 @@
 //!            00000000000000000041.manifest   kept for fallback
 //!            00000000000000000040.manifest   kept for fallback
 //!   tables/<table id>/<segment id, 20 digits>.seg
+//!   wal/basalt.wal                           commits since the newest manifest (docs/wal.md)
 //! ```
 //! The commit protocol is described in `docs/transactions.md`.
 
@@ -14,16 +15,19 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 
 use arrow_array::RecordBatch;
 
 use crate::catalog::{Manifest, SegmentMeta, TableMeta};
+use crate::delete_vector::DeleteVector;
 use crate::durable::{create_dir, list_dir, sync_dir, ReplaceError, TMP_SUFFIX};
 use crate::error::{io_at, Error, Result};
 use crate::manifest::{self, Persisted};
-use crate::segment::{SegmentReader, BLOCK_ROWS_MAX};
+use crate::segment::writer::write_segment;
+use crate::segment::{SegmentReader, BLOCK_ROWS_MAX, SEGMENT_ROWS_MAX};
 use crate::transaction::Transaction;
+use crate::wal::{self, Record, TableChange, WalFile, WAL_HEADER_BYTES};
 use crate::zone_map::ColumnRange;
 
 /// The first table id; ids below it are PostgreSQL's built-in catalog OIDs.
@@ -38,32 +42,102 @@ pub const LOCK_FILE: &str = "basalt.lock";
 const TABLES_DIR: &str = "tables";
 const SEGMENT_EXTENSION: &str = ".seg";
 
+/// How a [`Store`] buffers small writes.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// An append of at most this many rows is a *small* append: its rows are kept in memory
+    /// and made durable in the write-ahead log at commit, not written as a segment file.
+    /// 0 turns the write-ahead log off (every append writes segment files).
+    pub wal_append_rows_max: u64,
+    /// A checkpoint (resident rows written to segment files, a manifest, the WAL emptied)
+    /// runs after the commit that brings the rows appended through the WAL since the last one
+    /// to this many.
+    pub checkpoint_rows: u64,
+    /// ... or the WAL file to this many bytes.
+    pub checkpoint_wal_bytes: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            wal_append_rows_max: 4_096,
+            checkpoint_rows: u64::from(BLOCK_ROWS_MAX),
+            checkpoint_wal_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Rows of one table a transaction may hold in memory for the WAL (one WAL block per column).
+pub(crate) const PENDING_ROWS_MAX: u64 = BLOCK_ROWS_MAX as u64;
+/// Bytes of one table's rows a transaction may hold in memory for the WAL.
+pub(crate) const PENDING_BYTES_MAX: u64 = 8 << 20;
+/// Bytes a resident segment may grow to before the next small append starts a new one.
+const RESIDENT_BYTES_MAX: u64 = 256 << 20;
+
 /// A data directory.
 ///
 /// One `Store` may have a data directory open at a time: opening takes an exclusive lock on
 /// `<dir>/basalt.lock`, held until the `Store` is dropped (or the process exits), and a second
 /// open fails at once with [`Error::DirectoryLocked`], in this process or another.
+///
+/// Dropping the store checkpoints it: rows still resident are written to segment files.
 #[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
     /// The open lock file; the lock is released when it is closed.
     _lock: File,
-    /// The newest committed manifest. Readers clone the `Arc` and keep it as long as they like.
+    /// The newest committed (durable) manifest. Readers clone the `Arc` and keep it as long as
+    /// they like.
     current: RwLock<Arc<Manifest>>,
-    /// Held for the whole commit step, so commits are applied one at a time.
+    /// Held while a commit is applied, so commits are applied one at a time (but not while
+    /// the WAL is fsynced: see [`Store::wait_durable`]).
     commit: Mutex<CommitState>,
+    /// Signalled when a WAL fsync finishes.
+    synced: Condvar,
     next_table_id: AtomicU64,
     next_segment_id: AtomicU64,
+    options: StoreOptions,
+    /// Tests set this to leave the store as a crash would: no checkpoint on drop.
+    #[cfg(test)]
+    pub(crate) crash_on_drop: std::sync::atomic::AtomicBool,
 }
 
-#[derive(Debug, Default)]
+/// The commit step's state, under [`Store::commit`]'s mutex.
+///
+/// ```text
+///  commit (WAL) --write record--> written, unpublished --fsync (group)--> published
+///                                      |
+///                                      +-- fsync failed --> WAL cut back, records lost,
+///                                                           written = published
+/// ```
+#[derive(Debug)]
 struct CommitState {
-    /// Set when a commit failed after its manifest may have reached the disk (the directory
-    /// fsync after the rename failed). The in-memory state can then no longer be trusted to
-    /// match the disk, so later commits are refused until the store is opened again, which
-    /// recovers from the disk. (After a failed fsync the kernel may have dropped the dirty
-    /// pages, so retrying it proves nothing.)
+    /// Set when a commit failed in a way that leaves the disk's state unknown (the directory
+    /// fsync after a manifest rename, or cutting back the WAL after a failed write). The
+    /// in-memory state can then no longer be trusted to match the disk, so later commits are
+    /// refused until the store is opened again, which recovers from the disk. (After a failed
+    /// fsync the kernel may have dropped the dirty pages, so retrying it proves nothing.)
     failed: Option<String>,
+    /// The newest version including WAL records written but not yet known durable; commits
+    /// check conflicts against it and build on it.
+    written: Arc<Manifest>,
+    wal: WalFile,
+    /// Versions written to the WAL and not yet published, by sequence number (one per record).
+    unpublished: Vec<(u64, Arc<Manifest>)>,
+    /// Sequence number of the last record written, and its end offset in the WAL.
+    seq_written: u64,
+    /// Sequence number of the last record known durable, and the WAL length then.
+    seq_synced: u64,
+    synced_len: u64,
+    /// Records lost to a failed fsync: (first seq, last seq, error).
+    lost: Vec<(u64, u64, String)>,
+    /// True while one committer fsyncs the WAL for everyone (group commit).
+    leader: bool,
+    /// Rows appended through the WAL since the last checkpoint.
+    wal_rows: u64,
+    /// The `wal_rows` and WAL length at which the next checkpoint is due.
+    checkpoint_at_rows: u64,
+    checkpoint_at_bytes: u64,
 }
 
 /// What one transaction changes, as the commit step needs it.
@@ -80,6 +154,10 @@ pub(crate) struct Changes<'a> {
     pub(crate) appended: &'a BTreeMap<u64, (String, Vec<SegmentMeta>)>,
     /// Tables of the base version whose rows were deleted or truncated, with their names.
     pub(crate) modified: &'a BTreeMap<u64, String>,
+    /// Tables of the base version truncated (a subset of `modified`).
+    pub(crate) truncated: &'a BTreeSet<u64>,
+    /// Ids of the resident segments the transaction appended (small appends, rows in memory).
+    pub(crate) pending: &'a BTreeSet<u64>,
 }
 
 /// What [`Store::scan_segment`] read and skipped.
@@ -150,6 +228,12 @@ impl Store {
     /// commits ago, and temporary files. A directory holding manifest files none of which is
     /// valid is an error, not an empty database.
     pub fn open(dir: &Path) -> Result<Store> {
+        Store::open_with(dir, StoreOptions::default())
+    }
+
+    /// [`Store::open`] with `options`. After the manifest, the commits in the write-ahead log
+    /// are replayed (up to a torn tail, which a crash left and nobody was told committed).
+    pub fn open_with(dir: &Path, options: StoreOptions) -> Result<Store> {
         create_dir(dir)?;
         let lock = lock_dir(dir)?;
         let manifest_dir = dir.join(MANIFEST_DIR);
@@ -164,6 +248,11 @@ impl Store {
             next_segment_id: 1,
         });
         collect_garbage(&tables_dir, &kept)?;
+        let (wal, replayed) = WalFile::open(dir, &current.manifest)?;
+        let newest = replayed
+            .last()
+            .cloned()
+            .unwrap_or_else(|| current.manifest.clone());
 
         // Ids are never reused, not even those of tables only older kept manifests hold.
         let max_table = kept
@@ -173,7 +262,9 @@ impl Store {
             .max();
         let max_segment = kept
             .iter()
-            .flat_map(|p| p.manifest.tables.iter())
+            .map(|p| &p.manifest)
+            .chain(replayed.iter())
+            .flat_map(|m| m.tables.iter())
             .flat_map(|t| t.segments.iter())
             .map(|s| s.id + 1)
             .max();
@@ -191,14 +282,97 @@ impl Store {
             .max()
             .unwrap_or(1)
             .max(1);
+        let wal_rows: u64 = resident_rows(&newest);
+        let newest = Arc::new(newest);
+        let state = CommitState {
+            failed: None,
+            written: newest.clone(),
+            synced_len: wal.len,
+            wal,
+            unpublished: Vec::new(),
+            seq_written: 0,
+            seq_synced: 0,
+            lost: Vec::new(),
+            leader: false,
+            wal_rows,
+            checkpoint_at_rows: options.checkpoint_rows,
+            checkpoint_at_bytes: options.checkpoint_wal_bytes,
+        };
         Ok(Store {
             dir: dir.to_path_buf(),
             _lock: lock,
-            current: RwLock::new(Arc::new(current.manifest)),
-            commit: Mutex::new(CommitState::default()),
+            current: RwLock::new(newest),
+            commit: Mutex::new(state),
+            synced: Condvar::new(),
             next_table_id: AtomicU64::new(next_table_id),
             next_segment_id: AtomicU64::new(next_segment_id),
+            options,
+            #[cfg(test)]
+            crash_on_drop: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// How this store buffers small writes.
+    pub fn options(&self) -> &StoreOptions {
+        &self.options
+    }
+
+    /// Checks the data directory as it is now: reads every row of every segment of the newest
+    /// version (so every block checksum is checked) and lists the files under `tables/` that
+    /// no manifest kept on disk (nor the newest version) refers to. Startup garbage collection
+    /// leaves none; a file listed here is an orphan.
+    pub fn verify(&self) -> Result<Vec<PathBuf>> {
+        let newest = self.snapshot();
+        for table in &newest.tables {
+            let all: Vec<usize> = (0..table.def.columns.len()).collect();
+            for segment in &table.segments {
+                let batch = self.read_segment(table, segment, &all)?;
+                if batch.num_rows() as u64 != segment.live_rows() {
+                    return Err(Error::corrupt(
+                        &self.segment_path(table.id, segment.id),
+                        format!(
+                            "read {} rows, the manifest says {} live",
+                            batch.num_rows(),
+                            segment.live_rows()
+                        ),
+                    ));
+                }
+            }
+        }
+        let mut referenced: HashMap<u64, HashSet<u64>> = HashMap::new();
+        let mut manifests = vec![(*newest).clone()];
+        for (path, name) in list_dir(&self.dir.join(MANIFEST_DIR))? {
+            if manifest::parse_file_name(&name).is_some() {
+                manifests.push(manifest::read(&path)?.manifest);
+            }
+        }
+        for m in &manifests {
+            for t in &m.tables {
+                referenced
+                    .entry(t.id)
+                    .or_default()
+                    .extend(t.segments.iter().filter(|s| !s.is_resident()).map(|s| s.id));
+            }
+        }
+        let mut orphans = Vec::new();
+        for (path, name) in list_dir(&self.tables_dir())? {
+            match name.parse::<u64>().ok().and_then(|id| referenced.get(&id)) {
+                Some(segments) if path.is_dir() => {
+                    for (file, file_name) in list_dir(&path)? {
+                        let wanted = parse_segment_file_name(&file_name)
+                            .is_some_and(|id| segments.contains(&id));
+                        if !wanted {
+                            orphans.push(file);
+                        }
+                    }
+                }
+                // A table created since the last manifest has no segment files yet, but may
+                // have its (empty) directory.
+                _ if path.is_dir() && list_dir(&path)?.is_empty() => {}
+                _ => orphans.push(path),
+            }
+        }
+        Ok(orphans)
     }
 
     /// The data directory.
@@ -236,6 +410,9 @@ impl Store {
         segment: &SegmentMeta,
         projection: &[usize],
     ) -> Result<RecordBatch> {
+        if segment.is_resident() {
+            return Ok(self.read_resident(table, segment, projection)?.0);
+        }
         let reader = self.open_segment(table, segment)?;
         if segment.deleted.is_empty() {
             return reader.read(projection);
@@ -292,6 +469,20 @@ impl Store {
                 counts,
             });
         }
+        if segment.is_resident() {
+            let (batch, positions) = self.read_resident(table, segment, projection)?;
+            counts.segments_read = 1;
+            counts.blocks_read = projection.len() as u64;
+            return Ok(SegmentScan {
+                batch: (batch.num_rows() > 0).then_some(batch),
+                positions: if want_positions {
+                    positions
+                } else {
+                    Vec::new()
+                },
+                counts,
+            });
+        }
         let reader = self.open_segment(table, segment)?;
         // Row intervals every range's column keeps, intersected.
         let mut keep: Vec<(u64, u64)> = vec![(0, segment.rows)];
@@ -344,8 +535,43 @@ impl Store {
         })
     }
 
-    /// Opens and checks one segment file, for reading columns and block zone maps.
+    /// The columns `projection` of the live rows of resident segment `segment`, and their
+    /// positions.
+    fn read_resident(
+        &self,
+        table: &TableMeta,
+        segment: &SegmentMeta,
+        projection: &[usize],
+    ) -> Result<(RecordBatch, Vec<u32>)> {
+        let Some(resident) = &segment.resident else {
+            return Err(Error::Internal(format!("segment {} is a file", segment.id)));
+        };
+        let all = resident.read(&table.def.arrow_schema(), segment.rows)?;
+        let rows = u32::try_from(segment.rows)
+            .map_err(|_| Error::Internal(format!("resident segment of {} rows", segment.rows)))?;
+        let positions = segment.deleted.live_rows(0, rows);
+        let live = if segment.deleted.is_empty() {
+            all
+        } else {
+            let take = arrow_array::UInt32Array::from(positions.clone());
+            arrow_select::take::take_record_batch(&all, &take)
+                .map_err(|e| Error::Internal(format!("resident rows: {e}")))?
+        };
+        let batch = live
+            .project(projection)
+            .map_err(|e| Error::Internal(format!("resident rows: {e}")))?;
+        Ok((batch, positions))
+    }
+
+    /// Opens and checks one segment file, for reading columns and block zone maps. A resident
+    /// segment (rows in memory, see [`SegmentMeta::is_resident`]) has no file: an error.
     pub fn open_segment(&self, table: &TableMeta, segment: &SegmentMeta) -> Result<SegmentReader> {
+        if segment.is_resident() {
+            return Err(Error::Internal(format!(
+                "segment {} of table {} is in memory, not in a file",
+                segment.id, table.id
+            )));
+        }
         SegmentReader::open(&self.segment_path(table.id, segment.id), table, segment)
     }
 
@@ -369,22 +595,278 @@ impl Store {
         self.next_segment_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// The commit step: under the commit lock, checks `changes` for conflicts with commits
-    /// after its base, applies them to the newest manifest, makes that durable and publishes it.
-    pub(crate) fn commit(&self, changes: &Changes<'_>) -> Result<Arc<Manifest>, CommitError> {
-        let mut state = self.commit.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(reason) = &state.failed {
-            return Err(CommitError::NothingWritten(Error::Io {
+    fn lock_commit(&self) -> MutexGuard<'_, CommitState> {
+        self.commit.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn refuse_if_failed(&self, state: &CommitState) -> Result<(), CommitError> {
+        match &state.failed {
+            Some(reason) => Err(CommitError::NothingWritten(Error::Io {
                 path: self.dir.display().to_string(),
                 source: std::io::Error::other(format!(
                     "data directory is read-only after a failed commit ({reason}); \
                      restart to recover"
                 )),
-            }));
+            })),
+            None => Ok(()),
         }
-        let newest = self.snapshot();
+    }
+
+    /// The commit step: under the commit lock, checks `changes` for conflicts with commits
+    /// after its base and applies them to the newest version. A transaction that only appended
+    /// small batches, deleted rows or truncated tables is then written as one WAL record and
+    /// published once an fsync (shared with the commits written meanwhile) made it durable;
+    /// any other is a checkpoint: resident rows and its own are written to segment files and a
+    /// new manifest is made durable and published.
+    pub(crate) fn commit(&self, changes: &Changes<'_>) -> Result<Arc<Manifest>, CommitError> {
+        let mut state = self.lock_commit();
+        self.refuse_if_failed(&state)?;
+        let wal_only = self.options.wal_append_rows_max > 0
+            && changes.created.is_empty()
+            && changes.dropped.is_empty()
+            && changes
+                .appended
+                .values()
+                .all(|(_, segments)| segments.iter().all(SegmentMeta::is_resident));
+        if !wal_only {
+            state = self.drain_wal(state);
+            self.refuse_if_failed(&state)?;
+            let newest = state.written.clone();
+            check_conflicts(&newest, changes).map_err(CommitError::NothingWritten)?;
+            let next = apply(&newest, changes).map_err(CommitError::NothingWritten)?;
+            return self.checkpoint_locked(&mut state, next, changes.pending);
+        }
+
+        let newest = state.written.clone();
         check_conflicts(&newest, changes).map_err(CommitError::NothingWritten)?;
-        let next = apply(&newest, changes).map_err(CommitError::NothingWritten)?;
+        let record = derive_record(&newest, changes).map_err(CommitError::NothingWritten)?;
+        let bytes = record
+            .encode(&newest)
+            .map_err(CommitError::NothingWritten)?;
+        let (next, pushes) = wal::apply(&newest, &record)
+            .map_err(|e| CommitError::NothingWritten(Error::Internal(e)))?;
+        if let Err((e, restored)) = state.wal.append(&bytes) {
+            if !restored {
+                state.failed = Some(format!("could not cut back the WAL after: {e}"));
+            }
+            return Err(CommitError::NothingWritten(e));
+        }
+        for (resident, batch) in pushes {
+            resident.push(&batch.schema(), batch);
+        }
+        state.wal_rows += record
+            .tables
+            .iter()
+            .filter_map(|t| t.append.as_ref())
+            .map(|(_, _, b)| b.num_rows() as u64)
+            .sum::<u64>();
+        let next = Arc::new(next);
+        state.written = next.clone();
+        state.seq_written += 1;
+        let seq = state.seq_written;
+        state.unpublished.push((seq, next.clone()));
+        let mut state = self.wait_durable(state, seq)?;
+
+        let due = state.wal_rows >= state.checkpoint_at_rows
+            || state.wal.len >= state.checkpoint_at_bytes;
+        if due && state.failed.is_none() {
+            state = self.drain_wal(state);
+            let newest = (*state.written).clone();
+            if self
+                .checkpoint_locked(&mut state, newest, &BTreeSet::new())
+                .is_err()
+            {
+                // The commit itself is durable in the WAL. Try again after as much again.
+                state.checkpoint_at_rows = state.wal_rows + self.options.checkpoint_rows;
+                state.checkpoint_at_bytes = state.wal.len + self.options.checkpoint_wal_bytes;
+            }
+        }
+        Ok(next)
+    }
+
+    /// Waits until WAL record `seq` is durable, fsyncing for every committer waiting when no
+    /// other is (group commit): the first waiter becomes the leader, fsyncs without the lock
+    /// while others keep writing records, then publishes every version the fsync covered.
+    fn wait_durable<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, CommitState>,
+        seq: u64,
+    ) -> Result<MutexGuard<'a, CommitState>, CommitError> {
+        loop {
+            if let Some((_, _, e)) = state
+                .lost
+                .iter()
+                .find(|(lo, hi, _)| *lo < seq && seq <= *hi)
+            {
+                return Err(CommitError::NothingWritten(Error::Io {
+                    path: state.wal.path().display().to_string(),
+                    source: std::io::Error::other(format!(
+                        "the commit could not be made durable: {e}"
+                    )),
+                }));
+            }
+            if state.seq_synced >= seq {
+                return Ok(state);
+            }
+            if state.leader {
+                state = self
+                    .synced
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            state.leader = true;
+            let (target, target_len) = (state.seq_written, state.wal.len);
+            let file = state.wal.file.clone();
+            let path = state.wal.path().to_path_buf();
+            drop(state);
+            let synced = wal::sync(&file, &path);
+            state = self.lock_commit();
+            state.leader = false;
+            match synced {
+                Ok(()) => self.publish_synced(&mut state, target, target_len),
+                Err(e) => self.lose_unsynced(&mut state, e),
+            }
+            self.synced.notify_all();
+        }
+    }
+
+    /// Makes every WAL record written so far durable and published (or lost), holding the
+    /// commit lock: the start of every commit that writes a manifest.
+    fn drain_wal<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, CommitState>,
+    ) -> MutexGuard<'a, CommitState> {
+        while state.leader {
+            state = self
+                .synced
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if state.seq_written > state.seq_synced {
+            let (target, target_len) = (state.seq_written, state.wal.len);
+            match wal::sync(&state.wal.file, state.wal.path()) {
+                Ok(()) => self.publish_synced(&mut state, target, target_len),
+                Err(e) => self.lose_unsynced(&mut state, e),
+            }
+            self.synced.notify_all();
+        }
+        state
+    }
+
+    /// Records up to `target` (the WAL `len` bytes long) are durable: publish their versions.
+    fn publish_synced(&self, state: &mut CommitState, target: u64, len: u64) {
+        state.seq_synced = state.seq_synced.max(target);
+        state.synced_len = state.synced_len.max(len);
+        let split = state.unpublished.partition_point(|(seq, _)| *seq <= target);
+        if let Some((_, newest)) = state.unpublished.drain(..split).next_back() {
+            *self.current.write().unwrap_or_else(PoisonError::into_inner) = newest;
+        }
+    }
+
+    /// An fsync of the WAL failed: the records after the last durable one may be lost. Cut
+    /// the file back to its last durable length and forget their versions (and their rows in
+    /// resident segments), so that nothing that may vanish in a crash is ever visible.
+    fn lose_unsynced(&self, state: &mut CommitState, e: Error) {
+        let (lo, hi) = (state.seq_synced, state.seq_written);
+        if let Err(cut) = state.wal.cut_back(state.synced_len) {
+            state.failed = Some(format!(
+                "WAL fsync failed ({e}) and cutting it back failed ({cut})"
+            ));
+        }
+        let published = self.snapshot();
+        for t in &state.written.tables {
+            for s in &t.segments {
+                if let Some(resident) = &s.resident {
+                    let keep = published
+                        .table_by_id(t.id)
+                        .and_then(|p| p.segments.iter().find(|p| p.id == s.id))
+                        .map_or(0, |p| p.rows);
+                    resident.truncate(keep);
+                }
+            }
+        }
+        state.written = published.clone();
+        state.unpublished.clear();
+        state.wal_rows = resident_rows(&published);
+        state.lost.push((lo, hi, e.to_string()));
+        state.seq_synced = hi;
+    }
+
+    /// Writes every resident segment of the newest version to its segment file and makes the
+    /// result durable as a manifest, then empties the WAL. Run on [`Drop`] as well.
+    pub fn checkpoint(&self) -> Result<()> {
+        let state = self.lock_commit();
+        self.refuse_if_failed(&state)
+            .map_err(CommitError::into_error)?;
+        let mut state = self.drain_wal(state);
+        self.refuse_if_failed(&state)
+            .map_err(CommitError::into_error)?;
+        if state.wal.len == WAL_HEADER_BYTES && resident_rows(&state.written) == 0 {
+            return Ok(());
+        }
+        let newest = (*state.written).clone();
+        self.checkpoint_locked(&mut state, newest, &BTreeSet::new())
+            .map(|_| ())
+            .map_err(CommitError::into_error)
+    }
+
+    /// Makes `next` (the newest version, or a commit applied to it) durable as a manifest:
+    /// the transaction's `pending` resident segments of each table merge into one, every
+    /// resident segment is written as the segment file of its id (same rows, same positions,
+    /// so delete vectors and row ids stay valid), then the manifest is written and published
+    /// and the WAL, all of whose records it now holds, is emptied.
+    fn checkpoint_locked(
+        &self,
+        state: &mut CommitState,
+        mut next: Manifest,
+        pending: &BTreeSet<u64>,
+    ) -> Result<Arc<Manifest>, CommitError> {
+        let mut flushed: Vec<(u64, u64)> = Vec::new();
+        let result = (|| -> Result<()> {
+            for t in &mut next.tables {
+                merge_pending(t, pending)?;
+                if !t.segments.iter().any(SegmentMeta::is_resident) {
+                    continue;
+                }
+                let dir = self.table_dir(t.id);
+                create_dir(&dir)?;
+                let schema = t.def.arrow_schema();
+                for s in &mut t.segments {
+                    let Some(resident) = s.resident.clone() else {
+                        continue;
+                    };
+                    let batch = resident.read(&schema, s.rows)?;
+                    let path = self.segment_path(t.id, s.id);
+                    let meta = write_segment(&path, t.id, s.id, &t.def, &[batch])?;
+                    flushed.push((t.id, s.id));
+                    if meta.rows != s.rows {
+                        return Err(Error::Internal(format!(
+                            "flushed {} rows of resident segment {} of {}",
+                            meta.rows, s.id, s.rows
+                        )));
+                    }
+                    *s = SegmentMeta {
+                        deleted: s.deleted.clone(),
+                        ..meta
+                    };
+                }
+                sync_dir(&dir)?;
+            }
+            if !flushed.is_empty() {
+                sync_dir(&self.tables_dir())?;
+            }
+            Ok(())
+        })();
+        let remove_flushed = |flushed: &[(u64, u64)]| {
+            for (t, s) in flushed {
+                let _ = std::fs::remove_file(self.segment_path(*t, *s));
+            }
+        };
+        if let Err(e) = result {
+            remove_flushed(&flushed);
+            return Err(CommitError::NothingWritten(e));
+        }
         let persisted = Persisted {
             manifest: next,
             next_table_id: self.next_table_id.load(Ordering::Relaxed),
@@ -393,7 +875,10 @@ impl Store {
         let manifest_dir = self.dir.join(MANIFEST_DIR);
         match manifest::write(&manifest_dir, &persisted) {
             Ok(()) => {}
-            Err(ReplaceError::Before(e)) => return Err(CommitError::NothingWritten(e)),
+            Err(ReplaceError::Before(e)) => {
+                remove_flushed(&flushed);
+                return Err(CommitError::NothingWritten(e));
+            }
             Err(ReplaceError::After(e)) => {
                 state.failed = Some(e.to_string());
                 return Err(CommitError::Indeterminate(e));
@@ -402,13 +887,201 @@ impl Store {
         let version = persisted.manifest.version;
         let published = Arc::new(persisted.manifest);
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = published.clone();
+        state.written = published.clone();
+        // Every record in the WAL is in the manifest now; replay would skip them anyway.
+        if state.wal.len > WAL_HEADER_BYTES {
+            if let Err(e) = state.wal.cut_back(WAL_HEADER_BYTES) {
+                state.failed = Some(format!("could not empty the WAL after a checkpoint: {e}"));
+            }
+        }
+        state.synced_len = state.wal.len;
+        state.wal_rows = 0;
+        state.checkpoint_at_rows = self.options.checkpoint_rows;
+        state.checkpoint_at_bytes = self.options.checkpoint_wal_bytes;
         // Best effort: a manifest that outlives its retention is removed by the next startup.
         if let Some(old) = version.checked_sub(MANIFESTS_KEPT).filter(|v| *v > 0) {
             let _ = std::fs::remove_file(manifest_dir.join(manifest::file_name(old)));
         }
-        drop(state);
         Ok(published)
     }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        #[cfg(test)]
+        if self.crash_on_drop.load(Ordering::Relaxed) {
+            return;
+        }
+        // Best effort: what is not flushed stays in the WAL and is replayed at the next open.
+        let _ = self.checkpoint();
+    }
+}
+
+impl CommitError {
+    fn into_error(self) -> Error {
+        match self {
+            CommitError::NothingWritten(e) | CommitError::Indeterminate(e) => e,
+        }
+    }
+}
+
+/// Rows held in resident segments of `m`.
+fn resident_rows(m: &Manifest) -> u64 {
+    m.tables
+        .iter()
+        .flat_map(|t| t.segments.iter())
+        .filter(|s| s.is_resident())
+        .map(|s| s.rows)
+        .sum()
+}
+
+/// Replaces the resident segments in `pending` of table `t` by one holding all their rows
+/// (in order, with their delete vectors shifted), under the first one's id.
+fn merge_pending(t: &mut TableMeta, pending: &BTreeSet<u64>) -> Result<()> {
+    let Some(first) = t.segments.iter().position(|s| pending.contains(&s.id)) else {
+        return Ok(());
+    };
+    let schema = t.def.arrow_schema();
+    let mut batches = Vec::new();
+    let mut deleted = Vec::new();
+    let mut rows = 0u64;
+    let mut zone_maps: Vec<crate::ZoneMap> = Vec::new();
+    let mut bytes = 0;
+    let mut id = None;
+    for s in t.segments.iter().filter(|s| pending.contains(&s.id)) {
+        let resident = s
+            .resident
+            .as_ref()
+            .ok_or_else(|| Error::Internal(format!("pending segment {} is a file", s.id)))?;
+        batches.push(resident.read(&schema, s.rows)?);
+        deleted.extend(shifted(&s.deleted, rows)?);
+        if zone_maps.is_empty() {
+            zone_maps = s.zone_maps.clone();
+        } else {
+            for (z, other) in zone_maps.iter_mut().zip(&s.zone_maps) {
+                z.merge(other);
+            }
+        }
+        rows += s.rows;
+        bytes += s.bytes;
+        id.get_or_insert(s.id);
+    }
+    let batch = arrow_select::concat::concat_batches(&schema, &batches)
+        .map_err(|e| Error::Internal(format!("merging pending rows: {e}")))?;
+    let merged = SegmentMeta {
+        id: id.unwrap_or_default(),
+        rows,
+        bytes,
+        zone_maps,
+        deleted: DeleteVector::from_rows(deleted),
+        resident: Some(Arc::new(crate::resident::Resident::with(batch))),
+    };
+    t.segments.retain(|s| !pending.contains(&s.id));
+    t.segments.insert(first.min(t.segments.len()), merged);
+    Ok(())
+}
+
+/// The rows of `deleted`, each moved `by` positions on.
+fn shifted(deleted: &DeleteVector, by: u64) -> Result<Vec<u32>> {
+    let mut out = Vec::new();
+    for (first, count) in deleted.runs() {
+        for row in *first..first + count {
+            let moved = u32::try_from(u64::from(row) + by)
+                .map_err(|_| Error::Internal(format!("row {row} + {by} past u32")))?;
+            out.push(moved);
+        }
+    }
+    Ok(out)
+}
+
+/// The WAL record of a transaction that only appended small batches (resident segments),
+/// deleted rows or truncated tables, resolved against `newest`: its rows go to the end of the
+/// table's last resident segment when there is room, or start a new one.
+fn derive_record(newest: &Manifest, c: &Changes<'_>) -> Result<Record> {
+    let version = newest
+        .version
+        .checked_add(1)
+        .ok_or_else(|| Error::Internal("manifest version overflow".into()))?;
+    let ids: BTreeSet<u64> = c
+        .appended
+        .keys()
+        .chain(c.modified.keys())
+        .copied()
+        .collect();
+    let mut tables = Vec::with_capacity(ids.len());
+    for id in ids {
+        let now = newest
+            .table_by_id(id)
+            .ok_or_else(|| Error::Internal(format!("changed table {id} vanished")))?;
+        let view = c
+            .view
+            .table_by_id(id)
+            .ok_or_else(|| Error::Internal(format!("changed table {id} is not in the view")))?;
+        let truncate = c.truncated.contains(&id);
+        let mut deletes = Vec::new();
+        if c.modified.contains_key(&id) {
+            for s in view.segments.iter().filter(|s| !c.pending.contains(&s.id)) {
+                let old = now.segments.iter().find(|o| o.id == s.id).ok_or_else(|| {
+                    Error::Internal(format!("segment {} of table {id} vanished", s.id))
+                })?;
+                let new: Vec<u32> = s
+                    .deleted
+                    .runs()
+                    .iter()
+                    .flat_map(|(f, n)| *f..f + n)
+                    .filter(|r| !old.deleted.contains(*r))
+                    .collect();
+                if !new.is_empty() {
+                    deletes.push((s.id, DeleteVector::from_rows(new)));
+                }
+            }
+        }
+        let pending: Vec<&SegmentMeta> = view
+            .segments
+            .iter()
+            .filter(|s| c.pending.contains(&s.id))
+            .collect();
+        let append = match pending.first() {
+            None => None,
+            Some(first) => {
+                let rows: u64 = pending.iter().map(|s| s.rows).sum();
+                let bytes: u64 = pending.iter().map(|s| s.bytes).sum();
+                let tail = match truncate {
+                    true => None,
+                    false => now.segments.last().filter(|s| {
+                        s.is_resident()
+                            && s.rows + rows <= u64::from(SEGMENT_ROWS_MAX)
+                            && s.bytes + bytes <= RESIDENT_BYTES_MAX
+                    }),
+                };
+                let (segment, offset) = tail.map_or((first.id, 0), |t| (t.id, t.rows));
+                let schema = view.def.arrow_schema();
+                let mut batches = Vec::with_capacity(pending.len());
+                let mut at = offset;
+                for p in &pending {
+                    let resident = p.resident.as_ref().ok_or_else(|| {
+                        Error::Internal(format!("pending segment {} is a file", p.id))
+                    })?;
+                    batches.push(resident.read(&schema, p.rows)?);
+                    let moved = shifted(&p.deleted, at)?;
+                    if !moved.is_empty() {
+                        deletes.push((segment, DeleteVector::from_rows(moved)));
+                    }
+                    at += p.rows;
+                }
+                let batch = arrow_select::concat::concat_batches(&schema, &batches)
+                    .map_err(|e| Error::Internal(format!("pending rows: {e}")))?;
+                Some((segment, offset, batch))
+            }
+        };
+        tables.push(TableChange {
+            table_id: id,
+            truncate,
+            append,
+            deletes,
+        });
+    }
+    Ok(Record { version, tables })
 }
 
 /// Takes the exclusive lock on `dir`'s lock file, failing at once when another `Store` holds
@@ -433,14 +1106,14 @@ fn lock_dir(dir: &Path) -> Result<File> {
     }
 }
 
-/// A write-write conflict: a table this transaction changed was changed by a commit after its
-/// base version.
+/// A write-write conflict: a table this transaction dropped, deleted rows from or truncated
+/// was changed by a commit after its base version, or a table it only appended to was
+/// dropped. (Appends commute: two transactions appending to one table both commit.)
 fn check_conflicts(newest: &Manifest, c: &Changes<'_>) -> Result<()> {
     let touched = c
         .dropped
         .iter()
         .map(|(id, name)| (*id, name))
-        .chain(c.appended.iter().map(|(id, (name, _))| (*id, name)))
         .chain(c.modified.iter().map(|(id, name)| (*id, name)));
     for (id, name) in touched {
         match newest.table_by_id(id) {
@@ -450,6 +1123,11 @@ fn check_conflicts(newest: &Manifest, c: &Changes<'_>) -> Result<()> {
                 return Err(Error::SerializationConflict(name.clone()))
             }
             Some(_) => {}
+        }
+    }
+    for (id, (name, _)) in c.appended {
+        if newest.table_by_id(*id).is_none() {
+            return Err(Error::SerializationConflict(name.clone()));
         }
     }
     for id in c.created {
@@ -467,7 +1145,8 @@ fn check_conflicts(newest: &Manifest, c: &Changes<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The manifest after `newest`: `newest` with the transaction's changes applied.
+/// The manifest after `newest`: `newest` with the transaction's changes applied. Resident
+/// segments the transaction appended stay separate entries (the checkpoint merges them).
 fn apply(newest: &Manifest, c: &Changes<'_>) -> Result<Manifest> {
     let mut next = newest.clone();
     next.version = newest
@@ -476,25 +1155,48 @@ fn apply(newest: &Manifest, c: &Changes<'_>) -> Result<Manifest> {
         .ok_or_else(|| Error::Internal("manifest version overflow".into()))?;
     next.tables.retain(|t| !c.dropped.contains_key(&t.id));
     let version = next.version;
-    // No commit after the base changed these tables (`check_conflicts`), so the newest
-    // version's segments are the base's, and the view's are the base's with this
-    // transaction's appends, deletes and truncations applied.
-    let changed: BTreeSet<u64> = c
-        .appended
-        .keys()
-        .chain(c.modified.keys())
-        .copied()
-        .collect();
-    for id in changed {
-        let segments = c
+    // No commit after the base changed the tables this one deleted from or truncated
+    // (`check_conflicts`), so the newest version's segments are the base's, except that a
+    // checkpoint may have written a resident segment to its file (same id, rows and
+    // deletes): the view's segments, with those files, are the base's with this
+    // transaction's changes applied.
+    for id in c.modified.keys() {
+        let now = newest
+            .table_by_id(*id)
+            .ok_or_else(|| Error::Internal(format!("changed table {id} vanished")))?;
+        let mut segments = c
             .view
-            .table_by_id(id)
+            .table_by_id(*id)
             .map(|t| t.segments.clone())
             .ok_or_else(|| Error::Internal(format!("changed table {id} is not in the view")))?;
+        for s in segments.iter_mut().filter(|s| s.is_resident()) {
+            if let Some(file) = now
+                .segments
+                .iter()
+                .find(|f| f.id == s.id && !f.is_resident())
+            {
+                *s = SegmentMeta {
+                    deleted: s.deleted.clone(),
+                    ..file.clone()
+                };
+            }
+        }
         let table = next
-            .table_by_id_mut(id)
+            .table_by_id_mut(*id)
             .ok_or_else(|| Error::Internal(format!("changed table {id} vanished")))?;
         table.segments = segments;
+        table.change_version = version;
+    }
+    // Tables only appended to: the newest version's segments (whatever later commits
+    // did) plus this transaction's.
+    for (id, (_, added)) in c.appended {
+        if c.modified.contains_key(id) {
+            continue;
+        }
+        let table = next
+            .table_by_id_mut(*id)
+            .ok_or_else(|| Error::Internal(format!("changed table {id} vanished")))?;
+        table.segments.extend(added.iter().cloned());
         table.change_version = version;
     }
     for id in c.created {
@@ -640,8 +1342,10 @@ mod tests {
         int_values, segment_files,
     };
 
+    /// A store whose every append writes segment files (the WAL's own tests are in
+    /// `wal_tests`).
     fn open(dir: &Path) -> Arc<Store> {
-        Arc::new(Store::open(dir).unwrap())
+        Arc::new(crate::test_util::open_files_only(dir))
     }
 
     /// Commits a transaction that creates `public.<name>` (BIGINT x) holding `values`.
@@ -673,7 +1377,7 @@ mod tests {
         let store = open(&dir);
         assert!(dir.join(MANIFEST_DIR).is_dir() && dir.join(TABLES_DIR).is_dir());
         assert_eq!(*store.snapshot(), Manifest::default());
-        let lock_only = vec![dir.join(LOCK_FILE)];
+        let lock_only = vec![dir.join(LOCK_FILE), dir.join("wal").join("basalt.wal")];
         assert_eq!(files_under(&dir), lock_only);
         // A transaction that changes nothing publishes nothing.
         assert_eq!(store.begin().commit().unwrap().version, 0);

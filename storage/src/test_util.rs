@@ -293,3 +293,12 @@ pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
 pub(crate) fn segment_files(dir: &Path) -> Vec<PathBuf> {
     files_under(&dir.join("tables"))
 }
+
+/// Opens `dir` with the write-ahead log off: every append writes segment files.
+pub(crate) fn open_files_only(dir: &Path) -> Store {
+    let options = crate::StoreOptions {
+        wal_append_rows_max: 0,
+        ..crate::StoreOptions::default()
+    };
+    Store::open_with(dir, options).unwrap()
+}

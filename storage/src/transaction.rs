@@ -26,7 +26,7 @@ use crate::durable::{create_dir, sync_dir};
 use crate::error::{Error, Result};
 use crate::segment::writer::{span_string_bytes, split_rows, write_segment};
 use crate::segment::{SEGMENT_ROWS_MAX, SEGMENT_STRING_BYTES_MAX};
-use crate::store::{Changes, CommitError, Store};
+use crate::store::{Changes, CommitError, Store, PENDING_BYTES_MAX, PENDING_ROWS_MAX};
 use crate::types::{SqlType, DECIMAL_PRECISION_MAX};
 
 /// Where a transaction stands; see the module diagram.
@@ -60,6 +60,12 @@ pub struct Transaction {
     appended: BTreeMap<u64, (String, Vec<SegmentMeta>)>,
     /// Base tables whose rows were deleted or truncated here, with their names.
     modified: BTreeMap<u64, String>,
+    /// Base tables truncated here.
+    truncated: BTreeSet<u64>,
+    /// Resident segments appended here (small appends, rows in memory until commit).
+    pending: BTreeSet<u64>,
+    /// Rows and bytes held in resident segments here, per table.
+    pending_size: BTreeMap<u64, (u64, u64)>,
     /// Every segment file written here, as (table id, segment id).
     written: Vec<(u64, u64)>,
     /// After a commit: the written segments no manifest refers to.
@@ -78,6 +84,9 @@ impl Transaction {
             dropped: BTreeMap::new(),
             appended: BTreeMap::new(),
             modified: BTreeMap::new(),
+            truncated: BTreeSet::new(),
+            pending: BTreeSet::new(),
+            pending_size: BTreeMap::new(),
             written: Vec::new(),
             garbage: Vec::new(),
             state: State::Open,
@@ -133,6 +142,7 @@ impl Transaction {
             self.dropped.insert(id, name.to_string());
             self.appended.remove(&id);
             self.modified.remove(&id);
+            self.truncated.remove(&id);
         }
         Ok(())
     }
@@ -143,6 +153,17 @@ impl Transaction {
     /// The rows are written to new segment files of at most [`SEGMENT_ROWS_MAX`] rows at once
     /// and fsynced; empty batches are skipped. Either every row is appended or, on error, none.
     pub fn append(&mut self, schema: &str, name: &str, batches: &[RecordBatch]) -> Result<()> {
+        self.append_as(schema, name, batches, true)
+    }
+
+    /// [`Transaction::append`]; `small_ok` false writes segment files even for few rows.
+    fn append_as(
+        &mut self,
+        schema: &str,
+        name: &str,
+        batches: &[RecordBatch],
+        small_ok: bool,
+    ) -> Result<()> {
         let table = self
             .snapshot()
             .table(schema, name)
@@ -165,6 +186,21 @@ impl Transaction {
         };
 
         let lens: Vec<usize> = batches.iter().map(|b| b.num_rows()).collect();
+        let total: u64 = lens.iter().map(|n| *n as u64).sum();
+        let bytes: u64 = batches.iter().map(|b| crate::wal::batch_bytes(b)).sum();
+        let (held_rows, held_bytes) = self
+            .pending_size
+            .get(&table_id)
+            .copied()
+            .unwrap_or_default();
+        let options = self.store.options();
+        if small_ok
+            && total <= options.wal_append_rows_max
+            && held_rows + total <= PENDING_ROWS_MAX
+            && held_bytes + bytes <= PENDING_BYTES_MAX
+        {
+            return self.append_resident(table_id, name, &def, &batches, total, bytes);
+        }
         let string_columns: Vec<usize> = (0..def.columns.len())
             .filter(|c| def.columns.get(*c).is_some_and(|col| col.ty.is_string()))
             .collect();
@@ -231,6 +267,55 @@ impl Transaction {
                 .or_insert_with(|| (name.to_string(), Vec::new()))
                 .1
                 .extend(segments);
+        }
+        Ok(())
+    }
+
+    /// A small append: the rows stay in memory as a resident segment of this transaction
+    /// until commit, which writes them to the WAL (or, with DDL, to a segment file).
+    fn append_resident(
+        &mut self,
+        table_id: u64,
+        name: &str,
+        def: &TableDef,
+        batches: &[&RecordBatch],
+        rows: u64,
+        bytes: u64,
+    ) -> Result<()> {
+        let schema = def.arrow_schema();
+        let arrow = |e: arrow_schema::ArrowError| {
+            Error::Internal(format!("rows for {}: {e}", def.qualified_name()))
+        };
+        let normalized = batches
+            .iter()
+            .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(arrow)?;
+        let batch = arrow_select::concat::concat_batches(&schema, &normalized).map_err(arrow)?;
+        let zone_maps = crate::wal::zone_maps_of(def, &batch).map_err(Error::Internal)?;
+        let segment = SegmentMeta {
+            id: self.store.allocate_segment_id(),
+            rows,
+            bytes,
+            zone_maps,
+            deleted: crate::DeleteVector::new(),
+            resident: Some(Arc::new(crate::resident::Resident::with(batch))),
+        };
+        self.pending.insert(segment.id);
+        let held = self.pending_size.entry(table_id).or_default();
+        held.0 += rows;
+        held.1 += bytes;
+        let view_table = self
+            .view_mut()
+            .table_by_id_mut(table_id)
+            .ok_or_else(|| Error::Internal(format!("table {table_id} left the view")))?;
+        view_table.segments.push(segment.clone());
+        if !self.created.contains(&table_id) {
+            self.appended
+                .entry(table_id)
+                .or_insert_with(|| (name.to_string(), Vec::new()))
+                .1
+                .push(segment);
         }
         Ok(())
     }
@@ -305,6 +390,10 @@ impl Transaction {
         if let Some((_, segments)) = self.appended.get_mut(&table_id) {
             segments.clear();
         }
+        self.pending_size.remove(&table_id);
+        if !self.created.contains(&table_id) {
+            self.truncated.insert(table_id);
+        }
         self.mark_modified(table_id, name);
         Ok(rows)
     }
@@ -322,7 +411,8 @@ impl Transaction {
             .ok_or_else(|| Error::NoSuchTable(name.to_string()))?
             .clone();
         let deleted = table.rows() != table.live_rows();
-        if table.segments.len() <= 1 && !deleted {
+        let resident = table.segments.iter().any(SegmentMeta::is_resident);
+        if table.segments.len() <= 1 && !deleted && !resident {
             return Ok(None);
         }
         let all: Vec<usize> = (0..table.def.columns.len()).collect();
@@ -332,7 +422,7 @@ impl Transaction {
             .map(|segment| self.store.read_segment(&table, segment, &all))
             .collect::<Result<Vec<_>>>()?;
         self.truncate(schema, name)?;
-        self.append(schema, name, &batches)?;
+        self.append_as(schema, name, &batches, false)?;
         Ok(Some(table.live_rows()))
     }
 
@@ -367,14 +457,13 @@ impl Transaction {
         }
 
         // The segment files were fsynced when written; make their names durable too.
+        let with_files: BTreeSet<u64> = self.written.iter().map(|(t, _)| *t).collect();
         let surviving: Vec<u64> = self
             .appended
             .keys()
             .copied()
-            .chain(self.created.iter().copied().filter(|id| {
-                view.table_by_id(*id)
-                    .is_some_and(|t| !t.segments.is_empty())
-            }))
+            .chain(self.created.iter().copied())
+            .filter(|id| with_files.contains(id) && view.table_by_id(*id).is_some())
             .collect();
         for id in &surviving {
             sync_dir(&self.store.table_dir(*id))?;
@@ -390,6 +479,8 @@ impl Transaction {
             dropped: &self.dropped,
             appended: &self.appended,
             modified: &self.modified,
+            truncated: &self.truncated,
+            pending: &self.pending,
         };
         match self.store.commit(&changes) {
             Ok(published) => {
@@ -542,8 +633,10 @@ mod tests {
         all_types_def, generated_batch, int_batch, int_def, int_values, segment_files,
     };
 
+    /// A store whose every append writes segment files (the WAL's own tests are in
+    /// `wal_tests`).
     fn open(dir: &Path) -> Arc<Store> {
-        Arc::new(Store::open(dir).unwrap())
+        Arc::new(crate::test_util::open_files_only(dir))
     }
 
     fn create(store: &Arc<Store>, name: &str) {
@@ -604,9 +697,10 @@ mod tests {
     }
 
     #[test]
-    fn concurrent_appends_to_one_table_conflict_and_the_loser_writes_nothing() {
+    fn concurrent_appends_to_one_table_both_commit() {
         // Input: transactions A and B both begin on committed table `t`; A appends 1..4 and
-        // commits, then B (which appended 100..102) commits.
+        // commits, then B (which appended 100..102) commits; then C appends 7..8 while D
+        // deletes `t`'s first row, D first.
         let tmp = tempfile::tempdir().unwrap();
         let store = open(tmp.path());
         create(&store, "t");
@@ -617,16 +711,27 @@ mod tests {
         assert_eq!(segment_files(tmp.path()).len(), 2);
 
         a.commit().unwrap();
-        match b.commit() {
-            Err(Error::SerializationConflict(table)) => assert_eq!(table, "t"),
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(store.snapshot().version, 2);
-        assert_eq!(int_values(&store, &store.snapshot(), "t"), [1, 2, 3]);
-        assert_eq!(segment_files(tmp.path()).len(), 1);
+        b.commit().unwrap();
+        assert_eq!(store.snapshot().version, 3);
+        assert_eq!(
+            int_values(&store, &store.snapshot(), "t"),
+            [1, 2, 3, 100, 101]
+        );
+
+        let mut c = store.begin();
+        let mut d = store.begin();
+        c.append("public", "t", &[int_batch(7..8)]).unwrap();
+        let first = store.snapshot().table("public", "t").unwrap().segments[0].id;
+        d.delete_rows("public", "t", &BTreeMap::from([(first, vec![0])]))
+            .unwrap();
+        d.commit().unwrap();
+        c.commit().unwrap();
+        let expected = [2, 3, 100, 101, 7];
+        assert_eq!(int_values(&store, &store.snapshot(), "t"), expected);
+        assert_eq!(segment_files(tmp.path()).len(), 3);
         drop(store);
         let store = open(tmp.path());
-        assert_eq!(int_values(&store, &store.snapshot(), "t"), [1, 2, 3]);
+        assert_eq!(int_values(&store, &store.snapshot(), "t"), expected);
     }
 
     #[test]
@@ -939,16 +1044,17 @@ mod tests {
         a.commit().unwrap();
         assert!(matches!(b.commit(), Err(Error::SerializationConflict(t)) if t == "t"));
 
+        // A delete conflicts with an append committed after its base.
         let mut a = store.begin();
         let mut b = store.begin();
-        a.delete_rows("public", "t", &rows(2)).unwrap();
         b.append("public", "t", &[int_batch(100..101)]).unwrap();
-        a.commit().unwrap();
-        assert!(matches!(b.commit(), Err(Error::SerializationConflict(_))));
+        a.delete_rows("public", "t", &rows(2)).unwrap();
+        b.commit().unwrap();
+        assert!(matches!(a.commit(), Err(Error::SerializationConflict(_))));
 
         let mut a = store.begin();
         let mut b = store.begin();
-        assert_eq!(a.truncate("public", "t").unwrap(), 8);
+        assert_eq!(a.truncate("public", "t").unwrap(), 10);
         b.delete_rows("public", "t", &rows(3)).unwrap();
         a.commit().unwrap();
         assert!(matches!(b.commit(), Err(Error::SerializationConflict(_))));

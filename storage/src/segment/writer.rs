@@ -121,6 +121,7 @@ fn write_segment_to(
     def: &TableDef,
     batches: &[RecordBatch],
 ) -> Result<SegmentMeta> {
+    crate::fault::check(crate::fault::Site::SegmentWrite, path)?;
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let mut offset: u64 = 0;
@@ -229,6 +230,7 @@ fn write_segment_to(
         bytes,
         zone_maps: columns.into_iter().map(|c| c.zone_map).collect(),
         deleted: crate::delete_vector::DeleteVector::new(),
+        resident: None,
     })
 }
 
