@@ -80,6 +80,8 @@ pub(crate) struct Changes<'a> {
     pub(crate) appended: &'a BTreeMap<u64, (String, Vec<SegmentMeta>)>,
     /// Tables of the base version whose rows were deleted or truncated, with their names.
     pub(crate) modified: &'a BTreeMap<u64, String>,
+    /// Whether the transaction replaced the security catalog (the view holds the new one).
+    pub(crate) security_changed: bool,
 }
 
 /// What [`Store::scan_segment`] read and skipped.
@@ -436,6 +438,10 @@ fn lock_dir(dir: &Path) -> Result<File> {
 /// A write-write conflict: a table this transaction changed was changed by a commit after its
 /// base version.
 fn check_conflicts(newest: &Manifest, c: &Changes<'_>) -> Result<()> {
+    if c.security_changed && newest.security.change_version > c.base_version {
+        // Role and grant changes are serialized as a whole.
+        return Err(Error::SerializationConflict("pg_authid".into()));
+    }
     let touched = c
         .dropped
         .iter()
@@ -496,6 +502,10 @@ fn apply(newest: &Manifest, c: &Changes<'_>) -> Result<Manifest> {
             .ok_or_else(|| Error::Internal(format!("changed table {id} vanished")))?;
         table.segments = segments;
         table.change_version = version;
+    }
+    if c.security_changed {
+        next.security = c.view.security.clone();
+        next.security.change_version = version;
     }
     for id in c.created {
         let mut table = c
