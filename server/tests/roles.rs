@@ -183,6 +183,22 @@ async fn privileges_are_enforced() {
         )
     };
     assert_eq!(fails(&bob, "SELECT * FROM t").await, denied("t"));
+    // The catalogs are readable, except those holding password verifiers.
+    assert_eq!(
+        one(&bob, "SELECT count(*) FROM pg_user").await.as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        fails(&bob, "SELECT * FROM pg_shadow").await,
+        (
+            SqlState::INSUFFICIENT_PRIVILEGE,
+            "permission denied for view pg_shadow".to_owned()
+        )
+    );
+    assert_eq!(
+        one(&bob, "SELECT has_table_privilege('t', 'SELECT')").await.as_deref(),
+        Some("f")
+    );
 
     bounded(admin.batch_execute("GRANT SELECT ON t TO bob"))
         .await
@@ -299,5 +315,43 @@ async fn roles_persist_across_restarts() {
         one(&carol, "SELECT count(*) FROM x").await.as_deref(),
         Some("0")
     );
+    server.shutdown().await;
+}
+
+// A client that stops in the middle of authentication is dropped once the authentication
+// timeout has passed: the server closes the socket.
+#[tokio::test]
+async fn a_stalled_handshake_is_dropped() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let engine = basalt_engine::Engine::open(dir.path()).unwrap();
+    engine
+        .session("basalt")
+        .run("CREATE USER slow PASSWORD 'Secret123'")
+        .unwrap();
+    let mut config = basalt_server::ServerConfig::new("127.0.0.1:0".parse().unwrap());
+    config.startup_wait_max = std::time::Duration::from_millis(200);
+    let server = basalt_server::start(engine, config).await.unwrap();
+    let mut stream = bounded(tokio::net::TcpStream::connect(server.local_addr()))
+        .await
+        .unwrap();
+    let mut body = 196_608i32.to_be_bytes().to_vec();
+    for (k, v) in [("user", "slow"), ("database", "dev")] {
+        body.extend_from_slice(k.as_bytes());
+        body.push(0);
+        body.extend_from_slice(v.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    let mut packet = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+    packet.extend_from_slice(&body);
+    stream.write_all(&packet).await.unwrap();
+    // AuthenticationSASL arrives; the client never answers it.
+    let mut first = [0u8; 1];
+    bounded(stream.read_exact(&mut first)).await.unwrap();
+    assert_eq!(first[0], b'R');
+    let mut rest = Vec::new();
+    let read = bounded(stream.read_to_end(&mut rest)).await;
+    assert!(read.is_ok(), "the server closed the stalled connection");
     server.shutdown().await;
 }
