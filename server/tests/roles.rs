@@ -21,7 +21,9 @@ async fn login(
 
 /// The first column of the first row of `sql`, as text.
 async fn one(client: &tokio_postgres::Client, sql: &str) -> Option<String> {
-    let messages = bounded(client.simple_query(sql)).await.unwrap();
+    let messages = bounded(client.simple_query(sql))
+        .await
+        .expect("the query runs");
     text_rows(&messages)
         .into_iter()
         .next()
@@ -29,7 +31,9 @@ async fn one(client: &tokio_postgres::Client, sql: &str) -> Option<String> {
 }
 
 async fn fails(client: &tokio_postgres::Client, sql: &str) -> (SqlState, String) {
-    let error = bounded(client.simple_query(sql)).await.unwrap_err();
+    let error = bounded(client.simple_query(sql))
+        .await
+        .expect_err("the query fails");
     let db = error.as_db_error().expect("a database error");
     (db.code().clone(), db.message().to_owned())
 }
@@ -196,7 +200,9 @@ async fn privileges_are_enforced() {
         )
     );
     assert_eq!(
-        one(&bob, "SELECT has_table_privilege('t', 'SELECT')").await.as_deref(),
+        one(&bob, "SELECT has_table_privilege('t', 'SELECT')")
+            .await
+            .as_deref(),
         Some("f")
     );
 

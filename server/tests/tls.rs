@@ -44,7 +44,7 @@ fn certificate(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
         .arg("-out")
         .arg(&cert)
         .output()
-        .unwrap();
+        .expect("openssl runs");
     assert!(status.status.success(), "{status:?}");
     (cert, key)
 }
@@ -55,7 +55,7 @@ fn psql(conninfo: &str, sql: &str) -> (bool, String, String) {
         .args([conninfo, "-X", "-A", "-t", "-c", sql])
         .env("PGCONNECT_TIMEOUT", "20")
         .output()
-        .unwrap();
+        .expect("psql runs");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
