@@ -81,7 +81,12 @@ const CATALOGS: &[Catalog] = &[
         name: "pg_namespace",
         oid: 2615,
         view: false,
-        columns: &[("oid", INT), ("nspname", TEXT), ("nspowner", INT)],
+        columns: &[
+            ("oid", INT),
+            ("nspname", TEXT),
+            ("nspowner", INT),
+            ("nspacl", TEXT),
+        ],
     },
     Catalog {
         schema: "pg_catalog",
@@ -117,6 +122,7 @@ const CATALOGS: &[Catalog] = &[
             ("relreplident", CHAR),
             ("relispartition", BOOL),
             ("relrewrite", INT),
+            ("relacl", TEXT),
         ],
     },
     Catalog {
@@ -240,6 +246,97 @@ const CATALOGS: &[Catalog] = &[
     },
     Catalog {
         schema: "pg_catalog",
+        name: "pg_roles",
+        oid: 12_010,
+        view: true,
+        columns: &[
+            ("rolname", TEXT),
+            ("rolsuper", BOOL),
+            ("rolinherit", BOOL),
+            ("rolcreaterole", BOOL),
+            ("rolcreatedb", BOOL),
+            ("rolcanlogin", BOOL),
+            ("rolreplication", BOOL),
+            ("rolconnlimit", INT),
+            ("rolpassword", TEXT),
+            ("rolvaliduntil", SqlType::Timestamp),
+            ("rolbypassrls", BOOL),
+            ("oid", INT),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_authid",
+        oid: 1260,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("rolname", TEXT),
+            ("rolsuper", BOOL),
+            ("rolinherit", BOOL),
+            ("rolcreaterole", BOOL),
+            ("rolcreatedb", BOOL),
+            ("rolcanlogin", BOOL),
+            ("rolreplication", BOOL),
+            ("rolbypassrls", BOOL),
+            ("rolconnlimit", INT),
+            ("rolpassword", TEXT),
+            ("rolvaliduntil", SqlType::Timestamp),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_user",
+        oid: 12_011,
+        view: true,
+        columns: &[
+            ("usename", TEXT),
+            ("usesysid", INT),
+            ("usecreatedb", BOOL),
+            ("usesuper", BOOL),
+            ("userepl", BOOL),
+            ("usebypassrls", BOOL),
+            ("passwd", TEXT),
+            ("valuntil", SqlType::Timestamp),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_shadow",
+        oid: 12_012,
+        view: true,
+        columns: &[
+            ("usename", TEXT),
+            ("usesysid", INT),
+            ("usecreatedb", BOOL),
+            ("usesuper", BOOL),
+            ("userepl", BOOL),
+            ("usebypassrls", BOOL),
+            ("passwd", TEXT),
+            ("valuntil", SqlType::Timestamp),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_group",
+        oid: 12_013,
+        view: true,
+        columns: &[("groname", TEXT), ("grosysid", INT), ("grolist", TEXT)],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_auth_members",
+        oid: 1261,
+        view: false,
+        columns: &[
+            ("roleid", INT),
+            ("member", INT),
+            ("grantor", INT),
+            ("admin_option", BOOL),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
         name: "stv_wlm_query_state",
         oid: 12_005,
         view: true,
@@ -290,6 +387,22 @@ const CATALOGS: &[Catalog] = &[
             ("num_values", INT),
             ("minvalue", BIGINT),
             ("maxvalue", BIGINT),
+        ],
+    },
+    Catalog {
+        schema: "information_schema",
+        name: "table_privileges",
+        oid: 13_004,
+        view: true,
+        columns: &[
+            ("grantor", TEXT),
+            ("grantee", TEXT),
+            ("table_catalog", TEXT),
+            ("table_schema", TEXT),
+            ("table_name", TEXT),
+            ("privilege_type", TEXT),
+            ("is_grantable", TEXT),
+            ("with_hierarchy", TEXT),
         ],
     },
     Catalog {
@@ -429,6 +542,8 @@ struct Relation<'a> {
     view: bool,
     rows: f64,
     columns: Vec<(&'a str, SqlType, bool)>,
+    /// The owning role's OID.
+    owner: i64,
 }
 
 fn relations(manifest: &Manifest) -> Vec<Relation<'_>> {
@@ -441,6 +556,7 @@ fn relations(manifest: &Manifest) -> Vec<Relation<'_>> {
             view: c.view,
             rows: -1.0,
             columns: c.columns.iter().map(|(n, t)| (*n, *t, false)).collect(),
+            owner: OWNER_OID,
         })
         .collect();
     let mut tables: Vec<&TableMeta> = manifest.tables.iter().collect();
@@ -458,6 +574,7 @@ fn relations(manifest: &Manifest) -> Vec<Relation<'_>> {
                 .iter()
                 .map(|c| (c.name.as_str(), c.ty, !c.nullable))
                 .collect(),
+            owner: i64::from(crate::security::table_owner(t)),
         }
     }));
     out
@@ -668,6 +785,183 @@ fn block_bound(v: Option<&ZoneValue>) -> Datum {
     }
 }
 
+/// The rows of the role catalogs (`None` for any other catalog): the bootstrap superuser,
+/// then the catalog's roles in creation order. Passwords show as `********` outside
+/// `pg_shadow` and `pg_authid`, as in PostgreSQL.
+fn role_rows(name: &str, security: &basalt_storage::Security) -> Option<Vec<Vec<Datum>>> {
+    use basalt_storage::security::Role;
+    let bootstrap = Role {
+        oid: OWNER_OID as u32,
+        name: OWNER.into(),
+        group: false,
+        login: true,
+        superuser: true,
+        create_db: true,
+        create_role: true,
+        connection_limit: -1,
+        valid_until: None,
+        password: None,
+    };
+    let roles: Vec<&Role> = std::iter::once(&bootstrap)
+        .chain(security.roles.iter())
+        .collect();
+    let b = Datum::Boolean;
+    let oid = |r: &Role| int(i64::from(r.oid));
+    let until = |r: &Role| r.valid_until.map_or(Datum::Null, Datum::Timestamp);
+    let masked = |r: &Role| {
+        if r.password.is_some() {
+            text("********")
+        } else {
+            Datum::Null
+        }
+    };
+    let hash = |r: &Role| r.password.as_deref().map_or(Datum::Null, text);
+    let user_row = |r: &Role, passwd: Datum| {
+        vec![
+            text(&r.name),
+            oid(r),
+            b(r.create_db || r.superuser),
+            b(r.superuser),
+            b(r.superuser),
+            b(r.superuser),
+            passwd,
+            until(r),
+        ]
+    };
+    Some(match name {
+        "pg_roles" => roles
+            .iter()
+            .map(|r| {
+                vec![
+                    text(&r.name),
+                    b(r.superuser),
+                    b(true),
+                    b(r.create_role || r.superuser),
+                    b(r.create_db || r.superuser),
+                    b(r.login),
+                    b(r.superuser),
+                    int(i64::from(r.connection_limit)),
+                    text("********"),
+                    until(r),
+                    b(r.superuser),
+                    oid(r),
+                ]
+            })
+            .collect(),
+        "pg_authid" => roles
+            .iter()
+            .map(|r| {
+                vec![
+                    oid(r),
+                    text(&r.name),
+                    b(r.superuser),
+                    b(true),
+                    b(r.create_role || r.superuser),
+                    b(r.create_db || r.superuser),
+                    b(r.login),
+                    b(r.superuser),
+                    b(r.superuser),
+                    int(i64::from(r.connection_limit)),
+                    hash(r),
+                    until(r),
+                ]
+            })
+            .collect(),
+        "pg_user" => roles
+            .iter()
+            .filter(|r| r.login)
+            .map(|r| user_row(r, masked(r)))
+            .collect(),
+        "pg_shadow" => roles
+            .iter()
+            .filter(|r| r.login)
+            .map(|r| user_row(r, hash(r)))
+            .collect(),
+        "pg_group" => roles
+            .iter()
+            .filter(|r| !r.login)
+            .map(|r| {
+                let members: Vec<String> = security
+                    .members
+                    .iter()
+                    .filter(|m| m.group == r.oid)
+                    .map(|m| m.member.to_string())
+                    .collect();
+                vec![
+                    text(&r.name),
+                    oid(r),
+                    text(&format!("{{{}}}", members.join(","))),
+                ]
+            })
+            .collect(),
+        "pg_auth_members" => security
+            .members
+            .iter()
+            .map(|m| {
+                vec![
+                    int(i64::from(m.group)),
+                    int(i64::from(m.member)),
+                    int(OWNER_OID),
+                    b(false),
+                ]
+            })
+            .collect(),
+        _ => return None,
+    })
+}
+
+/// information_schema.table_privileges: one row per table, grant and privilege (defaults
+/// included), where the session's role (or a group of it, or PUBLIC) is the grantor or the
+/// grantee; a superuser sees every row. The owner's privileges are grantable.
+fn table_privilege_rows(
+    manifest: &Manifest,
+    session: Option<&crate::security::SessionInfo>,
+) -> Vec<Vec<Datum>> {
+    use basalt_storage::security::{GrantObject, PUBLIC_ROLE_OID};
+    let security = &manifest.security;
+    let sees = |oid: u32| match session {
+        None => true,
+        Some(s) => {
+            s.actor.superuser
+                || oid == PUBLIC_ROLE_OID
+                || oid == s.actor.oid
+                || s.actor.groups.contains(&oid)
+        }
+    };
+    let name = |oid: u32| {
+        if oid == PUBLIC_ROLE_OID {
+            "PUBLIC".to_owned()
+        } else {
+            crate::security::role_name(security, oid)
+        }
+    };
+    let mut tables: Vec<&TableMeta> = manifest.tables.iter().collect();
+    tables.sort_by_key(|t| t.id);
+    let mut out = Vec::new();
+    for t in tables {
+        let owner = crate::security::table_owner(t);
+        for g in crate::security::acl(security, &GrantObject::Table(t.id), owner) {
+            if !sees(g.grantor) && !sees(g.grantee) {
+                continue;
+            }
+            for letter in g.privileges.chars() {
+                let grantable = g.grantable.contains(letter) || g.grantee == owner;
+                out.push(vec![
+                    text(&name(g.grantor)),
+                    text(&name(g.grantee)),
+                    text(DATABASE),
+                    text(&t.def.schema),
+                    text(&t.def.name),
+                    text(crate::security::privilege_name(letter)),
+                    text(if grantable { "YES" } else { "NO" }),
+                    text(if letter == 'r' { "YES" } else { "NO" }),
+                ]);
+            }
+        }
+    }
+    out
+}
+
 /// The rows of catalog `name`.
 fn rows(name: &str, manifest: &Manifest) -> Vec<Vec<Datum>> {
     let b = Datum::Boolean;
@@ -682,7 +976,18 @@ fn rows(name: &str, manifest: &Manifest) -> Vec<Vec<Datum>> {
         ]],
         "pg_namespace" => SCHEMAS
             .iter()
-            .map(|(n, oid)| vec![int(*oid), text(n), int(OWNER_OID)])
+            .map(|(n, oid)| {
+                let acl = crate::security::acl_text(
+                    &manifest.security,
+                    &basalt_storage::security::GrantObject::Schema((*n).to_owned()),
+                );
+                vec![
+                    int(*oid),
+                    text(n),
+                    int(OWNER_OID),
+                    acl.map_or(Datum::Null, |a| text(&a)),
+                ]
+            })
             .collect(),
         "pg_class" => relations(manifest)
             .iter()
@@ -693,7 +998,7 @@ fn rows(name: &str, manifest: &Manifest) -> Vec<Vec<Datum>> {
                     int(schema_oid(r.schema)),
                     int(0),
                     int(0),
-                    int(OWNER_OID),
+                    int(r.owner),
                     int(if r.view { 0 } else { HEAP_AM_OID }),
                     int(if r.view { 0 } else { r.oid }),
                     int(0),
@@ -716,6 +1021,16 @@ fn rows(name: &str, manifest: &Manifest) -> Vec<Vec<Datum>> {
                     text(if r.view { "n" } else { "d" }),
                     b(false),
                     int(0),
+                    u64::try_from(r.oid)
+                        .ok()
+                        .filter(|id| *id >= basalt_storage::TABLE_ID_MIN)
+                        .and_then(|id| {
+                            crate::security::acl_text(
+                                &manifest.security,
+                                &basalt_storage::security::GrantObject::Table(id),
+                            )
+                        })
+                        .map_or(Datum::Null, |a| text(&a)),
                 ]
             })
             .collect(),
@@ -803,7 +1118,10 @@ fn rows(name: &str, manifest: &Manifest) -> Vec<Vec<Datum>> {
                 vec![
                     text(r.schema),
                     text(r.name),
-                    text(OWNER),
+                    text(&crate::security::role_name(
+                        &manifest.security,
+                        u32::try_from(r.owner).unwrap_or(0),
+                    )),
                     Datum::Null,
                     b(false),
                     b(false),
@@ -1021,17 +1339,31 @@ pub(crate) fn relation(
     alias: Option<&ast::TableAlias>,
     load_errors: Option<&crate::copy::load_errors::LoadErrorLog>,
     queue: Option<&crate::wlm::Queue>,
+    session: Option<&crate::security::SessionInfo>,
 ) -> Result<Option<(Plan, Scope)>> {
     let Some(catalog) = find(name)? else {
         return Ok(None);
     };
+    // The catalogs holding password hashes are for superusers, as in PostgreSQL.
+    if matches!(catalog.name, "pg_shadow" | "pg_authid")
+        && !session.is_none_or(|s| s.actor.superuser)
+    {
+        let kind = if catalog.view { "view" } else { "table" };
+        return Err(Error::InsufficientPrivilege {
+            message: format!("permission denied for {kind} {}", catalog.name),
+        });
+    }
     let types: Vec<SqlType> = catalog.columns.iter().map(|(_, t)| *t).collect();
     let data = match (catalog.name, store) {
         ("stl_load_errors", _) => load_errors.map(|l| l.rows()).unwrap_or_default(),
         ("stv_wlm_query_state", _) => queue.map(wlm_rows).unwrap_or_default(),
         ("stv_blocklist", Some(store)) => block_rows(manifest, store)?,
         ("stv_blocklist", None) => Vec::new(),
-        (name, _) => rows(name, manifest),
+        ("table_privileges", _) => table_privilege_rows(manifest, session),
+        (name, _) => match role_rows(name, &manifest.security) {
+            Some(rows) => rows,
+            None => rows(name, manifest),
+        },
     };
     let rows: Vec<Vec<Expr>> = data
         .into_iter()
@@ -1079,14 +1411,27 @@ pub(crate) fn function(
     let lit_text = |v: &str| Expr::literal(Datum::Text(v.to_owned()), SqlType::Text);
     match (name, args.as_slice()) {
         ("pg_get_userbyid", [arg]) => {
-            // The one role is the owner; any other OID prints as PostgreSQL prints it.
+            // The bootstrap superuser and every catalog role by OID; any other OID prints as
+            // PostgreSQL prints it.
             let arg = binder.cast(
                 binder.coerce_unknown(arg.clone(), SqlType::Integer)?,
                 SqlType::Integer,
                 false,
                 span,
             )?;
-            let is_owner = binder.binary(BinaryOp::Eq, arg.clone(), lit_int(OWNER_OID), span)?;
+            let mut whens = vec![(
+                binder.binary(BinaryOp::Eq, arg.clone(), lit_int(OWNER_OID), span)?,
+                lit_text(OWNER),
+            )];
+            for role in &binder.catalog.security.roles {
+                let is = binder.binary(
+                    BinaryOp::Eq,
+                    arg.clone(),
+                    lit_int(i64::from(role.oid)),
+                    span,
+                )?;
+                whens.push((is, lit_text(&role.name)));
+            }
             let shown = binder.cast(arg, SqlType::Text, true, span)?;
             let unknown = binder.binary(
                 BinaryOp::Concat,
@@ -1095,11 +1440,18 @@ pub(crate) fn function(
                 span,
             )?;
             Ok(Ok(Expr::Case {
-                whens: vec![(is_owner, lit_text(OWNER))],
+                whens,
                 otherwise: Some(Box::new(unknown)),
                 ty: SqlType::Text,
             }))
         }
+        ("pg_backend_pid", []) => Ok(Ok(lit_int(i64::from(
+            binder.session.map_or(0, |s| s.backend_pid),
+        )))),
+        (
+            "has_table_privilege" | "has_schema_privilege" | "has_database_privilege",
+            [_, _] | [_, _, _],
+        ) => privilege_function(binder, name, &args).map(Ok),
         ("pg_table_is_visible", [arg]) => {
             // Visible: a relation of a schema on the search path (pg_catalog, then public)
             // that no relation earlier on the path hides.
@@ -1185,6 +1537,132 @@ pub(crate) fn function(
         }
         _ => Ok(Err(args)),
     }
+}
+
+/// `has_table_privilege([user,] table, privileges)` and its schema and database forms, with
+/// constant arguments: whether the role (the session's, by default) holds any of the
+/// comma-separated privileges.
+fn privilege_function(binder: &Binder<'_>, name: &str, args: &[Expr]) -> Result<Expr> {
+    use basalt_storage::security::GrantObject;
+    let security = &binder.catalog.security;
+    let constant = |e: &Expr| -> Result<Datum> {
+        match binder.coerce_unknown(e.clone(), SqlType::Text)? {
+            Expr::Literal { value, .. } => Ok(value),
+            _ => Err(constant_needed(name)),
+        }
+    };
+    let text_of = |d: &Datum| match d {
+        Datum::Text(t) => Some(t.clone()),
+        _ => None,
+    };
+    let (actor, object, privileges) = match args {
+        [object, privileges] => (
+            binder
+                .session
+                .map(|s| s.actor.clone())
+                .ok_or_else(no_settings)?,
+            constant(object)?,
+            constant(privileges)?,
+        ),
+        [user, object, privileges] => {
+            let oid = match constant(user)? {
+                Datum::Int(oid) => u32::try_from(oid).unwrap_or(u32::MAX),
+                Datum::Text(name) => crate::security::role_oid(security, &name)
+                    .ok_or(Error::UndefinedRole { name })?,
+                _ => return Ok(Expr::literal(Datum::Null, SqlType::Boolean)),
+            };
+            (
+                crate::security::Actor::of(security, oid),
+                constant(object)?,
+                constant(privileges)?,
+            )
+        }
+        _ => return Err(constant_needed(name)),
+    };
+    let Some(privileges) = text_of(&privileges) else {
+        return Ok(Expr::literal(Datum::Null, SqlType::Boolean));
+    };
+    let (target, owner, allowed): (GrantObject, u32, &str) = match name {
+        "has_table_privilege" => {
+            let table = match &object {
+                Datum::Int(oid) => u64::try_from(*oid)
+                    .ok()
+                    .and_then(|id| binder.catalog.table_by_id(id)),
+                Datum::Text(t) => {
+                    let (schema, table) = t.split_once('.').unwrap_or(("public", t.as_str()));
+                    binder.catalog.table(schema, table)
+                }
+                _ => return Ok(Expr::literal(Datum::Null, SqlType::Boolean)),
+            };
+            let Some(table) = table else {
+                return match object {
+                    Datum::Text(t) => Err(Error::UndefinedTable {
+                        name: t,
+                        position: None,
+                    }),
+                    // An OID that names no table is NULL, as in PostgreSQL.
+                    _ => Ok(Expr::literal(Datum::Null, SqlType::Boolean)),
+                };
+            };
+            (
+                GrantObject::Table(table.id),
+                crate::security::table_owner(table),
+                crate::security::TABLE_PRIVILEGES,
+            )
+        }
+        "has_schema_privilege" => {
+            let Some(schema) = text_of(&object) else {
+                return Ok(Expr::literal(Datum::Null, SqlType::Boolean));
+            };
+            if !SCHEMAS.iter().any(|(n, _)| *n == schema) {
+                return Err(Error::UndefinedSchema {
+                    name: schema,
+                    position: None,
+                });
+            }
+            (
+                GrantObject::Schema(schema),
+                crate::security::SCHEMA_OWNER,
+                crate::security::SCHEMA_PRIVILEGES,
+            )
+        }
+        _ => {
+            if let Some(db) = text_of(&object).filter(|d| d != DATABASE) {
+                return Err(Error::UndefinedDatabase { name: db });
+            }
+            (
+                GrantObject::Database,
+                crate::security::SCHEMA_OWNER,
+                crate::security::DATABASE_PRIVILEGES,
+            )
+        }
+    };
+    let mut any = false;
+    for word in privileges.split(',') {
+        let word = word.trim().to_ascii_uppercase();
+        let word = word.strip_suffix(" WITH GRANT OPTION").unwrap_or(&word);
+        let letter = match word {
+            "SELECT" => 'r',
+            "INSERT" => 'a',
+            "UPDATE" => 'w',
+            "DELETE" => 'd',
+            "TRUNCATE" => 'D',
+            "REFERENCES" => 'x',
+            "TRIGGER" => 't',
+            "USAGE" => 'U',
+            "CREATE" => 'C',
+            "TEMP" | "TEMPORARY" => 'T',
+            "CONNECT" => 'c',
+            _ => 'z',
+        };
+        if !allowed.contains(letter) {
+            return Err(Error::InvalidParameter {
+                message: format!("unrecognized privilege type: \"{word}\""),
+            });
+        }
+        any |= crate::security::allowed(security, &actor, &target, owner, letter);
+    }
+    Ok(Expr::literal(Datum::Boolean(any), SqlType::Boolean))
 }
 
 fn constant_needed(function: &str) -> Error {

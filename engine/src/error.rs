@@ -119,6 +119,29 @@ pub enum Error {
     #[error("{message}")]
     Unsupported { message: String },
 
+    // --- Roles and privileges (class 42, 2B, 55, 0L) ----------------------------------------------
+    /// A role that does not exist (42704).
+    #[error("role \"{name}\" does not exist")]
+    UndefinedRole { name: String },
+    /// CREATE of a role whose name is taken (42710).
+    #[error("role \"{name}\" already exists")]
+    DuplicateRole { name: String },
+    /// A role name that is reserved, such as `public` (42939).
+    #[error("{message}")]
+    ReservedName { message: String },
+    /// DROP of a role that owns objects or holds privileges (2BP01).
+    #[error("{message}")]
+    DependentObjects { message: String },
+    /// DROP of the role the session runs as (55006).
+    #[error("{message}")]
+    ObjectInUse { message: String },
+    /// A privilege that does not apply to the object kind (0LP01).
+    #[error("{message}")]
+    InvalidGrantOperation { message: String },
+    /// A database that does not exist (3D000).
+    #[error("database \"{name}\" does not exist")]
+    UndefinedDatabase { name: String },
+
     // --- The data is wrong (class 22, 23) -------------------------------------------------------
     #[error("division by zero")]
     DivisionByZero,

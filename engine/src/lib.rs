@@ -9,6 +9,7 @@
 //! - `kernels`: whole-array casts, arithmetic and expression evaluation used by operators.
 //! - `types`: SQL values (`Datum`), input functions and implicit-cast rules.
 //! - `pgtext`: PostgreSQL's text output format for every type.
+//! - `security`: users, groups, passwords and privileges (CREATE USER, GRANT, ...).
 //! - `copy`: Redshift's COPY (files into a table) and UNLOAD (a query into files).
 //!
 //! [`Engine`] opens a data directory; a [`Session`] runs statements with its own transaction
@@ -23,6 +24,7 @@ pub mod kernels;
 mod parse;
 pub mod pgtext;
 pub mod planner;
+pub mod security;
 pub mod settings;
 pub mod types;
 pub mod wlm;
@@ -99,6 +101,9 @@ pub struct Statement {
     transfer: Option<Arc<copy::options::Transfer>>,
     /// Redshift's CREATE TABLE attributes, which the parser does not see (see `parse`).
     attributes: Option<Arc<parse::TableAttributes>>,
+    /// A role or privilege statement, which `ast` does not describe (it is then an empty
+    /// statement placeholder, never executed).
+    security: Option<Arc<security::Command>>,
     /// The whole text it was parsed from, for error positions.
     text: Arc<str>,
 }
@@ -106,7 +111,7 @@ pub struct Statement {
 impl Statement {
     /// The statement's SQL text, reformatted.
     pub fn sql(&self) -> String {
-        if self.transfer.is_some() {
+        if self.transfer.is_some() || self.security.is_some() {
             return self.text.trim().to_string();
         }
         self.ast.to_string()
@@ -221,17 +226,34 @@ impl Engine {
         self.queue.state()
     }
 
-    /// A new session for `user`.
+    /// A new session for `user`: a catalog role, or the bootstrap superuser. (The server opens
+    /// sessions only for authenticated roles; an embedding program that names no catalog role
+    /// runs as the bootstrap superuser under the name it gave.)
     pub fn session(self: &Arc<Self>, user: &str) -> Session {
+        let security = &self.store.snapshot().security;
+        let oid = security::role_oid(security, user)
+            .unwrap_or(basalt_storage::security::BOOTSTRAP_ROLE_OID);
+        let superuser = security::Actor::of(security, oid).superuser;
+        let mut settings = settings::Settings::new(user);
+        settings.set_session_user(user, superuser);
         Session {
             engine: self.clone(),
             user: user.to_string(),
+            login_oid: oid,
+            role_oid: oid,
+            backend_pid: 0,
             txn: None,
             failed: false,
-            settings: settings::Settings::new(user),
+            settings,
             interrupts: interrupt::InterruptSource::default(),
             statement_text: Arc::from(""),
         }
+    }
+
+    /// How catalog role `user` logs in; `None` if there is no such catalog role (the bootstrap
+    /// superuser is the server's business).
+    pub fn login(&self, user: &str) -> Option<security::Login> {
+        security::login(&self.store.snapshot().security, user)
     }
 }
 
@@ -240,6 +262,12 @@ impl Engine {
 pub struct Session {
     engine: Arc<Engine>,
     user: String,
+    /// The role the session logged in as.
+    login_oid: u32,
+    /// The session user: the login role, or the one SET SESSION AUTHORIZATION chose.
+    role_oid: u32,
+    /// The process id the server reported for the connection (`pg_backend_pid()`).
+    backend_pid: i32,
     /// The explicit transaction block (BEGIN ... COMMIT), if one is open.
     txn: Option<Transaction>,
     /// Set when a statement fails inside a block: only ROLLBACK (or COMMIT) is accepted.
@@ -256,6 +284,19 @@ impl Session {
     /// The user this session runs as.
     pub fn user(&self) -> &str {
         &self.user
+    }
+
+    /// Records the process id the server gave the connection, for `pg_backend_pid()`.
+    pub fn set_backend_pid(&mut self, pid: i32) {
+        self.backend_pid = pid;
+    }
+
+    /// Who the session is now, against the catalog of `manifest`.
+    fn session_info(&self, manifest: &basalt_storage::Manifest) -> security::SessionInfo {
+        security::SessionInfo {
+            actor: security::Actor::of(&manifest.security, self.role_oid),
+            backend_pid: self.backend_pid,
+        }
     }
 
     /// A handle that cancels the statement this session is running (`57014`), callable from
@@ -290,6 +331,7 @@ impl Session {
                     ast: *ast,
                     transfer: None,
                     attributes: attributes.map(Arc::new),
+                    security: None,
                     text: text.clone(),
                 },
                 parse::Parsed::Transfer(t) => Statement {
@@ -300,6 +342,18 @@ impl Session {
                     },
                     transfer: Some(Arc::from(t)),
                     attributes: None,
+                    security: None,
+                    text: text.clone(),
+                },
+                parse::Parsed::Security(c) => Statement {
+                    ast: sqlparser::ast::Statement::Commit {
+                        chain: false,
+                        end: false,
+                        modifier: None,
+                    },
+                    transfer: None,
+                    attributes: None,
+                    security: Some(Arc::from(c)),
                     text: text.clone(),
                 },
             })
@@ -308,7 +362,7 @@ impl Session {
 
     /// Describes a statement without running it.
     pub fn describe(&mut self, stmt: &Statement) -> Result<Description> {
-        if stmt.transfer.is_some() {
+        if stmt.transfer.is_some() || stmt.security.is_some() {
             return Ok(Description {
                 params: Vec::new(),
                 columns: None,
@@ -328,8 +382,10 @@ impl Session {
         }
         let manifest = self.current_manifest();
         let catalog = planner::dml::binding_catalog(&manifest, &stmt.ast);
+        let info = self.session_info(&manifest);
         let mut binder = Binder::new(&catalog, &stmt.text, None);
         binder.settings = Some(&self.settings);
+        binder.session = Some(&info);
         binder.load_errors = Some(&self.engine.load_errors);
         binder.table_attributes = stmt.attributes.as_deref();
         binder.store = Some(&self.engine.store);
@@ -490,6 +546,8 @@ impl Session {
                 name: stmt.table.clone(),
                 position: None,
             })?;
+        let actor = security::Actor::of(&manifest.security, self.role_oid);
+        security::check_table(&manifest.security, &actor, table, 'a')?;
         let plan = copy::LoadPlan::new(stmt, &table.def)?;
         let query = self.engine.load_errors.next_query();
         let start = std::time::SystemTime::now()
@@ -559,8 +617,10 @@ impl Session {
         let manifest = self.current_manifest();
         let bound = {
             let catalog = planner::dml::binding_catalog(&manifest, ast);
+            let info = self.session_info(&manifest);
             let mut binder = Binder::new(&catalog, &text, Some(&[]));
             binder.settings = Some(&self.settings);
+            binder.session = Some(&info);
             binder.load_errors = Some(&self.engine.load_errors);
             binder.bind_statement(ast)?
         };
@@ -569,6 +629,8 @@ impl Session {
                 message: format!("{what} takes exactly one SELECT statement"),
             });
         };
+        let actor = security::Actor::of(&manifest.security, self.role_oid);
+        security::check_reads(&manifest, &actor, &q.plan, None)?;
         let store = self.engine.store.clone();
         let interrupt = self.interrupts.start(std::time::Duration::from_millis(
             self.settings.statement_timeout_ms(),
@@ -642,6 +704,8 @@ impl Session {
                     name: table.clone(),
                     position: None,
                 })?;
+            let actor = security::Actor::of(&manifest.security, self.role_oid);
+            security::check_table(&manifest.security, &actor, meta, 'a')?;
             let request = copy::options::CopyStatement {
                 schema: Some(schema.clone()),
                 table: table.clone(),
@@ -782,6 +846,9 @@ impl Session {
         stmt: &Statement,
         params: &[Option<String>],
     ) -> Result<StatementResult> {
+        if let Some(command) = stmt.security.clone() {
+            return self.execute_security(&command);
+        }
         if let Some(t) = stmt.transfer.clone() {
             return match t.as_ref() {
                 copy::options::Transfer::Copy(c) => self.copy_from_files(c),
@@ -804,8 +871,10 @@ impl Session {
         let manifest = self.current_manifest();
         let bound = {
             let catalog = planner::dml::binding_catalog(&manifest, &stmt.ast);
+            let info = self.session_info(&manifest);
             let mut binder = Binder::new(&catalog, &stmt.text, Some(params));
             binder.settings = Some(&self.settings);
+            binder.session = Some(&info);
             binder.interrupt_key = self.interrupts.key();
             binder.load_errors = Some(&self.engine.load_errors);
             binder.table_attributes = stmt.attributes.as_deref();
@@ -813,6 +882,7 @@ impl Session {
             binder.queue = Some(&self.engine.queue);
             binder.bind_statement(&stmt.ast)?
         };
+        let bound = self.authorize(bound, &manifest, &stmt.ast)?;
         let store = self.engine.store.clone();
         let interrupt = self.interrupts.start(std::time::Duration::from_millis(
             self.settings.statement_timeout_ms(),
@@ -881,9 +951,15 @@ impl Session {
                     batches: vec![batch],
                 }))
             }
-            BoundStatement::CreateTable { def, if_not_exists } => {
+            BoundStatement::CreateTable {
+                mut def,
+                if_not_exists,
+            } => {
                 if if_not_exists && manifest.table(&def.schema, &def.name).is_some() {
                     return Ok(command("CREATE TABLE"));
+                }
+                if self.role_oid != basalt_storage::security::BOOTSTRAP_ROLE_OID {
+                    def.owner = Some(self.role_oid);
                 }
                 self.write(|t| t.create_table(def).map_err(storage_error))?;
                 Ok(command("CREATE TABLE"))

@@ -21,6 +21,8 @@ pub enum Parsed {
     /// A statement sqlparser knows, with the Redshift attributes of the table it creates.
     Sql(Box<Statement>, Option<TableAttributes>),
     Transfer(Box<crate::copy::options::Transfer>),
+    /// A role or privilege statement (see `security::parse`).
+    Security(Box<crate::security::Command>),
 }
 
 /// Parses zero or more `;`-separated statements, COPY-from-file and UNLOAD statements included.
@@ -41,7 +43,7 @@ pub fn parse_all(sql: &str) -> Result<Vec<Parsed>> {
     let segments = split_statements(tokens);
     if !segments
         .iter()
-        .any(|s| crate::copy::options::is_transfer(s))
+        .any(|s| crate::copy::options::is_transfer(s) || crate::security::parse::is_security(s))
     {
         return with_attributes(sql);
     }
@@ -64,7 +66,11 @@ pub fn parse_all(sql: &str) -> Result<Vec<Parsed>> {
         {
             continue;
         }
-        if crate::copy::options::is_transfer(&seg) {
+        if crate::security::parse::is_security(&seg) {
+            out.push(Parsed::Security(Box::new(crate::security::parse::parse(
+                sql, &seg,
+            )?)));
+        } else if crate::copy::options::is_transfer(&seg) {
             out.push(Parsed::Transfer(Box::new(
                 crate::copy::options::parse_transfer(sql, &seg)?,
             )));

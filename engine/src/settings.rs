@@ -279,6 +279,18 @@ impl Settings {
         Ok(())
     }
 
+    /// Sets the read-only `session_authorization` and `is_superuser` for the session's
+    /// (new) user: at startup and on SET SESSION AUTHORIZATION.
+    pub fn set_session_user(&mut self, user: &str, superuser: bool) {
+        let on = if superuser { "on" } else { "off" };
+        for (name, value) in [("session_authorization", user), ("is_superuser", on)] {
+            if let Some(i) = lookup(name) {
+                self.reset[i] = value.to_owned();
+                self.session[i] = value.to_owned();
+            }
+        }
+    }
+
     /// Reported parameters whose value changed since the last call (all of them, the first
     /// time), with their new values; they count as reported from now on.
     pub fn reported_changes(&mut self) -> Vec<(&'static str, String)> {

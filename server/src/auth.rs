@@ -1,15 +1,24 @@
 //! Who may connect, how they prove it, and what the server tells them once they have.
 //!
-//! Basalt has one database, `dev`, and one role, `basalt`, a superuser. Without a password the
-//! server trusts every connection (and [`crate::start`] only listens on loopback then); with
-//! one, every connection authenticates with SCRAM-SHA-256 against a verifier derived at
-//! startup. The password itself is wiped once the verifier exists.
+//! Basalt has one database, `dev`. The bootstrap superuser `basalt` is configured on the
+//! server: without a password it is trusted (and [`crate::start`] only listens on loopback
+//! then); with one it authenticates with SCRAM-SHA-256 against a verifier derived at startup,
+//! and the password itself is wiped once the verifier exists.
+//!
+//! Every other role comes from the catalog (CREATE USER) and always proves its password: with
+//! SCRAM-SHA-256 against its stored verifier, or with MD5 when it was created with an `md5`
+//! hash. A role without a password, or whose VALID UNTIL has passed, goes through a SCRAM
+//! exchange that no password can win, so it fails as a wrong password does (28P01) without
+//! telling the client why. An unknown role is refused before authentication (28000).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use basalt_engine::security::{Credential, Login};
+use pgwire::api::auth::md5pass::Md5PasswordAuth;
+use pgwire::api::auth::mechanism::{AuthMechanism, AuthMechanismFactory};
 use pgwire::api::auth::sasl::scram::{gen_salted_password, random_nonce, ScramAuth, ScramSecret};
 use pgwire::api::auth::{AuthSource, LoginInfo, Password, ServerParameterProvider};
 use pgwire::api::{ClientInfo, METADATA_APPLICATION_NAME, METADATA_DATABASE, METADATA_USER};
@@ -63,6 +72,24 @@ pub(crate) struct ScramVerifier {
 }
 
 impl ScramVerifier {
+    /// The verifier a catalog role's stored credential holds.
+    fn from_credential(credential: &Credential) -> Option<Self> {
+        match credential {
+            Credential::Scram {
+                salt,
+                iterations,
+                stored_key,
+                server_key,
+            } => Some(ScramVerifier {
+                salt: salt.clone(),
+                iterations: *iterations as usize,
+                stored_key: stored_key.clone(),
+                server_key: server_key.clone(),
+            }),
+            Credential::Md5(_) => None,
+        }
+    }
+
     /// Derives the verifier with a fresh random salt, then overwrites `password`'s bytes.
     pub(crate) fn new(password: String, iterations: usize) -> Self {
         // A nonce is 18 random bytes in base64; any bytes serve as a salt.
@@ -128,20 +155,92 @@ impl AuthSource for ScramVerifier {
     }
 }
 
-/// Checks the startup packet's user and database; returns the user.
-pub(crate) fn check_login(metadata: &HashMap<String, String>) -> Result<String, SqlError> {
+/// The MD5 expected answer of a role created with an `md5` hash.
+struct Md5Source {
+    /// The 32 hex digits of MD5(password || user name).
+    hash: String,
+}
+
+impl fmt::Debug for Md5Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Md5Source").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl AuthSource for Md5Source {
+    async fn get_password(&self, _login: &LoginInfo) -> PgWireResult<Password> {
+        let (salt, expected) = basalt_engine::security::password::md5_challenge(&self.hash);
+        Ok(Password::new(Some(salt.to_vec()), expected.into_bytes()))
+    }
+}
+
+/// Who is logging in: the bootstrap superuser, or a catalog role and how it logs in.
+pub(crate) struct LoginPlan {
+    pub(crate) user: String,
+    /// `None` for the bootstrap superuser.
+    pub(crate) catalog: Option<Login>,
+}
+
+impl LoginPlan {
+    /// The mechanism that authenticates this login, or `None` when it is trusted.
+    pub(crate) fn mechanism(&self, auth: &Auth) -> Option<Box<dyn AuthMechanism>> {
+        let Some(login) = &self.catalog else {
+            return match auth {
+                Auth::Trust => None,
+                Auth::Scram(scram) => Some(scram.create()),
+            };
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        let expired = login.valid_until.is_some_and(|until| until <= now);
+        let credential = login.credential.as_ref().filter(|_| !expired);
+        if let Some(Credential::Md5(hash)) = credential {
+            return Some(Md5PasswordAuth::new(Arc::new(Md5Source { hash: hash.clone() })).create());
+        }
+        let verifier = credential
+            .and_then(ScramVerifier::from_credential)
+            .or_else(|| ScramVerifier::from_credential(&Credential::impossible()))?;
+        Some(ScramAuth::new(Arc::new(verifier)).create())
+    }
+
+    /// Most concurrent connections of this role, if limited.
+    pub(crate) fn connection_limit(&self) -> Option<usize> {
+        let limit = self.catalog.as_ref()?.connection_limit;
+        usize::try_from(limit).ok()
+    }
+}
+
+/// Checks the startup packet's user and database; `login` looks a catalog role up.
+pub(crate) fn check_login(
+    metadata: &HashMap<String, String>,
+    login: impl FnOnce(&str) -> Option<Login>,
+) -> Result<LoginPlan, SqlError> {
     let Some(user) = metadata.get(METADATA_USER).filter(|u| !u.is_empty()) else {
         return Err(SqlError::fatal(
             code::INVALID_AUTHORIZATION_SPECIFICATION,
             "no PostgreSQL user name specified in startup packet",
         ));
     };
-    if user != SUPERUSER {
-        return Err(SqlError::fatal(
-            code::INVALID_AUTHORIZATION_SPECIFICATION,
-            format!("role \"{user}\" does not exist"),
-        ));
-    }
+    let catalog = if user == SUPERUSER {
+        None
+    } else {
+        let Some(found) = login(user) else {
+            return Err(SqlError::fatal(
+                code::INVALID_AUTHORIZATION_SPECIFICATION,
+                format!("role \"{user}\" does not exist"),
+            ));
+        };
+        if !found.can_login {
+            return Err(SqlError::fatal(
+                code::INVALID_AUTHORIZATION_SPECIFICATION,
+                format!("role \"{user}\" is not permitted to log in"),
+            ));
+        }
+        Some(found)
+    };
     // As in PostgreSQL, the database defaults to the user's name.
     let database = metadata
         .get(METADATA_DATABASE)
@@ -153,7 +252,10 @@ pub(crate) fn check_login(metadata: &HashMap<String, String>) -> Result<String, 
             format!("database \"{database}\" does not exist"),
         ));
     }
-    Ok(user.clone())
+    Ok(LoginPlan {
+        user: user.clone(),
+        catalog,
+    })
 }
 
 /// The error a wrong SCRAM proof ends the connection with.
@@ -226,27 +328,28 @@ mod tests {
     }
 
     // Startup packets with the right and wrong user and database.
+    fn check(metadata: &HashMap<String, String>) -> Result<String, SqlError> {
+        check_login(metadata, |_| None).map(|plan| plan.user)
+    }
+
     #[test]
     fn only_basalt_on_dev_may_log_in() {
         assert_eq!(
-            check_login(&login(Some("basalt"), Some("dev"))).unwrap(),
+            check(&login(Some("basalt"), Some("dev"))).unwrap(),
             "basalt"
         );
-        let e = check_login(&login(Some("alice"), Some("dev"))).unwrap_err();
+        let e = check(&login(Some("alice"), Some("dev"))).unwrap_err();
         assert_eq!((e.code, e.severity), ("28000", "FATAL"));
         assert_eq!(e.message, "role \"alice\" does not exist");
-        let e = check_login(&login(Some("basalt"), Some("prod"))).unwrap_err();
+        let e = check(&login(Some("basalt"), Some("prod"))).unwrap_err();
         assert_eq!(
             (e.code, e.message.as_str()),
             ("3D000", "database \"prod\" does not exist")
         );
         // No database: PostgreSQL uses the user name, which is not a database here.
-        let e = check_login(&login(Some("basalt"), None)).unwrap_err();
+        let e = check(&login(Some("basalt"), None)).unwrap_err();
         assert_eq!(e.message, "database \"basalt\" does not exist");
-        assert_eq!(
-            check_login(&login(None, Some("dev"))).unwrap_err().code,
-            "28000"
-        );
+        assert_eq!(check(&login(None, Some("dev"))).unwrap_err().code, "28000");
     }
 
     // A verifier from a password: salted, with the configured iterations, keys of SHA-256 size.

@@ -19,6 +19,12 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Opens a session for the authenticated `user`.
     fn session(self: &Arc<Self>, user: &str) -> Self::Session;
+
+    /// How catalog role `user` logs in; `None` when the backend has no such role (only the
+    /// bootstrap superuser may then log in).
+    fn login(&self, _user: &str) -> Option<basalt_engine::security::Login> {
+        None
+    }
 }
 
 /// One connection's state: settings and the open transaction.
@@ -49,6 +55,9 @@ pub trait BackendSession: Send + 'static {
     fn deallocates(_statement: &Self::Statement) -> Option<Option<String>> {
         None
     }
+
+    /// Records the process id the client was told (BackendKeyData), for `pg_backend_pid()`.
+    fn set_backend_pid(&mut self, _pid: i32) {}
 
     /// Applies a configuration parameter the client sent in its startup message.
     fn set_startup_parameter(&mut self, _name: &str, _value: &str) -> Result<()> {
@@ -105,6 +114,10 @@ impl Backend for Engine {
 
     fn session(self: &Arc<Self>, user: &str) -> Session {
         Engine::session(self, user)
+    }
+
+    fn login(&self, user: &str) -> Option<basalt_engine::security::Login> {
+        Engine::login(self, user)
     }
 }
 
@@ -174,6 +187,10 @@ impl BackendSession for Session {
 
     fn set_startup_parameter(&mut self, name: &str, value: &str) -> Result<()> {
         self.settings_mut().set_startup(name, value)
+    }
+
+    fn set_backend_pid(&mut self, pid: i32) {
+        Session::set_backend_pid(self, pid);
     }
 
     fn cancel_handle(&self) -> Option<CancelHandle> {

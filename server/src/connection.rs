@@ -14,7 +14,6 @@ use async_trait::async_trait;
 use basalt_engine::{CancelHandle, ResultColumn, TransactionStatus};
 use futures::sink::{Sink, SinkExt};
 use futures::StreamExt;
-use pgwire::api::auth::mechanism::AuthMechanismFactory;
 use pgwire::api::auth::{
     protocol_negotiation, save_startup_parameters_to_metadata, AuthDriver, AuthOutcome,
     StartupHandler,
@@ -44,7 +43,7 @@ use pgwire::messages::simplequery::Query;
 use pgwire::messages::startup::{ParameterStatus, SecretKey};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
-use crate::auth::{check_login, password_failed, Auth, ServerParameters, StartupReport};
+use crate::auth::{check_login, password_failed, Auth, LoginPlan, ServerParameters, StartupReport};
 use crate::backend::{Backend, BackendSession};
 use crate::exec::{self, Outcome, SharedSession};
 use crate::params::{parameter_format, parameter_text};
@@ -58,6 +57,10 @@ pub(crate) struct Shared<B: Backend> {
     pub(crate) driver: AuthDriver<ServerParameters>,
     /// The sessions a cancel request can reach, by the process id their BackendKeyData gave.
     pub(crate) cancels: std::sync::Mutex<std::collections::HashMap<i32, Cancellable>>,
+    /// Open connections per role with a connection limit, by role name.
+    pub(crate) role_connections: std::sync::Mutex<HashMap<String, usize>>,
+    /// Refuse connections that are not encrypted.
+    pub(crate) require_tls: bool,
 }
 
 /// A session's cancel handle and the secret key a cancel request must present.
@@ -102,12 +105,25 @@ pub(crate) struct Connection<B: Backend> {
     cancel_pid: OnceLock<i32>,
     /// The COPY FROM STDIN whose CopyData messages are arriving.
     copy_in: std::sync::Mutex<Option<<B::Session as BackendSession>::CopyIn>>,
+    /// Who is logging in, from the startup message on.
+    login: std::sync::Mutex<Option<LoginPlan>>,
+    /// The role whose connection count this connection holds, once it counts.
+    counted_role: OnceLock<String>,
 }
 
 impl<B: Backend> Drop for Connection<B> {
     fn drop(&mut self) {
         if let Some(pid) = self.cancel_pid.get() {
             self.shared.cancels().remove(pid);
+        }
+        if let Some(role) = self.counted_role.get() {
+            let mut counts = lock_copy(&self.shared.role_connections);
+            if let Some(n) = counts.get_mut(role) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    counts.remove(role);
+                }
+            }
         }
     }
 }
@@ -126,6 +142,8 @@ impl<B: Backend> Connection<B> {
             statement_names: std::sync::Mutex::default(),
             cancel_pid: OnceLock::new(),
             copy_in: std::sync::Mutex::new(None),
+            login: std::sync::Mutex::new(None),
+            counted_role: OnceLock::new(),
         }
     }
 
@@ -213,6 +231,23 @@ impl<B: Backend> Connection<B> {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        // The role's connection limit, counted from the moment it authenticated.
+        let limit = lock_copy(&self.login)
+            .as_ref()
+            .and_then(LoginPlan::connection_limit);
+        if let Some(limit) = limit {
+            let mut counts = lock_copy(&self.shared.role_connections);
+            let open = counts.entry(user.to_owned()).or_insert(0);
+            if *open >= limit {
+                return Err(SqlError::fatal(
+                    code::TOO_MANY_CONNECTIONS,
+                    format!("too many connections for role \"{user}\""),
+                )
+                .into());
+            }
+            *open += 1;
+            let _ = self.counted_role.set(user.to_owned());
+        }
         let mut session = self.shared.backend.session(user);
         // As PostgreSQL, every startup parameter other than these names a configuration
         // parameter, and so does each `-c name=value` in `options`; a bad one refuses the
@@ -249,6 +284,10 @@ impl<B: Backend> Connection<B> {
             .driver
             .complete_authentication(client, final_message)
             .await?;
+        let (pid, _) = client.pid_and_secret_key();
+        if let Some(session) = self.session.get() {
+            exec::lock(session).set_backend_pid(pid);
+        }
         if let Some(handle) = cancel {
             let (pid, secret_key) = client.pid_and_secret_key();
             if self.cancel_pid.set(pid).is_ok() {
@@ -786,14 +825,33 @@ impl<B: Backend> StartupHandler for Connection<B> {
                 if let Some(refusal) = &self.refusal {
                     return Err(refusal.clone().into());
                 }
-                let user = check_login(client.metadata())?;
-                match &self.shared.auth {
-                    Auth::Trust => self.finish_startup(client, &user, None).await,
-                    Auth::Scram(scram) => {
+                if self.shared.require_tls && !client.is_secure() {
+                    // PostgreSQL's refusal when pg_hba.conf has only hostssl lines.
+                    let metadata = client.metadata();
+                    let field = |k: &str| metadata.get(k).cloned().unwrap_or_default();
+                    return Err(SqlError::fatal(
+                        code::INVALID_AUTHORIZATION_SPECIFICATION,
+                        format!(
+                            "no pg_hba.conf entry for host \"{}\", user \"{}\", database \"{}\", no encryption",
+                            client.socket_addr().ip(),
+                            field("user"),
+                            field("database"),
+                        ),
+                    )
+                    .into());
+                }
+                let backend = Arc::clone(&self.shared.backend);
+                let plan = check_login(client.metadata(), |user| backend.login(user))?;
+                let mechanism = plan.mechanism(&self.shared.auth);
+                let user = plan.user.clone();
+                *lock_copy(&self.login) = Some(plan);
+                match mechanism {
+                    None => self.finish_startup(client, &user, None).await,
+                    Some(mechanism) => {
                         match self
                             .shared
                             .driver
-                            .begin_authentication(client, scram.create())
+                            .begin_authentication(client, mechanism)
                             .await?
                         {
                             AuthOutcome::InProgress => Ok(()),

@@ -5,8 +5,8 @@
 //!
 //! - [`server`]: configuration, the listener and accept loop, each connection's message loop,
 //!   graceful shutdown. [`start`] is the entry point.
-//! - [`auth`]: the `dev` database and `basalt` role, trust or SCRAM-SHA-256, the
-//!   ParameterStatus values clients read.
+//! - [`auth`]: the `dev` database, the bootstrap `basalt` role and catalog roles: trust,
+//!   SCRAM-SHA-256 or MD5, the ParameterStatus values clients read.
 //! - `connection`: the per-connection handlers of the simple and extended query protocols.
 //! - [`backend`]: the narrow [`Backend`] / [`BackendSession`] interface the protocol code runs
 //!   statements through, implemented for [`basalt_engine::Engine`].
@@ -16,6 +16,7 @@
 //! - [`types`]: SQL types as PostgreSQL type OIDs, sizes and modifiers.
 //! - [`encode`]: Arrow batches to DataRows in PostgreSQL's text and binary formats.
 //! - [`sqlstate`]: every error to its SQLSTATE, in one place.
+//! - [`tls`]: the rustls configuration for encrypted connections.
 //!
 //! **Architecture Invariant:** the server knows nothing of planning or Arrow kernels; it
 //! parses, describes and executes through [`BackendSession`] and only reads result batches to
@@ -29,6 +30,7 @@ mod exec;
 pub mod params;
 pub mod server;
 pub mod sqlstate;
+pub mod tls;
 pub mod types;
 
 pub use backend::{Backend, BackendSession};

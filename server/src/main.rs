@@ -65,6 +65,23 @@ struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     password_file: Option<PathBuf>,
 
+    /// PEM file with the server's TLS certificate chain; with --tls-key, clients may encrypt
+    /// their connections (sslmode=require).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// PEM file with the private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
+    /// Refuse connections that are not encrypted (needs --tls-cert and --tls-key).
+    #[arg(long, requires = "tls_cert")]
+    require_tls: bool,
+
+    /// Seconds a client may take to connect and authenticate before it is dropped.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=600))]
+    authentication_timeout: u64,
+
     /// Most statements executing at once; further ones wait in a first-come, first-served
     /// queue (cancel requests and statement_timeout still apply while they wait).
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
@@ -89,6 +106,7 @@ fn main() -> ExitCode {
                 Some(
                     basalt_server::Error::PasswordRequired { .. }
                         | basalt_server::Error::EmptyPassword
+                        | basalt_server::Error::Tls { .. }
                 )
             );
             ExitCode::from(if usage { 2 } else { 1 })
@@ -107,6 +125,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     std::env::remove_var(PASSWORD_ENV);
     let mut config = ServerConfig::new(listen);
     config.password = password;
+    config.startup_wait_max = Duration::from_secs(args.authentication_timeout);
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        config.tls = Some(basalt_server::tls::acceptor(cert, key)?);
+    }
+    config.require_tls = args.require_tls;
     // Refuse a bad configuration before touching the data directory.
     config.check()?;
     std::fs::create_dir_all(&args.data_dir).with_context(|| {

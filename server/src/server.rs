@@ -39,8 +39,13 @@ pub struct ServerConfig {
     pub password: Option<String>,
     /// Most connections served at once; more are refused with `53300`.
     pub connections_max: usize,
-    /// Longest a client may take from connecting to finishing authentication.
+    /// Longest a client may take from connecting to finishing authentication (PostgreSQL's
+    /// `authentication_timeout`); a client that stops mid-handshake is dropped after it.
     pub startup_wait_max: Duration,
+    /// Encrypts connections that ask for it (SSLRequest, or PostgreSQL 17's direct TLS).
+    pub tls: Option<TlsAcceptor>,
+    /// Refuses connections that are not encrypted (needs `tls`).
+    pub require_tls: bool,
     /// Longest [`RunningServer::shutdown`] waits for running statements before closing their
     /// connections anyway.
     pub shutdown_wait_max: Duration,
@@ -55,6 +60,8 @@ impl ServerConfig {
             connections_max: 100,
             startup_wait_max: Duration::from_secs(60),
             shutdown_wait_max: Duration::from_secs(10),
+            tls: None,
+            require_tls: false,
         }
     }
 
@@ -71,6 +78,11 @@ impl ServerConfig {
         if self.connections_max == 0 {
             return Err(Error::NoConnections);
         }
+        if self.require_tls && self.tls.is_none() {
+            return Err(Error::Tls {
+                message: "requiring TLS needs a certificate and key".into(),
+            });
+        }
         Ok(())
     }
 }
@@ -83,6 +95,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("connections_max", &self.connections_max)
             .field("startup_wait_max", &self.startup_wait_max)
             .field("shutdown_wait_max", &self.shutdown_wait_max)
+            .field("tls", &self.tls.is_some())
+            .field("require_tls", &self.require_tls)
             .finish()
     }
 }
@@ -106,6 +120,12 @@ pub enum Error {
     /// `connections_max` of zero would refuse everyone.
     #[error("connections_max must be at least 1")]
     NoConnections,
+    /// The TLS certificate or key could not be used.
+    #[error("TLS: {message}")]
+    Tls {
+        /// What is wrong with them.
+        message: String,
+    },
     /// The address could not be bound (in use, not local, no permission).
     #[error("could not listen on {addr}: {source}")]
     Bind {
@@ -168,6 +188,8 @@ pub async fn start_with_backend<B: Backend>(
         auth: Auth::new(config.password),
         driver: AuthDriver::new(ServerParameters),
         cancels: std::sync::Mutex::default(),
+        role_connections: std::sync::Mutex::default(),
+        require_tls: config.require_tls,
     });
     let limits = Limits {
         connections_max: config.connections_max,
@@ -175,7 +197,7 @@ pub async fn start_with_backend<B: Backend>(
         shutdown_wait_max: config.shutdown_wait_max,
     };
     let (stop, stopped) = watch::channel(false);
-    let accept_loop = tokio::spawn(accept_loop(listener, shared, stopped, limits));
+    let accept_loop = tokio::spawn(accept_loop(listener, shared, stopped, limits, config.tls));
     Ok(RunningServer {
         local_addr,
         stop,
@@ -206,6 +228,7 @@ async fn accept_loop<B: Backend>(
     shared: Arc<Shared<B>>,
     mut stopped: watch::Receiver<bool>,
     limits: Limits,
+    tls: Option<TlsAcceptor>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.connections_max));
     let mut connections = JoinSet::new();
@@ -225,8 +248,9 @@ async fn accept_loop<B: Backend>(
                     });
                     let connection = Arc::new(Connection::new(Arc::clone(&shared), refusal));
                     let stopped = for_connections.clone();
+                    let tls = tls.clone();
                     connections.spawn(async move {
-                        serve(tcp, connection, stopped, limits.startup_wait_max).await;
+                        serve(tcp, connection, stopped, limits.startup_wait_max, tls).await;
                         drop(slot);
                     });
                 }
@@ -256,10 +280,11 @@ async fn serve<B: Backend>(
     connection: Arc<Connection<B>>,
     mut stopped: watch::Receiver<bool>,
     startup_wait_max: Duration,
+    tls: Option<TlsAcceptor>,
 ) {
     let startup_deadline = Instant::now() + startup_wait_max;
     let negotiated = tokio::select! {
-        negotiated = negotiate_tls(tcp, None::<TlsAcceptor>) => negotiated,
+        negotiated = negotiate_tls(tcp, tls) => negotiated,
         _ = sleep_until(startup_deadline) => return,
         _ = stop_requested(&mut stopped) => return,
     };

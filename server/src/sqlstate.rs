@@ -242,6 +242,13 @@ impl SqlError {
                 sql.message = error.to_string();
                 return sql;
             }
+            EngineError::UndefinedRole { .. } => code::UNDEFINED_OBJECT,
+            EngineError::DuplicateRole { .. } => "42710",
+            EngineError::ReservedName { .. } => "42939",
+            EngineError::DependentObjects { .. } => "2BP01",
+            EngineError::ObjectInUse { .. } => code::OBJECT_IN_USE,
+            EngineError::InvalidGrantOperation { .. } => "0LP01",
+            EngineError::UndefinedDatabase { .. } => code::INVALID_CATALOG_NAME,
             EngineError::Internal(_) => code::INTERNAL_ERROR,
             #[allow(unreachable_patterns)]
             _ => code::INTERNAL_ERROR,

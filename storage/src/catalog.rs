@@ -88,6 +88,10 @@ pub struct TableDef {
     /// `SORTKEY`; absent in manifests before format version 3 (AUTO).
     #[serde(default)]
     pub sort_key: SortKey,
+    /// The owning role's OID (format version 5); absent for tables of the bootstrap
+    /// superuser, and in older manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<u32>,
 }
 
 impl TableDef {
@@ -104,6 +108,7 @@ impl TableDef {
             dist_style: DistStyle::Auto,
             dist_key: None,
             sort_key: SortKey::Auto,
+            owner: None,
         }
     }
 
@@ -247,6 +252,8 @@ pub struct Manifest {
     /// Increases by one with every commit; 0 is the empty database before the first commit.
     pub version: u64,
     pub tables: Vec<TableMeta>,
+    /// Roles, memberships and privileges (format version 5).
+    pub security: crate::security::Security,
 }
 
 impl Manifest {

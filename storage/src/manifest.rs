@@ -20,15 +20,17 @@ use crate::catalog::{Manifest, SegmentMeta, TableDef, TableMeta};
 use crate::delete_vector::DeleteVector;
 use crate::durable::{replace_file, ReplaceError};
 use crate::error::{io_at, Error, Result};
+use crate::security::Security;
 use crate::zone_map::ZoneMap;
 
 /// First 8 bytes of every manifest file.
 pub const MANIFEST_MAGIC: [u8; 8] = *b"BASALTMF";
 /// The manifest format version this build writes. Version 2 added delete vectors
 /// (`segments[].deleted`); version 3 the table attributes (`def.dist_style`, `def.dist_key`,
-/// `def.sort_key`, `def.columns[].encoding`). This build reads versions 1 to 3; fields a
-/// version lacks take their defaults (no deleted rows, AUTO everywhere).
-pub const MANIFEST_FORMAT_VERSION: u32 = 3;
+/// `def.sort_key`, `def.columns[].encoding`); version 5 the security catalog (`security`,
+/// `def.owner`). This build reads versions 1 to 5; fields a version lacks take their defaults
+/// (no deleted rows, AUTO everywhere, no roles, tables owned by the bootstrap superuser).
+pub const MANIFEST_FORMAT_VERSION: u32 = 5;
 /// The oldest manifest format version this build reads.
 pub const MANIFEST_FORMAT_VERSION_MIN: u32 = 1;
 const HEADER_BYTES: usize = 24;
@@ -53,6 +55,9 @@ struct ManifestJson {
     next_table_id: u64,
     next_segment_id: u64,
     tables: Vec<TableJson>,
+    /// Absent (before version 5, or no roles and no grants) means an empty security catalog.
+    #[serde(default, skip_serializing_if = "Security::is_empty")]
+    security: Security,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -128,6 +133,7 @@ pub(crate) fn encode(p: &Persisted) -> Result<Vec<u8>> {
                     .collect(),
             })
             .collect(),
+        security: p.manifest.security.clone(),
     };
     let payload = serde_json::to_vec(&json)
         .map_err(|e| Error::Internal(format!("serializing manifest: {e}")))?;
@@ -198,6 +204,7 @@ pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<Persisted> {
                         .collect(),
                 })
                 .collect(),
+            security: json.security,
         },
         next_table_id: json.next_table_id,
         next_segment_id: json.next_segment_id,
@@ -212,6 +219,15 @@ fn check(p: &Persisted) -> Result<(), String> {
     let mut ids = BTreeSet::new();
     let mut names = BTreeMap::new();
     let mut segment_ids = BTreeSet::new();
+    m.security
+        .check()
+        .map_err(|e| format!("security catalog: {e}"))?;
+    if m.security.change_version > m.version {
+        return Err(format!(
+            "security catalog changed in version {} after this version {}",
+            m.security.change_version, m.version
+        ));
+    }
     for t in &m.tables {
         let name = t.def.qualified_name();
         if !ids.insert(t.id) {
@@ -354,6 +370,7 @@ mod tests {
                         resident: None,
                     }],
                 }],
+                security: Security::default(),
             },
             next_table_id: crate::TABLE_ID_MIN + 1,
             next_segment_id: 4,
@@ -386,7 +403,10 @@ mod tests {
         assert!(!String::from_utf8_lossy(&bytes[HEADER_BYTES..]).contains("deleted"));
         assert_eq!(decode(Path::new("m"), &reframed(&bytes, 1)).unwrap(), p);
         assert!(matches!(
-            decode(Path::new("m"), &reframed(&bytes, 4)),
+            decode(
+                Path::new("m"),
+                &reframed(&bytes, MANIFEST_FORMAT_VERSION + 1)
+            ),
             Err(Error::Corrupt { .. })
         ));
     }
@@ -415,6 +435,66 @@ mod tests {
         assert_eq!(def.dist_key, None);
         assert_eq!(def.sort_key, SortKey::Auto);
         assert_eq!(def.columns[0].encoding, ColumnEncoding::Auto);
+    }
+
+    #[test]
+    fn version_5_keeps_roles_grants_and_owners() {
+        // Input: the sample with a user, a group holding it, a grant on the table and the
+        // table owned by the user; then the same framed as version 3 without those fields.
+        use crate::security::{Grant, GrantObject, Membership, Role};
+        let mut p = sample();
+        let user = Role {
+            oid: 100,
+            name: "alice".into(),
+            group: false,
+            login: true,
+            superuser: false,
+            create_db: true,
+            create_role: false,
+            connection_limit: 3,
+            valid_until: Some(1_700_000_000_000_000),
+            password: Some("md5b2ea9e1d4a3a2c3b4f5e6d7c8b9a0f1e".into()),
+        };
+        let group = Role {
+            oid: 101,
+            name: "staff".into(),
+            group: true,
+            login: false,
+            password: None,
+            valid_until: None,
+            ..user.clone()
+        };
+        p.manifest.security = Security {
+            change_version: 6,
+            next_role_oid: 102,
+            roles: vec![user, group],
+            members: vec![Membership {
+                group: 101,
+                member: 100,
+            }],
+            grants: vec![Grant {
+                object: GrantObject::Table(crate::TABLE_ID_MIN),
+                grantee: 101,
+                grantor: 100,
+                privileges: "r".into(),
+                grantable: String::new(),
+            }],
+        };
+        p.manifest.tables[0].def.owner = Some(100);
+        let bytes = encode(&p).unwrap();
+        assert_eq!(decode(Path::new("m"), &bytes).unwrap(), p);
+
+        // A security catalog changed after the manifest's own version is inconsistent.
+        let mut later = p.clone();
+        later.manifest.security.change_version = 8;
+        assert!(check(&later).is_err());
+
+        let old = sample();
+        let text = String::from_utf8_lossy(&encode(&old).unwrap()[HEADER_BYTES..]).into_owned();
+        assert!(!text.contains("security") && !text.contains("owner"));
+        let back = decode(Path::new("m"), &reframed(&encode(&old).unwrap(), 3)).unwrap();
+        assert!(back.manifest.security.is_empty());
+        assert_eq!(back.manifest.tables[0].def.owner, None);
     }
 
     #[test]

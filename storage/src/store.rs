@@ -158,6 +158,8 @@ pub(crate) struct Changes<'a> {
     pub(crate) truncated: &'a BTreeSet<u64>,
     /// Ids of the resident segments the transaction appended (small appends, rows in memory).
     pub(crate) pending: &'a BTreeSet<u64>,
+    /// Whether the transaction replaced the security catalog (the view holds the new one).
+    pub(crate) security_changed: bool,
 }
 
 /// What [`Store::scan_segment`] read and skipped.
@@ -624,6 +626,7 @@ impl Store {
         let wal_only = self.options.wal_append_rows_max > 0
             && changes.created.is_empty()
             && changes.dropped.is_empty()
+            && !changes.security_changed
             && changes
                 .appended
                 .values()
@@ -1110,6 +1113,10 @@ fn lock_dir(dir: &Path) -> Result<File> {
 /// was changed by a commit after its base version, or a table it only appended to was
 /// dropped. (Appends commute: two transactions appending to one table both commit.)
 fn check_conflicts(newest: &Manifest, c: &Changes<'_>) -> Result<()> {
+    if c.security_changed && newest.security.change_version > c.base_version {
+        // Role and grant changes are serialized as a whole.
+        return Err(Error::SerializationConflict("pg_authid".into()));
+    }
     let touched = c
         .dropped
         .iter()
@@ -1198,6 +1205,10 @@ fn apply(newest: &Manifest, c: &Changes<'_>) -> Result<Manifest> {
             .ok_or_else(|| Error::Internal(format!("changed table {id} vanished")))?;
         table.segments.extend(added.iter().cloned());
         table.change_version = version;
+    }
+    if c.security_changed {
+        next.security = c.view.security.clone();
+        next.security.change_version = version;
     }
     for id in c.created {
         let mut table = c

@@ -66,6 +66,8 @@ pub struct Transaction {
     pending: BTreeSet<u64>,
     /// Rows and bytes held in resident segments here, per table.
     pending_size: BTreeMap<u64, (u64, u64)>,
+    /// Whether the security catalog (roles, grants) was changed here.
+    security_changed: bool,
     /// Every segment file written here, as (table id, segment id).
     written: Vec<(u64, u64)>,
     /// After a commit: the written segments no manifest refers to.
@@ -87,6 +89,7 @@ impl Transaction {
             truncated: BTreeSet::new(),
             pending: BTreeSet::new(),
             pending_size: BTreeMap::new(),
+            security_changed: false,
             written: Vec::new(),
             garbage: Vec::new(),
             state: State::Open,
@@ -125,6 +128,18 @@ impl Transaction {
         });
         self.created.push(id);
         self.created_ever.insert(id);
+        Ok(())
+    }
+
+    /// Replaces the security catalog (roles, memberships, grants) with `security`. The commit
+    /// fails with a serialization conflict if another commit after the base version changed
+    /// it too.
+    pub fn set_security(&mut self, security: crate::security::Security) -> Result<()> {
+        security
+            .check()
+            .map_err(|e| Error::Internal(format!("security catalog: {e}")))?;
+        self.view_mut().security = security;
+        self.security_changed = true;
         Ok(())
     }
 
@@ -450,6 +465,7 @@ impl Transaction {
             && self.dropped.is_empty()
             && self.appended.is_empty()
             && self.modified.is_empty()
+            && !self.security_changed
         {
             self.garbage = std::mem::take(&mut self.written);
             self.state = State::Committed;
@@ -481,6 +497,7 @@ impl Transaction {
             modified: &self.modified,
             truncated: &self.truncated,
             pending: &self.pending,
+            security_changed: self.security_changed,
         };
         match self.store.commit(&changes) {
             Ok(published) => {
@@ -732,6 +749,69 @@ mod tests {
         drop(store);
         let store = open(tmp.path());
         assert_eq!(int_values(&store, &store.snapshot(), "t"), expected);
+    }
+
+    #[test]
+    fn security_changes_commit_persist_and_conflict_with_each_other() {
+        // Input: a committed role `alice`; then A and B both begin, A adds role `bob`, B adds
+        // role `carol`, and a third transaction C only creates a table; A commits, then C,
+        // then B.
+        use crate::security::{Role, Security};
+        let role = |oid: u32, name: &str| Role {
+            oid,
+            name: name.into(),
+            group: false,
+            login: true,
+            superuser: false,
+            create_db: false,
+            create_role: false,
+            connection_limit: -1,
+            valid_until: None,
+            password: None,
+        };
+        let with = |s: &Security, r: Role| {
+            let mut s = s.clone();
+            s.next_role_oid = r.oid + 1;
+            s.roles.push(r);
+            s
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        let store = open(tmp.path());
+        let mut txn = store.begin();
+        let s = with(&txn.snapshot().security, role(100, "alice"));
+        txn.set_security(s).unwrap();
+        let committed = txn.commit().unwrap();
+        assert_eq!(committed.security.change_version, committed.version);
+
+        let mut a = store.begin();
+        let mut b = store.begin();
+        let mut c = store.begin();
+        let sa = with(&a.snapshot().security, role(101, "bob"));
+        a.set_security(sa).unwrap();
+        let sb = with(&b.snapshot().security, role(101, "carol"));
+        b.set_security(sb).unwrap();
+        c.create_table(int_def("t")).unwrap();
+        a.commit().unwrap();
+        c.commit().unwrap();
+        assert!(matches!(b.commit(), Err(Error::SerializationConflict(_))));
+
+        // An inconsistent catalog is refused before it reaches a commit.
+        let mut bad = store.begin();
+        let s = with(&bad.snapshot().security, role(102, "alice"));
+        assert!(bad.set_security(s).is_err());
+        drop(bad);
+
+        drop(store);
+        let store = open(tmp.path());
+        let names: Vec<String> = store
+            .snapshot()
+            .security
+            .roles
+            .iter()
+            .map(|r| r.name.clone())
+            .collect();
+        assert_eq!(names, ["alice", "bob"]);
+        assert!(store.snapshot().table("public", "t").is_some());
     }
 
     #[test]

@@ -1322,6 +1322,7 @@ impl Binder<'_> {
                     alias.as_ref(),
                     self.load_errors,
                     self.queue,
+                    self.session,
                 )? {
                     return Ok(Relation {
                         plan,

@@ -1,0 +1,148 @@
+//! Where sessions meet the security catalog: running role statements, and checking each bound
+//! statement's privileges before it runs.
+
+use basalt_storage::Manifest;
+use sqlparser::ast;
+
+use super::{check_owner, check_schema, check_table, role_oid, Actor, Command, Context};
+use crate::error::{Error, Result};
+use crate::planner::plan::Plan;
+use crate::planner::statement::BoundStatement;
+use crate::{Session, StatementResult};
+
+impl Session {
+    /// Runs a role or privilege statement: a new security catalog, committed like any other
+    /// change (in the open transaction block, or on its own), or SET SESSION AUTHORIZATION.
+    pub(crate) fn execute_security(&mut self, statement: &Command) -> Result<StatementResult> {
+        let manifest = self.current_manifest();
+        if let Command::SessionAuthorization(target) = statement {
+            // As PostgreSQL: only a session that logged in as a superuser may change it, and
+            // it may change back at any time.
+            let login = Actor::of(&manifest.security, self.login_oid);
+            if !login.superuser {
+                return Err(Error::InsufficientPrivilege {
+                    message: "permission denied to set session authorization".into(),
+                });
+            }
+            let oid = match target {
+                None => self.login_oid,
+                Some(name) => role_oid(&manifest.security, name)
+                    .ok_or_else(|| Error::UndefinedRole { name: name.clone() })?,
+            };
+            let actor = Actor::of(&manifest.security, oid);
+            self.role_oid = oid;
+            self.user = actor.name.clone();
+            self.settings.set_session_user(&actor.name, actor.superuser);
+            return Ok(crate::command("SET"));
+        }
+        let actor = Actor::of(&manifest.security, self.role_oid);
+        let ctx = Context {
+            actor: &actor,
+            session_oid: self.role_oid,
+            login_oid: self.login_oid,
+            manifest: &manifest,
+        };
+        let next = super::apply(&manifest.security, statement, &ctx)?;
+        // Started at the snapshot the change was computed from, so a concurrent role change
+        // makes this one fail (40001) instead of being overwritten.
+        self.write_at(&manifest, |t| {
+            t.set_security(next).map_err(crate::storage_error)
+        })?;
+        Ok(crate::command(statement.tag()))
+    }
+
+    /// Checks that the session may run `bound`: SELECT on every table a query reads (in
+    /// subqueries and WITH queries too), INSERT / UPDATE / DELETE / TRUNCATE on a write's
+    /// target, CREATE on the schema of a new table, ownership to drop one. Superusers pass.
+    pub(crate) fn authorize(
+        &self,
+        bound: BoundStatement,
+        manifest: &Manifest,
+        ast: &ast::Statement,
+    ) -> Result<BoundStatement> {
+        let security = &manifest.security;
+        let actor = Actor::of(security, self.role_oid);
+        if actor.superuser {
+            return Ok(bound);
+        }
+        let target = |schema: &str, name: &str| {
+            manifest
+                .table(schema, name)
+                .ok_or_else(|| Error::UndefinedTable {
+                    name: name.to_owned(),
+                    position: None,
+                })
+        };
+        match &bound {
+            BoundStatement::Query(q) => check_reads(manifest, &actor, &q.plan, None)?,
+            BoundStatement::ExplainAnalyze(plan) => check_reads(manifest, &actor, plan, None)?,
+            BoundStatement::Insert { schema, name, plan } => {
+                check_table(security, &actor, target(schema, name)?, 'a')?;
+                check_reads(manifest, &actor, plan, None)?;
+            }
+            BoundStatement::Delete { schema, name, plan }
+            | BoundStatement::Update { schema, name, plan } => {
+                let table = target(schema, name)?;
+                let (letter, reads_target) = match ast {
+                    ast::Statement::Delete(d) => ('d', d.selection.is_some()),
+                    ast::Statement::Update(u) => ('w', u.selection.is_some() || u.from.is_some()),
+                    _ => ('w', true),
+                };
+                check_table(security, &actor, table, letter)?;
+                // Reading the target's rows (a WHERE) takes SELECT too, as in PostgreSQL.
+                let exempt = (!reads_target).then_some(table.id);
+                check_reads(manifest, &actor, plan, exempt)?;
+            }
+            BoundStatement::Truncate { names } => {
+                for (schema, name) in names {
+                    check_table(security, &actor, target(schema, name)?, 'D')?;
+                }
+            }
+            BoundStatement::DropTable { names, .. } => {
+                for (schema, name) in names {
+                    if let Some(table) = manifest.table(schema, name) {
+                        check_owner(&actor, table)?;
+                    }
+                }
+            }
+            BoundStatement::Vacuum { names } => {
+                for (schema, name) in names {
+                    check_owner(&actor, target(schema, name)?)?;
+                }
+            }
+            BoundStatement::CreateTable { def, .. } => {
+                check_schema(security, &actor, &def.schema, 'C')?;
+            }
+            BoundStatement::Explain(_)
+            | BoundStatement::Begin
+            | BoundStatement::Commit
+            | BoundStatement::Rollback => {}
+        }
+        Ok(bound)
+    }
+}
+
+/// Checks SELECT on every table `plan` scans, except table `exempt`.
+pub(crate) fn check_reads(
+    manifest: &Manifest,
+    actor: &Actor,
+    plan: &Plan,
+    exempt: Option<u64>,
+) -> Result<()> {
+    if actor.superuser {
+        return Ok(());
+    }
+    let mut nodes = Vec::new();
+    plan.preorder(&mut nodes);
+    let mut seen = Vec::new();
+    for node in nodes {
+        if let Plan::Scan { table, .. } = node {
+            if Some(table.id) == exempt || seen.contains(&table.id) {
+                continue;
+            }
+            seen.push(table.id);
+            check_table(&manifest.security, actor, table, 'r')?;
+        }
+    }
+    Ok(())
+}
