@@ -247,6 +247,8 @@ pub struct Manifest {
     /// Increases by one with every commit; 0 is the empty database before the first commit.
     pub version: u64,
     pub tables: Vec<TableMeta>,
+    /// External schemas and tables (format version 4).
+    pub external: crate::external::ExternalCatalog,
 }
 
 impl Manifest {

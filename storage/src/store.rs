@@ -158,6 +158,9 @@ pub(crate) struct Changes<'a> {
     pub(crate) truncated: &'a BTreeSet<u64>,
     /// Ids of the resident segments the transaction appended (small appends, rows in memory).
     pub(crate) pending: &'a BTreeSet<u64>,
+    /// The base version's external catalog, when the transaction changed it (the view holds
+    /// the new one).
+    pub(crate) external_base: Option<&'a crate::external::ExternalCatalog>,
 }
 
 /// What [`Store::scan_segment`] read and skipped.
@@ -1110,6 +1113,10 @@ fn lock_dir(dir: &Path) -> Result<File> {
 /// was changed by a commit after its base version, or a table it only appended to was
 /// dropped. (Appends commute: two transactions appending to one table both commit.)
 fn check_conflicts(newest: &Manifest, c: &Changes<'_>) -> Result<()> {
+    // External DDL conflicts with any other external DDL committed after the base.
+    if c.external_base.is_some_and(|base| *base != newest.external) {
+        return Err(Error::SerializationConflict("external catalog".into()));
+    }
     let touched = c
         .dropped
         .iter()
@@ -1154,6 +1161,9 @@ fn apply(newest: &Manifest, c: &Changes<'_>) -> Result<Manifest> {
         .checked_add(1)
         .ok_or_else(|| Error::Internal("manifest version overflow".into()))?;
     next.tables.retain(|t| !c.dropped.contains_key(&t.id));
+    if c.external_base.is_some() {
+        next.external = c.view.external.clone();
+    }
     let version = next.version;
     // No commit after the base changed the tables this one deleted from or truncated
     // (`check_conflicts`), so the newest version's segments are the base's, except that a

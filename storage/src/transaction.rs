@@ -70,6 +70,8 @@ pub struct Transaction {
     written: Vec<(u64, u64)>,
     /// After a commit: the written segments no manifest refers to.
     garbage: Vec<(u64, u64)>,
+    /// True once the external catalog was replaced here.
+    external_changed: bool,
     state: State,
 }
 
@@ -89,6 +91,7 @@ impl Transaction {
             pending_size: BTreeMap::new(),
             written: Vec::new(),
             garbage: Vec::new(),
+            external_changed: false,
             state: State::Open,
         }
     }
@@ -107,6 +110,15 @@ impl Transaction {
     fn view_mut(&mut self) -> &mut Manifest {
         let base = &self.base;
         self.view.get_or_insert_with(|| (**base).clone())
+    }
+
+    /// Replaces the external catalog (external schemas and tables) with `catalog`. At commit,
+    /// another commit that changed it after this transaction's base is a conflict.
+    pub fn set_external(&mut self, catalog: crate::external::ExternalCatalog) -> Result<()> {
+        catalog.check().map_err(Error::Internal)?;
+        self.view_mut().external = catalog;
+        self.external_changed = true;
+        Ok(())
     }
 
     /// Creates table `def.schema`.`def.name` with a fresh id.
@@ -450,6 +462,7 @@ impl Transaction {
             && self.dropped.is_empty()
             && self.appended.is_empty()
             && self.modified.is_empty()
+            && !self.external_changed
         {
             self.garbage = std::mem::take(&mut self.written);
             self.state = State::Committed;
@@ -481,6 +494,7 @@ impl Transaction {
             modified: &self.modified,
             truncated: &self.truncated,
             pending: &self.pending,
+            external_base: self.external_changed.then_some(&self.base.external),
         };
         match self.store.commit(&changes) {
             Ok(published) => {
