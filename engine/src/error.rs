@@ -62,6 +62,14 @@ pub enum Error {
     },
     #[error("relation \"{name}\" already exists")]
     DuplicateTable { name: String },
+    #[error("schema \"{name}\" already exists")]
+    DuplicateSchema { name: String },
+    /// Another object of the name exists (42710).
+    #[error("{message}")]
+    DuplicateObject { message: String },
+    /// DROP of an object others depend on, without CASCADE (2BP01).
+    #[error("{message}")]
+    DependentObjects { message: String },
     #[error("column \"{name}\" specified more than once")]
     DuplicateColumn { name: String },
     #[error("table name \"{name}\" specified more than once")]

@@ -181,6 +181,9 @@ impl SqlError {
             EngineError::InvalidEncoding { .. } => code::FEATURE_NOT_SUPPORTED,
             EngineError::AmbiguousColumn { .. } => code::AMBIGUOUS_COLUMN,
             EngineError::DuplicateTable { .. } => code::DUPLICATE_TABLE,
+            EngineError::DuplicateSchema { .. } => "42P06",
+            EngineError::DuplicateObject { .. } => "42710",
+            EngineError::DependentObjects { .. } => "2BP01",
             EngineError::DuplicateColumn { .. } => code::DUPLICATE_COLUMN,
             EngineError::DuplicateAlias { .. } | EngineError::DuplicateWithQuery { .. } => {
                 code::DUPLICATE_ALIAS

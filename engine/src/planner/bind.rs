@@ -93,6 +93,8 @@ pub struct Binder<'a> {
     pub store: Option<&'a basalt_storage::Store>,
     /// The workload queue, for STV_WLM_QUERY_STATE.
     pub queue: Option<&'a crate::wlm::Queue>,
+    /// Where external tables' files are read.
+    pub files: Option<std::sync::Arc<dyn crate::copy::files::FileStore>>,
     /// WITH queries in scope, outermost first; a reference binds the innermost of a name.
     pub(crate) ctes: Vec<CteDef>,
     /// The WINDOW clauses of the queries being bound, outermost first.
@@ -131,6 +133,7 @@ impl<'a> Binder<'a> {
             table_attributes: None,
             store: None,
             queue: None,
+            files: None,
             ctes: Vec::new(),
             named_windows: Vec::new(),
             in_window: None,
