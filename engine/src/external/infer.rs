@@ -361,7 +361,7 @@ fn text_columns(
     let mut names: Vec<String> = Vec::with_capacity(width);
     for i in 0..width {
         let mut name = if header {
-            column_name(&first[i], i)
+            column_name(first.get(i).map(String::as_str).unwrap_or(""), i)
         } else {
             format!("col{i}")
         };

@@ -512,3 +512,153 @@ fn zone_value(stats: &ArrayRef, g: usize, ty: SqlType) -> Option<ZoneValue> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use arrow_array::Int64Array;
+    use arrow_schema::{Field, Schema};
+    use basalt_storage::{ColumnDef, ExternalTable};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+
+    use super::*;
+    use crate::copy::files::LocalFiles;
+
+    fn column(name: &str, ty: SqlType) -> ColumnDef {
+        ColumnDef {
+            name: name.into(),
+            ty,
+            nullable: true,
+            encoding: Default::default(),
+        }
+    }
+
+    /// A Parquet file of BIGINT `x` = `values`, in row groups of `group_rows`.
+    fn write_parquet(path: &std::path::Path, values: std::ops::Range<i64>, group_rows: usize) {
+        let schema = Arc::new(Schema::new(vec![Field::new("X", DataType::Int64, true)]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Int64Array::from_iter_values(values))],
+        )
+        .unwrap();
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(group_rows))
+            .build();
+        let file = std::fs::File::create(path).unwrap();
+        let mut w = ArrowWriter::try_new(file, schema, Some(props)).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+
+    fn compare(op: BinaryOp, column: usize, value: Datum, ty: SqlType) -> Expr {
+        Expr::Binary {
+            op,
+            left: Box::new(Expr::Column { index: column, ty }),
+            right: Box::new(Expr::literal(value, ty)),
+            ty: SqlType::Boolean,
+        }
+    }
+
+    #[test]
+    fn row_groups_and_partitions_are_skipped_and_results_unchanged() {
+        // Input: two partitions p=1 and p=2 of one Parquet file each, x = 0..300 in row groups
+        // of 100 rows; scanned for x > 250, for p = 2, and for both.
+        let dir = tempfile::tempdir().unwrap();
+        for p in [1, 2] {
+            let d = dir.path().join(format!("t/p={p}"));
+            std::fs::create_dir_all(&d).unwrap();
+            write_parquet(&d.join("part-0.parquet"), 0..300, 100);
+        }
+        std::fs::write(dir.path().join("t/_SUCCESS"), b"").unwrap();
+        let table = ExternalTable {
+            schema: "s".into(),
+            name: "t".into(),
+            columns: vec![column("x", SqlType::BigInt)],
+            partition_columns: vec![column("p", SqlType::Integer)],
+            stored_as: "PARQUET".into(),
+            serde: String::new(),
+            serde_parameters: BTreeMap::new(),
+            location: dir.path().join("t").display().to_string(),
+            properties: BTreeMap::new(),
+            partitions: Vec::new(),
+        };
+        let files = Arc::new(LocalFiles::new(dir.path()));
+        let source = crate::external::source::bind(&table, files).unwrap();
+        assert_eq!(source.partitions.len(), 2);
+        let interrupt = Interrupt::none();
+        let rows = |batches: &[RecordBatch]| batches.iter().map(|b| b.num_rows()).sum::<usize>();
+
+        let x_gt = compare(BinaryOp::Gt, 0, Datum::Int(250), SqlType::BigInt);
+        let (batches, counts) = scan(&source, &[0, 1], Some(&x_gt), &interrupt).unwrap();
+        assert_eq!(rows(&batches), 2 * 49);
+        assert_eq!((counts.row_groups_read, counts.row_groups_skipped), (2, 4));
+        assert_eq!(counts.files_read, 2);
+
+        let p_eq = compare(BinaryOp::Eq, 1, Datum::Int(2), SqlType::Integer);
+        let (batches, counts) = scan(&source, &[0, 1], Some(&p_eq), &interrupt).unwrap();
+        assert_eq!(rows(&batches), 300);
+        assert_eq!((counts.partitions_read, counts.partitions_skipped), (1, 1));
+        assert_eq!(counts.files_read, 1);
+
+        let both = Expr::Binary {
+            op: BinaryOp::And,
+            left: Box::new(x_gt.clone()),
+            right: Box::new(p_eq),
+            ty: SqlType::Boolean,
+        };
+        let (batches, counts) = scan(&source, &[0, 1], Some(&both), &interrupt).unwrap();
+        let xs: Vec<i64> = batches
+            .iter()
+            .flat_map(|b| {
+                let a = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                a.values().to_vec()
+            })
+            .collect();
+        assert_eq!(xs, (251..300).collect::<Vec<_>>());
+        assert_eq!((counts.row_groups_read, counts.row_groups_skipped), (1, 2));
+
+        // Only the partition column: rows are counted from the files without reading x.
+        let (batches, _) = scan(&source, &[1], None, &interrupt).unwrap();
+        assert_eq!(rows(&batches), 600);
+    }
+
+    #[test]
+    fn external_definitions_survive_a_restart() {
+        // Input: an external schema and a Parquet table created in one engine, queried after
+        // the data directory is opened again; then a file that is not Parquet.
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("files");
+        std::fs::create_dir_all(&data).unwrap();
+        write_parquet(&data.join("a.parquet"), 0..10, 4);
+        let db = dir.path().join("db");
+        {
+            let engine = crate::Engine::open(&db).unwrap();
+            let mut s = engine.session("test");
+            s.run("CREATE EXTERNAL SCHEMA s FROM DATA CATALOG DATABASE 'd'")
+                .unwrap();
+            s.run(&format!(
+                "CREATE EXTERNAL TABLE s.t (x BIGINT) STORED AS PARQUET LOCATION '{}'",
+                data.display()
+            ))
+            .unwrap();
+        }
+        let engine = crate::Engine::open(&db).unwrap();
+        let mut s = engine.session("test");
+        let out = s.run("SELECT sum(x) FROM s.t WHERE x >= 5").unwrap();
+        let crate::StatementResult::Query(q) = &out[0] else {
+            panic!("{out:?}")
+        };
+        let sum = crate::pgtext::format_value(q.batches[0].column(0).as_ref(), 0, q.columns[0].ty);
+        assert_eq!(sum.as_deref(), Some("35"));
+        std::fs::write(data.join("b.parquet"), b"not parquet").unwrap();
+        let e = s.run("SELECT count(*) FROM s.t").unwrap_err();
+        assert!(
+            e.to_string().contains("could not read Parquet file")
+                && e.to_string().contains("b.parquet"),
+            "{e}"
+        );
+    }
+}

@@ -301,9 +301,8 @@ pub fn bind(table: &ExternalTable, files: Arc<dyn FileStore>) -> Result<External
                 files: listed.into_iter().map(|(f, _)| f).collect(),
             });
         }
-        let discovered = if table.partitions.is_empty() {
-            list_files(fs, &table.location)?
-        } else if fs.exists(&table.location) {
+        // With partitions added by ALTER TABLE the location itself may be absent.
+        let discovered = if table.partitions.is_empty() || fs.exists(&table.location) {
             list_files(fs, &table.location)?
         } else {
             Vec::new()

@@ -575,6 +575,35 @@ mod tests {
     }
 
     #[test]
+    fn create_table_as_column_names_and_attributes_are_taken_out() {
+        // Input: CREATE TABLE AS with a column list and attributes, and one with attributes
+        // and BACKUP NO but no list.
+        let sql = "CREATE TABLE t (a, \"B\") DISTKEY(a) AS SELECT 1, 2";
+        let s = strip(sql).unwrap();
+        let blank = |from: &str| " ".repeat(from.chars().count());
+        assert_eq!(
+            s.sql,
+            format!(
+                "CREATE TABLE t {} AS SELECT 1, 2",
+                blank("(a, \"B\") DISTKEY(a)")
+            )
+        );
+        let attrs = &s.tables[0].1;
+        let names: Vec<&str> = attrs.as_columns.iter().map(|c| c.value.as_str()).collect();
+        assert_eq!(names, ["a", "B"]);
+        assert_eq!(attrs.dist_key.as_ref().map(|k| k.value.as_str()), Some("a"));
+        let s = strip("CREATE TABLE t BACKUP NO SORTKEY(x) AS SELECT 1 AS x").unwrap();
+        assert_eq!(
+            s.sql,
+            format!(
+                "CREATE TABLE t {} AS SELECT 1 AS x",
+                blank("BACKUP NO SORTKEY(x)")
+            )
+        );
+        assert!(s.tables[0].1.as_columns.is_empty());
+    }
+
+    #[test]
     fn malformed_attributes_are_syntax_errors_at_the_offending_token() {
         // Input: a style that does not exist, DISTKEY without parentheses, two DISTSTYLEs,
         // COMPOUND without SORTKEY, SORTKEY with an empty list, and ENCODE with no word.
