@@ -487,6 +487,15 @@ impl Session {
     fn copy_from_files(&mut self, stmt: &copy::options::CopyStatement) -> Result<StatementResult> {
         let manifest = self.current_manifest();
         let schema = stmt.schema.clone().unwrap_or_else(|| "public".to_string());
+        if manifest.external.table(&schema, &stmt.table).is_some() {
+            return Err(Error::WrongObjectType {
+                message: format!(
+                    "cannot copy into external table \"{schema}.{}\"",
+                    stmt.table
+                ),
+                position: None,
+            });
+        }
         let table = manifest
             .table(&schema, &stmt.table)
             .ok_or_else(|| Error::UndefinedTable {
