@@ -247,6 +247,11 @@ impl Scan<'_> {
             return Ok(());
         };
         let name_start = name.span.start;
+        // Past the (possibly qualified) name, which may itself be a word such as INTERLEAVED.
+        i += 1;
+        while t.get(i).is_some_and(|x| x.token == Token::Period) {
+            i += 2;
+        }
         while let Some(tok) = t.get(i) {
             if tok.token == Token::LParen {
                 break;
@@ -592,6 +597,8 @@ mod tests {
         let names: Vec<&str> = attrs.as_columns.iter().map(|c| c.value.as_str()).collect();
         assert_eq!(names, ["a", "B"]);
         assert_eq!(attrs.dist_key.as_ref().map(|k| k.value.as_str()), Some("a"));
+        let s = strip("CREATE TABLE interleaved AS SELECT 1 AS x").unwrap();
+        assert!(s.tables.is_empty());
         let s = strip("CREATE TABLE t BACKUP NO SORTKEY(x) AS SELECT 1 AS x").unwrap();
         assert_eq!(
             s.sql,
