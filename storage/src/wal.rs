@@ -492,6 +492,7 @@ mod tests {
                 segments: Vec::new(),
                 change_version: 1,
             }],
+            external: Default::default(),
         };
         let record = Record {
             version: 42,
@@ -528,6 +529,7 @@ mod tests {
                 segments: Vec::new(),
                 change_version: 1,
             }],
+            external: Default::default(),
         };
         let values: arrow_array::Int64Array = (0..300).map(|v| (v % 3 != 0).then_some(v)).collect();
         let batch = RecordBatch::try_new(def.arrow_schema(), vec![Arc::new(values)]).unwrap();
