@@ -624,9 +624,11 @@ impl Store {
     pub(crate) fn commit(&self, changes: &Changes<'_>) -> Result<Arc<Manifest>, CommitError> {
         let mut state = self.lock_commit();
         self.refuse_if_failed(&state)?;
+        // External DDL is only in manifests: it never goes through the WAL.
         let wal_only = self.options.wal_append_rows_max > 0
             && changes.created.is_empty()
             && changes.dropped.is_empty()
+            && changes.external_base.is_none()
             && changes
                 .appended
                 .values()
