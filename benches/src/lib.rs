@@ -5,6 +5,8 @@
 //! - `benches/encodings.rs`: block encodings' throughput and sizes (criterion).
 //! - `src/bin/tpch.rs`: the TPC-H harness: generates and loads the data, times the 22 queries,
 //!   and with `--compare` runs DuckDB and DataFusion beside Basalt and checks the answers.
+//! - `src/bin/copy.rs`: COPY of TPC-H lineitem from '|'-delimited text and from Parquet,
+//!   beside DuckDB loading the same files into a native table.
 //! - `tests/tpch.rs`: the 22 queries at scale factor 0.01 against DuckDB's stored answers.
 //!
 //! This library holds the data generators the benchmarks share: [`tpch`] for TPC-H, and
@@ -13,6 +15,7 @@
 //! Basalt against itself.
 
 pub mod answers;
+pub mod peers;
 pub mod tpch;
 
 use std::sync::Arc;

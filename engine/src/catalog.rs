@@ -374,6 +374,75 @@ const CATALOGS: &[Catalog] = &[
             ("estimated_visible_rows", BIGINT),
         ],
     },
+    // External tables' views (rows from `external::views`).
+    Catalog {
+        schema: "pg_catalog",
+        name: "svv_external_schemas",
+        oid: 12_020,
+        view: true,
+        columns: &[
+            ("esoid", INT),
+            ("eskind", SMALL),
+            ("schemaname", TEXT),
+            ("esowner", INT),
+            ("databasename", TEXT),
+            ("esoptions", TEXT),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "svv_external_tables",
+        oid: 12_021,
+        view: true,
+        columns: &[
+            ("redshift_database_name", TEXT),
+            ("schemaname", TEXT),
+            ("tablename", TEXT),
+            ("tabletype", TEXT),
+            ("location", TEXT),
+            ("input_format", TEXT),
+            ("output_format", TEXT),
+            ("serialization_lib", TEXT),
+            ("serde_parameters", TEXT),
+            ("compressed", INT),
+            ("parameters", TEXT),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "svv_external_columns",
+        oid: 12_022,
+        view: true,
+        columns: &[
+            ("redshift_database_name", TEXT),
+            ("schemaname", TEXT),
+            ("tablename", TEXT),
+            ("columnname", TEXT),
+            ("external_type", TEXT),
+            ("columnnum", INT),
+            ("part_key", INT),
+            ("is_nullable", TEXT),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "svv_external_partitions",
+        oid: 12_023,
+        view: true,
+        columns: &[
+            ("redshift_database_name", TEXT),
+            ("schemaname", TEXT),
+            ("tablename", TEXT),
+            ("values", TEXT),
+            ("location", TEXT),
+            ("input_format", TEXT),
+            ("output_format", TEXT),
+            ("serialization_lib", TEXT),
+            ("serde_parameters", TEXT),
+            ("compressed", INT),
+            ("parameters", TEXT),
+        ],
+    },
     Catalog {
         schema: "pg_catalog",
         name: "stv_blocklist",
@@ -967,6 +1036,9 @@ fn rows(name: &str, manifest: &Manifest) -> Vec<Vec<Datum>> {
     let b = Datum::Boolean;
     match name {
         "svv_table_info" => table_info_rows(manifest),
+        n if crate::external::views::VIEWS.contains(&n) => {
+            crate::external::views::rows(n, manifest)
+        }
         // The one table access method, PostgreSQL's heap (every table's relam).
         "pg_am" => vec![vec![
             int(HEAP_AM_OID),

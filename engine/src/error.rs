@@ -62,6 +62,15 @@ pub enum Error {
     },
     #[error("relation \"{name}\" already exists")]
     DuplicateTable { name: String },
+    #[error("schema \"{name}\" already exists")]
+    DuplicateSchema { name: String },
+    /// Another object of the name exists (42710).
+    #[error("{message}")]
+    DuplicateObject { message: String },
+    /// DROP of an object others depend on, without CASCADE, or of a role that owns objects
+    /// or holds privileges (2BP01).
+    #[error("{message}")]
+    DependentObjects { message: String },
     #[error("column \"{name}\" specified more than once")]
     DuplicateColumn { name: String },
     #[error("table name \"{name}\" specified more than once")]
@@ -129,9 +138,6 @@ pub enum Error {
     /// A role name that is reserved, such as `public` (42939).
     #[error("{message}")]
     ReservedName { message: String },
-    /// DROP of a role that owns objects or holds privileges (2BP01).
-    #[error("{message}")]
-    DependentObjects { message: String },
     /// DROP of the role the session runs as (55006).
     #[error("{message}")]
     ObjectInUse { message: String },

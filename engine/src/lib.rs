@@ -11,6 +11,7 @@
 //! - `pgtext`: PostgreSQL's text output format for every type.
 //! - `security`: users, groups, passwords and privileges (CREATE USER, GRANT, ...).
 //! - `copy`: Redshift's COPY (files into a table) and UNLOAD (a query into files).
+//! - `external`: external schemas and tables, read in place from Parquet, text and JSON.
 //!
 //! [`Engine`] opens a data directory; a [`Session`] runs statements with its own transaction
 //! state. The server and the benchmark harness both use the engine through this API.
@@ -19,6 +20,7 @@ pub mod catalog;
 pub mod copy;
 pub mod error;
 mod exec;
+pub mod external;
 pub mod interrupt;
 pub mod kernels;
 mod parse;
@@ -390,6 +392,7 @@ impl Session {
         binder.table_attributes = stmt.attributes.as_deref();
         binder.store = Some(&self.engine.store);
         binder.queue = Some(&self.engine.queue);
+        binder.files = Some(self.engine.files.clone());
         let bound = match binder.bind_statement(&stmt.ast) {
             Ok(b) => b,
             Err(e) => {
@@ -540,6 +543,15 @@ impl Session {
     fn copy_from_files(&mut self, stmt: &copy::options::CopyStatement) -> Result<StatementResult> {
         let manifest = self.current_manifest();
         let schema = stmt.schema.clone().unwrap_or_else(|| "public".to_string());
+        if manifest.external.table(&schema, &stmt.table).is_some() {
+            return Err(Error::WrongObjectType {
+                message: format!(
+                    "cannot copy into external table \"{schema}.{}\"",
+                    stmt.table
+                ),
+                position: None,
+            });
+        }
         let table = manifest
             .table(&schema, &stmt.table)
             .ok_or_else(|| Error::UndefinedTable {
@@ -583,6 +595,29 @@ impl Session {
         }
     }
 
+    /// External schema and table DDL: the new external catalog is stored in the open
+    /// transaction block, or committed at once.
+    fn external_ddl(
+        &mut self,
+        stmt: &external::ddl::ExternalStatement,
+        text: &Arc<str>,
+    ) -> Result<StatementResult> {
+        let manifest = self.current_manifest();
+        let outcome = {
+            let binder = Binder::new(&manifest, text, None);
+            let bind_type = |t: &sqlparser::ast::DataType| {
+                binder.bind_type(t, sqlparser::tokenizer::Span::empty())
+            };
+            external::catalog::execute(stmt, &manifest, self.engine.files.as_ref(), &bind_type)?
+        };
+        if let Some(catalog) = outcome.catalog {
+            self.write_at(&manifest, |t| {
+                t.set_external(catalog).map_err(storage_error)
+            })?;
+        }
+        Ok(command(outcome.tag))
+    }
+
     /// `UNLOAD ('query') TO 'location'`: runs the query and writes its rows to files.
     fn unload(&mut self, stmt: &copy::options::UnloadStatement) -> Result<StatementResult> {
         let inner = parse::parse(&stmt.query)?;
@@ -622,6 +657,7 @@ impl Session {
             binder.settings = Some(&self.settings);
             binder.session = Some(&info);
             binder.load_errors = Some(&self.engine.load_errors);
+            binder.files = Some(self.engine.files.clone());
             binder.bind_statement(ast)?
         };
         let BoundStatement::Query(q) = bound else {
@@ -853,6 +889,7 @@ impl Session {
             return match t.as_ref() {
                 copy::options::Transfer::Copy(c) => self.copy_from_files(c),
                 copy::options::Transfer::Unload(u) => self.unload(u),
+                copy::options::Transfer::External(e) => self.external_ddl(e, &stmt.text),
             };
         }
         if copy::postgres::is_stdio(&stmt.ast) {
@@ -880,6 +917,7 @@ impl Session {
             binder.table_attributes = stmt.attributes.as_deref();
             binder.store = Some(&self.engine.store);
             binder.queue = Some(&self.engine.queue);
+            binder.files = Some(self.engine.files.clone());
             binder.bind_statement(&stmt.ast)?
         };
         let bound = self.authorize(bound, &manifest, &stmt.ast)?;
@@ -904,6 +942,7 @@ impl Session {
             BoundStatement::Query(_)
             | BoundStatement::ExplainAnalyze(_)
             | BoundStatement::Insert { .. }
+            | BoundStatement::CreateTableAs { exists: false, .. }
             | BoundStatement::Delete { .. }
             | BoundStatement::Update { .. } => Some(engine.queue.acquire(
                 &interrupt,
@@ -963,6 +1002,28 @@ impl Session {
                 }
                 self.write(|t| t.create_table(def).map_err(storage_error))?;
                 Ok(command("CREATE TABLE"))
+            }
+            BoundStatement::CreateTableAs { def, plan, exists } => {
+                if exists {
+                    return Ok(command("CREATE TABLE AS"));
+                }
+                let ctx = exec::ExecContext {
+                    store: &store,
+                    interrupt: &interrupt,
+                    profile: None,
+                };
+                let batches = exec::execute(&plan, &ctx)?;
+                let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+                let (schema, name) = (def.schema.clone(), def.name.clone());
+                // One commit: the table appears with its rows or not at all.
+                self.write(|t| {
+                    t.create_table(def).map_err(storage_error)?;
+                    if rows > 0 {
+                        t.append(&schema, &name, &batches).map_err(storage_error)?;
+                    }
+                    Ok(())
+                })?;
+                Ok(command(&format!("SELECT {rows}")))
             }
             BoundStatement::DropTable { names, if_exists } => {
                 for (schema, name) in &names {

@@ -164,7 +164,7 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>> {
 
 /// Turns sqlparser's message ("Expected: X, found: Y at Line: L, Column: C") into
 /// PostgreSQL's ("syntax error at or near "Y"") with a character position.
-fn syntax_error(sql: &str, e: ParserError) -> Error {
+pub(crate) fn syntax_error(sql: &str, e: ParserError) -> Error {
     let raw = match e {
         ParserError::TokenizerError(m) | ParserError::ParserError(m) => m,
         ParserError::RecursionLimitExceeded => {

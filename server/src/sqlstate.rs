@@ -181,6 +181,9 @@ impl SqlError {
             EngineError::InvalidEncoding { .. } => code::FEATURE_NOT_SUPPORTED,
             EngineError::AmbiguousColumn { .. } => code::AMBIGUOUS_COLUMN,
             EngineError::DuplicateTable { .. } => code::DUPLICATE_TABLE,
+            EngineError::DuplicateSchema { .. } => "42P06",
+            EngineError::DuplicateObject { .. } => "42710",
+            EngineError::DependentObjects { .. } => "2BP01",
             EngineError::DuplicateColumn { .. } => code::DUPLICATE_COLUMN,
             EngineError::DuplicateAlias { .. } | EngineError::DuplicateWithQuery { .. } => {
                 code::DUPLICATE_ALIAS
@@ -245,7 +248,6 @@ impl SqlError {
             EngineError::UndefinedRole { .. } => code::UNDEFINED_OBJECT,
             EngineError::DuplicateRole { .. } => "42710",
             EngineError::ReservedName { .. } => "42939",
-            EngineError::DependentObjects { .. } => "2BP01",
             EngineError::ObjectInUse { .. } => code::OBJECT_IN_USE,
             EngineError::InvalidGrantOperation { .. } => "0LP01",
             EngineError::UndefinedDatabase { .. } => code::INVALID_CATALOG_NAME,

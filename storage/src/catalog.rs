@@ -254,6 +254,8 @@ pub struct Manifest {
     pub tables: Vec<TableMeta>,
     /// Roles, memberships and privileges (format version 5).
     pub security: crate::security::Security,
+    /// External schemas and tables (format version 4).
+    pub external: crate::external::ExternalCatalog,
 }
 
 impl Manifest {

@@ -15,6 +15,7 @@
 //! - [`delete_vector`]: the deleted rows of a segment (DELETE, UPDATE).
 //! - [`catalog`]: table definitions, [`TableMeta`], [`SegmentMeta`] and [`Manifest`].
 //! - [`security`]: roles, group memberships and granted privileges, kept in the manifest.
+//! - [`external`]: external schemas and tables (definitions only; their files are not ours).
 //! - [`manifest`]: manifest files on disk (one per version).
 //! - `durable`: fsync, atomic rename and what Basalt assumes of the file system.
 //! - [`resident`]: rows of small INSERTs held in memory until a checkpoint writes them to a
@@ -34,6 +35,7 @@ pub mod column_encoding;
 pub mod delete_vector;
 mod durable;
 pub mod error;
+pub mod external;
 pub mod fault;
 pub mod manifest;
 pub mod resident;
@@ -54,6 +56,7 @@ pub use catalog::{ColumnDef, DistStyle, Manifest, SegmentMeta, SortKey, TableDef
 pub use column_encoding::ColumnEncoding;
 pub use delete_vector::DeleteVector;
 pub use error::{Error, Result};
+pub use external::{ExternalCatalog, ExternalPartition, ExternalSchema, ExternalTable};
 pub use security::Security;
 pub use segment::{BlockMeta, SegmentReader};
 pub use store::{

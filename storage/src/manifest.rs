@@ -20,6 +20,7 @@ use crate::catalog::{Manifest, SegmentMeta, TableDef, TableMeta};
 use crate::delete_vector::DeleteVector;
 use crate::durable::{replace_file, ReplaceError};
 use crate::error::{io_at, Error, Result};
+use crate::external::ExternalCatalog;
 use crate::security::Security;
 use crate::zone_map::ZoneMap;
 
@@ -27,9 +28,10 @@ use crate::zone_map::ZoneMap;
 pub const MANIFEST_MAGIC: [u8; 8] = *b"BASALTMF";
 /// The manifest format version this build writes. Version 2 added delete vectors
 /// (`segments[].deleted`); version 3 the table attributes (`def.dist_style`, `def.dist_key`,
-/// `def.sort_key`, `def.columns[].encoding`); version 5 the security catalog (`security`,
-/// `def.owner`). This build reads versions 1 to 5; fields a version lacks take their defaults
-/// (no deleted rows, AUTO everywhere, no roles, tables owned by the bootstrap superuser).
+/// `def.sort_key`, `def.columns[].encoding`); version 4 the external catalog (`external`);
+/// version 5 the security catalog (`security`, `def.owner`). This build reads versions 1 to 5;
+/// fields a version lacks take their defaults (no deleted rows, AUTO everywhere, no external
+/// schemas, no roles, tables owned by the bootstrap superuser).
 pub const MANIFEST_FORMAT_VERSION: u32 = 5;
 /// The oldest manifest format version this build reads.
 pub const MANIFEST_FORMAT_VERSION_MIN: u32 = 1;
@@ -58,6 +60,9 @@ struct ManifestJson {
     /// Absent (before version 5, or no roles and no grants) means an empty security catalog.
     #[serde(default, skip_serializing_if = "Security::is_empty")]
     security: Security,
+    /// External schemas and tables; absent (before version 4, or none defined) means none.
+    #[serde(default, skip_serializing_if = "ExternalCatalog::is_empty")]
+    external: ExternalCatalog,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -134,6 +139,7 @@ pub(crate) fn encode(p: &Persisted) -> Result<Vec<u8>> {
             })
             .collect(),
         security: p.manifest.security.clone(),
+        external: p.manifest.external.clone(),
     };
     let payload = serde_json::to_vec(&json)
         .map_err(|e| Error::Internal(format!("serializing manifest: {e}")))?;
@@ -205,6 +211,7 @@ pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<Persisted> {
                 })
                 .collect(),
             security: json.security,
+            external: json.external,
         },
         next_table_id: json.next_table_id,
         next_segment_id: json.next_segment_id,
@@ -216,6 +223,7 @@ pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<Persisted> {
 /// Checks the invariants every manifest holds.
 fn check(p: &Persisted) -> Result<(), String> {
     let m = &p.manifest;
+    m.external.check()?;
     let mut ids = BTreeSet::new();
     let mut names = BTreeMap::new();
     let mut segment_ids = BTreeSet::new();
@@ -371,6 +379,7 @@ mod tests {
                     }],
                 }],
                 security: Security::default(),
+                external: ExternalCatalog::default(),
             },
             next_table_id: crate::TABLE_ID_MIN + 1,
             next_segment_id: 4,
@@ -495,6 +504,59 @@ mod tests {
         let back = decode(Path::new("m"), &reframed(&encode(&old).unwrap(), 3)).unwrap();
         assert!(back.manifest.security.is_empty());
         assert_eq!(back.manifest.tables[0].def.owner, None);
+    }
+
+    #[test]
+    fn external_catalog_round_trips_and_older_manifests_have_none() {
+        // Input: the sample with one external schema and a partitioned Parquet table; then
+        // the sample without one, whose payload must not mention `external` (so a version 3
+        // reader's view of it is unchanged), framed as version 3.
+        let mut p = sample();
+        p.manifest.external = ExternalCatalog {
+            schemas: vec![crate::ExternalSchema {
+                name: "spectrum".into(),
+                database: "db".into(),
+                iam_role: Some("arn:aws:iam::1:role/r".into()),
+            }],
+            tables: vec![crate::ExternalTable {
+                schema: "spectrum".into(),
+                name: "sales".into(),
+                columns: p.manifest.tables[0].def.columns.clone(),
+                partition_columns: vec![ColumnDef {
+                    name: "day".into(),
+                    ty: SqlType::Date,
+                    nullable: true,
+                    encoding: ColumnEncoding::Auto,
+                }],
+                stored_as: "PARQUET".into(),
+                serde: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe".into(),
+                serde_parameters: [("serialization.format".to_string(), "1".to_string())]
+                    .into_iter()
+                    .collect(),
+                location: "/data/sales".into(),
+                properties: [("numRows".to_string(), "10".to_string())]
+                    .into_iter()
+                    .collect(),
+                partitions: vec![crate::ExternalPartition {
+                    values: vec!["2024-01-01".into()],
+                    location: "/data/other".into(),
+                }],
+            }],
+        };
+        let bytes = encode(&p).unwrap();
+        assert_eq!(&bytes[8..12], &MANIFEST_FORMAT_VERSION.to_le_bytes());
+        assert_eq!(decode(Path::new("m"), &bytes).unwrap(), p);
+
+        let plain = sample();
+        let bytes = encode(&plain).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes[HEADER_BYTES..]).contains("external"));
+        let back = decode(Path::new("m"), &reframed(&bytes, 3)).unwrap();
+        assert!(back.manifest.external.is_empty());
+
+        // An external table whose schema is missing is corrupt.
+        let mut orphan = p.clone();
+        orphan.manifest.external.schemas.clear();
+        assert!(check(&orphan).is_err());
     }
 
     #[test]

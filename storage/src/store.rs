@@ -160,6 +160,9 @@ pub(crate) struct Changes<'a> {
     pub(crate) pending: &'a BTreeSet<u64>,
     /// Whether the transaction replaced the security catalog (the view holds the new one).
     pub(crate) security_changed: bool,
+    /// The base version's external catalog, when the transaction changed it (the view holds
+    /// the new one).
+    pub(crate) external_base: Option<&'a crate::external::ExternalCatalog>,
 }
 
 /// What [`Store::scan_segment`] read and skipped.
@@ -623,10 +626,12 @@ impl Store {
     pub(crate) fn commit(&self, changes: &Changes<'_>) -> Result<Arc<Manifest>, CommitError> {
         let mut state = self.lock_commit();
         self.refuse_if_failed(&state)?;
+        // External DDL is only in manifests: it never goes through the WAL.
         let wal_only = self.options.wal_append_rows_max > 0
             && changes.created.is_empty()
             && changes.dropped.is_empty()
             && !changes.security_changed
+            && changes.external_base.is_none()
             && changes
                 .appended
                 .values()
@@ -1117,6 +1122,10 @@ fn check_conflicts(newest: &Manifest, c: &Changes<'_>) -> Result<()> {
         // Role and grant changes are serialized as a whole.
         return Err(Error::SerializationConflict("pg_authid".into()));
     }
+    // External DDL conflicts with any other external DDL committed after the base.
+    if c.external_base.is_some_and(|base| *base != newest.external) {
+        return Err(Error::SerializationConflict("external catalog".into()));
+    }
     let touched = c
         .dropped
         .iter()
@@ -1161,6 +1170,9 @@ fn apply(newest: &Manifest, c: &Changes<'_>) -> Result<Manifest> {
         .checked_add(1)
         .ok_or_else(|| Error::Internal("manifest version overflow".into()))?;
     next.tables.retain(|t| !c.dropped.contains_key(&t.id));
+    if c.external_base.is_some() {
+        next.external = c.view.external.clone();
+    }
     let version = next.version;
     // No commit after the base changed the tables this one deleted from or truncated
     // (`check_conflicts`), so the newest version's segments are the base's, except that a

@@ -72,6 +72,8 @@ pub struct Transaction {
     written: Vec<(u64, u64)>,
     /// After a commit: the written segments no manifest refers to.
     garbage: Vec<(u64, u64)>,
+    /// True once the external catalog was replaced here.
+    external_changed: bool,
     state: State,
 }
 
@@ -92,6 +94,7 @@ impl Transaction {
             security_changed: false,
             written: Vec::new(),
             garbage: Vec::new(),
+            external_changed: false,
             state: State::Open,
         }
     }
@@ -110,6 +113,15 @@ impl Transaction {
     fn view_mut(&mut self) -> &mut Manifest {
         let base = &self.base;
         self.view.get_or_insert_with(|| (**base).clone())
+    }
+
+    /// Replaces the external catalog (external schemas and tables) with `catalog`. At commit,
+    /// another commit that changed it after this transaction's base is a conflict.
+    pub fn set_external(&mut self, catalog: crate::external::ExternalCatalog) -> Result<()> {
+        catalog.check().map_err(Error::Internal)?;
+        self.view_mut().external = catalog;
+        self.external_changed = true;
+        Ok(())
     }
 
     /// Creates table `def.schema`.`def.name` with a fresh id.
@@ -466,6 +478,7 @@ impl Transaction {
             && self.appended.is_empty()
             && self.modified.is_empty()
             && !self.security_changed
+            && !self.external_changed
         {
             self.garbage = std::mem::take(&mut self.written);
             self.state = State::Committed;
@@ -498,6 +511,7 @@ impl Transaction {
             truncated: &self.truncated,
             pending: &self.pending,
             security_changed: self.security_changed,
+            external_base: self.external_changed.then_some(&self.base.external),
         };
         match self.store.commit(&changes) {
             Ok(published) => {

@@ -493,6 +493,7 @@ mod tests {
                 change_version: 1,
             }],
             security: Default::default(),
+            external: Default::default(),
         };
         let record = Record {
             version: 42,
@@ -530,6 +531,7 @@ mod tests {
                 change_version: 1,
             }],
             security: Default::default(),
+            external: Default::default(),
         };
         let values: arrow_array::Int64Array = (0..300).map(|v| (v % 3 != 0).then_some(v)).collect();
         let batch = RecordBatch::try_new(def.arrow_schema(), vec![Arc::new(values)]).unwrap();

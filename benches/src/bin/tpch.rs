@@ -14,13 +14,14 @@
 //! `benches/tpch/answers/` and rewrites the list of queries Basalt does not answer correctly yet.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use basalt_benches::answers::{compare, Answer, Kind, Known, KnownFailing};
+use basalt_benches::peers::{clear_progress, progress, target_dir, Peer};
 use basalt_benches::tpch::{self, Table};
 use basalt_engine::Engine;
 use clap::Parser;
@@ -30,9 +31,6 @@ use serde_json::{json, Value};
 /// the system allocator would map and unmap fresh pages each time.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// Pinned versions of the peers installed into the virtual environment.
-const PEER_PACKAGES: [&str; 3] = ["duckdb==2.0.0", "datafusion==55.0.0", "pyarrow==26.0.1"];
 
 #[derive(Parser, Debug)]
 #[command(about = "TPC-H over Basalt, optionally beside DuckDB and DataFusion")]
@@ -63,12 +61,6 @@ struct Args {
     /// The Python interpreter that creates the peers' virtual environment.
     #[arg(long, default_value = "python3")]
     python: String,
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
 }
 
 fn main() -> Result<()> {
@@ -657,112 +649,6 @@ fn write_answers(
 }
 
 /// The Python process running the peers (benches/peers/peer.py), one JSON request per line.
-struct Peer {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
-impl Peer {
-    fn start(python: &str) -> Result<Peer> {
-        let venv = target_dir().join("peers-venv");
-        let venv_python = venv.join("bin/python");
-        let stamp = venv.join("basalt-peers.txt");
-        let wanted = PEER_PACKAGES.join("\n");
-        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-            progress(&format!(
-                "installing {} into {}",
-                PEER_PACKAGES.join(" "),
-                venv.display()
-            ));
-            if !venv_python.exists() {
-                run_command(Command::new(python).arg("-m").arg("venv").arg(&venv))?;
-            }
-            run_command(
-                Command::new(&venv_python)
-                    .args([
-                        "-m",
-                        "pip",
-                        "install",
-                        "--quiet",
-                        "--disable-pip-version-check",
-                    ])
-                    .args(PEER_PACKAGES),
-            )?;
-            std::fs::write(&stamp, &wanted)?;
-            clear_progress();
-        }
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/peer.py");
-        let mut child = Command::new(&venv_python)
-            .arg(&script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("starting {}", script.display()))?;
-        let stdin = child.stdin.take().ok_or_else(|| anyhow!("no stdin"))?;
-        let stdout = BufReader::new(child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?);
-        let mut peer = Peer {
-            child,
-            stdin,
-            stdout,
-        };
-        let v = peer.call(json!({"op": "versions"}))?;
-        println!(
-            "Peers: DuckDB {}, DataFusion {} (Python {})",
-            v["duckdb"].as_str().unwrap_or("?"),
-            v["datafusion"].as_str().unwrap_or("not installed"),
-            v["python"].as_str().unwrap_or("?"),
-        );
-        Ok(peer)
-    }
-
-    /// Sends a request; the outer error is a broken peer, the inner one the peer's answer.
-    fn request(&mut self, req: Value) -> Result<Result<Value, String>> {
-        writeln!(self.stdin, "{req}")?;
-        self.stdin.flush()?;
-        let mut line = String::new();
-        if self.stdout.read_line(&mut line)? == 0 {
-            bail!("the peer process exited");
-        }
-        let v: Value = serde_json::from_str(&line).context("the peer's response")?;
-        if v["ok"].as_bool() == Some(true) {
-            Ok(Ok(v))
-        } else {
-            Ok(Err(v["error"]
-                .as_str()
-                .unwrap_or("unknown error")
-                .to_string()))
-        }
-    }
-
-    fn call(&mut self, req: Value) -> Result<Value> {
-        let op = req["op"].as_str().unwrap_or_default().to_string();
-        self.request(req)?.map_err(|e| anyhow!("peer {op}: {e}"))
-    }
-
-    fn stop(mut self) {
-        drop(self.stdin);
-        let _ = self.child.wait();
-    }
-}
-
-fn run_command(cmd: &mut Command) -> Result<()> {
-    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
-    if !status.success() {
-        bail!("{cmd:?} failed: {status}");
-    }
-    Ok(())
-}
-
-fn progress(msg: &str) {
-    eprint!("\r\x1b[2K{msg}");
-    let _ = std::io::stderr().flush();
-}
-
-fn clear_progress() {
-    eprint!("\r\x1b[2K");
-}
-
 fn dir_size(dir: &Path) -> std::io::Result<u64> {
     let mut total = 0;
     for entry in std::fs::read_dir(dir)? {

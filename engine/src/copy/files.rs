@@ -26,6 +26,9 @@ pub trait FileStore: Send + Sync + std::fmt::Debug {
     fn remove(&self, file: &str) -> Result<()>;
     /// The name a location's file is reported with (in errors and STL_LOAD_ERRORS).
     fn display(&self, file: &str) -> String;
+    /// Whether a file or directory is at `location` (external tables tell a missing
+    /// location from an empty one).
+    fn exists(&self, location: &str) -> bool;
 }
 
 /// The local file system, relative paths resolved against the data directory.
@@ -267,6 +270,10 @@ impl FileStore for LocalFiles {
     fn remove(&self, file: &str) -> Result<()> {
         let path = self.resolve(file)?;
         std::fs::remove_file(&path).map_err(|e| io_error(&path_string(&path), "remove", &e))
+    }
+
+    fn exists(&self, location: &str) -> bool {
+        self.resolve(location).is_ok_and(|p| p.exists())
     }
 
     fn display(&self, file: &str) -> String {

@@ -482,6 +482,36 @@ fn load_file(
     load_delimited(&data, &shown, plan, interrupt)
 }
 
+/// Reads one text, CSV or JSON file of an external table (its bytes already read) into
+/// batches of the plan's columns. Every row must load: the first bad one is the error, and
+/// it names the file, the line and the column.
+pub(crate) fn read_external_file(
+    fs: &dyn FileStore,
+    file: &str,
+    bytes: Vec<u8>,
+    plan: &LoadPlan,
+    interrupt: &Interrupt,
+) -> Result<Vec<RecordBatch>> {
+    let shown = fs.display(file);
+    let o = &plan.options;
+    let data = files::decompress(bytes, o.compression, &shown)?;
+    let outcome = if let InputFormat::Json(mode) = &o.format {
+        let mut sink = RowSink::new(plan, shown);
+        json::load_json(&data, mode, fs, &mut sink)?;
+        sink.finish()?
+    } else {
+        load_delimited(&data, &shown, plan, interrupt)?
+    };
+    if let Some(first) = outcome.rejects.into_iter().next() {
+        return Err(first.error);
+    }
+    Ok(outcome
+        .batches
+        .into_iter()
+        .filter(|b| b.num_rows() > 0)
+        .collect())
+}
+
 /// Delimited and fixed-width input: the data is cut into chunks at record boundaries and the
 /// chunks are parsed in parallel, each into its own batch; rejects keep their order.
 fn load_delimited(

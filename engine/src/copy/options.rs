@@ -136,14 +136,14 @@ pub const MAX_FILE_BYTES_DEFAULT: u64 = 6_200 * 1024 * 1024;
 const MAX_FILE_BYTES_MIN: u64 = 5 * 1024 * 1024;
 
 /// A cursor over the significant tokens of one statement.
-struct Cursor<'a> {
+pub(crate) struct Cursor<'a> {
     sql: &'a str,
     tokens: Vec<&'a TokenWithSpan>,
-    at: usize,
+    pub(crate) at: usize,
 }
 
 impl<'a> Cursor<'a> {
-    fn new(sql: &'a str, tokens: &'a [TokenWithSpan]) -> Self {
+    pub(crate) fn new(sql: &'a str, tokens: &'a [TokenWithSpan]) -> Self {
         let tokens = tokens
             .iter()
             .filter(|t| !matches!(t.token, Token::Whitespace(_) | Token::EOF))
@@ -151,11 +151,11 @@ impl<'a> Cursor<'a> {
         Cursor { sql, tokens, at: 0 }
     }
 
-    fn peek(&self) -> Option<&'a Token> {
+    pub(crate) fn peek(&self) -> Option<&'a Token> {
         self.tokens.get(self.at).map(|t| &t.token)
     }
 
-    fn next(&mut self) -> Option<&'a Token> {
+    pub(crate) fn next(&mut self) -> Option<&'a Token> {
         let t = self.peek();
         if t.is_some() {
             self.at += 1;
@@ -164,7 +164,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A syntax error at the current token (or at the end).
-    fn error(&self) -> Error {
+    pub(crate) fn error(&self) -> Error {
         match self.tokens.get(self.at) {
             Some(t) => Error::Syntax {
                 message: format!("syntax error at or near \"{}\"", t.token),
@@ -178,7 +178,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Consumes `word` (case-insensitive) if it comes next.
-    fn eat(&mut self, word: &str) -> bool {
+    pub(crate) fn eat(&mut self, word: &str) -> bool {
         match self.peek() {
             Some(Token::Word(w))
                 if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word) =>
@@ -190,7 +190,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn expect(&mut self, word: &str) -> Result<()> {
+    pub(crate) fn expect(&mut self, word: &str) -> Result<()> {
         if self.eat(word) {
             Ok(())
         } else {
@@ -198,7 +198,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn eat_token(&mut self, token: &Token) -> bool {
+    pub(crate) fn eat_token(&mut self, token: &Token) -> bool {
         if self.peek() == Some(token) {
             self.at += 1;
             true
@@ -208,7 +208,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// An identifier: unquoted words fold to lower case, as everywhere in Basalt.
-    fn ident(&mut self) -> Result<String> {
+    pub(crate) fn ident(&mut self) -> Result<String> {
         match self.peek() {
             Some(Token::Word(w)) => {
                 self.at += 1;
@@ -221,7 +221,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn string(&mut self) -> Result<String> {
+    pub(crate) fn string(&mut self) -> Result<String> {
         match self.peek() {
             Some(Token::SingleQuotedString(s)) | Some(Token::EscapedStringLiteral(s)) => {
                 self.at += 1;
@@ -231,7 +231,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn number(&mut self) -> Result<u64> {
+    pub(crate) fn number(&mut self) -> Result<u64> {
         match self.peek() {
             Some(Token::Number(n, _)) => match n.parse::<u64>() {
                 Ok(v) => {
@@ -245,14 +245,19 @@ impl<'a> Cursor<'a> {
     }
 
     /// The word of the current token, upper-cased, if it is an unquoted word.
-    fn keyword(&self) -> Option<String> {
+    pub(crate) fn keyword(&self) -> Option<String> {
         match self.peek() {
             Some(Token::Word(w)) if w.quote_style.is_none() => Some(w.value.to_uppercase()),
             _ => None,
         }
     }
 
-    fn done(&self) -> bool {
+    /// The statement text and its significant tokens (for handing a part to sqlparser).
+    pub(crate) fn parts(&self) -> (&'a str, &[&'a TokenWithSpan]) {
+        (self.sql, &self.tokens)
+    }
+
+    pub(crate) fn done(&self) -> bool {
         self.at >= self.tokens.len()
     }
 }
@@ -260,6 +265,9 @@ impl<'a> Cursor<'a> {
 /// True when the tokens (whitespace skipped) are a Redshift COPY from a file location or an
 /// UNLOAD, the statements this module parses.
 pub fn is_transfer(tokens: &[TokenWithSpan]) -> bool {
+    if crate::external::ddl::is_external(tokens) {
+        return true;
+    }
     let mut c = Cursor::new("", tokens);
     if c.eat("unload") {
         return true;
@@ -290,10 +298,15 @@ pub fn is_transfer(tokens: &[TokenWithSpan]) -> bool {
 pub enum Transfer {
     Copy(CopyStatement),
     Unload(UnloadStatement),
+    /// External schema and table DDL (see `external::ddl`), read by the same cursor.
+    External(crate::external::ddl::ExternalStatement),
 }
 
 /// Parses one COPY-from-file or UNLOAD statement (`tokens` without the `;`).
 pub fn parse_transfer(sql: &str, tokens: &[TokenWithSpan]) -> Result<Transfer> {
+    if crate::external::ddl::is_external(tokens) {
+        return crate::external::ddl::parse(sql, tokens).map(Transfer::External);
+    }
     let mut c = Cursor::new(sql, tokens);
     if c.eat("unload") {
         return parse_unload(&mut c).map(Transfer::Unload);

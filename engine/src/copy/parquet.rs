@@ -26,7 +26,7 @@ fn corrupt(file: &str, e: impl std::fmt::Display) -> Error {
 }
 
 /// True when a Parquet column of type `from` may load into a column of type `to`.
-fn compatible(from: &DataType, to: SqlType) -> bool {
+pub(crate) fn compatible(from: &DataType, to: SqlType) -> bool {
     use DataType as D;
     let int = matches!(
         from,

@@ -86,9 +86,16 @@ fn run_operator(
 ) -> Result<Vec<RecordBatch>> {
     match plan {
         Plan::Scan {
+            external: Some(source),
+            projection,
+            filter,
+            ..
+        } => Ok(crate::external::scan::scan(source, projection, filter.as_ref(), ctx.interrupt)?.0),
+        Plan::Scan {
             table,
             projection,
             filter,
+            external: None,
         } => match ctx.profile {
             None => scan::scan(ctx, table, projection, filter.as_ref()),
             Some(profile) => {

@@ -91,10 +91,12 @@ pub(crate) fn aggregate(
     let Some((ops, scan_node)) = chain(input) else {
         return Ok(None);
     };
+    // External tables are read whole by their own scan; the pipeline is for segments.
     let Plan::Scan {
         table,
         projection,
         filter,
+        external: None,
     } = scan_node
     else {
         return Ok(None);

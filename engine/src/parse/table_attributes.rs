@@ -66,6 +66,9 @@ pub struct TableAttributes {
     pub column_dist_keys: Vec<Located>,
     /// Columns declared `SORTKEY`, at the position of that word.
     pub column_sort_keys: Vec<Located>,
+    /// The column names of `CREATE TABLE t (a, b, ...) AS query`, which sqlparser does not
+    /// parse (it wants a type after each name).
+    pub as_columns: Vec<Located>,
 }
 
 impl TableAttributes {
@@ -244,12 +247,29 @@ impl Scan<'_> {
             return Ok(());
         };
         let name_start = name.span.start;
+        // Past the (possibly qualified) name, which may itself be a word such as INTERLEAVED.
+        i += 1;
+        while t.get(i).is_some_and(|x| x.token == Token::Period) {
+            i += 2;
+        }
         while let Some(tok) = t.get(i) {
             if tok.token == Token::LParen {
                 break;
             }
-            if keyword(Some(tok)).as_deref() == Some("AS") {
-                return Ok(());
+            match keyword(Some(tok)).as_deref() {
+                Some("AS") => return Ok(()),
+                // CREATE TABLE AS without a column list: attributes before AS.
+                Some(
+                    "DISTSTYLE" | "DISTKEY" | "SORTKEY" | "COMPOUND" | "INTERLEAVED" | "BACKUP",
+                ) => {
+                    let mut attrs = TableAttributes::default();
+                    self.table_attributes(t.get(i..).unwrap_or_default(), &mut attrs)?;
+                    if !attrs.is_empty() {
+                        self.tables.push((name_start, attrs));
+                    }
+                    return Ok(());
+                }
+                _ => {}
             }
             i += 1;
         }
@@ -274,8 +294,26 @@ impl Scan<'_> {
         };
         let mut attrs = TableAttributes::default();
         let inner = t.get(open + 1..close).unwrap_or_default();
-        for (element, after) in split_top_level(inner, t.get(close)) {
-            self.column_element(element, after, &mut attrs)?;
+        let elements = split_top_level(inner, t.get(close));
+        let names_only = elements
+            .iter()
+            .all(|(e, _)| e.len() == 1 && identifier(&e[0]).is_some());
+        let rest = t.get(close + 1..).unwrap_or_default();
+        let is_as = rest
+            .iter()
+            .any(|x| keyword(Some(x)).as_deref() == Some("AS"));
+        if names_only && is_as {
+            // CREATE TABLE t (a, b) ... AS query: the names are taken out for the binder.
+            for (e, _) in &elements {
+                if let Some(name) = identifier(&e[0]) {
+                    attrs.as_columns.push(self.located(&e[0], name));
+                }
+            }
+            self.blank_range(t, open, close + 1);
+        } else {
+            for (element, after) in elements {
+                self.column_element(element, after, &mut attrs)?;
+            }
         }
         self.table_attributes(t.get(close + 1..).unwrap_or_default(), &mut attrs)?;
         if !attrs.is_empty() {
@@ -405,6 +443,14 @@ impl Scan<'_> {
                     self.blank_range(t, start, end);
                     m = end;
                 }
+                "BACKUP" => {
+                    // Redshift's BACKUP YES | NO: one node keeps no separate backups.
+                    if !matches!(keyword(t.get(m + 1)).as_deref(), Some("YES" | "NO")) {
+                        return Err(self.syntax_error(t.get(m + 1)));
+                    }
+                    self.blank_range(t, m, m + 2);
+                    m += 2;
+                }
                 "ENCODE" => {
                     if keyword(t.get(m + 1)).as_deref() != Some("AUTO") || encode_auto {
                         return Err(self.syntax_error(t.get(m + 1)));
@@ -531,6 +577,37 @@ mod tests {
             assert_eq!(s.sql, sql);
             assert!(s.tables.is_empty());
         }
+    }
+
+    #[test]
+    fn create_table_as_column_names_and_attributes_are_taken_out() {
+        // Input: CREATE TABLE AS with a column list and attributes, and one with attributes
+        // and BACKUP NO but no list.
+        let sql = "CREATE TABLE t (a, \"B\") DISTKEY(a) AS SELECT 1, 2";
+        let s = strip(sql).unwrap();
+        let blank = |from: &str| " ".repeat(from.chars().count());
+        assert_eq!(
+            s.sql,
+            format!(
+                "CREATE TABLE t {} AS SELECT 1, 2",
+                blank("(a, \"B\") DISTKEY(a)")
+            )
+        );
+        let attrs = &s.tables[0].1;
+        let names: Vec<&str> = attrs.as_columns.iter().map(|c| c.value.as_str()).collect();
+        assert_eq!(names, ["a", "B"]);
+        assert_eq!(attrs.dist_key.as_ref().map(|k| k.value.as_str()), Some("a"));
+        let s = strip("CREATE TABLE interleaved AS SELECT 1 AS x").unwrap();
+        assert!(s.tables.is_empty());
+        let s = strip("CREATE TABLE t BACKUP NO SORTKEY(x) AS SELECT 1 AS x").unwrap();
+        assert_eq!(
+            s.sql,
+            format!(
+                "CREATE TABLE t {} AS SELECT 1 AS x",
+                blank("BACKUP NO SORTKEY(x)")
+            )
+        );
+        assert!(s.tables[0].1.as_columns.is_empty());
     }
 
     #[test]

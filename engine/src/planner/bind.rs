@@ -95,6 +95,8 @@ pub struct Binder<'a> {
     pub queue: Option<&'a crate::wlm::Queue>,
     /// Who the session is, for privilege functions and role catalogs.
     pub session: Option<&'a crate::security::SessionInfo>,
+    /// Where external tables' files are read.
+    pub files: Option<std::sync::Arc<dyn crate::copy::files::FileStore>>,
     /// WITH queries in scope, outermost first; a reference binds the innermost of a name.
     pub(crate) ctes: Vec<CteDef>,
     /// The WINDOW clauses of the queries being bound, outermost first.
@@ -134,6 +136,7 @@ impl<'a> Binder<'a> {
             store: None,
             queue: None,
             session: None,
+            files: None,
             ctes: Vec::new(),
             named_windows: Vec::new(),
             in_window: None,

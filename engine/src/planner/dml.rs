@@ -93,7 +93,11 @@ fn template() -> Result<ast::Query> {
 impl Binder<'_> {
     /// The target table of a DELETE or UPDATE: its (schema, name) and the name rows are
     /// referred to by (its alias, or its name).
-    fn dml_target(&self, factor: &ast::TableFactor) -> Result<(String, String, String)> {
+    fn dml_target(
+        &self,
+        factor: &ast::TableFactor,
+        verb: &str,
+    ) -> Result<(String, String, String)> {
         let ast::TableFactor::Table {
             name, alias, args, ..
         } = factor
@@ -108,6 +112,7 @@ impl Binder<'_> {
             });
         }
         let (schema, table) = self.table_name(name)?;
+        self.refuse_external(&schema, &table, verb)?;
         if self.catalog.table(&schema, &table).is_none() {
             return Err(Error::UndefinedTable {
                 name: table,
@@ -184,7 +189,7 @@ impl Binder<'_> {
                 message: "DELETE target with JOIN is not supported; use USING".into(),
             });
         }
-        let (schema, name, alias) = self.dml_target(&target.relation)?;
+        let (schema, name, alias) = self.dml_target(&target.relation, "delete from")?;
         let using = d.using.as_deref().unwrap_or_default();
         let q = self.dml_query(
             &schema,
@@ -211,7 +216,7 @@ impl Binder<'_> {
                 message: "UPDATE target with JOIN is not supported; use FROM".into(),
             });
         }
-        let (schema, name, alias) = self.dml_target(&u.table.relation)?;
+        let (schema, name, alias) = self.dml_target(&u.table.relation, "update")?;
         let columns = self
             .catalog
             .table(&schema, &name)
@@ -323,6 +328,7 @@ impl Binder<'_> {
         let mut names = Vec::with_capacity(t.table_names.len());
         for target in &t.table_names {
             let (schema, name) = self.table_name(&target.name)?;
+            self.refuse_external(&schema, &name, "truncate")?;
             if self.catalog.table(&schema, &name).is_none() {
                 if t.if_exists {
                     continue;

@@ -65,6 +65,7 @@ impl Pruner {
                 table,
                 projection,
                 filter,
+                external,
             } => {
                 let mut keep = needed.clone();
                 if let Some(f) = &filter {
@@ -84,6 +85,7 @@ impl Pruner {
                         table,
                         projection: new_projection,
                         filter,
+                        external,
                     },
                     mapping,
                 )

@@ -45,6 +45,9 @@ pub enum Plan {
         table: Box<TableMeta>,
         projection: Vec<usize>,
         filter: Option<Expr>,
+        /// For an external table: its files, read in place of segments (`table` then holds
+        /// its columns, file columns then partition columns, and no segments).
+        external: Option<Arc<crate::external::source::ExternalSource>>,
     },
     /// Constant rows. `SELECT` without FROM is one row of zero columns.
     Values {
@@ -200,16 +203,25 @@ impl Plan {
                 table,
                 projection,
                 filter,
+                external,
             } => {
                 let cols: Vec<&str> = projection
                     .iter()
                     .filter_map(|i| table.def.columns.get(*i).map(|c| c.name.as_str()))
                     .collect();
-                let mut s = format!(
-                    "Seq Scan on {} (columns: {})",
-                    table.def.name,
-                    cols.join(", ")
-                );
+                let mut s = match external {
+                    None => format!(
+                        "Seq Scan on {} (columns: {})",
+                        table.def.name,
+                        cols.join(", ")
+                    ),
+                    Some(_) => format!(
+                        "External Scan on {}.{} (columns: {})",
+                        table.def.schema,
+                        table.def.name,
+                        cols.join(", ")
+                    ),
+                };
                 if filter.is_some() {
                     s.push_str(" with filter");
                 }

@@ -24,7 +24,7 @@ pub fn annotate_explain(plan: &Plan, lines: &mut Vec<String>) {
     let mut notes = notes.into_iter();
     let mut out = Vec::with_capacity(lines.len());
     for line in lines.drain(..) {
-        let is_scan = line.contains("Seq Scan on ");
+        let is_scan = line.contains("Seq Scan on ") || line.contains("External Scan on ");
         let indent = line.len() - line.trim_start().len();
         out.push(line);
         if !is_scan {
@@ -42,9 +42,20 @@ pub fn annotate_explain(plan: &Plan, lines: &mut Vec<String>) {
 fn scan_notes(plan: &Plan, out: &mut Vec<Option<String>>) {
     match plan {
         Plan::Scan {
+            external: Some(source),
+            projection,
+            filter,
+            ..
+        } => out.push(Some(crate::external::scan::explain_note(
+            source,
+            projection,
+            filter.as_ref(),
+        ))),
+        Plan::Scan {
             table,
             projection,
             filter,
+            external: None,
         } => {
             let types: Vec<SqlType> = projection
                 .iter()

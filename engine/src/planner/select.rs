@@ -1331,6 +1331,9 @@ impl Binder<'_> {
                     });
                 }
                 let (schema, table_name) = self.table_name(name)?;
+                if let Some(ext) = self.catalog.external.table(&schema, &table_name) {
+                    return self.bind_external(ext, alias.as_ref());
+                }
                 let meta = self.catalog.table(&schema, &table_name).ok_or_else(|| {
                     Error::UndefinedTable {
                         name: table_name.clone(),
@@ -1364,6 +1367,7 @@ impl Binder<'_> {
                         table: Box::new(meta.clone()),
                         projection: (0..meta.def.columns.len()).collect(),
                         filter: None,
+                        external: None,
                     },
                     scope,
                     rows,
@@ -1383,6 +1387,57 @@ impl Binder<'_> {
                 message: format!("FROM item not supported yet: {other}"),
             }),
         }
+    }
+
+    /// Binds a FROM item naming an external table: its partitions and files are listed now,
+    /// once for the statement, and its scan reads them.
+    fn bind_external(
+        &mut self,
+        ext: &basalt_storage::ExternalTable,
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<Relation> {
+        let files = self.files.clone().ok_or_else(|| {
+            Error::Internal("external tables need the engine's file store".into())
+        })?;
+        let source = crate::external::source::bind(ext, files)?;
+        let def = crate::external::source::table_def(ext);
+        let relation = alias
+            .map(|a| normalize_ident(&a.name))
+            .unwrap_or_else(|| ext.name.clone());
+        let renames: Vec<String> = alias
+            .map(|a| a.columns.iter().map(|c| normalize_ident(&c.name)).collect())
+            .unwrap_or_default();
+        let scope = Scope {
+            columns: def
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| ScopeColumn {
+                    relation: Some(relation.clone()),
+                    name: renames.get(i).cloned().unwrap_or_else(|| c.name.clone()),
+                    ty: c.ty,
+                })
+                .collect(),
+        };
+        // Without statistics, a file counts as a segment's worth of rows.
+        let rows = (source.file_count() as u64).saturating_mul(EXTERNAL_FILE_ROWS_GUESS);
+        let width = def.columns.len();
+        let meta = basalt_storage::TableMeta {
+            id: 0,
+            def,
+            segments: Vec::new(),
+            change_version: 0,
+        };
+        Ok(Relation {
+            plan: Plan::Scan {
+                table: Box::new(meta),
+                projection: (0..width).collect(),
+                filter: None,
+                external: Some(std::sync::Arc::new(source)),
+            },
+            scope,
+            rows,
+        })
     }
 
     /// Binds a reference to the WITH query `self.ctes[index]`: its body sees only the WITH
@@ -1434,7 +1489,7 @@ impl Binder<'_> {
         match parts.as_slice() {
             [n] => Ok((DEFAULT_SCHEMA.to_string(), n.clone())),
             [s, n] | [_, s, n] => {
-                if s != DEFAULT_SCHEMA {
+                if s != DEFAULT_SCHEMA && self.catalog.external.schema(s).is_none() {
                     return Err(Error::UndefinedSchema {
                         name: s.clone(),
                         position,
@@ -1449,6 +1504,9 @@ impl Binder<'_> {
         }
     }
 }
+
+/// Rows an external table's file is taken to hold when ordering joins.
+const EXTERNAL_FILE_ROWS_GUESS: u64 = 100_000;
 
 /// The column aliases of `AS name (a, b, ...)`.
 fn alias_columns(alias: Option<&ast::TableAlias>) -> Vec<String> {
@@ -1754,12 +1812,14 @@ fn join_relations(relations: Vec<Relation>, conjuncts: Vec<Expr>) -> Plan {
                     table,
                     projection,
                     filter: None,
+                    external,
                 },
                 Some(f),
             ) => Plan::Scan {
                 table,
                 projection,
                 filter: Some(f),
+                external,
             },
             (p, Some(f)) => Plan::Filter {
                 input: Box::new(p),

@@ -19,6 +19,14 @@ pub enum BoundStatement {
         def: TableDef,
         if_not_exists: bool,
     },
+    /// `CREATE TABLE ... AS query` and `SELECT ... INTO`: creates the table and appends the
+    /// rows of `plan` (in the table's column order and types) in one commit. `exists` is set
+    /// when the table is already there and IF NOT EXISTS was given: nothing is done.
+    CreateTableAs {
+        def: TableDef,
+        plan: Plan,
+        exists: bool,
+    },
     DropTable {
         names: Vec<(String, String)>,
         if_exists: bool,
@@ -61,7 +69,10 @@ pub enum BoundStatement {
 impl Binder<'_> {
     pub fn bind_statement(&mut self, stmt: &ast::Statement) -> Result<BoundStatement> {
         match stmt {
-            ast::Statement::Query(q) => Ok(BoundStatement::Query(self.bind_top_query(q)?)),
+            ast::Statement::Query(q) => match select_into(q) {
+                Some((into, query)) => self.bind_select_into(&into, &query),
+                None => Ok(BoundStatement::Query(self.bind_top_query(q)?)),
+            },
             ast::Statement::CreateTable(ct) => self.bind_create_table(ct),
             ast::Statement::Drop {
                 object_type,
@@ -78,6 +89,16 @@ impl Binder<'_> {
                     .iter()
                     .map(|n| self.table_name(n))
                     .collect::<Result<Vec<_>>>()?;
+                for (schema, name) in &names {
+                    if self.catalog.external.table(schema, name).is_some() {
+                        return Err(Error::WrongObjectType {
+                            message: format!(
+                                "\"{schema}.{name}\" is an external table; use DROP EXTERNAL TABLE"
+                            ),
+                            position: None,
+                        });
+                    }
+                }
                 Ok(BoundStatement::DropTable {
                     names,
                     if_exists: *if_exists,
@@ -140,10 +161,13 @@ impl Binder<'_> {
     }
 
     fn bind_create_table(&mut self, ct: &ast::CreateTable) -> Result<BoundStatement> {
-        if ct.query.is_some() {
-            return Err(Error::Unsupported {
-                message: "CREATE TABLE AS is not supported yet".into(),
-            });
+        if let Some(query) = &ct.query {
+            if ct.external || ct.or_replace || !ct.columns.is_empty() || ct.like.is_some() {
+                return Err(Error::Unsupported {
+                    message: "this CREATE TABLE AS form is not supported yet".into(),
+                });
+            }
+            return self.bind_create_table_as(&ct.name, query, ct.if_not_exists);
         }
         if ct.external || ct.or_replace {
             return Err(Error::Unsupported {
@@ -151,6 +175,7 @@ impl Binder<'_> {
             });
         }
         let (schema, name) = self.table_name(&ct.name)?;
+        self.refuse_external_schema(&schema)?;
         let mut columns: Vec<ColumnDef> = Vec::with_capacity(ct.columns.len());
         for c in &ct.columns {
             let cname = normalize_ident(&c.name);
@@ -212,6 +237,113 @@ impl Binder<'_> {
         })
     }
 
+    /// Writes into external tables are refused (42809), as PostgreSQL refuses them for
+    /// foreign tables: `verb` is what was asked ("insert into", "update", ...).
+    pub(crate) fn refuse_external(&self, schema: &str, name: &str, verb: &str) -> Result<()> {
+        if self.catalog.external.table(schema, name).is_some() {
+            return Err(Error::WrongObjectType {
+                message: format!("cannot {verb} external table \"{schema}.{name}\""),
+                position: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// Local tables live in `public`; an external schema holds only external tables.
+    fn refuse_external_schema(&self, schema: &str) -> Result<()> {
+        if self.catalog.external.schema(schema).is_some() {
+            return Err(Error::WrongObjectType {
+                message: format!(
+                    "cannot create a local table in external schema \"{schema}\"; use CREATE EXTERNAL TABLE"
+                ),
+                position: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// `CREATE TABLE name [(column names)] [attributes] AS query`: the columns take the
+    /// query's names (or the listed ones, which may be fewer) and types, all nullable, as in
+    /// PostgreSQL and Redshift.
+    fn bind_create_table_as(
+        &mut self,
+        name: &ast::ObjectName,
+        query: &ast::Query,
+        if_not_exists: bool,
+    ) -> Result<BoundStatement> {
+        let (schema, table) = self.table_name(name)?;
+        self.refuse_external_schema(&schema)?;
+        let names: Vec<crate::parse::Located> = self
+            .table_attributes
+            .map(|a| a.as_columns.clone())
+            .unwrap_or_default();
+        let exists = self.catalog.table(&schema, &table).is_some();
+        if exists && !if_not_exists {
+            return Err(Error::DuplicateTable { name: table });
+        }
+        let q = self.bind_top_query(query)?;
+        if names.len() > q.columns.len() {
+            return Err(Error::Syntax {
+                message: "too many column names were specified".into(),
+                position: names.get(q.columns.len()).and_then(|n| n.position),
+            });
+        }
+        let mut columns: Vec<ColumnDef> = Vec::with_capacity(q.columns.len());
+        for (i, c) in q.columns.iter().enumerate() {
+            let cname = names
+                .get(i)
+                .map(|n| n.value.clone())
+                .unwrap_or_else(|| c.name.clone());
+            if columns.iter().any(|x| x.name == cname) {
+                return Err(Error::DuplicateColumn { name: cname });
+            }
+            columns.push(ColumnDef {
+                name: cname,
+                ty: c.ty,
+                nullable: true,
+                encoding: ColumnEncoding::Auto,
+            });
+        }
+        if columns.is_empty() {
+            return Err(Error::Unsupported {
+                message: "a table needs at least one column".into(),
+            });
+        }
+        let mut def = TableDef::new(schema, table, columns);
+        if let Some(attributes) = self.table_attributes {
+            apply_table_attributes(&mut def, attributes)?;
+        }
+        Ok(BoundStatement::CreateTableAs {
+            def,
+            plan: q.plan,
+            exists,
+        })
+    }
+
+    /// `SELECT ... INTO [TABLE] name FROM ...`: PostgreSQL's spelling of CREATE TABLE AS.
+    fn bind_select_into(
+        &mut self,
+        into: &ast::SelectInto,
+        query: &ast::Query,
+    ) -> Result<BoundStatement> {
+        if into.temporary || into.unlogged {
+            return Err(Error::Unsupported {
+                message: "SELECT INTO a temporary or unlogged table is not supported yet".into(),
+            });
+        }
+        let name = match into.targets.as_slice() {
+            [ast::Expr::Identifier(i)] => ast::ObjectName::from(vec![i.clone()]),
+            [ast::Expr::CompoundIdentifier(parts)] => ast::ObjectName::from(parts.clone()),
+            _ => {
+                return Err(Error::Syntax {
+                    message: format!("syntax error at or near \"{into}\""),
+                    position: None,
+                })
+            }
+        };
+        self.bind_create_table_as(&name, query, false)
+    }
+
     /// `VACUUM [FULL | SORT ONLY | DELETE ONLY | REINDEX | RECLUSTER] [table [TO n PERCENT]
     /// [BOOST]]`: every form rewrites the named table (or every table) whole, which does all
     /// of what each asks. `TO n PERCENT` must be 0 to 100; it and BOOST change nothing else.
@@ -267,6 +399,7 @@ impl Binder<'_> {
             });
         }
         let (schema, name) = self.table_name(table_name)?;
+        self.refuse_external(&schema, &name, "insert into")?;
         let meta = self
             .catalog
             .table(&schema, &name)
@@ -351,6 +484,19 @@ impl Binder<'_> {
             },
         })
     }
+}
+
+/// For `SELECT ... INTO t ...`: the INTO clause and the query without it.
+fn select_into(q: &ast::Query) -> Option<(ast::SelectInto, ast::Query)> {
+    let ast::SetExpr::Select(select) = q.body.as_ref() else {
+        return None;
+    };
+    let into = select.into.clone()?;
+    let mut select = select.clone();
+    select.into = None;
+    let mut query = q.clone();
+    query.body = Box::new(ast::SetExpr::Select(select));
+    Some((into, query))
 }
 
 /// Most columns in a compound sort key, as in Redshift.

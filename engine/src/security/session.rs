@@ -113,6 +113,10 @@ impl Session {
             BoundStatement::CreateTable { def, .. } => {
                 check_schema(security, &actor, &def.schema, 'C')?;
             }
+            BoundStatement::CreateTableAs { def, plan, .. } => {
+                check_schema(security, &actor, &def.schema, 'C')?;
+                check_reads(manifest, &actor, plan, None)?;
+            }
             BoundStatement::Explain(_)
             | BoundStatement::Begin
             | BoundStatement::Commit

@@ -1,0 +1,160 @@
+//! The COPY benchmark: TPC-H lineitem loaded from '|'-delimited text and from Parquet, by
+//! Basalt's COPY and by DuckDB's COPY into a native table, from the same files in the same run.
+//!
+//! `cargo run --release -p basalt-benches --bin copy -- --sf 1` generates lineitem with the
+//! `tpchgen` crate, writes it as '|'-delimited text, has DuckDB write the same rows as Parquet
+//! (its default writer), then times, interleaved, each engine loading each file into a fresh
+//! database (`--runs` times, the median kept; the time includes making the rows durable: Basalt's
+//! commit, DuckDB's CHECKPOINT). It prints rows per second and Basalt's ratio to DuckDB.
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use basalt_benches::peers::{clear_progress, progress, target_dir, Peer};
+use basalt_benches::tpch::{self, Table};
+use basalt_engine::{Engine, StatementResult};
+use clap::Parser;
+use serde_json::json;
+
+#[derive(Parser, Debug)]
+#[command(about = "COPY of TPC-H lineitem from text and Parquet, beside DuckDB")]
+struct Args {
+    /// Scale factor (1 is about 6 million lineitem rows).
+    #[arg(long, default_value_t = 1.0)]
+    sf: f64,
+    /// Timed loads per engine and format; the median is reported.
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
+    /// Where the files and databases go (emptied first).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    /// The Python interpreter that creates the peers' virtual environment.
+    #[arg(long, default_value = "python3")]
+    python: String,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Loads `file` into a fresh Basalt database with COPY; returns seconds and rows.
+fn basalt_copy(dir: &std::path::Path, file: &std::path::Path, options: &str) -> Result<(f64, u64)> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    let engine = Engine::open(dir)?;
+    let mut session = engine.session("basalt");
+    session.run(tpch::SCHEMA_SQL)?;
+    let sql = format!("COPY lineitem FROM '{}' {options}", file.display());
+    let started = Instant::now();
+    let out = session.run(&sql)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let rows = match out.first() {
+        Some(StatementResult::Command { tag }) => tag
+            .strip_prefix("COPY ")
+            .and_then(|n| n.parse().ok())
+            .context("COPY's tag")?,
+        _ => bail!("COPY returned no tag"),
+    };
+    Ok((seconds, rows))
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if !(args.sf > 0.0 && args.sf.is_finite()) || args.runs == 0 {
+        bail!("--sf must be positive and --runs at least 1");
+    }
+    let work = args
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| target_dir().join(format!("copy-sf{}", args.sf)));
+    if work.exists() {
+        std::fs::remove_dir_all(&work)?;
+    }
+    std::fs::create_dir_all(&work)?;
+    let threads = rayon::current_num_threads();
+    println!(
+        "COPY of TPC-H lineitem at SF {}, {threads} threads, Basalt {} ({})",
+        args.sf,
+        basalt_engine::VERSION,
+        std::env::consts::ARCH
+    );
+
+    // The text file, from the generator (not timed).
+    let tbl = work.join("lineitem.tbl");
+    let mut out = BufWriter::new(std::fs::File::create(&tbl)?);
+    let rows = Table::LineItem.generate(args.sf, |batches| -> Result<()> {
+        for b in &batches {
+            tpch::write_delimited(&mut out, Table::LineItem, b)?;
+        }
+        progress("generating lineitem");
+        Ok(())
+    })?;
+    out.flush()?;
+    drop(out);
+    clear_progress();
+    let text_bytes = std::fs::metadata(&tbl)?.len();
+
+    let mut peer = Peer::start(&args.python)?;
+    // DuckDB writes the Parquet file both engines then load.
+    let parquet_dir = work.join("parquet");
+    peer.call(
+        json!({"op": "duckdb_copy", "db": work.join("duckdb.db"), "threads": threads,
+        "schema": tpch::SCHEMA_SQL, "table": "lineitem", "path": tbl, "format": "text"}),
+    )?;
+    peer.call(json!({"op": "duckdb_parquet", "dir": parquet_dir, "tables": ["lineitem"]}))?;
+    let parquet = parquet_dir.join("lineitem.parquet");
+    let parquet_bytes = std::fs::metadata(&parquet)?.len();
+    println!(
+        "lineitem: {rows} rows; text {:.1} MB, Parquet (written by DuckDB) {:.1} MB",
+        text_bytes as f64 / 1e6,
+        parquet_bytes as f64 / 1e6
+    );
+
+    let formats = [
+        ("'|'-delimited text", tbl.clone(), "DELIMITER '|'", "text"),
+        ("Parquet", parquet.clone(), "FORMAT AS PARQUET", "parquet"),
+    ];
+    println!();
+    println!(
+        "| Input | Basalt s | Basalt rows/s | DuckDB s | DuckDB rows/s | Basalt / DuckDB time |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (label, file, options, format) in formats {
+        let mut basalt = Vec::new();
+        let mut duck = Vec::new();
+        for run in 0..args.runs {
+            progress(&format!("Basalt: COPY from {label}, run {}", run + 1));
+            let (s, n) = basalt_copy(&work.join("basalt"), &file, options)?;
+            if n != rows {
+                bail!("Basalt loaded {n} rows from {label}, expected {rows}");
+            }
+            basalt.push(s);
+            progress(&format!("DuckDB: COPY from {label}, run {}", run + 1));
+            let r = peer.call(json!({"op": "duckdb_copy", "db": work.join("duckdb.db"),
+                "threads": threads, "schema": tpch::SCHEMA_SQL, "table": "lineitem",
+                "path": file, "format": format}))?;
+            if r["rows"].as_u64() != Some(rows) {
+                bail!(
+                    "DuckDB loaded {} rows from {label}, expected {rows}",
+                    r["rows"]
+                );
+            }
+            duck.push(r["seconds"].as_f64().unwrap_or(f64::NAN));
+        }
+        clear_progress();
+        let (b, d) = (median(basalt), median(duck));
+        println!(
+            "| {label} | {b:.2} | {:.0} | {d:.2} | {:.0} | {:.2}x |",
+            rows as f64 / b,
+            rows as f64 / d,
+            b / d
+        );
+    }
+    peer.stop();
+    std::fs::remove_dir_all(&work).ok();
+    Ok(())
+}
