@@ -83,6 +83,32 @@ pub struct CopyOptions {
     pub postgres: bool,
 }
 
+impl Default for CopyOptions {
+    /// Redshift's defaults: '|'-delimited text, nothing optional turned on.
+    fn default() -> Self {
+        CopyOptions {
+            format: InputFormat::Text,
+            delimiter: None,
+            quote: b'"',
+            ignore_header: 0,
+            null_as: None,
+            empty_as_null: false,
+            blanks_as_null: false,
+            trim_blanks: false,
+            truncate_columns: false,
+            accept_inv_chars: None,
+            remove_quotes: false,
+            escape: false,
+            date_format: TimeFormat::Default,
+            time_format: TimeFormat::Default,
+            compression: Compression::None,
+            max_error: 0,
+            manifest: false,
+            postgres: false,
+        }
+    }
+}
+
 /// `COPY table [(columns)] FROM 'location' options`.
 #[derive(Clone, Debug)]
 pub struct CopyStatement {
@@ -337,26 +363,7 @@ fn parse_copy(c: &mut Cursor<'_>) -> Result<CopyStatement> {
     }
     c.expect("from")?;
     let from = c.string()?;
-    let mut o = CopyOptions {
-        format: InputFormat::Text,
-        delimiter: None,
-        quote: b'"',
-        ignore_header: 0,
-        null_as: None,
-        empty_as_null: false,
-        blanks_as_null: false,
-        trim_blanks: false,
-        truncate_columns: false,
-        accept_inv_chars: None,
-        remove_quotes: false,
-        escape: false,
-        date_format: TimeFormat::Default,
-        time_format: TimeFormat::Default,
-        compression: Compression::None,
-        max_error: 0,
-        manifest: false,
-        postgres: false,
-    };
+    let mut o = CopyOptions::default();
     let mut seen: Vec<String> = Vec::new();
     let mut format_set = false;
     c.eat("with");

@@ -395,29 +395,9 @@ impl ColumnBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::copy::options::{Compression, InputFormat};
 
     fn opts() -> CopyOptions {
-        CopyOptions {
-            format: InputFormat::Text,
-            delimiter: None,
-            quote: b'"',
-            ignore_header: 0,
-            null_as: None,
-            empty_as_null: false,
-            blanks_as_null: false,
-            trim_blanks: false,
-            truncate_columns: false,
-            accept_inv_chars: None,
-            remove_quotes: false,
-            escape: false,
-            date_format: TimeFormat::Default,
-            time_format: TimeFormat::Default,
-            compression: Compression::None,
-            max_error: 0,
-            manifest: false,
-            postgres: false,
-        }
+        CopyOptions::default()
     }
 
     // Patterns against matching and non-matching text.

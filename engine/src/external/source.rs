@@ -7,7 +7,7 @@ use std::sync::Arc;
 use basalt_storage::{ColumnDef, ExternalTable, SqlType, TableDef};
 
 use crate::copy::files::FileStore;
-use crate::copy::options::{Compression, CopyOptions, InputFormat, JsonMode, TimeFormat};
+use crate::copy::options::{Compression, CopyOptions, InputFormat, JsonMode};
 use crate::error::{Error, Result};
 use crate::types::Datum;
 
@@ -71,30 +71,6 @@ pub fn table_def(table: &ExternalTable) -> TableDef {
     TableDef::new(table.schema.clone(), table.name.clone(), all_columns(table))
 }
 
-/// COPY's default options, which external files start from.
-pub fn default_options() -> CopyOptions {
-    CopyOptions {
-        format: InputFormat::Text,
-        delimiter: None,
-        quote: b'"',
-        ignore_header: 0,
-        null_as: None,
-        empty_as_null: false,
-        blanks_as_null: false,
-        trim_blanks: false,
-        truncate_columns: false,
-        accept_inv_chars: None,
-        remove_quotes: false,
-        escape: false,
-        date_format: TimeFormat::Default,
-        time_format: TimeFormat::Default,
-        compression: Compression::None,
-        max_error: 0,
-        manifest: false,
-        postgres: false,
-    }
-}
-
 /// The serialization library a `STORED AS` implies when no SerDe is named.
 pub fn default_serde(stored_as: &str) -> &'static str {
     match stored_as {
@@ -116,7 +92,7 @@ fn one_byte(what: &str, value: &str) -> Result<u8> {
 
 /// The file format and COPY options a table definition asks for.
 pub fn layout(table: &ExternalTable) -> Result<(FileFormat, CopyOptions)> {
-    let mut o = default_options();
+    let mut o = CopyOptions::default();
     let params = &table.serde_parameters;
     let serde = table.serde.to_ascii_lowercase();
     let format = if table.stored_as == "PARQUET" {
@@ -258,7 +234,7 @@ pub fn partition_value(raw: Option<&str>, column: &ColumnDef, location: &str) ->
     let Some(raw) = raw.filter(|r| *r != HIVE_NULL_PARTITION) else {
         return Ok(Datum::Null);
     };
-    let o = default_options();
+    let o = CopyOptions::default();
     crate::copy::values::convert(Some(raw), column.ty, &o).map_err(|e| Error::Load {
         message: format!(
             "{e} (partition column {} of partition \"{location}\")",
