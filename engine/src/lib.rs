@@ -1003,9 +1003,16 @@ impl Session {
                 self.write(|t| t.create_table(def).map_err(storage_error))?;
                 Ok(command("CREATE TABLE"))
             }
-            BoundStatement::CreateTableAs { def, plan, exists } => {
+            BoundStatement::CreateTableAs {
+                mut def,
+                plan,
+                exists,
+            } => {
                 if exists {
                     return Ok(command("CREATE TABLE AS"));
+                }
+                if self.role_oid != basalt_storage::security::BOOTSTRAP_ROLE_OID {
+                    def.owner = Some(self.role_oid);
                 }
                 let ctx = exec::ExecContext {
                     store: &store,
