@@ -54,6 +54,18 @@ const PERCENT: SqlType = SqlType::Decimal {
     scale: 2,
 };
 
+/// The columns of pg_user and of pg_shadow, which differ only in who may read them.
+const PG_USER_COLUMNS: &[(&str, SqlType)] = &[
+    ("usename", TEXT),
+    ("usesysid", INT),
+    ("usecreatedb", BOOL),
+    ("usesuper", BOOL),
+    ("userepl", BOOL),
+    ("usebypassrls", BOOL),
+    ("passwd", TEXT),
+    ("valuntil", SqlType::Timestamp),
+];
+
 /// One catalog: where it lives, its OID in `pg_class`, whether it is a view, and its columns.
 struct Catalog {
     schema: &'static str,
@@ -289,32 +301,14 @@ const CATALOGS: &[Catalog] = &[
         name: "pg_user",
         oid: 12_011,
         view: true,
-        columns: &[
-            ("usename", TEXT),
-            ("usesysid", INT),
-            ("usecreatedb", BOOL),
-            ("usesuper", BOOL),
-            ("userepl", BOOL),
-            ("usebypassrls", BOOL),
-            ("passwd", TEXT),
-            ("valuntil", SqlType::Timestamp),
-        ],
+        columns: PG_USER_COLUMNS,
     },
     Catalog {
         schema: "pg_catalog",
         name: "pg_shadow",
         oid: 12_012,
         view: true,
-        columns: &[
-            ("usename", TEXT),
-            ("usesysid", INT),
-            ("usecreatedb", BOOL),
-            ("usesuper", BOOL),
-            ("userepl", BOOL),
-            ("usebypassrls", BOOL),
-            ("passwd", TEXT),
-            ("valuntil", SqlType::Timestamp),
-        ],
+        columns: PG_USER_COLUMNS,
     },
     Catalog {
         schema: "pg_catalog",
