@@ -48,6 +48,10 @@ const SMALL: SqlType = SqlType::SmallInt;
 const TEXT: SqlType = SqlType::Text;
 const BOOL: SqlType = SqlType::Boolean;
 const CHAR: SqlType = SqlType::Char { length: 1 };
+/// `aclitem[]` columns, as arrays of their text form.
+const ACL: SqlType = SqlType::Array {
+    element: basalt_storage::types::ArrayElement::Text,
+};
 const BIGINT: SqlType = SqlType::BigInt;
 const PERCENT: SqlType = SqlType::Decimal {
     precision: 5,
@@ -75,7 +79,130 @@ struct Catalog {
     columns: &'static [(&'static str, SqlType)],
 }
 
+/// `oid[]` and `int2vector` columns.
+const OIDS: SqlType = SqlType::Array {
+    element: basalt_storage::types::ArrayElement::Integer,
+};
+const SMALLS: SqlType = SqlType::Array {
+    element: basalt_storage::types::ArrayElement::SmallInt,
+};
+
 const CATALOGS: &[Catalog] = &[
+    // Objects Basalt does not have (column defaults until they exist, row-level security
+    // policies, extended statistics, table inheritance, logical-replication publications):
+    // their catalogs are empty, with PostgreSQL's columns, so that client queries joining
+    // them run.
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_attrdef",
+        oid: 2604,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("adrelid", INT),
+            ("adnum", SMALL),
+            ("adbin", TEXT),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_policy",
+        oid: 3256,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("polname", TEXT),
+            ("polrelid", INT),
+            ("polcmd", CHAR),
+            ("polpermissive", BOOL),
+            ("polroles", OIDS),
+            ("polqual", TEXT),
+            ("polwithcheck", TEXT),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_statistic_ext",
+        oid: 3381,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("stxrelid", INT),
+            ("stxname", TEXT),
+            ("stxnamespace", INT),
+            ("stxowner", INT),
+            ("stxstattarget", INT),
+            ("stxkeys", SMALLS),
+            ("stxkind", ACL),
+            ("stxexprs", TEXT),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_inherits",
+        oid: 2611,
+        view: false,
+        columns: &[
+            ("inhrelid", INT),
+            ("inhparent", INT),
+            ("inhseqno", INT),
+            ("inhdetachpending", BOOL),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_publication",
+        oid: 6104,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("pubname", TEXT),
+            ("pubowner", INT),
+            ("puballtables", BOOL),
+            ("pubinsert", BOOL),
+            ("pubupdate", BOOL),
+            ("pubdelete", BOOL),
+            ("pubtruncate", BOOL),
+            ("pubviaroot", BOOL),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_publication_namespace",
+        oid: 6237,
+        view: false,
+        columns: &[("oid", INT), ("pnpubid", INT), ("pnnspid", INT)],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_publication_rel",
+        oid: 6106,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("prpubid", INT),
+            ("prrelid", INT),
+            ("prqual", TEXT),
+            ("prattrs", SMALLS),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_collation",
+        oid: 3456,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("collname", TEXT),
+            ("collnamespace", INT),
+            ("collowner", INT),
+            ("collprovider", CHAR),
+            ("collisdeterministic", BOOL),
+            ("collencoding", INT),
+            ("collcollate", TEXT),
+            ("collctype", TEXT),
+        ],
+    },
     Catalog {
         schema: "pg_catalog",
         name: "pg_am",
@@ -97,7 +224,7 @@ const CATALOGS: &[Catalog] = &[
             ("oid", INT),
             ("nspname", TEXT),
             ("nspowner", INT),
-            ("nspacl", TEXT),
+            ("nspacl", ACL),
         ],
     },
     Catalog {
@@ -134,7 +261,9 @@ const CATALOGS: &[Catalog] = &[
             ("relreplident", CHAR),
             ("relispartition", BOOL),
             ("relrewrite", INT),
-            ("relacl", TEXT),
+            ("relacl", ACL),
+            ("reloptions", ACL),
+            ("relpartbound", TEXT),
         ],
     },
     Catalog {
@@ -165,6 +294,9 @@ const CATALOGS: &[Catalog] = &[
             ("attislocal", BOOL),
             ("attinhcount", INT),
             ("attcollation", INT),
+            ("attacl", ACL),
+            ("attoptions", ACL),
+            ("attfdwoptions", ACL),
         ],
     },
     Catalog {
@@ -215,6 +347,9 @@ const CATALOGS: &[Catalog] = &[
             ("dattablespace", INT),
             ("datcollate", TEXT),
             ("datctype", TEXT),
+            ("daticulocale", TEXT),
+            ("datcollversion", TEXT),
+            ("datacl", ACL),
         ],
     },
     Catalog {
@@ -315,7 +450,7 @@ const CATALOGS: &[Catalog] = &[
         name: "pg_group",
         oid: 12_013,
         view: true,
-        columns: &[("groname", TEXT), ("grosysid", INT), ("grolist", TEXT)],
+        columns: &[("groname", TEXT), ("grosysid", INT), ("grolist", OIDS)],
     },
     Catalog {
         schema: "pg_catalog",
@@ -559,7 +694,51 @@ const TYPES: &[(i64, &str, i64, bool, &str, &str, i64)] = &[
     (1082, "date", 4, true, "D", "i", 0),
     (1114, "timestamp", 8, true, "D", "d", 0),
     (1700, "numeric", -1, false, "N", "i", 0),
+    (1000, "_bool", -1, false, "A", "i", 0),
+    (1005, "_int2", -1, false, "A", "i", 0),
+    (1007, "_int4", -1, false, "A", "i", 0),
+    (1009, "_text", -1, false, "A", "i", 100),
+    (1014, "_bpchar", -1, false, "A", "i", 100),
+    (1015, "_varchar", -1, false, "A", "i", 100),
+    (1016, "_int8", -1, false, "A", "d", 0),
+    (1021, "_float4", -1, false, "A", "i", 0),
+    (1022, "_float8", -1, false, "A", "d", 0),
+    (1115, "_timestamp", -1, false, "A", "d", 0),
+    (1182, "_date", -1, false, "A", "i", 0),
+    (1231, "_numeric", -1, false, "A", "i", 0),
 ];
+
+/// (element type OID, array type OID) of the built-in types, as in PostgreSQL's `pg_type.dat`.
+const ARRAY_TYPES: &[(i64, i64)] = &[
+    (16, 1000),
+    (21, 1005),
+    (23, 1007),
+    (25, 1009),
+    (1042, 1014),
+    (1043, 1015),
+    (20, 1016),
+    (700, 1021),
+    (701, 1022),
+    (1114, 1115),
+    (1082, 1182),
+    (1700, 1231),
+];
+
+/// The OID of the type arrays of `ty` have: `_int4` for `integer`, `_text` for `text`.
+fn array_type_oid(element: basalt_storage::types::ArrayElement) -> i64 {
+    let (elem_oid, ..) = type_info(element.sql_type());
+    ARRAY_TYPES
+        .iter()
+        .find(|(e, _)| *e == elem_oid)
+        .map_or(0, |(_, a)| *a)
+}
+
+/// An `aclitem[]` value: NULL for an object with its default privileges.
+fn acl_datum(items: Option<Vec<String>>) -> Datum {
+    items.map_or(Datum::Null, |v| {
+        Datum::Array(v.into_iter().map(Datum::Text).collect())
+    })
+}
 
 /// The `pg_type` OID, name, length and alignment of a column type.
 fn type_info(ty: SqlType) -> (i64, &'static str, i64, &'static str) {
@@ -576,6 +755,7 @@ fn type_info(ty: SqlType) -> (i64, &'static str, i64, &'static str) {
         SqlType::Date => 1082,
         SqlType::Timestamp => 1114,
         SqlType::Decimal { .. } => 1700,
+        SqlType::Array { element } => array_type_oid(element),
     };
     let (_, name, len, _, _, align, _) = TYPES
         .iter()
@@ -944,17 +1124,13 @@ fn role_rows(name: &str, security: &basalt_storage::Security) -> Option<Vec<Vec<
             .iter()
             .filter(|r| !r.login)
             .map(|r| {
-                let members: Vec<String> = security
+                let members: Vec<Datum> = security
                     .members
                     .iter()
                     .filter(|m| m.group == r.oid)
-                    .map(|m| m.member.to_string())
+                    .map(|m| Datum::Int(i64::from(m.member)))
                     .collect();
-                vec![
-                    text(&r.name),
-                    oid(r),
-                    text(&format!("{{{}}}", members.join(","))),
-                ]
+                vec![text(&r.name), oid(r), Datum::Array(members)]
             })
             .collect(),
         "pg_auth_members" => security
@@ -1043,16 +1219,11 @@ fn rows(name: &str, manifest: &Manifest) -> Vec<Vec<Datum>> {
         "pg_namespace" => SCHEMAS
             .iter()
             .map(|(n, oid)| {
-                let acl = crate::security::acl_text(
+                let acl = crate::security::acl_items(
                     &manifest.security,
                     &basalt_storage::security::GrantObject::Schema((*n).to_owned()),
                 );
-                vec![
-                    int(*oid),
-                    text(n),
-                    int(OWNER_OID),
-                    acl.map_or(Datum::Null, |a| text(&a)),
-                ]
+                vec![int(*oid), text(n), int(OWNER_OID), acl_datum(acl)]
             })
             .collect(),
         "pg_class" => relations(manifest)
@@ -1091,15 +1262,63 @@ fn rows(name: &str, manifest: &Manifest) -> Vec<Vec<Datum>> {
                         .ok()
                         .filter(|id| *id >= basalt_storage::TABLE_ID_MIN)
                         .and_then(|id| {
-                            crate::security::acl_text(
+                            crate::security::acl_items(
                                 &manifest.security,
                                 &basalt_storage::security::GrantObject::Table(id),
                             )
                         })
-                        .map_or(Datum::Null, |a| text(&a)),
+                        .map_or(Datum::Null, |a| acl_datum(Some(a))),
+                    Datum::Null,
+                    Datum::Null,
                 ]
             })
             .collect(),
+        "pg_collation" => vec![
+            vec![
+                int(100),
+                text("default"),
+                int(PG_CATALOG_OID),
+                int(OWNER_OID),
+                text("d"),
+                b(true),
+                int(-1),
+                Datum::Null,
+                Datum::Null,
+            ],
+            vec![
+                int(950),
+                text("C"),
+                int(PG_CATALOG_OID),
+                int(OWNER_OID),
+                text("c"),
+                b(true),
+                int(-1),
+                text("C"),
+                text("C"),
+            ],
+            vec![
+                int(951),
+                text("POSIX"),
+                int(PG_CATALOG_OID),
+                int(OWNER_OID),
+                text("c"),
+                b(true),
+                int(-1),
+                text("POSIX"),
+                text("POSIX"),
+            ],
+            vec![
+                int(962),
+                text("ucs_basic"),
+                int(PG_CATALOG_OID),
+                int(OWNER_OID),
+                text("c"),
+                b(true),
+                int(6),
+                text("C"),
+                text("C"),
+            ],
+        ],
         "pg_attribute" => {
             let mut out = Vec::new();
             for r in relations(manifest) {
@@ -1129,6 +1348,9 @@ fn rows(name: &str, manifest: &Manifest) -> Vec<Vec<Datum>> {
                         b(true),
                         int(0),
                         int(collation),
+                        Datum::Null,
+                        Datum::Null,
+                        Datum::Null,
                     ]);
                 }
             }
@@ -1150,8 +1372,14 @@ fn rows(name: &str, manifest: &Manifest) -> Vec<Vec<Datum>> {
                     b(true),
                     text(","),
                     int(0),
-                    int(0),
-                    int(0),
+                    int(ARRAY_TYPES
+                        .iter()
+                        .find(|(_, a)| a == oid)
+                        .map_or(0, |(e, _)| *e)),
+                    int(ARRAY_TYPES
+                        .iter()
+                        .find(|(e, _)| e == oid)
+                        .map_or(0, |(_, a)| *a)),
                     text(align),
                     text(if *len > 0 { "p" } else { "x" }),
                     b(false),
@@ -1176,6 +1404,12 @@ fn rows(name: &str, manifest: &Manifest) -> Vec<Vec<Datum>> {
             int(0),
             text("C"),
             text("C"),
+            Datum::Null,
+            Datum::Null,
+            acl_datum(crate::security::acl_items(
+                &manifest.security,
+                &basalt_storage::security::GrantObject::Database,
+            )),
         ]],
         "pg_tables" => relations(manifest)
             .iter()
@@ -1476,6 +1710,63 @@ pub(crate) fn function(
     let lit_int = |v: i64| Expr::literal(Datum::Int(v), SqlType::Integer);
     let lit_text = |v: &str| Expr::literal(Datum::Text(v.to_owned()), SqlType::Text);
     match (name, args.as_slice()) {
+        // Basalt keeps expressions in catalogs (pg_attrdef.adbin, pg_policy.polqual) as SQL
+        // text, so decompiling one is the identity.
+        ("pg_get_expr", [expr, _] | [expr, _, _]) => {
+            let e = binder.coerce_unknown(expr.clone(), SqlType::Text)?;
+            binder.cast(e, SqlType::Text, true, span).map(Ok)
+        }
+        // No relation is published: Basalt has no logical replication.
+        ("pg_relation_is_publishable", [_]) => {
+            Ok(Ok(Expr::literal(Datum::Boolean(false), SqlType::Boolean)))
+        }
+        ("pg_get_statisticsobjdef_columns", [_]) => {
+            Ok(Ok(Expr::literal(Datum::Null, SqlType::Text)))
+        }
+        ("format_type", [oid, typmod]) => {
+            format_type(binder, oid.clone(), typmod.clone(), span).map(Ok)
+        }
+        ("pg_encoding_to_char", [arg]) => {
+            // PostgreSQL's encoding numbers (pg_wchar.h) of the server-side encodings; an
+            // unknown number gives an empty string, as PostgreSQL's does.
+            const ENCODINGS: [&str; 9] = [
+                "SQL_ASCII",
+                "EUC_JP",
+                "EUC_CN",
+                "EUC_KR",
+                "EUC_TW",
+                "EUC_JIS_2004",
+                "UTF8",
+                "MULE_INTERNAL",
+                "LATIN1",
+            ];
+            let arg = binder.cast(
+                binder.coerce_unknown(arg.clone(), SqlType::Integer)?,
+                SqlType::Integer,
+                false,
+                span,
+            )?;
+            let mut whens = Vec::with_capacity(ENCODINGS.len());
+            for (i, enc) in ENCODINGS.iter().enumerate() {
+                let is = binder.binary(BinaryOp::Eq, arg.clone(), lit_int(i as i64), span)?;
+                whens.push((is, lit_text(enc)));
+            }
+            let known = Expr::Case {
+                whens,
+                otherwise: Some(Box::new(lit_text(""))),
+                ty: SqlType::Text,
+            };
+            // NULL in, NULL out.
+            let null = Expr::IsNull {
+                expr: Box::new(arg),
+                negated: false,
+            };
+            Ok(Ok(Expr::Case {
+                whens: vec![(null, Expr::literal(Datum::Null, SqlType::Text))],
+                otherwise: Some(Box::new(known)),
+                ty: SqlType::Text,
+            }))
+        }
         ("pg_get_userbyid", [arg]) => {
             // The bootstrap superuser and every catalog role by OID; any other OID prints as
             // PostgreSQL prints it.
@@ -1747,6 +2038,346 @@ fn setting(binder: &Binder<'_>, name: &str) -> Result<String> {
         .and_then(|s| s.get(name))
         .map(str::to_owned)
         .ok_or_else(no_settings)
+}
+
+/// True for the OID-alias type names [`reg_cast`] handles.
+pub(crate) fn is_reg_type(name: &str) -> bool {
+    matches!(
+        name,
+        "regclass" | "regtype" | "regnamespace" | "regrole" | "regproc" | "regprocedure"
+    )
+}
+
+/// The OID-alias types `regclass`, `regtype`, `regnamespace`, `regrole` and `regproc`, as
+/// `expr::regclass` uses them: a name (a constant string) becomes its object's OID, so that
+/// `attrelid = 't'::regclass` works; an OID becomes the object's name for display (as
+/// PostgreSQL prints a reg* value), or the number when no such object exists.
+pub(crate) fn reg_cast(binder: &Binder<'_>, value: Expr, kind: &str, span: Span) -> Result<Expr> {
+    let position = binder.position(span);
+    let lit_int = |v: i64| Expr::literal(Datum::Int(v), SqlType::Integer);
+    let lit_text = |v: &str| Expr::literal(Datum::Text(v.to_owned()), SqlType::Text);
+    if value.ty().is_string() || matches!(value, Expr::Literal { unknown: true, .. }) {
+        let value = binder.coerce_unknown(value, SqlType::Text)?;
+        let name = match &value {
+            Expr::Literal {
+                value: Datum::Text(s),
+                ..
+            } => s.clone(),
+            Expr::Literal {
+                value: Datum::Null, ..
+            } => return Ok(Expr::literal(Datum::Null, SqlType::Integer)),
+            _ => {
+                return Err(Error::Unsupported {
+                    message: format!("only a constant name can be cast to {kind}"),
+                })
+            }
+        };
+        // A number is an OID already, as in PostgreSQL.
+        if let Ok(oid) = name.trim().parse::<i64>() {
+            return Ok(lit_int(oid));
+        }
+        let oid = match kind {
+            "regclass" => {
+                let parts = split_qualified(&name);
+                let all = relations(binder.catalog);
+                let found = match parts.as_slice() {
+                    [schema, rel] => all
+                        .iter()
+                        .find(|r| r.schema == schema && r.name == rel)
+                        .map(|r| r.oid),
+                    [rel] => ["pg_catalog", "public"].iter().find_map(|schema| {
+                        all.iter()
+                            .find(|r| r.schema == *schema && r.name == rel)
+                            .map(|r| r.oid)
+                    }),
+                    _ => None,
+                };
+                found.ok_or_else(|| Error::UndefinedTable {
+                    name: name.clone(),
+                    position,
+                })?
+            }
+            "regtype" => {
+                let wanted = name.trim().to_ascii_lowercase();
+                let wanted = wanted.strip_prefix("pg_catalog.").unwrap_or(&wanted);
+                TYPES
+                    .iter()
+                    .find(|t| t.1 == wanted || type_display_name(t.0, -1) == wanted)
+                    .map(|t| t.0)
+                    .ok_or_else(|| Error::UndefinedType {
+                        name: name.clone(),
+                        position,
+                    })?
+            }
+            "regnamespace" => {
+                let parts = split_qualified(&name);
+                SCHEMAS
+                    .iter()
+                    .find(|(s, _)| parts.len() == 1 && *s == parts[0])
+                    .map(|(_, oid)| *oid)
+                    .ok_or_else(|| Error::UndefinedSchema {
+                        name: name.clone(),
+                        position,
+                    })?
+            }
+            "regrole" => {
+                let parts = split_qualified(&name);
+                let role = parts.first().cloned().unwrap_or_default();
+                if role == OWNER {
+                    OWNER_OID
+                } else {
+                    binder
+                        .catalog
+                        .security
+                        .roles
+                        .iter()
+                        .find(|r| r.name == role)
+                        .map(|r| i64::from(r.oid))
+                        .ok_or(Error::UndefinedRole { name: role })?
+                }
+            }
+            _ => {
+                return Err(Error::UndefinedFunction {
+                    message: format!("function \"{name}\" does not exist"),
+                    position,
+                })
+            }
+        };
+        return Ok(lit_int(oid));
+    }
+    // An OID: the object's name.
+    let arg = binder.cast(
+        binder.coerce_unknown(value, SqlType::Integer)?,
+        SqlType::Integer,
+        false,
+        span,
+    )?;
+    let names: Vec<(i64, String)> = match kind {
+        "regclass" => relations(binder.catalog)
+            .iter()
+            .map(|r| {
+                let shown = if matches!(r.schema, "pg_catalog" | "public") {
+                    quote_ident(r.name)
+                } else {
+                    format!("{}.{}", quote_ident(r.schema), quote_ident(r.name))
+                };
+                (r.oid, shown)
+            })
+            .collect(),
+        "regtype" => TYPES
+            .iter()
+            .map(|t| (t.0, type_display_name(t.0, -1)))
+            .collect(),
+        "regnamespace" => SCHEMAS
+            .iter()
+            .map(|(n, oid)| (*oid, quote_ident(n)))
+            .collect(),
+        "regrole" => std::iter::once((OWNER_OID, OWNER.to_owned()))
+            .chain(
+                binder
+                    .catalog
+                    .security
+                    .roles
+                    .iter()
+                    .map(|r| (i64::from(r.oid), quote_ident(&r.name))),
+            )
+            .collect(),
+        // Basalt's functions have no OIDs: 0 prints as `-`, as PostgreSQL's regproc does.
+        _ => vec![(0, "-".to_owned())],
+    };
+    let mut whens = Vec::with_capacity(names.len());
+    for (oid, name) in names {
+        let is = binder.binary(BinaryOp::Eq, arg.clone(), lit_int(oid), span)?;
+        whens.push((is, lit_text(&name)));
+    }
+    let shown = binder.cast(arg.clone(), SqlType::Text, true, span)?;
+    let known = if whens.is_empty() {
+        shown
+    } else {
+        Expr::Case {
+            whens,
+            otherwise: Some(Box::new(shown)),
+            ty: SqlType::Text,
+        }
+    };
+    Ok(Expr::Case {
+        whens: vec![(
+            Expr::IsNull {
+                expr: Box::new(arg),
+                negated: false,
+            },
+            Expr::literal(Datum::Null, SqlType::Text),
+        )],
+        otherwise: Some(Box::new(known)),
+        ty: SqlType::Text,
+    })
+}
+
+/// `a.b` or `"A".b` as its parts, unquoted (quoted parts keep their case).
+fn split_qualified(name: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut was_quoted = false;
+    let mut chars = name.trim().chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                cur.push('"');
+            }
+            '"' => {
+                quoted = !quoted;
+                was_quoted = true;
+            }
+            '.' if !quoted => {
+                parts.push(if was_quoted {
+                    std::mem::take(&mut cur)
+                } else {
+                    std::mem::take(&mut cur).to_lowercase()
+                });
+                was_quoted = false;
+            }
+            c => cur.push(c),
+        }
+    }
+    parts.push(if was_quoted { cur } else { cur.to_lowercase() });
+    parts
+}
+
+/// `format_type(oid, typmod)`'s text for a built-in type: `integer`, `character varying(10)`,
+/// `numeric(12,2)`, `text[]`; `???` for an unknown OID, as PostgreSQL prints it.
+fn type_display_name(oid: i64, typmod: i64) -> String {
+    if let Some((elem, _)) = ARRAY_TYPES.iter().find(|(_, a)| *a == oid) {
+        return format!("{}[]", type_display_name(*elem, typmod));
+    }
+    let m = typmod - 4;
+    match oid {
+        16 => "boolean".into(),
+        20 => "bigint".into(),
+        21 => "smallint".into(),
+        23 => "integer".into(),
+        25 => "text".into(),
+        700 => "real".into(),
+        701 => "double precision".into(),
+        1042 if typmod >= 4 => format!("character({m})"),
+        1042 => "bpchar".into(),
+        1043 if typmod >= 4 => format!("character varying({m})"),
+        1043 => "character varying".into(),
+        1082 => "date".into(),
+        1114 => "timestamp without time zone".into(),
+        1700 if typmod >= 4 => format!("numeric({},{})", m >> 16, m & 0xffff),
+        1700 => "numeric".into(),
+        _ => "???".into(),
+    }
+}
+
+/// `format_type(type_oid, typmod)` over expressions: a CASE over the built-in types, since
+/// the modifier is usually a column (`pg_attribute.atttypmod`).
+pub(crate) fn format_type(
+    binder: &Binder<'_>,
+    oid: Expr,
+    typmod: Expr,
+    span: Span,
+) -> Result<Expr> {
+    let lit_int = |v: i64| Expr::literal(Datum::Int(v), SqlType::Integer);
+    let lit_text = |v: &str| Expr::literal(Datum::Text(v.to_owned()), SqlType::Text);
+    let int = |e: Expr| -> Result<Expr> {
+        binder.cast(
+            binder.coerce_unknown(e, SqlType::Integer)?,
+            SqlType::Integer,
+            false,
+            span,
+        )
+    };
+    let (oid, typmod) = (int(oid)?, int(typmod)?);
+    let text = |e: Expr| binder.cast(e, SqlType::Text, true, span);
+    // typmod - 4, and its precision / scale halves for numeric.
+    let m = binder.binary(BinaryOp::Sub, typmod.clone(), lit_int(4), span)?;
+    let precision = binder.binary(BinaryOp::Div, m.clone(), lit_int(65536), span)?;
+    let scale = binder.binary(BinaryOp::Mod, m.clone(), lit_int(65536), span)?;
+    let has_mod = Expr::Case {
+        whens: vec![(
+            Expr::IsNull {
+                expr: Box::new(typmod.clone()),
+                negated: false,
+            },
+            Expr::literal(Datum::Boolean(false), SqlType::Boolean),
+        )],
+        otherwise: Some(Box::new(binder.binary(
+            BinaryOp::GtEq,
+            typmod,
+            lit_int(4),
+            span,
+        )?)),
+        ty: SqlType::Boolean,
+    };
+    let concat = |parts: Vec<Expr>| -> Result<Expr> {
+        let mut it = parts.into_iter();
+        let mut acc = it.next().unwrap_or_else(|| lit_text(""));
+        for p in it {
+            acc = binder.binary(BinaryOp::Concat, acc, p, span)?;
+        }
+        Ok(acc)
+    };
+    let with_mod = |name: &str, plain: &str, args: Vec<Expr>| -> Result<Expr> {
+        let mut parts = vec![lit_text(&format!("{name}("))];
+        for (i, a) in args.into_iter().enumerate() {
+            if i > 0 {
+                parts.push(lit_text(","));
+            }
+            parts.push(text(a)?);
+        }
+        parts.push(lit_text(")"));
+        Ok(Expr::Case {
+            whens: vec![(has_mod.clone(), concat(parts)?)],
+            otherwise: Some(Box::new(lit_text(plain))),
+            ty: SqlType::Text,
+        })
+    };
+    let mut whens = Vec::new();
+    for (t, ..) in TYPES {
+        let shown = match *t {
+            1042 => with_mod("character", "bpchar", vec![m.clone()])?,
+            1043 => with_mod("character varying", "character varying", vec![m.clone()])?,
+            1700 => with_mod("numeric", "numeric", vec![precision.clone(), scale.clone()])?,
+            other => lit_text(&type_display_name(other, -1)),
+        };
+        let is = binder.binary(BinaryOp::Eq, oid.clone(), lit_int(*t), span)?;
+        whens.push((is, shown));
+    }
+    Ok(Expr::Case {
+        whens: vec![(
+            Expr::IsNull {
+                expr: Box::new(oid),
+                negated: false,
+            },
+            Expr::literal(Datum::Null, SqlType::Text),
+        )],
+        otherwise: Some(Box::new(Expr::Case {
+            whens,
+            otherwise: Some(Box::new(lit_text("???"))),
+            ty: SqlType::Text,
+        })),
+        ty: SqlType::Text,
+    })
+}
+
+/// An identifier as PostgreSQL's `quote_ident` shows it: double-quoted unless it is all
+/// lower-case letters, digits and underscores, not starting with a digit.
+fn quote_ident(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        name.to_owned()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
 }
 
 #[cfg(test)]

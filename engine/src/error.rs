@@ -51,6 +51,18 @@ pub enum Error {
     /// A type name that does not exist (42704).
     #[error("type \"{name}\" does not exist")]
     UndefinedType { name: String, position: Option<u32> },
+    /// A collation or other named object that does not exist (42704).
+    #[error("{message}")]
+    UndefinedObject {
+        message: String,
+        position: Option<u32>,
+    },
+    /// An expression whose type nothing determines, such as `ARRAY[]` (42P18).
+    #[error("{message}")]
+    IndeterminateDatatype {
+        message: String,
+        position: Option<u32>,
+    },
     /// A schema that does not exist (3F000).
     #[error("schema \"{name}\" does not exist")]
     UndefinedSchema { name: String, position: Option<u32> },
@@ -282,6 +294,8 @@ impl Error {
             | Error::CannotCoerce { position, .. }
             | Error::MissingFromEntry { position, .. }
             | Error::UndefinedType { position, .. }
+            | Error::UndefinedObject { position, .. }
+            | Error::IndeterminateDatatype { position, .. }
             | Error::UndefinedSchema { position, .. }
             | Error::InvalidColumnReference { position, .. }
             | Error::DuplicateWithQuery { position, .. }

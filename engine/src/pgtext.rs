@@ -45,7 +45,48 @@ pub fn write_value(out: &mut String, array: &dyn Array, row: usize, ty: SqlType)
             out,
             array.as_primitive::<TimestampMicrosecondType>().value(row),
         ),
+        SqlType::Array { element } => {
+            let list = array.as_list::<i32>();
+            write_array(out, list.value(row).as_ref(), element.sql_type());
+        }
     }
+}
+
+/// An array's text form as PostgreSQL's `array_out` writes it: `{1,2,NULL}`, with an element
+/// double-quoted when it is empty, reads as NULL, or holds a character the array syntax uses
+/// (`{}",\` or white space), and `"` and `\` escaped with a backslash inside quotes.
+pub fn write_array(out: &mut String, elements: &dyn Array, ty: SqlType) {
+    out.push('{');
+    let mut item = String::new();
+    for i in 0..elements.len() {
+        if i > 0 {
+            out.push(',');
+        }
+        if elements.is_null(i) {
+            out.push_str("NULL");
+            continue;
+        }
+        item.clear();
+        write_value(&mut item, elements, i, ty);
+        let quote = item.is_empty()
+            || item.eq_ignore_ascii_case("NULL")
+            || item
+                .chars()
+                .any(|c| matches!(c, '{' | '}' | '"' | ',' | '\\') || c.is_ascii_whitespace());
+        if quote {
+            out.push('"');
+            for c in item.chars() {
+                if c == '"' || c == '\\' {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            out.push('"');
+        } else {
+            out.push_str(&item);
+        }
+    }
+    out.push('}');
 }
 
 /// The text form of `array[row]`, or `None` for NULL.

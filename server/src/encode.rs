@@ -206,6 +206,33 @@ pub(crate) fn write_binary(
                 .value(row);
             out.put_i64(timestamp_to_pg(micros)?);
         }
+        SqlType::Array { element } => {
+            // PostgreSQL's array_send: dimensions, a has-NULLs flag, the element type, each
+            // dimension's length and lower bound (1), then each element length-prefixed (-1
+            // for NULL). An empty array has no dimensions.
+            let items = array.as_list_opt::<i32>().ok_or_else(mismatch)?.value(row);
+            let element_ty = element.sql_type();
+            let len = i32::try_from(items.len())
+                .map_err(|_| SqlError::internal("array of more than 2^31 elements"))?;
+            out.put_i32(i32::from(len > 0));
+            out.put_i32(i32::from(items.null_count() > 0));
+            out.put_u32(crate::types::pg_type(element_ty).oid());
+            if len > 0 {
+                out.put_i32(len);
+                out.put_i32(1);
+            }
+            for i in 0..items.len() {
+                if items.is_null(i) {
+                    out.put_i32(-1);
+                    continue;
+                }
+                let start = out.len();
+                out.put_i32(0);
+                write_binary(out, items.as_ref(), i, element_ty)?;
+                let n = value_len(out.len() - start - 4)?;
+                out[start..start + 4].copy_from_slice(&n.to_be_bytes());
+            }
+        }
     }
     Ok(())
 }

@@ -169,7 +169,10 @@ impl SqlError {
             EngineError::UndefinedTable { .. }
             | EngineError::UndefinedTableToDrop { .. }
             | EngineError::MissingFromEntry { .. } => code::UNDEFINED_TABLE,
-            EngineError::UndefinedType { .. } => code::UNDEFINED_OBJECT,
+            EngineError::UndefinedType { .. } | EngineError::UndefinedObject { .. } => {
+                code::UNDEFINED_OBJECT
+            }
+            EngineError::IndeterminateDatatype { .. } => "42P18",
             EngineError::UndefinedSchema { .. } => code::INVALID_SCHEMA_NAME,
             EngineError::InvalidColumnReference { .. } => code::INVALID_COLUMN_REFERENCE,
             EngineError::UndefinedColumn { .. } | EngineError::UndefinedKeyColumn { .. } => {

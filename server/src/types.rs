@@ -59,6 +59,18 @@ pub fn pg_type(ty: SqlType) -> Type {
         SqlType::Text => Type::TEXT,
         SqlType::Date => Type::DATE,
         SqlType::Timestamp => Type::TIMESTAMP,
+        SqlType::Array { element } => match pg_type(element.sql_type()) {
+            t if t == Type::INT2 => Type::INT2_ARRAY,
+            t if t == Type::INT4 => Type::INT4_ARRAY,
+            t if t == Type::INT8 => Type::INT8_ARRAY,
+            t if t == Type::NUMERIC => Type::NUMERIC_ARRAY,
+            t if t == Type::FLOAT4 => Type::FLOAT4_ARRAY,
+            t if t == Type::FLOAT8 => Type::FLOAT8_ARRAY,
+            t if t == Type::BOOL => Type::BOOL_ARRAY,
+            t if t == Type::DATE => Type::DATE_ARRAY,
+            t if t == Type::TIMESTAMP => Type::TIMESTAMP_ARRAY,
+            _ => Type::TEXT_ARRAY,
+        },
     }
 }
 
@@ -72,7 +84,8 @@ pub fn type_size(ty: SqlType) -> i16 {
         SqlType::Decimal { .. }
         | SqlType::Char { .. }
         | SqlType::Varchar { .. }
-        | SqlType::Text => -1,
+        | SqlType::Text
+        | SqlType::Array { .. } => -1,
     }
 }
 

@@ -183,6 +183,8 @@ fn column_type(ty: SqlType) -> DefaultColumnType {
             DefaultColumnType::FloatingPoint
         }
         SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text => DefaultColumnType::Text,
+        // An array compares as its text form.
+        SqlType::Array { .. } => DefaultColumnType::Text,
         SqlType::Boolean | SqlType::Date | SqlType::Timestamp => DefaultColumnType::Any,
     }
 }

@@ -574,6 +574,12 @@ fn check_def(def: &TableDef) -> Result<()> {
     def.check_attributes()
         .map_err(|e| Error::Internal(format!("table {}: {e}", def.qualified_name())))?;
     for column in &def.columns {
+        if let SqlType::Array { .. } = column.ty {
+            return Err(Error::Internal(format!(
+                "column {} has type {}: tables have no array columns",
+                column.name, column.ty
+            )));
+        }
         if let SqlType::Decimal { precision, scale } = column.ty {
             if precision == 0
                 || precision > DECIMAL_PRECISION_MAX

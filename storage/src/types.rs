@@ -1,6 +1,6 @@
 //! SQL column types as the catalog records them, and their Arrow representation.
 
-use arrow_schema::{DataType, TimeUnit};
+use arrow_schema::{DataType, Field, TimeUnit};
 use serde::{Deserialize, Serialize};
 
 /// Largest DECIMAL precision Basalt supports (Redshift and Arrow's `Decimal128` agree).
@@ -38,6 +38,65 @@ pub enum SqlType {
     Date,
     /// TIMESTAMP WITHOUT TIME ZONE, microsecond precision.
     Timestamp,
+    /// A one-dimensional array of `element` values (NULLs allowed), as PostgreSQL's `text[]`
+    /// or `integer[]`. A type of expressions and catalog columns: no table column has it, as
+    /// Redshift has no array columns either.
+    Array {
+        element: ArrayElement,
+    },
+}
+
+/// The element type of an [`SqlType::Array`]. Every scalar type but the bounded strings, whose
+/// arrays are arrays of text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "element", rename_all = "snake_case")]
+pub enum ArrayElement {
+    SmallInt,
+    Integer,
+    BigInt,
+    Decimal { precision: u8, scale: i8 },
+    Real,
+    Double,
+    Boolean,
+    Text,
+    Date,
+    Timestamp,
+}
+
+impl ArrayElement {
+    /// The element type of arrays of `t`; `None` for arrays themselves (Basalt's arrays have
+    /// one dimension).
+    pub fn of(t: SqlType) -> Option<ArrayElement> {
+        Some(match t {
+            SqlType::SmallInt => ArrayElement::SmallInt,
+            SqlType::Integer => ArrayElement::Integer,
+            SqlType::BigInt => ArrayElement::BigInt,
+            SqlType::Decimal { precision, scale } => ArrayElement::Decimal { precision, scale },
+            SqlType::Real => ArrayElement::Real,
+            SqlType::Double => ArrayElement::Double,
+            SqlType::Boolean => ArrayElement::Boolean,
+            SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text => ArrayElement::Text,
+            SqlType::Date => ArrayElement::Date,
+            SqlType::Timestamp => ArrayElement::Timestamp,
+            SqlType::Array { .. } => return None,
+        })
+    }
+
+    /// The SQL type of one element.
+    pub fn sql_type(self) -> SqlType {
+        match self {
+            ArrayElement::SmallInt => SqlType::SmallInt,
+            ArrayElement::Integer => SqlType::Integer,
+            ArrayElement::BigInt => SqlType::BigInt,
+            ArrayElement::Decimal { precision, scale } => SqlType::Decimal { precision, scale },
+            ArrayElement::Real => SqlType::Real,
+            ArrayElement::Double => SqlType::Double,
+            ArrayElement::Boolean => SqlType::Boolean,
+            ArrayElement::Text => SqlType::Text,
+            ArrayElement::Date => SqlType::Date,
+            ArrayElement::Timestamp => SqlType::Timestamp,
+        }
+    }
 }
 
 impl SqlType {
@@ -54,7 +113,17 @@ impl SqlType {
             SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text => DataType::Utf8,
             SqlType::Date => DataType::Date32,
             SqlType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+            SqlType::Array { element } => DataType::List(std::sync::Arc::new(Field::new(
+                "item",
+                element.sql_type().arrow_type(),
+                true,
+            ))),
         }
+    }
+
+    /// The array type whose elements are of this type (`None` for an array).
+    pub fn array_of(self) -> Option<SqlType> {
+        ArrayElement::of(self).map(|element| SqlType::Array { element })
     }
 
     /// True for types whose values are numbers.
@@ -93,6 +162,7 @@ impl SqlType {
             SqlType::Text => "text".into(),
             SqlType::Date => "date".into(),
             SqlType::Timestamp => "timestamp without time zone".into(),
+            SqlType::Array { element } => format!("{}[]", element.sql_type().pg_name()),
         }
     }
 }

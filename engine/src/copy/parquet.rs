@@ -54,6 +54,8 @@ pub(crate) fn compatible(from: &DataType, to: SqlType) -> bool {
         },
         SqlType::Date => matches!(from, D::Date32 | D::Date64),
         SqlType::Timestamp => matches!(from, D::Timestamp(..) | D::Date32),
+        // No table column is an array.
+        SqlType::Array { .. } => false,
     }
 }
 

@@ -61,6 +61,7 @@ pub fn convert(raw: Option<&str>, ty: SqlType, o: &CopyOptions) -> Result<Datum>
         SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text => {
             Datum::Text(s.to_string())
         }
+        SqlType::Array { .. } => Datum::parse(s, ty)?,
     })
 }
 
@@ -338,6 +339,9 @@ impl ColumnBuilder {
             }
             SqlType::Date => ColumnBuilder::Date(Date32Builder::new()),
             SqlType::Timestamp => ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::new()),
+            // No table column is an array (storage refuses them): an array value appended
+            // here fails as a mismatch.
+            SqlType::Array { .. } => ColumnBuilder::Utf8(StringBuilder::new()),
         }
     }
 

@@ -20,6 +20,9 @@ use crate::planner::expr::{AggCall, AggFunc, Expr};
 use crate::types::datum::{pow10, rescale_decimal, DECIMAL_DIGITS_MAX};
 use crate::types::decimal_scale;
 
+/// An ORDER BY key and a value, both in arrow-row form.
+type KeyedValue = (Box<[u8]>, Box<[u8]>);
+
 /// Per-group state of one aggregate.
 pub(crate) enum Accumulator {
     Count(Vec<i64>),
@@ -56,6 +59,14 @@ pub(crate) enum Accumulator {
     Ordered {
         vals: Vec<Vec<Box<[u8]>>>,
         converter: RowConverter,
+    },
+    /// Every value of each group (NULLs too for `array_agg`) in arrow-row form, each with its
+    /// ORDER BY key in arrow-row form (empty without ORDER BY), in input order
+    /// (`array_agg`, `string_agg`).
+    Collect {
+        vals: Vec<Vec<KeyedValue>>,
+        values: RowConverter,
+        keys: Option<RowConverter>,
     },
     /// Smallest or largest value, kept in arrow-row form (which orders like SQL).
     MinMax {
@@ -125,6 +136,30 @@ impl AggState {
                 vals: Vec::new(),
                 and: call.func == AggFunc::BoolAnd,
             },
+            AggFunc::ArrayAgg | AggFunc::StringAgg => Accumulator::Collect {
+                vals: Vec::new(),
+                values: RowConverter::new(vec![SortField::new(
+                    arg_ty.unwrap_or(SqlType::Text).arrow_type(),
+                )])?,
+                keys: if call.order_by.is_empty() {
+                    None
+                } else {
+                    Some(RowConverter::new(
+                        call.order_by
+                            .iter()
+                            .map(|k| {
+                                SortField::new_with_options(
+                                    k.expr.ty().arrow_type(),
+                                    arrow_ord::sort::SortOptions {
+                                        descending: k.descending,
+                                        nulls_first: k.nulls_first,
+                                    },
+                                )
+                            })
+                            .collect(),
+                    )?)
+                },
+            },
             AggFunc::Min | AggFunc::Max => Accumulator::MinMax {
                 best: Vec::new(),
                 converter: RowConverter::new(vec![SortField::new(
@@ -170,12 +205,21 @@ impl AggState {
             }
             Accumulator::Bool { vals, .. } => vals.resize(groups, None),
             Accumulator::Ordered { vals, .. } => vals.resize_with(groups, Vec::new),
+            Accumulator::Collect { vals, .. } => vals.resize_with(groups, Vec::new),
             Accumulator::MinMax { best, .. } => best.resize(groups, None),
         }
     }
 
-    /// Adds one batch: `group_ids[i]` is row i's group, `arg` the argument values.
-    fn update(&mut self, group_ids: &[u32], arg: Option<&ArrayRef>) -> Result<()> {
+    /// Adds one batch: `group_ids[i]` is row i's group, `arg` the argument values and `order`
+    /// the ORDER BY keys of an order-sensitive aggregate.
+    fn update(
+        &mut self,
+        group_ids: &[u32],
+        arg: Option<&ArrayRef>,
+        order: &[ArrayRef],
+    ) -> Result<()> {
+        // array_agg keeps NULLs; every other aggregate skips them.
+        let keep_nulls = self.call.func == AggFunc::ArrayAgg;
         // Rows to count: non-NULL arguments, and for DISTINCT only first occurrences.
         let include: Option<Vec<bool>> = match (&mut self.seen, arg) {
             (Some((set, conv)), Some(a)) => {
@@ -183,7 +227,8 @@ impl AggState {
                 Some(
                     (0..a.len())
                         .map(|i| {
-                            a.is_valid(i) && set.insert((group_ids[i], rows.row(i).as_ref().into()))
+                            (keep_nulls || a.is_valid(i))
+                                && set.insert((group_ids[i], rows.row(i).as_ref().into()))
                         })
                         .collect(),
                 )
@@ -307,6 +352,28 @@ impl AggState {
                     }
                 }
             }
+            Accumulator::Collect { vals, values, keys } => {
+                let a = arg.ok_or_else(|| Error::Internal("array_agg without argument".into()))?;
+                let rows = values.convert_columns(std::slice::from_ref(a))?;
+                let key_rows = keys
+                    .as_ref()
+                    .map(|k| k.convert_columns(order))
+                    .transpose()?;
+                for (i, g) in group_ids.iter().enumerate() {
+                    let keep = match &include {
+                        Some(inc) => inc[i],
+                        None => keep_nulls || a.is_valid(i),
+                    };
+                    if !keep {
+                        continue;
+                    }
+                    let key: Box<[u8]> = match &key_rows {
+                        Some(k) => k.row(i).as_ref().into(),
+                        None => Box::default(),
+                    };
+                    vals[*g as usize].push((key, rows.row(i).as_ref().into()));
+                }
+            }
             Accumulator::MinMax {
                 best,
                 converter,
@@ -391,6 +458,11 @@ impl AggState {
                 }
             }
             (Accumulator::Ordered { vals, .. }, Accumulator::Ordered { vals: ovals, .. }) => {
+                for (j, v) in ovals.into_iter().enumerate() {
+                    vals[map[j] as usize].extend(v);
+                }
+            }
+            (Accumulator::Collect { vals, .. }, Accumulator::Collect { vals: ovals, .. }) => {
                 for (j, v) in ovals.into_iter().enumerate() {
                     vals[map[j] as usize].extend(v);
                 }
@@ -605,6 +677,72 @@ impl AggState {
                     _ => median_finish(&lo, &pick(&hi_at)?, arg_ty, ty)?,
                 }
             }
+            Accumulator::Collect {
+                mut vals,
+                values,
+                keys,
+            } => {
+                if keys.is_some() {
+                    // Stable: values with equal keys keep their input order.
+                    vals.par_iter_mut()
+                        .for_each(|v| v.sort_by(|a, b| a.0.cmp(&b.0)));
+                }
+                let arg_ty = arg_ty.unwrap_or(SqlType::Text);
+                let parser = values.parser();
+                let rows: Vec<arrow_row::Row<'_>> = vals
+                    .iter()
+                    .flat_map(|v| v.iter().map(|(_, r)| parser.parse(r)))
+                    .collect();
+                let child = if rows.is_empty() {
+                    arrow_array::new_empty_array(&arg_ty.arrow_type())
+                } else {
+                    values
+                        .convert_rows(rows)?
+                        .pop()
+                        .ok_or_else(|| Error::Internal("array_agg produced no column".into()))?
+                };
+                match func {
+                    AggFunc::StringAgg => {
+                        let strings = child.as_string::<i32>();
+                        let sep = self.call.separator.as_deref().unwrap_or("");
+                        let mut at = 0;
+                        let mut b = arrow_array::builder::StringBuilder::new();
+                        let mut s = String::new();
+                        for v in &vals {
+                            if v.is_empty() {
+                                b.append_null();
+                                continue;
+                            }
+                            s.clear();
+                            for k in 0..v.len() {
+                                if k > 0 {
+                                    s.push_str(sep);
+                                }
+                                s.push_str(strings.value(at + k));
+                            }
+                            at += v.len();
+                            b.append_value(&s);
+                        }
+                        Arc::new(b.finish())
+                    }
+                    _ => {
+                        let SqlType::Array { element } = ty else {
+                            return Err(Error::Internal("array_agg of a non-array type".into()));
+                        };
+                        let mut offsets = Vec::with_capacity(vals.len() + 1);
+                        offsets.push(0i32);
+                        let mut end = 0usize;
+                        for v in &vals {
+                            end += v.len();
+                            offsets.push(i32::try_from(end).map_err(|_| {
+                                Error::Internal("array of more than 2^31 elements".into())
+                            })?);
+                        }
+                        let valid = vals.iter().map(|v| !v.is_empty()).collect();
+                        crate::kernels::cast::list_array(element, offsets, child, valid)?
+                    }
+                }
+            }
             Accumulator::MinMax {
                 best, converter, ..
             } => {
@@ -761,6 +899,8 @@ pub(crate) struct Evaluated {
     rows: usize,
     keys: BatchKeys,
     args: Vec<Option<ArrayRef>>,
+    /// Each aggregate's ORDER BY keys (empty for most).
+    order: Vec<Vec<ArrayRef>>,
 }
 
 /// The groups seen so far, each with its id (its accumulator slot).
@@ -933,10 +1073,21 @@ impl<'a> Partial<'a> {
             .iter()
             .map(|a| a.arg.as_ref().map(|e| evaluate(e, batch)).transpose())
             .collect::<Result<Vec<_>>>()?;
+        let order = self
+            .aggs
+            .iter()
+            .map(|a| {
+                a.order_by
+                    .iter()
+                    .map(|k| evaluate(&k.expr, batch))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Evaluated {
             rows: batch.num_rows(),
             keys,
             args,
+            order,
         })
     }
 
@@ -957,9 +1108,9 @@ impl<'a> Partial<'a> {
                 .collect::<Result<_>>()?,
         };
         let ngroups = self.ngroups();
-        for (s, arg) in self.states.iter_mut().zip(e.args) {
+        for ((s, arg), order) in self.states.iter_mut().zip(e.args).zip(e.order) {
             s.resize(ngroups);
-            s.update(&group_ids, arg.as_ref())?;
+            s.update(&group_ids, arg.as_ref(), &order)?;
         }
         Ok(())
     }

@@ -395,12 +395,7 @@ impl Ctx<'_> {
         let frame = &call.frame;
         let arg_ty = call.args.first().map(|a| a.ty());
         let need = || Error::Internal(format!("{} without an argument", call.func.name()));
-        let agg_call = AggCall {
-            func,
-            arg: call.args.first().cloned(),
-            distinct: false,
-            ty: call.ty,
-        };
+        let agg_call = AggCall::new(func, call.args.first().cloned(), false, call.ty);
         Ok(match func {
             AggFunc::CountStar => int64(self.frame_fold(frame, 0i64, |s, _| {
                 *s += 1;

@@ -51,6 +51,7 @@ pub fn external_type(ty: SqlType) -> String {
         SqlType::Text => "string".into(),
         SqlType::Date => "date".into(),
         SqlType::Timestamp => "timestamp".into(),
+        SqlType::Array { element } => format!("array<{}>", external_type(element.sql_type())),
     }
 }
 

@@ -68,6 +68,22 @@ pub fn cast_array(
     if from.is_string() {
         return from_text(array, to);
     }
+    if let (SqlType::Array { element: f }, SqlType::Array { element: t }) = (from, to) {
+        // Element by element: the offsets and NULLs stay.
+        let list = array.as_list::<i32>();
+        let values = cast_array(list.values(), f.sql_type(), t.sql_type(), explicit)?;
+        let field = Arc::new(arrow_schema::Field::new(
+            "item",
+            t.sql_type().arrow_type(),
+            true,
+        ));
+        return Ok(Arc::new(arrow_array::ListArray::try_new(
+            field,
+            list.offsets().clone(),
+            values,
+            list.nulls().cloned(),
+        )?));
+    }
     match (from, to) {
         (f, t) if is_int(f) && is_int(t) => int_to_int(array, f, t),
         (f, SqlType::Decimal { precision, scale }) if is_int(f) => {
@@ -493,7 +509,53 @@ pub fn datums_to_array(values: &[Datum], ty: SqlType) -> Result<ArrayRef> {
                 })
                 .collect::<Result<TimestampMicrosecondArray>>()?,
         ),
+        SqlType::Array { element } => {
+            let mut offsets = Vec::with_capacity(values.len() + 1);
+            offsets.push(0i32);
+            let mut items = Vec::new();
+            let mut valid = Vec::with_capacity(values.len());
+            for d in values {
+                match d {
+                    Datum::Null => valid.push(false),
+                    Datum::Array(v) => {
+                        items.extend(v.iter().cloned());
+                        valid.push(true);
+                    }
+                    other => return Err(mismatch(other)),
+                }
+                let end = i32::try_from(items.len())
+                    .map_err(|_| Error::Internal("array of more than 2^31 elements".into()))?;
+                offsets.push(end);
+            }
+            let child = datums_to_array(&items, element.sql_type())?;
+            list_array(element, offsets, child, valid)?
+        }
     })
+}
+
+/// A list array of `element` values: row i holds `child[offsets[i]..offsets[i + 1]]`, NULL
+/// where `valid[i]` is false.
+pub fn list_array(
+    element: basalt_storage::types::ArrayElement,
+    offsets: Vec<i32>,
+    child: ArrayRef,
+    valid: Vec<bool>,
+) -> Result<ArrayRef> {
+    let field = Arc::new(arrow_schema::Field::new(
+        "item",
+        element.sql_type().arrow_type(),
+        true,
+    ));
+    let nulls = valid
+        .iter()
+        .any(|v| !v)
+        .then(|| arrow_buffer::NullBuffer::from(valid));
+    Ok(Arc::new(arrow_array::ListArray::try_new(
+        field,
+        arrow_buffer::OffsetBuffer::new(offsets.into()),
+        child,
+        nulls,
+    )?))
 }
 
 /// The value at `row` as a Datum.
@@ -517,6 +579,14 @@ pub fn datum_at(array: &dyn Array, row: usize, ty: SqlType) -> Datum {
         SqlType::Date => Datum::Date(array.as_primitive::<Date32Type>().value(row)),
         SqlType::Timestamp => {
             Datum::Timestamp(array.as_primitive::<TimestampMicrosecondType>().value(row))
+        }
+        SqlType::Array { element } => {
+            let items = array.as_list::<i32>().value(row);
+            Datum::Array(
+                (0..items.len())
+                    .map(|i| datum_at(items.as_ref(), i, element.sql_type()))
+                    .collect(),
+            )
         }
     }
 }
@@ -542,5 +612,13 @@ pub fn datum_type(d: &Datum) -> SqlType {
         Datum::Float(_) => SqlType::Double,
         Datum::Date(_) => SqlType::Date,
         Datum::Timestamp(_) => SqlType::Timestamp,
+        // The first non-NULL element decides; an array of only NULLs is text[].
+        Datum::Array(items) => items
+            .iter()
+            .find(|d| !d.is_null())
+            .and_then(|d| datum_type(d).array_of())
+            .unwrap_or(SqlType::Array {
+                element: basalt_storage::types::ArrayElement::Text,
+            }),
     }
 }

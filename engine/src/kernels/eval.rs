@@ -32,6 +32,7 @@ pub fn evaluate(expr: &Expr, batch: &RecordBatch) -> Result<ArrayRef> {
         Expr::Binary {
             op, left, right, ..
         } if op.is_comparison()
+            && !matches!(left.ty(), SqlType::Array { .. })
             && (matches!(right.as_ref(), Expr::Literal { .. })
                 || matches!(left.as_ref(), Expr::Literal { .. })) =>
         {
@@ -174,6 +175,39 @@ fn compare(
     })
 }
 
+/// A comparison of two arrays of arrays, element by element as PostgreSQL's array
+/// comparison (a NULL element sorts after every value; a shorter array that is a prefix of a
+/// longer one sorts first), through arrow-row encodings, which order the same way.
+fn compare_arrays(op: BinaryOp, l: &ArrayRef, r: &ArrayRef) -> Result<BooleanArray> {
+    let converter = arrow_row::RowConverter::new(vec![arrow_row::SortField::new_with_options(
+        l.data_type().clone(),
+        arrow_ord::sort::SortOptions {
+            descending: false,
+            nulls_first: false,
+        },
+    )])?;
+    let (lr, rr) = (
+        converter.convert_columns(std::slice::from_ref(l))?,
+        converter.convert_columns(std::slice::from_ref(r))?,
+    );
+    Ok((0..l.len())
+        .map(|i| {
+            if l.is_null(i) || r.is_null(i) {
+                return None;
+            }
+            let ord = lr.row(i).cmp(&rr.row(i));
+            Some(match op {
+                BinaryOp::Eq => ord.is_eq(),
+                BinaryOp::NotEq => ord.is_ne(),
+                BinaryOp::Lt => ord.is_lt(),
+                BinaryOp::LtEq => ord.is_le(),
+                BinaryOp::Gt => ord.is_gt(),
+                _ => ord.is_ge(),
+            })
+        })
+        .collect())
+}
+
 fn binary(
     op: BinaryOp,
     l: &ArrayRef,
@@ -185,6 +219,16 @@ fn binary(
     Ok(match op {
         BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => {
             return arithmetic(op, l, r, lt, rt, ty)
+        }
+        BinaryOp::Eq
+        | BinaryOp::NotEq
+        | BinaryOp::Lt
+        | BinaryOp::LtEq
+        | BinaryOp::Gt
+        | BinaryOp::GtEq
+            if matches!(lt, SqlType::Array { .. }) =>
+        {
+            Arc::new(compare_arrays(op, l, r)?)
         }
         BinaryOp::Eq
         | BinaryOp::NotEq
@@ -410,6 +454,10 @@ fn function(
             Ok(Arc::new(out))
         }
         ScalarFunc::Date(f) => crate::kernels::dates::evaluate(f, vals, n),
+        ScalarFunc::Array(f) => {
+            let types: Vec<SqlType> = args.iter().map(|e| e.ty()).collect();
+            crate::kernels::array::evaluate(f, vals, &types, ty, n)
+        }
         ScalarFunc::Sleep(key) => {
             let seconds = arg(0)?;
             let seconds = seconds

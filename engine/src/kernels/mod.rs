@@ -1,6 +1,7 @@
 //! Kernels: whole-array operations the operators are built from.
 //!
 //! - `cast`: conversions between SQL types (PostgreSQL's rules and messages).
+//! - `array`: array construction, ANY / ALL, subscripts and the array functions.
 //! - `arith`: arithmetic with overflow and division-by-zero checks, exact NUMERIC.
 //! - `eval`: evaluates bound expressions over a batch.
 //! - `func`: row-wise string, regular-expression and math functions.
@@ -10,6 +11,7 @@
 //!   functions.
 
 pub mod arith;
+pub mod array;
 pub mod cast;
 pub mod dates;
 pub mod datetime;

@@ -200,6 +200,24 @@ impl<'a> Binder<'a> {
                 }
                 let l = self.bind_expr(left, scope, agg)?;
                 let r = self.bind_expr(right, scope, agg)?;
+                // `OPERATOR(pg_catalog.~)` is the built-in `~`, as psql writes it.
+                let resolved;
+                let op = match op {
+                    ast::BinaryOperator::PGCustomBinaryOperator(parts) => {
+                        resolved =
+                            qualified_operator(parts).ok_or_else(|| Error::UndefinedFunction {
+                                message: format!(
+                                    "operator does not exist: {} OPERATOR({}) {}",
+                                    display_name(l.ty()),
+                                    parts.join("."),
+                                    display_name(r.ty())
+                                ),
+                                position: self.position(e.span()),
+                            })?;
+                        &resolved
+                    }
+                    op => op,
+                };
                 if let Some((ci, negated, symbol)) = match op {
                     ast::BinaryOperator::PGRegexMatch => Some((false, false, "~")),
                     ast::BinaryOperator::PGRegexIMatch => Some((true, false, "~*")),
@@ -357,9 +375,29 @@ impl<'a> Binder<'a> {
                 kind,
                 ..
             } => {
-                let v = self.bind_expr(expr, scope, agg)?;
-                let to = self.bind_type(data_type, e.span())?;
                 let _ = kind;
+                let reg = match data_type {
+                    ast::DataType::Regclass => Some("regclass".to_owned()),
+                    ast::DataType::Custom(name, _) => name
+                        .0
+                        .last()
+                        .and_then(|p| p.as_ident())
+                        .map(normalize_ident),
+                    _ => None,
+                };
+                if let Some(last) = reg {
+                    if crate::catalog::is_reg_type(&last) {
+                        let v = self.bind_expr(expr, scope, agg)?;
+                        return crate::catalog::reg_cast(self, v, &last, e.span());
+                    }
+                }
+                let to = self.bind_type(data_type, e.span())?;
+                if let (ast::Expr::Array(a), SqlType::Array { .. }) = (expr.as_ref(), to) {
+                    if a.elem.is_empty() {
+                        return Ok(self.empty_array(to));
+                    }
+                }
+                let v = self.bind_expr(expr, scope, agg)?;
                 self.cast(v, to, true, e.span())
             }
             ast::Expr::Case {
@@ -480,6 +518,70 @@ impl<'a> Binder<'a> {
                 };
                 let position = self.position(e.span());
                 self.scalar_function(name, args, position, e.span())
+            }
+            ast::Expr::Array(a) => self.bind_array_constructor(&a.elem, scope, agg, e.span()),
+            ast::Expr::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            } if !matches!(right.as_ref(), ast::Expr::Subquery(_)) => {
+                self.bind_array_comparison(left, compare_op, right, false, scope, agg, e.span())
+            }
+            ast::Expr::AllOp {
+                left,
+                compare_op,
+                right,
+            } if !matches!(right.as_ref(), ast::Expr::Subquery(_)) => {
+                self.bind_array_comparison(left, compare_op, right, true, scope, agg, e.span())
+            }
+            ast::Expr::CompoundFieldAccess { root, access_chain } => {
+                let mut v = self.bind_expr(root, scope, agg)?;
+                for access in access_chain {
+                    match access {
+                        ast::AccessExpr::Subscript(ast::Subscript::Index { index }) => {
+                            let i = self.bind_expr(index, scope, agg)?;
+                            v = self.bind_subscript(v, i, e.span())?;
+                        }
+                        other => {
+                            return Err(Error::Unsupported {
+                                message: format!("array access not supported: {other}"),
+                            })
+                        }
+                    }
+                }
+                Ok(v)
+            }
+            ast::Expr::Collate { expr, collation } => {
+                // Basalt compares strings by their bytes, which is PostgreSQL's "C" collation
+                // (and what its "default" is in a C-locale database).
+                let last = collation
+                    .0
+                    .last()
+                    .and_then(|p| p.as_ident())
+                    .map(normalize_ident)
+                    .unwrap_or_default();
+                let name = last.to_ascii_lowercase();
+                if !matches!(name.as_str(), "default" | "c" | "posix" | "ucs_basic") {
+                    return Err(Error::UndefinedObject {
+                        message: format!(
+                            "collation \"{last}\" for encoding \"UTF8\" does not exist"
+                        ),
+                        position: self.position(e.span()),
+                    });
+                }
+                let v = self.bind_expr(expr, scope, agg)?;
+                let v = self.coerce_unknown(v, SqlType::Text)?;
+                if !v.ty().is_string() {
+                    return Err(Error::DatatypeMismatch {
+                        message: format!(
+                            "collations are not supported by type {}",
+                            display_name(v.ty())
+                        ),
+                        position: self.position(e.span()),
+                    });
+                }
+                Ok(v)
             }
             other => Err(Error::Unsupported {
                 message: format!("expression not supported yet: {other}"),
@@ -843,13 +945,45 @@ impl<'a> Binder<'a> {
             D::Timestamp(_, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => {
                 SqlType::Timestamp
             }
+            D::Array(ast::ArrayElemTypeDef::SquareBracket(inner, _)) => {
+                let element = self.bind_type(inner, span)?;
+                element.array_of().ok_or_else(|| Error::Unsupported {
+                    message: "arrays of more than one dimension are not supported".into(),
+                })?
+            }
             D::Custom(name, _) => {
+                // PostgreSQL's internal names, alone or qualified with pg_catalog.
                 let n = name.to_string().to_ascii_lowercase();
-                match n.as_str() {
+                let parts: Vec<String> = name
+                    .0
+                    .iter()
+                    .filter_map(|p| p.as_ident())
+                    .map(normalize_ident)
+                    .collect();
+                let base = match parts.as_slice() {
+                    [t] => t.as_str(),
+                    [schema, t] if schema == "pg_catalog" => t.as_str(),
+                    _ => return Err(Error::UndefinedType { name: n, position }),
+                };
+                match base {
                     "bpchar" => SqlType::Char { length: 1 },
                     "float4" => SqlType::Real,
-                    "float8" => SqlType::Double,
-                    "bool" => SqlType::Boolean,
+                    "float8" | "double precision" => SqlType::Double,
+                    "bool" | "boolean" => SqlType::Boolean,
+                    "int2" | "smallint" => SqlType::SmallInt,
+                    "int4" | "int" | "integer" => SqlType::Integer,
+                    "int8" | "bigint" => SqlType::BigInt,
+                    "text" => SqlType::Text,
+                    // Basalt's catalogs hold OIDs as integers; `name` is text.
+                    "oid" => SqlType::Integer,
+                    "name" => SqlType::Text,
+                    "varchar" => SqlType::Varchar { length: 256 },
+                    "numeric" | "decimal" => SqlType::Decimal {
+                        precision: 18,
+                        scale: 0,
+                    },
+                    "date" => SqlType::Date,
+                    "timestamp" => SqlType::Timestamp,
                     _ => return Err(Error::UndefinedType { name: n, position }),
                 }
             }
@@ -969,6 +1103,10 @@ impl<'a> Binder<'a> {
     /// Types and builds a binary operation, inserting implicit casts.
     pub fn binary(&self, op: BinaryOp, l: Expr, r: Expr, span: Span) -> Result<Expr> {
         let position = self.position(span);
+        let array = |e: &Expr| matches!(e.ty(), SqlType::Array { .. });
+        if op == BinaryOp::Concat && (array(&l) || array(&r)) {
+            return self.array_concat(vec![l, r], span);
+        }
         // Untyped literals take the other side's type.
         let (l, r) = match (&l, &r) {
             (Expr::Literal { unknown: true, .. }, Expr::Literal { unknown: true, .. }) => {
@@ -1154,6 +1292,9 @@ impl<'a> Binder<'a> {
             .map(|p| p.to_string().to_ascii_lowercase())
             .unwrap_or_default();
         let position = self.position(f.span());
+        if let ("array", ast::FunctionArguments::Subquery(q)) = (name.as_str(), &f.args) {
+            return self.bind_array_subquery(q, scope, f.span());
+        }
         let (args, distinct, star) = match &f.args {
             ast::FunctionArguments::None => (vec![], false, false),
             ast::FunctionArguments::List(list) => {
@@ -1228,6 +1369,9 @@ impl<'a> Binder<'a> {
                 args: bound,
                 ty: SqlType::Integer,
             });
+        }
+        if matches!(name.as_str(), "array_agg" | "string_agg" | "listagg") {
+            return self.bind_collecting_aggregate(&name, f, &args, distinct, scope, agg, position);
         }
         if matches!(
             name.as_str(),
@@ -1355,12 +1499,12 @@ impl<'a> Binder<'a> {
                     })
                 }
             };
-            return Ok(Expr::Aggregate(Box::new(AggCall {
-                func: AggFunc::Median,
-                arg: Some(a),
-                distinct: false,
+            return Ok(Expr::Aggregate(Box::new(AggCall::new(
+                AggFunc::Median,
+                Some(a),
+                false,
                 ty,
-            })));
+            ))));
         }
         let ([fraction], [order]) = (args, f.within_group.as_slice()) else {
             return Err(Error::UndefinedFunction {
@@ -1425,12 +1569,12 @@ impl<'a> Binder<'a> {
             )
         };
         let ty = x.ty();
-        Ok(Expr::Aggregate(Box::new(AggCall {
+        Ok(Expr::Aggregate(Box::new(AggCall::new(
             func,
-            arg: Some(x),
-            distinct: false,
+            Some(x),
+            false,
             ty,
-        })))
+        ))))
     }
 
     pub(crate) fn aggregate(
@@ -1488,18 +1632,20 @@ impl<'a> Binder<'a> {
                     "{name} bound as a plain aggregate"
                 )))
             }
+            (AggFunc::ArrayAgg | AggFunc::StringAgg, _) => {
+                return Err(Error::Internal(format!(
+                    "{name} bound as a plain aggregate"
+                )))
+            }
             (AggFunc::BoolAnd | AggFunc::BoolOr, Some(t)) => match t {
                 SqlType::Boolean => SqlType::Boolean,
                 other => return Err(no_fn(other)),
             },
             (_, None) => return Err(Error::Internal(format!("{name} without an argument"))),
         };
-        Ok(Expr::Aggregate(Box::new(AggCall {
-            func,
-            arg,
-            distinct,
-            ty,
-        })))
+        Ok(Expr::Aggregate(Box::new(AggCall::new(
+            func, arg, distinct, ty,
+        ))))
     }
 
     pub(crate) fn scalar_function(
@@ -1747,6 +1893,35 @@ pub fn span_position(sql: &str, span: Span) -> Option<u32> {
 
 /// Folds an expression with no column references into a literal, if it can be evaluated
 /// without error (an error is left to surface when the statement runs, as PostgreSQL would).
+/// The built-in operator `OPERATOR(schema.symbol)` names: PostgreSQL's operators live in
+/// `pg_catalog`. `None` for another schema or an unknown symbol.
+fn qualified_operator(parts: &[String]) -> Option<ast::BinaryOperator> {
+    use ast::BinaryOperator as B;
+    let (symbol, schema) = parts.split_last()?;
+    if !(schema.is_empty() || (schema.len() == 1 && schema[0].eq_ignore_ascii_case("pg_catalog"))) {
+        return None;
+    }
+    Some(match symbol.as_str() {
+        "~" => B::PGRegexMatch,
+        "~*" => B::PGRegexIMatch,
+        "!~" => B::PGRegexNotMatch,
+        "!~*" => B::PGRegexNotIMatch,
+        "=" => B::Eq,
+        "<>" | "!=" => B::NotEq,
+        "<" => B::Lt,
+        "<=" => B::LtEq,
+        ">" => B::Gt,
+        ">=" => B::GtEq,
+        "+" => B::Plus,
+        "-" => B::Minus,
+        "*" => B::Multiply,
+        "/" => B::Divide,
+        "%" => B::Modulo,
+        "||" => B::StringConcat,
+        _ => return None,
+    })
+}
+
 pub fn fold(e: Expr) -> Expr {
     if matches!(e, Expr::Literal { .. }) || !e.is_constant() {
         return e;
@@ -1778,6 +1953,40 @@ pub fn fold(e: Expr) -> Expr {
 }
 
 /// Name PostgreSQL gives a result column computed by `e` (FigureColname).
+/// The column name PostgreSQL gives `expr::type` when `expr` has none: the type's internal
+/// name (`int4`), the element type's for an array.
+fn type_column_name(data_type: &ast::DataType) -> String {
+    match data_type {
+        ast::DataType::Int(_) | ast::DataType::Integer(_) | ast::DataType::Int4(_) => "int4".into(),
+        ast::DataType::BigInt(_) | ast::DataType::Int8(_) => "int8".into(),
+        ast::DataType::SmallInt(_) | ast::DataType::Int2(_) => "int2".into(),
+        ast::DataType::Numeric(_) | ast::DataType::Decimal(_) | ast::DataType::Dec(_) => {
+            "numeric".into()
+        }
+        ast::DataType::Real | ast::DataType::Float4 => "float4".into(),
+        ast::DataType::Double(_) | ast::DataType::DoublePrecision | ast::DataType::Float8 => {
+            "float8".into()
+        }
+        ast::DataType::Bool | ast::DataType::Boolean => "bool".into(),
+        ast::DataType::Varchar(_) | ast::DataType::CharacterVarying(_) => "varchar".into(),
+        ast::DataType::Char(_) | ast::DataType::Character(_) => "bpchar".into(),
+        ast::DataType::Text => "text".into(),
+        ast::DataType::Date => "date".into(),
+        ast::DataType::Timestamp(..) => "timestamp".into(),
+        ast::DataType::Array(ast::ArrayElemTypeDef::SquareBracket(inner, _)) => {
+            type_column_name(inner)
+        }
+        ast::DataType::Regclass => "regclass".into(),
+        ast::DataType::Custom(name, _) => name
+            .0
+            .last()
+            .and_then(|p| p.as_ident())
+            .map(normalize_ident)
+            .unwrap_or_else(|| "?column?".into()),
+        _ => "?column?".into(),
+    }
+}
+
 pub fn column_name(e: &ast::Expr) -> String {
     match e {
         ast::Expr::Identifier(id) => normalize_ident(id),
@@ -1796,29 +2005,11 @@ pub fn column_name(e: &ast::Expr) -> String {
             if inner != "?column?" {
                 return inner;
             }
-            match data_type {
-                ast::DataType::Int(_) | ast::DataType::Integer(_) | ast::DataType::Int4(_) => {
-                    "int4".into()
-                }
-                ast::DataType::BigInt(_) | ast::DataType::Int8(_) => "int8".into(),
-                ast::DataType::SmallInt(_) | ast::DataType::Int2(_) => "int2".into(),
-                ast::DataType::Numeric(_) | ast::DataType::Decimal(_) | ast::DataType::Dec(_) => {
-                    "numeric".into()
-                }
-                ast::DataType::Real | ast::DataType::Float4 => "float4".into(),
-                ast::DataType::Double(_)
-                | ast::DataType::DoublePrecision
-                | ast::DataType::Float8 => "float8".into(),
-                ast::DataType::Bool | ast::DataType::Boolean => "bool".into(),
-                ast::DataType::Varchar(_) | ast::DataType::CharacterVarying(_) => "varchar".into(),
-                ast::DataType::Char(_) | ast::DataType::Character(_) => "bpchar".into(),
-                ast::DataType::Text => "text".into(),
-                ast::DataType::Date => "date".into(),
-                ast::DataType::Timestamp(..) => "timestamp".into(),
-                _ => "?column?".into(),
-            }
+            type_column_name(data_type)
         }
         ast::Expr::Case { .. } => "case".into(),
+        ast::Expr::Array(_) => "array".into(),
+        ast::Expr::CompoundFieldAccess { root, .. } => column_name(root),
         ast::Expr::Extract { .. } => "extract".into(),
         ast::Expr::Substring { .. } => "substring".into(),
         ast::Expr::Position { .. } => "position".into(),

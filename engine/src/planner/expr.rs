@@ -91,6 +91,8 @@ pub enum ScalarFunc {
     Sleep(u64),
     /// A date or timestamp function or operator (`kernels::dates`).
     Date(crate::kernels::dates::DateFunc),
+    /// An array constructor, comparison or function (`kernels::array`).
+    Array(crate::kernels::array::ArrayFunc),
     /// `GROUPING(args)`; only present while binding, replaced by arithmetic on the grouping
     /// id when the aggregate is planned.
     Grouping,
@@ -136,6 +138,11 @@ pub enum AggFunc {
     /// Redshift's `median(x)`: percentile_cont(0.5) in the argument's own kind of number (an
     /// exact NUMERIC one digit finer for integers and NUMERIC).
     Median,
+    /// `array_agg(x [ORDER BY ...])`: the values, NULLs included, in order.
+    ArrayAgg,
+    /// `string_agg(x, sep [ORDER BY ...])`, and Redshift's `listagg(x [, sep]) [WITHIN GROUP
+    /// (ORDER BY ...)]`: the non-NULL values joined by the call's separator.
+    StringAgg,
 }
 
 /// One aggregate call: its function, argument and result type.
@@ -145,6 +152,30 @@ pub struct AggCall {
     pub arg: Option<Expr>,
     pub distinct: bool,
     pub ty: SqlType,
+    /// The order an order-sensitive aggregate (`array_agg`, `string_agg`) takes its values in;
+    /// empty for input order.
+    pub order_by: Vec<crate::planner::plan::SortKey>,
+    /// `string_agg`'s separator.
+    pub separator: Option<String>,
+}
+
+impl AggCall {
+    /// A call without ORDER BY or separator.
+    pub fn new(func: AggFunc, arg: Option<Expr>, distinct: bool, ty: SqlType) -> AggCall {
+        AggCall {
+            func,
+            arg,
+            distinct,
+            ty,
+            order_by: Vec::new(),
+            separator: None,
+        }
+    }
+
+    /// Every expression the call evaluates: its argument, then its ORDER BY keys.
+    pub fn exprs(&self) -> impl Iterator<Item = &Expr> {
+        self.arg.iter().chain(self.order_by.iter().map(|k| &k.expr))
+    }
 }
 
 /// Window functions: the ranking and value functions, and the aggregates used with OVER.
@@ -201,6 +232,8 @@ impl WindowFunc {
             WindowFunc::Agg(AggFunc::PercentileCont { .. }) => "percentile_cont",
             WindowFunc::Agg(AggFunc::PercentileDisc { .. }) => "percentile_disc",
             WindowFunc::Agg(AggFunc::Median) => "median",
+            WindowFunc::Agg(AggFunc::ArrayAgg) => "array_agg",
+            WindowFunc::Agg(AggFunc::StringAgg) => "string_agg",
         }
     }
 }
@@ -257,7 +290,7 @@ pub struct WindowCall {
 
 impl WindowCall {
     /// Calls the expressions inside the call (arguments, partition and order keys).
-    fn exprs(&self) -> impl Iterator<Item = &Expr> {
+    pub(crate) fn exprs(&self) -> impl Iterator<Item = &Expr> {
         self.args
             .iter()
             .chain(self.partition_by.iter())
@@ -412,11 +445,7 @@ impl Expr {
                 }
             }
             Expr::Function { args, .. } => args.iter().for_each(|a| a.visit(f)),
-            Expr::Aggregate(a) => {
-                if let Some(arg) = &a.arg {
-                    arg.visit(f);
-                }
-            }
+            Expr::Aggregate(a) => a.exprs().for_each(|e| e.visit(f)),
             Expr::Window(w) => w.exprs().for_each(|e| e.visit(f)),
         }
     }
@@ -497,6 +526,16 @@ impl Expr {
                 arg: a.arg.as_ref().map(|x| x.transform(f)),
                 distinct: a.distinct,
                 ty: a.ty,
+                order_by: a
+                    .order_by
+                    .iter()
+                    .map(|k| crate::planner::plan::SortKey {
+                        expr: k.expr.transform(f),
+                        descending: k.descending,
+                        nulls_first: k.nulls_first,
+                    })
+                    .collect(),
+                separator: a.separator.clone(),
             })),
             Expr::Window(w) => Expr::Window(Box::new(w.map_exprs(&mut |e| e.transform(f)))),
         }

@@ -33,6 +33,10 @@ impl Binder<'_> {
             Ok(e) => return Ok(Ok(e)),
             Err(args) => args,
         };
+        let args = match self.array_function(name, args, span)? {
+            Ok(e) => return Ok(Ok(e)),
+            Err(args) => args,
+        };
         let n = args.len();
         let row = |f: RowFunc, kinds: &[Kind]| (f, kinds.to_vec());
         let text_fn = match (name, n) {

@@ -1,10 +1,11 @@
-//! From the SQL AST to a plan: `bind` (names, types, expressions), `functions` (the built-in
+//! From the SQL AST to a plan: `arrays` (array expressions and collecting aggregates), `bind` (names, types, expressions), `functions` (the built-in
 //! scalar functions), `select` (queries, joins, grouping, ordering), `statement` (DDL, INSERT,
 //! transactions), `dml` (DELETE, UPDATE, TRUNCATE), `ranges` (zone-map ranges from scan
 //! filters), `optimize`, `subquery`
 //! (decorrelating subqueries into joins), `window` (window function calls), `expr` and `plan` (the bound
 //! forms).
 
+pub mod arrays;
 pub mod bind;
 pub mod dates;
 pub mod dml;

@@ -166,8 +166,8 @@ impl Pruner {
                     add_columns(&mut keep, e);
                 }
                 for a in &kept_aggs {
-                    if let Some(arg) = &a.arg {
-                        add_columns(&mut keep, arg);
+                    for e in a.exprs() {
+                        add_columns(&mut keep, e);
                     }
                 }
                 let (input, input_mapping) = self.prune(*input, &keep);
@@ -176,6 +176,9 @@ impl Pruner {
                     .into_iter()
                     .map(|mut a| {
                         a.arg = a.arg.map(|e| remap(&e, &input_mapping));
+                        for k in &mut a.order_by {
+                            k.expr = remap(&k.expr, &input_mapping);
+                        }
                         a
                     })
                     .collect();

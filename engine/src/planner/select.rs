@@ -689,8 +689,21 @@ impl Binder<'_> {
                 .iter()
                 .any(|r| matches!(r, OrderRef::Input(e) if contains_aggregate(e)));
 
+        // Subqueries used only inside aggregate arguments run over the input rows, so they
+        // join the input before it is aggregated.
+        let base = scope.columns.len();
+        let only_in_aggregates = items
+            .iter()
+            .all(|(e, _)| !reads_outside_aggregates(e, base))
+            && having
+                .as_ref()
+                .is_none_or(|h| !reads_outside_aggregates(h, base))
+            && qualify.is_none()
+            && order_refs
+                .iter()
+                .all(|r| !matches!(r, OrderRef::Input(e) if reads_outside_aggregates(e, base)));
         if !self.pending.is_empty() {
-            if !aggregated {
+            if !aggregated || only_in_aggregates {
                 plan = self.attach_subqueries(plan, &scope, &[])?;
             } else if !self.pending_uncorrelated() {
                 // Uncorrelated ones are joined after the aggregate, below.
@@ -1534,6 +1547,32 @@ fn query_relation(q: BoundQuery, relation: Option<String>, names: &[String]) -> 
         plan: q.plan,
         scope,
         rows: 1000,
+    }
+}
+
+/// True if `e` reads a column at or past `base` (a subquery's result) outside the arguments
+/// of its aggregates.
+fn reads_outside_aggregates(e: &Expr, base: usize) -> bool {
+    match e {
+        Expr::Column { index, .. } => *index >= base,
+        Expr::Literal { .. } => false,
+        Expr::Aggregate(_) => false,
+        Expr::Binary { left, right, .. } => {
+            reads_outside_aggregates(left, base) || reads_outside_aggregates(right, base)
+        }
+        Expr::Not(x) | Expr::Negate(x) => reads_outside_aggregates(x, base),
+        Expr::IsNull { expr, .. } | Expr::Cast { expr, .. } => reads_outside_aggregates(expr, base),
+        Expr::Case {
+            whens, otherwise, ..
+        } => {
+            whens.iter().any(|(w, t)| {
+                reads_outside_aggregates(w, base) || reads_outside_aggregates(t, base)
+            }) || otherwise
+                .as_ref()
+                .is_some_and(|o| reads_outside_aggregates(o, base))
+        }
+        Expr::Function { args, .. } => args.iter().any(|a| reads_outside_aggregates(a, base)),
+        Expr::Window(w) => w.exprs().any(|x| reads_outside_aggregates(x, base)),
     }
 }
 

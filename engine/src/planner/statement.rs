@@ -183,6 +183,13 @@ impl Binder<'_> {
                 return Err(Error::DuplicateColumn { name: cname });
             }
             let ty = self.bind_type(&c.data_type, c.span())?;
+            if let SqlType::Array { .. } = ty {
+                return Err(Error::Unsupported {
+                    message: format!(
+                        "column \"{cname}\" has type {ty}: Basalt tables have no array columns"
+                    ),
+                });
+            }
             let mut nullable = true;
             for o in &c.options {
                 match &o.option {

@@ -526,18 +526,13 @@ impl Binder<'_> {
                         input: Box::new(values),
                         groups: lifted_keys_at(&ltypes, nsel, nd),
                         aggs: vec![
-                            AggCall {
-                                func: AggFunc::CountStar,
-                                arg: None,
-                                distinct: false,
-                                ty: SqlType::BigInt,
-                            },
-                            AggCall {
-                                func: AggFunc::Count,
-                                arg: Some(col(nd, yty)),
-                                distinct: false,
-                                ty: SqlType::BigInt,
-                            },
+                            AggCall::new(AggFunc::CountStar, None, false, SqlType::BigInt),
+                            AggCall::new(
+                                AggFunc::Count,
+                                Some(col(nd, yty)),
+                                false,
+                                SqlType::BigInt,
+                            ),
                         ],
                     };
                     let joined = join(joined, counts, outer_keys);

@@ -285,9 +285,9 @@ fn quote_acl_name(name: &str) -> String {
     }
 }
 
-/// An ACL column's text: `NULL` (None) while the object has its defaults, else
-/// `{item,item}`, as PostgreSQL prints `aclitem[]`.
-pub fn acl_text(security: &Security, object: &GrantObject) -> Option<String> {
+/// An ACL column's items: `None` (NULL) while the object has its defaults, else one
+/// `aclitem` text per grantee, as PostgreSQL's `aclitem[]` holds them.
+pub fn acl_items(security: &Security, object: &GrantObject) -> Option<Vec<String>> {
     let own: Vec<&Grant> = security
         .grants
         .iter()
@@ -296,22 +296,12 @@ pub fn acl_text(security: &Security, object: &GrantObject) -> Option<String> {
     if own.is_empty() {
         return None;
     }
-    let items: Vec<String> = own
-        .into_iter()
-        .filter(|g| !g.privileges.is_empty())
-        .map(|g| aclitem(security, g))
-        .collect();
-    let quoted: Vec<String> = items
-        .into_iter()
-        .map(|i| {
-            if i.contains([',', '{', '}', ' ']) {
-                format!("\"{}\"", i.replace('"', "\\\""))
-            } else {
-                i
-            }
-        })
-        .collect();
-    Some(format!("{{{}}}", quoted.join(",")))
+    Some(
+        own.into_iter()
+            .filter(|g| !g.privileges.is_empty())
+            .map(|g| aclitem(security, g))
+            .collect(),
+    )
 }
 
 /// What a role statement needs besides the catalog: who runs it, who logged in, and the

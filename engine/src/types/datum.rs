@@ -25,6 +25,8 @@ pub enum Datum {
     Date(i32),
     /// Microseconds since 1970-01-01 00:00:00.
     Timestamp(i64),
+    /// A one-dimensional array's elements, each a Datum of the element type or NULL.
+    Array(Vec<Datum>),
 }
 
 /// 10^0 to 10^38.
@@ -337,6 +339,93 @@ fn parse_time_of_day(t: &str) -> Option<i64> {
     Some(((h * 60 + m) * 60 + sec) * 1_000_000 + frac_micros)
 }
 
+/// Splits the text form of a one-dimensional array (`{a,"b c",NULL}`, as PostgreSQL's
+/// `array_in` reads it) into its elements: `None` for an unquoted NULL. Quoted elements keep
+/// their white space and take `\` escapes; unquoted ones are trimmed and may escape too.
+pub fn parse_array(s: &str) -> Result<Vec<Option<String>>> {
+    // PostgreSQL adds the reason as a DETAIL line; Basalt's errors carry it in the message.
+    let malformed = |detail: &str| Error::InvalidTextRepresentation {
+        message: format!("malformed array literal: \"{s}\" ({detail})"),
+    };
+    let body = s.trim();
+    let Some(inner) = body.strip_prefix('{') else {
+        return Err(malformed(
+            "Array value must start with \"{\" or dimension information.",
+        ));
+    };
+    let Some(inner) = inner.strip_suffix('}') else {
+        return Err(malformed("Unexpected end of input."));
+    };
+    let mut out = Vec::new();
+    if inner.trim().is_empty() {
+        return Ok(out);
+    }
+    let mut chars = inner.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+            chars.next();
+        }
+        let mut item = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    None => return Err(malformed("Unexpected end of input.")),
+                    Some('"') => break,
+                    Some('\\') => match chars.next() {
+                        Some(c) => item.push(c),
+                        None => return Err(malformed("Unexpected end of input.")),
+                    },
+                    Some(c) => item.push(c),
+                }
+            }
+            while chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+                chars.next();
+            }
+        } else {
+            let mut escaped_any = false;
+            while let Some(&c) = chars.peek() {
+                match c {
+                    ',' => break,
+                    '{' | '}' | '"' => return Err(malformed("Unexpected array element.")),
+                    '\\' => {
+                        chars.next();
+                        match chars.next() {
+                            Some(c) => item.push(c),
+                            None => return Err(malformed("Unexpected end of input.")),
+                        }
+                        escaped_any = true;
+                        continue;
+                    }
+                    _ => item.push(c),
+                }
+                chars.next();
+            }
+            let trimmed = item.trim_end().to_string();
+            if trimmed.is_empty() {
+                return Err(malformed("Unexpected \",\" character."));
+            }
+            if !escaped_any && trimmed.eq_ignore_ascii_case("NULL") {
+                out.push(None);
+                item.clear();
+                match chars.next() {
+                    None => break,
+                    Some(',') => continue,
+                    Some(_) => return Err(malformed("Unexpected array element.")),
+                }
+            }
+            item = trimmed;
+        }
+        out.push(Some(item));
+        match chars.next() {
+            None => break,
+            Some(',') => continue,
+            Some(_) => return Err(malformed("Unexpected array element.")),
+        }
+    }
+    Ok(out)
+}
+
 impl Datum {
     /// Reads text as a value of `ty` (PostgreSQL's input function for that type).
     pub fn parse(s: &str, ty: SqlType) -> Result<Datum> {
@@ -353,6 +442,15 @@ impl Datum {
             }
             SqlType::Date => Datum::Date(parse_date(s)?),
             SqlType::Timestamp => Datum::Timestamp(parse_timestamp(s)?),
+            SqlType::Array { element } => Datum::Array(
+                parse_array(s)?
+                    .into_iter()
+                    .map(|e| match e {
+                        None => Ok(Datum::Null),
+                        Some(e) => Datum::parse(&e, element.sql_type()),
+                    })
+                    .collect::<Result<_>>()?,
+            ),
         })
     }
 

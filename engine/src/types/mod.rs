@@ -72,6 +72,9 @@ pub fn implicit_cast(from: SqlType, to: SqlType) -> bool {
     if from == to {
         return true;
     }
+    if let (SqlType::Array { element: f }, SqlType::Array { element: t }) = (from, to) {
+        return implicit_cast(f.sql_type(), t.sql_type());
+    }
     match (numeric_rank(from), numeric_rank(to)) {
         (Some(f), Some(t)) => return f <= t,
         (Some(_), None) | (None, Some(_)) => return false,
@@ -90,6 +93,9 @@ pub fn assignment_cast(from: SqlType, to: SqlType) -> bool {
 
 /// True if an explicit CAST from `from` to `to` exists.
 pub fn explicit_cast(from: SqlType, to: SqlType) -> bool {
+    if let (SqlType::Array { element: f }, SqlType::Array { element: t }) = (from, to) {
+        return explicit_cast(f.sql_type(), t.sql_type());
+    }
     assignment_cast(from, to)
         || from.is_string()
         || matches!(
@@ -116,6 +122,28 @@ pub fn short_name(t: SqlType) -> &'static str {
         SqlType::Text => "text",
         SqlType::Date => "date",
         SqlType::Timestamp => "timestamp",
+        SqlType::Array { element } => match element.sql_type() {
+            SqlType::Array { .. } => "anyarray",
+            e => array_short_name(e),
+        },
+    }
+}
+
+/// PostgreSQL's name of the array type of `t` (`_int4` for `integer`).
+fn array_short_name(t: SqlType) -> &'static str {
+    match t {
+        SqlType::SmallInt => "_int2",
+        SqlType::Integer => "_int4",
+        SqlType::BigInt => "_int8",
+        SqlType::Decimal { .. } => "_numeric",
+        SqlType::Real => "_float4",
+        SqlType::Double => "_float8",
+        SqlType::Boolean => "_bool",
+        SqlType::Char { .. } => "_bpchar",
+        SqlType::Varchar { .. } => "_varchar",
+        SqlType::Date => "_date",
+        SqlType::Timestamp => "_timestamp",
+        SqlType::Text | SqlType::Array { .. } => "_text",
     }
 }
 

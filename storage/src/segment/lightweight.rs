@@ -715,6 +715,7 @@ mod tests {
             SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text => Arc::new(
                 StringArray::from_iter(seeds.iter().map(|s| s.map(|v| format!("v{v}-é")))),
             ),
+            SqlType::Array { .. } => unreachable!("no column is an array"),
         }
     }
 
@@ -794,6 +795,7 @@ mod tests {
                     Some(""),
                 ]))
             }
+            SqlType::Array { .. } => unreachable!("no column is an array"),
         }
     }
 

@@ -58,6 +58,9 @@ impl PhysicalType {
             SqlType::Double => PhysicalType::Float64,
             SqlType::Decimal { .. } => PhysicalType::Int128,
             SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text => PhysicalType::Utf8,
+            // No table column is an array (`check_def` refuses them), so no segment holds one;
+            // `Piece::new` rejects list values whatever this answers.
+            SqlType::Array { .. } => PhysicalType::Utf8,
         }
     }
 
@@ -155,6 +158,7 @@ impl<'a> Piece<'a> {
             SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text => {
                 array.as_string_opt::<i32>().map(Values::Utf8)
             }
+            SqlType::Array { .. } => None,
         };
         let values = values.ok_or_else(|| {
             Error::Internal(format!(
