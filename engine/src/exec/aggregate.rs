@@ -57,6 +57,8 @@ pub(crate) enum Accumulator {
         vals: Vec<Vec<Box<[u8]>>>,
         converter: RowConverter,
     },
+    /// APPROXIMATE COUNT(DISTINCT): one distinct-count sketch per group, which merge.
+    Sketch(Vec<basalt_storage::hll::Sketch>),
     /// Smallest or largest value, kept in arrow-row form (which orders like SQL).
     MinMax {
         best: Vec<Option<Box<[u8]>>>,
@@ -80,6 +82,7 @@ impl AggState {
         let arg_ty = call.arg.as_ref().map(|a| a.ty());
         let acc = match call.func {
             AggFunc::CountStar | AggFunc::Count => Accumulator::Count(Vec::new()),
+            AggFunc::ApproxCountDistinct => Accumulator::Sketch(Vec::new()),
             AggFunc::Sum | AggFunc::Avg => match arg_ty {
                 Some(SqlType::Real | SqlType::Double) => Accumulator::SumFloat {
                     sums: Vec::new(),
@@ -171,6 +174,9 @@ impl AggState {
             Accumulator::Bool { vals, .. } => vals.resize(groups, None),
             Accumulator::Ordered { vals, .. } => vals.resize_with(groups, Vec::new),
             Accumulator::MinMax { best, .. } => best.resize(groups, None),
+            Accumulator::Sketch(sketches) => {
+                sketches.resize_with(groups, basalt_storage::hll::Sketch::new)
+            }
         }
     }
 
@@ -283,6 +289,19 @@ impl AggState {
                     }
                 }
             }
+            Accumulator::Sketch(sketches) => {
+                let a = arg.ok_or_else(|| Error::Internal("count without argument".into()))?;
+                let mut i = 0;
+                basalt_storage::hll::hash_array(a.as_ref(), |h| {
+                    if let (Some(h), Some(g)) = (h, group_ids.get(i)) {
+                        if let Some(s) = sketches.get_mut(*g as usize) {
+                            s.insert_hash(h);
+                        }
+                    }
+                    i += 1;
+                })
+                .map_err(Error::Internal)?;
+            }
             Accumulator::Ordered { vals, converter } => {
                 let a = arg.ok_or_else(|| Error::Internal("percentile without argument".into()))?;
                 let rows = converter.convert_columns(std::slice::from_ref(a))?;
@@ -390,6 +409,11 @@ impl AggState {
                     };
                 }
             }
+            (Accumulator::Sketch(sketches), Accumulator::Sketch(others)) => {
+                for (j, other) in others.iter().enumerate() {
+                    sketches[map[j] as usize].merge(other);
+                }
+            }
             (Accumulator::Ordered { vals, .. }, Accumulator::Ordered { vals: ovals, .. }) => {
                 for (j, v) in ovals.into_iter().enumerate() {
                     vals[map[j] as usize].extend(v);
@@ -428,6 +452,11 @@ impl AggState {
         };
         Ok(match self.acc {
             Accumulator::Count(c) => Arc::new(Int64Array::from(c)),
+            Accumulator::Sketch(sketches) => Arc::new(Int64Array::from_iter_values(
+                sketches
+                    .iter()
+                    .map(|s| i64::try_from(s.count()).unwrap_or(i64::MAX)),
+            )),
             Accumulator::SumExact { sums, counts } => {
                 let in_scale = arg_ty.map(decimal_scale).unwrap_or(0);
                 let out_scale = decimal_scale(ty);

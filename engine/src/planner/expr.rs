@@ -136,6 +136,9 @@ pub enum AggFunc {
     /// Redshift's `median(x)`: percentile_cont(0.5) in the argument's own kind of number (an
     /// exact NUMERIC one digit finer for integers and NUMERIC).
     Median,
+    /// Redshift's `APPROXIMATE COUNT(DISTINCT x)`: the distinct non-NULL values estimated by a
+    /// HyperLogLog sketch per group (`basalt_storage::hll`), exact up to 1,024 values.
+    ApproxCountDistinct,
 }
 
 /// One aggregate call: its function, argument and result type.
@@ -187,7 +190,9 @@ impl WindowFunc {
             WindowFunc::LastValue => "last_value",
             WindowFunc::NthValue => "nth_value",
             WindowFunc::RatioToReport => "ratio_to_report",
-            WindowFunc::Agg(AggFunc::CountStar | AggFunc::Count) => "count",
+            WindowFunc::Agg(AggFunc::CountStar | AggFunc::Count | AggFunc::ApproxCountDistinct) => {
+                "count"
+            }
             WindowFunc::Agg(AggFunc::Sum) => "sum",
             WindowFunc::Agg(AggFunc::Avg) => "avg",
             WindowFunc::Agg(AggFunc::Min) => "min",
