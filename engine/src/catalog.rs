@@ -1,8 +1,10 @@
 //! The system catalogs as tables any query can read: `pg_catalog.pg_namespace`, `pg_class`,
 //! `pg_attribute`, `pg_type`, `pg_database`, `pg_tables`, Redshift's `pg_table_def`,
 //! `svv_table_info` and `stv_blocklist`, and `information_schema.schemata`, `tables` and
-//! `columns`. `stv_blocklist` alone reads more than the manifest: the block zone maps in the
-//! segment footers, through the store.
+//! `columns`, and `pg_stats`. `stv_blocklist` reads more than the manifest: the block zone
+//! maps in the segment footers, through the store; `pg_stats`, `pg_class.reltuples` and
+//! `svv_table_info.stats_off` read ANALYZE's statistics, which the store keeps beside the
+//! manifests (so they are not part of the snapshot).
 //!
 //! Their rows are built from the statement's manifest when a query names them, so they always
 //! describe the snapshot the query runs against; a table's id is its `pg_class` OID. A catalog
@@ -13,7 +15,7 @@
 //! OIDs are `integer`, names `text`, and `"char"` columns `char(1)`.
 
 use basalt_storage::{
-    ColumnEncoding, DistStyle, Manifest, SortKey, SqlType, Store, TableMeta, ZoneValue,
+    ColumnEncoding, DistStyle, Manifest, SortKey, SqlType, Statistics, Store, TableMeta, ZoneValue,
 };
 use sqlparser::ast;
 
@@ -499,8 +501,25 @@ const CATALOGS: &[Catalog] = &[
             ("sortkey_num", INT),
             ("size", BIGINT),
             ("unsorted", PERCENT),
+            ("stats_off", PERCENT),
             ("tbl_rows", BIGINT),
             ("estimated_visible_rows", BIGINT),
+        ],
+    },
+    // ANALYZE's statistics (rows from `stats_rows`); PostgreSQL's columns Basalt fills.
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_stats",
+        oid: 12_040,
+        view: true,
+        columns: &[
+            ("schemaname", TEXT),
+            ("tablename", TEXT),
+            ("attname", TEXT),
+            ("inherited", BOOL),
+            ("null_frac", SqlType::Real),
+            ("avg_width", INT),
+            ("n_distinct", SqlType::Real),
         ],
     },
     // External tables' views (rows from `external::views`).
@@ -868,7 +887,7 @@ fn opt_int(v: Option<i64>) -> Datum {
 const MEGABYTE: u64 = 1 << 20;
 
 /// SVV_TABLE_INFO's rows: one per user table.
-fn table_info_rows(manifest: &Manifest) -> Vec<Vec<Datum>> {
+fn table_info_rows(manifest: &Manifest, stats: Option<&Statistics>) -> Vec<Vec<Datum>> {
     let mut tables: Vec<&TableMeta> = manifest.tables.iter().collect();
     tables.sort_by_key(|t| t.id);
     tables
@@ -920,11 +939,63 @@ fn table_info_rows(manifest: &Manifest) -> Vec<Vec<Datum>> {
                 int(i64::try_from(sort.len()).unwrap_or(i64::MAX)),
                 int(i64::try_from(bytes.div_ceil(MEGABYTE)).unwrap_or(i64::MAX)),
                 unsorted_percent(t),
+                stats_off(t, stats),
                 int(i64::try_from(t.rows()).unwrap_or(i64::MAX)),
                 int(i64::try_from(t.live_rows()).unwrap_or(i64::MAX)),
             ]
         })
         .collect()
+}
+
+/// SVV_TABLE_INFO's `stats_off`: how stale the table's statistics are, as the rows inserted
+/// and deleted since ANALYZE in percent of the rows it analyzed (at most 100); 100 for a table
+/// never analyzed.
+fn stats_off(t: &TableMeta, stats: Option<&Statistics>) -> Datum {
+    let percent = stats
+        .and_then(|s| s.get(t.id))
+        .map_or(100.0, |s| s.stats_off_percent(t));
+    Datum::Decimal((percent * 100.0).round() as i128, 2)
+}
+
+/// PG_STATS's rows: one per analyzed column of every table with analyzed rows whose
+/// columns the session may read, in table then column order.
+fn stats_rows(
+    manifest: &Manifest,
+    stats: &Statistics,
+    session: Option<&crate::security::SessionInfo>,
+) -> Vec<Vec<Datum>> {
+    let mut tables: Vec<&TableMeta> = manifest.tables.iter().collect();
+    tables.sort_by_key(|t| t.id);
+    let mut out = Vec::new();
+    for t in tables {
+        if let Some(s) = session {
+            if crate::security::check_table(&manifest.security, &s.actor, t, 'r').is_err() {
+                continue;
+            }
+        }
+        let Some(table_stats) = stats.get(t.id) else {
+            continue;
+        };
+        // As PostgreSQL, a table analyzed empty has no column statistics.
+        if table_stats.rows == 0 {
+            continue;
+        }
+        for def in &t.def.columns {
+            let Some(c) = table_stats.column(def) else {
+                continue;
+            };
+            out.push(vec![
+                text(&t.def.schema),
+                text(&t.def.name),
+                text(&def.name),
+                Datum::Boolean(false),
+                Datum::Float(f64::from(c.null_frac() as f32)),
+                int(i64::from(c.avg_width())),
+                Datum::Float(f64::from(c.n_distinct() as f32)),
+            ]);
+        }
+    }
+    out
 }
 
 /// SVV_TABLE_INFO's `unsorted`: the percentage of rows in segments whose range of the first
@@ -1202,10 +1273,10 @@ fn table_privilege_rows(
 }
 
 /// The rows of catalog `name`.
-fn rows(name: &str, manifest: &Manifest) -> Vec<Vec<Datum>> {
+fn rows(name: &str, manifest: &Manifest, stats: Option<&Statistics>) -> Vec<Vec<Datum>> {
     let b = Datum::Boolean;
     match name {
-        "svv_table_info" => table_info_rows(manifest),
+        "svv_table_info" => table_info_rows(manifest, stats),
         n if crate::external::views::VIEWS.contains(&n) => {
             crate::external::views::rows(n, manifest)
         }
@@ -1240,7 +1311,15 @@ fn rows(name: &str, manifest: &Manifest) -> Vec<Vec<Datum>> {
                     int(if r.view { 0 } else { r.oid }),
                     int(0),
                     int(0),
-                    Datum::Float(r.rows),
+                    // Rows as of the last ANALYZE; -1 for a table never analyzed (and for
+                    // the catalogs), as PostgreSQL 14 and later.
+                    Datum::Float(if r.view || r.rows < 0.0 {
+                        -1.0
+                    } else {
+                        stats
+                            .and_then(|s| s.get(u64::try_from(r.oid).unwrap_or(0)))
+                            .map_or(-1.0, |s| s.rows as f64)
+                    }),
                     int(0),
                     int(0),
                     b(false),
@@ -1660,9 +1739,11 @@ pub(crate) fn relation(
         ("stv_blocklist", Some(store)) => block_rows(manifest, store)?,
         ("stv_blocklist", None) => Vec::new(),
         ("table_privileges", _) => table_privilege_rows(manifest, session),
+        ("pg_stats", Some(store)) => stats_rows(manifest, store.statistics(), session),
+        ("pg_stats", None) => Vec::new(),
         (name, _) => match role_rows(name, &manifest.security) {
             Some(rows) => rows,
-            None => rows(name, manifest),
+            None => rows(name, manifest, store.map(Store::statistics)),
         },
     };
     let rows: Vec<Vec<Expr>> = data
@@ -2391,7 +2472,7 @@ mod tests {
         // encoded column.
         let mut manifest = Manifest::default();
         for c in CATALOGS {
-            assert!(rows(c.name, &manifest)
+            assert!(rows(c.name, &manifest, None)
                 .iter()
                 .all(|r| r.len() == c.columns.len()));
         }
@@ -2413,7 +2494,7 @@ mod tests {
             change_version: 0,
         });
         for c in CATALOGS {
-            for row in rows(c.name, &manifest) {
+            for row in rows(c.name, &manifest, None) {
                 assert_eq!(row.len(), c.columns.len(), "{}", c.name);
                 for (value, (col, ty)) in row.iter().zip(c.columns) {
                     let ok = match value {

@@ -12,10 +12,12 @@
 //! - `security`: users, groups, passwords and privileges (CREATE USER, GRANT, ...).
 //! - `copy`: Redshift's COPY (files into a table) and UNLOAD (a query into files).
 //! - `external`: external schemas and tables, read in place from Parquet, text and JSON.
+//! - `analyze`: ANALYZE, which gathers the table statistics the planner's estimates use.
 //!
 //! [`Engine`] opens a data directory; a [`Session`] runs statements with its own transaction
 //! state. The server and the benchmark harness both use the engine through this API.
 
+pub mod analyze;
 pub mod catalog;
 pub mod copy;
 pub mod error;
@@ -365,9 +367,11 @@ impl Session {
     /// Describes a statement without running it.
     pub fn describe(&mut self, stmt: &Statement) -> Result<Description> {
         if stmt.transfer.is_some() || stmt.security.is_some() {
+            let verbose_analyze = matches!(stmt.transfer.as_deref(),
+                Some(copy::options::Transfer::Analyze(a)) if a.verbose);
             return Ok(Description {
                 params: Vec::new(),
-                columns: None,
+                columns: verbose_analyze.then(|| text_columns(&["INFO"])),
             });
         }
         if settings::is_command(&stmt.ast) || stmt.deallocates().is_some() {
@@ -561,6 +565,7 @@ impl Session {
         let actor = security::Actor::of(&manifest.security, self.role_oid);
         security::check_table(&manifest.security, &actor, table, 'a')?;
         let plan = copy::LoadPlan::new(stmt, &table.def)?;
+        let was_empty = table.live_rows() == 0;
         let query = self.engine.load_errors.next_query();
         let start = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -586,6 +591,8 @@ impl Session {
             Ok(loaded) => {
                 log(&loaded.rejects);
                 let rows = self.append_to(&schema, &stmt.table, &loaded.batches)?;
+                drop(_slot);
+                self.analyze_after_copy(stmt, &schema, was_empty)?;
                 Ok(command(&format!("COPY {rows}")))
             }
             Err((error, rejects)) => {
@@ -593,6 +600,70 @@ impl Session {
                 Err(error)
             }
         }
+    }
+
+    /// ANALYZE: gathers and stores the statistics of the tables it names (or of every table
+    /// the session's role owns), as the session sees them. Statistics are not transactional:
+    /// inside a block they describe the block's view and are kept whatever it does next.
+    fn analyze(&mut self, stmt: &analyze::AnalyzeStatement) -> Result<StatementResult> {
+        let manifest = self.current_manifest();
+        let actor = security::Actor::of(&manifest.security, self.role_oid);
+        let targets = analyze::resolve(stmt, &manifest, &actor)?;
+        let interrupt = self.interrupts.start(std::time::Duration::from_millis(
+            self.settings.statement_timeout_ms(),
+        ));
+        let engine = self.engine.clone();
+        let _slot = engine
+            .queue
+            .acquire(&interrupt, &self.user, &self.statement_text)?;
+        let mut info = Vec::new();
+        for (table, columns) in &targets {
+            let done = analyze::analyze_table(
+                &self.engine.store,
+                table,
+                columns,
+                manifest.version,
+                &interrupt,
+            )?;
+            info.extend(done.info_lines());
+        }
+        if !stmt.verbose {
+            return Ok(command("ANALYZE"));
+        }
+        let rows = info.len();
+        let col: ArrayRef = Arc::new(StringArray::from(info));
+        Ok(StatementResult::Query(QueryResult {
+            columns: text_columns(&["INFO"]),
+            batches: vec![exec::make_batch(vec![col], rows)?],
+        }))
+    }
+
+    /// COPY's STATUPDATE: analyzes the table after a load that committed, when STATUPDATE is
+    /// ON, or by default when the table was empty before. A load inside a transaction block
+    /// is not analyzed (its rows may yet roll back).
+    fn analyze_after_copy(
+        &mut self,
+        stmt: &copy::options::CopyStatement,
+        schema: &str,
+        was_empty: bool,
+    ) -> Result<()> {
+        let wanted = stmt.options.stat_update.unwrap_or(was_empty);
+        if !wanted || self.txn.is_some() {
+            return Ok(());
+        }
+        let manifest = self.engine.store.snapshot();
+        let Some(table) = manifest.table(schema, &stmt.table) else {
+            return Ok(());
+        };
+        let columns: Vec<usize> = (0..table.def.columns.len()).collect();
+        analyze::analyze_table(
+            &self.engine.store,
+            table,
+            &columns,
+            manifest.version,
+            &interrupt::Interrupt::none(),
+        )?;
+        Ok(())
     }
 
     /// External schema and table DDL: the new external catalog is stored in the open
@@ -890,6 +961,7 @@ impl Session {
                 copy::options::Transfer::Copy(c) => self.copy_from_files(c),
                 copy::options::Transfer::Unload(u) => self.unload(u),
                 copy::options::Transfer::External(e) => self.external_ddl(e, &stmt.text),
+                copy::options::Transfer::Analyze(a) => self.analyze(a),
             };
         }
         if copy::postgres::is_stdio(&stmt.ast) {
@@ -1143,6 +1215,18 @@ impl Session {
                     }
                     Ok(())
                 })?;
+                // VACUUM moves rows without changing them: statistics stay as fresh as they
+                // were.
+                let after = self.engine.store.snapshot();
+                for (schema, name) in &names {
+                    if let (Some(b), Some(a)) =
+                        (manifest.table(schema, name), after.table(schema, name))
+                    {
+                        if a.id == b.id {
+                            analyze::rebase_after_rewrite(&self.engine.store, b, a);
+                        }
+                    }
+                }
                 Ok(command("VACUUM"))
             }
             BoundStatement::Truncate { names } => {
@@ -1283,7 +1367,7 @@ fn explain_column() -> ResultColumn {
 }
 
 /// Storage errors that are really about the statement get the engine's own variants.
-fn storage_error(e: basalt_storage::Error) -> Error {
+pub(crate) fn storage_error(e: basalt_storage::Error) -> Error {
     use basalt_storage::Error as S;
     match e {
         S::TableExists(name) => Error::DuplicateTable { name },

@@ -1,6 +1,9 @@
 //! SQL text to ASTs, with PostgreSQL-style syntax errors. Redshift's CREATE TABLE attributes
-//! are taken out of the text first (`table_attributes`) and handed on beside the AST.
+//! are taken out of the text first (`table_attributes`) and handed on beside the AST, and the
+//! APPROXIMATE of `APPROXIMATE COUNT(DISTINCT ...)` is blanked (`approximate`), the binder
+//! finding it again in the original text.
 
+pub(crate) mod approximate;
 mod table_attributes;
 
 use sqlparser::ast::Spanned;
@@ -49,7 +52,7 @@ pub fn parse_all(sql: &str) -> Result<Vec<Parsed>> {
     }
     // Statements beside a COPY or UNLOAD: their CREATE TABLE attributes are blanked out of the
     // text (positions unchanged) and the text tokenized again.
-    let stripped = table_attributes::strip(sql)?;
+    let stripped = table_attributes::strip(&approximate::blank(sql))?;
     let mut tables = stripped.tables;
     let tokens = Tokenizer::new(&dialect, &stripped.sql)
         .tokenize_with_location()
@@ -115,7 +118,7 @@ fn split_statements(
 /// Parses zero or more `;`-separated statements, each with the Redshift attributes of the
 /// table it creates, if it is a CREATE TABLE that has any.
 pub fn parse_with_attributes(sql: &str) -> Result<Vec<(Statement, Option<TableAttributes>)>> {
-    let stripped = table_attributes::strip(sql)?;
+    let stripped = table_attributes::strip(&approximate::blank(sql))?;
     let dialect = PostgreSqlDialect {};
     let parser = Parser::new(&dialect).with_recursion_limit(PARSE_DEPTH_MAX);
     let parser = parser

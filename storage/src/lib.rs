@@ -9,6 +9,7 @@
 //! - [`types`]: SQL column types and their Arrow types.
 //! - `bytes`: little-endian layouts and a bounds-checked reader for persisted bytes.
 //! - [`zone_map`]: min / max / null count / row count of blocks and segments.
+//! - [`hll`]: the HyperLogLog sketch of distinct values (ANALYZE, APPROXIMATE COUNT).
 //! - [`segment`]: segment files: blocks, encodings, compression, footer; writer and reader
 //!   (format: `docs/segment-format.md`).
 //! - [`column_encoding`]: per-column encoding preferences (Redshift's `ENCODE` keywords).
@@ -22,6 +23,8 @@
 //!   segment file.
 //! - `wal`: the write-ahead log those rows are durable in (format: `docs/wal.md`).
 //! - [`fault`]: fault injection on the write path, for tests.
+//! - [`statistics`]: per-table statistics gathered by ANALYZE, in their own files
+//!   (format: `docs/statistics.md`).
 //! - [`store`]: the data directory: recovery and garbage collection on open, reads, commits.
 //! - [`transaction`]: write transactions and their commit protocol (`docs/transactions.md`).
 //! - [`error`]: the crate's one error type.
@@ -37,10 +40,12 @@ mod durable;
 pub mod error;
 pub mod external;
 pub mod fault;
+pub mod hll;
 pub mod manifest;
 pub mod resident;
 pub mod security;
 pub mod segment;
+pub mod statistics;
 pub mod store;
 pub mod transaction;
 pub mod types;
@@ -59,6 +64,7 @@ pub use error::{Error, Result};
 pub use external::{ExternalCatalog, ExternalPartition, ExternalSchema, ExternalTable};
 pub use security::Security;
 pub use segment::{BlockMeta, SegmentReader};
+pub use statistics::{ColumnStats, Statistics, TableStats};
 pub use store::{
     ScanCounts, SegmentScan, Store, StoreOptions, LOCK_FILE, MANIFESTS_KEPT, TABLE_ID_MIN,
 };

@@ -8,6 +8,7 @@
 //!            00000000000000000040.manifest   kept for fallback
 //!   tables/<table id>/<segment id, 20 digits>.seg
 //!   wal/basalt.wal                           commits since the newest manifest (docs/wal.md)
+//!   stats/<table id, 20 digits>.stats        ANALYZE's statistics (docs/statistics.md)
 //! ```
 //! The commit protocol is described in `docs/transactions.md`.
 
@@ -97,6 +98,8 @@ pub struct Store {
     next_table_id: AtomicU64,
     next_segment_id: AtomicU64,
     options: StoreOptions,
+    /// ANALYZE's statistics, advisory and outside the manifests.
+    statistics: crate::statistics::Statistics,
     /// Tests set this to leave the store as a crash would: no checkpoint on drop.
     #[cfg(test)]
     pub(crate) crash_on_drop: std::sync::atomic::AtomicBool,
@@ -288,6 +291,8 @@ impl Store {
             .unwrap_or(1)
             .max(1);
         let wal_rows: u64 = resident_rows(&newest);
+        let live_tables: Vec<u64> = newest.tables.iter().map(|t| t.id).collect();
+        let statistics = crate::statistics::Statistics::open(dir, &live_tables)?;
         let newest = Arc::new(newest);
         let state = CommitState {
             failed: None,
@@ -312,6 +317,7 @@ impl Store {
             next_table_id: AtomicU64::new(next_table_id),
             next_segment_id: AtomicU64::new(next_segment_id),
             options,
+            statistics,
             #[cfg(test)]
             crash_on_drop: std::sync::atomic::AtomicBool::new(false),
         })
@@ -320,6 +326,11 @@ impl Store {
     /// How this store buffers small writes.
     pub fn options(&self) -> &StoreOptions {
         &self.options
+    }
+
+    /// The tables' statistics (ANALYZE).
+    pub fn statistics(&self) -> &crate::statistics::Statistics {
+        &self.statistics
     }
 
     /// Checks the data directory as it is now: reads every row of every segment of the newest

@@ -515,6 +515,10 @@ impl Transaction {
         };
         match self.store.commit(&changes) {
             Ok(published) => {
+                // A dropped table's statistics go with it.
+                for id in self.dropped.keys() {
+                    self.store.statistics().remove(*id);
+                }
                 let kept: HashSet<(u64, u64)> = published
                     .tables
                     .iter()

@@ -81,6 +81,9 @@ pub struct CopyOptions {
     /// PostgreSQL's COPY FROM STDIN rules: backslash escapes such as `\t` and `\n` in text,
     /// and an empty field of a non-string type is an error rather than NULL.
     pub postgres: bool,
+    /// `STATUPDATE`: `Some(true)` analyzes the table after the load, `Some(false)` never;
+    /// `None` (the default) analyzes it when it was empty before (Redshift's rule).
+    pub stat_update: Option<bool>,
 }
 
 impl Default for CopyOptions {
@@ -105,6 +108,7 @@ impl Default for CopyOptions {
             max_error: 0,
             manifest: false,
             postgres: false,
+            stat_update: None,
         }
     }
 }
@@ -187,6 +191,14 @@ impl<'a> Cursor<'a> {
             self.at += 1;
         }
         t
+    }
+
+    /// The 1-based character position of the current token (or of the end).
+    pub(crate) fn position(&self) -> Option<u32> {
+        match self.tokens.get(self.at) {
+            Some(t) => span_position(self.sql, t.span),
+            None => u32::try_from(self.sql.chars().count() + 1).ok(),
+        }
     }
 
     /// A syntax error at the current token (or at the end).
@@ -291,7 +303,7 @@ impl<'a> Cursor<'a> {
 /// True when the tokens (whitespace skipped) are a Redshift COPY from a file location or an
 /// UNLOAD, the statements this module parses.
 pub fn is_transfer(tokens: &[TokenWithSpan]) -> bool {
-    if crate::external::ddl::is_external(tokens) {
+    if crate::external::ddl::is_external(tokens) || crate::analyze::is_analyze(tokens) {
         return true;
     }
     let mut c = Cursor::new("", tokens);
@@ -326,12 +338,17 @@ pub enum Transfer {
     Unload(UnloadStatement),
     /// External schema and table DDL (see `external::ddl`), read by the same cursor.
     External(crate::external::ddl::ExternalStatement),
+    /// ANALYZE (see `analyze`), which sqlparser reads in Hive's form.
+    Analyze(crate::analyze::AnalyzeStatement),
 }
 
 /// Parses one COPY-from-file or UNLOAD statement (`tokens` without the `;`).
 pub fn parse_transfer(sql: &str, tokens: &[TokenWithSpan]) -> Result<Transfer> {
     if crate::external::ddl::is_external(tokens) {
         return crate::external::ddl::parse(sql, tokens).map(Transfer::External);
+    }
+    if crate::analyze::is_analyze(tokens) {
+        return crate::analyze::parse(sql, tokens).map(Transfer::Analyze);
     }
     let mut c = Cursor::new(sql, tokens);
     if c.eat("unload") {
@@ -493,14 +510,18 @@ fn parse_copy(c: &mut Cursor<'_>) -> Result<CopyStatement> {
                 o.max_error = c.number()?;
             }
             "MANIFEST" => o.manifest = true,
-            // Statistics and compression analysis: Basalt chooses every block's encoding as it
-            // writes, and keeps no statistics that a load would refresh.
-            "COMPUPDATE" | "STATUPDATE" => {
+            // Compression analysis: Basalt chooses every block's encoding as it writes.
+            "COMPUPDATE" => {
                 let _ = c.eat("on")
                     || c.eat("off")
                     || c.eat("true")
                     || c.eat("false")
-                    || (kw == "COMPUPDATE" && c.eat("preset"));
+                    || c.eat("preset");
+            }
+            // `STATUPDATE [ON | TRUE | OFF | FALSE]`; the bare keyword is ON.
+            "STATUPDATE" => {
+                o.stat_update = Some(!(c.eat("off") || c.eat("false")));
+                let _ = c.eat("on") || c.eat("true");
             }
             // Credentials name who may read object storage; local files need none.
             "IAM_ROLE" => {
@@ -838,6 +859,7 @@ mod tests {
         assert_eq!(o.compression, Compression::Gzip);
         assert_eq!(o.max_error, 3);
         assert_eq!(o.accept_inv_chars, Some('^'));
+        assert_eq!(o.stat_update, Some(true));
     }
 
     // Unknown and repeated options, and conflicting ones.

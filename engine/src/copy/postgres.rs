@@ -177,6 +177,8 @@ pub fn load_options(f: &PgFormat) -> CopyOptions {
         max_error: 0,
         manifest: false,
         postgres: true,
+        // PostgreSQL's COPY leaves statistics to ANALYZE (and autovacuum).
+        stat_update: Some(false),
     }
 }
 

@@ -68,6 +68,8 @@ pub(crate) enum Accumulator {
         values: RowConverter,
         keys: Option<RowConverter>,
     },
+    /// APPROXIMATE COUNT(DISTINCT): one distinct-count sketch per group, which merge.
+    Sketch(Vec<basalt_storage::hll::Sketch>),
     /// Smallest or largest value, kept in arrow-row form (which orders like SQL).
     MinMax {
         best: Vec<Option<Box<[u8]>>>,
@@ -91,6 +93,7 @@ impl AggState {
         let arg_ty = call.arg.as_ref().map(|a| a.ty());
         let acc = match call.func {
             AggFunc::CountStar | AggFunc::Count => Accumulator::Count(Vec::new()),
+            AggFunc::ApproxCountDistinct => Accumulator::Sketch(Vec::new()),
             AggFunc::Sum | AggFunc::Avg => match arg_ty {
                 Some(SqlType::Real | SqlType::Double) => Accumulator::SumFloat {
                     sums: Vec::new(),
@@ -207,6 +210,9 @@ impl AggState {
             Accumulator::Ordered { vals, .. } => vals.resize_with(groups, Vec::new),
             Accumulator::Collect { vals, .. } => vals.resize_with(groups, Vec::new),
             Accumulator::MinMax { best, .. } => best.resize(groups, None),
+            Accumulator::Sketch(sketches) => {
+                sketches.resize_with(groups, basalt_storage::hll::Sketch::new)
+            }
         }
     }
 
@@ -327,6 +333,19 @@ impl AggState {
                         }
                     }
                 }
+            }
+            Accumulator::Sketch(sketches) => {
+                let a = arg.ok_or_else(|| Error::Internal("count without argument".into()))?;
+                let mut i = 0;
+                basalt_storage::hll::hash_array(a.as_ref(), |h| {
+                    if let (Some(h), Some(g)) = (h, group_ids.get(i)) {
+                        if let Some(s) = sketches.get_mut(*g as usize) {
+                            s.insert_hash(h);
+                        }
+                    }
+                    i += 1;
+                })
+                .map_err(Error::Internal)?;
             }
             Accumulator::Ordered { vals, converter } => {
                 let a = arg.ok_or_else(|| Error::Internal("percentile without argument".into()))?;
@@ -457,6 +476,11 @@ impl AggState {
                     };
                 }
             }
+            (Accumulator::Sketch(sketches), Accumulator::Sketch(others)) => {
+                for (j, other) in others.iter().enumerate() {
+                    sketches[map[j] as usize].merge(other);
+                }
+            }
             (Accumulator::Ordered { vals, .. }, Accumulator::Ordered { vals: ovals, .. }) => {
                 for (j, v) in ovals.into_iter().enumerate() {
                     vals[map[j] as usize].extend(v);
@@ -500,6 +524,11 @@ impl AggState {
         };
         Ok(match self.acc {
             Accumulator::Count(c) => Arc::new(Int64Array::from(c)),
+            Accumulator::Sketch(sketches) => Arc::new(Int64Array::from_iter_values(
+                sketches
+                    .iter()
+                    .map(|s| i64::try_from(s.count()).unwrap_or(i64::MAX)),
+            )),
             Accumulator::SumExact { sums, counts } => {
                 let in_scale = arg_ty.map(decimal_scale).unwrap_or(0);
                 let out_scale = decimal_scale(ty);

@@ -1325,6 +1325,21 @@ impl<'a> Binder<'a> {
                 })
             }
         };
+        // Redshift's APPROXIMATE COUNT(DISTINCT x) (see `parse::approximate`).
+        let approximate = match f.name.0.as_slice() {
+            [_] if name == "count" => {
+                crate::parse::approximate::marked_at(self.sql, f.name.span().start)
+            }
+            _ => None,
+        };
+        if let Some(at) = approximate {
+            if f.over.is_some() || !distinct || star || args.len() != 1 {
+                return Err(Error::Syntax {
+                    message: "APPROXIMATE applies only to COUNT(DISTINCT expression)".into(),
+                    position: self.position(Span::new(at, at)),
+                });
+            }
+        }
         if f.over.is_some() {
             return self.bind_window_function(&name, f, &args, distinct, star, scope, agg);
         }
@@ -1392,6 +1407,7 @@ impl<'a> Binder<'a> {
             });
         }
         let agg_func = match name.as_str() {
+            "count" if approximate.is_some() => Some(AggFunc::ApproxCountDistinct),
             "count" if star => Some(AggFunc::CountStar),
             "count" => Some(AggFunc::Count),
             "sum" => Some(AggFunc::Sum),
@@ -1436,6 +1452,8 @@ impl<'a> Binder<'a> {
                     })
                 }
             };
+            // The sketch replaces DISTINCT's exact set.
+            let distinct = distinct && func != AggFunc::ApproxCountDistinct;
             return self.aggregate(func, arg, distinct, &name, position);
         }
         let date_part = super::dates::takes_date_part(&name);
@@ -1595,7 +1613,9 @@ impl<'a> Binder<'a> {
             position,
         };
         let ty = match (func, at) {
-            (AggFunc::CountStar | AggFunc::Count, _) => SqlType::BigInt,
+            (AggFunc::CountStar | AggFunc::Count | AggFunc::ApproxCountDistinct, _) => {
+                SqlType::BigInt
+            }
             (AggFunc::Sum, Some(t)) => match t {
                 SqlType::SmallInt | SqlType::Integer => SqlType::BigInt,
                 SqlType::BigInt => numeric(0),

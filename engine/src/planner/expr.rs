@@ -143,6 +143,9 @@ pub enum AggFunc {
     /// `string_agg(x, sep [ORDER BY ...])`, and Redshift's `listagg(x [, sep]) [WITHIN GROUP
     /// (ORDER BY ...)]`: the non-NULL values joined by the call's separator.
     StringAgg,
+    /// Redshift's `APPROXIMATE COUNT(DISTINCT x)`: the distinct non-NULL values estimated by a
+    /// HyperLogLog sketch per group (`basalt_storage::hll`), exact up to 1,024 values.
+    ApproxCountDistinct,
 }
 
 /// One aggregate call: its function, argument and result type.
@@ -218,7 +221,9 @@ impl WindowFunc {
             WindowFunc::LastValue => "last_value",
             WindowFunc::NthValue => "nth_value",
             WindowFunc::RatioToReport => "ratio_to_report",
-            WindowFunc::Agg(AggFunc::CountStar | AggFunc::Count) => "count",
+            WindowFunc::Agg(AggFunc::CountStar | AggFunc::Count | AggFunc::ApproxCountDistinct) => {
+                "count"
+            }
             WindowFunc::Agg(AggFunc::Sum) => "sum",
             WindowFunc::Agg(AggFunc::Avg) => "avg",
             WindowFunc::Agg(AggFunc::Min) => "min",

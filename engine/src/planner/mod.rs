@@ -1,7 +1,8 @@
 //! From the SQL AST to a plan: `arrays` (array expressions and collecting aggregates), `bind` (names, types, expressions), `functions` (the built-in
 //! scalar functions), `select` (queries, joins, grouping, ordering), `statement` (DDL, INSERT,
 //! transactions), `dml` (DELETE, UPDATE, TRUNCATE), `ranges` (zone-map ranges from scan
-//! filters), `optimize`, `subquery`
+//! filters), `estimate` (row and distinct-count estimates for join order and EXPLAIN),
+//! `optimize`, `subquery`
 //! (decorrelating subqueries into joins), `window` (window function calls), `expr` and `plan` (the bound
 //! forms).
 
@@ -9,6 +10,7 @@ pub mod arrays;
 pub mod bind;
 pub mod dates;
 pub mod dml;
+pub(crate) mod estimate;
 pub mod expr;
 pub mod functions;
 pub mod optimize;

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::planner::bind::{
     column_name, normalize_ident, AggContext, Binder, CteDef, Scope, ScopeColumn, DEFAULT_SCHEMA,
 };
+use crate::planner::estimate::{self, ColumnEstimate};
 use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr, ScalarFunc};
 use crate::planner::plan::{JoinType, Plan, SetOpKind, SortKey};
 use crate::planner::subquery::{Domain, HIDDEN_PREFIX};
@@ -1120,7 +1121,7 @@ impl Binder<'_> {
             };
             apply_filter(plan, early)
         } else {
-            join_relations(relations, early)
+            join_relations(relations, early, self.store.map(|s| s.statistics()))
         };
         if !self.pending.is_empty() {
             let semi = self.semi_joinable(&late, width);
@@ -1236,7 +1237,7 @@ impl Binder<'_> {
         }
         self.no_subqueries_here("JOIN/ON")?;
         Ok(Relation {
-            plan: join_relations(group, conjuncts),
+            plan: join_relations(group, conjuncts, self.store.map(|s| s.statistics())),
             scope,
             rows,
         })
@@ -1800,7 +1801,11 @@ fn apply_filter(plan: Plan, conjuncts: Vec<Expr>) -> Plan {
 /// starting from the first relation, each step joins the smallest relation connected to what
 /// is joined so far by an equality predicate (a cross product only when none is). The result's
 /// columns are restored to FROM order.
-fn join_relations(relations: Vec<Relation>, conjuncts: Vec<Expr>) -> Plan {
+fn join_relations(
+    relations: Vec<Relation>,
+    conjuncts: Vec<Expr>,
+    stats: Option<&basalt_storage::Statistics>,
+) -> Plan {
     // Column range of each relation in FROM order.
     let mut offsets = Vec::with_capacity(relations.len());
     let mut acc = 0;
@@ -1833,13 +1838,19 @@ fn join_relations(relations: Vec<Relation>, conjuncts: Vec<Expr>) -> Plan {
     }
     // Estimated rows of each relation after its own predicates, and distinct counts of its
     // columns, for ordering the joins.
-    let ndvs: Vec<Vec<f64>> = relations.iter().map(column_ndvs).collect();
+    let ndvs: Vec<Vec<ColumnEstimate>> = relations
+        .iter()
+        .map(|r| estimate::columns(&r.plan, r.scope.columns.len(), r.rows, stats))
+        .collect();
     let est: Vec<f64> = relations
         .iter()
         .zip(&local)
         .zip(&ndvs)
-        .map(|((r, preds), ndv)| {
-            let sel: f64 = preds.iter().map(|p| selectivity(p, ndv)).product();
+        .map(|((r, preds), cols)| {
+            let sel: f64 = preds
+                .iter()
+                .map(|p| estimate::selectivity(p, cols))
+                .product();
             (r.rows as f64 * sel).max(1.0)
         })
         .collect();
@@ -1904,8 +1915,7 @@ fn join_relations(relations: Vec<Relation>, conjuncts: Vec<Expr>) -> Plan {
             let r = owner(col);
             ndvs[r]
                 .get(col - offsets[r])
-                .copied()
-                .unwrap_or(est[r])
+                .map_or(est[r], |c| c.ndv)
                 .min(cap)
                 .max(1.0)
         };
@@ -2046,71 +2056,6 @@ fn join_relations(relations: Vec<Relation>, conjuncts: Vec<Expr>) -> Plan {
         };
     }
     plan
-}
-
-/// Estimated distinct values of each output column of `r`: for a table's integer and date
-/// columns, at most the width of their zone-map range; otherwise every row distinct.
-fn column_ndvs(r: &Relation) -> Vec<f64> {
-    let rows = (r.rows as f64).max(1.0);
-    let Plan::Scan {
-        table, projection, ..
-    } = &r.plan
-    else {
-        return vec![rows; r.scope.columns.len()];
-    };
-    projection
-        .iter()
-        .map(|&c| {
-            let mut zone: Option<basalt_storage::ZoneMap> = None;
-            for seg in &table.segments {
-                if let Some(z) = seg.zone_maps.get(c) {
-                    match &mut zone {
-                        Some(acc) => acc.merge(z),
-                        None => zone = Some(z.clone()),
-                    }
-                }
-            }
-            let range = match zone.as_ref().map(|z| (&z.min, &z.max)) {
-                Some((
-                    Some(basalt_storage::ZoneValue::Int(lo)),
-                    Some(basalt_storage::ZoneValue::Int(hi)),
-                )) => Some(hi.saturating_sub(*lo).saturating_add(1) as f64),
-                Some((
-                    Some(basalt_storage::ZoneValue::Boolean(_)),
-                    Some(basalt_storage::ZoneValue::Boolean(_)),
-                )) => Some(2.0),
-                _ => None,
-            };
-            range.map_or(rows, |n| n.min(rows)).max(1.0)
-        })
-        .collect()
-}
-
-/// The fraction of rows a predicate over one relation keeps, roughly: an equality with a
-/// constant keeps one distinct value's share, a range a third, anything else half.
-fn selectivity(p: &Expr, ndv: &[f64]) -> f64 {
-    match p {
-        Expr::Binary {
-            op: BinaryOp::Eq,
-            left,
-            right,
-            ..
-        } => match (left.as_ref(), right.as_ref()) {
-            (Expr::Column { index, .. }, other) | (other, Expr::Column { index, .. })
-                if other.is_constant() =>
-            {
-                // Without statistics a string column counts every row distinct: floor the
-                // estimate so such an equality is not taken to keep a single row.
-                (1.0 / ndv.get(*index).copied().unwrap_or(10.0).max(1.0)).max(0.05)
-            }
-            _ => 0.1,
-        },
-        Expr::Binary { op, .. } if op.is_comparison() => 0.33,
-        Expr::Binary {
-            op: BinaryOp::And, ..
-        } => 0.25,
-        _ => 0.5,
-    }
 }
 
 fn is_equi_between(

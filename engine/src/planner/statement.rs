@@ -143,6 +143,11 @@ impl Binder<'_> {
                 } else {
                     plan.explain(&mut lines, 0);
                 }
+                crate::planner::estimate::annotate_explain(
+                    plan,
+                    &mut lines,
+                    self.store.map(|s| s.statistics()),
+                );
                 crate::planner::ranges::annotate_explain(plan, &mut lines);
                 Ok(BoundStatement::Explain(lines))
             }
