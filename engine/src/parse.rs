@@ -142,6 +142,13 @@ fn attributes_of(
     tables: &mut Vec<(sqlparser::tokenizer::Location, TableAttributes)>,
 ) -> Option<TableAttributes> {
     match statement {
+        Statement::CreateView(cv) => {
+            let at = cv.name.span().start;
+            tables
+                .iter()
+                .position(|(start, _)| *start == at)
+                .map(|i| tables.swap_remove(i).1)
+        }
         Statement::CreateTable(ct) => {
             let at = ct.name.span().start;
             tables

@@ -128,6 +128,10 @@ pub struct SqlError {
     pub table: Option<String>,
     /// The column the error concerns, if any.
     pub column: Option<String>,
+    /// PostgreSQL's DETAIL: more about what is wrong.
+    pub detail: Option<String>,
+    /// PostgreSQL's HINT: what to do about it.
+    pub hint: Option<String>,
 }
 
 impl SqlError {
@@ -159,6 +163,8 @@ impl SqlError {
             position: None,
             table: None,
             column: None,
+            detail: None,
+            hint: None,
         }
     }
 
@@ -168,6 +174,7 @@ impl SqlError {
             EngineError::Syntax { .. } => code::SYNTAX_ERROR,
             EngineError::UndefinedTable { .. }
             | EngineError::UndefinedTableToDrop { .. }
+            | EngineError::UndefinedView { .. }
             | EngineError::MissingFromEntry { .. } => code::UNDEFINED_TABLE,
             EngineError::UndefinedType { .. } | EngineError::UndefinedObject { .. } => {
                 code::UNDEFINED_OBJECT
@@ -186,7 +193,13 @@ impl SqlError {
             EngineError::DuplicateTable { .. } => code::DUPLICATE_TABLE,
             EngineError::DuplicateSchema { .. } => "42P06",
             EngineError::DuplicateObject { .. } => "42710",
-            EngineError::DependentObjects { .. } => "2BP01",
+            EngineError::DependentObjects { .. }
+            | EngineError::DependentObjectsStillExist { .. } => "2BP01",
+            EngineError::UndefinedIndex { .. } | EngineError::UndefinedObject { .. } => {
+                code::UNDEFINED_OBJECT
+            }
+            EngineError::WrongRelationKind { .. } => "42809",
+            EngineError::ObjectNotInPrerequisiteState { .. } => "55000",
             EngineError::DuplicateColumn { .. } => code::DUPLICATE_COLUMN,
             EngineError::DuplicateAlias { .. } | EngineError::DuplicateWithQuery { .. } => {
                 code::DUPLICATE_ALIAS
@@ -260,6 +273,8 @@ impl SqlError {
         };
         let mut sql = SqlError::error(code, error.to_string());
         sql.position = error.position();
+        sql.detail = error.detail().map(str::to_owned);
+        sql.hint = error.hint().map(str::to_owned);
         if let EngineError::NotNullViolation { table, column } = error {
             sql.table = Some(table.clone());
             sql.column = Some(column.clone());
@@ -300,6 +315,8 @@ impl From<SqlError> for ErrorInfo {
         }
         info.table = e.table;
         info.column = e.column;
+        info.detail = e.detail;
+        info.hint = e.hint;
         info
     }
 }
