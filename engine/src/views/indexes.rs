@@ -111,10 +111,12 @@ impl Session {
         let table = match manifest.table(&schema, &table_name) {
             Some(t) => t,
             None if manifest.objects.view(&schema, &table_name).is_some() => {
-                return Err(Error::ObjectNotInPrerequisiteState {
-                    message: format!("cannot create index on relation \"{table_name}\""),
-                    detail: Some("This operation is not supported for views.".into()),
-                    hint: None,
+                return Err(Error::WrongObjectType {
+                    message: format!(
+                        "cannot create index on relation \"{table_name}\": this operation is \
+                         not supported for views"
+                    ),
+                    position: None,
                 })
             }
             None => {
