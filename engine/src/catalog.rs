@@ -2273,6 +2273,15 @@ fn privilege_function(binder: &Binder<'_>, name: &str, args: &[Expr]) -> Result<
     };
     let (target, owner, allowed): (GrantObject, u32, &str) = match name {
         "has_table_privilege" => {
+            let views = &binder.catalog.objects;
+            let view = match &object {
+                Datum::Int(oid) => u64::try_from(*oid).ok().and_then(|id| views.view_by_id(id)),
+                Datum::Text(t) => {
+                    let (schema, view) = t.split_once('.').unwrap_or(("public", t.as_str()));
+                    views.view(schema, view)
+                }
+                _ => None,
+            };
             let table = match &object {
                 Datum::Int(oid) => u64::try_from(*oid)
                     .ok()
@@ -2283,21 +2292,30 @@ fn privilege_function(binder: &Binder<'_>, name: &str, args: &[Expr]) -> Result<
                 }
                 _ => return Ok(Expr::literal(Datum::Null, SqlType::Boolean)),
             };
-            let Some(table) = table else {
-                return match object {
-                    Datum::Text(t) => Err(Error::UndefinedTable {
-                        name: t,
-                        position: None,
-                    }),
-                    // An OID that names no table is NULL, as in PostgreSQL.
-                    _ => Ok(Expr::literal(Datum::Null, SqlType::Boolean)),
+            if let (None, Some(v)) = (table, view) {
+                (
+                    GrantObject::Table(v.id),
+                    v.owner
+                        .unwrap_or(basalt_storage::security::BOOTSTRAP_ROLE_OID),
+                    crate::security::TABLE_PRIVILEGES,
+                )
+            } else {
+                let Some(table) = table else {
+                    return match object {
+                        Datum::Text(t) => Err(Error::UndefinedTable {
+                            name: t,
+                            position: None,
+                        }),
+                        // An OID that names no table is NULL, as in PostgreSQL.
+                        _ => Ok(Expr::literal(Datum::Null, SqlType::Boolean)),
+                    };
                 };
-            };
-            (
-                GrantObject::Table(table.id),
-                crate::security::table_owner(table),
-                crate::security::TABLE_PRIVILEGES,
-            )
+                (
+                    GrantObject::Table(table.id),
+                    crate::security::table_owner(table),
+                    crate::security::TABLE_PRIVILEGES,
+                )
+            }
         }
         "has_schema_privilege" => {
             let Some(schema) = text_of(&object) else {
