@@ -585,6 +585,58 @@ mod tests {
     }
 
     #[test]
+    fn version_6_keeps_views_and_indexes_and_older_manifests_have_none() {
+        // Input: the sample with a view over its table and an index on it; then the plain
+        // sample, whose payload must not mention `objects`, framed as version 5.
+        use crate::objects::{IndexColumn, IndexDef, ViewDef};
+        let mut p = sample();
+        let table = p.manifest.tables[0].id;
+        p.next_table_id = table + 3;
+        p.manifest.objects = Objects {
+            views: vec![ViewDef {
+                id: table + 1,
+                schema: "public".into(),
+                name: "v".into(),
+                owner: Some(100),
+                columns: p.manifest.tables[0].def.columns.clone(),
+                query: "SELECT x FROM t".into(),
+                schema_binding: true,
+                depends_on: vec![table],
+            }],
+            indexes: vec![IndexDef {
+                id: table + 2,
+                schema: "public".into(),
+                name: "t_x".into(),
+                table,
+                method: "btree".into(),
+                unique: false,
+                columns: vec![IndexColumn {
+                    name: "x".into(),
+                    descending: true,
+                    nulls_first: Some(false),
+                }],
+            }],
+        };
+        let bytes = encode(&p).unwrap();
+        assert_eq!(&bytes[8..12], &6u32.to_le_bytes());
+        assert_eq!(decode(Path::new("m"), &bytes).unwrap(), p);
+
+        // A view id at the counter, and a view over a missing table, are corrupt.
+        let mut counter = p.clone();
+        counter.next_table_id = table + 1;
+        assert!(check(&counter).is_err());
+        let mut dangling = p.clone();
+        dangling.manifest.objects.views[0].depends_on = vec![table + 7];
+        assert!(check(&dangling).is_err());
+
+        let plain = sample();
+        let bytes = encode(&plain).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes[HEADER_BYTES..]).contains("objects"));
+        let back = decode(Path::new("m"), &reframed(&bytes, 5)).unwrap();
+        assert!(back.manifest.objects.is_empty());
+    }
+
+    #[test]
     fn every_flipped_byte_and_every_truncation_is_corrupt() {
         // Input: the sample manifest with each byte flipped in turn, then cut at each length.
         let bytes = encode(&sample()).unwrap();

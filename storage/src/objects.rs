@@ -205,7 +205,7 @@ mod tests {
     fn column(name: &str) -> ColumnDef {
         ColumnDef {
             name: name.into(),
-            ty: SqlType::Int4,
+            ty: SqlType::Integer,
             nullable: true,
             encoding: Default::default(),
         }

@@ -148,6 +148,11 @@ pub(crate) fn view_query(view: &ViewDef) -> Result<ast::Query> {
 
 /// The view columns for the query's `columns`, renamed by the view's column list `names`.
 pub(crate) fn view_columns(columns: &[ResultColumn], names: &[String]) -> Result<Vec<ColumnDef>> {
+    if columns.is_empty() {
+        return Err(Error::Unsupported {
+            message: "a view without columns is not supported".into(),
+        });
+    }
     if names.len() > columns.len() {
         return Err(Error::Syntax {
             message: "CREATE VIEW specifies more column names than columns".into(),
