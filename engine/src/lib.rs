@@ -333,7 +333,7 @@ impl Session {
                 parse::Parsed::Sql(ast, attributes) => Statement {
                     ast: *ast,
                     transfer: None,
-                    attributes: attributes.map(Arc::new),
+                    attributes: attributes.map(|a| Arc::new(*a)),
                     security: None,
                     text: text.clone(),
                 },

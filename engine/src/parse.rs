@@ -19,7 +19,7 @@ const PARSE_DEPTH_MAX: usize = 200;
 #[derive(Clone, Debug)]
 pub enum Parsed {
     /// A statement sqlparser knows, with the Redshift attributes of the table it creates.
-    Sql(Box<Statement>, Option<TableAttributes>),
+    Sql(Box<Statement>, Option<Box<TableAttributes>>),
     Transfer(Box<crate::copy::options::Transfer>),
     /// A role or privilege statement (see `security::parse`).
     Security(Box<crate::security::Command>),
@@ -31,7 +31,7 @@ pub fn parse_all(sql: &str) -> Result<Vec<Parsed>> {
     let with_attributes = |sql: &str| -> Result<Vec<Parsed>> {
         Ok(parse_with_attributes(sql)?
             .into_iter()
-            .map(|(s, a)| Parsed::Sql(Box::new(s), a))
+            .map(|(s, a)| Parsed::Sql(Box::new(s), a.map(Box::new)))
             .collect())
     };
     let dialect = PostgreSqlDialect {};
@@ -83,7 +83,7 @@ pub fn parse_all(sql: &str) -> Result<Vec<Parsed>> {
                 .map_err(|e| syntax_error(sql, e))?;
             for s in stmts {
                 let attributes = attributes_of(&s, &mut tables);
-                out.push(Parsed::Sql(Box::new(s), attributes));
+                out.push(Parsed::Sql(Box::new(s), attributes.map(Box::new)));
             }
         }
     }

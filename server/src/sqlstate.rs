@@ -128,9 +128,14 @@ pub struct SqlError {
     pub table: Option<String>,
     /// The column the error concerns, if any.
     pub column: Option<String>,
-    /// PostgreSQL's DETAIL: more about what is wrong.
+    /// PostgreSQL's DETAIL and HINT, boxed: most errors have neither.
+    pub notes: Option<Box<Notes>>,
+}
+
+/// PostgreSQL's optional DETAIL (more about what is wrong) and HINT (what to do about it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Notes {
     pub detail: Option<String>,
-    /// PostgreSQL's HINT: what to do about it.
     pub hint: Option<String>,
 }
 
@@ -163,8 +168,7 @@ impl SqlError {
             position: None,
             table: None,
             column: None,
-            detail: None,
-            hint: None,
+            notes: None,
         }
     }
 
@@ -273,8 +277,12 @@ impl SqlError {
         };
         let mut sql = SqlError::error(code, error.to_string());
         sql.position = error.position();
-        sql.detail = error.detail().map(str::to_owned);
-        sql.hint = error.hint().map(str::to_owned);
+        if error.detail().is_some() || error.hint().is_some() {
+            sql.notes = Some(Box::new(Notes {
+                detail: error.detail().map(str::to_owned),
+                hint: error.hint().map(str::to_owned),
+            }));
+        }
         if let EngineError::NotNullViolation { table, column } = error {
             sql.table = Some(table.clone());
             sql.column = Some(column.clone());
@@ -315,8 +323,10 @@ impl From<SqlError> for ErrorInfo {
         }
         info.table = e.table;
         info.column = e.column;
-        info.detail = e.detail;
-        info.hint = e.hint;
+        if let Some(notes) = e.notes {
+            info.detail = notes.detail;
+            info.hint = notes.hint;
+        }
         info
     }
 }
