@@ -24,10 +24,6 @@ pub enum Error {
     /// DROP VIEW of a view that does not exist (42P01).
     #[error("view \"{name}\" does not exist")]
     UndefinedView { name: String },
-    /// An object other than a relation, type or role that does not exist, e.g. an index
-    /// access method (42704).
-    #[error("{message}")]
-    UndefinedObject { message: String },
     /// DROP INDEX of an index that does not exist (42704).
     #[error("index \"{name}\" does not exist")]
     UndefinedIndex { name: String },
@@ -345,6 +341,8 @@ impl Error {
             | Error::CannotCoerce { position, .. }
             | Error::MissingFromEntry { position, .. }
             | Error::UndefinedType { position, .. }
+            | Error::UndefinedObject { position, .. }
+            | Error::IndeterminateDatatype { position, .. }
             | Error::UndefinedSchema { position, .. }
             | Error::InvalidColumnReference { position, .. }
             | Error::DuplicateWithQuery { position, .. }

@@ -199,9 +199,7 @@ impl SqlError {
             EngineError::DuplicateObject { .. } => "42710",
             EngineError::DependentObjects { .. }
             | EngineError::DependentObjectsStillExist { .. } => "2BP01",
-            EngineError::UndefinedIndex { .. } | EngineError::UndefinedObject { .. } => {
-                code::UNDEFINED_OBJECT
-            }
+            EngineError::UndefinedIndex { .. } => code::UNDEFINED_OBJECT,
             EngineError::WrongRelationKind { .. } => "42809",
             EngineError::ObjectNotInPrerequisiteState { .. } => "55000",
             EngineError::DuplicateColumn { .. } => code::DUPLICATE_COLUMN,

@@ -134,6 +134,7 @@ impl Session {
         if !ACCESS_METHODS.iter().any(|(m, _)| *m == method) {
             return Err(Error::UndefinedObject {
                 message: format!("access method \"{method}\" does not exist"),
+                position: None,
             });
         }
         let mut columns = Vec::with_capacity(ci.columns.len());
