@@ -372,6 +372,58 @@ const CATALOGS: &[Catalog] = &[
     },
     Catalog {
         schema: "pg_catalog",
+        name: "pg_index",
+        oid: 2610,
+        view: false,
+        columns: &[
+            ("indexrelid", INT),
+            ("indrelid", INT),
+            ("indnatts", SMALL),
+            ("indnkeyatts", SMALL),
+            ("indisunique", BOOL),
+            ("indnullsnotdistinct", BOOL),
+            ("indisprimary", BOOL),
+            ("indisexclusion", BOOL),
+            ("indimmediate", BOOL),
+            ("indisclustered", BOOL),
+            ("indisvalid", BOOL),
+            ("indcheckxmin", BOOL),
+            ("indisready", BOOL),
+            ("indislive", BOOL),
+            ("indisreplident", BOOL),
+            ("indkey", TEXT),
+            ("indoption", TEXT),
+            ("indexprs", TEXT),
+            ("indpred", TEXT),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_indexes",
+        oid: 12_007,
+        view: true,
+        columns: &[
+            ("schemaname", TEXT),
+            ("tablename", TEXT),
+            ("indexname", TEXT),
+            ("tablespace", TEXT),
+            ("indexdef", TEXT),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_views",
+        oid: 12_006,
+        view: true,
+        columns: &[
+            ("schemaname", TEXT),
+            ("viewname", TEXT),
+            ("viewowner", TEXT),
+            ("definition", TEXT),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
         name: "pg_table_def",
         oid: 12_001,
         view: true,
@@ -659,6 +711,24 @@ const CATALOGS: &[Catalog] = &[
     },
     Catalog {
         schema: "information_schema",
+        name: "views",
+        oid: 13_005,
+        view: true,
+        columns: &[
+            ("table_catalog", TEXT),
+            ("table_schema", TEXT),
+            ("table_name", TEXT),
+            ("view_definition", TEXT),
+            ("check_option", TEXT),
+            ("is_updatable", TEXT),
+            ("is_insertable_into", TEXT),
+            ("is_trigger_updatable", TEXT),
+            ("is_trigger_deletable", TEXT),
+            ("is_trigger_insertable_into", TEXT),
+        ],
+    },
+    Catalog {
+        schema: "information_schema",
         name: "columns",
         oid: 13_003,
         view: true,
@@ -837,6 +907,26 @@ fn relations(manifest: &Manifest) -> Vec<Relation<'_>> {
                 .map(|c| (c.name.as_str(), c.ty, !c.nullable))
                 .collect(),
             owner: i64::from(crate::security::table_owner(t)),
+        }
+    }));
+    let mut views: Vec<&basalt_storage::ViewDef> = manifest.objects.views.iter().collect();
+    views.sort_by_key(|v| v.id);
+    out.extend(views.into_iter().map(|v| {
+        Relation {
+            oid: i64::try_from(v.id).unwrap_or(i64::MAX),
+            schema: &v.schema,
+            name: &v.name,
+            view: true,
+            rows: 0.0,
+            columns: v
+                .columns
+                .iter()
+                .map(|c| (c.name.as_str(), c.ty, false))
+                .collect(),
+            owner: i64::from(
+                v.owner
+                    .unwrap_or(basalt_storage::security::BOOTSTRAP_ROLE_OID),
+            ),
         }
     }));
     out
@@ -1272,6 +1362,18 @@ fn table_privilege_rows(
     out
 }
 
+/// Every index with its table, in id order.
+fn index_rows(manifest: &Manifest) -> Vec<(&basalt_storage::IndexDef, &TableMeta)> {
+    let mut out: Vec<_> = manifest
+        .objects
+        .indexes
+        .iter()
+        .filter_map(|i| manifest.table_by_id(i.table).map(|t| (i, t)))
+        .collect();
+    out.sort_by_key(|(i, _)| i.id);
+    out
+}
+
 /// The rows of catalog `name`.
 fn rows(name: &str, manifest: &Manifest, stats: Option<&Statistics>) -> Vec<Vec<Datum>> {
     let b = Datum::Boolean;
@@ -1281,12 +1383,78 @@ fn rows(name: &str, manifest: &Manifest, stats: Option<&Statistics>) -> Vec<Vec<
             crate::external::views::rows(n, manifest)
         }
         // The one table access method, PostgreSQL's heap (every table's relam).
-        "pg_am" => vec![vec![
+        "pg_am" => std::iter::once(vec![
             int(HEAP_AM_OID),
             text("heap"),
             text("heap_tableam_handler"),
             text("t"),
-        ]],
+        ])
+        .chain(
+            crate::views::indexes::ACCESS_METHODS
+                .iter()
+                .map(|(name, oid)| {
+                    vec![
+                        int(*oid),
+                        text(name),
+                        text(&format!("{name}handler")),
+                        text("i"),
+                    ]
+                }),
+        )
+        .collect(),
+        "pg_indexes" => index_rows(manifest)
+            .into_iter()
+            .map(|(i, t)| {
+                vec![
+                    text(&i.schema),
+                    text(&t.def.name),
+                    text(&i.name),
+                    Datum::Null,
+                    text(&crate::views::indexes::index_definition(i, &t.def.name)),
+                ]
+            })
+            .collect(),
+        "pg_index" => index_rows(manifest)
+            .into_iter()
+            .map(|(i, t)| {
+                let keys: Vec<String> = i
+                    .columns
+                    .iter()
+                    .map(|c| t.def.column_index(&c.name).map_or(0, |p| p + 1).to_string())
+                    .collect();
+                // indoption bits: 1 DESC, 2 NULLS FIRST.
+                let options: Vec<String> = i
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        let nulls_first = c.nulls_first.unwrap_or(c.descending);
+                        (u8::from(c.descending) | (u8::from(nulls_first) << 1)).to_string()
+                    })
+                    .collect();
+                let n = i.columns.len() as i64;
+                vec![
+                    int(i64::try_from(i.id).unwrap_or(i64::MAX)),
+                    int(i64::try_from(t.id).unwrap_or(i64::MAX)),
+                    int(n),
+                    int(n),
+                    b(i.unique),
+                    b(false),
+                    b(false),
+                    b(false),
+                    b(true),
+                    b(false),
+                    b(true),
+                    b(false),
+                    b(true),
+                    b(true),
+                    b(false),
+                    text(&keys.join(" ")),
+                    text(&options.join(" ")),
+                    Datum::Null,
+                    Datum::Null,
+                ]
+            })
+            .collect(),
         "pg_namespace" => SCHEMAS
             .iter()
             .map(|(n, oid)| {
@@ -1322,7 +1490,11 @@ fn rows(name: &str, manifest: &Manifest, stats: Option<&Statistics>) -> Vec<Vec<
                     }),
                     int(0),
                     int(0),
-                    b(false),
+                    b(manifest
+                        .objects
+                        .indexes
+                        .iter()
+                        .any(|i| i64::try_from(i.table) == Ok(r.oid))),
                     b(false),
                     text("p"),
                     text(if r.view { "v" } else { "r" }),
@@ -1351,6 +1523,44 @@ fn rows(name: &str, manifest: &Manifest, stats: Option<&Statistics>) -> Vec<Vec<
                     Datum::Null,
                 ]
             })
+            .chain(index_rows(manifest).into_iter().map(|(i, t)| {
+                let am = crate::views::indexes::ACCESS_METHODS
+                    .iter()
+                    .find(|(m, _)| *m == i.method)
+                    .map_or(0, |(_, oid)| *oid);
+                let oid = i64::try_from(i.id).unwrap_or(i64::MAX);
+                vec![
+                    int(oid),
+                    text(&i.name),
+                    int(schema_oid(&i.schema)),
+                    int(0),
+                    int(0),
+                    int(i64::from(crate::security::table_owner(t))),
+                    int(am),
+                    int(oid),
+                    int(0),
+                    int(0),
+                    Datum::Float(0.0),
+                    int(0),
+                    int(0),
+                    b(false),
+                    b(false),
+                    text("p"),
+                    text("i"),
+                    int(i.columns.len() as i64),
+                    int(0),
+                    b(false),
+                    b(false),
+                    b(false),
+                    b(false),
+                    b(false),
+                    b(true),
+                    text("n"),
+                    b(false),
+                    int(0),
+                    Datum::Null,
+                ]
+            }))
             .collect(),
         "pg_collation" => vec![
             vec![
@@ -1509,6 +1719,45 @@ fn rows(name: &str, manifest: &Manifest, stats: Option<&Statistics>) -> Vec<Vec<
                 ]
             })
             .collect(),
+        "pg_views" => {
+            let mut views: Vec<&basalt_storage::ViewDef> = manifest.objects.views.iter().collect();
+            views.sort_by_key(|v| v.id);
+            views
+                .into_iter()
+                .map(|v| {
+                    let owner = v
+                        .owner
+                        .unwrap_or(basalt_storage::security::BOOTSTRAP_ROLE_OID);
+                    vec![
+                        text(&v.schema),
+                        text(&v.name),
+                        text(&crate::security::role_name(&manifest.security, owner)),
+                        text(&v.query),
+                    ]
+                })
+                .collect()
+        }
+        "views" => {
+            let mut views: Vec<&basalt_storage::ViewDef> = manifest.objects.views.iter().collect();
+            views.sort_by_key(|v| v.id);
+            views
+                .into_iter()
+                .map(|v| {
+                    vec![
+                        text(DATABASE),
+                        text(&v.schema),
+                        text(&v.name),
+                        text(&v.query),
+                        text("NONE"),
+                        text("NO"),
+                        text("NO"),
+                        text("NO"),
+                        text("NO"),
+                        text("NO"),
+                    ]
+                })
+                .collect()
+        }
         "pg_table_def" => {
             // As Redshift: the user tables of the schemas on the search path.
             let mut tables: Vec<&TableMeta> = manifest
@@ -1929,6 +2178,89 @@ pub(crate) fn function(
                 ty: SqlType::Boolean,
             }))
         }
+        ("pg_get_indexdef", [arg]) | ("pg_get_indexdef", [arg, _, _]) => {
+            // The whole definition (a column number other than 0 is not supported).
+            if let Some(column) = args.get(1) {
+                match binder.coerce_unknown(column.clone(), SqlType::Integer)? {
+                    Expr::Literal {
+                        value: Datum::Int(0),
+                        ..
+                    } => {}
+                    _ => return Err(constant_needed("pg_get_indexdef")),
+                }
+            }
+            let arg = binder.cast(
+                binder.coerce_unknown(arg.clone(), SqlType::Integer)?,
+                SqlType::Integer,
+                false,
+                span,
+            )?;
+            let mut whens = Vec::new();
+            for (i, t) in index_rows(binder.catalog) {
+                let oid = i64::try_from(i.id).unwrap_or(i64::MAX);
+                let is = binder.binary(BinaryOp::Eq, arg.clone(), lit_int(oid), span)?;
+                let def = crate::views::indexes::index_definition(i, &t.def.name);
+                whens.push((is, lit_text(&def)));
+            }
+            if whens.is_empty() {
+                return Ok(Ok(Expr::literal(Datum::Null, SqlType::Text)));
+            }
+            Ok(Ok(Expr::Case {
+                whens,
+                otherwise: Some(Box::new(Expr::literal(Datum::Null, SqlType::Text))),
+                ty: SqlType::Text,
+            }))
+        }
+        ("pg_get_viewdef", [arg]) | ("pg_get_viewdef", [arg, _]) => {
+            let views = &binder.catalog.objects.views;
+            let is_name = match arg {
+                Expr::Literal { unknown: true, .. } => true,
+                other => other.ty().is_string(),
+            };
+            if is_name {
+                // pg_get_viewdef(text): a constant view name, qualified or not.
+                let Expr::Literal { value, .. } =
+                    binder.coerce_unknown(arg.clone(), SqlType::Text)?
+                else {
+                    return Err(constant_needed("pg_get_viewdef"));
+                };
+                let Datum::Text(name) = value else {
+                    return Ok(Ok(Expr::literal(Datum::Null, SqlType::Text)));
+                };
+                let (schema, name) = match name.split_once('.') {
+                    Some((s, n)) => (s.to_owned(), n.to_owned()),
+                    None => ("public".to_owned(), name),
+                };
+                let view = binder.catalog.objects.view(&schema, &name).ok_or_else(|| {
+                    Error::UndefinedTable {
+                        name: name.clone(),
+                        position: None,
+                    }
+                })?;
+                return Ok(Ok(lit_text(&view.query)));
+            }
+            // pg_get_viewdef(oid): NULL for an OID that is no view.
+            let arg = binder.cast(
+                binder.coerce_unknown(arg.clone(), SqlType::Integer)?,
+                SqlType::Integer,
+                false,
+                span,
+            )?;
+            let mut whens = Vec::with_capacity(views.len());
+            for v in views {
+                let oid = i64::try_from(v.id).unwrap_or(i64::MAX);
+                let is = binder.binary(BinaryOp::Eq, arg.clone(), lit_int(oid), span)?;
+                whens.push((is, lit_text(&v.query)));
+            }
+            if whens.is_empty() {
+                return Ok(Ok(Expr::literal(Datum::Null, SqlType::Text)));
+            }
+            Ok(Ok(Expr::Case {
+                whens,
+                otherwise: Some(Box::new(Expr::literal(Datum::Null, SqlType::Text))),
+                ty: SqlType::Text,
+            }))
+        }
         ("current_database", []) => Ok(Ok(lit_text(DATABASE))),
         ("current_user" | "session_user" | "user" | "current_role", []) => {
             let user = setting(binder, "session_authorization")?;
@@ -2022,6 +2354,15 @@ fn privilege_function(binder: &Binder<'_>, name: &str, args: &[Expr]) -> Result<
     };
     let (target, owner, allowed): (GrantObject, u32, &str) = match name {
         "has_table_privilege" => {
+            let views = &binder.catalog.objects;
+            let view = match &object {
+                Datum::Int(oid) => u64::try_from(*oid).ok().and_then(|id| views.view_by_id(id)),
+                Datum::Text(t) => {
+                    let (schema, view) = t.split_once('.').unwrap_or(("public", t.as_str()));
+                    views.view(schema, view)
+                }
+                _ => None,
+            };
             let table = match &object {
                 Datum::Int(oid) => u64::try_from(*oid)
                     .ok()
@@ -2032,21 +2373,30 @@ fn privilege_function(binder: &Binder<'_>, name: &str, args: &[Expr]) -> Result<
                 }
                 _ => return Ok(Expr::literal(Datum::Null, SqlType::Boolean)),
             };
-            let Some(table) = table else {
-                return match object {
-                    Datum::Text(t) => Err(Error::UndefinedTable {
-                        name: t,
-                        position: None,
-                    }),
-                    // An OID that names no table is NULL, as in PostgreSQL.
-                    _ => Ok(Expr::literal(Datum::Null, SqlType::Boolean)),
+            if let (None, Some(v)) = (table, view) {
+                (
+                    GrantObject::Table(v.id),
+                    v.owner
+                        .unwrap_or(basalt_storage::security::BOOTSTRAP_ROLE_OID),
+                    crate::security::TABLE_PRIVILEGES,
+                )
+            } else {
+                let Some(table) = table else {
+                    return match object {
+                        Datum::Text(t) => Err(Error::UndefinedTable {
+                            name: t,
+                            position: None,
+                        }),
+                        // An OID that names no table is NULL, as in PostgreSQL.
+                        _ => Ok(Expr::literal(Datum::Null, SqlType::Boolean)),
+                    };
                 };
-            };
-            (
-                GrantObject::Table(table.id),
-                crate::security::table_owner(table),
-                crate::security::TABLE_PRIVILEGES,
-            )
+                (
+                    GrantObject::Table(table.id),
+                    crate::security::table_owner(table),
+                    crate::security::TABLE_PRIVILEGES,
+                )
+            }
         }
         "has_schema_privilege" => {
             let Some(schema) = text_of(&object) else {

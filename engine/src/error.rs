@@ -21,6 +21,31 @@ pub enum Error {
     /// DROP TABLE of a table that does not exist (42P01), in PostgreSQL's wording for DROP.
     #[error("table \"{name}\" does not exist")]
     UndefinedTableToDrop { name: String },
+    /// DROP VIEW of a view that does not exist (42P01).
+    #[error("view \"{name}\" does not exist")]
+    UndefinedView { name: String },
+    /// DROP INDEX of an index that does not exist (42704).
+    #[error("index \"{name}\" does not exist")]
+    UndefinedIndex { name: String },
+    /// A relation of another kind than the statement names: DROP VIEW of a table, DROP
+    /// TABLE of a view (42809), with PostgreSQL's hint naming the right statement.
+    #[error("\"{name}\" is not {expected}")]
+    WrongRelationKind {
+        name: String,
+        /// "a table", "a view", "an index".
+        expected: &'static str,
+        hint: Option<String>,
+    },
+    /// Dropping an object others depend on, without CASCADE (2BP01): the detail lists them.
+    #[error("{message}")]
+    DependentObjectsStillExist { message: String, detail: String },
+    /// A statement that needs an object in another state, e.g. INSERT into a view (55000).
+    #[error("{message}")]
+    ObjectNotInPrerequisiteState {
+        message: String,
+        detail: Option<String>,
+        hint: Option<String>,
+    },
     /// A qualified name whose qualifier is not in FROM (42P01).
     #[error("missing FROM-clause entry for table \"{name}\"")]
     MissingFromEntry { name: String, position: Option<u32> },
@@ -280,6 +305,58 @@ pub enum Error {
 }
 
 impl Error {
+    /// PostgreSQL's DETAIL line for this error, if it has one.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Error::DependentObjectsStillExist { detail, .. } => Some(detail),
+            Error::ObjectNotInPrerequisiteState { detail, .. } => detail.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// PostgreSQL's HINT line for this error, if it has one.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Error::DependentObjectsStillExist { .. } => {
+                Some("Use DROP ... CASCADE to drop the dependent objects too.")
+            }
+            Error::WrongRelationKind { hint, .. }
+            | Error::ObjectNotInPrerequisiteState { hint, .. } => hint.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// This error without its position: for an error in text other than the statement's
+    /// (a view's query), whose positions would point into the wrong text.
+    pub fn without_position(mut self) -> Self {
+        match &mut self {
+            Error::Syntax { position, .. }
+            | Error::UndefinedTable { position, .. }
+            | Error::UndefinedColumn { position, .. }
+            | Error::UndefinedKeyColumn { position, .. }
+            | Error::InvalidTableDefinition { position, .. }
+            | Error::InvalidEncoding { position, .. }
+            | Error::AmbiguousColumn { position, .. }
+            | Error::DatatypeMismatch { position, .. }
+            | Error::CannotCoerce { position, .. }
+            | Error::MissingFromEntry { position, .. }
+            | Error::UndefinedType { position, .. }
+            | Error::UndefinedObject { position, .. }
+            | Error::IndeterminateDatatype { position, .. }
+            | Error::UndefinedSchema { position, .. }
+            | Error::InvalidColumnReference { position, .. }
+            | Error::DuplicateWithQuery { position, .. }
+            | Error::UndefinedFunction { position, .. }
+            | Error::Grouping { position, .. }
+            | Error::Windowing { position, .. }
+            | Error::UndefinedWindow { position, .. }
+            | Error::WrongObjectType { position, .. }
+            | Error::InvalidTypeModifier { position, .. } => *position = None,
+            _ => {}
+        }
+        self
+    }
+
     /// The 1-based character position in the statement text this error points at, if any.
     pub fn position(&self) -> Option<u32> {
         match self {

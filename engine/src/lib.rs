@@ -31,6 +31,7 @@ pub mod planner;
 pub mod security;
 pub mod settings;
 pub mod types;
+pub mod views;
 pub mod wlm;
 
 use std::path::Path;
@@ -334,7 +335,7 @@ impl Session {
                 parse::Parsed::Sql(ast, attributes) => Statement {
                     ast: *ast,
                     transfer: None,
-                    attributes: attributes.map(Arc::new),
+                    attributes: attributes.map(|a| Arc::new(*a)),
                     security: None,
                     text: text.clone(),
                 },
@@ -375,6 +376,12 @@ impl Session {
             });
         }
         if settings::is_command(&stmt.ast) || stmt.deallocates().is_some() {
+            return Ok(Description {
+                params: Vec::new(),
+                columns: None,
+            });
+        }
+        if views::is_relation_ddl(&stmt.ast) {
             return Ok(Description {
                 params: Vec::new(),
                 columns: None,
@@ -729,15 +736,16 @@ impl Session {
             binder.session = Some(&info);
             binder.load_errors = Some(&self.engine.load_errors);
             binder.files = Some(self.engine.files.clone());
-            binder.bind_statement(ast)?
+            (binder.bind_statement(ast)?, binder.accesses)
         };
-        let BoundStatement::Query(q) = bound else {
+        let (BoundStatement::Query(q), accesses) = bound else {
             return Err(Error::InvalidParameter {
                 message: format!("{what} takes exactly one SELECT statement"),
             });
         };
         let actor = security::Actor::of(&manifest.security, self.role_oid);
-        security::check_reads(&manifest, &actor, &q.plan, None)?;
+        security::check_view_reads(&manifest, &actor, &accesses)?;
+        security::check_reads(&manifest, &actor, &q.plan, None, &accesses)?;
         let store = self.engine.store.clone();
         let interrupt = self.interrupts.start(std::time::Duration::from_millis(
             self.settings.statement_timeout_ms(),
@@ -977,8 +985,11 @@ impl Session {
             Some(Some(name)) => return Err(Error::UndefinedPreparedStatement { name }),
             None => {}
         }
+        if let Some(result) = self.execute_relation_ddl(stmt) {
+            return result;
+        }
         let manifest = self.current_manifest();
-        let bound = {
+        let (bound, accesses) = {
             let catalog = planner::dml::binding_catalog(&manifest, &stmt.ast);
             let info = self.session_info(&manifest);
             let mut binder = Binder::new(&catalog, &stmt.text, Some(params));
@@ -990,9 +1001,10 @@ impl Session {
             binder.store = Some(&self.engine.store);
             binder.queue = Some(&self.engine.queue);
             binder.files = Some(self.engine.files.clone());
-            binder.bind_statement(&stmt.ast)?
+            let bound = binder.bind_statement(&stmt.ast)?;
+            (bound, binder.accesses)
         };
-        let bound = self.authorize(bound, &manifest, &stmt.ast)?;
+        let bound = self.authorize(bound, &manifest, &stmt.ast, &accesses)?;
         let store = self.engine.store.clone();
         let interrupt = self.interrupts.start(std::time::Duration::from_millis(
             self.settings.statement_timeout_ms(),
@@ -1104,13 +1116,44 @@ impl Session {
                 })?;
                 Ok(command(&format!("SELECT {rows}")))
             }
-            BoundStatement::DropTable { names, if_exists } => {
+            BoundStatement::DropTable {
+                names,
+                if_exists,
+                cascade,
+            } => {
                 for (schema, name) in &names {
-                    if manifest.table(schema, name).is_none() && !if_exists {
+                    if manifest.table(schema, name).is_some() {
+                        continue;
+                    }
+                    if manifest.objects.view(schema, name).is_some() {
+                        return Err(Error::WrongRelationKind {
+                            name: name.clone(),
+                            expected: "a table",
+                            hint: Some("Use DROP VIEW to remove a view.".into()),
+                        });
+                    }
+                    if manifest.objects.index(schema, name).is_some() {
+                        return Err(Error::WrongRelationKind {
+                            name: name.clone(),
+                            expected: "a table",
+                            hint: Some("Use DROP INDEX to remove an index.".into()),
+                        });
+                    }
+                    if !if_exists {
                         return Err(Error::UndefinedTableToDrop { name: name.clone() });
                     }
                 }
                 self.write(|t| {
+                    // Views over the tables (2BP01 unless CASCADE) and their indexes go first.
+                    let ids: Vec<u64> = names
+                        .iter()
+                        .filter_map(|(schema, name)| t.snapshot().table(schema, name))
+                        .map(|m| m.id)
+                        .collect();
+                    let objects = views::objects_after_drop(t.snapshot(), &ids, cascade)?;
+                    if objects != t.snapshot().objects {
+                        t.set_objects(objects).map_err(storage_error)?;
+                    }
                     for (schema, name) in &names {
                         if t.snapshot().table(schema, name).is_some() {
                             t.drop_table(schema, name).map_err(storage_error)?;

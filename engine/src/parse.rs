@@ -22,7 +22,7 @@ const PARSE_DEPTH_MAX: usize = 200;
 #[derive(Clone, Debug)]
 pub enum Parsed {
     /// A statement sqlparser knows, with the Redshift attributes of the table it creates.
-    Sql(Box<Statement>, Option<TableAttributes>),
+    Sql(Box<Statement>, Option<Box<TableAttributes>>),
     Transfer(Box<crate::copy::options::Transfer>),
     /// A role or privilege statement (see `security::parse`).
     Security(Box<crate::security::Command>),
@@ -34,7 +34,7 @@ pub fn parse_all(sql: &str) -> Result<Vec<Parsed>> {
     let with_attributes = |sql: &str| -> Result<Vec<Parsed>> {
         Ok(parse_with_attributes(sql)?
             .into_iter()
-            .map(|(s, a)| Parsed::Sql(Box::new(s), a))
+            .map(|(s, a)| Parsed::Sql(Box::new(s), a.map(Box::new)))
             .collect())
     };
     let dialect = PostgreSqlDialect {};
@@ -86,7 +86,7 @@ pub fn parse_all(sql: &str) -> Result<Vec<Parsed>> {
                 .map_err(|e| syntax_error(sql, e))?;
             for s in stmts {
                 let attributes = attributes_of(&s, &mut tables);
-                out.push(Parsed::Sql(Box::new(s), attributes));
+                out.push(Parsed::Sql(Box::new(s), attributes.map(Box::new)));
             }
         }
     }
@@ -145,6 +145,13 @@ fn attributes_of(
     tables: &mut Vec<(sqlparser::tokenizer::Location, TableAttributes)>,
 ) -> Option<TableAttributes> {
     match statement {
+        Statement::CreateView(cv) => {
+            let at = cv.name.span().start;
+            tables
+                .iter()
+                .position(|(start, _)| *start == at)
+                .map(|i| tables.swap_remove(i).1)
+        }
         Statement::CreateTable(ct) => {
             let at = ct.name.span().start;
             tables

@@ -128,6 +128,15 @@ pub struct SqlError {
     pub table: Option<String>,
     /// The column the error concerns, if any.
     pub column: Option<String>,
+    /// PostgreSQL's DETAIL and HINT, boxed: most errors have neither.
+    pub notes: Option<Box<Notes>>,
+}
+
+/// PostgreSQL's optional DETAIL (more about what is wrong) and HINT (what to do about it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Notes {
+    pub detail: Option<String>,
+    pub hint: Option<String>,
 }
 
 impl SqlError {
@@ -159,6 +168,7 @@ impl SqlError {
             position: None,
             table: None,
             column: None,
+            notes: None,
         }
     }
 
@@ -168,6 +178,7 @@ impl SqlError {
             EngineError::Syntax { .. } => code::SYNTAX_ERROR,
             EngineError::UndefinedTable { .. }
             | EngineError::UndefinedTableToDrop { .. }
+            | EngineError::UndefinedView { .. }
             | EngineError::MissingFromEntry { .. } => code::UNDEFINED_TABLE,
             EngineError::UndefinedType { .. } | EngineError::UndefinedObject { .. } => {
                 code::UNDEFINED_OBJECT
@@ -186,7 +197,11 @@ impl SqlError {
             EngineError::DuplicateTable { .. } => code::DUPLICATE_TABLE,
             EngineError::DuplicateSchema { .. } => "42P06",
             EngineError::DuplicateObject { .. } => "42710",
-            EngineError::DependentObjects { .. } => "2BP01",
+            EngineError::DependentObjects { .. }
+            | EngineError::DependentObjectsStillExist { .. } => "2BP01",
+            EngineError::UndefinedIndex { .. } => code::UNDEFINED_OBJECT,
+            EngineError::WrongRelationKind { .. } => "42809",
+            EngineError::ObjectNotInPrerequisiteState { .. } => "55000",
             EngineError::DuplicateColumn { .. } => code::DUPLICATE_COLUMN,
             EngineError::DuplicateAlias { .. } | EngineError::DuplicateWithQuery { .. } => {
                 code::DUPLICATE_ALIAS
@@ -260,6 +275,12 @@ impl SqlError {
         };
         let mut sql = SqlError::error(code, error.to_string());
         sql.position = error.position();
+        if error.detail().is_some() || error.hint().is_some() {
+            sql.notes = Some(Box::new(Notes {
+                detail: error.detail().map(str::to_owned),
+                hint: error.hint().map(str::to_owned),
+            }));
+        }
         if let EngineError::NotNullViolation { table, column } = error {
             sql.table = Some(table.clone());
             sql.column = Some(column.clone());
@@ -300,6 +321,10 @@ impl From<SqlError> for ErrorInfo {
         }
         info.table = e.table;
         info.column = e.column;
+        if let Some(notes) = e.notes {
+            info.detail = notes.detail;
+            info.hint = notes.hint;
+        }
         info
     }
 }

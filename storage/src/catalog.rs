@@ -256,6 +256,8 @@ pub struct Manifest {
     pub security: crate::security::Security,
     /// External schemas and tables (format version 4).
     pub external: crate::external::ExternalCatalog,
+    /// Views and indexes (format version 6).
+    pub objects: crate::objects::Objects,
 }
 
 impl Manifest {

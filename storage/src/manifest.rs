@@ -21,6 +21,7 @@ use crate::delete_vector::DeleteVector;
 use crate::durable::{replace_file, ReplaceError};
 use crate::error::{io_at, Error, Result};
 use crate::external::ExternalCatalog;
+use crate::objects::Objects;
 use crate::security::Security;
 use crate::zone_map::ZoneMap;
 
@@ -29,10 +30,11 @@ pub const MANIFEST_MAGIC: [u8; 8] = *b"BASALTMF";
 /// The manifest format version this build writes. Version 2 added delete vectors
 /// (`segments[].deleted`); version 3 the table attributes (`def.dist_style`, `def.dist_key`,
 /// `def.sort_key`, `def.columns[].encoding`); version 4 the external catalog (`external`);
-/// version 5 the security catalog (`security`, `def.owner`). This build reads versions 1 to 5;
-/// fields a version lacks take their defaults (no deleted rows, AUTO everywhere, no external
-/// schemas, no roles, tables owned by the bootstrap superuser).
-pub const MANIFEST_FORMAT_VERSION: u32 = 5;
+/// version 5 the security catalog (`security`, `def.owner`); version 6 views and indexes
+/// (`objects`). This build reads versions 1 to 6; fields a version lacks take their defaults
+/// (no deleted rows, AUTO everywhere, no external schemas, no roles, tables owned by the
+/// bootstrap superuser, no views or indexes).
+pub const MANIFEST_FORMAT_VERSION: u32 = 6;
 /// The oldest manifest format version this build reads.
 pub const MANIFEST_FORMAT_VERSION_MIN: u32 = 1;
 const HEADER_BYTES: usize = 24;
@@ -63,6 +65,9 @@ struct ManifestJson {
     /// External schemas and tables; absent (before version 4, or none defined) means none.
     #[serde(default, skip_serializing_if = "ExternalCatalog::is_empty")]
     external: ExternalCatalog,
+    /// Views and indexes; absent (before version 6, or none defined) means none.
+    #[serde(default, skip_serializing_if = "Objects::is_empty")]
+    objects: Objects,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -140,6 +145,7 @@ pub(crate) fn encode(p: &Persisted) -> Result<Vec<u8>> {
             .collect(),
         security: p.manifest.security.clone(),
         external: p.manifest.external.clone(),
+        objects: p.manifest.objects.clone(),
     };
     let payload = serde_json::to_vec(&json)
         .map_err(|e| Error::Internal(format!("serializing manifest: {e}")))?;
@@ -212,6 +218,7 @@ pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<Persisted> {
                 .collect(),
             security: json.security,
             external: json.external,
+            objects: json.objects,
         },
         next_table_id: json.next_table_id,
         next_segment_id: json.next_segment_id,
@@ -224,6 +231,23 @@ pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<Persisted> {
 fn check(p: &Persisted) -> Result<(), String> {
     let m = &p.manifest;
     m.external.check()?;
+    m.objects
+        .check(m)
+        .map_err(|e| format!("views and indexes: {e}"))?;
+    if let Some(id) = m
+        .objects
+        .views
+        .iter()
+        .map(|v| v.id)
+        .chain(m.objects.indexes.iter().map(|i| i.id))
+        .find(|id| *id < crate::TABLE_ID_MIN || *id >= p.next_table_id)
+    {
+        return Err(format!(
+            "relation id {id} outside {}..{}",
+            crate::TABLE_ID_MIN,
+            p.next_table_id
+        ));
+    }
     let mut ids = BTreeSet::new();
     let mut names = BTreeMap::new();
     let mut segment_ids = BTreeSet::new();
@@ -380,6 +404,7 @@ mod tests {
                 }],
                 security: Security::default(),
                 external: ExternalCatalog::default(),
+                objects: Objects::default(),
             },
             next_table_id: crate::TABLE_ID_MIN + 1,
             next_segment_id: 4,
@@ -557,6 +582,58 @@ mod tests {
         let mut orphan = p.clone();
         orphan.manifest.external.schemas.clear();
         assert!(check(&orphan).is_err());
+    }
+
+    #[test]
+    fn version_6_keeps_views_and_indexes_and_older_manifests_have_none() {
+        // Input: the sample with a view over its table and an index on it; then the plain
+        // sample, whose payload must not mention `objects`, framed as version 5.
+        use crate::objects::{IndexColumn, IndexDef, ViewDef};
+        let mut p = sample();
+        let table = p.manifest.tables[0].id;
+        p.next_table_id = table + 3;
+        p.manifest.objects = Objects {
+            views: vec![ViewDef {
+                id: table + 1,
+                schema: "public".into(),
+                name: "v".into(),
+                owner: Some(100),
+                columns: p.manifest.tables[0].def.columns.clone(),
+                query: "SELECT x FROM t".into(),
+                schema_binding: true,
+                depends_on: vec![table],
+            }],
+            indexes: vec![IndexDef {
+                id: table + 2,
+                schema: "public".into(),
+                name: "t_x".into(),
+                table,
+                method: "btree".into(),
+                unique: false,
+                columns: vec![IndexColumn {
+                    name: "x".into(),
+                    descending: true,
+                    nulls_first: Some(false),
+                }],
+            }],
+        };
+        let bytes = encode(&p).unwrap();
+        assert_eq!(&bytes[8..12], &6u32.to_le_bytes());
+        assert_eq!(decode(Path::new("m"), &bytes).unwrap(), p);
+
+        // A view id at the counter, and a view over a missing table, are corrupt.
+        let mut counter = p.clone();
+        counter.next_table_id = table + 1;
+        assert!(check(&counter).is_err());
+        let mut dangling = p.clone();
+        dangling.manifest.objects.views[0].depends_on = vec![table + 7];
+        assert!(check(&dangling).is_err());
+
+        let plain = sample();
+        let bytes = encode(&plain).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes[HEADER_BYTES..]).contains("objects"));
+        let back = decode(Path::new("m"), &reframed(&bytes, 5)).unwrap();
+        assert!(back.manifest.objects.is_empty());
     }
 
     #[test]

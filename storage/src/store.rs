@@ -166,6 +166,9 @@ pub(crate) struct Changes<'a> {
     /// The base version's external catalog, when the transaction changed it (the view holds
     /// the new one).
     pub(crate) external_base: Option<&'a crate::external::ExternalCatalog>,
+    /// The base version's views and indexes, when the transaction changed them (the view
+    /// holds the new ones).
+    pub(crate) objects_base: Option<&'a crate::objects::Objects>,
 }
 
 /// What [`Store::scan_segment`] read and skipped.
@@ -643,6 +646,7 @@ impl Store {
             && changes.dropped.is_empty()
             && !changes.security_changed
             && changes.external_base.is_none()
+            && changes.objects_base.is_none()
             && changes
                 .appended
                 .values()
@@ -1137,6 +1141,44 @@ fn check_conflicts(newest: &Manifest, c: &Changes<'_>) -> Result<()> {
     if c.external_base.is_some_and(|base| *base != newest.external) {
         return Err(Error::SerializationConflict("external catalog".into()));
     }
+    // Views and indexes conflict with any other change to them after the base; besides, the
+    // relations they name must still be there, and a dropped table must have no dependents.
+    if c.objects_base.is_some_and(|base| *base != newest.objects) {
+        return Err(Error::SerializationConflict("views and indexes".into()));
+    }
+    let objects = if c.objects_base.is_some() {
+        &c.view.objects
+    } else {
+        &newest.objects
+    };
+    for (id, name) in c.dropped {
+        if objects.dependents(*id).next().is_some()
+            || objects.indexes.iter().any(|i| i.table == *id)
+        {
+            return Err(Error::SerializationConflict(name.clone()));
+        }
+    }
+    if c.objects_base.is_some() {
+        let mut after = newest.clone();
+        after.tables.retain(|t| !c.dropped.contains_key(&t.id));
+        for id in c.created {
+            if let Some(t) = c.view.table_by_id(*id) {
+                after.tables.push(t.clone());
+            }
+        }
+        if let Some(e) = c.view.objects.dangling(&after) {
+            return Err(Error::SerializationConflict(e));
+        }
+    }
+    for id in c.created {
+        if let Some(t) = c.view.table_by_id(*id) {
+            if objects.view(&t.def.schema, &t.def.name).is_some()
+                || objects.index(&t.def.schema, &t.def.name).is_some()
+            {
+                return Err(Error::SerializationConflict(t.def.name.clone()));
+            }
+        }
+    }
     let touched = c
         .dropped
         .iter()
@@ -1183,6 +1225,9 @@ fn apply(newest: &Manifest, c: &Changes<'_>) -> Result<Manifest> {
     next.tables.retain(|t| !c.dropped.contains_key(&t.id));
     if c.external_base.is_some() {
         next.external = c.view.external.clone();
+    }
+    if c.objects_base.is_some() {
+        next.objects = c.view.objects.clone();
     }
     let version = next.version;
     // No commit after the base changed the tables this one deleted from or truncated

@@ -74,6 +74,8 @@ pub struct Transaction {
     garbage: Vec<(u64, u64)>,
     /// True once the external catalog was replaced here.
     external_changed: bool,
+    /// True once the views and indexes were replaced here.
+    objects_changed: bool,
     state: State,
 }
 
@@ -95,6 +97,7 @@ impl Transaction {
             written: Vec::new(),
             garbage: Vec::new(),
             external_changed: false,
+            objects_changed: false,
             state: State::Open,
         }
     }
@@ -124,10 +127,32 @@ impl Transaction {
         Ok(())
     }
 
+    /// Replaces the views and indexes with `objects`, which may only name relations of this
+    /// transaction's view. At commit, another commit that changed them after this
+    /// transaction's base is a conflict.
+    pub fn set_objects(&mut self, objects: crate::objects::Objects) -> Result<()> {
+        objects
+            .check(self.snapshot())
+            .map_err(|e| Error::Internal(format!("views and indexes: {e}")))?;
+        self.view_mut().objects = objects;
+        self.objects_changed = true;
+        Ok(())
+    }
+
+    /// A fresh relation id (a `pg_class` OID) for a view or an index, never handed out
+    /// before.
+    pub fn allocate_relation_id(&self) -> u64 {
+        self.store.allocate_table_id()
+    }
+
     /// Creates table `def.schema`.`def.name` with a fresh id.
     pub fn create_table(&mut self, def: TableDef) -> Result<()> {
         check_def(&def)?;
-        if self.snapshot().table(&def.schema, &def.name).is_some() {
+        let snapshot = self.snapshot();
+        if snapshot.table(&def.schema, &def.name).is_some()
+            || snapshot.objects.view(&def.schema, &def.name).is_some()
+            || snapshot.objects.index(&def.schema, &def.name).is_some()
+        {
             return Err(Error::TableExists(def.name));
         }
         let id = self.store.allocate_table_id();
@@ -479,6 +504,7 @@ impl Transaction {
             && self.modified.is_empty()
             && !self.security_changed
             && !self.external_changed
+            && !self.objects_changed
         {
             self.garbage = std::mem::take(&mut self.written);
             self.state = State::Committed;
@@ -512,6 +538,7 @@ impl Transaction {
             pending: &self.pending,
             security_changed: self.security_changed,
             external_base: self.external_changed.then_some(&self.base.external),
+            objects_base: self.objects_changed.then_some(&self.base.objects),
         };
         match self.store.commit(&changes) {
             Ok(published) => {

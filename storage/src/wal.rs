@@ -494,6 +494,7 @@ mod tests {
             }],
             security: Default::default(),
             external: Default::default(),
+            objects: Default::default(),
         };
         let record = Record {
             version: 42,
@@ -532,6 +533,7 @@ mod tests {
             }],
             security: Default::default(),
             external: Default::default(),
+            objects: Default::default(),
         };
         let values: arrow_array::Int64Array = (0..300).map(|v| (v % 3 != 0).then_some(v)).collect();
         let batch = RecordBatch::try_new(def.arrow_schema(), vec![Arc::new(values)]).unwrap();

@@ -69,6 +69,9 @@ pub struct TableAttributes {
     /// The column names of `CREATE TABLE t (a, b, ...) AS query`, which sqlparser does not
     /// parse (it wants a type after each name).
     pub as_columns: Vec<Located>,
+    /// `CREATE VIEW ... AS query WITH NO SCHEMA BINDING` (Redshift's late-binding view),
+    /// which sqlparser reads only in its Redshift dialect.
+    pub no_schema_binding: bool,
 }
 
 impl TableAttributes {
@@ -236,6 +239,10 @@ impl Scan<'_> {
         while keyword(t.get(i)).is_some_and(|k| CREATE_MODIFIERS.contains(&k.as_str())) {
             i += 1;
         }
+        if keyword(t.get(i)).as_deref() == Some("VIEW") {
+            self.view(t, i + 1);
+            return Ok(());
+        }
         if keyword(t.get(i)).as_deref() != Some("TABLE") {
             return Ok(());
         }
@@ -320,6 +327,30 @@ impl Scan<'_> {
             self.tables.push((name_start, attrs));
         }
         Ok(())
+    }
+
+    /// A CREATE VIEW whose name starts at `t[i]` (after `IF NOT EXISTS`): a trailing `WITH
+    /// NO SCHEMA BINDING` is blanked and recorded.
+    fn view(&mut self, t: &[TokenWithSpan], mut i: usize) {
+        if keyword(t.get(i)).as_deref() == Some("IF") {
+            i += 3;
+        }
+        let Some(name) = t.get(i) else {
+            return;
+        };
+        let Some(start) = t.len().checked_sub(4) else {
+            return;
+        };
+        let tail: Vec<Option<String>> = (start..t.len()).map(|j| keyword(t.get(j))).collect();
+        let words = ["WITH", "NO", "SCHEMA", "BINDING"];
+        if start > i && tail.iter().zip(words).all(|(k, w)| k.as_deref() == Some(w)) {
+            self.blank_range(t, start, t.len());
+            let attrs = TableAttributes {
+                no_schema_binding: true,
+                ..TableAttributes::default()
+            };
+            self.tables.push((name.span.start, attrs));
+        }
     }
 
     /// One element of the column list; `after` is the token that ends it (`,` or `)`).

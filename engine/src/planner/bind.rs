@@ -104,6 +104,13 @@ pub struct Binder<'a> {
     /// While a window call's arguments or window are bound, the error a window call there
     /// gives (window calls do not nest).
     pub(crate) in_window: Option<&'static str>,
+    /// Every table and view the statement reads, for privileges and view dependencies.
+    pub accesses: Vec<crate::views::Access>,
+    /// The owners of the views whose queries are being bound, innermost last: what a view
+    /// reads is checked against its owner's privileges.
+    pub(crate) view_owners: Vec<u32>,
+    /// Set while a late-binding view's query is checked: relation names must be qualified.
+    pub(crate) late_binding: bool,
 }
 
 /// A WITH query as its references see it.
@@ -140,6 +147,9 @@ impl<'a> Binder<'a> {
             ctes: Vec::new(),
             named_windows: Vec::new(),
             in_window: None,
+            accesses: Vec::new(),
+            view_owners: Vec::new(),
+            late_binding: false,
         }
     }
 

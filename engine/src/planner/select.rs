@@ -1329,6 +1329,9 @@ impl Binder<'_> {
                         return self.bind_cte_reference(i, alias.as_ref());
                     }
                 }
+                if self.late_binding && name.0.len() < 2 {
+                    return Err(crate::views::unqualified_in_late_binding_view(name));
+                }
                 if let Some((plan, scope)) = crate::catalog::relation(
                     self.catalog,
                     self.store,
@@ -1348,12 +1351,26 @@ impl Binder<'_> {
                 if let Some(ext) = self.catalog.external.table(&schema, &table_name) {
                     return self.bind_external(ext, alias.as_ref());
                 }
+                let catalog = self.catalog;
+                if let Some(view) = catalog.objects.view(&schema, &table_name) {
+                    let q = self.bind_view_query(view)?;
+                    let relation = alias
+                        .as_ref()
+                        .map(|a| normalize_ident(&a.name))
+                        .unwrap_or_else(|| view.name.clone());
+                    return Ok(query_relation(
+                        q,
+                        Some(relation),
+                        &alias_columns(alias.as_ref()),
+                    ));
+                }
                 let meta = self.catalog.table(&schema, &table_name).ok_or_else(|| {
                     Error::UndefinedTable {
                         name: table_name.clone(),
                         position: self.position(name.span()),
                     }
                 })?;
+                self.record_access(meta.id, false);
                 let relation = alias
                     .as_ref()
                     .map(|a| normalize_ident(&a.name))

@@ -30,6 +30,8 @@ pub enum BoundStatement {
     DropTable {
         names: Vec<(String, String)>,
         if_exists: bool,
+        /// Drop the views that depend on the tables too.
+        cascade: bool,
     },
     /// Appends the rows of `plan` (already in the table's column order and types).
     Insert {
@@ -78,6 +80,7 @@ impl Binder<'_> {
                 object_type,
                 if_exists,
                 names,
+                cascade,
                 ..
             } => {
                 if *object_type != ast::ObjectType::Table {
@@ -102,6 +105,7 @@ impl Binder<'_> {
                 Ok(BoundStatement::DropTable {
                     names,
                     if_exists: *if_exists,
+                    cascade: *cascade,
                 })
             }
             ast::Statement::Insert(ins) => self.bind_insert(ins),
@@ -252,6 +256,9 @@ impl Binder<'_> {
     /// Writes into external tables are refused (42809), as PostgreSQL refuses them for
     /// foreign tables: `verb` is what was asked ("insert into", "update", ...).
     pub(crate) fn refuse_external(&self, schema: &str, name: &str, verb: &str) -> Result<()> {
+        if self.catalog.objects.view(schema, name).is_some() {
+            return Err(crate::views::refuse_write(name, verb));
+        }
         if self.catalog.external.table(schema, name).is_some() {
             return Err(Error::WrongObjectType {
                 message: format!("cannot {verb} external table \"{schema}.{name}\""),

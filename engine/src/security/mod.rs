@@ -23,7 +23,7 @@ pub mod parse;
 pub mod password;
 mod session;
 
-pub(crate) use session::check_reads;
+pub(crate) use session::{check_reads, check_view_reads};
 
 use basalt_storage::security::{
     Grant, GrantObject, Membership, Role, Security, BOOTSTRAP_ROLE_OID, PUBLIC_ROLE_OID,
@@ -224,6 +224,28 @@ pub fn check_table(
     }
     Err(Error::InsufficientPrivilege {
         message: format!("permission denied for table {}", table.def.name),
+    })
+}
+
+/// Checks that `actor` may do `letter` on `view`: USAGE on its schema, then the privilege.
+pub fn check_view(
+    security: &Security,
+    actor: &Actor,
+    view: &basalt_storage::ViewDef,
+    letter: char,
+) -> Result<()> {
+    check_schema(security, actor, &view.schema, 'U')?;
+    if allowed(
+        security,
+        actor,
+        &GrantObject::Table(view.id),
+        view.owner.unwrap_or(BOOTSTRAP_ROLE_OID),
+        letter,
+    ) {
+        return Ok(());
+    }
+    Err(Error::InsufficientPrivilege {
+        message: format!("permission denied for view {}", view.name),
     })
 }
 
@@ -704,6 +726,13 @@ fn targets(objects: &Objects, manifest: &Manifest) -> Result<Vec<Target>> {
         name: t.def.name.clone(),
         all: TABLE_PRIVILEGES,
     };
+    let view = |v: &basalt_storage::ViewDef| Target {
+        object: GrantObject::Table(v.id),
+        owner: v.owner.unwrap_or(BOOTSTRAP_ROLE_OID),
+        kind: "view",
+        name: v.name.clone(),
+        all: TABLE_PRIVILEGES,
+    };
     let known_schema = |s: &str| {
         matches!(s, "public" | "pg_catalog" | "information_schema")
             || manifest.tables.iter().any(|t| t.def.schema == s)
@@ -713,6 +742,10 @@ fn targets(objects: &Objects, manifest: &Manifest) -> Result<Vec<Target>> {
         Objects::Tables(names) => {
             for (schema, name) in names {
                 let schema = schema.as_deref().unwrap_or("public");
+                if let Some(v) = manifest.objects.view(schema, name) {
+                    out.push(view(v));
+                    continue;
+                }
                 let t = manifest
                     .table(schema, name)
                     .ok_or_else(|| Error::UndefinedTable {
@@ -736,6 +769,14 @@ fn targets(objects: &Objects, manifest: &Manifest) -> Result<Vec<Target>> {
                         .iter()
                         .filter(|t| &t.def.schema == s)
                         .map(table),
+                );
+                out.extend(
+                    manifest
+                        .objects
+                        .views
+                        .iter()
+                        .filter(|v| &v.schema == s)
+                        .map(view),
                 );
             }
         }

@@ -59,9 +59,12 @@ impl Session {
         bound: BoundStatement,
         manifest: &Manifest,
         ast: &ast::Statement,
+        accesses: &[crate::views::Access],
     ) -> Result<BoundStatement> {
         let security = &manifest.security;
         let actor = Actor::of(security, self.role_oid);
+        // What views read is checked against their owners, whoever the session is.
+        check_view_reads(manifest, &actor, accesses)?;
         if actor.superuser {
             return Ok(bound);
         }
@@ -74,11 +77,13 @@ impl Session {
                 })
         };
         match &bound {
-            BoundStatement::Query(q) => check_reads(manifest, &actor, &q.plan, None)?,
-            BoundStatement::ExplainAnalyze(plan) => check_reads(manifest, &actor, plan, None)?,
+            BoundStatement::Query(q) => check_reads(manifest, &actor, &q.plan, None, accesses)?,
+            BoundStatement::ExplainAnalyze(plan) => {
+                check_reads(manifest, &actor, plan, None, accesses)?
+            }
             BoundStatement::Insert { schema, name, plan } => {
                 check_table(security, &actor, target(schema, name)?, 'a')?;
-                check_reads(manifest, &actor, plan, None)?;
+                check_reads(manifest, &actor, plan, None, accesses)?;
             }
             BoundStatement::Delete { schema, name, plan }
             | BoundStatement::Update { schema, name, plan } => {
@@ -91,7 +96,7 @@ impl Session {
                 check_table(security, &actor, table, letter)?;
                 // Reading the target's rows (a WHERE) takes SELECT too, as in PostgreSQL.
                 let exempt = (!reads_target).then_some(table.id);
-                check_reads(manifest, &actor, plan, exempt)?;
+                check_reads(manifest, &actor, plan, exempt, accesses)?;
             }
             BoundStatement::Truncate { names } => {
                 for (schema, name) in names {
@@ -115,7 +120,7 @@ impl Session {
             }
             BoundStatement::CreateTableAs { def, plan, .. } => {
                 check_schema(security, &actor, &def.schema, 'C')?;
-                check_reads(manifest, &actor, plan, None)?;
+                check_reads(manifest, &actor, plan, None, accesses)?;
             }
             BoundStatement::Explain(_)
             | BoundStatement::Begin
@@ -126,26 +131,63 @@ impl Session {
     }
 }
 
-/// Checks SELECT on every table `plan` scans, except table `exempt`.
+/// Checks SELECT on every table `plan` scans, except table `exempt` and tables read only
+/// through views (which [`check_view_reads`] checks against the views' owners).
 pub(crate) fn check_reads(
     manifest: &Manifest,
     actor: &Actor,
     plan: &Plan,
     exempt: Option<u64>,
+    accesses: &[crate::views::Access],
 ) -> Result<()> {
     if actor.superuser {
         return Ok(());
     }
+    let through_views_only = |id: u64| {
+        accesses.iter().any(|a| a.id == id)
+            && !accesses.iter().any(|a| a.id == id && a.checker.is_none())
+    };
     let mut nodes = Vec::new();
     plan.preorder(&mut nodes);
     let mut seen = Vec::new();
     for node in nodes {
         if let Plan::Scan { table, .. } = node {
-            if Some(table.id) == exempt || seen.contains(&table.id) {
+            if Some(table.id) == exempt || seen.contains(&table.id) || through_views_only(table.id)
+            {
                 continue;
             }
             seen.push(table.id);
             check_table(&manifest.security, actor, table, 'r')?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks SELECT on the views a statement reads (against the session's `actor`, or the
+/// owner of the view that reads them) and on the tables views read (against the owner of
+/// the view), as PostgreSQL checks a view's query with its owner's privileges.
+pub(crate) fn check_view_reads(
+    manifest: &Manifest,
+    actor: &Actor,
+    accesses: &[crate::views::Access],
+) -> Result<()> {
+    let security = &manifest.security;
+    for a in accesses {
+        if !a.view && a.checker.is_none() {
+            // Tables the statement reads itself: `check_reads` checks their scans.
+            continue;
+        }
+        let checker = match a.checker {
+            None => actor.clone(),
+            Some(owner) => Actor::of(security, owner),
+        };
+        if checker.superuser {
+            continue;
+        }
+        if let Some(table) = manifest.table_by_id(a.id) {
+            check_table(security, &checker, table, 'r')?;
+        } else if let Some(view) = manifest.objects.view_by_id(a.id) {
+            super::check_view(security, &checker, view, 'r')?;
         }
     }
     Ok(())

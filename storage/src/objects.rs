@@ -1,0 +1,290 @@
+//! Catalog objects other than tables: views and indexes, kept in the manifest as the
+//! `objects` field of format version 6. Storage keeps their definitions and checks that every
+//! object names relations that exist; what a view's query means is the engine's business.
+//!
+//! Views and indexes take their ids from the table id counter, so one id (a `pg_class` OID)
+//! names one relation of any kind for the life of the data directory.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{ColumnDef, Manifest};
+
+/// Every view and index of one database version.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Objects {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub views: Vec<ViewDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<IndexDef>,
+}
+
+/// `CREATE VIEW schema.name (columns) AS query`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewDef {
+    /// Its `pg_class` OID, from the table id counter.
+    pub id: u64,
+    pub schema: String,
+    pub name: String,
+    /// The owning role's OID; absent for views of the bootstrap superuser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<u32>,
+    /// The output columns as fixed at creation: names, types and nullability (always true).
+    pub columns: Vec<ColumnDef>,
+    /// The defining query as SQL text (a SELECT, possibly with WITH), bound again each time
+    /// the view is read.
+    pub query: String,
+    /// False for `WITH NO SCHEMA BINDING` (a late-binding view): its names are resolved when
+    /// it is read, and it depends on nothing.
+    pub schema_binding: bool,
+    /// The ids of the tables and views the query reads (empty for a late-binding view). None
+    /// of them can be dropped while this view exists, except by CASCADE.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<u64>,
+}
+
+/// `CREATE [UNIQUE] INDEX name ON table USING method (columns)`. Basalt keeps the definition
+/// (for catalogs and tools); scans do not use it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexDef {
+    /// Its `pg_class` OID, from the table id counter.
+    pub id: u64,
+    /// The table's schema, which the index lives in.
+    pub schema: String,
+    pub name: String,
+    /// The indexed table's id.
+    pub table: u64,
+    /// The access method as written, lower case (`btree` when none was given).
+    pub method: String,
+    pub unique: bool,
+    pub columns: Vec<IndexColumn>,
+}
+
+/// One key column of an index.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexColumn {
+    pub name: String,
+    /// `DESC`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub descending: bool,
+    /// `NULLS FIRST` (true) or `NULLS LAST` (false) when written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nulls_first: Option<bool>,
+}
+
+impl Objects {
+    pub fn is_empty(&self) -> bool {
+        self.views.is_empty() && self.indexes.is_empty()
+    }
+
+    /// The view `schema.name`, if there is one.
+    pub fn view(&self, schema: &str, name: &str) -> Option<&ViewDef> {
+        self.views
+            .iter()
+            .find(|v| v.schema == schema && v.name == name)
+    }
+
+    /// The view with id `id`.
+    pub fn view_by_id(&self, id: u64) -> Option<&ViewDef> {
+        self.views.iter().find(|v| v.id == id)
+    }
+
+    /// The index `schema.name`, if there is one.
+    pub fn index(&self, schema: &str, name: &str) -> Option<&IndexDef> {
+        self.indexes
+            .iter()
+            .find(|i| i.schema == schema && i.name == name)
+    }
+
+    /// The views that read relation `id` directly.
+    pub fn dependents(&self, id: u64) -> impl Iterator<Item = &ViewDef> {
+        self.views
+            .iter()
+            .filter(move |v| v.depends_on.contains(&id))
+    }
+
+    /// The first broken reference to a relation of `manifest`, as a message: a view that
+    /// depends on a relation that is not there, or an index on a missing table.
+    pub fn dangling(&self, manifest: &Manifest) -> Option<String> {
+        let exists = |id: u64| manifest.table_by_id(id).is_some() || self.view_by_id(id).is_some();
+        for v in &self.views {
+            if let Some(d) = v.depends_on.iter().find(|d| !exists(**d)) {
+                return Some(format!(
+                    "view {}.{} depends on relation {d}, which does not exist",
+                    v.schema, v.name
+                ));
+            }
+        }
+        for i in &self.indexes {
+            if manifest.table_by_id(i.table).is_none() {
+                return Some(format!(
+                    "index {}.{} is on table {}, which does not exist",
+                    i.schema, i.name, i.table
+                ));
+            }
+        }
+        None
+    }
+
+    /// Whether following view dependencies from relation `from` leads to `target` within
+    /// `depth` steps.
+    pub fn reaches(&self, from: u64, target: u64, depth: usize) -> bool {
+        if from == target {
+            return true;
+        }
+        depth > 0
+            && self.view_by_id(from).is_some_and(|v| {
+                v.depends_on
+                    .iter()
+                    .any(|d| self.reaches(*d, target, depth - 1))
+            })
+    }
+
+    /// Checks what every manifest holds: ids are unique, no two relations (tables of
+    /// `manifest`, views, indexes) share a schema and name, every reference resolves, views
+    /// depend on nothing circularly, and views and indexes have columns.
+    pub fn check(&self, manifest: &Manifest) -> Result<(), String> {
+        let mut ids: BTreeSet<u64> = manifest.tables.iter().map(|t| t.id).collect();
+        let mut names: BTreeSet<(&str, &str)> = manifest
+            .tables
+            .iter()
+            .map(|t| (t.def.schema.as_str(), t.def.name.as_str()))
+            .collect();
+        let relations = self
+            .views
+            .iter()
+            .map(|v| (v.id, v.schema.as_str(), v.name.as_str(), v.columns.len()))
+            .chain(
+                self.indexes
+                    .iter()
+                    .map(|i| (i.id, i.schema.as_str(), i.name.as_str(), i.columns.len())),
+            );
+        for (id, schema, name, columns) in relations {
+            if !ids.insert(id) {
+                return Err(format!("relation id {id} ({schema}.{name}) appears twice"));
+            }
+            if !names.insert((schema, name)) {
+                return Err(format!("relation {schema}.{name} appears twice"));
+            }
+            if columns == 0 {
+                return Err(format!("relation {schema}.{name} has no columns"));
+            }
+        }
+        if let Some(e) = self.dangling(manifest) {
+            return Err(e);
+        }
+        for v in &self.views {
+            if !v.schema_binding && !v.depends_on.is_empty() {
+                return Err(format!(
+                    "late-binding view {}.{} has dependencies",
+                    v.schema, v.name
+                ));
+            }
+            if v.depends_on
+                .iter()
+                .any(|d| self.reaches(*d, v.id, self.views.len()))
+            {
+                return Err(format!("view {}.{} depends on itself", v.schema, v.name));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{TableDef, TableMeta};
+    use crate::types::SqlType;
+
+    fn column(name: &str) -> ColumnDef {
+        ColumnDef {
+            name: name.into(),
+            ty: SqlType::Integer,
+            nullable: true,
+            encoding: Default::default(),
+        }
+    }
+
+    fn manifest() -> Manifest {
+        Manifest {
+            tables: vec![TableMeta {
+                id: 100,
+                def: TableDef::new("public", "t", vec![column("x")]),
+                segments: Vec::new(),
+                change_version: 0,
+            }],
+            ..Manifest::default()
+        }
+    }
+
+    fn view(id: u64, name: &str, deps: &[u64]) -> ViewDef {
+        ViewDef {
+            id,
+            schema: "public".into(),
+            name: name.into(),
+            owner: None,
+            columns: vec![column("x")],
+            query: "SELECT x FROM t".into(),
+            schema_binding: true,
+            depends_on: deps.to_vec(),
+        }
+    }
+
+    #[test]
+    fn objects_check_names_ids_references_and_cycles() {
+        // Input: a view over table 100 and a view over that view, an index on the table;
+        // then each invariant broken in turn.
+        let m = manifest();
+        let good = Objects {
+            views: vec![view(101, "v", &[100]), view(102, "w", &[101])],
+            indexes: vec![IndexDef {
+                id: 103,
+                schema: "public".into(),
+                name: "t_x".into(),
+                table: 100,
+                method: "btree".into(),
+                unique: false,
+                columns: vec![IndexColumn {
+                    name: "x".into(),
+                    descending: true,
+                    nulls_first: None,
+                }],
+            }],
+        };
+        assert_eq!(good.check(&m), Ok(()));
+        assert_eq!(
+            good.dependents(100).map(|v| v.id).collect::<Vec<_>>(),
+            [101]
+        );
+
+        let mut clash = good.clone();
+        clash.views[0].name = "t".into();
+        assert!(clash.check(&m).is_err());
+        let mut index_clash = good.clone();
+        index_clash.indexes[0].name = "v".into();
+        assert!(index_clash.check(&m).is_err());
+        let mut dup_id = good.clone();
+        dup_id.views[1].id = 100;
+        assert!(dup_id.check(&m).is_err());
+        let mut dangling = good.clone();
+        dangling.views[0].depends_on = vec![999];
+        assert!(dangling.check(&m).is_err());
+        let mut orphan = good.clone();
+        orphan.indexes[0].table = 101;
+        assert!(orphan.check(&m).is_err());
+        let mut cycle = good.clone();
+        cycle.views[0].depends_on = vec![102];
+        assert!(cycle.check(&m).is_err());
+        let mut late = good.clone();
+        late.views[0].schema_binding = false;
+        assert!(late.check(&m).is_err());
+        late.views[0].depends_on.clear();
+        assert_eq!(late.check(&m), Ok(()));
+    }
+}
