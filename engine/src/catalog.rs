@@ -1559,6 +1559,8 @@ fn rows(name: &str, manifest: &Manifest, stats: Option<&Statistics>) -> Vec<Vec<
                     b(false),
                     int(0),
                     Datum::Null,
+                    Datum::Null,
+                    Datum::Null,
                 ]
             }))
             .collect(),
