@@ -268,6 +268,25 @@ pub enum Error {
     /// A concurrent commit conflicts with this transaction (40001).
     #[error("{message}")]
     SerializationFailure { message: String },
+    /// A statement that needs a transaction block outside one (25P01): DECLARE without
+    /// WITH HOLD, SAVEPOINT, RELEASE, ROLLBACK TO.
+    #[error("{message}")]
+    NoActiveTransaction { message: String },
+    /// RELEASE or ROLLBACK TO a savepoint that is not open (3B001).
+    #[error("savepoint \"{name}\" does not exist")]
+    UndefinedSavepoint { name: String },
+
+    // --- Cursors (class 34, 42, 55) -------------------------------------------------------------
+    /// FETCH, MOVE or CLOSE of a cursor that is not open (34000).
+    #[error("cursor \"{name}\" does not exist")]
+    UndefinedCursor { name: String },
+    /// DECLARE of a name an open cursor has (42P03).
+    #[error("cursor \"{name}\" already exists")]
+    DuplicateCursor { name: String },
+    /// An object not in the state the statement needs (55000): a backward step of a NO SCROLL
+    /// cursor, a cursor whose query failed.
+    #[error("{message}")]
+    ObjectNotInPrerequisiteState { message: String },
 
     // --- Resources and the environment ----------------------------------------------------------
     #[error("out of memory for query: {message}")]
