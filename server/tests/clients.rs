@@ -1,9 +1,9 @@
-//! Real PostgreSQL drivers against the real `basalt` binary: psycopg 3, psycopg2, SQLAlchemy 2,
-//! asyncpg, node-postgres, pgjdbc and psqlODBC each run a small workload (a table of every
-//! basic type, inserts with parameters, typed results, an error's SQLSTATE, a rolled-back and
-//! a committed transaction, a setting) from the scripts in `tests/clients/`; psycopg 3,
-//! psycopg2 and psqlODBC also read results through server-side cursors, and psycopg 3 and
-//! SQLAlchemy nest transactions as savepoints.
+//! Real PostgreSQL drivers against the real `basalt` binary: psycopg 3, psycopg2, asyncpg,
+//! node-postgres, pgjdbc and psqlODBC each run a small workload (a table of every basic type,
+//! inserts with parameters, typed results, an error's SQLSTATE, a rolled-back and a committed
+//! transaction, a setting) from the scripts in `tests/clients/`; psycopg 3, psycopg2 and
+//! psqlODBC also read results through server-side cursors, and psycopg 3 nests transactions
+//! as savepoints.
 //!
 //! The drivers are external: `.ci/run` installs them (into `target/clients/`, or the directory
 //! `BASALT_CLIENTS_DIR` names) and sets `BASALT_REQUIRE_CLIENTS`, so there a missing driver
@@ -149,18 +149,6 @@ fn psycopg2() {
     run_client(command, "psycopg2 ok");
 }
 
-// SQLAlchemy 2 on psycopg 3: the inspector, a Core select with a bound parameter,
-// begin_nested().
-#[test]
-fn sqlalchemy() {
-    let Some(python) = python_with("sqlalchemy, psycopg") else {
-        return missing("SQLAlchemy", "no venv with sqlalchemy and psycopg");
-    };
-    let mut command = Command::new(python);
-    command.arg(scripts_dir().join("sqlalchemy_client.py"));
-    run_client(command, "sqlalchemy ok");
-}
-
 #[test]
 fn asyncpg() {
     let Some(python) = python_with("asyncpg") else {
@@ -231,7 +219,7 @@ fn psqlodbc() {
 }
 
 // psqlODBC reading results through cursors (UseDeclareFetch=1, Fetch=7): a query larger than
-// one FETCH, an early close, a transaction, SQLTables and SQLColumns.
+// one FETCH, an early close, a transaction, SQLTables.
 #[test]
 fn psqlodbc_declare_fetch() {
     if let Some(command) = odbc_command("odbc_declare_fetch.py") {
