@@ -8,6 +8,8 @@ use std::time::Duration;
 use common::*;
 
 /// How many statements whose text starts with `prefix` run or wait for a query slot.
+// A failed query here fails the test, which is what it should do.
+#[allow(clippy::unwrap_used)]
 async fn running(client: &tokio_postgres::Client, prefix: &str) -> String {
     let messages = client
         .simple_query(&format!(
