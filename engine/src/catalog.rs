@@ -1,10 +1,11 @@
 //! The system catalogs as tables any query can read: `pg_catalog.pg_namespace`, `pg_class`,
 //! `pg_attribute`, `pg_type`, `pg_database`, `pg_tables`, Redshift's `pg_table_def`,
-//! `svv_table_info` and `stv_blocklist`, and `information_schema.schemata`, `tables` and
-//! `columns`, and `pg_stats`. `stv_blocklist` reads more than the manifest: the block zone
-//! maps in the segment footers, through the store; `pg_stats`, `pg_class.reltuples` and
-//! `svv_table_info.stats_off` read ANALYZE's statistics, which the store keeps beside the
-//! manifests (so they are not part of the snapshot).
+//! `svv_table_info` and `stv_blocklist`, `pg_cursors` (the session's open cursors), and
+//! `information_schema.schemata`, `tables` and `columns`, and `pg_stats`. `stv_blocklist`
+//! reads more than the manifest: the block zone maps in the segment footers, through the
+//! store; `pg_stats`, `pg_class.reltuples` and `svv_table_info.stats_off` read ANALYZE's
+//! statistics, which the store keeps beside the manifests (so they are not part of the
+//! snapshot).
 //!
 //! Their rows are built from the statement's manifest when a query names them, so they always
 //! describe the snapshot the query runs against; a table's id is its `pg_class` OID. A catalog
@@ -533,6 +534,20 @@ const CATALOGS: &[Catalog] = &[
             ("exec_time", BIGINT),
             ("username", TEXT),
             ("querytxt", TEXT),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_cursors",
+        oid: 12_030,
+        view: true,
+        columns: &[
+            ("name", TEXT),
+            ("statement", TEXT),
+            ("is_holdable", BOOL),
+            ("is_binary", BOOL),
+            ("is_scrollable", BOOL),
+            ("creation_time", SqlType::Timestamp),
         ],
     },
     Catalog {
@@ -1987,6 +2002,8 @@ pub(crate) fn relation(
     let data = match (catalog.name, store) {
         ("stl_load_errors", _) => load_errors.map(|l| l.rows()).unwrap_or_default(),
         ("stv_wlm_query_state", _) => queue.map(wlm_rows).unwrap_or_default(),
+        // The session's own open cursors, as in PostgreSQL.
+        ("pg_cursors", _) => session.map(|s| s.cursors.clone()).unwrap_or_default(),
         ("stv_blocklist", Some(store)) => block_rows(manifest, store)?,
         ("stv_blocklist", None) => Vec::new(),
         ("table_privileges", _) => table_privilege_rows(manifest, session),

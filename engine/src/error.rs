@@ -39,7 +39,8 @@ pub enum Error {
     /// Dropping an object others depend on, without CASCADE (2BP01): the detail lists them.
     #[error("{message}")]
     DependentObjectsStillExist { message: String, detail: String },
-    /// A statement that needs an object in another state, e.g. INSERT into a view (55000).
+    /// A statement that needs an object in another state (55000): INSERT into a view, a
+    /// backward step of a NO SCROLL cursor, a cursor whose query failed.
     #[error("{message}")]
     ObjectNotInPrerequisiteState {
         message: String,
@@ -268,6 +269,21 @@ pub enum Error {
     /// A concurrent commit conflicts with this transaction (40001).
     #[error("{message}")]
     SerializationFailure { message: String },
+    /// A statement that needs a transaction block outside one (25P01): DECLARE without
+    /// WITH HOLD, SAVEPOINT, RELEASE, ROLLBACK TO.
+    #[error("{message}")]
+    NoActiveTransaction { message: String },
+    /// RELEASE or ROLLBACK TO a savepoint that is not open (3B001).
+    #[error("savepoint \"{name}\" does not exist")]
+    UndefinedSavepoint { name: String },
+
+    // --- Cursors (class 34, 42, 55) -------------------------------------------------------------
+    /// FETCH, MOVE or CLOSE of a cursor that is not open (34000).
+    #[error("cursor \"{name}\" does not exist")]
+    UndefinedCursor { name: String },
+    /// DECLARE of a name an open cursor has (42P03).
+    #[error("cursor \"{name}\" already exists")]
+    DuplicateCursor { name: String },
 
     // --- Resources and the environment ----------------------------------------------------------
     #[error("out of memory for query: {message}")]

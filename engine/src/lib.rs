@@ -13,6 +13,8 @@
 //! - `copy`: Redshift's COPY (files into a table) and UNLOAD (a query into files).
 //! - `external`: external schemas and tables, read in place from Parquet, text and JSON.
 //! - `analyze`: ANALYZE, which gathers the table statistics the planner's estimates use.
+//! - `cursor`: DECLARE, FETCH, MOVE, CLOSE; `savepoint`: SAVEPOINT, RELEASE, ROLLBACK TO and
+//!   the end of a transaction block.
 //!
 //! [`Engine`] opens a data directory; a [`Session`] runs statements with its own transaction
 //! state. The server and the benchmark harness both use the engine through this API.
@@ -20,6 +22,7 @@
 pub mod analyze;
 pub mod catalog;
 pub mod copy;
+pub mod cursor;
 pub mod error;
 mod exec;
 pub mod external;
@@ -28,6 +31,7 @@ pub mod kernels;
 mod parse;
 pub mod pgtext;
 pub mod planner;
+mod savepoint;
 pub mod security;
 pub mod settings;
 pub mod types;
@@ -109,6 +113,9 @@ pub struct Statement {
     /// A role or privilege statement, which `ast` does not describe (it is then an empty
     /// statement placeholder, never executed).
     security: Option<Arc<security::Command>>,
+    /// A FETCH or MOVE, which `ast` does not describe (it is then an empty statement
+    /// placeholder, never executed).
+    fetch: Option<Arc<cursor::parse::FetchCommand>>,
     /// The whole text it was parsed from, for error positions.
     text: Arc<str>,
 }
@@ -116,10 +123,24 @@ pub struct Statement {
 impl Statement {
     /// The statement's SQL text, reformatted.
     pub fn sql(&self) -> String {
-        if self.transfer.is_some() || self.security.is_some() {
+        if !self.is_plain() {
             return self.text.trim().to_string();
         }
         self.ast.to_string()
+    }
+
+    /// Whether `ast` is the statement itself (not a placeholder for one read apart).
+    fn is_plain(&self) -> bool {
+        self.transfer.is_none() && self.security.is_none() && self.fetch.is_none()
+    }
+
+    /// The command tag's word for the rows this statement returns, if it returns rows:
+    /// `FETCH` for a FETCH (`FETCH n`), `SELECT` for everything else (`SELECT n`).
+    pub fn row_tag(&self) -> &'static str {
+        match &self.fetch {
+            Some(_) => "FETCH",
+            None => "SELECT",
+        }
     }
 
     /// `Some(true)` for `COPY ... FROM STDIN` without its data in the statement text (the
@@ -249,6 +270,8 @@ impl Engine {
             backend_pid: 0,
             txn: None,
             failed: false,
+            savepoints: Vec::new(),
+            cursors: Vec::new(),
             settings,
             interrupts: interrupt::InterruptSource::default(),
             statement_text: Arc::from(""),
@@ -275,8 +298,13 @@ pub struct Session {
     backend_pid: i32,
     /// The explicit transaction block (BEGIN ... COMMIT), if one is open.
     txn: Option<Transaction>,
-    /// Set when a statement fails inside a block: only ROLLBACK (or COMMIT) is accepted.
+    /// Set when a statement fails inside a block: only ROLLBACK (or COMMIT, or ROLLBACK TO a
+    /// savepoint) is accepted.
     failed: bool,
+    /// The open savepoints of the block, oldest first.
+    savepoints: Vec<savepoint::Mark>,
+    /// The open cursors, in the order they were declared.
+    cursors: Vec<cursor::Cursor>,
     /// SET / SHOW / RESET configuration parameters.
     settings: settings::Settings,
     /// Cancel requests and `statement_timeout` for the running statement.
@@ -301,6 +329,7 @@ impl Session {
         security::SessionInfo {
             actor: security::Actor::of(&manifest.security, self.role_oid),
             backend_pid: self.backend_pid,
+            cursors: self.cursor_catalog_rows(),
         }
     }
 
@@ -337,6 +366,7 @@ impl Session {
                     transfer: None,
                     attributes: attributes.map(|a| Arc::new(*a)),
                     security: None,
+                    fetch: None,
                     text: text.clone(),
                 },
                 parse::Parsed::Transfer(t) => Statement {
@@ -348,6 +378,7 @@ impl Session {
                     transfer: Some(Arc::from(t)),
                     attributes: None,
                     security: None,
+                    fetch: None,
                     text: text.clone(),
                 },
                 parse::Parsed::Security(c) => Statement {
@@ -359,6 +390,19 @@ impl Session {
                     transfer: None,
                     attributes: None,
                     security: Some(Arc::from(c)),
+                    fetch: None,
+                    text: text.clone(),
+                },
+                parse::Parsed::Fetch(f) => Statement {
+                    ast: sqlparser::ast::Statement::Commit {
+                        chain: false,
+                        end: false,
+                        modifier: None,
+                    },
+                    transfer: None,
+                    attributes: None,
+                    security: None,
+                    fetch: Some(Arc::from(f)),
                     text: text.clone(),
                 },
             })
@@ -367,6 +411,24 @@ impl Session {
 
     /// Describes a statement without running it.
     pub fn describe(&mut self, stmt: &Statement) -> Result<Description> {
+        if let Some(description) = self.describe_cursor_statement(stmt) {
+            return Ok(description);
+        }
+        if matches!(
+            stmt.ast,
+            sqlparser::ast::Statement::Savepoint { .. }
+                | sqlparser::ast::Statement::ReleaseSavepoint { .. }
+                | sqlparser::ast::Statement::Rollback {
+                    savepoint: Some(_),
+                    ..
+                }
+        ) && stmt.is_plain()
+        {
+            return Ok(Description {
+                params: Vec::new(),
+                columns: None,
+            });
+        }
         if stmt.transfer.is_some() || stmt.security.is_some() {
             let verbose_analyze = matches!(stmt.transfer.as_deref(),
                 Some(copy::options::Transfer::Analyze(a)) if a.verbose);
@@ -444,10 +506,12 @@ impl Session {
         use sqlparser::ast::Statement as S;
         if self.failed {
             return match &stmt.ast {
-                S::Rollback { .. } | S::Commit { .. } if stmt.transfer.is_none() => {
-                    self.txn = None;
-                    self.failed = false;
-                    self.settings.end(false);
+                S::Rollback {
+                    chain: false,
+                    savepoint: Some(name),
+                } if stmt.is_plain() => self.rollback_to(&planner::bind::normalize_ident(name)),
+                S::Rollback { .. } | S::Commit { .. } if stmt.is_plain() => {
+                    self.end_block(false)?;
                     Ok(command("ROLLBACK"))
                 }
                 _ => Err(Error::InFailedTransaction),
@@ -972,6 +1036,12 @@ impl Session {
                 copy::options::Transfer::Analyze(a) => self.analyze(a),
             };
         }
+        if let Some(result) = self.cursor_statement(stmt) {
+            return result;
+        }
+        if let Some(result) = self.savepoint_statement(stmt) {
+            return result;
+        }
         if copy::postgres::is_stdio(&stmt.ast) {
             return self.copy_stdio(stmt);
         }
@@ -1289,18 +1359,18 @@ impl Session {
                 Ok(command("BEGIN"))
             }
             BoundStatement::Commit => {
-                if let Some(t) = self.txn.take() {
-                    let committed = t.commit().map_err(storage_error);
-                    self.settings.end(committed.is_ok());
-                    committed?;
-                }
+                self.end_block(true)?;
                 Ok(command("COMMIT"))
             }
             BoundStatement::Rollback => {
-                self.txn = None;
-                self.settings.end(false);
+                self.end_block(false)?;
                 Ok(command("ROLLBACK"))
             }
+            BoundStatement::DeclareCursor {
+                name,
+                options,
+                query,
+            } => self.declare_cursor(name, options, query, &stmt.text),
         }
     }
 

@@ -1,7 +1,8 @@
 //! SQL text to ASTs, with PostgreSQL-style syntax errors. Redshift's CREATE TABLE attributes
 //! are taken out of the text first (`table_attributes`) and handed on beside the AST, and the
 //! APPROXIMATE of `APPROXIMATE COUNT(DISTINCT ...)` is blanked (`approximate`), the binder
-//! finding it again in the original text.
+//! finding it again in the original text. COPY from files, UNLOAD, role statements, FETCH and
+//! MOVE are read from tokens by their own modules.
 
 pub(crate) mod approximate;
 mod table_attributes;
@@ -26,6 +27,8 @@ pub enum Parsed {
     Transfer(Box<crate::copy::options::Transfer>),
     /// A role or privilege statement (see `security::parse`).
     Security(Box<crate::security::Command>),
+    /// FETCH or MOVE (see `cursor::parse`).
+    Fetch(Box<crate::cursor::parse::FetchCommand>),
 }
 
 /// Parses zero or more `;`-separated statements, COPY-from-file and UNLOAD statements included.
@@ -44,10 +47,11 @@ pub fn parse_all(sql: &str) -> Result<Vec<Parsed>> {
         Err(_) => return with_attributes(sql),
     };
     let segments = split_statements(tokens);
-    if !segments
-        .iter()
-        .any(|s| crate::copy::options::is_transfer(s) || crate::security::parse::is_security(s))
-    {
+    if !segments.iter().any(|s| {
+        crate::copy::options::is_transfer(s)
+            || crate::security::parse::is_security(s)
+            || crate::cursor::parse::is_fetch(s)
+    }) {
         return with_attributes(sql);
     }
     // Statements beside a COPY or UNLOAD: their CREATE TABLE attributes are blanked out of the
@@ -69,7 +73,11 @@ pub fn parse_all(sql: &str) -> Result<Vec<Parsed>> {
         {
             continue;
         }
-        if crate::security::parse::is_security(&seg) {
+        if crate::cursor::parse::is_fetch(&seg) {
+            out.push(Parsed::Fetch(Box::new(crate::cursor::parse::parse(
+                sql, &seg,
+            )?)));
+        } else if crate::security::parse::is_security(&seg) {
             out.push(Parsed::Security(Box::new(crate::security::parse::parse(
                 sql, &seg,
             )?)));

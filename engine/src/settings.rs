@@ -212,6 +212,13 @@ enum Value {
     Num(String),
 }
 
+/// The parameter values at a SAVEPOINT, taken by [`Settings::savepoint`].
+#[derive(Clone, Debug)]
+pub struct SettingsMark {
+    session: Vec<String>,
+    local: Vec<Option<String>>,
+}
+
 /// A session's parameter values.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -324,6 +331,20 @@ impl Settings {
             }
         }
         self.local = vec![None; PARAMS.len()];
+    }
+
+    /// The session and SET LOCAL values now, for a SAVEPOINT.
+    pub fn savepoint(&self) -> SettingsMark {
+        SettingsMark {
+            session: self.session.clone(),
+            local: self.local.clone(),
+        }
+    }
+
+    /// ROLLBACK TO SAVEPOINT: undoes the SETs (SET LOCAL included) made since `mark`.
+    pub fn rollback_to(&mut self, mark: &SettingsMark) {
+        self.session.clone_from(&mark.session);
+        self.local.clone_from(&mark.local);
     }
 
     /// `set_config(name, value, is_local)`: sets a parameter from text, as SET does, and
@@ -971,6 +992,23 @@ mod tests {
         // Outside a block SET LOCAL changes nothing.
         run(&mut s, "SET LOCAL application_name = 'x'", false).unwrap();
         assert_eq!(show(&mut s, "application_name"), "kept");
+    }
+
+    #[test]
+    fn rollback_to_a_savepoint_undoes_only_the_later_sets() {
+        // Input: a block that sets a value, takes a savepoint, sets it again and sets a LOCAL
+        // value, then rolls back to the savepoint and commits.
+        let mut s = Settings::new("u");
+        s.begin();
+        run(&mut s, "SET application_name = 'first'", true).unwrap();
+        let mark = s.savepoint();
+        run(&mut s, "SET application_name = 'second'", true).unwrap();
+        run(&mut s, "SET LOCAL client_min_messages = warning", true).unwrap();
+        s.rollback_to(&mark);
+        assert_eq!(show(&mut s, "application_name"), "first");
+        assert_eq!(show(&mut s, "client_min_messages"), "notice");
+        s.end(true);
+        assert_eq!(show(&mut s, "application_name"), "first");
     }
 
     #[test]

@@ -51,6 +51,23 @@ pub trait BackendSession: Send + 'static {
     /// Where the session stands with respect to transaction blocks, for ReadyForQuery.
     fn transaction_status(&self) -> TransactionStatus;
 
+    /// The command tag's word for a statement's rows: `FETCH` for a FETCH, else `SELECT`.
+    fn row_tag(_statement: &Self::Statement) -> &'static str {
+        "SELECT"
+    }
+
+    /// Whether the simple protocol sends this statement's rows in binary (a FETCH from a
+    /// BINARY cursor).
+    fn binary_rows(&self, _statement: &Self::Statement) -> bool {
+        false
+    }
+
+    /// The result columns of open cursor `name`, which the extended protocol can describe
+    /// as a portal.
+    fn cursor_columns(&self, _name: &str) -> Option<Vec<basalt_engine::ResultColumn>> {
+        None
+    }
+
     /// For a `DEALLOCATE` statement, the prepared statement it names (`None` for ALL).
     fn deallocates(_statement: &Self::Statement) -> Option<Option<String>> {
         None
@@ -179,6 +196,18 @@ impl BackendSession for Session {
 
     fn transaction_status(&self) -> TransactionStatus {
         Session::transaction_status(self)
+    }
+
+    fn row_tag(statement: &Statement) -> &'static str {
+        statement.row_tag()
+    }
+
+    fn binary_rows(&self, statement: &Statement) -> bool {
+        self.fetches_binary(statement)
+    }
+
+    fn cursor_columns(&self, name: &str) -> Option<Vec<basalt_engine::ResultColumn>> {
+        Session::cursor_columns(self, name)
     }
 
     fn deallocates(statement: &Statement) -> Option<Option<String>> {

@@ -109,6 +109,8 @@ pub(crate) struct Connection<B: Backend> {
     login: std::sync::Mutex<Option<LoginPlan>>,
     /// The role whose connection count this connection holds, once it counts.
     counted_role: OnceLock<String>,
+    /// Cancels the session's running statement when the client hangs up.
+    hangup: OnceLock<CancelHandle>,
 }
 
 impl<B: Backend> Drop for Connection<B> {
@@ -144,6 +146,16 @@ impl<B: Backend> Connection<B> {
             copy_in: std::sync::Mutex::new(None),
             login: std::sync::Mutex::new(None),
             counted_role: OnceLock::new(),
+            hangup: OnceLock::new(),
+        }
+    }
+
+    /// The client closed its socket: the statement the session runs, if any, is cancelled,
+    /// so its work stops and its query slot, snapshot and memory go at once instead of when
+    /// it would have finished. (Its result then goes nowhere and the connection ends.)
+    pub(crate) fn client_gone(&self) {
+        if let Some(handle) = self.hangup.get() {
+            handle.cancel();
         }
     }
 
@@ -179,6 +191,13 @@ impl<B: Backend> Connection<B> {
 
     fn session(&self) -> Result<SharedSession<B::Session>, SqlError> {
         session_of(&self.session)
+    }
+
+    /// The columns of the session's open cursor `name`.
+    fn cursor_columns(&self, name: &str) -> Option<Vec<ResultColumn>> {
+        // The connection's own statements have all finished here, so the lock is free.
+        let session = self.session.get()?;
+        exec::lock(session).cursor_columns(name)
     }
 
     /// The session's transaction status as ReadyForQuery reports it.
@@ -269,6 +288,9 @@ impl<B: Backend> Connection<B> {
             }
         }
         let cancel = session.cancel_handle();
+        if let Some(handle) = &cancel {
+            let _ = self.hangup.set(handle.clone());
+        }
         let report = session.reported_parameters();
         if !report.is_empty() {
             client.session_extensions().insert(StartupReport(report));
@@ -374,8 +396,14 @@ impl<B: Backend> Connection<B> {
                 }
                 None => {}
             }
-            let outcome =
-                exec::execute(&session, statement, Vec::new(), ResultFormats::AllText).await;
+            let outcome = exec::execute(
+                &session,
+                statement,
+                Vec::new(),
+                ResultFormats::AllText,
+                true,
+            )
+            .await;
             match outcome {
                 Err(error) => return send_error(client, error).await,
                 Ok(Outcome::Command(tag)) => {
@@ -405,7 +433,8 @@ impl<B: Backend> Connection<B> {
                             }
                         }
                     }
-                    feed(client, command_complete(Tag::new("SELECT").with_rows(rows))).await?;
+                    let tag = Tag::new(response.command_tag()).with_rows(rows);
+                    feed(client, command_complete(tag)).await?;
                 }
             }
         }
@@ -508,8 +537,9 @@ impl<B: Backend> Connection<B> {
             }
         };
         if finished {
+            let tag = Tag::new(response.command_tag()).with_rows(sent);
             *state = PortalExecutionState::Finished;
-            feed(client, command_complete(Tag::new("SELECT").with_rows(sent))).await
+            feed(client, command_complete(tag)).await
         } else {
             feed(
                 client,
@@ -971,7 +1001,15 @@ impl<B: Backend> SimpleQueryHandler for Connection<B> {
         }
         let mut responses = Vec::with_capacity(statements.len());
         for statement in statements {
-            match exec::execute(&session, statement, Vec::new(), ResultFormats::AllText).await {
+            match exec::execute(
+                &session,
+                statement,
+                Vec::new(),
+                ResultFormats::AllText,
+                true,
+            )
+            .await
+            {
                 Ok(Outcome::Command(tag)) => responses.push(Response::Execution(Tag::new(&tag))),
                 Ok(Outcome::Rows(rows)) => responses.push(Response::Query(rows)),
                 Err(error) => {
@@ -1109,13 +1147,17 @@ impl<B: Backend> ExtendedQueryHandler for Connection<B> {
                     ResultFormats::from_codes(&format_codes(&portal.result_column_format)),
                 ),
                 Some(Entry::Empty) => (None, None, ResultFormats::AllText),
-                None => {
-                    return Err(SqlError::error(
-                        code::INVALID_CURSOR_NAME,
-                        format!("portal \"{}\" does not exist", shown_name(&message.name)),
-                    )
-                    .into())
-                }
+                // A cursor is a portal too (psycopg describes its named cursors so).
+                None => match self.cursor_columns(name) {
+                    Some(columns) => (None, Some(columns), ResultFormats::AllText),
+                    None => {
+                        return Err(SqlError::error(
+                            code::INVALID_CURSOR_NAME,
+                            format!("portal \"{}\" does not exist", shown_name(&message.name)),
+                        )
+                        .into())
+                    }
+                },
             },
             other => return Err(PgWireError::InvalidTargetType(other)),
         };
@@ -1223,7 +1265,7 @@ impl<B: Backend> ExtendedQueryHandler for Connection<B> {
         let formats = ResultFormats::from_codes(&format_codes(&portal.result_column_format));
         let statement = portal.statement.statement.statement.clone();
         Ok(
-            match exec::execute(&session, statement, params, formats).await? {
+            match exec::execute(&session, statement, params, formats, false).await? {
                 Outcome::Command(tag) => Response::Execution(Tag::new(&tag)),
                 Outcome::Rows(rows) => Response::Query(rows),
             },

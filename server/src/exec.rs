@@ -89,27 +89,34 @@ enum Head {
     Rows(QueryResponse),
 }
 
-/// Runs `statement` with `params` on the blocking pool; rows are encoded in `formats`.
+/// Runs `statement` with `params` on the blocking pool; rows are encoded in `formats`, except
+/// that in the simple protocol (`simple`) a FETCH from a BINARY cursor sends binary.
 pub(crate) async fn execute<S: BackendSession>(
     session: &SharedSession<S>,
     statement: S::Statement,
     params: Vec<Option<String>>,
     formats: ResultFormats,
+    simple: bool,
 ) -> Result<Outcome, SqlError> {
     let (head_tx, head_rx) = oneshot::channel::<Result<Head, SqlError>>();
     let session = Arc::clone(session);
     // Detached: the head channel reports the outcome, and the row channel closing stops the
     // encoder if the client goes away.
     drop(tokio::task::spawn_blocking(move || {
+        let mut formats = formats;
         let executed = {
             let mut guard = lock(&session);
+            if simple && guard.binary_rows(&statement) {
+                formats = ResultFormats::AllBinary;
+            }
             catch_unwind(AssertUnwindSafe(|| guard.execute(&statement, &params)))
         };
+        let tag = S::row_tag(&statement);
         match executed {
             Ok(Ok(StatementResult::Command { tag })) => {
                 let _ = head_tx.send(Ok(Head::Command(tag)));
             }
-            Ok(Ok(StatementResult::Query(query))) => stream_rows(query, &formats, head_tx),
+            Ok(Ok(StatementResult::Query(query))) => stream_rows(query, &formats, tag, head_tx),
             Ok(Err(error)) => {
                 let _ = head_tx.send(Err(SqlError::from_engine(&error)));
             }
@@ -127,10 +134,12 @@ pub(crate) async fn execute<S: BackendSession>(
     })
 }
 
-/// On the blocking thread: sends the result's description, then its rows chunk by chunk.
+/// On the blocking thread: sends the result's description (with `tag`, the command tag's
+/// word), then its rows chunk by chunk.
 fn stream_rows(
     query: QueryResult,
     formats: &ResultFormats,
+    tag: &str,
     head_tx: oneshot::Sender<Result<Head, SqlError>>,
 ) {
     let types = query.columns.iter().map(|c| c.ty).collect();
@@ -143,7 +152,8 @@ fn stream_rows(
     };
     let fields = Arc::new(field_infos(&query.columns, formats));
     let (rows_tx, rows_rx) = mpsc::channel::<RowChunk>(CHUNKS_IN_FLIGHT_MAX);
-    let response = QueryResponse::new(fields, row_stream(rows_rx));
+    let mut response = QueryResponse::new(fields, row_stream(rows_rx));
+    response.set_command_tag(tag);
     if head_tx.send(Ok(Head::Rows(response))).is_err() {
         return;
     }

@@ -20,6 +20,7 @@ use pgwire::error::{ErrorInfo, PgWireError};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use pgwire::tokio::server::{negotiate_tls, process_error, process_message};
 use pgwire::tokio::TlsAcceptor;
+use tokio::io::Interest;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
@@ -250,7 +251,21 @@ async fn accept_loop<B: Backend>(
                     let stopped = for_connections.clone();
                     let tls = tls.clone();
                     connections.spawn(async move {
-                        serve(tcp, connection, stopped, limits.startup_wait_max, tls).await;
+                        let Some((tcp, hangup)) = watch_hangup(tcp) else {
+                            return;
+                        };
+                        let watched = Arc::clone(&connection);
+                        let hung_up = async move {
+                            if let Some(hangup) = hangup {
+                                wait_for_hangup(hangup).await;
+                                watched.client_gone();
+                            }
+                            std::future::pending::<()>().await
+                        };
+                        tokio::select! {
+                            () = serve(tcp, connection, stopped, limits.startup_wait_max, tls) => {}
+                            () = hung_up => {}
+                        }
                         drop(slot);
                     });
                 }
@@ -270,6 +285,38 @@ async fn accept_loop<B: Backend>(
     .await;
     if drained.is_err() {
         connections.shutdown().await;
+    }
+}
+
+/// The client's socket, and a second handle on it that only watches for the client hanging
+/// up (`None` if the socket cannot be duplicated). The message loop does not read while a
+/// statement runs, so without it a client that goes away would be noticed only when the
+/// statement's result is written; PostgreSQL's `client_connection_check_interval` watches the
+/// same way (POLLRDHUP). `None` altogether when the socket cannot be taken out of the runtime.
+fn watch_hangup(tcp: TcpStream) -> Option<(TcpStream, Option<TcpStream>)> {
+    let std_tcp = tcp.into_std().ok()?;
+    let watcher = std_tcp
+        .try_clone()
+        .ok()
+        .and_then(|clone| TcpStream::from_std(clone).ok());
+    let tcp = TcpStream::from_std(std_tcp).ok()?;
+    Some((tcp, watcher))
+}
+
+/// Resolves once the client has closed its end of `watcher` (or the socket failed). Data the
+/// client sends is left for the message loop to read: each readiness without a hangup is
+/// cleared and the next one awaited.
+async fn wait_for_hangup(watcher: TcpStream) {
+    loop {
+        match watcher.ready(Interest::READABLE).await {
+            Ok(ready) if ready.is_read_closed() => return,
+            Ok(_) => {
+                let _ = watcher.try_io(Interest::READABLE, || {
+                    Err::<(), _>(std::io::ErrorKind::WouldBlock.into())
+                });
+            }
+            Err(_) => return,
+        }
     }
 }
 

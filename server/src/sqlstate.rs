@@ -66,6 +66,15 @@ pub mod code {
     pub const NOT_NULL_VIOLATION: &str = "23502";
     /// `25001`: a statement that cannot run inside a transaction block.
     pub const ACTIVE_SQL_TRANSACTION: &str = "25001";
+    /// `25P01`: a statement that needs a transaction block outside one.
+    pub const NO_ACTIVE_SQL_TRANSACTION: &str = "25P01";
+    /// `3B001`: a savepoint name that is not open.
+    pub const INVALID_SAVEPOINT_SPECIFICATION: &str = "3B001";
+    /// `42P03`: a cursor name already in use.
+    pub const DUPLICATE_CURSOR: &str = "42P03";
+    /// `55000`: an object not in the state the statement needs (a NO SCROLL cursor asked to
+    /// go back).
+    pub const OBJECT_NOT_IN_PREREQUISITE_STATE: &str = "55000";
     /// `25P02`: a statement in a transaction block that an error aborted.
     pub const IN_FAILED_SQL_TRANSACTION: &str = "25P02";
     /// `26000`: a prepared statement name that does not exist.
@@ -247,6 +256,10 @@ impl SqlError {
             EngineError::InFailedTransaction => code::IN_FAILED_SQL_TRANSACTION,
             EngineError::ActiveTransaction { .. } => code::ACTIVE_SQL_TRANSACTION,
             EngineError::SerializationFailure { .. } => code::SERIALIZATION_FAILURE,
+            EngineError::NoActiveTransaction { .. } => code::NO_ACTIVE_SQL_TRANSACTION,
+            EngineError::UndefinedSavepoint { .. } => code::INVALID_SAVEPOINT_SPECIFICATION,
+            EngineError::UndefinedCursor { .. } => code::INVALID_CURSOR_NAME,
+            EngineError::DuplicateCursor { .. } => code::DUPLICATE_CURSOR,
             EngineError::OutOfMemory { .. } => code::OUT_OF_MEMORY,
             EngineError::Cancelled | EngineError::StatementTimeout => code::QUERY_CANCELED,
             EngineError::Storage(storage) => storage_code(storage),
@@ -367,6 +380,32 @@ mod tests {
         );
         assert_eq!(code_of(EngineError::DivisionByZero), "22012");
         assert_eq!(code_of(EngineError::InFailedTransaction), "25P02");
+        assert_eq!(
+            code_of(EngineError::NoActiveTransaction {
+                message: "SAVEPOINT can only be used in transaction blocks".into()
+            }),
+            "25P01"
+        );
+        assert_eq!(
+            code_of(EngineError::UndefinedSavepoint { name: "s".into() }),
+            "3B001"
+        );
+        assert_eq!(
+            code_of(EngineError::UndefinedCursor { name: "c".into() }),
+            "34000"
+        );
+        assert_eq!(
+            code_of(EngineError::DuplicateCursor { name: "c".into() }),
+            "42P03"
+        );
+        assert_eq!(
+            code_of(EngineError::ObjectNotInPrerequisiteState {
+                message: "cursor can only scan forward".into(),
+                detail: None,
+                hint: None,
+            }),
+            "55000"
+        );
         assert_eq!(
             code_of(EngineError::InvalidTypeModifier {
                 message: "NUMERIC precision 50 must be between 1 and 38".into(),

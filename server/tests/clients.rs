@@ -1,7 +1,9 @@
-//! Real PostgreSQL drivers against the real `basalt` binary: psycopg 3, asyncpg, node-postgres,
-//! pgjdbc and psqlODBC each run a small workload (a table of every basic type, inserts with
-//! parameters, typed results, an error's SQLSTATE, a rolled-back and a committed transaction,
-//! a setting) from the scripts in `tests/clients/`.
+//! Real PostgreSQL drivers against the real `basalt` binary: psycopg 3, psycopg2, asyncpg,
+//! node-postgres, pgjdbc and psqlODBC each run a small workload (a table of every basic type,
+//! inserts with parameters, typed results, an error's SQLSTATE, a rolled-back and a committed
+//! transaction, a setting) from the scripts in `tests/clients/`; psycopg 3, psycopg2 and
+//! psqlODBC also read results through server-side cursors, and psycopg 3 nests transactions
+//! as savepoints.
 //!
 //! The drivers are external: `.ci/run` installs them (into `target/clients/`, or the directory
 //! `BASALT_CLIENTS_DIR` names) and sets `BASALT_REQUIRE_CLIENTS`, so there a missing driver
@@ -124,6 +126,29 @@ fn psycopg3() {
     run_client(command, "psycopg ok");
 }
 
+// Named (server-side) cursors streamed `itersize` rows at a time, scrolled, held over COMMIT,
+// in binary; nested transaction blocks as savepoints.
+#[test]
+fn psycopg3_cursors_and_savepoints() {
+    let Some(python) = python_with("psycopg") else {
+        return missing("psycopg", "no venv with psycopg");
+    };
+    let mut command = Command::new(python);
+    command.arg(scripts_dir().join("psycopg_cursors.py"));
+    run_client(command, "psycopg cursors ok");
+}
+
+// psycopg2: parameters of several types, executemany, copy_expert both ways, named cursors.
+#[test]
+fn psycopg2() {
+    let Some(python) = python_with("psycopg2") else {
+        return missing("psycopg2", "no venv with psycopg2");
+    };
+    let mut command = Command::new(python);
+    command.arg(scripts_dir().join("psycopg2_client.py"));
+    run_client(command, "psycopg2 ok");
+}
+
 #[test]
 fn asyncpg() {
     let Some(python) = python_with("asyncpg") else {
@@ -169,7 +194,7 @@ fn pgjdbc() {
     run_client(command, "pgjdbc ok");
 }
 
-fn odbc_command() -> Option<Command> {
+fn odbc_command(script: &str) -> Option<Command> {
     let Some(python) = python_with("pyodbc") else {
         missing("psqlODBC", "no venv with pyodbc");
         return None;
@@ -182,14 +207,23 @@ fn odbc_command() -> Option<Command> {
         return None;
     }
     let mut command = Command::new(python);
-    command.arg(scripts_dir().join("odbc_client.py"));
+    command.arg(scripts_dir().join(script));
     Some(command)
 }
 
 #[test]
 fn psqlodbc() {
-    if let Some(command) = odbc_command() {
+    if let Some(command) = odbc_command("odbc_client.py") {
         run_client(command, "psqlodbc ok");
+    }
+}
+
+// psqlODBC reading results through cursors (UseDeclareFetch=1, Fetch=7): a query larger than
+// one FETCH, an early close, a transaction, SQLTables.
+#[test]
+fn psqlodbc_declare_fetch() {
+    if let Some(command) = odbc_command("odbc_declare_fetch.py") {
+        run_client(command, "psqlodbc declare/fetch ok");
     }
 }
 

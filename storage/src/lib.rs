@@ -71,6 +71,6 @@ pub use statistics::{ColumnStats, Statistics, TableStats};
 pub use store::{
     ScanCounts, SegmentScan, Store, StoreOptions, LOCK_FILE, MANIFESTS_KEPT, TABLE_ID_MIN,
 };
-pub use transaction::Transaction;
+pub use transaction::{Savepoint, Transaction};
 pub use types::SqlType;
 pub use zone_map::{ColumnRange, ZoneMap, ZoneValue};

@@ -486,6 +486,46 @@ impl Transaction {
         }
     }
 
+    /// A mark to come back to with [`Transaction::rollback_to`] (SQL's SAVEPOINT): the
+    /// transaction's view and its record of changes as they stand now.
+    pub fn savepoint(&self) -> Savepoint {
+        Savepoint {
+            view: self.view.clone(),
+            created: self.created.clone(),
+            dropped: self.dropped.clone(),
+            appended: self.appended.clone(),
+            modified: self.modified.clone(),
+            truncated: self.truncated.clone(),
+            pending: self.pending.clone(),
+            pending_size: self.pending_size.clone(),
+            security_changed: self.security_changed,
+            external_changed: self.external_changed,
+            written: self.written.len(),
+        }
+    }
+
+    /// Undoes every change made since `mark` was taken (ROLLBACK TO SAVEPOINT): the view and
+    /// the record of changes go back to the mark, and the segment files written since are
+    /// deleted. No reader can hold them: every snapshot taken since is discarded with them.
+    /// The transaction stays open; `mark` can be rolled back to again.
+    pub fn rollback_to(&mut self, mark: &Savepoint) {
+        self.view = mark.view.clone();
+        self.created = mark.created.clone();
+        self.dropped = mark.dropped.clone();
+        self.appended = mark.appended.clone();
+        self.modified = mark.modified.clone();
+        self.truncated = mark.truncated.clone();
+        self.pending = mark.pending.clone();
+        self.pending_size = mark.pending_size.clone();
+        self.security_changed = mark.security_changed;
+        self.external_changed = mark.external_changed;
+        // Tables created since stay in `created_ever`: their directories go at the end.
+        let since = self.written.split_off(mark.written.min(self.written.len()));
+        for (table, segment) in since {
+            let _ = std::fs::remove_file(self.store.segment_path(table, segment));
+        }
+    }
+
     /// Commits: checks for conflicting commits since the base version, then durably publishes
     /// a new manifest version holding this transaction's changes on top of the newest version.
     /// Returns the published manifest (or, when nothing changed, the latest one).
@@ -592,6 +632,23 @@ impl Transaction {
             let _ = std::fs::remove_dir(self.store.table_dir(table));
         }
     }
+}
+
+/// A transaction's state at a SAVEPOINT, taken by [`Transaction::savepoint`].
+#[derive(Clone, Debug)]
+pub struct Savepoint {
+    view: Option<Manifest>,
+    created: Vec<u64>,
+    dropped: BTreeMap<u64, String>,
+    appended: BTreeMap<u64, (String, Vec<SegmentMeta>)>,
+    modified: BTreeMap<u64, String>,
+    truncated: BTreeSet<u64>,
+    pending: BTreeSet<u64>,
+    pending_size: BTreeMap<u64, (u64, u64)>,
+    security_changed: bool,
+    external_changed: bool,
+    /// How many segment files the transaction had written.
+    written: usize,
 }
 
 impl Drop for Transaction {
@@ -762,6 +819,54 @@ mod tests {
         assert!(!t_dir.exists());
         assert_eq!(store.snapshot().version, 2);
         assert_eq!(int_values(&store, &store.snapshot(), "kept").len(), 10);
+    }
+
+    #[test]
+    fn rollback_to_a_savepoint_undoes_exactly_the_later_changes() {
+        // Input: a committed table `t` holding 0..10; a transaction that appends 10..20,
+        // takes a savepoint, then appends 20..30, deletes rows of the first segment, creates
+        // `u`; rolled back to the savepoint (twice), appended 30..40, committed.
+        let tmp = tempfile::tempdir().unwrap();
+        let store = open(tmp.path());
+        create(&store, "t");
+        let mut txn = store.begin();
+        txn.append("public", "t", &[int_batch(0..10)]).unwrap();
+        txn.commit().unwrap();
+
+        let mut txn = store.begin();
+        txn.append("public", "t", &[int_batch(10..20)]).unwrap();
+        let files_at_mark = segment_files(tmp.path());
+        let mark = txn.savepoint();
+        txn.append("public", "t", &[int_batch(20..30)]).unwrap();
+        let first = txn.snapshot().table("public", "t").unwrap().segments[0].id;
+        txn.delete_rows("public", "t", &BTreeMap::from([(first, vec![0, 1])]))
+            .unwrap();
+        txn.create_table(int_def("u")).unwrap();
+        txn.append("public", "u", &[int_batch(0..5)]).unwrap();
+        assert_eq!(int_values(&store, txn.snapshot(), "t").len(), 28);
+
+        txn.rollback_to(&mark);
+        assert_eq!(
+            int_values(&store, txn.snapshot(), "t"),
+            (0..20).collect::<Vec<_>>()
+        );
+        assert!(txn.snapshot().table("public", "u").is_none());
+        // The files written after the mark are gone at once.
+        assert_eq!(segment_files(tmp.path()), files_at_mark);
+
+        // The mark holds again after more work.
+        txn.append("public", "t", &[int_batch(40..45)]).unwrap();
+        txn.rollback_to(&mark);
+        assert_eq!(int_values(&store, txn.snapshot(), "t").len(), 20);
+
+        txn.append("public", "t", &[int_batch(30..40)]).unwrap();
+        txn.commit().unwrap();
+        let expected: Vec<i64> = (0..20).chain(30..40).collect();
+        assert_eq!(int_values(&store, &store.snapshot(), "t"), expected);
+        assert!(store.snapshot().table("public", "u").is_none());
+        drop(store);
+        let store = open(tmp.path());
+        assert_eq!(int_values(&store, &store.snapshot(), "t"), expected);
     }
 
     #[test]

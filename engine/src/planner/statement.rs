@@ -63,6 +63,12 @@ pub enum BoundStatement {
     Begin,
     Commit,
     Rollback,
+    /// `DECLARE name CURSOR FOR query`: the query bound now, run at the first FETCH.
+    DeclareCursor {
+        name: String,
+        options: crate::cursor::CursorOptions,
+        query: BoundQuery,
+    },
     Explain(Vec<String>),
     /// EXPLAIN ANALYZE of a query: run it, then print the plan with each operator's figures.
     ExplainAnalyze(Plan),
@@ -114,6 +120,7 @@ impl Binder<'_> {
             ast::Statement::Truncate(t) => self.bind_truncate(t),
             ast::Statement::Vacuum(v) => self.bind_vacuum(v),
             ast::Statement::StartTransaction { .. } => Ok(BoundStatement::Begin),
+            ast::Statement::Declare { stmts, .. } => self.bind_declare(stmts),
             ast::Statement::Commit { chain: false, .. } => Ok(BoundStatement::Commit),
             ast::Statement::Rollback {
                 chain: false,

@@ -969,4 +969,6 @@ pub struct SessionInfo {
     pub actor: Actor,
     /// The process id the server gave the connection (`pg_backend_pid()`).
     pub backend_pid: i32,
+    /// The session's open cursors as `pg_cursors` rows.
+    pub cursors: Vec<Vec<crate::types::Datum>>,
 }

@@ -78,6 +78,9 @@ impl Session {
         };
         match &bound {
             BoundStatement::Query(q) => check_reads(manifest, &actor, &q.plan, None, accesses)?,
+            BoundStatement::DeclareCursor { query, .. } => {
+                check_reads(manifest, &actor, &query.plan, None, accesses)?
+            }
             BoundStatement::ExplainAnalyze(plan) => {
                 check_reads(manifest, &actor, plan, None, accesses)?
             }

@@ -1,0 +1,243 @@
+//! Cursors: `DECLARE`, `FETCH`, `MOVE`, `CLOSE` and the `pg_cursors` view, with PostgreSQL's
+//! semantics (and Redshift's, which are a subset).
+//!
+//! - `parse`: FETCH and MOVE from tokens (DECLARE and CLOSE come from sqlparser).
+//! - `scroll`: the position state machine, PostgreSQL's portal rules case by case.
+//! - `session`: the session's statements: declaring (binding the query at once, against the
+//!   statement's snapshot), fetching, closing, and what COMMIT, ROLLBACK and savepoints do to
+//!   cursors.
+//!
+//! How rows are kept. A cursor's query is bound when it is declared, so it reads the snapshot
+//! of that moment, and runs at its first FETCH or MOVE (a runtime error surfaces there, as in
+//! PostgreSQL). The executor produces whole results, so the cursor then holds its result's
+//! batches; a FETCH returns slices of them (no copy going forward, a `take` going backward).
+//! A NO SCROLL cursor can never go back, so each FETCH drops the batches wholly behind its
+//! position: its memory shrinks as the client reads. A cursor declared without NO SCROLL may
+//! go back at any time and keeps every batch until it is closed. A WITH HOLD cursor that has
+//! not run yet runs at COMMIT (PostgreSQL materializes held cursors there too), so it never
+//! reads segment files after the transaction that wrote them is gone.
+
+pub mod parse;
+mod scroll;
+mod session;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use arrow_array::{RecordBatch, UInt32Array};
+
+use crate::error::{Error, Result};
+use crate::planner::plan::Plan;
+use crate::types::Datum;
+use crate::ResultColumn;
+use scroll::{Scroll, Span};
+
+/// What DECLARE asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CursorOptions {
+    /// BINARY: rows go to a simple-protocol client in binary format.
+    pub binary: bool,
+    /// NO SCROLL: forward only (and rows behind the position are dropped).
+    pub no_scroll: bool,
+    /// WITH HOLD: the cursor outlives the transaction that declared it.
+    pub hold: bool,
+}
+
+/// Where a cursor's rows come from.
+#[derive(Debug)]
+enum Rows {
+    /// Declared but not run yet: its query's plan, bound against the DECLARE's snapshot.
+    Pending(Box<Plan>),
+    /// Run: its result.
+    Ready(RowStore),
+    /// Its query or a FETCH failed; as PostgreSQL, it can only be closed now.
+    Failed,
+}
+
+/// One open cursor of a session.
+#[derive(Debug)]
+pub(crate) struct Cursor {
+    name: String,
+    /// The whole query string the DECLARE came in, as pg_cursors shows it.
+    statement: Arc<str>,
+    columns: Vec<ResultColumn>,
+    options: CursorOptions,
+    /// When it was declared, in microseconds since the Unix epoch.
+    created_micros: i64,
+    rows: Rows,
+    scroll: Scroll,
+    /// How many savepoints were open when it was declared: rolling back to savepoint `i`
+    /// (0-based) closes the cursors of level above `i`.
+    level: usize,
+    /// Declared in the open transaction block: its ROLLBACK closes it, WITH HOLD or not.
+    in_block: bool,
+}
+
+impl Cursor {
+    /// The cursor's result columns.
+    pub fn columns(&self) -> &[ResultColumn] {
+        &self.columns
+    }
+
+    /// Whether a simple-protocol FETCH sends its rows in binary.
+    pub fn binary(&self) -> bool {
+        self.options.binary
+    }
+
+    /// Its pg_cursors row: name, statement, is_holdable, is_binary, is_scrollable,
+    /// creation_time.
+    pub fn catalog_row(&self) -> Vec<Datum> {
+        vec![
+            Datum::Text(self.name.clone()),
+            Datum::Text(self.statement.to_string()),
+            Datum::Boolean(self.options.hold),
+            Datum::Boolean(self.options.binary),
+            Datum::Boolean(!self.options.no_scroll),
+            Datum::Timestamp(self.created_micros),
+        ]
+    }
+}
+
+/// A cursor's result: its non-empty batches in order, less those a NO SCROLL cursor has left
+/// behind.
+#[derive(Debug)]
+struct RowStore {
+    batches: VecDeque<RecordBatch>,
+    /// Rows dropped from the front.
+    dropped: u64,
+    /// Rows in the whole result.
+    total: u64,
+}
+
+impl RowStore {
+    fn new(batches: Vec<RecordBatch>) -> RowStore {
+        let batches: VecDeque<RecordBatch> =
+            batches.into_iter().filter(|b| b.num_rows() > 0).collect();
+        let total = batches.iter().map(|b| b.num_rows() as u64).sum();
+        RowStore {
+            batches,
+            dropped: 0,
+            total,
+        }
+    }
+
+    /// The rows of `span`, in its order.
+    fn rows(&self, span: Span) -> Result<Vec<RecordBatch>> {
+        if span.len == 0 {
+            return Ok(Vec::new());
+        }
+        // 0-based, end exclusive.
+        let start = span.lowest() - 1;
+        let end = start + span.len;
+        if start < self.dropped || end > self.total {
+            return Err(Error::Internal(format!(
+                "cursor rows {start}..{end} asked of a result holding {}..{}",
+                self.dropped, self.total
+            )));
+        }
+        let mut out = Vec::new();
+        let mut first = self.dropped;
+        for batch in &self.batches {
+            let rows = batch.num_rows() as u64;
+            let from = start.max(first);
+            let to = end.min(first + rows);
+            if from < to {
+                out.push(batch.slice((from - first) as usize, (to - from) as usize));
+            }
+            first += rows;
+            if first >= end {
+                break;
+            }
+        }
+        if span.backward {
+            out.reverse();
+            for batch in &mut out {
+                let n = batch.num_rows() as u32;
+                let indices = UInt32Array::from_iter_values((0..n).rev());
+                *batch = arrow_select::take::take_record_batch(batch, &indices)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Drops the batches whose rows all lie below row `lowest` (1-based).
+    fn forget_below(&mut self, lowest: u64) {
+        while let Some(front) = self.batches.front() {
+            let rows = front.num_rows() as u64;
+            if self.dropped + rows >= lowest {
+                break;
+            }
+            self.dropped += rows;
+            self.batches.pop_front();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Array, Int64Array};
+    use std::sync::Arc;
+
+    fn batch(values: std::ops::Range<i64>) -> RecordBatch {
+        let array = Arc::new(Int64Array::from_iter_values(values)) as arrow_array::ArrayRef;
+        RecordBatch::try_from_iter([("a", array)]).unwrap()
+    }
+
+    fn values(batches: &[RecordBatch]) -> Vec<i64> {
+        batches
+            .iter()
+            .flat_map(|b| {
+                let a = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                (0..a.len()).map(|i| a.value(i)).collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    fn span(first: u64, len: u64, backward: bool) -> Span {
+        Span {
+            first,
+            len,
+            backward,
+        }
+    }
+
+    #[test]
+    fn spans_read_across_batch_boundaries_both_ways() {
+        // Input: rows 1..=10 as batches of 3, 0 (empty), 4 and 3 rows.
+        let store = RowStore::new(vec![batch(1..4), batch(0..0), batch(4..8), batch(8..11)]);
+        assert_eq!(store.total, 10);
+        assert_eq!(store.batches.len(), 3);
+        assert_eq!(
+            values(&store.rows(span(2, 7, false)).unwrap()),
+            (2..9).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            values(&store.rows(span(9, 7, true)).unwrap()),
+            [9, 8, 7, 6, 5, 4, 3]
+        );
+        assert_eq!(values(&store.rows(span(10, 1, false)).unwrap()), [10]);
+        assert!(store.rows(span(5, 0, true)).unwrap().is_empty());
+        assert!(store.rows(span(9, 3, false)).is_err());
+    }
+
+    #[test]
+    fn forgetting_drops_only_whole_batches_behind() {
+        // Input: rows 1..=10 as batches of 3, 4 and 3 rows; rows below 5, then below 9, are
+        // no longer needed.
+        let mut store = RowStore::new(vec![batch(1..4), batch(4..8), batch(8..11)]);
+        store.forget_below(5);
+        assert_eq!(store.dropped, 3);
+        assert_eq!(
+            values(&store.rows(span(5, 6, false)).unwrap()),
+            [5, 6, 7, 8, 9, 10]
+        );
+        assert!(store.rows(span(3, 1, false)).is_err());
+        store.forget_below(9);
+        assert_eq!(store.dropped, 7);
+        assert_eq!(store.batches.len(), 1);
+        store.forget_below(12);
+        assert!(store.batches.is_empty());
+        assert!(store.rows(span(11, 0, false)).unwrap().is_empty());
+    }
+}

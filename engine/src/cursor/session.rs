@@ -1,0 +1,302 @@
+//! A session's cursors: DECLARE (bound by the binder, see `bind_declare`), FETCH, MOVE, CLOSE,
+//! and what the end of a transaction block or a savepoint does to them.
+
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use sqlparser::ast;
+
+use super::parse::FetchCommand;
+use super::{Cursor, CursorOptions, RowStore, Rows};
+use crate::error::{Error, Result};
+use crate::planner::bind::{normalize_ident, Binder};
+use crate::planner::plan::Plan;
+use crate::planner::select::BoundQuery;
+use crate::planner::statement::BoundStatement;
+use crate::types::Datum;
+use crate::StatementResult;
+use crate::{command, exec, Description, QueryResult, ResultColumn, Session, Statement};
+
+impl Binder<'_> {
+    /// `DECLARE name [BINARY] [ASENSITIVE | INSENSITIVE] [[NO] SCROLL] CURSOR [WITH[OUT] HOLD]
+    /// FOR query`: the query is bound now, against the statement's snapshot.
+    pub(crate) fn bind_declare(&mut self, stmts: &[ast::Declare]) -> Result<BoundStatement> {
+        let [declare] = stmts else {
+            return Err(unsupported_declare());
+        };
+        let (Some(ast::DeclareType::Cursor), [name], Some(query)) = (
+            &declare.declare_type,
+            declare.names.as_slice(),
+            &declare.for_query,
+        ) else {
+            return Err(unsupported_declare());
+        };
+        let options = CursorOptions {
+            binary: declare.binary == Some(true),
+            no_scroll: declare.scroll == Some(false),
+            hold: declare.hold == Some(true),
+        };
+        let query = self.bind_top_query(query)?;
+        Ok(BoundStatement::DeclareCursor {
+            name: normalize_ident(name),
+            options,
+            query,
+        })
+    }
+}
+
+fn unsupported_declare() -> Error {
+    Error::Unsupported {
+        message: "only DECLARE ... CURSOR FOR query is supported".into(),
+    }
+}
+
+impl Session {
+    /// Runs a bound DECLARE. A cursor without WITH HOLD needs a transaction block; one with
+    /// WITH HOLD outside a block runs at once (its implicit transaction ends here).
+    pub(crate) fn declare_cursor(
+        &mut self,
+        name: String,
+        options: CursorOptions,
+        query: BoundQuery,
+        statement: &Arc<str>,
+    ) -> Result<StatementResult> {
+        if !options.hold && self.txn.is_none() {
+            return Err(Error::NoActiveTransaction {
+                message: "DECLARE CURSOR can only be used in transaction blocks".into(),
+            });
+        }
+        if self.cursor_index(&name).is_some() {
+            return Err(Error::DuplicateCursor { name });
+        }
+        let BoundQuery { plan, columns } = query;
+        let rows = if self.txn.is_some() {
+            Rows::Pending(Box::new(plan))
+        } else {
+            Rows::Ready(RowStore::new(self.run_cursor_query(&plan)?))
+        };
+        let created_micros = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        self.cursors.push(Cursor {
+            name,
+            statement: Arc::clone(statement),
+            columns,
+            options,
+            created_micros,
+            rows,
+            scroll: super::scroll::Scroll::new(options.no_scroll),
+            level: self.savepoints.len(),
+            in_block: self.txn.is_some(),
+        });
+        Ok(command("DECLARE CURSOR"))
+    }
+
+    /// FETCH, MOVE and CLOSE; `None` for any other statement.
+    pub(crate) fn cursor_statement(&mut self, stmt: &Statement) -> Option<Result<StatementResult>> {
+        if let Some(fetch) = &stmt.fetch {
+            let fetch = Arc::clone(fetch);
+            return Some(self.fetch(&fetch));
+        }
+        match &stmt.ast {
+            ast::Statement::Close { cursor } if stmt.is_plain() => Some(match cursor {
+                ast::CloseCursor::All => {
+                    self.cursors.clear();
+                    Ok(command("CLOSE CURSOR ALL"))
+                }
+                ast::CloseCursor::Specific { name } => {
+                    let name = normalize_ident(name);
+                    match self.cursor_index(&name) {
+                        Some(i) => {
+                            self.cursors.remove(i);
+                            Ok(command("CLOSE CURSOR"))
+                        }
+                        None => Err(Error::UndefinedCursor { name }),
+                    }
+                }
+            }),
+            _ => None,
+        }
+    }
+
+    /// What FETCH, MOVE and CLOSE return, known before they run: a FETCH returns its cursor's
+    /// columns (none if there is no such cursor yet). `None` for any other statement.
+    pub(crate) fn describe_cursor_statement(&self, stmt: &Statement) -> Option<Description> {
+        let columns = match (&stmt.fetch, &stmt.ast) {
+            (Some(fetch), _) if !fetch.moving => self.cursor_columns(&fetch.cursor),
+            (Some(_), _) => None,
+            (None, ast::Statement::Close { .. }) if stmt.is_plain() => None,
+            _ => return None,
+        };
+        Some(Description {
+            params: Vec::new(),
+            columns,
+        })
+    }
+
+    /// The result columns of open cursor `name` (the extended protocol's Describe of a
+    /// portal of that name).
+    pub fn cursor_columns(&self, name: &str) -> Option<Vec<ResultColumn>> {
+        self.cursor_index(name)
+            .and_then(|i| self.cursors.get(i))
+            .map(|c| c.columns().to_vec())
+    }
+
+    /// Whether `stmt` is a FETCH from a BINARY cursor, whose rows a simple-protocol client
+    /// receives in binary format.
+    pub fn fetches_binary(&self, stmt: &Statement) -> bool {
+        match &stmt.fetch {
+            Some(fetch) if !fetch.moving => self
+                .cursor_index(&fetch.cursor)
+                .and_then(|i| self.cursors.get(i))
+                .is_some_and(Cursor::binary),
+            _ => false,
+        }
+    }
+
+    /// The rows of `pg_cursors`.
+    pub(crate) fn cursor_catalog_rows(&self) -> Vec<Vec<Datum>> {
+        self.cursors.iter().map(Cursor::catalog_row).collect()
+    }
+
+    fn cursor_index(&self, name: &str) -> Option<usize> {
+        self.cursors.iter().position(|c| c.name == name)
+    }
+
+    fn fetch(&mut self, fetch: &FetchCommand) -> Result<StatementResult> {
+        let i = self
+            .cursor_index(&fetch.cursor)
+            .ok_or_else(|| Error::UndefinedCursor {
+                name: fetch.cursor.clone(),
+            })?;
+        let result = self.fetch_at(i, fetch);
+        if result.is_err() {
+            // As PostgreSQL, a cursor whose FETCH failed cannot be run again (a savepoint
+            // may bring the transaction back, not the cursor).
+            if let Some(cursor) = self.cursors.get_mut(i) {
+                cursor.rows = Rows::Failed;
+            }
+        }
+        result
+    }
+
+    fn fetch_at(&mut self, i: usize, fetch: &FetchCommand) -> Result<StatementResult> {
+        let pending = match self.cursors.get(i).map(|c| &c.rows) {
+            Some(Rows::Pending(plan)) => Some(plan.as_ref().clone()),
+            Some(Rows::Ready(_)) => None,
+            Some(Rows::Failed) | None => {
+                return Err(Error::ObjectNotInPrerequisiteState {
+                    message: format!("portal \"{}\" cannot be run", fetch.cursor),
+                    detail: None,
+                    hint: None,
+                })
+            }
+        };
+        if let Some(plan) = pending {
+            let batches = self.run_cursor_query(&plan)?;
+            if let Some(cursor) = self.cursors.get_mut(i) {
+                cursor.rows = Rows::Ready(RowStore::new(batches));
+            }
+        }
+        let cursor = self
+            .cursors
+            .get_mut(i)
+            .ok_or_else(|| Error::Internal("cursor vanished during FETCH".into()))?;
+        let Rows::Ready(store) = &mut cursor.rows else {
+            return Err(Error::Internal("cursor has no rows after running".into()));
+        };
+        let (span, count) = cursor
+            .scroll
+            .fetch(store.total, fetch.direction, fetch.moving)?;
+        let batches = if fetch.moving {
+            Vec::new()
+        } else {
+            store.rows(span)?
+        };
+        store.forget_below(cursor.scroll.lowest_reachable());
+        if fetch.moving {
+            return Ok(command(&format!("MOVE {count}")));
+        }
+        Ok(StatementResult::Query(QueryResult {
+            columns: cursor.columns.clone(),
+            batches,
+        }))
+    }
+
+    /// Runs a cursor's query: it waits for a query slot and honours cancel requests and
+    /// `statement_timeout` as any query does.
+    fn run_cursor_query(&mut self, plan: &Plan) -> Result<Vec<RecordBatch>> {
+        let interrupt = self.interrupts.start(std::time::Duration::from_millis(
+            self.settings.statement_timeout_ms(),
+        ));
+        let mut nodes = Vec::new();
+        plan.preorder(&mut nodes);
+        let reads_tables = nodes.iter().any(|n| matches!(n, Plan::Scan { .. }));
+        let engine = Arc::clone(&self.engine);
+        let _slot = if reads_tables {
+            Some(
+                engine
+                    .queue
+                    .acquire(&interrupt, &self.user, &self.statement_text)?,
+            )
+        } else {
+            None
+        };
+        let ctx = exec::ExecContext {
+            store: &engine.store,
+            interrupt: &interrupt,
+            profile: None,
+        };
+        let batches = exec::execute(plan, &ctx)?;
+        interrupt.check()?;
+        Ok(batches)
+    }
+
+    /// Before the block's COMMIT: WITH HOLD cursors declared in it that have not run yet run
+    /// now, while their snapshot's files are certainly there. An error fails the COMMIT.
+    pub(crate) fn hold_cursors(&mut self) -> Result<()> {
+        for i in 0..self.cursors.len() {
+            let plan = match self.cursors.get(i) {
+                Some(c) if c.options.hold && c.in_block => match &c.rows {
+                    Rows::Pending(plan) => plan.as_ref().clone(),
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            let batches = self.run_cursor_query(&plan)?;
+            if let Some(cursor) = self.cursors.get_mut(i) {
+                cursor.rows = Rows::Ready(RowStore::new(batches));
+            }
+        }
+        Ok(())
+    }
+
+    /// The block ended: after a commit the WITH HOLD cursors stay (as cursors of no block),
+    /// after a rollback only those of earlier blocks do.
+    pub(crate) fn cursors_after_block(&mut self, committed: bool) {
+        self.cursors.retain(|c| {
+            if committed {
+                c.options.hold
+            } else {
+                !c.in_block
+            }
+        });
+        for cursor in &mut self.cursors {
+            cursor.in_block = false;
+            cursor.level = 0;
+        }
+    }
+
+    /// ROLLBACK TO the savepoint at `index`: the cursors declared after it are closed.
+    pub(crate) fn cursors_after_rollback_to(&mut self, index: usize) {
+        self.cursors.retain(|c| !c.in_block || c.level <= index);
+    }
+
+    /// RELEASE of the savepoint at `index`: its cursors now belong to the one before.
+    pub(crate) fn cursors_after_release(&mut self, index: usize) {
+        for cursor in &mut self.cursors {
+            cursor.level = cursor.level.min(index);
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! tokio-postgres, the Rust driver, against Basalt's engine: typed parameters of several
+//! types, binary results, transactions with commit, rollback and savepoints, and a portal read
+//! a few rows at a time.
+
+mod common;
+
+use common::*;
+use tokio_postgres::types::Type;
+
+// Parameters of several types go out in binary and come back in binary, through prepared
+// statements whose parameter types the server infers or the client declares.
+#[tokio::test]
+async fn typed_parameters_and_binary_results() {
+    let (server, _dir) = engine_server().await;
+    let client = connect(server.local_addr()).await;
+    bounded(client.batch_execute(
+        "CREATE TABLE tp (s SMALLINT, i INTEGER, b BIGINT, r REAL, d DOUBLE PRECISION, \
+         f BOOLEAN, v VARCHAR(20), x TEXT)",
+    ))
+    .await
+    .unwrap();
+    let insert = bounded(client.prepare("INSERT INTO tp VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+        .await
+        .unwrap();
+    assert_eq!(
+        insert.params(),
+        [
+            Type::INT2,
+            Type::INT4,
+            Type::INT8,
+            Type::FLOAT4,
+            Type::FLOAT8,
+            Type::BOOL,
+            Type::VARCHAR,
+            Type::TEXT
+        ]
+    );
+    for i in 0..5i32 {
+        let n = bounded(client.execute(
+            &insert,
+            &[
+                &(i as i16),
+                &i,
+                &(i64::from(i) * 10_000_000_000),
+                &(i as f32 + 0.5),
+                &(f64::from(i) / 4.0),
+                &(i % 2 == 0),
+                &format!("v{i}"),
+                &None::<String>,
+            ],
+        ))
+        .await
+        .unwrap();
+        assert_eq!(n, 1);
+    }
+    let rows = bounded(client.query(
+        "SELECT s, i, b, r, d, f, v, x FROM tp WHERE i >= $1 AND v <> $2 ORDER BY i",
+        &[&3i32, &"v9"],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 2);
+    let first = &rows[0];
+    assert_eq!(first.get::<_, i16>(0), 3);
+    assert_eq!(first.get::<_, i32>(1), 3);
+    assert_eq!(first.get::<_, i64>(2), 30_000_000_000);
+    assert_eq!(first.get::<_, f32>(3), 3.5);
+    assert_eq!(first.get::<_, f64>(4), 0.75);
+    assert!(!first.get::<_, bool>(5));
+    assert_eq!(first.get::<_, &str>(6), "v3");
+    assert_eq!(first.get::<_, Option<&str>>(7), None);
+    assert_eq!(rows[1].columns()[6].type_(), &Type::VARCHAR);
+
+    // A parameter the client types explicitly.
+    let typed = bounded(client.prepare_typed("SELECT $1::bigint * 2", &[Type::INT8]))
+        .await
+        .unwrap();
+    let row = bounded(client.query_one(&typed, &[&21i64])).await.unwrap();
+    assert_eq!(row.get::<_, i64>(0), 42);
+    server.shutdown().await;
+}
+
+// A transaction commits or rolls back as a whole; savepoints undo their own part; a portal
+// inside the transaction is read three rows at a time.
+#[tokio::test]
+async fn transactions_savepoints_and_portals() {
+    let (server, _dir) = engine_server().await;
+    let mut client = connect(server.local_addr()).await;
+    bounded(client.batch_execute("CREATE TABLE tx (a INTEGER)"))
+        .await
+        .unwrap();
+
+    let txn = bounded(client.transaction()).await.unwrap();
+    bounded(txn.execute("INSERT INTO tx VALUES ($1)", &[&1i32]))
+        .await
+        .unwrap();
+    bounded(txn.rollback()).await.unwrap();
+
+    let mut txn = bounded(client.transaction()).await.unwrap();
+    bounded(txn.execute("INSERT INTO tx VALUES ($1)", &[&2i32]))
+        .await
+        .unwrap();
+    {
+        let inner = bounded(txn.savepoint("inner")).await.unwrap();
+        bounded(inner.execute("INSERT INTO tx VALUES ($1)", &[&3i32]))
+            .await
+            .unwrap();
+        bounded(inner.rollback()).await.unwrap();
+    }
+    {
+        // A nested transaction is a savepoint too; an error inside it is undone with it.
+        let inner = bounded(txn.transaction()).await.unwrap();
+        bounded(inner.execute("INSERT INTO tx VALUES ($1)", &[&4i32]))
+            .await
+            .unwrap();
+        let error = bounded(inner.execute("SELECT 1 / 0", &[]))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.code(),
+            Some(&tokio_postgres::error::SqlState::DIVISION_BY_ZERO)
+        );
+        bounded(inner.rollback()).await.unwrap();
+    }
+    {
+        let inner = bounded(txn.transaction()).await.unwrap();
+        for a in 5..12i32 {
+            bounded(inner.execute("INSERT INTO tx VALUES ($1)", &[&a]))
+                .await
+                .unwrap();
+        }
+        bounded(inner.commit()).await.unwrap();
+    }
+    let statement = bounded(txn.prepare("SELECT a FROM tx ORDER BY a"))
+        .await
+        .unwrap();
+    let portal = bounded(txn.bind(&statement, &[])).await.unwrap();
+    let mut seen = Vec::new();
+    loop {
+        let rows = bounded(txn.query_portal(&portal, 3)).await.unwrap();
+        if rows.is_empty() {
+            break;
+        }
+        assert!(rows.len() <= 3);
+        seen.extend(rows.iter().map(|r| r.get::<_, i32>(0)));
+    }
+    assert_eq!(seen, [2, 5, 6, 7, 8, 9, 10, 11]);
+    bounded(txn.commit()).await.unwrap();
+
+    let rows = bounded(client.query("SELECT count(*) FROM tx", &[]))
+        .await
+        .unwrap();
+    assert_eq!(rows[0].get::<_, i64>(0), 8);
+    server.shutdown().await;
+}
