@@ -2838,7 +2838,7 @@ mod tests {
     #[test]
     fn rows_match_their_columns() {
         // Input: an empty database, then one with a table that has a sort key and an
-        // encoded column.
+        // encoded column, a view over it and an index on it.
         let mut manifest = Manifest::default();
         for c in CATALOGS {
             assert!(rows(c.name, &manifest, None)
@@ -2861,6 +2861,31 @@ mod tests {
             def,
             segments: Vec::new(),
             change_version: 0,
+        });
+        // A view and an index over it, so their pg_class, pg_index and pg_views rows count.
+        let columns = manifest.tables[0].def.columns.clone();
+        manifest.objects.views.push(basalt_storage::ViewDef {
+            id: 16_385,
+            schema: "public".into(),
+            name: "v".into(),
+            owner: None,
+            columns,
+            query: "SELECT a FROM t".into(),
+            schema_binding: true,
+            depends_on: vec![16_384],
+        });
+        manifest.objects.indexes.push(basalt_storage::IndexDef {
+            id: 16_386,
+            schema: "public".into(),
+            name: "t_a".into(),
+            table: 16_384,
+            method: "btree".into(),
+            unique: false,
+            columns: vec![basalt_storage::IndexColumn {
+                name: "a".into(),
+                descending: false,
+                nulls_first: None,
+            }],
         });
         for c in CATALOGS {
             for row in rows(c.name, &manifest, None) {
