@@ -1,11 +1,9 @@
 //! Users, passwords and privileges end to end: several connections as different roles against
 //! Basalt's engine, served over the wire.
 
-mod common;
-
 use std::net::SocketAddr;
 
-use common::*;
+use crate::common::*;
 use tokio_postgres::error::SqlState;
 
 /// Connects as `user` with `password`.

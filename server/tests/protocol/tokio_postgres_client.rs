@@ -2,9 +2,7 @@
 //! types, binary results, transactions with commit, rollback and savepoints, and a portal read
 //! a few rows at a time.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use tokio_postgres::types::Type;
 
 // Parameters of several types go out in binary and come back in binary, through prepared

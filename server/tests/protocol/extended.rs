@@ -1,9 +1,7 @@
 //! The extended query protocol over a mock backend: Parse/Bind/Describe/Execute/Sync/Close,
 //! parameters in text and binary, results in binary, portals fetched in pieces, errors.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use tokio_postgres::error::{ErrorPosition, SqlState};
 use tokio_postgres::types::{FromSql, Type};
 

@@ -1,12 +1,10 @@
 //! Startup, authentication, connection limits and shutdown over a mock backend.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::*;
 use basalt_server::{Error, ServerConfig};
-use common::*;
 use tokio_postgres::error::SqlState;
 
 // Database `prod` does not exist: FATAL 3D000.

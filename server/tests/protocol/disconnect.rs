@@ -1,11 +1,9 @@
 //! A client that goes away while its statement runs: the statement is cancelled (it leaves
 //! STV_WLM_QUERY_STATE and gives its query slot back) and the server goes on serving.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 /// How many statements whose text starts with `prefix` run or wait for a query slot.
 // A failed query here fails the test, which is what it should do.

@@ -2,7 +2,7 @@
 //! checking exact message sequences, and helpers to start servers and connect with
 //! tokio-postgres.
 
-// Each test binary uses part of this module; a panic here is a failed test.
+// Each test module uses part of this one; a panic here is a failed test.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::future::Future;

@@ -4,13 +4,11 @@
 //! The test needs the `openssl` and `psql` commands. Without them it is skipped, unless
 //! `BASALT_REQUIRE_PSQL` is set (CI sets it and installs both).
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::common::*;
 use basalt_server::ServerConfig;
-use common::*;
 use tokio_postgres::error::SqlState;
 
 fn available(command: &str) -> bool {

@@ -1,10 +1,8 @@
 //! End to end: Basalt's engine in a temporary data directory, served over the wire.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
+use crate::common::*;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 

@@ -2,9 +2,7 @@
 //! them, FETCH's RowDescription in the simple and the extended protocol, binary cursors, a
 //! cursor described as a portal, and ReadyForQuery's status around ROLLBACK TO.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// A server with table `t` (a INTEGER, b TEXT) holding rows 1..=5, and a raw client.
 async fn server_with_rows() -> (basalt_server::RunningServer, tempfile::TempDir, RawClient) {

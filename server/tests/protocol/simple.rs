@@ -1,9 +1,7 @@
 //! The simple query protocol over a mock backend: rows, tags, several statements, errors with
 //! SQLSTATE and position, transaction status, panics.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use tokio_postgres::error::{ErrorPosition, SqlState};
 use tokio_postgres::SimpleQueryMessage;
 
