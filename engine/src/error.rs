@@ -115,6 +115,12 @@ pub enum Error {
     DuplicateAlias { name: String },
     #[error("WITH query name \"{name}\" specified more than once")]
     DuplicateWithQuery { name: String, position: Option<u32> },
+    /// A WITH RECURSIVE query of a shape that cannot run (42P19).
+    #[error("{message}")]
+    InvalidRecursion {
+        message: String,
+        position: Option<u32>,
+    },
     /// A value or expression has the wrong type for where it is used (42804).
     #[error("{message}")]
     DatatypeMismatch {
@@ -362,6 +368,7 @@ impl Error {
             | Error::UndefinedSchema { position, .. }
             | Error::InvalidColumnReference { position, .. }
             | Error::DuplicateWithQuery { position, .. }
+            | Error::InvalidRecursion { position, .. }
             | Error::UndefinedFunction { position, .. }
             | Error::Grouping { position, .. }
             | Error::Windowing { position, .. }
@@ -392,6 +399,7 @@ impl Error {
             | Error::UndefinedSchema { position, .. }
             | Error::InvalidColumnReference { position, .. }
             | Error::DuplicateWithQuery { position, .. }
+            | Error::InvalidRecursion { position, .. }
             | Error::UndefinedFunction { position, .. }
             | Error::Grouping { position, .. }
             | Error::Windowing { position, .. }

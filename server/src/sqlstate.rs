@@ -220,6 +220,7 @@ impl SqlError {
             EngineError::UndefinedFunction { .. } => code::UNDEFINED_FUNCTION,
             EngineError::Grouping { .. } => code::GROUPING_ERROR,
             EngineError::Windowing { .. } => "42P20",
+            EngineError::InvalidRecursion { .. } => "42P19",
             EngineError::UndefinedWindow { .. } => code::UNDEFINED_OBJECT,
             EngineError::WrongObjectType { .. } => "42809",
             EngineError::InvalidNtileArgument => "22014",

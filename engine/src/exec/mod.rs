@@ -13,6 +13,7 @@
 //! - `join`: hash join and nested loop joins, inner and LEFT / RIGHT / FULL outer.
 //! - `single_row`: the at-most-one-row check of scalar subqueries.
 //! - `set_op`: UNION, INTERSECT and EXCEPT, with or without ALL.
+//! - `recursive`: WITH RECURSIVE, round by round over a working table.
 //! - `window`: window functions (partitions sorted, then computed in parallel).
 //! - `sort`, `limit`, `values`.
 
@@ -25,6 +26,7 @@ mod limit;
 mod pipeline;
 pub mod profile;
 mod project;
+mod recursive;
 pub(crate) mod scan;
 mod set_op;
 mod single_row;
@@ -69,9 +71,19 @@ pub fn execute(plan: &Plan, ctx: &ExecContext<'_>) -> Result<Vec<RecordBatch>> {
 type SharedResults = std::collections::HashMap<usize, Arc<Vec<RecordBatch>>>;
 
 fn run(plan: &Plan, ctx: &ExecContext<'_>, shared: &SharedResults) -> Result<Vec<RecordBatch>> {
+    timed(plan, ctx, || run_operator(plan, ctx, shared))
+}
+
+/// Runs `operator` as the node `plan`: checks for interrupts around it and records its figures
+/// for EXPLAIN ANALYZE.
+fn timed(
+    plan: &Plan,
+    ctx: &ExecContext<'_>,
+    operator: impl FnOnce() -> Result<Vec<RecordBatch>>,
+) -> Result<Vec<RecordBatch>> {
     ctx.interrupt.check()?;
     let started = ctx.profile.map(|_| std::time::Instant::now());
-    let output = run_operator(plan, ctx, shared)?;
+    let output = operator()?;
     if let (Some(profile), Some(started)) = (ctx.profile, started) {
         profile.record(plan, &output, started.elapsed());
     }
@@ -147,7 +159,14 @@ fn run_operator(
             input,
             offset,
             limit,
-        } => Ok(limit::limit(run(input, ctx, shared)?, *offset, *limit)),
+        } => {
+            let rows = match limit {
+                // A recursive query below stops once it has the rows the limit keeps.
+                Some(n) => recursive::run_limited(input, offset.saturating_add(*n), ctx, shared)?,
+                None => run(input, ctx, shared)?,
+            };
+            Ok(limit::limit(rows, *offset, *limit))
+        }
         Plan::Shared { id, input } => match shared.get(id) {
             Some(batches) => Ok(batches.as_ref().clone()),
             None => run(input, ctx, shared),
@@ -161,6 +180,18 @@ fn run_operator(
             let (l, r) = rayon::join(|| run(left, ctx, shared), || run(right, ctx, shared));
             set_op::set_op(l?, r?, &left.types(), *kind, *all)
         }
+        Plan::RecursiveUnion {
+            id,
+            anchor,
+            recursive,
+            all,
+        } => recursive::recursive_union(*id, anchor, recursive, *all, None, ctx, shared),
+        Plan::WorkTable { id, .. } => match shared.get(id) {
+            Some(batches) => Ok(batches.as_ref().clone()),
+            None => Err(crate::error::Error::Internal(
+                "a recursive query's working table was read outside its rounds".into(),
+            )),
+        },
     }
 }
 

@@ -120,6 +120,21 @@ pub(crate) struct CteDef {
     pub query: ast::Query,
     /// Column names from `WITH name (a, b) AS ...`.
     pub columns: Vec<String>,
+    /// Defined under WITH RECURSIVE: its query may read itself.
+    pub recursive: bool,
+    /// Set while a recursive query's recursive term is bound: the name then reads the
+    /// working table.
+    pub work_table: Option<WorkTableRef>,
+}
+
+/// The working table of a recursive union, as its recursive term sees it.
+#[derive(Clone, Debug)]
+pub(crate) struct WorkTableRef {
+    /// The recursive union's id.
+    pub id: usize,
+    pub columns: Vec<crate::ResultColumn>,
+    /// Where the recursive term has read it so far.
+    pub references: Vec<Option<u32>>,
 }
 
 impl<'a> Binder<'a> {

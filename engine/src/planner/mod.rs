@@ -16,6 +16,7 @@ pub mod functions;
 pub mod optimize;
 pub mod plan;
 pub mod ranges;
+pub mod recursive;
 pub mod select;
 pub mod statement;
 pub mod subquery;

@@ -94,6 +94,32 @@ impl Pruner {
                 let width = types.len();
                 (Plan::Values { rows, types }, identity(width))
             }
+            Plan::WorkTable { id, types } => {
+                let width = types.len();
+                (Plan::WorkTable { id, types }, identity(width))
+            }
+            Plan::RecursiveUnion {
+                id,
+                anchor,
+                recursive,
+                all,
+            } => {
+                // Each round's rows feed the next through the working table, which has every
+                // column: keep them all.
+                let width = anchor.types().len();
+                let all_cols: BTreeSet<usize> = (0..width).collect();
+                let (anchor, _) = self.prune(*anchor, &all_cols);
+                let (recursive, _) = self.prune(*recursive, &all_cols);
+                (
+                    Plan::RecursiveUnion {
+                        id,
+                        anchor: Box::new(anchor),
+                        recursive: Box::new(recursive),
+                        all,
+                    },
+                    identity(width),
+                )
+            }
             Plan::Filter { input, predicate } => {
                 let mut keep = needed.clone();
                 add_columns(&mut keep, &predicate);

@@ -119,6 +119,21 @@ pub enum Plan {
         kind: SetOpKind,
         all: bool,
     },
+    /// WITH RECURSIVE: `anchor` runs once, then `recursive` runs round after round, each round
+    /// reading the rows the previous one added through `WorkTable { id }`, until a round adds
+    /// none. The output is every round's rows. Without `all` (UNION), a row already produced is
+    /// not produced again, so it does not feed the next round either.
+    RecursiveUnion {
+        id: usize,
+        anchor: Box<Plan>,
+        recursive: Box<Plan>,
+        all: bool,
+    },
+    /// The rows the previous round of the recursive union `id` added.
+    WorkTable {
+        id: usize,
+        types: Vec<SqlType>,
+    },
 }
 
 impl Plan {
@@ -131,7 +146,7 @@ impl Plan {
                 .iter()
                 .filter_map(|i| table.def.columns.get(*i).map(|c| c.ty))
                 .collect(),
-            Plan::Values { types, .. } => types.clone(),
+            Plan::Values { types, .. } | Plan::WorkTable { types, .. } => types.clone(),
             Plan::Filter { input, .. }
             | Plan::Sort { input, .. }
             | Plan::Limit { input, .. }
@@ -148,6 +163,7 @@ impl Plan {
                 t
             }
             Plan::SetOp { left, .. } => left.types(),
+            Plan::RecursiveUnion { anchor, .. } => anchor.types(),
             Plan::Shared { input, .. } => input.types(),
             Plan::Window { input, calls } => {
                 let mut t = input.types();
@@ -157,23 +173,31 @@ impl Plan {
         }
     }
 
+    /// A new id for a shared subplan or a recursive union, unique in the process.
+    pub fn fresh_id() -> usize {
+        static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
+        NEXT_ID.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// Wraps `plan` so that its uses share one execution (already shared plans stay as they
     /// are).
     pub fn shared(plan: Plan) -> Plan {
-        static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
         match plan {
             Plan::Shared { .. } => plan,
             plan => Plan::Shared {
-                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                id: Plan::fresh_id(),
                 input: Arc::new(plan),
             },
         }
     }
 
-    /// The shared subplans under this node, each after those it contains.
+    /// The shared subplans under this node, each after those it contains. Those in a recursive
+    /// union's recursive term are left out: they may read its working table, so they run again
+    /// in every round.
     pub fn shared_subplans(&self, out: &mut Vec<(usize, Arc<Plan>)>) {
         match self {
-            Plan::Scan { .. } | Plan::Values { .. } => {}
+            Plan::Scan { .. } | Plan::Values { .. } | Plan::WorkTable { .. } => {}
+            Plan::RecursiveUnion { anchor, .. } => anchor.shared_subplans(out),
             Plan::Filter { input, .. }
             | Plan::Project { input, .. }
             | Plan::Aggregate { input, .. }
@@ -284,6 +308,10 @@ impl Plan {
                 format!("{kind:?}{}", if *all { " All" } else { "" })
             }
             Plan::Shared { .. } => "Shared Subplan".to_string(),
+            Plan::RecursiveUnion { all, .. } => {
+                format!("Recursive Union{}", if *all { " All" } else { "" })
+            }
+            Plan::WorkTable { .. } => "WorkTable Scan".to_string(),
             Plan::Limit { offset, limit, .. } => match limit {
                 Some(l) => format!("Limit {l} offset {offset}"),
                 None => format!("Offset {offset}"),
@@ -298,7 +326,7 @@ impl Plan {
     /// The node's inputs, left to right.
     pub fn inputs(&self) -> Vec<&Plan> {
         match self {
-            Plan::Scan { .. } | Plan::Values { .. } => Vec::new(),
+            Plan::Scan { .. } | Plan::Values { .. } | Plan::WorkTable { .. } => Vec::new(),
             Plan::Filter { input, .. }
             | Plan::Project { input, .. }
             | Plan::Aggregate { input, .. }
@@ -310,6 +338,9 @@ impl Plan {
             Plan::Join { left, right, .. } | Plan::SetOp { left, right, .. } => {
                 vec![left, right]
             }
+            Plan::RecursiveUnion {
+                anchor, recursive, ..
+            } => vec![anchor, recursive],
         }
     }
 

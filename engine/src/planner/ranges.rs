@@ -89,7 +89,7 @@ fn scan_notes(plan: &Plan, out: &mut Vec<Option<String>>) {
                 names.join(", ")
             )));
         }
-        Plan::Values { .. } => {}
+        Plan::Values { .. } | Plan::WorkTable { .. } => {}
         Plan::Filter { input, .. }
         | Plan::Project { input, .. }
         | Plan::Aggregate { input, .. }
@@ -102,6 +102,12 @@ fn scan_notes(plan: &Plan, out: &mut Vec<Option<String>>) {
         Plan::Join { left, right, .. } | Plan::SetOp { left, right, .. } => {
             scan_notes(left, out);
             scan_notes(right, out);
+        }
+        Plan::RecursiveUnion {
+            anchor, recursive, ..
+        } => {
+            scan_notes(anchor, out);
+            scan_notes(recursive, out);
         }
     }
 }

@@ -36,11 +36,6 @@ impl Binder<'_> {
     pub fn bind_query(&mut self, q: &ast::Query) -> Result<BoundQuery> {
         let mark = self.ctes.len();
         if let Some(with) = &q.with {
-            if with.recursive {
-                return Err(Error::Unsupported {
-                    message: "WITH RECURSIVE is not supported yet".into(),
-                });
-            }
             for cte in &with.cte_tables {
                 let name = normalize_ident(&cte.alias.name);
                 if self.ctes[mark..].iter().any(|c| c.name == name) {
@@ -59,6 +54,8 @@ impl Binder<'_> {
                         .iter()
                         .map(|c| normalize_ident(&c.name))
                         .collect(),
+                    recursive: with.recursive,
+                    work_table: None,
                 });
             }
         }
@@ -89,7 +86,7 @@ impl Binder<'_> {
         self.bind_limit(bound, q.limit_clause.as_ref())
     }
 
-    fn bind_set_expr(&mut self, body: &ast::SetExpr) -> Result<BoundQuery> {
+    pub(crate) fn bind_set_expr(&mut self, body: &ast::SetExpr) -> Result<BoundQuery> {
         match body {
             ast::SetExpr::Select(s) => self.bind_select(s, &[]),
             ast::SetExpr::Query(q) => self.bind_query(q),
@@ -1326,7 +1323,7 @@ impl Binder<'_> {
                         .map(normalize_ident)
                         .unwrap_or_else(|| part.to_string());
                     if let Some(i) = self.ctes.iter().rposition(|c| c.name == cte_name) {
-                        return self.bind_cte_reference(i, alias.as_ref());
+                        return self.bind_cte_reference(i, alias.as_ref(), name.span());
                     }
                 }
                 if self.late_binding && name.0.len() < 2 {
@@ -1477,11 +1474,24 @@ impl Binder<'_> {
         &mut self,
         index: usize,
         alias: Option<&ast::TableAlias>,
+        span: Span,
     ) -> Result<Relation> {
+        let position = self.position(span);
+        if let Some(work) = &mut self.ctes[index].work_table {
+            work.references.push(position);
+        }
         let def = self.ctes[index].clone();
-        let later = self.ctes.split_off(index);
-        let bound = self.bind_query(&def.query);
-        self.ctes.extend(later);
+        let bound = match &def.work_table {
+            Some(work) => Ok(BoundQuery {
+                plan: Plan::WorkTable {
+                    id: work.id,
+                    types: work.columns.iter().map(|c| c.ty).collect(),
+                },
+                columns: work.columns.clone(),
+            }),
+            None if def.recursive => self.bind_recursive_query(index, &def),
+            None => self.bind_cte_query(index, &def),
+        };
         let q = bound?;
         if def.columns.len() > q.columns.len() {
             return Err(Error::InvalidColumnReference {
@@ -1503,6 +1513,15 @@ impl Binder<'_> {
             .filter_map(|i| renames.get(i).or_else(|| def.columns.get(i)).cloned())
             .collect();
         Ok(query_relation(q, Some(relation), &names))
+    }
+
+    /// Binds the query of the WITH query `self.ctes[index]` (`def`): it sees only the WITH
+    /// queries defined before it.
+    pub(crate) fn bind_cte_query(&mut self, index: usize, def: &CteDef) -> Result<BoundQuery> {
+        let later = self.ctes.split_off(index);
+        let bound = self.bind_query(&def.query);
+        self.ctes.extend(later);
+        bound
     }
 
     /// Splits a table name into (schema, name), checking the schema exists.
