@@ -211,6 +211,8 @@ pub struct Engine {
     files: Arc<dyn copy::files::FileStore>,
     /// STL_LOAD_ERRORS.
     load_errors: Arc<copy::load_errors::LoadErrorLog>,
+    /// Each session's starting `query_memory_limit`, as SHOW prints it.
+    query_memory_limit: String,
 }
 
 /// How an [`Engine`] runs.
@@ -219,12 +221,16 @@ pub struct EngineOptions {
     /// Most statements executing at once; the rest wait in a queue. Redshift's default queue
     /// has five slots, and so does Basalt's.
     pub max_concurrent_queries: usize,
+    /// Each session's starting `query_memory_limit` in bytes (0: none); `None` is half the
+    /// machine's memory.
+    pub query_memory_limit: Option<u64>,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
             max_concurrent_queries: 5,
+            query_memory_limit: None,
         }
     }
 }
@@ -244,6 +250,11 @@ impl Engine {
             queue: wlm::Queue::new(options.max_concurrent_queries),
             files: Arc::new(copy::files::LocalFiles::new(&root)),
             load_errors: Arc::default(),
+            query_memory_limit: exec::memory::format_bytes(
+                options
+                    .query_memory_limit
+                    .unwrap_or_else(exec::memory::default_limit),
+            ),
         }))
     }
 
@@ -262,6 +273,7 @@ impl Engine {
         let superuser = security::Actor::of(security, oid).superuser;
         let mut settings = settings::Settings::new(user);
         settings.set_session_user(user, superuser);
+        settings.set_query_memory_limit(&self.query_memory_limit);
         Session {
             engine: self.clone(),
             user: user.to_string(),
@@ -821,6 +833,7 @@ impl Session {
             .acquire(&interrupt, &self.user, &self.statement_text)?;
         let ctx = exec::ExecContext {
             store: &store,
+            memory: &exec::memory::MemoryBudget::new(self.settings.query_memory_limit_bytes()),
             interrupt: &interrupt,
             profile: None,
         };
@@ -1109,6 +1122,9 @@ impl Session {
             BoundStatement::Query(q) => {
                 let ctx = exec::ExecContext {
                     store: &store,
+                    memory: &exec::memory::MemoryBudget::new(
+                        self.settings.query_memory_limit_bytes(),
+                    ),
                     interrupt: &interrupt,
                     profile: None,
                 };
@@ -1120,15 +1136,18 @@ impl Session {
             }
             BoundStatement::ExplainAnalyze(plan) => {
                 let profile = exec::profile::Profile::default();
+                let memory =
+                    exec::memory::MemoryBudget::new(self.settings.query_memory_limit_bytes());
                 let ctx = exec::ExecContext {
                     store: &store,
+                    memory: &memory,
                     interrupt: &interrupt,
                     profile: Some(&profile),
                 };
                 let started = std::time::Instant::now();
                 exec::execute(&plan, &ctx)?;
                 let elapsed = started.elapsed();
-                let lines = explain_analyze(&plan, &profile, elapsed);
+                let lines = explain_analyze(&plan, &profile, memory.peak(), elapsed);
                 let col: ArrayRef = Arc::new(StringArray::from(lines.clone()));
                 let batch = exec::make_batch(vec![col], lines.len())?;
                 Ok(StatementResult::Query(QueryResult {
@@ -1170,6 +1189,9 @@ impl Session {
                 }
                 let ctx = exec::ExecContext {
                     store: &store,
+                    memory: &exec::memory::MemoryBudget::new(
+                        self.settings.query_memory_limit_bytes(),
+                    ),
                     interrupt: &interrupt,
                     profile: None,
                 };
@@ -1236,6 +1258,9 @@ impl Session {
             BoundStatement::Insert { schema, name, plan } => {
                 let ctx = exec::ExecContext {
                     store: &store,
+                    memory: &exec::memory::MemoryBudget::new(
+                        self.settings.query_memory_limit_bytes(),
+                    ),
                     interrupt: &interrupt,
                     profile: None,
                 };
@@ -1266,6 +1291,9 @@ impl Session {
             BoundStatement::Delete { schema, name, plan } => {
                 let ctx = exec::ExecContext {
                     store: &store,
+                    memory: &exec::memory::MemoryBudget::new(
+                        self.settings.query_memory_limit_bytes(),
+                    ),
                     interrupt: &interrupt,
                     profile: None,
                 };
@@ -1283,6 +1311,9 @@ impl Session {
             BoundStatement::Update { schema, name, plan } => {
                 let ctx = exec::ExecContext {
                     store: &store,
+                    memory: &exec::memory::MemoryBudget::new(
+                        self.settings.query_memory_limit_bytes(),
+                    ),
                     interrupt: &interrupt,
                     profile: None,
                 };
@@ -1451,10 +1482,11 @@ fn settings_result(
 }
 
 /// The plan with each node's figures appended to its line, zone-map notes under the scans,
-/// and the total execution time last.
+/// then the query's peak memory and the total execution time.
 fn explain_analyze(
     plan: &planner::plan::Plan,
     profile: &exec::profile::Profile,
+    peak_memory: u64,
     elapsed: std::time::Duration,
 ) -> Vec<String> {
     let mut lines = Vec::new();
@@ -1465,6 +1497,10 @@ fn explain_analyze(
         line.push_str(&exec::profile::describe(profile.stats(node).as_ref()));
     }
     planner::ranges::annotate_explain(plan, &mut lines);
+    lines.push(format!(
+        "Peak Memory: {} kB (of the query's outputs held at once)",
+        peak_memory.div_ceil(1024)
+    ));
     lines.push(format!(
         "Execution Time: {:.3} ms",
         elapsed.as_secs_f64() * 1000.0

@@ -30,6 +30,9 @@ enum Kind {
     /// A duration in milliseconds (a bare number is milliseconds), written with the largest
     /// unit that divides it, as PostgreSQL does.
     Millis,
+    /// An amount of memory in bytes (a bare number is kilobytes, as for PostgreSQL's
+    /// work_mem), written with the largest unit that divides it.
+    Memory,
     /// One of a list of lower-case words.
     Enum(&'static [&'static str]),
     /// `ISO, MDY` and the like: output style, then field order.
@@ -135,6 +138,15 @@ const PARAMS: &[Param] = &[
         report: false,
         kind: Kind::ReadOnly,
         description: "Shows the maximum identifier length.",
+    },
+    Param {
+        name: "query_memory_limit",
+        // Each session starts with the engine's default, a share of the machine's memory.
+        default: Some("0"),
+        report: false,
+        kind: Kind::Memory,
+        description: "Sets the most memory one query may hold (0: no limit); over it, the \
+                      query fails with 53200.",
     },
     Param {
         name: "search_path",
@@ -265,6 +277,24 @@ impl Settings {
         self.get("statement_timeout")
             .and_then(|v| parse_millis(v).ok())
             .and_then(|v| u64::try_from(v).ok())
+            .unwrap_or(0)
+    }
+
+    /// Sets the session's starting query memory budget (`64MB`, as SHOW prints it); a value
+    /// that does not parse leaves the budget as it was.
+    pub fn set_query_memory_limit(&mut self, value: &str) {
+        if let Some(i) = lookup("query_memory_limit") {
+            if parse_memory(value).is_some() {
+                self.reset[i] = value.to_owned();
+                self.session[i] = value.to_owned();
+            }
+        }
+    }
+
+    /// The query memory budget in bytes (0: none).
+    pub fn query_memory_limit_bytes(&self) -> u64 {
+        self.get("query_memory_limit")
+            .and_then(parse_memory)
             .unwrap_or(0)
     }
 
@@ -712,6 +742,11 @@ fn canonical(param: &Param, values: &[Value]) -> Result<String> {
             }
             Ok(format_millis(ms))
         }
+        Kind::Memory => {
+            let text = single();
+            let bytes = parse_memory(text).ok_or_else(|| bad_value(name, text))?;
+            Ok(crate::exec::memory::format_bytes(bytes))
+        }
         Kind::Enum(words) => {
             let v = single().to_lowercase();
             if words.contains(&v.as_str()) {
@@ -820,6 +855,24 @@ fn parse_millis(text: &str) -> std::result::Result<i64, ()> {
         return Err(());
     }
     Ok(ms as i64)
+}
+
+/// An amount of memory: a whole number with a unit (B, kB, MB, GB, TB; none is kB), as
+/// PostgreSQL's memory settings take it.
+pub fn parse_memory(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let factor: u64 = match unit.trim() {
+        "B" => 1,
+        "" | "kB" => 1 << 10,
+        "MB" => 1 << 20,
+        "GB" => 1 << 30,
+        "TB" => 1 << 40,
+        _ => return None,
+    };
+    number.checked_mul(factor)
 }
 
 fn format_millis(ms: i64) -> String {

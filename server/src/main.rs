@@ -86,6 +86,11 @@ struct ServeArgs {
     /// queue (cancel requests and statement_timeout still apply while they wait).
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
     max_concurrent_queries: u16,
+
+    /// The most memory one query may hold, as in `SET query_memory_limit` (`8GB`, `512MB`; 0
+    /// for no limit): each session starts with it. Default: half the machine's memory.
+    #[arg(long, value_name = "BYTES", value_parser = parse_memory_limit)]
+    query_memory_limit: Option<u64>,
 }
 
 /// The environment variable that sets the password when --password-file is not given.
@@ -140,6 +145,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })?;
     let options = EngineOptions {
         max_concurrent_queries: usize::from(args.max_concurrent_queries),
+        query_memory_limit: args.query_memory_limit,
     };
     let engine = Engine::open_with(&args.data_dir, options)
         .with_context(|| format!("could not open data directory {}", args.data_dir.display()))?;
@@ -176,6 +182,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// `HOST:PORT`, where HOST may be a name such as `localhost`.
+/// `--query-memory-limit`: an amount of memory with PostgreSQL's units (`8GB`, `512MB`).
+fn parse_memory_limit(text: &str) -> Result<u64, String> {
+    basalt_engine::settings::parse_memory(text)
+        .ok_or_else(|| format!("{text:?} is not an amount of memory such as 8GB or 512MB"))
+}
+
 fn resolve(listen: &str) -> anyhow::Result<SocketAddr> {
     if let Ok(addr) = listen.parse::<SocketAddr>() {
         return Ok(addr);

@@ -245,6 +245,7 @@ impl Session {
         };
         let ctx = exec::ExecContext {
             store: &engine.store,
+            memory: &exec::memory::MemoryBudget::new(self.settings.query_memory_limit_bytes()),
             interrupt: &interrupt,
             profile: None,
         };

@@ -8,6 +8,7 @@
 //! are emitted, NULL-padded, for RIGHT and FULL.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow_array::{new_null_array, Array, ArrayRef, BooleanArray, RecordBatch, UInt32Array};
 use arrow_row::{RowConverter, SortField};
@@ -15,6 +16,7 @@ use basalt_storage::SqlType;
 use rayon::prelude::*;
 
 use super::hash::{int_keys, is_int_key, BuildIntHasher, BytesHasher};
+use super::memory::{batches_size, MemoryBudget};
 use super::{concat, make_batch};
 use crate::error::Result;
 use crate::kernels::eval::{evaluate, evaluate_predicate, filter_batch};
@@ -34,6 +36,9 @@ struct ProbeOutput {
 /// The join's fixed inputs, shared by all probes.
 struct JoinSpec<'a> {
     right: &'a RecordBatch,
+    /// The query's budget, which the output made so far counts against.
+    memory: &'a MemoryBudget,
+    produced: AtomicU64,
     join_type: JoinType,
     filter: Option<&'a Expr>,
 }
@@ -45,6 +50,14 @@ impl JoinSpec<'_> {
 
     fn keeps_right(&self) -> bool {
         matches!(self.join_type, JoinType::Right | JoinType::Full)
+    }
+
+    /// Counts `batches`, just made, against the query's budget: a join's output can be far
+    /// larger than its inputs, so it stops as soon as it is over, not when it is done.
+    fn account(&self, batches: &[RecordBatch]) -> Result<()> {
+        let size = batches_size(batches);
+        let total = self.produced.fetch_add(size, Ordering::Relaxed) + size;
+        self.memory.check(total)
     }
 }
 
@@ -60,6 +73,7 @@ pub fn join(
     keys: &[(Expr, Expr)],
     filter: Option<&Expr>,
     null_equal: bool,
+    memory: &MemoryBudget,
 ) -> Result<Vec<RecordBatch>> {
     let rows = |b: &[RecordBatch]| b.iter().map(|b| b.num_rows()).sum::<usize>();
     if join_type != JoinType::Inner || keys.is_empty() || rows(&left) >= rows(&right) {
@@ -72,6 +86,7 @@ pub fn join(
             keys,
             filter,
             null_equal,
+            memory,
         );
     }
     // Build on the left instead: join with the sides swapped, then put the columns back.
@@ -87,6 +102,7 @@ pub fn join(
         &keys,
         filter.as_ref(),
         null_equal,
+        memory,
     )?;
     swapped
         .into_iter()
@@ -111,11 +127,14 @@ fn join_build_right(
     keys: &[(Expr, Expr)],
     filter: Option<&Expr>,
     null_equal: bool,
+    memory: &MemoryBudget,
 ) -> Result<Vec<RecordBatch>> {
     let rtypes: Vec<arrow_schema::DataType> = right_types.iter().map(|t| t.arrow_type()).collect();
     let right = concat(&right, &rtypes)?;
     let spec = JoinSpec {
         right: &right,
+        memory,
+        produced: AtomicU64::new(0),
         join_type,
         filter,
     };
@@ -130,7 +149,11 @@ fn join_build_right(
     } else {
         let table = HashTable::build(&right, keys, null_equal)?;
         left.par_iter()
-            .map(|l| table.probe(l, keys, &spec))
+            .map(|l| {
+                let probed = table.probe(l, keys, &spec)?;
+                spec.account(&probed.batches)?;
+                Ok(probed)
+            })
             .collect::<Result<_>>()?
     };
     // Combine: merge the build-side bitmaps once.
@@ -272,14 +295,16 @@ fn cross(l: &RecordBatch, spec: &JoinSpec<'_>) -> Result<ProbeOutput> {
             li.push(i as u32);
             ri.push(j as u32);
             if li.len() == CROSS_CHUNK_ROWS_MAX {
-                out.extend(combine(
+                let chunk = combine(
                     l,
                     std::mem::take(&mut li),
                     std::mem::take(&mut ri),
                     spec,
                     &mut left_matched,
                     &mut right_matched,
-                )?);
+                )?;
+                spec.account(chunk.as_slice())?;
+                out.extend(chunk);
             }
         }
     }
@@ -479,6 +504,7 @@ mod tests {
             &[(key(), key())],
             None,
             false,
+            &MemoryBudget::unlimited(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
@@ -512,6 +538,7 @@ mod tests {
             &[(key(), key())],
             Some(&never),
             false,
+            &MemoryBudget::unlimited(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
@@ -560,6 +587,7 @@ mod tests {
                 &[(key(), key())],
                 Some(&filter),
                 false,
+                &MemoryBudget::unlimited(),
             )
             .unwrap_or_else(|e| panic!("{e}"))
         };

@@ -23,6 +23,7 @@ mod filter;
 mod hash;
 mod join;
 mod limit;
+pub mod memory;
 mod pipeline;
 pub mod profile;
 mod project;
@@ -46,6 +47,8 @@ use crate::planner::plan::Plan;
 /// What operators need from the outside world while a statement runs.
 pub struct ExecContext<'a> {
     pub store: &'a Store,
+    /// The query's memory budget: every materialized output is reserved against it.
+    pub memory: &'a memory::MemoryBudget,
     /// Polled between operators and inside long loops: cancel requests and timeouts.
     pub interrupt: &'a crate::interrupt::Interrupt,
     /// Per-operator figures, for EXPLAIN ANALYZE.
@@ -58,20 +61,32 @@ pub fn execute(plan: &Plan, ctx: &ExecContext<'_>) -> Result<Vec<RecordBatch>> {
     let mut order = Vec::new();
     plan.shared_subplans(&mut order);
     let mut shared = SharedResults::new();
+    // The shared results are held, and reserved, until the statement ends.
+    let mut held = Vec::new();
     for (id, input) in order {
         if !shared.contains_key(&id) {
-            let batches = run(&input, ctx, &shared)?;
-            shared.insert(id, Arc::new(batches));
+            let output = run(&input, ctx, &shared)?;
+            held.push(output.reserved);
+            shared.insert(id, Arc::new(output.batches));
         }
     }
-    run(plan, ctx, &shared)
+    Ok(run(plan, ctx, &shared)?.batches)
 }
 
 /// The results of the shared subplans, by id.
 type SharedResults = std::collections::HashMap<usize, Arc<Vec<RecordBatch>>>;
 
-fn run(plan: &Plan, ctx: &ExecContext<'_>, shared: &SharedResults) -> Result<Vec<RecordBatch>> {
-    timed(plan, ctx, || run_operator(plan, ctx, shared))
+/// An operator's output, reserved against the query's memory budget until this is dropped:
+/// after the operator that reads it has made its own output.
+struct Output<'a> {
+    batches: Vec<RecordBatch>,
+    reserved: memory::Reservation<'a>,
+}
+
+fn run<'a>(plan: &Plan, ctx: &ExecContext<'a>, shared: &SharedResults) -> Result<Output<'a>> {
+    let batches = timed(plan, ctx, || run_operator(plan, ctx, shared))?;
+    let reserved = ctx.memory.reserve_batches(&batches)?;
+    Ok(Output { batches, reserved })
 }
 
 /// Runs `operator` as the node `plan`: checks for interrupts around it and records its figures
@@ -118,15 +133,24 @@ fn run_operator(
             }
         },
         Plan::Values { rows, types } => values::values(rows, types),
-        Plan::Filter { input, predicate } => filter::filter(run(input, ctx, shared)?, predicate),
-        Plan::Project { input, exprs } => project::project(run(input, ctx, shared)?, exprs),
+        Plan::Filter { input, predicate } => {
+            let input = run(input, ctx, shared)?;
+            filter::filter(input.batches, predicate)
+        }
+        Plan::Project { input, exprs } => {
+            let input = run(input, ctx, shared)?;
+            project::project(input.batches, exprs)
+        }
         Plan::Aggregate {
             input,
             groups,
             aggs,
         } => match pipeline::aggregate(ctx, input, groups, aggs)? {
             Some(out) => Ok(out),
-            None => aggregate::aggregate(run(input, ctx, shared)?, groups, aggs),
+            None => {
+                let input = run(input, ctx, shared)?;
+                aggregate::aggregate(input.batches, groups, aggs)
+            }
         },
         Plan::Join {
             left,
@@ -137,39 +161,47 @@ fn run_operator(
             null_equal,
         } => {
             let (l, r) = rayon::join(|| run(left, ctx, shared), || run(right, ctx, shared));
+            let (l, r) = (l?, r?);
             join::join(
-                l?,
-                r?,
+                l.batches,
+                r.batches,
                 &left.types(),
                 &right.types(),
                 *join_type,
                 keys,
                 filter.as_ref(),
                 *null_equal,
+                ctx.memory,
             )
         }
         Plan::SingleRow { input, key_columns } => {
-            single_row::single_row(run(input, ctx, shared)?, *key_columns)
+            let input = run(input, ctx, shared)?;
+            single_row::single_row(input.batches, *key_columns)
         }
-        Plan::Sort { input, keys } => sort::sort(run(input, ctx, shared)?, keys),
+        Plan::Sort { input, keys } => {
+            let input = run(input, ctx, shared)?;
+            sort::sort(input.batches, keys)
+        }
         Plan::Window { input, calls } => {
-            window::window(run(input, ctx, shared)?, &input.types(), calls)
+            let types = input.types();
+            let input = run(input, ctx, shared)?;
+            window::window(input.batches, &types, calls)
         }
         Plan::Limit {
             input,
             offset,
             limit,
         } => {
-            let rows = match limit {
+            let input = match limit {
                 // A recursive query below stops once it has the rows the limit keeps.
                 Some(n) => recursive::run_limited(input, offset.saturating_add(*n), ctx, shared)?,
                 None => run(input, ctx, shared)?,
             };
-            Ok(limit::limit(rows, *offset, *limit))
+            Ok(limit::limit(input.batches, *offset, *limit))
         }
         Plan::Shared { id, input } => match shared.get(id) {
             Some(batches) => Ok(batches.as_ref().clone()),
-            None => run(input, ctx, shared),
+            None => Ok(run(input, ctx, shared)?.batches),
         },
         Plan::SetOp {
             left,
@@ -178,7 +210,8 @@ fn run_operator(
             all,
         } => {
             let (l, r) = rayon::join(|| run(left, ctx, shared), || run(right, ctx, shared));
-            set_op::set_op(l?, r?, &left.types(), *kind, *all)
+            let (l, r) = (l?, r?);
+            set_op::set_op(l.batches, r.batches, &left.types(), *kind, *all)
         }
         Plan::RecursiveUnion {
             id,

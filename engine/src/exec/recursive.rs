@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow_array::{RecordBatch, UInt32Array};
 use arrow_row::{RowConverter, SortField};
 
-use super::{project, run, timed, ExecContext, SharedResults};
+use super::{project, run, timed, ExecContext, Output, SharedResults};
 use crate::error::Result;
 use crate::planner::plan::Plan;
 
@@ -15,17 +15,18 @@ use crate::planner::plan::Plan;
 /// projections) stops after the round that reaches `cap` rows, as PostgreSQL's, which runs a
 /// round only when its reader asks for more rows, does: `WITH RECURSIVE t AS (... without an
 /// end ...) SELECT * FROM t LIMIT 10` ends.
-pub(super) fn run_limited(
+pub(super) fn run_limited<'a>(
     plan: &Plan,
     cap: u64,
-    ctx: &ExecContext<'_>,
+    ctx: &ExecContext<'a>,
     shared: &SharedResults,
-) -> Result<Vec<RecordBatch>> {
-    match plan {
+) -> Result<Output<'a>> {
+    let batches = match plan {
         Plan::Project { input, exprs } if reaches_recursive_union(input) => {
             timed(plan, ctx, || {
-                project::project(run_limited(input, cap, ctx, shared)?, exprs)
-            })
+                let input = run_limited(input, cap, ctx, shared)?;
+                project::project(input.batches, exprs)
+            })?
         }
         Plan::RecursiveUnion {
             id,
@@ -34,9 +35,11 @@ pub(super) fn run_limited(
             all,
         } => timed(plan, ctx, || {
             recursive_union(*id, anchor, recursive, *all, Some(cap), ctx, shared)
-        }),
-        _ => run(plan, ctx, shared),
-    }
+        })?,
+        _ => return run(plan, ctx, shared),
+    };
+    let reserved = ctx.memory.reserve_batches(&batches)?;
+    Ok(Output { batches, reserved })
 }
 
 fn reaches_recursive_union(plan: &Plan) -> bool {
@@ -67,7 +70,11 @@ pub(super) fn recursive_union(
             .collect();
         Some((RowConverter::new(fields)?, HashSet::new()))
     };
-    let mut work = new_rows(run(anchor, ctx, shared)?, distinct.as_mut())?;
+    // Every round's rows stay reserved until the output is complete.
+    let mut held = Vec::new();
+    let first = run(anchor, ctx, shared)?;
+    held.push(first.reserved);
+    let mut work = new_rows(first.batches, distinct.as_mut())?;
     // The recursive term's shared subplans may read the working table: they run every round.
     let mut subplans = Vec::new();
     recursive.shared_subplans(&mut subplans);
@@ -83,11 +90,12 @@ pub(super) fn recursive_union(
         }
         round.insert(id, Arc::new(work));
         for (sub, input) in &subplans {
-            let batches = run(input, ctx, &round)?;
+            let batches = run(input, ctx, &round)?.batches;
             round.insert(*sub, Arc::new(batches));
         }
         let added = run(recursive, ctx, &round)?;
-        work = new_rows(added, distinct.as_mut())?;
+        held.push(added.reserved);
+        work = new_rows(added.batches, distinct.as_mut())?;
     }
     Ok(output)
 }

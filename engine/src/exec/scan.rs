@@ -47,7 +47,14 @@ pub fn scan_counted(
     projection: &[usize],
     filter: Option<&Expr>,
 ) -> Result<(Vec<RecordBatch>, ScanCounts)> {
-    let (batches, counts) = scan_map(ctx, table, projection, filter, |b, _| Ok(b))?;
+    // The rows read so far count against the query's budget before the scan ends.
+    let read = std::sync::atomic::AtomicU64::new(0);
+    let (batches, counts) = scan_map(ctx, table, projection, filter, |b, _| {
+        let size = b.get_array_memory_size() as u64;
+        let so_far = read.fetch_add(size, std::sync::atomic::Ordering::Relaxed) + size;
+        ctx.memory.check(so_far)?;
+        Ok(b)
+    })?;
     Ok((batches.into_iter().flatten().collect(), counts))
 }
 
@@ -204,6 +211,7 @@ mod tests {
         let interrupt = crate::interrupt::Interrupt::none();
         let ctx = ExecContext {
             store: &engine.store,
+            memory: &crate::exec::memory::MemoryBudget::unlimited(),
             interrupt: &interrupt,
             profile: None,
         };

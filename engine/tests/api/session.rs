@@ -259,6 +259,8 @@ fn explain_analyze_reports_each_operator() {
         line("Zone maps:").contains("1 of 2 segments may match"),
         "{lines:#?}"
     );
+    let peak = line("Peak Memory:");
+    assert!(!peak.starts_with("Peak Memory: 0 kB"), "{peak}");
     assert!(
         lines.last().unwrap().starts_with("Execution Time: "),
         "{lines:#?}"
@@ -289,6 +291,7 @@ fn statements_beyond_the_slots_wait_in_the_queue() {
     let dir = tempfile::tempdir().unwrap();
     let options = basalt_engine::EngineOptions {
         max_concurrent_queries: 1,
+        ..Default::default()
     };
     let engine = Engine::open_with(dir.path(), options).unwrap();
     let mut setup = engine.session("setup");

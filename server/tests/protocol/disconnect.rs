@@ -38,6 +38,7 @@ async fn a_client_that_hangs_up_has_its_statement_cancelled() {
         dir.path(),
         basalt_engine::EngineOptions {
             max_concurrent_queries: 1,
+            ..Default::default()
         },
     )
     .unwrap();
