@@ -27,7 +27,8 @@ pub const SORTED: &str = "lineitem_sorted";
 pub const PARQUET_ZSTD_LEVEL: i32 = 3;
 /// Rows per batch when reading the Parquet file: a Basalt block's rows.
 pub const PARQUET_BATCH_ROWS: usize = 65_536;
-/// Days from 1970-01-01 to 1992-01-01, the first `l_shipdate` week's Monday is 1992-01-06.
+/// Days from 1970-01-01 to 1992-01-06, the first Monday on or after the first `l_shipdate`
+/// (1992-01-02).
 const FIRST_MONDAY_DAYS: i32 = 8040;
 /// Days from 1970-01-01 to 1998-12-01, after the last `l_shipdate`.
 const LAST_SHIPDATE_DAYS: i32 = 10_561;
