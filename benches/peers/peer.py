@@ -17,7 +17,7 @@ on stdout. Every response has "ok" (true or false) and, when false, "error". Req
    "format": "text" | "parquet"}
       Creates a fresh DuckDB database with the tables of SCHEMA and loads NAME from one file
       ('|'-delimited text or Parquet), timing the load alone.
-      -> {"ok": true, "seconds": S, "rows": N}
+      -> {"ok": true, "seconds": S, "rows": N, "bytes": DB_FILE_SIZE}
   {"op": "query", "engine": "duckdb" | "datafusion", "sql": SQL, "rows": BOOL}
       Runs SQL and fetches every row; "seconds" is the time to run and fetch. With "rows", the
       response also has "columns", "types" and "rows" (values as text, null for NULL).
@@ -104,7 +104,7 @@ def duckdb_copy(req):
     duckdb_conn.execute("CHECKPOINT")
     seconds = time.perf_counter() - start
     rows = duckdb_conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    return {"seconds": seconds, "rows": rows}
+    return {"seconds": seconds, "rows": rows, "bytes": os.path.getsize(req["db"])}
 
 
 def duckdb_parquet(req):

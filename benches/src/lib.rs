@@ -7,15 +7,22 @@
 //!   and with `--compare` runs DuckDB and DataFusion beside Basalt and checks the answers.
 //! - `src/bin/copy.rs`: COPY of TPC-H lineitem from '|'-delimited text and from Parquet,
 //!   beside DuckDB loading the same files into a native table.
+//! - `src/bin/storage.rs`: lineitem's bytes on disk beside Parquet (ZSTD) and DuckDB, its
+//!   full decode to Arrow beside the parquet crate's read, and zone maps: a one-week
+//!   `l_shipdate` query on a copy sorted by `l_shipdate` beside the unsorted table.
 //! - `tests/tpch.rs`: the 22 queries at scale factor 0.01 against DuckDB's stored answers.
+//! - `tests/storage.rs`: the storage harness's checks (decoded rows, blocks read) at scale
+//!   factor 0.01.
 //!
-//! This library holds the data generators the benchmarks share: [`tpch`] for TPC-H, and
-//! [`answers`] for comparing query results between engines. Performance is claimed only
+//! This library holds the data generators the benchmarks share: [`tpch`] for TPC-H,
+//! [`answers`] for comparing query results between engines, and [`storage`] for the storage
+//! harness's parts. Performance is claimed only
 //! from benchmarks measured beside a peer engine in the same run; these micro-benchmarks track
 //! Basalt against itself.
 
 pub mod answers;
 pub mod peers;
+pub mod storage;
 pub mod tpch;
 
 use std::sync::Arc;

@@ -72,6 +72,47 @@ impl<'a> BitWriter<'a> {
     }
 }
 
+/// Calls `f` with each of the `count` values of `width` bits (`1..=56`) packed in `bytes`, in
+/// order, with one unaligned 8-byte load per value while 8 bytes remain, byte by byte after.
+/// `bytes` must hold exactly [`packed_bytes`]`(count, width)` bytes.
+#[inline]
+pub(crate) fn unpack_each(
+    bytes: &[u8],
+    width: u32,
+    count: usize,
+    mut f: impl FnMut(u64),
+) -> Result<(), String> {
+    if !(1..=56).contains(&width) || packed_bytes(count, width) != Some(bytes.len()) {
+        return Err(format!(
+            "{} packed bytes for {count} values of {width} bits",
+            bytes.len()
+        ));
+    }
+    let w = width as usize;
+    let mask = (1u64 << width) - 1;
+    // Values whose 8-byte window lies inside `bytes`.
+    let fast = if bytes.len() >= 8 {
+        ((bytes.len() - 8) * 8 / w + 1).min(count)
+    } else {
+        0
+    };
+    for i in 0..fast {
+        let bit = i * w;
+        let at = bit / 8;
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[at..at + 8]);
+        f((u64::from_le_bytes(word) >> (bit % 8)) & mask);
+    }
+    let mut rest = BitReader {
+        bytes,
+        bit: fast * w,
+    };
+    for _ in fast..count {
+        f(rest.read(width)? as u64);
+    }
+    Ok(())
+}
+
 /// Reads values of one width from packed bytes; reading past the end is an error.
 pub(crate) struct BitReader<'a> {
     bytes: &'a [u8],
@@ -122,6 +163,30 @@ impl<'a> BitReader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Every width from 1 to 56 and counts around the 8-byte window's edge: the fast unpacker
+    // returns what the writer packed, and a wrong byte count is an error.
+    #[test]
+    fn unpack_each_matches_the_writer() {
+        for width in 1..=56u32 {
+            for count in [0usize, 1, 2, 7, 8, 9, 63, 64, 65, 1000] {
+                let values: Vec<u64> = (0..count as u64)
+                    .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) & ((1u64 << width) - 1))
+                    .collect();
+                let mut packed = Vec::new();
+                let mut w = BitWriter::new(&mut packed);
+                for v in &values {
+                    w.push(u128::from(*v), width);
+                }
+                w.finish();
+                let mut got = Vec::new();
+                unpack_each(&packed, width, count, |v| got.push(v)).unwrap();
+                assert_eq!(got, values, "width {width} count {count}");
+                packed.push(0);
+                assert!(unpack_each(&packed, width, count, |_| {}).is_err());
+            }
+        }
+    }
 
     #[test]
     fn every_width_round_trips() {

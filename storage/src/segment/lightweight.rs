@@ -9,7 +9,9 @@ use std::hash::Hash;
 use arrow_array::Array;
 
 use crate::bytes::{ByteReader, PutLe};
-use crate::segment::bitpack::{bits_needed, packed_bytes, BitReader, BitWriter, WIDTH_BITS_MAX};
+use crate::segment::bitpack::{
+    bits_needed, packed_bytes, unpack_each, BitReader, BitWriter, WIDTH_BITS_MAX,
+};
 use crate::segment::column::{ColumnBuilder, ColumnValues};
 use crate::segment::encoding::Codec as _;
 use crate::segment::encoding::Plain;
@@ -497,15 +499,41 @@ impl FrameOfReference {
             return Err(format!("FRAME_OF_REFERENCE width of {width} bits"));
         }
         let packed_len = packed_bytes(packed_count, width).ok_or("FRAME_OF_REFERENCE overflow")?;
-        let mut bits = BitReader::new(
-            r.take(packed_len)
-                .map_err(|e| format!("FRAME_OF_REFERENCE offsets: {e}"))?,
-        );
+        let packed = r
+            .take(packed_len)
+            .map_err(|e| format!("FRAME_OF_REFERENCE offsets: {e}"))?;
+        let mut bits = BitReader::new(packed);
         if r.remaining() != 0 {
             return Err(format!(
                 "{} bytes after the FRAME_OF_REFERENCE offsets",
                 r.remaining()
             ));
+        }
+        // Fast path: frame mode with offsets of 1 to 56 bits, when the whole frame (`first` to
+        // `first + 2^width - 1`) fits the column's type: every value does, so the range is
+        // checked once for the block, and the offsets are unpacked with one load each.
+        if delta_base.is_none() && (1..=56).contains(&width) {
+            let top = first.checked_add((1i128 << width) - 1);
+            macro_rules! frame {
+                ($v:expr, $t:ty) => {
+                    if let (Ok(base), Some(Ok(_))) =
+                        (<$t>::try_from(first), top.map(<$t>::try_from))
+                    {
+                        $v.reserve(rows);
+                        // The sum fits the type, so the wrapping addition is exact.
+                        return unpack_each(packed, width, rows, |o| {
+                            $v.push(base.wrapping_add(o as $t))
+                        });
+                    }
+                };
+            }
+            match &mut out.values {
+                ColumnValues::Int16(v) => frame!(v, i16),
+                ColumnValues::Int32(v) => frame!(v, i32),
+                ColumnValues::Int64(v) => frame!(v, i64),
+                ColumnValues::Int128(v) => frame!(v, i128),
+                _ => {}
+            }
         }
         let mut previous = first;
         let mut row = 0usize;
