@@ -231,7 +231,7 @@ impl Binder<'_> {
     }
 
     /// `q`'s plan with its columns cast to `types` where they differ.
-    fn convert_columns(&self, q: BoundQuery, types: &[SqlType]) -> Result<Plan> {
+    pub(crate) fn convert_columns(&self, q: BoundQuery, types: &[SqlType]) -> Result<Plan> {
         if q.columns.iter().zip(types).all(|(c, t)| c.ty == *t) {
             return Ok(q.plan);
         }

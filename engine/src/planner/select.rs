@@ -147,29 +147,6 @@ impl Binder<'_> {
                 })?;
             types.push(t);
         }
-        let convert = |b: &Binder<'_>, q: BoundQuery| -> Result<Plan> {
-            if q.columns.iter().zip(&types).all(|(c, t)| c.ty == *t) {
-                return Ok(q.plan);
-            }
-            let exprs = q
-                .columns
-                .iter()
-                .zip(&types)
-                .enumerate()
-                .map(|(i, (c, t))| {
-                    b.cast(
-                        Expr::Column { index: i, ty: c.ty },
-                        *t,
-                        false,
-                        Span::empty(),
-                    )
-                })
-                .collect::<Result<Vec<_>>>()?;
-            Ok(Plan::Project {
-                input: Box::new(q.plan),
-                exprs,
-            })
-        };
         let columns = l
             .columns
             .iter()
@@ -179,8 +156,8 @@ impl Binder<'_> {
                 ty: *t,
             })
             .collect();
-        let left = convert(self, l)?;
-        let right = convert(self, r)?;
+        let left = self.convert_columns(l, &types)?;
+        let right = self.convert_columns(r, &types)?;
         Ok(BoundQuery {
             plan: Plan::SetOp {
                 left: Box::new(left),
