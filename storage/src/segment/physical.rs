@@ -299,11 +299,11 @@ mod tests {
         // The worked examples of docs/segment-format.md.
         assert_eq!(
             pack_interval(IntervalMonthDayNano::new(1, 2, 3000)),
-            Some(0x00000001_00000002_0000000000000003)
+            Some(0x0000_0001_0000_0002_0000_0000_0000_0003)
         );
         assert_eq!(
             pack_interval(IntervalMonthDayNano::new(0, -1, 0)).map(|p| p as u128),
-            Some(0xFFFFFFFF_FFFFFFFF_0000000000000000)
+            Some(0xFFFF_FFFF_FFFF_FFFF_0000_0000_0000_0000)
         );
         // A fraction of a microsecond cannot be stored.
         assert_eq!(pack_interval(IntervalMonthDayNano::new(0, 0, 1)), None);
