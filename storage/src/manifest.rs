@@ -619,7 +619,7 @@ mod tests {
             }],
         };
         let bytes = encode(&p).unwrap();
-        assert_eq!(&bytes[8..12], &6u32.to_le_bytes());
+        assert_eq!(&bytes[8..12], &MANIFEST_FORMAT_VERSION.to_le_bytes());
         assert_eq!(decode(Path::new("m"), &bytes).unwrap(), p);
 
         // A view id at the counter, and a view over a missing table, are corrupt.
