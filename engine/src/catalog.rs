@@ -797,6 +797,9 @@ const TYPES: &[(i64, &str, i64, bool, &str, &str, i64)] = &[
     (1043, "varchar", -1, false, "S", "i", 100),
     (1082, "date", 4, true, "D", "i", 0),
     (1114, "timestamp", 8, true, "D", "d", 0),
+    (1083, "time", 8, true, "D", "d", 0),
+    (1184, "timestamptz", 8, true, "D", "d", 0),
+    (1186, "interval", 16, false, "T", "d", 0),
     (1700, "numeric", -1, false, "N", "i", 0),
     (1000, "_bool", -1, false, "A", "i", 0),
     (1005, "_int2", -1, false, "A", "i", 0),
@@ -809,6 +812,9 @@ const TYPES: &[(i64, &str, i64, bool, &str, &str, i64)] = &[
     (1022, "_float8", -1, false, "A", "d", 0),
     (1115, "_timestamp", -1, false, "A", "d", 0),
     (1182, "_date", -1, false, "A", "i", 0),
+    (1183, "_time", -1, false, "A", "d", 0),
+    (1185, "_timestamptz", -1, false, "A", "d", 0),
+    (1187, "_interval", -1, false, "A", "d", 0),
     (1231, "_numeric", -1, false, "A", "i", 0),
 ];
 
@@ -825,6 +831,9 @@ const ARRAY_TYPES: &[(i64, i64)] = &[
     (701, 1022),
     (1114, 1115),
     (1082, 1182),
+    (1083, 1183),
+    (1184, 1185),
+    (1186, 1187),
     (1700, 1231),
 ];
 
@@ -858,6 +867,9 @@ fn type_info(ty: SqlType) -> (i64, &'static str, i64, &'static str) {
         SqlType::Varchar { .. } => 1043,
         SqlType::Date => 1082,
         SqlType::Timestamp => 1114,
+        SqlType::Time => 1083,
+        SqlType::Timestamptz => 1184,
+        SqlType::Interval => 1186,
         SqlType::Decimal { .. } => 1700,
         SqlType::Array { element } => array_type_oid(element),
     };
@@ -2716,6 +2728,9 @@ fn type_display_name(oid: i64, typmod: i64) -> String {
         1043 => "character varying".into(),
         1082 => "date".into(),
         1114 => "timestamp without time zone".into(),
+        1083 => "time without time zone".into(),
+        1184 => "timestamp with time zone".into(),
+        1186 => "interval".into(),
         1700 if typmod >= 4 => format!("numeric({},{})", m >> 16, m & 0xffff),
         1700 => "numeric".into(),
         _ => "???".into(),

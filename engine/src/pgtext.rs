@@ -8,10 +8,12 @@ use std::fmt::Write;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
-    TimestampMicrosecondType,
+    IntervalMonthDayNanoType, Time64MicrosecondType, TimestampMicrosecondType,
 };
 use arrow_array::Array;
 use basalt_storage::SqlType;
+
+use crate::types::temporal;
 
 /// Days from 0001-01-01 (proleptic Gregorian, CE) to 1970-01-01.
 const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
@@ -44,6 +46,20 @@ pub fn write_value(out: &mut String, array: &dyn Array, row: usize, ty: SqlType)
         SqlType::Timestamp => write_timestamp(
             out,
             array.as_primitive::<TimestampMicrosecondType>().value(row),
+        ),
+        SqlType::Time => temporal::write_time(
+            out,
+            array.as_primitive::<Time64MicrosecondType>().value(row),
+        ),
+        SqlType::Timestamptz => temporal::write_timestamptz(
+            out,
+            array.as_primitive::<TimestampMicrosecondType>().value(row),
+        ),
+        SqlType::Interval => temporal::write_interval(
+            out,
+            temporal::Interval::from_arrow(
+                array.as_primitive::<IntervalMonthDayNanoType>().value(row),
+            ),
         ),
         SqlType::Array { element } => {
             let list = array.as_list::<i32>();

@@ -8,7 +8,7 @@
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
-    TimestampMicrosecondType,
+    IntervalMonthDayNanoType, Time64MicrosecondType, TimestampMicrosecondType,
 };
 use arrow_array::{Array, RecordBatch};
 use basalt_engine::{pgtext, SqlType};
@@ -205,6 +205,30 @@ pub(crate) fn write_binary(
                 .ok_or_else(mismatch)?
                 .value(row);
             out.put_i64(timestamp_to_pg(micros)?);
+        }
+        SqlType::Time => {
+            let micros = array
+                .as_primitive_opt::<Time64MicrosecondType>()
+                .ok_or_else(mismatch)?
+                .value(row);
+            out.put_i64(micros);
+        }
+        SqlType::Timestamptz => {
+            let micros = array
+                .as_primitive_opt::<TimestampMicrosecondType>()
+                .ok_or_else(mismatch)?
+                .value(row);
+            out.put_i64(timestamp_to_pg(micros)?);
+        }
+        SqlType::Interval => {
+            // PostgreSQL's interval_send: microseconds, days, months.
+            let v = array
+                .as_primitive_opt::<IntervalMonthDayNanoType>()
+                .ok_or_else(mismatch)?
+                .value(row);
+            out.put_i64(v.nanoseconds / 1000);
+            out.put_i32(v.days);
+            out.put_i32(v.months);
         }
         SqlType::Array { element } => {
             // PostgreSQL's array_send: dimensions, a has-NULLs flag, the element type, each

@@ -5,6 +5,7 @@
 //! and printed in PostgreSQL's text form, so `$1` means the same in either format.
 
 use basalt_engine::pgtext;
+use basalt_engine::types::temporal;
 use pgwire::api::results::FieldFormat;
 use pgwire::api::Type;
 
@@ -111,6 +112,46 @@ fn binary_to_text(index: usize, ty: &Type, raw: &[u8]) -> Result<String, SqlErro
                     pgtext::write_timestamp(&mut out, unix);
                 }
             }
+        }
+        oid::TIME => {
+            let micros = i64::from_be_bytes(fixed(raw).ok_or_else(bad_format)?);
+            if !(0..=basalt_storage::types::TIME_MICROS_MAX).contains(&micros) {
+                return Err(SqlError::error(
+                    code::DATETIME_FIELD_OVERFLOW,
+                    "time out of range",
+                ));
+            }
+            temporal::write_time(&mut out, micros);
+        }
+        oid::TIMESTAMPTZ => {
+            let micros = i64::from_be_bytes(fixed(raw).ok_or_else(bad_format)?);
+            match micros {
+                i64::MIN => out.push_str("-infinity"),
+                i64::MAX => out.push_str("infinity"),
+                _ => {
+                    let unix = micros.checked_add(PG_EPOCH_MICROS).ok_or_else(|| {
+                        SqlError::error(code::DATETIME_FIELD_OVERFLOW, "timestamp out of range")
+                    })?;
+                    temporal::write_timestamptz(&mut out, unix);
+                }
+            }
+        }
+        oid::INTERVAL => {
+            // PostgreSQL's interval_recv: microseconds, days, months.
+            if raw.len() != 16 {
+                return Err(bad_format());
+            }
+            let micros = i64::from_be_bytes(fixed(&raw[..8]).ok_or_else(bad_format)?);
+            let days = i32::from_be_bytes(fixed(&raw[8..12]).ok_or_else(bad_format)?);
+            let months = i32::from_be_bytes(fixed(&raw[12..]).ok_or_else(bad_format)?);
+            temporal::write_interval(
+                &mut out,
+                temporal::Interval {
+                    months,
+                    days,
+                    micros,
+                },
+            );
         }
         _ => {
             return Err(SqlError::error(

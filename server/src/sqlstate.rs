@@ -56,6 +56,8 @@ pub mod code {
     pub const INVALID_DATETIME_FORMAT: &str = "22007";
     /// `22008`: a date or time out of range.
     pub const DATETIME_FIELD_OVERFLOW: &str = "22008";
+    /// `22015`: an interval field too large ("interval field value out of range").
+    pub const INTERVAL_FIELD_OVERFLOW: &str = "22015";
     /// `22001`: a string longer than its column allows.
     pub const STRING_DATA_RIGHT_TRUNCATION: &str = "22001";
     /// `22021`: bytes that are not valid UTF-8.
@@ -238,6 +240,11 @@ impl SqlError {
             EngineError::InvalidTextRepresentation { .. } => code::INVALID_TEXT_REPRESENTATION,
             // One variant covers both codes; PostgreSQL's range errors all say "out of range"
             // ("date/time field value out of range", "timestamp out of range").
+            EngineError::InvalidDatetime { message }
+                if message.starts_with("interval field value out of range") =>
+            {
+                code::INTERVAL_FIELD_OVERFLOW
+            }
             EngineError::InvalidDatetime { message } if message.contains("out of range") => {
                 code::DATETIME_FIELD_OVERFLOW
             }

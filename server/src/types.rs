@@ -40,6 +40,12 @@ pub mod oid {
     pub const DATE: u32 = 1082;
     /// `timestamp` (without time zone)
     pub const TIMESTAMP: u32 = 1114;
+    /// `time` (without time zone)
+    pub const TIME: u32 = 1083;
+    /// `timestamptz`
+    pub const TIMESTAMPTZ: u32 = 1184;
+    /// `interval`
+    pub const INTERVAL: u32 = 1186;
     /// `numeric`
     pub const NUMERIC: u32 = 1700;
 }
@@ -59,6 +65,9 @@ pub fn pg_type(ty: SqlType) -> Type {
         SqlType::Text => Type::TEXT,
         SqlType::Date => Type::DATE,
         SqlType::Timestamp => Type::TIMESTAMP,
+        SqlType::Time => Type::TIME,
+        SqlType::Timestamptz => Type::TIMESTAMPTZ,
+        SqlType::Interval => Type::INTERVAL,
         SqlType::Array { element } => match pg_type(element.sql_type()) {
             t if t == Type::INT2 => Type::INT2_ARRAY,
             t if t == Type::INT4 => Type::INT4_ARRAY,
@@ -79,7 +88,12 @@ pub fn type_size(ty: SqlType) -> i16 {
     match ty {
         SqlType::SmallInt => 2,
         SqlType::Integer | SqlType::Real | SqlType::Date => 4,
-        SqlType::BigInt | SqlType::Double | SqlType::Timestamp => 8,
+        SqlType::BigInt
+        | SqlType::Double
+        | SqlType::Timestamp
+        | SqlType::Timestamptz
+        | SqlType::Time => 8,
+        SqlType::Interval => 16,
         SqlType::Boolean => 1,
         SqlType::Decimal { .. }
         | SqlType::Char { .. }
@@ -209,6 +223,13 @@ mod tests {
         assert_eq!(Type::VARCHAR.oid(), oid::VARCHAR);
         assert_eq!(Type::DATE.oid(), oid::DATE);
         assert_eq!(Type::TIMESTAMP.oid(), oid::TIMESTAMP);
+        assert_eq!(Type::TIME.oid(), oid::TIME);
+        assert_eq!(Type::TIMESTAMPTZ.oid(), oid::TIMESTAMPTZ);
+        assert_eq!(Type::INTERVAL.oid(), oid::INTERVAL);
+        assert_eq!(pg_type(SqlType::Time).oid(), 1083);
+        assert_eq!(pg_type(SqlType::Timestamptz).oid(), 1184);
+        assert_eq!(pg_type(SqlType::Interval).oid(), 1186);
+        assert_eq!(type_size(SqlType::Interval), 16);
         assert_eq!(Type::NUMERIC.oid(), oid::NUMERIC);
     }
 

@@ -185,7 +185,12 @@ fn column_type(ty: SqlType) -> DefaultColumnType {
         SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text => DefaultColumnType::Text,
         // An array compares as its text form.
         SqlType::Array { .. } => DefaultColumnType::Text,
-        SqlType::Boolean | SqlType::Date | SqlType::Timestamp => DefaultColumnType::Any,
+        SqlType::Boolean
+        | SqlType::Date
+        | SqlType::Timestamp
+        | SqlType::Time
+        | SqlType::Timestamptz
+        | SqlType::Interval => DefaultColumnType::Any,
     }
 }
 

@@ -21,7 +21,7 @@
 //! | TEXT32K        | DICTIONARY (else PLAIN)                | LZ4 when it pays             | VARCHAR, TEXT                                   |
 //! | ZSTD           | as AUTO                                | ZSTD when it saves anything  | all                                             |
 //! | LZO            | PLAIN                                  | LZ4 when it pays             | all                                             |
-//! | AZ64           | FRAME_OF_REFERENCE (else PLAIN)        | LZ4 when it pays             | SMALLINT, INTEGER, BIGINT, DECIMAL, DATE, TIMESTAMP |
+//! | AZ64           | FRAME_OF_REFERENCE (else PLAIN)        | LZ4 when it pays             | SMALLINT, INTEGER, BIGINT, DECIMAL, DATE, TIMESTAMP, TIMESTAMPTZ, TIME, INTERVAL |
 //!
 //! Basalt's frame of reference adapts its bit width per block, so DELTA, DELTA32K and the
 //! MOSTLYn widths all choose the same encoding; they differ only in the types Redshift accepts.
@@ -114,9 +114,23 @@ impl ColumnEncoding {
             | ColumnEncoding::Zstd
             | ColumnEncoding::Lzo => true,
             ColumnEncoding::Bytedict => ty != T::Boolean,
-            ColumnEncoding::Delta | ColumnEncoding::Az64 => matches!(
+            ColumnEncoding::Delta => matches!(
                 ty,
                 T::SmallInt | T::Integer | T::BigInt | T::Decimal { .. } | T::Date | T::Timestamp
+            ),
+            // Redshift's AZ64 also takes TIME and TIMESTAMPTZ; Basalt's INTERVAL packs into one
+            // integer, so the frame of reference fits it too.
+            ColumnEncoding::Az64 => matches!(
+                ty,
+                T::SmallInt
+                    | T::Integer
+                    | T::BigInt
+                    | T::Decimal { .. }
+                    | T::Date
+                    | T::Timestamp
+                    | T::Timestamptz
+                    | T::Time
+                    | T::Interval
             ),
             ColumnEncoding::Delta32k => matches!(
                 ty,
@@ -193,6 +207,11 @@ mod tests {
             .check(SqlType::Varchar { length: 10 })
             .is_ok());
         assert!(ColumnEncoding::Az64.check(SqlType::Date).is_ok());
+        assert!(ColumnEncoding::Az64.check(SqlType::Timestamptz).is_ok());
+        assert!(ColumnEncoding::Az64.check(SqlType::Interval).is_ok());
+        assert!(ColumnEncoding::Delta.check(SqlType::Time).is_err());
+        assert!(ColumnEncoding::Mostly8.check(SqlType::Interval).is_err());
+        assert!(ColumnEncoding::Bytedict.check(SqlType::Interval).is_ok());
         assert!(ColumnEncoding::Runlength.check(SqlType::Boolean).is_ok());
         // The manifest spells each preference as its keyword in lower case.
         for e in ColumnEncoding::ALL {

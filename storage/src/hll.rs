@@ -24,7 +24,7 @@
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
-    TimestampMicrosecondType,
+    IntervalMonthDayNanoType, Time64MicrosecondType, TimestampMicrosecondType,
 };
 use arrow_array::Array;
 use arrow_schema::DataType;
@@ -312,9 +312,24 @@ pub fn hash_array(array: &dyn Array, mut f: impl FnMut(Option<u64>)) -> Result<(
         DataType::Date32 => each!(array.as_primitive::<Date32Type>(), |v: i32| hash_i64(
             i64::from(v)
         )),
-        DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, None) => {
+        DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, _) => {
             each!(array.as_primitive::<TimestampMicrosecondType>(), hash_i64)
         }
+        DataType::Time64(arrow_schema::TimeUnit::Microsecond) => {
+            each!(array.as_primitive::<Time64MicrosecondType>(), hash_i64)
+        }
+        // Intervals that SQL calls equal ('1 day' and '24:00:00') are distinct values to a
+        // sketch; the estimate counts representations, which is what the column stores.
+        DataType::Interval(arrow_schema::IntervalUnit::MonthDayNano) => each!(
+            array.as_primitive::<IntervalMonthDayNanoType>(),
+            |v: arrow_buffer::IntervalMonthDayNano| {
+                let mut b = [0u8; 16];
+                b[..4].copy_from_slice(&v.months.to_le_bytes());
+                b[4..8].copy_from_slice(&v.days.to_le_bytes());
+                b[8..].copy_from_slice(&v.nanoseconds.to_le_bytes());
+                hash_bytes(&b)
+            }
+        ),
         DataType::Float32 => each!(array.as_primitive::<Float32Type>(), |v: f32| hash_f64(
             f64::from(v)
         )),

@@ -31,10 +31,11 @@ pub const MANIFEST_MAGIC: [u8; 8] = *b"BASALTMF";
 /// (`segments[].deleted`); version 3 the table attributes (`def.dist_style`, `def.dist_key`,
 /// `def.sort_key`, `def.columns[].encoding`); version 4 the external catalog (`external`);
 /// version 5 the security catalog (`security`, `def.owner`); version 6 views and indexes
-/// (`objects`). This build reads versions 1 to 6; fields a version lacks take their defaults
+/// (`objects`); version 7 the column types `time`, `timestamptz` and `interval`. This build
+/// reads versions 1 to 7; fields a version lacks take their defaults
 /// (no deleted rows, AUTO everywhere, no external schemas, no roles, tables owned by the
 /// bootstrap superuser, no views or indexes).
-pub const MANIFEST_FORMAT_VERSION: u32 = 6;
+pub const MANIFEST_FORMAT_VERSION: u32 = 7;
 /// The oldest manifest format version this build reads.
 pub const MANIFEST_FORMAT_VERSION_MIN: u32 = 1;
 const HEADER_BYTES: usize = 24;
@@ -618,7 +619,7 @@ mod tests {
             }],
         };
         let bytes = encode(&p).unwrap();
-        assert_eq!(&bytes[8..12], &6u32.to_le_bytes());
+        assert_eq!(&bytes[8..12], &MANIFEST_FORMAT_VERSION.to_le_bytes());
         assert_eq!(decode(Path::new("m"), &bytes).unwrap(), p);
 
         // A view id at the counter, and a view over a missing table, are corrupt.

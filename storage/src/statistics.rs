@@ -374,7 +374,12 @@ pub fn value_width(ty: SqlType, string_bytes: usize, decimal: i128) -> u64 {
         SqlType::Boolean => 1,
         SqlType::SmallInt => 2,
         SqlType::Integer | SqlType::Real | SqlType::Date => 4,
-        SqlType::BigInt | SqlType::Double | SqlType::Timestamp => 8,
+        SqlType::BigInt
+        | SqlType::Double
+        | SqlType::Timestamp
+        | SqlType::Timestamptz
+        | SqlType::Time => 8,
+        SqlType::Interval => 16,
         SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text => {
             let n = string_bytes as u64;
             if n <= 126 {

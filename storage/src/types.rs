@@ -1,6 +1,6 @@
 //! SQL column types as the catalog records them, and their Arrow representation.
 
-use arrow_schema::{DataType, Field, TimeUnit};
+use arrow_schema::{DataType, Field, IntervalUnit, TimeUnit};
 use serde::{Deserialize, Serialize};
 
 /// Largest DECIMAL precision Basalt supports (Redshift and Arrow's `Decimal128` agree).
@@ -8,6 +8,13 @@ pub const DECIMAL_PRECISION_MAX: u8 = 38;
 
 /// Longest CHAR/VARCHAR declaration, in bytes (as Redshift).
 pub const VARCHAR_LENGTH_MAX: u32 = 65535;
+
+/// The time zone of TIMESTAMPTZ's Arrow type: values are instants, kept in UTC.
+pub const TIMESTAMPTZ_ZONE: &str = "+00:00";
+
+/// Microseconds in a day: TIME values lie in `0 ..= TIME_MICROS_MAX` (`24:00:00` included, as in
+/// PostgreSQL).
+pub const TIME_MICROS_MAX: i64 = 86_400_000_000;
 
 /// A column's SQL type. This is what the catalog persists; the Arrow type used in memory and the
 /// PostgreSQL type OID sent to clients both derive from it.
@@ -38,6 +45,14 @@ pub enum SqlType {
     Date,
     /// TIMESTAMP WITHOUT TIME ZONE, microsecond precision.
     Timestamp,
+    /// TIME WITHOUT TIME ZONE: microseconds since midnight, `0 ..= 86_400_000_000` (PostgreSQL
+    /// accepts `24:00:00`).
+    Time,
+    /// TIMESTAMP WITH TIME ZONE: an instant, microseconds since 1970-01-01 00:00:00 UTC. The
+    /// session's `TimeZone` only changes how it is read and printed.
+    Timestamptz,
+    /// INTERVAL: months, days and microseconds kept apart, as PostgreSQL keeps them.
+    Interval,
     /// A one-dimensional array of `element` values (NULLs allowed), as PostgreSQL's `text[]`
     /// or `integer[]`. A type of expressions and catalog columns: no table column has it, as
     /// Redshift has no array columns either.
@@ -78,6 +93,8 @@ impl ArrayElement {
             SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text => ArrayElement::Text,
             SqlType::Date => ArrayElement::Date,
             SqlType::Timestamp => ArrayElement::Timestamp,
+            // Arrays of the newer date/time types are not built yet.
+            SqlType::Time | SqlType::Timestamptz | SqlType::Interval => return None,
             SqlType::Array { .. } => return None,
         })
     }
@@ -113,6 +130,11 @@ impl SqlType {
             SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text => DataType::Utf8,
             SqlType::Date => DataType::Date32,
             SqlType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+            SqlType::Time => DataType::Time64(TimeUnit::Microsecond),
+            SqlType::Timestamptz => {
+                DataType::Timestamp(TimeUnit::Microsecond, Some(TIMESTAMPTZ_ZONE.into()))
+            }
+            SqlType::Interval => DataType::Interval(IntervalUnit::MonthDayNano),
             SqlType::Array { element } => DataType::List(std::sync::Arc::new(Field::new(
                 "item",
                 element.sql_type().arrow_type(),
@@ -162,6 +184,9 @@ impl SqlType {
             SqlType::Text => "text".into(),
             SqlType::Date => "date".into(),
             SqlType::Timestamp => "timestamp without time zone".into(),
+            SqlType::Time => "time without time zone".into(),
+            SqlType::Timestamptz => "timestamp with time zone".into(),
+            SqlType::Interval => "interval".into(),
             SqlType::Array { element } => format!("{}[]", element.sql_type().pg_name()),
         }
     }

@@ -15,7 +15,7 @@ use arrow_array::Array;
 use serde::{Deserialize, Serialize};
 
 use crate::bytes::{ByteReader, PutLe};
-use crate::segment::physical::{PhysicalType, Piece, Values};
+use crate::segment::physical::{packed_interval, PhysicalType, Piece, Values};
 
 /// Longest string zone-map bound, in bytes. Longer minimums are cut to a prefix (a lower bound)
 /// and longer maximums to a prefix whose last byte is incremented (an upper bound).
@@ -264,6 +264,12 @@ impl ZoneMap {
             Values::Float64(v) => exact(min_max(piece, v.len(), |i| v[i], float_less).map(floats)),
             Values::Int128(v) => exact(
                 min_max(piece, v.len(), |i| v[i], |x, y| x < y)
+                    .map(|(lo, hi)| (ZoneValue::Decimal(lo), ZoneValue::Decimal(hi))),
+            ),
+            // Bounds of the packed INT128 values (see `docs/segment-format.md`): exact in that
+            // order, which is not SQL's interval order, so no predicate prunes on them.
+            Values::Interval(v) => exact(
+                min_max(piece, v.len(), |i| packed_interval(v[i]), |x, y| x < y)
                     .map(|(lo, hi)| (ZoneValue::Decimal(lo), ZoneValue::Decimal(hi))),
             ),
             Values::Utf8(a) => {

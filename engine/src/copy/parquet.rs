@@ -54,6 +54,8 @@ pub(crate) fn compatible(from: &DataType, to: SqlType) -> bool {
         },
         SqlType::Date => matches!(from, D::Date32 | D::Date64),
         SqlType::Timestamp => matches!(from, D::Timestamp(..) | D::Date32),
+        // Loading these from Parquet is not built yet.
+        SqlType::Time | SqlType::Timestamptz | SqlType::Interval => false,
         // No table column is an array.
         SqlType::Array { .. } => false,
     }

@@ -58,6 +58,8 @@ pub fn convert(raw: Option<&str>, ty: SqlType, o: &CopyOptions) -> Result<Datum>
         SqlType::Boolean => Datum::Boolean(parse_bool(s)?),
         SqlType::Date => Datum::Date(read_date(s, &o.date_format)?),
         SqlType::Timestamp => Datum::Timestamp(read_timestamp(s, &o.time_format)?),
+        // TIMEFORMAT patterns apply to TIMESTAMP only; these read as PostgreSQL reads them.
+        SqlType::Time | SqlType::Timestamptz | SqlType::Interval => Datum::parse(s, ty)?,
         SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text => {
             Datum::Text(s.to_string())
         }
@@ -320,6 +322,8 @@ pub enum ColumnBuilder {
     Utf8(StringBuilder),
     Date(Date32Builder),
     Timestamp(TimestampMicrosecondBuilder),
+    /// TIME, TIMESTAMPTZ and INTERVAL: the values, built into an array at the end.
+    Datums(SqlType, Vec<Datum>),
 }
 
 impl ColumnBuilder {
@@ -339,6 +343,9 @@ impl ColumnBuilder {
             }
             SqlType::Date => ColumnBuilder::Date(Date32Builder::new()),
             SqlType::Timestamp => ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::new()),
+            SqlType::Time | SqlType::Timestamptz | SqlType::Interval => {
+                ColumnBuilder::Datums(ty, Vec::new())
+            }
             // No table column is an array (storage refuses them): an array value appended
             // here fails as a mismatch.
             SqlType::Array { .. } => ColumnBuilder::Utf8(StringBuilder::new()),
@@ -373,6 +380,10 @@ impl ColumnBuilder {
             (ColumnBuilder::Utf8(b), Datum::Text(v)) => b.append_value(v),
             (ColumnBuilder::Date(b), Datum::Date(v)) => b.append_value(*v),
             (ColumnBuilder::Timestamp(b), Datum::Timestamp(v)) => b.append_value(*v),
+            (
+                ColumnBuilder::Datums(_, values),
+                Datum::Null | Datum::Time(_) | Datum::Timestamptz(_) | Datum::Interval(_),
+            ) => values.push(d.clone()),
             _ => return Err(mismatch()),
         }
         Ok(())
@@ -392,6 +403,9 @@ impl ColumnBuilder {
             ColumnBuilder::Utf8(b) => Arc::new(b.finish()),
             ColumnBuilder::Date(b) => Arc::new(b.finish()),
             ColumnBuilder::Timestamp(b) => Arc::new(b.finish()),
+            ColumnBuilder::Datums(ty, values) => {
+                crate::kernels::cast::datums_to_array(&std::mem::take(values), *ty)?
+            }
         })
     }
 }

@@ -51,6 +51,9 @@ pub fn external_type(ty: SqlType) -> String {
         SqlType::Text => "string".into(),
         SqlType::Date => "date".into(),
         SqlType::Timestamp => "timestamp".into(),
+        SqlType::Time => "time".into(),
+        SqlType::Timestamptz => "timestamptz".into(),
+        SqlType::Interval => "interval".into(),
         SqlType::Array { element } => format!("array<{}>", external_type(element.sql_type())),
     }
 }

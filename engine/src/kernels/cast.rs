@@ -7,12 +7,14 @@ use arrow_array::builder::{BooleanBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
-    TimestampMicrosecondType,
+    IntervalMonthDayNanoType, Time64MicrosecondType, TimestampMicrosecondType,
 };
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array,
-    Int16Array, Int32Array, Int64Array, TimestampMicrosecondArray,
+    Int16Array, Int32Array, Int64Array, IntervalMonthDayNanoArray, Time64MicrosecondArray,
+    TimestampMicrosecondArray,
 };
+use basalt_storage::types::TIMESTAMPTZ_ZONE;
 use basalt_storage::SqlType;
 
 use crate::error::{Error, Result};
@@ -245,6 +247,39 @@ pub fn cast_array(
             let out: TimestampMicrosecondArray = d
                 .iter()
                 .map(|v| v.map(|v| v as i64 * MICROS_PER_DAY))
+                .collect();
+            Ok(Arc::new(out))
+        }
+        // The session zone is UTC, so a local timestamp and an instant share their numbers.
+        (SqlType::Timestamp, SqlType::Timestamptz) => {
+            let t = array.as_primitive::<TimestampMicrosecondType>();
+            Ok(Arc::new(t.clone().with_timezone(TIMESTAMPTZ_ZONE)))
+        }
+        (SqlType::Timestamptz, SqlType::Timestamp) => {
+            let t = array.as_primitive::<TimestampMicrosecondType>();
+            Ok(Arc::new(t.clone().with_timezone_opt(None::<String>)))
+        }
+        (SqlType::Date, SqlType::Timestamptz) => {
+            let d = array.as_primitive::<Date32Type>();
+            let out: TimestampMicrosecondArray = d
+                .iter()
+                .map(|v| v.map(|v| v as i64 * MICROS_PER_DAY))
+                .collect();
+            Ok(Arc::new(out.with_timezone(TIMESTAMPTZ_ZONE)))
+        }
+        (SqlType::Timestamptz, SqlType::Date) => {
+            let t = array.as_primitive::<TimestampMicrosecondType>();
+            let out: Date32Array = t
+                .iter()
+                .map(|v| v.map(|v| v.div_euclid(MICROS_PER_DAY) as i32))
+                .collect();
+            Ok(Arc::new(out))
+        }
+        (SqlType::Timestamp | SqlType::Timestamptz, SqlType::Time) => {
+            let t = array.as_primitive::<TimestampMicrosecondType>();
+            let out: Time64MicrosecondArray = t
+                .iter()
+                .map(|v| v.map(|v| v.rem_euclid(MICROS_PER_DAY)))
                 .collect();
             Ok(Arc::new(out))
         }
@@ -509,6 +544,43 @@ pub fn datums_to_array(values: &[Datum], ty: SqlType) -> Result<ArrayRef> {
                 })
                 .collect::<Result<TimestampMicrosecondArray>>()?,
         ),
+        SqlType::Time => Arc::new(
+            values
+                .iter()
+                .map(|d| match d {
+                    Datum::Null => Ok(None),
+                    Datum::Time(v) => Ok(Some(*v)),
+                    other => Err(mismatch(other)),
+                })
+                .collect::<Result<Time64MicrosecondArray>>()?,
+        ),
+        SqlType::Timestamptz => Arc::new(
+            values
+                .iter()
+                .map(|d| match d {
+                    Datum::Null => Ok(None),
+                    Datum::Timestamptz(v) => Ok(Some(*v)),
+                    other => Err(mismatch(other)),
+                })
+                .collect::<Result<TimestampMicrosecondArray>>()?
+                .with_timezone(TIMESTAMPTZ_ZONE),
+        ),
+        SqlType::Interval => Arc::new(
+            values
+                .iter()
+                .map(|d| match d {
+                    Datum::Null => Ok(None),
+                    Datum::Interval(v) => {
+                        v.to_arrow()
+                            .map(Some)
+                            .ok_or_else(|| Error::InvalidDatetime {
+                                message: "interval out of range".into(),
+                            })
+                    }
+                    other => Err(mismatch(other)),
+                })
+                .collect::<Result<IntervalMonthDayNanoArray>>()?,
+        ),
         SqlType::Array { element } => {
             let mut offsets = Vec::with_capacity(values.len() + 1);
             offsets.push(0i32);
@@ -580,6 +652,13 @@ pub fn datum_at(array: &dyn Array, row: usize, ty: SqlType) -> Datum {
         SqlType::Timestamp => {
             Datum::Timestamp(array.as_primitive::<TimestampMicrosecondType>().value(row))
         }
+        SqlType::Time => Datum::Time(array.as_primitive::<Time64MicrosecondType>().value(row)),
+        SqlType::Timestamptz => {
+            Datum::Timestamptz(array.as_primitive::<TimestampMicrosecondType>().value(row))
+        }
+        SqlType::Interval => Datum::Interval(crate::types::temporal::Interval::from_arrow(
+            array.as_primitive::<IntervalMonthDayNanoType>().value(row),
+        )),
         SqlType::Array { element } => {
             let items = array.as_list::<i32>().value(row);
             Datum::Array(
@@ -612,6 +691,9 @@ pub fn datum_type(d: &Datum) -> SqlType {
         Datum::Float(_) => SqlType::Double,
         Datum::Date(_) => SqlType::Date,
         Datum::Timestamp(_) => SqlType::Timestamp,
+        Datum::Time(_) => SqlType::Time,
+        Datum::Timestamptz(_) => SqlType::Timestamptz,
+        Datum::Interval(_) => SqlType::Interval,
         // The first non-NULL element decides; an array of only NULLs is text[].
         Datum::Array(items) => items
             .iter()

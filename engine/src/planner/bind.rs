@@ -208,6 +208,21 @@ impl<'a> Binder<'a> {
                 };
                 Ok(Expr::literal(Datum::parse(&text, ty)?, ty))
             }
+            // A standalone `INTERVAL '...' [unit]` is an INTERVAL constant.
+            ast::Expr::Interval(iv) => {
+                let v = super::dates::interval_constant(iv)?;
+                let v = crate::types::temporal::Interval {
+                    months: v.months,
+                    days: v.days,
+                    micros: v.micros,
+                };
+                if v.to_arrow().is_none() {
+                    return Err(Error::InvalidDatetime {
+                        message: "interval out of range".into(),
+                    });
+                }
+                Ok(Expr::literal(Datum::Interval(v), SqlType::Interval))
+            }
             ast::Expr::BinaryOp { left, op, right } => {
                 // `value ± INTERVAL '...'` (and `INTERVAL '...' + value`).
                 let plus = matches!(op, ast::BinaryOperator::Plus);
@@ -970,6 +985,16 @@ impl<'a> Binder<'a> {
             D::Timestamp(_, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => {
                 SqlType::Timestamp
             }
+            D::Timestamp(_, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => {
+                SqlType::Timestamptz
+            }
+            D::Time(_, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => {
+                SqlType::Time
+            }
+            D::Interval {
+                fields: None,
+                precision: None,
+            } => SqlType::Interval,
             D::Array(ast::ArrayElemTypeDef::SquareBracket(inner, _)) => {
                 let element = self.bind_type(inner, span)?;
                 element.array_of().ok_or_else(|| Error::Unsupported {
@@ -1009,6 +1034,9 @@ impl<'a> Binder<'a> {
                     },
                     "date" => SqlType::Date,
                     "timestamp" => SqlType::Timestamp,
+                    "timestamptz" => SqlType::Timestamptz,
+                    "time" => SqlType::Time,
+                    "interval" => SqlType::Interval,
                     _ => return Err(Error::UndefinedType { name: n, position }),
                 }
             }
@@ -2017,7 +2045,12 @@ fn type_column_name(data_type: &ast::DataType) -> String {
         ast::DataType::Char(_) | ast::DataType::Character(_) => "bpchar".into(),
         ast::DataType::Text => "text".into(),
         ast::DataType::Date => "date".into(),
+        ast::DataType::Timestamp(_, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => {
+            "timestamptz".into()
+        }
         ast::DataType::Timestamp(..) => "timestamp".into(),
+        ast::DataType::Time(..) => "time".into(),
+        ast::DataType::Interval { .. } => "interval".into(),
         ast::DataType::Array(ast::ArrayElemTypeDef::SquareBracket(inner, _)) => {
             type_column_name(inner)
         }
@@ -2065,6 +2098,7 @@ pub fn column_name(e: &ast::Expr) -> String {
         },
         ast::Expr::Ceil { .. } => "ceil".into(),
         ast::Expr::Floor { .. } => "floor".into(),
+        ast::Expr::Interval(_) => "interval".into(),
         ast::Expr::TypedString(ts) => match ts.data_type {
             ast::DataType::Date => "date".into(),
             ast::DataType::Timestamp(..) => "timestamp".into(),

@@ -25,6 +25,12 @@ pub enum Datum {
     Date(i32),
     /// Microseconds since 1970-01-01 00:00:00.
     Timestamp(i64),
+    /// TIME: microseconds since midnight.
+    Time(i64),
+    /// TIMESTAMPTZ: microseconds since 1970-01-01 00:00:00 UTC.
+    Timestamptz(i64),
+    /// INTERVAL: months, days and microseconds.
+    Interval(crate::types::temporal::Interval),
     /// A one-dimensional array's elements, each a Datum of the element type or NULL.
     Array(Vec<Datum>),
 }
@@ -310,7 +316,7 @@ pub fn parse_timestamp(s: &str) -> Result<i64> {
 }
 
 /// `HH:MM[:SS[.ffffff]]` into microseconds since midnight.
-fn parse_time_of_day(t: &str) -> Option<i64> {
+pub(crate) fn parse_time_of_day(t: &str) -> Option<i64> {
     let mut it = t.splitn(3, ':');
     let h: i64 = it.next()?.parse().ok()?;
     let m: i64 = it.next()?.parse().ok()?;
@@ -442,6 +448,11 @@ impl Datum {
             }
             SqlType::Date => Datum::Date(parse_date(s)?),
             SqlType::Timestamp => Datum::Timestamp(parse_timestamp(s)?),
+            SqlType::Time => Datum::Time(crate::types::temporal::parse_time(s)?),
+            SqlType::Timestamptz => {
+                Datum::Timestamptz(crate::types::temporal::parse_timestamptz(s)?)
+            }
+            SqlType::Interval => Datum::Interval(crate::types::temporal::parse_interval(s)?),
             SqlType::Array { element } => Datum::Array(
                 parse_array(s)?
                     .into_iter()

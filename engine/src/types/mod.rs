@@ -1,6 +1,7 @@
 //! SQL types in the engine: values (`Datum`), type rules for operators, and conversions.
 
 pub mod datum;
+pub mod temporal;
 
 use basalt_storage::SqlType;
 
@@ -63,6 +64,8 @@ pub fn common_type(a: SqlType, b: SqlType) -> Option<SqlType> {
         (SqlType::Date, SqlType::Timestamp) | (SqlType::Timestamp, SqlType::Date) => {
             Some(SqlType::Timestamp)
         }
+        (SqlType::Date | SqlType::Timestamp, SqlType::Timestamptz)
+        | (SqlType::Timestamptz, SqlType::Date | SqlType::Timestamp) => Some(SqlType::Timestamptz),
         _ => None,
     }
 }
@@ -80,7 +83,12 @@ pub fn implicit_cast(from: SqlType, to: SqlType) -> bool {
         (Some(_), None) | (None, Some(_)) => return false,
         _ => {}
     }
-    (from.is_string() && to.is_string()) || (from == SqlType::Date && to == SqlType::Timestamp)
+    (from.is_string() && to.is_string())
+        || matches!(
+            (from, to),
+            (SqlType::Date, SqlType::Timestamp)
+                | (SqlType::Date | SqlType::Timestamp, SqlType::Timestamptz)
+        )
 }
 
 /// True if an assignment (INSERT, UPDATE) may convert `from` into a column of type `to`.
@@ -88,7 +96,15 @@ pub fn assignment_cast(from: SqlType, to: SqlType) -> bool {
     implicit_cast(from, to)
         || (numeric_rank(from).is_some() && numeric_rank(to).is_some())
         || to.is_string()
-        || (from == SqlType::Timestamp && to == SqlType::Date)
+        || matches!(
+            (from, to),
+            (SqlType::Timestamp, SqlType::Date)
+                | (
+                    SqlType::Timestamptz,
+                    SqlType::Date | SqlType::Timestamp | SqlType::Time
+                )
+                | (SqlType::Timestamp, SqlType::Time)
+        )
 }
 
 /// True if an explicit CAST from `from` to `to` exists.
@@ -122,6 +138,9 @@ pub fn short_name(t: SqlType) -> &'static str {
         SqlType::Text => "text",
         SqlType::Date => "date",
         SqlType::Timestamp => "timestamp",
+        SqlType::Time => "time",
+        SqlType::Timestamptz => "timestamptz",
+        SqlType::Interval => "interval",
         SqlType::Array { element } => match element.sql_type() {
             SqlType::Array { .. } => "anyarray",
             e => array_short_name(e),
@@ -143,6 +162,9 @@ fn array_short_name(t: SqlType) -> &'static str {
         SqlType::Varchar { .. } => "_varchar",
         SqlType::Date => "_date",
         SqlType::Timestamp => "_timestamp",
+        SqlType::Time => "_time",
+        SqlType::Timestamptz => "_timestamptz",
+        SqlType::Interval => "_interval",
         SqlType::Text | SqlType::Array { .. } => "_text",
     }
 }

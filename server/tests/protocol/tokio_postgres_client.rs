@@ -151,3 +151,78 @@ async fn transactions_savepoints_and_portals() {
     assert_eq!(rows[0].get::<_, i64>(0), 8);
     server.shutdown().await;
 }
+
+/// A value's binary form, whatever its type: for types the driver has no Rust type for
+/// without optional features (TIME, INTERVAL).
+#[derive(Debug)]
+struct RawBinary(Vec<u8>);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for RawBinary {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(RawBinary(raw.to_vec()))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+impl tokio_postgres::types::ToSql for RawBinary {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        out.extend_from_slice(&self.0);
+        Ok(tokio_postgres::types::IsNull::No)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+// TIME, TIMESTAMPTZ and INTERVAL parameters go out in binary (TIMESTAMPTZ as the driver's
+// SystemTime, the others as PostgreSQL's binary layout), are stored, and come back in binary
+// with their type OIDs, and as text.
+#[tokio::test]
+async fn time_timestamptz_and_interval_in_binary() {
+    let (server, _dir) = engine_server().await;
+    let client = connect(server.local_addr()).await;
+    bounded(client.batch_execute("CREATE TABLE tz (t TIME, z TIMESTAMPTZ, i INTERVAL)"))
+        .await
+        .unwrap();
+    let insert = bounded(client.prepare("INSERT INTO tz VALUES ($1, $2, $3)"))
+        .await
+        .unwrap();
+    assert_eq!(
+        insert.params(),
+        [Type::TIME, Type::TIMESTAMPTZ, Type::INTERVAL]
+    );
+    // 01:02:03.5; 2024-01-02 03:04:05 UTC; 1 year 2 mons -3 days +04:05:06.
+    let time = RawBinary(3_723_500_000i64.to_be_bytes().to_vec());
+    let instant = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_704_164_645);
+    let mut interval = 14_706_000_000i64.to_be_bytes().to_vec();
+    interval.extend_from_slice(&(-3i32).to_be_bytes());
+    interval.extend_from_slice(&14i32.to_be_bytes());
+    let interval = RawBinary(interval);
+    let n = bounded(client.execute(&insert, &[&time, &instant, &interval]))
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let row = bounded(client.query_one("SELECT t, z, i, t::text, z::text, i::text FROM tz", &[]))
+        .await
+        .unwrap();
+    assert_eq!(row.columns()[0].type_(), &Type::TIME);
+    assert_eq!(row.columns()[1].type_(), &Type::TIMESTAMPTZ);
+    assert_eq!(row.columns()[2].type_(), &Type::INTERVAL);
+    assert_eq!(row.get::<_, RawBinary>(0).0, time.0);
+    assert_eq!(row.get::<_, std::time::SystemTime>(1), instant);
+    assert_eq!(row.get::<_, RawBinary>(2).0, interval.0);
+    assert_eq!(row.get::<_, &str>(3), "01:02:03.5");
+    assert_eq!(row.get::<_, &str>(4), "2024-01-02 03:04:05+00");
+    assert_eq!(row.get::<_, &str>(5), "1 year 2 mons -3 days +04:05:06");
+    server.shutdown().await;
+}

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use arrow_array::types::{
     Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
-    TimestampMicrosecondType,
+    IntervalMonthDayNanoType, Time64MicrosecondType, TimestampMicrosecondType,
 };
 use arrow_array::{ArrayRef, BooleanArray, PrimitiveArray, StringArray};
 use arrow_buffer::{BooleanBufferBuilder, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 
-use crate::segment::physical::PhysicalType;
-use crate::types::SqlType;
+use crate::segment::physical::{unpack_interval, PhysicalType};
+use crate::types::{SqlType, TIMESTAMPTZ_ZONE};
 
 /// Fixed-width values as they are persisted: little-endian, `WIDTH` bytes each.
 pub(crate) trait LeValue: Copy + Default {
@@ -161,8 +161,22 @@ impl ColumnBuilder {
             },
             ColumnValues::Int64(v) => match ty {
                 SqlType::Timestamp => primitive::<TimestampMicrosecondType>(v, nulls),
+                SqlType::Timestamptz => Arc::new(
+                    PrimitiveArray::<TimestampMicrosecondType>::new(ScalarBuffer::from(v), nulls)
+                        .with_timezone(TIMESTAMPTZ_ZONE),
+                ),
+                SqlType::Time => primitive::<Time64MicrosecondType>(v, nulls),
                 _ => primitive::<Int64Type>(v, nulls),
             },
+            ColumnValues::Int128(v) if ty == SqlType::Interval => {
+                let values = v
+                    .into_iter()
+                    .map(|p| {
+                        unpack_interval(p).ok_or_else(|| format!("interval value {p} out of range"))
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
+                primitive::<IntervalMonthDayNanoType>(values, nulls)
+            }
             ColumnValues::Float32(v) => primitive::<Float32Type>(v, nulls),
             ColumnValues::Float64(v) => primitive::<Float64Type>(v, nulls),
             ColumnValues::Int128(v) => {

@@ -14,7 +14,7 @@ use arrow_array::Array;
 
 use crate::segment::column::{ColumnBuilder, ColumnValues, LeValue};
 use crate::segment::lightweight::{Dictionary, Flat, FrameOfReference, RunLength};
-use crate::segment::physical::{Piece, Values};
+use crate::segment::physical::{packed_intervals, Piece, Values};
 
 /// A block encoding. The id is persisted in the block header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,7 +156,7 @@ impl Codec for Plain {
             Some(Values::Int16(_)) => 2 * rows,
             Some(Values::Int32(_) | Values::Float32(_)) => 4 * rows,
             Some(Values::Int64(_) | Values::Float64(_)) => 8 * rows,
-            Some(Values::Int128(_)) => 16 * rows,
+            Some(Values::Int128(_) | Values::Interval(_)) => 16 * rows,
         };
         Some(size)
     }
@@ -175,6 +175,7 @@ impl Codec for Plain {
                         Values::Float32(v) => encode_fixed(piece, v, out),
                         Values::Float64(v) => encode_fixed(piece, v, out),
                         Values::Int128(v) => encode_fixed(piece, v, out),
+                        Values::Interval(v) => encode_fixed(piece, &packed_intervals(v), out),
                         Values::Boolean(_) | Values::Utf8(_) => {
                             debug_assert!(false, "mixed physical types in one block");
                         }

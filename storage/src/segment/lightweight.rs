@@ -15,7 +15,7 @@ use crate::segment::bitpack::{
 use crate::segment::column::{ColumnBuilder, ColumnValues};
 use crate::segment::encoding::Codec as _;
 use crate::segment::encoding::Plain;
-use crate::segment::physical::{Piece, Values};
+use crate::segment::physical::{packed_interval, Piece, Values};
 use crate::segment::BLOCK_STRING_BYTES_MAX;
 
 /// A block's values in one vector, for analysis and the lightweight encoders. A NULL slot holds
@@ -91,6 +91,7 @@ impl<'a> Flat<'a> {
                         Values::Int32(v) => widen!(v, 4, true, i128::from),
                         Values::Int64(v) => widen!(v, 8, true, i128::from),
                         Values::Int128(v) => widen!(v, 16, true, |x: i128| x),
+                        Values::Interval(v) => widen!(v, 16, true, packed_interval),
                         Values::Float32(v) => {
                             widen!(v, 4, false, |x: f32| i128::from(x.to_bits()))
                         }
@@ -655,8 +656,10 @@ mod tests {
 
     use arrow_array::{
         ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array,
-        Int16Array, Int32Array, Int64Array, StringArray, TimestampMicrosecondArray,
+        Int16Array, Int32Array, Int64Array, IntervalMonthDayNanoArray, StringArray,
+        Time64MicrosecondArray, TimestampMicrosecondArray,
     };
+    use arrow_buffer::IntervalMonthDayNano;
 
     use super::*;
     use crate::column_encoding::ColumnEncoding;
@@ -664,8 +667,11 @@ mod tests {
     use crate::segment::encoding::Encoding;
     use crate::types::SqlType;
 
-    const TYPES: [SqlType; 13] = [
+    const TYPES: [SqlType; 16] = [
         SqlType::Boolean,
+        SqlType::Time,
+        SqlType::Timestamptz,
+        SqlType::Interval,
         SqlType::SmallInt,
         SqlType::Integer,
         SqlType::BigInt,
@@ -726,6 +732,23 @@ mod tests {
             SqlType::Timestamp => Arc::new(TimestampMicrosecondArray::from_iter(
                 seeds.iter().map(|s| s.map(|v| v as i64)),
             )),
+            SqlType::Timestamptz => Arc::new(
+                TimestampMicrosecondArray::from_iter(seeds.iter().map(|s| s.map(|v| v as i64)))
+                    .with_timezone(crate::types::TIMESTAMPTZ_ZONE),
+            ),
+            SqlType::Time => Arc::new(Time64MicrosecondArray::from_iter(seeds.iter().map(|s| {
+                s.map(|v| v.rem_euclid(i128::from(crate::types::TIME_MICROS_MAX) + 1) as i64)
+            }))),
+            // Months, days and microseconds all vary, and share the seed's sign.
+            SqlType::Interval => Arc::new(IntervalMonthDayNanoArray::from_iter(seeds.iter().map(
+                |s| {
+                    s.map(|v| {
+                        IntervalMonthDayNano::new((v % 37) as i32, (v % 400) as i32, {
+                            (v as i64 % 1_000_000_000_000) * 1000
+                        })
+                    })
+                },
+            ))),
             SqlType::Decimal { precision, scale } => {
                 let bound = 10i128.pow(u32::from(precision));
                 Arc::new(
@@ -782,6 +805,44 @@ mod tests {
                 Some(i64::MIN),
                 None,
             ])),
+            SqlType::Timestamptz => Arc::new(
+                TimestampMicrosecondArray::from(vec![Some(i64::MAX), Some(i64::MIN), None])
+                    .with_timezone(crate::types::TIMESTAMPTZ_ZONE),
+            ),
+            SqlType::Time => Arc::new(Time64MicrosecondArray::from(vec![
+                Some(crate::types::TIME_MICROS_MAX),
+                None,
+                Some(0),
+                Some(1),
+            ])),
+            SqlType::Interval => {
+                let micros_max = i64::MAX / 1000;
+                Arc::new(IntervalMonthDayNanoArray::from(vec![
+                    Some(IntervalMonthDayNano::new(
+                        i32::MAX,
+                        i32::MAX,
+                        micros_max * 1000,
+                    )),
+                    Some(IntervalMonthDayNano::new(
+                        i32::MIN,
+                        i32::MIN,
+                        -micros_max * 1000,
+                    )),
+                    None,
+                    Some(IntervalMonthDayNano::new(0, 0, 0)),
+                    Some(IntervalMonthDayNano::new(-1, 1, -1000)),
+                    Some(IntervalMonthDayNano::new(
+                        i32::MIN,
+                        i32::MAX,
+                        micros_max * 1000,
+                    )),
+                    Some(IntervalMonthDayNano::new(
+                        i32::MAX,
+                        i32::MIN,
+                        -micros_max * 1000,
+                    )),
+                ]))
+            }
             SqlType::Decimal { precision, scale } => {
                 let max = 10i128.pow(u32::from(precision)) - 1;
                 Arc::new(
@@ -855,6 +916,9 @@ mod tests {
                     | SqlType::BigInt
                     | SqlType::Date
                     | SqlType::Timestamp
+                    | SqlType::Timestamptz
+                    | SqlType::Time
+                    | SqlType::Interval
                     | SqlType::Decimal { .. }
             ),
         }
