@@ -140,6 +140,37 @@ const CATALOGS: &[Catalog] = &[
             ("stxexprs", TEXT),
         ],
     },
+    // Basalt's catalog keeps no constraints: PRIMARY KEY makes its columns NOT NULL (shown
+    // by pg_attribute.attnotnull) and UNIQUE is accepted and not kept.
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_constraint",
+        oid: 2606,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("conname", TEXT),
+            ("connamespace", INT),
+            ("contype", CHAR),
+            ("condeferrable", BOOL),
+            ("condeferred", BOOL),
+            ("convalidated", BOOL),
+            ("conrelid", INT),
+            ("contypid", INT),
+            ("conindid", INT),
+            ("conparentid", INT),
+            ("confrelid", INT),
+            ("confupdtype", CHAR),
+            ("confdeltype", CHAR),
+            ("confmatchtype", CHAR),
+            ("conislocal", BOOL),
+            ("coninhcount", INT),
+            ("connoinherit", BOOL),
+            ("conkey", SMALLS),
+            ("confkey", SMALLS),
+            ("conbin", TEXT),
+        ],
+    },
     Catalog {
         schema: "pg_catalog",
         name: "pg_inherits",
@@ -2081,6 +2112,9 @@ pub(crate) fn function(
         ("pg_relation_is_publishable", [_]) => {
             Ok(Ok(Expr::literal(Datum::Boolean(false), SqlType::Boolean)))
         }
+        // No constraint exists in Basalt's catalog (pg_constraint is empty), so no OID names
+        // one.
+        ("pg_get_constraintdef", [_] | [_, _]) => Ok(Ok(Expr::literal(Datum::Null, SqlType::Text))),
         ("pg_get_statisticsobjdef_columns", [_]) => {
             Ok(Ok(Expr::literal(Datum::Null, SqlType::Text)))
         }

@@ -12,6 +12,7 @@
 //! - `aggregate`: hash aggregation (grouping keys in arrow-row form).
 //! - `join`: hash join and nested loop joins, inner and LEFT / RIGHT / FULL outer.
 //! - `single_row`: the at-most-one-row check of scalar subqueries.
+//! - `set_function`: set-returning functions (generate_series, unnest).
 //! - `set_op`: UNION, INTERSECT and EXCEPT, with or without ALL.
 //! - `recursive`: WITH RECURSIVE, round by round over a working table.
 //! - `window`: window functions (partitions sorted, then computed in parallel).
@@ -29,6 +30,7 @@ pub mod profile;
 mod project;
 mod recursive;
 pub(crate) mod scan;
+mod set_function;
 mod set_op;
 mod single_row;
 mod sort;
@@ -181,6 +183,14 @@ fn run_operator(
         Plan::Sort { input, keys } => {
             let input = run(input, ctx, shared)?;
             sort::sort(input.batches, keys)
+        }
+        Plan::SetFunctions {
+            input,
+            calls,
+            ordinality,
+        } => {
+            let input = run(input, ctx, shared)?;
+            set_function::set_functions(input.batches, calls, *ordinality, ctx.interrupt)
         }
         Plan::Window { input, calls } => {
             let types = input.types();

@@ -111,6 +111,9 @@ pub struct Binder<'a> {
     pub(crate) view_owners: Vec<u32>,
     /// Set while a late-binding view's query is checked: relation names must be qualified.
     pub(crate) late_binding: bool,
+    /// While a select list is bound: its set-returning calls, each standing in the list as
+    /// the column `set_functions::SELECT_MARK + k`.
+    pub(crate) select_set_calls: Option<Vec<crate::planner::plan::SetCall>>,
 }
 
 /// A WITH query as its references see it.
@@ -165,6 +168,7 @@ impl<'a> Binder<'a> {
             accesses: Vec::new(),
             view_owners: Vec::new(),
             late_binding: false,
+            select_set_calls: None,
         }
     }
 
@@ -1392,6 +1396,9 @@ impl<'a> Binder<'a> {
                     position: self.position(Span::new(at, at)),
                 });
             }
+        }
+        if f.over.is_none() && crate::planner::set_functions::is_set_function(&f.name) {
+            return self.bind_select_set_call(f, &args, scope, agg);
         }
         if f.over.is_some() {
             return self.bind_window_function(&name, f, &args, distinct, star, scope, agg);

@@ -18,6 +18,7 @@ pub mod plan;
 pub mod ranges;
 pub mod recursive;
 pub mod select;
+pub mod set_functions;
 pub mod statement;
 pub mod subquery;
 pub mod window;

@@ -272,6 +272,40 @@ impl Pruner {
                     mapping,
                 )
             }
+            Plan::SetFunctions {
+                input,
+                calls,
+                ordinality,
+            } => {
+                // Every call stays: each one decides how many rows an input row yields.
+                let w = input.types().len();
+                let mut keep: BTreeSet<usize> = needed.iter().copied().filter(|c| *c < w).collect();
+                for c in &calls {
+                    for a in &c.args {
+                        add_columns(&mut keep, a);
+                    }
+                }
+                let (input, input_mapping) = self.prune(*input, &keep);
+                let new_w = input.types().len();
+                let extra = calls.len() + usize::from(ordinality);
+                let mut mapping = input_mapping.clone();
+                mapping.extend((0..extra).map(|i| Some(new_w + i)));
+                let calls = calls
+                    .into_iter()
+                    .map(|mut c| {
+                        c.args = c.args.iter().map(|a| remap(a, &input_mapping)).collect();
+                        c
+                    })
+                    .collect();
+                (
+                    Plan::SetFunctions {
+                        input: Box::new(input),
+                        calls,
+                        ordinality,
+                    },
+                    mapping,
+                )
+            }
             Plan::SingleRow { input, key_columns } => {
                 let mut keep = needed.clone();
                 keep.extend(0..key_columns);

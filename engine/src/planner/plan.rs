@@ -36,6 +36,33 @@ pub enum JoinType {
     Full,
 }
 
+/// A set-returning function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetFunc {
+    /// `generate_series(start, stop [, step])` over integers or NUMERIC.
+    GenerateSeries,
+    /// `unnest(array)`: the array's elements in order.
+    Unnest,
+}
+
+impl SetFunc {
+    pub fn name(self) -> &'static str {
+        match self {
+            SetFunc::GenerateSeries => "generate_series",
+            SetFunc::Unnest => "unnest",
+        }
+    }
+}
+
+/// One call of a set-returning function: its arguments (over the input's columns) and the
+/// type of the one column it produces.
+#[derive(Clone, Debug)]
+pub struct SetCall {
+    pub func: SetFunc,
+    pub args: Vec<Expr>,
+    pub ty: SqlType,
+}
+
 /// A relational operator. Every node's output is a list of typed columns (`types()`).
 #[derive(Clone, Debug)]
 pub enum Plan {
@@ -111,6 +138,15 @@ pub enum Plan {
         id: usize,
         input: Arc<Plan>,
     },
+    /// Set-returning function calls run in lockstep for each input row: the row is repeated
+    /// once per row of its longest call, followed by one column per call (NULL where a call
+    /// ran out) and, with `ordinality`, a `bigint` counting the row's rows from 1. A function
+    /// in FROM is this over one empty row, or over the FROM items its arguments reference.
+    SetFunctions {
+        input: Box<Plan>,
+        calls: Vec<SetCall>,
+        ordinality: bool,
+    },
     /// A set operation over two inputs of the same column types. Without `all`, duplicates
     /// are removed; rows compare equal when all columns are equal, NULLs included.
     SetOp {
@@ -170,6 +206,18 @@ impl Plan {
                 t.extend(calls.iter().map(|c| c.ty));
                 t
             }
+            Plan::SetFunctions {
+                input,
+                calls,
+                ordinality,
+            } => {
+                let mut t = input.types();
+                t.extend(calls.iter().map(|c| c.ty));
+                if *ordinality {
+                    t.push(SqlType::BigInt);
+                }
+                t
+            }
         }
     }
 
@@ -204,6 +252,7 @@ impl Plan {
             | Plan::Sort { input, .. }
             | Plan::Window { input, .. }
             | Plan::Limit { input, .. }
+            | Plan::SetFunctions { input, .. }
             | Plan::SingleRow { input, .. } => input.shared_subplans(out),
             Plan::Join { left, right, .. } | Plan::SetOp { left, right, .. } => {
                 left.shared_subplans(out);
@@ -312,6 +361,13 @@ impl Plan {
                 format!("Recursive Union{}", if *all { " All" } else { "" })
             }
             Plan::WorkTable { .. } => "WorkTable Scan".to_string(),
+            Plan::SetFunctions {
+                calls, ordinality, ..
+            } => {
+                let names: Vec<&str> = calls.iter().map(|c| c.func.name()).collect();
+                let ord = if *ordinality { " with ordinality" } else { "" };
+                format!("Function Scan ({}){ord}", names.join(", "))
+            }
             Plan::Limit { offset, limit, .. } => match limit {
                 Some(l) => format!("Limit {l} offset {offset}"),
                 None => format!("Offset {offset}"),
@@ -333,6 +389,7 @@ impl Plan {
             | Plan::Sort { input, .. }
             | Plan::Window { input, .. }
             | Plan::Limit { input, .. }
+            | Plan::SetFunctions { input, .. }
             | Plan::SingleRow { input, .. } => vec![input],
             Plan::Shared { input, .. } => vec![input],
             Plan::Join { left, right, .. } | Plan::SetOp { left, right, .. } => {

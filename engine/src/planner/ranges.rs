@@ -96,6 +96,7 @@ fn scan_notes(plan: &Plan, out: &mut Vec<Option<String>>) {
         | Plan::Sort { input, .. }
         | Plan::Window { input, .. }
         | Plan::Limit { input, .. }
+        | Plan::SetFunctions { input, .. }
         | Plan::SingleRow { input, .. } => scan_notes(input, out),
         // Rendered at every use, as `Plan::explain` does.
         Plan::Shared { input, .. } => scan_notes(input, out),

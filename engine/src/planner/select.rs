@@ -12,6 +12,7 @@ use crate::planner::bind::{
 use crate::planner::estimate::{self, ColumnEstimate};
 use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr, ScalarFunc};
 use crate::planner::plan::{JoinType, Plan, SetOpKind, SortKey};
+use crate::planner::set_functions::{DOMAIN_BASE, SELECT_MARK};
 use crate::planner::subquery::{Domain, HIDDEN_PREFIX};
 use crate::planner::window::{contains_window, plan_windows};
 use crate::types::Datum;
@@ -22,6 +23,9 @@ pub struct BoundQuery {
     pub plan: Plan,
     pub columns: Vec<ResultColumn>,
 }
+
+/// A lateral function item's calls (over the FROM clause's columns) and WITH ORDINALITY.
+type Lateral = (Vec<crate::planner::plan::SetCall>, bool);
 
 /// One FROM item after binding: its plan and the columns it contributes.
 struct Relation {
@@ -59,7 +63,11 @@ impl Binder<'_> {
                 });
             }
         }
+        // A set-returning call belongs to the select list of its own query, not an
+        // enclosing one.
+        let enclosing_set_calls = self.select_set_calls.take();
         let r = self.bind_query_body(q);
+        self.select_set_calls = enclosing_set_calls;
         self.ctes.truncate(mark);
         r
     }
@@ -410,66 +418,13 @@ impl Binder<'_> {
             .position(|c| c.name.starts_with(HIDDEN_PREFIX))
             .unwrap_or(scope.columns.len());
 
-        // The select list, bound against the input (aggregates still inside).
-        let mut items: Vec<(Expr, String)> = Vec::new();
-        for item in &s.projection {
-            match item {
-                ast::SelectItem::UnnamedExpr(e) => {
-                    let b = self.bind_expr(e, &scope, AggContext::Allowed)?;
-                    items.push((b, column_name(e)));
-                }
-                ast::SelectItem::ExprWithAlias { expr, alias } => {
-                    let b = self.bind_expr(expr, &scope, AggContext::Allowed)?;
-                    items.push((b, normalize_ident(alias)));
-                }
-                ast::SelectItem::Wildcard(_) => {
-                    if scope.columns.is_empty() {
-                        return Err(Error::Syntax {
-                            message: "SELECT * with no tables specified is not valid".into(),
-                            position: None,
-                        });
-                    }
-                    for (i, c) in scope.columns.iter().enumerate() {
-                        if c.name.starts_with(HIDDEN_PREFIX) {
-                            continue;
-                        }
-                        items.push((Expr::Column { index: i, ty: c.ty }, c.name.clone()));
-                    }
-                }
-                ast::SelectItem::QualifiedWildcard(kind, _) => {
-                    let name = match kind {
-                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => {
-                            n.0.last()
-                                .and_then(|p| p.as_ident())
-                                .map(normalize_ident)
-                                .unwrap_or_default()
-                        }
-                        _ => {
-                            return Err(Error::Unsupported {
-                                message: "this wildcard form is not supported".into(),
-                            })
-                        }
-                    };
-                    let before = items.len();
-                    for (i, c) in scope.columns.iter().enumerate() {
-                        if c.relation.as_deref() == Some(name.as_str()) {
-                            items.push((Expr::Column { index: i, ty: c.ty }, c.name.clone()));
-                        }
-                    }
-                    if items.len() == before {
-                        return Err(Error::MissingFromEntry {
-                            name,
-                            position: None,
-                        });
-                    }
-                }
-                other => {
-                    return Err(Error::Unsupported {
-                        message: format!("select item not supported: {other}"),
-                    })
-                }
-            }
-        }
+        // The select list, bound against the input (aggregates still inside); its
+        // set-returning calls are collected.
+        let saved_set_calls = self.select_set_calls.replace(Vec::new());
+        let items = self.bind_select_items(s, &scope);
+        let set_calls =
+            std::mem::replace(&mut self.select_set_calls, saved_set_calls).unwrap_or_default();
+        let mut items = items?;
         // Untyped literals in the select list become TEXT.
         for (e, _) in items.iter_mut() {
             if matches!(e, Expr::Literal { unknown: true, .. }) {
@@ -859,6 +814,32 @@ impl Binder<'_> {
             };
         }
 
+        // The select list's set-returning calls run over the rows that reach it, before
+        // DISTINCT, ORDER BY and LIMIT, as in PostgreSQL.
+        if !set_calls.is_empty() {
+            if aggregated || select_exprs.iter().any(contains_window) || nd > 0 {
+                return Err(Error::Unsupported {
+                    message: "set-returning functions in the select list of a grouped, windowed or correlated query are not supported yet".into(),
+                });
+            }
+            let width = plan.types().len();
+            let placed = |e: &Expr| {
+                e.map_columns(&|i| {
+                    if (SELECT_MARK..DOMAIN_BASE).contains(&i) {
+                        width + (i - SELECT_MARK)
+                    } else {
+                        i
+                    }
+                })
+            };
+            select_exprs = select_exprs.iter().map(placed).collect();
+            plan = Plan::SetFunctions {
+                input: Box::new(plan),
+                calls: set_calls,
+                ordinality: false,
+            };
+        }
+
         // Project the visible columns plus hidden ORDER BY columns, sort, drop the hidden.
         let visible = select_exprs.len();
         let distinct = match &s.distinct {
@@ -932,6 +913,70 @@ impl Binder<'_> {
         })
     }
 
+    /// Binds the select list's items against `scope`, expanding `*` and `t.*`.
+    fn bind_select_items(&mut self, s: &ast::Select, scope: &Scope) -> Result<Vec<(Expr, String)>> {
+        let mut items: Vec<(Expr, String)> = Vec::new();
+        for item in &s.projection {
+            match item {
+                ast::SelectItem::UnnamedExpr(e) => {
+                    let b = self.bind_expr(e, &scope, AggContext::Allowed)?;
+                    items.push((b, column_name(e)));
+                }
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    let b = self.bind_expr(expr, &scope, AggContext::Allowed)?;
+                    items.push((b, normalize_ident(alias)));
+                }
+                ast::SelectItem::Wildcard(_) => {
+                    if scope.columns.is_empty() {
+                        return Err(Error::Syntax {
+                            message: "SELECT * with no tables specified is not valid".into(),
+                            position: None,
+                        });
+                    }
+                    for (i, c) in scope.columns.iter().enumerate() {
+                        if c.name.starts_with(HIDDEN_PREFIX) {
+                            continue;
+                        }
+                        items.push((Expr::Column { index: i, ty: c.ty }, c.name.clone()));
+                    }
+                }
+                ast::SelectItem::QualifiedWildcard(kind, _) => {
+                    let name = match kind {
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => {
+                            n.0.last()
+                                .and_then(|p| p.as_ident())
+                                .map(normalize_ident)
+                                .unwrap_or_default()
+                        }
+                        _ => {
+                            return Err(Error::Unsupported {
+                                message: "this wildcard form is not supported".into(),
+                            })
+                        }
+                    };
+                    let before = items.len();
+                    for (i, c) in scope.columns.iter().enumerate() {
+                        if c.relation.as_deref() == Some(name.as_str()) {
+                            items.push((Expr::Column { index: i, ty: c.ty }, c.name.clone()));
+                        }
+                    }
+                    if items.len() == before {
+                        return Err(Error::MissingFromEntry {
+                            name,
+                            position: None,
+                        });
+                    }
+                }
+                other => {
+                    return Err(Error::Unsupported {
+                        message: format!("select item not supported: {other}"),
+                    })
+                }
+            }
+        }
+        Ok(items)
+    }
+
     /// One GROUP BY expression: an ordinal or alias of the select list, or an expression
     /// over the input.
     fn bind_group_item(
@@ -990,6 +1035,10 @@ impl Binder<'_> {
         domain: Option<Domain>,
     ) -> Result<(Plan, Scope)> {
         let mut relations: Vec<Relation> = Vec::new();
+        // For each relation, the set-returning calls it applies on top of the others when its
+        // arguments read them (a lateral function item).
+        let mut laterals: Vec<Option<Lateral>> = Vec::new();
+        let correlating = domain.is_some();
         let mut predicates: Vec<&ast::Expr> = Vec::new();
         for twj in from {
             let has_outer = twj.joins.iter().any(|j| {
@@ -1003,10 +1052,13 @@ impl Binder<'_> {
                 )
             });
             if has_outer {
-                self.bind_outer_joins(twj, &mut relations, &mut predicates)?;
+                self.bind_outer_joins(twj, &mut relations, &mut predicates, correlating)?;
+                laterals.resize_with(relations.len(), || None);
                 continue;
             }
-            relations.push(self.bind_table_factor(&twj.relation)?);
+            let (r, l) = self.bind_from_item(&twj.relation, &relations, correlating)?;
+            relations.push(r);
+            laterals.push(l);
             for j in &twj.joins {
                 let constraint = match &j.join_operator {
                     ast::JoinOperator::Join(c) | ast::JoinOperator::Inner(c) => Some(c),
@@ -1018,7 +1070,9 @@ impl Binder<'_> {
                         });
                     }
                 };
-                relations.push(self.bind_table_factor(&j.relation)?);
+                let (r, l) = self.bind_from_item(&j.relation, &relations, correlating)?;
+                relations.push(r);
+                laterals.push(l);
                 match constraint {
                     Some(ast::JoinConstraint::On(e)) => predicates.push(e),
                     Some(ast::JoinConstraint::None) | None => {}
@@ -1061,6 +1115,10 @@ impl Binder<'_> {
                 plan: domain.plan,
                 rows: 1000,
             });
+            laterals.push(None);
+            for (calls, _) in laterals.iter_mut().flatten() {
+                crate::planner::set_functions::place_domain(calls, offset);
+            }
         }
         if let Some(w) = selection {
             predicates.push(w);
@@ -1094,6 +1152,8 @@ impl Binder<'_> {
                 types: vec![],
             };
             apply_filter(plan, early)
+        } else if laterals.iter().any(|l| l.is_some()) {
+            self.join_with_laterals(relations, laterals, early)?
         } else {
             join_relations(relations, early, self.store.map(|s| s.statistics()))
         };
@@ -1115,6 +1175,124 @@ impl Binder<'_> {
         Ok((plan, scope))
     }
 
+    /// Binds one FROM item; `before` are the items bound before it, whose columns a function
+    /// call's arguments may read (LATERAL, implicit for functions as in PostgreSQL).
+    fn bind_from_item(
+        &mut self,
+        t: &ast::TableFactor,
+        before: &[Relation],
+        correlating: bool,
+    ) -> Result<(Relation, Option<Lateral>)> {
+        let prefix = before
+            .iter()
+            .fold(Scope::default(), |acc, r| acc.concat(&r.scope));
+        if let Some(item) = self.bind_function_item(t, &prefix, correlating)? {
+            return Ok((
+                Relation {
+                    plan: item.plan,
+                    scope: item.scope,
+                    rows: 1000,
+                },
+                item.lateral,
+            ));
+        }
+        Ok((self.bind_table_factor(t)?, None))
+    }
+
+    /// Joins FROM items some of which are lateral function calls: the others are joined
+    /// (with the conjuncts that read only them), each lateral item's calls then run over that
+    /// join in FROM order, the columns are put back in FROM order and the remaining
+    /// conjuncts filter the result.
+    fn join_with_laterals(
+        &mut self,
+        relations: Vec<Relation>,
+        laterals: Vec<Option<Lateral>>,
+        conjuncts: Vec<Expr>,
+    ) -> Result<Plan> {
+        // Where each FROM column lands in the join of the non-lateral items.
+        let total: usize = relations.iter().map(|r| r.scope.columns.len()).sum();
+        let mut position: Vec<Option<usize>> = vec![None; total];
+        let mut base = Vec::new();
+        let mut pending = Vec::new();
+        let mut start = 0;
+        let mut base_width = 0;
+        for (r, l) in relations.into_iter().zip(laterals) {
+            let w = r.scope.columns.len();
+            match l {
+                None => {
+                    for (k, slot) in position[start..start + w].iter_mut().enumerate() {
+                        *slot = Some(base_width + k);
+                    }
+                    base_width += w;
+                    base.push(r);
+                }
+                Some(l) => pending.push((start, w, l)),
+            }
+            start += w;
+        }
+        let (early, late): (Vec<Expr>, Vec<Expr>) = conjuncts
+            .into_iter()
+            .partition(|c| c.columns().iter().all(|i| position[*i].is_some()));
+        let moved = |e: &Expr, position: &[Option<usize>]| {
+            e.map_columns(&|i| position.get(i).copied().flatten().unwrap_or(i))
+        };
+        let early: Vec<Expr> = early.iter().map(|c| moved(c, &position)).collect();
+        let mut plan = if base.is_empty() {
+            apply_filter(
+                Plan::Values {
+                    rows: vec![vec![]],
+                    types: vec![],
+                },
+                early,
+            )
+        } else {
+            join_relations(base, early, self.store.map(|s| s.statistics()))
+        };
+        let mut width = base_width;
+        for (start, w, (calls, ordinality)) in pending {
+            let mut placed = Vec::with_capacity(calls.len());
+            for mut c in calls {
+                if c.args
+                    .iter()
+                    .any(|a| a.columns().iter().any(|i| position[*i].is_none()))
+                {
+                    return Err(Error::Internal(
+                        "a FROM function reads a later FROM item".into(),
+                    ));
+                }
+                c.args = c.args.iter().map(|a| moved(a, &position)).collect();
+                placed.push(c);
+            }
+            plan = Plan::SetFunctions {
+                input: Box::new(plan),
+                calls: placed,
+                ordinality,
+            };
+            for (k, slot) in position[start..start + w].iter_mut().enumerate() {
+                *slot = Some(width + k);
+            }
+            width += w;
+        }
+        let types = plan.types();
+        let exprs = position
+            .iter()
+            .map(|p| {
+                let i = p.ok_or_else(|| Error::Internal("unplaced FROM column".into()))?;
+                Ok(Expr::Column {
+                    index: i,
+                    ty: types[i],
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(apply_filter(
+            Plan::Project {
+                input: Box::new(plan),
+                exprs,
+            },
+            late,
+        ))
+    }
+
     /// Binds one FROM item that contains outer joins into a tree in syntax order: the inner
     /// joins between two outer joins are ordered greedily, and each outer join joins the tree
     /// built so far with its right side. Inner joins after the last outer join are left to
@@ -1124,8 +1302,19 @@ impl Binder<'_> {
         twj: &'q ast::TableWithJoins,
         relations: &mut Vec<Relation>,
         predicates: &mut Vec<&'q ast::Expr>,
+        correlating: bool,
     ) -> Result<()> {
-        let mut group: Vec<Relation> = vec![self.bind_table_factor(&twj.relation)?];
+        let not_lateral = |l: Option<Lateral>| match l {
+            None => Ok(()),
+            Some(_) => Err(Error::Unsupported {
+                message: "a function in FROM that reads other FROM items is not supported \
+                          in an outer join yet"
+                    .into(),
+            }),
+        };
+        let (first, l) = self.bind_from_item(&twj.relation, relations, correlating)?;
+        not_lateral(l)?;
+        let mut group: Vec<Relation> = vec![first];
         let mut group_preds: Vec<&ast::Expr> = Vec::new();
         for j in &twj.joins {
             let (join_type, constraint) = match &j.join_operator {
@@ -1155,7 +1344,17 @@ impl Binder<'_> {
                     })
                 }
             };
-            let rel = self.bind_table_factor(&j.relation)?;
+            let (rel, l) = {
+                let mut all: Vec<Relation> = Vec::new();
+                std::mem::swap(&mut all, relations);
+                let n = all.len();
+                all.append(&mut group);
+                let r = self.bind_from_item(&j.relation, &all, correlating);
+                group = all.split_off(n);
+                *relations = all;
+                r?
+            };
+            not_lateral(l)?;
             if join_type == JoinType::Inner {
                 group.push(rel);
                 group_preds.extend(on);
