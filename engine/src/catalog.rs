@@ -1686,8 +1686,18 @@ fn rows(name: &str, manifest: &Manifest, stats: Option<&Statistics>) -> Vec<Vec<
                         int(typmod(*ty)),
                         b(len > 0),
                         text(align),
-                        text(if len > 0 { "p" } else { "x" }),
-                        text(""),
+                        // PostgreSQL keeps numeric uncompressed-first ("main").
+                        text(if len > 0 {
+                            "p"
+                        } else if oid == 1700 {
+                            "m"
+                        } else {
+                            "x"
+                        }),
+                        // attcompression: PostgreSQL's zero byte (the default method); a
+                        // one-character column would pad it to a space, so NULL, which
+                        // clients read as the same empty value.
+                        Datum::Null,
                         b(*not_null),
                         b(false),
                         b(false),
@@ -1730,7 +1740,13 @@ fn rows(name: &str, manifest: &Manifest, stats: Option<&Statistics>) -> Vec<Vec<
                         .find(|(e, _)| e == oid)
                         .map_or(0, |(_, a)| *a)),
                     text(align),
-                    text(if *len > 0 { "p" } else { "x" }),
+                    text(if *len > 0 {
+                        "p"
+                    } else if *oid == 1700 {
+                        "m"
+                    } else {
+                        "x"
+                    }),
                     b(false),
                     int(0),
                     int(-1),
@@ -2115,6 +2131,10 @@ pub(crate) fn function(
         // No constraint exists in Basalt's catalog (pg_constraint is empty), so no OID names
         // one.
         ("pg_get_constraintdef", [_] | [_, _]) => Ok(Ok(Expr::literal(Datum::Null, SqlType::Text))),
+        // Basalt keeps no comments (COMMENT ON), so no object has a description.
+        ("col_description", [_, _]) | ("obj_description", [_] | [_, _]) => {
+            Ok(Ok(Expr::literal(Datum::Null, SqlType::Text)))
+        }
         ("pg_get_statisticsobjdef_columns", [_]) => {
             Ok(Ok(Expr::literal(Datum::Null, SqlType::Text)))
         }
@@ -2224,6 +2244,22 @@ pub(crate) fn function(
                                 .any(|o| o.schema == "pg_catalog" && o.name == r.name))
                 })
                 .map(|r| r.oid)
+                // Indexes live in their table's schema; one in public is visible unless a
+                // catalog of the same name hides it.
+                .chain(
+                    binder
+                        .catalog
+                        .objects
+                        .indexes
+                        .iter()
+                        .filter(|i| {
+                            i.schema == "public"
+                                && !all
+                                    .iter()
+                                    .any(|o| o.schema == "pg_catalog" && o.name == i.name)
+                        })
+                        .map(|i| i64::try_from(i.id).unwrap_or(i64::MAX)),
+                )
                 .collect();
             let mut test = Expr::literal(Datum::Boolean(false), SqlType::Boolean);
             for oid in visible {
