@@ -919,11 +919,11 @@ impl Binder<'_> {
         for item in &s.projection {
             match item {
                 ast::SelectItem::UnnamedExpr(e) => {
-                    let b = self.bind_expr(e, &scope, AggContext::Allowed)?;
+                    let b = self.bind_expr(e, scope, AggContext::Allowed)?;
                     items.push((b, column_name(e)));
                 }
                 ast::SelectItem::ExprWithAlias { expr, alias } => {
-                    let b = self.bind_expr(expr, &scope, AggContext::Allowed)?;
+                    let b = self.bind_expr(expr, scope, AggContext::Allowed)?;
                     items.push((b, normalize_ident(alias)));
                 }
                 ast::SelectItem::Wildcard(_) => {
