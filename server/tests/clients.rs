@@ -11,6 +11,8 @@
 
 #[path = "support/basalt_process.rs"]
 mod basalt_process;
+#[path = "support/psql.rs"]
+mod psql;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -227,35 +229,24 @@ fn psqlodbc_declare_fetch() {
     }
 }
 
-fn psql_available() -> bool {
-    works(Command::new("psql").arg("--version"))
-}
-
 // psql's \dt lists the tables as PostgreSQL's psql prints them, from the catalogs.
 #[test]
 fn psql_list_tables() {
-    if !psql_available() {
-        assert!(
-            std::env::var_os("BASALT_REQUIRE_PSQL").is_none(),
-            "BASALT_REQUIRE_PSQL is set but psql is not installed"
-        );
-        return eprintln!("psql is not installed: skipping the \\dt check");
+    if !psql::available("the \\dt check") {
+        return;
     }
     let server = Server::start();
-    let out = Command::new("psql")
-        .args(["-X", "-h", "127.0.0.1", "-p", &server.port.to_string()])
-        .args(["-U", "basalt", "-v", "ON_ERROR_STOP=1", "dev"])
-        .args(["-c", "CREATE TABLE zebra (z INTEGER)"])
-        .args(["-c", "CREATE TABLE apple (a TEXT)"])
-        .args(["-c", "\\dt"])
-        .env("PAGER", "")
-        .env_remove("PGPASSWORD")
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = psql::run(
+        server.port,
+        &[
+            "-c",
+            "CREATE TABLE zebra (z INTEGER)",
+            "-c",
+            "CREATE TABLE apple (a TEXT)",
+            "-c",
+            "\\dt",
+        ],
+        "",
     );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),

@@ -8,41 +8,17 @@
 
 #[path = "support/basalt_process.rs"]
 mod basalt_process;
+#[path = "support/psql.rs"]
+mod psql;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
-fn psql_available() -> bool {
-    Command::new("psql")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-fn psql(port: u16, sql: &str) -> String {
-    let mut child = Command::new("psql")
-        .args(["-X", "-q", "-h", "127.0.0.1", "-p", &port.to_string()])
-        .args(["-U", "basalt", "-v", "ON_ERROR_STOP=1", "dev"])
-        .env("PAGER", "")
-        .env_remove("PGPASSWORD")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("psql starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(sql.as_bytes())
-        .expect("write to psql");
-    let out = child.wait_with_output().expect("psql finishes");
+/// psql's output for `input`, quiet, with nothing on its standard error.
+fn psql(port: u16, input: &str) -> String {
+    let out = psql::run(port, &["-q"], input);
     assert!(
-        out.status.success() && out.stderr.is_empty(),
-        "psql failed: {}",
+        out.stderr.is_empty(),
+        "psql wrote: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("utf-8 output")
@@ -51,12 +27,7 @@ fn psql(port: u16, sql: &str) -> String {
 // A table with two indexes and a view over it, described by psql.
 #[test]
 fn describe_commands_print_as_postgresql() {
-    if !psql_available() {
-        assert!(
-            std::env::var_os("BASALT_REQUIRE_PSQL").is_none(),
-            "BASALT_REQUIRE_PSQL is set but psql is not installed"
-        );
-        eprintln!("psql is not installed: skipping the describe check");
+    if !psql::available("the describe check") {
         return;
     }
     let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/psql");

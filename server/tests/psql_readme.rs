@@ -6,10 +6,11 @@
 
 #[path = "support/basalt_process.rs"]
 mod basalt_process;
+#[path = "support/psql.rs"]
+mod psql;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// The example session: the SQL typed at the prompts, and everything psql printed.
@@ -76,28 +77,7 @@ impl Server {
     }
 
     fn psql(&self, sql: &str) -> String {
-        let mut child = Command::new("psql")
-            .args(["-X", "-h", "127.0.0.1", "-p", &self.port.to_string()])
-            .args(["-U", "basalt", "-v", "ON_ERROR_STOP=1", "dev"])
-            .env("PAGER", "")
-            .env_remove("PGPASSWORD")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("psql starts");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(sql.as_bytes())
-            .expect("write to psql");
-        let out = child.wait_with_output().expect("psql finishes");
-        assert!(
-            out.status.success(),
-            "psql failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = psql::run(self.port, &[], sql);
         String::from_utf8(out.stdout).expect("utf-8 output")
     }
 }
@@ -109,24 +89,10 @@ impl Drop for Server {
     }
 }
 
-fn psql_available() -> bool {
-    Command::new("psql")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
 // The README's example, typed into psql against a fresh data directory; then a restart.
 #[test]
 fn readme_session_prints_as_documented_and_survives_restart() {
-    if !psql_available() {
-        assert!(
-            std::env::var_os("BASALT_REQUIRE_PSQL").is_none(),
-            "BASALT_REQUIRE_PSQL is set but psql is not installed"
-        );
-        eprintln!("psql is not installed: skipping the README session check");
+    if !psql::available("the README session check") {
         return;
     }
     let session = readme_session();
