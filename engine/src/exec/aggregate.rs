@@ -5,8 +5,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::Decimal128Type;
-use arrow_array::{Array, ArrayRef, Decimal128Array, Float64Array, Int64Array, RecordBatch};
+use arrow_array::types::{Decimal128Type, IntervalMonthDayNanoType};
+use arrow_array::{
+    Array, ArrayRef, Decimal128Array, Float64Array, Int64Array, IntervalMonthDayNanoArray,
+    RecordBatch,
+};
+
+use crate::types::temporal::{overflow, Interval};
 use arrow_row::{RowConverter, Rows, SortField};
 use basalt_storage::SqlType;
 use rayon::prelude::*;
@@ -33,6 +38,11 @@ pub(crate) enum Accumulator {
     },
     SumFloat {
         sums: Vec<f64>,
+        counts: Vec<i64>,
+    },
+    /// Sum of intervals, field by field as PostgreSQL adds them, and rows seen.
+    SumInterval {
+        sums: Vec<Interval>,
         counts: Vec<i64>,
     },
     /// Rows, sum and sum of squares of integers or decimals, exactly, at the input's scale
@@ -95,6 +105,10 @@ impl AggState {
             AggFunc::CountStar | AggFunc::Count => Accumulator::Count(Vec::new()),
             AggFunc::ApproxCountDistinct => Accumulator::Sketch(Vec::new()),
             AggFunc::Sum | AggFunc::Avg => match arg_ty {
+                Some(SqlType::Interval) => Accumulator::SumInterval {
+                    sums: Vec::new(),
+                    counts: Vec::new(),
+                },
                 Some(SqlType::Real | SqlType::Double) => Accumulator::SumFloat {
                     sums: Vec::new(),
                     counts: Vec::new(),
@@ -165,9 +179,15 @@ impl AggState {
             },
             AggFunc::Min | AggFunc::Max => Accumulator::MinMax {
                 best: Vec::new(),
-                converter: RowConverter::new(vec![SortField::new(
-                    arg_ty.unwrap_or(SqlType::Text).arrow_type(),
-                )])?,
+                converter: RowConverter::new(
+                    min_max_columns(&arrow_array::new_null_array(
+                        &arg_ty.unwrap_or(SqlType::Text).arrow_type(),
+                        0,
+                    ))?
+                    .iter()
+                    .map(|c| SortField::new(c.data_type().clone()))
+                    .collect(),
+                )?,
                 max: call.func == AggFunc::Max,
             },
         };
@@ -194,6 +214,10 @@ impl AggState {
             }
             Accumulator::SumFloat { sums, counts } => {
                 sums.resize(groups, 0.0);
+                counts.resize(groups, 0);
+            }
+            Accumulator::SumInterval { sums, counts } => {
+                sums.resize(groups, Interval::default());
                 counts.resize(groups, 0);
             }
             Accumulator::MomentsExact { n, sums, squares } => {
@@ -283,6 +307,17 @@ impl AggState {
                                 counts[g] += 1;
                             }
                         }
+                    }
+                }
+            }
+            Accumulator::SumInterval { sums, counts } => {
+                let a = arg.ok_or_else(|| Error::Internal("sum without argument".into()))?;
+                let v = a.as_primitive::<IntervalMonthDayNanoType>();
+                for (i, g) in group_ids.iter().enumerate() {
+                    if take(i) {
+                        let g = *g as usize;
+                        sums[g] = sums[g].checked_add(Interval::from_arrow(v.value(i)))?;
+                        counts[g] += 1;
                     }
                 }
             }
@@ -399,7 +434,7 @@ impl AggState {
                 max,
             } => {
                 let a = arg.ok_or_else(|| Error::Internal("min without argument".into()))?;
-                let rows = converter.convert_columns(std::slice::from_ref(a))?;
+                let rows = converter.convert_columns(&min_max_columns(a)?)?;
                 for (i, g) in group_ids.iter().enumerate() {
                     if !take(i) {
                         continue;
@@ -437,6 +472,19 @@ impl AggState {
             (Accumulator::Count(a), Accumulator::Count(b)) => {
                 for (j, v) in b.into_iter().enumerate() {
                     a[map[j] as usize] += v;
+                }
+            }
+            (
+                Accumulator::SumInterval { sums, counts },
+                Accumulator::SumInterval {
+                    sums: osums,
+                    counts: ocounts,
+                },
+            ) => {
+                for (j, (s, n)) in osums.into_iter().zip(ocounts).enumerate() {
+                    let g = map[j] as usize;
+                    sums[g] = sums[g].checked_add(s)?;
+                    counts[g] += n;
                 }
             }
             (
@@ -573,6 +621,24 @@ impl AggState {
                     ),
                     other => return Err(Error::Internal(format!("exact sum into {other}"))),
                 }
+            }
+            Accumulator::SumInterval { sums, counts } => {
+                let vals = sums
+                    .into_iter()
+                    .zip(counts)
+                    .map(|(s, n)| {
+                        if n == 0 {
+                            return Ok(None);
+                        }
+                        let v = if func == AggFunc::Avg {
+                            s.div_f64(n as f64)?
+                        } else {
+                            s
+                        };
+                        v.to_arrow().ok_or_else(overflow).map(Some)
+                    })
+                    .collect::<Result<IntervalMonthDayNanoArray>>()?;
+                Arc::new(vals)
             }
             Accumulator::SumFloat { sums, counts } => {
                 let vals: Float64Array = sums
@@ -775,8 +841,9 @@ impl AggState {
             Accumulator::MinMax {
                 best, converter, ..
             } => {
-                let null_row = converter
-                    .convert_columns(&[arrow_array::new_null_array(&ty.arrow_type(), 1)])?;
+                let null_row = converter.convert_columns(&min_max_columns(
+                    &arrow_array::new_null_array(&ty.arrow_type(), 1),
+                )?)?;
                 let parser = converter.parser();
                 let rows: Vec<arrow_row::Row<'_>> = best
                     .iter()
@@ -1022,6 +1089,18 @@ pub(crate) struct Partial<'a> {
     converter: &'a RowConverter,
     map: GroupMap,
     states: Vec<AggState>,
+}
+
+/// The columns MIN and MAX keep in arrow-row form for a column of values: the values, led
+/// by their order key where that differs from the values (an interval's span, so that
+/// `31 days` beats `1 mon`). The values come back as the last column.
+fn min_max_columns(values: &ArrayRef) -> Result<Vec<ArrayRef>> {
+    let key = crate::kernels::interval::order_key(values)?;
+    Ok(if key.data_type() == values.data_type() {
+        vec![values.clone()]
+    } else {
+        vec![key, values.clone()]
+    })
 }
 
 /// The row converter of the group keys of an aggregation.

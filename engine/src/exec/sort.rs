@@ -6,6 +6,7 @@ use arrow_ord::sort::{lexsort_to_indices, SortColumn, SortOptions};
 use super::concat;
 use crate::error::Result;
 use crate::kernels::eval::evaluate;
+use crate::kernels::interval::order_key;
 use crate::planner::plan::SortKey;
 
 pub fn sort(input: Vec<RecordBatch>, keys: &[SortKey]) -> Result<Vec<RecordBatch>> {
@@ -25,7 +26,7 @@ pub fn sort(input: Vec<RecordBatch>, keys: &[SortKey]) -> Result<Vec<RecordBatch
         .iter()
         .map(|k| {
             Ok(SortColumn {
-                values: evaluate(&k.expr, &batch)?,
+                values: order_key(&evaluate(&k.expr, &batch)?)?,
                 options: Some(SortOptions {
                     descending: k.descending,
                     nulls_first: k.nulls_first,

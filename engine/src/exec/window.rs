@@ -142,8 +142,13 @@ fn key_rows<'e>(
     let mut fields = Vec::new();
     let mut cols = Vec::new();
     for (e, options) in keys {
-        fields.push(SortField::new_with_options(e.ty().arrow_type(), options));
-        cols.push(evaluate(e, batch)?);
+        // Intervals partition and order by their span, as they compare.
+        let col = crate::kernels::interval::order_key(&evaluate(e, batch)?)?;
+        fields.push(SortField::new_with_options(
+            col.data_type().clone(),
+            options,
+        ));
+        cols.push(col);
     }
     if cols.is_empty() {
         return Ok(None);
@@ -425,6 +430,26 @@ impl Ctx<'_> {
                 let (sums, counts) = states.into_iter().unzip();
                 finish_accumulator(&agg_call, Accumulator::SumFloat { sums, counts })?
             }
+            AggFunc::Sum | AggFunc::Avg if arg_ty == Some(SqlType::Interval) => {
+                let a = arg.ok_or_else(need)?;
+                let v = a.as_primitive::<arrow_array::types::IntervalMonthDayNanoType>();
+                let states = self.frame_fold(
+                    frame,
+                    (crate::types::temporal::Interval::default(), 0i64),
+                    |s, j| {
+                        if v.is_valid(j) {
+                            s.0 =
+                                s.0.checked_add(crate::types::temporal::Interval::from_arrow(
+                                    v.value(j),
+                                ))?;
+                            s.1 += 1;
+                        }
+                        Ok(())
+                    },
+                )?;
+                let (sums, counts) = states.into_iter().unzip();
+                finish_accumulator(&agg_call, Accumulator::SumInterval { sums, counts })?
+            }
             AggFunc::Sum | AggFunc::Avg => {
                 let a = arg.ok_or_else(need)?;
                 let vals: Vec<Option<i128>> = match arg_ty {
@@ -448,8 +473,9 @@ impl Ctx<'_> {
             }
             AggFunc::Min | AggFunc::Max => {
                 let a = arg.ok_or_else(need)?;
-                let rows = RowConverter::new(vec![SortField::new(a.data_type().clone())])?
-                    .convert_columns(std::slice::from_ref(a))?;
+                let key = crate::kernels::interval::order_key(a)?;
+                let rows = RowConverter::new(vec![SortField::new(key.data_type().clone())])?
+                    .convert_columns(std::slice::from_ref(&key))?;
                 let max = func == AggFunc::Max;
                 let best = self.frame_fold(frame, None::<u32>, |s, j| {
                     if a.is_valid(j) {

@@ -400,6 +400,12 @@ pub fn negate(a: &ArrayRef, ty: SqlType) -> Result<ArrayRef> {
             let f = to_f64(a, ty).unary::<_, Float64Type>(|v| -v);
             cast_array(&(Arc::new(f) as ArrayRef), SqlType::Double, ty, false)
         }
+        SqlType::Interval => crate::kernels::interval::evaluate(
+            crate::kernels::interval::IntervalFunc::Negate,
+            std::slice::from_ref(a),
+            ty,
+            a.len(),
+        ),
         _ => arrow_arith::numeric::neg(a).map_err(|e| match e {
             arrow_schema::ArrowError::ArithmeticOverflow(_) => overflow(ty),
             other => Error::from(other),

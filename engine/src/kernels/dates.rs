@@ -15,6 +15,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
 use super::datetime::DateField;
 use crate::error::{Error, Result};
+use crate::types::temporal::Interval;
 
 /// A date or timestamp function the executor evaluates (see `ScalarFunc::Date`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -54,17 +55,17 @@ fn out_of_range(what: &str) -> Error {
     }
 }
 
-fn date_of(days: i32) -> Result<NaiveDate> {
+pub(crate) fn date_of(days: i32) -> Result<NaiveDate> {
     days.checked_add(EPOCH_DAYS_FROM_CE)
         .and_then(NaiveDate::from_num_days_from_ce_opt)
         .ok_or_else(|| out_of_range("date"))
 }
 
-fn days_of(d: NaiveDate) -> i32 {
+pub(crate) fn days_of(d: NaiveDate) -> i32 {
     d.num_days_from_ce() - EPOCH_DAYS_FROM_CE
 }
 
-fn datetime_of(us: i64) -> Result<NaiveDateTime> {
+pub(crate) fn datetime_of(us: i64) -> Result<NaiveDateTime> {
     let days = us.div_euclid(MICROS_PER_DAY);
     let rest = us.rem_euclid(MICROS_PER_DAY);
     let date = date_of(i32::try_from(days).map_err(|_| out_of_range("timestamp"))?)?;
@@ -75,7 +76,7 @@ fn datetime_of(us: i64) -> Result<NaiveDateTime> {
     Ok(NaiveDateTime::new(date, time))
 }
 
-fn micros_of(t: NaiveDateTime) -> Result<i64> {
+pub(crate) fn micros_of(t: NaiveDateTime) -> Result<i64> {
     let days = i64::from(days_of(t.date()));
     let time = t.time();
     let in_day = i64::from(time.num_seconds_from_midnight()) * 1_000_000
@@ -83,6 +84,26 @@ fn micros_of(t: NaiveDateTime) -> Result<i64> {
     days.checked_mul(MICROS_PER_DAY)
         .and_then(|d| d.checked_add(in_day))
         .ok_or_else(|| out_of_range("timestamp"))
+}
+
+/// `timestamp + interval` on microseconds since the epoch, as PostgreSQL adds one: the
+/// months first (the day of month clamped to the target month's last day), then the days,
+/// then the time.
+pub(crate) fn add_interval(us: i64, v: Interval) -> Result<i64> {
+    let us = if v.months != 0 {
+        let t = datetime_of(us).map_err(|_| out_of_range("timestamp"))?;
+        add_months_clamped(t.date(), i64::from(v.months))
+            .and_then(|d| micros_of(d.and_time(t.time())))
+            .map_err(|_| out_of_range("timestamp"))?
+    } else {
+        us
+    };
+    let us = us
+        .checked_add(i64::from(v.days) * MICROS_PER_DAY)
+        .and_then(|x| x.checked_add(v.micros))
+        .ok_or_else(|| out_of_range("timestamp"))?;
+    datetime_of(us).map_err(|_| out_of_range("timestamp"))?;
+    Ok(us)
 }
 
 /// Adds `months` to a date, keeping the day of month where the target month has it and
@@ -96,7 +117,7 @@ fn add_months_clamped(d: NaiveDate, months: i64) -> Result<NaiveDate> {
         .ok_or_else(|| out_of_range("date"))
 }
 
-fn last_day_of(year: i32, month: u32) -> Result<NaiveDate> {
+pub(crate) fn last_day_of(year: i32, month: u32) -> Result<NaiveDate> {
     let (ny, nm) = if month == 12 {
         (year.checked_add(1).ok_or_else(|| out_of_range("date"))?, 1)
     } else {
@@ -309,16 +330,14 @@ pub fn evaluate(func: DateFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
             days,
             micros,
         } => map_timestamps(arg(0)?, |t| {
-            let t = if months != 0 {
-                add_months_clamped(t.date(), i64::from(months))?.and_time(t.time())
-            } else {
-                t
-            };
-            let us = micros_of(t)?
-                .checked_add(i64::from(days) * MICROS_PER_DAY)
-                .and_then(|v| v.checked_add(micros))
-                .ok_or_else(|| out_of_range("timestamp"))?;
-            datetime_of(us)
+            datetime_of(add_interval(
+                micros_of(t)?,
+                Interval {
+                    months,
+                    days,
+                    micros,
+                },
+            )?)
         }),
         DateFunc::Trunc(unit) => map_timestamps(arg(0)?, |t| trunc(t, unit)),
         DateFunc::DateAdd(unit) => {

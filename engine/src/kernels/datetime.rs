@@ -1,14 +1,19 @@
-//! Date and time kernels: EXTRACT / date_part fields of DATE and TIMESTAMP values.
+//! Date and time kernels: EXTRACT / date_part fields of DATE, TIMESTAMP, TIMESTAMPTZ, TIME
+//! and INTERVAL values.
 
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Date32Type, TimestampMicrosecondType};
+use arrow_array::types::{
+    Date32Type, IntervalMonthDayNanoType, Time64MicrosecondType, TimestampMicrosecondType,
+};
 use arrow_array::{Array, ArrayRef, Decimal128Array};
 use basalt_storage::SqlType;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike};
 
 use crate::error::{Error, Result};
+use crate::kernels::interval::{interval_field, time_field};
+use crate::types::temporal::Interval;
 
 /// A field EXTRACT and date_part can take out of a date or timestamp.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -100,18 +105,51 @@ impl DateField {
                 }),
                 _ => Ok(0),
             },
-            SqlType::Timestamp => Ok(match self {
+            SqlType::Timestamp | SqlType::Timestamptz => Ok(match self {
                 DateField::Second | DateField::Epoch => 6,
                 DateField::Millisecond => 3,
                 DateField::Julian => {
                     return Err(Error::Unsupported {
-                        message:
-                            "unit \"julian\" not supported for type timestamp without time zone"
-                                .into(),
+                        message: format!(
+                            "unit \"julian\" not supported for type {}",
+                            from.pg_name()
+                        ),
                     })
                 }
                 _ => 0,
             }),
+            SqlType::Time | SqlType::Interval => {
+                let fits = match self {
+                    DateField::Microsecond
+                    | DateField::Millisecond
+                    | DateField::Second
+                    | DateField::Minute
+                    | DateField::Hour
+                    | DateField::Epoch => true,
+                    DateField::Day
+                    | DateField::Month
+                    | DateField::Quarter
+                    | DateField::Year
+                    | DateField::Decade
+                    | DateField::Century
+                    | DateField::Millennium => from == SqlType::Interval,
+                    _ => false,
+                };
+                if !fits {
+                    return Err(Error::Unsupported {
+                        message: format!(
+                            "unit \"{}\" not supported for type {}",
+                            self.name(),
+                            from.pg_name()
+                        ),
+                    });
+                }
+                Ok(match self {
+                    DateField::Second | DateField::Epoch => 6,
+                    DateField::Millisecond => 3,
+                    _ => 0,
+                })
+            }
             other => Err(Error::Internal(format!("EXTRACT from {other}"))),
         }
     }
@@ -137,7 +175,20 @@ pub fn extract(array: &ArrayRef, from: SqlType, field: DateField) -> Result<Arra
                 });
             }
         }
-        SqlType::Timestamp => {
+        SqlType::Time => {
+            for v in array.as_primitive::<Time64MicrosecondType>().iter() {
+                out.push(v.map(|us| time_field(us, field)).transpose()?);
+            }
+        }
+        SqlType::Interval => {
+            for v in array.as_primitive::<IntervalMonthDayNanoType>().iter() {
+                out.push(
+                    v.map(|v| interval_field(Interval::from_arrow(v), field))
+                        .transpose()?,
+                );
+            }
+        }
+        SqlType::Timestamp | SqlType::Timestamptz => {
             let ts = array.as_primitive::<TimestampMicrosecondType>();
             for v in ts.iter() {
                 out.push(match v {

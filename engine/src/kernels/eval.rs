@@ -13,6 +13,7 @@ use basalt_storage::SqlType;
 use crate::error::{Error, Result};
 use crate::kernels::arith::{arithmetic, negate};
 use crate::kernels::cast::{cast_array, datums_to_array};
+use crate::kernels::interval::order_key;
 use crate::kernels::{datetime, func, string};
 use crate::planner::expr::{BinaryOp, Expr, RoundMode, ScalarFunc};
 
@@ -39,10 +40,11 @@ pub fn evaluate(expr: &Expr, batch: &RecordBatch) -> Result<ArrayRef> {
             // A constant side is compared as one scalar, not repeated for every row.
             let side = |e: &Expr| -> Result<(ArrayRef, bool)> {
                 match e {
-                    Expr::Literal { value, ty, .. } => {
-                        Ok((datums_to_array(std::slice::from_ref(value), *ty)?, true))
-                    }
-                    e => Ok((evaluate(e, batch)?, false)),
+                    Expr::Literal { value, ty, .. } => Ok((
+                        order_key(&datums_to_array(std::slice::from_ref(value), *ty)?)?,
+                        true,
+                    )),
+                    e => Ok((order_key(&evaluate(e, batch)?)?, false)),
                 }
             };
             let (l, l_scalar) = side(left)?;
@@ -235,7 +237,7 @@ fn binary(
         | BinaryOp::Lt
         | BinaryOp::LtEq
         | BinaryOp::Gt
-        | BinaryOp::GtEq => Arc::new(compare(op, l, r)?),
+        | BinaryOp::GtEq => Arc::new(compare(op, &order_key(l)?, &order_key(r)?)?),
         BinaryOp::And => Arc::new(arrow_arith::boolean::and_kleene(
             l.as_boolean(),
             r.as_boolean(),
@@ -431,10 +433,11 @@ fn function(
             let mut acc = arg(0)?.clone();
             for v in &vals[1..] {
                 // Keep acc where v is NULL or does not beat it; NULLs lose to any value.
+                let (vk, acck) = (order_key(v)?, order_key(&acc)?);
                 let beats = if func == ScalarFunc::Greatest {
-                    arrow_ord::cmp::gt(v, &acc)?
+                    arrow_ord::cmp::gt(&vk, &acck)?
                 } else {
-                    arrow_ord::cmp::lt(v, &acc)?
+                    arrow_ord::cmp::lt(&vk, &acck)?
                 };
                 let acc_null = arrow_arith::boolean::is_null(acc.as_ref())?;
                 let take_v = arrow_arith::boolean::or_kleene(&beats, &acc_null)?;
@@ -454,6 +457,7 @@ fn function(
             Ok(Arc::new(out))
         }
         ScalarFunc::Date(f) => crate::kernels::dates::evaluate(f, vals, n),
+        ScalarFunc::Interval(f) => crate::kernels::interval::evaluate(f, vals, ty, n),
         ScalarFunc::Array(f) => {
             let types: Vec<SqlType> = args.iter().map(|e| e.ty()).collect();
             crate::kernels::array::evaluate(f, vals, &types, ty, n)

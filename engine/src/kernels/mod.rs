@@ -9,6 +9,7 @@
 //! - `datetime`: EXTRACT and the date fields.
 //! - `dates`: date arithmetic, date_trunc, DATEADD, DATEDIFF, to_char and the other date
 //!   functions.
+//! - `interval`: INTERVAL and TIME arithmetic, justify_*, age, and the order of intervals.
 
 pub mod arith;
 pub mod array;
@@ -17,4 +18,5 @@ pub mod dates;
 pub mod datetime;
 pub mod eval;
 pub mod func;
+pub mod interval;
 pub mod string;

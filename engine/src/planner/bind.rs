@@ -234,12 +234,12 @@ impl<'a> Binder<'a> {
                     if let ast::Expr::Interval(iv) = right.as_ref() {
                         let l = self.bind_expr(left, scope, agg)?;
                         let iv = super::dates::interval_constant(iv)?;
-                        return self.add_interval(l, iv, !plus, e.span());
+                        return self.add_interval(l, iv, !plus, false, e.span());
                     }
                     if let (ast::Expr::Interval(iv), true) = (left.as_ref(), plus) {
                         let r = self.bind_expr(right, scope, agg)?;
                         let iv = super::dates::interval_constant(iv)?;
-                        return self.add_interval(r, iv, false, e.span());
+                        return self.add_interval(r, iv, false, true, e.span());
                     }
                 }
                 let l = self.bind_expr(left, scope, agg)?;
@@ -309,7 +309,7 @@ impl<'a> Binder<'a> {
                     }
                     let v = self.bind_expr(expr, scope, agg)?;
                     let v = self.coerce_unknown(v, SqlType::Double)?;
-                    if numeric_rank(v.ty()).is_none() {
+                    if numeric_rank(v.ty()).is_none() && v.ty() != SqlType::Interval {
                         return Err(Error::UndefinedFunction {
                             message: format!("operator does not exist: - {}", display_name(v.ty())),
                             position: self.position(e.span()),
@@ -731,7 +731,14 @@ impl<'a> Binder<'a> {
     fn extract(&self, field: &str, v: Expr, span: Span) -> Result<Expr> {
         let v = self.coerce_unknown(v, SqlType::Timestamp)?;
         let from = v.ty();
-        if !matches!(from, SqlType::Date | SqlType::Timestamp) {
+        if !matches!(
+            from,
+            SqlType::Date
+                | SqlType::Timestamp
+                | SqlType::Timestamptz
+                | SqlType::Time
+                | SqlType::Interval
+        ) {
             return Err(Error::UndefinedFunction {
                 message: format!(
                     "function pg_catalog.extract(unknown, {}) does not exist",
@@ -1680,7 +1687,7 @@ impl<'a> Binder<'a> {
                 SqlType::SmallInt | SqlType::Integer => SqlType::BigInt,
                 SqlType::BigInt => numeric(0),
                 SqlType::Decimal { scale, .. } => numeric(scale),
-                SqlType::Real | SqlType::Double => t,
+                SqlType::Real | SqlType::Double | SqlType::Interval => t,
                 other => return Err(no_fn(other)),
             },
             (AggFunc::Avg, Some(t)) => match t {
@@ -1689,6 +1696,7 @@ impl<'a> Binder<'a> {
                 }
                 SqlType::Decimal { scale, .. } => numeric(scale.max(types::NUMERIC_DIVISION_SCALE)),
                 SqlType::Real | SqlType::Double => SqlType::Double,
+                SqlType::Interval => SqlType::Interval,
                 other => return Err(no_fn(other)),
             },
             (AggFunc::Min | AggFunc::Max, Some(t)) => t,

@@ -3,9 +3,9 @@
 //! ADD_MONTHS, LAST_DAY, MONTHS_BETWEEN, to_char, to_date and to_timestamp. The kernels are in
 //! `kernels::dates`.
 //!
-//! Basalt has no INTERVAL type yet: an interval constant may only be added to or subtracted
-//! from a date or timestamp, which is what analysts write (`d >= current_date - interval '7
-//! days'`).
+//! An interval constant added to a date or timestamp (`d >= current_date - interval '7 days'`,
+//! what analysts write most) folds into one kernel call; every other INTERVAL and TIME
+//! operator (`interval_arithmetic`) goes through `kernels::interval`.
 
 use basalt_storage::SqlType;
 use sqlparser::ast;
@@ -16,6 +16,7 @@ use super::expr::{BinaryOp, Expr, ScalarFunc};
 use crate::error::{Error, Result};
 use crate::kernels::dates::{unit_supported, DateFunc};
 use crate::kernels::datetime::DateField;
+use crate::kernels::interval::IntervalFunc;
 use crate::types::Datum;
 
 /// Functions whose first argument is a date part, written as a bare word in Redshift
@@ -186,24 +187,34 @@ impl Binder<'_> {
             .get_or_init(|| chrono::Utc::now().timestamp_micros())
     }
 
-    /// `value ± INTERVAL '...'`: the value as a timestamp, moved by the interval.
+    /// `value ± INTERVAL '...'` (`interval_first` for `INTERVAL '...' + value`): a date or
+    /// timestamp moved by the interval.
     pub(crate) fn add_interval(
         &self,
         value: Expr,
         interval: IntervalValue,
         negate: bool,
+        interval_first: bool,
         span: Span,
     ) -> Result<Expr> {
         let value = self.coerce_unknown(value, SqlType::Timestamp)?;
         if !matches!(value.ty(), SqlType::Date | SqlType::Timestamp) {
-            return Err(Error::UndefinedFunction {
-                message: format!(
-                    "operator does not exist: {} {} interval",
-                    value.ty().pg_name(),
-                    if negate { "-" } else { "+" }
-                ),
-                position: self.position(span),
-            });
+            // Any other type goes through the general operators on an interval constant.
+            let constant = crate::types::temporal::Interval {
+                months: interval.months,
+                days: interval.days,
+                micros: interval.micros,
+            };
+            if constant.to_arrow().is_none() {
+                return Err(crate::types::temporal::overflow());
+            }
+            let op = if negate { BinaryOp::Sub } else { BinaryOp::Add };
+            let constant = Expr::literal(Datum::Interval(constant), SqlType::Interval);
+            return if interval_first {
+                self.binary(op, constant, value, span)
+            } else {
+                self.binary(op, value, constant, span)
+            };
         }
         let value = self.cast(value, SqlType::Timestamp, false, span)?;
         let neg = |x: i64| if negate { x.checked_neg() } else { Some(x) };
@@ -270,16 +281,85 @@ impl Binder<'_> {
                 args: vec![l.clone(), r.clone()],
                 ty: SqlType::Integer,
             }),
-            (BinaryOp::Sub, SqlType::Timestamp | SqlType::Date, SqlType::Timestamp)
-            | (BinaryOp::Sub, SqlType::Timestamp, SqlType::Date) => {
-                return Err(Error::Unsupported {
-                    message: "subtracting timestamps gives an interval, which Basalt does not \
-                              support yet; use DATEDIFF"
-                        .into(),
-                })
-            }
-            _ => return Ok(None),
+            _ => return self.interval_arithmetic(op, l, r, span),
         }))
+    }
+
+    /// The operators on INTERVAL and TIME values, and the ones that yield an interval
+    /// (`timestamp - timestamp`); `None` when the operands are none of these.
+    fn interval_arithmetic(
+        &self,
+        op: BinaryOp,
+        l: &Expr,
+        r: &Expr,
+        span: Span,
+    ) -> Result<Option<Expr>> {
+        use crate::kernels::interval::IntervalFunc as F;
+        use SqlType::{Date, Interval, Time, Timestamp, Timestamptz};
+        let call = |func: F, args: Vec<Expr>, ty: SqlType| {
+            Some(fold(Expr::Function {
+                func: ScalarFunc::Interval(func),
+                args,
+                ty,
+            }))
+        };
+        let cast = |e: &Expr, ty: SqlType| self.cast(e.clone(), ty, false, span);
+        let negated = |e: &Expr| fold(Expr::Negate(Box::new(e.clone())));
+        let numeric = |t: SqlType| crate::types::numeric_rank(t).is_some();
+        let moved = |value: &Expr, interval: Expr| -> Result<Option<Expr>> {
+            Ok(match value.ty() {
+                Time => call(F::AddToTime, vec![value.clone(), interval], Time),
+                Timestamptz => call(
+                    F::AddToTimestamp,
+                    vec![value.clone(), interval],
+                    Timestamptz,
+                ),
+                Date | Timestamp => call(
+                    F::AddToTimestamp,
+                    vec![cast(value, Timestamp)?, interval],
+                    Timestamp,
+                ),
+                _ => None,
+            })
+        };
+        Ok(match (op, l.ty(), r.ty()) {
+            (BinaryOp::Add, Interval, Interval) => {
+                call(F::Add, vec![l.clone(), r.clone()], Interval)
+            }
+            (BinaryOp::Sub, Interval, Interval) => {
+                call(F::Sub, vec![l.clone(), r.clone()], Interval)
+            }
+            (BinaryOp::Add, _, Interval) => moved(l, r.clone())?,
+            (BinaryOp::Add, Interval, _) => moved(r, l.clone())?,
+            (BinaryOp::Sub, _, Interval) => moved(l, negated(r))?,
+            (BinaryOp::Mul, Interval, t) if numeric(t) => {
+                call(F::Mul, vec![l.clone(), cast(r, SqlType::Double)?], Interval)
+            }
+            (BinaryOp::Mul, t, Interval) if numeric(t) => {
+                call(F::Mul, vec![r.clone(), cast(l, SqlType::Double)?], Interval)
+            }
+            (BinaryOp::Div, Interval, t) if numeric(t) => {
+                call(F::Div, vec![l.clone(), cast(r, SqlType::Double)?], Interval)
+            }
+            (BinaryOp::Sub, Time, Time) => call(F::SubTimes, vec![l.clone(), r.clone()], Interval),
+            (BinaryOp::Add, Date, Time) => {
+                call(F::DatePlusTime, vec![l.clone(), r.clone()], Timestamp)
+            }
+            (BinaryOp::Add, Time, Date) => {
+                call(F::DatePlusTime, vec![r.clone(), l.clone()], Timestamp)
+            }
+            (BinaryOp::Sub, Date | Timestamp | Timestamptz, Date | Timestamp | Timestamptz) => {
+                // `date - date` is an integer, handled before; any other pair of these is
+                // compared as their common type.
+                let common = crate::types::common_type(l.ty(), r.ty()).unwrap_or(Timestamp);
+                call(
+                    F::SubTimestamps,
+                    vec![cast(l, common)?, cast(r, common)?],
+                    Interval,
+                )
+            }
+            _ => None,
+        })
     }
 
     /// The date and time functions; `Err(args)` hands the arguments back when `name` is not
@@ -365,7 +445,76 @@ impl Binder<'_> {
                 ty,
             })))
         };
+        let interval_call = |func: IntervalFunc, args: Vec<Expr>| {
+            Ok(Ok(fold(Expr::Function {
+                func: ScalarFunc::Interval(func),
+                args,
+                ty: SqlType::Interval,
+            })))
+        };
         match (name, args.len()) {
+            ("date_trunc", 2) if args[1].ty() == SqlType::Interval => {
+                if !expect(&mut args, 0, SqlType::Text)? {
+                    return Ok(Err(args));
+                }
+                let field = match &args[0] {
+                    Expr::Literal {
+                        value: Datum::Text(t),
+                        ..
+                    } => DateField::parse(t).ok_or_else(|| Error::InvalidParameter {
+                        message: format!("unit \"{t}\" not recognized for type interval"),
+                    })?,
+                    _ => {
+                        return Err(Error::Unsupported {
+                            message: "the date part of date_trunc must be a constant".into(),
+                        })
+                    }
+                };
+                let value = args.swap_remove(1);
+                interval_call(IntervalFunc::Trunc(field), vec![value])
+            }
+            ("date_trunc", 2) if args[1].ty() == SqlType::Timestamptz => {
+                // In the session's zone (UTC) a TIMESTAMPTZ truncates as its UTC timestamp.
+                let value = self.cast(args.swap_remove(1), SqlType::Timestamp, true, span)?;
+                let e = self.date_function(name, vec![args.swap_remove(0), value], span)?;
+                match e {
+                    Ok(e) => Ok(Ok(self.cast(e, SqlType::Timestamptz, false, span)?)),
+                    Err(args) => Ok(Err(args)),
+                }
+            }
+            ("justify_hours" | "justify_days" | "justify_interval", 1) => {
+                let a = self.coerce_unknown(args.swap_remove(0), SqlType::Interval)?;
+                if a.ty() != SqlType::Interval {
+                    return Ok(Err(vec![a]));
+                }
+                let func = match name {
+                    "justify_hours" => IntervalFunc::JustifyHours,
+                    "justify_days" => IntervalFunc::JustifyDays,
+                    _ => IntervalFunc::JustifyInterval,
+                };
+                interval_call(func, vec![a])
+            }
+            ("age", 1 | 2) => {
+                for i in 0..args.len() {
+                    let a = self.coerce_unknown(args[i].clone(), SqlType::Timestamp)?;
+                    if !matches!(
+                        a.ty(),
+                        SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz
+                    ) {
+                        return Ok(Err(args));
+                    }
+                    args[i] = self.cast(a, SqlType::Timestamp, false, span)?;
+                }
+                if args.len() == 1 {
+                    // age(t) is measured from midnight of the current date.
+                    let midnight = self.now_micros().div_euclid(86_400_000_000) * 86_400_000_000;
+                    args.insert(
+                        0,
+                        Expr::literal(Datum::Timestamp(midnight), SqlType::Timestamp),
+                    );
+                }
+                interval_call(IntervalFunc::Age, args)
+            }
             ("date_trunc", 2) => {
                 if !expect(&mut args, 0, SqlType::Text)?
                     || !expect(&mut args, 1, SqlType::Timestamp)?

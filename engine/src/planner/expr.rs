@@ -91,6 +91,8 @@ pub enum ScalarFunc {
     Sleep(u64),
     /// A date or timestamp function or operator (`kernels::dates`).
     Date(crate::kernels::dates::DateFunc),
+    /// An INTERVAL or TIME function or operator (`kernels::interval`).
+    Interval(crate::kernels::interval::IntervalFunc),
     /// An array constructor, comparison or function (`kernels::array`).
     Array(crate::kernels::array::ArrayFunc),
     /// `GROUPING(args)`; only present while binding, replaced by arithmetic on the grouping

@@ -52,6 +52,158 @@ impl Interval {
         (i128::from(self.months) * 30 + i128::from(self.days)) * i128::from(MICROS_PER_DAY)
             + i128::from(self.micros)
     }
+
+    /// `self + other`, field by field as PostgreSQL adds intervals.
+    pub fn checked_add(self, other: Interval) -> Result<Interval> {
+        Interval {
+            months: self.months.checked_add(other.months).ok_or_else(overflow)?,
+            days: self.days.checked_add(other.days).ok_or_else(overflow)?,
+            micros: self.micros.checked_add(other.micros).ok_or_else(overflow)?,
+        }
+        .in_range()
+    }
+
+    /// `self - other`, field by field.
+    pub fn checked_sub(self, other: Interval) -> Result<Interval> {
+        self.checked_add(other.checked_neg()?)
+    }
+
+    /// `-self`.
+    pub fn checked_neg(self) -> Result<Interval> {
+        Ok(Interval {
+            months: self.months.checked_neg().ok_or_else(overflow)?,
+            days: self.days.checked_neg().ok_or_else(overflow)?,
+            micros: self.micros.checked_neg().ok_or_else(overflow)?,
+        })
+    }
+
+    /// An error when the time part is beyond what Basalt holds.
+    fn in_range(self) -> Result<Interval> {
+        if self.micros.unsigned_abs() > INTERVAL_MICROS_MAX.unsigned_abs() {
+            return Err(overflow());
+        }
+        Ok(self)
+    }
+
+    /// `self * factor` as PostgreSQL's `interval_mul`: whole months and days stay in their
+    /// fields, and what a fraction leaves over cascades down (a month as 30 days, a day as 24
+    /// hours), rounded to the microsecond.
+    pub fn mul_f64(self, factor: f64) -> Result<Interval> {
+        self.scale(|x| x * factor)
+    }
+
+    /// `self / divisor` as PostgreSQL's `interval_div`; division by zero is an error.
+    pub fn div_f64(self, divisor: f64) -> Result<Interval> {
+        if divisor == 0.0 {
+            return Err(Error::DivisionByZero);
+        }
+        self.scale(|x| x / divisor)
+    }
+
+    fn scale(self, f: impl Fn(f64) -> f64) -> Result<Interval> {
+        const SECS_PER_DAY: f64 = 86_400.0;
+        let round = |x: f64| (x * 1e6).round_ties_even() / 1e6;
+        let to_i32 = |x: f64| {
+            if x.is_nan() || x < f64::from(i32::MIN) || x >= -f64::from(i32::MIN) {
+                Err(overflow())
+            } else {
+                Ok(x.trunc() as i32)
+            }
+        };
+        let months_exact = f(f64::from(self.months));
+        let days_exact = f(f64::from(self.days));
+        let months = to_i32(months_exact)?;
+        let mut days = to_i32(days_exact)?;
+        let month_remainder_days = round((months_exact - f64::from(months)) * 30.0);
+        let mut sec_remainder = round(
+            (days_exact - f64::from(days) + month_remainder_days - month_remainder_days.trunc())
+                * SECS_PER_DAY,
+        );
+        if sec_remainder.abs() >= SECS_PER_DAY {
+            let whole = (sec_remainder / SECS_PER_DAY).trunc();
+            days = days.checked_add(to_i32(whole)?).ok_or_else(overflow)?;
+            sec_remainder -= whole * SECS_PER_DAY;
+        }
+        days = days
+            .checked_add(to_i32(month_remainder_days)?)
+            .ok_or_else(overflow)?;
+        let micros = (f(self.micros as f64) + sec_remainder * 1e6).round_ties_even();
+        if micros.is_nan() || micros.abs() > INTERVAL_MICROS_MAX as f64 {
+            return Err(overflow());
+        }
+        Ok(Interval {
+            months,
+            days,
+            micros: micros as i64,
+        })
+    }
+
+    /// `justify_hours`: whole days of the time part move into the days.
+    pub fn justify_hours(self) -> Result<Interval> {
+        let mut v = self;
+        v.days = v
+            .days
+            .checked_add(i32::try_from(v.micros / MICROS_PER_DAY).map_err(|_| overflow())?)
+            .ok_or_else(overflow)?;
+        v.micros %= MICROS_PER_DAY;
+        if v.days > 0 && v.micros < 0 {
+            v.micros += MICROS_PER_DAY;
+            v.days -= 1;
+        } else if v.days < 0 && v.micros > 0 {
+            v.micros -= MICROS_PER_DAY;
+            v.days += 1;
+        }
+        Ok(v)
+    }
+
+    /// `justify_days`: whole 30-day periods of the days move into the months.
+    pub fn justify_days(self) -> Result<Interval> {
+        let mut v = self;
+        v.months = v.months.checked_add(v.days / 30).ok_or_else(overflow)?;
+        v.days %= 30;
+        if v.months > 0 && v.days < 0 {
+            v.days += 30;
+            v.months -= 1;
+        } else if v.months < 0 && v.days > 0 {
+            v.days -= 30;
+            v.months += 1;
+        }
+        Ok(v)
+    }
+
+    /// `justify_interval`: both of the above, with the signs of all parts made to agree.
+    pub fn justify_interval(self) -> Result<Interval> {
+        let mut v = self;
+        v.days = v
+            .days
+            .checked_add(i32::try_from(v.micros / MICROS_PER_DAY).map_err(|_| overflow())?)
+            .ok_or_else(overflow)?;
+        v.micros %= MICROS_PER_DAY;
+        v.months = v.months.checked_add(v.days / 30).ok_or_else(overflow)?;
+        v.days %= 30;
+        if v.months > 0 && (v.days < 0 || (v.days == 0 && v.micros < 0)) {
+            v.days += 30;
+            v.months -= 1;
+        } else if v.months < 0 && (v.days > 0 || (v.days == 0 && v.micros > 0)) {
+            v.days -= 30;
+            v.months += 1;
+        }
+        if v.days > 0 && v.micros < 0 {
+            v.micros += MICROS_PER_DAY;
+            v.days -= 1;
+        } else if v.days < 0 && v.micros > 0 {
+            v.micros -= MICROS_PER_DAY;
+            v.days += 1;
+        }
+        Ok(v)
+    }
+}
+
+/// PostgreSQL's error for an interval beyond its range (22008).
+pub fn overflow() -> Error {
+    Error::InvalidDatetime {
+        message: "interval out of range".into(),
+    }
 }
 
 fn bad(ty: &str, s: &str) -> Error {
