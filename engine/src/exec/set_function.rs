@@ -11,14 +11,21 @@ use std::sync::Arc;
 
 use arrow_array::builder::{Decimal128Builder, Int32Builder, Int64Builder};
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Decimal128Type, Int16Type, Int32Type, Int64Type};
-use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch, UInt64Array};
+use arrow_array::types::{
+    Decimal128Type, Int16Type, Int32Type, Int64Type, IntervalMonthDayNanoType,
+    TimestampMicrosecondType,
+};
+use arrow_array::{
+    Array, ArrayRef, Int64Array, RecordBatch, TimestampMicrosecondArray, UInt64Array,
+};
 use basalt_storage::SqlType;
 
 use super::make_batch;
 use crate::error::{Error, Result};
+use crate::kernels::dates::add_interval;
 use crate::kernels::eval::evaluate;
 use crate::planner::plan::{SetCall, SetFunc};
+use crate::types::temporal::Interval;
 
 /// Most rows one input batch may expand to; past it the query fails (54000) rather than
 /// exhausting memory.
@@ -114,6 +121,7 @@ fn run_call(call: &SetCall, args: &[ArrayRef], rows: usize) -> Result<CallOutput
         SetFunc::GenerateSeries => match call.ty {
             SqlType::Decimal { precision, scale } => series_decimal(args, rows, precision, scale),
             SqlType::BigInt | SqlType::Integer => series_int(args, rows, call.ty),
+            SqlType::Timestamp | SqlType::Timestamptz => series_timestamp(args, rows, call.ty),
             other => Err(Error::Internal(format!(
                 "generate_series over {other:?} reached execution"
             ))),
@@ -232,6 +240,59 @@ fn series_int(args: &[ArrayRef], rows: usize, ty: SqlType) -> Result<CallOutput>
         Arc::new(out32.finish())
     } else {
         Arc::new(out64.finish())
+    };
+    Ok(CallOutput {
+        counts,
+        starts,
+        values,
+    })
+}
+
+/// `generate_series(start, stop, interval)` over timestamps: each value the previous moved by
+/// the interval (months first, as `+ interval` does), while it has not passed `stop`.
+fn series_timestamp(args: &[ArrayRef], rows: usize, ty: SqlType) -> Result<CallOutput> {
+    let [start, stop, step] = args else {
+        return Err(Error::Internal(
+            "timestamp generate_series takes three arguments".into(),
+        ));
+    };
+    let (start, stop) = (
+        start.as_primitive::<TimestampMicrosecondType>(),
+        stop.as_primitive::<TimestampMicrosecondType>(),
+    );
+    let step = step.as_primitive::<IntervalMonthDayNanoType>();
+    let mut counts = Vec::with_capacity(rows);
+    let mut starts = Vec::with_capacity(rows);
+    let mut out: Vec<i64> = Vec::new();
+    for i in 0..rows {
+        starts.push(out.len());
+        if start.is_null(i) || stop.is_null(i) || step.is_null(i) {
+            counts.push(0);
+            continue;
+        }
+        let (first, last) = (start.value(i), stop.value(i));
+        let step = Interval::from_arrow(step.value(i));
+        let direction = step.span().signum();
+        if direction == 0 {
+            return Err(zero_step());
+        }
+        let before = out.len();
+        let mut cur = first;
+        while (direction > 0 && cur <= last) || (direction < 0 && cur >= last) {
+            out.push(cur);
+            check_total(out.len())?;
+            cur = match add_interval(cur, step) {
+                Ok(next) => next,
+                // Past the last representable timestamp: the series ends, as in PostgreSQL.
+                Err(_) => break,
+            };
+        }
+        counts.push(out.len() - before);
+    }
+    let values = TimestampMicrosecondArray::from(out);
+    let values: ArrayRef = match ty.arrow_type() {
+        arrow_schema::DataType::Timestamp(_, Some(zone)) => Arc::new(values.with_timezone(zone)),
+        _ => Arc::new(values),
     };
     Ok(CallOutput {
         counts,

@@ -363,6 +363,42 @@ impl Binder<'_> {
                 if !(2..=3).contains(&bound.len()) {
                     return Err(no_such(&bound, self));
                 }
+                let temporal = |t: SqlType| {
+                    matches!(t, SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz)
+                };
+                if bound[..2]
+                    .iter()
+                    .any(|b| !is_unknown(b) && temporal(b.ty()))
+                {
+                    // generate_series(start, stop, interval): TIMESTAMP when both ends are
+                    // timestamps, TIMESTAMPTZ otherwise (dates resolve to it, as in
+                    // PostgreSQL).
+                    let [start, stop, step] =
+                        <[Expr; 3]>::try_from(bound.clone()).map_err(|_| no_such(&bound, self))?;
+                    let ends = [&start, &stop];
+                    let ty = if ends
+                        .iter()
+                        .all(|e| is_unknown(e) || e.ty() == SqlType::Timestamp)
+                    {
+                        SqlType::Timestamp
+                    } else {
+                        SqlType::Timestamptz
+                    };
+                    let step = self.coerce_unknown(step, SqlType::Interval)?;
+                    if ends.iter().any(|e| !is_unknown(e) && !temporal(e.ty()))
+                        || step.ty() != SqlType::Interval
+                    {
+                        return Err(no_such(&bound, self));
+                    }
+                    let start = self.coerce_unknown(start, ty)?;
+                    let stop = self.coerce_unknown(stop, ty)?;
+                    let args = vec![
+                        self.cast(start, ty, false, span)?,
+                        self.cast(stop, ty, false, span)?,
+                        step,
+                    ];
+                    return Ok(vec![SetCall { func, args, ty }]);
+                }
                 let mut ty: Option<SqlType> = None;
                 for b in &bound {
                     if is_unknown(b) {
