@@ -458,6 +458,7 @@ fn function(
         }
         ScalarFunc::Date(f) => crate::kernels::dates::evaluate(f, vals, n),
         ScalarFunc::Interval(f) => crate::kernels::interval::evaluate(f, vals, ty, n),
+        ScalarFunc::Zone(f) => crate::kernels::zones::evaluate(f, vals, ty, n),
         ScalarFunc::Array(f) => {
             let types: Vec<SqlType> = args.iter().map(|e| e.ty()).collect();
             crate::kernels::array::evaluate(f, vals, &types, ty, n)

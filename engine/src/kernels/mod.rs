@@ -10,6 +10,7 @@
 //! - `dates`: date arithmetic, date_trunc, DATEADD, DATEDIFF, to_char and the other date
 //!   functions.
 //! - `interval`: INTERVAL and TIME arithmetic, justify_*, age, and the order of intervals.
+//! - `zones`: AT TIME ZONE and CONVERT_TIMEZONE over the IANA zone database.
 
 pub mod arith;
 pub mod array;
@@ -20,3 +21,4 @@ pub mod eval;
 pub mod func;
 pub mod interval;
 pub mod string;
+pub mod zones;

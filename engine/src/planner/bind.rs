@@ -212,6 +212,14 @@ impl<'a> Binder<'a> {
                 };
                 Ok(Expr::literal(Datum::parse(&text, ty)?, ty))
             }
+            ast::Expr::AtTimeZone {
+                timestamp,
+                time_zone,
+            } => {
+                let value = self.bind_expr(timestamp, scope, agg)?;
+                let zone = self.bind_expr(time_zone, scope, agg)?;
+                self.at_time_zone(value, zone, e.span())
+            }
             // A standalone `INTERVAL '...' [unit]` is an INTERVAL constant.
             ast::Expr::Interval(iv) => {
                 let v = super::dates::interval_constant(iv)?;

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::kernels::dates::{unit_supported, DateFunc};
 use crate::kernels::datetime::DateField;
 use crate::kernels::interval::IntervalFunc;
+use crate::kernels::zones::ZoneFunc;
 use crate::types::Datum;
 
 /// Functions whose first argument is a date part, written as a bare word in Redshift
@@ -236,6 +237,63 @@ impl Binder<'_> {
             }),
             args: vec![value],
             ty: SqlType::Timestamp,
+        }))
+    }
+
+    /// `value AT TIME ZONE zone`: a TIMESTAMP read as local time in the zone gives the
+    /// TIMESTAMPTZ instant; a TIMESTAMPTZ (or DATE, at midnight UTC) gives its local TIMESTAMP
+    /// in the zone. The zone is text (a name or POSIX offset) or an INTERVAL offset.
+    pub(crate) fn at_time_zone(&self, value: Expr, zone: Expr, span: Span) -> Result<Expr> {
+        let value = self.coerce_unknown(value, SqlType::Timestamptz)?;
+        let zone = self.coerce_unknown(zone, SqlType::Text)?;
+        let zone = match zone.ty() {
+            SqlType::Interval => zone,
+            t if t.is_string() => self.cast(zone, SqlType::Text, false, span)?,
+            t => {
+                return Err(Error::UndefinedFunction {
+                    message: format!(
+                        "function pg_catalog.timezone({}, {}) does not exist",
+                        crate::types::display_name(t),
+                        crate::types::display_name(value.ty())
+                    ),
+                    position: self.position(span),
+                })
+            }
+        };
+        if let Expr::Literal {
+            value: Datum::Text(name),
+            ..
+        } = &zone
+        {
+            crate::kernels::zones::parse_zone(name)?;
+        }
+        let (func, value, ty) = match value.ty() {
+            SqlType::Timestamp => (ZoneFunc::LocalToInstant, value, SqlType::Timestamptz),
+            SqlType::Timestamptz | SqlType::Date => (
+                ZoneFunc::InstantToLocal,
+                self.cast(value, SqlType::Timestamptz, false, span)?,
+                SqlType::Timestamp,
+            ),
+            t => {
+                return Err(Error::UndefinedFunction {
+                    message: format!(
+                        "function pg_catalog.timezone({}, {}) does not exist",
+                        crate::types::display_name(zone.ty()),
+                        crate::types::display_name(t)
+                    ),
+                    position: self.position(span),
+                })
+            }
+        };
+        // The kernel reads both as microseconds since the epoch.
+        let value = match value.ty() {
+            SqlType::Timestamptz => self.cast(value, SqlType::Timestamp, true, span)?,
+            _ => value,
+        };
+        Ok(fold(Expr::Function {
+            func: ScalarFunc::Zone(func),
+            args: vec![zone, value],
+            ty,
         }))
     }
 
@@ -482,6 +540,33 @@ impl Binder<'_> {
                     Err(args) => Ok(Err(args)),
                 }
             }
+            ("convert_timezone", 2 | 3) => {
+                let last = args.len() - 1;
+                let ts = self.coerce_unknown(args[last].clone(), SqlType::Timestamp)?;
+                if !matches!(
+                    ts.ty(),
+                    SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz
+                ) {
+                    return Ok(Err(args));
+                }
+                let mut zones = Vec::with_capacity(2);
+                if last == 1 {
+                    zones.push(Expr::literal(Datum::Text("UTC".into()), SqlType::Text));
+                }
+                for a in &args[..last] {
+                    let z = self.coerce_unknown(a.clone(), SqlType::Text)?;
+                    if !z.ty().is_string() {
+                        return Ok(Err(args));
+                    }
+                    zones.push(self.cast(z, SqlType::Text, false, span)?);
+                }
+                zones.push(self.cast(ts, SqlType::Timestamp, true, span)?);
+                Ok(Ok(fold(Expr::Function {
+                    func: ScalarFunc::Zone(ZoneFunc::Convert),
+                    args: zones,
+                    ty: SqlType::Timestamp,
+                })))
+            }
             ("justify_hours" | "justify_days" | "justify_interval", 1) => {
                 let a = self.coerce_unknown(args.swap_remove(0), SqlType::Interval)?;
                 if a.ty() != SqlType::Interval {
@@ -503,7 +588,8 @@ impl Binder<'_> {
                     ) {
                         return Ok(Err(args));
                     }
-                    args[i] = self.cast(a, SqlType::Timestamp, false, span)?;
+                    // A TIMESTAMPTZ's calendar in the session's zone (UTC).
+                    args[i] = self.cast(a, SqlType::Timestamp, true, span)?;
                 }
                 if args.len() == 1 {
                     // age(t) is measured from midnight of the current date.

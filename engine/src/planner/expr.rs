@@ -93,6 +93,8 @@ pub enum ScalarFunc {
     Date(crate::kernels::dates::DateFunc),
     /// An INTERVAL or TIME function or operator (`kernels::interval`).
     Interval(crate::kernels::interval::IntervalFunc),
+    /// AT TIME ZONE or CONVERT_TIMEZONE (`kernels::zones`).
+    Zone(crate::kernels::zones::ZoneFunc),
     /// An array constructor, comparison or function (`kernels::array`).
     Array(crate::kernels::array::ArrayFunc),
     /// `GROUPING(args)`; only present while binding, replaced by arithmetic on the grouping
