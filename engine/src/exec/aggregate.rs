@@ -10,6 +10,7 @@ use arrow_array::{
     Array, ArrayRef, Decimal128Array, Float64Array, Int64Array, IntervalMonthDayNanoArray,
     RecordBatch,
 };
+use arrow_buffer::IntervalMonthDayNano;
 
 use crate::types::temporal::{overflow, Interval};
 use arrow_row::{RowConverter, Rows, SortField};
@@ -192,9 +193,13 @@ impl AggState {
             },
         };
         let seen = match (&call.arg, call.distinct) {
+            // Values are told apart as they compare (an interval by its span).
             (Some(a), true) => Some((
                 HashSet::new(),
-                RowConverter::new(vec![SortField::new(a.ty().arrow_type())])?,
+                RowConverter::new(vec![SortField::new(match a.ty() {
+                    SqlType::Interval => arrow_schema::DataType::Decimal128(38, 0),
+                    t => t.arrow_type(),
+                })])?,
             )),
             _ => None,
         };
@@ -253,7 +258,7 @@ impl AggState {
         // Rows to count: non-NULL arguments, and for DISTINCT only first occurrences.
         let include: Option<Vec<bool>> = match (&mut self.seen, arg) {
             (Some((set, conv)), Some(a)) => {
-                let rows = conv.convert_columns(std::slice::from_ref(a))?;
+                let rows = conv.convert_columns(&[crate::kernels::interval::order_key(a)?])?;
                 Some(
                     (0..a.len())
                         .map(|i| {
@@ -994,6 +999,8 @@ enum BatchKeys {
 pub(crate) struct Evaluated {
     rows: usize,
     keys: BatchKeys,
+    /// The values of the interval keys (grouped by their span), by key position.
+    intervals: Vec<(usize, ArrayRef)>,
     args: Vec<Option<ArrayRef>>,
     /// Each aggregate's ORDER BY keys (empty for most).
     order: Vec<Vec<ArrayRef>>,
@@ -1089,6 +1096,10 @@ pub(crate) struct Partial<'a> {
     converter: &'a RowConverter,
     map: GroupMap,
     states: Vec<AggState>,
+    /// For each interval key (by key position), the first value each group saw: intervals
+    /// group by their span (`1 mon` with `30 days`, as in PostgreSQL), and a group shows one
+    /// of its values.
+    intervals: Vec<(usize, Vec<Option<IntervalMonthDayNano>>)>,
 }
 
 /// The columns MIN and MAX keep in arrow-row form for a column of values: the values, led
@@ -1103,12 +1114,17 @@ fn min_max_columns(values: &ArrayRef) -> Result<Vec<ArrayRef>> {
     })
 }
 
-/// The row converter of the group keys of an aggregation.
+/// The row converter of the group keys of an aggregation (an interval key as its span).
 pub(crate) fn key_converter(groups: &[Expr]) -> Result<RowConverter> {
     Ok(RowConverter::new(
         groups
             .iter()
-            .map(|g| SortField::new(g.ty().arrow_type()))
+            .map(|g| {
+                SortField::new(match g.ty() {
+                    SqlType::Interval => arrow_schema::DataType::Decimal128(38, 0),
+                    t => t.arrow_type(),
+                })
+            })
             .collect(),
     )?)
 }
@@ -1148,12 +1164,19 @@ impl<'a> Partial<'a> {
         for s in states.iter_mut() {
             s.resize(ngroups);
         }
+        let intervals = groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.ty() == SqlType::Interval)
+            .map(|(k, _)| (k, Vec::new()))
+            .collect();
         Ok(Partial {
             groups,
             aggs,
             converter,
             map: GroupMap::new(groups),
             states,
+            intervals,
         })
     }
 
@@ -1163,11 +1186,16 @@ impl<'a> Partial<'a> {
 
     /// Evaluates the group keys and arguments over `batch` (needs no state: runs anywhere).
     pub(crate) fn evaluate(&self, batch: &RecordBatch) -> Result<Evaluated> {
-        let cols = self
+        let mut cols = self
             .groups
             .iter()
             .map(|g| evaluate(g, batch))
             .collect::<Result<Vec<_>>>()?;
+        let mut intervals = Vec::with_capacity(self.intervals.len());
+        for (k, _) in &self.intervals {
+            let span = crate::kernels::interval::order_key(&cols[*k])?;
+            intervals.push((*k, std::mem::replace(&mut cols[*k], span)));
+        }
         let keys = match (&self.map, cols.as_slice()) {
             (GroupMap::None, _) => BatchKeys::None,
             (GroupMap::Int { .. }, [col]) => match int_keys(col) {
@@ -1194,6 +1222,7 @@ impl<'a> Partial<'a> {
         Ok(Evaluated {
             rows: batch.num_rows(),
             keys,
+            intervals,
             args,
             order,
         })
@@ -1216,6 +1245,16 @@ impl<'a> Partial<'a> {
                 .collect::<Result<_>>()?,
         };
         let ngroups = self.ngroups();
+        for ((_, firsts), (_, values)) in self.intervals.iter_mut().zip(&e.intervals) {
+            firsts.resize(ngroups, None);
+            let values = values.as_primitive::<IntervalMonthDayNanoType>();
+            for (i, g) in group_ids.iter().enumerate() {
+                let slot = &mut firsts[*g as usize];
+                if slot.is_none() && values.is_valid(i) {
+                    *slot = Some(values.value(i));
+                }
+            }
+        }
         for ((s, arg), order) in self.states.iter_mut().zip(e.args).zip(e.order) {
             s.resize(ngroups);
             s.update(&group_ids, arg.as_ref(), &order)?;
@@ -1243,6 +1282,15 @@ impl<'a> Partial<'a> {
                 .collect::<Result<_>>()?,
         };
         let ngroups = self.ngroups();
+        for ((_, firsts), (_, ofirsts)) in self.intervals.iter_mut().zip(other.intervals) {
+            firsts.resize(ngroups, None);
+            for (j, v) in ofirsts.into_iter().enumerate() {
+                let slot = &mut firsts[map[j] as usize];
+                if slot.is_none() {
+                    *slot = v;
+                }
+            }
+        }
         for (s, o) in self.states.iter_mut().zip(other.states) {
             s.resize(ngroups);
             s.merge(o, &map)?;
@@ -1265,6 +1313,10 @@ impl<'a> Partial<'a> {
                 let rows: Vec<arrow_row::Row<'_>> = keys.iter().map(|k| parser.parse(k)).collect();
                 columns.extend(self.converter.convert_rows(rows)?);
             }
+        }
+        for (k, mut firsts) in self.intervals {
+            firsts.resize(ngroups, None);
+            columns[k] = Arc::new(IntervalMonthDayNanoArray::from(firsts));
         }
         for s in self.states {
             columns.push(s.finish()?);
