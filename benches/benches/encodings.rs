@@ -1,6 +1,8 @@
 //! Block encodings: encode and decode throughput (values/s) per column preference on generated
-//! columns, and, printed before the timings, the bytes a TPC-H-lineitem-like table of 1M rows
-//! takes per column under AUTO against PLAIN (RAW).
+//! columns, in the blocks the segment writer cuts (`WRITER_BLOCK_ROWS_MAX` rows) beside blocks of
+//! the format's largest size (`BLOCK_ROWS_MAX`, what earlier builds wrote), and, printed before
+//! the timings, the bytes a TPC-H-lineitem-like table of 1M rows takes per column under AUTO
+//! (in both block sizes), ZSTD and PLAIN (RAW).
 //!
 //! Run with `cargo bench -p basalt-benches --bench encodings`; set `BASALT_SIZES_ONLY=1` to print
 //! the size report and skip the timings.
@@ -12,11 +14,12 @@ use arrow_array::{
     ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int32Array, Int64Array, StringArray,
 };
 use basalt_benches::Rng;
-use basalt_storage::segment::EncodedColumn;
+use basalt_storage::segment::{EncodedColumn, BLOCK_ROWS_MAX, WRITER_BLOCK_ROWS_MAX};
 use basalt_storage::{ColumnEncoding, SqlType};
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 
-/// Rows per generated column in the throughput benchmarks: two full blocks.
+/// Rows per generated column in the throughput benchmarks: four full blocks as the writer cuts
+/// them (two of the format's largest).
 const ROWS: usize = 131_072;
 /// Rows of the lineitem-like table in the size report.
 const LINEITEM_ROWS: usize = 1_000_000;
@@ -222,19 +225,34 @@ fn lineitem(rows: usize) -> Vec<(&'static str, SqlType, ArrayRef)> {
     ]
 }
 
-/// Prints bytes per column under AUTO, ZSTD and RAW (PLAIN, uncompressed) and the encodings
-/// AUTO chose.
+/// Prints bytes per column under AUTO (in the writer's blocks and in the format's largest), ZSTD
+/// and RAW (PLAIN, uncompressed) and the encodings AUTO chose.
 fn print_sizes() {
-    println!("lineitem-like table, {LINEITEM_ROWS} rows: bytes on disk per column");
     println!(
-        "{:<16} {:>12} {:>12} {:>12} {:>7}  AUTO's encoding + compression (blocks)",
-        "column", "RAW", "AUTO", "ZSTD", "ratio"
+        "lineitem-like table, {LINEITEM_ROWS} rows: bytes on disk per column, in blocks of \
+         {WRITER_BLOCK_ROWS_MAX} rows (AUTO {BLOCK_ROWS_MAX}: in blocks of {BLOCK_ROWS_MAX})"
     );
-    let (mut raw_total, mut auto_total, mut zstd_total) = (0, 0, 0);
+    println!(
+        "{:<16} {:>12} {:>12} {:>12} {:>12} {:>7}  AUTO's encoding + compression (blocks)",
+        "column",
+        "RAW",
+        "AUTO",
+        format!("AUTO {BLOCK_ROWS_MAX}"),
+        "ZSTD",
+        "ratio"
+    );
+    let (mut raw_total, mut auto_total, mut large_total, mut zstd_total) = (0, 0, 0, 0);
     for (name, ty, array) in lineitem(LINEITEM_ROWS) {
         let encode = |p| EncodedColumn::encode(ty, array.as_ref(), p).expect("encode");
         let raw = encode(ColumnEncoding::Raw);
         let auto = encode(ColumnEncoding::Auto);
+        let large = EncodedColumn::encode_in_blocks(
+            ty,
+            array.as_ref(),
+            ColumnEncoding::Auto,
+            BLOCK_ROWS_MAX,
+        )
+        .expect("encode");
         let zstd = encode(ColumnEncoding::Zstd);
         assert_eq!(auto.decode().expect("decode").to_data(), array.to_data());
         let mut chosen: Vec<(String, usize)> = Vec::new();
@@ -247,19 +265,21 @@ fn print_sizes() {
         }
         let chosen: Vec<String> = chosen.iter().map(|(l, n)| format!("{l} ({n})")).collect();
         println!(
-            "{name:<16} {:>12} {:>12} {:>12} {:>6.1}x  {}",
+            "{name:<16} {:>12} {:>12} {:>12} {:>12} {:>6.1}x  {}",
             raw.len_bytes(),
             auto.len_bytes(),
+            large.len_bytes(),
             zstd.len_bytes(),
             raw.len_bytes() as f64 / auto.len_bytes() as f64,
             chosen.join(", ")
         );
         raw_total += raw.len_bytes();
         auto_total += auto.len_bytes();
+        large_total += large.len_bytes();
         zstd_total += zstd.len_bytes();
     }
     println!(
-        "{:<16} {raw_total:>12} {auto_total:>12} {zstd_total:>12} {:>6.1}x",
+        "{:<16} {raw_total:>12} {auto_total:>12} {large_total:>12} {zstd_total:>12} {:>6.1}x",
         "total",
         raw_total as f64 / auto_total as f64
     );
@@ -321,14 +341,18 @@ fn encodings(c: &mut Criterion) {
             if preference.check(*ty).is_err() {
                 continue;
             }
-            let encoded = EncodedColumn::encode(*ty, array.as_ref(), preference).expect("encode");
-            let label = preference.keyword();
-            group.bench_function(BenchmarkId::new("encode", label), |b| {
-                b.iter(|| EncodedColumn::encode(*ty, array.as_ref(), preference).expect("encode"))
-            });
-            group.bench_function(BenchmarkId::new("decode", label), |b| {
-                b.iter(|| encoded.decode().expect("decode"))
-            });
+            for block_rows in [WRITER_BLOCK_ROWS_MAX, BLOCK_ROWS_MAX] {
+                let encode = || {
+                    EncodedColumn::encode_in_blocks(*ty, array.as_ref(), preference, block_rows)
+                        .expect("encode")
+                };
+                let encoded = encode();
+                let label = format!("{}/{block_rows}", preference.keyword());
+                group.bench_function(BenchmarkId::new("encode", &label), |b| b.iter(encode));
+                group.bench_function(BenchmarkId::new("decode", &label), |b| {
+                    b.iter(|| encoded.decode().expect("decode"))
+                });
+            }
         }
         group.finish();
     }

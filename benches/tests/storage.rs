@@ -4,7 +4,7 @@
 //! sorted by `l_shipdate` reads fewer blocks than on the unsorted table while counting the same
 //! rows.
 //!
-//! At this scale a table fits in one 65,536-row block per column, so both tables are loaded in
+//! At this scale a table fits in one 32,768-row block per column, so both tables are loaded in
 //! several appends: the unsorted one in 8 (in `l_orderkey` order, each spanning every ship
 //! date), the sorted one year by year, each a segment of its own.
 

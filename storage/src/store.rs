@@ -26,7 +26,7 @@ use crate::durable::{create_dir, list_dir, sync_dir, ReplaceError, TMP_SUFFIX};
 use crate::error::{io_at, Error, Result};
 use crate::manifest::{self, Persisted};
 use crate::segment::writer::write_segment;
-use crate::segment::{SegmentReader, BLOCK_ROWS_MAX, SEGMENT_ROWS_MAX};
+use crate::segment::{SegmentReader, BLOCK_ROWS_MAX, SEGMENT_ROWS_MAX, WRITER_BLOCK_ROWS_MAX};
 use crate::transaction::Transaction;
 use crate::wal::{self, Record, TableChange, WalFile, WAL_HEADER_BYTES};
 use crate::zone_map::ColumnRange;
@@ -461,15 +461,16 @@ impl Store {
             blocks_read: 0,
             blocks_skipped: 0,
         };
+        // Blocks of the projected columns; for a segment skipped by the manifest's zone maps,
+        // whose footer is never read, the blocks this build would write for its rows.
         let segment_blocks = |reader: Option<&SegmentReader>| -> u64 {
             projection
                 .iter()
                 .map(|c| {
-                    reader
-                        .and_then(|r| r.blocks(*c))
-                        .map_or(segment.rows.div_ceil(u64::from(BLOCK_ROWS_MAX)), |b| {
-                            b.len() as u64
-                        })
+                    reader.and_then(|r| r.blocks(*c)).map_or(
+                        segment.rows.div_ceil(u64::from(WRITER_BLOCK_ROWS_MAX)),
+                        |b| b.len() as u64,
+                    )
                 })
                 .sum()
         };
@@ -1743,8 +1744,10 @@ mod tests {
 
     #[test]
     fn scans_skip_segments_and_blocks_outside_the_ranges() {
-        // Input: BIGINT x sorted: one segment of 0..200_000 (four blocks: 65,536 rows each,
-        // then 3,392), one of 200_000..200_010, and one of ten NULLs.
+        // Input: BIGINT x sorted: one segment of 0..200_000 (blocks of WRITER_BLOCK_ROWS_MAX
+        // rows, the last shorter), one of 200_000..200_010, and one of ten NULLs.
+        let w = u64::from(WRITER_BLOCK_ROWS_MAX);
+        let first_blocks = 200_000u64.div_ceil(w);
         let tmp = tempfile::tempdir().unwrap();
         let store = open(tmp.path());
         let mut def = int_def("t");
@@ -1789,7 +1792,7 @@ mod tests {
             (counts, out)
         };
 
-        // x = 70,000: the second block of the first segment only.
+        // x = 70,000: the block of the first segment that holds it, only.
         let (counts, out) = scan(&[range(Some((70_000, true)), Some((70_000, true)))], true);
         assert_eq!(
             counts,
@@ -1797,12 +1800,13 @@ mod tests {
                 segments_read: 1,
                 segments_skipped: 2,
                 blocks_read: 1,
-                blocks_skipped: 5,
+                blocks_skipped: first_blocks - 1 + 2,
             }
         );
-        assert_eq!(out[0].0, 65_536);
-        assert_eq!(out[0].1.first(), Some(&65_536));
-        assert_eq!(out[0].1.last(), Some(&131_071));
+        let start = 70_000 / w * w;
+        assert_eq!(out[0].0 as u64, w);
+        assert_eq!(out[0].1.first().copied(), Some(start as u32));
+        assert_eq!(out[0].1.last().copied(), Some((start + w - 1) as u32));
 
         // x > 199_999 excludes the first segment at its last row, exactly at the bound.
         let (counts, out) = scan(&[range(Some((199_999, false)), None)], false);
@@ -1811,7 +1815,10 @@ mod tests {
 
         // No range: every block is read, NULLs included.
         let (counts, out) = scan(&[], false);
-        assert_eq!((counts.blocks_read, counts.blocks_skipped), (6, 0));
+        assert_eq!(
+            (counts.blocks_read, counts.blocks_skipped),
+            (first_blocks + 2, 0)
+        );
         assert_eq!(out.iter().map(|o| o.0).sum::<usize>(), 200_020);
 
         // Two ranges whose blocks do not overlap: nothing is read.
@@ -1827,8 +1834,11 @@ mod tests {
 
     #[test]
     fn scans_leave_out_deleted_rows_and_their_positions() {
-        // Input: 0..200_000 in one segment; rows 65,536..65,546 and 199,999 deleted; scanned
-        // for x BETWEEN 65,530 AND 65,540.
+        // Input: 0..200_000 in one segment; rows 65,536..65,546 (from a block boundary) and
+        // 199,999 deleted; scanned for x BETWEEN 65,530 AND 65,540, in the two blocks either
+        // side of the boundary.
+        let w = WRITER_BLOCK_ROWS_MAX as usize;
+        assert_eq!(65_536 % w, 0);
         let tmp = tempfile::tempdir().unwrap();
         let store = open(tmp.path());
         create_with(&store, "t", 0..200_000);
@@ -1848,11 +1858,19 @@ mod tests {
         let s = store
             .scan_segment(table, segment, &[0], &[range], true)
             .unwrap();
-        assert_eq!((s.counts.blocks_read, s.counts.blocks_skipped), (2, 2));
+        let blocks = 200_000usize.div_ceil(w) as u64;
+        assert_eq!(
+            (s.counts.blocks_read, s.counts.blocks_skipped),
+            (2, blocks - 2)
+        );
         let batch = s.batch.unwrap();
-        assert_eq!(batch.num_rows(), 2 * 65_536 - 10);
+        assert_eq!(batch.num_rows(), 2 * w - 10);
         assert_eq!(s.positions.len(), batch.num_rows());
-        assert_eq!(s.positions[65_535..65_537], [65_535, 65_546]);
+        let start = 65_536 - w;
+        assert_eq!(
+            s.positions[65_535 - start..65_537 - start],
+            [65_535, 65_546]
+        );
         let values = batch
             .column(0)
             .as_any()

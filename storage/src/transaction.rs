@@ -1353,8 +1353,8 @@ mod tests {
         );
         assert_eq!(int_values(&store, &committed, "u"), scrambled);
 
-        // Block zone maps: the sorted table's blocks cover disjoint ranges of 65,536 values,
-        // the unsorted one's each nearly the whole range.
+        // Block zone maps: the sorted table's blocks cover disjoint ranges of as many values as
+        // they hold rows, the unsorted one's each nearly the whole range.
         let widths = |name: &str| -> Vec<i64> {
             let table = committed.table("public", name).unwrap();
             let reader = store.open_segment(table, &table.segments[0]).unwrap();
@@ -1368,10 +1368,10 @@ mod tests {
                 })
                 .collect()
         };
-        assert_eq!(
-            widths("t"),
-            [65_535, 65_535, 65_535, 200_000 - 3 * 65_536 - 1]
-        );
+        let w = i64::from(crate::segment::WRITER_BLOCK_ROWS_MAX);
+        let mut expected = vec![w - 1; (200_000 / w) as usize];
+        expected.push(200_000 % w - 1);
+        assert_eq!(widths("t"), expected);
         assert!(widths("u").iter().all(|w| *w > n / 2), "{:?}", widths("u"));
     }
 

@@ -261,16 +261,23 @@ fn main() -> Result<()> {
     clear_progress();
     fractions.sort_unstable();
     println!();
-    println!(
-        "Zone maps: {} l_shipdate blocks in the sorted copy, {unsorted_total} in the unsorted \
-         table. Over the {} weeks from {}: the sorted copy's one-week query reads {}..{} \
-         l_shipdate blocks (median {}), under 2% of them in {under} weeks ({:.0}%).",
-        total,
-        weeks.len(),
-        storage::date_text(weeks[0]),
+    let percent = |blocks: u64| 100.0 * blocks as f64 / total as f64;
+    let (least, most, middle) = (
         fractions[0],
         fractions[fractions.len() - 1],
         fractions[fractions.len() / 2],
+    );
+    println!(
+        "Zone maps: {} l_shipdate blocks in the sorted copy, {unsorted_total} in the unsorted \
+         table. Over the {} weeks from {}: the sorted copy's one-week query reads {least}..{most} \
+         l_shipdate blocks ({:.2}% to {:.2}%, median {middle}, {:.2}%), under 2% of them in \
+         {under} weeks ({:.0}%).",
+        total,
+        weeks.len(),
+        storage::date_text(weeks[0]),
+        percent(least),
+        percent(most),
+        percent(middle),
         100.0 * under as f64 / weeks.len() as f64
     );
     println!();

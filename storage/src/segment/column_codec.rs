@@ -9,7 +9,7 @@ use crate::segment::block::{decode_block, encode_block};
 use crate::segment::column::ColumnBuilder;
 use crate::segment::physical::Piece;
 use crate::segment::writer::{span_string_bytes, split_rows};
-use crate::segment::{BLOCK_ROWS_MAX, BLOCK_STRING_BYTES_MAX};
+use crate::segment::{BLOCK_ROWS_MAX, BLOCK_STRING_BYTES_MAX, WRITER_BLOCK_ROWS_MAX};
 use crate::types::SqlType;
 
 /// A column's blocks (header, validity bitmap, payload and checksum each).
@@ -27,15 +27,32 @@ const ENCODING_NAMES: [&str; 4] = ["PLAIN", "DICTIONARY", "RUN_LENGTH", "FRAME_O
 const COMPRESSION_NAMES: [&str; 3] = ["NONE", "LZ4", "ZSTD"];
 
 impl EncodedColumn {
-    /// Encodes `array`, a column of type `ty`, block by block under `preference`.
+    /// Encodes `array`, a column of type `ty`, block by block under `preference`, in blocks of
+    /// [`WRITER_BLOCK_ROWS_MAX`] rows as the segment writer cuts them.
     pub fn encode(
         ty: SqlType,
         array: &dyn Array,
         preference: ColumnEncoding,
     ) -> Result<EncodedColumn> {
+        Self::encode_in_blocks(ty, array, preference, WRITER_BLOCK_ROWS_MAX)
+    }
+
+    /// [`EncodedColumn::encode`] in blocks of at most `block_rows_max` rows (1 ..=
+    /// [`BLOCK_ROWS_MAX`]), to measure what the block size costs.
+    pub fn encode_in_blocks(
+        ty: SqlType,
+        array: &dyn Array,
+        preference: ColumnEncoding,
+        block_rows_max: u32,
+    ) -> Result<EncodedColumn> {
+        if block_rows_max == 0 || block_rows_max > BLOCK_ROWS_MAX {
+            return Err(Error::Internal(format!(
+                "blocks of {block_rows_max} rows, outside 1..={BLOCK_ROWS_MAX}"
+            )));
+        }
         let chunks = split_rows(
             &[array.len()],
-            BLOCK_ROWS_MAX as usize,
+            block_rows_max as usize,
             BLOCK_STRING_BYTES_MAX,
             |_, first, n| span_string_bytes(array, first, n),
         );
@@ -111,13 +128,35 @@ mod tests {
 
     #[test]
     fn a_column_of_several_blocks_round_trips() {
-        // Input: 150,000 sorted BIGINTs (three blocks) under AUTO and under RAW.
+        // Input: 150,000 sorted BIGINTs under AUTO and under RAW, in the writer's blocks
+        // (five) and in the format's largest (three).
         let array: ArrayRef = Arc::new(Int64Array::from_iter_values(0..150_000));
         for preference in [ColumnEncoding::Auto, ColumnEncoding::Raw] {
             let encoded =
                 EncodedColumn::encode(SqlType::BigInt, array.as_ref(), preference).unwrap();
-            assert_eq!(encoded.block_encodings().len(), 3);
+            assert_eq!(
+                encoded.block_encodings().len(),
+                150_000usize.div_ceil(WRITER_BLOCK_ROWS_MAX as usize)
+            );
             assert_eq!(encoded.decode().unwrap().to_data(), array.to_data());
+            let large = EncodedColumn::encode_in_blocks(
+                SqlType::BigInt,
+                array.as_ref(),
+                preference,
+                BLOCK_ROWS_MAX,
+            )
+            .unwrap();
+            assert_eq!(large.block_encodings().len(), 3);
+            assert_eq!(large.decode().unwrap().to_data(), array.to_data());
+        }
+        for rows in [0, BLOCK_ROWS_MAX + 1] {
+            assert!(EncodedColumn::encode_in_blocks(
+                SqlType::BigInt,
+                array.as_ref(),
+                ColumnEncoding::Auto,
+                rows
+            )
+            .is_err());
         }
         let auto =
             EncodedColumn::encode(SqlType::BigInt, array.as_ref(), ColumnEncoding::Auto).unwrap();

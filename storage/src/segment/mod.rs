@@ -36,9 +36,18 @@ pub(crate) const HEADER_BYTES: usize = 16;
 /// Bytes in the file trailer: footer length, footer checksum, magic.
 pub(crate) const TRAILER_BYTES: usize = 16;
 
-/// Most rows in one block.
+/// Most rows in one block: the format's limit, which readers check (segment files written by
+/// earlier builds have blocks of this many rows) and which bounds a WAL record's blocks.
 pub const BLOCK_ROWS_MAX: u32 = 65_536;
-/// Most rows in one segment file: four full blocks per column.
+/// Most rows in one block this build writes into a segment file. A block is the unit a scan
+/// skips by its zone map, so its rows set how finely a range on the sort key can be read:
+/// a one-week range of TPC-H lineitem at scale factor 1 (about 17,500 rows of 6 million) lies
+/// in at most 2 of 184 blocks (1.1%) at this size, where at [`BLOCK_ROWS_MAX`] it took 2 of 92
+/// (2.2%) whenever it crossed a block boundary. Halving it again would cost more per-block
+/// overhead (headers, footer entries, dictionaries, frames) than it saves.
+pub const WRITER_BLOCK_ROWS_MAX: u32 = 32_768;
+/// Most rows in one segment file: four blocks of [`BLOCK_ROWS_MAX`] rows, eight as this build
+/// writes them.
 pub const SEGMENT_ROWS_MAX: u32 = 4 * BLOCK_ROWS_MAX;
 /// Most string bytes in one block of a string column (a single longer value gets a block of
 /// its own). Keeps a block's payload, and the u32 offsets inside it, far below 4 GiB.
@@ -48,7 +57,10 @@ pub const BLOCK_STRING_BYTES_MAX: u64 = 16 << 20;
 pub const SEGMENT_STRING_BYTES_MAX: u64 = 1 << 30;
 
 const _: () = assert!(BLOCK_ROWS_MAX.is_power_of_two());
+const _: () = assert!(WRITER_BLOCK_ROWS_MAX.is_power_of_two());
+const _: () = assert!(WRITER_BLOCK_ROWS_MAX <= BLOCK_ROWS_MAX);
 const _: () = assert!(SEGMENT_ROWS_MAX.is_multiple_of(BLOCK_ROWS_MAX));
+const _: () = assert!(SEGMENT_ROWS_MAX.is_multiple_of(WRITER_BLOCK_ROWS_MAX));
 const _: () = assert!(BLOCK_STRING_BYTES_MAX <= SEGMENT_STRING_BYTES_MAX);
 const _: () = assert!(SEGMENT_STRING_BYTES_MAX <= i32::MAX as u64);
 // A block's string payload is (rows + 1) u32 offsets plus at most one Arrow value (< 2 GiB) or

@@ -440,10 +440,18 @@ fn parse_footer(
 mod tests {
     use super::*;
     use crate::catalog::TableDef;
-    use crate::segment::writer::write_segment;
-    use crate::segment::BLOCK_ROWS_MAX;
+    use crate::column_encoding::ColumnEncoding;
+    use crate::segment::physical::pack_interval;
+    use crate::segment::writer::{write_segment, write_segment_in_blocks};
+    use crate::segment::{BLOCK_ROWS_MAX, WRITER_BLOCK_ROWS_MAX};
     use crate::test_util::{all_null_batch, all_types_def, extremes_batch, generated_batch};
+    use crate::types::{TIMESTAMPTZ_ZONE, TIME_MICROS_MAX};
     use crate::zone_map::ZoneValue;
+    use crate::SqlType;
+    use arrow_array::types::IntervalMonthDayNano;
+    use arrow_array::{
+        IntervalMonthDayNanoArray, Time64MicrosecondArray, TimestampMicrosecondArray,
+    };
 
     /// Writes `batches` as segment 1 of table 16384 in `dir` and returns the table listing it.
     fn write(dir: &Path, def: &TableDef, batches: &[RecordBatch]) -> (PathBuf, TableMeta) {
@@ -537,10 +545,15 @@ mod tests {
         for c in 0..def.columns.len() {
             let blocks = reader.blocks(c).unwrap();
             let rows: Vec<u64> = blocks.iter().map(|b| b.zone_map.row_count).collect();
-            let full = u64::from(BLOCK_ROWS_MAX);
-            assert_eq!(rows, [full, full, 150_000 - 2 * full], "column {c}");
+            let full = u64::from(WRITER_BLOCK_ROWS_MAX);
+            assert_eq!(
+                rows,
+                [full, full, full, full, 150_000 - 4 * full],
+                "column {c}"
+            );
         }
-        // BIGINT column: i * 1,000,003, NULL where i % 7 == 0 (not at the ends).
+        // BIGINT column: i * 1,000,003 from i = -1,000, NULL where i % 7 == 0 (not at the
+        // ends of the first block).
         let bigint = reader.blocks(2).unwrap();
         assert_eq!(
             bigint[0].zone_map.min,
@@ -548,13 +561,206 @@ mod tests {
         );
         assert_eq!(
             bigint[0].zone_map.max,
-            Some(ZoneValue::Int(64_535 * 1_000_003))
+            Some(ZoneValue::Int(
+                (i64::from(WRITER_BLOCK_ROWS_MAX) - 1_001) * 1_000_003
+            ))
         );
         assert_eq!(
             table.segments[0].zone_maps[2].max,
             Some(ZoneValue::Int(148_999 * 1_000_003))
         );
         assert_eq!(reader.read(&all(&def)).unwrap(), whole);
+    }
+
+    #[test]
+    fn segments_with_blocks_of_earlier_builds_still_read() {
+        // Input: 150,000 generated rows written in blocks of BLOCK_ROWS_MAX rows, as builds
+        // before the smaller writer blocks wrote them: the same format version, read by the
+        // same code, with the same zone maps per block.
+        let dir = tempfile::tempdir().unwrap();
+        let def = all_types_def("t");
+        let whole = generated_batch(&def, -1_000, 150_000);
+        let path = dir.path().join("old");
+        let segment = write_segment_in_blocks(
+            &path,
+            16_384,
+            1,
+            &def,
+            std::slice::from_ref(&whole),
+            BLOCK_ROWS_MAX,
+        )
+        .unwrap();
+        let table = TableMeta {
+            id: 16_384,
+            def: def.clone(),
+            segments: vec![segment],
+            change_version: 1,
+        };
+        let reader = SegmentReader::open(&path, &table, &table.segments[0]).unwrap();
+        let full = u64::from(BLOCK_ROWS_MAX);
+        for c in 0..def.columns.len() {
+            let rows: Vec<u64> = reader
+                .blocks(c)
+                .unwrap()
+                .iter()
+                .map(|b| b.zone_map.row_count)
+                .collect();
+            assert_eq!(rows, [full, full, 150_000 - 2 * full], "column {c}");
+        }
+        assert_eq!(reader.read(&all(&def)).unwrap(), whole);
+        // A selection of rows 70,000..70,010 decodes the second block of each column only.
+        let (batch, read, skipped) = reader
+            .read_selected(&[0, 2], &[(70_000, 70_010)], &DeleteVector::new())
+            .unwrap();
+        assert_eq!((read, skipped), (2, 4));
+        assert_eq!(batch.column(1), &whole.column(2).slice(70_000, 10));
+        // More rows per block than the format allows is refused before writing.
+        assert!(write_segment_in_blocks(
+            &dir.path().join("big"),
+            16_384,
+            2,
+            &def,
+            std::slice::from_ref(&whole),
+            BLOCK_ROWS_MAX + 1,
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn temporal_types_round_trip_under_every_encoding_they_accept() {
+        // Input: a TIME, a TIMESTAMPTZ and an INTERVAL column under each ENCODE preference its
+        // type accepts, each holding 2 * WRITER_BLOCK_ROWS_MAX + 1,000 rows: a first block all
+        // NULL; a second running through many values with NULLs, starting at the type's
+        // minimum and ending at its maximum; a third of one value with a NULL in every tenth
+        // row.
+        let w = WRITER_BLOCK_ROWS_MAX as usize;
+        let n = 2 * w + 1_000;
+        let (first, last) = (w, 2 * w - 1);
+        // Row i's seed, or None for NULL.
+        let seed = |i: usize| -> Option<i64> {
+            if i < w
+                || (i >= 2 * w && i.is_multiple_of(10))
+                || (i > first + 1 && i < last && i.is_multiple_of(13))
+            {
+                None
+            } else if i >= 2 * w {
+                Some(7)
+            } else {
+                Some(((i - w) as i64).wrapping_mul(2_654_435_761))
+            }
+        };
+        let micros_max = i64::MAX / 1000;
+        let time: ArrayRef = Arc::new(Time64MicrosecondArray::from_iter((0..n).map(|i| {
+            seed(i).map(|v| match i {
+                _ if i == first => 0,
+                _ if i == last => TIME_MICROS_MAX,
+                _ => v.rem_euclid(TIME_MICROS_MAX + 1),
+            })
+        })));
+        let timestamptz: ArrayRef = Arc::new(
+            TimestampMicrosecondArray::from_iter((0..n).map(|i| {
+                seed(i).map(|v| match i {
+                    _ if i == first => i64::MIN,
+                    _ if i == last => i64::MAX,
+                    _ => v,
+                })
+            }))
+            .with_timezone(TIMESTAMPTZ_ZONE),
+        );
+        // Zone maps order intervals by their packed INT128 value (docs/segment-format.md), in
+        // which the interval of every part at its minimum (i32::MIN months and days, the most
+        // negative microseconds) wraps around to just below 2^127 and is the largest, above
+        // the interval of every part at its maximum; i32::MIN months alone packs to -2^127,
+        // the smallest.
+        let interval_at = |i: usize, v: i64| match i {
+            _ if i == first => IntervalMonthDayNano::new(i32::MIN, 0, 0),
+            _ if i == first + 1 => {
+                IntervalMonthDayNano::new(i32::MIN, i32::MIN, -micros_max * 1000)
+            }
+            _ if i == last => IntervalMonthDayNano::new(i32::MAX, i32::MAX, micros_max * 1000),
+            _ => IntervalMonthDayNano::new(
+                (v % 37) as i32,
+                (v % 400) as i32,
+                (v % 1_000_000_000_000) * 1000,
+            ),
+        };
+        let interval: ArrayRef = Arc::new(IntervalMonthDayNanoArray::from_iter(
+            (0..n).map(|i| seed(i).map(|v| interval_at(i, v))),
+        ));
+        let (min_interval, max_interval) = (
+            i128::MIN,
+            pack_interval(IntervalMonthDayNano::new(
+                i32::MIN,
+                i32::MIN,
+                -micros_max * 1000,
+            ))
+            .unwrap(),
+        );
+        assert_eq!(
+            max_interval,
+            i128::MAX - (1 << 95) - i128::from(micros_max) + 1
+        );
+        let cases = [
+            (
+                SqlType::Time,
+                time,
+                ZoneValue::Int(0),
+                ZoneValue::Int(TIME_MICROS_MAX),
+            ),
+            (
+                SqlType::Timestamptz,
+                timestamptz,
+                ZoneValue::Int(i64::MIN),
+                ZoneValue::Int(i64::MAX),
+            ),
+            (
+                SqlType::Interval,
+                interval,
+                ZoneValue::Decimal(min_interval),
+                ZoneValue::Decimal(max_interval),
+            ),
+        ];
+        let mut columns = Vec::new();
+        let mut arrays = Vec::new();
+        for (ty, array, _, _) in &cases {
+            for preference in ColumnEncoding::ALL {
+                if preference.check(*ty).is_ok() {
+                    columns.push(crate::ColumnDef {
+                        name: format!("c{}", columns.len()),
+                        ty: *ty,
+                        nullable: true,
+                        encoding: preference,
+                    });
+                    arrays.push(array.clone());
+                }
+            }
+        }
+        // Every type takes at least AUTO, RAW, RUNLENGTH, ZSTD, LZO and AZ64.
+        assert!(columns.len() >= 3 * 6, "{}", columns.len());
+        let def = TableDef::new("public", "t", columns);
+        let batch = RecordBatch::try_new(def.arrow_schema(), arrays).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (path, table) = write(dir.path(), &def, std::slice::from_ref(&batch));
+        let reader = SegmentReader::open(&path, &table, &table.segments[0]).unwrap();
+        assert_eq!(reader.read(&all(&def)).unwrap(), batch);
+        for (c, column) in def.columns.iter().enumerate() {
+            let (_, _, min, max) = cases.iter().find(|k| k.0 == column.ty).unwrap();
+            let blocks = reader.blocks(c).unwrap();
+            let zones: Vec<&ZoneMap> = blocks.iter().map(|b| &b.zone_map).collect();
+            assert_eq!(zones.len(), 3, "{}", column.name);
+            // The all-NULL block has no bounds; the second holds both extremes.
+            assert_eq!((zones[0].null_count, &zones[0].min), (w as u64, &None));
+            assert_eq!(zones[1].min.as_ref(), Some(min), "{}", column.name);
+            assert_eq!(zones[1].max.as_ref(), Some(max), "{}", column.name);
+            assert_eq!(zones[2].null_count, 100);
+            assert_eq!(table.segments[0].zone_maps[c].min.as_ref(), Some(min));
+            // The third block alone, as a scan kept by its zone map reads it.
+            let (back, read, skipped) = reader
+                .read_selected(&[c], &[(2 * w as u64, n as u64)], &DeleteVector::new())
+                .unwrap();
+            assert_eq!((read, skipped), (1, 2));
+            assert_eq!(back.column(0), &batch.column(c).slice(2 * w, 1_000));
+        }
     }
 
     #[test]

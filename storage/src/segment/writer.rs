@@ -14,6 +14,7 @@ use crate::segment::encoding::string_bytes;
 use crate::segment::physical::{PhysicalType, Piece};
 use crate::segment::{
     BLOCK_ROWS_MAX, BLOCK_STRING_BYTES_MAX, FORMAT_VERSION, HEADER_BYTES, SEGMENT_MAGIC,
+    WRITER_BLOCK_ROWS_MAX,
 };
 use crate::zone_map::ZoneMap;
 
@@ -91,8 +92,8 @@ struct ColumnFooter {
 }
 
 /// Writes `batches` (already checked against `def`, at most a segment's worth of rows) as the
-/// segment file `path`, fsyncs it and returns its metadata. The file must not exist. On error
-/// the partial file is removed.
+/// segment file `path` in blocks of at most [`WRITER_BLOCK_ROWS_MAX`] rows, fsyncs it and
+/// returns its metadata. The file must not exist. On error the partial file is removed.
 pub(crate) fn write_segment(
     path: &Path,
     table_id: u64,
@@ -100,12 +101,57 @@ pub(crate) fn write_segment(
     def: &TableDef,
     batches: &[RecordBatch],
 ) -> Result<SegmentMeta> {
+    create_segment(
+        path,
+        table_id,
+        segment_id,
+        def,
+        batches,
+        WRITER_BLOCK_ROWS_MAX,
+    )
+}
+
+/// [`write_segment`] with blocks of at most `block_rows_max` rows: tests write files as earlier
+/// builds did, with blocks of [`BLOCK_ROWS_MAX`] rows.
+#[cfg(test)]
+pub(crate) fn write_segment_in_blocks(
+    path: &Path,
+    table_id: u64,
+    segment_id: u64,
+    def: &TableDef,
+    batches: &[RecordBatch],
+    block_rows_max: u32,
+) -> Result<SegmentMeta> {
+    create_segment(path, table_id, segment_id, def, batches, block_rows_max)
+}
+
+fn create_segment(
+    path: &Path,
+    table_id: u64,
+    segment_id: u64,
+    def: &TableDef,
+    batches: &[RecordBatch],
+    block_rows_max: u32,
+) -> Result<SegmentMeta> {
+    if block_rows_max == 0 || block_rows_max > BLOCK_ROWS_MAX {
+        return Err(Error::Internal(format!(
+            "blocks of {block_rows_max} rows, outside 1..={BLOCK_ROWS_MAX}"
+        )));
+    }
     let file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(path)
         .map_err(io_at(path))?;
-    let result = write_segment_to(file, path, table_id, segment_id, def, batches);
+    let result = write_segment_to(
+        file,
+        path,
+        table_id,
+        segment_id,
+        def,
+        batches,
+        block_rows_max,
+    );
     if result.is_err() {
         // Best effort: an unreferenced file is removed by the next startup anyway.
         let _ = std::fs::remove_file(path);
@@ -120,6 +166,7 @@ fn write_segment_to(
     segment_id: u64,
     def: &TableDef,
     batches: &[RecordBatch],
+    block_rows_max: u32,
 ) -> Result<SegmentMeta> {
     crate::fault::check(crate::fault::Site::SegmentWrite, path)?;
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
@@ -146,7 +193,7 @@ fn write_segment_to(
         let lens: Vec<usize> = arrays.iter().map(|a| a.len()).collect();
         let chunks = split_rows(
             &lens,
-            BLOCK_ROWS_MAX as usize,
+            block_rows_max as usize,
             BLOCK_STRING_BYTES_MAX,
             |i, first, n| arrays.get(i).map_or(0, |a| span_string_bytes(*a, first, n)),
         );
