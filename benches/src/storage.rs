@@ -345,6 +345,21 @@ pub struct WeekScan {
     pub blocks_skipped: u64,
 }
 
+/// The lines EXPLAIN ANALYZE prints for `sql`.
+pub fn explain_analyze(session: &mut Session, sql: &str) -> Result<Vec<String>> {
+    let plan = query(session, &format!("EXPLAIN ANALYZE {sql}"))?;
+    let mut lines = Vec::new();
+    for b in &plan {
+        let col = b
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow_array::StringArray>()
+            .ok_or_else(|| anyhow!("EXPLAIN ANALYZE's column is not text"))?;
+        lines.extend(col.iter().flatten().map(str::to_string));
+    }
+    Ok(lines)
+}
+
 /// Runs the week query under EXPLAIN ANALYZE and reads the scan's block counts from the plan.
 pub fn week_scan(session: &mut Session, table: &str, first_day: i32) -> Result<WeekScan> {
     let sql = week_query(table, first_day);
@@ -357,16 +372,7 @@ pub fn week_scan(session: &mut Session, table: &str, first_day: i32) -> Result<W
             .ok_or_else(|| anyhow!("count(*) is not a bigint"))?,
         _ => bail!("the week query returned no row"),
     };
-    let plan = query(session, &format!("EXPLAIN ANALYZE {sql}"))?;
-    let mut lines = Vec::new();
-    for b in &plan {
-        let col = b
-            .column(0)
-            .as_any()
-            .downcast_ref::<arrow_array::StringArray>()
-            .ok_or_else(|| anyhow!("EXPLAIN ANALYZE's column is not text"))?;
-        lines.extend(col.iter().flatten().map(str::to_string));
-    }
+    let lines = explain_analyze(session, &sql)?;
     let number = |line: &str, key: &str| -> Option<u64> {
         let rest = &line[line.find(key)? + key.len()..];
         rest.split(|c: char| !c.is_ascii_digit())

@@ -13,8 +13,9 @@
 //!    both give the same rows), and each column alone on one thread;
 //! 3. zone maps: a copy sorted by `l_shipdate` (`SORTKEY`, filled by one INSERT ... SELECT);
 //!    for every week the `l_shipdate` blocks the one-week query reads there (from EXPLAIN
-//!    ANALYZE; STV_BLOCKLIST gives the total), and for a few weeks its time beside the same
-//!    query on the unsorted table.
+//!    ANALYZE; STV_BLOCKLIST gives the total) with the least, most and median share, the
+//!    EXPLAIN ANALYZE of a week that reads the most, and for a few weeks its time beside the
+//!    same query on the unsorted table.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -240,6 +241,7 @@ fn main() -> Result<()> {
     let unsorted_total = storage::column_blocks(&mut session, UNSORTED, "l_shipdate")?;
     let weeks = storage::weeks();
     let mut fractions = Vec::with_capacity(weeks.len());
+    let mut weeks_read = Vec::with_capacity(weeks.len());
     let mut under = 0;
     for (i, week) in weeks.iter().enumerate() {
         progress(&format!(
@@ -257,6 +259,7 @@ fn main() -> Result<()> {
             under += 1;
         }
         fractions.push(s.blocks_read / 2);
+        weeks_read.push((*week, s.blocks_read / 2));
     }
     clear_progress();
     fractions.sort_unstable();
@@ -280,6 +283,20 @@ fn main() -> Result<()> {
         percent(middle),
         100.0 * under as f64 / weeks.len() as f64
     );
+    // The first week that reads the most blocks, as EXPLAIN ANALYZE shows it.
+    if let Some((week, _)) = weeks_read.iter().find(|(_, b)| *b == most) {
+        println!();
+        println!(
+            "EXPLAIN ANALYZE of the week from {} on the sorted copy:",
+            storage::date_text(*week)
+        );
+        println!();
+        println!("```");
+        for line in storage::explain_analyze(&mut session, &storage::week_query(SORTED, *week))? {
+            println!("{line}");
+        }
+        println!("```");
+    }
     println!();
     println!("| Week from | Rows | Sorted: l_shipdate blocks read | Unsorted: read | Sorted ms | Unsorted ms | Unsorted / sorted time |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
