@@ -138,29 +138,47 @@ impl Interval {
         })
     }
 
+    /// Moves whole days of the time part into the days.
+    fn carry_days(&mut self) -> Result<()> {
+        let whole = i32::try_from(self.micros / MICROS_PER_DAY).map_err(|_| overflow())?;
+        self.days = self.days.checked_add(whole).ok_or_else(overflow)?;
+        self.micros %= MICROS_PER_DAY;
+        Ok(())
+    }
+
+    /// Moves whole 30-day periods of the days into the months.
+    fn carry_months(&mut self) -> Result<()> {
+        self.months = self
+            .months
+            .checked_add(self.days / 30)
+            .ok_or_else(overflow)?;
+        self.days %= 30;
+        Ok(())
+    }
+
+    /// Gives the time part the sign of the days, borrowing or lending one day.
+    fn align_time_with_days(&mut self) {
+        if self.days > 0 && self.micros < 0 {
+            self.micros += MICROS_PER_DAY;
+            self.days -= 1;
+        } else if self.days < 0 && self.micros > 0 {
+            self.micros -= MICROS_PER_DAY;
+            self.days += 1;
+        }
+    }
+
     /// `justify_hours`: whole days of the time part move into the days.
     pub fn justify_hours(self) -> Result<Interval> {
         let mut v = self;
-        v.days = v
-            .days
-            .checked_add(i32::try_from(v.micros / MICROS_PER_DAY).map_err(|_| overflow())?)
-            .ok_or_else(overflow)?;
-        v.micros %= MICROS_PER_DAY;
-        if v.days > 0 && v.micros < 0 {
-            v.micros += MICROS_PER_DAY;
-            v.days -= 1;
-        } else if v.days < 0 && v.micros > 0 {
-            v.micros -= MICROS_PER_DAY;
-            v.days += 1;
-        }
+        v.carry_days()?;
+        v.align_time_with_days();
         Ok(v)
     }
 
     /// `justify_days`: whole 30-day periods of the days move into the months.
     pub fn justify_days(self) -> Result<Interval> {
         let mut v = self;
-        v.months = v.months.checked_add(v.days / 30).ok_or_else(overflow)?;
-        v.days %= 30;
+        v.carry_months()?;
         if v.months > 0 && v.days < 0 {
             v.days += 30;
             v.months -= 1;
@@ -174,13 +192,8 @@ impl Interval {
     /// `justify_interval`: both of the above, with the signs of all parts made to agree.
     pub fn justify_interval(self) -> Result<Interval> {
         let mut v = self;
-        v.days = v
-            .days
-            .checked_add(i32::try_from(v.micros / MICROS_PER_DAY).map_err(|_| overflow())?)
-            .ok_or_else(overflow)?;
-        v.micros %= MICROS_PER_DAY;
-        v.months = v.months.checked_add(v.days / 30).ok_or_else(overflow)?;
-        v.days %= 30;
+        v.carry_days()?;
+        v.carry_months()?;
         if v.months > 0 && (v.days < 0 || (v.days == 0 && v.micros < 0)) {
             v.days += 30;
             v.months -= 1;
@@ -188,13 +201,7 @@ impl Interval {
             v.days -= 30;
             v.months += 1;
         }
-        if v.days > 0 && v.micros < 0 {
-            v.micros += MICROS_PER_DAY;
-            v.days -= 1;
-        } else if v.days < 0 && v.micros > 0 {
-            v.micros -= MICROS_PER_DAY;
-            v.days += 1;
-        }
+        v.align_time_with_days();
         Ok(v)
     }
 }
