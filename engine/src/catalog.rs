@@ -1026,7 +1026,7 @@ fn sort_key_position(key: &SortKey, column: &str) -> i64 {
 }
 
 /// The OID of a temporary schema `pg_temp_N`: above any relation id a database reaches.
-const TEMP_SCHEMA_OID_BASE: i64 = 3_000_000_000;
+const TEMP_SCHEMA_OID_BASE: i64 = 2_000_000_000;
 
 /// The OID of schema `name`: PostgreSQL's for the built-in ones, the manifest's for user
 /// schemas.
@@ -3038,9 +3038,14 @@ mod tests {
         // encoded column, a view over it and an index on it.
         let mut manifest = Manifest::default();
         for c in CATALOGS {
-            assert!(rows(c.name, &manifest, None)
-                .iter()
-                .all(|r| r.len() == c.columns.len()));
+            assert!(rows(
+                c.name,
+                &manifest,
+                None,
+                &crate::schemas::SearchPath::public_only()
+            )
+            .iter()
+            .all(|r| r.len() == c.columns.len()));
         }
         let mut def = basalt_storage::TableDef::new(
             "public",
@@ -3085,7 +3090,12 @@ mod tests {
             }],
         });
         for c in CATALOGS {
-            for row in rows(c.name, &manifest, None) {
+            for row in rows(
+                c.name,
+                &manifest,
+                None,
+                &crate::schemas::SearchPath::public_only(),
+            ) {
                 assert_eq!(row.len(), c.columns.len(), "{}", c.name);
                 for (value, (col, ty)) in row.iter().zip(c.columns) {
                     let ok = match value {

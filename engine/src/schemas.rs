@@ -66,7 +66,7 @@ pub fn path_items(value: &str, user: &str) -> Vec<String> {
                 was_quoted = true;
             }
             ',' if !quoted => push(&mut current, &mut was_quoted),
-            c if !quoted && c.is_whitespace() && was_quoted => {}
+            c if !quoted && c.is_whitespace() && (was_quoted || current.is_empty()) => {}
             c => current.push(c),
         }
     }
@@ -567,5 +567,46 @@ mod tests {
         assert!(is_foreign_temp("pg_temp_3", "pg_temp_4"));
         assert_eq!(without_foreign_temp(&m, "pg_temp_4").tables.len(), 0);
         assert_eq!(without_foreign_temp(&m, "pg_temp_3").tables.len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod session_tests {
+    #[test]
+    fn temporary_tables_are_private_to_their_session() {
+        // Input: two sessions of one engine; the first makes temporary tables (plain, and by
+        // CREATE TEMP TABLE AS), the second looks for them by name; then the first ends.
+        let dir = tempfile::tempdir().unwrap();
+        let engine = crate::Engine::open(dir.path()).unwrap();
+        let mut a = engine.session("basalt");
+        let mut b = engine.session("basalt");
+        a.run("CREATE TEMP TABLE t (x INTEGER); CREATE TEMPORARY TABLE tas AS SELECT 1 AS z")
+            .unwrap();
+        a.run("INSERT INTO t VALUES (1); UPDATE t SET x = 2; DELETE FROM t; TRUNCATE tas")
+            .unwrap();
+        a.run(
+            "CREATE TABLE tt (x INTEGER); INSERT INTO tt VALUES (1); \
+             CREATE TEMP TABLE tt (x INTEGER, y TEXT); INSERT INTO tt VALUES (5, 'temp'); \
+             CREATE TEMPORARY TABLE tas2 AS SELECT x * 10 AS z FROM public.tt; \
+             SELECT x INTO TEMP tinto FROM tt; UPDATE tt SET y = 'changed'; \
+             DELETE FROM tinto; TRUNCATE tas2",
+        )
+        .unwrap();
+        assert!(b.run("SELECT * FROM tas2").is_err());
+        assert!(b.run("SELECT * FROM tinto").is_err());
+        assert!(a.run("SELECT * FROM tas").is_ok());
+        let e = b.run("SELECT * FROM tas").unwrap_err();
+        assert!(matches!(e, crate::Error::UndefinedTable { .. }), "{e:?}");
+        assert!(b.run("SELECT * FROM t").is_err());
+        drop(a);
+        let snapshot = engine.store.snapshot();
+        assert!(
+            snapshot
+                .tables
+                .iter()
+                .all(|t| !basalt_storage::is_temp_schema(&t.def.schema)),
+            "{:?}",
+            snapshot.tables
+        );
     }
 }
