@@ -1163,7 +1163,7 @@ fn stats_rows(
     let mut out = Vec::new();
     for t in tables {
         if let Some(s) = session {
-            if crate::security::check_table(&manifest, &s.actor, t, 'r').is_err() {
+            if crate::security::check_table(manifest, &s.actor, t, 'r').is_err() {
                 continue;
             }
         }
