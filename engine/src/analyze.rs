@@ -172,11 +172,13 @@ pub fn resolve(
     stmt: &AnalyzeStatement,
     manifest: &Manifest,
     actor: &crate::security::Actor,
+    path: &crate::schemas::SearchPath,
 ) -> Result<Vec<(TableMeta, Vec<usize>)>> {
     if stmt.targets.is_empty() {
         let mut tables: Vec<&TableMeta> = manifest
             .tables
             .iter()
+            .filter(|t| !crate::schemas::is_foreign_temp(&t.def.schema, &path.temp))
             .filter(|t| crate::security::check_owner(actor, t).is_ok())
             .collect();
         tables.sort_by_key(|t| t.id);
@@ -187,7 +189,7 @@ pub fn resolve(
     }
     let mut out = Vec::new();
     for target in &stmt.targets {
-        let schema = target.schema.as_deref().unwrap_or("public");
+        let schema = &path.resolve(manifest, target.schema.as_deref(), &target.name);
         if manifest.external.table(schema, &target.name).is_some() {
             return Err(Error::WrongObjectType {
                 message: format!("cannot analyze external table \"{schema}.{}\"", target.name),

@@ -86,6 +86,10 @@ struct Catalog {
 const OIDS: SqlType = SqlType::Array {
     element: basalt_storage::types::ArrayElement::Integer,
 };
+/// `name[]` values, as arrays of text.
+const NAMES: SqlType = SqlType::Array {
+    element: basalt_storage::types::ArrayElement::Text,
+};
 const SMALLS: SqlType = SqlType::Array {
     element: basalt_storage::types::ArrayElement::SmallInt,
 };
@@ -990,6 +994,15 @@ fn relations(manifest: &Manifest) -> Vec<Relation<'_>> {
     out
 }
 
+/// Whether schema `schema` holds a relation (a catalog, table or view) named `name`.
+fn relations_named(manifest: &Manifest, schema: &str, name: &str) -> bool {
+    CATALOGS
+        .iter()
+        .any(|c| c.schema == schema && c.name == name)
+        || manifest.table(schema, name).is_some()
+        || manifest.objects.view(schema, name).is_some()
+}
+
 /// A column's encoding as Redshift's catalogs name it: the keyword in lower case, `none` for
 /// RAW.
 fn encoding_name(e: ColumnEncoding) -> String {
@@ -1012,11 +1025,44 @@ fn sort_key_position(key: &SortKey, column: &str) -> i64 {
     }
 }
 
-fn schema_oid(name: &str) -> i64 {
-    SCHEMAS
+/// The OID of a temporary schema `pg_temp_N`: above any relation id a database reaches.
+const TEMP_SCHEMA_OID_BASE: i64 = 2_000_000_000;
+
+/// The OID of schema `name`: PostgreSQL's for the built-in ones, the manifest's for user
+/// schemas.
+fn schema_oid(manifest: &Manifest, name: &str) -> i64 {
+    if let Some((_, oid)) = SCHEMAS.iter().find(|(n, _)| *n == name) {
+        return *oid;
+    }
+    if let Some(s) = manifest.objects.schema(name) {
+        return i64::try_from(s.id).unwrap_or(i64::MAX);
+    }
+    name.strip_prefix(basalt_storage::objects::TEMP_SCHEMA_PREFIX)
+        .and_then(|n| n.parse::<i64>().ok())
+        .map_or(PUBLIC_OID, |n| TEMP_SCHEMA_OID_BASE.saturating_add(n))
+}
+
+/// Every schema a session whose temporary schema is `temp` sees, as (name, OID, owner OID):
+/// the built-in ones, the user schemas, and its temporary schema while that holds tables.
+fn namespaces(manifest: &Manifest, temp: &str) -> Vec<(String, i64, i64)> {
+    let mut out: Vec<(String, i64, i64)> = SCHEMAS
         .iter()
-        .find(|(n, _)| *n == name)
-        .map_or(PUBLIC_OID, |(_, oid)| *oid)
+        .map(|(n, oid)| ((*n).to_owned(), *oid, OWNER_OID))
+        .collect();
+    out.extend(manifest.objects.schemas.iter().map(|s| {
+        (
+            s.name.clone(),
+            i64::try_from(s.id).unwrap_or(i64::MAX),
+            i64::from(
+                s.owner
+                    .unwrap_or(basalt_storage::security::BOOTSTRAP_ROLE_OID),
+            ),
+        )
+    }));
+    if !temp.is_empty() && manifest.tables.iter().any(|t| t.def.schema == temp) {
+        out.push((temp.to_owned(), schema_oid(manifest, temp), OWNER_OID));
+    }
+    out
 }
 
 fn int(v: i64) -> Datum {
@@ -1117,7 +1163,7 @@ fn stats_rows(
     let mut out = Vec::new();
     for t in tables {
         if let Some(s) = session {
-            if crate::security::check_table(&manifest.security, &s.actor, t, 'r').is_err() {
+            if crate::security::check_table(manifest, &s.actor, t, 'r').is_err() {
                 continue;
             }
         }
@@ -1433,7 +1479,12 @@ fn index_rows(manifest: &Manifest) -> Vec<(&basalt_storage::IndexDef, &TableMeta
 }
 
 /// The rows of catalog `name`.
-fn rows(name: &str, manifest: &Manifest, stats: Option<&Statistics>) -> Vec<Vec<Datum>> {
+fn rows(
+    name: &str,
+    manifest: &Manifest,
+    stats: Option<&Statistics>,
+    path: &crate::schemas::SearchPath,
+) -> Vec<Vec<Datum>> {
     let b = Datum::Boolean;
     match name {
         "svv_table_info" => table_info_rows(manifest, stats),
@@ -1513,14 +1564,14 @@ fn rows(name: &str, manifest: &Manifest, stats: Option<&Statistics>) -> Vec<Vec<
                 ]
             })
             .collect(),
-        "pg_namespace" => SCHEMAS
+        "pg_namespace" => namespaces(manifest, &path.temp)
             .iter()
-            .map(|(n, oid)| {
+            .map(|(n, oid, owner)| {
                 let acl = crate::security::acl_items(
                     &manifest.security,
-                    &basalt_storage::security::GrantObject::Schema((*n).to_owned()),
+                    &basalt_storage::security::GrantObject::Schema(n.clone()),
                 );
-                vec![int(*oid), text(n), int(OWNER_OID), acl_datum(acl)]
+                vec![int(*oid), text(n), int(*owner), acl_datum(acl)]
             })
             .collect(),
         "pg_class" => relations(manifest)
@@ -1529,7 +1580,7 @@ fn rows(name: &str, manifest: &Manifest, stats: Option<&Statistics>) -> Vec<Vec<
                 vec![
                     int(r.oid),
                     text(r.name),
-                    int(schema_oid(r.schema)),
+                    int(schema_oid(manifest, r.schema)),
                     int(0),
                     int(0),
                     int(r.owner),
@@ -1590,7 +1641,7 @@ fn rows(name: &str, manifest: &Manifest, stats: Option<&Statistics>) -> Vec<Vec<
                 vec![
                     int(oid),
                     text(&i.name),
-                    int(schema_oid(&i.schema)),
+                    int(schema_oid(manifest, &i.schema)),
                     int(0),
                     int(0),
                     int(i64::from(crate::security::table_owner(t))),
@@ -1839,7 +1890,7 @@ fn rows(name: &str, manifest: &Manifest, stats: Option<&Statistics>) -> Vec<Vec<
             let mut tables: Vec<&TableMeta> = manifest
                 .tables
                 .iter()
-                .filter(|t| t.def.schema == "public")
+                .filter(|t| path.schemas.contains(&t.def.schema))
                 .collect();
             tables.sort_by_key(|t| t.id);
             let mut out = Vec::new();
@@ -1859,13 +1910,16 @@ fn rows(name: &str, manifest: &Manifest, stats: Option<&Statistics>) -> Vec<Vec<
             }
             out
         }
-        "schemata" => SCHEMAS
+        "schemata" => namespaces(manifest, &path.temp)
             .iter()
-            .map(|(n, _)| {
+            .map(|(n, _, owner)| {
                 vec![
                     text(DATABASE),
                     text(n),
-                    text(OWNER),
+                    text(&crate::security::role_name(
+                        &manifest.security,
+                        u32::try_from(*owner).unwrap_or(0),
+                    )),
                     Datum::Null,
                     Datum::Null,
                     Datum::Null,
@@ -1880,7 +1934,13 @@ fn rows(name: &str, manifest: &Manifest, stats: Option<&Statistics>) -> Vec<Vec<
                     text(DATABASE),
                     text(r.schema),
                     text(r.name),
-                    text(if r.view { "VIEW" } else { "BASE TABLE" }),
+                    text(if r.view {
+                        "VIEW"
+                    } else if basalt_storage::is_temp_schema(r.schema) {
+                        "LOCAL TEMPORARY"
+                    } else {
+                        "BASE TABLE"
+                    }),
                     Datum::Null,
                     Datum::Null,
                     Datum::Null,
@@ -2048,6 +2108,17 @@ pub(crate) fn relation(
     let Some(catalog) = find(name)? else {
         return Ok(None);
     };
+    let public_only;
+    let path = match session {
+        Some(s) => &s.path,
+        None => {
+            public_only = crate::schemas::SearchPath::public_only();
+            &public_only
+        }
+    };
+    // Other sessions' temporary tables are never shown.
+    let visible = crate::schemas::without_foreign_temp(manifest, &path.temp);
+    let manifest: &Manifest = &visible;
     // The catalogs holding password hashes are for superusers, as in PostgreSQL.
     if matches!(catalog.name, "pg_shadow" | "pg_authid")
         && !session.is_none_or(|s| s.actor.superuser)
@@ -2070,7 +2141,7 @@ pub(crate) fn relation(
         ("pg_stats", None) => Vec::new(),
         (name, _) => match role_rows(name, &manifest.security) {
             Some(rows) => rows,
-            None => rows(name, manifest, store.map(Store::statistics)),
+            None => rows(name, manifest, store.map(Store::statistics), path),
         },
     };
     let rows: Vec<Vec<Expr>> = data
@@ -2225,41 +2296,42 @@ pub(crate) fn function(
             [_, _] | [_, _, _],
         ) => privilege_function(binder, name, &args).map(Ok),
         ("pg_table_is_visible", [arg]) => {
-            // Visible: a relation of a schema on the search path (pg_catalog, then public)
-            // that no relation earlier on the path hides.
+            // Visible: a relation of a schema on the search path (pg_catalog first) that
+            // no relation earlier on the path hides.
             let arg = binder.cast(
                 binder.coerce_unknown(arg.clone(), SqlType::Integer)?,
                 SqlType::Integer,
                 false,
                 span,
             )?;
+            let path = binder.search_path();
+            let order: Vec<&str> = std::iter::once("pg_catalog")
+                .chain(path.schemas.iter().map(String::as_str))
+                .collect();
             let all = relations(binder.catalog);
-            let visible: Vec<i64> = all
+            // Indexes live in their table's schema and share its names.
+            let named: Vec<(&str, &str, i64)> = all
                 .iter()
-                .filter(|r| {
-                    r.schema == "pg_catalog"
-                        || (r.schema == "public"
-                            && !all
-                                .iter()
-                                .any(|o| o.schema == "pg_catalog" && o.name == r.name))
+                .map(|r| (r.schema, r.name, r.oid))
+                .chain(binder.catalog.objects.indexes.iter().map(|i| {
+                    (
+                        i.schema.as_str(),
+                        i.name.as_str(),
+                        i64::try_from(i.id).unwrap_or(i64::MAX),
+                    )
+                }))
+                .collect();
+            let rank = |schema: &str| order.iter().position(|s| *s == schema);
+            let visible: Vec<i64> = named
+                .iter()
+                .filter(|(schema, name, _)| {
+                    rank(schema).is_some_and(|at| {
+                        !named
+                            .iter()
+                            .any(|(s, n, _)| n == name && rank(s).is_some_and(|r| r < at))
+                    })
                 })
-                .map(|r| r.oid)
-                // Indexes live in their table's schema; one in public is visible unless a
-                // catalog of the same name hides it.
-                .chain(
-                    binder
-                        .catalog
-                        .objects
-                        .indexes
-                        .iter()
-                        .filter(|i| {
-                            i.schema == "public"
-                                && !all
-                                    .iter()
-                                    .any(|o| o.schema == "pg_catalog" && o.name == i.name)
-                        })
-                        .map(|i| i64::try_from(i.id).unwrap_or(i64::MAX)),
-                )
+                .map(|(_, _, oid)| *oid)
                 .collect();
             let mut test = Expr::literal(Datum::Boolean(false), SqlType::Boolean);
             for oid in visible {
@@ -2330,7 +2402,7 @@ pub(crate) fn function(
                 };
                 let (schema, name) = match name.split_once('.') {
                     Some((s, n)) => (s.to_owned(), n.to_owned()),
-                    None => ("public".to_owned(), name),
+                    None => (binder.resolve_unqualified(&name), name),
                 };
                 let view = binder.catalog.objects.view(&schema, &name).ok_or_else(|| {
                     Error::UndefinedTable {
@@ -2369,15 +2441,40 @@ pub(crate) fn function(
         }
         ("current_schema", []) => {
             // The first schema of the search path that exists.
-            let path = setting(binder, "search_path")?;
-            let first = path
-                .split(',')
-                .map(|s| s.trim().trim_matches('"'))
-                .find(|s| SCHEMAS.iter().any(|(n, _)| n == s));
-            Ok(Ok(first.map_or_else(
+            setting(binder, "search_path")?;
+            let path = binder.search_path();
+            Ok(Ok(path.explicit.first().map_or_else(
                 || Expr::literal(Datum::Null, SqlType::Text),
-                lit_text,
+                |s| lit_text(s),
             )))
+        }
+        ("current_schemas", [implicit]) => {
+            // The existing schemas of the search path; with `true`, also the implicitly
+            // searched ones in front: the temporary schema (while it holds tables) and
+            // pg_catalog (unless the path names it).
+            let implicit = match binder.coerce_unknown(implicit.clone(), SqlType::Boolean)? {
+                Expr::Literal {
+                    value: Datum::Boolean(b),
+                    ..
+                } => b,
+                Expr::Literal {
+                    value: Datum::Null, ..
+                } => return Ok(Ok(Expr::literal(Datum::Null, NAMES))),
+                _ => return Err(constant_needed("current_schemas")),
+            };
+            setting(binder, "search_path")?;
+            let path = binder.search_path();
+            let mut out: Vec<Datum> = Vec::new();
+            if implicit {
+                if path.schemas.first().is_some_and(|s| *s == path.temp) {
+                    out.push(Datum::Text(path.temp.clone()));
+                }
+                if !path.explicit.iter().any(|s| s == "pg_catalog") {
+                    out.push(Datum::Text("pg_catalog".to_owned()));
+                }
+            }
+            out.extend(path.explicit.iter().map(|s| Datum::Text(s.clone())));
+            Ok(Ok(Expr::literal(Datum::Array(out), NAMES)))
         }
         ("current_setting", [name]) | ("current_setting", [name, _]) => {
             let missing_ok = match args.get(1) {
@@ -2459,8 +2556,11 @@ fn privilege_function(binder: &Binder<'_>, name: &str, args: &[Expr]) -> Result<
             let view = match &object {
                 Datum::Int(oid) => u64::try_from(*oid).ok().and_then(|id| views.view_by_id(id)),
                 Datum::Text(t) => {
-                    let (schema, view) = t.split_once('.').unwrap_or(("public", t.as_str()));
-                    views.view(schema, view)
+                    let (schema, view) = match t.split_once('.') {
+                        Some((s, v)) => (s.to_owned(), v),
+                        None => (binder.resolve_unqualified(t), t.as_str()),
+                    };
+                    views.view(&schema, view)
                 }
                 _ => None,
             };
@@ -2469,8 +2569,11 @@ fn privilege_function(binder: &Binder<'_>, name: &str, args: &[Expr]) -> Result<
                     .ok()
                     .and_then(|id| binder.catalog.table_by_id(id)),
                 Datum::Text(t) => {
-                    let (schema, table) = t.split_once('.').unwrap_or(("public", t.as_str()));
-                    binder.catalog.table(schema, table)
+                    let (schema, table) = match t.split_once('.') {
+                        Some((s, v)) => (s.to_owned(), v),
+                        None => (binder.resolve_unqualified(t), t.as_str()),
+                    };
+                    binder.catalog.table(&schema, table)
                 }
                 _ => return Ok(Expr::literal(Datum::Null, SqlType::Boolean)),
             };
@@ -2503,15 +2606,16 @@ fn privilege_function(binder: &Binder<'_>, name: &str, args: &[Expr]) -> Result<
             let Some(schema) = text_of(&object) else {
                 return Ok(Expr::literal(Datum::Null, SqlType::Boolean));
             };
-            if !SCHEMAS.iter().any(|(n, _)| *n == schema) {
+            if !crate::schemas::exists(binder.catalog, &schema, &binder.search_path().temp) {
                 return Err(Error::UndefinedSchema {
                     name: schema,
                     position: None,
                 });
             }
+            let owner = crate::security::schema_owner(binder.catalog, &schema);
             (
                 GrantObject::Schema(schema),
-                crate::security::SCHEMA_OWNER,
+                owner,
                 crate::security::SCHEMA_PRIVILEGES,
             )
         }
@@ -2617,11 +2721,13 @@ pub(crate) fn reg_cast(binder: &Binder<'_>, value: Expr, kind: &str, span: Span)
                         .iter()
                         .find(|r| r.schema == schema && r.name == rel)
                         .map(|r| r.oid),
-                    [rel] => ["pg_catalog", "public"].iter().find_map(|schema| {
-                        all.iter()
-                            .find(|r| r.schema == *schema && r.name == rel)
-                            .map(|r| r.oid)
-                    }),
+                    [rel] => std::iter::once("pg_catalog")
+                        .chain(binder.search_path().schemas.iter().map(String::as_str))
+                        .find_map(|schema| {
+                            all.iter()
+                                .find(|r| r.schema == schema && r.name == rel)
+                                .map(|r| r.oid)
+                        }),
                     _ => None,
                 };
                 found.ok_or_else(|| Error::UndefinedTable {
@@ -2643,10 +2749,10 @@ pub(crate) fn reg_cast(binder: &Binder<'_>, value: Expr, kind: &str, span: Span)
             }
             "regnamespace" => {
                 let parts = split_qualified(&name);
-                SCHEMAS
-                    .iter()
-                    .find(|(s, _)| parts.len() == 1 && *s == parts[0])
-                    .map(|(_, oid)| *oid)
+                namespaces(binder.catalog, &binder.search_path().temp)
+                    .into_iter()
+                    .find(|(s, _, _)| parts.len() == 1 && *s == parts[0])
+                    .map(|(_, oid, _)| oid)
                     .ok_or_else(|| Error::UndefinedSchema {
                         name: name.clone(),
                         position,
@@ -2688,7 +2794,13 @@ pub(crate) fn reg_cast(binder: &Binder<'_>, value: Expr, kind: &str, span: Span)
         "regclass" => relations(binder.catalog)
             .iter()
             .map(|r| {
-                let shown = if matches!(r.schema, "pg_catalog" | "public") {
+                // Unqualified when the name finds it: its schema is the first on the path
+                // (pg_catalog first) holding the name.
+                let path = binder.search_path();
+                let first = std::iter::once("pg_catalog")
+                    .chain(path.schemas.iter().map(String::as_str))
+                    .find(|s| relations_named(binder.catalog, s, r.name));
+                let shown = if first == Some(r.schema) {
                     quote_ident(r.name)
                 } else {
                     format!("{}.{}", quote_ident(r.schema), quote_ident(r.name))
@@ -2700,9 +2812,9 @@ pub(crate) fn reg_cast(binder: &Binder<'_>, value: Expr, kind: &str, span: Span)
             .iter()
             .map(|t| (t.0, type_display_name(t.0, -1)))
             .collect(),
-        "regnamespace" => SCHEMAS
+        "regnamespace" => namespaces(binder.catalog, &binder.search_path().temp)
             .iter()
-            .map(|(n, oid)| (*oid, quote_ident(n)))
+            .map(|(n, oid, _)| (*oid, quote_ident(n)))
             .collect(),
         "regrole" => std::iter::once((OWNER_OID, OWNER.to_owned()))
             .chain(
@@ -2926,9 +3038,14 @@ mod tests {
         // encoded column, a view over it and an index on it.
         let mut manifest = Manifest::default();
         for c in CATALOGS {
-            assert!(rows(c.name, &manifest, None)
-                .iter()
-                .all(|r| r.len() == c.columns.len()));
+            assert!(rows(
+                c.name,
+                &manifest,
+                None,
+                &crate::schemas::SearchPath::public_only()
+            )
+            .iter()
+            .all(|r| r.len() == c.columns.len()));
         }
         let mut def = basalt_storage::TableDef::new(
             "public",
@@ -2973,7 +3090,12 @@ mod tests {
             }],
         });
         for c in CATALOGS {
-            for row in rows(c.name, &manifest, None) {
+            for row in rows(
+                c.name,
+                &manifest,
+                None,
+                &crate::schemas::SearchPath::public_only(),
+            ) {
                 assert_eq!(row.len(), c.columns.len(), "{}", c.name);
                 for (value, (col, ty)) in row.iter().zip(c.columns) {
                     let ok = match value {

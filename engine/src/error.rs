@@ -92,6 +92,9 @@ pub enum Error {
     /// A schema that does not exist (3F000).
     #[error("schema \"{name}\" does not exist")]
     UndefinedSchema { name: String, position: Option<u32> },
+    /// An unqualified CREATE when no schema of the search path exists (3F000).
+    #[error("no schema has been selected to create in")]
+    NoSchemaSelected { position: Option<u32> },
     /// An ORDER BY or GROUP BY reference that is not allowed there (42P10).
     #[error("{message}")]
     InvalidColumnReference {
@@ -366,6 +369,7 @@ impl Error {
             | Error::UndefinedObject { position, .. }
             | Error::IndeterminateDatatype { position, .. }
             | Error::UndefinedSchema { position, .. }
+            | Error::NoSchemaSelected { position }
             | Error::InvalidColumnReference { position, .. }
             | Error::DuplicateWithQuery { position, .. }
             | Error::InvalidRecursion { position, .. }
@@ -397,6 +401,7 @@ impl Error {
             | Error::UndefinedObject { position, .. }
             | Error::IndeterminateDatatype { position, .. }
             | Error::UndefinedSchema { position, .. }
+            | Error::NoSchemaSelected { position }
             | Error::InvalidColumnReference { position, .. }
             | Error::DuplicateWithQuery { position, .. }
             | Error::InvalidRecursion { position, .. }

@@ -13,6 +13,7 @@
 //! - `copy`: Redshift's COPY (files into a table) and UNLOAD (a query into files).
 //! - `external`: external schemas and tables, read in place from Parquet, text and JSON.
 //! - `analyze`: ANALYZE, which gathers the table statistics the planner's estimates use.
+//! - `schemas`: CREATE / DROP SCHEMA, the search path, and each session's temporary schema.
 //! - `cursor`: DECLARE, FETCH, MOVE, CLOSE; `savepoint`: SAVEPOINT, RELEASE, ROLLBACK TO and
 //!   the end of a transaction block.
 //!
@@ -32,6 +33,7 @@ mod parse;
 pub mod pgtext;
 pub mod planner;
 mod savepoint;
+pub mod schemas;
 pub mod security;
 pub mod settings;
 pub mod types;
@@ -213,6 +215,8 @@ pub struct Engine {
     load_errors: Arc<copy::load_errors::LoadErrorLog>,
     /// Each session's starting `query_memory_limit`, as SHOW prints it.
     query_memory_limit: String,
+    /// The number of the next session's temporary schema (`pg_temp_N`).
+    next_temp_schema: std::sync::atomic::AtomicU64,
 }
 
 /// How an [`Engine`] runs.
@@ -244,6 +248,8 @@ impl Engine {
     /// Opens (creating if needed) the data directory `dir`.
     pub fn open_with(dir: &Path, options: EngineOptions) -> Result<Arc<Engine>> {
         let store = Arc::new(Store::open(dir)?);
+        // No session lives yet, so every temporary table is a crash's leftover.
+        schemas::drop_temporary(&store, None)?;
         let root = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
         Ok(Arc::new(Engine {
             store,
@@ -255,6 +261,7 @@ impl Engine {
                     .query_memory_limit
                     .unwrap_or_else(exec::memory::default_limit),
             ),
+            next_temp_schema: std::sync::atomic::AtomicU64::new(1),
         }))
     }
 
@@ -287,6 +294,12 @@ impl Engine {
             settings,
             interrupts: interrupt::InterruptSource::default(),
             statement_text: Arc::from(""),
+            temp_schema: format!(
+                "{}{}",
+                basalt_storage::objects::TEMP_SCHEMA_PREFIX,
+                self.next_temp_schema
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
         }
     }
 
@@ -323,6 +336,22 @@ pub struct Session {
     interrupts: interrupt::InterruptSource,
     /// The text of the statement running (the whole query string it came in).
     statement_text: Arc<str>,
+    /// This session's temporary schema (`pg_temp_N`), which holds its temporary tables.
+    temp_schema: String,
+}
+
+impl Drop for Session {
+    /// Drops the session's temporary tables; a failure leaves them to the next start.
+    fn drop(&mut self) {
+        // An open block rolls back first, so its temporary tables were never committed.
+        self.txn = None;
+        if let Err(e) = schemas::drop_temporary(&self.engine.store, Some(&self.temp_schema)) {
+            eprintln!(
+                "basalt: dropping the temporary tables of {}: {e}",
+                self.temp_schema
+            );
+        }
+    }
 }
 
 impl Session {
@@ -342,7 +371,18 @@ impl Session {
             actor: security::Actor::of(&manifest.security, self.role_oid),
             backend_pid: self.backend_pid,
             cursors: self.cursor_catalog_rows(),
+            path: self.search_path(manifest),
         }
+    }
+
+    /// Where the session's unqualified names resolve against `manifest`.
+    fn search_path(&self, manifest: &basalt_storage::Manifest) -> schemas::SearchPath {
+        schemas::SearchPath::new(
+            manifest,
+            self.settings.get("search_path").unwrap_or("public"),
+            &self.user,
+            &self.temp_schema,
+        )
     }
 
     /// A handle that cancels the statement this session is running (`57014`), callable from
@@ -455,7 +495,9 @@ impl Session {
                 columns: None,
             });
         }
-        if views::is_relation_ddl(&stmt.ast) {
+        if views::is_relation_ddl(&stmt.ast)
+            || matches!(stmt.ast, sqlparser::ast::Statement::CreateSchema { .. })
+        {
             return Ok(Description {
                 params: Vec::new(),
                 columns: None,
@@ -468,8 +510,8 @@ impl Session {
             });
         }
         let manifest = self.current_manifest();
-        let catalog = planner::dml::binding_catalog(&manifest, &stmt.ast);
         let info = self.session_info(&manifest);
+        let catalog = planner::dml::binding_catalog(&manifest, &stmt.ast, &info.path);
         let mut binder = Binder::new(&catalog, &stmt.text, None);
         binder.settings = Some(&self.settings);
         binder.session = Some(&info);
@@ -629,7 +671,9 @@ impl Session {
     /// STL_LOAD_ERRORS either way.
     fn copy_from_files(&mut self, stmt: &copy::options::CopyStatement) -> Result<StatementResult> {
         let manifest = self.current_manifest();
-        let schema = stmt.schema.clone().unwrap_or_else(|| "public".to_string());
+        let schema =
+            self.search_path(&manifest)
+                .resolve(&manifest, stmt.schema.as_deref(), &stmt.table);
         if manifest.external.table(&schema, &stmt.table).is_some() {
             return Err(Error::WrongObjectType {
                 message: format!(
@@ -646,7 +690,7 @@ impl Session {
                 position: None,
             })?;
         let actor = security::Actor::of(&manifest.security, self.role_oid);
-        security::check_table(&manifest.security, &actor, table, 'a')?;
+        security::check_table(&manifest, &actor, table, 'a')?;
         let plan = copy::LoadPlan::new(stmt, &table.def)?;
         let was_empty = table.live_rows() == 0;
         let query = self.engine.load_errors.next_query();
@@ -691,7 +735,8 @@ impl Session {
     fn analyze(&mut self, stmt: &analyze::AnalyzeStatement) -> Result<StatementResult> {
         let manifest = self.current_manifest();
         let actor = security::Actor::of(&manifest.security, self.role_oid);
-        let targets = analyze::resolve(stmt, &manifest, &actor)?;
+        let path = self.search_path(&manifest);
+        let targets = analyze::resolve(stmt, &manifest, &actor, &path)?;
         let interrupt = self.interrupts.start(std::time::Duration::from_millis(
             self.settings.statement_timeout_ms(),
         ));
@@ -756,6 +801,14 @@ impl Session {
         stmt: &external::ddl::ExternalStatement,
         text: &Arc<str>,
     ) -> Result<StatementResult> {
+        if let external::ddl::ExternalStatement::DropSchema {
+            names,
+            if_exists,
+            cascade,
+        } = stmt
+        {
+            return self.drop_schemas(names, *if_exists, *cascade, stmt, text);
+        }
         let manifest = self.current_manifest();
         let outcome = {
             let binder = Binder::new(&manifest, text, None);
@@ -805,8 +858,8 @@ impl Session {
         let text: Arc<str> = Arc::from(text);
         let manifest = self.current_manifest();
         let bound = {
-            let catalog = planner::dml::binding_catalog(&manifest, ast);
             let info = self.session_info(&manifest);
+            let catalog = planner::dml::binding_catalog(&manifest, ast, &info.path);
             let mut binder = Binder::new(&catalog, &text, Some(&[]));
             binder.settings = Some(&self.settings);
             binder.session = Some(&info);
@@ -879,9 +932,11 @@ impl Session {
                         .unwrap_or_default()
                 })
                 .collect();
+            let manifest = self.current_manifest();
+            let path = self.search_path(&manifest);
             let (schema, table) = match parts.as_slice() {
-                [t] => ("public".to_string(), t.clone()),
-                [s, t] => (s.clone(), t.clone()),
+                [t] => (path.resolve(&manifest, None, t), t.clone()),
+                [s, t] => (path.resolve(&manifest, Some(s), t), t.clone()),
                 _ => {
                     return Err(Error::UndefinedTable {
                         name: table_name.to_string(),
@@ -889,7 +944,6 @@ impl Session {
                     })
                 }
             };
-            let manifest = self.current_manifest();
             let meta = manifest
                 .table(&schema, &table)
                 .ok_or_else(|| Error::UndefinedTable {
@@ -897,7 +951,7 @@ impl Session {
                     position: None,
                 })?;
             let actor = security::Actor::of(&manifest.security, self.role_oid);
-            security::check_table(&manifest.security, &actor, meta, 'a')?;
+            security::check_table(&manifest, &actor, meta, 'a')?;
             let request = copy::options::CopyStatement {
                 schema: Some(schema.clone()),
                 table: table.clone(),
@@ -1071,10 +1125,13 @@ impl Session {
         if let Some(result) = self.execute_relation_ddl(stmt) {
             return result;
         }
+        if let Some(result) = self.execute_schema_ddl(stmt) {
+            return result;
+        }
         let manifest = self.current_manifest();
         let (bound, accesses) = {
-            let catalog = planner::dml::binding_catalog(&manifest, &stmt.ast);
             let info = self.session_info(&manifest);
+            let catalog = planner::dml::binding_catalog(&manifest, &stmt.ast, &info.path);
             let mut binder = Binder::new(&catalog, &stmt.text, Some(params));
             binder.settings = Some(&self.settings);
             binder.session = Some(&info);

@@ -195,7 +195,9 @@ impl SqlError {
                 code::UNDEFINED_OBJECT
             }
             EngineError::IndeterminateDatatype { .. } => "42P18",
-            EngineError::UndefinedSchema { .. } => code::INVALID_SCHEMA_NAME,
+            EngineError::UndefinedSchema { .. } | EngineError::NoSchemaSelected { .. } => {
+                code::INVALID_SCHEMA_NAME
+            }
             EngineError::InvalidColumnReference { .. } => code::INVALID_COLUMN_REFERENCE,
             EngineError::UndefinedColumn { .. } | EngineError::UndefinedKeyColumn { .. } => {
                 code::UNDEFINED_COLUMN

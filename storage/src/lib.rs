@@ -64,7 +64,7 @@ pub use column_encoding::ColumnEncoding;
 pub use delete_vector::DeleteVector;
 pub use error::{Error, Result};
 pub use external::{ExternalCatalog, ExternalPartition, ExternalSchema, ExternalTable};
-pub use objects::{IndexColumn, IndexDef, Objects, ViewDef};
+pub use objects::{is_temp_schema, IndexColumn, IndexDef, Objects, SchemaDef, ViewDef};
 pub use security::Security;
 pub use segment::{BlockMeta, SegmentReader};
 pub use statistics::{ColumnStats, Statistics, TableStats};

@@ -31,11 +31,13 @@ pub const MANIFEST_MAGIC: [u8; 8] = *b"BASALTMF";
 /// (`segments[].deleted`); version 3 the table attributes (`def.dist_style`, `def.dist_key`,
 /// `def.sort_key`, `def.columns[].encoding`); version 4 the external catalog (`external`);
 /// version 5 the security catalog (`security`, `def.owner`); version 6 views and indexes
-/// (`objects`); version 7 the column types `time`, `timestamptz` and `interval`. This build
-/// reads versions 1 to 7; fields a version lacks take their defaults
-/// (no deleted rows, AUTO everywhere, no external schemas, no roles, tables owned by the
-/// bootstrap superuser, no views or indexes).
-pub const MANIFEST_FORMAT_VERSION: u32 = 7;
+/// (`objects`); version 7 the column types `time`, `timestamptz` and `interval`; version 8
+/// user schemas (`objects.schemas`). This build reads versions 1 to 8; fields a version lacks
+/// take their defaults (no deleted rows, AUTO everywhere, no external schemas, no roles,
+/// tables owned by the bootstrap superuser, no views or indexes, no schemas but `public`).
+pub const MANIFEST_FORMAT_VERSION: u32 = SCHEMAS_FORMAT_VERSION;
+/// The format version that added user schemas (`objects.schemas`).
+pub const SCHEMAS_FORMAT_VERSION: u32 = 8;
 /// The oldest manifest format version this build reads.
 pub const MANIFEST_FORMAT_VERSION_MIN: u32 = 1;
 const HEADER_BYTES: usize = 24;
@@ -241,6 +243,7 @@ fn check(p: &Persisted) -> Result<(), String> {
         .iter()
         .map(|v| v.id)
         .chain(m.objects.indexes.iter().map(|i| i.id))
+        .chain(m.objects.schemas.iter().map(|s| s.id))
         .find(|id| *id < crate::TABLE_ID_MIN || *id >= p.next_table_id)
     {
         return Err(format!(
@@ -617,6 +620,7 @@ mod tests {
                     nulls_first: Some(false),
                 }],
             }],
+            schemas: Vec::new(),
         };
         let bytes = encode(&p).unwrap();
         assert_eq!(&bytes[8..12], &MANIFEST_FORMAT_VERSION.to_le_bytes());
@@ -635,6 +639,62 @@ mod tests {
         assert!(!String::from_utf8_lossy(&bytes[HEADER_BYTES..]).contains("objects"));
         let back = decode(Path::new("m"), &reframed(&bytes, 5)).unwrap();
         assert!(back.manifest.objects.is_empty());
+    }
+
+    #[test]
+    fn version_8_keeps_schemas_and_temporary_tables_and_older_manifests_have_none() {
+        // Input: the sample with its table moved into user schema `sales`, a second schema,
+        // and a temporary table; then the same payload framed as version 7, and the plain
+        // sample, whose payload must not mention `schemas`.
+        use crate::objects::SchemaDef;
+        let mut p = sample();
+        let table = p.manifest.tables[0].id;
+        p.next_table_id = table + 4;
+        p.manifest.tables[0].def.schema = "sales".into();
+        let mut temp = p.manifest.tables[0].clone();
+        temp.id = table + 3;
+        temp.def.schema = "pg_temp_2".into();
+        temp.segments.clear();
+        p.manifest.tables.push(temp);
+        p.manifest.objects.schemas = vec![
+            SchemaDef {
+                id: table + 1,
+                name: "sales".into(),
+                owner: Some(100),
+            },
+            SchemaDef {
+                id: table + 2,
+                name: "Empty Schema".into(),
+                owner: None,
+            },
+        ];
+        let bytes = encode(&p).unwrap();
+        assert_eq!(&bytes[8..12], &SCHEMAS_FORMAT_VERSION.to_le_bytes());
+        let payload = String::from_utf8_lossy(&bytes[HEADER_BYTES..]).into_owned();
+        assert!(payload.contains(
+            r#""schemas":[{"id":16385,"name":"sales","owner":100},{"id":16386,"name":"Empty Schema"}]"#
+        ));
+        assert_eq!(decode(Path::new("m"), &bytes).unwrap(), p);
+
+        // A schema id at the counter, a table in a dropped schema and a reserved schema name
+        // are corrupt.
+        let mut counter = p.clone();
+        counter.next_table_id = table + 2;
+        assert!(check(&counter).is_err());
+        let mut homeless = p.clone();
+        homeless.manifest.objects.schemas.remove(0);
+        assert!(check(&homeless).is_err());
+        let mut reserved = p.clone();
+        reserved.manifest.objects.schemas[1].name = "pg_mine".into();
+        assert!(check(&reserved).is_err());
+
+        // A version 7 file has no schemas; this build reads it.
+        let plain = sample();
+        let bytes = encode(&plain).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes[HEADER_BYTES..]).contains("schemas"));
+        let back = decode(Path::new("m"), &reframed(&bytes, 7)).unwrap();
+        assert!(back.manifest.objects.schemas.is_empty());
+        assert_eq!(back, plain);
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! Catalog objects other than tables: views and indexes, kept in the manifest as the
-//! `objects` field of format version 6. Storage keeps their definitions and checks that every
-//! object names relations that exist; what a view's query means is the engine's business.
+//! Catalog objects other than tables: views and indexes (the `objects` field of format
+//! version 6) and schemas (format version 8), kept in the manifest. Storage keeps their
+//! definitions and checks that every object names relations and schemas that exist; what a
+//! view's query means is the engine's business.
 //!
-//! Views and indexes take their ids from the table id counter, so one id (a `pg_class` OID)
-//! names one relation of any kind for the life of the data directory.
+//! Views, indexes and schemas take their ids from the table id counter, so one id (a
+//! `pg_class` or `pg_namespace` OID) names one object of any kind for the life of the data
+//! directory.
 
 use std::collections::BTreeSet;
 
@@ -11,7 +13,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{ColumnDef, Manifest};
 
-/// Every view and index of one database version.
+/// The schema every database has, which the manifest does not list.
+pub const PUBLIC_SCHEMA: &str = "public";
+
+/// The prefix of the schemas that hold temporary tables, one per session (`pg_temp_7`). They
+/// exist while they hold tables; the manifest does not list them.
+pub const TEMP_SCHEMA_PREFIX: &str = "pg_temp_";
+
+/// Every view, index and user schema of one database version.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Objects {
@@ -19,6 +28,27 @@ pub struct Objects {
     pub views: Vec<ViewDef>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indexes: Vec<IndexDef>,
+    /// The schemas made by CREATE SCHEMA (format version 8), in creation order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schemas: Vec<SchemaDef>,
+}
+
+/// `CREATE SCHEMA name [AUTHORIZATION role]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaDef {
+    /// Its `pg_namespace` OID, from the table id counter.
+    pub id: u64,
+    pub name: String,
+    /// The owning role's OID; absent for schemas of the bootstrap superuser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<u32>,
+}
+
+/// Whether `name` is the name of a temporary schema (`pg_temp_` and digits).
+pub fn is_temp_schema(name: &str) -> bool {
+    name.strip_prefix(TEMP_SCHEMA_PREFIX)
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// `CREATE VIEW schema.name (columns) AS query`.
@@ -79,7 +109,18 @@ pub struct IndexColumn {
 
 impl Objects {
     pub fn is_empty(&self) -> bool {
-        self.views.is_empty() && self.indexes.is_empty()
+        self.views.is_empty() && self.indexes.is_empty() && self.schemas.is_empty()
+    }
+
+    /// The user schema `name` (one CREATE SCHEMA made), if there is one.
+    pub fn schema(&self, name: &str) -> Option<&SchemaDef> {
+        self.schemas.iter().find(|s| s.name == name)
+    }
+
+    /// Whether tables, views and indexes can live in schema `name`: `public`, a temporary
+    /// schema, or a user schema.
+    pub fn has_schema(&self, name: &str) -> bool {
+        name == PUBLIC_SCHEMA || is_temp_schema(name) || self.schema(name).is_some()
     }
 
     /// The view `schema.name`, if there is one.
@@ -108,10 +149,31 @@ impl Objects {
             .filter(move |v| v.depends_on.contains(&id))
     }
 
-    /// The first broken reference to a relation of `manifest`, as a message: a view that
-    /// depends on a relation that is not there, or an index on a missing table.
+    /// The first broken reference to a relation or schema of `manifest`, as a message: a view
+    /// that depends on a relation that is not there, an index on a missing table, or a
+    /// relation in a schema that does not exist.
     pub fn dangling(&self, manifest: &Manifest) -> Option<String> {
         let exists = |id: u64| manifest.table_by_id(id).is_some() || self.view_by_id(id).is_some();
+        let homeless = manifest
+            .tables
+            .iter()
+            .map(|t| (t.def.schema.as_str(), t.def.name.as_str()))
+            .chain(
+                self.views
+                    .iter()
+                    .map(|v| (v.schema.as_str(), v.name.as_str())),
+            )
+            .chain(
+                self.indexes
+                    .iter()
+                    .map(|i| (i.schema.as_str(), i.name.as_str())),
+            )
+            .find(|(schema, _)| !self.has_schema(schema));
+        if let Some((schema, name)) = homeless {
+            return Some(format!(
+                "relation {schema}.{name} is in schema {schema}, which does not exist"
+            ));
+        }
         for v in &self.views {
             if let Some(d) = v.depends_on.iter().find(|d| !exists(**d)) {
                 return Some(format!(
@@ -146,10 +208,27 @@ impl Objects {
     }
 
     /// Checks what every manifest holds: ids are unique, no two relations (tables of
-    /// `manifest`, views, indexes) share a schema and name, every reference resolves, views
-    /// depend on nothing circularly, and views and indexes have columns.
+    /// `manifest`, views, indexes) share a schema and name, no two schemas share a name and
+    /// none has a reserved one, every reference resolves, views depend on nothing circularly,
+    /// and views and indexes have columns.
     pub fn check(&self, manifest: &Manifest) -> Result<(), String> {
         let mut ids: BTreeSet<u64> = manifest.tables.iter().map(|t| t.id).collect();
+        let mut schema_names = BTreeSet::new();
+        for s in &self.schemas {
+            if !ids.insert(s.id) {
+                return Err(format!("schema id {} ({}) appears twice", s.id, s.name));
+            }
+            if !schema_names.insert(s.name.as_str()) {
+                return Err(format!("schema {} appears twice", s.name));
+            }
+            if s.name.is_empty()
+                || s.name == PUBLIC_SCHEMA
+                || s.name == "information_schema"
+                || s.name.starts_with("pg_")
+            {
+                return Err(format!("schema name {:?} is reserved", s.name));
+            }
+        }
         let mut names: BTreeSet<(&str, &str)> = manifest
             .tables
             .iter()
@@ -256,6 +335,7 @@ mod tests {
                     nulls_first: None,
                 }],
             }],
+            schemas: Vec::new(),
         };
         assert_eq!(good.check(&m), Ok(()));
         assert_eq!(
@@ -286,5 +366,58 @@ mod tests {
         assert!(late.check(&m).is_err());
         late.views[0].depends_on.clear();
         assert_eq!(late.check(&m), Ok(()));
+    }
+
+    #[test]
+    fn objects_check_schemas() {
+        // Input: a user schema `s` holding a view and an index on a table in it, beside a
+        // temporary table; then a duplicate schema, a reserved name, a reused id and a
+        // relation whose schema is missing.
+        let mut m = manifest();
+        m.tables[0].def.schema = "s".into();
+        m.tables.push(TableMeta {
+            id: 104,
+            def: TableDef::new("pg_temp_3", "tmp", vec![column("x")]),
+            segments: Vec::new(),
+            change_version: 0,
+        });
+        let mut v = view(101, "v", &[100]);
+        v.schema = "s".into();
+        let good = Objects {
+            views: vec![v],
+            indexes: Vec::new(),
+            schemas: vec![SchemaDef {
+                id: 102,
+                name: "s".into(),
+                owner: Some(100),
+            }],
+        };
+        assert_eq!(good.check(&m), Ok(()));
+        assert!(good.has_schema("public"));
+        assert!(good.has_schema("pg_temp_3"));
+        assert!(!good.has_schema("pg_temp_"));
+        assert!(!good.has_schema("t"));
+
+        let mut dup = good.clone();
+        dup.schemas.push(SchemaDef {
+            id: 103,
+            name: "s".into(),
+            owner: None,
+        });
+        assert!(dup.check(&m).is_err());
+        for reserved in ["public", "pg_x", "information_schema", ""] {
+            let mut bad = good.clone();
+            bad.schemas[0].name = reserved.into();
+            assert!(bad.check(&m).is_err(), "{reserved}");
+        }
+        let mut reused = good.clone();
+        reused.schemas[0].id = 100;
+        assert!(reused.check(&m).is_err());
+        let mut homeless = good.clone();
+        homeless.schemas.clear();
+        assert!(homeless.check(&m).is_err());
+        let mut homeless_view = good.clone();
+        homeless_view.views[0].schema = "nowhere".into();
+        assert!(homeless_view.check(&m).is_err());
     }
 }

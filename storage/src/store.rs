@@ -1173,8 +1173,10 @@ fn check_conflicts(newest: &Manifest, c: &Changes<'_>) -> Result<()> {
     }
     for id in c.created {
         if let Some(t) = c.view.table_by_id(*id) {
+            // A table made in a schema another commit dropped meanwhile.
             if objects.view(&t.def.schema, &t.def.name).is_some()
                 || objects.index(&t.def.schema, &t.def.name).is_some()
+                || !objects.has_schema(&t.def.schema)
             {
                 return Err(Error::SerializationConflict(t.def.name.clone()));
             }

@@ -155,6 +155,12 @@ impl Transaction {
         {
             return Err(Error::TableExists(def.name));
         }
+        if !snapshot.objects.has_schema(&def.schema) {
+            return Err(Error::Internal(format!(
+                "table {}.{} in schema {}, which does not exist",
+                def.schema, def.name, def.schema
+            )));
+        }
         let id = self.store.allocate_table_id();
         let change_version = self.base.version;
         self.view_mut().tables.push(TableMeta {

@@ -30,7 +30,11 @@ pub const TARGET_TABLE: &str = "\0target";
 
 /// The catalog to bind `stmt` against: for DELETE and UPDATE, `manifest` plus the target table
 /// again under [`TARGET_TABLE`] with the [`ROW_ID_COLUMN`] appended; otherwise `manifest`.
-pub fn binding_catalog<'m>(manifest: &'m Manifest, stmt: &ast::Statement) -> Cow<'m, Manifest> {
+pub fn binding_catalog<'m>(
+    manifest: &'m Manifest,
+    stmt: &ast::Statement,
+    path: &crate::schemas::SearchPath,
+) -> Cow<'m, Manifest> {
     let name = match stmt {
         ast::Statement::Delete(d) => match &d.from {
             ast::FromTable::WithFromKeyword(t) | ast::FromTable::WithoutKeyword(t) => {
@@ -43,7 +47,7 @@ pub fn binding_catalog<'m>(manifest: &'m Manifest, stmt: &ast::Statement) -> Cow
     let Some(ast::TableFactor::Table { name, .. }) = name else {
         return Cow::Borrowed(manifest);
     };
-    let (schema, table) = object_name(name);
+    let (schema, table) = object_name(name, manifest, path);
     let Some(meta) = manifest.table(&schema, &table) else {
         return Cow::Borrowed(manifest);
     };
@@ -62,16 +66,24 @@ pub fn binding_catalog<'m>(manifest: &'m Manifest, stmt: &ast::Statement) -> Cow
 }
 
 /// (schema, table) of a name as the binder resolves it, without its checks.
-fn object_name(name: &ast::ObjectName) -> (String, String) {
+fn object_name(
+    name: &ast::ObjectName,
+    manifest: &Manifest,
+    path: &crate::schemas::SearchPath,
+) -> (String, String) {
     let parts: Vec<String> = name
         .0
         .iter()
         .filter_map(|p| p.as_ident().map(normalize_ident))
         .collect();
     match parts.as_slice() {
-        [schema, table] => (schema.clone(), table.clone()),
+        [schema, table] => (path.qualifier(schema).to_owned(), table.clone()),
         [.., table] => (
-            crate::planner::bind::DEFAULT_SCHEMA.to_string(),
+            path.schemas
+                .iter()
+                .find(|s| manifest.table(s, table).is_some())
+                .cloned()
+                .unwrap_or_default(),
             table.clone(),
         ),
         [] => (String::new(), String::new()),

@@ -7,7 +7,7 @@ use sqlparser::tokenizer::Span;
 
 use crate::error::{Error, Result};
 use crate::planner::bind::{
-    column_name, normalize_ident, AggContext, Binder, CteDef, Scope, ScopeColumn, DEFAULT_SCHEMA,
+    column_name, normalize_ident, AggContext, Binder, CteDef, Scope, ScopeColumn,
 };
 use crate::planner::estimate::{self, ColumnEstimate};
 use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr, ScalarFunc};
@@ -1520,7 +1520,24 @@ impl Binder<'_> {
                         rows: 100,
                     });
                 }
-                let (schema, table_name) = self.table_name(name)?;
+                // As PostgreSQL, a relation named in a schema that does not exist is a missing
+                // relation (42P01), named as written.
+                let written = || {
+                    name.0
+                        .iter()
+                        .map(|p| p.as_ident().map(normalize_ident).unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join(".")
+                };
+                let (schema, table_name) = match self.table_name(name) {
+                    Err(Error::UndefinedSchema { position, .. }) => {
+                        return Err(Error::UndefinedTable {
+                            name: written(),
+                            position,
+                        })
+                    }
+                    other => other?,
+                };
                 if let Some(ext) = self.catalog.external.table(&schema, &table_name) {
                     return self.bind_external(ext, alias.as_ref());
                 }
@@ -1539,7 +1556,7 @@ impl Binder<'_> {
                 }
                 let meta = self.catalog.table(&schema, &table_name).ok_or_else(|| {
                     Error::UndefinedTable {
-                        name: table_name.clone(),
+                        name: written(),
                         position: self.position(name.span()),
                     }
                 })?;
@@ -1700,8 +1717,17 @@ impl Binder<'_> {
         bound
     }
 
-    /// Splits a table name into (schema, name), checking the schema exists.
-    pub fn table_name(&self, name: &ast::ObjectName) -> Result<(String, String)> {
+    /// The session's search path (`public` alone for a binder without a session).
+    pub fn search_path(&self) -> std::borrow::Cow<'_, crate::schemas::SearchPath> {
+        match self.session {
+            Some(s) => std::borrow::Cow::Borrowed(&s.path),
+            None => std::borrow::Cow::Owned(crate::schemas::SearchPath::public_only()),
+        }
+    }
+
+    /// The parts of a relation name: (schema if written, name), normalized; a database name
+    /// in front is ignored.
+    fn name_parts(&self, name: &ast::ObjectName) -> Result<(Option<String>, String)> {
         let parts: Vec<String> = name
             .0
             .iter()
@@ -1711,23 +1737,103 @@ impl Binder<'_> {
                     .unwrap_or_else(|| p.to_string())
             })
             .collect();
-        let position = self.position(name.span());
         match parts.as_slice() {
-            [n] => Ok((DEFAULT_SCHEMA.to_string(), n.clone())),
-            [s, n] | [_, s, n] => {
-                if s != DEFAULT_SCHEMA && self.catalog.external.schema(s).is_none() {
-                    return Err(Error::UndefinedSchema {
-                        name: s.clone(),
-                        position,
-                    });
-                }
-                Ok((s.clone(), n.clone()))
-            }
+            [n] => Ok((None, n.clone())),
+            [s, n] | [_, s, n] => Ok((Some(s.clone()), n.clone())),
             _ => Err(Error::Syntax {
                 message: format!("improper relation name (too many dotted names): {name}"),
-                position,
+                position: self.position(name.span()),
             }),
         }
+    }
+
+    /// The schema a qualified name names, checked to exist (3F000 otherwise); `pg_temp` is
+    /// the session's temporary schema.
+    fn named_schema(&self, schema: &str, span: Span) -> Result<String> {
+        let path = self.search_path();
+        let schema = path.qualifier(schema);
+        if !crate::schemas::exists(self.catalog, schema, &path.temp) {
+            return Err(Error::UndefinedSchema {
+                name: schema.to_owned(),
+                position: self.position(span),
+            });
+        }
+        Ok(schema.to_owned())
+    }
+
+    /// Splits a relation name into (schema, name) as a reference to an existing relation:
+    /// a qualified name's schema must exist; an unqualified name is looked up through the
+    /// search path (its first schema, or none, when no schema holds it).
+    pub fn table_name(&self, name: &ast::ObjectName) -> Result<(String, String)> {
+        match self.name_parts(name)? {
+            (Some(s), n) => Ok((self.named_schema(&s, name.span())?, n)),
+            (None, n) => Ok((self.resolve_unqualified(&n), n)),
+        }
+    }
+
+    /// The schema of the first relation named `name` on the search path.
+    pub(crate) fn resolve_unqualified(&self, name: &str) -> String {
+        let c = self.catalog;
+        if name == crate::planner::dml::TARGET_TABLE {
+            if let Some(t) = c.tables.iter().find(|t| t.def.name == name) {
+                return t.def.schema.clone();
+            }
+        }
+        let path = self.search_path();
+        path.schemas
+            .iter()
+            .find(|s| {
+                c.table(s, name).is_some()
+                    || c.objects.view(s, name).is_some()
+                    || c.objects.index(s, name).is_some()
+                    || c.external.table(s, name).is_some()
+            })
+            .or_else(|| path.schemas.first())
+            .cloned()
+            // No schema on the path: a name that holds nothing, so the lookup fails.
+            .unwrap_or_default()
+    }
+
+    /// Splits the name of a relation to create into (schema, name): a qualified name's
+    /// schema must exist and hold tables; an unqualified name goes to the first existing
+    /// schema of the search path (3F000 when there is none), or to the temporary schema when
+    /// `temporary`.
+    pub fn creation_name(
+        &self,
+        name: &ast::ObjectName,
+        temporary: bool,
+    ) -> Result<(String, String)> {
+        let (schema, n) = self.name_parts(name)?;
+        let path = self.search_path();
+        let schema = match schema {
+            Some(s) => self.named_schema(&s, name.span())?,
+            None if temporary => path.temp.clone(),
+            None => match path.creation_schema() {
+                Some(s) => s.to_owned(),
+                None => {
+                    return Err(Error::NoSchemaSelected {
+                        position: self.position(name.span()),
+                    })
+                }
+            },
+        };
+        if temporary && schema != path.temp {
+            return Err(Error::InvalidTableDefinition {
+                message: "cannot create temporary relation in non-temporary schema".into(),
+                position: self.position(name.span()),
+            });
+        }
+        if schema.is_empty() {
+            return Err(Error::Unsupported {
+                message: "temporary tables need a session".into(),
+            });
+        }
+        if matches!(schema.as_str(), "pg_catalog" | "information_schema") {
+            return Err(Error::InsufficientPrivilege {
+                message: format!("permission denied to create \"{schema}.{n}\""),
+            });
+        }
+        Ok((schema, n))
     }
 }
 

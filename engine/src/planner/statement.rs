@@ -183,14 +183,14 @@ impl Binder<'_> {
                     message: "this CREATE TABLE AS form is not supported yet".into(),
                 });
             }
-            return self.bind_create_table_as(&ct.name, query, ct.if_not_exists);
+            return self.bind_create_table_as(&ct.name, query, ct.if_not_exists, ct.temporary);
         }
         if ct.external || ct.or_replace {
             return Err(Error::Unsupported {
                 message: "this CREATE TABLE form is not supported yet".into(),
             });
         }
-        let (schema, name) = self.table_name(&ct.name)?;
+        let (schema, name) = self.creation_name(&ct.name, ct.temporary)?;
         self.refuse_external_schema(&schema)?;
         let mut columns: Vec<ColumnDef> = Vec::with_capacity(ct.columns.len());
         for c in &ct.columns {
@@ -275,7 +275,7 @@ impl Binder<'_> {
         Ok(())
     }
 
-    /// Local tables live in `public`; an external schema holds only external tables.
+    /// An external schema holds only external tables.
     fn refuse_external_schema(&self, schema: &str) -> Result<()> {
         if self.catalog.external.schema(schema).is_some() {
             return Err(Error::WrongObjectType {
@@ -296,8 +296,9 @@ impl Binder<'_> {
         name: &ast::ObjectName,
         query: &ast::Query,
         if_not_exists: bool,
+        temporary: bool,
     ) -> Result<BoundStatement> {
-        let (schema, table) = self.table_name(name)?;
+        let (schema, table) = self.creation_name(name, temporary)?;
         self.refuse_external_schema(&schema)?;
         let names: Vec<crate::parse::Located> = self
             .table_attributes
@@ -352,9 +353,9 @@ impl Binder<'_> {
         into: &ast::SelectInto,
         query: &ast::Query,
     ) -> Result<BoundStatement> {
-        if into.temporary || into.unlogged {
+        if into.unlogged {
             return Err(Error::Unsupported {
-                message: "SELECT INTO a temporary or unlogged table is not supported yet".into(),
+                message: "SELECT INTO an unlogged table is not supported yet".into(),
             });
         }
         let name = match into.targets.as_slice() {
@@ -367,7 +368,7 @@ impl Binder<'_> {
                 })
             }
         };
-        self.bind_create_table_as(&name, query, false)
+        self.bind_create_table_as(&name, query, false, into.temporary)
     }
 
     /// `VACUUM [FULL | SORT ONLY | DELETE ONLY | REINDEX | RECLUSTER] [table [TO n PERCENT]

@@ -97,7 +97,7 @@ impl Actor {
     }
 
     /// Whether a grant to `grantee` applies to this role.
-    fn holds(&self, grantee: u32) -> bool {
+    pub(crate) fn holds(&self, grantee: u32) -> bool {
         grantee == PUBLIC_ROLE_OID || grantee == self.oid || self.groups.contains(&grantee)
     }
 }
@@ -207,14 +207,14 @@ pub fn allowed(
 
 /// Checks that `actor` may do `letter` on `table`: USAGE on its schema, then the privilege.
 pub fn check_table(
-    security: &Security,
+    manifest: &Manifest,
     actor: &Actor,
     table: &TableMeta,
     letter: char,
 ) -> Result<()> {
-    check_schema(security, actor, &table.def.schema, 'U')?;
+    check_schema(manifest, actor, &table.def.schema, 'U')?;
     if allowed(
-        security,
+        &manifest.security,
         actor,
         &GrantObject::Table(table.id),
         table_owner(table),
@@ -229,14 +229,14 @@ pub fn check_table(
 
 /// Checks that `actor` may do `letter` on `view`: USAGE on its schema, then the privilege.
 pub fn check_view(
-    security: &Security,
+    manifest: &Manifest,
     actor: &Actor,
     view: &basalt_storage::ViewDef,
     letter: char,
 ) -> Result<()> {
-    check_schema(security, actor, &view.schema, 'U')?;
+    check_schema(manifest, actor, &view.schema, 'U')?;
     if allowed(
-        security,
+        &manifest.security,
         actor,
         &GrantObject::Table(view.id),
         view.owner.unwrap_or(BOOTSTRAP_ROLE_OID),
@@ -249,13 +249,27 @@ pub fn check_view(
     })
 }
 
-/// Checks that `actor` holds `letter` on schema `schema`.
-pub fn check_schema(security: &Security, actor: &Actor, schema: &str, letter: char) -> Result<()> {
+/// The owner of schema `schema`: its creator (or the AUTHORIZATION role) for a user schema,
+/// the bootstrap superuser for the built-in ones.
+pub fn schema_owner(manifest: &Manifest, schema: &str) -> u32 {
+    manifest
+        .objects
+        .schema(schema)
+        .and_then(|s| s.owner)
+        .unwrap_or(SCHEMA_OWNER)
+}
+
+/// Checks that `actor` holds `letter` on schema `schema`. A session's temporary schema is
+/// its own: only that session ever reaches it.
+pub fn check_schema(manifest: &Manifest, actor: &Actor, schema: &str, letter: char) -> Result<()> {
+    if basalt_storage::is_temp_schema(schema) {
+        return Ok(());
+    }
     if allowed(
-        security,
+        &manifest.security,
         actor,
         &GrantObject::Schema(schema.into()),
-        SCHEMA_OWNER,
+        schema_owner(manifest, schema),
         letter,
     ) {
         return Ok(());
@@ -335,6 +349,8 @@ pub struct Context<'a> {
     /// The role the connection authenticated as.
     pub login_oid: u32,
     pub manifest: &'a Manifest,
+    /// Where unqualified table names resolve.
+    pub path: &'a crate::schemas::SearchPath,
 }
 
 /// Runs a role or privilege statement (not SET SESSION AUTHORIZATION) against `security`:
@@ -718,7 +734,11 @@ struct Target {
     all: &'static str,
 }
 
-fn targets(objects: &Objects, manifest: &Manifest) -> Result<Vec<Target>> {
+fn targets(
+    objects: &Objects,
+    manifest: &Manifest,
+    path: &crate::schemas::SearchPath,
+) -> Result<Vec<Target>> {
     let table = |t: &TableMeta| Target {
         object: GrantObject::Table(t.id),
         owner: table_owner(t),
@@ -735,13 +755,13 @@ fn targets(objects: &Objects, manifest: &Manifest) -> Result<Vec<Target>> {
     };
     let known_schema = |s: &str| {
         matches!(s, "public" | "pg_catalog" | "information_schema")
-            || manifest.tables.iter().any(|t| t.def.schema == s)
+            || manifest.objects.schema(s).is_some()
     };
     let mut out = Vec::new();
     match objects {
         Objects::Tables(names) => {
             for (schema, name) in names {
-                let schema = schema.as_deref().unwrap_or("public");
+                let schema = &path.resolve(manifest, schema.as_deref(), name);
                 if let Some(v) = manifest.objects.view(schema, name) {
                     out.push(view(v));
                     continue;
@@ -790,7 +810,7 @@ fn targets(objects: &Objects, manifest: &Manifest) -> Result<Vec<Target>> {
                 }
                 out.push(Target {
                     object: GrantObject::Schema(s.clone()),
-                    owner: SCHEMA_OWNER,
+                    owner: schema_owner(manifest, s),
                     kind: "schema",
                     name: s.clone(),
                     all: SCHEMA_PRIVILEGES,
@@ -849,7 +869,7 @@ fn change_privileges(
             }
         });
     }
-    for target in targets(objects, ctx.manifest)? {
+    for target in targets(objects, ctx.manifest, ctx.path)? {
         let wanted = match privileges {
             None => target.all.to_owned(),
             Some(letters) => {
@@ -971,4 +991,6 @@ pub struct SessionInfo {
     pub backend_pid: i32,
     /// The session's open cursors as `pg_cursors` rows.
     pub cursors: Vec<Vec<crate::types::Datum>>,
+    /// Where the session's unqualified names resolve, and its temporary schema.
+    pub path: crate::schemas::SearchPath,
 }

@@ -41,6 +41,7 @@ impl Session {
             session_oid: self.role_oid,
             login_oid: self.login_oid,
             manifest: &manifest,
+            path: &self.search_path(&manifest),
         };
         let next = super::apply(&manifest.security, statement, &ctx)?;
         // Started at the snapshot the change was computed from, so a concurrent role change
@@ -85,7 +86,7 @@ impl Session {
                 check_reads(manifest, &actor, plan, None, accesses)?
             }
             BoundStatement::Insert { schema, name, plan } => {
-                check_table(security, &actor, target(schema, name)?, 'a')?;
+                check_table(manifest, &actor, target(schema, name)?, 'a')?;
                 check_reads(manifest, &actor, plan, None, accesses)?;
             }
             BoundStatement::Delete { schema, name, plan }
@@ -96,14 +97,14 @@ impl Session {
                     ast::Statement::Update(u) => ('w', u.selection.is_some() || u.from.is_some()),
                     _ => ('w', true),
                 };
-                check_table(security, &actor, table, letter)?;
+                check_table(manifest, &actor, table, letter)?;
                 // Reading the target's rows (a WHERE) takes SELECT too, as in PostgreSQL.
                 let exempt = (!reads_target).then_some(table.id);
                 check_reads(manifest, &actor, plan, exempt, accesses)?;
             }
             BoundStatement::Truncate { names } => {
                 for (schema, name) in names {
-                    check_table(security, &actor, target(schema, name)?, 'D')?;
+                    check_table(manifest, &actor, target(schema, name)?, 'D')?;
                 }
             }
             BoundStatement::DropTable { names, .. } => {
@@ -119,10 +120,10 @@ impl Session {
                 }
             }
             BoundStatement::CreateTable { def, .. } => {
-                check_schema(security, &actor, &def.schema, 'C')?;
+                check_schema(manifest, &actor, &def.schema, 'C')?;
             }
             BoundStatement::CreateTableAs { def, plan, .. } => {
-                check_schema(security, &actor, &def.schema, 'C')?;
+                check_schema(manifest, &actor, &def.schema, 'C')?;
                 check_reads(manifest, &actor, plan, None, accesses)?;
             }
             BoundStatement::Explain(_)
@@ -160,7 +161,7 @@ pub(crate) fn check_reads(
                 continue;
             }
             seen.push(table.id);
-            check_table(&manifest.security, actor, table, 'r')?;
+            check_table(manifest, actor, table, 'r')?;
         }
     }
     Ok(())
@@ -188,9 +189,9 @@ pub(crate) fn check_view_reads(
             continue;
         }
         if let Some(table) = manifest.table_by_id(a.id) {
-            check_table(security, &checker, table, 'r')?;
+            check_table(manifest, &checker, table, 'r')?;
         } else if let Some(view) = manifest.objects.view_by_id(a.id) {
-            super::check_view(security, &checker, view, 'r')?;
+            super::check_view(manifest, &checker, view, 'r')?;
         }
     }
     Ok(())

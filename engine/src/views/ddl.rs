@@ -85,7 +85,7 @@ impl Session {
         let info = self.session_info(&manifest);
         let (schema, name, columns, depends_on) = {
             let mut binder = self.view_binder(&manifest, &stmt.text, &info);
-            let (schema, name) = binder.table_name(&cv.name)?;
+            let (schema, name) = binder.creation_name(&cv.name, false)?;
             binder.late_binding = late;
             let q = binder.bind_query(&cv.query)?;
             if binder.param_count > 0 {
@@ -109,6 +109,22 @@ impl Session {
                 position: None,
             });
         }
+        // A temporary table goes when its session ends; nothing lasting may depend on it.
+        let temporary = |id: &u64| {
+            manifest
+                .table_by_id(*id)
+                .map(|t| t.def.schema.as_str())
+                .or_else(|| manifest.objects.view_by_id(*id).map(|v| v.schema.as_str()))
+                .is_some_and(basalt_storage::is_temp_schema)
+        };
+        if !basalt_storage::is_temp_schema(&schema) && depends_on.iter().any(temporary) {
+            return Err(Error::Unsupported {
+                message: format!(
+                    "view \"{name}\" reads a temporary table: create it as pg_temp.{name}, \
+                     which goes with the session"
+                ),
+            });
+        }
         let objects = &manifest.objects;
         let existing = objects.view(&schema, &name);
         if manifest.table(&schema, &name).is_some() || objects.index(&schema, &name).is_some() {
@@ -122,7 +138,7 @@ impl Session {
             return Err(Error::DuplicateTable { name });
         }
         let actor = Actor::of(&manifest.security, self.role_oid);
-        security::check_schema(&manifest.security, &actor, &schema, 'C')?;
+        security::check_schema(&manifest, &actor, &schema, 'C')?;
         if let Some(old) = existing {
             if cv.if_not_exists {
                 return Ok(command("CREATE VIEW"));

@@ -1,7 +1,7 @@
 //! Basalt's wire-protocol tests, one binary for all of them: the simple and extended query
-//! protocols over a mock backend, startup and TLS, roles, cursors, disconnects, and the embedded
-//! engine reached through tokio-postgres. Tests that start the `basalt` binary and drive real
-//! clients live beside this folder (`clients.rs`, `psql_readme.rs`).
+//! protocols over a mock backend, startup and TLS, roles, cursors, disconnects, temporary tables,
+//! and the embedded engine reached through tokio-postgres. Tests that start the `basalt`
+//! binary and drive real clients live beside this folder (`clients.rs`, `psql_readme.rs`).
 
 // A panic in a test is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -15,5 +15,6 @@ mod extended;
 mod roles;
 mod simple;
 mod startup;
+mod temp_tables;
 mod tls;
 mod tokio_postgres_client;
