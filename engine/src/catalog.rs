@@ -1,7 +1,9 @@
 //! The system catalogs as tables any query can read: `pg_catalog.pg_namespace`, `pg_class`,
 //! `pg_attribute`, `pg_type`, `pg_database`, `pg_tables`, Redshift's `pg_table_def`,
 //! `svv_table_info` and `stv_blocklist`, `pg_cursors` (the session's open cursors), and
-//! `information_schema.schemata`, `tables` and `columns`, and `pg_stats`. `stv_blocklist`
+//! `information_schema.schemata`, `tables` and `columns`, and `pg_stats`; the constraints in
+//! `pg_constraint` and `information_schema.table_constraints`, `key_column_usage`,
+//! `referential_constraints` and `constraint_column_usage`. `stv_blocklist`
 //! reads more than the manifest: the block zone maps in the segment footers, through the
 //! store; `pg_stats`, `pg_class.reltuples` and `svv_table_info.stats_off` read ANALYZE's
 //! statistics, which the store keeps beside the manifests (so they are not part of the
@@ -16,7 +18,8 @@
 //! OIDs are `integer`, names `text`, and `"char"` columns `char(1)`.
 
 use basalt_storage::{
-    ColumnEncoding, DistStyle, Manifest, SortKey, SqlType, Statistics, Store, TableMeta, ZoneValue,
+    ColumnEncoding, ConstraintDef, ConstraintKind, DistStyle, Manifest, SortKey, SqlType,
+    Statistics, Store, TableMeta, ZoneValue,
 };
 use sqlparser::ast;
 
@@ -144,8 +147,8 @@ const CATALOGS: &[Catalog] = &[
             ("stxexprs", TEXT),
         ],
     },
-    // Basalt's catalog keeps no constraints: PRIMARY KEY makes its columns NOT NULL (shown
-    // by pg_attribute.attnotnull) and UNIQUE is accepted and not kept.
+    // PRIMARY KEY, UNIQUE and FOREIGN KEY constraints (kept, not enforced); NOT NULL is
+    // pg_attribute.attnotnull, as in PostgreSQL 15.
     Catalog {
         schema: "pg_catalog",
         name: "pg_constraint",
@@ -173,6 +176,33 @@ const CATALOGS: &[Catalog] = &[
             ("conkey", SMALLS),
             ("confkey", SMALLS),
             ("conbin", TEXT),
+        ],
+    },
+    // Basalt has no triggers (its foreign keys are not enforced, so they need none).
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_trigger",
+        oid: 2620,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("tgrelid", INT),
+            ("tgparentid", INT),
+            ("tgname", TEXT),
+            ("tgfoid", INT),
+            ("tgtype", SMALL),
+            ("tgenabled", CHAR),
+            ("tgisinternal", BOOL),
+            ("tgconstrrelid", INT),
+            ("tgconstrindid", INT),
+            ("tgconstraint", INT),
+            ("tgdeferrable", BOOL),
+            ("tginitdeferred", BOOL),
+            ("tgnargs", SMALL),
+            ("tgattr", SMALLS),
+            ("tgqual", TEXT),
+            ("tgoldtable", TEXT),
+            ("tgnewtable", TEXT),
         ],
     },
     Catalog {
@@ -706,6 +736,74 @@ const CATALOGS: &[Catalog] = &[
             ("num_values", INT),
             ("minvalue", BIGINT),
             ("maxvalue", BIGINT),
+        ],
+    },
+    Catalog {
+        schema: "information_schema",
+        name: "table_constraints",
+        oid: 13_006,
+        view: true,
+        columns: &[
+            ("constraint_catalog", TEXT),
+            ("constraint_schema", TEXT),
+            ("constraint_name", TEXT),
+            ("table_catalog", TEXT),
+            ("table_schema", TEXT),
+            ("table_name", TEXT),
+            ("constraint_type", TEXT),
+            ("is_deferrable", TEXT),
+            ("initially_deferred", TEXT),
+            ("enforced", TEXT),
+            ("nulls_distinct", TEXT),
+        ],
+    },
+    Catalog {
+        schema: "information_schema",
+        name: "key_column_usage",
+        oid: 13_007,
+        view: true,
+        columns: &[
+            ("constraint_catalog", TEXT),
+            ("constraint_schema", TEXT),
+            ("constraint_name", TEXT),
+            ("table_catalog", TEXT),
+            ("table_schema", TEXT),
+            ("table_name", TEXT),
+            ("column_name", TEXT),
+            ("ordinal_position", INT),
+            ("position_in_unique_constraint", INT),
+        ],
+    },
+    Catalog {
+        schema: "information_schema",
+        name: "referential_constraints",
+        oid: 13_008,
+        view: true,
+        columns: &[
+            ("constraint_catalog", TEXT),
+            ("constraint_schema", TEXT),
+            ("constraint_name", TEXT),
+            ("unique_constraint_catalog", TEXT),
+            ("unique_constraint_schema", TEXT),
+            ("unique_constraint_name", TEXT),
+            ("match_option", TEXT),
+            ("update_rule", TEXT),
+            ("delete_rule", TEXT),
+        ],
+    },
+    Catalog {
+        schema: "information_schema",
+        name: "constraint_column_usage",
+        oid: 13_009,
+        view: true,
+        columns: &[
+            ("table_catalog", TEXT),
+            ("table_schema", TEXT),
+            ("table_name", TEXT),
+            ("column_name", TEXT),
+            ("constraint_catalog", TEXT),
+            ("constraint_schema", TEXT),
+            ("constraint_name", TEXT),
         ],
     },
     Catalog {
@@ -1541,6 +1639,10 @@ fn rows(
                     })
                     .collect();
                 let n = i.columns.len() as i64;
+                let primary = manifest
+                    .objects
+                    .constraint_of_index(i.id)
+                    .is_some_and(|c| c.kind == ConstraintKind::PrimaryKey);
                 vec![
                     int(i64::try_from(i.id).unwrap_or(i64::MAX)),
                     int(i64::try_from(t.id).unwrap_or(i64::MAX)),
@@ -1548,7 +1650,7 @@ fn rows(
                     int(n),
                     b(i.unique),
                     b(false),
-                    b(false),
+                    b(primary),
                     b(false),
                     b(true),
                     b(false),
@@ -1610,6 +1712,10 @@ fn rows(
                     int(r.columns.len() as i64),
                     int(0),
                     b(r.view),
+                    // Basalt has no triggers. (PostgreSQL's foreign keys are triggers on both
+                    // tables, and psql lists foreign keys only where relhastriggers is set; its
+                    // trigger query then needs a correlated subquery with LIMIT, which Basalt
+                    // cannot run yet, so foreign keys do not set it.)
                     b(false),
                     b(false),
                     b(false),
@@ -1952,6 +2058,11 @@ fn rows(
                 ]
             })
             .collect(),
+        "pg_constraint"
+        | "table_constraints"
+        | "key_column_usage"
+        | "referential_constraints"
+        | "constraint_column_usage" => constraint_catalog_rows(name, manifest),
         "columns" => {
             let mut out = Vec::new();
             for r in relations(manifest) {
@@ -1963,6 +2074,209 @@ fn rows(
         }
         _ => Vec::new(),
     }
+}
+
+/// Every constraint with its table, in id order.
+fn constraint_list(manifest: &Manifest) -> Vec<(&ConstraintDef, &TableMeta)> {
+    let mut out: Vec<_> = manifest
+        .objects
+        .constraints
+        .iter()
+        .filter_map(|c| manifest.table_by_id(c.table).map(|t| (c, t)))
+        .collect();
+    out.sort_by_key(|(c, _)| c.id);
+    out
+}
+
+/// The key constraint of table `table` whose columns are `columns` in any order: the one a
+/// foreign key referencing them depends on (the primary key first, as PostgreSQL picks).
+fn referenced_key<'a>(
+    manifest: &'a Manifest,
+    table: u64,
+    columns: &[String],
+) -> Option<&'a ConstraintDef> {
+    let mut keys: Vec<&ConstraintDef> = manifest
+        .objects
+        .constraints_of(table)
+        .filter(|k| {
+            k.kind != ConstraintKind::ForeignKey
+                && k.columns.len() == columns.len()
+                && columns.iter().all(|c| k.columns.contains(c))
+        })
+        .collect();
+    keys.sort_by_key(|k| (k.kind != ConstraintKind::PrimaryKey, k.id));
+    keys.first().copied()
+}
+
+/// A column's attribute number (1-based), 0 if it is not there.
+fn attnum(t: &TableMeta, column: &str) -> i64 {
+    t.def.column_index(column).map_or(0, |i| i as i64 + 1)
+}
+
+fn referential_action(a: char) -> &'static str {
+    match a {
+        'r' => "RESTRICT",
+        'c' => "CASCADE",
+        'n' => "SET NULL",
+        'd' => "SET DEFAULT",
+        _ => "NO ACTION",
+    }
+}
+
+/// The rows of `pg_constraint` and of the information_schema views over it.
+fn constraint_catalog_rows(name: &str, manifest: &Manifest) -> Vec<Vec<Datum>> {
+    let b = Datum::Boolean;
+    let oid = |id: u64| int(i64::try_from(id).unwrap_or(i64::MAX));
+    let attnums = |t: &TableMeta, columns: &[String]| {
+        Datum::Array(columns.iter().map(|c| Datum::Int(attnum(t, c))).collect())
+    };
+    let mut out = Vec::new();
+    for (c, t) in constraint_list(manifest) {
+        let target = c
+            .references
+            .as_ref()
+            .and_then(|r| manifest.table_by_id(r.table).map(|m| (r, m)));
+        let key = target.and_then(|(r, m)| referenced_key(manifest, m.id, &r.columns));
+        let schema = &t.def.schema;
+        match name {
+            "pg_constraint" => out.push(vec![
+                oid(c.id),
+                text(&c.name),
+                int(schema_oid(manifest, schema)),
+                text(&c.kind.letter().to_string()),
+                b(false),
+                b(false),
+                b(true),
+                oid(t.id),
+                int(0),
+                // A foreign key's conindid is the referenced key's index, as PostgreSQL's.
+                c.index
+                    .or_else(|| key.and_then(|k| k.index))
+                    .map_or(int(0), oid),
+                int(0),
+                target.map_or(int(0), |(_, m)| oid(m.id)),
+                text(&target.map_or(' ', |(r, _)| r.on_update).to_string()),
+                text(&target.map_or(' ', |(r, _)| r.on_delete).to_string()),
+                text(if target.is_some() { "s" } else { " " }),
+                b(true),
+                int(0),
+                b(true),
+                attnums(t, &c.columns),
+                target.map_or(Datum::Null, |(r, m)| attnums(m, &r.columns)),
+                Datum::Null,
+            ]),
+            "table_constraints" => out.push(vec![
+                text(DATABASE),
+                text(schema),
+                text(&c.name),
+                text(DATABASE),
+                text(schema),
+                text(&t.def.name),
+                text(match c.kind {
+                    ConstraintKind::PrimaryKey => "PRIMARY KEY",
+                    ConstraintKind::Unique => "UNIQUE",
+                    ConstraintKind::ForeignKey => "FOREIGN KEY",
+                }),
+                text("NO"),
+                text("NO"),
+                text("YES"),
+                if c.kind == ConstraintKind::Unique {
+                    text("YES")
+                } else {
+                    Datum::Null
+                },
+            ]),
+            "key_column_usage" => {
+                for (i, column) in c.columns.iter().enumerate() {
+                    // Where the referenced column stands in the referenced key.
+                    let in_unique = target.and_then(|(r, _)| {
+                        let referenced = r.columns.get(i)?;
+                        let k = key?;
+                        k.columns.iter().position(|x| x == referenced)
+                    });
+                    out.push(vec![
+                        text(DATABASE),
+                        text(schema),
+                        text(&c.name),
+                        text(DATABASE),
+                        text(schema),
+                        text(&t.def.name),
+                        text(column),
+                        int(i as i64 + 1),
+                        opt_int(in_unique.map(|p| p as i64 + 1)),
+                    ]);
+                }
+            }
+            "referential_constraints" => {
+                if let Some((r, m)) = target {
+                    out.push(vec![
+                        text(DATABASE),
+                        text(schema),
+                        text(&c.name),
+                        key.map_or(Datum::Null, |_| text(DATABASE)),
+                        key.map_or(Datum::Null, |_| text(&m.def.schema)),
+                        key.map_or(Datum::Null, |k| text(&k.name)),
+                        text("NONE"),
+                        text(referential_action(r.on_update)),
+                        text(referential_action(r.on_delete)),
+                    ]);
+                }
+            }
+            // The columns a constraint uses: its own for a key, the referenced ones for a
+            // foreign key.
+            _ => {
+                let (table, columns) = match target {
+                    Some((r, m)) => (m, &r.columns),
+                    None => (t, &c.columns),
+                };
+                let mut columns: Vec<&String> = columns.iter().collect();
+                columns.sort_by_key(|n| attnum(table, n));
+                for column in columns {
+                    out.push(vec![
+                        text(DATABASE),
+                        text(&table.def.schema),
+                        text(&table.def.name),
+                        text(column),
+                        text(DATABASE),
+                        text(schema),
+                        text(&c.name),
+                    ]);
+                }
+            }
+        }
+    }
+    if name == "table_constraints" {
+        // PostgreSQL 15 lists each NOT NULL column as a CHECK constraint named
+        // `<schema oid>_<table oid>_<attnum>_not_null`.
+        let mut tables: Vec<&TableMeta> = manifest.tables.iter().collect();
+        tables.sort_by_key(|t| t.id);
+        for t in tables {
+            for (i, col) in t.def.columns.iter().enumerate() {
+                if col.nullable {
+                    continue;
+                }
+                out.push(vec![
+                    text(DATABASE),
+                    text(&t.def.schema),
+                    text(&format!(
+                        "{}_{}_{}_not_null",
+                        schema_oid(manifest, &t.def.schema),
+                        t.id,
+                        i + 1
+                    )),
+                    text(DATABASE),
+                    text(&t.def.schema),
+                    text(&t.def.name),
+                    text("CHECK"),
+                    text("NO"),
+                    text("NO"),
+                    text("YES"),
+                    Datum::Null,
+                ]);
+            }
+        }
+    }
+    out
 }
 
 fn information_schema_column(
@@ -2199,13 +2513,37 @@ pub(crate) fn function(
         ("pg_relation_is_publishable", [_]) => {
             Ok(Ok(Expr::literal(Datum::Boolean(false), SqlType::Boolean)))
         }
-        // No constraint exists in Basalt's catalog (pg_constraint is empty), so no OID names
-        // one.
-        ("pg_get_constraintdef", [_] | [_, _]) => Ok(Ok(Expr::literal(Datum::Null, SqlType::Text))),
+        // The constraint's definition as PostgreSQL prints it (pretty or not, the same for
+        // keys and foreign keys); NULL for an OID that is no constraint.
+        ("pg_get_constraintdef", [arg] | [arg, _]) => {
+            let arg = binder.cast(
+                binder.coerce_unknown(arg.clone(), SqlType::Integer)?,
+                SqlType::Integer,
+                false,
+                span,
+            )?;
+            let mut whens = Vec::new();
+            for (c, _) in constraint_list(binder.catalog) {
+                let oid = i64::try_from(c.id).unwrap_or(i64::MAX);
+                let is = binder.binary(BinaryOp::Eq, arg.clone(), lit_int(oid), span)?;
+                let def = crate::constraints::constraint_definition(binder.catalog, c);
+                whens.push((is, lit_text(&def)));
+            }
+            if whens.is_empty() {
+                return Ok(Ok(Expr::literal(Datum::Null, SqlType::Text)));
+            }
+            Ok(Ok(Expr::Case {
+                whens,
+                otherwise: Some(Box::new(Expr::literal(Datum::Null, SqlType::Text))),
+                ty: SqlType::Text,
+            }))
+        }
         // Basalt keeps no comments (COMMENT ON), so no object has a description.
         ("col_description", [_, _]) | ("obj_description", [_] | [_, _]) => {
             Ok(Ok(Expr::literal(Datum::Null, SqlType::Text)))
         }
+        // No triggers exist (pg_trigger is empty).
+        ("pg_get_triggerdef", [_] | [_, _]) => Ok(Ok(Expr::literal(Datum::Null, SqlType::Text))),
         ("pg_get_statisticsobjdef_columns", [_]) => {
             Ok(Ok(Expr::literal(Datum::Null, SqlType::Text)))
         }

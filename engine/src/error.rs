@@ -130,6 +130,24 @@ pub enum Error {
         message: String,
         position: Option<u32>,
     },
+    /// A FOREIGN KEY whose referenced columns are not a key of the referenced table, or
+    /// whose column counts differ (42830).
+    #[error("{message}")]
+    InvalidForeignKey { message: String },
+    /// A FOREIGN KEY column whose type cannot be compared with its referenced column's
+    /// (42804).
+    #[error("{message}")]
+    ForeignKeyTypeMismatch { message: String, detail: String },
+    /// A column named twice in one key (42701); `constraint` is "primary key", "unique" or
+    /// "foreign key".
+    #[error("column \"{name}\" appears twice in {constraint} constraint")]
+    DuplicateKeyColumn {
+        name: String,
+        constraint: &'static str,
+    },
+    /// A FOREIGN KEY naming a column that does not exist (42703).
+    #[error("column \"{name}\" referenced in foreign key constraint does not exist")]
+    UndefinedForeignKeyColumn { name: String },
     /// No cast exists between two types (42846).
     #[error("{message}")]
     CannotCoerce {
@@ -333,7 +351,8 @@ impl Error {
     /// PostgreSQL's DETAIL line for this error, if it has one.
     pub fn detail(&self) -> Option<&str> {
         match self {
-            Error::DependentObjectsStillExist { detail, .. } => Some(detail),
+            Error::DependentObjectsStillExist { detail, .. }
+            | Error::ForeignKeyTypeMismatch { detail, .. } => Some(detail),
             Error::ObjectNotInPrerequisiteState { detail, .. } => detail.as_deref(),
             _ => None,
         }

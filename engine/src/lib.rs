@@ -14,6 +14,7 @@
 //! - `external`: external schemas and tables, read in place from Parquet, text and JSON.
 //! - `analyze`: ANALYZE, which gathers the table statistics the planner's estimates use.
 //! - `schemas`: CREATE / DROP SCHEMA, the search path, and each session's temporary schema.
+//! - `constraints`: PRIMARY KEY, UNIQUE and FOREIGN KEY constraints (kept, not enforced).
 //! - `cursor`: DECLARE, FETCH, MOVE, CLOSE; `savepoint`: SAVEPOINT, RELEASE, ROLLBACK TO and
 //!   the end of a transaction block.
 //!
@@ -22,6 +23,7 @@
 
 pub mod analyze;
 pub mod catalog;
+pub mod constraints;
 pub mod copy;
 pub mod cursor;
 pub mod error;
@@ -1223,6 +1225,7 @@ impl Session {
             BoundStatement::CreateTable {
                 mut def,
                 if_not_exists,
+                constraints,
             } => {
                 if if_not_exists && manifest.table(&def.schema, &def.name).is_some() {
                     return Ok(command("CREATE TABLE"));
@@ -1230,7 +1233,28 @@ impl Session {
                 if self.role_oid != basalt_storage::security::BOOTSTRAP_ROLE_OID {
                     def.owner = Some(self.role_oid);
                 }
-                self.write(|t| t.create_table(def).map_err(storage_error))?;
+                let (schema, name) = (def.schema.clone(), def.name.clone());
+                self.write(|t| {
+                    t.create_table(def).map_err(storage_error)?;
+                    if constraints.is_empty() {
+                        return Ok(());
+                    }
+                    let snapshot = t.snapshot().clone();
+                    let id = snapshot
+                        .table(&schema, &name)
+                        .map(|m| m.id)
+                        .ok_or_else(|| Error::Internal(format!("table {name} vanished")))?;
+                    let mut objects = snapshot.objects.clone();
+                    let mut allocate = || t.allocate_relation_id();
+                    constraints::add_constraints(
+                        &snapshot,
+                        &mut objects,
+                        id,
+                        &constraints,
+                        &mut allocate,
+                    )?;
+                    t.set_objects(objects).map_err(storage_error)
+                })?;
                 Ok(command("CREATE TABLE"))
             }
             BoundStatement::CreateTableAs {
@@ -1299,7 +1323,8 @@ impl Session {
                         .filter_map(|(schema, name)| t.snapshot().table(schema, name))
                         .map(|m| m.id)
                         .collect();
-                    let objects = views::objects_after_drop(t.snapshot(), &ids, cascade)?;
+                    let mut objects = views::objects_after_drop(t.snapshot(), &ids, cascade)?;
+                    constraints::drop_with_tables(t.snapshot(), &mut objects, &ids, cascade)?;
                     if objects != t.snapshot().objects {
                         t.set_objects(objects).map_err(storage_error)?;
                     }

@@ -242,7 +242,8 @@ pub(crate) fn drop_temporary(store: &Arc<Store>, temp: Option<&str>) -> Result<(
         }
         let mut t = store.begin_at(snapshot.clone());
         let ids: Vec<u64> = tables.iter().map(|(_, _, id)| *id).chain(views).collect();
-        let objects = crate::views::objects_after_drop(&snapshot, &ids, true)?;
+        let mut objects = crate::views::objects_after_drop(&snapshot, &ids, true)?;
+        crate::constraints::drop_with_tables(&snapshot, &mut objects, &ids, true)?;
         if objects != snapshot.objects {
             t.set_objects(objects).map_err(storage_error)?;
         }
@@ -491,6 +492,7 @@ impl Session {
             }
             let ids: Vec<u64> = members.iter().map(|(id, _)| *id).collect();
             let mut objects = crate::views::objects_after_drop(t.snapshot(), &ids, true)?;
+            crate::constraints::drop_with_tables(t.snapshot(), &mut objects, &ids, true)?;
             objects.schemas.retain(|s| !user.contains(&s.name));
             objects.indexes.retain(|i| !user.contains(&i.schema));
             let tables: Vec<(String, String)> = t

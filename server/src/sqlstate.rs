@@ -199,9 +199,11 @@ impl SqlError {
                 code::INVALID_SCHEMA_NAME
             }
             EngineError::InvalidColumnReference { .. } => code::INVALID_COLUMN_REFERENCE,
-            EngineError::UndefinedColumn { .. } | EngineError::UndefinedKeyColumn { .. } => {
-                code::UNDEFINED_COLUMN
-            }
+            EngineError::UndefinedColumn { .. }
+            | EngineError::UndefinedKeyColumn { .. }
+            | EngineError::UndefinedForeignKeyColumn { .. } => code::UNDEFINED_COLUMN,
+            EngineError::InvalidForeignKey { .. } => "42830",
+            EngineError::ForeignKeyTypeMismatch { .. } => code::DATATYPE_MISMATCH,
             EngineError::InvalidTableDefinition { .. } => "42P16",
             // Redshift reports an ENCODE that does not fit the column's type as a feature it
             // does not support for that type.
@@ -215,7 +217,9 @@ impl SqlError {
             EngineError::UndefinedIndex { .. } => code::UNDEFINED_OBJECT,
             EngineError::WrongRelationKind { .. } => "42809",
             EngineError::ObjectNotInPrerequisiteState { .. } => "55000",
-            EngineError::DuplicateColumn { .. } => code::DUPLICATE_COLUMN,
+            EngineError::DuplicateColumn { .. } | EngineError::DuplicateKeyColumn { .. } => {
+                code::DUPLICATE_COLUMN
+            }
             EngineError::DuplicateAlias { .. } | EngineError::DuplicateWithQuery { .. } => {
                 code::DUPLICATE_ALIAS
             }

@@ -1,4 +1,5 @@
-//! psql's describe commands (`\d table`, `\d+ table`, `\d view`, `\di`) against the real
+//! psql's describe commands (`\d table`, `\d+ table`, `\d view`, `\di`; with a primary key
+//! and a UNIQUE constraint in `\d`'s "Indexes:") against the real
 //! `basalt` binary must print exactly what PostgreSQL 15's psql prints for the same objects
 //! (`psql/describe.out`, recorded from PostgreSQL 15 with the objects of
 //! `psql/describe_setup.sql` owned by a role named basalt).
@@ -24,7 +25,8 @@ fn psql(port: u16, input: &str) -> String {
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
-// A table with two indexes and a view over it, described by psql.
+// A table with two indexes and a view over it, and a table with a primary key and a UNIQUE
+// constraint, described by psql.
 #[test]
 fn describe_commands_print_as_postgresql() {
     if !psql::available("the describe check") {
@@ -36,7 +38,10 @@ fn describe_commands_print_as_postgresql() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut child, port) = basalt_process::spawn(&dir.path().join("basalt-data"));
     psql(port, &setup);
-    let printed = psql(port, "\\d items\n\\d+ items\n\\d cheap\n\\di\n");
+    let printed = psql(
+        port,
+        "\\d items\n\\d+ items\n\\d cheap\n\\di\n\\d vendors\n",
+    );
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(

@@ -17,7 +17,7 @@
 //! - [`catalog`]: table definitions, [`TableMeta`], [`SegmentMeta`] and [`Manifest`].
 //! - [`security`]: roles, group memberships and granted privileges, kept in the manifest.
 //! - [`external`]: external schemas and tables (definitions only; their files are not ours).
-//! - [`objects`]: views and indexes, kept in the manifest.
+//! - [`objects`]: views, indexes and table constraints, kept in the manifest.
 //! - [`manifest`]: manifest files on disk (one per version).
 //! - `durable`: fsync, atomic rename and what Basalt assumes of the file system.
 //! - [`resident`]: rows of small INSERTs held in memory until a checkpoint writes them to a
@@ -64,7 +64,10 @@ pub use column_encoding::ColumnEncoding;
 pub use delete_vector::DeleteVector;
 pub use error::{Error, Result};
 pub use external::{ExternalCatalog, ExternalPartition, ExternalSchema, ExternalTable};
-pub use objects::{is_temp_schema, IndexColumn, IndexDef, Objects, SchemaDef, ViewDef};
+pub use objects::{
+    is_temp_schema, ConstraintDef, ConstraintKind, ForeignKey, IndexColumn, IndexDef, Objects,
+    SchemaDef, ViewDef,
+};
 pub use security::Security;
 pub use segment::{BlockMeta, SegmentReader};
 pub use statistics::{ColumnStats, Statistics, TableStats};

@@ -32,12 +32,16 @@ pub const MANIFEST_MAGIC: [u8; 8] = *b"BASALTMF";
 /// `def.sort_key`, `def.columns[].encoding`); version 4 the external catalog (`external`);
 /// version 5 the security catalog (`security`, `def.owner`); version 6 views and indexes
 /// (`objects`); version 7 the column types `time`, `timestamptz` and `interval`; version 8
-/// user schemas (`objects.schemas`). This build reads versions 1 to 8; fields a version lacks
-/// take their defaults (no deleted rows, AUTO everywhere, no external schemas, no roles,
-/// tables owned by the bootstrap superuser, no views or indexes, no schemas but `public`).
-pub const MANIFEST_FORMAT_VERSION: u32 = SCHEMAS_FORMAT_VERSION;
+/// user schemas (`objects.schemas`, [`SCHEMAS_FORMAT_VERSION`]); version 9 table constraints
+/// (`objects.constraints`, [`CONSTRAINTS_FORMAT_VERSION`]). This build reads versions 1 to 9;
+/// fields a version lacks take their defaults (no deleted rows, AUTO everywhere, no external
+/// schemas, no roles, tables owned by the bootstrap superuser, no views, indexes or
+/// constraints, no schemas but `public`).
+pub const MANIFEST_FORMAT_VERSION: u32 = CONSTRAINTS_FORMAT_VERSION;
 /// The format version that added user schemas (`objects.schemas`).
 pub const SCHEMAS_FORMAT_VERSION: u32 = 8;
+/// The manifest format version that added table constraints (`objects.constraints`).
+pub const CONSTRAINTS_FORMAT_VERSION: u32 = 9;
 /// The oldest manifest format version this build reads.
 pub const MANIFEST_FORMAT_VERSION_MIN: u32 = 1;
 const HEADER_BYTES: usize = 24;
@@ -244,10 +248,11 @@ fn check(p: &Persisted) -> Result<(), String> {
         .map(|v| v.id)
         .chain(m.objects.indexes.iter().map(|i| i.id))
         .chain(m.objects.schemas.iter().map(|s| s.id))
+        .chain(m.objects.constraints.iter().map(|c| c.id))
         .find(|id| *id < crate::TABLE_ID_MIN || *id >= p.next_table_id)
     {
         return Err(format!(
-            "relation id {id} outside {}..{}",
+            "object id {id} outside {}..{}",
             crate::TABLE_ID_MIN,
             p.next_table_id
         ));
@@ -621,6 +626,7 @@ mod tests {
                 }],
             }],
             schemas: Vec::new(),
+            constraints: Vec::new(),
         };
         let bytes = encode(&p).unwrap();
         assert_eq!(&bytes[8..12], &MANIFEST_FORMAT_VERSION.to_le_bytes());
@@ -669,7 +675,7 @@ mod tests {
             },
         ];
         let bytes = encode(&p).unwrap();
-        assert_eq!(&bytes[8..12], &SCHEMAS_FORMAT_VERSION.to_le_bytes());
+        assert_eq!(&bytes[8..12], &MANIFEST_FORMAT_VERSION.to_le_bytes());
         let payload = String::from_utf8_lossy(&bytes[HEADER_BYTES..]).into_owned();
         assert!(payload.contains(
             r#""schemas":[{"id":16385,"name":"sales","owner":100},{"id":16386,"name":"Empty Schema"}]"#
@@ -694,6 +700,90 @@ mod tests {
         assert!(!String::from_utf8_lossy(&bytes[HEADER_BYTES..]).contains("schemas"));
         let back = decode(Path::new("m"), &reframed(&bytes, 7)).unwrap();
         assert!(back.manifest.objects.schemas.is_empty());
+        assert_eq!(back, plain);
+    }
+
+    #[test]
+    fn constraints_round_trip_and_older_manifests_have_none() {
+        // Input: the sample with a primary key on x (and its unique index) and a second
+        // table whose column references it; then the sample with only an index, whose
+        // payload must not mention `constraints`, framed as the version before constraints.
+        use crate::objects::{ConstraintDef, ConstraintKind, ForeignKey, IndexColumn, IndexDef};
+        let mut p = sample();
+        let table = p.manifest.tables[0].id;
+        let mut child = p.manifest.tables[0].clone();
+        child.id = table + 1;
+        child.def.name = "u".into();
+        child.segments.clear();
+        p.manifest.tables.push(child);
+        p.next_table_id = table + 5;
+        let index = IndexDef {
+            id: table + 2,
+            schema: "public".into(),
+            name: "t_pkey".into(),
+            table,
+            method: "btree".into(),
+            unique: true,
+            columns: vec![IndexColumn {
+                name: "x".into(),
+                descending: false,
+                nulls_first: None,
+            }],
+        };
+        p.manifest.objects.indexes.push(index.clone());
+        p.manifest.objects.constraints = vec![
+            ConstraintDef {
+                id: table + 3,
+                name: "t_pkey".into(),
+                table,
+                kind: ConstraintKind::PrimaryKey,
+                columns: vec!["x".into()],
+                index: Some(table + 2),
+                references: None,
+            },
+            ConstraintDef {
+                id: table + 4,
+                name: "fk".into(),
+                table: table + 1,
+                kind: ConstraintKind::ForeignKey,
+                columns: vec!["x".into()],
+                index: None,
+                references: Some(ForeignKey {
+                    table,
+                    columns: vec!["x".into()],
+                    on_update: 'a',
+                    on_delete: 'n',
+                }),
+            },
+        ];
+        let bytes = encode(&p).unwrap();
+        assert_eq!(&bytes[8..12], &CONSTRAINTS_FORMAT_VERSION.to_le_bytes());
+        let text = String::from_utf8_lossy(&bytes[HEADER_BYTES..]).into_owned();
+        assert!(text.contains(r#""kind":"foreign_key""#), "{text}");
+        assert!(text.contains(r#""on_delete":"n""#) && !text.contains("on_update"));
+        assert_eq!(decode(Path::new("m"), &bytes).unwrap(), p);
+
+        // A constraint id that is also a relation's, or at the counter, is corrupt.
+        let mut reused = p.clone();
+        reused.manifest.objects.constraints[1].id = table + 2;
+        assert!(check(&reused).is_err());
+        let mut counter = p.clone();
+        counter.next_table_id = table + 4;
+        assert!(check(&counter).is_err());
+
+        let mut plain = sample();
+        plain.manifest.objects.indexes.push(IndexDef {
+            unique: false,
+            ..index
+        });
+        plain.next_table_id = table + 3;
+        let bytes = encode(&plain).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes[HEADER_BYTES..]).contains("constraints"));
+        let back = decode(
+            Path::new("m"),
+            &reframed(&bytes, CONSTRAINTS_FORMAT_VERSION - 1),
+        )
+        .unwrap();
         assert_eq!(back, plain);
     }
 

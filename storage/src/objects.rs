@@ -1,11 +1,12 @@
 //! Catalog objects other than tables: views and indexes (the `objects` field of format
-//! version 6) and schemas (format version 8), kept in the manifest. Storage keeps their
-//! definitions and checks that every object names relations and schemas that exist; what a
-//! view's query means is the engine's business.
+//! version 6), schemas (format version 8) and table constraints (PRIMARY KEY, UNIQUE, FOREIGN
+//! KEY; format version 9), kept in the manifest. Storage keeps their definitions and checks
+//! that every object names relations, schemas and columns that exist; what a view's query
+//! means is the engine's business. Constraints are informational: nothing checks the rows.
 //!
-//! Views, indexes and schemas take their ids from the table id counter, so one id (a
-//! `pg_class` or `pg_namespace` OID) names one object of any kind for the life of the data
-//! directory.
+//! Views, indexes, schemas and constraints take their ids from the table id counter, so one id
+//! (a `pg_class`, `pg_namespace` or `pg_constraint` OID) names one object of any kind for the
+//! life of the data directory.
 
 use std::collections::BTreeSet;
 
@@ -28,6 +29,9 @@ pub struct Objects {
     pub views: Vec<ViewDef>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indexes: Vec<IndexDef>,
+    /// Table constraints (format version 8), in creation order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<ConstraintDef>,
     /// The schemas made by CREATE SCHEMA (format version 8), in creation order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schemas: Vec<SchemaDef>,
@@ -49,6 +53,75 @@ pub struct SchemaDef {
 pub fn is_temp_schema(name: &str) -> bool {
     name.strip_prefix(TEMP_SCHEMA_PREFIX)
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A table constraint: `[CONSTRAINT name] PRIMARY KEY | UNIQUE | FOREIGN KEY (columns)`.
+/// Kept for catalogs and tools, never checked against the rows (as in Redshift).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConstraintDef {
+    /// Its `pg_constraint` OID, from the table id counter.
+    pub id: u64,
+    /// Unique among the constraints of its table.
+    pub name: String,
+    /// The constrained table's id.
+    pub table: u64,
+    pub kind: ConstraintKind,
+    /// The constrained columns of the table, in key order.
+    pub columns: Vec<String>,
+    /// PRIMARY KEY and UNIQUE: the id of the index in `indexes` that stands for the key (as
+    /// PostgreSQL's backing index, of the constraint's name). FOREIGN KEY: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+    /// FOREIGN KEY: what it references; none for the other kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub references: Option<ForeignKey>,
+}
+
+/// The kind of a table constraint, `pg_constraint.contype`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConstraintKind {
+    PrimaryKey,
+    Unique,
+    ForeignKey,
+}
+
+impl ConstraintKind {
+    /// PostgreSQL's `contype` letter.
+    pub fn letter(self) -> char {
+        match self {
+            ConstraintKind::PrimaryKey => 'p',
+            ConstraintKind::Unique => 'u',
+            ConstraintKind::ForeignKey => 'f',
+        }
+    }
+}
+
+/// The referenced side of a FOREIGN KEY.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForeignKey {
+    /// The referenced table's id.
+    pub table: u64,
+    /// The referenced columns, one per constrained column, in the same order; together
+    /// they are the columns of a PRIMARY KEY or UNIQUE constraint of that table.
+    pub columns: Vec<String>,
+    /// `ON UPDATE` as written: PostgreSQL's `confupdtype` letter (`a` NO ACTION, `r`
+    /// RESTRICT, `c` CASCADE, `n` SET NULL, `d` SET DEFAULT).
+    #[serde(default = "no_action", skip_serializing_if = "is_no_action")]
+    pub on_update: char,
+    /// `ON DELETE`, as `on_update`.
+    #[serde(default = "no_action", skip_serializing_if = "is_no_action")]
+    pub on_delete: char,
+}
+
+fn no_action() -> char {
+    'a'
+}
+
+fn is_no_action(c: &char) -> bool {
+    *c == 'a'
 }
 
 /// `CREATE VIEW schema.name (columns) AS query`.
@@ -90,6 +163,8 @@ pub struct IndexDef {
     pub table: u64,
     /// The access method as written, lower case (`btree` when none was given).
     pub method: String,
+    /// True exactly for the index of a PRIMARY KEY or UNIQUE constraint (CREATE UNIQUE
+    /// INDEX is refused); it enforces nothing.
     pub unique: bool,
     pub columns: Vec<IndexColumn>,
 }
@@ -109,7 +184,10 @@ pub struct IndexColumn {
 
 impl Objects {
     pub fn is_empty(&self) -> bool {
-        self.views.is_empty() && self.indexes.is_empty() && self.schemas.is_empty()
+        self.views.is_empty()
+            && self.indexes.is_empty()
+            && self.schemas.is_empty()
+            && self.constraints.is_empty()
     }
 
     /// The user schema `name` (one CREATE SCHEMA made), if there is one.
@@ -121,6 +199,23 @@ impl Objects {
     /// schema, or a user schema.
     pub fn has_schema(&self, name: &str) -> bool {
         name == PUBLIC_SCHEMA || is_temp_schema(name) || self.schema(name).is_some()
+    }
+
+    /// The constraints of table `id`, in creation order.
+    pub fn constraints_of(&self, id: u64) -> impl Iterator<Item = &ConstraintDef> {
+        self.constraints.iter().filter(move |c| c.table == id)
+    }
+
+    /// The FOREIGN KEY constraints that reference table `id`.
+    pub fn referencing(&self, id: u64) -> impl Iterator<Item = &ConstraintDef> {
+        self.constraints
+            .iter()
+            .filter(move |c| c.references.as_ref().is_some_and(|r| r.table == id))
+    }
+
+    /// The constraint that index `id` stands for, if it is a key's index.
+    pub fn constraint_of_index(&self, id: u64) -> Option<&ConstraintDef> {
+        self.constraints.iter().find(|c| c.index == Some(id))
     }
 
     /// The view `schema.name`, if there is one.
@@ -187,6 +282,18 @@ impl Objects {
                 return Some(format!(
                     "index {}.{} is on table {}, which does not exist",
                     i.schema, i.name, i.table
+                ));
+            }
+        }
+        for c in &self.constraints {
+            let referenced = c.references.as_ref().map(|r| r.table);
+            if let Some(t) = std::iter::once(c.table)
+                .chain(referenced)
+                .find(|t| manifest.table_by_id(*t).is_none())
+            {
+                return Some(format!(
+                    "constraint {} names table {t}, which does not exist",
+                    c.name
                 ));
             }
         }
@@ -257,6 +364,12 @@ impl Objects {
         if let Some(e) = self.dangling(manifest) {
             return Err(e);
         }
+        for c in &self.constraints {
+            if !ids.insert(c.id) {
+                return Err(format!("constraint id {} ({}) is not unique", c.id, c.name));
+            }
+        }
+        self.check_constraints(manifest)?;
         for v in &self.views {
             if !v.schema_binding && !v.depends_on.is_empty() {
                 return Err(format!(
@@ -273,6 +386,113 @@ impl Objects {
         }
         Ok(())
     }
+}
+
+impl Objects {
+    /// Checks the constraints (their tables exist, see `dangling`): names unique per table,
+    /// at most one PRIMARY KEY per table, columns that exist, none twice; a key names its own
+    /// unique index over the same columns, and every unique index belongs to one key; a
+    /// FOREIGN KEY references as many columns as it has, and they are a key of the
+    /// referenced table.
+    fn check_constraints(&self, manifest: &Manifest) -> Result<(), String> {
+        let mut names = BTreeSet::new();
+        let mut primary = BTreeSet::new();
+        for c in &self.constraints {
+            let Some(table) = manifest.table_by_id(c.table) else {
+                return Err(format!("constraint {} is on a missing table", c.name));
+            };
+            let t = &table.def;
+            let exist = |def: &crate::catalog::TableDef, columns: &[String]| {
+                !columns.is_empty() && columns.iter().all(|n| def.column_index(n).is_some())
+            };
+            let distinct =
+                |columns: &[String]| columns.iter().collect::<BTreeSet<_>>().len() == columns.len();
+            // A foreign key may repeat a column of its own (as PostgreSQL allows), never a
+            // key column or a referenced one.
+            let columns_ok = |def: &crate::catalog::TableDef, columns: &[String]| {
+                exist(def, columns) && distinct(columns)
+            };
+            let what = format!("constraint {} of {}.{}", c.name, t.schema, t.name);
+            if !names.insert((c.table, c.name.as_str())) {
+                return Err(format!("{what} appears twice"));
+            }
+            let own_ok = match c.kind {
+                ConstraintKind::ForeignKey => exist(t, &c.columns),
+                _ => columns_ok(t, &c.columns),
+            };
+            if !own_ok {
+                return Err(format!("{what} names missing or repeated columns"));
+            }
+            match c.kind {
+                ConstraintKind::PrimaryKey | ConstraintKind::Unique => {
+                    if c.kind == ConstraintKind::PrimaryKey && !primary.insert(c.table) {
+                        return Err(format!("{what} is a second primary key"));
+                    }
+                    if c.references.is_some() {
+                        return Err(format!("{what} references a table"));
+                    }
+                    let index = c
+                        .index
+                        .and_then(|id| self.indexes.iter().find(|i| i.id == id));
+                    let fits = index.is_some_and(|i| {
+                        i.table == c.table
+                            && i.unique
+                            && i.name == c.name
+                            && i.columns.iter().map(|k| &k.name).eq(c.columns.iter())
+                    });
+                    if !fits {
+                        return Err(format!("{what} has no unique index of its name"));
+                    }
+                }
+                ConstraintKind::ForeignKey => {
+                    let Some(r) = &c.references else {
+                        return Err(format!("{what} references nothing"));
+                    };
+                    if c.index.is_some() {
+                        return Err(format!("{what} has an index"));
+                    }
+                    let Some(target) = manifest.table_by_id(r.table) else {
+                        return Err(format!("{what} references a missing table"));
+                    };
+                    if r.columns.len() != c.columns.len() || !columns_ok(&target.def, &r.columns) {
+                        return Err(format!("{what} references other columns than it has"));
+                    }
+                    let is_key = self.constraints_of(r.table).any(|k| {
+                        k.kind != ConstraintKind::ForeignKey && same_set(&k.columns, &r.columns)
+                    });
+                    if !is_key {
+                        return Err(format!("{what} references columns that are not a key"));
+                    }
+                    if ![r.on_update, r.on_delete]
+                        .iter()
+                        .all(|a| "arcnd".contains(*a))
+                    {
+                        return Err(format!("{what} has an unknown referential action"));
+                    }
+                }
+            }
+        }
+        for i in self.indexes.iter().filter(|i| i.unique) {
+            if self
+                .constraints
+                .iter()
+                .filter(|c| c.index == Some(i.id))
+                .count()
+                != 1
+            {
+                return Err(format!(
+                    "unique index {}.{} belongs to no single key",
+                    i.schema, i.name
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `a` and `b` hold the same names, in any order.
+fn same_set(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.contains(x))
 }
 
 #[cfg(test)]
@@ -336,6 +556,7 @@ mod tests {
                 }],
             }],
             schemas: Vec::new(),
+            constraints: Vec::new(),
         };
         assert_eq!(good.check(&m), Ok(()));
         assert_eq!(
@@ -391,6 +612,7 @@ mod tests {
                 name: "s".into(),
                 owner: Some(100),
             }],
+            constraints: Vec::new(),
         };
         assert_eq!(good.check(&m), Ok(()));
         assert!(good.has_schema("public"));
@@ -419,5 +641,101 @@ mod tests {
         let mut homeless_view = good.clone();
         homeless_view.views[0].schema = "nowhere".into();
         assert!(homeless_view.check(&m).is_err());
+    }
+
+    #[test]
+    fn constraints_check_keys_indexes_and_references() {
+        // Input: table 100 (x) with a primary key and its index, table 104 (y) with a
+        // foreign key to it; then each invariant broken in turn.
+        let mut m = manifest();
+        m.tables.push(TableMeta {
+            id: 104,
+            def: TableDef::new("public", "u", vec![column("y")]),
+            segments: Vec::new(),
+            change_version: 0,
+        });
+        let key_index = IndexDef {
+            id: 102,
+            schema: "public".into(),
+            name: "t_pkey".into(),
+            table: 100,
+            method: "btree".into(),
+            unique: true,
+            columns: vec![IndexColumn {
+                name: "x".into(),
+                descending: false,
+                nulls_first: None,
+            }],
+        };
+        let good = Objects {
+            views: Vec::new(),
+            indexes: vec![key_index],
+            constraints: vec![
+                ConstraintDef {
+                    id: 101,
+                    name: "t_pkey".into(),
+                    table: 100,
+                    kind: ConstraintKind::PrimaryKey,
+                    columns: vec!["x".into()],
+                    index: Some(102),
+                    references: None,
+                },
+                ConstraintDef {
+                    id: 105,
+                    name: "u_y_fkey".into(),
+                    table: 104,
+                    kind: ConstraintKind::ForeignKey,
+                    columns: vec!["y".into()],
+                    index: None,
+                    references: Some(ForeignKey {
+                        table: 100,
+                        columns: vec!["x".into()],
+                        on_update: 'a',
+                        on_delete: 'c',
+                    }),
+                },
+            ],
+            schemas: Vec::new(),
+        };
+        assert_eq!(good.check(&m), Ok(()));
+        assert_eq!(good.referencing(100).count(), 1);
+        assert_eq!(good.constraint_of_index(102).map(|c| c.id), Some(101));
+
+        let mut broken = Vec::new();
+        let mut b = good.clone();
+        b.constraints[0].columns = vec!["z".into()];
+        broken.push(b);
+        let mut b = good.clone();
+        b.constraints[0].index = None;
+        broken.push(b);
+        let mut b = good.clone();
+        b.indexes[0].unique = false;
+        broken.push(b);
+        let mut b = good.clone();
+        b.constraints[1].references.as_mut().unwrap().table = 999;
+        broken.push(b);
+        let mut b = good.clone();
+        b.constraints[1].references.as_mut().unwrap().columns = vec!["y".into()];
+        broken.push(b);
+        let mut b = good.clone();
+        b.constraints[1].references.as_mut().unwrap().on_delete = 'q';
+        broken.push(b);
+        let mut b = good.clone();
+        b.constraints[0].kind = ConstraintKind::Unique;
+        b.constraints.push(ConstraintDef {
+            id: 106,
+            name: "t_pkey".into(),
+            ..b.constraints[0].clone()
+        });
+        broken.push(b);
+        let mut b = good.clone();
+        b.constraints[1].id = 100;
+        broken.push(b);
+        let mut b = good.clone();
+        b.constraints.clear();
+        broken.push(b);
+        for (i, b) in broken.iter().enumerate() {
+            assert!(b.check(&m).is_err(), "case {i}");
+        }
     }
 }

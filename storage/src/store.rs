@@ -1142,8 +1142,9 @@ fn check_conflicts(newest: &Manifest, c: &Changes<'_>) -> Result<()> {
     if c.external_base.is_some_and(|base| *base != newest.external) {
         return Err(Error::SerializationConflict("external catalog".into()));
     }
-    // Views and indexes conflict with any other change to them after the base; besides, the
-    // relations they name must still be there, and a dropped table must have no dependents.
+    // Views, indexes and constraints conflict with any other change to them after the base;
+    // besides, the relations they name must still be there, and a dropped table must have no
+    // dependents.
     if c.objects_base.is_some_and(|base| *base != newest.objects) {
         return Err(Error::SerializationConflict("views and indexes".into()));
     }
@@ -1155,6 +1156,8 @@ fn check_conflicts(newest: &Manifest, c: &Changes<'_>) -> Result<()> {
     for (id, name) in c.dropped {
         if objects.dependents(*id).next().is_some()
             || objects.indexes.iter().any(|i| i.table == *id)
+            || objects.constraints_of(*id).next().is_some()
+            || objects.referencing(*id).next().is_some()
         {
             return Err(Error::SerializationConflict(name.clone()));
         }

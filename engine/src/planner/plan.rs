@@ -43,6 +43,9 @@ pub enum SetFunc {
     GenerateSeries,
     /// `unnest(array)`: the array's elements in order.
     Unnest,
+    /// `pg_partition_ancestors(regclass)`: a partition's ancestors and itself; no rows, as
+    /// Basalt has no partitions (PostgreSQL gives none for a relation that is not one).
+    PartitionAncestors,
 }
 
 impl SetFunc {
@@ -50,6 +53,7 @@ impl SetFunc {
         match self {
             SetFunc::GenerateSeries => "generate_series",
             SetFunc::Unnest => "unnest",
+            SetFunc::PartitionAncestors => "pg_partition_ancestors",
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Set-returning functions: `generate_series` and `unnest` as FROM items (with WITH
+//! Set-returning functions: `generate_series`, `unnest` and `pg_partition_ancestors` (no
+//! rows: Basalt has no partitioned tables) as FROM items (with WITH
 //! ORDINALITY, column aliases, LATERAL and implicit lateral references to earlier FROM items
 //! and to an enclosing query's columns) and in the select list.
 //!
@@ -49,6 +50,7 @@ fn set_function_name(name: &ast::ObjectName) -> Option<SetFunc> {
     match last.as_str() {
         "generate_series" => Some(SetFunc::GenerateSeries),
         "unnest" => Some(SetFunc::Unnest),
+        "pg_partition_ancestors" => Some(SetFunc::PartitionAncestors),
         _ => None,
     }
 }
@@ -422,6 +424,24 @@ impl Binder<'_> {
                     .map(|b| self.cast(b, ty, false, span))
                     .collect::<Result<Vec<_>>>()?;
                 Ok(vec![SetCall { func, args, ty }])
+            }
+            SetFunc::PartitionAncestors => {
+                let [arg] = bound.as_slice() else {
+                    return Err(no_such(&bound, self));
+                };
+                let arg = self.coerce_unknown(arg.clone(), SqlType::Integer)?;
+                if !matches!(
+                    arg.ty(),
+                    SqlType::SmallInt | SqlType::Integer | SqlType::BigInt
+                ) {
+                    return Err(no_such(&bound, self));
+                }
+                let arg = self.cast(arg, SqlType::Integer, false, span)?;
+                Ok(vec![SetCall {
+                    func,
+                    args: vec![arg],
+                    ty: SqlType::Integer,
+                }])
             }
         }
     }

@@ -18,6 +18,9 @@ pub enum BoundStatement {
     CreateTable {
         def: TableDef,
         if_not_exists: bool,
+        /// PRIMARY KEY, UNIQUE and FOREIGN KEY constraints, checked and named when the
+        /// table is made (see `crate::constraints`).
+        constraints: Vec<crate::constraints::NewConstraint>,
     },
     /// `CREATE TABLE ... AS query` and `SELECT ... INTO`: creates the table and appends the
     /// rows of `plan` (in the table's column order and types) in one commit. `exists` is set
@@ -193,6 +196,7 @@ impl Binder<'_> {
         let (schema, name) = self.creation_name(&ct.name, ct.temporary)?;
         self.refuse_external_schema(&schema)?;
         let mut columns: Vec<ColumnDef> = Vec::with_capacity(ct.columns.len());
+        let mut constraints = Vec::new();
         for c in &ct.columns {
             let cname = normalize_ident(&c.name);
             if columns.iter().any(|x| x.name == cname) {
@@ -208,11 +212,16 @@ impl Binder<'_> {
             }
             let mut nullable = true;
             for o in &c.options {
+                if let Some(k) = crate::constraints::from_column_option(self, &cname, o)? {
+                    constraints.push(k);
+                }
                 match &o.option {
                     ast::ColumnOption::NotNull | ast::ColumnOption::PrimaryKey(_) => {
                         nullable = false
                     }
-                    ast::ColumnOption::Null | ast::ColumnOption::Unique(_) => {}
+                    ast::ColumnOption::Null
+                    | ast::ColumnOption::Unique(_)
+                    | ast::ColumnOption::ForeignKey(_) => {}
                     other => {
                         return Err(Error::Unsupported {
                             message: format!("column option not supported yet: {other}"),
@@ -232,23 +241,25 @@ impl Binder<'_> {
                 message: "a table needs at least one column".into(),
             });
         }
-        // A table-level PRIMARY KEY implies NOT NULL on its columns (informational otherwise,
-        // as in Redshift).
+        // A PRIMARY KEY implies NOT NULL on its columns (it is informational otherwise, as
+        // in Redshift).
         for c in &ct.constraints {
-            if let ast::TableConstraint::PrimaryKey(pk) = c {
-                for col in &pk.columns {
-                    let n = col.column.expr.to_string().to_lowercase();
-                    match columns.iter_mut().find(|x| x.name == n) {
+            let k = crate::constraints::from_table_constraint(self, c)?;
+            if k.kind == basalt_storage::ConstraintKind::PrimaryKey {
+                for n in &k.columns {
+                    match columns.iter_mut().find(|x| &x.name == n) {
                         Some(x) => x.nullable = false,
                         None => {
-                            return Err(Error::UndefinedColumn {
-                                name: n,
+                            return Err(Error::UndefinedKeyColumn {
+                                name: n.clone(),
+                                key: "key",
                                 position: None,
                             })
                         }
                     }
                 }
             }
+            constraints.push(k);
         }
         let mut def = TableDef::new(schema, name, columns);
         if let Some(attributes) = self.table_attributes {
@@ -257,6 +268,7 @@ impl Binder<'_> {
         Ok(BoundStatement::CreateTable {
             def,
             if_not_exists: ct.if_not_exists,
+            constraints,
         })
     }
 

@@ -1,4 +1,5 @@
-//! Running CREATE VIEW and DROP VIEW: the new views are stored through the session's
+//! Running CREATE VIEW and DROP VIEW (and handing CREATE / DROP INDEX and ALTER TABLE to
+//! their modules): the new views are stored through the session's
 //! transaction (so a ROLLBACK undoes them), as every DDL is.
 
 use std::sync::Arc;
@@ -31,6 +32,7 @@ impl Session {
                 ..
             } => Some(self.drop_views(names, *if_exists, *cascade, &stmt.text)),
             ast::Statement::CreateIndex(ci) => Some(self.create_index(ci, &stmt.text)),
+            ast::Statement::AlterTable(at) => Some(self.alter_table(at, &stmt.text)),
             ast::Statement::Drop {
                 object_type: ast::ObjectType::Index,
                 if_exists,

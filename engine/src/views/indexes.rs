@@ -54,7 +54,7 @@ pub fn index_definition(index: &IndexDef, table: &str) -> String {
 
 /// An identifier as PostgreSQL prints it: bare when it is lower case letters, digits and
 /// underscores not starting with a digit, double-quoted otherwise.
-fn quote_ident(name: &str) -> String {
+pub(crate) fn quote_ident(name: &str) -> String {
     let plain = name
         .chars()
         .next()
@@ -240,6 +240,14 @@ impl Session {
                 if let Some(i) = manifest.objects.index(&schema, &name) {
                     if let Some(table) = manifest.table_by_id(i.table) {
                         security::check_owner(&actor, table)?;
+                        if let Some(c) = manifest.objects.constraint_of_index(i.id) {
+                            return Err(Error::DependentObjects {
+                                message: format!(
+                                    "cannot drop index {name} because constraint {} on table {} requires it",
+                                    c.name, table.def.name
+                                ),
+                            });
+                        }
                     }
                     ids.push(i.id);
                 } else if manifest.table(&schema, &name).is_some() {

@@ -16,6 +16,8 @@
 mod ddl;
 pub mod indexes;
 
+pub(crate) use indexes::quote_ident;
+
 use basalt_storage::security::BOOTSTRAP_ROLE_OID;
 use basalt_storage::{ColumnDef, Manifest, Objects, ViewDef};
 use sqlparser::ast;
@@ -320,6 +322,7 @@ pub(crate) fn is_relation_ddl(statement: &ast::Statement) -> bool {
         statement,
         ast::Statement::CreateView(_)
             | ast::Statement::CreateIndex(_)
+            | ast::Statement::AlterTable(_)
             | ast::Statement::Drop {
                 object_type: ast::ObjectType::View | ast::ObjectType::Index,
                 ..
