@@ -588,7 +588,27 @@ impl<'a> Binder<'a> {
                 self.bind_array_comparison(left, compare_op, right, true, scope, agg, e.span())
             }
             ast::Expr::CompoundFieldAccess { root, access_chain } => {
-                let mut v = self.bind_expr(root, scope, agg)?;
+                // `t.col[i]` parses as `t` followed by `.col` and `[i]`: the leading dotted
+                // names are one qualified column reference, and the subscripts apply to it.
+                let dotted = access_chain
+                    .iter()
+                    .take_while(|a| matches!(a, ast::AccessExpr::Dot(ast::Expr::Identifier(_))))
+                    .count();
+                let (root, access_chain) = match root.as_ref() {
+                    ast::Expr::Identifier(first) if dotted > 0 => {
+                        let mut parts = vec![first.clone()];
+                        parts.extend(access_chain[..dotted].iter().filter_map(|a| match a {
+                            ast::AccessExpr::Dot(ast::Expr::Identifier(i)) => Some(i.clone()),
+                            _ => None,
+                        }));
+                        (
+                            std::borrow::Cow::Owned(ast::Expr::CompoundIdentifier(parts)),
+                            &access_chain[dotted..],
+                        )
+                    }
+                    _ => (std::borrow::Cow::Borrowed(root.as_ref()), &access_chain[..]),
+                };
+                let mut v = self.bind_expr(&root, scope, agg)?;
                 for access in access_chain {
                     match access {
                         ast::AccessExpr::Subscript(ast::Subscript::Index { index }) => {
