@@ -373,6 +373,7 @@ impl Session {
             actor: security::Actor::of(&manifest.security, self.role_oid),
             backend_pid: self.backend_pid,
             cursors: self.cursor_catalog_rows(),
+            settings: self.settings.catalog_rows(),
             path: self.search_path(manifest),
         }
     }

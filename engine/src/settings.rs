@@ -10,6 +10,7 @@
 //! Only parameters whose every accepted value Basalt honours are settable: a DateStyle other
 //! than ISO output or a client encoding other than UTF8 is refused instead of silently ignored.
 
+use crate::types::Datum;
 use std::fmt::Write as _;
 
 use sqlparser::ast;
@@ -138,6 +139,13 @@ const PARAMS: &[Param] = &[
         report: false,
         kind: Kind::ReadOnly,
         description: "Shows the maximum identifier length.",
+    },
+    Param {
+        name: "max_index_keys",
+        default: Some("32"),
+        report: false,
+        kind: Kind::ReadOnly,
+        description: "Shows the maximum number of index keys.",
     },
     Param {
         name: "query_memory_limit",
@@ -270,6 +278,104 @@ impl Settings {
 
     fn effective(&self, i: usize) -> &str {
         self.local[i].as_deref().unwrap_or(&self.session[i])
+    }
+
+    /// The rows of `pg_settings`: every parameter SHOW ALL lists, with PostgreSQL's columns.
+    /// Durations show in milliseconds and memory in kilobytes, with their unit, as
+    /// PostgreSQL's `setting` column does; `source` is `session` for a value SET in this
+    /// session, `client` for one the client sent at startup, and `default` otherwise.
+    pub fn catalog_rows(&self) -> Vec<Vec<Datum>> {
+        let text = |v: &str| Datum::Text(v.to_owned());
+        let opt = |v: Option<String>| v.map_or(Datum::Null, Datum::Text);
+        PARAMS
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !matches!(p.name, "is_superuser" | "session_authorization"))
+            .map(|(i, p)| {
+                let value = self.effective(i);
+                let (setting, unit) = match p.kind {
+                    Kind::Millis => (
+                        parse_millis(value).map_or(value.to_owned(), |ms| ms.to_string()),
+                        Some("ms"),
+                    ),
+                    Kind::Memory => (
+                        parse_memory(value).map_or(value.to_owned(), |b| (b >> 10).to_string()),
+                        Some("kB"),
+                    ),
+                    _ => (value.to_owned(), None),
+                };
+                let (vartype, min, max, enumvals) = match p.kind {
+                    Kind::Bool { .. } => ("bool", None, None, None),
+                    Kind::Int { min, max } => (
+                        "integer",
+                        Some(min.to_string()),
+                        Some(max.to_string()),
+                        None,
+                    ),
+                    Kind::Millis | Kind::Memory => (
+                        "integer",
+                        Some("0".to_owned()),
+                        Some(i32::MAX.to_string()),
+                        None,
+                    ),
+                    Kind::Enum(words) => ("enum", None, None, Some(words)),
+                    Kind::ReadOnly if p.name == "transaction_isolation" => (
+                        "enum",
+                        None,
+                        None,
+                        Some(
+                            &[
+                                "serializable",
+                                "repeatable read",
+                                "read committed",
+                                "read uncommitted",
+                            ][..],
+                        ),
+                    ),
+                    Kind::ReadOnly if value.parse::<i64>().is_ok() => (
+                        "integer",
+                        Some(value.to_owned()),
+                        Some(value.to_owned()),
+                        None,
+                    ),
+                    Kind::ReadOnly if matches!(value, "on" | "off") => ("bool", None, None, None),
+                    _ => ("string", None, None, None),
+                };
+                let default = p.default.unwrap_or(&self.reset[i]);
+                let source = if self.local[i].is_some() || self.session[i] != self.reset[i] {
+                    "session"
+                } else if self.reset[i] != default {
+                    "client"
+                } else {
+                    "default"
+                };
+                vec![
+                    text(p.name),
+                    text(&setting),
+                    opt(unit.map(str::to_owned)),
+                    text(category(p.name)),
+                    text(p.description),
+                    Datum::Null,
+                    text(if p.kind == Kind::ReadOnly {
+                        "internal"
+                    } else {
+                        "user"
+                    }),
+                    text(vartype),
+                    text(source),
+                    opt(min),
+                    opt(max),
+                    enumvals.map_or(Datum::Null, |w| {
+                        Datum::Array(w.iter().map(|v| text(v)).collect())
+                    }),
+                    text(default),
+                    text(&self.reset[i]),
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Boolean(false),
+                ]
+            })
+            .collect()
     }
 
     /// The statement timeout in milliseconds (0: none).
@@ -831,6 +937,26 @@ fn parse_bool(text: &str) -> Option<bool> {
         _ if prefix("true") || prefix("yes") => Some(true),
         _ if prefix("false") || prefix("no") => Some(false),
         _ => None,
+    }
+}
+
+/// PostgreSQL's `pg_settings.category` of parameter `name`.
+fn category(name: &str) -> &'static str {
+    match name {
+        "application_name" => "Reporting and Logging / What to Log",
+        "client_encoding" | "DateStyle" | "extra_float_digits" | "IntervalStyle" | "TimeZone" => {
+            "Client Connection Defaults / Locale and Formatting"
+        }
+        "client_min_messages"
+        | "default_transaction_read_only"
+        | "search_path"
+        | "statement_timeout"
+        | "transaction_isolation" => "Client Connection Defaults / Statement Behavior",
+        "standard_conforming_strings" => {
+            "Version and Platform Compatibility / Previous PostgreSQL Versions"
+        }
+        "query_memory_limit" => "Resource Usage / Memory",
+        _ => "Preset Options",
     }
 }
 

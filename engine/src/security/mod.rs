@@ -991,6 +991,8 @@ pub struct SessionInfo {
     pub backend_pid: i32,
     /// The session's open cursors as `pg_cursors` rows.
     pub cursors: Vec<Vec<crate::types::Datum>>,
+    /// The session's parameters as `pg_settings` rows.
+    pub settings: Vec<Vec<crate::types::Datum>>,
     /// Where the session's unqualified names resolve, and its temporary schema.
     pub path: crate::schemas::SearchPath,
 }
