@@ -2599,6 +2599,30 @@ pub(crate) fn function(
         ("col_description", [_, _]) | ("obj_description", [_] | [_, _]) => {
             Ok(Ok(Expr::literal(Datum::Null, SqlType::Text)))
         }
+        // Basalt has no sequences (no SERIAL or IDENTITY columns), so no column owns one.
+        ("pg_get_serial_sequence", [_, _]) => Ok(Ok(Expr::literal(Datum::Null, SqlType::Text))),
+        ("pg_collation_is_visible", [arg]) => {
+            // Every collation is in pg_catalog, which is always searched: visible when it
+            // exists, NULL for an OID that is no collation (as PostgreSQL answers).
+            let arg = binder.cast(
+                binder.coerce_unknown(arg.clone(), SqlType::Integer)?,
+                SqlType::Integer,
+                false,
+                span,
+            )?;
+            let mut whens = Vec::new();
+            for row in rows("pg_collation", binder.catalog, None, &binder.search_path()) {
+                if let Some(Datum::Int(oid)) = row.first() {
+                    let is = binder.binary(BinaryOp::Eq, arg.clone(), lit_int(*oid), span)?;
+                    whens.push((is, Expr::literal(Datum::Boolean(true), SqlType::Boolean)));
+                }
+            }
+            Ok(Ok(Expr::Case {
+                whens,
+                otherwise: Some(Box::new(Expr::literal(Datum::Null, SqlType::Boolean))),
+                ty: SqlType::Boolean,
+            }))
+        }
         // No triggers exist (pg_trigger is empty).
         ("pg_get_triggerdef", [_] | [_, _]) => Ok(Ok(Expr::literal(Datum::Null, SqlType::Text))),
         ("pg_get_statisticsobjdef_columns", [_]) => {

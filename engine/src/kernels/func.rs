@@ -4,6 +4,7 @@
 //! Arguments arrive as TEXT (Utf8), BIGINT (Int64) or DOUBLE PRECISION (Float64) arrays; the
 //! binder casts them. Every function here is strict (NULL in, NULL out) except `concat`.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -33,6 +34,8 @@ pub enum RowFunc {
     Repeat,
     Reverse,
     Md5,
+    /// A string as a JSON string literal: quoted, with JSON's escapes.
+    JsonQuote,
     Concat,
     Chr,
     Ascii,
@@ -293,6 +296,7 @@ fn apply(func: RowFunc, v: &[Val], cache: &mut RegexCache) -> Result<Out> {
             let digest = md5::Md5::digest(arg(0)?.s().as_bytes());
             Out::S(digest.iter().map(|b| format!("{b:02x}")).collect())
         }
+        JsonQuote => Out::S(json_quote(arg(0)?.s())),
         Concat => Out::S(v.iter().map(|x| x.s()).collect()),
         Chr => {
             let code = arg(0)?.i();
@@ -524,6 +528,30 @@ fn replacement(rep: &str) -> String {
             c => out.push(c),
         }
     }
+    out
+}
+
+/// `s` as a JSON string literal, escaped as PostgreSQL's `escape_json` does: the two-character
+/// escapes for quote, backslash and the common control characters, `\u00XX` for the others.
+pub(crate) fn json_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
     out
 }
 

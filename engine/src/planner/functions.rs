@@ -37,6 +37,9 @@ impl Binder<'_> {
             Ok(e) => return Ok(Ok(e)),
             Err(args) => args,
         };
+        if name == "json_build_object" {
+            return self.json_build_object(args, span).map(Ok);
+        }
         let n = args.len();
         let row = |f: RowFunc, kinds: &[Kind]| (f, kinds.to_vec());
         let text_fn = match (name, n) {
@@ -220,6 +223,85 @@ impl Binder<'_> {
                 message: format!("operator does not exist: {} {symbol} {}", names.0, names.1),
                 position: self.position(span),
             }),
+        }
+    }
+
+    /// `json_build_object(key, value, ...)`: a JSON object of the pairs, written as
+    /// PostgreSQL writes it (`{"a" : 1, "b" : "x"}`). Basalt has no json type, so the object
+    /// is text. Values are strings, numbers, Booleans, dates or NULL (`null`); keys are any
+    /// scalar, as text.
+    fn json_build_object(&self, args: Vec<Expr>, span: Span) -> Result<Expr> {
+        let text = |s: &str| Expr::literal(Datum::Text(s.to_owned()), SqlType::Text);
+        if !args.len().is_multiple_of(2) {
+            return Err(Error::InvalidParameter {
+                message: "argument list must have even number of elements".into(),
+            });
+        }
+        let quote = |e: Expr| -> Result<Expr> {
+            let e = self.coerce_unknown(e, SqlType::Text)?;
+            let e = self.cast(e, SqlType::Text, true, span)?;
+            match self.row_function(RowFunc::JsonQuote, &[Kind::Text], vec![e], span)? {
+                Ok(q) => Ok(q),
+                Err(_) => Err(Error::Internal("json quoting".into())),
+            }
+        };
+        let is_null = |e: &Expr| Expr::IsNull {
+            expr: Box::new(e.clone()),
+            negated: false,
+        };
+        let mut parts = vec![text("{")];
+        for (i, pair) in args.chunks(2).enumerate() {
+            let [key, value] = pair else {
+                return Err(Error::Internal("json_build_object pairs".into()));
+            };
+            if matches!(
+                key,
+                Expr::Literal {
+                    value: Datum::Null,
+                    ..
+                }
+            ) {
+                return Err(Error::InvalidParameter {
+                    message: format!("argument {} cannot be null", 2 * i + 1),
+                });
+            }
+            let rendered = match value.ty() {
+                _ if matches!(value, Expr::Literal { unknown: true, .. }) => quote(value.clone())?,
+                SqlType::Boolean => Expr::Case {
+                    whens: vec![(value.clone(), text("true"))],
+                    otherwise: Some(Box::new(text("false"))),
+                    ty: SqlType::Text,
+                },
+                t if numeric_rank(t).is_some() => {
+                    self.cast(value.clone(), SqlType::Text, true, span)?
+                }
+                t if t.is_string() || t == SqlType::Date => quote(value.clone())?,
+                t => {
+                    return Err(Error::Unsupported {
+                        message: format!(
+                            "json_build_object of a {} value is not supported",
+                            crate::types::display_name(t)
+                        ),
+                    })
+                }
+            };
+            let rendered = Expr::Case {
+                whens: vec![(is_null(value), text("null"))],
+                otherwise: Some(Box::new(rendered)),
+                ty: SqlType::Text,
+            };
+            if i > 0 {
+                parts.push(text(", "));
+            }
+            parts.push(quote(key.clone())?);
+            parts.push(text(" : "));
+            parts.push(rendered);
+        }
+        parts.push(text("}"));
+        let kinds = vec![Kind::Text; parts.len()];
+        match self.row_function(RowFunc::Concat, &kinds, parts, span)? {
+            Ok(e) => Ok(e),
+            Err(_) => Err(Error::Internal("json_build_object concatenation".into())),
         }
     }
 
