@@ -412,8 +412,10 @@ const CATALOGS: &[Catalog] = &[
             ("attnotnull", BOOL),
             ("atthasdef", BOOL),
             ("atthasmissing", BOOL),
-            ("attidentity", CHAR),
-            ("attgenerated", CHAR),
+            // Empty for every column, which a CHAR(1) would pad to a space on the wire;
+            // PostgreSQL's "char" sends an empty string, so clients test for ''.
+            ("attidentity", TEXT),
+            ("attgenerated", TEXT),
             ("attisdropped", BOOL),
             ("attislocal", BOOL),
             ("attinhcount", INT),
