@@ -3,7 +3,8 @@
 //! inserts with parameters, typed results, an error's SQLSTATE, a rolled-back and a committed
 //! transaction, a setting) from the scripts in `tests/clients/`; psycopg 3, psycopg2 and
 //! psqlODBC also read results through server-side cursors, and psycopg 3 nests transactions
-//! as savepoints.
+//! as savepoints. SQLAlchemy 2's inspector reflects schemas, tables and columns, and must see
+//! exactly what it sees on PostgreSQL 15.
 //!
 //! The drivers are external: `.ci/run` installs them (into `target/clients/`, or the directory
 //! `BASALT_CLIENTS_DIR` names) and sets `BASALT_REQUIRE_CLIENTS`, so there a missing driver
@@ -149,6 +150,18 @@ fn psycopg2() {
     let mut command = Command::new(python);
     command.arg(scripts_dir().join("psycopg2_client.py"));
     run_client(command, "psycopg2 ok");
+}
+
+// SQLAlchemy's inspector (schemas, tables, columns) and Core, compared with what the same calls
+// give on PostgreSQL 15 (`clients/sqlalchemy_client.out`).
+#[test]
+fn sqlalchemy() {
+    let Some(python) = python_with("sqlalchemy, psycopg2") else {
+        return missing("sqlalchemy", "no venv with sqlalchemy and psycopg2");
+    };
+    let mut command = Command::new(python);
+    command.arg(scripts_dir().join("sqlalchemy_client.py"));
+    run_client(command, "sqlalchemy ok");
 }
 
 #[test]
