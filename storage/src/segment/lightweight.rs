@@ -10,7 +10,7 @@ use arrow_array::Array;
 
 use crate::bytes::{ByteReader, PutLe};
 use crate::segment::bitpack::{
-    bits_needed, packed_bytes, unpack_each, BitReader, BitWriter, WIDTH_BITS_MAX,
+    bits_needed, packed_bytes, unpack_extend, BitReader, BitWriter, WIDTH_BITS_MAX,
 };
 use crate::segment::column::{ColumnBuilder, ColumnValues};
 use crate::segment::encoding::Codec as _;
@@ -282,26 +282,77 @@ impl Dictionary {
             ));
         }
         let packed_len = packed_bytes(rows, width).ok_or("DICTIONARY codes overflow")?;
-        let mut codes = BitReader::new(
-            r.take(packed_len)
-                .map_err(|e| format!("DICTIONARY codes: {e}"))?,
-        );
-        let mut indices = Vec::with_capacity(rows);
-        for row in 0..rows {
-            let code = codes.read(width)?;
-            if code >= count as u128 {
-                return Err(format!(
-                    "DICTIONARY code {code} at row {row} of {count} entries"
-                ));
-            }
-            indices.push(code as u32);
-        }
+        let packed = r
+            .take(packed_len)
+            .map_err(|e| format!("DICTIONARY codes: {e}"))?;
         let entries = r.take(r.remaining())?;
         let mut dictionary = ColumnBuilder::new(out.ty(), count);
         Plain::decode(entries, count, &mut dictionary)
             .map_err(|e| format!("DICTIONARY entries: {e}"))?;
-        gather(&dictionary.values, &mut out.values, &indices)
+        if width == 0 {
+            // One entry: every row is it.
+            return gather(&dictionary.values, &mut out.values, &vec![0; rows]);
+        }
+        match (&dictionary.values, &mut out.values) {
+            (ColumnValues::Int16(d), ColumnValues::Int16(o)) => lookup(d, packed, width, rows, o),
+            (ColumnValues::Int32(d), ColumnValues::Int32(o)) => lookup(d, packed, width, rows, o),
+            (ColumnValues::Int64(d), ColumnValues::Int64(o)) => lookup(d, packed, width, rows, o),
+            (ColumnValues::Float32(d), ColumnValues::Float32(o)) => {
+                lookup(d, packed, width, rows, o)
+            }
+            (ColumnValues::Float64(d), ColumnValues::Float64(o)) => {
+                lookup(d, packed, width, rows, o)
+            }
+            (ColumnValues::Int128(d), ColumnValues::Int128(o)) => lookup(d, packed, width, rows, o),
+            (values, out) => {
+                let mut indices: Vec<u32> = Vec::with_capacity(rows);
+                unpack_extend(packed, width, rows, &mut indices, |c| c as u32)?;
+                if let Some(row) = indices.iter().position(|c| *c as usize >= count) {
+                    return Err(format!(
+                        "DICTIONARY code {} at row {row} of {count} entries",
+                        indices[row]
+                    ));
+                }
+                gather(values, out, &indices)
+            }
+        }
     }
+}
+
+/// Appends `dictionary[code]` to `out` for each of the `rows` codes of `width` bits (1 to 32,
+/// as a dictionary of at most 2^32 entries needs) packed in `packed`. The dictionary is padded
+/// to 2^`width` entries, so each code indexes it without a branch; a code past the real
+/// entries is reported once the block is decoded.
+fn lookup<T: Copy + Default>(
+    dictionary: &[T],
+    packed: &[u8],
+    width: u32,
+    rows: usize,
+    out: &mut Vec<T>,
+) -> Result<(), String> {
+    if !(1..=32).contains(&width) {
+        return Err(format!("DICTIONARY codes of {width} bits"));
+    }
+    let count = dictionary.len() as u64;
+    let mut table = dictionary.to_vec();
+    table.resize(1usize << width, T::default());
+    let start = out.len();
+    let mut widest = 0u64;
+    unpack_extend(packed, width, rows, out, |c| {
+        widest = widest.max(c);
+        table[c as usize]
+    })?;
+    if widest >= count {
+        let mut codes = Vec::with_capacity(rows);
+        unpack_extend(packed, width, rows, &mut codes, |c| c)?;
+        let row = codes.iter().position(|c| *c >= count).unwrap_or(0);
+        out.truncate(start);
+        return Err(format!(
+            "DICTIONARY code {} at row {row} of {count} entries",
+            codes.get(row).copied().unwrap_or(widest)
+        ));
+    }
+    Ok(())
 }
 
 /// Runs of equal values: `(value, length)`.
@@ -520,10 +571,9 @@ impl FrameOfReference {
                     if let (Ok(base), Some(Ok(_))) =
                         (<$t>::try_from(first), top.map(<$t>::try_from))
                     {
-                        $v.reserve(rows);
                         // The sum fits the type, so the wrapping addition is exact.
-                        return unpack_each(packed, width, rows, |o| {
-                            $v.push(base.wrapping_add(o as $t))
+                        return unpack_extend(packed, width, rows, $v, |o| {
+                            base.wrapping_add(o as $t)
                         });
                     }
                 };
@@ -574,6 +624,9 @@ impl FrameOfReference {
         }
     }
 }
+
+/// Strings up to this many bytes are copied byte by byte when gathered.
+const SHORT_STRING_BYTES: usize = 8;
 
 /// Appends `src[i]` for each index to `out` (both of the same physical type). Expanded string
 /// bytes are capped at the larger of [`BLOCK_STRING_BYTES_MAX`] and the source's bytes, which
@@ -638,7 +691,14 @@ fn gather(src: &ColumnValues, out: &mut ColumnValues, indices: &[u32]) -> Result
                 if added > limit {
                     return Err(format!("strings expand past {limit} bytes"));
                 }
-                ob.extend_from_slice(value);
+                if value.len() <= SHORT_STRING_BYTES {
+                    // Byte by byte: a copy of a variable, tiny length would be a call.
+                    for b in value {
+                        ob.push(*b);
+                    }
+                } else {
+                    ob.extend_from_slice(value);
+                }
                 oo.push(
                     i32::try_from(ob.len())
                         .map_err(|_| "column holds more than 2 GiB of string data".to_string())?,
