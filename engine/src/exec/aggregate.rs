@@ -280,6 +280,11 @@ impl AggState {
         };
         let ety = self.call.arg.as_ref().map(|a| a.ty());
         match &mut self.acc {
+            Accumulator::Count(counts) if include.is_none() && nulls.is_none() => {
+                for g in group_ids {
+                    counts[*g as usize] += 1;
+                }
+            }
             Accumulator::Count(counts) => {
                 for (i, g) in group_ids.iter().enumerate() {
                     if take(i) {
@@ -293,6 +298,10 @@ impl AggState {
                     message: "numeric value out of range".into(),
                 };
                 match ety {
+                    Some(SqlType::Decimal { .. }) if include.is_none() => {
+                        let d = a.as_primitive::<Decimal128Type>();
+                        sum_exact(sums, counts, group_ids, d.values(), nulls.as_ref())?;
+                    }
                     Some(SqlType::Decimal { .. }) => {
                         let d = a.as_primitive::<Decimal128Type>();
                         for (i, g) in group_ids.iter().enumerate() {
@@ -865,6 +874,109 @@ impl AggState {
     }
 }
 
+/// Interleaved copies of the accumulators [`sum_in_lanes`] keeps.
+const LANES: usize = 4;
+
+/// Most groups for which [`sum_in_lanes`] keeps [`LANES`] copies of every accumulator.
+const LANE_GROUPS_MAX: usize = 1024;
+
+/// [`sum_exact`] without NULLs for few groups: consecutive rows add into different copies
+/// (lanes) of the accumulators, so rows of the same group do not wait for each other's
+/// store, and the lanes are added together at the end. Returns whether a sum overflowed.
+fn sum_in_lanes(sums: &mut [i128], counts: &mut [i64], group_ids: &[u32], values: &[i128]) -> bool {
+    let n = sums.len();
+    let mut lane_sums = vec![0i128; LANES * n];
+    let mut lane_counts = vec![0i64; LANES * n];
+    let mut overflowed = false;
+    let mut add = |slot: usize, v: i128| {
+        if let (Some(s), Some(c)) = (lane_sums.get_mut(slot), lane_counts.get_mut(slot)) {
+            let (sum, o) = s.overflowing_add(v);
+            *s = sum;
+            overflowed |= o;
+            *c += 1;
+        }
+    };
+    let (groups, rest_groups) = group_ids.split_at(group_ids.len() / LANES * LANES);
+    let (vals, rest_vals) = values.split_at(groups.len().min(values.len()));
+    for (g, v) in groups.chunks_exact(LANES).zip(vals.chunks_exact(LANES)) {
+        for lane in 0..LANES {
+            add(lane * n + g[lane] as usize, v[lane]);
+        }
+    }
+    for (g, v) in rest_groups.iter().zip(rest_vals) {
+        add(*g as usize, *v);
+    }
+    for lane in 0..LANES {
+        let at = lane * n;
+        for g in 0..n {
+            let (sum, o) = sums[g].overflowing_add(lane_sums[at + g]);
+            sums[g] = sum;
+            overflowed |= o;
+            counts[g] += lane_counts[at + g];
+        }
+    }
+    overflowed
+}
+
+/// Adds `values[i]` to group `group_ids[i]`'s exact sum and counts the row, for every row
+/// that `nulls` does not hold NULL. The sums wrap and the loop only ORs an overflow flag, so it
+/// has no branch per row; a sum that left i128's range on the way is still an error
+/// ("numeric value out of range"), as the checked addition gave.
+fn sum_exact(
+    sums: &mut [i128],
+    counts: &mut [i64],
+    group_ids: &[u32],
+    values: &[i128],
+    nulls: Option<&arrow_buffer::NullBuffer>,
+) -> Result<()> {
+    let mut overflowed = false;
+    let ngroups = sums.len();
+    let mut add = |g: u32, v: i128| {
+        let g = g as usize;
+        let (s, o) = sums[g].overflowing_add(v);
+        sums[g] = s;
+        overflowed |= o;
+        counts[g] += 1;
+    };
+    match nulls {
+        None => {
+            if let [first, rest @ ..] = group_ids {
+                if rest.iter().all(|g| g == first) {
+                    // One group (no GROUP BY, or a batch of one key): a plain running sum.
+                    let mut total = 0i128;
+                    for v in values {
+                        let (s, o) = total.overflowing_add(*v);
+                        total = s;
+                        overflowed |= o;
+                    }
+                    let g = *first as usize;
+                    let (s, o) = sums[g].overflowing_add(total);
+                    sums[g] = s;
+                    overflowed |= o;
+                    counts[g] += values.len() as i64;
+                } else if ngroups <= LANE_GROUPS_MAX {
+                    overflowed |= sum_in_lanes(sums, counts, group_ids, values);
+                } else {
+                    for (g, v) in group_ids.iter().zip(values) {
+                        add(*g, *v);
+                    }
+                }
+            }
+        }
+        Some(n) => {
+            for i in n.valid_indices() {
+                add(group_ids[i], values[i]);
+            }
+        }
+    }
+    if overflowed {
+        return Err(Error::NumericOutOfRange {
+            message: "numeric value out of range".into(),
+        });
+    }
+    Ok(())
+}
+
 /// A variance or standard deviation from exact moments: `n` rows, their sum `s` at
 /// `in_scale` and sum of squares `q` at twice it, as a decimal at `out_scale` (rounded half
 /// away from zero). NULL for no rows, and for one row with the sample forms. When the exact
@@ -993,6 +1105,99 @@ enum BatchKeys {
     Int(Vec<i64>, Option<arrow_buffer::NullBuffer>),
     /// Any other keys, in arrow-row form.
     Rows(Rows),
+    /// One or two short keys packed into one integer per row ([`packed_keys`]), with the key
+    /// columns (to put a new group's key in arrow-row form).
+    Packed(Vec<u128>, Vec<ArrayRef>),
+}
+
+/// Columns whose values pack into one 64-bit word each, with NULL told apart, key columns
+/// at most: strings of up to [`PACKED_STRING_BYTES_MAX`] bytes, 16- and 32-bit integers and
+/// dates. Two words make one u128 per row, and hashing that replaces encoding each row's
+/// keys in arrow-row form (where a short string takes a padded 32-byte block) and hashing
+/// and comparing those bytes.
+const PACKED_KEYS_MAX: usize = 2;
+
+/// Longest string a packed key holds: its bytes and its length fill one 64-bit word.
+const PACKED_STRING_BYTES_MAX: usize = 7;
+
+/// One integer per row that equals another row's exactly when their keys are the same
+/// values (NULLs equal, as GROUP BY groups them), or `None` when the key columns are not all
+/// packable (see [`PACKED_KEYS_MAX`]) or a string is too long.
+fn packed_keys(cols: &[ArrayRef]) -> Option<Vec<u128>> {
+    use arrow_array::types::{Date32Type, Int16Type, Int32Type};
+    use arrow_schema::DataType;
+    if cols.is_empty() || cols.len() > PACKED_KEYS_MAX {
+        return None;
+    }
+    let rows = cols.first()?.len();
+    let mut out = vec![0u128; rows];
+    for (k, col) in cols.iter().enumerate() {
+        let shift = 64 * k as u32;
+        // A NULL is a word no value packs to: a value's word always has its low byte below
+        // 0xFF (a string's length) or bit 32 set (an integer).
+        const NULL_WORD: u64 = 0xFF;
+        let nulls = col.logical_nulls();
+        let is_null = |i: usize| nulls.as_ref().is_some_and(|n| n.is_null(i));
+        let mut put_ints = |words: &mut dyn Iterator<Item = u32>| {
+            for (i, (slot, w)) in out.iter_mut().zip(words).enumerate() {
+                let word = if is_null(i) {
+                    NULL_WORD
+                } else {
+                    u64::from(w) << 8 | 1 << 40
+                };
+                *slot |= u128::from(word) << shift;
+            }
+        };
+        match col.data_type() {
+            DataType::Utf8 => {
+                let s = col.as_string::<i32>();
+                let offsets = s.value_offsets();
+                let bytes = s.value_data();
+                for (i, slot) in out.iter_mut().enumerate() {
+                    let word = if is_null(i) {
+                        NULL_WORD
+                    } else {
+                        let lo = usize::try_from(*offsets.get(i)?).ok()?;
+                        let hi = usize::try_from(*offsets.get(i + 1)?).ok()?;
+                        let value = bytes.get(lo..hi)?;
+                        if value.len() > PACKED_STRING_BYTES_MAX {
+                            return None;
+                        }
+                        // Byte by byte: a copy of a variable, tiny length would be a call.
+                        let mut word = value.len() as u64;
+                        for (j, b) in value.iter().enumerate() {
+                            word |= u64::from(*b) << (8 * (j + 1));
+                        }
+                        word
+                    };
+                    *slot |= u128::from(word) << shift;
+                }
+            }
+            DataType::Int16 => put_ints(
+                &mut col
+                    .as_primitive::<Int16Type>()
+                    .values()
+                    .iter()
+                    .map(|v| u32::from(*v as u16)),
+            ),
+            DataType::Int32 => put_ints(
+                &mut col
+                    .as_primitive::<Int32Type>()
+                    .values()
+                    .iter()
+                    .map(|v| *v as u32),
+            ),
+            DataType::Date32 => put_ints(
+                &mut col
+                    .as_primitive::<Date32Type>()
+                    .values()
+                    .iter()
+                    .map(|v| *v as u32),
+            ),
+            _ => return None,
+        }
+    }
+    Some(out)
 }
 
 /// Group keys and aggregate arguments evaluated over one batch.
@@ -1100,6 +1305,8 @@ pub(crate) struct Partial<'a> {
     /// group by their span (`1 mon` with `30 days`, as in PostgreSQL), and a group shows one
     /// of its values.
     intervals: Vec<(usize, Vec<Option<IntervalMonthDayNano>>)>,
+    /// The group of each packed key seen (see [`packed_keys`]).
+    packed: HashMap<u128, u32, BuildIntHasher>,
 }
 
 /// The columns MIN and MAX keep in arrow-row form for a column of values: the values, led
@@ -1177,6 +1384,7 @@ impl<'a> Partial<'a> {
             map: GroupMap::new(groups),
             states,
             intervals,
+            packed: HashMap::default(),
         })
     }
 
@@ -1202,7 +1410,10 @@ impl<'a> Partial<'a> {
                 Some(values) => BatchKeys::Int(values, col.logical_nulls()),
                 None => return Err(Error::Internal("integer group key of another type".into())),
             },
-            _ => BatchKeys::Rows(self.converter.convert_columns(&cols)?),
+            _ => match packed_keys(&cols) {
+                Some(packed) => BatchKeys::Packed(packed, cols),
+                None => BatchKeys::Rows(self.converter.convert_columns(&cols)?),
+            },
         };
         let args = self
             .aggs
@@ -1243,6 +1454,25 @@ impl<'a> Partial<'a> {
             BatchKeys::Rows(rows) => (0..e.rows)
                 .map(|i| self.map.row_id(rows.row(i).as_ref()))
                 .collect::<Result<_>>()?,
+            BatchKeys::Packed(packed, cols) => {
+                let mut ids = Vec::with_capacity(e.rows);
+                for (i, key) in packed.iter().enumerate() {
+                    let id = match self.packed.get(key) {
+                        Some(id) => *id,
+                        None => {
+                            // A key this part has not seen packed: its group by its arrow-row
+                            // form, so packed and unpacked batches share the groups.
+                            let row: Vec<ArrayRef> = cols.iter().map(|c| c.slice(i, 1)).collect();
+                            let rows = self.converter.convert_columns(&row)?;
+                            let id = self.map.row_id(rows.row(0).as_ref())?;
+                            self.packed.insert(*key, id);
+                            id
+                        }
+                    };
+                    ids.push(id);
+                }
+                ids
+            }
         };
         let ngroups = self.ngroups();
         for ((_, firsts), (_, values)) in self.intervals.iter_mut().zip(&e.intervals) {
@@ -1362,4 +1592,171 @@ pub fn aggregate(
         }
     }
     total.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::{Int32Array, StringArray};
+
+    use super::*;
+
+    fn column(index: usize, ty: SqlType) -> Expr {
+        Expr::Column { index, ty }
+    }
+
+    const NUM: SqlType = SqlType::Decimal {
+        precision: 12,
+        scale: 2,
+    };
+    const SUM: SqlType = SqlType::Decimal {
+        precision: 38,
+        scale: 2,
+    };
+
+    fn batch(a: Vec<Option<&str>>, b: Vec<Option<i32>>, x: Vec<i128>) -> RecordBatch {
+        let rows = x.len();
+        let x = Decimal128Array::from(x)
+            .with_precision_and_scale(12, 2)
+            .unwrap();
+        make_batch(
+            vec![
+                Arc::new(StringArray::from(a)),
+                Arc::new(Int32Array::from(b)),
+                Arc::new(x),
+            ],
+            rows,
+        )
+        .unwrap()
+    }
+
+    /// Each group as text, sorted.
+    fn groups_of(out: &[RecordBatch], types: &[SqlType]) -> Vec<Vec<Option<String>>> {
+        let mut rows: Vec<Vec<Option<String>>> = out
+            .iter()
+            .flat_map(|b| {
+                (0..b.num_rows()).map(move |r| {
+                    types
+                        .iter()
+                        .enumerate()
+                        .map(|(c, ty)| crate::pgtext::format_value(b.column(c).as_ref(), r, *ty))
+                        .collect()
+                })
+            })
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    #[test]
+    fn packed_and_row_keys_make_the_same_groups() {
+        // Input: (VARCHAR a, INTEGER b, NUMERIC x) in two batches: the first's keys all pack
+        // (strings of 0 to 7 bytes, NULLs in both columns), the second has an 8-byte string,
+        // so its keys go through arrow-row form; grouped by (a, b) with SUM(x) and COUNT(*),
+        // once merged from parts and once absorbed in order (a float SUM makes it serial).
+        let first = batch(
+            vec![
+                Some("ab"),
+                Some("ab"),
+                None,
+                Some(""),
+                None,
+                Some("abcdefg"),
+            ],
+            vec![Some(1), Some(1), Some(1), None, None, Some(-2)],
+            vec![150, 200, 300, 400, 500, 600],
+        );
+        let second = batch(
+            vec![
+                Some("ab"),
+                Some("abcdefgh"),
+                None,
+                Some(""),
+                Some("abcdefg"),
+            ],
+            vec![Some(1), Some(1), None, None, Some(-2)],
+            vec![1000, 2000, 3000, 4000, 5000],
+        );
+        let groups = [column(0, SqlType::Text), column(1, SqlType::Integer)];
+        let sum = AggCall::new(AggFunc::Sum, Some(column(2, NUM)), false, SUM);
+        let count = AggCall::new(AggFunc::CountStar, None, false, SqlType::BigInt);
+        let expected: Vec<Vec<Option<String>>> = [
+            (None, None, "35.00", "2"),
+            (None, Some("1"), "3.00", "1"),
+            (Some(""), None, "44.00", "2"),
+            (Some("ab"), Some("1"), "13.50", "3"),
+            (Some("abcdefg"), Some("-2"), "56.00", "2"),
+            (Some("abcdefgh"), Some("1"), "20.00", "1"),
+        ]
+        .iter()
+        .map(|(a, b, s, n)| {
+            vec![
+                a.map(String::from),
+                b.map(String::from),
+                Some(s.to_string()),
+                Some(n.to_string()),
+            ]
+        })
+        .collect();
+        let types = [SqlType::Text, SqlType::Integer, SUM, SqlType::BigInt];
+        let input = vec![first.clone(), second.clone()];
+        let out = aggregate(input.clone(), &groups, &[sum.clone(), count.clone()]).unwrap();
+        assert_eq!(groups_of(&out, &types), expected);
+
+        let float = Expr::Cast {
+            expr: Box::new(column(2, NUM)),
+            to: SqlType::Double,
+            explicit: true,
+        };
+        let fsum = AggCall::new(AggFunc::Sum, Some(float), false, SqlType::Double);
+        let out = aggregate(input, &groups, &[sum, count, fsum]).unwrap();
+        let mut types = types.to_vec();
+        types.push(SqlType::Double);
+        let serial: Vec<Vec<Option<String>>> = groups_of(&out, &types)
+            .into_iter()
+            .map(|mut r| {
+                r.pop();
+                r
+            })
+            .collect();
+        assert_eq!(serial, expected);
+    }
+
+    #[test]
+    fn sums_that_leave_i128_are_errors() {
+        // Input: NUMERIC(38,0) values 10^38 - 1, summed over 2 groups of 3 rows (the lanes
+        // path), over one group (the running-sum path) and with a NULL (the NULL-aware path):
+        // i128 holds at most about 1.7 * 10^38, so each overflows.
+        let big = crate::types::datum::pow10(38) - 1;
+        let ty = SqlType::Decimal {
+            precision: 38,
+            scale: 0,
+        };
+        let sum = AggCall::new(AggFunc::Sum, Some(column(1, ty)), false, ty);
+        let values = |nulls: bool| -> RecordBatch {
+            let x: Decimal128Array = (0..6)
+                .map(|i| (!nulls || i != 3).then_some(big))
+                .collect::<Decimal128Array>()
+                .with_precision_and_scale(38, 0)
+                .unwrap();
+            make_batch(
+                vec![
+                    Arc::new(Int32Array::from(vec![1, 2, 1, 2, 1, 2])),
+                    Arc::new(x),
+                ],
+                6,
+            )
+            .unwrap()
+        };
+        for (groups, nulls) in [
+            (vec![column(0, SqlType::Integer)], false),
+            (vec![], false),
+            (vec![column(0, SqlType::Integer)], true),
+        ] {
+            let err = aggregate(vec![values(nulls)], &groups, std::slice::from_ref(&sum));
+            assert!(
+                matches!(err, Err(Error::NumericOutOfRange { .. })),
+                "{groups:?} {nulls}: {err:?}"
+            );
+        }
+    }
 }

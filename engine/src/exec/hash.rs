@@ -30,6 +30,11 @@ impl std::hash::Hasher for IntHasher {
             self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         }
     }
+    fn write_u128(&mut self, v: u128) {
+        let h =
+            ((v as u64) ^ ((v >> 64) as u64).rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = h ^ (h >> 29);
+    }
     fn write_i64(&mut self, v: i64) {
         let h = (v as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         self.0 = h ^ (h >> 29);

@@ -179,6 +179,11 @@ fn decimal_arith(
     let a = l.as_primitive::<Decimal128Type>();
     let b = r.as_primitive::<Decimal128Type>();
     let nulls = NullBuffer::union(a.nulls(), b.nulls());
+    if op == BinaryOp::Mul && ls + rs == scale {
+        if let Some(out) = mul_narrow(a.values(), b.values()) {
+            return decimal_array(out, nulls, scale);
+        }
+    }
     let of = || Error::NumericOutOfRange {
         message: "numeric value out of range".to_string(),
     };
@@ -296,6 +301,69 @@ fn decimal_arith(
     Ok(Arc::new(arr))
 }
 
+/// NUMERIC `*` over two equally long arrays at the product's own scale, when every value of
+/// both fits 64 bits (nearly always): two such values multiply exactly in 128 bits, and their
+/// product stays below 2^126 < 10^38, the NUMERIC limit, so no row needs a check. The loop
+/// keeps no branch per row (it only ORs a flag), so it vectorizes; `None` when some value is
+/// wider, or sits in a NULL slot wider, and the checked per-row loop must decide.
+fn mul_narrow(a: &[i128], b: &[i128]) -> Option<Vec<i128>> {
+    let mut wide = false;
+    let out: Vec<i128> = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            let (xn, yn) = (x as i64, y as i64);
+            wide |= (i128::from(xn) != x) | (i128::from(yn) != y);
+            i128::from(xn) * i128::from(yn)
+        })
+        .collect();
+    (!wide).then_some(out)
+}
+
+/// [`mul_narrow`] with a constant right side `c` that fits 64 bits.
+fn mul_narrow_by(a: &[i128], c: i64) -> Option<Vec<i128>> {
+    let mut wide = false;
+    let out: Vec<i128> = a
+        .iter()
+        .map(|&x| {
+            let xn = x as i64;
+            wide |= i128::from(xn) != x;
+            i128::from(xn) * i128::from(c)
+        })
+        .collect();
+    (!wide).then_some(out)
+}
+
+/// NUMERIC `+` or `-` (`subtract`) of constant `c` and every value of `a` (`c - x` when
+/// `constant_left`), all at one scale, without a branch per row: the wrapping sums are exact
+/// unless the overflow flag or the 38-digit limit flag is raised, in which case `None` leaves
+/// the decision to the checked per-row loop.
+fn add_narrow(a: &[i128], c: i128, subtract: bool, constant_left: bool) -> Option<Vec<i128>> {
+    let limit = pow10(DECIMAL_DIGITS_MAX) - 1;
+    let mut bad = false;
+    let out: Vec<i128> = a
+        .iter()
+        .map(|&x| {
+            let (v, o) = match (subtract, constant_left) {
+                (false, _) => x.overflowing_add(c),
+                (true, true) => c.overflowing_sub(x),
+                (true, false) => x.overflowing_sub(c),
+            };
+            bad |= o | (v > limit) | (v < -limit);
+            v
+        })
+        .collect();
+    (!bad).then_some(out)
+}
+
+/// A NUMERIC array at `scale` from its values and NULLs.
+fn decimal_array(values: Vec<i128>, nulls: Option<NullBuffer>, scale: i8) -> Result<ArrayRef> {
+    Ok(Arc::new(
+        Decimal128Array::new(values.into(), nulls)
+            .with_precision_and_scale(crate::types::NUMERIC_PRECISION, scale)?,
+    ))
+}
+
 /// `x * y`, `None` on overflow; values that fit in 64 bits (nearly all) multiply without the
 /// 128-bit overflow check.
 #[inline]
@@ -334,6 +402,18 @@ fn decimal_scalar(
         message: "numeric value out of range".to_string(),
     };
     let c = one.value(0);
+    let fast = match op {
+        BinaryOp::Mul if ls + rs == scale => i64::try_from(c)
+            .ok()
+            .and_then(|c| mul_narrow_by(many.values(), c)),
+        BinaryOp::Add | BinaryOp::Sub if ls == rs && ls == scale => {
+            add_narrow(many.values(), c, op == BinaryOp::Sub, constant_left)
+        }
+        _ => None,
+    };
+    if let Some(out) = fast {
+        return decimal_array(out, many.nulls().cloned(), scale);
+    }
     let out = if op == BinaryOp::Mul {
         let exact = ls + rs == scale;
         map_decimal(many, scale, |x| {
@@ -410,5 +490,72 @@ pub fn negate(a: &ArrayRef, ty: SqlType) -> Result<ArrayRef> {
             arrow_schema::ArrowError::ArithmeticOverflow(_) => overflow(ty),
             other => Error::from(other),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numeric(values: Vec<Option<i128>>, scale: i8) -> ArrayRef {
+        Arc::new(
+            values
+                .into_iter()
+                .collect::<Decimal128Array>()
+                .with_precision_and_scale(38, scale)
+                .unwrap(),
+        )
+    }
+
+    fn values(a: &ArrayRef) -> Vec<Option<i128>> {
+        a.as_primitive::<Decimal128Type>().iter().collect()
+    }
+
+    const N2: SqlType = SqlType::Decimal {
+        precision: 38,
+        scale: 2,
+    };
+
+    #[test]
+    fn narrow_products_and_sums_match_the_checked_loop() {
+        // Input: NUMERIC(38,2) columns with a NULL, multiplied row by row (scale 4), by the
+        // constant 1.50 and added to and subtracted from it on either side (scale 2); then a
+        // value wider than 64 bits whose product overflows, and one whose sum passes 38 digits.
+        let n4 = SqlType::Decimal {
+            precision: 38,
+            scale: 4,
+        };
+        let a = numeric(vec![Some(250), None, Some(-1_000_000), Some(7)], 2);
+        let b = numeric(vec![Some(-4), Some(9), Some(3), Some(0)], 2);
+        let c = numeric(vec![Some(150)], 2);
+        let mul = arithmetic(BinaryOp::Mul, &a, &b, N2, N2, n4).unwrap();
+        assert_eq!(values(&mul), [Some(-1000), None, Some(-3_000_000), Some(0)]);
+        let by = arithmetic(BinaryOp::Mul, &a, &c, N2, N2, n4).unwrap();
+        assert_eq!(
+            values(&by),
+            [Some(37_500), None, Some(-150_000_000), Some(1050)]
+        );
+        let add = arithmetic(BinaryOp::Add, &c, &a, N2, N2, N2).unwrap();
+        assert_eq!(values(&add), [Some(400), None, Some(-999_850), Some(157)]);
+        let sub = arithmetic(BinaryOp::Sub, &c, &a, N2, N2, N2).unwrap();
+        assert_eq!(values(&sub), [Some(-100), None, Some(1_000_150), Some(143)]);
+        let sub = arithmetic(BinaryOp::Sub, &a, &c, N2, N2, N2).unwrap();
+        assert_eq!(
+            values(&sub),
+            [Some(100), None, Some(-1_000_150), Some(-143)]
+        );
+
+        let wide = numeric(vec![Some(1), Some(i128::from(i64::MAX) * 1_000_000_000)], 2);
+        let err = arithmetic(BinaryOp::Mul, &wide, &wide, N2, N2, n4);
+        assert!(
+            matches!(err, Err(Error::NumericOutOfRange { .. })),
+            "{err:?}"
+        );
+        let top = numeric(vec![Some(pow10(DECIMAL_DIGITS_MAX) - 1)], 2);
+        let err = arithmetic(BinaryOp::Add, &wide, &top, N2, N2, N2);
+        assert!(
+            matches!(err, Err(Error::NumericOutOfRange { .. })),
+            "{err:?}"
+        );
     }
 }
