@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Peer engines for Basalt's TPC-H harness (benches/src/bin/tpch.rs).
+"""Peer engines for Basalt's harnesses (benches/src/bin/*.rs).
 
 A long-lived process speaking JSON lines: one request per line on stdin, one response per line
 on stdout. Every response has "ok" (true or false) and, when false, "error". Requests:
@@ -9,6 +9,9 @@ on stdout. Every response has "ok" (true or false) and, when false, "error". Req
   {"op": "duckdb_load", "db": PATH, "threads": N, "schema": SQL, "tables": {NAME: TBL_PATH}}
       Creates the tables from SCHEMA in a DuckDB database file and loads each from its
       '|'-delimited text file. -> {"ok": true, "seconds": S, "bytes": DB_FILE_SIZE}
+  {"op": "duckdb_load_parquet", "db": PATH, "threads": N, "schema": SQL, "tables": {NAME: PATH}}
+      Creates the tables from SCHEMA in a fresh DuckDB database file and fills each from its
+      Parquet file. -> {"ok": true, "seconds": S, "rows": {NAME: N}, "bytes": DB_FILE_SIZE}
   {"op": "duckdb_parquet", "dir": DIR, "tables": [NAME, ...]}
       Writes each DuckDB table to DIR/NAME.parquet. -> {"ok": true, "seconds": S, "bytes": B}
   {"op": "datafusion_load", "dir": DIR, "threads": N, "tables": [NAME, ...]}
@@ -44,7 +47,9 @@ def text(v):
         return format(v, "f")
     if isinstance(v, float):
         return repr(v)
-    if isinstance(v, (datetime.date, datetime.datetime)):
+    if isinstance(v, datetime.datetime):
+        return v.isoformat(sep=" ")
+    if isinstance(v, datetime.date):
         return v.isoformat()
     return str(v)
 
@@ -78,6 +83,30 @@ def duckdb_load(req):
     duckdb_conn.execute("CHECKPOINT")
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "bytes": os.path.getsize(req["db"])}
+
+
+def duckdb_load_parquet(req):
+    global duckdb_conn
+    import duckdb
+
+    if duckdb_conn is not None:
+        duckdb_conn.close()
+        duckdb_conn = None
+    for path in (req["db"], req["db"] + ".wal"):
+        if os.path.exists(path):
+            os.remove(path)
+    start = time.perf_counter()
+    duckdb_conn = duckdb.connect(req["db"])
+    duckdb_conn.execute(f"SET threads = {int(req['threads'])}")
+    duckdb_conn.execute(req["schema"])
+    rows = {}
+    for name, path in req["tables"].items():
+        duckdb_conn.execute(f"INSERT INTO {name} SELECT * FROM read_parquet('{path}')")
+    duckdb_conn.execute("CHECKPOINT")
+    seconds = time.perf_counter() - start
+    for name in req["tables"]:
+        rows[name] = duckdb_conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+    return {"seconds": seconds, "rows": rows, "bytes": os.path.getsize(req["db"])}
 
 
 def duckdb_copy(req):
@@ -163,6 +192,7 @@ OPS = {
     "duckdb_load": duckdb_load,
     "duckdb_parquet": duckdb_parquet,
     "duckdb_copy": duckdb_copy,
+    "duckdb_load_parquet": duckdb_load_parquet,
     "datafusion_load": datafusion_load,
     "query": query,
 }

@@ -21,6 +21,8 @@
 //! Basalt against itself.
 
 pub mod answers;
+pub mod clickbench;
+pub mod harness;
 pub mod peers;
 pub mod storage;
 pub mod tpch;
