@@ -111,6 +111,17 @@ pub fn machine_line() -> String {
     )
 }
 
+/// `Date: <UTC date and time>` (from `date -u`).
+pub fn date_line() -> String {
+    let date = Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    format!("Date: {}", date.unwrap_or_else(|| "unknown".into()))
+}
+
 /// The `Command:` line of a harness's output: how to run it again.
 pub fn command_line(bin: &str) -> String {
     format!(

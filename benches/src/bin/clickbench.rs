@@ -19,8 +19,8 @@ use anyhow::{bail, Context, Result};
 use basalt_benches::answers::{compare, Answer};
 use basalt_benches::clickbench::{self, Generator};
 use basalt_benches::harness::{
-    command_line, dir_size, geomean, git_commit, human_bytes, machine_line, median, peer_answer,
-    vm_hwm,
+    command_line, date_line, dir_size, geomean, git_commit, human_bytes, machine_line, median,
+    peer_answer, vm_hwm,
 };
 use basalt_benches::peers::{clear_progress, progress, target_dir, Peer};
 use basalt_benches::tpch::run_query;
@@ -97,6 +97,7 @@ fn main() -> Result<()> {
 
     println!("# ClickBench-style hits, {} rows", args.rows);
     println!();
+    println!("{}", date_line());
     println!("{}", command_line("clickbench"));
     println!("{}; query threads {threads}", machine_line());
     println!(

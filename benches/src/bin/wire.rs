@@ -22,7 +22,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use basalt_benches::harness::{command_line, git_commit, human_bytes, machine_line, median};
+use basalt_benches::harness::{
+    command_line, date_line, git_commit, human_bytes, machine_line, median,
+};
 use basalt_benches::peers::{clear_progress, progress, target_dir, Peer};
 use basalt_benches::storage::lineitem_ddl;
 use basalt_benches::tpch::{self, Table};
@@ -267,6 +269,7 @@ fn main() -> Result<()> {
 fn run_all(args: &Args, basalt_exe: &Path, work: &Path, pg_dir: &Path) -> Result<()> {
     println!("# Wire throughput: lineitem, {} rows", args.rows);
     println!();
+    println!("{}", date_line());
     println!("{}", command_line("wire"));
     println!("{}", machine_line());
     println!(
