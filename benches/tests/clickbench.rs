@@ -19,7 +19,7 @@ fn generate(rows: u64, seed: u64) -> Vec<RecordBatch> {
             out.extend(batches);
             Ok(())
         })
-        .unwrap();
+        .expect("the generator fails");
     out
 }
 
@@ -32,9 +32,9 @@ fn column<'a, T: 'static>(b: &'a RecordBatch, name: &str) -> &'a T {
 }
 
 fn single(session: &mut basalt_engine::Session, sql: &str) -> String {
-    let answer = Answer::from_query(&run_query(session, sql).unwrap());
+    let answer = Answer::from_query(&run_query(session, sql).expect(sql));
     assert_eq!(answer.rows.len(), 1, "{sql}");
-    answer.rows[0][0].clone().unwrap()
+    answer.rows[0][0].clone().expect("a NULL answer")
 }
 
 // 20,000 hits from the default seed, generated twice, and 20,000 from another seed.
