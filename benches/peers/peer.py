@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Peer engines for Basalt's TPC-H harness (benches/src/bin/tpch.rs).
+"""Peer engines for Basalt's harnesses (benches/src/bin/*.rs).
 
 A long-lived process speaking JSON lines: one request per line on stdin, one response per line
 on stdout. Every response has "ok" (true or false) and, when false, "error". Requests:
@@ -9,6 +9,9 @@ on stdout. Every response has "ok" (true or false) and, when false, "error". Req
   {"op": "duckdb_load", "db": PATH, "threads": N, "schema": SQL, "tables": {NAME: TBL_PATH}}
       Creates the tables from SCHEMA in a DuckDB database file and loads each from its
       '|'-delimited text file. -> {"ok": true, "seconds": S, "bytes": DB_FILE_SIZE}
+  {"op": "duckdb_load_parquet", "db": PATH, "threads": N, "schema": SQL, "tables": {NAME: PATH}}
+      Creates the tables from SCHEMA in a fresh DuckDB database file and fills each from its
+      Parquet file. -> {"ok": true, "seconds": S, "rows": {NAME: N}, "bytes": DB_FILE_SIZE}
   {"op": "duckdb_parquet", "dir": DIR, "tables": [NAME, ...]}
       Writes each DuckDB table to DIR/NAME.parquet. -> {"ok": true, "seconds": S, "bytes": B}
   {"op": "datafusion_load", "dir": DIR, "threads": N, "tables": [NAME, ...]}
@@ -18,6 +21,18 @@ on stdout. Every response has "ok" (true or false) and, when false, "error". Req
       Creates a fresh DuckDB database with the tables of SCHEMA and loads NAME from one file
       ('|'-delimited text or Parquet), timing the load alone.
       -> {"ok": true, "seconds": S, "rows": N, "bytes": DB_FILE_SIZE}
+  {"op": "pg_version", "dsn": DSN}
+      -> {"ok": true, "version": SELECT version(), "psycopg": "...", "libpq": N}
+  {"op": "pg_execute", "dsn": DSN, "sql": SQL}
+      Runs SQL (one or more statements, autocommit) on a PostgreSQL-protocol server.
+      -> {"ok": true, "seconds": S}
+  {"op": "pg_select", "dsn": DSN, "sql": SQL, "chunk": N}
+      Runs SQL with psycopg (a client-side cursor, text format) and fetches every row,
+      converted to Python values, N rows at a time; "seconds" covers execute and fetch, not
+      connecting. -> {"ok": true, "seconds": S, "rows": R}
+  {"op": "pg_copy_out", "dsn": DSN, "sql": "COPY ... TO STDOUT", "digest": BOOL}
+      Reads the COPY's data with psycopg's copy API. -> {"ok": true, "seconds": S,
+      "bytes": B, "rows": R (lines), and with "digest" a digest of the lines that ignores their order}
   {"op": "query", "engine": "duckdb" | "datafusion", "sql": SQL, "rows": BOOL}
       Runs SQL and fetches every row; "seconds" is the time to run and fetch. With "rows", the
       response also has "columns", "types" and "rows" (values as text, null for NULL).
@@ -44,7 +59,9 @@ def text(v):
         return format(v, "f")
     if isinstance(v, float):
         return repr(v)
-    if isinstance(v, (datetime.date, datetime.datetime)):
+    if isinstance(v, datetime.datetime):
+        return v.isoformat(sep=" ")
+    if isinstance(v, datetime.date):
         return v.isoformat()
     return str(v)
 
@@ -78,6 +95,30 @@ def duckdb_load(req):
     duckdb_conn.execute("CHECKPOINT")
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "bytes": os.path.getsize(req["db"])}
+
+
+def duckdb_load_parquet(req):
+    global duckdb_conn
+    import duckdb
+
+    if duckdb_conn is not None:
+        duckdb_conn.close()
+        duckdb_conn = None
+    for path in (req["db"], req["db"] + ".wal"):
+        if os.path.exists(path):
+            os.remove(path)
+    start = time.perf_counter()
+    duckdb_conn = duckdb.connect(req["db"])
+    duckdb_conn.execute(f"SET threads = {int(req['threads'])}")
+    duckdb_conn.execute(req["schema"])
+    rows = {}
+    for name, path in req["tables"].items():
+        duckdb_conn.execute(f"INSERT INTO {name} SELECT * FROM read_parquet('{path}')")
+    duckdb_conn.execute("CHECKPOINT")
+    seconds = time.perf_counter() - start
+    for name in req["tables"]:
+        rows[name] = duckdb_conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+    return {"seconds": seconds, "rows": rows, "bytes": os.path.getsize(req["db"])}
 
 
 def duckdb_copy(req):
@@ -129,6 +170,72 @@ def datafusion_load(req):
     return {}
 
 
+def pg_version(req):
+    import psycopg
+
+    with psycopg.connect(req["dsn"], autocommit=True) as conn:
+        version = conn.execute("SELECT version()").fetchone()[0]
+    return {"version": version, "psycopg": psycopg.__version__, "libpq": psycopg.pq.version()}
+
+
+def pg_execute(req):
+    import psycopg
+
+    with psycopg.connect(req["dsn"], autocommit=True) as conn:
+        start = time.perf_counter()
+        conn.execute(req["sql"])
+        seconds = time.perf_counter() - start
+    return {"seconds": seconds}
+
+
+def pg_select(req):
+    import psycopg
+
+    chunk = int(req.get("chunk", 10000))
+    with psycopg.connect(req["dsn"], autocommit=True) as conn:
+        cur = conn.cursor()
+        start = time.perf_counter()
+        cur.execute(req["sql"])
+        rows = 0
+        while True:
+            got = cur.fetchmany(chunk)
+            if not got:
+                break
+            rows += len(got)
+        seconds = time.perf_counter() - start
+    return {"seconds": seconds, "rows": rows}
+
+
+def pg_copy_out(req):
+    import psycopg
+
+    with psycopg.connect(req["dsn"], autocommit=True) as conn:
+        cur = conn.cursor()
+        size = 0
+        lines = 0
+        start = time.perf_counter()
+        want_digest = bool(req.get("digest"))
+        # An order-independent digest: the sum of the lines' hashes (the order of a table's
+        # rows is not defined), stable within this process.
+        total = 0
+        carry = b""
+        with cur.copy(req["sql"]) as copy:
+            for data in copy:
+                # A memoryview of the received message: copied to count its lines.
+                size += len(data)
+                lines += bytes(data).count(b"\n")
+                if want_digest:
+                    parts = (carry + bytes(data)).split(b"\n")
+                    carry = parts.pop()
+                    for line in parts:
+                        total = (total + hash(line)) & 0xFFFFFFFFFFFFFFFF
+        seconds = time.perf_counter() - start
+    out = {"seconds": seconds, "bytes": size, "rows": lines}
+    if want_digest:
+        out["digest"] = f"{total:016x}/{lines}/{carry.hex()}"
+    return out
+
+
 def query(req):
     want_rows = bool(req.get("rows"))
     if req["engine"] == "duckdb":
@@ -163,8 +270,13 @@ OPS = {
     "duckdb_load": duckdb_load,
     "duckdb_parquet": duckdb_parquet,
     "duckdb_copy": duckdb_copy,
+    "duckdb_load_parquet": duckdb_load_parquet,
     "datafusion_load": datafusion_load,
     "query": query,
+    "pg_version": pg_version,
+    "pg_execute": pg_execute,
+    "pg_select": pg_select,
+    "pg_copy_out": pg_copy_out,
 }
 
 

@@ -11,16 +11,24 @@
 //!   full decode to Arrow beside the parquet crate's read, and zone maps: a one-week
 //!   `l_shipdate` query on a copy sorted by `l_shipdate` beside the unsorted table.
 //! - `tests/tpch.rs`: the 22 queries at scale factor 0.01 against DuckDB's stored answers.
+//! - `src/bin/clickbench.rs`: ClickBench-style web analytics: a generated 105-column `hits`
+//!   table and the 43 queries, beside DuckDB with answer checks.
+//! - `src/bin/wire.rs`: rows per second over the PostgreSQL protocol, `basalt serve` beside
+//!   PostgreSQL 15, read by psycopg (a full SELECT and COPY TO STDOUT).
+//! - `tests/clickbench.rs`: the hits generator's shapes and determinism, and a few queries.
 //! - `tests/storage.rs`: the storage harness's checks (decoded rows, blocks read) at scale
 //!   factor 0.01.
 //!
 //! This library holds the data generators the benchmarks share: [`tpch`] for TPC-H,
-//! [`answers`] for comparing query results between engines, and [`storage`] for the storage
-//! harness's parts. Performance is claimed only
+//! [`clickbench`] for the web analytics `hits` table, [`answers`] for comparing query results
+//! between engines, [`harness`] for what the harness binaries share, [`peers`] for the Python
+//! process running the peers, and [`storage`] for the storage harness's parts. Performance is claimed only
 //! from benchmarks measured beside a peer engine in the same run; these micro-benchmarks track
 //! Basalt against itself.
 
 pub mod answers;
+pub mod clickbench;
+pub mod harness;
 pub mod peers;
 pub mod storage;
 pub mod tpch;

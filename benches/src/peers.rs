@@ -1,4 +1,5 @@
-//! The peer engines (DuckDB, DataFusion) run by `peers/peer.py` in a Python virtual
+//! The peer engines (DuckDB, DataFusion, and psycopg as the client of PostgreSQL-protocol
+//! servers) run by `peers/peer.py` in a Python virtual
 //! environment under the target directory, and the harnesses' progress lines.
 
 use std::io::{BufRead, BufReader, Write};
@@ -9,7 +10,12 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 
 /// Pinned versions of the peers installed into the virtual environment.
-pub const PEER_PACKAGES: [&str; 3] = ["duckdb==2.0.0", "datafusion==55.0.0", "pyarrow==26.0.1"];
+pub const PEER_PACKAGES: [&str; 4] = [
+    "duckdb==2.0.0",
+    "datafusion==55.0.0",
+    "pyarrow==26.0.1",
+    "psycopg[binary]==3.2.10",
+];
 
 /// The workspace's target directory (`CARGO_TARGET_DIR` or `target/`).
 pub fn target_dir() -> PathBuf {

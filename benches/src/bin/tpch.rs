@@ -16,16 +16,18 @@
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use basalt_benches::answers::{compare, Answer, Kind, Known, KnownFailing};
+use basalt_benches::answers::{compare, Answer, Known, KnownFailing};
+use basalt_benches::harness::{
+    cpu_model, dir_size, geomean, git_commit, human_bytes, median, mem_total, peer_answer, vm_hwm,
+};
 use basalt_benches::peers::{clear_progress, progress, target_dir, Peer};
 use basalt_benches::tpch::{self, Table};
 use basalt_engine::Engine;
 use clap::Parser;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// Analytic queries allocate and free large arrays per segment; mimalloc reuses them where
 /// the system allocator would map and unmap fresh pages each time.
@@ -314,16 +316,6 @@ struct QueryRun {
     peer_check: Option<Result<(), String>>,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    }
-}
-
 fn time_basalt(
     session: &mut basalt_engine::Session,
     n: usize,
@@ -369,39 +361,6 @@ fn time_peer(
         }
     }
     Ok((Ok(median(times)), Some(answer)))
-}
-
-fn peer_answer(v: &Value) -> Result<Answer> {
-    let names = v["columns"]
-        .as_array()
-        .ok_or_else(|| anyhow!("no columns"))?;
-    let types = v["types"].as_array().ok_or_else(|| anyhow!("no types"))?;
-    let columns = names
-        .iter()
-        .zip(types)
-        .map(|(n, t)| {
-            (
-                n.as_str().unwrap_or_default().to_string(),
-                Kind::of_type_name(t.as_str().unwrap_or_default()),
-            )
-        })
-        .collect();
-    let rows = v["rows"]
-        .as_array()
-        .ok_or_else(|| anyhow!("no rows"))?
-        .iter()
-        .map(|r| {
-            r.as_array()
-                .map(|cells| {
-                    cells
-                        .iter()
-                        .map(|c| c.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default()
-        })
-        .collect();
-    Ok(Answer { columns, rows })
 }
 
 fn run_one(
@@ -464,10 +423,6 @@ fn ratio(a: &Result<f64, String>, b: &Option<Result<f64, String>>) -> Option<f64
         (Ok(a), Some(Ok(b))) if *b > 0.0 => Some(a / b),
         _ => None,
     }
-}
-
-fn geomean(v: &[f64]) -> Option<f64> {
-    (!v.is_empty()).then(|| (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp())
 }
 
 fn report(results: &[QueryRun], peers: bool) {
@@ -648,42 +603,6 @@ fn write_answers(
     Ok(())
 }
 
-/// The Python process running the peers (benches/peers/peer.py), one JSON request per line.
-fn dir_size(dir: &Path) -> std::io::Result<u64> {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let meta = entry.metadata()?;
-        total += if meta.is_dir() {
-            dir_size(&entry.path())?
-        } else {
-            meta.len()
-        };
-    }
-    Ok(total)
-}
-
-fn human_bytes(b: u64) -> String {
-    let b = b as f64;
-    if b >= 1e9 {
-        format!("{:.2} GB", b / 1e9)
-    } else {
-        format!("{:.1} MB", b / 1e6)
-    }
-}
-
-/// A `/proc/<pid>/status` field in bytes (the file gives kB).
-fn proc_status_kb(pid: Option<u32>, field: &str) -> Option<u64> {
-    let path = match pid {
-        Some(p) => format!("/proc/{p}/status"),
-        None => "/proc/self/status".into(),
-    };
-    let text = std::fs::read_to_string(path).ok()?;
-    let line = text.lines().find(|l| l.starts_with(field))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
 /// The highest VmHWM seen before a reset by [`reset_peak`].
 static PEAK_SEEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
@@ -700,31 +619,4 @@ fn peak_overall() -> Option<u64> {
         Some(now) => Some(now.max(seen)),
         None => (seen > 0).then_some(seen),
     }
-}
-
-fn vm_hwm(pid: Option<u32>) -> Option<u64> {
-    proc_status_kb(pid, "VmHWM:")
-}
-
-fn mem_total() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
-    Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
-}
-
-fn cpu_model() -> Option<String> {
-    let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("model name"))?;
-    Some(line.split_once(':')?.1.trim().to_string())
-}
-
-fn git_commit() -> Option<String> {
-    let out = Command::new("git")
-        .args(["describe", "--always", "--dirty"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| format!("commit {}", String::from_utf8_lossy(&out.stdout).trim()))
 }
