@@ -602,16 +602,7 @@ impl AggState {
                         continue;
                     }
                     let v = if func == AggFunc::Avg {
-                        // sum / n at the output scale, rounded half away from zero.
-                        let num = rescale_decimal(s, in_scale, out_scale).ok_or_else(|| of(ty))?;
-                        let n = n as i128;
-                        let q = num / n;
-                        let r = num % n;
-                        if r.abs() * 2 >= n {
-                            q + num.signum()
-                        } else {
-                            q
-                        }
+                        avg_exact(s, n as i128, in_scale, out_scale).ok_or_else(|| of(ty))?
                     } else {
                         rescale_decimal(s, in_scale, out_scale).ok_or_else(|| of(ty))?
                     };
@@ -1594,8 +1585,53 @@ pub fn aggregate(
     total.finish()
 }
 
+/// `sum / n` (a decimal at `in_scale` over a positive count) at `out_scale`, rounded half away
+/// from zero; `None` when the quotient does not fit. The sum is divided before it is scaled
+/// up, so an average of large BIGINTs whose sum, scaled, would pass 38 digits still comes out
+/// (PostgreSQL adds BIGINTs in NUMERIC and never overflows there).
+fn avg_exact(sum: i128, n: i128, in_scale: i8, out_scale: i8) -> Option<i128> {
+    if out_scale < in_scale {
+        let num = rescale_decimal(sum, in_scale, out_scale)?;
+        let (q, r) = (num / n, num % n);
+        return Some(if r.abs() * 2 >= n {
+            q + num.signum()
+        } else {
+            q
+        });
+    }
+    let factor = pow10(u32::try_from(out_scale - in_scale).ok()?);
+    let (q, r) = (sum / n, sum % n);
+    // |r| < n, so r * factor fits for every count and the scales averages use.
+    let rest = r.checked_mul(factor)?;
+    let (fq, fr) = (rest / n, rest % n);
+    let v = q.checked_mul(factor)?.checked_add(fq)?;
+    Some(if fr.abs() * 2 >= n {
+        v + sum.signum()
+    } else {
+        v
+    })
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn avg_exact_divides_before_scaling() {
+        // Input: averages of two and of three values, one whose scaled sum passes 38 digits
+        // (2,000 times 9e18 at scale 16), and the rounding of halves in both signs.
+        assert_eq!(avg_exact(3, 2, 0, 1), Some(15));
+        assert_eq!(avg_exact(-3, 2, 0, 0), Some(-2));
+        assert_eq!(avg_exact(5, 3, 0, 2), Some(167));
+        assert_eq!(avg_exact(-5, 3, 0, 2), Some(-167));
+        let sum = 9_000_000_000_000_000_000_i128 * 2_000;
+        assert_eq!(
+            avg_exact(sum, 2_000, 0, 16),
+            Some(9_000_000_000_000_000_000 * 10_i128.pow(16))
+        );
+        assert_eq!(avg_exact(i128::MAX, 1, 0, 16), None);
+        assert_eq!(avg_exact(1_255, 10, 2, 1), Some(13));
+    }
+
     use arrow_array::{Int32Array, StringArray};
 
     use super::*;
