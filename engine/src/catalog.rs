@@ -2548,6 +2548,45 @@ pub(crate) fn relation(
     Ok(Some((Plan::Values { rows, types }, scope)))
 }
 
+/// A text NULL, what the catalog functions give for an OID that names nothing.
+fn null_text() -> Expr {
+    Expr::literal(Datum::Null, SqlType::Text)
+}
+
+/// The catalog lookup of OID `arg` among `entries` (OID, result): the result of the matching
+/// OID, or `otherwise` for any other (and for NULL).
+fn oid_lookup(
+    binder: &Binder<'_>,
+    arg: &Expr,
+    entries: impl IntoIterator<Item = (u64, Expr)>,
+    otherwise: Expr,
+    span: Span,
+) -> Result<Expr> {
+    let arg = binder.cast(
+        binder.coerce_unknown(arg.clone(), SqlType::Integer)?,
+        SqlType::Integer,
+        false,
+        span,
+    )?;
+    let mut whens = Vec::new();
+    for (oid, result) in entries {
+        let oid = Expr::literal(
+            Datum::Int(i64::try_from(oid).unwrap_or(i64::MAX)),
+            SqlType::Integer,
+        );
+        whens.push((binder.binary(BinaryOp::Eq, arg.clone(), oid, span)?, result));
+    }
+    if whens.is_empty() {
+        return Ok(otherwise);
+    }
+    let ty = otherwise.ty();
+    Ok(Expr::Case {
+        whens,
+        otherwise: Some(Box::new(otherwise)),
+        ty,
+    })
+}
+
 /// The catalog and session functions clients call: `pg_get_userbyid(oid)` and
 /// `pg_table_is_visible(oid)`, bound into expressions over their argument; `current_database()`,
 /// `current_schema()`, `current_user` (and `session_user`, `current_role`) and
@@ -2575,27 +2614,11 @@ pub(crate) fn function(
         // The constraint's definition as PostgreSQL prints it (pretty or not, the same for
         // keys and foreign keys); NULL for an OID that is no constraint.
         ("pg_get_constraintdef", [arg] | [arg, _]) => {
-            let arg = binder.cast(
-                binder.coerce_unknown(arg.clone(), SqlType::Integer)?,
-                SqlType::Integer,
-                false,
-                span,
-            )?;
-            let mut whens = Vec::new();
-            for (c, _) in constraint_list(binder.catalog) {
-                let oid = i64::try_from(c.id).unwrap_or(i64::MAX);
-                let is = binder.binary(BinaryOp::Eq, arg.clone(), lit_int(oid), span)?;
+            let entries = constraint_list(binder.catalog).into_iter().map(|(c, _)| {
                 let def = crate::constraints::constraint_definition(binder.catalog, c);
-                whens.push((is, lit_text(&def)));
-            }
-            if whens.is_empty() {
-                return Ok(Ok(Expr::literal(Datum::Null, SqlType::Text)));
-            }
-            Ok(Ok(Expr::Case {
-                whens,
-                otherwise: Some(Box::new(Expr::literal(Datum::Null, SqlType::Text))),
-                ty: SqlType::Text,
-            }))
+                (c.id, lit_text(&def))
+            });
+            oid_lookup(binder, arg, entries, null_text(), span).map(Ok)
         }
         // Basalt keeps no comments (COMMENT ON), so no object has a description.
         ("col_description", [_, _]) | ("obj_description", [_] | [_, _]) => {
@@ -2606,24 +2629,16 @@ pub(crate) fn function(
         ("pg_collation_is_visible", [arg]) => {
             // Every collation is in pg_catalog, which is always searched: visible when it
             // exists, NULL for an OID that is no collation (as PostgreSQL answers).
-            let arg = binder.cast(
-                binder.coerce_unknown(arg.clone(), SqlType::Integer)?,
-                SqlType::Integer,
-                false,
-                span,
-            )?;
-            let mut whens = Vec::new();
-            for row in rows("pg_collation", binder.catalog, None, &binder.search_path()) {
-                if let Some(Datum::Int(oid)) = row.first() {
-                    let is = binder.binary(BinaryOp::Eq, arg.clone(), lit_int(*oid), span)?;
-                    whens.push((is, Expr::literal(Datum::Boolean(true), SqlType::Boolean)));
-                }
-            }
-            Ok(Ok(Expr::Case {
-                whens,
-                otherwise: Some(Box::new(Expr::literal(Datum::Null, SqlType::Boolean))),
-                ty: SqlType::Boolean,
-            }))
+            let collations = rows("pg_collation", binder.catalog, None, &binder.search_path());
+            let entries = collations.iter().filter_map(|row| match row.first() {
+                Some(Datum::Int(oid)) => Some((
+                    u64::try_from(*oid).unwrap_or(0),
+                    Expr::literal(Datum::Boolean(true), SqlType::Boolean),
+                )),
+                _ => None,
+            });
+            let unknown = Expr::literal(Datum::Null, SqlType::Boolean);
+            oid_lookup(binder, arg, entries, unknown, span).map(Ok)
         }
         // No triggers exist (pg_trigger is empty).
         ("pg_get_triggerdef", [_] | [_, _]) => Ok(Ok(Expr::literal(Datum::Null, SqlType::Text))),
@@ -2783,27 +2798,11 @@ pub(crate) fn function(
                     _ => return Err(constant_needed("pg_get_indexdef")),
                 }
             }
-            let arg = binder.cast(
-                binder.coerce_unknown(arg.clone(), SqlType::Integer)?,
-                SqlType::Integer,
-                false,
-                span,
-            )?;
-            let mut whens = Vec::new();
-            for (i, t) in index_rows(binder.catalog) {
-                let oid = i64::try_from(i.id).unwrap_or(i64::MAX);
-                let is = binder.binary(BinaryOp::Eq, arg.clone(), lit_int(oid), span)?;
+            let entries = index_rows(binder.catalog).into_iter().map(|(i, t)| {
                 let def = crate::views::indexes::index_definition(i, &t.def.name);
-                whens.push((is, lit_text(&def)));
-            }
-            if whens.is_empty() {
-                return Ok(Ok(Expr::literal(Datum::Null, SqlType::Text)));
-            }
-            Ok(Ok(Expr::Case {
-                whens,
-                otherwise: Some(Box::new(Expr::literal(Datum::Null, SqlType::Text))),
-                ty: SqlType::Text,
-            }))
+                (i.id, lit_text(&def))
+            });
+            oid_lookup(binder, arg, entries, null_text(), span).map(Ok)
         }
         ("pg_get_viewdef", [arg]) | ("pg_get_viewdef", [arg, _]) => {
             let views = &binder.catalog.objects.views;
@@ -2834,26 +2833,8 @@ pub(crate) fn function(
                 return Ok(Ok(lit_text(&view.query)));
             }
             // pg_get_viewdef(oid): NULL for an OID that is no view.
-            let arg = binder.cast(
-                binder.coerce_unknown(arg.clone(), SqlType::Integer)?,
-                SqlType::Integer,
-                false,
-                span,
-            )?;
-            let mut whens = Vec::with_capacity(views.len());
-            for v in views {
-                let oid = i64::try_from(v.id).unwrap_or(i64::MAX);
-                let is = binder.binary(BinaryOp::Eq, arg.clone(), lit_int(oid), span)?;
-                whens.push((is, lit_text(&v.query)));
-            }
-            if whens.is_empty() {
-                return Ok(Ok(Expr::literal(Datum::Null, SqlType::Text)));
-            }
-            Ok(Ok(Expr::Case {
-                whens,
-                otherwise: Some(Box::new(Expr::literal(Datum::Null, SqlType::Text))),
-                ty: SqlType::Text,
-            }))
+            let entries = views.iter().map(|v| (v.id, lit_text(&v.query)));
+            oid_lookup(binder, arg, entries, null_text(), span).map(Ok)
         }
         ("current_database", []) => Ok(Ok(lit_text(DATABASE))),
         ("current_user" | "session_user" | "user" | "current_role", []) => {
