@@ -29,6 +29,14 @@ pub fn geomean(v: &[f64]) -> Option<f64> {
     (!v.is_empty()).then(|| (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp())
 }
 
+/// Basalt's time over a peer's, when both ran and the peer's is positive.
+pub fn ratio(basalt: &Result<f64, String>, peer: &Option<Result<f64, String>>) -> Option<f64> {
+    match (basalt, peer) {
+        (Ok(a), Some(Ok(b))) if *b > 0.0 => Some(a / b),
+        _ => None,
+    }
+}
+
 /// The bytes of every file under `dir`.
 pub fn dir_size(dir: &Path) -> std::io::Result<u64> {
     let mut total = 0;

@@ -20,7 +20,7 @@ use basalt_benches::answers::{compare, Answer};
 use basalt_benches::clickbench::{self, Generator};
 use basalt_benches::harness::{
     command_line, date_line, dir_size, geomean, git_commit, human_bytes, machine_line, median,
-    peer_answer, vm_hwm,
+    peer_answer, ratio, vm_hwm,
 };
 use basalt_benches::peers::{clear_progress, progress, target_dir, Peer};
 use basalt_benches::tpch::run_query;
@@ -308,13 +308,6 @@ fn cell(r: &Result<f64, String>) -> String {
     match r {
         Ok(s) => format!("{s:.3}"),
         Err(_) => "error".into(),
-    }
-}
-
-fn ratio(a: &Result<f64, String>, b: &Option<Result<f64, String>>) -> Option<f64> {
-    match (a, b) {
-        (Ok(a), Some(Ok(b))) if *b > 0.0 => Some(a / b),
-        _ => None,
     }
 }
 

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use basalt_benches::answers::{compare, Answer, Known, KnownFailing};
 use basalt_benches::harness::{
-    cpu_model, dir_size, geomean, git_commit, human_bytes, median, mem_total, peer_answer, vm_hwm,
+    dir_size, geomean, git_commit, human_bytes, machine_line, median, peer_answer, ratio, vm_hwm,
 };
 use basalt_benches::peers::{clear_progress, progress, target_dir, Peer};
 use basalt_benches::tpch::{self, Table};
@@ -223,16 +223,7 @@ fn print_header(sf: f64, args: &Args, threads: usize) {
         "Command: cargo run --release -p basalt-benches --bin tpch -- {}",
         std::env::args().skip(1).collect::<Vec<_>>().join(" ")
     );
-    println!(
-        "Machine: {}, {} cores, {} memory; query threads {threads}",
-        cpu_model().unwrap_or_else(|| "unknown CPU".into()),
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
-        mem_total()
-            .map(human_bytes)
-            .unwrap_or_else(|| "unknown".into()),
-    );
+    println!("{}; query threads {threads}", machine_line());
     println!(
         "Basalt {} ({})",
         env!("CARGO_PKG_VERSION"),
@@ -415,13 +406,6 @@ fn cell(r: &Result<f64, String>) -> String {
         Ok(s) => format!("{s:.3}"),
         Err(e) if e.starts_with("not run") => "not run".into(),
         Err(_) => "error".into(),
-    }
-}
-
-fn ratio(a: &Result<f64, String>, b: &Option<Result<f64, String>>) -> Option<f64> {
-    match (a, b) {
-        (Ok(a), Some(Ok(b))) if *b > 0.0 => Some(a / b),
-        _ => None,
     }
 }
 
