@@ -571,6 +571,13 @@ const CATALOGS: &[Catalog] = &[
     },
     Catalog {
         schema: "pg_catalog",
+        name: "stl_query",
+        oid: 12_008,
+        view: true,
+        columns: crate::query_log::COLUMNS,
+    },
+    Catalog {
+        schema: "pg_catalog",
         name: "pg_roles",
         oid: 12_010,
         view: true,
@@ -2503,6 +2510,9 @@ pub(crate) fn relation(
     let types: Vec<SqlType> = catalog.columns.iter().map(|(_, t)| *t).collect();
     let data = match (catalog.name, store) {
         ("stl_load_errors", _) => load_errors.map(|l| l.rows()).unwrap_or_default(),
+        ("stl_query", _) => session
+            .map(|s| s.queries.rows(s.actor.oid, s.actor.superuser))
+            .unwrap_or_default(),
         ("stv_wlm_query_state", _) => queue.map(wlm_rows).unwrap_or_default(),
         // The session's own open cursors, as in PostgreSQL.
         ("pg_cursors", _) => session.map(|s| s.cursors.clone()).unwrap_or_default(),
@@ -2724,6 +2734,7 @@ pub(crate) fn function(
                 ty: SqlType::Text,
             }))
         }
+        ("pg_last_query_id", []) => Ok(Ok(lit_int(binder.session.map_or(-1, |s| s.last_query_id)))),
         ("pg_backend_pid", []) => Ok(Ok(lit_int(i64::from(
             binder.session.map_or(0, |s| s.backend_pid),
         )))),

@@ -13,6 +13,7 @@
 //! - `copy`: Redshift's COPY (files into a table) and UNLOAD (a query into files).
 //! - `external`: external schemas and tables, read in place from Parquet, text and JSON.
 //! - `analyze`: ANALYZE, which gathers the table statistics the planner's estimates use.
+//! - `query_log`: STL_QUERY, the log of the queries the engine ran.
 //! - `schemas`: CREATE / DROP SCHEMA, the search path, and each session's temporary schema.
 //! - `constraints`: PRIMARY KEY, UNIQUE and FOREIGN KEY constraints (kept, not enforced).
 //! - `cursor`: DECLARE, FETCH, MOVE, CLOSE; `savepoint`: SAVEPOINT, RELEASE, ROLLBACK TO and
@@ -34,6 +35,7 @@ pub mod kernels;
 mod parse;
 pub mod pgtext;
 pub mod planner;
+pub mod query_log;
 mod savepoint;
 pub mod schemas;
 pub mod security;
@@ -215,6 +217,8 @@ pub struct Engine {
     files: Arc<dyn copy::files::FileStore>,
     /// STL_LOAD_ERRORS.
     load_errors: Arc<copy::load_errors::LoadErrorLog>,
+    /// STL_QUERY, and the engine's query and transaction ids.
+    queries: Arc<query_log::QueryLog>,
     /// Each session's starting `query_memory_limit`, as SHOW prints it.
     query_memory_limit: String,
     /// The number of the next session's temporary schema (`pg_temp_N`).
@@ -258,6 +262,7 @@ impl Engine {
             queue: wlm::Queue::new(options.max_concurrent_queries),
             files: Arc::new(copy::files::LocalFiles::new(&root)),
             load_errors: Arc::default(),
+            queries: Arc::default(),
             query_memory_limit: exec::memory::format_bytes(
                 options
                     .query_memory_limit
@@ -296,6 +301,9 @@ impl Engine {
             settings,
             interrupts: interrupt::InterruptSource::default(),
             statement_text: Arc::from(""),
+            query: None,
+            last_query_id: -1,
+            block_xid: None,
             temp_schema: format!(
                 "{}{}",
                 basalt_storage::objects::TEMP_SCHEMA_PREFIX,
@@ -338,6 +346,12 @@ pub struct Session {
     interrupts: interrupt::InterruptSource,
     /// The text of the statement running (the whole query string it came in).
     statement_text: Arc<str>,
+    /// The logged query running now (see [`query_log`]).
+    query: Option<query_log::Running>,
+    /// The id of the last logged query that ended (`pg_last_query_id()`), or -1.
+    last_query_id: i64,
+    /// The transaction id of the open block, once a logged query gave it one.
+    block_xid: Option<i64>,
     /// This session's temporary schema (`pg_temp_N`), which holds its temporary tables.
     temp_schema: String,
 }
@@ -375,6 +389,8 @@ impl Session {
             cursors: self.cursor_catalog_rows(),
             settings: self.settings.catalog_rows(),
             path: self.search_path(manifest),
+            queries: Arc::clone(&self.engine.queries),
+            last_query_id: self.last_query_id,
         }
     }
 
@@ -575,11 +591,49 @@ impl Session {
             };
         }
         self.statement_text = Arc::clone(&stmt.text);
+        self.query = query_log::logged_kind(stmt).map(|always| query_log::Running {
+            id: self.engine.queries.next_query(),
+            start: query_log::now_micros(),
+            logged: always,
+        });
         let result = self.execute_inner(stmt, params);
         if result.is_err() && self.txn.is_some() {
             self.failed = true;
         }
+        self.end_query(result.is_err());
         result
+    }
+
+    /// Logs the statement that just ended in STL_QUERY, if it is one that is logged.
+    fn end_query(&mut self, aborted: bool) {
+        let in_block = self.txn.is_some();
+        if let Some(query) = self.query.take().filter(|q| q.logged) {
+            let xid = match (in_block, self.block_xid) {
+                (true, Some(xid)) => xid,
+                (true, None) => *self.block_xid.insert(self.engine.queries.next_xid()),
+                (false, _) => self.engine.queries.next_xid(),
+            };
+            let label = match self.settings.get("query_group") {
+                Some(group) if !group.is_empty() => group.to_owned(),
+                _ => "default".to_owned(),
+            };
+            self.engine.queries.record(query_log::QueryRow {
+                userid: self.role_oid,
+                query: query.id,
+                label,
+                xid,
+                pid: self.backend_pid,
+                database: catalog::DATABASE.to_owned(),
+                querytxt: self.statement_text.trim().to_owned(),
+                starttime: query.start,
+                endtime: query_log::now_micros(),
+                aborted,
+            });
+            self.last_query_id = query.id;
+        }
+        if !in_block {
+            self.block_xid = None;
+        }
     }
 
     /// Parses and runs every statement in `sql`, stopping at the first error.
@@ -696,11 +750,10 @@ impl Session {
         security::check_table(&manifest, &actor, table, 'a')?;
         let plan = copy::LoadPlan::new(stmt, &table.def)?;
         let was_empty = table.live_rows() == 0;
-        let query = self.engine.load_errors.next_query();
-        let start = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_micros() as i64)
-            .unwrap_or(0);
+        let (query, start) = match &self.query {
+            Some(q) => (q.id, q.start),
+            None => (self.engine.queries.next_query(), query_log::now_micros()),
+        };
         let table_id = table.id as i64;
         let log = |rejects: &[copy::Reject]| {
             if !rejects.is_empty() {
@@ -1163,6 +1216,9 @@ impl Session {
                 .iter()
                 .any(|n| matches!(n, planner::plan::Plan::Scan { .. }))
         };
+        if let (BoundStatement::Query(q), Some(query)) = (&bound, self.query.as_mut()) {
+            query.logged = reads_tables(&q.plan);
+        }
         let _slot = match &bound {
             BoundStatement::Query(q) if !reads_tables(&q.plan) => None,
             BoundStatement::ExplainAnalyze(plan) if !reads_tables(plan) => None,

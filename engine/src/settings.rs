@@ -148,6 +148,14 @@ const PARAMS: &[Param] = &[
         description: "Shows the maximum number of index keys.",
     },
     Param {
+        name: "query_group",
+        default: Some(""),
+        report: false,
+        kind: Kind::Text,
+        description: "Sets the label of the session's queries in STL_QUERY (empty: \
+                      \"default\").",
+    },
+    Param {
         name: "query_memory_limit",
         // Each session starts with the engine's default, a share of the machine's memory.
         default: Some("0"),
@@ -949,6 +957,7 @@ fn category(name: &str) -> &'static str {
         }
         "client_min_messages"
         | "default_transaction_read_only"
+        | "query_group"
         | "search_path"
         | "statement_timeout"
         | "transaction_isolation" => "Client Connection Defaults / Statement Behavior",

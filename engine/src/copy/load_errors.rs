@@ -6,7 +6,6 @@
 //! row was within MAXERROR) or fails, as in Redshift, and the log is not part of any
 //! transaction.
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
 use basalt_storage::SqlType;
@@ -34,7 +33,7 @@ pub const COLUMNS: &[(&str, SqlType)] = &[
 /// One rejected row.
 #[derive(Debug, Clone)]
 pub struct LoadErrorRow {
-    /// The COPY's query id (see [`LoadErrorLog::next_query`]).
+    /// The COPY's query id, as STL_QUERY logs it.
     pub query: i64,
     /// The table's id (its `pg_class` OID).
     pub tbl: i64,
@@ -54,23 +53,9 @@ pub struct LoadErrorRow {
 #[derive(Debug, Default)]
 pub struct LoadErrorLog {
     rows: Mutex<Vec<LoadErrorRow>>,
-    query: AtomicI64,
 }
 
 impl LoadErrorLog {
-    /// A new id for a COPY, increasing from 1.
-    pub fn next_query(&self) -> i64 {
-        self.query.fetch_add(1, Ordering::SeqCst) + 1
-    }
-
-    /// The id of the last COPY this engine ran (`pg_last_copy_id()`), or -1.
-    pub fn last_query(&self) -> i64 {
-        match self.query.load(Ordering::SeqCst) {
-            0 => -1,
-            q => q,
-        }
-    }
-
     pub fn record(&self, rows: Vec<LoadErrorRow>) {
         let mut log = match self.rows.lock() {
             Ok(l) => l,
@@ -113,13 +98,11 @@ impl LoadErrorLog {
 mod tests {
     use super::*;
 
-    // Rows match the column list, and query ids increase.
+    // Rows match the column list.
     #[test]
     fn rows_match_columns() {
         let log = LoadErrorLog::default();
-        assert_eq!(log.last_query(), -1);
-        let q = log.next_query();
-        assert_eq!(q, 1);
+        let q = 1;
         log.record(vec![LoadErrorRow {
             query: q,
             tbl: 1,
@@ -136,6 +119,5 @@ mod tests {
         let rows = log.rows();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].len(), COLUMNS.len());
-        assert_eq!(log.last_query(), 1);
     }
 }

@@ -995,4 +995,8 @@ pub struct SessionInfo {
     pub settings: Vec<Vec<crate::types::Datum>>,
     /// Where the session's unqualified names resolve, and its temporary schema.
     pub path: crate::schemas::SearchPath,
+    /// The engine's STL_QUERY log.
+    pub queries: std::sync::Arc<crate::query_log::QueryLog>,
+    /// The id of the session's last logged query (`pg_last_query_id()`), or -1.
+    pub last_query_id: i64,
 }
