@@ -85,9 +85,16 @@ struct Catalog {
     columns: &'static [(&'static str, SqlType)],
 }
 
-/// `oid[]` and `int2vector` columns.
+/// `oid[]` columns.
 const OIDS: SqlType = SqlType::Array {
     element: basalt_storage::types::ArrayElement::Integer,
+};
+/// `int2vector` and `oidvector` columns.
+const INT2VECTOR: SqlType = SqlType::Array {
+    element: basalt_storage::types::ArrayElement::Int2Vector,
+};
+const OIDVECTOR: SqlType = SqlType::Array {
+    element: basalt_storage::types::ArrayElement::OidVector,
 };
 /// `name[]` values, as arrays of text.
 const NAMES: SqlType = SqlType::Array {
@@ -341,6 +348,23 @@ const CATALOGS: &[Catalog] = &[
     },
     Catalog {
         schema: "pg_catalog",
+        name: "pg_opclass",
+        oid: 2616,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("opcmethod", INT),
+            ("opcname", TEXT),
+            ("opcnamespace", INT),
+            ("opcowner", INT),
+            ("opcfamily", INT),
+            ("opcintype", INT),
+            ("opcdefault", BOOL),
+            ("opckeytype", INT),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
         name: "pg_namespace",
         oid: 2615,
         view: false,
@@ -515,8 +539,10 @@ const CATALOGS: &[Catalog] = &[
             ("indisready", BOOL),
             ("indislive", BOOL),
             ("indisreplident", BOOL),
-            ("indkey", TEXT),
-            ("indoption", TEXT),
+            ("indcollation", OIDVECTOR),
+            ("indclass", OIDVECTOR),
+            ("indkey", INT2VECTOR),
+            ("indoption", INT2VECTOR),
             ("indexprs", TEXT),
             ("indpred", TEXT),
         ],
@@ -1014,6 +1040,8 @@ const TYPES: &[(i64, &str, i64, bool, &str, &str, i64)] = &[
     (1185, "_timestamptz", -1, false, "A", "d", 0),
     (1187, "_interval", -1, false, "A", "d", 0),
     (1231, "_numeric", -1, false, "A", "i", 0),
+    (22, "int2vector", -1, false, "A", "i", 0),
+    (30, "oidvector", -1, false, "A", "i", 0),
 ];
 
 /// (element type OID, array type OID) of the built-in types, as in PostgreSQL's `pg_type.dat`.
@@ -1033,10 +1061,18 @@ const ARRAY_TYPES: &[(i64, i64)] = &[
     (1184, 1185),
     (1186, 1187),
     (1700, 1231),
+    // The vectors come after the arrays, so that an element type's array is found first.
+    (21, 22),
+    (26, 30),
 ];
 
 /// The OID of the type arrays of `ty` have: `_int4` for `integer`, `_text` for `text`.
 fn array_type_oid(element: basalt_storage::types::ArrayElement) -> i64 {
+    match element {
+        basalt_storage::types::ArrayElement::Int2Vector => return 22,
+        basalt_storage::types::ArrayElement::OidVector => return 30,
+        _ => {}
+    }
     let (elem_oid, ..) = type_info(element.sql_type());
     ARRAY_TYPES
         .iter()
@@ -1052,6 +1088,11 @@ fn acl_datum(items: Option<Vec<String>>) -> Datum {
 }
 
 /// The `pg_type` OID, name, length and alignment of a column type.
+/// The `pg_type` OID of `ty`.
+pub(crate) fn type_oid(ty: SqlType) -> i64 {
+    type_info(ty).0
+}
+
 fn type_info(ty: SqlType) -> (i64, &'static str, i64, &'static str) {
     let oid = match ty {
         SqlType::Boolean => 16,
@@ -1164,6 +1205,27 @@ fn relations_named(manifest: &Manifest, schema: &str, name: &str) -> bool {
         .any(|c| c.schema == schema && c.name == name)
         || manifest.table(schema, name).is_some()
         || manifest.objects.view(schema, name).is_some()
+        || manifest
+            .objects
+            .indexes
+            .iter()
+            .any(|i| i.schema == schema && i.name == name)
+}
+
+/// What `regclass` names: the relations, and the indexes (also `pg_class` rows), as
+/// (OID, schema, name).
+fn regclass_entries(manifest: &Manifest) -> Vec<(i64, &str, &str)> {
+    relations(manifest)
+        .iter()
+        .map(|r| (r.oid, r.schema, r.name))
+        .chain(manifest.objects.indexes.iter().map(|i| {
+            (
+                i64::try_from(i.id).unwrap_or(i64::MAX),
+                i.schema.as_str(),
+                i.name.as_str(),
+            )
+        }))
+        .collect()
 }
 
 /// A column's encoding as Redshift's catalogs name it: the keyword in lower case, `none` for
@@ -1689,18 +1751,47 @@ fn rows(
         "pg_index" => index_rows(manifest)
             .into_iter()
             .map(|(i, t)| {
-                let keys: Vec<String> = i
+                let column = |c: &basalt_storage::IndexColumn| {
+                    t.def.column_index(&c.name).map(|p| (p, &t.def.columns[p]))
+                };
+                let keys = i
                     .columns
                     .iter()
-                    .map(|c| t.def.column_index(&c.name).map_or(0, |p| p + 1).to_string())
+                    .map(|c| Datum::Int(column(c).map_or(0, |(p, _)| p as i64 + 1)))
+                    .collect();
+                // The operator class of each key: the method's default one for its type.
+                let classes = i
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        Datum::Int(column(c).map_or(0, |(_, col)| {
+                            crate::views::indexes::default_opclass(&i.method, col.ty)
+                        }))
+                    })
+                    .collect();
+                // A string key's collation (PostgreSQL's "default", 100), else none.
+                let collations = i
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        let text = column(c).is_some_and(|(_, col)| {
+                            matches!(
+                                col.ty,
+                                SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text
+                            )
+                        });
+                        Datum::Int(if text { 100 } else { 0 })
+                    })
                     .collect();
                 // indoption bits: 1 DESC, 2 NULLS FIRST.
-                let options: Vec<String> = i
+                let options = i
                     .columns
                     .iter()
                     .map(|c| {
                         let nulls_first = c.nulls_first.unwrap_or(c.descending);
-                        (u8::from(c.descending) | (u8::from(nulls_first) << 1)).to_string()
+                        Datum::Int(i64::from(
+                            u8::from(c.descending) | (u8::from(nulls_first) << 1),
+                        ))
                     })
                     .collect();
                 let n = i.columns.len() as i64;
@@ -1724,10 +1815,28 @@ fn rows(
                     b(true),
                     b(true),
                     b(false),
-                    text(&keys.join(" ")),
-                    text(&options.join(" ")),
+                    Datum::Array(collations),
+                    Datum::Array(classes),
+                    Datum::Array(keys),
+                    Datum::Array(options),
                     Datum::Null,
                     Datum::Null,
+                ]
+            })
+            .collect(),
+        "pg_opclass" => crate::views::indexes::OPERATOR_CLASSES
+            .iter()
+            .map(|c| {
+                vec![
+                    int(c.oid),
+                    int(c.method),
+                    text(c.name),
+                    int(PG_CATALOG_OID),
+                    int(OWNER_OID),
+                    int(c.family),
+                    int(c.input_type),
+                    b(c.default),
+                    int(c.key_type),
                 ]
             })
             .collect(),
@@ -2734,6 +2843,11 @@ pub(crate) fn function(
                 ty: SqlType::Text,
             }))
         }
+        // The argument's type, as `regtype` prints it (no type modifier).
+        ("pg_typeof", [arg]) => Ok(Ok(lit_text(&match arg {
+            Expr::Literal { unknown: true, .. } => "unknown".to_owned(),
+            other => crate::types::display_name(other.ty()),
+        }))),
         ("pg_last_query_id", []) => Ok(Ok(lit_int(binder.session.map_or(-1, |s| s.last_query_id)))),
         ("pg_backend_pid", []) => Ok(Ok(lit_int(i64::from(
             binder.session.map_or(0, |s| s.backend_pid),
@@ -2799,20 +2913,50 @@ pub(crate) fn function(
             }))
         }
         ("pg_get_indexdef", [arg]) | ("pg_get_indexdef", [arg, _, _]) => {
-            // The whole definition (a column number other than 0 is not supported).
-            if let Some(column) = args.get(1) {
-                match binder.coerce_unknown(column.clone(), SqlType::Integer)? {
+            // Column 0 (or none): the whole definition; column k: the k-th key column's
+            // name; past the last: an empty string; a NULL column: NULL.
+            let column = match args.get(1) {
+                None => None,
+                Some(c) => match binder.coerce_unknown(c.clone(), SqlType::Integer)? {
                     Expr::Literal {
                         value: Datum::Int(0),
                         ..
-                    } => {}
-                    _ => return Err(constant_needed("pg_get_indexdef")),
+                    } => None,
+                    c => Some(binder.cast(c, SqlType::Integer, false, span)?),
+                },
+            };
+            let mut entries = Vec::new();
+            for (i, t) in index_rows(binder.catalog) {
+                let def = lit_text(&crate::views::indexes::index_definition(i, &t.def.name));
+                let Some(column) = &column else {
+                    entries.push((i.id, def));
+                    continue;
+                };
+                let number = |k: i64| Expr::literal(Datum::Int(k), SqlType::Integer);
+                let mut whens = vec![(
+                    binder.binary(BinaryOp::Eq, column.clone(), number(0), span)?,
+                    def,
+                )];
+                for (k, c) in i.columns.iter().enumerate() {
+                    whens.push((
+                        binder.binary(BinaryOp::Eq, column.clone(), number(k as i64 + 1), span)?,
+                        lit_text(&quote_ident(&c.name)),
+                    ));
                 }
+                let null_column = Expr::IsNull {
+                    expr: Box::new(column.clone()),
+                    negated: false,
+                };
+                whens.insert(0, (null_column, null_text()));
+                entries.push((
+                    i.id,
+                    Expr::Case {
+                        whens,
+                        otherwise: Some(Box::new(lit_text(""))),
+                        ty: SqlType::Text,
+                    },
+                ));
             }
-            let entries = index_rows(binder.catalog).into_iter().map(|(i, t)| {
-                let def = crate::views::indexes::index_definition(i, &t.def.name);
-                (i.id, lit_text(&def))
-            });
             oid_lookup(binder, arg, entries, null_text(), span).map(Ok)
         }
         ("pg_get_viewdef", [arg]) | ("pg_get_viewdef", [arg, _]) => {
@@ -3128,18 +3272,18 @@ pub(crate) fn reg_cast(binder: &Binder<'_>, value: Expr, kind: &str, span: Span)
         let oid = match kind {
             "regclass" => {
                 let parts = split_qualified(&name);
-                let all = relations(binder.catalog);
+                let all = regclass_entries(binder.catalog);
                 let found = match parts.as_slice() {
                     [schema, rel] => all
                         .iter()
-                        .find(|r| r.schema == schema && r.name == rel)
-                        .map(|r| r.oid),
+                        .find(|r| r.1 == schema && r.2 == rel)
+                        .map(|r| r.0),
                     [rel] => std::iter::once("pg_catalog")
                         .chain(binder.search_path().schemas.iter().map(String::as_str))
                         .find_map(|schema| {
                             all.iter()
-                                .find(|r| r.schema == schema && r.name == rel)
-                                .map(|r| r.oid)
+                                .find(|r| r.1 == schema && r.2 == rel)
+                                .map(|r| r.0)
                         }),
                     _ => None,
                 };
@@ -3204,21 +3348,21 @@ pub(crate) fn reg_cast(binder: &Binder<'_>, value: Expr, kind: &str, span: Span)
         span,
     )?;
     let names: Vec<(i64, String)> = match kind {
-        "regclass" => relations(binder.catalog)
-            .iter()
-            .map(|r| {
+        "regclass" => regclass_entries(binder.catalog)
+            .into_iter()
+            .map(|(oid, schema, name)| {
                 // Unqualified when the name finds it: its schema is the first on the path
                 // (pg_catalog first) holding the name.
                 let path = binder.search_path();
                 let first = std::iter::once("pg_catalog")
                     .chain(path.schemas.iter().map(String::as_str))
-                    .find(|s| relations_named(binder.catalog, s, r.name));
-                let shown = if first == Some(r.schema) {
-                    quote_ident(r.name)
+                    .find(|s| relations_named(binder.catalog, s, name));
+                let shown = if first == Some(schema) {
+                    quote_ident(name)
                 } else {
-                    format!("{}.{}", quote_ident(r.schema), quote_ident(r.name))
+                    format!("{}.{}", quote_ident(schema), quote_ident(name))
                 };
-                (r.oid, shown)
+                (oid, shown)
             })
             .collect(),
         "regtype" => TYPES
@@ -3423,22 +3567,7 @@ pub(crate) fn format_type(
     })
 }
 
-/// An identifier as PostgreSQL's `quote_ident` shows it: double-quoted unless it is all
-/// lower-case letters, digits and underscores, not starting with a digit.
-fn quote_ident(name: &str) -> String {
-    let plain = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if plain {
-        name.to_owned()
-    } else {
-        format!("\"{}\"", name.replace('"', "\"\""))
-    }
-}
+use crate::views::indexes::quote_ident;
 
 #[cfg(test)]
 mod tests {
@@ -3522,6 +3651,7 @@ mod tests {
                         Datum::Text(_) => ty.is_string(),
                         Datum::Boolean(_) => *ty == SqlType::Boolean,
                         Datum::Float(_) => *ty == SqlType::Real,
+                        Datum::Array(_) => matches!(ty, SqlType::Array { .. }),
                         _ => false,
                     };
                     assert!(ok, "{}.{col}: {value:?} is not {ty}", c.name);

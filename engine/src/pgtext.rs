@@ -61,6 +61,17 @@ pub fn write_value(out: &mut String, array: &dyn Array, row: usize, ty: SqlType)
                 array.as_primitive::<IntervalMonthDayNanoType>().value(row),
             ),
         ),
+        SqlType::Array { element } if element.is_vector() => {
+            // int2vector / oidvector: the elements separated by spaces, no braces.
+            let list = array.as_list::<i32>();
+            let items = list.value(row);
+            for i in 0..items.len() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                write_value(out, items.as_ref(), i, element.sql_type());
+            }
+        }
         SqlType::Array { element } => {
             let list = array.as_list::<i32>();
             write_array(out, list.value(row).as_ref(), element.sql_type());

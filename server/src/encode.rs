@@ -240,10 +240,15 @@ pub(crate) fn write_binary(
                 .map_err(|_| SqlError::internal("array of more than 2^31 elements"))?;
             out.put_i32(i32::from(len > 0));
             out.put_i32(i32::from(items.null_count() > 0));
-            out.put_u32(crate::types::pg_type(element_ty).oid());
+            // A vector's elements are int2 or oid, subscripted from 0.
+            let element_oid = match element {
+                basalt_storage::types::ArrayElement::OidVector => pgwire::api::Type::OID.oid(),
+                _ => crate::types::pg_type(element_ty).oid(),
+            };
+            out.put_u32(element_oid);
             if len > 0 {
                 out.put_i32(len);
-                out.put_i32(1);
+                out.put_i32(i32::from(!element.is_vector()));
             }
             for i in 0..items.len() {
                 if items.is_null(i) {

@@ -68,6 +68,12 @@ pub fn pg_type(ty: SqlType) -> Type {
         SqlType::Time => Type::TIME,
         SqlType::Timestamptz => Type::TIMESTAMPTZ,
         SqlType::Interval => Type::INTERVAL,
+        SqlType::Array {
+            element: basalt_storage::types::ArrayElement::Int2Vector,
+        } => Type::INT2_VECTOR,
+        SqlType::Array {
+            element: basalt_storage::types::ArrayElement::OidVector,
+        } => Type::OID_VECTOR,
         SqlType::Array { element } => match pg_type(element.sql_type()) {
             t if t == Type::INT2 => Type::INT2_ARRAY,
             t if t == Type::INT4 => Type::INT4_ARRAY,

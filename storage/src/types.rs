@@ -69,13 +69,22 @@ pub enum ArrayElement {
     SmallInt,
     Integer,
     BigInt,
-    Decimal { precision: u8, scale: i8 },
+    Decimal {
+        precision: u8,
+        scale: i8,
+    },
     Real,
     Double,
     Boolean,
     Text,
     Date,
     Timestamp,
+    /// PostgreSQL's `int2vector` (as `pg_index.indkey`): SMALLINT elements, subscripts from
+    /// 0, written `1 3`. Only catalog columns have it.
+    Int2Vector,
+    /// PostgreSQL's `oidvector` (as `pg_index.indclass`): OIDs (INTEGER in Basalt),
+    /// subscripts from 0, written `1978 3124`. Only catalog columns have it.
+    OidVector,
 }
 
 impl ArrayElement {
@@ -112,7 +121,15 @@ impl ArrayElement {
             ArrayElement::Text => SqlType::Text,
             ArrayElement::Date => SqlType::Date,
             ArrayElement::Timestamp => SqlType::Timestamp,
+            ArrayElement::Int2Vector => SqlType::SmallInt,
+            ArrayElement::OidVector => SqlType::Integer,
         }
+    }
+
+    /// Whether arrays of this kind are PostgreSQL's vectors (`int2vector`, `oidvector`):
+    /// subscripts from 0, elements separated by spaces in text.
+    pub fn is_vector(self) -> bool {
+        matches!(self, ArrayElement::Int2Vector | ArrayElement::OidVector)
     }
 }
 
@@ -187,6 +204,12 @@ impl SqlType {
             SqlType::Time => "time without time zone".into(),
             SqlType::Timestamptz => "timestamp with time zone".into(),
             SqlType::Interval => "interval".into(),
+            SqlType::Array {
+                element: ArrayElement::Int2Vector,
+            } => "int2vector".into(),
+            SqlType::Array {
+                element: ArrayElement::OidVector,
+            } => "oidvector".into(),
             SqlType::Array { element } => format!("{}[]", element.sql_type().pg_name()),
         }
     }

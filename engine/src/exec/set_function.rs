@@ -118,6 +118,7 @@ struct CallOutput {
 fn run_call(call: &SetCall, args: &[ArrayRef], rows: usize) -> Result<CallOutput> {
     match call.func {
         SetFunc::Unnest => unnest(args, rows),
+        SetFunc::GenerateSubscripts => subscripts(args, rows),
         SetFunc::PartitionAncestors => Ok(CallOutput {
             counts: vec![0; rows],
             starts: vec![0; rows],
@@ -158,6 +159,51 @@ fn unnest(args: &[ArrayRef], rows: usize) -> Result<CallOutput> {
         counts,
         starts,
         values: list.values().clone(),
+    })
+}
+
+/// `generate_subscripts(array, dim, reverse, first)`: the subscripts of each row's array in
+/// dimension 1, from `first` (1, or 0 for a vector); nothing for a NULL array, a NULL or other
+/// dimension (arrays have one), or an empty array.
+fn subscripts(args: &[ArrayRef], rows: usize) -> Result<CallOutput> {
+    let [list, dims, reverse, first] = args else {
+        return Err(Error::Internal("generate_subscripts arity".into()));
+    };
+    let list = list
+        .as_list_opt::<i32>()
+        .ok_or_else(|| Error::Internal(format!("generate_subscripts of a {}", list.data_type())))?;
+    let dims = int_values(dims)?;
+    let reverse: Vec<Option<bool>> = reverse
+        .as_boolean_opt()
+        .ok_or_else(|| Error::Internal("generate_subscripts reverse flag".into()))?
+        .iter()
+        .collect();
+    let first = int_values(first)?;
+    let offsets = list.value_offsets();
+    let mut counts = Vec::with_capacity(rows);
+    let mut starts = Vec::with_capacity(rows);
+    let mut values: Vec<i32> = Vec::new();
+    for i in 0..rows {
+        let n = if list.is_null(i) || dims[i] != Some(1) || reverse[i].is_none() {
+            0
+        } else {
+            (offsets[i + 1] - offsets[i]) as usize
+        };
+        check_total(values.len() + n)?;
+        starts.push(values.len());
+        counts.push(n);
+        let low = first[i].unwrap_or(1) as i32;
+        let high = low + n as i32 - 1;
+        if reverse[i] == Some(true) {
+            values.extend((low..=high).rev());
+        } else {
+            values.extend(low..=high);
+        }
+    }
+    Ok(CallOutput {
+        counts,
+        starts,
+        values: Arc::new(arrow_array::Int32Array::from(values)),
     })
 }
 

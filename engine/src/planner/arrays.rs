@@ -303,7 +303,8 @@ impl Binder<'_> {
         }))
     }
 
-    /// `array[i]`: the element at 1-based position `i`, NULL outside the array.
+    /// `array[i]`: the element at 1-based position `i` (0-based for the vectors,
+    /// `int2vector` and `oidvector`), NULL outside the array.
     pub(crate) fn bind_subscript(&mut self, array: Expr, index: Expr, span: Span) -> Result<Expr> {
         let SqlType::Array { element } = array.ty() else {
             return Err(Error::DatatypeMismatch {
@@ -324,7 +325,11 @@ impl Binder<'_> {
                 position: self.position(span),
             });
         }
-        let index = self.cast(index, SqlType::BigInt, false, span)?;
+        let mut index = self.cast(index, SqlType::BigInt, false, span)?;
+        if element.is_vector() {
+            let one = Expr::literal(crate::types::Datum::Int(1), SqlType::BigInt);
+            index = self.binary(crate::planner::expr::BinaryOp::Add, index, one, span)?;
+        }
         Ok(fold(Expr::Function {
             func: ScalarFunc::Array(ArrayFunc::Element),
             args: vec![array, index],
@@ -368,7 +373,20 @@ impl Binder<'_> {
                     "array_upper" => ArrayFunc::Upper,
                     _ => ArrayFunc::Lower,
                 };
-                (f, vec![a, d], SqlType::Integer)
+                let vector = matches!(a.ty(), SqlType::Array { element } if element.is_vector());
+                let bound = fold(Expr::Function {
+                    func: ScalarFunc::Array(f),
+                    args: vec![a, d],
+                    ty: SqlType::Integer,
+                });
+                if vector && f != ArrayFunc::Length {
+                    // A vector's subscripts start at 0.
+                    let one = Expr::literal(crate::types::Datum::Int(1), SqlType::Integer);
+                    return self
+                        .binary(crate::planner::expr::BinaryOp::Sub, bound, one, span)
+                        .map(Ok);
+                }
+                return Ok(Ok(bound));
             }
             ("cardinality", [a]) if is_array(a) => (ArrayFunc::Cardinality, args, SqlType::Integer),
             ("array_ndims", [a]) if is_array(a) => (ArrayFunc::Ndims, args, SqlType::Integer),

@@ -2130,7 +2130,15 @@ pub fn column_name(e: &ast::Expr) -> String {
         }
         ast::Expr::Case { .. } => "case".into(),
         ast::Expr::Array(_) => "array".into(),
-        ast::Expr::CompoundFieldAccess { root, .. } => column_name(root),
+        // `t.col[i]` is named after `col`, the last field reached by a dot.
+        ast::Expr::CompoundFieldAccess { root, access_chain } => access_chain
+            .iter()
+            .rev()
+            .find_map(|a| match a {
+                ast::AccessExpr::Dot(e) => Some(column_name(e)),
+                ast::AccessExpr::Subscript(_) => None,
+            })
+            .unwrap_or_else(|| column_name(root)),
         ast::Expr::Extract { .. } => "extract".into(),
         ast::Expr::Substring { .. } => "substring".into(),
         ast::Expr::Position { .. } => "position".into(),

@@ -43,6 +43,9 @@ pub enum SetFunc {
     GenerateSeries,
     /// `unnest(array)`: the array's elements in order.
     Unnest,
+    /// `generate_subscripts(array, dim [, reverse])`: the array's subscripts in dimension
+    /// `dim` (Basalt's arrays have one, from 1), in order or reversed.
+    GenerateSubscripts,
     /// `pg_partition_ancestors(regclass)`: a partition's ancestors and itself; no rows, as
     /// Basalt has no partitions (PostgreSQL gives none for a relation that is not one).
     PartitionAncestors,
@@ -53,6 +56,7 @@ impl SetFunc {
         match self {
             SetFunc::GenerateSeries => "generate_series",
             SetFunc::Unnest => "unnest",
+            SetFunc::GenerateSubscripts => "generate_subscripts",
             SetFunc::PartitionAncestors => "pg_partition_ancestors",
         }
     }

@@ -1,4 +1,5 @@
-//! Set-returning functions: `generate_series`, `unnest` and `pg_partition_ancestors` (no
+//! Set-returning functions: `generate_series`, `unnest`, `generate_subscripts` and
+//! `pg_partition_ancestors` (no
 //! rows: Basalt has no partitioned tables) as FROM items (with WITH
 //! ORDINALITY, column aliases, LATERAL and implicit lateral references to earlier FROM items
 //! and to an enclosing query's columns) and in the select list.
@@ -50,6 +51,7 @@ fn set_function_name(name: &ast::ObjectName) -> Option<SetFunc> {
     match last.as_str() {
         "generate_series" => Some(SetFunc::GenerateSeries),
         "unnest" => Some(SetFunc::Unnest),
+        "generate_subscripts" => Some(SetFunc::GenerateSubscripts),
         "pg_partition_ancestors" => Some(SetFunc::PartitionAncestors),
         _ => None,
     }
@@ -424,6 +426,41 @@ impl Binder<'_> {
                     .map(|b| self.cast(b, ty, false, span))
                     .collect::<Result<Vec<_>>>()?;
                 Ok(vec![SetCall { func, args, ty }])
+            }
+            SetFunc::GenerateSubscripts => {
+                if !(2..=3).contains(&bound.len())
+                    || is_unknown(&bound[0])
+                    || !matches!(bound[0].ty(), SqlType::Array { .. })
+                {
+                    return Err(no_such(&bound, self));
+                }
+                let mut args = vec![bound[0].clone()];
+                let dim = self.coerce_unknown(bound[1].clone(), SqlType::Integer)?;
+                if !matches!(dim.ty(), SqlType::SmallInt | SqlType::Integer) {
+                    return Err(no_such(&bound, self));
+                }
+                args.push(self.cast(dim, SqlType::Integer, false, span)?);
+                let reverse = match bound.get(2) {
+                    Some(r) => self.coerce_unknown(r.clone(), SqlType::Boolean)?,
+                    None => Expr::literal(crate::types::Datum::Boolean(false), SqlType::Boolean),
+                };
+                if reverse.ty() != SqlType::Boolean {
+                    return Err(no_such(&bound, self));
+                }
+                args.push(reverse);
+                // The first subscript: 0 for the vectors (int2vector, oidvector), else 1.
+                let vector =
+                    matches!(bound[0].ty(), SqlType::Array { element } if element.is_vector());
+                let first = i64::from(!vector);
+                args.push(Expr::literal(
+                    crate::types::Datum::Int(first),
+                    SqlType::Integer,
+                ));
+                Ok(vec![SetCall {
+                    func,
+                    args,
+                    ty: SqlType::Integer,
+                }])
             }
             SetFunc::PartitionAncestors => {
                 let [arg] = bound.as_slice() else {

@@ -141,6 +141,12 @@ pub fn short_name(t: SqlType) -> &'static str {
         SqlType::Time => "time",
         SqlType::Timestamptz => "timestamptz",
         SqlType::Interval => "interval",
+        SqlType::Array {
+            element: basalt_storage::types::ArrayElement::Int2Vector,
+        } => "int2vector",
+        SqlType::Array {
+            element: basalt_storage::types::ArrayElement::OidVector,
+        } => "oidvector",
         SqlType::Array { element } => match element.sql_type() {
             SqlType::Array { .. } => "anyarray",
             e => array_short_name(e),
