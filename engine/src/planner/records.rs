@@ -208,7 +208,7 @@ impl Binder<'_> {
     ) -> Result<Vec<SetCall>> {
         let position = self.position(span);
         let arr = match <[Expr; 1]>::try_from(args) {
-            Ok([a]) if matches!(a, Expr::Literal { unknown: true, .. }) => {
+            Ok([Expr::Literal { unknown: true, .. }]) => {
                 return Err(Error::DatatypeMismatch {
                     message: "could not determine polymorphic type because input has type unknown"
                         .into(),

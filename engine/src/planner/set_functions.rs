@@ -55,6 +55,10 @@ fn set_function_name(name: &ast::ObjectName) -> Option<SetFunc> {
     }
 }
 
+/// A function call written in FROM: the set-returning function (`None` for
+/// `_pg_expandarray`) and its arguments.
+type FromCall = (Option<SetFunc>, Vec<ast::Expr>);
+
 /// A FROM item that is a function call, bound.
 pub(crate) struct FunctionItem {
     pub plan: Plan,
@@ -75,12 +79,7 @@ impl Binder<'_> {
         prefix: &Scope,
         correlating: bool,
     ) -> Result<Option<FunctionItem>> {
-        let (calls_ast, alias, ordinality, span): (
-            Vec<(Option<SetFunc>, Vec<ast::Expr>)>,
-            _,
-            bool,
-            Span,
-        ) = match t {
+        let (calls_ast, alias, ordinality, span): (Vec<FromCall>, _, bool, Span) = match t {
             ast::TableFactor::Table {
                 name,
                 alias,
