@@ -2663,6 +2663,7 @@ pub(crate) fn relation(
                 ty: *ty,
             })
             .collect(),
+        ..Default::default()
     };
     Ok(Some((Plan::Values { rows, types }, scope)))
 }

@@ -74,6 +74,22 @@ pub enum Error {
     },
     #[error("column reference \"{name}\" is ambiguous")]
     AmbiguousColumn { name: String, position: Option<u32> },
+    /// A JOIN USING column one side does not have (42703); `side` is "left" or "right".
+    #[error("column \"{name}\" specified in USING clause does not exist in {side} table")]
+    UndefinedUsingColumn { name: String, side: &'static str },
+    /// A JOIN USING column one side has more than once (42702).
+    #[error("common column name \"{name}\" appears more than once in {side} table")]
+    AmbiguousUsingColumn { name: String, side: &'static str },
+    /// A column that does not exist, with PostgreSQL's wording for where (42703): a record
+    /// field that is not there.
+    #[error("{message}")]
+    UndefinedColumnMessage {
+        message: String,
+        position: Option<u32>,
+    },
+    /// A column named twice in one USING list (42701).
+    #[error("column name \"{name}\" appears more than once in USING clause")]
+    DuplicateUsingColumn { name: String },
     /// A type name that does not exist (42704).
     #[error("type \"{name}\" does not exist")]
     UndefinedType { name: String, position: Option<u32> },
@@ -397,6 +413,7 @@ impl Error {
             | Error::Windowing { position, .. }
             | Error::UndefinedWindow { position, .. }
             | Error::WrongObjectType { position, .. }
+            | Error::UndefinedColumnMessage { position, .. }
             | Error::InvalidTypeModifier { position, .. } => *position = None,
             _ => {}
         }
@@ -429,6 +446,7 @@ impl Error {
             | Error::Windowing { position, .. }
             | Error::UndefinedWindow { position, .. }
             | Error::WrongObjectType { position, .. }
+            | Error::UndefinedColumnMessage { position, .. }
             | Error::InvalidTypeModifier { position, .. } => *position,
             _ => None,
         }

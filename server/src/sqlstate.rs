@@ -201,14 +201,18 @@ impl SqlError {
             EngineError::InvalidColumnReference { .. } => code::INVALID_COLUMN_REFERENCE,
             EngineError::UndefinedColumn { .. }
             | EngineError::UndefinedKeyColumn { .. }
-            | EngineError::UndefinedForeignKeyColumn { .. } => code::UNDEFINED_COLUMN,
+            | EngineError::UndefinedForeignKeyColumn { .. }
+            | EngineError::UndefinedUsingColumn { .. }
+            | EngineError::UndefinedColumnMessage { .. } => code::UNDEFINED_COLUMN,
             EngineError::InvalidForeignKey { .. } => "42830",
             EngineError::ForeignKeyTypeMismatch { .. } => code::DATATYPE_MISMATCH,
             EngineError::InvalidTableDefinition { .. } => "42P16",
             // Redshift reports an ENCODE that does not fit the column's type as a feature it
             // does not support for that type.
             EngineError::InvalidEncoding { .. } => code::FEATURE_NOT_SUPPORTED,
-            EngineError::AmbiguousColumn { .. } => code::AMBIGUOUS_COLUMN,
+            EngineError::AmbiguousColumn { .. } | EngineError::AmbiguousUsingColumn { .. } => {
+                code::AMBIGUOUS_COLUMN
+            }
             EngineError::DuplicateTable { .. } => code::DUPLICATE_TABLE,
             EngineError::DuplicateSchema { .. } => "42P06",
             EngineError::DuplicateObject { .. } => "42710",
@@ -217,9 +221,9 @@ impl SqlError {
             EngineError::UndefinedIndex { .. } => code::UNDEFINED_OBJECT,
             EngineError::WrongRelationKind { .. } => "42809",
             EngineError::ObjectNotInPrerequisiteState { .. } => "55000",
-            EngineError::DuplicateColumn { .. } | EngineError::DuplicateKeyColumn { .. } => {
-                code::DUPLICATE_COLUMN
-            }
+            EngineError::DuplicateColumn { .. }
+            | EngineError::DuplicateKeyColumn { .. }
+            | EngineError::DuplicateUsingColumn { .. } => code::DUPLICATE_COLUMN,
             EngineError::DuplicateAlias { .. } | EngineError::DuplicateWithQuery { .. } => {
                 code::DUPLICATE_ALIAS
             }

@@ -36,13 +36,120 @@ pub struct ScopeColumn {
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
     pub columns: Vec<ScopeColumn>,
+    /// Columns only a qualified name reaches, which `*` leaves out: the two sides' own
+    /// columns of a JOIN USING or NATURAL JOIN, whose merged column stands for them.
+    pub qualified_only: Vec<usize>,
+    /// The merged columns of JOIN USING and NATURAL JOIN, latest join first.
+    pub merged: Vec<MergedColumn>,
+}
+
+/// A column that JOIN USING or NATURAL JOIN merged from its two sides. It has no position in
+/// the input: a reference to it is its expression over the sides' columns (the left side's
+/// value, the right side's for RIGHT JOIN, their COALESCE for FULL JOIN), so a condition on
+/// it can still reach the scans below an inner join.
+#[derive(Clone, Debug)]
+pub struct MergedColumn {
+    /// The alias of `USING (...) AS alias`, the only qualifier that reaches it.
+    pub relation: Option<String>,
+    pub name: String,
+    pub expr: Expr,
+    /// Whether an unqualified name and `*` reach it: a later join that merges it again
+    /// hides it, as it hides a table's own column.
+    pub visible: bool,
+    /// `*` lists it just before the column at this index, the first of its join's left side.
+    pub star_at: usize,
+}
+
+/// One item of `*` over a scope: an input column or a merged column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StarItem {
+    Column(usize),
+    Merged(usize),
 }
 
 impl Scope {
     pub fn concat(&self, other: &Scope) -> Scope {
-        let mut columns = self.columns.clone();
-        columns.extend(other.columns.iter().cloned());
-        Scope { columns }
+        let width = self.columns.len();
+        let mut out = self.clone();
+        out.columns.extend(other.columns.iter().cloned());
+        out.qualified_only
+            .extend(other.qualified_only.iter().map(|i| i + width));
+        out.merged.extend(other.merged.iter().map(|m| MergedColumn {
+            expr: m.expr.map_columns(&|i| i + width),
+            star_at: m.star_at + width,
+            ..m.clone()
+        }));
+        out
+    }
+
+    /// The scope of the columns `lo..hi` alone, renumbered from 0, with the merged columns
+    /// that read only them.
+    pub fn slice(&self, lo: usize, hi: usize) -> Scope {
+        Scope {
+            columns: self.columns[lo..hi].to_vec(),
+            qualified_only: self
+                .qualified_only
+                .iter()
+                .filter(|i| (lo..hi).contains(*i))
+                .map(|i| i - lo)
+                .collect(),
+            merged: self
+                .merged
+                .iter()
+                .filter(|m| {
+                    (lo..hi).contains(&m.star_at)
+                        && m.expr.columns().iter().all(|i| (lo..hi).contains(i))
+                })
+                .map(|m| MergedColumn {
+                    expr: m.expr.map_columns(&|i| i - lo),
+                    star_at: m.star_at - lo,
+                    ..m.clone()
+                })
+                .collect(),
+        }
+    }
+
+    /// What `*` lists over the columns `lo..hi`, in order: each join's merged columns before
+    /// its left side's columns; hidden and qualified-only columns left out.
+    pub fn star_items(&self, lo: usize, hi: usize) -> Vec<StarItem> {
+        let mut out = Vec::new();
+        for i in lo..hi {
+            for (k, m) in self.merged.iter().enumerate() {
+                if m.visible && m.star_at == i {
+                    out.push(StarItem::Merged(k));
+                }
+            }
+            let c = &self.columns[i];
+            if !c.name.starts_with(crate::planner::subquery::HIDDEN_PREFIX)
+                && !self.qualified_only.contains(&i)
+            {
+                out.push(StarItem::Column(i));
+            }
+        }
+        out
+    }
+
+    /// The name, type and expression of a star item.
+    pub fn star_item(&self, item: StarItem) -> (String, Expr) {
+        match item {
+            StarItem::Column(i) => {
+                let c = &self.columns[i];
+                (c.name.clone(), Expr::Column { index: i, ty: c.ty })
+            }
+            StarItem::Merged(k) => {
+                let m = &self.merged[k];
+                (m.name.clone(), m.expr.clone())
+            }
+        }
+    }
+
+    /// Whether an unqualified `name` names a column here.
+    pub fn has_name(&self, name: &str) -> bool {
+        self.columns
+            .iter()
+            .enumerate()
+            .any(|(i, c)| c.name == name && !self.qualified_only.contains(&i))
+            || self.merged.iter().any(|m| m.visible && m.name == name)
     }
 }
 
@@ -114,6 +221,9 @@ pub struct Binder<'a> {
     /// While a select list is bound: its set-returning calls, each standing in the list as
     /// the column `set_functions::SELECT_MARK + k`.
     pub(crate) select_set_calls: Option<Vec<crate::planner::plan::SetCall>>,
+    /// Set just before the SELECT of a derived table or WITH query is bound: its select
+    /// list's records also put out their fields, as hidden columns (`records`).
+    pub(crate) expose_records: bool,
 }
 
 /// A WITH query as its references see it.
@@ -169,6 +279,7 @@ impl<'a> Binder<'a> {
             view_owners: Vec::new(),
             late_binding: false,
             select_set_calls: None,
+            expose_records: false,
         }
     }
 
@@ -608,12 +719,32 @@ impl<'a> Binder<'a> {
                     }
                     _ => (std::borrow::Cow::Borrowed(root.as_ref()), &access_chain[..]),
                 };
-                let mut v = self.bind_expr(&root, scope, agg)?;
+                // The root is bound on first use: a field access binds it as a record.
+                let mut v: Option<Expr> = None;
                 for access in access_chain {
                     match access {
                         ast::AccessExpr::Subscript(ast::Subscript::Index { index }) => {
+                            let base = match v.take() {
+                                Some(x) => x,
+                                None => self.bind_expr(&root, scope, agg)?,
+                            };
                             let i = self.bind_expr(index, scope, agg)?;
-                            v = self.bind_subscript(v, i, e.span())?;
+                            v = Some(self.bind_subscript(base, i, e.span())?);
+                        }
+                        ast::AccessExpr::Dot(ast::Expr::Identifier(field)) => {
+                            v = Some(match v.take() {
+                                None => self.bind_field_access(&root, field, scope, agg)?,
+                                Some(x) => {
+                                    return Err(Error::WrongObjectType {
+                                        message: format!(
+                                            "column notation .{} applied to type {}, which is not a composite type",
+                                            normalize_ident(field),
+                                            display_name(x.ty())
+                                        ),
+                                        position: self.position(e.span()),
+                                    })
+                                }
+                            });
                         }
                         other => {
                             return Err(Error::Unsupported {
@@ -622,7 +753,10 @@ impl<'a> Binder<'a> {
                         }
                     }
                 }
-                Ok(v)
+                match v {
+                    Some(v) => Ok(v),
+                    None => self.bind_expr(&root, scope, agg),
+                }
             }
             ast::Expr::Collate { expr, collation } => {
                 // Basalt compares strings by their bytes, which is PostgreSQL's "C" collation
@@ -795,18 +929,21 @@ impl<'a> Binder<'a> {
     fn resolve_column(&mut self, ids: &[ast::Ident], scope: &Scope) -> Result<Expr> {
         let err = match self.resolve_local(ids, scope) {
             Ok(e) => return Ok(e),
-            Err(e @ (Error::UndefinedColumn { .. } | Error::MissingFromEntry { .. })) => e,
+            Err(
+                e @ (Error::UndefinedColumn { .. }
+                | Error::UndefinedColumnMessage { .. }
+                | Error::MissingFromEntry { .. }),
+            ) => e,
             Err(e) => return Err(e),
         };
         let depth = self.outer.len();
         for level in (0..depth).rev() {
             let found = match self.resolve_local(ids, &self.outer[level].scope) {
-                Ok(Expr::Column { index, ty }) => Some((index, ty)),
-                Ok(_) => None,
+                Ok(e) => Some(e),
                 Err(e @ Error::AmbiguousColumn { .. }) => return Err(e),
                 Err(_) => None,
             };
-            let Some((index, ty)) = found else { continue };
+            let Some(found) = found else { continue };
             if level + 1 != depth {
                 return Err(Error::Unsupported {
                     message: "a subquery may only reference columns of the query directly \
@@ -814,7 +951,27 @@ impl<'a> Binder<'a> {
                         .into(),
                 });
             }
-            return self.outer_reference(index, ty);
+            // A column, or a merged USING column's expression over columns: each column
+            // it reads is an outer reference.
+            let mut read: Vec<(usize, SqlType)> = Vec::new();
+            found.visit(&mut |x| {
+                if let Expr::Column { index, ty } = x {
+                    if !read.iter().any(|(i, _)| i == index) {
+                        read.push((*index, *ty));
+                    }
+                }
+            });
+            let mut replaced = Vec::with_capacity(read.len());
+            for (index, ty) in &read {
+                replaced.push((*index, self.outer_reference(*index, *ty)?));
+            }
+            return Ok(found.transform(&mut |x| match x {
+                Expr::Column { index, .. } => replaced
+                    .iter()
+                    .find(|(i, _)| i == index)
+                    .map(|(_, e)| e.clone()),
+                _ => None,
+            }));
         }
         Err(err)
     }
@@ -833,40 +990,60 @@ impl<'a> Binder<'a> {
                 })
             }
         };
-        let mut found: Option<(usize, SqlType)> = None;
+        let mut found: Option<Expr> = None;
+        let ambiguous = || Error::AmbiguousColumn {
+            name: name.to_string(),
+            position,
+        };
+        // A merged USING column: unqualified while visible, or by its join's alias.
+        for m in &scope.merged {
+            let reached = match relation {
+                None => m.visible,
+                Some(r) => m.relation.as_deref() == Some(r),
+            };
+            if m.name != name || !reached {
+                continue;
+            }
+            if found.is_some() {
+                return Err(ambiguous());
+            }
+            found = Some(m.expr.clone());
+        }
         for (i, c) in scope.columns.iter().enumerate() {
             if c.name != name {
                 continue;
             }
-            if let Some(r) = relation {
-                if c.relation.as_deref() != Some(r) {
-                    continue;
-                }
+            match relation {
+                Some(r) if c.relation.as_deref() != Some(r) => continue,
+                None if scope.qualified_only.contains(&i) => continue,
+                _ => {}
             }
             if found.is_some() {
-                return Err(Error::AmbiguousColumn {
-                    name: name.to_string(),
-                    position,
-                });
+                return Err(ambiguous());
             }
-            found = Some((i, c.ty));
+            found = Some(Expr::Column { index: i, ty: c.ty });
         }
         match found {
-            Some((index, ty)) => Ok(Expr::Column { index, ty }),
+            Some(e) => Ok(e),
             None => {
                 if let Some(r) = relation {
                     if !scope
                         .columns
                         .iter()
                         .any(|c| c.relation.as_deref() == Some(r))
+                        && !scope
+                            .merged
+                            .iter()
+                            .any(|m| m.relation.as_deref() == Some(r))
                     {
                         return Err(Error::MissingFromEntry {
                             name: r.to_string(),
                             position,
                         });
                     }
-                    return Err(Error::UndefinedColumn {
-                        name: format!("{r}.{name}"),
+                    // PostgreSQL prints a qualified name unquoted here.
+                    return Err(Error::UndefinedColumnMessage {
+                        message: format!("column {r}.{name} does not exist"),
                         position,
                     });
                 }
@@ -1431,6 +1608,13 @@ impl<'a> Binder<'a> {
                     position: self.position(Span::new(at, at)),
                 });
             }
+        }
+        if f.over.is_none() && crate::planner::records::is_expand_array(&f.name) {
+            let e = ast::Expr::Function(f.clone());
+            let record = self.bind_record(&e, scope, agg)?.ok_or_else(|| {
+                Error::Internal("_pg_expandarray did not bind to a record".into())
+            })?;
+            return self.record_text(&record);
         }
         if f.over.is_none() && crate::planner::set_functions::is_set_function(&f.name) {
             return self.bind_select_set_call(f, &args, scope, agg);

@@ -1,7 +1,7 @@
 //! From the SQL AST to a plan: `arrays` (array expressions and collecting aggregates), `bind` (names, types, expressions), `functions` (the built-in
 //! scalar functions), `select` (queries, joins, grouping, ordering), `statement` (DDL, INSERT,
 //! transactions), `dml` (DELETE, UPDATE, TRUNCATE), `ranges` (zone-map ranges from scan
-//! filters), `estimate` (row and distinct-count estimates for join order and EXPLAIN),
+//! filters), `records` (record values and field access), `estimate` (row and distinct-count estimates for join order and EXPLAIN),
 //! `optimize`, `subquery`
 //! (decorrelating subqueries into joins), `window` (window function calls), `expr` and `plan` (the bound
 //! forms).
@@ -16,6 +16,7 @@ pub mod functions;
 pub mod optimize;
 pub mod plan;
 pub mod ranges;
+pub(crate) mod records;
 pub mod recursive;
 pub mod select;
 pub mod set_functions;

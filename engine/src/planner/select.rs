@@ -7,11 +7,13 @@ use sqlparser::tokenizer::Span;
 
 use crate::error::{Error, Result};
 use crate::planner::bind::{
-    column_name, normalize_ident, AggContext, Binder, CteDef, Scope, ScopeColumn,
+    column_name, normalize_ident, AggContext, Binder, CteDef, MergedColumn, Scope, ScopeColumn,
+    StarItem,
 };
 use crate::planner::estimate::{self, ColumnEstimate};
 use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr, ScalarFunc};
 use crate::planner::plan::{JoinType, Plan, SetOpKind, SortKey};
+use crate::planner::records::Record;
 use crate::planner::set_functions::{DOMAIN_BASE, SELECT_MARK};
 use crate::planner::subquery::{Domain, HIDDEN_PREFIX};
 use crate::planner::window::{contains_window, plan_windows};
@@ -26,6 +28,35 @@ pub struct BoundQuery {
 
 /// A lateral function item's calls (over the FROM clause's columns) and WITH ORDINALITY.
 type Lateral = (Vec<crate::planner::plan::SetCall>, bool);
+
+/// A join condition: as written (ON, bound with WHERE) or already bound over the FROM
+/// clause's columns (JOIN USING's equalities).
+enum Condition<'q> {
+    Written(&'q ast::Expr),
+    Bound(Expr),
+}
+
+/// A FROM clause (or a parenthesised join) while it is bound: its items in order, the scope
+/// of all their columns, and the conditions that join them.
+#[derive(Default)]
+struct FromItems<'q> {
+    relations: Vec<Relation>,
+    /// For each relation, the set-returning calls it applies on top of the others when its
+    /// arguments read them (a lateral function item).
+    laterals: Vec<Option<Lateral>>,
+    scope: Scope,
+    conditions: Vec<Condition<'q>>,
+}
+
+/// `l = r`, for two expressions of one type.
+fn equals(l: Expr, r: Expr) -> Expr {
+    Expr::Binary {
+        op: BinaryOp::Eq,
+        left: Box::new(l),
+        right: Box::new(r),
+        ty: SqlType::Boolean,
+    }
+}
 
 /// One FROM item after binding: its plan and the columns it contributes.
 struct Relation {
@@ -84,8 +115,12 @@ impl Binder<'_> {
                 }
             },
         };
+        let expose = std::mem::take(&mut self.expose_records);
         let bound = match q.body.as_ref() {
-            ast::SetExpr::Select(s) => self.bind_select(s, order_by)?,
+            ast::SetExpr::Select(s) => {
+                self.expose_records = expose;
+                self.bind_select(s, order_by)?
+            }
             other => {
                 let inner = self.bind_set_expr(other)?;
                 self.order_output(inner, order_by)?
@@ -249,6 +284,7 @@ impl Binder<'_> {
                     ty: c.ty,
                 })
                 .collect(),
+            ..Default::default()
         };
         let mut keys = Vec::new();
         for ob in order_by {
@@ -404,6 +440,7 @@ impl Binder<'_> {
         order_by: &[ast::OrderByExpr],
         domain: Option<Domain>,
     ) -> Result<BoundQuery> {
+        let expose = std::mem::take(&mut self.expose_records);
         let nd = domain.as_ref().map(|d| d.types.len()).unwrap_or(0);
         if s.top.is_some() || !s.lateral_views.is_empty() {
             return Err(Error::Unsupported {
@@ -415,7 +452,10 @@ impl Binder<'_> {
         let domain_offset = scope
             .columns
             .iter()
-            .position(|c| c.name.starts_with(HIDDEN_PREFIX))
+            .position(|c| {
+                c.name.starts_with(HIDDEN_PREFIX)
+                    && crate::planner::records::field_column_parts(&c.name).is_none()
+            })
             .unwrap_or(scope.columns.len());
 
         // The select list, bound against the input (aggregates still inside); its
@@ -424,20 +464,34 @@ impl Binder<'_> {
         let items = self.bind_select_items(s, &scope);
         let set_calls =
             std::mem::replace(&mut self.select_set_calls, saved_set_calls).unwrap_or_default();
-        let mut items = items?;
+        let (mut items, records) = items?;
         // Untyped literals in the select list become TEXT.
         for (e, _) in items.iter_mut() {
             if matches!(e, Expr::Literal { unknown: true, .. }) {
                 *e = self.coerce_unknown(e.clone(), SqlType::Text)?;
             }
         }
-        let output_names: Vec<ResultColumn> = items
+        let mut output_names: Vec<ResultColumn> = items
             .iter()
             .map(|(e, n)| ResultColumn {
                 name: n.clone(),
                 ty: e.ty(),
             })
             .collect();
+        // A derived table's or WITH query's records also put out their fields, hidden.
+        if expose && nd == 0 {
+            for (i, r) in &records {
+                let column = output_names[*i].name.clone();
+                for (name, field) in r.names.iter().zip(&r.fields) {
+                    let hidden = crate::planner::records::field_column_name(&column, name);
+                    output_names.push(ResultColumn {
+                        name: hidden.clone(),
+                        ty: field.ty(),
+                    });
+                    items.push((field.clone(), hidden));
+                }
+            }
+        }
         // A decorrelated subquery also returns its domain columns, after the select list.
         for j in 0..nd {
             let ty = scope.columns[domain_offset + j].ty;
@@ -752,6 +806,7 @@ impl Binder<'_> {
                             ty: *ty,
                         })
                         .collect(),
+                    ..Default::default()
                 };
                 plan = self.attach_subqueries(plan, &output, &[])?;
             }
@@ -913,18 +968,31 @@ impl Binder<'_> {
         })
     }
 
-    /// Binds the select list's items against `scope`, expanding `*` and `t.*`.
-    fn bind_select_items(&mut self, s: &ast::Select, scope: &Scope) -> Result<Vec<(Expr, String)>> {
+    /// Binds the select list's items against `scope`, expanding `*` and `t.*`; also returns
+    /// the items that are records, with their fields.
+    #[allow(clippy::type_complexity)]
+    fn bind_select_items(
+        &mut self,
+        s: &ast::Select,
+        scope: &Scope,
+    ) -> Result<(Vec<(Expr, String)>, Vec<(usize, Record)>)> {
         let mut items: Vec<(Expr, String)> = Vec::new();
+        let mut records = Vec::new();
         for item in &s.projection {
             match item {
-                ast::SelectItem::UnnamedExpr(e) => {
+                ast::SelectItem::UnnamedExpr(e)
+                | ast::SelectItem::ExprWithAlias { expr: e, .. } => {
+                    let name = match item {
+                        ast::SelectItem::ExprWithAlias { alias, .. } => normalize_ident(alias),
+                        _ => column_name(e),
+                    };
+                    if let Some(r) = self.bind_record(e, scope, AggContext::Allowed)? {
+                        items.push((self.record_text(&r)?, name));
+                        records.push((items.len() - 1, r));
+                        continue;
+                    }
                     let b = self.bind_expr(e, scope, AggContext::Allowed)?;
-                    items.push((b, column_name(e)));
-                }
-                ast::SelectItem::ExprWithAlias { expr, alias } => {
-                    let b = self.bind_expr(expr, scope, AggContext::Allowed)?;
-                    items.push((b, normalize_ident(alias)));
+                    items.push((b, name));
                 }
                 ast::SelectItem::Wildcard(_) => {
                     if scope.columns.is_empty() {
@@ -933,11 +1001,9 @@ impl Binder<'_> {
                             position: None,
                         });
                     }
-                    for (i, c) in scope.columns.iter().enumerate() {
-                        if c.name.starts_with(HIDDEN_PREFIX) {
-                            continue;
-                        }
-                        items.push((Expr::Column { index: i, ty: c.ty }, c.name.clone()));
+                    for item in scope.star_items(0, scope.columns.len()) {
+                        let (name, e) = scope.star_item(item);
+                        items.push((e, name));
                     }
                 }
                 ast::SelectItem::QualifiedWildcard(kind, _) => {
@@ -955,8 +1021,16 @@ impl Binder<'_> {
                         }
                     };
                     let before = items.len();
+                    // A join alias (`USING (...) AS j`) reaches the merged columns only.
+                    for m in &scope.merged {
+                        if m.relation.as_deref() == Some(name.as_str()) {
+                            items.push((m.expr.clone(), m.name.clone()));
+                        }
+                    }
                     for (i, c) in scope.columns.iter().enumerate() {
-                        if c.relation.as_deref() == Some(name.as_str()) {
+                        if c.relation.as_deref() == Some(name.as_str())
+                            && !c.name.starts_with(HIDDEN_PREFIX)
+                        {
                             items.push((Expr::Column { index: i, ty: c.ty }, c.name.clone()));
                         }
                     }
@@ -974,7 +1048,7 @@ impl Binder<'_> {
                 }
             }
         }
-        Ok(items)
+        Ok((items, records))
     }
 
     /// One GROUP BY expression: an ordinal or alias of the select list, or an expression
@@ -1034,59 +1108,14 @@ impl Binder<'_> {
         selection: Option<&ast::Expr>,
         domain: Option<Domain>,
     ) -> Result<(Plan, Scope)> {
-        let mut relations: Vec<Relation> = Vec::new();
-        // For each relation, the set-returning calls it applies on top of the others when its
-        // arguments read them (a lateral function item).
-        let mut laterals: Vec<Option<Lateral>> = Vec::new();
         let correlating = domain.is_some();
-        let mut predicates: Vec<&ast::Expr> = Vec::new();
+        let mut items = FromItems::default();
         for twj in from {
-            let has_outer = twj.joins.iter().any(|j| {
-                matches!(
-                    j.join_operator,
-                    ast::JoinOperator::Left(_)
-                        | ast::JoinOperator::LeftOuter(_)
-                        | ast::JoinOperator::Right(_)
-                        | ast::JoinOperator::RightOuter(_)
-                        | ast::JoinOperator::FullOuter(_)
-                )
-            });
-            if has_outer {
-                self.bind_outer_joins(twj, &mut relations, &mut predicates, correlating)?;
-                laterals.resize_with(relations.len(), || None);
-                continue;
-            }
-            let (r, l) = self.bind_from_item(&twj.relation, &relations, correlating)?;
-            relations.push(r);
-            laterals.push(l);
-            for j in &twj.joins {
-                let constraint = match &j.join_operator {
-                    ast::JoinOperator::Join(c) | ast::JoinOperator::Inner(c) => Some(c),
-                    ast::JoinOperator::CrossJoin(_) => None,
-                    other => {
-                        let _ = other;
-                        return Err(Error::Unsupported {
-                            message: "outer joins are not supported yet".into(),
-                        });
-                    }
-                };
-                let (r, l) = self.bind_from_item(&j.relation, &relations, correlating)?;
-                relations.push(r);
-                laterals.push(l);
-                match constraint {
-                    Some(ast::JoinConstraint::On(e)) => predicates.push(e),
-                    Some(ast::JoinConstraint::None) | None => {}
-                    Some(_) => {
-                        return Err(Error::Unsupported {
-                            message: "JOIN USING and NATURAL JOIN are not supported yet".into(),
-                        })
-                    }
-                }
-            }
+            self.bind_join_chain(twj, &mut items, correlating)?;
         }
         // Duplicate aliases are an error, as in PostgreSQL.
         let mut seen: Vec<&str> = Vec::new();
-        for r in &relations {
+        for r in &items.relations {
             let mut names: Vec<&str> = r
                 .scope
                 .columns
@@ -1106,40 +1135,39 @@ impl Binder<'_> {
         if let Some(domain) = domain {
             // The hidden domain of a decorrelated subquery joins last; outer references
             // resolve to its columns.
-            let offset: usize = relations.iter().map(|r| r.scope.columns.len()).sum();
+            let offset = items.scope.columns.len();
             if let Some(frame) = self.outer.last_mut() {
                 frame.domain_offset = Some(offset);
             }
-            relations.push(Relation {
+            let relation = Relation {
                 scope: domain.scope(),
                 plan: domain.plan,
                 rows: 1000,
-            });
-            laterals.push(None);
-            for (calls, _) in laterals.iter_mut().flatten() {
+            };
+            items.scope = items.scope.concat(&relation.scope);
+            items.relations.push(relation);
+            items.laterals.push(None);
+            for (calls, _) in items.laterals.iter_mut().flatten() {
                 crate::planner::set_functions::place_domain(calls, offset);
             }
         }
         if let Some(w) = selection {
-            predicates.push(w);
+            items.conditions.push(Condition::Written(w));
         }
-        let scope = relations
-            .iter()
-            .fold(Scope::default(), |acc, r| acc.concat(&r.scope));
+        let FromItems {
+            relations,
+            laterals,
+            scope,
+            conditions,
+        } = items;
         let mut conjuncts = Vec::new();
-        for p in predicates {
-            let b = self.bind_expr(p, &scope, AggContext::Forbidden("WHERE"))?;
-            let b = self.coerce_unknown(b, SqlType::Boolean)?;
-            if b.ty() != SqlType::Boolean {
-                return Err(Error::DatatypeMismatch {
-                    message: format!(
-                        "argument of WHERE must be type boolean, not type {}",
-                        crate::types::display_name(b.ty())
-                    ),
-                    position: self.position(p.span()),
-                });
+        for c in conditions {
+            match c {
+                Condition::Written(p) => {
+                    self.bind_condition(p, &scope, "WHERE", &mut conjuncts)?;
+                }
+                Condition::Bound(e) => e.split_conjunction(&mut conjuncts),
             }
-            b.split_conjunction(&mut conjuncts);
         }
         // Conjuncts reading a subquery's value apply once the subqueries are joined.
         let width = scope.columns.len();
@@ -1175,18 +1203,210 @@ impl Binder<'_> {
         Ok((plan, scope))
     }
 
-    /// Binds one FROM item; `before` are the items bound before it, whose columns a function
-    /// call's arguments may read (LATERAL, implicit for functions as in PostgreSQL).
+    /// Binds one FROM item with its joins into `items`. Inner and cross joins add their
+    /// items and conditions to the FROM clause's, to be ordered with the others; a chain
+    /// with an outer join is built in syntax order (`bind_outer_joins`).
+    fn bind_join_chain<'q>(
+        &mut self,
+        twj: &'q ast::TableWithJoins,
+        items: &mut FromItems<'q>,
+        correlating: bool,
+    ) -> Result<()> {
+        let has_outer = twj.joins.iter().any(|j| {
+            matches!(
+                j.join_operator,
+                ast::JoinOperator::Left(_)
+                    | ast::JoinOperator::LeftOuter(_)
+                    | ast::JoinOperator::Right(_)
+                    | ast::JoinOperator::RightOuter(_)
+                    | ast::JoinOperator::FullOuter(_)
+            )
+        });
+        if has_outer {
+            return self.bind_outer_joins(twj, items, correlating);
+        }
+        let chain_start = items.scope.columns.len();
+        self.push_from_item(&twj.relation, items, correlating)?;
+        for j in &twj.joins {
+            let constraint = match &j.join_operator {
+                ast::JoinOperator::Join(c) | ast::JoinOperator::Inner(c) => c,
+                ast::JoinOperator::CrossJoin(_) => &ast::JoinConstraint::None,
+                _ => {
+                    return Err(Error::Unsupported {
+                        message: "this join type is not supported yet".into(),
+                    });
+                }
+            };
+            let right_start = items.scope.columns.len();
+            self.push_from_item(&j.relation, items, correlating)?;
+            match constraint {
+                ast::JoinConstraint::On(e) => items.conditions.push(Condition::Written(e)),
+                ast::JoinConstraint::None => {}
+                c => {
+                    let pairs = self.merge_using(
+                        &mut items.scope,
+                        chain_start,
+                        right_start,
+                        c,
+                        JoinType::Inner,
+                    )?;
+                    items.conditions.extend(
+                        pairs
+                            .into_iter()
+                            .map(|(l, r)| Condition::Bound(equals(l, r))),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Binds one FROM item after those in `items` and adds it to them.
+    fn push_from_item(
+        &mut self,
+        t: &ast::TableFactor,
+        items: &mut FromItems<'_>,
+        correlating: bool,
+    ) -> Result<()> {
+        let (r, l) = self.bind_from_item(t, &items.scope, correlating)?;
+        items.scope = items.scope.concat(&r.scope);
+        items.relations.push(r);
+        items.laterals.push(l);
+        Ok(())
+    }
+
+    /// JOIN USING or NATURAL JOIN between the columns `lo..mid` (the left side, as far as
+    /// `*` lists them) and `mid..` (the right side) of `scope`: each named column is found
+    /// once on each side, the two are brought to their common type, and a merged column
+    /// takes their place: the left's value (INNER, LEFT), the right's (RIGHT) or the first
+    /// non-NULL (FULL). Returns the pairs the join must find equal.
+    fn merge_using(
+        &mut self,
+        scope: &mut Scope,
+        lo: usize,
+        mid: usize,
+        constraint: &ast::JoinConstraint,
+        join_type: JoinType,
+    ) -> Result<Vec<(Expr, Expr)>> {
+        let hi = scope.columns.len();
+        let left = scope.star_items(lo, mid);
+        let right = scope.star_items(mid, hi);
+        let name_of = |scope: &Scope, item: &StarItem| match item {
+            StarItem::Column(i) => scope.columns[*i].name.clone(),
+            StarItem::Merged(k) => scope.merged[*k].name.clone(),
+        };
+        let using_names = |list: &[ast::ObjectName]| -> Result<Vec<String>> {
+            list.iter()
+                .map(|n| match n.0.as_slice() {
+                    [part] => part
+                        .as_ident()
+                        .map(normalize_ident)
+                        .ok_or_else(|| Error::Internal("USING column is not an identifier".into())),
+                    _ => Err(Error::Syntax {
+                        message: format!("syntax error at or near \"{n}\""),
+                        position: self.position(n.span()),
+                    }),
+                })
+                .collect()
+        };
+        let (names, alias) = match constraint {
+            ast::JoinConstraint::Using(list) => (using_names(list)?, None),
+            ast::JoinConstraint::UsingAlias(list, alias) => {
+                (using_names(list)?, Some(normalize_ident(alias)))
+            }
+            ast::JoinConstraint::Natural => {
+                // The columns both sides have, in the left side's order.
+                let right_names: Vec<String> = right.iter().map(|i| name_of(scope, i)).collect();
+                let mut names: Vec<String> = Vec::new();
+                for item in &left {
+                    let n = name_of(scope, item);
+                    if right_names.contains(&n) && !names.contains(&n) {
+                        names.push(n);
+                    }
+                }
+                (names, None)
+            }
+            ast::JoinConstraint::On(_) | ast::JoinConstraint::None => {
+                return Err(Error::Internal("not a USING join".into()))
+            }
+        };
+        let find = |scope: &Scope, items: &[StarItem], name: &str, side: &'static str| {
+            let mut found = items.iter().filter(|i| name_of(scope, i) == name);
+            match (found.next(), found.next()) {
+                (Some(i), None) => Ok(*i),
+                (None, _) => Err(Error::UndefinedUsingColumn {
+                    name: name.to_string(),
+                    side,
+                }),
+                (Some(_), Some(_)) => Err(Error::AmbiguousUsingColumn {
+                    name: name.to_string(),
+                    side,
+                }),
+            }
+        };
+        let mut pairs = Vec::with_capacity(names.len());
+        let mut merged = Vec::with_capacity(names.len());
+        let mut hidden = Vec::new();
+        for (k, name) in names.iter().enumerate() {
+            if names[..k].contains(name) {
+                return Err(Error::DuplicateUsingColumn { name: name.clone() });
+            }
+            let l = find(scope, &left, name, "left")?;
+            let r = find(scope, &right, name, "right")?;
+            let le = scope.star_item(l).1;
+            let re = scope.star_item(r).1;
+            let sides = self.unify(vec![le, re], "JOIN/USING", Span::empty())?;
+            let (le, re) = match <[Expr; 2]>::try_from(sides) {
+                Ok([a, b]) => (a, b),
+                Err(_) => return Err(Error::Internal("USING column pair".into())),
+            };
+            let ty = le.ty();
+            let expr = match join_type {
+                JoinType::Right => re.clone(),
+                JoinType::Full => Expr::Case {
+                    whens: vec![(
+                        Expr::IsNull {
+                            expr: Box::new(le.clone()),
+                            negated: true,
+                        },
+                        le.clone(),
+                    )],
+                    otherwise: Some(Box::new(re.clone())),
+                    ty,
+                },
+                _ => le.clone(),
+            };
+            merged.push(MergedColumn {
+                relation: alias.clone(),
+                name: name.clone(),
+                expr,
+                visible: true,
+                star_at: lo,
+            });
+            hidden.push(l);
+            hidden.push(r);
+            pairs.push((le, re));
+        }
+        for item in hidden {
+            match item {
+                StarItem::Column(i) => scope.qualified_only.push(i),
+                StarItem::Merged(k) => scope.merged[k].visible = false,
+            }
+        }
+        scope.merged.splice(0..0, merged);
+        Ok(pairs)
+    }
+
+    /// Binds one FROM item; `before` is the scope of the items bound before it, whose
+    /// columns a function call's arguments may read (LATERAL, implicit for functions as in
+    /// PostgreSQL).
     fn bind_from_item(
         &mut self,
         t: &ast::TableFactor,
-        before: &[Relation],
+        before: &Scope,
         correlating: bool,
     ) -> Result<(Relation, Option<Lateral>)> {
-        let prefix = before
-            .iter()
-            .fold(Scope::default(), |acc, r| acc.concat(&r.scope));
-        if let Some(item) = self.bind_function_item(t, &prefix, correlating)? {
+        if let Some(item) = self.bind_function_item(t, before, correlating)? {
             return Ok((
                 Relation {
                     plan: item.plan,
@@ -1196,7 +1416,81 @@ impl Binder<'_> {
                 item.lateral,
             ));
         }
+        if let ast::TableFactor::NestedJoin {
+            table_with_joins,
+            alias,
+        } = t
+        {
+            let r = self.bind_nested_join(table_with_joins, alias.as_ref(), correlating)?;
+            return Ok((r, None));
+        }
         Ok((self.bind_table_factor(t)?, None))
+    }
+
+    /// A parenthesised join, `(a JOIN b ...) [AS alias]`, bound as one relation. Without an
+    /// alias its tables keep their names (and its USING joins their merged columns); an
+    /// alias hides them: the join's columns, as `*` lists them, belong to the alias.
+    fn bind_nested_join(
+        &mut self,
+        twj: &ast::TableWithJoins,
+        alias: Option<&ast::TableAlias>,
+        correlating: bool,
+    ) -> Result<Relation> {
+        let mut items = FromItems::default();
+        self.bind_join_chain(twj, &mut items, correlating)?;
+        let FromItems {
+            relations,
+            laterals,
+            scope,
+            conditions,
+        } = items;
+        let mut conjuncts = Vec::new();
+        for c in conditions {
+            match c {
+                Condition::Written(p) => {
+                    self.bind_condition(p, &scope, "JOIN/ON", &mut conjuncts)?;
+                }
+                Condition::Bound(e) => e.split_conjunction(&mut conjuncts),
+            }
+        }
+        self.no_subqueries_here("JOIN/ON")?;
+        let rows = relations.iter().map(|r| r.rows).max().unwrap_or(0);
+        let plan = if laterals.iter().any(|l| l.is_some()) {
+            self.join_with_laterals(relations, laterals, conjuncts)?
+        } else {
+            join_relations(relations, conjuncts, self.store.map(|s| s.statistics()))
+        };
+        let Some(alias) = alias else {
+            return Ok(Relation { plan, scope, rows });
+        };
+        let relation = normalize_ident(&alias.name);
+        let renames = alias_columns(Some(alias));
+        let mut exprs = Vec::new();
+        let mut columns = Vec::new();
+        for (i, item) in scope
+            .star_items(0, scope.columns.len())
+            .into_iter()
+            .enumerate()
+        {
+            let (name, e) = scope.star_item(item);
+            columns.push(ScopeColumn {
+                relation: Some(relation.clone()),
+                name: renames.get(i).cloned().unwrap_or(name),
+                ty: e.ty(),
+            });
+            exprs.push(e);
+        }
+        Ok(Relation {
+            plan: Plan::Project {
+                input: Box::new(plan),
+                exprs,
+            },
+            scope: Scope {
+                columns,
+                ..Default::default()
+            },
+            rows,
+        })
     }
 
     /// Joins FROM items some of which are lateral function calls: the others are joined
@@ -1300,8 +1594,7 @@ impl Binder<'_> {
     fn bind_outer_joins<'q>(
         &mut self,
         twj: &'q ast::TableWithJoins,
-        relations: &mut Vec<Relation>,
-        predicates: &mut Vec<&'q ast::Expr>,
+        items: &mut FromItems<'q>,
         correlating: bool,
     ) -> Result<()> {
         let not_lateral = |l: Option<Lateral>| match l {
@@ -1312,60 +1605,78 @@ impl Binder<'_> {
                     .into(),
             }),
         };
-        let (first, l) = self.bind_from_item(&twj.relation, relations, correlating)?;
+        // The chain's columns start here; its group of relations always starts with the
+        // chain's first item (or the tree built from it).
+        let start = items.scope.columns.len();
+        let (first, l) = self.bind_from_item(&twj.relation, &items.scope, correlating)?;
         not_lateral(l)?;
+        items.scope = items.scope.concat(&first.scope);
         let mut group: Vec<Relation> = vec![first];
-        let mut group_preds: Vec<&ast::Expr> = Vec::new();
+        let mut group_conditions: Vec<Condition<'q>> = Vec::new();
         for j in &twj.joins {
             let (join_type, constraint) = match &j.join_operator {
-                ast::JoinOperator::Join(c) | ast::JoinOperator::Inner(c) => {
-                    (JoinType::Inner, Some(c))
-                }
-                ast::JoinOperator::CrossJoin(_) => (JoinType::Inner, None),
-                ast::JoinOperator::Left(c) | ast::JoinOperator::LeftOuter(c) => {
-                    (JoinType::Left, Some(c))
-                }
+                ast::JoinOperator::Join(c) | ast::JoinOperator::Inner(c) => (JoinType::Inner, c),
+                ast::JoinOperator::CrossJoin(_) => (JoinType::Inner, &ast::JoinConstraint::None),
+                ast::JoinOperator::Left(c) | ast::JoinOperator::LeftOuter(c) => (JoinType::Left, c),
                 ast::JoinOperator::Right(c) | ast::JoinOperator::RightOuter(c) => {
-                    (JoinType::Right, Some(c))
+                    (JoinType::Right, c)
                 }
-                ast::JoinOperator::FullOuter(c) => (JoinType::Full, Some(c)),
+                ast::JoinOperator::FullOuter(c) => (JoinType::Full, c),
                 _ => {
                     return Err(Error::Unsupported {
                         message: "this join type is not supported yet".into(),
                     })
                 }
             };
-            let on = match constraint {
-                Some(ast::JoinConstraint::On(e)) => Some(e),
-                Some(ast::JoinConstraint::None) | None => None,
-                Some(_) => {
-                    return Err(Error::Unsupported {
-                        message: "JOIN USING and NATURAL JOIN are not supported yet".into(),
-                    })
-                }
-            };
-            let (rel, l) = {
-                let mut all: Vec<Relation> = Vec::new();
-                std::mem::swap(&mut all, relations);
-                let n = all.len();
-                all.append(&mut group);
-                let r = self.bind_from_item(&j.relation, &all, correlating);
-                group = all.split_off(n);
-                *relations = all;
-                r?
-            };
+            let right_start = items.scope.columns.len();
+            let (rel, l) = self.bind_from_item(&j.relation, &items.scope, correlating)?;
             not_lateral(l)?;
+            items.scope = items.scope.concat(&rel.scope);
+            let on = match constraint {
+                ast::JoinConstraint::On(e) => Some(e),
+                _ => None,
+            };
+            let using = !matches!(
+                constraint,
+                ast::JoinConstraint::On(_) | ast::JoinConstraint::None
+            );
             if join_type == JoinType::Inner {
                 group.push(rel);
-                group_preds.extend(on);
+                group_conditions.extend(on.map(Condition::Written));
+                if using {
+                    let pairs = self.merge_using(
+                        &mut items.scope,
+                        start,
+                        right_start,
+                        constraint,
+                        join_type,
+                    )?;
+                    group_conditions.extend(
+                        pairs
+                            .into_iter()
+                            .map(|(l, r)| Condition::Bound(equals(l, r))),
+                    );
+                }
                 continue;
             }
-            let left = self.join_group(std::mem::take(&mut group), &group_preds)?;
-            group_preds.clear();
-            group.push(self.outer_join(left, rel, join_type, on)?);
+            // The left side's own conditions bind before USING hides its columns.
+            let left = self.join_group(
+                std::mem::take(&mut group),
+                std::mem::take(&mut group_conditions),
+                &items.scope,
+                start,
+                right_start,
+            )?;
+            let pairs = if using {
+                self.merge_using(&mut items.scope, start, right_start, constraint, join_type)?
+            } else {
+                Vec::new()
+            };
+            group.push(self.outer_join(left, rel, join_type, on, pairs, &items.scope, start)?);
         }
-        relations.extend(group);
-        predicates.extend(group_preds);
+        items.relations.extend(group);
+        items.laterals.resize_with(items.relations.len(), || None);
+        items.conditions.extend(group_conditions);
         Ok(())
     }
 
@@ -1392,21 +1703,32 @@ impl Binder<'_> {
         Ok(())
     }
 
-    /// Inner-joins a group of relations with their ON conditions into one relation.
-    fn join_group(&mut self, group: Vec<Relation>, preds: &[&ast::Expr]) -> Result<Relation> {
-        if group.len() == 1 && preds.is_empty() {
+    /// Inner-joins a group of relations, the columns `lo..hi` of `scope`, with their
+    /// conditions into one relation.
+    fn join_group(
+        &mut self,
+        group: Vec<Relation>,
+        conditions: Vec<Condition<'_>>,
+        scope: &Scope,
+        lo: usize,
+        hi: usize,
+    ) -> Result<Relation> {
+        if group.len() == 1 && conditions.is_empty() {
             if let Some(r) = group.into_iter().next() {
                 return Ok(r);
             }
             return Err(Error::Internal("empty join group".into()));
         }
-        let scope = group
-            .iter()
-            .fold(Scope::default(), |acc, r| acc.concat(&r.scope));
+        let scope = scope.slice(lo, hi);
         let rows = group.iter().map(|r| r.rows).max().unwrap_or(0);
         let mut conjuncts = Vec::new();
-        for p in preds {
-            self.bind_condition(p, &scope, "JOIN/ON", &mut conjuncts)?;
+        for c in conditions {
+            match c {
+                Condition::Written(p) => {
+                    self.bind_condition(p, &scope, "JOIN/ON", &mut conjuncts)?;
+                }
+                Condition::Bound(e) => e.map_columns(&|i| i - lo).split_conjunction(&mut conjuncts),
+            }
         }
         self.no_subqueries_here("JOIN/ON")?;
         Ok(Relation {
@@ -1416,17 +1738,22 @@ impl Binder<'_> {
         })
     }
 
-    /// LEFT, RIGHT or FULL join of two relations. The whole ON condition stays in the join:
-    /// equalities between the two sides become hash keys, everything else (conditions on one
-    /// side included) the join's filter.
+    /// LEFT, RIGHT or FULL join of two relations, the columns `lo..` of `scope`. The whole
+    /// ON condition stays in the join: equalities between the two sides become hash keys,
+    /// everything else (conditions on one side included) the join's filter. `using` are
+    /// JOIN USING's pairs, over `scope`.
+    #[allow(clippy::too_many_arguments)]
     fn outer_join(
         &mut self,
         left: Relation,
         right: Relation,
         join_type: JoinType,
         on: Option<&ast::Expr>,
+        using: Vec<(Expr, Expr)>,
+        scope: &Scope,
+        lo: usize,
     ) -> Result<Relation> {
-        let scope = left.scope.concat(&right.scope);
+        let scope = scope.slice(lo, scope.columns.len());
         let lw = left.scope.columns.len();
         let mut conjuncts = Vec::new();
         if let Some(p) = on {
@@ -1446,6 +1773,9 @@ impl Binder<'_> {
             }
         };
         let mut keys = Vec::new();
+        for (l, r) in using {
+            keys.push((l.map_columns(&|i| i - lo), r.map_columns(&|i| i - lo - lw)));
+        }
         let mut filters = Vec::new();
         for c in conjuncts {
             if let Expr::Binary {
@@ -1581,6 +1911,7 @@ impl Binder<'_> {
                             ty: c.ty,
                         })
                         .collect(),
+                    ..Default::default()
                 };
                 let rows = meta.segments.iter().map(|s| s.rows).sum();
                 Ok(Relation {
@@ -1597,13 +1928,13 @@ impl Binder<'_> {
             ast::TableFactor::Derived {
                 subquery, alias, ..
             } => {
-                let q = self.bind_query(subquery)?;
+                self.expose_records = true;
+                let q = self.bind_query(subquery);
+                self.expose_records = false;
+                let q = q?;
                 let relation = alias.as_ref().map(|a| normalize_ident(&a.name));
                 Ok(query_relation(q, relation, &alias_columns(alias.as_ref())))
             }
-            ast::TableFactor::NestedJoin { .. } => Err(Error::Unsupported {
-                message: "parenthesized joins are not supported yet".into(),
-            }),
             other => Err(Error::Unsupported {
                 message: format!("FROM item not supported yet: {other}"),
             }),
@@ -1639,6 +1970,7 @@ impl Binder<'_> {
                     ty: c.ty,
                 })
                 .collect(),
+            ..Default::default()
         };
         // Without statistics, a file counts as a segment's worth of rows.
         let rows = (source.file_count() as u64).saturating_mul(EXTERNAL_FILE_ROWS_GUESS);
@@ -1683,7 +2015,12 @@ impl Binder<'_> {
                 columns: work.columns.clone(),
             }),
             None if def.recursive => self.bind_recursive_query(index, &def),
-            None => self.bind_cte_query(index, &def),
+            None => {
+                self.expose_records = true;
+                let q = self.bind_cte_query(index, &def);
+                self.expose_records = false;
+                q
+            }
         };
         let q = bound?;
         if def.columns.len() > q.columns.len() {
@@ -1850,6 +2187,18 @@ fn alias_columns(alias: Option<&ast::TableAlias>) -> Vec<String> {
 /// A query in FROM (a derived table or a WITH query) as a relation named `relation`, its
 /// columns renamed by `names` where given.
 fn query_relation(q: BoundQuery, relation: Option<String>, names: &[String]) -> Relation {
+    // A record column's hidden field columns follow its renaming.
+    let renamed = |i: usize, name: &str| -> String {
+        match crate::planner::records::field_column_parts(name) {
+            Some((column, field)) => match q.columns.iter().position(|c| c.name == column) {
+                Some(k) if k < names.len() => {
+                    crate::planner::records::field_column_name(&names[k], field)
+                }
+                _ => name.to_string(),
+            },
+            None => names.get(i).cloned().unwrap_or_else(|| name.to_string()),
+        }
+    };
     let scope = Scope {
         columns: q
             .columns
@@ -1857,10 +2206,11 @@ fn query_relation(q: BoundQuery, relation: Option<String>, names: &[String]) -> 
             .enumerate()
             .map(|(i, c)| ScopeColumn {
                 relation: relation.clone(),
-                name: names.get(i).cloned().unwrap_or_else(|| c.name.clone()),
+                name: renamed(i, &c.name),
                 ty: c.ty,
             })
             .collect(),
+        ..Default::default()
     };
     Relation {
         plan: q.plan,

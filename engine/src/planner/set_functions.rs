@@ -57,6 +57,10 @@ fn set_function_name(name: &ast::ObjectName) -> Option<SetFunc> {
     }
 }
 
+/// A function call written in FROM: the set-returning function (`None` for
+/// `_pg_expandarray`) and its arguments.
+type FromCall = (Option<SetFunc>, Vec<ast::Expr>);
+
 /// A FROM item that is a function call, bound.
 pub(crate) struct FunctionItem {
     pub plan: Plan,
@@ -77,67 +81,74 @@ impl Binder<'_> {
         prefix: &Scope,
         correlating: bool,
     ) -> Result<Option<FunctionItem>> {
-        let (calls_ast, alias, ordinality, span): (Vec<(SetFunc, Vec<ast::Expr>)>, _, bool, Span) =
-            match t {
-                ast::TableFactor::Table {
-                    name,
-                    alias,
-                    args: Some(args),
-                    with_ordinality,
-                    ..
-                } => {
-                    let func = set_function_name(name).ok_or_else(|| {
-                        self.undefined_function(name, &args.args, prefix, name.span())
-                    });
-                    let func = match func {
-                        Ok(f) => f,
-                        Err(e) => return Err(e?),
-                    };
-                    let exprs = plain_args(&args.args)?;
-                    (vec![(func, exprs)], alias, *with_ordinality, name.span())
-                }
-                ast::TableFactor::Function {
-                    name,
-                    args,
-                    with_ordinality,
-                    alias,
-                    ..
-                } => {
-                    let func = match set_function_name(name) {
-                        Some(f) => f,
-                        None => {
-                            return Err(self.undefined_function(name, args, prefix, name.span())?)
-                        }
-                    };
-                    (
-                        vec![(func, plain_args(args)?)],
-                        alias,
-                        *with_ordinality,
-                        name.span(),
-                    )
-                }
-                ast::TableFactor::UNNEST {
-                    alias,
-                    array_exprs,
-                    with_offset,
-                    with_ordinality,
-                    ..
-                } => {
-                    if *with_offset {
-                        return Err(Error::Unsupported {
-                            message: "UNNEST ... WITH OFFSET is not supported".into(),
-                        });
+        let (calls_ast, alias, ordinality, span): (Vec<FromCall>, _, bool, Span) = match t {
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                with_ordinality,
+                ..
+            } => {
+                let func = match set_function_name(name) {
+                    Some(f) => Some(f),
+                    None if crate::planner::records::is_expand_array(name) => None,
+                    None => {
+                        return Err(self.undefined_function(
+                            name,
+                            &args.args,
+                            prefix,
+                            name.span(),
+                        )?)
                     }
-                    (
-                        vec![(SetFunc::Unnest, array_exprs.clone())],
-                        alias,
-                        *with_ordinality,
-                        t.span(),
-                    )
+                };
+                let exprs = plain_args(&args.args)?;
+                (vec![(func, exprs)], alias, *with_ordinality, name.span())
+            }
+            ast::TableFactor::Function {
+                name,
+                args,
+                with_ordinality,
+                alias,
+                ..
+            } => {
+                let func = match set_function_name(name) {
+                    Some(f) => Some(f),
+                    None if crate::planner::records::is_expand_array(name) => None,
+                    None => {
+                        return Err(self.undefined_function(name, args, prefix, name.span())?)
+                    }
+                };
+                (
+                    vec![(func, plain_args(args)?)],
+                    alias,
+                    *with_ordinality,
+                    name.span(),
+                )
+            }
+            ast::TableFactor::UNNEST {
+                alias,
+                array_exprs,
+                with_offset,
+                with_ordinality,
+                ..
+            } => {
+                if *with_offset {
+                    return Err(Error::Unsupported {
+                        message: "UNNEST ... WITH OFFSET is not supported".into(),
+                    });
                 }
-                _ => return Ok(None),
-            };
+                (
+                    vec![(Some(SetFunc::Unnest), array_exprs.clone())],
+                    alias,
+                    *with_ordinality,
+                    t.span(),
+                )
+            }
+            _ => return Ok(None),
+        };
+        // `None` stands for `_pg_expandarray`, whose two calls give the columns x and n.
         let mut calls = Vec::new();
+        let mut names: Vec<&str> = Vec::new();
         let saved = self.outer.last().and_then(|f| f.domain_offset);
         if correlating {
             if let Some(frame) = self.outer.last_mut() {
@@ -146,7 +157,26 @@ impl Binder<'_> {
         }
         let bound = (|| {
             for (func, args) in &calls_ast {
-                calls.extend(self.bind_set_call(*func, args, prefix, span, "functions in FROM")?);
+                match func {
+                    Some(func) => {
+                        let c =
+                            self.bind_set_call(*func, args, prefix, span, "functions in FROM")?;
+                        names.extend(c.iter().map(|c| c.func.name()));
+                        calls.extend(c);
+                    }
+                    None => {
+                        let mut bound = Vec::with_capacity(args.len());
+                        for a in args {
+                            bound.push(self.bind_expr(
+                                a,
+                                prefix,
+                                AggContext::Forbidden("functions in FROM"),
+                            )?);
+                        }
+                        calls.extend(self.expand_array_calls(bound, span)?);
+                        names.extend(["x", "n"]);
+                    }
+                }
             }
             Ok::<(), Error>(())
         })();
@@ -157,7 +187,11 @@ impl Binder<'_> {
         }
         bound?;
         self.no_subqueries_here("functions in FROM")?;
-        let func_name = calls_ast.first().map(|(f, _)| f.name()).unwrap_or("unnest");
+        let func_name = match calls_ast.first() {
+            Some((Some(f), _)) => f.name(),
+            Some((None, _)) => "_pg_expandarray",
+            None => "unnest",
+        };
         let relation = alias
             .as_ref()
             .map(|a| normalize_ident(&a.name))
@@ -181,7 +215,7 @@ impl Binder<'_> {
             // A lone function's column takes the alias's name, as in PostgreSQL.
             let default = match (&alias, calls.len()) {
                 (Some(a), 1) => normalize_ident(&a.name),
-                _ => c.func.name().to_string(),
+                _ => names.get(i).unwrap_or(&c.func.name()).to_string(),
             };
             columns.push(ScopeColumn {
                 relation: Some(relation.clone()),
@@ -199,7 +233,10 @@ impl Binder<'_> {
                 ty: SqlType::BigInt,
             });
         }
-        let scope = Scope { columns };
+        let scope = Scope {
+            columns,
+            ..Default::default()
+        };
         let lateral = calls
             .iter()
             .any(|c| c.args.iter().any(|a| !a.columns().is_empty()));
@@ -239,32 +276,7 @@ impl Binder<'_> {
         let position = self.position(f.span());
         let func = set_function_name(&f.name)
             .ok_or_else(|| Error::Internal("not a set-returning function".into()))?;
-        let clause = match agg {
-            AggContext::Forbidden(clause) => Some(clause),
-            AggContext::Nested => Some("aggregate function calls"),
-            AggContext::Allowed => None,
-        };
-        let Some(mut calls) = self.select_set_calls.take() else {
-            return Err(match clause {
-                Some(c) if c.starts_with("aggregate") => Error::Unsupported {
-                    message: "aggregate function calls cannot contain set-returning function calls"
-                        .into(),
-                },
-                Some(c) => Error::Unsupported {
-                    message: format!("set-returning functions are not allowed in {c}"),
-                },
-                None => Error::Unsupported {
-                    message: "set-returning functions are not allowed here".into(),
-                },
-            });
-        };
-        if clause == Some("aggregate function calls") {
-            self.select_set_calls = Some(calls);
-            return Err(Error::Unsupported {
-                message: "aggregate function calls cannot contain set-returning function calls"
-                    .into(),
-            });
-        }
+        let mut calls = self.select_set_calls_for(agg)?;
         // The arguments are bound with no collector: a nested call is refused.
         let bound = self.bind_set_call(
             func,
@@ -298,6 +310,38 @@ impl Binder<'_> {
         calls.push(call);
         self.select_set_calls = Some(calls);
         Ok(e)
+    }
+
+    /// Takes the select list's set-returning calls so far, for a call found in a context
+    /// `agg`; an error where such calls are not allowed. The caller puts them back.
+    pub(crate) fn select_set_calls_for(&mut self, agg: AggContext) -> Result<Vec<SetCall>> {
+        let clause = match agg {
+            AggContext::Forbidden(clause) => Some(clause),
+            AggContext::Nested => Some("aggregate function calls"),
+            AggContext::Allowed => None,
+        };
+        let Some(calls) = self.select_set_calls.take() else {
+            return Err(match clause {
+                Some(c) if c.starts_with("aggregate") => Error::Unsupported {
+                    message: "aggregate function calls cannot contain set-returning function calls"
+                        .into(),
+                },
+                Some(c) => Error::Unsupported {
+                    message: format!("set-returning functions are not allowed in {c}"),
+                },
+                None => Error::Unsupported {
+                    message: "set-returning functions are not allowed here".into(),
+                },
+            });
+        };
+        if clause == Some("aggregate function calls") {
+            self.select_set_calls = Some(calls);
+            return Err(Error::Unsupported {
+                message: "aggregate function calls cannot contain set-returning function calls"
+                    .into(),
+            });
+        }
+        Ok(calls)
     }
 
     /// The error for a FROM function Basalt does not have: PostgreSQL's "function f(types)

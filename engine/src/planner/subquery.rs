@@ -91,6 +91,7 @@ impl Domain {
                     ty: *ty,
                 })
                 .collect(),
+            ..Default::default()
         }
     }
 }

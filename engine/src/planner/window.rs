@@ -585,7 +585,7 @@ fn substitute_aliases(e: &ast::Expr, aliases: &[(String, &ast::Expr)], scope: &S
     match e {
         ast::Expr::Identifier(id) => {
             let name = normalize_ident(id);
-            if scope.columns.iter().any(|c| c.name == name) {
+            if scope.has_name(&name) {
                 return e.clone();
             }
             match aliases.iter().find(|(a, _)| *a == name) {
