@@ -574,24 +574,18 @@ mod tests {
             ],
         )
         .unwrap();
-        let files = encode_parquet(schema.clone(), &[batch.clone()], u64::MAX).unwrap();
+        let files = encode_parquet(schema.clone(), std::slice::from_ref(&batch), u64::MAX).unwrap();
         assert_eq!(files.len(), 1);
         assert_eq!(files[0].1, 3);
         let input = ParquetInput::open(bytes::Bytes::from(files[0].0.clone()), "f").unwrap();
         let columns = input.parquet_schema().columns().to_vec();
         assert_eq!(
             columns[1].logical_type_ref(),
-            Some(&LogicalType::Time {
-                is_adjusted_to_u_t_c: false,
-                unit: ParquetTimeUnit::MICROS
-            })
+            Some(&LogicalType::time(false, ParquetTimeUnit::MICROS))
         );
         assert_eq!(
             columns[2].logical_type_ref(),
-            Some(&LogicalType::Timestamp {
-                is_adjusted_to_u_t_c: true,
-                unit: ParquetTimeUnit::MICROS
-            })
+            Some(&LogicalType::timestamp(true, ParquetTimeUnit::MICROS))
         );
         assert_eq!(columns[3].converted_type(), ConvertedType::INTERVAL);
         assert_eq!(columns[3].type_length(), 12);
