@@ -335,9 +335,13 @@ pub fn decompress(bytes: Vec<u8>, compression: Compression, file: &str) -> Resul
                 .map_err(|e| corrupt("lz4", e))?;
             Ok(out)
         }
-        Compression::Bzip2 => Err(Error::Unsupported {
-            message: "BZIP2 compression is not supported; use GZIP, ZSTD or LZ4".into(),
-        }),
+        Compression::Bzip2 => {
+            let mut out = Vec::new();
+            bzip2::read::MultiBzDecoder::new(bytes.as_slice())
+                .read_to_end(&mut out)
+                .map_err(|e| corrupt("bzip2", e))?;
+            Ok(out)
+        }
     }
 }
 
@@ -408,6 +412,35 @@ mod tests {
         );
         let cut = full[..full.len() / 2].to_vec();
         let e = decompress(cut, Compression::Gzip, "f").unwrap_err();
+        assert!(matches!(e, Error::DataCorrupted { .. }), "{e}");
+    }
+
+    // Two bzip2 streams back to back (as `cat a.bz2 b.bz2` makes), then one cut short and
+    // one with a flipped byte.
+    #[test]
+    fn bzip2_streams_and_corruption() {
+        use std::io::Write;
+        let stream = |text: &[u8]| {
+            let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+            enc.write_all(text).unwrap();
+            enc.finish().unwrap()
+        };
+        let first = stream(&b"1|a\n".repeat(1000));
+        let mut both = first.clone();
+        both.extend(stream(b"2|b\n"));
+        let out = decompress(both, Compression::Bzip2, "f").unwrap();
+        assert_eq!(out.len(), 4004);
+        assert!(out.ends_with(b"1|a\n2|b\n"));
+        let cut = first[..first.len() / 2].to_vec();
+        let e = decompress(cut, Compression::Bzip2, "f").unwrap_err();
+        assert!(matches!(e, Error::DataCorrupted { .. }), "{e}");
+        assert!(e.to_string().contains("bzip2 file \"f\""), "{e}");
+        let mut flipped = first.clone();
+        let mid = flipped.len() / 2;
+        flipped[mid] ^= 0x55;
+        let e = decompress(flipped, Compression::Bzip2, "f").unwrap_err();
+        assert!(matches!(e, Error::DataCorrupted { .. }), "{e}");
+        let e = decompress(b"not bzip2".to_vec(), Compression::Bzip2, "f").unwrap_err();
         assert!(matches!(e, Error::DataCorrupted { .. }), "{e}");
     }
 }

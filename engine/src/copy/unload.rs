@@ -4,7 +4,7 @@
 //! into one contiguous share per slice (a slice is a worker of the rayon pool) and slice `s`
 //! writes `<prefix><ssss>_part_<nn>`; with PARALLEL OFF one stream writes `<prefix><nnn>`.
 //! A new part starts when a file passes MAXFILESIZE. Parquet files end in `.parquet`, gzip
-//! in `.gz`, zstd in `.zst`, after any EXTENSION. PARTITION BY writes each partition under
+//! in `.gz`, zstd in `.zst`, bzip2 in `.bz2`, after any EXTENSION. PARTITION BY writes each partition under
 //! `<prefix>/<col>=<value>/`, leaving the partition columns out of the files unless INCLUDE.
 
 use std::io::Write;
@@ -39,11 +39,6 @@ pub fn unload(
     batches: &[RecordBatch],
 ) -> Result<Unloaded> {
     let o = &stmt.options;
-    if o.compression == Compression::Bzip2 {
-        return Err(Error::Unsupported {
-            message: "BZIP2 compression is not supported; use GZIP or ZSTD".into(),
-        });
-    }
     let existing = fs.list_prefix(&stmt.to)?;
     if !existing.is_empty() {
         if o.clean_path {
@@ -222,6 +217,7 @@ fn file_name(prefix: &str, slice: usize, part: usize, stmt: &UnloadStatement) ->
     match o.compression {
         Compression::Gzip => name.push_str(".gz"),
         Compression::Zstd => name.push_str(".zst"),
+        Compression::Bzip2 => name.push_str(".bz2"),
         _ => {}
     }
     name
@@ -374,6 +370,11 @@ fn compress(bytes: Vec<u8>, c: Compression) -> Result<Vec<u8>> {
             enc.finish().map_err(fail)
         }
         Compression::Zstd => zstd::stream::encode_all(bytes.as_slice(), 3).map_err(fail),
+        Compression::Bzip2 => {
+            let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+            enc.write_all(&bytes).map_err(fail)?;
+            enc.finish().map_err(fail)
+        }
         _ => Ok(bytes),
     }
 }

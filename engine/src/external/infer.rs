@@ -14,7 +14,7 @@
 //! Partition columns are the `key=value` directories above the first file, their types
 //! taken from the values of every partition directory.
 
-use arrow_schema::DataType;
+use arrow_schema::{DataType, IntervalUnit};
 use basalt_storage::{ColumnDef, ColumnEncoding, ExternalTable, SqlType};
 
 use crate::copy::files::FileStore;
@@ -258,14 +258,9 @@ fn infer_partitions(first: &str, files: &[(String, String)]) -> Vec<ColumnDef> {
 }
 
 fn parquet_columns(bytes: Vec<u8>, file: &str) -> Result<Vec<ColumnDef>> {
-    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-        bytes::Bytes::from(bytes),
-    )
-    .map_err(|e| Error::DataCorrupted {
-        message: format!("could not read Parquet file \"{file}\": {e}"),
-    })?;
+    let input = crate::copy::parquet::ParquetInput::open(bytes::Bytes::from(bytes), file)?;
     let mut out = Vec::new();
-    for f in builder.schema().fields() {
+    for f in input.schema().fields() {
         use DataType as D;
         let ty = match f.data_type() {
             D::Int8 | D::Int16 | D::UInt8 => SqlType::SmallInt,
@@ -289,7 +284,11 @@ fn parquet_columns(bytes: Vec<u8>, file: &str) -> Result<Vec<ColumnDef>> {
             D::Utf8 | D::LargeUtf8 | D::Utf8View => TEXT_TYPE,
             D::Dictionary(_, v) if matches!(v.as_ref(), D::Utf8 | D::LargeUtf8) => TEXT_TYPE,
             D::Date32 | D::Date64 => SqlType::Date,
-            D::Timestamp(..) => SqlType::Timestamp,
+            // TIMESTAMP(isAdjustedToUTC=true) reads with a zone.
+            D::Timestamp(_, Some(_)) => SqlType::Timestamptz,
+            D::Timestamp(_, None) => SqlType::Timestamp,
+            D::Time32(_) | D::Time64(_) => SqlType::Time,
+            D::Interval(IntervalUnit::MonthDayNano) => SqlType::Interval,
             other => {
                 return Err(Error::Unsupported {
                     message: format!(

@@ -14,14 +14,12 @@
 use arrow_array::{
     new_null_array, Array, ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float32Array,
     Float64Array, Int16Array, Int32Array, Int64Array, RecordBatch, StringArray,
-    TimestampMicrosecondArray, UInt32Array,
+    Time64MicrosecondArray, TimestampMicrosecondArray, UInt32Array,
 };
 use arrow_cast::{can_cast_types, cast_with_options, CastOptions};
 use arrow_schema::DataType;
 use basalt_storage::{ColumnRange, SqlType, ZoneMap, ZoneValue};
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ProjectionMask;
 use rayon::prelude::*;
 
 use crate::copy::values::ColumnBuilder;
@@ -322,12 +320,6 @@ fn read_file(
     ))
 }
 
-fn corrupt(file: &str, e: impl std::fmt::Display) -> Error {
-    Error::DataCorrupted {
-        message: format!("could not read Parquet file \"{file}\": {e}"),
-    }
-}
-
 fn read_parquet(
     source: &ExternalSource,
     bytes: Vec<u8>,
@@ -336,10 +328,9 @@ fn read_parquet(
     ranges: &[ColumnRange],
     counts: &mut ExternalCounts,
 ) -> Result<FileRows> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
-        .map_err(|e| corrupt(file, e))?;
-    let schema = builder.schema().clone();
-    let metadata = builder.metadata().clone();
+    let input = crate::copy::parquet::ParquetInput::open(bytes::Bytes::from(bytes), file)?;
+    let schema = input.schema().clone();
+    let metadata = input.metadata().clone();
     let columns = &source.table.columns;
     // Where each table column is in the file, by name.
     let position = |c: usize| -> Option<usize> {
@@ -384,9 +375,11 @@ fn read_parquet(
             break;
         };
         let field = &schema.fields()[i];
-        let Ok(converter) =
-            StatisticsConverter::try_new(field.name(), &schema, builder.parquet_schema())
-        else {
+        let Ok(converter) = StatisticsConverter::try_new(
+            field.name(),
+            input.reader_schema(),
+            input.parquet_schema(),
+        ) else {
             continue;
         };
         let (Ok(mins), Ok(maxes), Ok(nulls)) = (
@@ -426,20 +419,16 @@ fn read_parquet(
     if kept.is_empty() {
         return Ok(Vec::new());
     }
-    let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
-    let reader = builder
-        .with_projection(mask)
-        .with_row_groups(kept)
-        .with_batch_size(PARQUET_BATCH_ROWS)
-        .build()
-        .map_err(|e| corrupt(file, e))?;
+    roots.sort_unstable();
+    roots.dedup();
+    let reader = input.read(&roots, Some(kept), PARQUET_BATCH_ROWS)?;
     let options = CastOptions {
         safe: false,
         ..Default::default()
     };
     let mut out = Vec::new();
     for batch in reader {
-        let batch = batch.map_err(|e| corrupt(file, e))?;
+        let batch = batch?;
         let rows = batch.num_rows();
         let mut cols = Vec::with_capacity(needed.len());
         for &c in needed {
@@ -490,6 +479,14 @@ fn zone_value(stats: &ArrayRef, g: usize, ty: SqlType) -> Option<ZoneValue> {
         (SqlType::Date, DataType::Date32) => int(a.downcast_ref::<Date32Array>()?.value(g).into()),
         (SqlType::Timestamp, DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, None)) => {
             int(a.downcast_ref::<TimestampMicrosecondArray>()?.value(g))
+        }
+        // Microseconds since the epoch in UTC whatever the zone label says.
+        (
+            SqlType::Timestamptz,
+            DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, Some(_)),
+        ) => int(a.downcast_ref::<TimestampMicrosecondArray>()?.value(g)),
+        (SqlType::Time, DataType::Time64(arrow_schema::TimeUnit::Microsecond)) => {
+            int(a.downcast_ref::<Time64MicrosecondArray>()?.value(g))
         }
         (SqlType::Decimal { scale, .. }, DataType::Decimal128(_, s)) if *s == scale => Some(
             ZoneValue::Decimal(a.downcast_ref::<Decimal128Array>()?.value(g)),
