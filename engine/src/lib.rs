@@ -596,6 +596,9 @@ impl Session {
             start: query_log::now_micros(),
             logged: always,
         });
+        // The statistics the block's ANALYZE gathered are in force for this statement's
+        // planning and catalogs, and for no other session's.
+        let _statistics = self.txn.as_ref().map(Transaction::statistics_scope);
         let result = self.execute_inner(stmt, params);
         if result.is_err() && self.txn.is_some() {
             self.failed = true;
@@ -808,6 +811,7 @@ impl Session {
                 columns,
                 manifest.version,
                 &interrupt,
+                self.txn.as_mut(),
             )?;
             info.extend(done.info_lines());
         }
@@ -846,6 +850,7 @@ impl Session {
             &columns,
             manifest.version,
             &interrupt::Interrupt::none(),
+            None,
         )?;
         Ok(())
     }
