@@ -12,7 +12,8 @@
 //! - `security`: users, groups, passwords and privileges (CREATE USER, GRANT, ...).
 //! - `copy`: Redshift's COPY (files into a table) and UNLOAD (a query into files).
 //! - `external`: external schemas and tables, read in place from Parquet, text and JSON.
-//! - `analyze`: ANALYZE, which gathers the table statistics the planner's estimates use.
+//! - `analyze`: ANALYZE, which gathers the table statistics the planner's estimates use;
+//!   `checkpoint`: CHECKPOINT, which writes the write-ahead log's rows to segment files.
 //! - `query_log`: STL_QUERY, the log of the queries the engine ran.
 //! - `schemas`: CREATE / DROP SCHEMA, the search path, and each session's temporary schema.
 //! - `constraints`: PRIMARY KEY, UNIQUE and FOREIGN KEY constraints (kept, not enforced).
@@ -24,6 +25,7 @@
 
 pub mod analyze;
 pub mod catalog;
+mod checkpoint;
 pub mod constraints;
 pub mod copy;
 pub mod cursor;
@@ -1162,6 +1164,13 @@ impl Session {
                 copy::options::Transfer::Unload(u) => self.unload(u),
                 copy::options::Transfer::External(e) => self.external_ddl(e, &stmt.text),
                 copy::options::Transfer::Analyze(a) => self.analyze(a),
+                copy::options::Transfer::Checkpoint => {
+                    let manifest = self.current_manifest();
+                    let superuser =
+                        security::Actor::of(&manifest.security, self.role_oid).superuser;
+                    checkpoint::run(&self.engine.store, superuser)?;
+                    Ok(command("CHECKPOINT"))
+                }
             };
         }
         if let Some(result) = self.cursor_statement(stmt) {
