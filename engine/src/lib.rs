@@ -791,8 +791,8 @@ impl Session {
     }
 
     /// ANALYZE: gathers and stores the statistics of the tables it names (or of every table
-    /// the session's role owns), as the session sees them. Statistics are not transactional:
-    /// inside a block they describe the block's view and are kept whatever it does next.
+    /// the session's role owns), as the session sees them. Inside a block they describe the
+    /// block's view and are the block's: written by its commit, discarded by its rollback.
     fn analyze(&mut self, stmt: &analyze::AnalyzeStatement) -> Result<StatementResult> {
         let manifest = self.current_manifest();
         let actor = security::Actor::of(&manifest.security, self.role_oid);
