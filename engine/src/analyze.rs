@@ -237,7 +237,7 @@ pub fn analyze_table(
     columns: &[usize],
     version: u64,
     interrupt: &Interrupt,
-    mut txn: Option<&mut Transaction>,
+    txn: Option<&mut Transaction>,
 ) -> Result<Analyzed> {
     let fresh = || -> Vec<ColumnAccumulator> {
         columns
@@ -305,7 +305,7 @@ pub fn analyze_table(
         marks: TableStats::marks_of(table),
         columns: gathered,
     };
-    match txn.as_deref_mut() {
+    match txn {
         // Inside a transaction block the statistics are the block's: written by its commit,
         // discarded by its rollback, as PostgreSQL's pg_statistic rows are.
         Some(t) => t.put_statistics(stats),
