@@ -21,7 +21,9 @@ fn segment_files(dir: &std::path::Path) -> usize {
         return 0;
     };
     for table in tables {
-        n += std::fs::read_dir(table.unwrap().path()).unwrap().count();
+        n += std::fs::read_dir(table.expect("a table directory").path())
+            .expect("a table directory")
+            .count();
     }
     n
 }
@@ -29,14 +31,14 @@ fn segment_files(dir: &std::path::Path) -> usize {
 /// Copies the files of `from` into `to` (the lock file excepted): the data directory as a
 /// crash at this moment would leave it, since the copy sees what was written.
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
+    std::fs::create_dir_all(to).expect("the copy's directory");
+    for entry in std::fs::read_dir(from).expect("the directory copied") {
+        let entry = entry.expect("an entry");
         let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
+        if entry.file_type().expect("a file type").is_dir() {
             copy_dir(&entry.path(), &target);
         } else if entry.file_name() != basalt_storage::LOCK_FILE {
-            std::fs::copy(entry.path(), target).unwrap();
+            std::fs::copy(entry.path(), target).expect("a file copied");
         }
     }
 }
