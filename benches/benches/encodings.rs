@@ -1,8 +1,12 @@
-//! Block encodings: encode and decode throughput (values/s) per column preference on generated
-//! columns, in the blocks the segment writer cuts (`WRITER_BLOCK_ROWS_MAX` rows) beside blocks of
-//! the format's largest size (`BLOCK_ROWS_MAX`, what earlier builds wrote), and, printed before
-//! the timings, the bytes a TPC-H-lineitem-like table of 1M rows takes per column under AUTO
-//! (in both block sizes), ZSTD and PLAIN (RAW).
+//! Block encodings: encode and decode throughput (values/s) per block encoding (PLAIN,
+//! DICTIONARY, RUN_LENGTH, delta and frame-of-reference bit-packing, each uncompressed; PLAIN
+//! under LZ4 and under ZSTD; and the writer's own choice, AUTO) on generated columns of several
+//! types, in the blocks the segment writer cuts (`WRITER_BLOCK_ROWS_MAX` rows); beside them, the
+//! parquet crate decoding the same column from an in-memory Parquet file (the peer). Printed
+//! before the timings: the bytes a TPC-H-lineitem-like table of 1M rows takes per column under
+//! AUTO (in the writer's blocks and the format's largest), ZSTD and PLAIN (RAW); after them, the
+//! run as Markdown tables (values/s and the ratios to the peer), read back from criterion's
+//! estimates.
 //!
 //! Run with `cargo bench -p basalt-benches --bench encodings`; set `BASALT_SIZES_ONLY=1` to print
 //! the size report and skip the timings.
@@ -14,12 +18,14 @@ use arrow_array::{
     ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int32Array, Int64Array, StringArray,
 };
 use basalt_benches::Rng;
-use basalt_storage::segment::{EncodedColumn, BLOCK_ROWS_MAX, WRITER_BLOCK_ROWS_MAX};
+use basalt_storage::segment::{
+    BlockCompression, BlockEncoding, EncodedColumn, BLOCK_ROWS_MAX, WRITER_BLOCK_ROWS_MAX,
+};
 use basalt_storage::{ColumnEncoding, SqlType};
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 
 /// Rows per generated column in the throughput benchmarks: four full blocks as the writer cuts
-/// them (two of the format's largest).
+/// them.
 const ROWS: usize = 131_072;
 /// Rows of the lineitem-like table in the size report.
 const LINEITEM_ROWS: usize = 1_000_000;
@@ -285,9 +291,13 @@ fn print_sizes() {
     );
 }
 
-fn encodings(c: &mut Criterion) {
+/// The generated columns of the throughput benchmarks: name, type, values. Each suits some
+/// encodings (few distinct values: dictionary; runs: run-length; sorted: delta; a narrow
+/// range: frame of reference) and not others; every applicable encoding is timed on each.
+fn throughput_columns() -> Vec<(&'static str, SqlType, ArrayRef)> {
     let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
-    let columns: Vec<(&str, SqlType, ArrayRef)> = vec![
+    let start = 8035; // 1992-01-01
+    vec![
         (
             "int_1_50",
             SqlType::Integer,
@@ -299,13 +309,30 @@ fn encodings(c: &mut Criterion) {
             "bigint_sorted",
             SqlType::BigInt,
             Arc::new(Int64Array::from_iter_values(
-                (0..ROWS as i64).map(|i| 1_000_000 + 4 * i),
+                (0..ROWS as i64).map(|i| 1_000_000 + 4 * i + (i % 3)),
             )),
         ),
         (
-            "bigint_constant",
+            "bigint_runs",
             SqlType::BigInt,
-            Arc::new(Int64Array::from_iter_values((0..ROWS).map(|_| 42))),
+            Arc::new(Int64Array::from_iter_values(
+                (0..ROWS as i64).map(|i| 7_000_000 + i / 64),
+            )),
+        ),
+        (
+            "decimal_price",
+            SqlType::Decimal {
+                precision: 12,
+                scale: 2,
+            },
+            decimal((0..ROWS).map(|_| 90_000 + rng.below(10_000_000) as i128)),
+        ),
+        (
+            "date_7_years",
+            SqlType::Date,
+            Arc::new(Date32Array::from_iter_values(
+                (0..ROWS).map(|_| start + rng.below(7 * 365) as i32),
+            )),
         ),
         (
             "text_5_values",
@@ -321,40 +348,191 @@ fn encodings(c: &mut Criterion) {
                 (0..ROWS).map(|_| comment(&mut rng)),
             )),
         ),
-    ];
-    let preferences = [
-        ColumnEncoding::Raw,
-        ColumnEncoding::Lzo,
-        ColumnEncoding::Bytedict,
-        ColumnEncoding::Runlength,
-        ColumnEncoding::Delta,
-        ColumnEncoding::Zstd,
-        ColumnEncoding::Auto,
-    ];
-    for (name, ty, array) in &columns {
+    ]
+}
+
+/// What is timed per column: each block encoding uncompressed, PLAIN under LZ4 and under ZSTD,
+/// and the writer's own choice (AUTO), as `(label, encoding)`.
+fn variants() -> Vec<(String, Variant)> {
+    let mut out: Vec<(String, Variant)> = BlockEncoding::ALL
+        .into_iter()
+        .map(|e| {
+            (
+                e.name().to_string(),
+                Variant::Forced(e, BlockCompression::None),
+            )
+        })
+        .collect();
+    for c in [BlockCompression::Lz4, BlockCompression::Zstd] {
+        out.push((
+            format!("plain+{}", c.name()),
+            Variant::Forced(BlockEncoding::Plain, c),
+        ));
+    }
+    out.push(("auto".to_string(), Variant::Auto));
+    out
+}
+
+#[derive(Clone, Copy)]
+enum Variant {
+    Forced(BlockEncoding, BlockCompression),
+    Auto,
+}
+
+impl Variant {
+    fn encode(self, ty: SqlType, array: &dyn arrow_array::Array) -> Option<EncodedColumn> {
+        match self {
+            Variant::Forced(e, c) => EncodedColumn::encode_forced(ty, array, e, c).ok(),
+            Variant::Auto => EncodedColumn::encode(ty, array, ColumnEncoding::Auto).ok(),
+        }
+    }
+}
+
+/// The peer: the same column as one Parquet file in memory (one row group), with the parquet
+/// crate's default encodings (dictionary, falling back to PLAIN) uncompressed and under ZSTD
+/// level 3 (the level Basalt's ZSTD uses).
+fn parquet_file(array: &ArrayRef, zstd: bool) -> bytes::Bytes {
+    use parquet::arrow::ArrowWriter;
+    use parquet::basic::{Compression, ZstdLevel};
+    use parquet::file::properties::WriterProperties;
+    let batch = arrow_array::RecordBatch::try_from_iter([("c", array.clone())]).expect("batch");
+    let compression = if zstd {
+        Compression::ZSTD(ZstdLevel::try_new(3).expect("level"))
+    } else {
+        Compression::UNCOMPRESSED
+    };
+    let props = WriterProperties::builder()
+        .set_compression(compression)
+        .set_max_row_group_row_count(Some(ROWS))
+        .build();
+    let mut out = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).expect("writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+    bytes::Bytes::from(out)
+}
+
+fn parquet_decode(file: &bytes::Bytes) -> usize {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file.clone())
+        .expect("parquet")
+        .with_batch_size(ROWS)
+        .build()
+        .expect("reader");
+    reader.map(|b| b.expect("batch").num_rows()).sum()
+}
+
+fn encodings(c: &mut Criterion) {
+    for (name, ty, array) in &throughput_columns() {
         let mut group = c.benchmark_group(format!("encodings/{name}"));
         group.throughput(Throughput::Elements(ROWS as u64));
         group.sample_size(10);
-        group.warm_up_time(Duration::from_millis(300));
-        group.measurement_time(Duration::from_secs(1));
-        for preference in preferences {
-            if preference.check(*ty).is_err() {
+        group.warm_up_time(Duration::from_millis(200));
+        group.measurement_time(Duration::from_millis(800));
+        for (label, variant) in variants() {
+            let Some(encoded) = variant.encode(*ty, array.as_ref()) else {
                 continue;
-            }
-            for block_rows in [WRITER_BLOCK_ROWS_MAX, BLOCK_ROWS_MAX] {
-                let encode = || {
-                    EncodedColumn::encode_in_blocks(*ty, array.as_ref(), preference, block_rows)
-                        .expect("encode")
-                };
-                let encoded = encode();
-                let label = format!("{}/{block_rows}", preference.keyword());
-                group.bench_function(BenchmarkId::new("encode", &label), |b| b.iter(encode));
-                group.bench_function(BenchmarkId::new("decode", &label), |b| {
-                    b.iter(|| encoded.decode().expect("decode"))
-                });
-            }
+            };
+            assert_eq!(encoded.decode().expect("decode").to_data(), array.to_data());
+            group.bench_function(BenchmarkId::new("encode", &label), |b| {
+                b.iter(|| variant.encode(*ty, array.as_ref()))
+            });
+            group.bench_function(BenchmarkId::new("decode", &label), |b| {
+                b.iter(|| encoded.decode().expect("decode"))
+            });
+        }
+        for (label, zstd) in [("parquet", false), ("parquet+zstd", true)] {
+            let file = parquet_file(array, zstd);
+            assert_eq!(parquet_decode(&file), ROWS);
+            group.bench_function(BenchmarkId::new("decode", label), |b| {
+                b.iter(|| parquet_decode(&file))
+            });
         }
         group.finish();
+    }
+}
+
+/// Criterion's mean time per iteration, in nanoseconds, of `group/function/parameter` in this
+/// run, read back from the estimates it saved.
+fn mean_ns(group: &str, function: &str, parameter: &str) -> Option<f64> {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = dir
+        .join("criterion")
+        .join(group.replace('/', "_"))
+        .join(function)
+        .join(parameter)
+        .join("new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json["mean"]["point_estimate"].as_f64()
+}
+
+/// Prints the run as Markdown: millions of values per second per column and encoding, encode
+/// and decode, and the ratio of Basalt's decode (AUTO, and AUTO's choice under ZSTD) to the
+/// parquet crate's decode of the same column.
+fn print_summary() {
+    use basalt_benches::harness;
+    println!("\n{}", harness::date_line());
+    println!("{}", harness::machine_line());
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        println!(
+            "Load average at the end of the run (1, 5, 15 min): {}",
+            load.trim()
+        );
+    }
+    if let Some(commit) = harness::git_commit() {
+        println!("Basalt at {commit}");
+    }
+    let columns = throughput_columns();
+    let variants = variants();
+    let mvps = |ns: Option<f64>| match ns {
+        Some(ns) => format!("{:.0}", ROWS as f64 / ns * 1e3),
+        None => "-".to_string(),
+    };
+    for function in ["encode", "decode"] {
+        println!(
+            "\n{function}, millions of values per second ({ROWS} values, blocks of \
+             {WRITER_BLOCK_ROWS_MAX}):\n"
+        );
+        let header: Vec<&str> = variants.iter().map(|(l, _)| l.as_str()).collect();
+        println!("| column | {} |", header.join(" | "));
+        println!("|---|{}", "---:|".repeat(header.len()));
+        for (name, ..) in &columns {
+            let group = format!("encodings/{name}");
+            let cells: Vec<String> = variants
+                .iter()
+                .map(|(l, _)| mvps(mean_ns(&group, function, l)))
+                .collect();
+            println!("| {name} | {} |", cells.join(" | "));
+        }
+    }
+    println!(
+        "\ndecode beside the parquet crate (same column, same run), millions of values per \
+         second; a ratio above 1 means Basalt decodes faster:\n"
+    );
+    println!(
+        "| column | Basalt auto | parquet | Basalt/parquet | Basalt plain+zstd | parquet+zstd \
+         | Basalt/parquet (zstd) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (name, ..) in &columns {
+        let group = format!("encodings/{name}");
+        let t = |p: &str| mean_ns(&group, "decode", p);
+        let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => format!("{:.2}x", b / a),
+            _ => "-".to_string(),
+        };
+        println!(
+            "| {name} | {} | {} | {} | {} | {} | {} |",
+            mvps(t("auto")),
+            mvps(t("parquet")),
+            ratio(t("auto"), t("parquet")),
+            mvps(t("plain+zstd")),
+            mvps(t("parquet+zstd")),
+            ratio(t("plain+zstd"), t("parquet+zstd")),
+        );
     }
 }
 
@@ -365,5 +543,6 @@ fn main() {
     if std::env::var_os("BASALT_SIZES_ONLY").is_none() {
         benches();
         Criterion::default().configure_from_args().final_summary();
+        print_summary();
     }
 }

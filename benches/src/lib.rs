@@ -1,8 +1,11 @@
 //! Basalt's benchmarks.
 //!
-//! - `benches/storage.rs`: writing and reading segments (criterion).
+//! - `benches/storage.rs`: writing and reading segments, and a filtered scan that zone maps
+//!   prune (criterion).
 //! - `benches/engine.rs`: SQL over the embedded engine: scan, filter, aggregate, join (criterion).
-//! - `benches/encodings.rs`: block encodings' throughput and sizes (criterion).
+//! - `benches/encodings.rs`: block encodings' throughput (values/s, encode and decode, per
+//!   encoding and type, beside the parquet crate decoding the same column) and sizes
+//!   (criterion).
 //! - `src/bin/tpch.rs`: the TPC-H harness: generates and loads the data, times the 22 queries,
 //!   and with `--compare` runs DuckDB and DataFusion beside Basalt and checks the answers.
 //! - `src/bin/copy.rs`: COPY of TPC-H lineitem from '|'-delimited text and from Parquet,

@@ -10,7 +10,9 @@
 //! every table the session's role owns (all of them for a superuser). Each table's segments are
 //! read in parallel, one rayon task per segment, each filling per-column accumulators (zone
 //! map, distinct sketch, widths) that merge once; the result replaces the table's statistics
-//! file. Basalt records no predicate columns, so `PREDICATE COLUMNS` analyzes every column,
+//! file, or, inside a transaction block, becomes the block's statistics of the table: its own
+//! statements plan with them, its commit writes them and its rollback discards them, as
+//! PostgreSQL's `pg_statistic` rows are transactional. Basalt records no predicate columns, so `PREDICATE COLUMNS` analyzes every column,
 //! as Redshift does for a table with none recorded. `ANALYZE COMPRESSION` is Redshift's
 //! encoding report, which Basalt does not offer (0A000): it chooses each block's encoding as
 //! it writes it.
@@ -18,7 +20,7 @@
 use std::sync::Arc;
 
 use basalt_storage::statistics::{ColumnAccumulator, TableStats};
-use basalt_storage::{Manifest, Store, TableMeta};
+use basalt_storage::{Manifest, Store, TableMeta, Transaction};
 use rayon::prelude::*;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
@@ -235,6 +237,7 @@ pub fn analyze_table(
     columns: &[usize],
     version: u64,
     interrupt: &Interrupt,
+    txn: Option<&mut Transaction>,
 ) -> Result<Analyzed> {
     let fresh = || -> Vec<ColumnAccumulator> {
         columns
@@ -273,7 +276,11 @@ pub fn analyze_table(
     let mut gathered: Vec<_> = merged.into_iter().map(ColumnAccumulator::finish).collect();
     // Columns not named keep their earlier statistics (if the table has not changed shape).
     if columns.len() < table.def.columns.len() {
-        if let Some(before) = store.statistics().get(table.id) {
+        let before = match &txn {
+            Some(t) => t.statistics(table.id),
+            None => store.statistics().get(table.id),
+        };
+        if let Some(before) = before {
             for def in &table.def.columns {
                 if gathered.iter().any(|c| c.name == def.name) {
                     continue;
@@ -289,21 +296,29 @@ pub fn analyze_table(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_micros() as i64)
         .unwrap_or(0);
-    store
-        .statistics()
-        .put(TableStats {
-            table_id: table.id,
-            version,
-            analyzed_at_us,
-            rows: live_rows,
-            carried_changes: 0,
-            marks: TableStats::marks_of(table),
-            columns: gathered,
-        })
-        .map_err(crate::storage_error)?;
-    // A table dropped meanwhile keeps no statistics.
-    if store.snapshot().table_by_id(table.id).is_none() {
-        store.statistics().remove(table.id);
+    let stats = TableStats {
+        table_id: table.id,
+        version,
+        analyzed_at_us,
+        rows: live_rows,
+        carried_changes: 0,
+        marks: TableStats::marks_of(table),
+        columns: gathered,
+    };
+    match txn {
+        // Inside a transaction block the statistics are the block's: written by its commit,
+        // discarded by its rollback, as PostgreSQL's pg_statistic rows are.
+        Some(t) => t.put_statistics(stats),
+        None => {
+            store
+                .statistics()
+                .put(stats)
+                .map_err(crate::storage_error)?;
+            // A table dropped meanwhile keeps no statistics.
+            if store.snapshot().table_by_id(table.id).is_none() {
+                store.statistics().remove(table.id);
+            }
+        }
     }
     Ok(Analyzed {
         schema: table.def.schema.clone(),

@@ -12,7 +12,8 @@
 //! - `security`: users, groups, passwords and privileges (CREATE USER, GRANT, ...).
 //! - `copy`: Redshift's COPY (files into a table) and UNLOAD (a query into files).
 //! - `external`: external schemas and tables, read in place from Parquet, text and JSON.
-//! - `analyze`: ANALYZE, which gathers the table statistics the planner's estimates use.
+//! - `analyze`: ANALYZE, which gathers the table statistics the planner's estimates use;
+//!   `checkpoint`: CHECKPOINT, which writes the write-ahead log's rows to segment files.
 //! - `query_log`: STL_QUERY, the log of the queries the engine ran.
 //! - `schemas`: CREATE / DROP SCHEMA, the search path, and each session's temporary schema.
 //! - `constraints`: PRIMARY KEY, UNIQUE and FOREIGN KEY constraints (kept, not enforced).
@@ -24,6 +25,7 @@
 
 pub mod analyze;
 pub mod catalog;
+mod checkpoint;
 pub mod constraints;
 pub mod copy;
 pub mod cursor;
@@ -596,6 +598,9 @@ impl Session {
             start: query_log::now_micros(),
             logged: always,
         });
+        // The statistics the block's ANALYZE gathered are in force for this statement's
+        // planning and catalogs, and for no other session's.
+        let _statistics = self.txn.as_ref().map(Transaction::statistics_scope);
         let result = self.execute_inner(stmt, params);
         if result.is_err() && self.txn.is_some() {
             self.failed = true;
@@ -786,8 +791,8 @@ impl Session {
     }
 
     /// ANALYZE: gathers and stores the statistics of the tables it names (or of every table
-    /// the session's role owns), as the session sees them. Statistics are not transactional:
-    /// inside a block they describe the block's view and are kept whatever it does next.
+    /// the session's role owns), as the session sees them. Inside a block they describe the
+    /// block's view and are the block's: written by its commit, discarded by its rollback.
     fn analyze(&mut self, stmt: &analyze::AnalyzeStatement) -> Result<StatementResult> {
         let manifest = self.current_manifest();
         let actor = security::Actor::of(&manifest.security, self.role_oid);
@@ -808,6 +813,7 @@ impl Session {
                 columns,
                 manifest.version,
                 &interrupt,
+                self.txn.as_mut(),
             )?;
             info.extend(done.info_lines());
         }
@@ -846,6 +852,7 @@ impl Session {
             &columns,
             manifest.version,
             &interrupt::Interrupt::none(),
+            None,
         )?;
         Ok(())
     }
@@ -1157,6 +1164,13 @@ impl Session {
                 copy::options::Transfer::Unload(u) => self.unload(u),
                 copy::options::Transfer::External(e) => self.external_ddl(e, &stmt.text),
                 copy::options::Transfer::Analyze(a) => self.analyze(a),
+                copy::options::Transfer::Checkpoint => {
+                    let manifest = self.current_manifest();
+                    let superuser =
+                        security::Actor::of(&manifest.security, self.role_oid).superuser;
+                    checkpoint::run(&self.engine.store, superuser)?;
+                    Ok(command("CHECKPOINT"))
+                }
             };
         }
         if let Some(result) = self.cursor_statement(stmt) {

@@ -70,7 +70,7 @@ pub use objects::{
 };
 pub use security::Security;
 pub use segment::{BlockMeta, SegmentReader};
-pub use statistics::{ColumnStats, Statistics, TableStats};
+pub use statistics::{ColumnStats, Statistics, StatisticsScope, TableStats};
 pub use store::{
     ScanCounts, SegmentScan, Store, StoreOptions, LOCK_FILE, MANIFESTS_KEPT, TABLE_ID_MIN,
 };

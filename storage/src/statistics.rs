@@ -7,9 +7,13 @@
 //!
 //! Statistics are advisory: the planner's estimates use them when present, and nothing else
 //! depends on them. A missing, unreadable, stale or corrupt file is ignored (corrupt ones with
-//! a line on standard error), never an error of a query or of startup. They are not
-//! transactional: ANALYZE writes its file when it finishes, and a table's file is deleted after
-//! the commit that drops the table (and at startup, for tables no longer in the catalog).
+//! a line on standard error), never an error of a query or of startup. They are transactional
+//! as PostgreSQL's `pg_statistic` rows are: ANALYZE in autocommit writes its file when it
+//! finishes; inside a transaction block the statistics stay with the transaction (seen by its
+//! own statements through a [`StatisticsScope`], by no other session), are written after its
+//! commit publishes and are discarded when it rolls back (or rolls back to a savepoint taken
+//! before). A table's file is deleted after the commit that drops the table (and at startup,
+//! for tables no longer in the catalog).
 //!
 //! Staleness is measured, not guessed: a file records each segment's row and deleted-row
 //! counts at the time of analysis, so the rows inserted and deleted since (SVV_TABLE_INFO's
@@ -506,8 +510,20 @@ impl Statistics {
         })
     }
 
-    /// The statistics of table `id`, if it was analyzed.
+    /// The statistics of table `id`, if it was analyzed: the ones an open transaction gathered,
+    /// while a [`StatisticsScope`] of it is in force on this thread, else the committed ones.
     pub fn get(&self, id: u64) -> Option<Arc<TableStats>> {
+        let owner = self as *const Statistics as usize;
+        let uncommitted = SCOPE.with(|scope| {
+            scope
+                .borrow()
+                .as_ref()
+                .filter(|s| s.owner == owner)
+                .and_then(|s| s.tables.get(&id).cloned())
+        });
+        if uncommitted.is_some() {
+            return uncommitted;
+        }
         self.tables
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -554,6 +570,53 @@ impl Statistics {
     /// The directory holding the files.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Makes [`Statistics::get`] on this thread return `uncommitted` (an open transaction's
+    /// statistics, by table id) before the committed ones, until the scope is dropped.
+    ///
+    /// The planner and the catalogs read statistics through the store, which knows nothing
+    /// of sessions; a session runs each statement's binding and planning on its own thread,
+    /// inside the scope of its transaction, so they see what the transaction analyzed and
+    /// no other session does. Scopes nest: dropping one restores the one before.
+    pub fn scope(&self, uncommitted: Arc<HashMap<u64, Arc<TableStats>>>) -> StatisticsScope {
+        let scope = Scope {
+            owner: self as *const Statistics as usize,
+            tables: uncommitted,
+        };
+        let previous = SCOPE.with(|s| s.borrow_mut().replace(scope));
+        StatisticsScope {
+            previous,
+            _not_send: std::marker::PhantomData,
+        }
+    }
+}
+
+/// The uncommitted statistics in force on a thread, and the [`Statistics`] (by address) they
+/// belong to, so that another store in the same process is not affected.
+#[derive(Debug)]
+struct Scope {
+    owner: usize,
+    tables: Arc<HashMap<u64, Arc<TableStats>>>,
+}
+
+thread_local! {
+    static SCOPE: std::cell::RefCell<Option<Scope>> = const { std::cell::RefCell::new(None) };
+}
+
+/// While alive, an open transaction's statistics are in force on the thread that made it
+/// (see [`Statistics::scope`]). Not `Send`: it belongs to its thread.
+#[derive(Debug)]
+#[must_use = "the statistics are in force only while the scope is alive"]
+pub struct StatisticsScope {
+    previous: Option<Scope>,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl Drop for StatisticsScope {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        SCOPE.with(|s| *s.borrow_mut() = previous);
     }
 }
 
@@ -735,5 +798,51 @@ mod tests {
         reopened.remove(16_385);
         assert!(reopened.get(16_385).is_none());
         assert!(!stats_dir.join(file_name(16_385)).exists());
+    }
+
+    #[test]
+    fn a_transaction_keeps_its_statistics_until_commit() {
+        // Input: a store with table `t`; statistics put in a transaction, seen through its
+        // scope on this thread only, undone by a savepoint, discarded by a rollback, and
+        // written (to memory and to the file) by a commit that changes nothing else.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(crate::Store::open(dir.path()).unwrap());
+        let mut t = store.begin();
+        t.create_table(crate::test_util::int_def("t")).unwrap();
+        t.commit().unwrap();
+        let id = store.snapshot().table("public", "t").unwrap().id;
+        let mut stats = sample();
+        stats.table_id = id;
+
+        let mut txn = store.begin();
+        let mark = txn.savepoint();
+        txn.put_statistics(stats.clone());
+        assert!(store.statistics().get(id).is_none());
+        {
+            let _scope = txn.statistics_scope();
+            assert_eq!(store.statistics().get(id).as_deref(), Some(&stats));
+            let other = std::thread::spawn({
+                let store = store.clone();
+                move || store.statistics().get(id).is_none()
+            });
+            assert!(other.join().unwrap(), "another thread sees no scope");
+        }
+        assert!(store.statistics().get(id).is_none(), "the scope ended");
+        txn.rollback_to(&mark);
+        assert!(txn.statistics(id).is_none());
+        txn.put_statistics(stats.clone());
+        drop(txn);
+        assert!(store.statistics().get(id).is_none(), "rolled back");
+        assert!(std::fs::read_dir(dir.path().join(STATS_DIR))
+            .unwrap()
+            .next()
+            .is_none());
+
+        let mut txn = store.begin();
+        txn.put_statistics(stats.clone());
+        txn.commit().unwrap();
+        assert_eq!(store.statistics().get(id).as_deref(), Some(&stats));
+        let reopened = Statistics::open(dir.path(), &[id]).unwrap();
+        assert_eq!(reopened.get(id).as_deref(), Some(&stats));
     }
 }

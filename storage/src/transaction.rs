@@ -16,7 +16,7 @@
 //!                                         delete nothing (the manifest may refer to them)
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow_array::{Array, RecordBatch};
@@ -26,6 +26,7 @@ use crate::durable::{create_dir, sync_dir};
 use crate::error::{Error, Result};
 use crate::segment::writer::{span_string_bytes, split_rows, write_segment};
 use crate::segment::{SEGMENT_ROWS_MAX, SEGMENT_STRING_BYTES_MAX};
+use crate::statistics::{StatisticsScope, TableStats};
 use crate::store::{Changes, CommitError, Store, PENDING_BYTES_MAX, PENDING_ROWS_MAX};
 use crate::types::{SqlType, DECIMAL_PRECISION_MAX};
 
@@ -76,6 +77,9 @@ pub struct Transaction {
     external_changed: bool,
     /// True once the views and indexes were replaced here.
     objects_changed: bool,
+    /// Statistics ANALYZE gathered here, by table id: written after the commit publishes,
+    /// discarded on rollback.
+    statistics: Arc<HashMap<u64, Arc<TableStats>>>,
     state: State,
 }
 
@@ -98,6 +102,7 @@ impl Transaction {
             garbage: Vec::new(),
             external_changed: false,
             objects_changed: false,
+            statistics: Arc::new(HashMap::new()),
             state: State::Open,
         }
     }
@@ -492,6 +497,41 @@ impl Transaction {
         }
     }
 
+    /// Keeps `stats` (ANALYZE's, of a table this transaction sees) as the table's statistics
+    /// within this transaction: its own statements see them (see
+    /// [`Transaction::statistics_scope`]), the commit writes them, a rollback discards them.
+    pub fn put_statistics(&mut self, stats: TableStats) {
+        Arc::make_mut(&mut self.statistics).insert(stats.table_id, Arc::new(stats));
+    }
+
+    /// The statistics gathered here of table `id`, else the committed ones.
+    pub fn statistics(&self, id: u64) -> Option<Arc<TableStats>> {
+        match self.statistics.get(&id) {
+            Some(s) => Some(s.clone()),
+            None => self.store.statistics().get(id),
+        }
+    }
+
+    /// Puts the statistics gathered here in force for the store's readers on this thread (the
+    /// planner, the catalogs) while the scope lives.
+    pub fn statistics_scope(&self) -> StatisticsScope {
+        self.store.statistics().scope(self.statistics.clone())
+    }
+
+    /// Writes the statistics gathered here of the tables `published` holds (a table dropped
+    /// after it was analyzed keeps none). After the commit published: statistics are advisory,
+    /// so a failure to write them is logged, not a failure of the commit.
+    fn publish_statistics(&self, published: &Manifest) {
+        for (id, stats) in self.statistics.iter() {
+            if published.table_by_id(*id).is_none() {
+                continue;
+            }
+            if let Err(e) = self.store.statistics().put(TableStats::clone(stats)) {
+                eprintln!("basalt: could not write the statistics of table {id}: {e}");
+            }
+        }
+    }
+
     /// A mark to come back to with [`Transaction::rollback_to`] (SQL's SAVEPOINT): the
     /// transaction's view and its record of changes as they stand now.
     pub fn savepoint(&self) -> Savepoint {
@@ -506,6 +546,7 @@ impl Transaction {
             pending_size: self.pending_size.clone(),
             security_changed: self.security_changed,
             external_changed: self.external_changed,
+            statistics: self.statistics.clone(),
             written: self.written.len(),
         }
     }
@@ -525,6 +566,7 @@ impl Transaction {
         self.pending_size = mark.pending_size.clone();
         self.security_changed = mark.security_changed;
         self.external_changed = mark.external_changed;
+        self.statistics = mark.statistics.clone();
         // Tables created since stay in `created_ever`: their directories go at the end.
         let since = self.written.split_off(mark.written.min(self.written.len()));
         for (table, segment) in since {
@@ -542,7 +584,9 @@ impl Transaction {
     pub fn commit(mut self) -> Result<Arc<Manifest>> {
         let Some(view) = self.view.as_ref() else {
             self.state = State::Committed;
-            return Ok(self.store.snapshot());
+            let latest = self.store.snapshot();
+            self.publish_statistics(&latest);
+            return Ok(latest);
         };
         if self.created.is_empty()
             && self.dropped.is_empty()
@@ -554,7 +598,9 @@ impl Transaction {
         {
             self.garbage = std::mem::take(&mut self.written);
             self.state = State::Committed;
-            return Ok(self.store.snapshot());
+            let latest = self.store.snapshot();
+            self.publish_statistics(&latest);
+            return Ok(latest);
         }
 
         // The segment files were fsynced when written; make their names durable too.
@@ -592,6 +638,7 @@ impl Transaction {
                 for id in self.dropped.keys() {
                     self.store.statistics().remove(*id);
                 }
+                self.publish_statistics(&published);
                 let kept: HashSet<(u64, u64)> = published
                     .tables
                     .iter()
@@ -653,6 +700,7 @@ pub struct Savepoint {
     pending_size: BTreeMap<u64, (u64, u64)>,
     security_changed: bool,
     external_changed: bool,
+    statistics: Arc<HashMap<u64, Arc<TableStats>>>,
     /// How many segment files the transaction had written.
     written: usize,
 }

@@ -303,7 +303,10 @@ impl<'a> Cursor<'a> {
 /// True when the tokens (whitespace skipped) are a Redshift COPY from a file location or an
 /// UNLOAD, the statements this module parses.
 pub fn is_transfer(tokens: &[TokenWithSpan]) -> bool {
-    if crate::external::ddl::is_external(tokens) || crate::analyze::is_analyze(tokens) {
+    if crate::external::ddl::is_external(tokens)
+        || crate::analyze::is_analyze(tokens)
+        || crate::checkpoint::is_checkpoint(tokens)
+    {
         return true;
     }
     let mut c = Cursor::new("", tokens);
@@ -340,6 +343,8 @@ pub enum Transfer {
     External(crate::external::ddl::ExternalStatement),
     /// ANALYZE (see `analyze`), which sqlparser reads in Hive's form.
     Analyze(crate::analyze::AnalyzeStatement),
+    /// CHECKPOINT (see `checkpoint`), which sqlparser does not read.
+    Checkpoint,
 }
 
 /// Parses one COPY-from-file or UNLOAD statement (`tokens` without the `;`).
@@ -349,6 +354,9 @@ pub fn parse_transfer(sql: &str, tokens: &[TokenWithSpan]) -> Result<Transfer> {
     }
     if crate::analyze::is_analyze(tokens) {
         return crate::analyze::parse(sql, tokens).map(Transfer::Analyze);
+    }
+    if crate::checkpoint::is_checkpoint(tokens) {
+        return crate::checkpoint::parse(sql, tokens).map(|()| Transfer::Checkpoint);
     }
     let mut c = Cursor::new(sql, tokens);
     if c.eat("unload") {

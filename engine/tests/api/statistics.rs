@@ -117,3 +117,47 @@ fn approximate_errors_point_at_the_word() {
     assert_eq!(e.to_string(), "column \"nope\" does not exist");
     assert_eq!(e.position(), Some(39));
 }
+
+#[test]
+fn statistics_of_a_block_are_durable_after_commit_and_gone_after_rollback() {
+    // Input: two tables of three rows; `a` analyzed in a block that commits, `b` in a block
+    // that rolls back (and in a session dropped with its block open); nothing is written
+    // before the commit; after a restart `a` has its statistics and `b` has none.
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let engine = Engine::open(dir.path()).unwrap();
+        let mut s = engine.session("basalt");
+        s.run("CREATE TABLE a (x int); INSERT INTO a VALUES (1), (2), (2)")
+            .unwrap();
+        s.run("CREATE TABLE b (x int); INSERT INTO b VALUES (1), (2), (3)")
+            .unwrap();
+        s.run("BEGIN; ANALYZE a").unwrap();
+        let files = || std::fs::read_dir(dir.path().join("stats")).unwrap().count();
+        assert_eq!(files(), 0, "nothing is written before the commit");
+        s.run("COMMIT").unwrap();
+        assert_eq!(files(), 1);
+        s.run("BEGIN; ANALYZE b").unwrap();
+        assert_eq!(
+            scalar(&mut s, "SELECT reltuples FROM pg_class WHERE relname = 'b'"),
+            "3.0"
+        );
+        s.run("ROLLBACK").unwrap();
+        let mut open_block = engine.session("basalt");
+        open_block.run("BEGIN; ANALYZE b").unwrap();
+        drop(open_block);
+        assert_eq!(files(), 1);
+    }
+    let engine = Engine::open(dir.path()).unwrap();
+    let mut s = engine.session("basalt");
+    assert_eq!(
+        scalar(
+            &mut s,
+            "SELECT n_distinct FROM pg_stats WHERE tablename = 'a'"
+        ),
+        "-0.6666667"
+    );
+    assert_eq!(
+        scalar(&mut s, "SELECT reltuples FROM pg_class WHERE relname = 'b'"),
+        "-1.0"
+    );
+}

@@ -53,6 +53,85 @@ pub(crate) fn encode_block(
     debug_assert_eq!(zone_map.row_count, rows as u64);
     debug_assert_eq!(zone_map.null_count, nulls as u64);
 
+    let allowed = preference.encodings();
+    let mut payload = Vec::new();
+    let encoding = if allowed == [Encoding::Plain] {
+        Encoding::Plain.encode(pieces, &Flat::Utf8(Vec::new()), &mut payload)
+    } else {
+        let flat = Flat::of(pieces);
+        Encoding::choose(pieces, &flat, allowed).encode(pieces, &flat, &mut payload)
+    };
+    let (compression, compressed) = Compression::compress(&payload, preference.compression());
+    write_block(
+        pieces,
+        encoding,
+        &payload,
+        compression,
+        compressed,
+        zone_map,
+        out,
+    )
+}
+
+/// Encodes `pieces` as a block appended to `out` with exactly `encoding` (FRAME_OF_REFERENCE
+/// in the mode `delta` names) and exactly `compression`, whatever the sizes: for measuring one
+/// encoding at a time. An error when the encoding cannot encode these values.
+pub(crate) fn encode_block_forced(
+    pieces: &[Piece<'_>],
+    encoding: Encoding,
+    delta: bool,
+    compression: Compression,
+    out: &mut Vec<u8>,
+) -> Result<WrittenBlock, String> {
+    let rows: usize = pieces.iter().map(Piece::len).sum();
+    if rows == 0 || rows > BLOCK_ROWS_MAX as usize {
+        return Err(format!("a block of {rows} rows"));
+    }
+    let zone_map = ZoneMap::of_pieces(pieces);
+    // PLAIN reads the pieces themselves, as `encode_block` does.
+    let flat = match encoding {
+        Encoding::Plain => Flat::Utf8(Vec::new()),
+        _ => Flat::of(pieces),
+    };
+    let mut payload = Vec::new();
+    let done = match encoding {
+        Encoding::FrameOfReference => {
+            crate::segment::lightweight::FrameOfReference::encode_in_mode(
+                &flat,
+                delta,
+                &mut payload,
+            )
+        }
+        _ => encoding.encode(pieces, &flat, &mut payload) == encoding,
+    };
+    if !done {
+        return Err(format!("{encoding:?} cannot encode these values"));
+    }
+    let compressed = Compression::compress_with(&payload, compression)?;
+    write_block(
+        pieces,
+        encoding,
+        &payload,
+        compression,
+        compressed,
+        zone_map,
+        out,
+    )
+}
+
+/// Appends the block of `pieces` whose payload `encoding` produced (stored as `compressed`
+/// when that is `Some`) to `out`.
+fn write_block(
+    pieces: &[Piece<'_>],
+    encoding: Encoding,
+    payload: &[u8],
+    compression: Compression,
+    compressed: Option<Vec<u8>>,
+    zone_map: ZoneMap,
+    out: &mut Vec<u8>,
+) -> Result<WrittenBlock, String> {
+    let rows: usize = pieces.iter().map(Piece::len).sum();
+    let nulls: usize = pieces.iter().map(Piece::null_count).sum();
     let validity = if nulls > 0 {
         let mut bits = arrow_buffer::BooleanBufferBuilder::new(rows);
         for piece in pieces {
@@ -67,17 +146,7 @@ pub(crate) fn encode_block(
     } else {
         Vec::new()
     };
-
-    let allowed = preference.encodings();
-    let mut payload = Vec::new();
-    let encoding = if allowed == [Encoding::Plain] {
-        Encoding::Plain.encode(pieces, &Flat::Utf8(Vec::new()), &mut payload)
-    } else {
-        let flat = Flat::of(pieces);
-        Encoding::choose(pieces, &flat, allowed).encode(pieces, &flat, &mut payload)
-    };
-    let (compression, compressed) = Compression::compress(&payload, preference.compression());
-    let stored = compressed.as_deref().unwrap_or(&payload);
+    let stored = compressed.as_deref().unwrap_or(payload);
 
     let too_big = |what: &str, n: usize| format!("block {what} of {n} bytes exceeds 4 GiB");
     let payload_len =

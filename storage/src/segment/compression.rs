@@ -86,6 +86,21 @@ impl Compression {
         }
     }
 
+    /// Compresses `payload` with exactly this compression, whatever it saves: `None` for
+    /// [`Compression::None`] (store `payload` itself). For measuring one compression at a time.
+    pub(crate) fn compress_with(
+        payload: &[u8],
+        compression: Compression,
+    ) -> Result<Option<Vec<u8>>, String> {
+        match compression {
+            Compression::None => Ok(None),
+            Compression::Lz4 => Ok(Some(lz4_flex::block::compress(payload))),
+            Compression::Zstd => zstd::bulk::compress(payload, ZSTD_LEVEL)
+                .map(Some)
+                .map_err(|e| format!("ZSTD compression: {e}")),
+        }
+    }
+
     /// Decompresses `stored` into exactly `uncompressed_len` bytes.
     pub(crate) fn decompress(
         self,

@@ -501,9 +501,23 @@ impl FrameOfReference {
         Self::plan(flat).map(|(_, size)| size)
     }
 
-    /// Appends the payload; `false` (with nothing written) for non-integers.
+    /// Appends the payload in the smaller mode; `false` (with nothing written) for non-integers.
     pub(crate) fn encode(flat: &Flat<'_>, out: &mut Vec<u8>) -> bool {
-        let (Some((mode, _)), Flat::Fixed { values, .. }) = (Self::plan(flat), flat) else {
+        match Self::plan(flat) {
+            Some((mode, _)) => Self::encode_mode(flat, mode, out),
+            None => false,
+        }
+    }
+
+    /// Appends the payload in delta mode (`delta`) or else frame mode, whichever is larger;
+    /// `false` (with nothing written) for non-integers. For measuring one mode at a time.
+    pub(crate) fn encode_in_mode(flat: &Flat<'_>, delta: bool, out: &mut Vec<u8>) -> bool {
+        let mode = if delta { MODE_DELTA } else { MODE_FRAME };
+        Self::plan(flat).is_some() && Self::encode_mode(flat, mode, out)
+    }
+
+    fn encode_mode(flat: &Flat<'_>, mode: u8, out: &mut Vec<u8>) -> bool {
+        let Flat::Fixed { values, .. } = flat else {
             return false;
         };
         out.put_u8(mode);

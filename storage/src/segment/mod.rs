@@ -24,7 +24,7 @@ pub(crate) mod physical;
 pub(crate) mod reader;
 pub(crate) mod writer;
 
-pub use column_codec::EncodedColumn;
+pub use column_codec::{BlockCompression, BlockEncoding, EncodedColumn};
 pub use reader::{BlockMeta, SegmentReader};
 
 /// First and last 8 bytes of every segment file.
