@@ -638,7 +638,7 @@ impl Session {
                 Some(group) if !group.is_empty() => group.to_owned(),
                 _ => "default".to_owned(),
             };
-            self.engine.queries.record(query_log::QueryRow {
+            let row = query_log::QueryRow {
                 userid: self.role_oid,
                 query: query.id,
                 label,
@@ -649,7 +649,12 @@ impl Session {
                 starttime: query.start,
                 endtime: query_log::now_micros(),
                 aborted,
-            });
+            };
+            // A streamed query is logged when its stream ends, with how it ended.
+            match self.streamed.as_mut() {
+                Some(stream) => stream.log_on_end(Arc::clone(&self.engine.queries), row),
+                None => self.engine.queries.record(row),
+            }
             self.last_query_id = query.id;
         }
         if !in_block {

@@ -256,6 +256,9 @@ fn panicked(payload: &(dyn std::any::Any + Send)) -> Error {
 pub struct RowStream {
     columns: Vec<ResultColumn>,
     source: Source,
+    /// The STL_QUERY row recorded when the stream ends (its end time and whether it failed
+    /// filled in then).
+    log: Option<(Arc<crate::query_log::QueryLog>, crate::query_log::QueryRow)>,
 }
 
 #[derive(Debug)]
@@ -271,6 +274,25 @@ impl RowStream {
         RowStream {
             columns: result.columns,
             source: Source::Ready(result.batches.into_iter()),
+            log: None,
+        }
+    }
+
+    /// Records `row` in `queries` when the stream ends: aborted if it ends in an error or is
+    /// dropped before its end.
+    pub(crate) fn log_on_end(
+        &mut self,
+        queries: Arc<crate::query_log::QueryLog>,
+        row: crate::query_log::QueryRow,
+    ) {
+        self.log = Some((queries, row));
+    }
+
+    fn ended(&mut self, aborted: bool) {
+        if let Some((queries, mut row)) = self.log.take() {
+            row.endtime = crate::query_log::now_micros();
+            row.aborted = aborted;
+            queries.record(row);
         }
     }
 
@@ -292,15 +314,30 @@ impl Iterator for RowStream {
 
     fn next(&mut self) -> Option<Result<RecordBatch>> {
         let item = match &mut self.source {
-            Source::Ready(batches) => return batches.next().map(Ok),
+            Source::Ready(batches) => batches.next().map(Ok),
             Source::Running(rx) => rx.recv().ok(),
             Source::Ended => None,
         };
-        if !matches!(item, Some(Ok(_))) {
+        match &item {
+            Some(Ok(_)) => {}
             // An error is the last item; a closed channel is the end.
-            self.source = Source::Ended;
+            Some(Err(_)) => {
+                self.source = Source::Ended;
+                self.ended(true);
+            }
+            None => {
+                self.source = Source::Ended;
+                self.ended(false);
+            }
         }
         item
+    }
+}
+
+impl Drop for RowStream {
+    /// A stream dropped before its end stopped its query: it is logged as aborted.
+    fn drop(&mut self) {
+        self.ended(true);
     }
 }
 
@@ -356,6 +393,7 @@ pub(crate) fn start(columns: Vec<ResultColumn>, job: QueryJob) -> Result<RowStre
     Ok(RowStream {
         columns,
         source: Source::Running(rx),
+        log: None,
     })
 }
 
