@@ -78,7 +78,7 @@ impl Peer {
         let v = peer.call(json!({"op": "versions"}))?;
         println!(
             "Peers: DuckDB {}, DataFusion {} (Python {})",
-            v["duckdb"].as_str().unwrap_or("?"),
+            v["duckdb"].as_str().unwrap_or("not installed"),
             v["datafusion"].as_str().unwrap_or("not installed"),
             v["python"].as_str().unwrap_or("?"),
         );

@@ -53,6 +53,7 @@ use arrow_array::{ArrayRef, RecordBatch, StringArray};
 pub use basalt_storage::SqlType;
 use basalt_storage::{Store, Transaction};
 pub use error::{Error, Result};
+pub use exec::stream::{Executed, RowStream};
 pub use interrupt::CancelHandle;
 
 use crate::planner::bind::Binder;
@@ -312,6 +313,9 @@ impl Engine {
                 self.next_temp_schema
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             ),
+            stream_wanted: false,
+            streamed: None,
+            stream_failed: Arc::default(),
         }
     }
 
@@ -356,6 +360,13 @@ pub struct Session {
     block_xid: Option<i64>,
     /// This session's temporary schema (`pg_temp_N`), which holds its temporary tables.
     temp_schema: String,
+    /// Set by [`Session::execute_streaming`]: a query's rows are to stream (into `streamed`)
+    /// rather than be collected.
+    stream_wanted: bool,
+    streamed: Option<RowStream>,
+    /// Set when a streamed query fails after its stream was handed out; the transaction
+    /// block, if one is open, then fails as it does for a failed statement.
+    stream_failed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Drop for Session {
@@ -565,7 +576,11 @@ impl Session {
 
     /// The session's transaction state, for ReadyForQuery.
     pub fn transaction_status(&self) -> TransactionStatus {
-        match (&self.txn, self.failed) {
+        let failed = self.failed
+            || self
+                .stream_failed
+                .load(std::sync::atomic::Ordering::Relaxed);
+        match (&self.txn, failed) {
             (None, _) => TransactionStatus::Idle,
             (Some(_), false) => TransactionStatus::InBlock,
             (Some(_), true) => TransactionStatus::Failed,
@@ -579,6 +594,12 @@ impl Session {
         params: &[Option<String>],
     ) -> Result<StatementResult> {
         use sqlparser::ast::Statement as S;
+        let streamed_failure = self
+            .stream_failed
+            .swap(false, std::sync::atomic::Ordering::Relaxed);
+        if streamed_failure && self.txn.is_some() {
+            self.failed = true;
+        }
         if self.failed {
             return match &stmt.ast {
                 S::Rollback {
@@ -622,7 +643,7 @@ impl Session {
                 Some(group) if !group.is_empty() => group.to_owned(),
                 _ => "default".to_owned(),
             };
-            self.engine.queries.record(query_log::QueryRow {
+            let row = query_log::QueryRow {
                 userid: self.role_oid,
                 query: query.id,
                 label,
@@ -633,12 +654,35 @@ impl Session {
                 starttime: query.start,
                 endtime: query_log::now_micros(),
                 aborted,
-            });
+            };
+            // A streamed query is logged when its stream ends, with how it ended.
+            match self.streamed.as_mut() {
+                Some(stream) => stream.log_on_end(Arc::clone(&self.engine.queries), row),
+                None => self.engine.queries.record(row),
+            }
             self.last_query_id = query.id;
         }
         if !in_block {
             self.block_xid = None;
         }
+    }
+
+    /// Runs one statement as [`Session::execute`] does, except that a query's rows stream:
+    /// the query runs on a thread of its own, batches arrive through the returned stream as
+    /// its plan yields them, and an error after the first rows ends the stream.
+    pub fn execute_streaming(
+        &mut self,
+        stmt: &Statement,
+        params: &[Option<String>],
+    ) -> Result<Executed> {
+        self.stream_wanted = true;
+        let result = self.execute(stmt, params);
+        self.stream_wanted = false;
+        let streamed = self.streamed.take();
+        Ok(match (result?, streamed) {
+            (_, Some(rows)) => Executed::Rows(rows),
+            (done, None) => Executed::Done(done),
+        })
     }
 
     /// Parses and runs every statement in `sql`, stopping at the first error.
@@ -1234,6 +1278,8 @@ impl Session {
             query.logged = reads_tables(&q.plan);
         }
         let _slot = match &bound {
+            // A streamed query's own thread waits for its slot and holds it.
+            BoundStatement::Query(_) if self.stream_wanted => None,
             BoundStatement::Query(q) if !reads_tables(&q.plan) => None,
             BoundStatement::ExplainAnalyze(plan) if !reads_tables(plan) => None,
             BoundStatement::Query(_)
@@ -1249,6 +1295,26 @@ impl Session {
             _ => None,
         };
         match bound {
+            // A query of constants or system views runs whole before its rows go out, so
+            // `SELECT 1 / 0` fails before its row description, as PostgreSQL's constant
+            // folding makes it.
+            BoundStatement::Query(q) if self.stream_wanted && reads_tables(&q.plan) => {
+                let queue = Some((self.user.clone(), Arc::clone(&self.statement_text)));
+                let job = exec::stream::QueryJob {
+                    engine: self.engine.clone(),
+                    plan: q.plan,
+                    memory_limit_bytes: self.settings.query_memory_limit_bytes(),
+                    interrupt,
+                    queue,
+                    failed: Arc::clone(&self.stream_failed),
+                };
+                self.streamed = Some(exec::stream::start(q.columns.clone(), job)?);
+                // What the caller sees is the stream; this empty result never leaves.
+                Ok(StatementResult::Query(QueryResult {
+                    columns: q.columns,
+                    batches: Vec::new(),
+                }))
+            }
             BoundStatement::Query(q) => {
                 let ctx = exec::ExecContext {
                     store: &store,
@@ -1258,7 +1324,7 @@ impl Session {
                     interrupt: &interrupt,
                     profile: None,
                 };
-                let batches = exec::execute(&q.plan, &ctx)?;
+                let batches = exec::stream::collect(&q.plan, &ctx)?;
                 Ok(StatementResult::Query(QueryResult {
                     columns: q.columns,
                     batches,

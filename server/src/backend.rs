@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use basalt_engine::{
-    CancelHandle, Description, Engine, Result, Session, Statement, StatementResult,
+    CancelHandle, Description, Engine, Executed, Result, Session, Statement, StatementResult,
     TransactionStatus,
 };
 
@@ -47,6 +47,17 @@ pub trait BackendSession: Send + 'static {
         statement: &Self::Statement,
         params: &[Option<String>],
     ) -> Result<StatementResult>;
+
+    /// Runs one statement as [`BackendSession::execute`] does, except that a query's rows may
+    /// arrive as a stream while the query still runs (the session is free meanwhile). By
+    /// default the statement's result is complete when this returns.
+    fn execute_streaming(
+        &mut self,
+        statement: &Self::Statement,
+        params: &[Option<String>],
+    ) -> Result<Executed> {
+        self.execute(statement, params).map(Executed::from)
+    }
 
     /// Where the session stands with respect to transaction blocks, for ReadyForQuery.
     fn transaction_status(&self) -> TransactionStatus;
@@ -192,6 +203,14 @@ impl BackendSession for Session {
         params: &[Option<String>],
     ) -> Result<StatementResult> {
         Session::execute(self, statement, params)
+    }
+
+    fn execute_streaming(
+        &mut self,
+        statement: &Statement,
+        params: &[Option<String>],
+    ) -> Result<Executed> {
+        Session::execute_streaming(self, statement, params)
     }
 
     fn transaction_status(&self) -> TransactionStatus {

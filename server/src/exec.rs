@@ -3,20 +3,25 @@
 //! ```text
 //!  async connection task                 blocking thread
 //!  ---------------------                 ---------------
-//!  execute() ---- statement, params ---> lock session, run statement (panics caught)
+//!  execute() ---- statement, params ---> lock session, start statement (panics caught),
+//!                                        unlock
 //!            <--- head (oneshot) ------- Command(tag) | Rows(columns) | Err
-//!  row stream <-- DataRow chunks ------- encode batch by batch, at most
-//!                 (bounded channel)      CHUNKS_IN_FLIGHT_MAX chunks ahead of the socket
+//!  row stream <-- DataRow chunks ------- encode batch by batch as the engine's query thread
+//!                 (bounded channel)      yields them (its own bounded channel), at most
+//!                                        CHUNKS_IN_FLIGHT_MAX chunks ahead of the socket
 //! ```
 //!
 //! A statement never runs on the async runtime's workers, and a panic inside one becomes an
-//! `XX000` error for that statement alone.
+//! `XX000` error for that statement alone. A query's rows stream from the engine
+//! ([`basalt_engine::RowStream`]): memory stays bounded whatever the result's size, an error
+//! part-way arrives after the rows before it, and a client that goes away (or a portal that is
+//! closed) drops the stream, which stops the query and frees its query slot.
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use basalt_engine::{QueryResult, StatementResult};
+use basalt_engine::{Executed, RowStream, StatementResult};
 use futures::stream::{self, StreamExt};
 use pgwire::api::results::QueryResponse;
 use pgwire::error::PgWireResult;
@@ -109,14 +114,19 @@ pub(crate) async fn execute<S: BackendSession>(
             if simple && guard.binary_rows(&statement) {
                 formats = ResultFormats::AllBinary;
             }
-            catch_unwind(AssertUnwindSafe(|| guard.execute(&statement, &params)))
+            catch_unwind(AssertUnwindSafe(|| {
+                guard.execute_streaming(&statement, &params)
+            }))
         };
         let tag = S::row_tag(&statement);
         match executed {
-            Ok(Ok(StatementResult::Command { tag })) => {
+            Ok(Ok(Executed::Done(StatementResult::Command { tag }))) => {
                 let _ = head_tx.send(Ok(Head::Command(tag)));
             }
-            Ok(Ok(StatementResult::Query(query))) => stream_rows(query, &formats, tag, head_tx),
+            Ok(Ok(Executed::Done(StatementResult::Query(query)))) => {
+                stream_rows(RowStream::ready(query), &formats, tag, head_tx);
+            }
+            Ok(Ok(Executed::Rows(rows))) => stream_rows(rows, &formats, tag, head_tx),
             Ok(Err(error)) => {
                 let _ = head_tx.send(Err(SqlError::from_engine(&error)));
             }
@@ -137,12 +147,12 @@ pub(crate) async fn execute<S: BackendSession>(
 /// On the blocking thread: sends the result's description (with `tag`, the command tag's
 /// word), then its rows chunk by chunk.
 fn stream_rows(
-    query: QueryResult,
+    query: RowStream,
     formats: &ResultFormats,
     tag: &str,
     head_tx: oneshot::Sender<Result<Head, SqlError>>,
 ) {
-    let types = query.columns.iter().map(|c| c.ty).collect();
+    let types = query.columns().iter().map(|c| c.ty).collect();
     let mut encoder = match RowEncoder::new(types, formats) {
         Ok(encoder) => encoder,
         Err(error) => {
@@ -150,15 +160,22 @@ fn stream_rows(
             return;
         }
     };
-    let fields = Arc::new(field_infos(&query.columns, formats));
+    let fields = Arc::new(field_infos(query.columns(), formats));
     let (rows_tx, rows_rx) = mpsc::channel::<RowChunk>(CHUNKS_IN_FLIGHT_MAX);
     let mut response = QueryResponse::new(fields, row_stream(rows_rx));
     response.set_command_tag(tag);
     if head_tx.send(Ok(Head::Rows(response))).is_err() {
         return;
     }
-    // Each batch is dropped once encoded, so memory shrinks as the client reads.
-    for batch in query.batches {
+    // Each batch is dropped once encoded; dropping the stream (on return) stops the query.
+    for batch in query {
+        let batch = match batch {
+            Ok(batch) => batch,
+            Err(error) => {
+                let _ = rows_tx.blocking_send(Err(SqlError::from_engine(&error)));
+                return;
+            }
+        };
         if let Err(error) = encoder.check(&batch) {
             let _ = rows_tx.blocking_send(Err(error));
             return;

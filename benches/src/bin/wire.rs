@@ -9,10 +9,12 @@
 //! (trust authentication, `--pg-port`, default 5436) and loads them there with COPY. Then it
 //! times, interleaved and after one warm-up each, (a) `SELECT * FROM lineitem` executed and
 //! fetched in full by psycopg (a client-side cursor, text format, rows converted to Python
-//! values, `fetchmany` in chunks) and (b) `COPY lineitem TO STDOUT` read through psycopg's copy
-//! API, and prints rows per second for both servers and Basalt's ratio. The warm-up checks
-//! that both servers returned every row and that the COPY outputs hold the same lines (a
-//! table's row order is not defined, so their order is not compared).
+//! values, `fetchmany` in chunks), (b) the same in the binary format (psycopg's binary cursor,
+//! the extended protocol) and (c) `COPY lineitem TO STDOUT` read through psycopg's copy API,
+//! and prints rows per second for both servers and Basalt's ratio. The warm-up checks that
+//! both servers returned every row and that the COPY outputs hold the same lines (a table's
+//! row order is not defined, so their order is not compared). It also reports the peak
+//! resident memory (VmHWM) of `basalt serve` during each method, reset before it.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -180,6 +182,23 @@ fn start_postgres(bin: &Path, dir: &Path, port: u16) -> Result<Server> {
     Ok(server)
 }
 
+/// Resets the peak resident memory (VmHWM) of process `pid` to its current resident memory.
+fn reset_peak_memory(pid: u32) -> Result<()> {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5")
+        .with_context(|| format!("resetting the peak memory of process {pid}"))
+}
+
+/// The peak resident memory (VmHWM) of process `pid`, in bytes.
+fn peak_memory(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .with_context(|| format!("no VmHWM in /proc/{pid}/status"))?;
+    Ok(kb * 1024)
+}
+
 fn start_basalt(exe: &Path, data: &Path, port: u16, log: &Path) -> Result<Server> {
     let log = File::create(log)?;
     let child = Command::new(exe)
@@ -207,14 +226,22 @@ struct Fetch {
     bytes: Option<u64>,
 }
 
+/// How a method fetches the table.
+#[derive(Clone, Copy, PartialEq)]
+enum Method {
+    SelectText,
+    SelectBinary,
+    Copy,
+}
+
 fn fetch(
     peer: &mut Peer,
     dsn: &str,
-    copy: bool,
+    method: Method,
     chunk: usize,
     digest: bool,
 ) -> Result<(Fetch, Value)> {
-    let v = if copy {
+    let v = if method == Method::Copy {
         peer.call(
             json!({"op": "pg_copy_out", "dsn": dsn, "sql": "COPY lineitem TO STDOUT",
             "digest": digest}),
@@ -222,7 +249,7 @@ fn fetch(
     } else {
         peer.call(
             json!({"op": "pg_select", "dsn": dsn, "sql": "SELECT * FROM lineitem",
-            "chunk": chunk}),
+            "chunk": chunk, "binary": method == Method::SelectBinary}),
         )?
     };
     Ok((
@@ -341,7 +368,12 @@ fn run_all(args: &Args, basalt_exe: &Path, work: &Path, pg_dir: &Path) -> Result
     );
 
     let basalt_port = free_port()?;
-    let _basalt = start_basalt(basalt_exe, &db_dir, basalt_port, &work.join("basalt.log"))?;
+    let basalt = start_basalt(basalt_exe, &db_dir, basalt_port, &work.join("basalt.log"))?;
+    let basalt_pid = basalt
+        .child
+        .as_ref()
+        .map(Child::id)
+        .context("basalt serve has no process")?;
     let _pg = start_postgres(&args.pg_bin, pg_dir, args.pg_port)?;
     if is_root() {
         run(Command::new("chown").arg("postgres:postgres").arg(&tbl))?;
@@ -385,18 +417,28 @@ fn run_all(args: &Args, basalt_exe: &Path, work: &Path, pg_dir: &Path) -> Result
     let methods = [
         (
             "SELECT * FROM lineitem, fetched by psycopg (text, fetchmany)",
-            false,
+            Method::SelectText,
         ),
-        ("COPY lineitem TO STDOUT, read by psycopg's copy API", true),
+        (
+            "SELECT * FROM lineitem, fetched by psycopg (binary, fetchmany)",
+            Method::SelectBinary,
+        ),
+        (
+            "COPY lineitem TO STDOUT, read by psycopg's copy API",
+            Method::Copy,
+        ),
     ];
     let mut rows_out = Vec::new();
-    for (label, copy) in methods {
+    let mut peaks = Vec::new();
+    for (label, method) in methods {
+        let copy = method == Method::Copy;
+        reset_peak_memory(basalt_pid)?;
         // Warm-up: every row arrives; COPY outputs are compared line by line, in any order.
         let mut digests = Vec::new();
 
         for (name, dsn) in servers {
             progress(&format!("{name}: {label}, warm-up"));
-            let (f, v) = fetch(&mut peer, dsn, copy, args.chunk, true)?;
+            let (f, v) = fetch(&mut peer, dsn, method, args.chunk, true)?;
             if f.rows != args.rows {
                 bail!(
                     "{name}: {label} returned {} rows, expected {}",
@@ -411,11 +453,12 @@ fn run_all(args: &Args, basalt_exe: &Path, work: &Path, pg_dir: &Path) -> Result
         for run in 0..args.runs {
             for (i, (name, dsn)) in servers.iter().enumerate() {
                 progress(&format!("{name}: {label}, run {}/{}", run + 1, args.runs));
-                let (f, _) = fetch(&mut peer, dsn, copy, args.chunk, false)?;
+                let (f, _) = fetch(&mut peer, dsn, method, args.chunk, false)?;
                 times[i].push(f.seconds);
                 bytes[i] = f.bytes;
             }
         }
+        peaks.push((label, peak_memory(basalt_pid)?));
         let same = copy.then(|| digests[0].is_some() && digests[0] == digests[1]);
         rows_out.push((
             label,
@@ -454,6 +497,13 @@ fn run_all(args: &Args, basalt_exe: &Path, work: &Path, pg_dir: &Path) -> Result
                 }
             );
         }
+    }
+    println!();
+    for (label, peak) in &peaks {
+        println!(
+            "- {label}: peak resident memory of basalt serve {}",
+            human_bytes(*peak)
+        );
     }
     peer.stop();
     Ok(())

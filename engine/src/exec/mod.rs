@@ -2,7 +2,9 @@
 //!
 //! Each operator's output is materialized, except in pipelines (`pipeline`): an aggregation
 //! over a scan and the filters and projections above it runs segment by segment, each
-//! segment's rows aggregated on the thread that read them. Scans, filters, projections,
+//! segment's rows aggregated on the thread that read them; and a query's result streams
+//! (`stream`): a scan with the filters, projections and limits above it emits segment by
+//! segment through a bounded channel, and any other root emits its output batch by batch. Scans, filters, projections,
 //! partial aggregations and hash-join probes run in parallel over batches (morsels) on the
 //! rayon pool; partial aggregations merge, and sorts run, on one thread.
 //!
@@ -17,6 +19,7 @@
 //! - `recursive`: WITH RECURSIVE, round by round over a working table.
 //! - `window`: window functions (partitions sorted, then computed in parallel).
 //! - `sort`, `limit`, `values`.
+//! - `stream`: a query's result, batch by batch as the root yields it, to a bounded channel.
 
 pub(crate) mod aggregate;
 pub(crate) mod dml;
@@ -34,6 +37,7 @@ mod set_function;
 mod set_op;
 mod single_row;
 mod sort;
+pub mod stream;
 mod values;
 mod window;
 

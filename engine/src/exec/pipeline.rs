@@ -19,7 +19,7 @@ use crate::planner::plan::Plan;
 
 /// The filters and projections over a scan, top first, and the scan; `None` when `plan` is
 /// not such a chain.
-fn chain(mut plan: &Plan) -> Option<(Vec<&Plan>, &Plan)> {
+pub(super) fn chain(mut plan: &Plan) -> Option<(Vec<&Plan>, &Plan)> {
     let mut ops = Vec::new();
     loop {
         match plan {
@@ -34,7 +34,7 @@ fn chain(mut plan: &Plan) -> Option<(Vec<&Plan>, &Plan)> {
 }
 
 /// Runs `ops` (top first) over one segment's batch, bottom up; `None` once no row is left.
-fn apply(
+pub(super) fn apply(
     ctx: &ExecContext<'_>,
     ops: &[&Plan],
     mut batch: RecordBatch,

@@ -42,7 +42,7 @@ pub(super) fn run_limited<'a>(
     Ok(Output { batches, reserved })
 }
 
-fn reaches_recursive_union(plan: &Plan) -> bool {
+pub(super) fn reaches_recursive_union(plan: &Plan) -> bool {
     match plan {
         Plan::Project { input, .. } => reaches_recursive_union(input),
         Plan::RecursiveUnion { .. } => true,

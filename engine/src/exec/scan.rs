@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch};
-use basalt_storage::{ScanCounts, TableMeta};
+use basalt_storage::{ColumnRange, ScanCounts, TableMeta};
 use rayon::prelude::*;
 
 use super::{make_batch, ExecContext};
@@ -70,92 +70,16 @@ pub fn scan_map<T: Send>(
     filter: Option<&Expr>,
     each: impl Fn(RecordBatch, std::time::Duration) -> Result<T> + Sync,
 ) -> Result<(Vec<Option<T>>, ScanCounts)> {
-    // A DELETE's or UPDATE's target: the table without its row-id column.
-    let row_id = table
-        .def
-        .columns
-        .last()
-        .filter(|c| c.name == ROW_ID_COLUMN)
-        .map(|_| table.def.columns.len() - 1);
-    let stored: std::borrow::Cow<'_, TableMeta> = match row_id {
-        Some(n) => {
-            let mut t = table.clone();
-            t.def.columns.truncate(n);
-            std::borrow::Cow::Owned(t)
-        }
-        None => std::borrow::Cow::Borrowed(table),
-    };
-    let stored_projection: Vec<usize> = projection
-        .iter()
-        .copied()
-        .filter(|c| Some(*c) != row_id)
-        .collect();
-    let types: Vec<_> = projection
-        .iter()
-        .filter_map(|c| table.def.columns.get(*c).map(|c| c.ty))
-        .collect();
-    let ranges = match filter {
-        Some(f) => column_ranges(f, projection, &types)
-            .into_iter()
-            .filter(|r| Some(r.column) != row_id)
-            .collect(),
-        None => Vec::new(),
-    };
-
-    let results: Vec<(Option<T>, ScanCounts)> = stored
-        .segments
-        .par_iter()
-        .map(|seg| {
-            ctx.interrupt.check()?;
+    let scan = SegmentScan::new(table, projection, filter);
+    let results: Vec<(Option<T>, ScanCounts)> = (0..scan.segments())
+        .into_par_iter()
+        .map(|i| {
             let started = std::time::Instant::now();
-            let scanned = ctx.store.scan_segment(
-                &stored,
-                seg,
-                &stored_projection,
-                &ranges,
-                row_id.is_some(),
-            )?;
-            let Some(raw) = scanned.batch else {
-                return Ok((None, scanned.counts));
-            };
-            let mut columns: Vec<ArrayRef> = Vec::with_capacity(projection.len());
-            let mut next = 0;
-            for c in projection {
-                if Some(*c) == row_id {
-                    if seg.id >= 1 << (63 - ROW_ID_POSITION_BITS) {
-                        return Err(Error::Internal(format!(
-                            "segment id {} too large for a row id",
-                            seg.id
-                        )));
-                    }
-                    let base = (seg.id << ROW_ID_POSITION_BITS) as i64;
-                    let ids: Int64Array = scanned
-                        .positions
-                        .iter()
-                        .map(|p| base | i64::from(*p))
-                        .collect();
-                    columns.push(Arc::new(ids));
-                } else {
-                    columns.push(raw.column(next).clone());
-                    next += 1;
-                }
+            let (batch, counts) = scan.read(ctx, i)?;
+            match batch {
+                Some(batch) => Ok((Some(each(batch, started.elapsed())?), counts)),
+                None => Ok((None, counts)),
             }
-            let batch = make_batch(columns, raw.num_rows())?;
-            let batch = match filter {
-                Some(f) => {
-                    let mask = evaluate_predicate(f, &batch)?;
-                    if mask.true_count() == batch.num_rows() {
-                        batch
-                    } else {
-                        filter_batch(&batch, &mask)?
-                    }
-                }
-                None => batch,
-            };
-            if batch.num_rows() == 0 {
-                return Ok((None, scanned.counts));
-            }
-            Ok((Some(each(batch, started.elapsed())?), scanned.counts))
         })
         .collect::<Result<_>>()?;
     let mut counts = ScanCounts::default();
@@ -165,6 +89,137 @@ pub fn scan_map<T: Send>(
         out.push(item);
     }
     Ok((out, counts))
+}
+
+/// A scan of one table, prepared once and then read segment by segment (from any thread):
+/// the parallel scans above and the streaming scan (`stream`) share it.
+pub(crate) struct SegmentScan<'t> {
+    /// The table without a DELETE's or UPDATE's row-id column.
+    stored: std::borrow::Cow<'t, TableMeta>,
+    /// The row-id column's position in the table, for a DELETE's or UPDATE's target.
+    row_id: Option<usize>,
+    projection: &'t [usize],
+    /// `projection` without the row-id column: what storage reads.
+    stored_projection: Vec<usize>,
+    ranges: Vec<ColumnRange>,
+    filter: Option<&'t Expr>,
+}
+
+impl<'t> SegmentScan<'t> {
+    pub(crate) fn new(
+        table: &'t TableMeta,
+        projection: &'t [usize],
+        filter: Option<&'t Expr>,
+    ) -> Self {
+        // A DELETE's or UPDATE's target: the table without its row-id column.
+        let row_id = table
+            .def
+            .columns
+            .last()
+            .filter(|c| c.name == ROW_ID_COLUMN)
+            .map(|_| table.def.columns.len() - 1);
+        let stored: std::borrow::Cow<'_, TableMeta> = match row_id {
+            Some(n) => {
+                let mut t = table.clone();
+                t.def.columns.truncate(n);
+                std::borrow::Cow::Owned(t)
+            }
+            None => std::borrow::Cow::Borrowed(table),
+        };
+        let stored_projection: Vec<usize> = projection
+            .iter()
+            .copied()
+            .filter(|c| Some(*c) != row_id)
+            .collect();
+        let types: Vec<_> = projection
+            .iter()
+            .filter_map(|c| table.def.columns.get(*c).map(|c| c.ty))
+            .collect();
+        let ranges = match filter {
+            Some(f) => column_ranges(f, projection, &types)
+                .into_iter()
+                .filter(|r| Some(r.column) != row_id)
+                .collect(),
+            None => Vec::new(),
+        };
+        SegmentScan {
+            stored,
+            row_id,
+            projection,
+            stored_projection,
+            ranges,
+            filter,
+        }
+    }
+
+    /// How many segments the table has.
+    pub(crate) fn segments(&self) -> usize {
+        self.stored.segments.len()
+    }
+
+    /// Segment `index`'s surviving rows (`None` when it was skipped or no row matched) and
+    /// what storage read and skipped of it.
+    pub(crate) fn read(
+        &self,
+        ctx: &ExecContext<'_>,
+        index: usize,
+    ) -> Result<(Option<RecordBatch>, ScanCounts)> {
+        ctx.interrupt.check()?;
+        let Some(seg) = self.stored.segments.get(index) else {
+            return Err(Error::Internal(format!(
+                "scan of segment {index} of {}",
+                self.segments()
+            )));
+        };
+        let scanned = ctx.store.scan_segment(
+            &self.stored,
+            seg,
+            &self.stored_projection,
+            &self.ranges,
+            self.row_id.is_some(),
+        )?;
+        let Some(raw) = scanned.batch else {
+            return Ok((None, scanned.counts));
+        };
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.projection.len());
+        let mut next = 0;
+        for c in self.projection {
+            if Some(*c) == self.row_id {
+                if seg.id >= 1 << (63 - ROW_ID_POSITION_BITS) {
+                    return Err(Error::Internal(format!(
+                        "segment id {} too large for a row id",
+                        seg.id
+                    )));
+                }
+                let base = (seg.id << ROW_ID_POSITION_BITS) as i64;
+                let ids: Int64Array = scanned
+                    .positions
+                    .iter()
+                    .map(|p| base | i64::from(*p))
+                    .collect();
+                columns.push(Arc::new(ids));
+            } else {
+                columns.push(raw.column(next).clone());
+                next += 1;
+            }
+        }
+        let batch = make_batch(columns, raw.num_rows())?;
+        let batch = match self.filter {
+            Some(f) => {
+                let mask = evaluate_predicate(f, &batch)?;
+                if mask.true_count() == batch.num_rows() {
+                    batch
+                } else {
+                    filter_batch(&batch, &mask)?
+                }
+            }
+            None => batch,
+        };
+        if batch.num_rows() == 0 {
+            return Ok((None, scanned.counts));
+        }
+        Ok((Some(batch), scanned.counts))
+    }
 }
 
 #[cfg(test)]

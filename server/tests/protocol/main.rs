@@ -15,6 +15,7 @@ mod extended;
 mod roles;
 mod simple;
 mod startup;
+mod streaming;
 mod temp_tables;
 mod tls;
 mod tokio_postgres_client;
