@@ -87,17 +87,18 @@ fn stream_node(
     ctx.interrupt.check()?;
     match plan {
         Plan::Filter { .. } | Plan::Project { .. } | Plan::Scan { .. } => {
-            if let Some((ops, scan_node)) = chain(plan) {
-                if let Plan::Scan {
+            if let Some((
+                ops,
+                Plan::Scan {
                     table,
                     projection,
                     filter,
                     external: None,
-                } = scan_node
-                {
-                    let scan = SegmentScan::new(table, projection, filter.as_ref());
-                    return scan_ordered(ctx, &scan, &ops, emit);
-                }
+                },
+            )) = chain(plan)
+            {
+                let scan = SegmentScan::new(table, projection, filter.as_ref());
+                return scan_ordered(ctx, &scan, &ops, emit);
             }
             let (Plan::Filter { input, .. } | Plan::Project { input, .. }) = plan else {
                 return emit_all(plan, ctx, shared, emit);

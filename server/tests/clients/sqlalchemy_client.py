@@ -1,6 +1,7 @@
-"""SQLAlchemy 2 against Basalt: the inspector's get_schema_names, get_table_names and
-get_columns over tables with keys, NOT NULL columns and several types, then Core inserts and a
-Core select with a bound parameter. What it prints is compared with what the same calls give on
+"""SQLAlchemy 2 against Basalt: the inspector's get_schema_names, get_table_names,
+get_columns, get_pk_constraint, get_foreign_keys, get_unique_constraints and get_indexes over
+tables with keys, an index, NOT NULL columns and several types, then Core inserts and a Core
+select with a bound parameter. What it prints is compared with what the same calls give on
 PostgreSQL 15 (sqlalchemy_client.out beside this script, recorded with BASALT_SQLALCHEMY_URL
 pointing at PostgreSQL 15 and --print)."""
 
@@ -24,10 +25,12 @@ with engine.begin() as conn:
     conn.execute(
         sa.text(
             "CREATE TABLE sa_child (parent_id INTEGER NOT NULL REFERENCES sa_parent,"
+            " parent_code VARCHAR(8) REFERENCES sa_parent (code) ON DELETE CASCADE,"
             " seq BIGINT NOT NULL, amount NUMERIC(10,2), shipped DATE, at TIMESTAMP,"
             " flag BOOLEAN, ratio DOUBLE PRECISION, PRIMARY KEY (parent_id, seq))"
         )
     )
+    conn.execute(sa.text("CREATE INDEX sa_child_shipped ON sa_child (shipped DESC, amount)"))
 
 inspector = sa.inspect(engine)
 out = {}
@@ -37,6 +40,14 @@ for table in ("sa_parent", "sa_child"):
     out["get_columns " + table] = [
         {k: str(v) for k, v in sorted(c.items())} for c in inspector.get_columns(table)
     ]
+    out["get_pk_constraint " + table] = inspector.get_pk_constraint(table)
+    out["get_foreign_keys " + table] = sorted(
+        inspector.get_foreign_keys(table), key=lambda f: f["name"]
+    )
+    out["get_unique_constraints " + table] = sorted(
+        inspector.get_unique_constraints(table), key=lambda u: u["name"]
+    )
+    out["get_indexes " + table] = sorted(inspector.get_indexes(table), key=lambda i: i["name"])
 
 # Core, over the table as the application declares it.
 metadata = sa.MetaData()
