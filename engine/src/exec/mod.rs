@@ -64,10 +64,20 @@ pub struct ExecContext<'a> {
 /// Runs a plan to completion and returns its output batches. Shared subplans run first, once
 /// each, innermost first; every use of one reads its stored result.
 pub fn execute(plan: &Plan, ctx: &ExecContext<'_>) -> Result<Vec<RecordBatch>> {
+    let (shared, _held) = run_shared(plan, ctx)?;
+    Ok(run(plan, ctx, &shared)?.batches)
+}
+
+/// Runs `plan`'s shared subplans, once each, innermost first. Their results stay reserved
+/// against the memory budget while the returned reservations are held: until the statement
+/// ends.
+fn run_shared<'a>(
+    plan: &Plan,
+    ctx: &ExecContext<'a>,
+) -> Result<(SharedResults, Vec<memory::Reservation<'a>>)> {
     let mut order = Vec::new();
     plan.shared_subplans(&mut order);
     let mut shared = SharedResults::new();
-    // The shared results are held, and reserved, until the statement ends.
     let mut held = Vec::new();
     for (id, input) in order {
         if !shared.contains_key(&id) {
@@ -76,7 +86,7 @@ pub fn execute(plan: &Plan, ctx: &ExecContext<'_>) -> Result<Vec<RecordBatch>> {
             shared.insert(id, Arc::new(output.batches));
         }
     }
-    Ok(run(plan, ctx, &shared)?.batches)
+    Ok((shared, held))
 }
 
 /// The results of the shared subplans, by id.

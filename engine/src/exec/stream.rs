@@ -51,17 +51,7 @@ pub(crate) fn stream(
     ctx: &ExecContext<'_>,
     emit: &mut dyn FnMut(RecordBatch) -> Result<bool>,
 ) -> Result<()> {
-    let mut order = Vec::new();
-    plan.shared_subplans(&mut order);
-    let mut shared = SharedResults::new();
-    let mut held = Vec::new();
-    for (id, input) in order {
-        if !shared.contains_key(&id) {
-            let output = run(&input, ctx, &shared)?;
-            held.push(output.reserved);
-            shared.insert(id, Arc::new(output.batches));
-        }
-    }
+    let (shared, _held) = super::run_shared(plan, ctx)?;
     stream_node(plan, ctx, &shared, emit)?;
     Ok(())
 }

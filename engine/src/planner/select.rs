@@ -1160,15 +1160,7 @@ impl Binder<'_> {
             scope,
             conditions,
         } = items;
-        let mut conjuncts = Vec::new();
-        for c in conditions {
-            match c {
-                Condition::Written(p) => {
-                    self.bind_condition(p, &scope, "WHERE", &mut conjuncts)?;
-                }
-                Condition::Bound(e) => e.split_conjunction(&mut conjuncts),
-            }
-        }
+        let conjuncts = self.bind_conditions(conditions, &scope, "WHERE")?;
         // Conjuncts reading a subquery's value apply once the subqueries are joined.
         let width = scope.columns.len();
         let (late, early): (Vec<Expr>, Vec<Expr>) = conjuncts
@@ -1444,15 +1436,7 @@ impl Binder<'_> {
             scope,
             conditions,
         } = items;
-        let mut conjuncts = Vec::new();
-        for c in conditions {
-            match c {
-                Condition::Written(p) => {
-                    self.bind_condition(p, &scope, "JOIN/ON", &mut conjuncts)?;
-                }
-                Condition::Bound(e) => e.split_conjunction(&mut conjuncts),
-            }
-        }
+        let conjuncts = self.bind_conditions(conditions, &scope, "JOIN/ON")?;
         self.no_subqueries_here("JOIN/ON")?;
         let rows = relations.iter().map(|r| r.rows).max().unwrap_or(0);
         let plan = if laterals.iter().any(|l| l.is_some()) {
@@ -1678,6 +1662,24 @@ impl Binder<'_> {
         items.laterals.resize_with(items.relations.len(), || None);
         items.conditions.extend(group_conditions);
         Ok(())
+    }
+
+    /// Binds the conditions that join a FROM clause's items (the written ones as `what`
+    /// conditions against `scope`) into one list of conjuncts.
+    fn bind_conditions(
+        &mut self,
+        conditions: Vec<Condition<'_>>,
+        scope: &Scope,
+        what: &'static str,
+    ) -> Result<Vec<Expr>> {
+        let mut conjuncts = Vec::new();
+        for c in conditions {
+            match c {
+                Condition::Written(p) => self.bind_condition(p, scope, what, &mut conjuncts)?,
+                Condition::Bound(e) => e.split_conjunction(&mut conjuncts),
+            }
+        }
+        Ok(conjuncts)
     }
 
     /// Binds a join condition (ON or WHERE) against `scope` into its conjuncts.
