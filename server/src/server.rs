@@ -262,10 +262,16 @@ async fn accept_loop<B: Backend>(
                             }
                             std::future::pending::<()>().await
                         };
+                        let served = Arc::clone(&connection);
                         tokio::select! {
-                            () = serve(tcp, connection, stopped, limits.startup_wait_max, tls) => {}
+                            () = serve(tcp, served, stopped, limits.startup_wait_max, tls) => {}
                             () = hung_up => {}
                         }
+                        // However the connection ended (a failed write can end it before the
+                        // hang-up watcher fires), a statement still running for it, such as
+                        // the query behind a result stream or a suspended portal, is
+                        // cancelled rather than left to run to its end.
+                        connection.client_gone();
                         drop(slot);
                     });
                 }
