@@ -36,12 +36,12 @@ pub const DATABASE: &str = "dev";
 /// The OID of the bootstrap superuser, who owns everything.
 const OWNER_OID: i64 = 10;
 const OWNER: &str = "basalt";
-const DATABASE_OID: i64 = 5;
+pub(crate) const DATABASE_OID: i64 = 5;
 const HEAP_AM_OID: i64 = 2;
 
 /// The schemas and their OIDs (PostgreSQL's for `pg_catalog` and `public`).
 const PG_CATALOG_OID: i64 = 11;
-const PUBLIC_OID: i64 = 2200;
+pub(crate) const PUBLIC_OID: i64 = 2200;
 const INFORMATION_SCHEMA_OID: i64 = 13_000;
 const SCHEMAS: &[(&str, i64)] = &[
     ("pg_catalog", PG_CATALOG_OID),
@@ -121,8 +121,15 @@ const CATALOGS: &[Catalog] = &[
             ("adbin", TEXT),
         ],
     },
-    // Basalt keeps no comments (COMMENT ON) and has no sequences (no SERIAL or IDENTITY
-    // columns), so these are empty too.
+    // The comments of COMMENT ON: of relations, columns, schemas and constraints here, the
+    // database's in pg_shdescription.
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_shdescription",
+        oid: 2396,
+        view: false,
+        columns: &[("objoid", INT), ("classoid", INT), ("description", TEXT)],
+    },
     Catalog {
         schema: "pg_catalog",
         name: "pg_description",
@@ -135,6 +142,7 @@ const CATALOGS: &[Catalog] = &[
             ("description", TEXT),
         ],
     },
+    // Basalt has no sequences (no SERIAL or IDENTITY columns), so this is empty.
     Catalog {
         schema: "pg_catalog",
         name: "pg_sequence",
@@ -2246,6 +2254,23 @@ fn rows(
             }
             out
         }
+        "pg_description" => descriptions(manifest)
+            .into_iter()
+            .filter(|d| d.classoid != crate::alter::PG_DATABASE_OID)
+            .map(|d| {
+                vec![
+                    int(d.objoid),
+                    int(d.classoid),
+                    int(d.objsubid),
+                    text(d.description),
+                ]
+            })
+            .collect(),
+        "pg_shdescription" => descriptions(manifest)
+            .into_iter()
+            .filter(|d| d.classoid == crate::alter::PG_DATABASE_OID)
+            .map(|d| vec![int(d.objoid), int(d.classoid), text(d.description)])
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -2675,6 +2700,77 @@ fn null_text() -> Expr {
 
 /// The catalog lookup of OID `arg` among `entries` (OID, result): the result of the matching
 /// OID, or `otherwise` for any other (and for NULL).
+/// One comment as `pg_description` (or, for the database, `pg_shdescription`) shows it.
+struct Description<'a> {
+    objoid: i64,
+    classoid: i64,
+    /// The column's number for a column comment, else 0.
+    objsubid: i64,
+    description: &'a str,
+}
+
+/// The comments of objects that exist, with the catalog each object is in; a comment on a
+/// column is numbered by the column's position.
+fn descriptions(manifest: &Manifest) -> Vec<Description<'_>> {
+    use crate::alter::{PG_CLASS_OID, PG_CONSTRAINT_OID, PG_DATABASE_OID, PG_NAMESPACE_OID};
+    let objects = &manifest.objects;
+    objects
+        .comments
+        .iter()
+        .filter_map(|c| {
+            let id = c.object;
+            let columns: Option<Vec<&str>> = if let Some(t) = manifest.table_by_id(id) {
+                Some(t.def.columns.iter().map(|c| c.name.as_str()).collect())
+            } else {
+                objects
+                    .view_by_id(id)
+                    .map(|v| v.columns.iter().map(|c| c.name.as_str()).collect())
+            };
+            let (classoid, objsubid) = match (&c.column, columns) {
+                (Some(column), Some(columns)) => {
+                    let at = columns.iter().position(|n| n == column)?;
+                    (PG_CLASS_OID, i64::try_from(at).ok()? + 1)
+                }
+                (Some(_), None) => return None,
+                (None, Some(_)) => (PG_CLASS_OID, 0),
+                (None, None) => {
+                    let oid = i64::try_from(id).ok()?;
+                    if oid == DATABASE_OID {
+                        (PG_DATABASE_OID, 0)
+                    } else if oid == PUBLIC_OID || objects.schemas.iter().any(|s| s.id == id) {
+                        (PG_NAMESPACE_OID, 0)
+                    } else if objects.indexes.iter().any(|i| i.id == id) {
+                        (PG_CLASS_OID, 0)
+                    } else if objects.constraints.iter().any(|k| k.id == id) {
+                        (PG_CONSTRAINT_OID, 0)
+                    } else {
+                        return None;
+                    }
+                }
+            };
+            Some(Description {
+                objoid: i64::try_from(id).ok()?,
+                classoid,
+                objsubid,
+                description: &c.text,
+            })
+        })
+        .collect()
+}
+
+/// The catalog OID a catalog name given to `obj_description` stands for, if it is one that
+/// holds comments.
+fn description_class(name: &str) -> Option<i64> {
+    use crate::alter::{PG_CLASS_OID, PG_CONSTRAINT_OID, PG_DATABASE_OID, PG_NAMESPACE_OID};
+    match name.strip_prefix("pg_catalog.").unwrap_or(name) {
+        "pg_class" => Some(PG_CLASS_OID),
+        "pg_namespace" => Some(PG_NAMESPACE_OID),
+        "pg_constraint" => Some(PG_CONSTRAINT_OID),
+        "pg_database" => Some(PG_DATABASE_OID),
+        _ => None,
+    }
+}
+
 fn oid_lookup(
     binder: &Binder<'_>,
     arg: &Expr,
@@ -2740,9 +2836,72 @@ pub(crate) fn function(
             });
             oid_lookup(binder, arg, entries, null_text(), span).map(Ok)
         }
-        // Basalt keeps no comments (COMMENT ON), so no object has a description.
-        ("col_description", [_, _]) | ("obj_description", [_] | [_, _]) => {
-            Ok(Ok(Expr::literal(Datum::Null, SqlType::Text)))
+        // The comment of an object (COMMENT ON), or NULL. With a catalog name, only an
+        // object of that catalog; a name that is no catalog of commented objects finds none.
+        // The one-argument form is deprecated in PostgreSQL and looks in every catalog.
+        ("obj_description" | "shobj_description", [arg, ..]) if args.len() <= 2 => {
+            let class = match args.get(1) {
+                None => None,
+                Some(Expr::Literal {
+                    value: Datum::Text(catalog),
+                    ..
+                }) => Some(description_class(catalog).unwrap_or(-1)),
+                Some(Expr::Literal {
+                    value: Datum::Null, ..
+                }) => return Ok(Ok(null_text())),
+                Some(_) => None,
+            };
+            let shared = name == "shobj_description";
+            let entries: Vec<(u64, Expr)> = descriptions(binder.catalog)
+                .into_iter()
+                .filter(|d| d.objsubid == 0)
+                .filter(|d| (d.classoid == crate::alter::PG_DATABASE_OID) == shared)
+                .filter(|d| class.is_none_or(|c| c == d.classoid))
+                .map(|d| {
+                    (
+                        u64::try_from(d.objoid).unwrap_or(0),
+                        lit_text(d.description),
+                    )
+                })
+                .collect();
+            oid_lookup(binder, arg, entries, null_text(), span).map(Ok)
+        }
+        // The comment of column `column` of relation `relation`, or NULL.
+        ("col_description", [relation, column]) => {
+            let relation = binder.cast(
+                binder.coerce_unknown(relation.clone(), SqlType::Integer)?,
+                SqlType::Integer,
+                false,
+                span,
+            )?;
+            let column = binder.cast(
+                binder.coerce_unknown(column.clone(), SqlType::Integer)?,
+                SqlType::Integer,
+                false,
+                span,
+            )?;
+            let mut whens = Vec::new();
+            for d in descriptions(binder.catalog)
+                .into_iter()
+                .filter(|d| d.objsubid > 0)
+            {
+                let this_relation =
+                    binder.binary(BinaryOp::Eq, relation.clone(), lit_int(d.objoid), span)?;
+                let this_column =
+                    binder.binary(BinaryOp::Eq, column.clone(), lit_int(d.objsubid), span)?;
+                whens.push((
+                    binder.binary(BinaryOp::And, this_relation, this_column, span)?,
+                    lit_text(d.description),
+                ));
+            }
+            if whens.is_empty() {
+                return Ok(Ok(null_text()));
+            }
+            Ok(Ok(Expr::Case {
+                whens,
+                otherwise: Some(Box::new(null_text())),
+                ty: SqlType::Text,
+            }))
         }
         // Basalt has no sequences (no SERIAL or IDENTITY columns), so no column owns one.
         ("pg_get_serial_sequence", [_, _]) => Ok(Ok(Expr::literal(Datum::Null, SqlType::Text))),

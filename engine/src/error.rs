@@ -130,6 +130,9 @@ pub enum Error {
     DependentObjects { message: String },
     #[error("column \"{name}\" specified more than once")]
     DuplicateColumn { name: String },
+    /// A column name a relation already has (42701): ALTER TABLE ... RENAME COLUMN.
+    #[error("column \"{column}\" of relation \"{relation}\" already exists")]
+    DuplicateColumnOfRelation { column: String, relation: String },
     #[error("table name \"{name}\" specified more than once")]
     DuplicateAlias { name: String },
     #[error("WITH query name \"{name}\" specified more than once")]

@@ -23,6 +23,7 @@
 //! [`Engine`] opens a data directory; a [`Session`] runs statements with its own transaction
 //! state. The server and the benchmark harness both use the engine through this API.
 
+mod alter;
 pub mod analyze;
 pub mod catalog;
 mod checkpoint;
@@ -1462,6 +1463,8 @@ impl Session {
                         .collect();
                     let mut objects = views::objects_after_drop(t.snapshot(), &ids, cascade)?;
                     constraints::drop_with_tables(t.snapshot(), &mut objects, &ids, cascade)?;
+                    // The tables' comments and their columns' go with them.
+                    objects.retain_comments(|c| !ids.contains(&c.object));
                     if objects != t.snapshot().objects {
                         t.set_objects(objects).map_err(storage_error)?;
                     }

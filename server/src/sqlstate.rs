@@ -222,6 +222,7 @@ impl SqlError {
             EngineError::WrongRelationKind { .. } => "42809",
             EngineError::ObjectNotInPrerequisiteState { .. } => "55000",
             EngineError::DuplicateColumn { .. }
+            | EngineError::DuplicateColumnOfRelation { .. }
             | EngineError::DuplicateKeyColumn { .. }
             | EngineError::DuplicateUsingColumn { .. } => code::DUPLICATE_COLUMN,
             EngineError::DuplicateAlias { .. } | EngineError::DuplicateWithQuery { .. } => {

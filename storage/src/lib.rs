@@ -65,8 +65,8 @@ pub use delete_vector::DeleteVector;
 pub use error::{Error, Result};
 pub use external::{ExternalCatalog, ExternalPartition, ExternalSchema, ExternalTable};
 pub use objects::{
-    is_temp_schema, ConstraintDef, ConstraintKind, ForeignKey, IndexColumn, IndexDef, Objects,
-    SchemaDef, ViewDef,
+    is_temp_schema, CommentDef, ConstraintDef, ConstraintKind, ForeignKey, IndexColumn, IndexDef,
+    Objects, SchemaDef, ViewDef,
 };
 pub use security::Security;
 pub use segment::{BlockMeta, SegmentReader};

@@ -33,15 +33,18 @@ pub const MANIFEST_MAGIC: [u8; 8] = *b"BASALTMF";
 /// version 5 the security catalog (`security`, `def.owner`); version 6 views and indexes
 /// (`objects`); version 7 the column types `time`, `timestamptz` and `interval`; version 8
 /// user schemas (`objects.schemas`, [`SCHEMAS_FORMAT_VERSION`]); version 9 table constraints
-/// (`objects.constraints`, [`CONSTRAINTS_FORMAT_VERSION`]). This build reads versions 1 to 9;
+/// (`objects.constraints`, [`CONSTRAINTS_FORMAT_VERSION`]); version 10 comments
+/// (`objects.comments`, [`COMMENTS_FORMAT_VERSION`]). This build reads versions 1 to 10;
 /// fields a version lacks take their defaults (no deleted rows, AUTO everywhere, no external
 /// schemas, no roles, tables owned by the bootstrap superuser, no views, indexes or
-/// constraints, no schemas but `public`).
-pub const MANIFEST_FORMAT_VERSION: u32 = CONSTRAINTS_FORMAT_VERSION;
+/// constraints, no schemas but `public`, no comments).
+pub const MANIFEST_FORMAT_VERSION: u32 = COMMENTS_FORMAT_VERSION;
 /// The format version that added user schemas (`objects.schemas`).
 pub const SCHEMAS_FORMAT_VERSION: u32 = 8;
 /// The manifest format version that added table constraints (`objects.constraints`).
 pub const CONSTRAINTS_FORMAT_VERSION: u32 = 9;
+/// The manifest format version that added comments (`objects.comments`).
+pub const COMMENTS_FORMAT_VERSION: u32 = 10;
 /// The oldest manifest format version this build reads.
 pub const MANIFEST_FORMAT_VERSION_MIN: u32 = 1;
 const HEADER_BYTES: usize = 24;
@@ -602,6 +605,7 @@ mod tests {
         let table = p.manifest.tables[0].id;
         p.next_table_id = table + 3;
         p.manifest.objects = Objects {
+            comments: Vec::new(),
             views: vec![ViewDef {
                 id: table + 1,
                 schema: "public".into(),
@@ -757,7 +761,7 @@ mod tests {
             },
         ];
         let bytes = encode(&p).unwrap();
-        assert_eq!(&bytes[8..12], &CONSTRAINTS_FORMAT_VERSION.to_le_bytes());
+        assert_eq!(&bytes[8..12], &MANIFEST_FORMAT_VERSION.to_le_bytes());
         let text = String::from_utf8_lossy(&bytes[HEADER_BYTES..]).into_owned();
         assert!(text.contains(r#""kind":"foreign_key""#), "{text}");
         assert!(text.contains(r#""on_delete":"n""#) && !text.contains("on_update"));
@@ -785,6 +789,38 @@ mod tests {
         )
         .unwrap();
         assert_eq!(back, plain);
+    }
+
+    #[test]
+    fn comments_round_trip_and_older_versions_have_none() {
+        // Input: the sample with a table comment and a column comment.
+        let mut p = sample();
+        let table = p.manifest.tables[0].id;
+        p.manifest
+            .objects
+            .set_comment(table, None, Some("orders".into()));
+        p.manifest
+            .objects
+            .set_comment(table, Some("x"), Some("it's the key".into()));
+        let bytes = encode(&p).unwrap();
+        assert_eq!(&bytes[8..12], &COMMENTS_FORMAT_VERSION.to_le_bytes());
+        let back = decode(Path::new("m"), &bytes).unwrap();
+        assert_eq!(back, p);
+        assert_eq!(
+            back.manifest.objects.comment(table, Some("x")),
+            Some("it's the key")
+        );
+        // Setting NULL removes a comment; the sample without comments writes no field.
+        p.manifest.objects.set_comment(table, None, None);
+        p.manifest.objects.set_comment(table, Some("x"), None);
+        let bytes = encode(&p).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes[HEADER_BYTES..]).contains("comments"));
+        let back = decode(
+            Path::new("m"),
+            &reframed(&bytes, COMMENTS_FORMAT_VERSION - 1),
+        )
+        .unwrap();
+        assert_eq!(back, p);
     }
 
     #[test]

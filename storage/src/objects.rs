@@ -35,6 +35,24 @@ pub struct Objects {
     /// The schemas made by CREATE SCHEMA (format version 8), in creation order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schemas: Vec<SchemaDef>,
+    /// The comments of COMMENT ON (format version 10), at most one per object or column.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<CommentDef>,
+}
+
+/// `COMMENT ON ... IS 'text'`: the description `pg_description` (or, for the database,
+/// `pg_shdescription`) shows for an object or a column.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommentDef {
+    /// The object's OID as the catalogs show it: a table, view, index, schema or constraint
+    /// id, or a built-in OID (the `public` schema's, the database's). Ids are never reused,
+    /// so the comment of an object that was dropped names nothing and is not shown.
+    pub object: u64,
+    /// A column of the table or view `object`, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    pub text: String,
 }
 
 /// `CREATE SCHEMA name [AUTHORIZATION role]`.
@@ -188,6 +206,41 @@ impl Objects {
             && self.indexes.is_empty()
             && self.schemas.is_empty()
             && self.constraints.is_empty()
+            && self.comments.is_empty()
+    }
+
+    /// The comment of object `object` (or of its column `column`), if it has one.
+    pub fn comment(&self, object: u64, column: Option<&str>) -> Option<&str> {
+        self.comments
+            .iter()
+            .find(|c| c.object == object && c.column.as_deref() == column)
+            .map(|c| c.text.as_str())
+    }
+
+    /// Sets (or, with `None`, removes) the comment of object `object` or its column.
+    pub fn set_comment(&mut self, object: u64, column: Option<&str>, text: Option<String>) {
+        let at = self
+            .comments
+            .iter()
+            .position(|c| c.object == object && c.column.as_deref() == column);
+        match (at, text) {
+            (Some(at), Some(text)) => self.comments[at].text = text,
+            (Some(at), None) => {
+                self.comments.remove(at);
+            }
+            (None, Some(text)) => self.comments.push(CommentDef {
+                object,
+                column: column.map(str::to_owned),
+                text,
+            }),
+            (None, None) => {}
+        }
+    }
+
+    /// Keeps only the comments whose object `keep` accepts (the others name objects that
+    /// were dropped).
+    pub fn retain_comments(&mut self, mut keep: impl FnMut(&CommentDef) -> bool) {
+        self.comments.retain(|c| keep(c));
     }
 
     /// The user schema `name` (one CREATE SCHEMA made), if there is one.
@@ -541,6 +594,7 @@ mod tests {
         // then each invariant broken in turn.
         let m = manifest();
         let good = Objects {
+            comments: Vec::new(),
             views: vec![view(101, "v", &[100]), view(102, "w", &[101])],
             indexes: vec![IndexDef {
                 id: 103,
@@ -605,6 +659,7 @@ mod tests {
         let mut v = view(101, "v", &[100]);
         v.schema = "s".into();
         let good = Objects {
+            comments: Vec::new(),
             views: vec![v],
             indexes: Vec::new(),
             schemas: vec![SchemaDef {
@@ -668,6 +723,7 @@ mod tests {
             }],
         };
         let good = Objects {
+            comments: Vec::new(),
             views: Vec::new(),
             indexes: vec![key_index],
             constraints: vec![

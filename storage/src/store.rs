@@ -159,6 +159,9 @@ pub(crate) struct Changes<'a> {
     pub(crate) modified: &'a BTreeMap<u64, String>,
     /// Tables of the base version truncated (a subset of `modified`).
     pub(crate) truncated: &'a BTreeSet<u64>,
+    /// Tables of the base version whose definition changed (a subset of `modified`; the
+    /// view holds the new definitions).
+    pub(crate) redefined: &'a BTreeSet<u64>,
     /// Ids of the resident segments the transaction appended (small appends, rows in memory).
     pub(crate) pending: &'a BTreeSet<u64>,
     /// Whether the transaction replaced the security catalog (the view holds the new one).
@@ -648,6 +651,7 @@ impl Store {
             && !changes.security_changed
             && changes.external_base.is_none()
             && changes.objects_base.is_none()
+            && changes.redefined.is_empty()
             && changes
                 .appended
                 .values()
@@ -1174,6 +1178,27 @@ fn check_conflicts(newest: &Manifest, c: &Changes<'_>) -> Result<()> {
             return Err(Error::SerializationConflict(e));
         }
     }
+    // A table renamed to a name another commit took meanwhile, or into a schema another
+    // commit dropped.
+    for id in c.redefined {
+        if let Some(t) = c.view.table_by_id(*id) {
+            // The names of tables this transaction renamed or dropped are free in the
+            // version it publishes.
+            if newest
+                .table(&t.def.schema, &t.def.name)
+                .is_some_and(|other| {
+                    other.id != *id
+                        && !c.redefined.contains(&other.id)
+                        && !c.dropped.contains_key(&other.id)
+                })
+                || objects.view(&t.def.schema, &t.def.name).is_some()
+                || objects.index(&t.def.schema, &t.def.name).is_some()
+                || !objects.has_schema(&t.def.schema)
+            {
+                return Err(Error::SerializationConflict(t.def.name.clone()));
+            }
+        }
+    }
     for id in c.created {
         if let Some(t) = c.view.table_by_id(*id) {
             // A table made in a schema another commit dropped meanwhile.
@@ -1267,6 +1292,11 @@ fn apply(newest: &Manifest, c: &Changes<'_>) -> Result<Manifest> {
             .ok_or_else(|| Error::Internal(format!("changed table {id} vanished")))?;
         table.segments = segments;
         table.change_version = version;
+        if c.redefined.contains(id) {
+            if let Some(redefined) = c.view.table_by_id(*id) {
+                table.def = redefined.def.clone();
+            }
+        }
     }
     // Tables only appended to: the newest version's segments (whatever later commits
     // did) plus this transaction's.

@@ -63,6 +63,9 @@ pub struct Transaction {
     modified: BTreeMap<u64, String>,
     /// Base tables truncated here.
     truncated: BTreeSet<u64>,
+    /// Base tables whose definition (name, column names, owner, comments) changed here: a
+    /// subset of `modified`.
+    redefined: BTreeSet<u64>,
     /// Resident segments appended here (small appends, rows in memory until commit).
     pending: BTreeSet<u64>,
     /// Rows and bytes held in resident segments here, per table.
@@ -95,6 +98,7 @@ impl Transaction {
             appended: BTreeMap::new(),
             modified: BTreeMap::new(),
             truncated: BTreeSet::new(),
+            redefined: BTreeSet::new(),
             pending: BTreeSet::new(),
             pending_size: BTreeMap::new(),
             security_changed: false,
@@ -206,6 +210,61 @@ impl Transaction {
             self.appended.remove(&id);
             self.modified.remove(&id);
             self.truncated.remove(&id);
+            self.redefined.remove(&id);
+        }
+        Ok(())
+    }
+
+    /// Replaces the definition of table `id` with `def` (ALTER TABLE ... RENAME, OWNER TO,
+    /// COMMENT ON): the name, the schema, column names, the owner, the comments and the
+    /// attributes that name columns may change; the columns' number, types and nullability
+    /// may not, since the table's segments hold them. A new name must be free in its schema.
+    /// At commit, another commit that changed the table after the base version is a
+    /// conflict, as is one that took the new name meanwhile.
+    pub fn redefine_table(&mut self, id: u64, def: TableDef) -> Result<()> {
+        check_def(&def)?;
+        let snapshot = self.snapshot();
+        let old = snapshot
+            .table_by_id(id)
+            .ok_or_else(|| Error::NoSuchTable(def.name.clone()))?;
+        let same_shape = old.def.columns.len() == def.columns.len()
+            && old
+                .def
+                .columns
+                .iter()
+                .zip(&def.columns)
+                .all(|(a, b)| a.ty == b.ty && a.nullable == b.nullable);
+        if !same_shape {
+            return Err(Error::Internal(format!(
+                "table {}: a new definition must keep the columns' types and nullability",
+                old.def.qualified_name()
+            )));
+        }
+        if (old.def.schema.as_str(), old.def.name.as_str()) != (&def.schema, &def.name) {
+            if snapshot
+                .table(&def.schema, &def.name)
+                .is_some_and(|t| t.id != id)
+                || snapshot.objects.view(&def.schema, &def.name).is_some()
+                || snapshot.objects.index(&def.schema, &def.name).is_some()
+            {
+                return Err(Error::TableExists(def.name));
+            }
+            if !snapshot.objects.has_schema(&def.schema) {
+                return Err(Error::Internal(format!(
+                    "table {}.{} in schema {}, which does not exist",
+                    def.schema, def.name, def.schema
+                )));
+            }
+        }
+        let old_name = old.def.name.clone();
+        let table = self
+            .view_mut()
+            .table_by_id_mut(id)
+            .ok_or_else(|| Error::Internal(format!("table {id} left the view")))?;
+        table.def = def;
+        if !self.created.contains(&id) {
+            self.redefined.insert(id);
+            self.mark_modified(id, &old_name);
         }
         Ok(())
     }
@@ -542,6 +601,7 @@ impl Transaction {
             appended: self.appended.clone(),
             modified: self.modified.clone(),
             truncated: self.truncated.clone(),
+            redefined: self.redefined.clone(),
             pending: self.pending.clone(),
             pending_size: self.pending_size.clone(),
             security_changed: self.security_changed,
@@ -562,6 +622,7 @@ impl Transaction {
         self.appended = mark.appended.clone();
         self.modified = mark.modified.clone();
         self.truncated = mark.truncated.clone();
+        self.redefined = mark.redefined.clone();
         self.pending = mark.pending.clone();
         self.pending_size = mark.pending_size.clone();
         self.security_changed = mark.security_changed;
@@ -627,6 +688,7 @@ impl Transaction {
             appended: &self.appended,
             modified: &self.modified,
             truncated: &self.truncated,
+            redefined: &self.redefined,
             pending: &self.pending,
             security_changed: self.security_changed,
             external_base: self.external_changed.then_some(&self.base.external),
@@ -696,6 +758,7 @@ pub struct Savepoint {
     appended: BTreeMap<u64, (String, Vec<SegmentMeta>)>,
     modified: BTreeMap<u64, String>,
     truncated: BTreeSet<u64>,
+    redefined: BTreeSet<u64>,
     pending: BTreeSet<u64>,
     pending_size: BTreeMap<u64, (u64, u64)>,
     security_changed: bool,

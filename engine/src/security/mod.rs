@@ -39,7 +39,7 @@ use crate::error::{Error, Result};
 /// The bootstrap superuser's name.
 pub const BOOTSTRAP_ROLE: &str = "basalt";
 /// The one database.
-const DATABASE: &str = "dev";
+pub(crate) const DATABASE: &str = "dev";
 /// Every privilege of a table, a schema, the database (`ALL`), in aclitem order.
 pub const TABLE_PRIVILEGES: &str = "arwdDxt";
 pub const SCHEMA_PRIVILEGES: &str = "UC";

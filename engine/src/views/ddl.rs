@@ -32,7 +32,19 @@ impl Session {
                 ..
             } => Some(self.drop_views(names, *if_exists, *cascade, &stmt.text)),
             ast::Statement::CreateIndex(ci) => Some(self.create_index(ci, &stmt.text)),
-            ast::Statement::AlterTable(at) => Some(self.alter_table(at, &stmt.text)),
+            ast::Statement::AlterTable(at) => Some(self.alter_table_statement(at, &stmt.text)),
+            ast::Statement::Comment {
+                object_type,
+                object_name,
+                comment,
+                if_exists,
+            } => Some(self.comment_on(
+                object_type,
+                object_name,
+                comment.as_deref(),
+                *if_exists,
+                &stmt.text,
+            )),
             ast::Statement::Drop {
                 object_type: ast::ObjectType::Index,
                 if_exists,
