@@ -42,6 +42,10 @@ const HEAP_AM_OID: i64 = 2;
 /// The schemas and their OIDs (PostgreSQL's for `pg_catalog` and `public`).
 const PG_CATALOG_OID: i64 = 11;
 pub(crate) const PUBLIC_OID: i64 = 2200;
+/// `pg_default`, the tablespace the database is in, as PostgreSQL's OID.
+const DEFAULT_TABLESPACE_OID: i64 = 1663;
+/// `pg_global`, PostgreSQL's tablespace of the shared catalogs.
+const GLOBAL_TABLESPACE_OID: i64 = 1664;
 const INFORMATION_SCHEMA_OID: i64 = 13_000;
 const SCHEMAS: &[(&str, i64)] = &[
     ("pg_catalog", PG_CATALOG_OID),
@@ -123,6 +127,19 @@ const CATALOGS: &[Catalog] = &[
     },
     // The comments of COMMENT ON: of relations, columns, schemas and constraints here, the
     // database's in pg_shdescription.
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_tablespace",
+        oid: 1213,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("spcname", TEXT),
+            ("spcowner", INT),
+            ("spcacl", ACL),
+            ("spcoptions", ACL),
+        ],
+    },
     Catalog {
         schema: "pg_catalog",
         name: "pg_shdescription",
@@ -2105,7 +2122,7 @@ fn rows(
             int(-1),
             int(0),
             int(0),
-            int(0),
+            int(DEFAULT_TABLESPACE_OID),
             text("C"),
             text("C"),
             Datum::Null,
@@ -2266,6 +2283,23 @@ fn rows(
                 ]
             })
             .collect(),
+        // PostgreSQL's two built-in tablespaces; Basalt keeps every file under the data
+        // directory, so there are no others.
+        "pg_tablespace" => [
+            (DEFAULT_TABLESPACE_OID, "pg_default"),
+            (GLOBAL_TABLESPACE_OID, "pg_global"),
+        ]
+        .into_iter()
+        .map(|(oid, name)| {
+            vec![
+                int(oid),
+                text(name),
+                int(OWNER_OID),
+                Datum::Null,
+                Datum::Null,
+            ]
+        })
+        .collect(),
         "pg_shdescription" => descriptions(manifest)
             .into_iter()
             .filter(|d| d.classoid == crate::alter::PG_DATABASE_OID)
@@ -2758,6 +2792,25 @@ fn descriptions(manifest: &Manifest) -> Vec<Description<'_>> {
         .collect()
 }
 
+/// The bytes each table's segments take, by table OID; views and indexes take none.
+fn relation_sizes(manifest: &Manifest) -> Vec<(u64, i64)> {
+    let tables = manifest.tables.iter().map(|t| {
+        let bytes: u64 = t.segments.iter().map(|s| s.bytes).sum();
+        (t.id, i64::try_from(bytes).unwrap_or(i64::MAX))
+    });
+    let views = manifest.objects.views.iter().map(|v| (v.id, 0));
+    let indexes = manifest.objects.indexes.iter().map(|i| (i.id, 0));
+    tables.chain(views).chain(indexes).collect()
+}
+
+fn lit_bigint(v: i64) -> Expr {
+    Expr::literal(Datum::Int(v), SqlType::BigInt)
+}
+
+fn null_bigint() -> Expr {
+    Expr::literal(Datum::Null, SqlType::BigInt)
+}
+
 /// The catalog OID a catalog name given to `obj_description` stands for, if it is one that
 /// holds comments.
 fn description_class(name: &str) -> Option<i64> {
@@ -2865,6 +2918,54 @@ pub(crate) fn function(
                 })
                 .collect();
             oid_lookup(binder, arg, entries, null_text(), span).map(Ok)
+        }
+        // The bytes a relation's segment files take (with its resident rows, not yet in a
+        // file, counted as they would be written); a view or an index takes none (Basalt's
+        // indexes hold no data). NULL for an OID that is no relation, as in PostgreSQL.
+        ("pg_relation_size" | "pg_table_size" | "pg_total_relation_size", [arg, ..])
+            if args.len() <= 2 =>
+        {
+            let sizes = relation_sizes(binder.catalog)
+                .into_iter()
+                .map(|(oid, bytes)| (oid, lit_bigint(bytes)));
+            oid_lookup(binder, arg, sizes, null_bigint(), span).map(Ok)
+        }
+        ("pg_indexes_size", [arg]) => {
+            let sizes = binder.catalog.tables.iter().map(|t| (t.id, lit_bigint(0)));
+            oid_lookup(binder, arg, sizes, null_bigint(), span).map(Ok)
+        }
+        // The database's size: every table's. By name or by OID.
+        ("pg_database_size", [arg]) => {
+            let total: i64 = relation_sizes(binder.catalog).iter().map(|(_, b)| b).sum();
+            if let Expr::Literal {
+                value: Datum::Text(name),
+                ..
+            } = arg
+            {
+                if name != DATABASE {
+                    return Err(Error::UndefinedDatabase { name: name.clone() });
+                }
+            }
+            if matches!(
+                arg.ty(),
+                SqlType::Text | SqlType::Varchar { .. } | SqlType::Char { .. }
+            ) || matches!(arg, Expr::Literal { unknown: true, .. })
+            {
+                let name = binder.cast(
+                    binder.coerce_unknown(arg.clone(), SqlType::Text)?,
+                    SqlType::Text,
+                    false,
+                    span,
+                )?;
+                let this = binder.binary(BinaryOp::Eq, name, lit_text(DATABASE), span)?;
+                return Ok(Ok(Expr::Case {
+                    whens: vec![(this, lit_bigint(total))],
+                    otherwise: Some(Box::new(null_bigint())),
+                    ty: SqlType::BigInt,
+                }));
+            }
+            let entries = [(DATABASE_OID as u64, lit_bigint(total))];
+            oid_lookup(binder, arg, entries, null_bigint(), span).map(Ok)
         }
         // The comment of column `column` of relation `relation`, or NULL.
         ("col_description", [relation, column]) => {

@@ -39,6 +39,9 @@ pub enum RowFunc {
     Concat,
     Chr,
     Ascii,
+    /// `pg_size_pretty(bytes)`: a byte count in bytes, kB, MB, GB, TB or PB, as psql shows
+    /// sizes.
+    SizePretty,
     /// `s ~ pattern`, optionally case-insensitive.
     RegexMatch {
         case_insensitive: bool,
@@ -151,6 +154,27 @@ fn first_line(s: &str) -> String {
         .find(|l| l.starts_with("error:"))
         .map(|l| l.trim_start_matches("error:").trim().to_string())
         .unwrap_or_else(|| s.lines().next().unwrap_or("").to_string())
+}
+
+/// PostgreSQL's `pg_size_pretty(bigint)`: below 10 kB in bytes; above, in the largest unit
+/// (kB, MB, GB, TB, PB) that keeps the number under 20,480 before rounding, rounded half away
+/// from zero on the dropped bit.
+fn size_pretty(bytes: i64) -> String {
+    const LIMIT: i64 = 10 * 1024;
+    const LIMIT2: i64 = LIMIT * 2 - 1;
+    let half_rounded = |x: i64| (x + if x < 0 { -1 } else { 1 }) / 2;
+    if bytes.abs() < LIMIT {
+        return format!("{bytes} bytes");
+    }
+    // One extra bit is kept for the rounding.
+    let mut size = bytes >> 9;
+    for unit in ["kB", "MB", "GB", "TB"] {
+        if size.abs() < LIMIT2 {
+            return format!("{} {unit}", half_rounded(size));
+        }
+        size >>= 10;
+    }
+    format!("{} PB", half_rounded(size))
 }
 
 /// Evaluates `func` over `n` rows of `args`.
@@ -310,6 +334,7 @@ fn apply(func: RowFunc, v: &[Val], cache: &mut RegexCache) -> Result<Out> {
             Out::S(c.to_string())
         }
         Ascii => Out::I(arg(0)?.s().chars().next().map(|c| c as i64).unwrap_or(0)),
+        SizePretty => Out::S(size_pretty(arg(0)?.i())),
         RegexMatch { case_insensitive } => Out::B(
             cache
                 .get(arg(1)?.s(), case_insensitive)?
@@ -592,6 +617,25 @@ mod tests {
             text(RowFunc::Right, vec![s("hello"), i(-2)]),
             [Some("llo".into())]
         );
+        // PostgreSQL 15's answers, at the unit boundaries and the extremes.
+        for (bytes, pretty) in [
+            (0, "0 bytes"),
+            (10_239, "10239 bytes"),
+            (10_240, "10 kB"),
+            (-10_240, "-10 kB"),
+            (10_752, "11 kB"),
+            (20_971_007, "20 MB"),
+            (1_073_741_824, "1024 MB"),
+            (1_099_511_627_776, "1024 GB"),
+            (i64::MAX, "8192 PB"),
+            (-123_456_789, "-118 MB"),
+        ] {
+            assert_eq!(
+                text(RowFunc::SizePretty, vec![i(bytes)]),
+                [Some(pretty.into())],
+                "{bytes}"
+            );
+        }
         assert_eq!(
             text(RowFunc::Initcap, vec![s("hi THERE o'neil")]),
             [Some("Hi There O'Neil".into())]

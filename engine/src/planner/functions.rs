@@ -66,6 +66,7 @@ impl Binder<'_> {
             ("reverse", 1) => Some(row(RowFunc::Reverse, &[Text])),
             ("md5", 1) => Some(row(RowFunc::Md5, &[Text])),
             ("chr", 1) => Some(row(RowFunc::Chr, &[Int])),
+            ("pg_size_pretty", 1) => Some(row(RowFunc::SizePretty, &[Int])),
             ("ascii", 1) => Some(row(RowFunc::Ascii, &[Text])),
             ("regexp_count", 2) => Some(row(RowFunc::RegexpCount, &[Text, Text])),
             ("regexp_instr", 2) => Some(row(RowFunc::RegexpInstr, &[Text, Text])),
