@@ -168,6 +168,56 @@ pub(crate) fn unpack_extend<T>(
     Ok(())
 }
 
+/// Appends `f(v)` to `out` for each of the `count` values `v` of `width` bits (`1..=56`)
+/// packed in `bytes`, in order, with one unaligned 8-byte load per value while 8 bytes remain,
+/// byte by byte after. `bytes` must hold exactly [`packed_bytes`]`(count, width)` bytes.
+///
+/// For a per-value `f` that is itself a load (a dictionary lookup) this measures faster than
+/// [`unpack_extend`]'s groups, whose buffered values `f` cannot fuse with their unpacking.
+#[inline]
+pub(crate) fn unpack_extend_windowed<T>(
+    bytes: &[u8],
+    width: u32,
+    count: usize,
+    out: &mut Vec<T>,
+    mut f: impl FnMut(u64) -> T,
+) -> Result<(), String> {
+    if !(1..=56).contains(&width) || packed_bytes(count, width) != Some(bytes.len()) {
+        return Err(format!(
+            "{} packed bytes for {count} values of {width} bits",
+            bytes.len()
+        ));
+    }
+    let w = width as usize;
+    let mask = (1u64 << width) - 1;
+    // Values whose 8-byte window lies inside `bytes`.
+    let fast = if bytes.len() >= 8 {
+        ((bytes.len() - 8) * 8 / w + 1).min(count)
+    } else {
+        0
+    };
+    out.reserve(count);
+    // The windows of the first `fast` values end at or before `bytes.len()`.
+    let windows = bytes
+        .get(..(fast.saturating_sub(1) * w) / 8 + 8)
+        .unwrap_or_default();
+    out.extend((0..fast).map(|i| {
+        let bit = i * w;
+        let at = bit / 8;
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&windows[at..at + 8]);
+        f((u64::from_le_bytes(word) >> (bit % 8)) & mask)
+    }));
+    let mut rest = BitReader {
+        bytes,
+        bit: fast * w,
+    };
+    for _ in fast..count {
+        out.push(f(rest.read(width)? as u64));
+    }
+    Ok(())
+}
+
 /// Reads values of one width from packed bytes; reading past the end is an error.
 pub(crate) struct BitReader<'a> {
     bytes: &'a [u8],
@@ -244,8 +294,14 @@ mod tests {
                 let mut got = Vec::new();
                 unpack_extend(&packed, width, count, &mut got, |v| v).unwrap();
                 assert_eq!(got, values, "width {width} count {count}");
+                if (1..=56).contains(&width) {
+                    got.clear();
+                    unpack_extend_windowed(&packed, width, count, &mut got, |v| v).unwrap();
+                    assert_eq!(got, values, "windowed, width {width} count {count}");
+                }
                 packed.push(0);
                 assert!(unpack_extend(&packed, width, count, &mut got, |v| v).is_err());
+                assert!(unpack_extend_windowed(&packed, width, count, &mut got, |v| v).is_err());
             }
         }
         let mut got: Vec<u64> = Vec::new();

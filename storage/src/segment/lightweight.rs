@@ -10,8 +10,8 @@ use arrow_array::Array;
 
 use crate::bytes::{ByteReader, PutLe};
 use crate::segment::bitpack::{
-    bits_needed, packed_bytes, unpack_extend, BitReader, BitWriter, UNPACK_WIDTH_MAX,
-    WIDTH_BITS_MAX,
+    bits_needed, packed_bytes, unpack_extend, unpack_extend_windowed, BitReader, BitWriter,
+    UNPACK_WIDTH_MAX, WIDTH_BITS_MAX,
 };
 use crate::segment::column::{ColumnBuilder, ColumnValues};
 use crate::segment::encoding::Codec as _;
@@ -307,7 +307,7 @@ impl Dictionary {
             (ColumnValues::Int128(d), ColumnValues::Int128(o)) => lookup(d, packed, width, rows, o),
             (values, out) => {
                 let mut indices: Vec<u32> = Vec::with_capacity(rows);
-                unpack_extend(packed, width, rows, &mut indices, |c| c as u32)?;
+                unpack_extend_windowed(packed, width, rows, &mut indices, |c| c as u32)?;
                 if let Some(row) = indices.iter().position(|c| *c as usize >= count) {
                     return Err(format!(
                         "DICTIONARY code {} at row {row} of {count} entries",
@@ -339,13 +339,13 @@ fn lookup<T: Copy + Default>(
     table.resize(1usize << width, T::default());
     let start = out.len();
     let mut widest = 0u64;
-    unpack_extend(packed, width, rows, out, |c| {
+    unpack_extend_windowed(packed, width, rows, out, |c| {
         widest = widest.max(c);
         table[c as usize]
     })?;
     if widest >= count {
         let mut codes = Vec::with_capacity(rows);
-        unpack_extend(packed, width, rows, &mut codes, |c| c)?;
+        unpack_extend_windowed(packed, width, rows, &mut codes, |c| c)?;
         let row = codes.iter().position(|c| *c >= count).unwrap_or(0);
         out.truncate(start);
         return Err(format!(
@@ -628,7 +628,8 @@ impl FrameOfReference {
 
 /// Frame mode with offsets of at most [`UNPACK_WIDTH_MAX`] bits, when the whole frame (`base`
 /// to `base + 2^width - 1`) fits the column's type: every value does, so the range is checked
-/// once for the block, and the offsets go through the group unpacker. `false` (with nothing
+/// once for the block, and each offset of 1 to 56 bits is read with one 8-byte load (the group
+/// unpacker takes 0 and 57 to 64 bits). `false` (with nothing
 /// appended) when the frame does not fit, for the exact path to find the value that does not.
 fn decode_frame(
     packed: &[u8],
@@ -642,7 +643,12 @@ fn decode_frame(
         ($v:expr, $t:ty) => {
             if let (Ok(base), Some(Ok(_))) = (<$t>::try_from(base), top.map(<$t>::try_from)) {
                 // The sum fits the type, so the wrapping addition is exact.
-                unpack_extend(packed, width, rows, $v, |o| base.wrapping_add(o as $t))?;
+                let value = |o: u64| base.wrapping_add(o as $t);
+                if (1..=56).contains(&width) {
+                    unpack_extend_windowed(packed, width, rows, $v, value)?;
+                } else {
+                    unpack_extend(packed, width, rows, $v, value)?;
+                }
                 return Ok(true);
             }
         };
