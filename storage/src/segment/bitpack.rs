@@ -72,14 +72,110 @@ impl<'a> BitWriter<'a> {
     }
 }
 
+/// Values per group of the width-specialized unpackers: 64 values of `w` bits are exactly `w`
+/// little-endian 64-bit words, so inside a group every value's word and shift are constants.
+pub(crate) const GROUP_VALUES: usize = 64;
+
+/// Unpacks the 64 values of `W` bits (`0..=64`) packed in the first `8 * W` bytes of `packed`
+/// into `out`. Monomorphized per width: with `W` a constant the loop unrolls into loads, shifts
+/// and masks by constants, with no per-value branch.
+#[inline(always)]
+fn unpack_group<const W: usize>(packed: &[u8], out: &mut [u64; GROUP_VALUES]) {
+    if W == 0 {
+        *out = [0; GROUP_VALUES];
+        return;
+    }
+    let Some(packed) = packed.get(..8 * W) else {
+        // The caller passes whole groups; nothing to unpack from a short one.
+        return;
+    };
+    let word = |j: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&packed[8 * j..8 * j + 8]);
+        u64::from_le_bytes(w)
+    };
+    let mask = if W == 64 { u64::MAX } else { (1u64 << W) - 1 };
+    for (i, o) in out.iter_mut().enumerate() {
+        let bit = i * W;
+        let (j, shift) = (bit / 64, bit % 64);
+        let mut v = word(j) >> shift;
+        if shift + W > 64 {
+            v |= word(j + 1) << (64 - shift);
+        }
+        *o = v & mask;
+    }
+}
+
+type GroupUnpacker = fn(&[u8], &mut [u64; GROUP_VALUES]);
+
+macro_rules! group_unpackers {
+    ($($w:literal)*) => {
+        [$(unpack_group::<$w> as GroupUnpacker,)*]
+    };
+}
+
+/// The group unpacker of each width, indexed by the width.
+static GROUP_UNPACKERS: [GroupUnpacker; 65] = group_unpackers!(
+    0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32
+    33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62
+    63 64
+);
+
+/// Widest value [`unpack_extend`] takes, in bits.
+pub(crate) const UNPACK_WIDTH_MAX: u32 = 64;
+
+/// Appends `f(v)` to `out` for each of the `count` values `v` of `width` bits (`0..=64`)
+/// packed in `bytes`, in order. `bytes` must hold exactly [`packed_bytes`]`(count, width)`
+/// bytes.
+///
+/// Whole groups of [`GROUP_VALUES`] values go through the unpacker specialized for `width`
+/// into a small buffer, which `f` then maps into `out` through `Vec::extend` over a slice: no
+/// per-value capacity check or branch, so a stateful `f` (a running sum) compiles to a tight
+/// loop. The last `count % 64` values are read one by one.
+#[inline]
+pub(crate) fn unpack_extend<T>(
+    bytes: &[u8],
+    width: u32,
+    count: usize,
+    out: &mut Vec<T>,
+    mut f: impl FnMut(u64) -> T,
+) -> Result<(), String> {
+    if width > UNPACK_WIDTH_MAX || packed_bytes(count, width) != Some(bytes.len()) {
+        return Err(format!(
+            "{} packed bytes for {count} values of {width} bits",
+            bytes.len()
+        ));
+    }
+    out.reserve(count);
+    if width == 0 {
+        out.extend((0..count).map(|_| f(0)));
+        return Ok(());
+    }
+    let unpack = GROUP_UNPACKERS[width as usize];
+    let groups = count / GROUP_VALUES;
+    let mut buffer = [0u64; GROUP_VALUES];
+    for group in bytes.chunks_exact(8 * width as usize).take(groups) {
+        unpack(group, &mut buffer);
+        out.extend(buffer.iter().map(|v| f(*v)));
+    }
+    let mut rest = BitReader {
+        bytes,
+        bit: groups * GROUP_VALUES * width as usize,
+    };
+    for _ in groups * GROUP_VALUES..count {
+        out.push(f(rest.read(width)? as u64));
+    }
+    Ok(())
+}
+
 /// Appends `f(v)` to `out` for each of the `count` values `v` of `width` bits (`1..=56`)
 /// packed in `bytes`, in order, with one unaligned 8-byte load per value while 8 bytes remain,
 /// byte by byte after. `bytes` must hold exactly [`packed_bytes`]`(count, width)` bytes.
 ///
-/// The values are appended through `Vec::extend` over a range, so the loop carries no
-/// per-value capacity check and compiles to straight loads, shifts and stores.
+/// For a per-value `f` that is itself a load (a dictionary lookup) this measures faster than
+/// [`unpack_extend`]'s groups, whose buffered values `f` cannot fuse with their unpacking.
 #[inline]
-pub(crate) fn unpack_extend<T>(
+pub(crate) fn unpack_extend_windowed<T>(
     bytes: &[u8],
     width: u32,
     count: usize,
@@ -173,14 +269,21 @@ impl<'a> BitReader<'a> {
 mod tests {
     use super::*;
 
-    // Every width from 1 to 56 and counts around the 8-byte window's edge: the fast unpacker
-    // returns what the writer packed, and a wrong byte count is an error.
+    // Every width from 0 to 64 and counts around the group's and the 8-byte window's edges:
+    // the unpacker returns what the writer packed, and a wrong byte count is an error.
     #[test]
     fn unpack_extend_matches_the_writer() {
-        for width in 1..=56u32 {
-            for count in [0usize, 1, 2, 7, 8, 9, 63, 64, 65, 1000] {
+        for width in 0..=UNPACK_WIDTH_MAX {
+            for count in [
+                0usize, 1, 2, 7, 8, 9, 63, 64, 65, 127, 128, 129, 1000, 32_768,
+            ] {
                 let values: Vec<u64> = (0..count as u64)
-                    .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) & ((1u64 << width) - 1))
+                    .map(|i| match i % 5 {
+                        // The widest value, all bits set, and the smallest.
+                        0 => mask(width) as u64,
+                        1 => 0,
+                        _ => i.wrapping_mul(0x9E37_79B9_7F4A_7C15) & mask(width) as u64,
+                    })
                     .collect();
                 let mut packed = Vec::new();
                 let mut w = BitWriter::new(&mut packed);
@@ -191,10 +294,18 @@ mod tests {
                 let mut got = Vec::new();
                 unpack_extend(&packed, width, count, &mut got, |v| v).unwrap();
                 assert_eq!(got, values, "width {width} count {count}");
+                if (1..=56).contains(&width) {
+                    got.clear();
+                    unpack_extend_windowed(&packed, width, count, &mut got, |v| v).unwrap();
+                    assert_eq!(got, values, "windowed, width {width} count {count}");
+                }
                 packed.push(0);
                 assert!(unpack_extend(&packed, width, count, &mut got, |v| v).is_err());
+                assert!(unpack_extend_windowed(&packed, width, count, &mut got, |v| v).is_err());
             }
         }
+        let mut got: Vec<u64> = Vec::new();
+        assert!(unpack_extend(&[0; 9], UNPACK_WIDTH_MAX + 1, 1, &mut got, |v| v).is_err());
     }
 
     #[test]

@@ -10,7 +10,8 @@ use arrow_array::Array;
 
 use crate::bytes::{ByteReader, PutLe};
 use crate::segment::bitpack::{
-    bits_needed, packed_bytes, unpack_extend, BitReader, BitWriter, WIDTH_BITS_MAX,
+    bits_needed, packed_bytes, unpack_extend, unpack_extend_windowed, BitReader, BitWriter,
+    UNPACK_WIDTH_MAX, WIDTH_BITS_MAX,
 };
 use crate::segment::column::{ColumnBuilder, ColumnValues};
 use crate::segment::encoding::Codec as _;
@@ -306,7 +307,7 @@ impl Dictionary {
             (ColumnValues::Int128(d), ColumnValues::Int128(o)) => lookup(d, packed, width, rows, o),
             (values, out) => {
                 let mut indices: Vec<u32> = Vec::with_capacity(rows);
-                unpack_extend(packed, width, rows, &mut indices, |c| c as u32)?;
+                unpack_extend_windowed(packed, width, rows, &mut indices, |c| c as u32)?;
                 if let Some(row) = indices.iter().position(|c| *c as usize >= count) {
                     return Err(format!(
                         "DICTIONARY code {} at row {row} of {count} entries",
@@ -338,13 +339,13 @@ fn lookup<T: Copy + Default>(
     table.resize(1usize << width, T::default());
     let start = out.len();
     let mut widest = 0u64;
-    unpack_extend(packed, width, rows, out, |c| {
+    unpack_extend_windowed(packed, width, rows, out, |c| {
         widest = widest.max(c);
         table[c as usize]
     })?;
     if widest >= count {
         let mut codes = Vec::with_capacity(rows);
-        unpack_extend(packed, width, rows, &mut codes, |c| c)?;
+        unpack_extend_windowed(packed, width, rows, &mut codes, |c| c)?;
         let row = codes.iter().position(|c| *c >= count).unwrap_or(0);
         out.truncate(start);
         return Err(format!(
@@ -575,31 +576,17 @@ impl FrameOfReference {
                 r.remaining()
             ));
         }
-        // Fast path: frame mode with offsets of 1 to 56 bits, when the whole frame (`first` to
-        // `first + 2^width - 1`) fits the column's type: every value does, so the range is
-        // checked once for the block, and the offsets are unpacked with one load each.
-        if delta_base.is_none() && (1..=56).contains(&width) {
-            let top = first.checked_add((1i128 << width) - 1);
-            macro_rules! frame {
-                ($v:expr, $t:ty) => {
-                    if let (Ok(base), Some(Ok(_))) =
-                        (<$t>::try_from(first), top.map(<$t>::try_from))
-                    {
-                        // The sum fits the type, so the wrapping addition is exact.
-                        return unpack_extend(packed, width, rows, $v, |o| {
-                            base.wrapping_add(o as $t)
-                        });
-                    }
-                };
-            }
-            match &mut out.values {
-                ColumnValues::Int16(v) => frame!(v, i16),
-                ColumnValues::Int32(v) => frame!(v, i32),
-                ColumnValues::Int64(v) => frame!(v, i64),
-                ColumnValues::Int128(v) => frame!(v, i128),
-                _ => {}
+        if width <= UNPACK_WIDTH_MAX {
+            let done = match delta_base {
+                None => decode_frame(packed, width, rows, first, &mut out.values)?,
+                Some(base) => decode_delta(packed, width, rows, first, base, &mut out.values)?,
+            };
+            if done {
+                return Ok(());
             }
         }
+        // The exact path: any width, every value computed in 128 bits and checked against the
+        // column's type (a value outside it is corruption).
         let mut previous = first;
         let mut row = 0usize;
         let mut next = || -> Result<i128, String> {
@@ -637,6 +624,134 @@ impl FrameOfReference {
             _ => Err("FRAME_OF_REFERENCE block in a non-integer column".to_string()),
         }
     }
+}
+
+/// Frame mode with offsets of at most [`UNPACK_WIDTH_MAX`] bits, when the whole frame (`base`
+/// to `base + 2^width - 1`) fits the column's type: every value does, so the range is checked
+/// once for the block, and each offset of 1 to 56 bits is read with one 8-byte load (the group
+/// unpacker takes 0 and 57 to 64 bits). `false` (with nothing
+/// appended) when the frame does not fit, for the exact path to find the value that does not.
+fn decode_frame(
+    packed: &[u8],
+    width: u32,
+    rows: usize,
+    base: i128,
+    out: &mut ColumnValues,
+) -> Result<bool, String> {
+    let top = base.checked_add((1i128 << width) - 1);
+    macro_rules! frame {
+        ($v:expr, $t:ty) => {
+            if let (Ok(base), Some(Ok(_))) = (<$t>::try_from(base), top.map(<$t>::try_from)) {
+                // The sum fits the type, so the wrapping addition is exact.
+                let value = |o: u64| base.wrapping_add(o as $t);
+                if (1..=56).contains(&width) {
+                    unpack_extend_windowed(packed, width, rows, $v, value)?;
+                } else {
+                    unpack_extend(packed, width, rows, $v, value)?;
+                }
+                return Ok(true);
+            }
+        };
+    }
+    match out {
+        ColumnValues::Int16(v) => frame!(v, i16),
+        ColumnValues::Int32(v) => frame!(v, i32),
+        ColumnValues::Int64(v) => frame!(v, i64),
+        ColumnValues::Int128(v) => frame!(v, i128),
+        _ => {}
+    }
+    Ok(false)
+}
+
+/// Whether every value of a delta-mode block lies in `lo..=hi`. Value `i` is `first` plus `i`
+/// differences, each in `delta_base ..= delta_base + 2^width - 1`, so it lies between
+/// `first + i·delta_base` and `first + i·(delta_base + 2^width - 1)`; both bounds are linear in
+/// `i`, so over all rows they are extreme at the first row or the last.
+fn delta_within(
+    first: i128,
+    delta_base: i128,
+    width: u32,
+    rows: usize,
+    lo: i128,
+    hi: i128,
+) -> bool {
+    let Some(top) = (width < 127)
+        .then(|| delta_base.checked_add((1i128 << width) - 1))
+        .flatten()
+    else {
+        return false;
+    };
+    let steps = rows.saturating_sub(1) as i128;
+    let last = |step: i128| steps.checked_mul(step).and_then(|d| first.checked_add(d));
+    match (last(delta_base), last(top)) {
+        (Some(low), Some(high)) => [first, low, high].iter().all(|v| (lo..=hi).contains(v)),
+        _ => false,
+    }
+}
+
+/// Delta mode with differences of at most [`UNPACK_WIDTH_MAX`] bits: the offsets go through the
+/// group unpacker and a running sum in a tight loop. The format's arithmetic is modulo 2^128;
+/// for 16-, 32- and 64-bit columns the sum runs in 64 bits, modulo 2^64, which gives the same
+/// values whenever they all fit the column's type, which [`delta_within`] checks once for the
+/// block. `false` (with nothing appended) when they may not, for the exact path.
+fn decode_delta(
+    packed: &[u8],
+    width: u32,
+    rows: usize,
+    first: i128,
+    delta_base: i128,
+    out: &mut ColumnValues,
+) -> Result<bool, String> {
+    if rows == 0 {
+        // Nothing to append; a block in a column of another type is left to the exact path.
+        return Ok(matches!(
+            out,
+            ColumnValues::Int16(_)
+                | ColumnValues::Int32(_)
+                | ColumnValues::Int64(_)
+                | ColumnValues::Int128(_)
+        ));
+    }
+    // Truncation keeps both modulo 2^64, all the 64-bit sum needs.
+    let (first64, step64) = (first as i64, delta_base as i64);
+    macro_rules! delta {
+        ($v:expr, $t:ty) => {{
+            if !delta_within(
+                first,
+                delta_base,
+                width,
+                rows,
+                <$t>::MIN.into(),
+                <$t>::MAX.into(),
+            ) {
+                return Ok(false);
+            }
+            $v.reserve(rows);
+            $v.push(first64 as $t);
+            let mut value = first64;
+            unpack_extend(packed, width, rows - 1, $v, |o| {
+                value = value.wrapping_add(step64).wrapping_add(o as i64);
+                value as $t
+            })?;
+        }};
+    }
+    match out {
+        ColumnValues::Int16(v) => delta!(v, i16),
+        ColumnValues::Int32(v) => delta!(v, i32),
+        ColumnValues::Int64(v) => delta!(v, i64),
+        ColumnValues::Int128(v) => {
+            // 128-bit columns take every value the format's arithmetic gives.
+            v.reserve(rows);
+            v.push(first);
+            let mut value = first;
+            unpack_extend(packed, width, rows - 1, v, |o| {
+                value = value.wrapping_add(delta_base).wrapping_add(i128::from(o));
+                value
+            })?;
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
 }
 
 /// Strings up to this many bytes are copied byte by byte when gathered.
@@ -1085,6 +1200,158 @@ mod tests {
                 }
                 round_trip_all(ty, &array_of(ty, &seeds));
             }
+        }
+    }
+
+    /// Encodes `array` as FRAME_OF_REFERENCE in the mode `delta` names, decodes it and checks
+    /// the round trip; returns the payload.
+    fn round_trip_mode(ty: SqlType, array: &ArrayRef, delta: bool) -> Vec<u8> {
+        let pieces = [Piece::new(ty, array.as_ref()).unwrap()];
+        let flat = Flat::of(&pieces);
+        let mut payload = Vec::new();
+        assert!(FrameOfReference::encode_in_mode(&flat, delta, &mut payload));
+        assert_eq!(payload[0], if delta { MODE_DELTA } else { MODE_FRAME });
+        let back = decode_as(ty, Encoding::FrameOfReference, &payload, array).unwrap();
+        assert_eq!(back.to_data(), array.to_data(), "{ty} delta {delta}");
+        payload
+    }
+
+    #[test]
+    fn both_frame_of_reference_modes_round_trip_at_every_width() {
+        // Input: per integer type, in both modes, blocks of 1 to 32,768 rows (around the
+        // unpacker's 64-value groups) of: an arithmetic sequence (differences of 0 bits),
+        // sorted values with a wobble, descending values, runs, NULLs, random values of each
+        // difference width from 1 to 66 bits, and the type's extremes alternating (whose
+        // differences leave the type, and for 64- and 128-bit types take 65 to 128 bits).
+        let ints = [
+            SqlType::SmallInt,
+            SqlType::Integer,
+            SqlType::Date,
+            SqlType::BigInt,
+            SqlType::Timestamp,
+            SqlType::Timestamptz,
+            SqlType::Time,
+            SqlType::Decimal {
+                precision: 38,
+                scale: 0,
+            },
+            SqlType::Decimal {
+                precision: 12,
+                scale: 2,
+            },
+        ];
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        for ty in ints {
+            let (lo, hi): (i128, i128) = match ty.arrow_type() {
+                arrow_schema::DataType::Int16 => (i16::MIN.into(), i16::MAX.into()),
+                arrow_schema::DataType::Int32 | arrow_schema::DataType::Date32 => {
+                    (i32::MIN.into(), i32::MAX.into())
+                }
+                arrow_schema::DataType::Decimal128(..) => (i128::MIN, i128::MAX),
+                _ => (i64::MIN.into(), i64::MAX.into()),
+            };
+            for rows in [1usize, 2, 63, 64, 65, 129, 1000, 32_768] {
+                let mut shapes: Vec<Vec<Option<i128>>> = vec![
+                    (0..rows).map(|i| Some(7 * i as i128 - 3)).collect(),
+                    (0..rows)
+                        .map(|i| Some(1000 + 4 * i as i128 + (i % 3) as i128))
+                        .collect(),
+                    (0..rows).map(|i| Some(-(i as i128) * 5)).collect(),
+                    (0..rows).map(|i| Some((i / 64) as i128)).collect(),
+                    (0..rows)
+                        .map(|i| (i % 7 != 3).then_some(2 * i as i128))
+                        .collect(),
+                    (0..rows)
+                        .map(|i| Some(if i % 2 == 0 { lo } else { hi }))
+                        .collect(),
+                    (0..rows)
+                        .map(|i| Some(if i % 3 == 0 { hi } else { lo + i as i128 }))
+                        .collect(),
+                ];
+                for bits in 1..=66u32 {
+                    let mut value = 0i128;
+                    shapes.push(
+                        (0..rows)
+                            .map(|_| {
+                                let step = (rng.next() as i128 | (rng.next() as i128) << 64)
+                                    & ((1i128 << bits) - 1);
+                                value = value.wrapping_add(step - (1i128 << (bits - 1)));
+                                Some(value)
+                            })
+                            .collect(),
+                    );
+                }
+                for seeds in &shapes {
+                    let array = array_of(ty, seeds);
+                    round_trip_mode(ty, &array, true);
+                    round_trip_mode(ty, &array, false);
+                }
+            }
+        }
+    }
+
+    /// A delta-mode payload: `first`, `delta_base`, `width` and the packed `offsets`.
+    fn delta_payload(first: i128, delta_base: i128, width: u32, offsets: &[u128]) -> Vec<u8> {
+        let mut payload = vec![MODE_DELTA];
+        payload.extend_from_slice(&first.to_le_bytes());
+        payload.extend_from_slice(&delta_base.to_le_bytes());
+        payload.push(width as u8);
+        let mut w = BitWriter::new(&mut payload);
+        for o in offsets {
+            w.push(*o, width);
+        }
+        w.finish();
+        payload
+    }
+
+    #[test]
+    fn delta_values_outside_the_type_are_errors() {
+        // Input: delta blocks of 200 rows (past the unpacker's groups) whose running sum
+        // leaves SMALLINT, INTEGER or BIGINT by one at the last row, and the same sums ending
+        // exactly at the type's bounds, which decode; and two-row blocks whose one difference
+        // leaves the type.
+        let cases: [(SqlType, i128, i128); 3] = [
+            (SqlType::SmallInt, i16::MIN.into(), i16::MAX.into()),
+            (SqlType::Integer, i32::MIN.into(), i32::MAX.into()),
+            (SqlType::BigInt, i64::MIN.into(), i64::MAX.into()),
+        ];
+        let rows = 200usize;
+        for (ty, lo, hi) in cases {
+            let nulls = array_of(ty, &vec![None; rows]);
+            let decode = |payload: &[u8]| {
+                decode_as(ty, Encoding::FrameOfReference, payload, &nulls).map(|a| a.len())
+            };
+            // Up by 1 each row (differences of 0 bits above a base of 1, or of 1 bit above 0
+            // with the last offset 1), ending at `hi` and then one past it.
+            let steps = (rows - 1) as i128;
+            assert_eq!(decode(&delta_payload(hi - steps, 1, 0, &[])), Ok(rows));
+            assert!(decode(&delta_payload(hi - steps + 1, 1, 0, &[])).is_err());
+            let mut offsets = vec![0u128; rows - 1];
+            assert_eq!(decode(&delta_payload(hi, 0, 1, &offsets)), Ok(rows));
+            offsets[rows - 2] = 1;
+            assert!(decode(&delta_payload(hi, 0, 1, &offsets)).is_err());
+            // Down to `lo`, and one below it.
+            assert_eq!(decode(&delta_payload(lo + steps, -1, 0, &[])), Ok(rows));
+            assert!(decode(&delta_payload(lo + steps - 1, -1, 0, &[])).is_err());
+            // A difference of half the type's range, and of all of it, which modulo the type's
+            // width brings the sum back to the first value: both second values are out of
+            // range.
+            let half = (hi - lo + 1) / 2;
+            let offsets = vec![0u128; 1];
+            assert!(decode_as(
+                ty,
+                Encoding::FrameOfReference,
+                &delta_payload(0, half, 0, &offsets),
+                &array_of(ty, &[None, None]),
+            )
+            .is_err());
+            assert!(decode_as(
+                ty,
+                Encoding::FrameOfReference,
+                &delta_payload(lo, 2 * half, 0, &offsets),
+                &array_of(ty, &[None, None]),
+            )
+            .is_err());
         }
     }
 
