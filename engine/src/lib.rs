@@ -716,56 +716,7 @@ impl Session {
                 name: name.to_string(),
                 position: None,
             })?;
-        for b in batches {
-            if b.num_columns() != table.def.columns.len() {
-                return Err(Error::DatatypeMismatch {
-                    message: format!(
-                        "table \"{name}\" has {} columns but the batch has {}",
-                        table.def.columns.len(),
-                        b.num_columns()
-                    ),
-                    position: None,
-                });
-            }
-            for (c, col) in table.def.columns.iter().zip(b.columns()) {
-                let want = c.ty.arrow_type();
-                if col.data_type() != &want {
-                    return Err(Error::DatatypeMismatch {
-                        message: format!(
-                            "column \"{}\" is of type {} but the batch holds {}",
-                            c.name,
-                            c.ty,
-                            col.data_type()
-                        ),
-                        position: None,
-                    });
-                }
-                if !c.nullable && col.null_count() > 0 {
-                    return Err(Error::NotNullViolation {
-                        table: name.to_string(),
-                        column: c.name.clone(),
-                    });
-                }
-            }
-        }
-        // CHAR(n) is stored blank-padded and both CHAR(n) and VARCHAR(n) enforce their length,
-        // as an INSERT would.
-        let mut fitted = Vec::with_capacity(batches.len());
-        for b in batches {
-            let mut cols = Vec::with_capacity(b.num_columns());
-            for (c, col) in table.def.columns.iter().zip(b.columns()) {
-                cols.push(match c.ty {
-                    SqlType::Char { .. } | SqlType::Varchar { .. } => {
-                        kernels::cast::cast_array(col, c.ty, c.ty, false)?
-                    }
-                    _ => col.clone(),
-                });
-            }
-            fitted.push(
-                RecordBatch::try_new(b.schema(), cols)
-                    .map_err(|e| Error::Internal(e.to_string()))?,
-            );
-        }
+        let fitted = fit_batches(&table.def, name, batches)?;
         let rows: usize = fitted.iter().map(|b| b.num_rows()).sum();
         if rows > 0 {
             self.write(|t| t.append(schema, name, &fitted).map_err(storage_error))?;
@@ -820,15 +771,61 @@ impl Session {
         let _slot = engine
             .queue
             .acquire(&interrupt, &self.user, &self.statement_text)?;
-        match copy::load(self.engine.files.as_ref(), stmt, &plan, &interrupt) {
+        if self.failed {
+            return Err(Error::InFailedTransaction);
+        }
+        // The rows go to the block's transaction (a savepoint undoes them if the load fails)
+        // or to one of the load's own, a segment's worth at a time as they are read. A table
+        // with a sort key gets them in one append at the end, which sorts the whole load.
+        let def = table.def.clone();
+        let sorted = !def.sort_columns().is_empty();
+        let mut own = match self.txn {
+            Some(_) => None,
+            None => Some(self.engine.store.begin()),
+        };
+        let txn = match (own.as_mut(), self.txn.as_mut()) {
+            (Some(t), _) | (None, Some(t)) => t,
+            (None, None) => return Err(Error::Internal("COPY without a transaction".into())),
+        };
+        let mark = txn.savepoint();
+        let mut writer = CopyWriter {
+            txn,
+            def: &def,
+            schema: &schema,
+            held: Vec::new(),
+            held_rows: 0,
+            sorted,
+        };
+        let outcome = copy::load(
+            self.engine.files.as_ref(),
+            stmt,
+            &plan,
+            &interrupt,
+            &mut |batches| writer.take(batches),
+        );
+        let outcome = match outcome {
+            Ok(loaded) => writer
+                .finish()
+                .map(|()| loaded)
+                .map_err(|e| (e, Vec::new())),
+            Err(failed) => Err(failed),
+        };
+        match outcome {
             Ok(loaded) => {
+                if let Some(t) = own {
+                    t.commit().map_err(storage_error)?;
+                }
                 log(&loaded.rejects);
-                let rows = self.append_to(&schema, &stmt.table, &loaded.batches)?;
                 drop(_slot);
                 self.analyze_after_copy(stmt, &schema, was_empty)?;
-                Ok(command(&format!("COPY {rows}")))
+                Ok(command(&format!("COPY {}", loaded.rows)))
             }
             Err((error, rejects)) => {
+                // An own transaction's segment files go when it is dropped unfinished.
+                drop(own);
+                if let Some(t) = self.txn.as_mut() {
+                    t.rollback_to(&mark);
+                }
                 log(&rejects);
                 Err(error)
             }
@@ -1658,6 +1655,124 @@ impl Session {
             }
         }
     }
+}
+
+/// COPY's rows on their way into a transaction: held until a segment's worth has arrived,
+/// then appended in whole segments; the rest at the end.
+struct CopyWriter<'t> {
+    txn: &'t mut Transaction,
+    def: &'t basalt_storage::TableDef,
+    schema: &'t str,
+    held: Vec<RecordBatch>,
+    held_rows: usize,
+    /// A table with a sort key: everything is held and appended (so sorted) at once.
+    sorted: bool,
+}
+
+impl CopyWriter<'_> {
+    fn take(&mut self, batches: Vec<RecordBatch>) -> Result<()> {
+        self.held_rows += batches.iter().map(|b| b.num_rows()).sum::<usize>();
+        self.held.extend(batches);
+        let segment = basalt_storage::segment::SEGMENT_ROWS_MAX as usize;
+        if self.sorted || self.held_rows < segment {
+            return Ok(());
+        }
+        // Whole segments now; the rows past the last whole one wait for more.
+        let mut now = (self.held_rows / segment) * segment;
+        let mut ready = Vec::new();
+        let mut rest = Vec::new();
+        for b in std::mem::take(&mut self.held) {
+            let n = b.num_rows();
+            if now >= n {
+                now -= n;
+                ready.push(b);
+            } else if now > 0 {
+                ready.push(b.slice(0, now));
+                rest.push(b.slice(now, n - now));
+                now = 0;
+            } else {
+                rest.push(b);
+            }
+        }
+        self.held_rows = rest.iter().map(|b| b.num_rows()).sum();
+        self.held = rest;
+        self.append(&ready)
+    }
+
+    fn append(&mut self, batches: &[RecordBatch]) -> Result<()> {
+        let fitted = fit_batches(self.def, &self.def.name, batches)?;
+        if fitted.iter().any(|b| b.num_rows() > 0) {
+            self.txn
+                .append(self.schema, &self.def.name, &fitted)
+                .map_err(storage_error)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        let held = std::mem::take(&mut self.held);
+        self.append(&held)
+    }
+}
+
+/// Checks batches of exactly a table's columns (types and NOT NULL) and fits CHAR(n) /
+/// VARCHAR(n) values as an INSERT would.
+fn fit_batches(
+    def: &basalt_storage::TableDef,
+    name: &str,
+    batches: &[RecordBatch],
+) -> Result<Vec<RecordBatch>> {
+    let table = def;
+    for b in batches {
+        if b.num_columns() != table.columns.len() {
+            return Err(Error::DatatypeMismatch {
+                message: format!(
+                    "table \"{name}\" has {} columns but the batch has {}",
+                    table.columns.len(),
+                    b.num_columns()
+                ),
+                position: None,
+            });
+        }
+        for (c, col) in table.columns.iter().zip(b.columns()) {
+            let want = c.ty.arrow_type();
+            if col.data_type() != &want {
+                return Err(Error::DatatypeMismatch {
+                    message: format!(
+                        "column \"{}\" is of type {} but the batch holds {}",
+                        c.name,
+                        c.ty,
+                        col.data_type()
+                    ),
+                    position: None,
+                });
+            }
+            if !c.nullable && col.null_count() > 0 {
+                return Err(Error::NotNullViolation {
+                    table: name.to_string(),
+                    column: c.name.clone(),
+                });
+            }
+        }
+    }
+    // CHAR(n) is stored blank-padded and both CHAR(n) and VARCHAR(n) enforce their length,
+    // as an INSERT would.
+    let mut fitted = Vec::with_capacity(batches.len());
+    for b in batches {
+        let mut cols = Vec::with_capacity(b.num_columns());
+        for (c, col) in table.columns.iter().zip(b.columns()) {
+            cols.push(match c.ty {
+                SqlType::Char { .. } | SqlType::Varchar { .. } => {
+                    kernels::cast::cast_array(col, c.ty, c.ty, false)?
+                }
+                _ => col.clone(),
+            });
+        }
+        fitted.push(
+            RecordBatch::try_new(b.schema(), cols).map_err(|e| Error::Internal(e.to_string()))?,
+        );
+    }
+    Ok(fitted)
 }
 
 fn command(tag: &str) -> StatementResult {

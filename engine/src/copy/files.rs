@@ -20,6 +20,8 @@ pub trait FileStore: Send + Sync + std::fmt::Debug {
     fn list_prefix(&self, prefix: &str) -> Result<Vec<String>>;
     /// A file's whole contents.
     fn read(&self, file: &str) -> Result<Vec<u8>>;
+    /// A file opened for reading from its start, for loads that stream it in bounded pieces.
+    fn open(&self, file: &str) -> Result<std::fs::File>;
     /// Writes a file, creating its directory; replaces an existing file.
     fn write(&self, file: &str, bytes: &[u8]) -> Result<()>;
     /// Removes a file.
@@ -246,15 +248,20 @@ impl FileStore for LocalFiles {
     }
 
     fn read(&self, file: &str) -> Result<Vec<u8>> {
-        let path = self.resolve(file)?;
-        let shown = path_string(&path);
-        let mut f = std::fs::File::open(&path)
-            .map_err(|e| io_error(&shown, "open", &e))
-            .map_err(|e| for_reading(e, &shown))?;
+        let shown = self.display(file);
+        let mut f = self.open(file)?;
         let mut buf = Vec::new();
         f.read_to_end(&mut buf)
             .map_err(|e| io_error(&shown, "read", &e))?;
         Ok(buf)
+    }
+
+    fn open(&self, file: &str) -> Result<std::fs::File> {
+        let path = self.resolve(file)?;
+        let shown = path_string(&path);
+        std::fs::File::open(&path)
+            .map_err(|e| io_error(&shown, "open", &e))
+            .map_err(|e| for_reading(e, &shown))
     }
 
     fn write(&self, file: &str, bytes: &[u8]) -> Result<()> {
@@ -304,6 +311,49 @@ fn for_reading(e: Error, path: &str) -> Error {
             message: fix(message),
         },
         other => other,
+    }
+}
+
+/// A file's bytes as a stream, decompressed as `compression` says. Reading a truncated or
+/// corrupt stream fails with an I/O error that [`read_error`] turns into `DataCorrupted`.
+pub fn reader(file: std::fs::File, compression: Compression) -> Box<dyn Read + Send> {
+    let file = std::io::BufReader::with_capacity(1 << 20, file);
+    match compression {
+        Compression::None => Box::new(file),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(file)),
+        Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(file) {
+            Ok(d) => Box::new(d),
+            Err(e) => Box::new(Failed(Some(e))),
+        },
+        Compression::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(file)),
+        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(file)),
+    }
+}
+
+/// A stream whose first read fails (a decoder that could not start).
+struct Failed(Option<std::io::Error>);
+
+impl Read for Failed {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        Err(self
+            .0
+            .take()
+            .unwrap_or_else(|| std::io::Error::other("stream failed")))
+    }
+}
+
+/// An error reading a [`reader`]'s stream: `DataCorrupted` for a compressed file (as
+/// [`decompress`] reports it), an I/O error otherwise.
+pub fn read_error(e: &std::io::Error, compression: Compression, file: &str) -> Error {
+    let what = match compression {
+        Compression::None => return io_error(file, "read", e),
+        Compression::Gzip => "gzip",
+        Compression::Zstd => "zstd",
+        Compression::Lz4 => "lz4",
+        Compression::Bzip2 => "bzip2",
+    };
+    Error::DataCorrupted {
+        message: format!("could not decompress {what} file \"{file}\": {e}"),
     }
 }
 

@@ -27,6 +27,7 @@ pub mod unload;
 pub mod values;
 
 use std::borrow::Cow;
+use std::io::Read;
 use std::sync::Arc;
 
 use arrow_array::{new_null_array, ArrayRef, RecordBatch};
@@ -38,7 +39,7 @@ use crate::copy::files::FileStore;
 use crate::copy::load_errors::LoadErrorRow;
 use crate::copy::options::{CopyOptions, CopyStatement, InputFormat};
 use crate::copy::text::{Layout, Splitter};
-use crate::copy::values::{convert, ColumnBuilder};
+use crate::copy::values::{convert, convert_text_into, ColumnBuilder};
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
 use crate::types::Datum;
@@ -170,56 +171,95 @@ struct FileOutcome {
     rejects: Vec<Reject>,
 }
 
-/// The outcome of a whole COPY: the batches to append and the rows it rejected (at most
-/// MAXERROR of them, or the error that ends the load).
+/// The outcome of a whole COPY: the rows it rejected (at most MAXERROR of them) and the rows
+/// it handed on.
 #[derive(Debug)]
 pub struct Loaded {
-    pub batches: Vec<RecordBatch>,
     pub rejects: Vec<Reject>,
     pub rows: u64,
 }
 
-/// Reads every file of a COPY into batches of the table's columns.
+/// Where a COPY's batches go as they are read, in file order: the session appends them to
+/// its transaction, so that no more than a window of the input is in memory at once.
+pub type BatchSink<'s> = dyn FnMut(Vec<RecordBatch>) -> Result<()> + 's;
+
+/// Reads every file of a COPY and hands its rows to `sink` in batches of the table's columns.
 ///
-/// Files are read in parallel; rejected rows are collected in file order. When more rows are
-/// rejected than MAXERROR allows, `Err` carries the first one past the limit and the rejects up
-/// to it (for STL_LOAD_ERRORS).
+/// Files are read one after another, each in bounded windows whose pieces are parsed in
+/// parallel; rejected rows are collected in file order. When more rows are rejected than
+/// MAXERROR allows, `Err` carries the first one past the limit and the rejects up to it (for
+/// STL_LOAD_ERRORS), and the caller discards what `sink` received.
 pub fn load(
     fs: &dyn FileStore,
     stmt: &CopyStatement,
     plan: &LoadPlan,
     interrupt: &Interrupt,
+    sink: &mut BatchSink<'_>,
 ) -> std::result::Result<Loaded, (Error, Vec<Reject>)> {
-    let files = list_files(fs, stmt).map_err(|e| (e, Vec::new()))?;
-    let outcomes: Vec<Result<FileOutcome>> = files
-        .par_iter()
-        .map(|f| {
+    let mut state = LoadState {
+        sink,
+        rejects: Vec::new(),
+        rows: 0,
+        max: plan.options.max_error as usize,
+        over: None,
+    };
+    let outcome = list_files(fs, stmt).and_then(|files| {
+        for f in &files {
             interrupt.check()?;
-            load_file(fs, f, plan, interrupt)
-        })
-        .collect();
-    let mut batches = Vec::new();
-    let mut rejects: Vec<Reject> = Vec::new();
-    let max = plan.options.max_error as usize;
-    for outcome in outcomes {
-        let outcome = outcome.map_err(|e| (e, Vec::new()))?;
-        batches.extend(outcome.batches.into_iter().filter(|b| b.num_rows() > 0));
-        rejects.extend(outcome.rejects);
-        if rejects.len() > max {
-            rejects.truncate(max + 1);
-            let error = match rejects.last() {
-                Some(last) => clone_error(&last.error),
-                None => break,
-            };
-            return Err((error, rejects));
+            load_file(fs, f, plan, interrupt, &mut state)?;
+            if state.over.is_some() {
+                break;
+            }
         }
-    }
-    let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
-    Ok(Loaded {
-        batches,
+        Ok(())
+    });
+    let LoadState {
         rejects,
         rows,
-    })
+        over,
+        ..
+    } = state;
+    match (outcome, over) {
+        (Err(e), _) => Err((e, rejects)),
+        (Ok(()), Some(e)) => Err((e, rejects)),
+        (Ok(()), None) => Ok(Loaded { rejects, rows }),
+    }
+}
+
+/// A load in progress: the sink, the rejects so far, and the error once MAXERROR is passed.
+struct LoadState<'a, 's> {
+    sink: &'a mut BatchSink<'s>,
+    rejects: Vec<Reject>,
+    rows: u64,
+    max: usize,
+    over: Option<Error>,
+}
+
+impl LoadState<'_, '_> {
+    /// Takes the outcome of a piece of input; `false` once the load must stop.
+    fn take(&mut self, outcome: FileOutcome) -> Result<bool> {
+        if self.over.is_some() {
+            return Ok(false);
+        }
+        self.rejects.extend(outcome.rejects);
+        if self.rejects.len() > self.max {
+            self.rejects.truncate(self.max + 1);
+            if let Some(last) = self.rejects.last() {
+                self.over = Some(clone_error(&last.error));
+            }
+            return Ok(false);
+        }
+        let batches: Vec<RecordBatch> = outcome
+            .batches
+            .into_iter()
+            .filter(|b| b.num_rows() > 0)
+            .collect();
+        if !batches.is_empty() {
+            self.rows += batches.iter().map(|b| b.num_rows() as u64).sum::<u64>();
+            (self.sink)(batches)?;
+        }
+        Ok(true)
+    }
 }
 
 /// A copy of a row error (errors are not `Clone`; the ones a row produces are messages).
@@ -358,8 +398,9 @@ impl<'a> RowSink<'a> {
 
     /// One row: a field per target column (`None` is NULL), with the raw bytes for errors.
     fn row(&mut self, line: u64, raw_line: &[u8], fields: &[InputField<'_>]) {
-        self.values.clear();
-        for (t, (value, raw)) in self.plan.targets.iter().zip(fields) {
+        // Values are converted in place: a text slot keeps its buffer from row to row.
+        self.values.resize(self.plan.targets.len(), Datum::Null);
+        for (i, (t, (value, raw))) in self.plan.targets.iter().zip(fields).enumerate() {
             let text = match value {
                 None => None,
                 Some(bytes) => match decode(bytes, self.plan.options.accept_inv_chars) {
@@ -367,18 +408,21 @@ impl<'a> RowSink<'a> {
                     Err(e) => return self.reject(line, &t.name, raw_line, raw, e),
                 },
             };
-            let d = match convert(text.as_deref(), t.ty, &self.plan.options) {
-                Ok(d) => d,
-                Err(e) => return self.reject(line, &t.name, raw_line, raw, e),
+            let slot = &mut self.values[i];
+            let done = match text.as_deref() {
+                Some(s) if t.ty.is_string() => convert_text_into(s, t.ty, &self.plan.options, slot),
+                text => convert(text, t.ty, &self.plan.options).map(|d| *slot = d),
             };
-            if d.is_null() && !t.nullable {
+            if let Err(e) = done {
+                return self.reject(line, &t.name, raw_line, raw, e);
+            }
+            if self.values[i].is_null() && !t.nullable {
                 let e = Error::NotNullViolation {
                     table: self.plan.table.name.clone(),
                     column: t.name.clone(),
                 };
                 return self.reject(line, &t.name, raw_line, raw, e);
             }
-            self.values.push(d);
         }
         for (b, v) in self.builders.iter_mut().zip(&self.values) {
             // Values were converted for this column's type, so this cannot fail.
@@ -457,29 +501,125 @@ fn decode<'b>(bytes: &'b [u8], replacement: Option<char>) -> Result<Cow<'b, str>
     }
 }
 
-/// Reads one file into a batch of the table's columns.
+/// Reads one file into batches of the table's columns, handing them to `state` as they
+/// are read.
 fn load_file(
     fs: &dyn FileStore,
     file: &str,
     plan: &LoadPlan,
     interrupt: &Interrupt,
-) -> Result<FileOutcome> {
+    state: &mut LoadState<'_, '_>,
+) -> Result<()> {
     let shown = fs.display(file);
-    let bytes = fs.read(file)?;
     let o = &plan.options;
     if o.format == InputFormat::Parquet {
-        return parquet::load_parquet(bytes, &shown, plan).map(|batch| FileOutcome {
-            batches: vec![batch],
-            rejects: Vec::new(),
+        let input = parquet::SharedFile::new(fs.open(file)?, &shown)?;
+        return parquet::stream_parquet(input, &shown, plan, interrupt, &mut |batches| {
+            state.take(FileOutcome {
+                batches,
+                rejects: Vec::new(),
+            })
         });
     }
-    let data = files::decompress(bytes, o.compression, &shown)?;
     if let InputFormat::Json(mode) = &o.format {
+        let data = files::decompress(fs.read(file)?, o.compression, &shown)?;
         let mut sink = RowSink::new(plan, shown);
         json::load_json(&data, mode, fs, &mut sink)?;
-        return sink.finish();
+        state.take(sink.finish()?)?;
+        return Ok(());
     }
-    load_delimited(&data, &shown, plan, interrupt)
+    let mut input = files::reader(fs.open(file)?, o.compression);
+    stream_delimited(
+        input.as_mut(),
+        o.compression,
+        &shown,
+        plan,
+        interrupt,
+        state,
+    )
+}
+
+/// Delimited and fixed-width input read as a stream: a window of the input at a time is cut
+/// into chunks at record boundaries and the chunks are parsed in parallel; the unfinished
+/// record at the window's end starts the next window. A window grows only while it holds no
+/// complete chunk (a record longer than a window, or REMOVEQUOTES input, which is never cut).
+fn stream_delimited(
+    input: &mut dyn Read,
+    compression: options::Compression,
+    shown: &str,
+    plan: &LoadPlan,
+    interrupt: &Interrupt,
+    state: &mut LoadState<'_, '_>,
+) -> Result<()> {
+    let o = &plan.options;
+    let layout = layout(o);
+    let mut window = CHUNK_BYTES * 2 * rayon::current_num_threads().max(1);
+    let mut buf: Vec<u8> = Vec::new();
+    let mut line = 1u64;
+    let mut header = true;
+    let mut eof = false;
+    loop {
+        interrupt.check()?;
+        if buf.len() < window && !eof {
+            let want = window - buf.len();
+            let got = input
+                .take(want as u64)
+                .read_to_end(&mut buf)
+                .map_err(|e| files::read_error(&e, compression, shown))?;
+            eof = got < want;
+        }
+        let mut start = 0;
+        if header {
+            // IGNOREHEADER's lines, counted; a header longer than the window waits for more.
+            let mut h = Splitter::new(&buf, layout.clone());
+            h.skip_lines(o.ignore_header);
+            let (at, first_line) = h.position();
+            if at >= buf.len() && !eof && o.ignore_header > 0 {
+                window *= 2;
+                continue;
+            }
+            header = false;
+            start = at;
+            line = first_line;
+        }
+        let mut pieces = text::chunks(&buf[start..], &layout, CHUNK_BYTES, line);
+        let carry = if eof {
+            None
+        } else {
+            match pieces.pop() {
+                Some(last) if !pieces.is_empty() => Some(last),
+                _ => {
+                    // No record ends in the window: read more before parsing.
+                    window = window.max(buf.len()) * 2;
+                    if start > 0 {
+                        buf.drain(..start);
+                    }
+                    continue;
+                }
+            }
+        };
+        let parts: Vec<Result<FileOutcome>> = pieces
+            .par_iter()
+            .map(|(range, at_line)| {
+                let mut sink = RowSink::new(plan, shown.to_string());
+                let chunk = &buf[start + range.start..start + range.end];
+                delimited(chunk, *at_line, layout.clone(), &mut sink, interrupt)?;
+                sink.finish()
+            })
+            .collect();
+        for p in parts {
+            if !state.take(p?)? {
+                return Ok(());
+            }
+        }
+        match carry {
+            Some((range, at_line)) => {
+                buf.drain(..start + range.start);
+                line = at_line;
+            }
+            None => return Ok(()),
+        }
+    }
 }
 
 /// Reads one text, CSV or JSON file of an external table (its bytes already read) into

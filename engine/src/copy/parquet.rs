@@ -14,6 +14,8 @@
 
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use arrow_array::cast::AsArray;
 use arrow_array::types::{IntervalDayTimeType, IntervalMonthDayNanoType, IntervalYearMonthType};
 use arrow_array::{Array, ArrayRef, FixedSizeBinaryArray, IntervalMonthDayNanoArray, RecordBatch};
@@ -28,12 +30,16 @@ use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::arrow::{ArrowSchemaConverter, ArrowWriter, ProjectionMask};
 use parquet::basic::{Compression, ConvertedType};
 use parquet::file::properties::WriterProperties;
+use parquet::file::reader::ChunkReader;
 
 use crate::copy::LoadPlan;
 use crate::error::{Error, Result};
 
 /// Rows per batch read from a Parquet file.
 const READ_BATCH_ROWS: usize = 8192;
+
+/// Rows per batch COPY reads from a Parquet file (a segment's blocks take several).
+const COPY_BATCH_ROWS: usize = 65_536;
 
 fn corrupt(file: &str, e: impl std::fmt::Display) -> Error {
     Error::DataCorrupted {
@@ -79,10 +85,70 @@ pub(crate) fn compatible(from: &DataType, to: SqlType) -> bool {
     }
 }
 
-/// Reads a whole Parquet file into one batch of the table's columns.
-pub fn load_parquet(bytes: Vec<u8>, file: &str, plan: &LoadPlan) -> Result<RecordBatch> {
-    let file_data = ParquetInput::open(bytes::Bytes::from(bytes), file)?;
-    let schema = file_data.schema().clone();
+/// An open file the Parquet reader reads ranges of, by position, from any thread: the file
+/// is never read whole into memory.
+#[derive(Debug, Clone)]
+pub struct SharedFile {
+    file: Arc<std::fs::File>,
+    len: u64,
+}
+
+impl SharedFile {
+    pub fn new(file: std::fs::File, shown: &str) -> Result<SharedFile> {
+        let len = file
+            .metadata()
+            .map_err(|e| crate::copy::files::io_error(shown, "read", &e))?
+            .len();
+        Ok(SharedFile {
+            file: Arc::new(file),
+            len,
+        })
+    }
+}
+
+impl parquet::file::reader::Length for SharedFile {
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+/// A [`SharedFile`] read from a position on.
+pub struct SharedFileReader {
+    file: Arc<std::fs::File>,
+    at: u64,
+}
+
+impl std::io::Read for SharedFileReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = self.file.read_at(buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+impl parquet::file::reader::ChunkReader for SharedFile {
+    type T = SharedFileReader;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<SharedFileReader> {
+        Ok(SharedFileReader {
+            file: self.file.clone(),
+            at: start,
+        })
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0u8; length];
+        self.file
+            .read_exact_at(&mut buf, start)
+            .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))?;
+        Ok(bytes::Bytes::from(buf))
+    }
+}
+
+/// Checks a Parquet file's columns against the COPY's target columns, by position.
+fn check_columns(schema: &SchemaRef, file: &str, plan: &LoadPlan) -> Result<()> {
     if schema.fields().len() != plan.targets.len() {
         return Err(Error::BadCopyFileFormat {
             message: format!(
@@ -107,41 +173,73 @@ pub fn load_parquet(bytes: Vec<u8>, file: &str, plan: &LoadPlan) -> Result<Recor
             });
         }
     }
-    let all: Vec<usize> = (0..schema.fields().len()).collect();
-    let reader = file_data.read(&all, None, READ_BATCH_ROWS)?;
-    let mut parts: Vec<Vec<ArrayRef>> = vec![Vec::new(); plan.targets.len()];
-    let mut rows = 0usize;
+    Ok(())
+}
+
+/// The batches of the table's columns from row group `group` of a Parquet file.
+fn read_row_group(
+    input: &SharedFile,
+    file: &str,
+    plan: &LoadPlan,
+    group: usize,
+) -> Result<Vec<RecordBatch>> {
+    let file_data = ParquetInput::open(input.clone(), file)?;
+    let all: Vec<usize> = (0..file_data.schema().fields().len()).collect();
+    let reader = file_data.read(&all, Some(vec![group]), COPY_BATCH_ROWS)?;
     let options = CastOptions {
         safe: false,
         ..Default::default()
     };
+    let mut out = Vec::new();
     for batch in reader {
         let batch = batch?;
-        rows += batch.num_rows();
+        let mut arrays = Vec::with_capacity(plan.targets.len());
         for (i, t) in plan.targets.iter().enumerate() {
             let col = batch.column(i);
             let want = t.ty.arrow_type();
-            let arr = if col.data_type() == &want {
+            arrays.push(if col.data_type() == &want {
                 col.clone()
             } else {
                 cast_with_options(col, &want, &options).map_err(|e| Error::Load {
                     message: format!("{e} (file {file}, column {})", t.name),
                     cause: Box::new(Error::from(e)),
                 })?
-            };
-            parts[i].push(arr);
+            });
+        }
+        out.push(plan.table_batch(arrays, batch.num_rows())?);
+    }
+    Ok(out)
+}
+
+/// Reads a Parquet file into batches of the table's columns, handing them to `emit` in file
+/// order as they are read: a window of row groups at a time, the groups of a window decoded
+/// in parallel. `emit` returns `false` to stop.
+pub(crate) fn stream_parquet(
+    input: SharedFile,
+    file: &str,
+    plan: &LoadPlan,
+    interrupt: &crate::interrupt::Interrupt,
+    emit: &mut dyn FnMut(Vec<RecordBatch>) -> Result<bool>,
+) -> Result<()> {
+    let groups = {
+        let file_data = ParquetInput::open(input.clone(), file)?;
+        check_columns(file_data.schema(), file, plan)?;
+        file_data.metadata().num_row_groups()
+    };
+    let all: Vec<usize> = (0..groups).collect();
+    for window in all.chunks(rayon::current_num_threads().max(1)) {
+        interrupt.check()?;
+        let parts: Vec<Result<Vec<RecordBatch>>> = window
+            .par_iter()
+            .map(|g| read_row_group(&input, file, plan, *g))
+            .collect();
+        for part in parts {
+            if !emit(part?)? {
+                return Ok(());
+            }
         }
     }
-    let mut arrays = Vec::with_capacity(parts.len());
-    for (p, t) in parts.iter().zip(&plan.targets) {
-        let refs: Vec<&dyn arrow_array::Array> = p.iter().map(|a| a.as_ref()).collect();
-        arrays.push(if refs.is_empty() {
-            arrow_array::new_empty_array(&t.ty.arrow_type())
-        } else {
-            arrow_select::concat::concat(&refs)?
-        });
-    }
-    plan.table_batch(arrays, rows)
+    Ok(())
 }
 
 /// Writes Parquet files for one output stream, starting a new file when one passes
@@ -281,10 +379,10 @@ fn encode_interval(v: IntervalMonthDayNano) -> std::result::Result<[u8; 12], &'s
 }
 
 /// An open Parquet file, read through the arrow reader with its INTERVAL columns whole.
-pub(crate) struct ParquetInput {
-    bytes: bytes::Bytes,
+pub(crate) struct ParquetInput<T: ChunkReader + 'static = bytes::Bytes> {
+    bytes: T,
     file: String,
-    builder: ParquetRecordBatchReaderBuilder<bytes::Bytes>,
+    builder: ParquetRecordBatchReaderBuilder<T>,
     /// The file's columns as Basalt reads them: INTERVAL columns as `MonthDayNano`.
     schema: SchemaRef,
     /// The reader's schema with INTERVAL columns as `YearMonth`, when the file has any.
@@ -293,9 +391,9 @@ pub(crate) struct ParquetInput {
     is_interval: Vec<bool>,
 }
 
-impl ParquetInput {
+impl<T: ChunkReader + Clone + 'static> ParquetInput<T> {
     /// Reads a file's footer; a file that is not Parquet is `DataCorrupted`.
-    pub(crate) fn open(bytes: bytes::Bytes, file: &str) -> Result<ParquetInput> {
+    pub(crate) fn open(bytes: T, file: &str) -> Result<ParquetInput<T>> {
         let builder = ParquetRecordBatchReaderBuilder::try_new(bytes.clone())
             .map_err(|e| corrupt(file, e))?;
         let roots = builder.parquet_schema().root_schema().get_fields().to_vec();

@@ -70,26 +70,52 @@ pub fn convert(raw: Option<&str>, ty: SqlType, o: &CopyOptions) -> Result<Datum>
 /// A string for a CHAR(n) / VARCHAR(n) column: too long is an error, or cut at a character
 /// boundary with TRUNCATECOLUMNS. CHAR(n) may drop trailing blanks to fit, as PostgreSQL's does.
 pub fn fit_text(s: &str, ty: SqlType, truncate: bool) -> Result<String> {
+    fitted(s, ty, truncate).map(str::to_string)
+}
+
+/// [`fit_text`] as a slice of `s`.
+fn fitted(s: &str, ty: SqlType, truncate: bool) -> Result<&str> {
     let limit = match ty {
         SqlType::Char { length } | SqlType::Varchar { length } => length as usize,
-        _ => return Ok(s.to_string()),
+        _ => return Ok(s),
     };
     if s.len() <= limit {
-        return Ok(s.to_string());
+        return Ok(s);
     }
     if matches!(ty, SqlType::Char { .. }) && s.trim_end_matches(' ').len() <= limit {
-        return Ok(s[..limit].to_string());
+        return Ok(&s[..limit]);
     }
     if truncate {
         let mut end = limit;
         while !s.is_char_boundary(end) {
             end -= 1;
         }
-        return Ok(s[..end].to_string());
+        return Ok(&s[..end]);
     }
     Err(Error::StringTooLong {
         message: format!("value too long for type {}({limit})", display_name(ty)),
     })
+}
+
+/// [`convert`] for a column of a string type, into `slot`: a `Datum::Text` already there
+/// keeps its buffer, so that a load does not allocate a string per field.
+pub fn convert_text_into(s: &str, ty: SqlType, o: &CopyOptions, slot: &mut Datum) -> Result<()> {
+    if (s.is_empty() && o.empty_as_null)
+        || (o.blanks_as_null && !s.is_empty() && s.trim().is_empty())
+    {
+        *slot = Datum::Null;
+        return Ok(());
+    }
+    let s = if o.trim_blanks { s.trim_end() } else { s };
+    let s = fitted(s, ty, o.truncate_columns)?;
+    match slot {
+        Datum::Text(buf) => {
+            buf.clear();
+            buf.push_str(s);
+        }
+        other => *other = Datum::Text(s.to_string()),
+    }
+    Ok(())
 }
 
 fn bad_date(ty: &str, s: &str) -> Error {

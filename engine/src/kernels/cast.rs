@@ -400,13 +400,30 @@ fn fit_string(array: &ArrayRef, to: SqlType, explicit: bool) -> Result<ArrayRef>
         _ => return Ok(array.clone()),
     };
     let src = array.as_string::<i32>();
+    // Already fitting (every VARCHAR value at most `limit` bytes, every CHAR value exactly
+    // `limit` ASCII bytes): the array stays as it is.
+    let fits = |v: &str| {
+        if pad {
+            v.len() == limit && v.is_ascii()
+        } else {
+            v.len() <= limit
+        }
+    };
+    if src.iter().flatten().all(fits) {
+        return Ok(array.clone());
+    }
     let mut b = StringBuilder::with_capacity(src.len(), src.value_data().len());
+    let mut padded = String::new();
     for v in src.iter() {
         let Some(v) = v else {
             b.append_null();
             continue;
         };
-        let chars = v.chars().count();
+        let chars = if v.is_ascii() {
+            v.len()
+        } else {
+            v.chars().count()
+        };
         if chars > limit {
             let cut: String = v.chars().take(limit).collect();
             // PostgreSQL lets an assignment drop trailing blanks beyond the limit.
@@ -417,10 +434,10 @@ fn fit_string(array: &ArrayRef, to: SqlType, explicit: bool) -> Result<ArrayRef>
             }
             b.append_value(&cut);
         } else if pad && chars < limit {
-            let mut s = String::with_capacity(v.len() + limit - chars);
-            s.push_str(v);
-            s.extend(std::iter::repeat_n(' ', limit - chars));
-            b.append_value(&s);
+            padded.clear();
+            padded.push_str(v);
+            padded.extend(std::iter::repeat_n(' ', limit - chars));
+            b.append_value(&padded);
         } else {
             b.append_value(v);
         }

@@ -3,7 +3,7 @@
 //! column builder directly or by decoding a small PLAIN payload (dictionary entries, run values)
 //! and gathering from it. Layouts are in `docs/segment-format.md`, section "Blocks".
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 
 use arrow_array::Array;
@@ -172,16 +172,32 @@ impl Subset<'_, '_> {
     }
 }
 
+/// The hasher of dictionary planning: aHash with fixed keys. SipHash's resistance to chosen
+/// keys buys nothing for a block's own values and cost most of the planning's time.
+type Hasher = ahash::RandomState;
+
+fn hasher() -> Hasher {
+    ahash::RandomState::with_seeds(0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344)
+}
+
 /// Distinct values of `values` in order of first appearance and each row's code, or `None`
 /// once there are more than `entries_max`.
 fn dictionary_of<T: Copy + Eq + Hash>(
     values: &[T],
     entries_max: usize,
 ) -> Option<(Vec<T>, Vec<u32>)> {
-    let mut index: HashMap<T, u32> = HashMap::new();
+    let mut index: HashMap<T, u32, Hasher> = HashMap::with_hasher(hasher());
     let mut entries = Vec::new();
     let mut codes = Vec::with_capacity(values.len());
+    let mut last: Option<(T, u32)> = None;
     for v in values {
+        // Runs of one value (sorted or clustered columns) skip the table.
+        if let Some((l, code)) = last {
+            if l == *v {
+                codes.push(code);
+                continue;
+            }
+        }
         let next = entries.len() as u32;
         let code = *index.entry(*v).or_insert(next);
         if code == next {
@@ -191,8 +207,35 @@ fn dictionary_of<T: Copy + Eq + Hash>(
             entries.push(*v);
         }
         codes.push(code);
+        last = Some((*v, code));
     }
     Some((entries, codes))
+}
+
+/// The number of distinct values of `values` and the PLAIN bytes of them (`bytes` of one
+/// value), or `None` once there are more than `entries_max`: what DICTIONARY's analysis
+/// needs, without the row codes.
+fn distinct_of<T: Copy + Eq + Hash>(
+    values: &[T],
+    entries_max: usize,
+    bytes: impl Fn(T) -> u64,
+) -> Option<(usize, u64)> {
+    let mut seen: HashSet<T, Hasher> = HashSet::with_hasher(hasher());
+    let mut total = 0u64;
+    let mut last: Option<T> = None;
+    for v in values {
+        if last == Some(*v) {
+            continue;
+        }
+        last = Some(*v);
+        if seen.insert(*v) {
+            if seen.len() > entries_max {
+                return None;
+            }
+            total += bytes(*v);
+        }
+    }
+    Some((seen.len(), total))
 }
 
 /// Dictionary entries and codes of a block.
@@ -240,12 +283,22 @@ impl Dictionary {
     /// single one (a run, which RUN_LENGTH stores without codes).
     pub(crate) fn analyze(flat: &Flat<'_>) -> Option<u64> {
         let rows = flat.len();
-        let plan = dictionary_plan(flat, (rows / 2).max(1))?;
-        if plan.count <= 1 {
+        let entries_max = (rows / 2).max(1);
+        let (count, plain) = match flat {
+            Flat::Boolean(_) => return None,
+            Flat::Fixed { values, width, .. } => {
+                distinct_of(values, entries_max, |_| *width as u64)?
+            }
+            Flat::Utf8(values) => {
+                let (count, bytes) = distinct_of(values, entries_max, |s| s.len() as u64)?;
+                (count, bytes + 4 * (count as u64 + 1))
+            }
+        };
+        if count <= 1 {
             return None;
         }
-        let width = bits_needed(plan.count.saturating_sub(1) as u128);
-        Some(5 + packed_bytes(rows, width)? as u64 + plan.entries.plain_bytes())
+        let width = bits_needed(count.saturating_sub(1) as u128);
+        Some(5 + packed_bytes(rows, width)? as u64 + plain)
     }
 
     /// Appends the payload; `false` (with nothing written) for booleans, which it cannot encode.
@@ -1148,6 +1201,20 @@ mod tests {
             assert_eq!(back.to_data(), array.to_data(), "{preference:?} {ty}");
         }
         payloads
+    }
+
+    #[test]
+    fn dictionary_planning_skips_runs_and_stops_past_the_limit() {
+        // Input: runs of 1, 2, 1 again and 3; limits of 3 and 2 entries.
+        let v = [1i128, 1, 2, 2, 1, 3, 3, 3];
+        assert_eq!(distinct_of(&v, 3, |_| 8), Some((3, 24)));
+        assert_eq!(distinct_of(&v, 2, |_| 8), None);
+        let (entries, codes) = dictionary_of(&v, 3).unwrap();
+        assert_eq!(entries, vec![1, 2, 3]);
+        assert_eq!(codes, vec![0, 0, 1, 1, 0, 2, 2, 2]);
+        assert!(dictionary_of(&v, 2).is_none());
+        let s = ["b", "a", "b", "b"];
+        assert_eq!(distinct_of(&s, 2, |x| x.len() as u64), Some((2, 2)));
     }
 
     #[test]

@@ -5,11 +5,12 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use arrow_array::{Array, RecordBatch};
+use rayon::prelude::*;
 
 use crate::bytes::PutLe;
 use crate::catalog::{SegmentMeta, TableDef};
 use crate::error::{io_at, Error, Result};
-use crate::segment::block::encode_block;
+use crate::segment::block::{encode_block, WrittenBlock};
 use crate::segment::encoding::string_bytes;
 use crate::segment::physical::{PhysicalType, Piece};
 use crate::segment::{
@@ -186,9 +187,9 @@ fn write_segment_to(
     debug_assert_eq!(header.len(), HEADER_BYTES);
     write(&mut out, &header)?;
 
-    let mut columns = Vec::with_capacity(def.columns.len());
-    let mut block = Vec::new();
-    for (c, column) in def.columns.iter().enumerate() {
+    // Every block of every column is encoded in parallel, then written in column order.
+    let mut tasks: Vec<(usize, Vec<Span>)> = Vec::new();
+    for (c, _) in def.columns.iter().enumerate() {
         let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
         let lens: Vec<usize> = arrays.iter().map(|a| a.len()).collect();
         let chunks = split_rows(
@@ -197,41 +198,60 @@ fn write_segment_to(
             BLOCK_STRING_BYTES_MAX,
             |i, first, n| arrays.get(i).map_or(0, |a| span_string_bytes(*a, first, n)),
         );
-        let mut footer = ColumnFooter {
-            ty: PhysicalType::of(column.ty),
-            blocks: Vec::with_capacity(chunks.len()),
-            zone_map: ZoneMap::empty(),
-        };
-        let mut slices = Vec::new();
-        for chunk in chunks {
-            slices.clear();
+        tasks.extend(chunks.into_iter().map(|chunk| (c, chunk)));
+    }
+    let encoded: Vec<Result<(Vec<u8>, WrittenBlock)>> = tasks
+        .par_iter()
+        .map(|(c, chunk)| {
+            let column = def
+                .columns
+                .get(*c)
+                .ok_or_else(|| Error::Internal(format!("no column {c}")))?;
+            let mut slices = Vec::with_capacity(chunk.len());
             for (i, first, n) in chunk {
-                let array = arrays
-                    .get(i)
+                let batch = batches
+                    .get(*i)
                     .ok_or_else(|| Error::Internal(format!("no input {i}")))?;
-                slices.push(array.slice(first, n));
+                slices.push(batch.column(*c).slice(*first, *n));
             }
             let pieces = slices
                 .iter()
                 .map(|a| Piece::new(column.ty, a.as_ref()))
                 .collect::<Result<Vec<_>>>()?;
-            block.clear();
+            let mut block = Vec::new();
             let written = encode_block(&pieces, column.encoding, &mut block).map_err(|e| {
                 Error::Internal(format!("encoding column {c} of {}: {e}", path.display()))
             })?;
-            let at = write(&mut out, &block)?;
-            footer.zone_map.merge(&written.zone_map);
-            footer.blocks.push((
-                at,
-                written.length,
-                written.rows,
-                written.nulls,
-                written.zone_map,
-            ));
-        }
-        debug_assert_eq!(footer.zone_map.row_count, rows as u64);
-        columns.push(footer);
+            Ok((block, written))
+        })
+        .collect();
+    let mut columns: Vec<ColumnFooter> = def
+        .columns
+        .iter()
+        .map(|column| ColumnFooter {
+            ty: PhysicalType::of(column.ty),
+            blocks: Vec::new(),
+            zone_map: ZoneMap::empty(),
+        })
+        .collect();
+    for ((c, _), done) in tasks.iter().zip(encoded) {
+        let (block, written) = done?;
+        let at = write(&mut out, &block)?;
+        let footer = columns
+            .get_mut(*c)
+            .ok_or_else(|| Error::Internal(format!("no column {c}")))?;
+        footer.zone_map.merge(&written.zone_map);
+        footer.blocks.push((
+            at,
+            written.length,
+            written.rows,
+            written.nulls,
+            written.zone_map,
+        ));
     }
+    debug_assert!(columns
+        .iter()
+        .all(|footer| footer.zone_map.row_count == rows as u64));
 
     let mut footer = Vec::new();
     footer.put_u64(table_id);
