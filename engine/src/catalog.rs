@@ -494,6 +494,10 @@ const CATALOGS: &[Catalog] = &[
             ("typrelid", INT),
             ("typelem", INT),
             ("typarray", INT),
+            ("typinput", INT),
+            ("typoutput", INT),
+            ("typreceive", INT),
+            ("typsend", INT),
             ("typalign", CHAR),
             ("typstorage", CHAR),
             ("typnotnull", BOOL),
@@ -1033,41 +1037,145 @@ const CATALOGS: &[Catalog] = &[
 ];
 
 /// The built-in types Basalt has, as `pg_type` describes them:
-/// (oid, name, length, by value, category, alignment, collation).
+/// (oid, name, length, by value, category, alignment, collation), in the order of
+/// PostgreSQL's `pg_type` (its heap order), which clients listing types without ORDER BY see.
 const TYPES: &[(i64, &str, i64, bool, &str, &str, i64)] = &[
     (16, "bool", 1, true, "B", "c", 0),
     (20, "int8", 8, true, "N", "d", 0),
     (21, "int2", 2, true, "N", "s", 0),
+    (22, "int2vector", -1, false, "A", "i", 0),
     (23, "int4", 4, true, "N", "i", 0),
     (25, "text", -1, false, "S", "i", 100),
+    (30, "oidvector", -1, false, "A", "i", 0),
     (700, "float4", 4, true, "N", "i", 0),
     (701, "float8", 8, true, "N", "d", 0),
     (1042, "bpchar", -1, false, "S", "i", 100),
     (1043, "varchar", -1, false, "S", "i", 100),
     (1082, "date", 4, true, "D", "i", 0),
-    (1114, "timestamp", 8, true, "D", "d", 0),
     (1083, "time", 8, true, "D", "d", 0),
+    (1114, "timestamp", 8, true, "D", "d", 0),
     (1184, "timestamptz", 8, true, "D", "d", 0),
     (1186, "interval", 16, false, "T", "d", 0),
     (1700, "numeric", -1, false, "N", "i", 0),
     (1000, "_bool", -1, false, "A", "i", 0),
+    (1016, "_int8", -1, false, "A", "d", 0),
     (1005, "_int2", -1, false, "A", "i", 0),
     (1007, "_int4", -1, false, "A", "i", 0),
     (1009, "_text", -1, false, "A", "i", 100),
-    (1014, "_bpchar", -1, false, "A", "i", 100),
-    (1015, "_varchar", -1, false, "A", "i", 100),
-    (1016, "_int8", -1, false, "A", "d", 0),
     (1021, "_float4", -1, false, "A", "i", 0),
     (1022, "_float8", -1, false, "A", "d", 0),
-    (1115, "_timestamp", -1, false, "A", "d", 0),
+    (1014, "_bpchar", -1, false, "A", "i", 100),
+    (1015, "_varchar", -1, false, "A", "i", 100),
     (1182, "_date", -1, false, "A", "i", 0),
     (1183, "_time", -1, false, "A", "d", 0),
+    (1115, "_timestamp", -1, false, "A", "d", 0),
     (1185, "_timestamptz", -1, false, "A", "d", 0),
     (1187, "_interval", -1, false, "A", "d", 0),
     (1231, "_numeric", -1, false, "A", "i", 0),
-    (22, "int2vector", -1, false, "A", "i", 0),
-    (30, "oidvector", -1, false, "A", "i", 0),
 ];
+
+/// PostgreSQL's input, output, receive and send functions (OID, name) of the types in
+/// `TYPES`, which `pg_type.typinput` ... `typsend` hold and `regproc` casts resolve.
+const TYPE_IO_PROCS: &[(i64, &str)] = &[
+    (38, "int2in"),
+    (39, "int2out"),
+    (40, "int2vectorin"),
+    (41, "int2vectorout"),
+    (42, "int4in"),
+    (43, "int4out"),
+    (46, "textin"),
+    (47, "textout"),
+    (54, "oidvectorin"),
+    (55, "oidvectorout"),
+    (200, "float4in"),
+    (201, "float4out"),
+    (214, "float8in"),
+    (215, "float8out"),
+    (460, "int8in"),
+    (461, "int8out"),
+    (750, "array_in"),
+    (751, "array_out"),
+    (1044, "bpcharin"),
+    (1045, "bpcharout"),
+    (1046, "varcharin"),
+    (1047, "varcharout"),
+    (1084, "date_in"),
+    (1085, "date_out"),
+    (1143, "time_in"),
+    (1144, "time_out"),
+    (1150, "timestamptz_in"),
+    (1151, "timestamptz_out"),
+    (1160, "interval_in"),
+    (1161, "interval_out"),
+    (1242, "boolin"),
+    (1243, "boolout"),
+    (1312, "timestamp_in"),
+    (1313, "timestamp_out"),
+    (1701, "numeric_in"),
+    (1702, "numeric_out"),
+    (2400, "array_recv"),
+    (2401, "array_send"),
+    (2404, "int2recv"),
+    (2405, "int2send"),
+    (2406, "int4recv"),
+    (2407, "int4send"),
+    (2408, "int8recv"),
+    (2409, "int8send"),
+    (2410, "int2vectorrecv"),
+    (2411, "int2vectorsend"),
+    (2414, "textrecv"),
+    (2415, "textsend"),
+    (2420, "oidvectorrecv"),
+    (2421, "oidvectorsend"),
+    (2424, "float4recv"),
+    (2425, "float4send"),
+    (2426, "float8recv"),
+    (2427, "float8send"),
+    (2430, "bpcharrecv"),
+    (2431, "bpcharsend"),
+    (2432, "varcharrecv"),
+    (2433, "varcharsend"),
+    (2436, "boolrecv"),
+    (2437, "boolsend"),
+    (2460, "numeric_recv"),
+    (2461, "numeric_send"),
+    (2468, "date_recv"),
+    (2469, "date_send"),
+    (2470, "time_recv"),
+    (2471, "time_send"),
+    (2474, "timestamp_recv"),
+    (2475, "timestamp_send"),
+    (2476, "timestamptz_recv"),
+    (2477, "timestamptz_send"),
+    (2478, "interval_recv"),
+    (2479, "interval_send"),
+];
+
+/// The OIDs of a type's input, output, receive and send functions, as PostgreSQL's
+/// `pg_type.dat` gives them: every array type uses `array_in` / `array_out` /
+/// `array_recv` / `array_send`.
+fn type_io_procs(type_oid: i64) -> [i64; 4] {
+    match type_oid {
+        16 => [1242, 1243, 2436, 2437],
+        20 => [460, 461, 2408, 2409],
+        21 => [38, 39, 2404, 2405],
+        22 => [40, 41, 2410, 2411],
+        23 => [42, 43, 2406, 2407],
+        25 => [46, 47, 2414, 2415],
+        30 => [54, 55, 2420, 2421],
+        700 => [200, 201, 2424, 2425],
+        701 => [214, 215, 2426, 2427],
+        1042 => [1044, 1045, 2430, 2431],
+        1043 => [1046, 1047, 2432, 2433],
+        1082 => [1084, 1085, 2468, 2469],
+        1083 => [1143, 1144, 2470, 2471],
+        1114 => [1312, 1313, 2474, 2475],
+        1184 => [1150, 1151, 2476, 2477],
+        1186 => [1160, 1161, 2478, 2479],
+        1700 => [1701, 1702, 2460, 2461],
+        _ => [750, 751, 2400, 2401],
+    }
+}
 
 /// (element type OID, array type OID) of the built-in types, as in PostgreSQL's `pg_type.dat`.
 const ARRAY_TYPES: &[(i64, i64)] = &[
@@ -1953,7 +2061,9 @@ fn rows(
                     int(am),
                     int(oid),
                     int(0),
-                    int(0),
+                    // An index holds no entries: one page, as an empty PostgreSQL B-tree's
+                    // metapage.
+                    int(1),
                     Datum::Float(0.0),
                     int(0),
                     int(0),
@@ -2095,6 +2205,10 @@ fn rows(
                         .iter()
                         .find(|(e, _)| e == oid)
                         .map_or(0, |(_, a)| *a)),
+                ]
+                .into_iter()
+                .chain(type_io_procs(*oid).into_iter().map(int))
+                .chain([
                     text(align),
                     text(if *len > 0 {
                         "p"
@@ -2108,7 +2222,8 @@ fn rows(
                     int(-1),
                     int(0),
                     int(*collation),
-                ]
+                ])
+                .collect()
             })
             .collect(),
         "pg_database" => vec![vec![
@@ -3593,10 +3708,16 @@ pub(crate) fn reg_cast(binder: &Binder<'_>, value: Expr, kind: &str, span: Span)
                 }
             }
             _ => {
-                return Err(Error::UndefinedFunction {
-                    message: format!("function \"{name}\" does not exist"),
-                    position,
-                })
+                let wanted = name.trim();
+                let wanted = wanted.strip_prefix("pg_catalog.").unwrap_or(wanted);
+                TYPE_IO_PROCS
+                    .iter()
+                    .find(|(_, proc)| *proc == wanted)
+                    .map(|(oid, _)| *oid)
+                    .ok_or_else(|| Error::UndefinedFunction {
+                        message: format!("function \"{name}\" does not exist"),
+                        position,
+                    })?
             }
         };
         return Ok(lit_int(oid));
@@ -3644,8 +3765,11 @@ pub(crate) fn reg_cast(binder: &Binder<'_>, value: Expr, kind: &str, span: Span)
                     .map(|r| (i64::from(r.oid), quote_ident(&r.name))),
             )
             .collect(),
-        // Basalt's functions have no OIDs: 0 prints as `-`, as PostgreSQL's regproc does.
-        _ => vec![(0, "-".to_owned())],
+        // Only the types' I/O functions have OIDs; 0 prints as `-`, as PostgreSQL's
+        // regproc does.
+        _ => std::iter::once((0, "-".to_owned()))
+            .chain(TYPE_IO_PROCS.iter().map(|(oid, n)| (*oid, (*n).to_owned())))
+            .collect(),
     };
     let mut whens = Vec::with_capacity(names.len());
     for (oid, name) in names {

@@ -179,6 +179,12 @@ pub enum Error {
         message: String,
         position: Option<u32>,
     },
+    /// Several functions or operators match the argument types equally well (42725).
+    #[error("{message}")]
+    AmbiguousFunction {
+        message: String,
+        position: Option<u32>,
+    },
     /// A column is used outside an aggregate where GROUP BY requires one (42803).
     #[error("{message}")]
     Grouping {
@@ -412,6 +418,7 @@ impl Error {
             | Error::DuplicateWithQuery { position, .. }
             | Error::InvalidRecursion { position, .. }
             | Error::UndefinedFunction { position, .. }
+            | Error::AmbiguousFunction { position, .. }
             | Error::Grouping { position, .. }
             | Error::Windowing { position, .. }
             | Error::UndefinedWindow { position, .. }
@@ -445,6 +452,7 @@ impl Error {
             | Error::DuplicateWithQuery { position, .. }
             | Error::InvalidRecursion { position, .. }
             | Error::UndefinedFunction { position, .. }
+            | Error::AmbiguousFunction { position, .. }
             | Error::Grouping { position, .. }
             | Error::Windowing { position, .. }
             | Error::UndefinedWindow { position, .. }

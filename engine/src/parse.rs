@@ -1,10 +1,12 @@
 //! SQL text to ASTs, with PostgreSQL-style syntax errors. Redshift's CREATE TABLE attributes
 //! are taken out of the text first (`table_attributes`) and handed on beside the AST, and the
 //! APPROXIMATE of `APPROXIMATE COUNT(DISTINCT ...)` is blanked (`approximate`), the binder
-//! finding it again in the original text. COPY from files, UNLOAD, role statements, FETCH and
+//! finding it again in the original text; prefix operators such as `~` are given PostgreSQL's
+//! precedence (`prefix_operators`). COPY from files, UNLOAD, role statements, FETCH and
 //! MOVE are read from tokens by their own modules.
 
 pub(crate) mod approximate;
+mod prefix_operators;
 mod table_attributes;
 
 use sqlparser::ast::Spanned;
@@ -92,7 +94,8 @@ pub fn parse_all(sql: &str) -> Result<Vec<Parsed>> {
             let stmts = parser
                 .parse_statements()
                 .map_err(|e| syntax_error(sql, e))?;
-            for s in stmts {
+            for mut s in stmts {
+                prefix_operators::reassociate(&mut s);
                 let attributes = attributes_of(&s, &mut tables);
                 out.push(Parsed::Sql(Box::new(s), attributes.map(Box::new)));
             }
@@ -139,7 +142,8 @@ pub fn parse_with_attributes(sql: &str) -> Result<Vec<(Statement, Option<TableAt
     let mut tables = stripped.tables;
     Ok(statements
         .into_iter()
-        .map(|statement| {
+        .map(|mut statement| {
+            prefix_operators::reassociate(&mut statement);
             let attributes = attributes_of(&statement, &mut tables);
             (statement, attributes)
         })
@@ -177,7 +181,13 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     let parser = Parser::new(&dialect).with_recursion_limit(PARSE_DEPTH_MAX);
     let parser = parser.try_with_sql(sql).map_err(|e| syntax_error(sql, e))?;
     let mut parser = parser;
-    parser.parse_statements().map_err(|e| syntax_error(sql, e))
+    let mut statements = parser
+        .parse_statements()
+        .map_err(|e| syntax_error(sql, e))?;
+    statements
+        .iter_mut()
+        .for_each(prefix_operators::reassociate);
+    Ok(statements)
 }
 
 /// Turns sqlparser's message ("Expected: X, found: Y at Line: L, Column: C") into

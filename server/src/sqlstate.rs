@@ -38,6 +38,8 @@ pub mod code {
     pub const CANNOT_COERCE: &str = "42846";
     /// `42883`: no function or operator for the argument types.
     pub const UNDEFINED_FUNCTION: &str = "42883";
+    /// `42725`: several functions or operators match the argument types.
+    pub const AMBIGUOUS_FUNCTION: &str = "42725";
     /// `42803`: a column outside an aggregate that GROUP BY requires.
     pub const GROUPING_ERROR: &str = "42803";
     /// `42P05`: a prepared statement name already in use.
@@ -231,6 +233,7 @@ impl SqlError {
             EngineError::DatatypeMismatch { .. } => code::DATATYPE_MISMATCH,
             EngineError::CannotCoerce { .. } => code::CANNOT_COERCE,
             EngineError::UndefinedFunction { .. } => code::UNDEFINED_FUNCTION,
+            EngineError::AmbiguousFunction { .. } => code::AMBIGUOUS_FUNCTION,
             EngineError::Grouping { .. } => code::GROUPING_ERROR,
             EngineError::Windowing { .. } => "42P20",
             EngineError::InvalidRecursion { .. } => "42P19",

@@ -3,8 +3,8 @@
 //! inserts with parameters, typed results, an error's SQLSTATE, a rolled-back and a committed
 //! transaction, a setting) from the scripts in `tests/clients/`; psycopg 3, psycopg2 and
 //! psqlODBC also read results through server-side cursors, and psycopg 3 nests transactions
-//! as savepoints. SQLAlchemy 2's inspector reflects schemas, tables and columns, and must see
-//! exactly what it sees on PostgreSQL 15.
+//! as savepoints. SQLAlchemy 2's inspector reflects schemas, tables and columns, and pgjdbc's
+//! DatabaseMetaData describes them, and each must see exactly what it sees on PostgreSQL 15.
 //!
 //! The drivers are external: `.ci/run` installs them (into `target/clients/`, or the directory
 //! `BASALT_CLIENTS_DIR` names) and sets `BASALT_REQUIRE_CLIENTS`, so there a missing driver
@@ -187,26 +187,50 @@ fn node_postgres() {
     run_client(command, "node-postgres ok");
 }
 
-#[test]
-fn pgjdbc() {
+/// A `java` command running the class of `source` (compiled into `classes`) with pgjdbc on
+/// its class path, or `None` (reported) when javac or the driver is missing.
+fn java_command(source: &str, classes: &Path) -> Option<Command> {
     let jar = std::env::var_os("BASALT_PGJDBC_JAR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/share/java/postgresql.jar"));
     if !jar.is_file() || !works(Command::new("javac").arg("-version")) {
-        return missing("pgjdbc", "no javac, or no postgresql.jar");
+        missing("pgjdbc", "no javac, or no postgresql.jar");
+        return None;
     }
-    let classes = tempfile::tempdir().expect("tempdir");
     let compiled = Command::new("javac")
         .arg("-d")
-        .arg(classes.path())
-        .arg(scripts_dir().join("JdbcClient.java"))
+        .arg(classes)
+        .arg(scripts_dir().join(source))
         .status()
         .expect("javac runs");
-    assert!(compiled.success(), "JdbcClient.java does not compile");
-    let classpath = std::env::join_paths([classes.path(), jar.as_path()]).expect("classpath");
+    assert!(compiled.success(), "{source} does not compile");
+    let classpath = std::env::join_paths([classes, jar.as_path()]).expect("classpath");
     let mut command = Command::new("java");
-    command.arg("-cp").arg(classpath).arg("JdbcClient");
-    run_client(command, "pgjdbc ok");
+    command
+        .arg("-cp")
+        .arg(classpath)
+        .arg(source.trim_end_matches(".java"));
+    Some(command)
+}
+
+#[test]
+fn pgjdbc() {
+    let classes = tempfile::tempdir().expect("tempdir");
+    if let Some(command) = java_command("JdbcClient.java", classes.path()) {
+        run_client(command, "pgjdbc ok");
+    }
+}
+
+// pgjdbc's DatabaseMetaData (schemas, tables, columns, keys, indexes, types) and a query's
+// ResultSetMetaData, compared with what the same calls give on PostgreSQL 15
+// (`clients/JdbcMetadata.out`; the program's header says what it leaves out and why).
+#[test]
+fn pgjdbc_metadata() {
+    let classes = tempfile::tempdir().expect("tempdir");
+    if let Some(mut command) = java_command("JdbcMetadata.java", classes.path()) {
+        command.arg(scripts_dir().join("JdbcMetadata.out"));
+        run_client(command, "pgjdbc metadata ok");
+    }
 }
 
 fn odbc_command(script: &str) -> Option<Command> {

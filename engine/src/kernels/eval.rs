@@ -70,7 +70,7 @@ pub fn evaluate(expr: &Expr, batch: &RecordBatch) -> Result<ArrayRef> {
             let arith = matches!(
                 op,
                 BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod
-            );
+            ) || op.is_bitwise();
             let side = |e: &Expr| -> Result<ArrayRef> {
                 match e {
                     Expr::Literal { value, ty, .. } if arith && n > 1 => {
@@ -222,6 +222,11 @@ fn binary(
         BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => {
             return arithmetic(op, l, r, lt, rt, ty)
         }
+        BinaryOp::BitAnd
+        | BinaryOp::BitOr
+        | BinaryOp::BitXor
+        | BinaryOp::ShiftLeft
+        | BinaryOp::ShiftRight => return crate::kernels::bitwise::bitwise(op, l, r, ty),
         BinaryOp::Eq
         | BinaryOp::NotEq
         | BinaryOp::Lt
@@ -449,6 +454,7 @@ fn function(
             }
             Ok(acc)
         }
+        ScalarFunc::BitNot => crate::kernels::bitwise::bitwise_not(arg(0)?, ty),
         ScalarFunc::Grouping => Err(Error::Internal(
             "GROUPING evaluated outside an aggregation".into(),
         )),

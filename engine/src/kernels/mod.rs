@@ -3,6 +3,7 @@
 //! - `cast`: conversions between SQL types (PostgreSQL's rules and messages).
 //! - `array`: array construction, ANY / ALL, subscripts and the array functions.
 //! - `arith`: arithmetic with overflow and division-by-zero checks, exact NUMERIC.
+//! - `bitwise`: `&`, `|`, `#`, `~`, `<<` and `>>` on the integer types.
 //! - `eval`: evaluates bound expressions over a batch.
 //! - `func`: row-wise string, regular-expression and math functions.
 //! - `string`: LIKE, SUBSTRING and the other string functions.
@@ -14,6 +15,7 @@
 
 pub mod arith;
 pub mod array;
+pub mod bitwise;
 pub mod cast;
 pub mod dates;
 pub mod datetime;

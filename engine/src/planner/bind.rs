@@ -405,6 +405,11 @@ impl<'a> Binder<'a> {
                     ast::BinaryOperator::And => BinaryOp::And,
                     ast::BinaryOperator::Or => BinaryOp::Or,
                     ast::BinaryOperator::StringConcat => BinaryOp::Concat,
+                    ast::BinaryOperator::BitwiseAnd => BinaryOp::BitAnd,
+                    ast::BinaryOperator::BitwiseOr => BinaryOp::BitOr,
+                    ast::BinaryOperator::PGBitwiseXor => BinaryOp::BitXor,
+                    ast::BinaryOperator::PGBitwiseShiftLeft => BinaryOp::ShiftLeft,
+                    ast::BinaryOperator::PGBitwiseShiftRight => BinaryOp::ShiftRight,
                     other => {
                         return Err(Error::Unsupported {
                             message: format!("operator {other} is not supported"),
@@ -437,6 +442,10 @@ impl<'a> Binder<'a> {
                     Ok(fold(Expr::Negate(Box::new(v))))
                 }
                 ast::UnaryOperator::Plus => self.bind_expr(expr, scope, agg),
+                ast::UnaryOperator::BitwiseNot => {
+                    let v = self.bind_expr(expr, scope, agg)?;
+                    self.bitwise_not(v, e.span())
+                }
                 other => Err(Error::Unsupported {
                     message: format!("operator {other} is not supported"),
                 }),
@@ -1371,6 +1380,9 @@ impl<'a> Binder<'a> {
 
     /// Types and builds a binary operation, inserting implicit casts.
     pub fn binary(&self, op: BinaryOp, l: Expr, r: Expr, span: Span) -> Result<Expr> {
+        if op.is_bitwise() {
+            return self.bitwise(op, l, r, span);
+        }
         let position = self.position(span);
         let array = |e: &Expr| matches!(e.ty(), SqlType::Array { .. });
         if op == BinaryOp::Concat && (array(&l) || array(&r)) {
@@ -2218,6 +2230,11 @@ fn qualified_operator(parts: &[String]) -> Option<ast::BinaryOperator> {
         "/" => B::Divide,
         "%" => B::Modulo,
         "||" => B::StringConcat,
+        "&" => B::BitwiseAnd,
+        "|" => B::BitwiseOr,
+        "#" => B::PGBitwiseXor,
+        "<<" => B::PGBitwiseShiftLeft,
+        ">>" => B::PGBitwiseShiftRight,
         _ => return None,
     })
 }

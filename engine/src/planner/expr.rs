@@ -24,9 +24,28 @@ pub enum BinaryOp {
     And,
     Or,
     Concat,
+    /// The bitwise operators of the integer types: `&`, `|`, `#` (exclusive or), `<<` and
+    /// `>>` (shifts by an `integer` count).
+    BitAnd,
+    BitOr,
+    BitXor,
+    ShiftLeft,
+    ShiftRight,
 }
 
 impl BinaryOp {
+    /// True for `&`, `|`, `#`, `<<` and `>>`.
+    pub fn is_bitwise(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::BitAnd
+                | BinaryOp::BitOr
+                | BinaryOp::BitXor
+                | BinaryOp::ShiftLeft
+                | BinaryOp::ShiftRight
+        )
+    }
+
     pub fn is_comparison(self) -> bool {
         matches!(
             self,
@@ -56,6 +75,11 @@ impl BinaryOp {
             BinaryOp::And => "AND",
             BinaryOp::Or => "OR",
             BinaryOp::Concat => "||",
+            BinaryOp::BitAnd => "&",
+            BinaryOp::BitOr => "|",
+            BinaryOp::BitXor => "#",
+            BinaryOp::ShiftLeft => "<<",
+            BinaryOp::ShiftRight => ">>",
         }
     }
 }
@@ -97,6 +121,8 @@ pub enum ScalarFunc {
     Zone(crate::kernels::zones::ZoneFunc),
     /// An array constructor, comparison or function (`kernels::array`).
     Array(crate::kernels::array::ArrayFunc),
+    /// `~x`, the bitwise complement of an integer.
+    BitNot,
     /// `GROUPING(args)`; only present while binding, replaced by arithmetic on the grouping
     /// id when the aggregate is planned.
     Grouping,

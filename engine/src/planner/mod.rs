@@ -1,4 +1,4 @@
-//! From the SQL AST to a plan: `arrays` (array expressions and collecting aggregates), `bind` (names, types, expressions), `functions` (the built-in
+//! From the SQL AST to a plan: `arrays` (array expressions and collecting aggregates), `bind` (names, types, expressions), `bitwise` (the integer bitwise operators), `functions` (the built-in
 //! scalar functions), `select` (queries, joins, grouping, ordering), `statement` (DDL, INSERT,
 //! transactions), `dml` (DELETE, UPDATE, TRUNCATE), `ranges` (zone-map ranges from scan
 //! filters), `records` (record values and field access), `estimate` (row and distinct-count estimates for join order and EXPLAIN),
@@ -8,6 +8,7 @@
 
 pub mod arrays;
 pub mod bind;
+pub mod bitwise;
 pub mod dates;
 pub mod dml;
 pub(crate) mod estimate;
