@@ -93,7 +93,9 @@ impl Answer {
                     q.columns
                         .iter()
                         .enumerate()
-                        .map(|(i, c)| pgtext::format_value(b.column(i).as_ref(), r, c.ty))
+                        .map(|(i, c)| {
+                            pgtext::format_value(b.column(i).as_ref(), r, c.ty, pgtext::Zone::UTC)
+                        })
                         .collect(),
                 );
             }

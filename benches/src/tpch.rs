@@ -358,8 +358,8 @@ pub fn write_delimited(
             if i > 0 {
                 line.push('|');
             }
-            let value =
-                pgtext::format_value(batch.column(i).as_ref(), row, *ty).unwrap_or_default();
+            let value = pgtext::format_value(batch.column(i).as_ref(), row, *ty, pgtext::Zone::UTC)
+                .unwrap_or_default();
             if value.contains(['|', '\n', '\r']) {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,

@@ -317,6 +317,8 @@ impl Engine {
             stream_wanted: false,
             streamed: None,
             stream_failed: Arc::default(),
+            statement_start: 0,
+            block_start: None,
         }
     }
 
@@ -368,6 +370,10 @@ pub struct Session {
     /// Set when a streamed query fails after its stream was handed out; the transaction
     /// block, if one is open, then fails as it does for a failed statement.
     stream_failed: Arc<std::sync::atomic::AtomicBool>,
+    /// When the running statement started (µs since 1970, UTC): statement_timestamp().
+    statement_start: i64,
+    /// When the open transaction block started (its BEGIN): now() inside it.
+    block_start: Option<i64>,
 }
 
 impl Drop for Session {
@@ -422,6 +428,18 @@ impl Session {
     /// any thread while the session itself is busy.
     pub fn cancel_handle(&self) -> CancelHandle {
         self.interrupts.handle()
+    }
+
+    /// Gives `binder` the statement's and the transaction's start, so now() is fixed for a
+    /// transaction block and statement_timestamp() for a statement.
+    fn set_clock(&self, binder: &Binder) {
+        let statement = if self.statement_start == 0 {
+            chrono::Utc::now().timestamp_micros()
+        } else {
+            self.statement_start
+        };
+        let _ = binder.statement_now.set(statement);
+        let _ = binder.now.set(self.block_start.unwrap_or(statement));
     }
 
     /// The session's configuration parameters.
@@ -546,6 +564,7 @@ impl Session {
         let info = self.session_info(&manifest);
         let catalog = planner::dml::binding_catalog(&manifest, &stmt.ast, &info.path);
         let mut binder = Binder::new(&catalog, &stmt.text, None);
+        self.set_clock(&binder);
         binder.settings = Some(&self.settings);
         binder.session = Some(&info);
         binder.load_errors = Some(&self.engine.load_errors);
@@ -615,6 +634,7 @@ impl Session {
             };
         }
         self.statement_text = Arc::clone(&stmt.text);
+        self.statement_start = chrono::Utc::now().timestamp_micros();
         self.query = query_log::logged_kind(stmt).map(|always| query_log::Running {
             id: self.engine.queries.next_query(),
             start: query_log::now_micros(),
@@ -966,6 +986,7 @@ impl Session {
             let info = self.session_info(&manifest);
             let catalog = planner::dml::binding_catalog(&manifest, ast, &info.path);
             let mut binder = Binder::new(&catalog, &text, Some(&[]));
+            self.set_clock(&binder);
             binder.settings = Some(&self.settings);
             binder.session = Some(&info);
             binder.load_errors = Some(&self.engine.load_errors);
@@ -1062,7 +1083,7 @@ impl Session {
                 table: table.clone(),
                 columns: columns.iter().map(planner::bind::normalize_ident).collect(),
                 from: String::new(),
-                options: copy::postgres::load_options(&format),
+                options: copy::postgres::load_options(&format, self.settings.time_zone()),
             };
             let plan = copy::LoadPlan::new(&request, &meta.def)?;
             Ok(copy::postgres::CopyIn::new(schema, table, plan))
@@ -1140,7 +1161,12 @@ impl Session {
             };
             let result = self.run_query(&ast, &text, "COPY")?;
             let rows = result.num_rows() as u64;
-            let data = copy::postgres::encode(&result.columns, &result.batches, &format);
+            let data = copy::postgres::encode(
+                &result.columns,
+                &result.batches,
+                &format,
+                self.settings.time_zone(),
+            );
             Ok(copy::postgres::CopyOut {
                 data,
                 rows,
@@ -1245,6 +1271,7 @@ impl Session {
             let info = self.session_info(&manifest);
             let catalog = planner::dml::binding_catalog(&manifest, &stmt.ast, &info.path);
             let mut binder = Binder::new(&catalog, &stmt.text, Some(params));
+            self.set_clock(&binder);
             binder.settings = Some(&self.settings);
             binder.session = Some(&info);
             binder.interrupt_key = self.interrupts.key();
@@ -1605,6 +1632,7 @@ impl Session {
                 if self.txn.is_none() {
                     self.txn = Some(self.engine.store.begin());
                     self.settings.begin();
+                    self.block_start = Some(self.statement_start);
                 }
                 Ok(command("BEGIN"))
             }

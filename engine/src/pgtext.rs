@@ -13,6 +13,8 @@ use arrow_array::types::{
 use arrow_array::Array;
 use basalt_storage::SqlType;
 
+use crate::kernels::zones;
+pub use crate::kernels::zones::Zone;
 use crate::types::temporal;
 
 /// Days from 0001-01-01 (proleptic Gregorian, CE) to 1970-01-01.
@@ -20,8 +22,9 @@ const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 /// Appends the text form of `array[row]` (which must be valid) to `out`.
 ///
-/// `ty` selects the formatting (a DECIMAL's scale, CHAR padding is already in the value).
-pub fn write_value(out: &mut String, array: &dyn Array, row: usize, ty: SqlType) {
+/// `ty` selects the formatting (a DECIMAL's scale, CHAR padding is already in the value);
+/// a TIMESTAMPTZ prints in `zone`, the session's TimeZone.
+pub fn write_value(out: &mut String, array: &dyn Array, row: usize, ty: SqlType, zone: Zone) {
     debug_assert!(array.is_valid(row));
     match ty {
         SqlType::SmallInt => push_display(out, array.as_primitive::<Int16Type>().value(row)),
@@ -51,9 +54,10 @@ pub fn write_value(out: &mut String, array: &dyn Array, row: usize, ty: SqlType)
             out,
             array.as_primitive::<Time64MicrosecondType>().value(row),
         ),
-        SqlType::Timestamptz => temporal::write_timestamptz(
+        SqlType::Timestamptz => zones::write_timestamptz(
             out,
             array.as_primitive::<TimestampMicrosecondType>().value(row),
+            zone,
         ),
         SqlType::Interval => temporal::write_interval(
             out,
@@ -69,12 +73,12 @@ pub fn write_value(out: &mut String, array: &dyn Array, row: usize, ty: SqlType)
                 if i > 0 {
                     out.push(' ');
                 }
-                write_value(out, items.as_ref(), i, element.sql_type());
+                write_value(out, items.as_ref(), i, element.sql_type(), zone);
             }
         }
         SqlType::Array { element } => {
             let list = array.as_list::<i32>();
-            write_array(out, list.value(row).as_ref(), element.sql_type());
+            write_array(out, list.value(row).as_ref(), element.sql_type(), zone);
         }
     }
 }
@@ -82,7 +86,7 @@ pub fn write_value(out: &mut String, array: &dyn Array, row: usize, ty: SqlType)
 /// An array's text form as PostgreSQL's `array_out` writes it: `{1,2,NULL}`, with an element
 /// double-quoted when it is empty, reads as NULL, or holds a character the array syntax uses
 /// (`{}",\` or white space), and `"` and `\` escaped with a backslash inside quotes.
-pub fn write_array(out: &mut String, elements: &dyn Array, ty: SqlType) {
+pub fn write_array(out: &mut String, elements: &dyn Array, ty: SqlType, zone: Zone) {
     out.push('{');
     let mut item = String::new();
     for i in 0..elements.len() {
@@ -94,7 +98,7 @@ pub fn write_array(out: &mut String, elements: &dyn Array, ty: SqlType) {
             continue;
         }
         item.clear();
-        write_value(&mut item, elements, i, ty);
+        write_value(&mut item, elements, i, ty, zone);
         let quote = item.is_empty()
             || item.eq_ignore_ascii_case("NULL")
             || item
@@ -116,13 +120,13 @@ pub fn write_array(out: &mut String, elements: &dyn Array, ty: SqlType) {
     out.push('}');
 }
 
-/// The text form of `array[row]`, or `None` for NULL.
-pub fn format_value(array: &dyn Array, row: usize, ty: SqlType) -> Option<String> {
+/// The text form of `array[row]` (a TIMESTAMPTZ in `zone`), or `None` for NULL.
+pub fn format_value(array: &dyn Array, row: usize, ty: SqlType, zone: Zone) -> Option<String> {
     if array.is_null(row) {
         return None;
     }
     let mut s = String::new();
-    write_value(&mut s, array, row, ty);
+    write_value(&mut s, array, row, ty, zone);
     Some(s)
 }
 

@@ -105,6 +105,7 @@ impl Session {
     pub(crate) fn end_block(&mut self, commit: bool) -> Result<()> {
         self.failed = false;
         self.savepoints.clear();
+        self.block_start = None;
         if self.txn.is_none() {
             return Ok(());
         }

@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 use sqlparser::ast;
 
 use crate::error::{Error, Result};
+use crate::kernels::zones::{fixed_offset, session_zone, Zone};
 
 /// How a parameter's values are checked and written back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -238,6 +239,8 @@ enum Value {
     Ident { text: String },
     /// A number, as written.
     Num(String),
+    /// The text of `INTERVAL '...'` (SET TIME ZONE).
+    Interval(String),
 }
 
 /// The parameter values at a SAVEPOINT, taken by [`Settings::savepoint`].
@@ -384,6 +387,14 @@ impl Settings {
                 ]
             })
             .collect()
+    }
+
+    /// The session's time zone (`TimeZone`), in which TIMESTAMPTZ values are read and
+    /// printed.
+    pub fn time_zone(&self) -> Zone {
+        self.get("TimeZone")
+            .and_then(session_zone)
+            .map_or(Zone::UTC, |(zone, _)| zone)
     }
 
     /// The statement timeout in milliseconds (0: none).
@@ -660,9 +671,11 @@ fn set_statement(
     in_block: bool,
 ) -> Result<Outcome> {
     let i = settable(name)?;
-    // SET name TO DEFAULT is RESET name.
+    // SET name TO DEFAULT is RESET name (and SET TIME ZONE LOCAL too).
     if let [ast::Expr::Identifier(id)] = values {
-        if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default") {
+        let word = id.value.to_ascii_lowercase();
+        let reset = word == "default" || (word == "local" && PARAMS[i].kind == Kind::TimeZone);
+        if id.quote_style.is_none() && reset {
             let value = settings.reset[i].clone();
             settings.assign(i, value, local, in_block);
             return Ok(Outcome::Command("SET"));
@@ -774,6 +787,14 @@ fn set_value(name: &str, e: &ast::Expr) -> Result<Value> {
             op: ast::UnaryOperator::Plus,
             expr,
         } => set_value(name, expr),
+        // SET TIME ZONE INTERVAL '+03:30': the text PostgreSQL shows in its messages.
+        ast::Expr::Interval(iv) if iv.leading_field.is_none() => match iv.value.as_ref() {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(s) => Ok(Value::Interval(s.clone())),
+                other => Err(bad_value(name, &format!("INTERVAL {other}"))),
+            },
+            other => Err(bad_value(name, &format!("INTERVAL {other}"))),
+        },
         other => Err(Error::Syntax {
             message: format!("syntax error at or near \"{other}\""),
             position: None,
@@ -784,7 +805,7 @@ fn set_value(name: &str, e: &ast::Expr) -> Result<Value> {
 impl Value {
     fn text(&self) -> &str {
         match self {
-            Value::Str(s) | Value::Num(s) => s,
+            Value::Str(s) | Value::Num(s) | Value::Interval(s) => s,
             Value::Ident { text, .. } => text,
         }
     }
@@ -891,21 +912,37 @@ fn canonical(param: &Param, values: &[Value]) -> Result<String> {
                 }),
             }
         }
-        Kind::TimeZone => {
-            let v = single();
-            let ok = !v.is_empty()
-                && v.len() <= 64
-                && v.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "/_+-:.".contains(c));
-            if !ok {
-                return Err(bad_value(name, v));
+        Kind::TimeZone => match values.first() {
+            Some(Value::Interval(text)) => {
+                let shown = format!("INTERVAL '{text}'");
+                let v = crate::types::temporal::parse_interval(text)
+                    .map_err(|_| bad_value(name, &shown))?;
+                // PostgreSQL adds the reason as a DETAIL line.
+                let unit = if v.months != 0 {
+                    Some("months")
+                } else if v.days != 0 {
+                    Some("days")
+                } else {
+                    None
+                };
+                if let Some(unit) = unit {
+                    return Err(Error::InvalidParameter {
+                        message: format!(
+                            "invalid value for parameter \"{name}\": \"{shown}\" (Cannot specify {unit} in time zone interval.)"
+                        ),
+                    });
+                }
+                fixed_offset(v.micros / 1_000_000)
+                    .map(|(_, text)| text)
+                    .ok_or_else(|| bad_value(name, &shown))
             }
-            Ok(match v.to_ascii_lowercase().as_str() {
-                "utc" => "UTC".to_owned(),
-                "gmt" => "GMT".to_owned(),
-                _ => v.to_owned(),
-            })
-        }
+            _ => {
+                let v = single();
+                session_zone(v)
+                    .map(|(_, text)| text)
+                    .ok_or_else(|| bad_value(name, v))
+            }
+        },
         Kind::SearchPath => {
             let mut out = String::new();
             for (k, value) in values.iter().enumerate() {
@@ -1220,6 +1257,31 @@ mod tests {
         assert_eq!(show(&mut s, "extra_float_digits"), "1");
         run(&mut s, "RESET ALL", false).unwrap();
         assert!(s.set_startup("bogus", "1").is_err());
+    }
+
+    #[test]
+    fn time_zone_comes_from_startup_set_and_reset() {
+        // Input: a client's startup TimeZone (as pgjdbc sends one), then SET TIME ZONE with a
+        // number, LOCAL and a bad name, then RESET.
+        let mut s = Settings::new("u");
+        s.set_startup("TimeZone", "europe/berlin").unwrap();
+        assert_eq!(show(&mut s, "timezone"), "Europe/Berlin");
+        assert_eq!(s.time_zone(), session_zone("Europe/Berlin").unwrap().0);
+        run(&mut s, "SET TIME ZONE -5", false).unwrap();
+        assert_eq!(show(&mut s, "TimeZone"), "<-05>+05");
+        assert_eq!(s.time_zone(), Zone::Fixed(-5 * 3600));
+        run(&mut s, "SET TIME ZONE LOCAL", false).unwrap();
+        assert_eq!(show(&mut s, "TimeZone"), "Europe/Berlin");
+        let e = run(&mut s, "SET TIME ZONE 'Mars/Olympus'", false)
+            .err()
+            .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "invalid value for parameter \"TimeZone\": \"Mars/Olympus\""
+        );
+        run(&mut s, "SET TimeZone = 'UTC'", false).unwrap();
+        run(&mut s, "RESET TimeZone", false).unwrap();
+        assert_eq!(show(&mut s, "TimeZone"), "Europe/Berlin");
     }
 
     #[test]

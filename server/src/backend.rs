@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use basalt_engine::pgtext::Zone;
 use basalt_engine::{
     CancelHandle, Description, Engine, Executed, Result, Session, Statement, StatementResult,
     TransactionStatus,
@@ -101,6 +102,12 @@ pub trait BackendSession: Send + 'static {
     /// What a cancel request for this session calls, if its statements can be cancelled.
     fn cancel_handle(&self) -> Option<CancelHandle> {
         None
+    }
+
+    /// The session's time zone (its `TimeZone` setting), in which TIMESTAMPTZ values are
+    /// sent in text format.
+    fn time_zone(&self) -> Zone {
+        Zone::UTC
     }
 
     /// A COPY FROM STDIN collecting the client's data.
@@ -243,6 +250,10 @@ impl BackendSession for Session {
 
     fn cancel_handle(&self) -> Option<CancelHandle> {
         Some(Session::cancel_handle(self))
+    }
+
+    fn time_zone(&self) -> Zone {
+        self.settings().time_zone()
     }
 
     fn reported_parameters(&mut self) -> Vec<(String, String)> {

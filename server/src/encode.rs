@@ -11,6 +11,7 @@ use arrow_array::types::{
     IntervalMonthDayNanoType, Time64MicrosecondType, TimestampMicrosecondType,
 };
 use arrow_array::{Array, RecordBatch};
+use basalt_engine::pgtext::Zone;
 use basalt_engine::{pgtext, SqlType};
 use bytes::{BufMut, BytesMut};
 use pgwire::api::results::FieldFormat;
@@ -32,6 +33,8 @@ pub(crate) const COLUMNS_MAX: usize = i16::MAX as usize;
 pub(crate) struct RowEncoder {
     types: Vec<SqlType>,
     formats: Vec<FieldFormat>,
+    /// The session's time zone, in which TIMESTAMPTZ text is written.
+    zone: Zone,
     /// Reused for each text value.
     text: String,
     /// Bytes per row of the last chunk, to size the next chunk's buffer in one allocation.
@@ -40,7 +43,11 @@ pub(crate) struct RowEncoder {
 
 impl RowEncoder {
     /// An encoder for columns of `types`, sent in `formats`.
-    pub(crate) fn new(types: Vec<SqlType>, formats: &ResultFormats) -> Result<Self, SqlError> {
+    pub(crate) fn new(
+        types: Vec<SqlType>,
+        formats: &ResultFormats,
+        zone: Zone,
+    ) -> Result<Self, SqlError> {
         if types.len() > COLUMNS_MAX {
             return Err(SqlError::error(
                 code::TOO_MANY_COLUMNS,
@@ -54,6 +61,7 @@ impl RowEncoder {
         Ok(RowEncoder {
             types,
             formats,
+            zone,
             text: String::new(),
             row_bytes_hint: 64,
         })
@@ -108,7 +116,7 @@ impl RowEncoder {
                 match self.formats[i] {
                     FieldFormat::Text => {
                         self.text.clear();
-                        pgtext::write_value(&mut self.text, array, row, ty);
+                        pgtext::write_value(&mut self.text, array, row, ty, self.zone);
                         put_value(&mut data, self.text.as_bytes())?;
                     }
                     FieldFormat::Binary => {
@@ -554,7 +562,8 @@ mod tests {
                 scale: 2,
             },
         ];
-        let mut binary = RowEncoder::new(types.clone(), &ResultFormats::AllBinary).unwrap();
+        let mut binary =
+            RowEncoder::new(types.clone(), &ResultFormats::AllBinary, Zone::UTC).unwrap();
         binary.check(&batch).unwrap();
         let rows = binary.encode(&batch, 0..2).unwrap();
         assert_eq!(rows.len(), 2);
@@ -571,7 +580,7 @@ mod tests {
         assert_eq!(rows[0].data.to_vec(), expected);
         assert_eq!(&rows[1].data[..4], &[0xff, 0xff, 0xff, 0xff]);
 
-        let mut text = RowEncoder::new(types, &ResultFormats::AllText).unwrap();
+        let mut text = RowEncoder::new(types, &ResultFormats::AllText, Zone::UTC).unwrap();
         let rows = text.encode(&batch, 1..2).unwrap();
         let expected: Vec<u8> = [
             &[0xff, 0xff, 0xff, 0xff][..],
@@ -596,12 +605,14 @@ mod tests {
             Arc::new(Int32Array::from(vec![1])) as Arc<dyn Array>,
         )])
         .unwrap();
-        let encoder = RowEncoder::new(vec![SqlType::BigInt], &ResultFormats::AllText).unwrap();
+        let encoder =
+            RowEncoder::new(vec![SqlType::BigInt], &ResultFormats::AllText, Zone::UTC).unwrap();
         let err = encoder.check(&batch).unwrap_err();
         assert_eq!(err.code, "XX000");
         let encoder = RowEncoder::new(
             vec![SqlType::BigInt, SqlType::Text],
             &ResultFormats::AllText,
+            Zone::UTC,
         )
         .unwrap();
         assert!(encoder.check(&batch).is_err());

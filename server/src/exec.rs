@@ -21,6 +21,7 @@ use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use basalt_engine::pgtext::Zone;
 use basalt_engine::{Executed, RowStream, StatementResult};
 use futures::stream::{self, StreamExt};
 use pgwire::api::results::QueryResponse;
@@ -114,19 +115,21 @@ pub(crate) async fn execute<S: BackendSession>(
             if simple && guard.binary_rows(&statement) {
                 formats = ResultFormats::AllBinary;
             }
-            catch_unwind(AssertUnwindSafe(|| {
+            let executed = catch_unwind(AssertUnwindSafe(|| {
                 guard.execute_streaming(&statement, &params)
-            }))
+            }));
+            (executed, guard.time_zone())
         };
+        let (executed, zone) = executed;
         let tag = S::row_tag(&statement);
         match executed {
             Ok(Ok(Executed::Done(StatementResult::Command { tag }))) => {
                 let _ = head_tx.send(Ok(Head::Command(tag)));
             }
             Ok(Ok(Executed::Done(StatementResult::Query(query)))) => {
-                stream_rows(RowStream::ready(query), &formats, tag, head_tx);
+                stream_rows(RowStream::ready(query), &formats, zone, tag, head_tx);
             }
-            Ok(Ok(Executed::Rows(rows))) => stream_rows(rows, &formats, tag, head_tx),
+            Ok(Ok(Executed::Rows(rows))) => stream_rows(rows, &formats, zone, tag, head_tx),
             Ok(Err(error)) => {
                 let _ = head_tx.send(Err(SqlError::from_engine(&error)));
             }
@@ -149,11 +152,12 @@ pub(crate) async fn execute<S: BackendSession>(
 fn stream_rows(
     query: RowStream,
     formats: &ResultFormats,
+    zone: Zone,
     tag: &str,
     head_tx: oneshot::Sender<Result<Head, SqlError>>,
 ) {
     let types = query.columns().iter().map(|c| c.ty).collect();
-    let mut encoder = match RowEncoder::new(types, formats) {
+    let mut encoder = match RowEncoder::new(types, formats, zone) {
         Ok(encoder) => encoder,
         Err(error) => {
             let _ = head_tx.send(Err(error));

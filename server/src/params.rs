@@ -132,7 +132,11 @@ fn binary_to_text(index: usize, ty: &Type, raw: &[u8]) -> Result<String, SqlErro
                     let unix = micros.checked_add(PG_EPOCH_MICROS).ok_or_else(|| {
                         SqlError::error(code::DATETIME_FIELD_OVERFLOW, "timestamp out of range")
                     })?;
-                    temporal::write_timestamptz(&mut out, unix);
+                    basalt_engine::kernels::zones::write_timestamptz(
+                        &mut out,
+                        unix,
+                        basalt_engine::pgtext::Zone::UTC,
+                    );
                 }
             }
         }

@@ -128,6 +128,8 @@ fn run_statements(
     hint: Option<&[DefaultColumnType]>,
 ) -> Output {
     let results = session.run(sql).map_err(|e| engine_error(&e))?;
+    // TIMESTAMPTZ values print in the session's zone, as the server sends them.
+    let zone = session.settings().time_zone();
     let mut types: Option<Vec<DefaultColumnType>> = None;
     let mut rows = Vec::new();
     let mut count = 0;
@@ -138,7 +140,7 @@ fn run_statements(
                     query.columns.iter().map(|c| column_type(c.ty)).collect()
                 });
                 count = query.num_rows() as u64;
-                render_rows(&query, convention, hint, &mut rows);
+                render_rows(&query, convention, hint, zone, &mut rows);
             }
             StatementResult::Command { tag } => count = command_count(&tag),
         }
@@ -153,6 +155,7 @@ fn render_rows(
     query: &QueryResult,
     convention: Convention,
     hint: Option<&[DefaultColumnType]>,
+    zone: basalt_engine::pgtext::Zone,
     rows: &mut Vec<Vec<String>>,
 ) {
     for batch in &query.batches {
@@ -166,6 +169,7 @@ fn render_rows(
                         batch.column(i).as_ref(),
                         row,
                         column.ty,
+                        zone,
                     );
                     convention.render(text.as_deref(), hint.and_then(|h| h.get(i)))
                 })

@@ -81,6 +81,9 @@ pub struct CopyOptions {
     /// PostgreSQL's COPY FROM STDIN rules: backslash escapes such as `\t` and `\n` in text,
     /// and an empty field of a non-string type is an error rather than NULL.
     pub postgres: bool,
+    /// The zone of TIMESTAMPTZ text without one: the session's for PostgreSQL's COPY FROM
+    /// STDIN, UTC for Redshift's COPY (as Redshift reads it).
+    pub zone: crate::kernels::zones::Zone,
     /// `STATUPDATE`: `Some(true)` analyzes the table after the load, `Some(false)` never;
     /// `None` (the default) analyzes it when it was empty before (Redshift's rule).
     pub stat_update: Option<bool>,
@@ -108,6 +111,7 @@ impl Default for CopyOptions {
             max_error: 0,
             manifest: false,
             postgres: false,
+            zone: crate::kernels::zones::Zone::UTC,
             stat_update: None,
         }
     }

@@ -14,7 +14,7 @@ use sqlparser::ast::{self, CopyLegacyCsvOption, CopyLegacyOption, CopyOption};
 use crate::copy::options::{Compression, CopyOptions, InputFormat, TimeFormat};
 use crate::copy::LoadPlan;
 use crate::error::{Error, Result};
-use crate::pgtext::format_value;
+use crate::pgtext::{format_value, Zone};
 use crate::ResultColumn;
 
 /// The layout options of a PostgreSQL COPY.
@@ -152,8 +152,9 @@ pub fn pg_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<
     })
 }
 
-/// The load options of a COPY FROM STDIN in format `f`.
-pub fn load_options(f: &PgFormat) -> CopyOptions {
+/// The load options of a COPY FROM STDIN in format `f`, TIMESTAMPTZ text without a zone
+/// read in `zone`.
+pub fn load_options(f: &PgFormat, zone: Zone) -> CopyOptions {
     CopyOptions {
         format: if f.csv {
             InputFormat::Csv
@@ -177,6 +178,7 @@ pub fn load_options(f: &PgFormat) -> CopyOptions {
         max_error: 0,
         manifest: false,
         postgres: true,
+        zone,
         // PostgreSQL's COPY leaves statistics to ANALYZE (and autovacuum).
         stat_update: Some(false),
     }
@@ -195,7 +197,13 @@ pub(crate) fn is_stdio(stmt: &ast::Statement) -> bool {
 
 /// Encodes rows as COPY TO STDOUT sends them: text (tab-separated, `\N` for NULL, backslash
 /// escapes) or CSV (quoted where needed, NULL as the NULL string), with an optional header.
-pub fn encode(columns: &[ResultColumn], batches: &[RecordBatch], f: &PgFormat) -> Vec<u8> {
+/// TIMESTAMPTZ values are written in `zone`, the session's TimeZone.
+pub fn encode(
+    columns: &[ResultColumn],
+    batches: &[RecordBatch],
+    f: &PgFormat,
+    zone: Zone,
+) -> Vec<u8> {
     let mut out = String::new();
     let delim = f.delimiter as char;
     let quote = f.quote as char;
@@ -248,7 +256,7 @@ pub fn encode(columns: &[ResultColumn], batches: &[RecordBatch], f: &PgFormat) -
                 }
                 field(
                     &mut out,
-                    format_value(b.column(i).as_ref(), row, c.ty).as_deref(),
+                    format_value(b.column(i).as_ref(), row, c.ty, zone).as_deref(),
                 );
             }
             out.push('\n');
@@ -290,7 +298,13 @@ mod tests {
         let batch = RecordBatch::try_from_iter(vec![("a", a), ("b", b)]).unwrap();
         let text = pg_format(&[], &[]).unwrap();
         assert_eq!(
-            String::from_utf8(encode(&columns, std::slice::from_ref(&batch), &text)).unwrap(),
+            String::from_utf8(encode(
+                &columns,
+                std::slice::from_ref(&batch),
+                &text,
+                Zone::UTC
+            ))
+            .unwrap(),
             "1\tx\\ty\\\\z\n\\N\t\n"
         );
         let csv = pg_format(
@@ -299,7 +313,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            String::from_utf8(encode(&columns, &[batch], &csv)).unwrap(),
+            String::from_utf8(encode(&columns, &[batch], &csv, Zone::UTC)).unwrap(),
             "a,b\n1,x\ty\\z\n,\"\"\n"
         );
     }
@@ -310,7 +324,7 @@ mod tests {
         let plan = LoadPlan {
             table: basalt_storage::TableDef::new("public", "t", Vec::new()),
             targets: Vec::new(),
-            options: load_options(&pg_format(&[], &[]).unwrap()),
+            options: load_options(&pg_format(&[], &[]).unwrap(), Zone::UTC),
         };
         let mut c = CopyIn::new("public".into(), "t".into(), plan);
         c.push(b"1\n2\n\\.\nignored\n");

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use crate::copy::files::FileStore;
 use crate::copy::options::{Compression, OutputFormat, UnloadStatement};
 use crate::error::{Error, Result};
-use crate::pgtext::format_value;
+use crate::pgtext::{format_value, Zone};
 use crate::ResultColumn;
 
 /// One output file's bytes and row count.
@@ -91,7 +91,7 @@ pub fn unload(
             for row in 0..b.num_rows() {
                 let mut dir = base.clone();
                 for &c in &part_cols {
-                    let v = format_value(b.column(c).as_ref(), row, columns[c].ty);
+                    let v = format_value(b.column(c).as_ref(), row, columns[c].ty, Zone::UTC);
                     let v = match v {
                         Some(v) => encode_path_value(&v),
                         None => "__HIVE_DEFAULT_PARTITION__".to_string(),
@@ -265,7 +265,7 @@ fn encode_stream(
             let values: Vec<Option<String>> = columns
                 .iter()
                 .enumerate()
-                .map(|(i, c)| format_value(b.column(i).as_ref(), row, c.ty))
+                .map(|(i, c)| format_value(b.column(i).as_ref(), row, c.ty, Zone::UTC))
                 .collect();
             if o.format == OutputFormat::Json {
                 json_line(&mut buf, columns, &values);

@@ -59,7 +59,10 @@ pub fn convert(raw: Option<&str>, ty: SqlType, o: &CopyOptions) -> Result<Datum>
         SqlType::Date => Datum::Date(read_date(s, &o.date_format)?),
         SqlType::Timestamp => Datum::Timestamp(read_timestamp(s, &o.time_format)?),
         // TIMEFORMAT patterns apply to TIMESTAMP only; these read as PostgreSQL reads them.
-        SqlType::Time | SqlType::Timestamptz | SqlType::Interval => Datum::parse(s, ty)?,
+        SqlType::Timestamptz => {
+            Datum::Timestamptz(crate::types::temporal::parse_timestamptz_with(s, o.zone)?)
+        }
+        SqlType::Time | SqlType::Interval => Datum::parse(s, ty)?,
         SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text => {
             Datum::Text(s.to_string())
         }

@@ -1674,7 +1674,14 @@ mod tests {
                     types
                         .iter()
                         .enumerate()
-                        .map(|(c, ty)| crate::pgtext::format_value(b.column(c).as_ref(), r, *ty))
+                        .map(|(c, ty)| {
+                            crate::pgtext::format_value(
+                                b.column(c).as_ref(),
+                                r,
+                                *ty,
+                                crate::pgtext::Zone::UTC,
+                            )
+                        })
                         .collect()
                 })
             })

@@ -20,6 +20,7 @@ use super::memory::{batches_size, MemoryBudget};
 use super::{concat, make_batch};
 use crate::error::Result;
 use crate::kernels::eval::{evaluate, evaluate_predicate, filter_batch};
+use crate::kernels::interval::{order_key_type, order_keys};
 use crate::planner::expr::Expr;
 use crate::planner::plan::JoinType;
 
@@ -372,12 +373,13 @@ impl HashTable {
                 });
             }
         }
+        // Keys compare as SQL compares them: equal intervals are one key.
         let converter = RowConverter::new(
             keys.iter()
-                .map(|(_, r)| SortField::new(r.ty().arrow_type()))
+                .map(|(_, r)| SortField::new(order_key_type(&r.ty().arrow_type())))
                 .collect(),
         )?;
-        let rows = converter.convert_columns(&cols)?;
+        let rows = converter.convert_columns(&order_keys(&cols)?)?;
         let mut map: HashMap<Box<[u8]>, u32, BytesHasher> = HashMap::default();
         for (i, slot) in next.iter_mut().enumerate() {
             if !null_equal && cols.iter().any(|c| c.is_null(i)) {
@@ -429,7 +431,7 @@ impl HashTable {
                 }
             }
             BuildKeys::Bytes { converter, map } => {
-                let rows = converter.convert_columns(&cols)?;
+                let rows = converter.convert_columns(&order_keys(&cols)?)?;
                 for i in 0..l.num_rows() {
                     if !self.null_equal && cols.iter().any(|c| c.is_null(i)) {
                         continue;

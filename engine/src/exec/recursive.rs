@@ -9,6 +9,7 @@ use arrow_row::{RowConverter, SortField};
 
 use super::{project, run, timed, ExecContext, Output, SharedResults};
 use crate::error::Result;
+use crate::kernels::interval::{order_key_type, order_keys};
 use crate::planner::plan::Plan;
 
 /// Runs `plan`, of which only the first `cap` rows are used. A recursive union under it (through
@@ -66,7 +67,7 @@ pub(super) fn recursive_union(
         let fields = anchor
             .types()
             .iter()
-            .map(|t| SortField::new(t.arrow_type()))
+            .map(|t| SortField::new(order_key_type(&t.arrow_type())))
             .collect();
         Some((RowConverter::new(fields)?, HashSet::new()))
     };
@@ -111,7 +112,7 @@ fn new_rows(
     };
     let mut out = Vec::with_capacity(batches.len());
     for batch in batches {
-        let rows = converter.convert_columns(batch.columns())?;
+        let rows = converter.convert_columns(&order_keys(batch.columns())?)?;
         let keep: Vec<u32> = (0..batch.num_rows())
             .filter(|&i| seen.insert(rows.row(i).data().into()))
             .map(|i| i as u32)

@@ -301,11 +301,25 @@ fn series_int(args: &[ArrayRef], rows: usize, ty: SqlType) -> Result<CallOutput>
 
 /// `generate_series(start, stop, interval)` over timestamps: each value the previous moved by
 /// the interval (months first, as `+ interval` does), while it has not passed `stop`.
+/// Over TIMESTAMPTZ a fourth argument names the session's zone, in which the steps move the
+/// local calendar as `timestamptz + interval` does.
 fn series_timestamp(args: &[ArrayRef], rows: usize, ty: SqlType) -> Result<CallOutput> {
-    let [start, stop, step] = args else {
-        return Err(Error::Internal(
-            "timestamp generate_series takes three arguments".into(),
-        ));
+    let (start, stop, step, zone) = match args {
+        [start, stop, step] => (start, stop, step, None),
+        [start, stop, step, zone] => {
+            let zone = zone.as_string::<i32>();
+            let zone = (!zone.is_empty() && zone.is_valid(0))
+                .then(|| crate::kernels::zones::session_zone(zone.value(0)))
+                .flatten()
+                .map(|(zone, _)| zone)
+                .ok_or_else(|| Error::Internal("generate_series without its zone".into()))?;
+            (start, stop, step, Some(zone))
+        }
+        _ => {
+            return Err(Error::Internal(
+                "timestamp generate_series takes three arguments".into(),
+            ))
+        }
     };
     let (start, stop) = (
         start.as_primitive::<TimestampMicrosecondType>(),
@@ -332,7 +346,11 @@ fn series_timestamp(args: &[ArrayRef], rows: usize, ty: SqlType) -> Result<CallO
         while (direction > 0 && cur <= last) || (direction < 0 && cur >= last) {
             out.push(cur);
             check_total(out.len())?;
-            cur = match add_interval(cur, step) {
+            let next = match zone {
+                Some(zone) => crate::kernels::zones::add_in_zone(zone, cur, step),
+                None => add_interval(cur, step),
+            };
+            cur = match next {
                 Ok(next) => next,
                 // Past the last representable timestamp: the series ends, as in PostgreSQL.
                 Err(_) => break,

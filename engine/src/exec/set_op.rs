@@ -9,6 +9,7 @@ use basalt_storage::SqlType;
 
 use super::concat;
 use crate::error::Result;
+use crate::kernels::interval::{order_key_type, order_keys};
 use crate::planner::expr::Expr;
 use crate::planner::plan::SetOpKind;
 
@@ -35,14 +36,16 @@ pub fn set_op(
     let arrow_types: Vec<arrow_schema::DataType> = types.iter().map(|t| t.arrow_type()).collect();
     let left = concat(&left, &arrow_types)?;
     let right = concat(&right, &arrow_types)?;
+    // Rows compare as SQL compares their values: equal intervals (`1 day`, `24 hours`) are
+    // one value.
     let converter = RowConverter::new(
         arrow_types
             .iter()
-            .map(|t| SortField::new(t.clone()))
+            .map(|t| SortField::new(order_key_type(t)))
             .collect(),
     )?;
-    let lrows = converter.convert_columns(left.columns())?;
-    let rrows = converter.convert_columns(right.columns())?;
+    let lrows = converter.convert_columns(&order_keys(left.columns())?)?;
+    let rrows = converter.convert_columns(&order_keys(right.columns())?)?;
     // How many times each row occurs on the right.
     let mut counts: HashMap<&[u8], usize> = HashMap::new();
     for i in 0..right.num_rows() {

@@ -648,7 +648,12 @@ mod tests {
         let crate::StatementResult::Query(q) = &out[0] else {
             panic!("{out:?}")
         };
-        let sum = crate::pgtext::format_value(q.batches[0].column(0).as_ref(), 0, q.columns[0].ty);
+        let sum = crate::pgtext::format_value(
+            q.batches[0].column(0).as_ref(),
+            0,
+            q.columns[0].ty,
+            crate::pgtext::Zone::UTC,
+        );
         assert_eq!(sum.as_deref(), Some("35"));
         std::fs::write(data.join("b.parquet"), b"not parquet").unwrap();
         let e = s.run("SELECT count(*) FROM s.t").unwrap_err();

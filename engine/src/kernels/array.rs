@@ -203,7 +203,7 @@ fn row_function(f: ArrayFunc, args: &[Datum], types: &[SqlType]) -> Result<Datum
                 } else {
                     let arr = datums_to_array(std::slice::from_ref(d), element)?;
                     let mut s = String::new();
-                    pgtext::write_value(&mut s, arr.as_ref(), 0, element);
+                    pgtext::write_value(&mut s, arr.as_ref(), 0, element, pgtext::Zone::UTC);
                     s
                 };
                 if wrote {
@@ -364,7 +364,7 @@ mod tests {
             Datum::Text("q\"\\".into()),
         ]);
         let arr = datums_to_array(std::slice::from_ref(&d), ty).unwrap();
-        let text = pgtext::format_value(arr.as_ref(), 0, ty).unwrap();
+        let text = pgtext::format_value(arr.as_ref(), 0, ty, pgtext::Zone::UTC).unwrap();
         assert_eq!(text, r#"{a,"b c",NULL,"","NULL","q\"\\"}"#);
         assert_eq!(Datum::parse(&text, ty).unwrap(), d);
     }

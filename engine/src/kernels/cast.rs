@@ -385,7 +385,7 @@ fn to_text(array: &ArrayRef, from: SqlType) -> arrow_array::StringArray {
             });
         } else {
             s.clear();
-            pgtext::write_value(&mut s, array.as_ref(), i, from);
+            pgtext::write_value(&mut s, array.as_ref(), i, from, pgtext::Zone::UTC);
             b.append_value(&s);
         }
     }

@@ -40,6 +40,12 @@ pub enum DateFunc {
     MonthsBetween,
     /// `to_char(timestamp, format)`: TEXT.
     ToChar,
+    /// to_char of a TIMESTAMPTZ in the session's zone. Arguments: the instant, the
+    /// template.
+    ToCharIn(crate::kernels::zones::Zone),
+    /// to_char of an INTERVAL: its years, months, days and time fields. Arguments: the
+    /// interval, the template.
+    ToCharInterval,
     /// `to_date(text, format)`: DATE.
     ToDate,
     /// `to_timestamp(text, format)`: TIMESTAMP.
@@ -431,6 +437,37 @@ pub fn evaluate(func: DateFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
             }
             Ok(Arc::new(out.finish()))
         }
+        DateFunc::ToCharIn(zone) => {
+            let ts = arg(0)?.as_primitive::<TimestampMicrosecondType>();
+            let fmt = arg(1)?.as_string::<i32>();
+            let mut out = StringBuilder::with_capacity(n, n * 16);
+            for i in 0..n {
+                if ts.is_null(i) || fmt.is_null(i) {
+                    out.append_null();
+                    continue;
+                }
+                let utc = ts.value(i);
+                let local = datetime_of(zone.to_local(utc)?)?;
+                let name = zone.abbreviation_at(utc);
+                let offset = zone.display_offset(utc);
+                out.append_value(to_char_in(local, fmt.value(i), Some((&name, offset))));
+            }
+            Ok(Arc::new(out.finish()))
+        }
+        DateFunc::ToCharInterval => {
+            let ivs = arg(0)?.as_primitive::<arrow_array::types::IntervalMonthDayNanoType>();
+            let fmt = arg(1)?.as_string::<i32>();
+            let mut out = StringBuilder::with_capacity(n, n * 16);
+            for i in 0..n {
+                if ivs.is_null(i) || fmt.is_null(i) {
+                    out.append_null();
+                    continue;
+                }
+                let v = crate::types::temporal::Interval::from_arrow(ivs.value(i));
+                out.append_value(to_char_interval(v, fmt.value(i))?);
+            }
+            Ok(Arc::new(out.finish()))
+        }
         DateFunc::ToDate | DateFunc::ToTimestamp => {
             let text = arg(0)?.as_string::<i32>();
             let fmt = arg(1)?.as_string::<i32>();
@@ -499,6 +536,14 @@ enum Pattern {
     Week,
     IsoWeek,
     Julian,
+    /// `TZ` / `tz`: the zone's abbreviation (empty for a TIMESTAMP).
+    ZoneName(Case),
+    /// `OF`: the offset, `+05:30`.
+    ZoneOffset,
+    /// `TZH`: the offset's signed hours, `+05`.
+    ZoneHours,
+    /// `TZM`: the offset's minutes, `30`.
+    ZoneMinutes,
 }
 
 /// Letter case of a name pattern: `MONTH`, `Month`, `month`.
@@ -511,6 +556,11 @@ enum Case {
 
 /// The template patterns, longest first so `HH24` wins over `HH`.
 const PATTERNS: &[(&str, Pattern)] = &[
+    ("TZH", Pattern::ZoneHours),
+    ("TZM", Pattern::ZoneMinutes),
+    ("TZ", Pattern::ZoneName(Case::Upper)),
+    ("tz", Pattern::ZoneName(Case::Lower)),
+    ("OF", Pattern::ZoneOffset),
     ("Y,YYY", Pattern::YearComma),
     ("YYYY", Pattern::Year4),
     ("HH24", Pattern::Hour24),
@@ -653,6 +703,13 @@ fn cased(name: &str, case: Case, full: bool, fill: bool) -> String {
 
 /// PostgreSQL's to_char for a timestamp.
 pub fn to_char(t: NaiveDateTime, fmt: &str) -> String {
+    to_char_in(t, fmt, None)
+}
+
+/// to_char of a TIMESTAMPTZ: `t` is its local time, `zone` the zone's abbreviation and
+/// offset east of UTC in seconds there (`None` for a TIMESTAMP: no name, offset zero).
+pub fn to_char_in(t: NaiveDateTime, fmt: &str, zone: Option<(&str, i64)>) -> String {
+    let (zone_name, offset) = zone.unwrap_or(("", 0));
     let mut out = String::with_capacity(fmt.len() + 8);
     let num = |out: &mut String, v: i64, width: usize, fill: bool| {
         if fill {
@@ -729,9 +786,118 @@ pub fn to_char(t: NaiveDateTime, fmt: &str) -> String {
             Pattern::Week => num(&mut out, i64::from((t.ordinal() - 1) / 7 + 1), 2, fill),
             Pattern::IsoWeek => num(&mut out, i64::from(t.iso_week().week()), 2, fill),
             Pattern::Julian => num(&mut out, i64::from(days_of(t.date())) + 2_440_588, 1, true),
+            Pattern::ZoneName(case) => out.push_str(&match case {
+                Case::Lower => zone_name.to_lowercase(),
+                _ => zone_name.to_owned(),
+            }),
+            Pattern::ZoneOffset => {
+                let sign = if offset < 0 { '-' } else { '+' };
+                let abs = offset.unsigned_abs();
+                out.push_str(&format!("{sign}{:02}", abs / 3600));
+                if (abs / 60) % 60 != 0 {
+                    out.push_str(&format!(":{:02}", (abs / 60) % 60));
+                }
+            }
+            Pattern::ZoneHours => {
+                let sign = if offset < 0 { '-' } else { '+' };
+                out.push_str(&format!("{sign}{:02}", offset.unsigned_abs() / 3600));
+            }
+            Pattern::ZoneMinutes => {
+                out.push_str(&format!("{:02}", (offset.unsigned_abs() / 60) % 60));
+            }
         }
     }
     out
+}
+
+/// to_char of an interval, as PostgreSQL's `interval_to_char`: the fields are the
+/// interval's own (years and months of its months, its days, hours of its time part, which
+/// may pass 24), each signed; a negative field takes one more column than its width. Names
+/// of months and days, day-of-week and zone fields have no meaning for an interval and are
+/// PostgreSQL's error.
+pub fn to_char_interval(v: crate::types::temporal::Interval, fmt: &str) -> Result<String> {
+    let invalid = || Error::InvalidDatetime {
+        message: "invalid format specification for an interval value".into(),
+    };
+    let year = i64::from(v.months / 12);
+    let mon = i64::from(v.months % 12);
+    let mday = i64::from(v.days);
+    let hour = v.micros / 3_600_000_000;
+    let min = (v.micros / 60_000_000) % 60;
+    let sec = (v.micros / 1_000_000) % 60;
+    let usec = v.micros % 1_000_000;
+    let yday = (year * 12 + mon) * 30 + mday;
+    let mut out = String::with_capacity(fmt.len() + 8);
+    // C's "%0*d": the width counts the sign.
+    let num = |out: &mut String, value: i64, width: usize, fill: bool| {
+        let width = if fill { 0 } else { width };
+        out.push_str(&format!("{value:0width$}"));
+    };
+    let signed_width = |value: i64, width: usize| if value >= 0 { width } else { width + 1 };
+    for item in parse_template(fmt) {
+        let (pattern, fill) = match item {
+            Item::Literal(s) => {
+                out.push_str(&s);
+                continue;
+            }
+            Item::Pattern { pattern, fill } => (pattern, fill),
+        };
+        match pattern {
+            Pattern::YearComma => {
+                let thousands = year / 1000;
+                out.push_str(&format!("{thousands},{:03}", year - thousands * 1000));
+            }
+            Pattern::Year4 => num(&mut out, year, signed_width(year, 4), fill),
+            Pattern::Year3 => num(&mut out, year % 1000, signed_width(year, 3), fill),
+            Pattern::Year2 => num(&mut out, year % 100, signed_width(year, 2), fill),
+            Pattern::Year1 => num(&mut out, year % 10, 1, false),
+            Pattern::Month2 => num(&mut out, mon, signed_width(mon, 2), fill),
+            Pattern::Day2 => num(&mut out, mday, 2, fill),
+            Pattern::DayOfYear => num(&mut out, yday, 3, fill),
+            Pattern::Hour24 => num(&mut out, hour, signed_width(hour, 2), fill),
+            Pattern::Hour12 => {
+                let h = if hour % 12 == 0 { 12 } else { hour % 12 };
+                num(&mut out, h, signed_width(hour, 2), fill)
+            }
+            Pattern::Minute => num(&mut out, min, signed_width(min, 2), fill),
+            Pattern::Second => num(&mut out, sec, signed_width(sec, 2), fill),
+            Pattern::Millis => num(&mut out, usec / 1000, 3, false),
+            Pattern::Micros => num(&mut out, usec, 6, false),
+            Pattern::Meridiem(case, dotted) => {
+                let pm = hour % 24 >= 12;
+                let s = match (pm, dotted) {
+                    (false, false) => "AM",
+                    (true, false) => "PM",
+                    (false, true) => "A.M.",
+                    (true, true) => "P.M.",
+                };
+                out.push_str(&match case {
+                    Case::Lower => s.to_lowercase(),
+                    _ => s.to_owned(),
+                });
+            }
+            Pattern::Quarter => {
+                if mon != 0 {
+                    out.push_str(&((mon - 1) / 3 + 1).to_string());
+                }
+            }
+            Pattern::Week => num(&mut out, (yday - 1) / 7 + 1, 2, fill),
+            Pattern::MonthName(..)
+            | Pattern::DayName(..)
+            | Pattern::DayOfWeek
+            | Pattern::IsoDayOfWeek
+            | Pattern::ZoneName(_)
+            | Pattern::ZoneOffset
+            | Pattern::ZoneHours
+            | Pattern::ZoneMinutes => return Err(invalid()),
+            Pattern::IsoWeek | Pattern::Julian => {
+                return Err(Error::Unsupported {
+                    message: "IW and J are not supported in to_char of an interval yet".into(),
+                })
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// to_date / to_timestamp: reads `text` by the template `fmt`. Literal template text skips
@@ -830,6 +996,16 @@ fn parse_formatted(text: &str, fmt: &str) -> Result<NaiveDateTime> {
                 let word = s.get(..len).ok_or_else(|| bad("AM"))?;
                 pm = Some(word.to_ascii_uppercase().starts_with('P'));
                 rest = &s[len..];
+            }
+            Pattern::ZoneName(_)
+            | Pattern::ZoneOffset
+            | Pattern::ZoneHours
+            | Pattern::ZoneMinutes => {
+                return Err(Error::Unsupported {
+                    message: "time zone fields are not supported in to_date and to_timestamp \
+                              yet"
+                    .into(),
+                })
             }
             Pattern::Week | Pattern::IsoWeek | Pattern::Julian => {
                 return Err(Error::Unsupported {

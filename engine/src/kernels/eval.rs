@@ -462,6 +462,14 @@ fn function(
             let out: arrow_array::Float64Array = (0..n).map(|_| Some(random_f64())).collect();
             Ok(Arc::new(out))
         }
+        ScalarFunc::ClockTimestamp => {
+            let out: arrow_array::TimestampMicrosecondArray = (0..n)
+                .map(|_| Some(chrono::Utc::now().timestamp_micros()))
+                .collect();
+            Ok(Arc::new(
+                out.with_timezone(basalt_storage::types::TIMESTAMPTZ_ZONE),
+            ))
+        }
         ScalarFunc::Date(f) => crate::kernels::dates::evaluate(f, vals, n),
         ScalarFunc::Interval(f) => crate::kernels::interval::evaluate(f, vals, ty, n),
         ScalarFunc::Zone(f) => crate::kernels::zones::evaluate(f, vals, ty, n),

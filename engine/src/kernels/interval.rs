@@ -73,6 +73,20 @@ pub fn order_key(array: &ArrayRef) -> Result<ArrayRef> {
     Ok(Arc::new(spans.with_precision_and_scale(38, 0)?))
 }
 
+/// The Arrow type of [`order_key`]'s result for an array of type `t`.
+pub fn order_key_type(t: &DataType) -> DataType {
+    match t {
+        DataType::Interval(_) => DataType::Decimal128(38, 0),
+        other => other.clone(),
+    }
+}
+
+/// [`order_key`] of every column, for keys compared in arrow-row form (set operations, hash
+/// joins, recursive UNION) so that equal intervals are one key.
+pub fn order_keys(columns: &[ArrayRef]) -> Result<Vec<ArrayRef>> {
+    columns.iter().map(order_key).collect()
+}
+
 fn intervals(array: &ArrayRef) -> impl Iterator<Item = Option<Interval>> + '_ {
     array
         .as_primitive::<IntervalMonthDayNanoType>()

@@ -21,6 +21,7 @@ use chrono::{Offset, TimeZone};
 use chrono_tz::Tz;
 
 use super::dates::datetime_of;
+use super::datetime::DateField;
 use crate::error::{Error, Result};
 use crate::types::temporal::Interval;
 
@@ -35,10 +36,34 @@ pub enum ZoneFunc {
     /// `CONVERT_TIMEZONE(source, target, timestamp)`: the local time in `target` of the
     /// moment whose local time in `source` is the timestamp.
     Convert,
+    /// A TIMESTAMPTZ's local time (TIMESTAMP) in the session's zone: the cast to
+    /// `timestamp` and the calendar that date and time functions read. Argument: the
+    /// instant.
+    ToLocal(Zone),
+    /// The TIMESTAMPTZ whose local time in the session's zone is a TIMESTAMP: the cast from
+    /// `timestamp` (and from `date`, at midnight). Argument: the timestamp.
+    ToInstant(Zone),
+    /// `timestamptz + interval` in the session's zone, as PostgreSQL's
+    /// `timestamptz_pl_interval`: months, then days, move the local calendar (keeping the
+    /// wall-clock time across a daylight-saving change), then the time part moves the
+    /// instant. Arguments: the instant, the interval.
+    AddInterval(Zone),
+    /// Text read as a TIMESTAMPTZ, local to the session's zone unless it names a zone.
+    FromText(Zone),
+    /// A TIMESTAMPTZ as text in the session's zone (`2024-01-01 07:00:00-05`).
+    ToText(Zone),
+    /// The session zone's offset east of UTC in seconds at an instant (BIGINT), for
+    /// EXTRACT's `timezone` fields.
+    Offset(Zone),
+    /// `date_trunc(unit, timestamptz)` in the session's zone, as PostgreSQL's
+    /// `timestamptz_trunc`: the local time is truncated; a day or longer unit reads the
+    /// result in the zone again, a shorter one keeps the instant's offset (so the hour of a
+    /// repeated 01:30 keeps its own offset). Argument: the instant.
+    Trunc(Zone, DateField),
 }
 
 /// A time zone: a zone of the IANA database, or a fixed offset east of UTC in seconds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Zone {
     Named(Tz),
     Fixed(i64),
@@ -182,8 +207,33 @@ fn out_of_range() -> Error {
 }
 
 impl Zone {
+    /// UTC, the zone of a session that sets none.
+    pub const UTC: Zone = Zone::Fixed(0);
+
+    /// Whether the zone is UTC at every instant (`UTC`, `Etc/UTC`, `GMT`, a zero offset).
+    pub fn is_utc(self) -> bool {
+        match self {
+            Zone::Fixed(s) => s == 0,
+            Zone::Named(tz) => matches!(
+                tz,
+                Tz::UTC
+                    | Tz::Etc__UTC
+                    | Tz::GMT
+                    | Tz::Etc__GMT
+                    | Tz::UCT
+                    | Tz::Etc__UCT
+                    | Tz::Universal
+                    | Tz::Etc__Universal
+                    | Tz::Zulu
+                    | Tz::Etc__Zulu
+                    | Tz::Greenwich
+                    | Tz::Etc__Greenwich
+            ),
+        }
+    }
+
     /// The offset east of UTC, in seconds, at the UTC instant `utc` (µs since the epoch).
-    fn offset_at(self, utc: i64) -> Result<i64> {
+    pub fn offset_at(self, utc: i64) -> Result<i64> {
         match self {
             Zone::Fixed(s) => Ok(s),
             Zone::Named(tz) => {
@@ -226,6 +276,149 @@ impl Zone {
         utc.checked_add(self.offset_at(utc)? * MICROS_PER_SEC)
             .ok_or_else(out_of_range)
     }
+
+    /// The offset east of UTC at `utc` for printing: an instant beyond the calendar the zone
+    /// database covers prints in UTC rather than failing.
+    pub fn display_offset(self, utc: i64) -> i64 {
+        self.offset_at(utc).unwrap_or(0)
+    }
+
+    /// The zone's abbreviation at `utc` (`EST`, `CEST`), as to_char's `TZ` prints it; a fixed
+    /// offset or a zone without one gives its offset (`+05`, `-03:30`).
+    pub fn abbreviation_at(self, utc: i64) -> String {
+        if let Zone::Named(tz) = self {
+            if let Ok(t) = datetime_of(utc) {
+                let offset = tz.offset_from_utc_datetime(&t);
+                if let Some(name) = chrono_tz::OffsetName::abbreviation(&offset) {
+                    return name.to_owned();
+                }
+            }
+        }
+        let mut out = String::new();
+        write_offset(&mut out, self.display_offset(utc));
+        out
+    }
+}
+
+/// An offset east of UTC as PostgreSQL prints one after a time: `+05`, `-03:30`,
+/// `+00:19:32`.
+pub fn write_offset(out: &mut String, east: i64) {
+    use std::fmt::Write as _;
+    let sign = if east < 0 { '-' } else { '+' };
+    let abs = east.unsigned_abs();
+    let _ = write!(out, "{sign}{:02}", abs / 3600);
+    if !abs.is_multiple_of(3600) {
+        let _ = write!(out, ":{:02}", (abs / 60) % 60);
+        if !abs.is_multiple_of(60) {
+            let _ = write!(out, ":{:02}", abs % 60);
+        }
+    }
+}
+
+/// Reads a value of the `TimeZone` setting as PostgreSQL's `check_timezone` does, giving the
+/// zone and the text SHOW prints, or `None` for a value it rejects:
+///
+/// - a number of hours (`-5`, `5.5`; east of Greenwich, as in SQL), shown as the POSIX
+///   zone `<-05>+05`;
+/// - a zone of the IANA database in any letter case (`america/new_york`), shown as the
+///   database spells it;
+/// - a POSIX zone without daylight-saving rules (`UTC+3`, `+02:00`, `<+05>-05`: the offset
+///   is west of Greenwich), shown in upper case.
+///
+/// An `INTERVAL '...'` value (from `SET TIME ZONE INTERVAL '...'`) is read by the caller,
+/// which gives it as a number of hours.
+pub fn session_zone(text: &str) -> Option<(Zone, String)> {
+    let numeric = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'));
+    if numeric {
+        if let Ok(hours) = text.parse::<f64>() {
+            return fixed_hours(hours);
+        }
+    }
+    if let Some(tz) = iana_zone(text) {
+        return Some((Zone::Named(tz), tz.name().to_owned()));
+    }
+    let west = posix_zone(text)?;
+    Some((Zone::Fixed(-west), text.to_uppercase()))
+}
+
+/// A zone `hours` east of Greenwich, with the POSIX name PostgreSQL gives it.
+fn fixed_hours(hours: f64) -> Option<(Zone, String)> {
+    // PostgreSQL truncates to whole seconds.
+    let east = (hours * 3600.0).trunc();
+    if !east.is_finite() || east.abs() >= 168.0 * 3600.0 {
+        return None;
+    }
+    fixed_offset(east as i64)
+}
+
+/// A zone `east` seconds east of Greenwich, with the POSIX name PostgreSQL gives it
+/// (`<+05:30>-05:30`); POSIX offsets stop short of a week.
+pub fn fixed_offset(east: i64) -> Option<(Zone, String)> {
+    if east.unsigned_abs() >= 168 * 3600 {
+        return None;
+    }
+    let abs = east.unsigned_abs();
+    let mut text = format!("{:02}", abs / 3600);
+    if !abs.is_multiple_of(3600) {
+        text.push_str(&format!(":{:02}", (abs / 60) % 60));
+        if !abs.is_multiple_of(60) {
+            text.push_str(&format!(":{:02}", abs % 60));
+        }
+    }
+    let name = if east < 0 {
+        format!("<-{text}>+{text}")
+    } else {
+        format!("<+{text}>-{text}")
+    };
+    Some((Zone::Fixed(east), name))
+}
+
+/// A zone of the IANA database, by its name in any letter case.
+fn iana_zone(text: &str) -> Option<Tz> {
+    text.parse::<Tz>().ok().or_else(|| {
+        chrono_tz::TZ_VARIANTS
+            .iter()
+            .find(|z| z.name().eq_ignore_ascii_case(text))
+            .copied()
+    })
+}
+
+/// A POSIX zone without daylight-saving rules (`STDoffset`, PostgreSQL's reading: the name
+/// may be empty or `<quoted>`, the offset is `[+-]hh[:mm[:ss]]` west of Greenwich, hours
+/// below 168): the offset west in seconds.
+fn posix_zone(text: &str) -> Option<i64> {
+    let rest = match text.strip_prefix('<') {
+        Some(quoted) => &quoted[quoted.find('>')? + 1..],
+        None => {
+            text.trim_start_matches(|c: char| !(c.is_ascii_digit() || matches!(c, ',' | '-' | '+')))
+        }
+    };
+    let (sign, rest) = match rest.as_bytes().first()? {
+        b'+' => (1, &rest[1..]),
+        b'-' => (-1, &rest[1..]),
+        _ => (1, rest),
+    };
+    let mut secs = 0i64;
+    for (k, part) in rest.split(':').enumerate() {
+        let (limit, unit) = match k {
+            0 => (167, 3600),
+            1 => (59, 60),
+            2 => (60, 1),
+            _ => return None,
+        };
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let v: i64 = part.parse().ok()?;
+        if v > limit {
+            return None;
+        }
+        secs += v * unit;
+    }
+    Some(sign * secs)
 }
 
 /// The zones of a column of zone names (TEXT) or offsets (INTERVAL), parsed once per
@@ -266,6 +459,77 @@ pub fn evaluate(func: ZoneFunc, args: &[ArrayRef], ty: SqlType, n: usize) -> Res
         args.get(i)
             .ok_or_else(|| Error::Internal(format!("{func:?} is missing argument {i}")))
     };
+    match func {
+        ZoneFunc::ToLocal(z) => return map_timestamps(arg(0)?, ty, |t| z.to_local(t)),
+        ZoneFunc::ToInstant(z) => return map_timestamps(arg(0)?, ty, |t| z.to_utc(t)),
+        ZoneFunc::AddInterval(z) => {
+            let ts = arg(0)?.as_primitive::<TimestampMicrosecondType>();
+            let ivs = arg(1)?.as_primitive::<IntervalMonthDayNanoType>();
+            let at = |len: usize, i: usize| if len == 1 { 0 } else { i };
+            let out = (0..n)
+                .map(|i| {
+                    let (a, b) = (at(ts.len(), i), at(ivs.len(), i));
+                    if ts.is_null(a) || ivs.is_null(b) {
+                        return Ok(None);
+                    }
+                    add_in_zone(z, ts.value(a), Interval::from_arrow(ivs.value(b))).map(Some)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            return Ok(with_type(TimestampMicrosecondArray::from(out), ty));
+        }
+        ZoneFunc::FromText(z) => {
+            let text = arg(0)?.as_string::<i32>();
+            let out = text
+                .iter()
+                .map(|v| v.map(|s| parse_timestamptz_in(s, z)).transpose())
+                .collect::<Result<Vec<_>>>()?;
+            return Ok(with_type(TimestampMicrosecondArray::from(out), ty));
+        }
+        ZoneFunc::ToText(z) => {
+            let ts = arg(0)?.as_primitive::<TimestampMicrosecondType>();
+            let mut s = String::new();
+            let out: arrow_array::StringArray = ts
+                .iter()
+                .map(|v| {
+                    v.map(|t| {
+                        s.clear();
+                        write_timestamptz(&mut s, t, z);
+                        s.clone()
+                    })
+                })
+                .collect();
+            return Ok(Arc::new(out));
+        }
+        ZoneFunc::Offset(z) => {
+            let ts = arg(0)?.as_primitive::<TimestampMicrosecondType>();
+            let out: arrow_array::Int64Array = ts
+                .iter()
+                .map(|v| v.map(|t| z.offset_at(t)).transpose())
+                .collect::<Result<_>>()?;
+            return Ok(Arc::new(out));
+        }
+        ZoneFunc::Trunc(z, unit) => {
+            let keeps_offset = matches!(
+                unit,
+                DateField::Hour
+                    | DateField::Minute
+                    | DateField::Second
+                    | DateField::Millisecond
+                    | DateField::Microsecond
+            );
+            return map_timestamps(arg(0)?, ty, |t| {
+                let local = z.to_local(t)?;
+                let truncated =
+                    super::dates::micros_of(super::dates::trunc(datetime_of(local)?, unit)?)?;
+                if keeps_offset {
+                    t.checked_sub(local - truncated).ok_or_else(out_of_range)
+                } else {
+                    z.to_utc(truncated)
+                }
+            });
+        }
+        ZoneFunc::LocalToInstant | ZoneFunc::InstantToLocal | ZoneFunc::Convert => {}
+    }
     let at = |v: &[Option<Zone>], i: usize| if v.len() == 1 { v[0] } else { v[i] };
     let first = zones(arg(0)?)?;
     let (second, ts) = match func {
@@ -294,6 +558,7 @@ pub fn evaluate(func: ZoneFunc, args: &[ArrayRef], ty: SqlType, n: usize) -> Res
                 (ZoneFunc::Convert, None) => {
                     return Err(Error::Internal("CONVERT_TIMEZONE without a target".into()))
                 }
+                (other, _) => return Err(Error::Internal(format!("{other:?} has no zone column"))),
             }))
         })
         .collect::<Result<Vec<_>>>()?;
@@ -302,6 +567,74 @@ pub fn evaluate(func: ZoneFunc, args: &[ArrayRef], ty: SqlType, n: usize) -> Res
         DataType::Timestamp(_, Some(zone)) => Arc::new(out.with_timezone(zone)),
         _ => Arc::new(out),
     })
+}
+
+fn with_type(out: TimestampMicrosecondArray, ty: SqlType) -> ArrayRef {
+    match ty.arrow_type() {
+        DataType::Timestamp(_, Some(zone)) => Arc::new(out.with_timezone(zone)),
+        _ => Arc::new(out),
+    }
+}
+
+/// `f` applied to every non-NULL value of a TIMESTAMP or TIMESTAMPTZ array, into `ty`.
+fn map_timestamps(
+    array: &ArrayRef,
+    ty: SqlType,
+    f: impl Fn(i64) -> Result<i64>,
+) -> Result<ArrayRef> {
+    let out = array
+        .as_primitive::<TimestampMicrosecondType>()
+        .iter()
+        .map(|v| v.map(&f).transpose())
+        .collect::<Result<Vec<_>>>()?;
+    Ok(with_type(TimestampMicrosecondArray::from(out), ty))
+}
+
+/// `instant + interval` in `zone`, as PostgreSQL's `timestamptz_pl_interval`.
+pub fn add_in_zone(zone: Zone, instant: i64, v: Interval) -> Result<i64> {
+    let mut t = instant;
+    if let Zone::Named(_) = zone {
+        for step in [
+            Interval {
+                months: v.months,
+                days: 0,
+                micros: 0,
+            },
+            Interval {
+                months: 0,
+                days: v.days,
+                micros: 0,
+            },
+        ] {
+            if step != Interval::default() {
+                let local = super::dates::add_interval(zone.to_local(t)?, step)?;
+                t = zone.to_utc(local)?;
+            }
+        }
+        return t.checked_add(v.micros).ok_or_else(out_of_range);
+    }
+    // A fixed offset has no transitions: the instant moves as its local time does.
+    super::dates::add_interval(t, v)
+}
+
+/// A TIMESTAMPTZ in `zone`: `YYYY-MM-DD HH:MM:SS[.ffffff]±HH[:MM[:SS]][ BC]`, as
+/// PostgreSQL prints one with DateStyle ISO.
+pub fn write_timestamptz(out: &mut String, utc: i64, zone: Zone) {
+    let offset = zone.display_offset(utc);
+    let start = out.len();
+    crate::pgtext::write_timestamp(out, utc.saturating_add(offset * MICROS_PER_SEC));
+    let mut text = String::new();
+    write_offset(&mut text, offset);
+    match out[start..].strip_suffix(" BC").map(str::len) {
+        Some(len) => out.insert_str(start + len, &text),
+        None => out.push_str(&text),
+    }
+}
+
+/// Reads `timestamp with time zone` text: a zone or offset in the text is honoured, and
+/// text without one is local time in `zone`.
+pub fn parse_timestamptz_in(s: &str, zone: Zone) -> Result<i64> {
+    crate::types::temporal::parse_timestamptz_with(s, zone)
 }
 
 #[cfg(test)]
@@ -362,5 +695,96 @@ mod tests {
         assert_eq!(local("-05:30", "2024-01-01 12:00"), "2024-01-01 17:30:00");
         assert!(parse_zone("Mars/Olympus").is_err());
         assert!(parse_zone("+25").is_err());
+    }
+
+    fn shown(text: &str) -> Option<String> {
+        session_zone(text).map(|(_, shown)| shown)
+    }
+
+    fn printed(zone: &str, utc: &str) -> String {
+        let (zone, _) = session_zone(zone).unwrap();
+        let mut out = String::new();
+        write_timestamptz(&mut out, parse_timestamp(utc).unwrap(), zone);
+        out
+    }
+
+    // Expected values from PostgreSQL 15's SET TIME ZONE and SHOW.
+    #[test]
+    fn session_zones_read_and_show_as_postgres_does() {
+        assert_eq!(
+            shown("america/new_york").as_deref(),
+            Some("America/New_York")
+        );
+        assert_eq!(shown("utc").as_deref(), Some("UTC"));
+        assert_eq!(shown("-5").as_deref(), Some("<-05>+05"));
+        assert_eq!(shown("5.5").as_deref(), Some("<+05:30>-05:30"));
+        assert_eq!(shown("+02:00").as_deref(), Some("+02:00"));
+        assert_eq!(shown("utc+3").as_deref(), Some("UTC+3"));
+        assert_eq!(shown("<+05>-05").as_deref(), Some("<+05>-05"));
+        assert_eq!(session_zone("-5").unwrap().0, Zone::Fixed(-5 * 3600));
+        assert_eq!(session_zone("+02:00").unwrap().0, Zone::Fixed(-2 * 3600));
+        assert_eq!(session_zone("<+05>-05").unwrap().0, Zone::Fixed(5 * 3600));
+        for bad in [
+            "",
+            "ABC",
+            "pst",
+            "Z",
+            "Mars/Olympus",
+            "200",
+            "UTC+168",
+            "+5:60",
+        ] {
+            assert!(session_zone(bad).is_none(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn timestamptz_prints_with_the_zones_offset() {
+        // Input: whole-hour, half-hour and local-mean-time offsets, and a BC year.
+        assert_eq!(
+            printed("America/New_York", "2024-01-01 12:00"),
+            "2024-01-01 07:00:00-05"
+        );
+        assert_eq!(
+            printed("Asia/Kolkata", "2024-01-01 12:00"),
+            "2024-01-01 17:30:00+05:30"
+        );
+        assert_eq!(
+            printed("America/New_York", "1880-01-01 12:00"),
+            "1880-01-01 07:03:58-04:56:02"
+        );
+        assert_eq!(
+            printed("-3.5", "2024-01-01 12:00"),
+            "2024-01-01 08:30:00-03:30"
+        );
+        assert_eq!(
+            printed("UTC", "0044-03-15 12:00 BC"),
+            "0044-03-15 12:00:00+00 BC"
+        );
+    }
+
+    #[test]
+    fn adding_days_keeps_the_wall_clock_across_daylight_saving() {
+        // Input: noon the day before New York springs forward, plus one day and 24 hours.
+        let (ny, _) = session_zone("America/New_York").unwrap();
+        let noon = ny
+            .to_utc(parse_timestamp("2024-03-09 12:00").unwrap())
+            .unwrap();
+        let day = Interval {
+            months: 0,
+            days: 1,
+            micros: 0,
+        };
+        let hours = Interval {
+            months: 0,
+            days: 0,
+            micros: 24 * 3_600_000_000,
+        };
+        let mut out = String::new();
+        write_timestamptz(&mut out, add_in_zone(ny, noon, day).unwrap(), ny);
+        assert_eq!(out, "2024-03-10 12:00:00-04");
+        out.clear();
+        write_timestamptz(&mut out, add_in_zone(ny, noon, hours).unwrap(), ny);
+        assert_eq!(out, "2024-03-10 13:00:00-04");
     }
 }

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::kernels::cast::{cast_datum, datum_type};
 use crate::kernels::datetime::DateField;
 use crate::kernels::string;
+use crate::kernels::zones::{parse_timestamptz_in, Zone, ZoneFunc};
 use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr, ScalarFunc};
 use crate::planner::subquery::{Domain, OuterFrame, PendingSubquery, SubqueryKind};
 use crate::types::datum::parse_decimal_text;
@@ -189,9 +190,11 @@ pub struct Binder<'a> {
     pub settings: Option<&'a crate::settings::Settings>,
     /// The session's key for `pg_sleep` to find its cancel requests and timeout (0: none).
     pub interrupt_key: u64,
-    /// The statement's start (microseconds since 1970, UTC), read once at the first
-    /// current-time function so every one in the statement agrees.
-    pub(crate) now: std::cell::OnceCell<i64>,
+    /// The transaction's start (microseconds since 1970, UTC), as now() reports it; the
+    /// session sets it, and a statement bound without one reads the clock once.
+    pub now: std::cell::OnceCell<i64>,
+    /// The statement's start, as statement_timestamp() reports it; set likewise.
+    pub statement_now: std::cell::OnceCell<i64>,
     /// STL_LOAD_ERRORS, for queries that read it.
     pub load_errors: Option<&'a crate::copy::load_errors::LoadErrorLog>,
     /// The Redshift attributes of the CREATE TABLE being bound, taken out before parsing.
@@ -266,6 +269,7 @@ impl<'a> Binder<'a> {
             settings: None,
             interrupt_key: 0,
             now: std::cell::OnceCell::new(),
+            statement_now: std::cell::OnceCell::new(),
             load_errors: None,
             table_attributes: None,
             store: None,
@@ -321,7 +325,7 @@ impl<'a> Binder<'a> {
                     ast::Value::SingleQuotedString(s) => s.clone(),
                     other => other.to_string(),
                 };
-                Ok(Expr::literal(Datum::parse(&text, ty)?, ty))
+                Ok(Expr::literal(self.parse_literal(&text, ty)?, ty))
             }
             ast::Expr::AtTimeZone {
                 timestamp,
@@ -918,6 +922,15 @@ impl<'a> Binder<'a> {
                 position: self.position(span),
             });
         }
+        let lower = field.to_ascii_lowercase();
+        if from == SqlType::Timestamptz
+            && matches!(
+                lower.as_str(),
+                "timezone" | "timezone_h" | "timezone_hour" | "timezone_m" | "timezone_minute"
+            )
+        {
+            return self.extract_zone_offset(&lower, v, span);
+        }
         let parsed = DateField::parse(field).ok_or_else(|| Error::InvalidParameter {
             message: format!(
                 "unit \"{}\" not recognized for type {}",
@@ -926,11 +939,41 @@ impl<'a> Binder<'a> {
             ),
         })?;
         let scale = parsed.result_scale(from)?;
+        // A TIMESTAMPTZ's calendar fields are those of its local time in the session's
+        // zone; its epoch is the instant's.
+        let v = match (from, parsed) {
+            (SqlType::Timestamptz, f) if f != DateField::Epoch => {
+                self.zoned_cast(&v, SqlType::Timestamp).unwrap_or(v)
+            }
+            _ => v,
+        };
         Ok(fold(Expr::Function {
             func: ScalarFunc::Extract(parsed),
             args: vec![v],
             ty: numeric(scale),
         }))
+    }
+
+    /// EXTRACT's `timezone` (the session zone's offset east of UTC in seconds at the
+    /// instant), `timezone_hour` and `timezone_minute` (its parts, signed alike).
+    fn extract_zone_offset(&self, field: &str, v: Expr, span: Span) -> Result<Expr> {
+        let seconds = fold(Expr::Function {
+            func: ScalarFunc::Zone(ZoneFunc::Offset(self.zone())),
+            args: vec![v],
+            ty: SqlType::BigInt,
+        });
+        let int = |n: i64| Expr::literal(Datum::Int(n), SqlType::BigInt);
+        let value = match field {
+            "timezone" => seconds,
+            "timezone_h" | "timezone_hour" => {
+                self.binary(BinaryOp::Div, seconds, int(3600), span)?
+            }
+            _ => {
+                let minutes = self.binary(BinaryOp::Div, seconds, int(60), span)?;
+                self.binary(BinaryOp::Mod, minutes, int(60), span)?
+            }
+        };
+        self.cast(value, numeric(0), false, span)
     }
 
     /// Resolves a column name in `scope`, then in the enclosing query's scope (a correlated
@@ -1295,7 +1338,7 @@ impl<'a> Binder<'a> {
                     }
                 }
                 let value = match value {
-                    Datum::Text(s) => Datum::parse(&s, ty)?,
+                    Datum::Text(s) => self.parse_literal(&s, ty)?,
                     other => other,
                 };
                 // Parsed text has its own natural scale/length; fit it to `ty`.
@@ -1344,11 +1387,78 @@ impl<'a> Binder<'a> {
                 position: self.position(span),
             });
         }
+        if let Some(e) = self.zoned_cast(&e, to) {
+            return Ok(e);
+        }
         Ok(fold(Expr::Cast {
             expr: Box::new(e),
             to,
             explicit,
         }))
+    }
+
+    /// The session's time zone (UTC for a statement bound without a session).
+    pub(crate) fn zone(&self) -> Zone {
+        self.settings.map_or(Zone::UTC, |s| s.time_zone())
+    }
+
+    /// A constant of type `ty` from its text: TIMESTAMPTZ text without a zone is local time
+    /// in the session's zone.
+    pub(crate) fn parse_literal(&self, text: &str, ty: SqlType) -> Result<Datum> {
+        match ty {
+            SqlType::Timestamptz => {
+                Ok(Datum::Timestamptz(parse_timestamptz_in(text, self.zone())?))
+            }
+            _ => Datum::parse(text, ty),
+        }
+    }
+
+    /// The casts whose result depends on the session's time zone (TIMESTAMPTZ to and from
+    /// TIMESTAMP, DATE, TIME and text), as calls that carry the zone; `None` for any other
+    /// cast, or in a session whose zone is UTC (where the plain cast is the same).
+    pub(crate) fn zoned_cast(&self, e: &Expr, to: SqlType) -> Option<Expr> {
+        use SqlType::{Date, Text, Time, Timestamp, Timestamptz};
+        let zone = self.zone();
+        if zone.is_utc() {
+            return None;
+        }
+        let call = |func: ZoneFunc, arg: Expr, ty: SqlType| {
+            fold(Expr::Function {
+                func: ScalarFunc::Zone(func),
+                args: vec![arg],
+                ty,
+            })
+        };
+        let plain = |e: Expr, to: SqlType| {
+            if e.ty() == to {
+                return e;
+            }
+            fold(Expr::Cast {
+                expr: Box::new(e),
+                to,
+                explicit: true,
+            })
+        };
+        let from = e.ty();
+        Some(match (from, to) {
+            (Timestamptz, Timestamp | Date | Time) => {
+                plain(call(ZoneFunc::ToLocal(zone), e.clone(), Timestamp), to)
+            }
+            (Timestamp | Date, Timestamptz) => call(
+                ZoneFunc::ToInstant(zone),
+                plain(e.clone(), Timestamp),
+                Timestamptz,
+            ),
+            (f, Timestamptz) if f.is_string() => call(
+                ZoneFunc::FromText(zone),
+                plain(e.clone(), Text),
+                Timestamptz,
+            ),
+            (Timestamptz, t) if t.is_string() => {
+                plain(call(ZoneFunc::ToText(zone), e.clone(), Text), to)
+            }
+            _ => return None,
+        })
     }
 
     /// Converts `e` for storing into a column of type `to` (INSERT), as PostgreSQL's
@@ -1370,6 +1480,9 @@ impl<'a> Binder<'a> {
                 ),
                 position: self.position(span),
             });
+        }
+        if let Some(e) = self.zoned_cast(&e, to) {
+            return Ok(e);
         }
         Ok(fold(Expr::Cast {
             expr: Box::new(e),

@@ -180,12 +180,33 @@ pub(crate) fn interval_constant(iv: &ast::Interval) -> Result<IntervalValue> {
     parse_interval(&text, unit)
 }
 
+/// `e` converted to `to` by the plain cast kernel, whatever the session's zone: a
+/// TIMESTAMPTZ to and from TIMESTAMP as the same microseconds (UTC).
+fn plain_cast(e: Expr, to: SqlType) -> Expr {
+    fold(Expr::Cast {
+        expr: Box::new(e),
+        to,
+        explicit: true,
+    })
+}
+
 impl Binder<'_> {
-    /// Statement start, as every current-time function reports it (UTC, Basalt's only zone).
+    /// The transaction's start (microseconds since 1970, UTC), as now() reports it: the
+    /// statement's start outside a transaction block.
     fn now_micros(&self) -> i64 {
+        *self.now.get_or_init(|| self.statement_micros())
+    }
+
+    /// The statement's start, as statement_timestamp() and GETDATE report it.
+    fn statement_micros(&self) -> i64 {
         *self
-            .now
+            .statement_now
             .get_or_init(|| chrono::Utc::now().timestamp_micros())
+    }
+
+    /// An instant's local time in the session's zone.
+    fn local_micros(&self, instant: i64) -> Result<i64> {
+        self.zone().to_local(instant)
     }
 
     /// `value ± INTERVAL '...'` (`interval_first` for `INTERVAL '...' + value`): a date or
@@ -287,7 +308,7 @@ impl Binder<'_> {
         };
         // The kernel reads both as microseconds since the epoch.
         let value = match value.ty() {
-            SqlType::Timestamptz => self.cast(value, SqlType::Timestamp, true, span)?,
+            SqlType::Timestamptz => plain_cast(value, SqlType::Timestamp),
             _ => value,
         };
         Ok(fold(Expr::Function {
@@ -367,6 +388,11 @@ impl Binder<'_> {
         let moved = |value: &Expr, interval: Expr| -> Result<Option<Expr>> {
             Ok(match value.ty() {
                 Time => call(F::AddToTime, vec![value.clone(), interval], Time),
+                Timestamptz if !self.zone().is_utc() => Some(fold(Expr::Function {
+                    func: ScalarFunc::Zone(ZoneFunc::AddInterval(self.zone())),
+                    args: vec![value.clone(), interval],
+                    ty: Timestamptz,
+                })),
                 Timestamptz => call(
                     F::AddToTimestamp,
                     vec![value.clone(), interval],
@@ -428,23 +454,42 @@ impl Binder<'_> {
         args: Vec<Expr>,
         span: Span,
     ) -> Result<std::result::Result<Expr, Vec<Expr>>> {
-        let now = || Expr::literal(Datum::Timestamp(self.now_micros()), SqlType::Timestamp);
+        let instant = |t: i64| Expr::literal(Datum::Timestamptz(t), SqlType::Timestamptz);
+        let local = |t: i64| -> Result<Expr> {
+            Ok(Expr::literal(
+                Datum::Timestamp(self.local_micros(t)?),
+                SqlType::Timestamp,
+            ))
+        };
         match (name, args.len()) {
             ("current_date", 0) => {
-                let days = self.now_micros().div_euclid(86_400_000_000) as i32;
+                let local = self.local_micros(self.now_micros())?;
+                let days = local.div_euclid(86_400_000_000) as i32;
                 return Ok(Ok(Expr::literal(Datum::Date(days), SqlType::Date)));
             }
-            (
-                "now"
-                | "getdate"
-                | "sysdate"
-                | "current_timestamp"
-                | "localtimestamp"
-                | "transaction_timestamp"
-                | "statement_timestamp"
-                | "clock_timestamp",
-                0,
-            ) => return Ok(Ok(now())),
+            ("now" | "current_timestamp" | "transaction_timestamp", 0) => {
+                return Ok(Ok(instant(self.now_micros())))
+            }
+            ("statement_timestamp", 0) => return Ok(Ok(instant(self.statement_micros()))),
+            // The clock when the row is computed, not a constant.
+            ("clock_timestamp", 0) => {
+                return Ok(Ok(Expr::Function {
+                    func: ScalarFunc::ClockTimestamp,
+                    args: Vec::new(),
+                    ty: SqlType::Timestamptz,
+                }))
+            }
+            // Local times in the session's zone, as TIMESTAMP: PostgreSQL's localtimestamp
+            // and Redshift's SYSDATE are the transaction's start, GETDATE the statement's.
+            ("localtimestamp" | "sysdate", 0) => return local(self.now_micros()).map(Ok),
+            ("getdate", 0) => return local(self.statement_micros()).map(Ok),
+            ("localtime", 0) => {
+                let t = self.local_micros(self.now_micros())?;
+                return Ok(Ok(Expr::literal(
+                    Datum::Time(t.rem_euclid(86_400_000_000)),
+                    SqlType::Time,
+                )));
+            }
             _ => {}
         }
         let mut args = args;
@@ -531,6 +576,22 @@ impl Binder<'_> {
                 let value = args.swap_remove(1);
                 interval_call(IntervalFunc::Trunc(field), vec![value])
             }
+            ("date_trunc", 2) if args[1].ty() == SqlType::Timestamptz && !self.zone().is_utc() => {
+                if !expect(&mut args, 0, SqlType::Text)? {
+                    return Ok(Err(args));
+                }
+                let field = unit(&args, "date_trunc").map_err(|e| match e {
+                    Error::InvalidParameter { message } => Error::InvalidParameter {
+                        message: message.replace("without time zone", "with time zone"),
+                    },
+                    other => other,
+                })?;
+                Ok(Ok(fold(Expr::Function {
+                    func: ScalarFunc::Zone(ZoneFunc::Trunc(self.zone(), field)),
+                    args: vec![args.swap_remove(1)],
+                    ty: SqlType::Timestamptz,
+                })))
+            }
             ("date_trunc", 2) if args[1].ty() == SqlType::Timestamptz => {
                 // In the session's zone (UTC) a TIMESTAMPTZ truncates as its UTC timestamp.
                 let value = self.cast(args.swap_remove(1), SqlType::Timestamp, true, span)?;
@@ -560,7 +621,11 @@ impl Binder<'_> {
                     }
                     zones.push(self.cast(z, SqlType::Text, false, span)?);
                 }
-                zones.push(self.cast(ts, SqlType::Timestamp, true, span)?);
+                // A TIMESTAMPTZ is taken as its UTC time, as Redshift does.
+                zones.push(match ts.ty() {
+                    SqlType::Timestamptz => plain_cast(ts, SqlType::Timestamp),
+                    _ => self.cast(ts, SqlType::Timestamp, true, span)?,
+                });
                 Ok(Ok(fold(Expr::Function {
                     func: ScalarFunc::Zone(ZoneFunc::Convert),
                     args: zones,
@@ -593,7 +658,8 @@ impl Binder<'_> {
                 }
                 if args.len() == 1 {
                     // age(t) is measured from midnight of the current date.
-                    let midnight = self.now_micros().div_euclid(86_400_000_000) * 86_400_000_000;
+                    let today = self.local_micros(self.now_micros())?;
+                    let midnight = today.div_euclid(86_400_000_000) * 86_400_000_000;
                     args.insert(
                         0,
                         Expr::literal(Datum::Timestamp(midnight), SqlType::Timestamp),
@@ -669,6 +735,18 @@ impl Binder<'_> {
                     dates.push(self.cast(a, SqlType::Date, true, span)?);
                 }
                 call(DateFunc::MonthsBetween, dates, SqlType::Double)
+            }
+            ("to_char", 2) if args[0].ty() == SqlType::Interval => {
+                if !expect(&mut args, 1, SqlType::Text)? {
+                    return Ok(Err(args));
+                }
+                call(DateFunc::ToCharInterval, args, SqlType::Text)
+            }
+            ("to_char", 2) if args[0].ty() == SqlType::Timestamptz => {
+                if !expect(&mut args, 1, SqlType::Text)? {
+                    return Ok(Err(args));
+                }
+                call(DateFunc::ToCharIn(self.zone()), args, SqlType::Text)
             }
             ("to_char", 2) => {
                 let first = args[0].ty();

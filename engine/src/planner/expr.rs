@@ -110,6 +110,8 @@ pub enum ScalarFunc {
     Least,
     /// A pseudo-random double in [0, 1), different for every row.
     Random,
+    /// `clock_timestamp()`: the time when the row is computed (TIMESTAMPTZ).
+    ClockTimestamp,
     /// `pg_sleep(seconds)`: waits, interruptibly, in the session registered under the key
     /// (see `crate::interrupt`); returns an empty text, as PostgreSQL's void prints.
     Sleep(u64),
@@ -447,7 +449,10 @@ impl Expr {
                     | Expr::Aggregate(_)
                     | Expr::Window(_)
                     | Expr::Function {
-                        func: ScalarFunc::Random | ScalarFunc::Sleep(_) | ScalarFunc::Grouping,
+                        func: ScalarFunc::Random
+                            | ScalarFunc::ClockTimestamp
+                            | ScalarFunc::Sleep(_)
+                            | ScalarFunc::Grouping,
                         ..
                     }
             ) {

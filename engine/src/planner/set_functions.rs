@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::planner::bind::{normalize_ident, AggContext, Binder, Scope, ScopeColumn};
 use crate::planner::expr::Expr;
 use crate::planner::plan::{Plan, SetCall, SetFunc};
-use crate::types::display_name;
+use crate::types::{display_name, Datum};
 
 /// Column indices at or past this stand for an enclosing query's columns (the decorrelation
 /// domain) while a FROM function's arguments are bound, before the domain's place is known.
@@ -440,11 +440,18 @@ impl Binder<'_> {
                     }
                     let start = self.coerce_unknown(start, ty)?;
                     let stop = self.coerce_unknown(stop, ty)?;
-                    let args = vec![
+                    let mut args = vec![
                         self.cast(start, ty, false, span)?,
                         self.cast(stop, ty, false, span)?,
                         step,
                     ];
+                    // A TIMESTAMPTZ series steps in the session's zone.
+                    let zone = self.settings.and_then(|s| s.get("TimeZone"));
+                    if let (SqlType::Timestamptz, Some(zone)) = (ty, zone) {
+                        if !self.zone().is_utc() {
+                            args.push(Expr::literal(Datum::Text(zone.to_owned()), SqlType::Text));
+                        }
+                    }
                     return Ok(vec![SetCall { func, args, ty }]);
                 }
                 let mut ty: Option<SqlType> = None;

@@ -1,15 +1,16 @@
 //! TIME, TIMESTAMPTZ and INTERVAL values: reading and printing them as PostgreSQL's input and
 //! output functions do (`DateStyle` ISO, `IntervalStyle` postgres), and their Arrow values.
 //!
-//! The session time zone is UTC: TIMESTAMPTZ prints with `+00` and text without a zone reads
-//! as UTC. A zone in the text (`Z`, `UTC`, `GMT`, `+05`, `-03:30`, `+0530`) is honoured.
+//! TIMESTAMPTZ text without a zone reads as local time in the session's zone (see
+//! `kernels::zones`, which also prints it); a zone in the text (`Z`, `UTC`, `GMT`, `+05`,
+//! `-03:30`, `+0530`, `Europe/Paris`, `PST`) is honoured.
 
 use std::fmt::Write;
 
 use arrow_buffer::IntervalMonthDayNano;
 
 use crate::error::{Error, Result};
-use crate::pgtext::write_timestamp;
+use crate::kernels::zones::Zone;
 use crate::types::datum::{parse_time_of_day, parse_timestamp};
 
 /// Microseconds in a day.
@@ -276,21 +277,59 @@ fn split_zone(t: &str) -> Result<(&str, Option<i64>)> {
     ))
 }
 
-/// Reads `timestamp with time zone` text into microseconds since 1970-01-01 00:00:00 UTC.
+/// Reads `timestamp with time zone` text into microseconds since 1970-01-01 00:00:00 UTC;
+/// text without a zone is UTC.
 pub fn parse_timestamptz(s: &str) -> Result<i64> {
+    parse_timestamptz_with(s, Zone::UTC)
+}
+
+/// Reads `timestamp with time zone` text into microseconds since 1970-01-01 00:00:00 UTC. A
+/// zone in the text wins: an offset (`+05`, `-03:30`, `Z`), `UTC`/`GMT`, a zone name
+/// (`Europe/Paris`) or abbreviation (`PST`); text without one is local time in `zone`, a
+/// time daylight saving skips or repeats resolved as PostgreSQL does.
+pub fn parse_timestamptz_with(s: &str, zone: Zone) -> Result<i64> {
     let t = s.trim();
     let (body, bc) = match t.strip_suffix("BC").or_else(|| t.strip_suffix("bc")) {
         Some(b) => (b.trim_end(), " BC"),
         None => (t, ""),
     };
     let (local, offset) = split_zone(body)?;
+    let (local, named) = match offset {
+        Some(_) => (local, None),
+        None => split_zone_name(local)?,
+    };
     let local = parse_timestamp(&format!("{local}{bc}")).map_err(|e| match e {
         Error::InvalidDatetime { message } if message.contains("out of range") => out_of_range(s),
         _ => bad("timestamp with time zone", s),
     })?;
-    local
-        .checked_sub(offset.unwrap_or(0) * 1_000_000)
-        .ok_or_else(|| out_of_range(s))
+    match offset {
+        Some(offset) => local
+            .checked_sub(offset * 1_000_000)
+            .ok_or_else(|| out_of_range(s)),
+        None => named
+            .unwrap_or(zone)
+            .to_utc(local)
+            .map_err(|_| out_of_range(s)),
+    }
+}
+
+/// Splits a trailing zone name or abbreviation (`America/New_York`, `PST`) off `t`: the
+/// last word, when it has a letter and names a zone. A word with a `/` that names no zone
+/// is PostgreSQL's `time zone "..." not recognized`.
+fn split_zone_name(t: &str) -> Result<(&str, Option<Zone>)> {
+    let Some((rest, word)) = t.rsplit_once(' ') else {
+        return Ok((t, None));
+    };
+    if !word.bytes().any(|b| b.is_ascii_alphabetic()) || rest.trim().is_empty() {
+        return Ok((t, None));
+    }
+    match crate::kernels::zones::parse_zone(word) {
+        Ok(z) => Ok((rest.trim_end(), Some(z))),
+        Err(_) if word.contains('/') => Err(Error::InvalidParameter {
+            message: format!("time zone \"{}\" not recognized", word.to_lowercase()),
+        }),
+        Err(_) => Ok((t, None)),
+    }
 }
 
 /// Reads `time without time zone` text (`HH:MM[:SS[.ffffff]]`, a leading date and a trailing
@@ -341,16 +380,6 @@ fn write_fraction(out: &mut String, frac: i64) {
         let f = format!("{:06}", frac.abs());
         out.push('.');
         out.push_str(f.trim_end_matches('0'));
-    }
-}
-
-/// A TIMESTAMPTZ in the session zone (UTC): `YYYY-MM-DD HH:MM:SS[.ffffff]+00[ BC]`.
-pub fn write_timestamptz(out: &mut String, micros: i64) {
-    let start = out.len();
-    write_timestamp(out, micros);
-    match out[start..].strip_suffix(" BC").map(str::len) {
-        Some(len) => out.insert_str(start + len, "+00"),
-        None => out.push_str("+00"),
     }
 }
 
@@ -427,7 +456,11 @@ mod tests {
 
     fn tz(s: &str) -> String {
         let mut out = String::new();
-        write_timestamptz(&mut out, parse_timestamptz(s).unwrap());
+        crate::kernels::zones::write_timestamptz(
+            &mut out,
+            parse_timestamptz(s).unwrap(),
+            Zone::UTC,
+        );
         out
     }
 

@@ -16,7 +16,7 @@ fn rows(session: &mut basalt_engine::Session, sql: &str) -> Vec<String> {
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
-                    pgtext::format_value(b.column(i).as_ref(), r, c.ty)
+                    pgtext::format_value(b.column(i).as_ref(), r, c.ty, pgtext::Zone::UTC)
                         .unwrap_or_else(|| "NULL".into())
                 })
                 .collect();
