@@ -157,19 +157,7 @@ impl Transaction {
     /// Creates table `def.schema`.`def.name` with a fresh id.
     pub fn create_table(&mut self, def: TableDef) -> Result<()> {
         check_def(&def)?;
-        let snapshot = self.snapshot();
-        if snapshot.table(&def.schema, &def.name).is_some()
-            || snapshot.objects.view(&def.schema, &def.name).is_some()
-            || snapshot.objects.index(&def.schema, &def.name).is_some()
-        {
-            return Err(Error::TableExists(def.name));
-        }
-        if !snapshot.objects.has_schema(&def.schema) {
-            return Err(Error::Internal(format!(
-                "table {}.{} in schema {}, which does not exist",
-                def.schema, def.name, def.schema
-            )));
-        }
+        check_name_free(self.snapshot(), &def, None)?;
         let id = self.store.allocate_table_id();
         let change_version = self.base.version;
         self.view_mut().tables.push(TableMeta {
@@ -241,20 +229,7 @@ impl Transaction {
             )));
         }
         if (old.def.schema.as_str(), old.def.name.as_str()) != (&def.schema, &def.name) {
-            if snapshot
-                .table(&def.schema, &def.name)
-                .is_some_and(|t| t.id != id)
-                || snapshot.objects.view(&def.schema, &def.name).is_some()
-                || snapshot.objects.index(&def.schema, &def.name).is_some()
-            {
-                return Err(Error::TableExists(def.name));
-            }
-            if !snapshot.objects.has_schema(&def.schema) {
-                return Err(Error::Internal(format!(
-                    "table {}.{} in schema {}, which does not exist",
-                    def.schema, def.name, def.schema
-                )));
-            }
+            check_name_free(snapshot, &def, Some(id))?;
         }
         let old_name = old.def.name.clone();
         let table = self
@@ -772,6 +747,26 @@ impl Drop for Transaction {
     fn drop(&mut self) {
         self.clean_up();
     }
+}
+
+/// Checks that `def`'s name is free in its schema of `snapshot` (but for table `own`, the
+/// table being renamed) and that the schema exists.
+fn check_name_free(snapshot: &Manifest, def: &TableDef, own: Option<u64>) -> Result<()> {
+    if snapshot
+        .table(&def.schema, &def.name)
+        .is_some_and(|t| Some(t.id) != own)
+        || snapshot.objects.view(&def.schema, &def.name).is_some()
+        || snapshot.objects.index(&def.schema, &def.name).is_some()
+    {
+        return Err(Error::TableExists(def.name.clone()));
+    }
+    if !snapshot.objects.has_schema(&def.schema) {
+        return Err(Error::Internal(format!(
+            "table {}.{} in schema {}, which does not exist",
+            def.schema, def.name, def.schema
+        )));
+    }
+    Ok(())
 }
 
 /// Checks what storage relies on in a table definition.
