@@ -2835,6 +2835,9 @@ pub(crate) fn relation(
                     .cloned()
                     .unwrap_or_else(|| (*name).to_owned()),
                 ty: *ty,
+                origin: u64::try_from(catalog.oid)
+                    .ok()
+                    .and_then(|oid| crate::ColumnOrigin::of_table(oid, i)),
             })
             .collect(),
         ..Default::default()

@@ -87,6 +87,38 @@ pub fn version_string() -> String {
 pub struct ResultColumn {
     pub name: String,
     pub ty: SqlType,
+    /// The table column this result column shows unchanged, if it is one.
+    pub origin: Option<ColumnOrigin>,
+}
+
+impl ResultColumn {
+    /// A computed column: one that no table column stands behind.
+    pub fn computed(name: impl Into<String>, ty: SqlType) -> ResultColumn {
+        ResultColumn {
+            name: name.into(),
+            ty,
+            origin: None,
+        }
+    }
+}
+
+/// A table column as PostgreSQL's RowDescription names it: the table's `pg_class` OID and the
+/// column's `attnum` (from 1). Drivers read it for `ResultSetMetaData.getTableName`,
+/// `isNullable` and the like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ColumnOrigin {
+    pub table: u32,
+    pub column: i16,
+}
+
+impl ColumnOrigin {
+    /// Column `index` (from 0) of table `id`, if both fit PostgreSQL's OID and attnum types.
+    pub fn of_table(id: u64, index: usize) -> Option<ColumnOrigin> {
+        Some(ColumnOrigin {
+            table: u32::try_from(id).ok()?,
+            column: i16::try_from(index + 1).ok()?,
+        })
+    }
 }
 
 /// Rows returned by a query.
@@ -1813,10 +1845,7 @@ fn command(tag: &str) -> StatementResult {
 fn text_columns(names: &[&str]) -> Vec<ResultColumn> {
     names
         .iter()
-        .map(|name| ResultColumn {
-            name: (*name).to_owned(),
-            ty: SqlType::Text,
-        })
+        .map(|name| ResultColumn::computed(*name, SqlType::Text))
         .collect()
 }
 
@@ -1874,10 +1903,7 @@ fn explain_analyze(
 }
 
 fn explain_column() -> ResultColumn {
-    ResultColumn {
-        name: "QUERY PLAN".into(),
-        ty: SqlType::Text,
-    }
+    ResultColumn::computed("QUERY PLAN", SqlType::Text)
 }
 
 /// Storage errors that are really about the statement get the engine's own variants.

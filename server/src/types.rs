@@ -168,9 +168,16 @@ pub fn field_infos(columns: &[ResultColumn], formats: &ResultFormats) -> Vec<Fie
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            FieldInfo::new(c.name.clone(), None, None, pg_type(c.ty), formats.format(i))
-                .with_type_size(type_size(c.ty))
-                .with_type_modifier(type_modifier(c.ty))
+            FieldInfo::new(
+                c.name.clone(),
+                // An OID goes out as its four bytes, which pgwire takes as an i32.
+                c.origin.map(|o| o.table as i32),
+                c.origin.map(|o| o.column),
+                pg_type(c.ty),
+                formats.format(i),
+            )
+            .with_type_size(type_size(c.ty))
+            .with_type_modifier(type_modifier(c.ty))
         })
         .collect()
 }

@@ -287,10 +287,12 @@ mod tests {
             ResultColumn {
                 name: "a".into(),
                 ty: SqlType::Integer,
+                origin: None,
             },
             ResultColumn {
                 name: "b".into(),
                 ty: SqlType::Text,
+                origin: None,
             },
         ];
         let a: ArrayRef = Arc::new(Int32Array::from(vec![Some(1), None]));

@@ -31,6 +31,8 @@ pub struct ScopeColumn {
     pub relation: Option<String>,
     pub name: String,
     pub ty: SqlType,
+    /// The table column it reads unchanged, if it is one (for RowDescription).
+    pub origin: Option<crate::ColumnOrigin>,
 }
 
 /// The columns an expression may reference, in the order of its input's columns.
@@ -69,6 +71,14 @@ pub enum StarItem {
 }
 
 impl Scope {
+    /// The table column `e` shows unchanged, if it is a plain reference to one.
+    pub fn origin_of(&self, e: &Expr) -> Option<crate::ColumnOrigin> {
+        match e {
+            Expr::Column { index, .. } => self.columns.get(*index)?.origin,
+            _ => None,
+        }
+    }
+
     pub fn concat(&self, other: &Scope) -> Scope {
         let width = self.columns.len();
         let mut out = self.clone();

@@ -292,6 +292,7 @@ impl Binder<'_> {
                     relation: None,
                     name: format!("v{i}"),
                     ty: f.ty(),
+                    origin: None,
                 })
                 .collect(),
             ..Default::default()

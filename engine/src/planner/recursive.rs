@@ -67,6 +67,7 @@ impl Binder<'_> {
                     .cloned()
                     .unwrap_or_else(|| c.name.clone()),
                 ty: c.ty,
+                origin: None,
             })
             .collect();
         let mut widenings = 0;

@@ -197,6 +197,7 @@ impl Binder<'_> {
             .map(|(c, t)| ResultColumn {
                 name: c.name.clone(),
                 ty: *t,
+                origin: None,
             })
             .collect();
         let left = self.convert_columns(l, &types)?;
@@ -261,6 +262,7 @@ impl Binder<'_> {
             .map(|(i, ty)| ResultColumn {
                 name: format!("column{}", i + 1),
                 ty: *ty,
+                origin: None,
             })
             .collect();
         Ok(BoundQuery {
@@ -282,6 +284,7 @@ impl Binder<'_> {
                     relation: None,
                     name: c.name.clone(),
                     ty: c.ty,
+                    origin: None,
                 })
                 .collect(),
             ..Default::default()
@@ -476,6 +479,7 @@ impl Binder<'_> {
             .map(|(e, n)| ResultColumn {
                 name: n.clone(),
                 ty: e.ty(),
+                origin: scope.origin_of(e),
             })
             .collect();
         // A derived table's or WITH query's records also put out their fields, hidden.
@@ -487,6 +491,7 @@ impl Binder<'_> {
                     output_names.push(ResultColumn {
                         name: hidden.clone(),
                         ty: field.ty(),
+                        origin: None,
                     });
                     items.push((field.clone(), hidden));
                 }
@@ -804,6 +809,7 @@ impl Binder<'_> {
                             relation: None,
                             name: format!("{HIDDEN_PREFIX}aggregate"),
                             ty: *ty,
+                            origin: None,
                         })
                         .collect(),
                     ..Default::default()
@@ -1461,6 +1467,7 @@ impl Binder<'_> {
                 relation: Some(relation.clone()),
                 name: renames.get(i).cloned().unwrap_or(name),
                 ty: e.ty(),
+                origin: scope.origin_of(&e),
             });
             exprs.push(e);
         }
@@ -1880,11 +1887,15 @@ impl Binder<'_> {
                         .as_ref()
                         .map(|a| normalize_ident(&a.name))
                         .unwrap_or_else(|| view.name.clone());
-                    return Ok(query_relation(
-                        q,
-                        Some(relation),
-                        &alias_columns(alias.as_ref()),
-                    ));
+                    let mut r = query_relation(q, Some(relation), &alias_columns(alias.as_ref()));
+                    // As in PostgreSQL, a view's columns come from the view, not from what
+                    // its query reads.
+                    for (i, c) in r.scope.columns.iter_mut().enumerate() {
+                        c.origin = (i < view.columns.len())
+                            .then(|| crate::ColumnOrigin::of_table(view.id, i))
+                            .flatten();
+                    }
+                    return Ok(r);
                 }
                 let meta = self.catalog.table(&schema, &table_name).ok_or_else(|| {
                     Error::UndefinedTable {
@@ -1911,6 +1922,7 @@ impl Binder<'_> {
                             relation: Some(relation.clone()),
                             name: renames.get(i).cloned().unwrap_or_else(|| c.name.clone()),
                             ty: c.ty,
+                            origin: crate::ColumnOrigin::of_table(meta.id, i),
                         })
                         .collect(),
                     ..Default::default()
@@ -1970,6 +1982,7 @@ impl Binder<'_> {
                     relation: Some(relation.clone()),
                     name: renames.get(i).cloned().unwrap_or_else(|| c.name.clone()),
                     ty: c.ty,
+                    origin: None,
                 })
                 .collect(),
             ..Default::default()
@@ -2210,6 +2223,7 @@ fn query_relation(q: BoundQuery, relation: Option<String>, names: &[String]) -> 
                 relation: relation.clone(),
                 name: renamed(i, &c.name),
                 ty: c.ty,
+                origin: c.origin,
             })
             .collect(),
         ..Default::default()

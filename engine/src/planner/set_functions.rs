@@ -221,6 +221,7 @@ impl Binder<'_> {
                 relation: Some(relation.clone()),
                 name: renames.get(i).cloned().unwrap_or(default),
                 ty: c.ty,
+                origin: None,
             });
         }
         if ordinality {
@@ -231,6 +232,7 @@ impl Binder<'_> {
                     .cloned()
                     .unwrap_or_else(|| "ordinality".into()),
                 ty: SqlType::BigInt,
+                origin: None,
             });
         }
         let scope = Scope {

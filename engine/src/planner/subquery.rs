@@ -89,6 +89,7 @@ impl Domain {
                     relation: None,
                     name: format!("{HIDDEN_PREFIX}domain{i}"),
                     ty: *ty,
+                    origin: None,
                 })
                 .collect(),
             ..Default::default()

@@ -328,3 +328,77 @@ fn statements_beyond_the_slots_wait_in_the_queue() {
     assert_eq!(engine.queue_state().running, 0);
     assert!(rows(&mut second, "SELECT * FROM stv_wlm_query_state").is_empty());
 }
+
+// Each result column names the table column it shows unchanged (pg_class OID and attnum), as
+// PostgreSQL's RowDescription does; computed columns name none.
+#[test]
+fn result_columns_name_their_table_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let mut s = engine.session("basalt");
+    s.run(
+        "CREATE TABLE t (a INTEGER, b TEXT, c DATE);
+         CREATE VIEW v AS SELECT c, a FROM t;",
+    )
+    .unwrap();
+    let origin = |s: &mut basalt_engine::Session, relation: &str, column: &str| {
+        let found = rows(
+            s,
+            &format!(
+                "SELECT c.oid, a.attnum FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+                 WHERE c.relname = '{relation}' AND a.attname = '{column}'"
+            ),
+        );
+        let [row] = found.as_slice() else {
+            panic!("{relation}.{column}: {found:?}")
+        };
+        let (oid, attnum) = row.split_once('|').unwrap();
+        Some(basalt_engine::ColumnOrigin {
+            table: oid.parse().unwrap(),
+            column: attnum.parse().unwrap(),
+        })
+    };
+    let described = |s: &mut basalt_engine::Session, sql: &str| {
+        let results = s.run(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let Some(StatementResult::Query(q)) = results.into_iter().last() else {
+            panic!("{sql}: not a query");
+        };
+        q.columns.into_iter().map(|c| c.origin).collect::<Vec<_>>()
+    };
+    let expected = vec![
+        origin(&mut s, "t", "c"),
+        origin(&mut s, "t", "a"),
+        None,
+        origin(&mut s, "t", "b"),
+    ];
+    assert_eq!(
+        described(&mut s, "SELECT c, x.a, a + 1, b AS renamed FROM t AS x"),
+        expected
+    );
+    // Through a derived table and a WITH query, the table's columns still show.
+    assert_eq!(
+        described(
+            &mut s,
+            "WITH w AS (SELECT * FROM t) SELECT d.c, d.a, 1, w.b FROM (SELECT c, a FROM t) d, w"
+        ),
+        expected
+    );
+    // A view's columns are the view's own.
+    assert_eq!(
+        described(&mut s, "SELECT a, c FROM v"),
+        vec![origin(&mut s, "v", "a"), origin(&mut s, "v", "c")]
+    );
+    // A set operation's and an aggregate's columns come from no table; a grouping column does.
+    assert_eq!(
+        described(&mut s, "SELECT a FROM t UNION SELECT a FROM t"),
+        vec![None]
+    );
+    assert_eq!(
+        described(&mut s, "SELECT a, count(*) FROM t GROUP BY a"),
+        vec![origin(&mut s, "t", "a"), None]
+    );
+    assert_eq!(
+        described(&mut s, "SELECT relname FROM pg_class"),
+        vec![origin(&mut s, "pg_class", "relname")]
+    );
+}

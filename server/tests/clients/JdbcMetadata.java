@@ -1,7 +1,8 @@
 // pgjdbc's DatabaseMetaData against Basalt: getSchemas, getTables, getColumns,
 // getPrimaryKeys, getImportedKeys, getExportedKeys, getIndexInfo and getTypeInfo over a small
 // schema (a primary key, a unique constraint, a foreign key, an index, columns of several
-// types), and the ResultSetMetaData of a query over it. What it prints must equal what the
+// types), and the ResultSetMetaData of queries over it (table columns, a view, a derived
+// table, a set operation, an aggregate). What it prints must equal what the
 // same calls print on PostgreSQL 15 (JdbcMetadata.out beside this file, recorded with
 // `java JdbcMetadata --print` and BASALT_JDBC_URL pointing at a PostgreSQL 15 database named
 // `dev`, as Basalt's is).
@@ -12,9 +13,6 @@
 //   pg_toast, Basalt's Redshift ones) and tables are left out.
 // - getTypeInfo lists only the types Basalt implements (TYPES below); PostgreSQL has hundreds
 //   more (geometric, network, text search, ranges, the row types of its catalogs).
-// - ResultSetMetaData leaves out isNullable, getTableName and getSchemaName: pgjdbc answers
-//   them from the table OID and column number of each RowDescription field, which Basalt
-//   does not fill in yet (it sends 0, so pgjdbc answers "unknown" and "").
 // No column printed holds an OID, so none needs normalizing.
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -94,6 +92,31 @@ public class JdbcMetadata {
         };
     }
 
+    /// Prints the ResultSetMetaData of `sql`'s result, column by column.
+    static void describe(Connection conn, String sql) {
+        out.append("== ResultSetMetaData ").append(sql).append('\n');
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            ResultSetMetaData rsmd = rs.getMetaData();
+            out.append("label|name|type|typeName|className|precision|scale|displaySize"
+                    + "|autoIncrement|signed|caseSensitive|nullable|schema|table\n");
+            for (int i = 1; i <= rsmd.getColumnCount(); i++) {
+                out.append(String.join("|", rsmd.getColumnLabel(i), rsmd.getColumnName(i),
+                        String.valueOf(rsmd.getColumnType(i)), rsmd.getColumnTypeName(i),
+                        rsmd.getColumnClassName(i), String.valueOf(rsmd.getPrecision(i)),
+                        String.valueOf(rsmd.getScale(i)),
+                        String.valueOf(rsmd.getColumnDisplaySize(i)),
+                        String.valueOf(rsmd.isAutoIncrement(i)),
+                        String.valueOf(rsmd.isSigned(i)),
+                        String.valueOf(rsmd.isCaseSensitive(i)),
+                        String.valueOf(rsmd.isNullable(i)), rsmd.getSchemaName(i),
+                        rsmd.getTableName(i))).append('\n');
+            }
+        } catch (SQLException e) {
+            out.append("ERROR ").append(e.getSQLState()).append(' ').append(e.getMessage())
+                    .append('\n');
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         String url = System.getenv("BASALT_JDBC_URL");
         if (url == null) {
@@ -139,28 +162,14 @@ public class JdbcMetadata {
                     rs -> true);
             print("getIndexInfo jm_parent unique", () -> md.getIndexInfo(null, "public", "jm_parent", true, false), rs -> true);
             print("getTypeInfo", () -> md.getTypeInfo(), column("TYPE_NAME", TYPES::contains));
-            try (Statement st = conn.createStatement();
-                    ResultSet rs = st.executeQuery("SELECT c.*, p.code AS parent_code,"
-                            + " c.seq + 1 AS next_seq FROM jm_child c JOIN jm_parent p"
-                            + " ON p.id = c.parent_id")) {
-                ResultSetMetaData rsmd = rs.getMetaData();
-                out.append("== ResultSetMetaData\n");
-                out.append("label|name|type|typeName|className|precision|scale|displaySize"
-                        + "|autoIncrement|signed|caseSensitive\n");
-                for (int i = 1; i <= rsmd.getColumnCount(); i++) {
-                    out.append(String.join("|", rsmd.getColumnLabel(i), rsmd.getColumnName(i),
-                            String.valueOf(rsmd.getColumnType(i)), rsmd.getColumnTypeName(i),
-                            rsmd.getColumnClassName(i), String.valueOf(rsmd.getPrecision(i)),
-                            String.valueOf(rsmd.getScale(i)),
-                            String.valueOf(rsmd.getColumnDisplaySize(i)),
-                            String.valueOf(rsmd.isAutoIncrement(i)),
-                            String.valueOf(rsmd.isSigned(i)),
-                            String.valueOf(rsmd.isCaseSensitive(i)))).append('\n');
-                }
-            } catch (SQLException e) {
-                out.append("ERROR ").append(e.getSQLState()).append(' ').append(e.getMessage())
-                        .append('\n');
-            }
+            describe(conn, "SELECT c.*, p.code AS parent_code, c.seq + 1 AS next_seq"
+                    + " FROM jm_child c JOIN jm_parent p ON p.id = c.parent_id");
+            // A view's columns are the view's; a derived table's are those of what it reads; a
+            // set operation's and an aggregate's come from no table.
+            describe(conn, "SELECT v.code, d.k, d.v FROM jm_view v,"
+                    + " (SELECT k, v FROM jm_schema.jm_other) d");
+            describe(conn, "SELECT id FROM jm_parent UNION SELECT parent_id FROM jm_child");
+            describe(conn, "SELECT parent_id, count(*) AS n FROM jm_child GROUP BY parent_id");
         }
         String printed = out.toString();
         if (Arrays.asList(args).contains("--print")) {

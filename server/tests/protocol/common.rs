@@ -95,6 +95,7 @@ fn col(name: &str, ty: SqlType) -> ResultColumn {
     ResultColumn {
         name: name.to_owned(),
         ty,
+        origin: None,
     }
 }
 
