@@ -3234,7 +3234,7 @@ pub(crate) fn function(
         (
             "has_table_privilege" | "has_schema_privilege" | "has_database_privilege",
             [_, _] | [_, _, _],
-        ) => privilege_function(binder, name, &args).map(Ok),
+        ) => privilege_function(binder, name, &args, span).map(Ok),
         ("pg_table_is_visible", [arg]) => {
             // Visible: a relation of a schema on the search path (pg_catalog first) that
             // no relation earlier on the path hides.
@@ -3446,7 +3446,81 @@ pub(crate) fn function(
 /// `has_table_privilege([user,] table, privileges)` and its schema and database forms, with
 /// constant arguments: whether the role (the session's, by default) holds any of the
 /// comma-separated privileges.
-fn privilege_function(binder: &Binder<'_>, name: &str, args: &[Expr]) -> Result<Expr> {
+fn privilege_function(binder: &Binder<'_>, name: &str, args: &[Expr], span: Span) -> Result<Expr> {
+    // An object that is not a constant (psql's `has_database_privilege(d.datname, 'CONNECT')`,
+    // `has_schema_privilege(n.oid, 'USAGE')`): the answer for each object of that kind, chosen
+    // by a CASE over the object's name or OID; anything else is NULL.
+    let at = args.len().saturating_sub(2);
+    let Some(object) = args.get(at) else {
+        return Err(constant_needed(name));
+    };
+    let object = binder.coerce_unknown(object.clone(), SqlType::Text)?;
+    if matches!(object, Expr::Literal { .. }) {
+        return constant_privilege(binder, name, args);
+    }
+    let by_oid = matches!(
+        object.ty(),
+        SqlType::SmallInt | SqlType::Integer | SqlType::BigInt
+    );
+    let mut whens = Vec::new();
+    for (object_name, oid) in privilege_objects(binder, name) {
+        let value = if by_oid {
+            Datum::Int(oid)
+        } else {
+            Datum::Text(object_name)
+        };
+        let mut one = args.to_vec();
+        one[at] = Expr::literal(value.clone(), object.ty());
+        // A bad privilege word or role fails the call; an object the answer cannot be given
+        // for is left to NULL.
+        let answer = match constant_privilege(binder, name, &one) {
+            Ok(answer) => answer,
+            Err(e @ (Error::InvalidParameter { .. } | Error::UndefinedRole { .. })) => {
+                return Err(e)
+            }
+            Err(_) => continue,
+        };
+        let is = binder.binary(
+            BinaryOp::Eq,
+            object.clone(),
+            Expr::literal(value, object.ty()),
+            span,
+        )?;
+        whens.push((is, answer));
+    }
+    Ok(Expr::Case {
+        whens,
+        otherwise: Some(Box::new(Expr::literal(Datum::Null, SqlType::Boolean))),
+        ty: SqlType::Boolean,
+    })
+}
+
+/// The objects a privilege function of `name` asks about, as (name, OID): the relations (by
+/// qualified name, and by bare name where the search path finds it), the schemas, or the
+/// database.
+fn privilege_objects(binder: &Binder<'_>, name: &str) -> Vec<(String, i64)> {
+    match name {
+        "has_table_privilege" => {
+            let mut out = Vec::new();
+            for r in relations(binder.catalog) {
+                out.push((format!("{}.{}", r.schema, r.name), r.oid));
+                // pg_catalog comes first on every search path; the first match wins.
+                if r.schema == "pg_catalog" || binder.resolve_unqualified(r.name) == r.schema {
+                    out.push((r.name.to_owned(), r.oid));
+                }
+            }
+            out
+        }
+        "has_schema_privilege" => namespaces(binder.catalog, &binder.search_path().temp)
+            .into_iter()
+            .map(|(name, oid, _)| (name, oid))
+            .collect(),
+        _ => vec![(DATABASE.to_owned(), DATABASE_OID)],
+    }
+}
+
+/// [`privilege_function`] for a constant object.
+fn constant_privilege(binder: &Binder<'_>, name: &str, args: &[Expr]) -> Result<Expr> {
     use basalt_storage::security::GrantObject;
     let security = &binder.catalog.security;
     let constant = |e: &Expr| -> Result<Datum> {
@@ -3486,7 +3560,28 @@ fn privilege_function(binder: &Binder<'_>, name: &str, args: &[Expr]) -> Result<
     let Some(privileges) = text_of(&privileges) else {
         return Ok(Expr::literal(Datum::Null, SqlType::Boolean));
     };
+    // The catalogs: everyone may read them (PostgreSQL grants SELECT on them to PUBLIC); the
+    // rest is for superusers.
+    let catalog = match (name, &object) {
+        ("has_table_privilege", Datum::Int(oid)) => CATALOGS.iter().find(|c| c.oid == *oid),
+        ("has_table_privilege", Datum::Text(t)) => match t.split_once('.') {
+            Some((schema, n)) => CATALOGS.iter().find(|c| c.schema == schema && c.name == n),
+            None => CATALOGS
+                .iter()
+                .find(|c| c.schema == "pg_catalog" && c.name == t)
+                .or_else(|| {
+                    let schema = binder.resolve_unqualified(t);
+                    CATALOGS.iter().find(|c| c.schema == schema && c.name == t)
+                }),
+        },
+        _ => None,
+    };
     let (target, owner, allowed): (GrantObject, u32, &str) = match name {
+        "has_table_privilege" if catalog.is_some() => (
+            GrantObject::Table(catalog.map_or(0, |c| u64::try_from(c.oid).unwrap_or(0))),
+            basalt_storage::security::BOOTSTRAP_ROLE_OID,
+            crate::security::TABLE_PRIVILEGES,
+        ),
         "has_table_privilege" => {
             let views = &binder.catalog.objects;
             let view = match &object {
@@ -3539,7 +3634,15 @@ fn privilege_function(binder: &Binder<'_>, name: &str, args: &[Expr]) -> Result<
             }
         }
         "has_schema_privilege" => {
-            let Some(schema) = text_of(&object) else {
+            let schema = match &object {
+                Datum::Int(oid) => namespaces(binder.catalog, &binder.search_path().temp)
+                    .into_iter()
+                    .find(|(_, o, _)| o == oid)
+                    .map(|(name, _, _)| name),
+                other => text_of(other),
+            };
+            // An OID that names no schema is NULL, as in PostgreSQL.
+            let Some(schema) = schema else {
                 return Ok(Expr::literal(Datum::Null, SqlType::Boolean));
             };
             if !crate::schemas::exists(binder.catalog, &schema, &binder.search_path().temp) {
@@ -3556,6 +3659,9 @@ fn privilege_function(binder: &Binder<'_>, name: &str, args: &[Expr]) -> Result<
             )
         }
         _ => {
+            if matches!(object, Datum::Int(oid) if oid != DATABASE_OID) {
+                return Ok(Expr::literal(Datum::Null, SqlType::Boolean));
+            }
             if let Some(db) = text_of(&object).filter(|d| d != DATABASE) {
                 return Err(Error::UndefinedDatabase { name: db });
             }
@@ -3589,7 +3695,8 @@ fn privilege_function(binder: &Binder<'_>, name: &str, args: &[Expr]) -> Result<
                 message: format!("unrecognized privilege type: \"{word}\""),
             });
         }
-        any |= crate::security::allowed(security, &actor, &target, owner, letter);
+        any |= (catalog.is_some() && letter == 'r')
+            || crate::security::allowed(security, &actor, &target, owner, letter);
     }
     Ok(Expr::literal(Datum::Boolean(any), SqlType::Boolean))
 }

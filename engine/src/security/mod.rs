@@ -405,7 +405,7 @@ pub fn apply(security: &Security, command: &Command, ctx: &Context<'_>) -> Resul
             grantees,
             *grant_option,
         )?,
-        Command::SessionAuthorization(_) => {
+        Command::SessionAuthorization(_) | Command::ResetSessionAuthorization => {
             return Err(Error::Internal(
                 "SET SESSION AUTHORIZATION is not a catalog change".into(),
             ))

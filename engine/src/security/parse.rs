@@ -113,8 +113,10 @@ pub enum Command {
         /// WITH GRANT OPTION on GRANT; GRANT OPTION FOR on REVOKE.
         grant_option: bool,
     },
-    /// SET SESSION AUTHORIZATION name; `None` for DEFAULT and RESET.
+    /// SET SESSION AUTHORIZATION name; `None` for DEFAULT.
     SessionAuthorization(Option<String>),
+    /// RESET SESSION AUTHORIZATION.
+    ResetSessionAuthorization,
 }
 
 impl Command {
@@ -133,6 +135,7 @@ impl Command {
             Command::Privileges { grant: true, .. } => "GRANT",
             Command::Privileges { grant: false, .. } => "REVOKE",
             Command::SessionAuthorization(_) => "SET",
+            Command::ResetSessionAuthorization => "RESET",
         }
     }
 }
@@ -255,7 +258,7 @@ fn statement(c: &mut Cursor<'_>) -> Result<Command> {
         "reset" => {
             c.expect("session")?;
             c.expect("authorization")?;
-            Ok(Command::SessionAuthorization(None))
+            Ok(Command::ResetSessionAuthorization)
         }
         _ => Err(c.error_back()),
     }
@@ -709,7 +712,7 @@ mod tests {
         );
         assert_eq!(
             parsed("RESET SESSION AUTHORIZATION").unwrap(),
-            Command::SessionAuthorization(None)
+            Command::ResetSessionAuthorization
         );
         assert!(parsed("GRANT FLY ON t TO a").is_err());
     }

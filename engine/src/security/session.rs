@@ -15,7 +15,12 @@ impl Session {
     /// change (in the open transaction block, or on its own), or SET SESSION AUTHORIZATION.
     pub(crate) fn execute_security(&mut self, statement: &Command) -> Result<StatementResult> {
         let manifest = self.current_manifest();
-        if let Command::SessionAuthorization(target) = statement {
+        let target = match statement {
+            Command::SessionAuthorization(target) => Some(target.as_ref()),
+            Command::ResetSessionAuthorization => Some(None),
+            _ => None,
+        };
+        if let Some(target) = target {
             // As PostgreSQL: only a session that logged in as a superuser may change it, and
             // it may change back at any time.
             let login = Actor::of(&manifest.security, self.login_oid);
@@ -33,7 +38,7 @@ impl Session {
             self.role_oid = oid;
             self.user = actor.name.clone();
             self.settings.set_session_user(&actor.name, actor.superuser);
-            return Ok(crate::command("SET"));
+            return Ok(crate::command(statement.tag()));
         }
         let actor = Actor::of(&manifest.security, self.role_oid);
         let ctx = Context {
