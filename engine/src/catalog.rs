@@ -31,6 +31,8 @@ use crate::planner::expr::{BinaryOp, Expr};
 use crate::planner::plan::Plan;
 use crate::types::Datum;
 
+mod procs;
+
 /// The only database.
 pub const DATABASE: &str = "dev";
 /// The OID of the bootstrap superuser, who owns everything.
@@ -41,6 +43,9 @@ const HEAP_AM_OID: i64 = 2;
 
 /// The schemas and their OIDs (PostgreSQL's for `pg_catalog` and `public`).
 const PG_CATALOG_OID: i64 = 11;
+/// `pg_language` OIDs of the languages of the built-in functions.
+const INTERNAL_LANGUAGE_OID: i64 = 12;
+const SQL_LANGUAGE_OID: i64 = 14;
 pub(crate) const PUBLIC_OID: i64 = 2200;
 /// `pg_default`, the tablespace the database is in, as PostgreSQL's OID.
 const DEFAULT_TABLESPACE_OID: i64 = 1663;
@@ -291,6 +296,79 @@ const CATALOGS: &[Catalog] = &[
             ("tgqual", TEXT),
             ("tgoldtable", TEXT),
             ("tgnewtable", TEXT),
+        ],
+    },
+    // The built-in functions Basalt shares with PostgreSQL (`procs`), and their languages.
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_proc",
+        oid: 1255,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("proname", TEXT),
+            ("pronamespace", INT),
+            ("proowner", INT),
+            ("prolang", INT),
+            ("procost", SqlType::Real),
+            ("prorows", SqlType::Real),
+            ("provariadic", INT),
+            ("prosupport", INT),
+            ("prokind", CHAR),
+            ("prosecdef", BOOL),
+            ("proleakproof", BOOL),
+            ("proisstrict", BOOL),
+            ("proretset", BOOL),
+            ("provolatile", CHAR),
+            ("proparallel", CHAR),
+            ("pronargs", INT),
+            ("pronargdefaults", INT),
+            ("prorettype", INT),
+            ("proargtypes", OIDVECTOR),
+            ("proallargtypes", OIDS),
+            ("proargmodes", ACL),
+            ("proargnames", ACL),
+            ("proargdefaults", TEXT),
+            ("protrftypes", OIDS),
+            ("prosrc", TEXT),
+            ("probin", TEXT),
+            ("prosqlbody", TEXT),
+            ("proconfig", ACL),
+            ("proacl", ACL),
+        ],
+    },
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_language",
+        oid: 2612,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("lanname", TEXT),
+            ("lanowner", INT),
+            ("lanispl", BOOL),
+            ("lanpltrusted", BOOL),
+            ("lanplcallfoid", INT),
+            ("laninline", INT),
+            ("lanvalidator", INT),
+            ("lanacl", ACL),
+        ],
+    },
+    // Basalt has no extensions: an empty pg_extension, so tools that list them see none.
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_extension",
+        oid: 3079,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("extname", TEXT),
+            ("extowner", INT),
+            ("extnamespace", INT),
+            ("extrelocatable", BOOL),
+            ("extversion", TEXT),
+            ("extconfig", OIDS),
+            ("extcondition", ACL),
         ],
     },
     Catalog {
@@ -2415,6 +2493,63 @@ fn rows(
             ]
         })
         .collect(),
+        "pg_proc" => procs::procs()
+            .map(|p| {
+                let sql = p.language == SQL_LANGUAGE_OID;
+                vec![
+                    int(p.oid),
+                    text(p.name),
+                    int(PG_CATALOG_OID),
+                    int(OWNER_OID),
+                    int(p.language),
+                    Datum::Float(if sql { 100.0 } else { 1.0 }),
+                    Datum::Float(0.0),
+                    int(0),
+                    int(0),
+                    text(&p.kind.to_string()),
+                    Datum::Boolean(false),
+                    Datum::Boolean(false),
+                    Datum::Boolean(p.strict),
+                    Datum::Boolean(false),
+                    text(&p.volatile.to_string()),
+                    text(&p.parallel.to_string()),
+                    int(p.args.len() as i64),
+                    int(0),
+                    int(p.result),
+                    Datum::Array(p.args.iter().map(|a| int(*a)).collect()),
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Null,
+                    text(p.source),
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Null,
+                    Datum::Null,
+                ]
+            })
+            .collect(),
+        // The languages of the functions in pg_proc, with PostgreSQL's OIDs and validators.
+        "pg_language" => [
+            (INTERNAL_LANGUAGE_OID, "internal", 2246),
+            (SQL_LANGUAGE_OID, "sql", 2248),
+        ]
+        .into_iter()
+        .map(|(oid, name, validator)| {
+            vec![
+                int(oid),
+                text(name),
+                int(OWNER_OID),
+                Datum::Boolean(false),
+                Datum::Boolean(oid == SQL_LANGUAGE_OID),
+                int(0),
+                int(0),
+                int(validator),
+                Datum::Null,
+            ]
+        })
+        .collect(),
         "pg_shdescription" => descriptions(manifest)
             .into_iter()
             .filter(|d| d.classoid == crate::alter::PG_DATABASE_OID)
@@ -2987,6 +3122,7 @@ pub(crate) fn function(
 ) -> Result<std::result::Result<Expr, Vec<Expr>>> {
     let lit_int = |v: i64| Expr::literal(Datum::Int(v), SqlType::Integer);
     let lit_text = |v: &str| Expr::literal(Datum::Text(v.to_owned()), SqlType::Text);
+    let lit_bool = |v: bool| Expr::literal(Datum::Boolean(v), SqlType::Boolean);
     match (name, args.as_slice()) {
         // Basalt keeps expressions in catalogs (pg_attrdef.adbin, pg_policy.polqual) as SQL
         // text, so decompiling one is the identity.
@@ -3235,6 +3371,52 @@ pub(crate) fn function(
             "has_table_privilege" | "has_schema_privilege" | "has_database_privilege",
             [_, _] | [_, _, _],
         ) => privilege_function(binder, name, &args, span).map(Ok),
+        // Every type and function lives in pg_catalog, which is on every search path first.
+        ("pg_type_is_visible", [arg]) => Ok(Ok(oid_lookup(
+            binder,
+            arg,
+            TYPES.iter().map(|t| (t.0.unsigned_abs(), lit_bool(true))),
+            Expr::literal(Datum::Null, SqlType::Boolean),
+            span,
+        )?)),
+        ("pg_function_is_visible", [arg]) => Ok(Ok(oid_lookup(
+            binder,
+            arg,
+            procs::procs().map(|p| (p.oid.unsigned_abs(), lit_bool(true))),
+            Expr::literal(Datum::Null, SqlType::Boolean),
+            span,
+        )?)),
+        // The built-in tablespaces live in the data directory: PostgreSQL's empty location.
+        ("pg_tablespace_location", [arg]) => Ok(Ok(oid_lookup(
+            binder,
+            arg,
+            [DEFAULT_TABLESPACE_OID, GLOBAL_TABLESPACE_OID]
+                .into_iter()
+                .map(|oid| (oid.unsigned_abs(), lit_text(""))),
+            null_text(),
+            span,
+        )?)),
+        ("pg_get_function_result", [arg]) => Ok(Ok(oid_lookup(
+            binder,
+            arg,
+            procs::procs().map(|p| (p.oid.unsigned_abs(), lit_text(p.result_text))),
+            null_text(),
+            span,
+        )?)),
+        // The built-in functions have no SQL-standard body (PostgreSQL's own SQL-language
+        // ones do; Basalt does not keep their text).
+        ("pg_get_function_sqlbody", [arg]) => {
+            Ok(Ok(oid_lookup(binder, arg, [], null_text(), span)?))
+        }
+        ("pg_get_function_arguments" | "pg_get_function_identity_arguments", [arg]) => {
+            Ok(Ok(oid_lookup(
+                binder,
+                arg,
+                procs::procs().map(|p| (p.oid.unsigned_abs(), lit_text(p.args_text))),
+                null_text(),
+                span,
+            )?))
+        }
         ("pg_table_is_visible", [arg]) => {
             // Visible: a relation of a schema on the search path (pg_catalog first) that
             // no relation earlier on the path hides.

@@ -4,6 +4,7 @@
 
 mod checkpoint;
 mod data_dir_lock;
+mod proc_catalog;
 mod session;
 mod statistics;
 mod table_attributes;

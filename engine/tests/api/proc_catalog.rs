@@ -1,0 +1,113 @@
+//! `pg_proc` lists only functions Basalt has: every row binds, with its listed argument types,
+//! to a call whose result has the listed result type.
+
+use basalt_engine::{pgtext, Engine, StatementResult};
+
+fn cells(session: &mut basalt_engine::Session, sql: &str) -> Result<Vec<Vec<String>>, String> {
+    let results = session.run(sql).map_err(|e| e.to_string())?;
+    let Some(StatementResult::Query(q)) = results.into_iter().last() else {
+        return Err(format!("{sql}: not a query"));
+    };
+    let mut out = Vec::new();
+    for b in &q.batches {
+        for r in 0..b.num_rows() {
+            out.push(
+                q.columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        pgtext::format_value(b.column(i).as_ref(), r, c.ty, pgtext::Zone::UTC)
+                            .unwrap_or_default()
+                    })
+                    .collect(),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// A constant of type `ty`; text arguments take `text`, so that functions whose text
+/// argument must name something (a date part, a setting) can be called.
+fn sample(ty: &str, text: &str) -> String {
+    let value = match ty {
+        "boolean" => "true",
+        "smallint" | "integer" | "bigint" => "1",
+        "numeric" => "1.5",
+        "real" | "double precision" => "0.5",
+        "date" => "'2024-01-02'",
+        "time without time zone" => "'03:04:05'",
+        "timestamp without time zone" => "'2024-01-02 03:04:05'",
+        "timestamp with time zone" => "'2024-01-02 03:04:05+00'",
+        "interval" => "'1 day'",
+        "\"any\"" => return "1".into(),
+        _ => text,
+    };
+    format!("{value}::{ty}")
+}
+
+#[test]
+fn every_listed_function_binds_with_its_listed_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let mut s = engine.session("basalt");
+    let procs = cells(
+        &mut s,
+        "SELECT proname, prokind, pg_get_function_arguments(oid), pg_get_function_result(oid),
+                pronargs, pg_function_is_visible(oid)
+         FROM pg_proc ORDER BY oid",
+    )
+    .unwrap();
+    assert!(procs.len() > 150, "{} functions", procs.len());
+    for p in &procs {
+        let [name, kind, args, result, nargs, visible] = p.as_slice() else {
+            panic!("{p:?}")
+        };
+        assert_eq!(visible, "t", "{name}({args})");
+        let types: Vec<&str> = if args.is_empty() {
+            Vec::new()
+        } else {
+            args.split(", ").collect()
+        };
+        assert_eq!(types.len().to_string(), *nargs, "{name}({args})");
+        let mut tried = Vec::new();
+        let bound = [
+            None,
+            Some("'day'"),
+            Some("'TimeZone'"),
+            Some("'a'"),
+            Some("'%s'"),
+        ]
+        .into_iter()
+        .find_map(|text| {
+            let call: Vec<String> = types
+                .iter()
+                .map(|t| match text {
+                    None if *t != "\"any\"" => format!("NULL::{t}"),
+                    None => "1".into(),
+                    Some(text) => sample(t, text),
+                })
+                .collect();
+            // An aggregate of no arguments is written with `*`, as count(*).
+            let call = if kind == "a" && call.is_empty() {
+                "*".to_owned()
+            } else {
+                call.join(", ")
+            };
+            let mut sql = format!("SELECT pg_typeof({name}({call}))");
+            if kind == "a" {
+                sql.push_str(" FROM (VALUES (1)) AS v(x)");
+            }
+            match cells(&mut s, &sql) {
+                Ok(rows) => Some(rows[0][0].clone()),
+                Err(e) => {
+                    tried.push(format!("{sql}: {e}"));
+                    None
+                }
+            }
+        });
+        match bound {
+            Some(ty) => assert_eq!(&ty, result, "{name}({args})"),
+            None => panic!("{name}({args}) does not bind:\n{}", tried.join("\n")),
+        }
+    }
+}
