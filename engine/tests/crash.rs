@@ -1,6 +1,6 @@
 //! Crash recovery: a child process writes (single-row INSERTs, bulk appends the size of a COPY,
 //! UPDATE, DELETE, CREATE and DROP TABLE, in autocommit and in transaction blocks, some rolled
-//! back), logging each statement before it runs and each acknowledged commit after, with an
+//! back; TRUNCATE and VACUUM in autocommit), logging each statement before it runs and each acknowledged commit after, with an
 //! fsync; it is killed with SIGKILL at a random moment, 36 times over the same data directory.
 //! After each kill the directory is reopened and checked: its contents are exactly what the
 //! acknowledged commits made (plus, or not, the one commit in flight), no orphan file survives
@@ -64,6 +64,10 @@ enum Op {
         hi: i64,
         k: i32,
     },
+    /// Every row of the table deleted.
+    Truncate(String),
+    /// The table rewritten: its rows unchanged.
+    Vacuum(String),
 }
 
 type Model = BTreeMap<String, BTreeMap<i64, i32>>;
@@ -97,6 +101,13 @@ fn apply(model: &mut Model, op: &Op) {
                 *v = *k;
             }
         }
+        Op::Truncate(t) => {
+            model
+                .get_mut(t)
+                .expect("truncate of a modelled table")
+                .clear();
+        }
+        Op::Vacuum(_) => {}
     }
 }
 
@@ -112,6 +123,8 @@ fn encode(op: &Op) -> String {
         } => format!("insert {table} {first} {count} {k}"),
         Op::Delete { table, lo, hi } => format!("delete {table} {lo} {hi}"),
         Op::Update { table, lo, hi, k } => format!("update {table} {lo} {hi} {k}"),
+        Op::Truncate(t) => format!("truncate {t}"),
+        Op::Vacuum(t) => format!("vacuum {t}"),
     }
 }
 
@@ -138,6 +151,8 @@ fn decode(line: &str) -> Op {
             hi: n(3),
             k: n(4) as i32,
         },
+        "truncate" => Op::Truncate(f[1].into()),
+        "vacuum" => Op::Vacuum(f[1].into()),
         other => panic!("bad log line {other}"),
     }
 }
@@ -165,6 +180,8 @@ fn sql(op: &Op) -> Option<String> {
         Op::Update { table, lo, hi, k } => {
             format!("UPDATE {table} SET k = {k} WHERE id BETWEEN {lo} AND {hi}")
         }
+        Op::Truncate(t) => format!("TRUNCATE {t}"),
+        Op::Vacuum(t) => format!("VACUUM {t}"),
     })
 }
 
@@ -243,6 +260,13 @@ fn child(dir: &Path, round: u64, seed: u64) -> ! {
             let pick = rng.below(100);
             let op = if !live.iter().any(|t| *t == "t") {
                 Op::Create("t".into())
+            } else if !in_block && pick >= 96 {
+                // Outside blocks only: VACUUM refuses to run inside one. It rewrites t whole,
+                // so kills land in the middle of it too.
+                Op::Vacuum("t".into())
+            } else if !in_block && pick >= 93 && live.len() >= 2 {
+                let victims: Vec<&String> = live.iter().copied().filter(|t| *t != "t").collect();
+                Op::Truncate(victims[rng.below(victims.len() as u64) as usize].clone())
             } else if pick < 45 {
                 let count = 1;
                 next_id += count;
@@ -432,6 +456,7 @@ fn killed_writers_recover_exactly_their_acknowledged_commits() {
     let mut model = Model::new();
     let mut read = 0;
     let mut in_flight_applied = 0;
+    let mut vacuums_in_flight = 0;
     for round in 0..ROUNDS {
         let mut child = std::process::Command::new(&exe)
             .args([
@@ -469,6 +494,9 @@ fn killed_writers_recover_exactly_their_acknowledged_commits() {
         }
 
         let (lines, open) = replay_log(&log, read, &mut model);
+        if let Some(ops) = &open {
+            vacuums_in_flight += ops.iter().filter(|op| matches!(op, Op::Vacuum(_))).count();
+        }
         read = lines;
         let actual = contents(&dir);
         let mut with = model.clone();
@@ -499,10 +527,25 @@ fn killed_writers_recover_exactly_their_acknowledged_commits() {
     }
     let rows: usize = model.values().map(BTreeMap::len).sum();
     assert!(rows > 1_000, "only {rows} rows written in {ROUNDS} rounds");
+    // The log names every statement the child started, acknowledged or not.
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    let vacuums = log_text
+        .lines()
+        .filter(|l| l.starts_with("vacuum "))
+        .count();
+    let truncates = log_text
+        .lines()
+        .filter(|l| l.starts_with("truncate "))
+        .count();
+    assert!(
+        vacuums > 0 && truncates > 0,
+        "{vacuums} VACUUMs and {truncates} TRUNCATEs run"
+    );
     // Some kills land while a commit is in flight; whether it survived was checked above.
     eprintln!(
         "{ROUNDS} rounds, {rows} rows in {} tables, {in_flight_applied} commits in flight \
-         at a kill survived",
+         at a kill survived; {vacuums} VACUUMs ({vacuums_in_flight} killed while running), \
+         {truncates} TRUNCATEs",
         model.len()
     );
 }

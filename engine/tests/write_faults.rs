@@ -1,6 +1,7 @@
-//! Failed writes through SQL: a full disk or an I/O error while a commit writes aborts that
-//! statement's transaction with the storage error (SQLSTATE 53100 or 58030 over the wire), and
-//! the database goes on: later statements commit and see exactly the committed rows.
+//! Failed writes through SQL: a full disk or an I/O error while a commit, or a bulk INSERT,
+//! writes aborts that statement's transaction with the storage error (SQLSTATE 53100 or 58030
+//! over the wire), leaves no partial file, and the database goes on: later statements commit and
+//! see exactly the committed rows.
 
 // Helpers below are test code too: a failed unwrap is a failed test.
 #![cfg(test)]
@@ -62,4 +63,45 @@ fn a_full_disk_aborts_the_insert_and_the_database_goes_on() {
     let engine = Engine::open(dir.path()).unwrap();
     let mut session = engine.session("test");
     assert_eq!(count(&mut session), "3");
+}
+
+/// Files under `dir/tables`: the table data.
+fn data_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir.join("tables"))
+        .unwrap()
+        .map(|t| std::fs::read_dir(t.unwrap().path()).unwrap().count())
+        .sum()
+}
+
+#[test]
+fn a_full_disk_while_a_bulk_insert_writes_its_segment_leaves_no_file() {
+    // Input: table t with one row; a 300,000-row INSERT ... SELECT, written to a segment file
+    // of its own, whose write finds the disk full once its blocks are out; the same INSERT
+    // again; then the directory reopened.
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let mut session = engine.session("test");
+    session
+        .run("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1); CHECKPOINT")
+        .unwrap();
+    let files = data_files(dir.path());
+
+    let bulk = "INSERT INTO t SELECT i FROM generate_series(1, 300000) i";
+    fault::inject(dir.path(), Site::SegmentWrite, Kind::DiskFull, 1);
+    let err = session.run(bulk).unwrap_err();
+    assert!(
+        matches!(err, Error::Storage(basalt_storage::Error::DiskFull { .. })),
+        "{err:?}"
+    );
+    assert_eq!(count(&mut session), "1");
+    // The partial segment file is gone.
+    assert_eq!(data_files(dir.path()), files);
+
+    session.run(bulk).unwrap();
+    assert_eq!(count(&mut session), "300001");
+    drop(session);
+    drop(engine);
+    let engine = Engine::open(dir.path()).unwrap();
+    let mut session = engine.session("test");
+    assert_eq!(count(&mut session), "300001");
 }

@@ -163,7 +163,7 @@ impl TableDef {
         }
         for c in &self.columns {
             c.encoding
-                .check(c.ty)
+                .check_stored(c.ty)
                 .map_err(|e| format!("column \"{}\": {e}", c.name))?;
         }
         Ok(())

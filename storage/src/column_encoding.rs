@@ -20,11 +20,17 @@
 //! | TEXT255        | DICTIONARY (else PLAIN)                | LZ4 when it pays             | VARCHAR, TEXT                                   |
 //! | TEXT32K        | DICTIONARY (else PLAIN)                | LZ4 when it pays             | VARCHAR, TEXT                                   |
 //! | ZSTD           | as AUTO                                | ZSTD when it saves anything  | all                                             |
-//! | LZO            | PLAIN                                  | LZ4 when it pays             | all                                             |
+//! | LZO            | PLAIN                                  | LZ4 when it pays             | all but BOOLEAN, REAL, DOUBLE PRECISION         |
 //! | AZ64           | FRAME_OF_REFERENCE (else PLAIN)        | LZ4 when it pays             | SMALLINT, INTEGER, BIGINT, DECIMAL, DATE, TIMESTAMP, TIMESTAMPTZ, TIME, INTERVAL |
 //!
 //! Basalt's frame of reference adapts its bit width per block, so DELTA, DELTA32K and the
 //! MOSTLYn widths all choose the same encoding; they differ only in the types Redshift accepts.
+//!
+//! For the types Redshift has, the table is Redshift's; TIME and INTERVAL, which Redshift's
+//! table does not list, are accepted wherever the encoding applies to their values (AZ64,
+//! BYTEDICT, LZO, RUNLENGTH, ZSTD). Data directories written before LZO was refused for
+//! BOOLEAN, REAL and DOUBLE PRECISION may hold such columns; [`ColumnEncoding::check_stored`]
+//! still reads them.
 
 use serde::{Deserialize, Serialize};
 
@@ -111,9 +117,10 @@ impl ColumnEncoding {
             ColumnEncoding::Auto
             | ColumnEncoding::Raw
             | ColumnEncoding::Runlength
-            | ColumnEncoding::Zstd
-            | ColumnEncoding::Lzo => true,
+            | ColumnEncoding::Zstd => true,
             ColumnEncoding::Bytedict => ty != T::Boolean,
+            // Redshift's LZO takes neither BOOLEAN nor the floating-point types.
+            ColumnEncoding::Lzo => !matches!(ty, T::Boolean | T::Real | T::Double),
             ColumnEncoding::Delta => matches!(
                 ty,
                 T::SmallInt | T::Integer | T::BigInt | T::Decimal { .. } | T::Date | T::Timestamp
@@ -152,6 +159,18 @@ impl ColumnEncoding {
                 "invalid encoding type {} for column type {ty}",
                 self.keyword()
             ))
+        }
+    }
+
+    /// Whether a manifest may hold this preference for a column of type `ty`: what [`check`]
+    /// accepts, and LZO on any type, as CREATE TABLE accepted it before it followed Redshift's
+    /// table there. The writer can encode every type under LZO (PLAIN blocks).
+    ///
+    /// [`check`]: ColumnEncoding::check
+    pub fn check_stored(&self, ty: SqlType) -> Result<(), String> {
+        match self {
+            ColumnEncoding::Lzo => Ok(()),
+            _ => self.check(ty),
         }
     }
 
@@ -213,10 +232,93 @@ mod tests {
         assert!(ColumnEncoding::Mostly8.check(SqlType::Interval).is_err());
         assert!(ColumnEncoding::Bytedict.check(SqlType::Interval).is_ok());
         assert!(ColumnEncoding::Runlength.check(SqlType::Boolean).is_ok());
+        assert!(ColumnEncoding::Lzo.check(SqlType::Double).is_err());
+        assert!(ColumnEncoding::Lzo.check_stored(SqlType::Double).is_ok());
+        assert!(ColumnEncoding::Bytedict
+            .check_stored(SqlType::Boolean)
+            .is_err());
         // The manifest spells each preference as its keyword in lower case.
         for e in ColumnEncoding::ALL {
             let json = format!("\"{}\"", e.keyword().to_lowercase());
             assert_eq!(serde_json::to_string(&e).unwrap(), json);
+        }
+    }
+
+    #[test]
+    fn accepted_types_follow_redshifts_compatibility_table() {
+        // Input: Redshift's table of encodings and the data types each accepts ("Compression
+        // encodings", Amazon Redshift Database Developer Guide), for every Redshift type Basalt
+        // has, against every keyword.
+        use SqlType as T;
+        let types = [
+            ("SMALLINT", T::SmallInt),
+            ("INTEGER", T::Integer),
+            ("BIGINT", T::BigInt),
+            (
+                "DECIMAL",
+                T::Decimal {
+                    precision: 38,
+                    scale: 2,
+                },
+            ),
+            ("REAL", T::Real),
+            ("DOUBLE PRECISION", T::Double),
+            ("BOOLEAN", T::Boolean),
+            ("CHAR", T::Char { length: 5 }),
+            ("VARCHAR", T::Varchar { length: 300 }),
+            ("DATE", T::Date),
+            ("TIMESTAMP", T::Timestamp),
+            ("TIMESTAMPTZ", T::Timestamptz),
+        ];
+        let all =
+            "SMALLINT INTEGER BIGINT DECIMAL REAL DOUBLE PRECISION BOOLEAN CHAR VARCHAR DATE \
+                   TIMESTAMP TIMESTAMPTZ";
+        let table = [
+            (ColumnEncoding::Auto, all),
+            (ColumnEncoding::Raw, all),
+            (
+                ColumnEncoding::Az64,
+                "SMALLINT INTEGER BIGINT DECIMAL DATE TIMESTAMP TIMESTAMPTZ",
+            ),
+            (
+                ColumnEncoding::Bytedict,
+                "SMALLINT INTEGER BIGINT DECIMAL REAL DOUBLE PRECISION CHAR VARCHAR DATE \
+                 TIMESTAMP TIMESTAMPTZ",
+            ),
+            (
+                ColumnEncoding::Delta,
+                "SMALLINT INTEGER BIGINT DATE TIMESTAMP DECIMAL",
+            ),
+            (
+                ColumnEncoding::Delta32k,
+                "INTEGER BIGINT DATE TIMESTAMP DECIMAL",
+            ),
+            (
+                ColumnEncoding::Lzo,
+                "SMALLINT INTEGER BIGINT DECIMAL CHAR VARCHAR DATE TIMESTAMP TIMESTAMPTZ",
+            ),
+            (ColumnEncoding::Mostly8, "SMALLINT INTEGER BIGINT DECIMAL"),
+            (ColumnEncoding::Mostly16, "INTEGER BIGINT DECIMAL"),
+            (ColumnEncoding::Mostly32, "BIGINT DECIMAL"),
+            (ColumnEncoding::Runlength, all),
+            (ColumnEncoding::Text255, "VARCHAR"),
+            (ColumnEncoding::Text32k, "VARCHAR"),
+            (ColumnEncoding::Zstd, all),
+        ];
+        assert_eq!(table.len(), ColumnEncoding::ALL.len());
+        for (encoding, accepted) in table {
+            // "DOUBLE PRECISION" is one name; the others are single words.
+            let accepted = accepted.replace("DOUBLE PRECISION", "DOUBLE_PRECISION");
+            let accepted: Vec<&str> = accepted.split_whitespace().collect();
+            for (name, ty) in types {
+                let listed = accepted.contains(&name.replace(' ', "_").as_str());
+                assert_eq!(
+                    encoding.check(ty).is_ok(),
+                    listed,
+                    "{} for {name}",
+                    encoding.keyword()
+                );
+            }
         }
     }
 }

@@ -19,7 +19,8 @@ pub enum Site {
     WalWrite,
     /// The fsync that makes write-ahead log records durable.
     WalSync,
-    /// Writing a segment file (an append, or a checkpoint flushing resident rows).
+    /// Writing a segment file (an append, or a checkpoint flushing resident rows): the fault
+    /// strikes after the blocks are written and before the footer, leaving a partial file.
     SegmentWrite,
     /// Writing a manifest file.
     ManifestWrite,
@@ -58,6 +59,12 @@ pub fn inject(dir: &Path, site: Site, kind: Kind, times: u32) {
 }
 
 /// Removes every fault under `dir` not yet used up.
+/// Whether any fault was ever injected in this process: the write path's cheap test before it
+/// does anything only a fault needs.
+pub(crate) fn armed() -> bool {
+    ARMED.load(Ordering::Relaxed)
+}
+
 pub fn clear(dir: &Path) {
     let mut faults = FAULTS.lock().unwrap_or_else(PoisonError::into_inner);
     faults.retain(|f| f.dir != dir);

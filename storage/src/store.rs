@@ -4,8 +4,8 @@
 //! <dir>/
 //!   basalt.lock                              held (flock) while a Store has the directory open
 //!   manifest/00000000000000000042.manifest   newest committed version
-//!            00000000000000000041.manifest   kept for fallback
-//!            00000000000000000040.manifest   kept for fallback
+//!            00000000000000000041.manifest   kept for readers of older versions
+//!            00000000000000000040.manifest   kept for readers of older versions
 //!   tables/<table id>/<segment id, 20 digits>.seg
 //!   wal/basalt.wal                           commits since the newest manifest (docs/wal.md)
 //!   stats/<table id, 20 digits>.stats        ANALYZE's statistics (docs/statistics.md)
@@ -33,8 +33,8 @@ use crate::zone_map::ColumnRange;
 
 /// The first table id; ids below it are PostgreSQL's built-in catalog OIDs.
 pub const TABLE_ID_MIN: u64 = 16_384;
-/// Manifest versions kept on disk: the newest and two before it, for fallback when the newest
-/// is unreadable.
+/// Manifest versions kept on disk: the newest and two before it, for readers still holding an
+/// older version (and for an operator to start from, should the newest be damaged).
 pub const MANIFESTS_KEPT: u64 = 3;
 
 const MANIFEST_DIR: &str = "manifest";
@@ -235,12 +235,10 @@ pub(crate) enum CommitError {
 impl Store {
     /// Opens the data directory `dir`, creating it (and its parents) if missing.
     ///
-    /// Recovers to the newest manifest whose checksum validates, falling back to older ones when
-    /// newer ones are corrupt (a corrupt one is renamed to `*.manifest.corrupt` and kept for
-    /// inspection), and deletes files that no kept manifest refers to: segment files of
-    /// transactions that never committed, tables dropped more than [`MANIFESTS_KEPT`] - 1
-    /// commits ago, and temporary files. A directory holding manifest files none of which is
-    /// valid is an error, not an empty database.
+    /// Recovers to the newest manifest, and deletes files that no kept manifest refers to:
+    /// segment files of transactions that never committed, tables dropped more than
+    /// [`MANIFESTS_KEPT`] - 1 commits ago, and temporary files. An unreadable newest manifest is
+    /// an error naming it ([`Error::Corrupt`]), never a silent fall back to an older version.
     pub fn open(dir: &Path) -> Result<Store> {
         Store::open_with(dir, StoreOptions::default())
     }
@@ -1339,9 +1337,10 @@ fn parse_segment_file_name(name: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// Finds the newest valid manifest and returns it first, followed by the valid manifests kept
-/// for fallback. Removes temporary files, sets corrupt newer manifests aside and deletes
-/// manifests past retention. No manifest files at all is a new database (an empty list).
+/// Reads the newest manifest and returns it first, followed by the valid manifests kept before
+/// it. Removes temporary files and deletes manifests past retention. No manifest files at all
+/// is a new database (an empty list); an unreadable newest manifest is an error naming it, as
+/// falling back to an older version would drop the commits only it holds.
 fn recover_manifests(dir: &Path) -> Result<Vec<Persisted>> {
     let mut versions = Vec::new();
     for (path, name) in list_dir(dir)? {
@@ -1369,7 +1368,7 @@ fn recover_manifests(dir: &Path) -> Result<Vec<Persisted>> {
             Err(e @ Error::Corrupt { .. }) => {
                 first_error.get_or_insert(e);
             }
-            // An I/O error says nothing about the file's contents: never fall back over it.
+            // An I/O error says nothing about the file's contents: fail the open at once.
             Err(e) => return Err(e),
         }
     }
@@ -1385,13 +1384,26 @@ fn recover_manifests(dir: &Path) -> Result<Vec<Persisted>> {
             )),
         };
     };
-
-    let mut set_aside = false;
-    for (_, path) in versions.iter().take(index) {
-        let mut aside = path.clone().into_os_string();
-        aside.push(".corrupt");
-        std::fs::rename(path, &aside).map_err(io_at(path))?;
-        set_aside = true;
+    // A manifest is fsynced before its rename publishes it, so no crash leaves the newest one
+    // unreadable: damage did, and the older versions lack its commits (the WAL was emptied
+    // when it was written). Starting from them would lose committed rows without a word.
+    if index > 0 {
+        let (v, path) = &versions[0];
+        let detail = match first_error {
+            Some(Error::Corrupt { detail, .. }) => detail,
+            _ => String::new(),
+        };
+        return Err(Error::corrupt(
+            path,
+            format!(
+                "{detail}; version {v} is the newest committed, and starting from version {} \
+                 would lose its commits: restore the file, or rename it (to \
+                 {}.corrupt, say) to start from version {} without them",
+                current.manifest.version,
+                manifest::file_name(*v),
+                current.manifest.version
+            ),
+        ));
     }
     let oldest_kept = current.manifest.version.saturating_sub(MANIFESTS_KEPT - 1);
     let mut kept = vec![current];
@@ -1406,7 +1418,7 @@ fn recover_manifests(dir: &Path) -> Result<Vec<Persisted>> {
             }
         }
     }
-    if set_aside || deleted {
+    if deleted {
         sync_dir(dir)?;
     }
     Ok(kept)
@@ -1554,9 +1566,10 @@ mod tests {
     }
 
     #[test]
-    fn a_torn_or_corrupt_newest_manifest_falls_back_to_the_previous_one() {
-        // Input: versions 1 (t = 0..10) and 2 (t += 10..20); then version 2's file is cut in
-        // half, as a torn write would leave it. Second round: a flipped byte instead.
+    fn an_unreadable_newest_manifest_is_an_error_naming_it_and_nothing_is_deleted() {
+        // Input: versions 1 (t = 0..10) and 2 (t += 10..20, in a segment of its own); then
+        // version 2's file cut in half. Second round: the file renamed aside, as the error
+        // says, and a new version 2 with a flipped byte.
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         {
@@ -1564,21 +1577,52 @@ mod tests {
             create_with(&store, "t", 0..10);
             append(&store, "t", 10..20);
         }
+        let segments = segment_files(dir);
+        assert_eq!(segments.len(), 2);
         let v2 = dir.join(MANIFEST_DIR).join(manifest::file_name(2));
         let bytes = std::fs::read(&v2).unwrap();
         std::fs::write(&v2, &bytes[..bytes.len() / 2]).unwrap();
 
+        // Version 1 lacks version 2's rows: starting from it would be a wrong answer.
+        let unreadable = |dir: &Path| match Store::open(dir) {
+            Err(Error::Corrupt { file, detail }) => {
+                assert_eq!(file, v2.display().to_string());
+                assert!(
+                    detail.contains("version 2 is the newest committed")
+                        && detail.contains("start from version 1"),
+                    "{detail}"
+                );
+            }
+            Err(other) => panic!("{other:?}"),
+            Ok(store) => panic!("opened at version {}", store.snapshot().version),
+        };
+        unreadable(dir);
+        // Nothing was collected or renamed: restoring the file recovers everything.
+        assert_eq!(segment_files(dir), segments);
+        assert!(v2.exists());
+        assert!(dir.join(MANIFEST_DIR).join(manifest::file_name(1)).exists());
+        std::fs::write(&v2, &bytes).unwrap();
+        let store = open(dir);
+        assert_eq!(store.snapshot().version, 2);
+        assert_eq!(
+            int_values(&store, &store.snapshot(), "t"),
+            (0..20).collect::<Vec<_>>()
+        );
+        drop(store);
+
+        // Renamed aside, the file no longer counts: version 1 is the newest, and the next
+        // commit is version 2 again.
+        std::fs::write(&v2, &bytes[..bytes.len() / 2]).unwrap();
+        let aside = dir
+            .join(MANIFEST_DIR)
+            .join(format!("{}.corrupt", manifest::file_name(2)));
+        std::fs::rename(&v2, &aside).unwrap();
         let store = open(dir);
         assert_eq!(store.snapshot().version, 1);
         assert_eq!(
             int_values(&store, &store.snapshot(), "t"),
             (0..10).collect::<Vec<_>>()
         );
-        assert!(dir
-            .join(MANIFEST_DIR)
-            .join(format!("{}.corrupt", manifest::file_name(2)))
-            .exists());
-        // Version 2's segment was unreferenced and is gone; the next commit is version 2 again.
         assert_eq!(segment_files(dir).len(), 1);
         assert_eq!(append(&store, "t", 30..31).version, 2);
         drop(store);
@@ -1587,9 +1631,7 @@ mod tests {
         let middle = bytes.len() / 2;
         bytes[middle] ^= 0x01;
         std::fs::write(&v2, &bytes).unwrap();
-        let store = open(dir);
-        assert_eq!(store.snapshot().version, 1);
-        assert_eq!(int_values(&store, &store.snapshot(), "t").len(), 10);
+        unreadable(dir);
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! The engine's public API end to end, one binary for all of it: sessions and SQL in, rows out;
-//! the data-directory lock; statistics across restarts; Redshift's table attributes. The crash
-//! and write-fault tests stay separate binaries: they kill processes and inject faults.
+//! the data-directory lock; statistics across restarts; Redshift's table attributes; damaged
+//! files; many single-row INSERTs. The crash and write-fault tests stay separate binaries: they
+//! kill processes and inject faults.
 
 mod checkpoint;
+mod corruption;
 mod data_dir_lock;
 mod proc_catalog;
 mod session;
+mod single_row_inserts;
 mod statistics;
 mod table_attributes;
