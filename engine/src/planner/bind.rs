@@ -1689,11 +1689,15 @@ impl<'a> Binder<'a> {
     }
 
     fn bind_function(&mut self, f: &ast::Function, scope: &Scope, agg: AggContext) -> Result<Expr> {
+        // A quoted name keeps its case, as PostgreSQL's: "abs"(x) calls abs, "ABS"(x) nothing.
         let name = f
             .name
             .0
             .last()
-            .map(|p| p.to_string().to_ascii_lowercase())
+            .map(|p| match p.as_ident() {
+                Some(id) => normalize_ident(id),
+                None => p.to_string().to_ascii_lowercase(),
+            })
             .unwrap_or_default();
         let position = self.position(f.span());
         if let ("array", ast::FunctionArguments::Subquery(q)) = (name.as_str(), &f.args) {
