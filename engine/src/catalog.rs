@@ -1567,7 +1567,7 @@ fn unsorted_percent(t: &TableMeta) -> Datum {
         .segments
         .iter()
         .map(|s| {
-            let z = s.zone_maps.get(first)?;
+            let z = s.zone_map(&t.def, first)?;
             Some((z.min.as_ref()?, z.max.as_ref()?))
         })
         .collect();

@@ -59,7 +59,9 @@ mod test_util;
 #[cfg(test)]
 mod wal_tests;
 
-pub use catalog::{ColumnDef, DistStyle, Manifest, SegmentMeta, SortKey, TableDef, TableMeta};
+pub use catalog::{
+    ColumnDef, ColumnDefault, DistStyle, Manifest, SegmentMeta, SortKey, TableDef, TableMeta,
+};
 pub use column_encoding::ColumnEncoding;
 pub use delete_vector::DeleteVector;
 pub use error::{Error, Result};
