@@ -55,6 +55,8 @@ mod wal;
 pub mod zone_map;
 
 #[cfg(test)]
+mod column_ids_tests;
+#[cfg(test)]
 mod test_util;
 #[cfg(test)]
 mod wal_tests;

@@ -2,6 +2,7 @@
 //! the data-directory lock; statistics across restarts; Redshift's table attributes. The crash
 //! and write-fault tests stay separate binaries: they kill processes and inject faults.
 
+mod alter_column;
 mod checkpoint;
 mod data_dir_lock;
 mod session;
