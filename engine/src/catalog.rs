@@ -109,10 +109,7 @@ const SMALLS: SqlType = SqlType::Array {
 };
 
 const CATALOGS: &[Catalog] = &[
-    // Objects Basalt does not have (column defaults until they exist, row-level security
-    // policies, extended statistics, table inheritance, logical-replication publications):
-    // their catalogs are empty, with PostgreSQL's columns, so that client queries joining
-    // them run.
+    // The DEFAULTs of columns added by ALTER TABLE ADD COLUMN, as SQL text.
     Catalog {
         schema: "pg_catalog",
         name: "pg_attrdef",
@@ -2134,10 +2131,30 @@ fn rows(
                 text("C"),
             ],
         ],
+        "pg_attrdef" => {
+            let mut out = Vec::new();
+            for t in &manifest.tables {
+                for i in 0..t.def.columns.len() {
+                    if let Some(sql) = default_sql(manifest, t.id as i64, i) {
+                        // Its OID: the table's id in the high bits, the column id in the
+                        // low ones, unique and above every built-in OID.
+                        let oid = ((t.id as i64) << 16) | i64::from(t.def.column_id(i) & 0xffff);
+                        out.push(vec![
+                            int(oid),
+                            int(t.id as i64),
+                            int(i as i64 + 1),
+                            text(&sql),
+                        ]);
+                    }
+                }
+            }
+            out
+        }
         "pg_attribute" => {
             let mut out = Vec::new();
             for r in relations(manifest) {
                 for (i, (col, ty, not_null)) in r.columns.iter().enumerate() {
+                    let has_default = default_sql(manifest, r.oid, i).is_some();
                     let (oid, _, len, align) = type_info(*ty);
                     let collation = if ty.is_string() { 100 } else { 0 };
                     out.push(vec![
@@ -2165,7 +2182,7 @@ fn rows(
                         // clients read as the same empty value.
                         Datum::Null,
                         b(*not_null),
-                        b(false),
+                        b(has_default),
                         b(false),
                         text(""),
                         text(""),
@@ -2381,7 +2398,13 @@ fn rows(
             let mut out = Vec::new();
             for r in relations(manifest) {
                 for (i, (col, ty, not_null)) in r.columns.iter().enumerate() {
-                    out.push(information_schema_column(&r, i, col, *ty, *not_null));
+                    let mut row = information_schema_column(&r, i, col, *ty, *not_null);
+                    if let (Some(sql), Some(slot)) =
+                        (default_sql(manifest, r.oid, i), row.get_mut(5))
+                    {
+                        *slot = Datum::Text(sql);
+                    }
+                    out.push(row);
                 }
             }
             out
@@ -2422,6 +2445,33 @@ fn rows(
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// The DEFAULT of column `i` of table `oid` as PostgreSQL's catalogs show it: a number as
+/// written, anything else (and a negative number) quoted with its type, as `'x'::text`.
+fn default_sql(manifest: &Manifest, oid: i64, i: usize) -> Option<String> {
+    let table = manifest.table_by_id(u64::try_from(oid).ok()?)?;
+    let value = table.def.default_value(i).ok()??;
+    let ty = table.def.columns.get(i)?.ty;
+    let shown = crate::pgtext::format_value(value.as_ref(), 0, ty, crate::pgtext::Zone::UTC)?;
+    let bare = match ty {
+        SqlType::SmallInt
+        | SqlType::Integer
+        | SqlType::BigInt
+        | SqlType::Decimal { .. }
+        | SqlType::Real
+        | SqlType::Double => {
+            !shown.starts_with('-') && shown.parse::<f64>().is_ok_and(f64::is_finite)
+        }
+        SqlType::Boolean => {
+            return Some(if shown == "t" { "true" } else { "false" }.into());
+        }
+        _ => false,
+    };
+    Some(match bare {
+        true => shown,
+        false => format!("'{}'::{}", shown.replace('\'', "''"), ty.pg_name()),
+    })
 }
 
 /// Every constraint with its table, in id order.
