@@ -2470,7 +2470,15 @@ fn default_sql(manifest: &Manifest, oid: i64, i: usize) -> Option<String> {
     };
     Some(match bare {
         true => shown,
-        false => format!("'{}'::{}", shown.replace('\'', "''"), ty.pg_name()),
+        // PostgreSQL casts a string constant to the type without its length.
+        false => {
+            let name = match ty {
+                SqlType::Varchar { .. } => "character varying".to_owned(),
+                SqlType::Char { .. } => "bpchar".to_owned(),
+                other => other.pg_name(),
+            };
+            format!("'{}'::{name}", shown.replace('\'', "''"))
+        }
     })
 }
 

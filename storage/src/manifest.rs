@@ -846,6 +846,60 @@ mod tests {
     }
 
     #[test]
+    fn column_ids_round_trip_and_older_versions_read_as_positions() {
+        // Input: the sample after ADD y INTEGER DEFAULT 4 and DROP x (its segment holding id
+        // 0), then the unaltered sample framed as version 10; then a segment naming an id
+        // past the counter.
+        let mut p = sample();
+        let before = p.manifest.tables[0].def.ids();
+        let t = &mut p.manifest.tables[0];
+        t.def.dist_style = DistStyle::Auto;
+        t.def.dist_key = None;
+        t.def.sort_key = SortKey::Auto;
+        let four: arrow_array::ArrayRef =
+            std::sync::Arc::new(arrow_array::Int32Array::from(vec![4]));
+        t.def
+            .add_column(
+                ColumnDef {
+                    name: "y".into(),
+                    ty: SqlType::Integer,
+                    nullable: true,
+                    encoding: ColumnEncoding::Auto,
+                },
+                Some(four.as_ref()),
+            )
+            .unwrap();
+        t.def.drop_column(0);
+        t.segments[0].columns = Some(before.clone().into());
+        let bytes = encode(&p).unwrap();
+        assert_eq!(&bytes[8..12], &COLUMN_IDS_FORMAT_VERSION.to_le_bytes());
+        let back = decode(Path::new("m"), &bytes).unwrap();
+        assert_eq!(back, p);
+        let def = &back.manifest.tables[0].def;
+        assert_eq!(def.ids(), vec![1]);
+        let value = def.default_value(0).unwrap().unwrap();
+        assert_eq!(value.as_ref(), four.as_ref());
+        assert_eq!(back.manifest.tables[0].segments[0].zone_map(def, 0), None);
+
+        // A version 10 manifest names no ids: positions, and segments of the definition.
+        let old = sample();
+        let bytes = encode(&old).unwrap();
+        let payload = String::from_utf8_lossy(&bytes[HEADER_BYTES..]).into_owned();
+        assert!(!payload.contains("column_ids") && !payload.contains("defaults"));
+        let back = decode(
+            Path::new("m"),
+            &reframed(&bytes, COLUMN_IDS_FORMAT_VERSION - 1),
+        )
+        .unwrap();
+        assert_eq!(back, old);
+        assert_eq!(back.manifest.tables[0].def.ids(), before);
+
+        p.manifest.tables[0].segments[0].columns = Some(vec![0, 7].into());
+        let bytes = encode(&p).unwrap();
+        assert!(decode(Path::new("m"), &bytes).is_err());
+    }
+
+    #[test]
     fn every_flipped_byte_and_every_truncation_is_corrupt() {
         // Input: the sample manifest with each byte flipped in turn, then cut at each length.
         let bytes = encode(&sample()).unwrap();
