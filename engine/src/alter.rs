@@ -1,6 +1,13 @@
-//! ALTER TABLE ... RENAME TO, RENAME COLUMN and OWNER TO, and COMMENT ON: changes to a
-//! table's definition that leave its rows as they are. Constraint changes (ADD / DROP
-//! CONSTRAINT) are in [`crate::constraints`].
+//! ALTER TABLE ... RENAME TO, RENAME COLUMN, OWNER TO, ADD [COLUMN], DROP [COLUMN] and
+//! ALTER COLUMN ... TYPE, and COMMENT ON: changes to a table's definition that rewrite none
+//! of its rows. Constraint changes (ADD / DROP CONSTRAINT) are in [`crate::constraints`].
+//!
+//! ADD and DROP COLUMN give the table a new definition whose columns carry stable ids
+//! ([`basalt_storage::TableDef::column_ids`]); segments written before keep the columns
+//! they hold, and storage's readers fill an added column with its DEFAULT (a constant,
+//! evaluated here once) and leave a dropped one out, so both are instant, as in Redshift.
+//! ALTER COLUMN TYPE only widens a VARCHAR (Redshift's one type change), which leaves the
+//! stored strings as they are.
 //!
 //! Every change goes through the session's transaction, so ROLLBACK undoes it and a
 //! concurrent writer of the same table makes the later commit fail with 40001.
@@ -10,11 +17,16 @@
 //! with a hint, where PostgreSQL, which keeps views as bound trees, follows the rename.
 //! Late-binding views (`WITH NO SCHEMA BINDING`) depend on nothing and are not checked.
 
-use basalt_storage::{Manifest, Objects, TableDef, TableMeta};
-use sqlparser::ast;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions};
+use basalt_storage::{ColumnDef, ColumnEncoding, Manifest, Objects, SqlType, TableDef, TableMeta};
+use sqlparser::ast::{self, Spanned};
 
 use crate::error::{Error, Result};
-use crate::planner::bind::{normalize_ident, Binder};
+use crate::parse::TableAttributes;
+use crate::planner::bind::{normalize_ident, AggContext, Binder, Scope};
 use crate::security::{self, Actor};
 use crate::{command, storage_error, Session, StatementResult};
 
@@ -28,10 +40,26 @@ pub(crate) const PG_CONSTRAINT_OID: i64 = 2606;
 pub(crate) const PG_DATABASE_OID: i64 = 1262;
 
 /// One ALTER TABLE action this module runs.
-enum Action {
+enum Action<'s> {
     RenameTable(String),
-    RenameColumn { from: String, to: String },
+    RenameColumn {
+        from: String,
+        to: String,
+    },
     OwnerTo(ast::Owner),
+    AddColumn {
+        column: &'s ast::ColumnDef,
+        if_not_exists: bool,
+    },
+    DropColumn {
+        name: String,
+        if_exists: bool,
+        cascade: bool,
+    },
+    AlterType {
+        name: String,
+        data_type: &'s ast::DataType,
+    },
 }
 
 impl Session {
@@ -41,6 +69,7 @@ impl Session {
         &mut self,
         at: &ast::AlterTable,
         text: &str,
+        attributes: Option<&TableAttributes>,
     ) -> Result<StatementResult> {
         use ast::AlterTableOperation as Op;
         let action = match at.operations.as_slice() {
@@ -63,8 +92,71 @@ impl Session {
                 to: normalize_ident(new_column_name),
             },
             [Op::OwnerTo { new_owner }] => Action::OwnerTo(new_owner.clone()),
+            [Op::AddColumn {
+                if_not_exists,
+                column_def,
+                column_position: None,
+                ..
+            }] => Action::AddColumn {
+                column: column_def,
+                if_not_exists: *if_not_exists,
+            },
+            [Op::DropColumn {
+                column_names,
+                if_exists,
+                drop_behavior,
+                ..
+            }] => match column_names.as_slice() {
+                [column] => Action::DropColumn {
+                    name: normalize_ident(column),
+                    if_exists: *if_exists,
+                    cascade: matches!(drop_behavior, Some(ast::DropBehavior::Cascade)),
+                },
+                _ => {
+                    return Err(Error::Unsupported {
+                        message: "ALTER TABLE DROP COLUMN drops one column per statement".into(),
+                    })
+                }
+            },
+            [Op::AlterColumn {
+                column_name,
+                op:
+                    ast::AlterColumnOperation::SetDataType {
+                        data_type, using, ..
+                    },
+            }] => {
+                if using.is_some() {
+                    return Err(Error::Unsupported {
+                        message: "ALTER COLUMN ... TYPE ... USING is not supported".into(),
+                    });
+                }
+                Action::AlterType {
+                    name: normalize_ident(column_name),
+                    data_type,
+                }
+            }
+            ops if ops.len() > 1
+                && ops.iter().any(|op| {
+                    matches!(
+                        op,
+                        Op::AddColumn { .. } | Op::DropColumn { .. } | Op::AlterColumn { .. }
+                    )
+                }) =>
+            {
+                // As Redshift: one column change per ALTER TABLE.
+                return Err(Error::Unsupported {
+                    message: "ALTER TABLE changes one column per statement".into(),
+                });
+            }
             _ => return self.alter_table(at, text),
         };
+        if attributes
+            .is_some_and(|a| !a.column_dist_keys.is_empty() || !a.column_sort_keys.is_empty())
+        {
+            return Err(Error::Unsupported {
+                message: "ALTER TABLE ADD COLUMN does not take DISTKEY or SORTKEY".into(),
+            });
+        }
         let manifest = self.current_manifest();
         let info = self.session_info(&manifest);
         let (schema, name) = {
@@ -143,6 +235,145 @@ impl Session {
                     security::check_schema(&manifest, &new_owner, &schema, 'C')?;
                 }
                 def.owner = (oid != basalt_storage::security::BOOTSTRAP_ROLE_OID).then_some(oid);
+            }
+            Action::AddColumn {
+                column,
+                if_not_exists,
+            } => {
+                let cname = normalize_ident(&column.name);
+                if def.column_index(&cname).is_some() {
+                    if if_not_exists {
+                        return Ok(command("ALTER TABLE"));
+                    }
+                    return Err(Error::DuplicateColumnOfRelation {
+                        column: cname,
+                        relation: name,
+                    });
+                }
+                let mut binder = Binder::new(&manifest, text, None);
+                binder.session = Some(&info);
+                binder.settings = Some(&self.settings);
+                let (new, default) = new_column(&mut binder, column, &cname, attributes)?;
+                if !new.nullable && default.is_none() && table.rows() > 0 {
+                    return Err(Error::NotNullViolation {
+                        table: name,
+                        column: cname,
+                    });
+                }
+                def.add_column(new, default.as_deref())
+                    .map_err(Error::Internal)?;
+            }
+            Action::DropColumn {
+                name: column,
+                if_exists,
+                cascade,
+            } => {
+                let Some(at) = def.column_index(&column) else {
+                    if if_exists {
+                        return Ok(command("ALTER TABLE"));
+                    }
+                    return Err(missing_column(&column, &name));
+                };
+                if def.columns.len() == 1 {
+                    return Err(Error::Unsupported {
+                        message: format!(
+                            "cannot drop column \"{column}\": it is the last column of table \"{name}\""
+                        ),
+                    });
+                }
+                if def.dist_key.as_deref() == Some(column.as_str()) {
+                    return Err(Error::Unsupported {
+                        message: format!("cannot drop distkey column \"{column}\""),
+                    });
+                }
+                if def.sort_key.columns().contains(&column) {
+                    return Err(Error::Unsupported {
+                        message: format!("cannot drop sortkey column \"{column}\""),
+                    });
+                }
+                def.drop_column(at);
+                let mut after = (*manifest).clone();
+                if let Some(t) = after.tables.iter_mut().find(|t| t.id == table_id) {
+                    t.def = def.clone();
+                }
+                let broken = self.views_broken_by(&after, table_id, &info);
+                let foreign: Vec<String> = objects
+                    .referencing(table_id)
+                    .filter(|k| k.table != table_id)
+                    .filter(|k| k.references.as_ref().is_some_and(|r| r.columns.contains(&column)))
+                    .map(|k| {
+                        let on = manifest
+                            .table_by_id(k.table)
+                            .map(|t| t.def.name.clone())
+                            .unwrap_or_default();
+                        format!("constraint {} on table {on} depends on column {column} of table {name}", k.name)
+                    })
+                    .collect();
+                if !cascade && (!broken.is_empty() || !foreign.is_empty()) {
+                    let lines: Vec<String> = broken
+                        .iter()
+                        .map(|v| {
+                            format!(
+                                "view {v} depends on column {column} of table {name}",
+                                v = view_name(&manifest, *v)
+                            )
+                        })
+                        .chain(foreign)
+                        .collect();
+                    return Err(Error::DependentObjectsStillExist {
+                        message: format!(
+                            "cannot drop column {column} of table {name} because other objects depend on it"
+                        ),
+                        detail: lines.join("\n"),
+                    });
+                }
+                if !broken.is_empty() {
+                    objects = crate::views::objects_after_drop(&after, &broken, true)?;
+                }
+                drop_object_columns(&mut objects, table_id, &column);
+            }
+            Action::AlterType {
+                name: column,
+                data_type,
+            } => {
+                let Some(at) = def.column_index(&column) else {
+                    return Err(missing_column(&column, &name));
+                };
+                let binder = Binder::new(&manifest, text, None);
+                let ty = binder.bind_type(data_type, sqlparser::tokenizer::Span::empty())?;
+                let was = def.columns[at].ty;
+                let widens = match (was, ty) {
+                    (SqlType::Varchar { length: old }, SqlType::Varchar { length: new }) => {
+                        new >= old
+                    }
+                    (SqlType::Varchar { .. } | SqlType::Text, SqlType::Text) => true,
+                    _ => false,
+                };
+                if !widens {
+                    return Err(Error::Unsupported {
+                        message: format!(
+                            "cannot alter column \"{column}\" of relation \"{name}\" from {} to {}: only the size of a VARCHAR column can be increased",
+                            was.pg_name(),
+                            ty.pg_name()
+                        ),
+                    });
+                }
+                if was == ty {
+                    return Ok(command("ALTER TABLE"));
+                }
+                def.columns[at].ty = ty;
+                let mut after = (*manifest).clone();
+                if let Some(t) = after.tables.iter_mut().find(|t| t.id == table_id) {
+                    t.def = def.clone();
+                }
+                if let Some(v) = self.views_broken_by(&after, table_id, &info).first() {
+                    return Err(Error::Unsupported {
+                        message: format!(
+                            "cannot alter type of a column used by a view or rule: view {} depends on column \"{column}\"",
+                            view_name(&manifest, *v)
+                        ),
+                    });
+                }
             }
         }
         self.write_at(&manifest, |t| {
@@ -259,6 +490,171 @@ impl Session {
         })?;
         Ok(command("COMMENT"))
     }
+}
+
+/// The column of `ADD COLUMN column` and its DEFAULT value (a one-row array, `None` for no
+/// default or a NULL one). The default must be a constant expression: no column, no
+/// subquery (0A000, as PostgreSQL); it is evaluated once, here, and converted to the
+/// column's type as an INSERT would.
+fn new_column(
+    binder: &mut Binder<'_>,
+    column: &ast::ColumnDef,
+    name: &str,
+    attributes: Option<&TableAttributes>,
+) -> Result<(ColumnDef, Option<ArrayRef>)> {
+    let ty = binder.bind_type(&column.data_type, column.span())?;
+    if let SqlType::Array { .. } = ty {
+        return Err(Error::Unsupported {
+            message: format!(
+                "column \"{name}\" has type {ty}: Basalt tables have no array columns"
+            ),
+        });
+    }
+    let mut nullable = true;
+    let mut default = None;
+    for o in &column.options {
+        match &o.option {
+            ast::ColumnOption::NotNull => nullable = false,
+            ast::ColumnOption::Null => nullable = true,
+            ast::ColumnOption::Default(e) => default = Some(e),
+            other => {
+                return Err(Error::Unsupported {
+                    message: format!(
+                        "column option not supported in ALTER TABLE ADD COLUMN: {other}"
+                    ),
+                })
+            }
+        }
+    }
+    let mut encoding = ColumnEncoding::Auto;
+    for (_, keyword) in attributes
+        .map(|a| a.column_encodings.as_slice())
+        .unwrap_or_default()
+    {
+        encoding = ColumnEncoding::from_keyword(&keyword.value).ok_or_else(|| Error::Syntax {
+            message: format!("syntax error at or near \"{}\"", keyword.value),
+            position: keyword.position,
+        })?;
+        if encoding.check(ty).is_err() {
+            return Err(Error::InvalidEncoding {
+                column: name.to_owned(),
+                position: keyword.position,
+            });
+        }
+    }
+    let value = match default {
+        None => None,
+        Some(e) => default_value(binder, e, ty, name)?,
+    };
+    Ok((
+        ColumnDef {
+            name: name.to_owned(),
+            ty,
+            nullable,
+            encoding,
+        },
+        value,
+    ))
+}
+
+/// Evaluates DEFAULT expression `e` for a column `name` of type `ty`: `None` when NULL.
+fn default_value(
+    binder: &mut Binder<'_>,
+    e: &ast::Expr,
+    ty: SqlType,
+    name: &str,
+) -> Result<Option<ArrayRef>> {
+    let mut refused = None;
+    let _ = ast::visit_expressions(e, |x| {
+        refused = match x {
+            ast::Expr::Subquery(_)
+            | ast::Expr::Exists { .. }
+            | ast::Expr::In {
+                target: ast::InTarget::Subquery(_),
+                ..
+            } => Some("subquery"),
+            ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_) => Some("column reference"),
+            _ => None,
+        };
+        match refused {
+            Some(_) => ControlFlow::Break(()),
+            None => ControlFlow::Continue(()),
+        }
+    });
+    if let Some(what) = refused {
+        return Err(Error::Unsupported {
+            message: format!("cannot use {what} in DEFAULT expression"),
+        });
+    }
+    let bound = binder.bind_expr(
+        e,
+        &Scope::default(),
+        AggContext::Forbidden("DEFAULT expressions"),
+    )?;
+    let bound = binder.assign(bound, ty, name, e.span())?;
+    let one_row = RecordBatch::try_new_with_options(
+        Arc::new(arrow_schema::Schema::empty()),
+        Vec::new(),
+        &RecordBatchOptions::new().with_row_count(Some(1)),
+    )
+    .map_err(|e| Error::Internal(format!("DEFAULT row: {e}")))?;
+    let value = crate::kernels::eval::evaluate(&bound, &one_row)?;
+    if value.len() != 1 {
+        return Err(Error::Internal(format!(
+            "DEFAULT gave {} values",
+            value.len()
+        )));
+    }
+    Ok((!value.is_null(0)).then_some(value))
+}
+
+/// PostgreSQL's error for a column a table does not have (42703).
+fn missing_column(column: &str, table: &str) -> Error {
+    Error::UndefinedColumnMessage {
+        message: format!("column \"{column}\" of relation \"{table}\" does not exist"),
+        position: None,
+    }
+}
+
+/// The name of view `id` of `manifest`.
+fn view_name(manifest: &Manifest, id: u64) -> String {
+    manifest
+        .objects
+        .view_by_id(id)
+        .map(|v| v.name.clone())
+        .unwrap_or_else(|| id.to_string())
+}
+
+/// Removes column `column` of table `table` from the objects, as PostgreSQL's DROP COLUMN
+/// does: the table's indexes and constraints that use it (with a key's index), foreign keys
+/// of other tables that reference it (CASCADE was checked), and its comment.
+fn drop_object_columns(objects: &mut Objects, table: u64, column: &str) {
+    let uses = |columns: &[String]| columns.iter().any(|c| c == column);
+    let gone: Vec<u64> = objects
+        .constraints
+        .iter()
+        .filter(|k| {
+            (k.table == table && uses(&k.columns))
+                || k.references
+                    .as_ref()
+                    .is_some_and(|r| r.table == table && uses(&r.columns))
+        })
+        .map(|k| k.id)
+        .collect();
+    let backing: Vec<u64> = objects
+        .constraints
+        .iter()
+        .filter(|k| gone.contains(&k.id))
+        .filter_map(|k| k.index)
+        .collect();
+    objects.constraints.retain(|k| !gone.contains(&k.id));
+    objects.indexes.retain(|i| {
+        !(backing.contains(&i.id)
+            || (i.table == table && i.columns.iter().any(|c| c.name == column)))
+    });
+    objects
+        .comments
+        .retain(|c| !(c.object == table && c.column.as_deref() == Some(column)));
 }
 
 /// The error for `RENAME TO schema.name`: PostgreSQL's grammar takes a bare name there.

@@ -114,10 +114,7 @@ const SMALLS: SqlType = SqlType::Array {
 };
 
 const CATALOGS: &[Catalog] = &[
-    // Objects Basalt does not have (column defaults until they exist, row-level security
-    // policies, extended statistics, table inheritance, logical-replication publications):
-    // their catalogs are empty, with PostgreSQL's columns, so that client queries joining
-    // them run.
+    // The DEFAULTs of columns added by ALTER TABLE ADD COLUMN, as SQL text.
     Catalog {
         schema: "pg_catalog",
         name: "pg_attrdef",
@@ -1645,7 +1642,7 @@ fn unsorted_percent(t: &TableMeta) -> Datum {
         .segments
         .iter()
         .map(|s| {
-            let z = s.zone_maps.get(first)?;
+            let z = s.zone_map(&t.def, first)?;
             Some((z.min.as_ref()?, z.max.as_ref()?))
         })
         .collect();
@@ -2212,10 +2209,30 @@ fn rows(
                 text("C"),
             ],
         ],
+        "pg_attrdef" => {
+            let mut out = Vec::new();
+            for t in &manifest.tables {
+                for i in 0..t.def.columns.len() {
+                    if let Some(sql) = default_sql(manifest, t.id as i64, i) {
+                        // Its OID: the table's id in the high bits, the column id in the
+                        // low ones, unique and above every built-in OID.
+                        let oid = ((t.id as i64) << 16) | i64::from(t.def.column_id(i) & 0xffff);
+                        out.push(vec![
+                            int(oid),
+                            int(t.id as i64),
+                            int(i as i64 + 1),
+                            text(&sql),
+                        ]);
+                    }
+                }
+            }
+            out
+        }
         "pg_attribute" => {
             let mut out = Vec::new();
             for r in relations(manifest) {
                 for (i, (col, ty, not_null)) in r.columns.iter().enumerate() {
+                    let has_default = default_sql(manifest, r.oid, i).is_some();
                     let (oid, _, len, align) = type_info(*ty);
                     let collation = if ty.is_string() { 100 } else { 0 };
                     out.push(vec![
@@ -2243,7 +2260,7 @@ fn rows(
                         // clients read as the same empty value.
                         Datum::Null,
                         b(*not_null),
-                        b(false),
+                        b(has_default),
                         b(false),
                         text(""),
                         text(""),
@@ -2459,7 +2476,13 @@ fn rows(
             let mut out = Vec::new();
             for r in relations(manifest) {
                 for (i, (col, ty, not_null)) in r.columns.iter().enumerate() {
-                    out.push(information_schema_column(&r, i, col, *ty, *not_null));
+                    let mut row = information_schema_column(&r, i, col, *ty, *not_null);
+                    if let (Some(sql), Some(slot)) =
+                        (default_sql(manifest, r.oid, i), row.get_mut(5))
+                    {
+                        *slot = Datum::Text(sql);
+                    }
+                    out.push(row);
                 }
             }
             out
@@ -2557,6 +2580,41 @@ fn rows(
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// The DEFAULT of column `i` of table `oid` as PostgreSQL's catalogs show it: a number as
+/// written, anything else (and a negative number) quoted with its type, as `'x'::text`.
+fn default_sql(manifest: &Manifest, oid: i64, i: usize) -> Option<String> {
+    let table = manifest.table_by_id(u64::try_from(oid).ok()?)?;
+    let value = table.def.default_value(i).ok()??;
+    let ty = table.def.columns.get(i)?.ty;
+    let shown = crate::pgtext::format_value(value.as_ref(), 0, ty, crate::pgtext::Zone::UTC)?;
+    let bare = match ty {
+        SqlType::SmallInt
+        | SqlType::Integer
+        | SqlType::BigInt
+        | SqlType::Decimal { .. }
+        | SqlType::Real
+        | SqlType::Double => {
+            !shown.starts_with('-') && shown.parse::<f64>().is_ok_and(f64::is_finite)
+        }
+        SqlType::Boolean => {
+            return Some(if shown == "t" { "true" } else { "false" }.into());
+        }
+        _ => false,
+    };
+    Some(match bare {
+        true => shown,
+        // PostgreSQL casts a string constant to the type without its length.
+        false => {
+            let name = match ty {
+                SqlType::Varchar { .. } => "character varying".to_owned(),
+                SqlType::Char { .. } => "bpchar".to_owned(),
+                other => other.pg_name(),
+            };
+            format!("'{}'::{name}", shown.replace('\'', "''"))
+        }
+    })
 }
 
 /// Every constraint with its table, in id order.

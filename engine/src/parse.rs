@@ -164,6 +164,13 @@ fn attributes_of(
                 .position(|(start, _)| *start == at)
                 .map(|i| tables.swap_remove(i).1)
         }
+        Statement::AlterTable(at) => {
+            let at = at.name.span().start;
+            tables
+                .iter()
+                .position(|(start, _)| *start == at)
+                .map(|i| tables.swap_remove(i).1)
+        }
         Statement::CreateTable(ct) => {
             let at = ct.name.span().start;
             tables

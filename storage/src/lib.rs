@@ -55,11 +55,15 @@ mod wal;
 pub mod zone_map;
 
 #[cfg(test)]
+mod column_ids_tests;
+#[cfg(test)]
 mod test_util;
 #[cfg(test)]
 mod wal_tests;
 
-pub use catalog::{ColumnDef, DistStyle, Manifest, SegmentMeta, SortKey, TableDef, TableMeta};
+pub use catalog::{
+    ColumnDef, ColumnDefault, DistStyle, Manifest, SegmentMeta, SortKey, TableDef, TableMeta,
+};
 pub use column_encoding::ColumnEncoding;
 pub use delete_vector::DeleteVector;
 pub use error::{Error, Result};

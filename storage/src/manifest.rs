@@ -34,17 +34,21 @@ pub const MANIFEST_MAGIC: [u8; 8] = *b"BASALTMF";
 /// (`objects`); version 7 the column types `time`, `timestamptz` and `interval`; version 8
 /// user schemas (`objects.schemas`, [`SCHEMAS_FORMAT_VERSION`]); version 9 table constraints
 /// (`objects.constraints`, [`CONSTRAINTS_FORMAT_VERSION`]); version 10 comments
-/// (`objects.comments`, [`COMMENTS_FORMAT_VERSION`]). This build reads versions 1 to 10;
+/// (`objects.comments`, [`COMMENTS_FORMAT_VERSION`]); version 11 stable column ids
+/// (`def.column_ids`, `def.next_column_id`, `def.defaults`, `segments[].columns`,
+/// [`COLUMN_IDS_FORMAT_VERSION`]) for ADD and DROP COLUMN. This build reads versions 1 to 11;
 /// fields a version lacks take their defaults (no deleted rows, AUTO everywhere, no external
 /// schemas, no roles, tables owned by the bootstrap superuser, no views, indexes or
 /// constraints, no schemas but `public`, no comments).
-pub const MANIFEST_FORMAT_VERSION: u32 = COMMENTS_FORMAT_VERSION;
+pub const MANIFEST_FORMAT_VERSION: u32 = COLUMN_IDS_FORMAT_VERSION;
 /// The format version that added user schemas (`objects.schemas`).
 pub const SCHEMAS_FORMAT_VERSION: u32 = 8;
 /// The manifest format version that added table constraints (`objects.constraints`).
 pub const CONSTRAINTS_FORMAT_VERSION: u32 = 9;
 /// The manifest format version that added comments (`objects.comments`).
 pub const COMMENTS_FORMAT_VERSION: u32 = 10;
+/// The manifest format version that added stable column ids and column defaults.
+pub const COLUMN_IDS_FORMAT_VERSION: u32 = 11;
 /// The oldest manifest format version this build reads.
 pub const MANIFEST_FORMAT_VERSION_MIN: u32 = 1;
 const HEADER_BYTES: usize = 24;
@@ -99,6 +103,10 @@ struct SegmentJson {
     /// Absent (version 1, or nothing deleted) means no row is deleted.
     #[serde(default, skip_serializing_if = "DeleteVector::is_empty")]
     deleted: DeleteVector,
+    /// Absent (before version 11, or the segment holds its table's columns) means the
+    /// table definition's column ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    columns: Option<Vec<u32>>,
 }
 
 /// The file name of manifest `version`.
@@ -149,6 +157,7 @@ pub(crate) fn encode(p: &Persisted) -> Result<Vec<u8>> {
                         bytes: s.bytes,
                         zone_maps: s.zone_maps.clone(),
                         deleted: s.deleted.clone(),
+                        columns: s.columns.as_ref().map(|c| c.to_vec()),
                     })
                     .collect(),
             })
@@ -221,6 +230,7 @@ pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<Persisted> {
                             bytes: s.bytes,
                             zone_maps: s.zone_maps,
                             deleted: s.deleted,
+                            columns: s.columns.map(Into::into),
                             resident: None,
                         })
                         .collect(),
@@ -304,13 +314,24 @@ fn check(p: &Persisted) -> Result<(), String> {
                     s.id
                 ));
             }
-            if s.zone_maps.len() != t.def.columns.len() {
+            let held = s.columns.as_ref().map_or(t.def.columns.len(), |c| c.len());
+            if s.zone_maps.len() != held {
                 return Err(format!(
-                    "table {name} segment {} has {} zone maps for {} columns",
+                    "table {name} segment {} has {} zone maps for {held} columns",
                     s.id,
                     s.zone_maps.len(),
-                    t.def.columns.len()
                 ));
+            }
+            if let Some(columns) = &s.columns {
+                let next = t.def.next_column_id.max(t.def.columns.len() as u32);
+                for (i, id) in columns.iter().enumerate() {
+                    if columns[..i].contains(id) || *id >= next {
+                        return Err(format!(
+                            "table {name} segment {} holds column id {id} twice or not below {next}",
+                            s.id
+                        ));
+                    }
+                }
             }
             if let Some(z) = s
                 .zone_maps
@@ -411,6 +432,7 @@ mod tests {
                             max_exact: true,
                         }],
                         deleted: DeleteVector::from_rows([1]),
+                        columns: None,
                         resident: None,
                     }],
                 }],
@@ -803,7 +825,7 @@ mod tests {
             .objects
             .set_comment(table, Some("x"), Some("it's the key".into()));
         let bytes = encode(&p).unwrap();
-        assert_eq!(&bytes[8..12], &COMMENTS_FORMAT_VERSION.to_le_bytes());
+        assert_eq!(&bytes[8..12], &MANIFEST_FORMAT_VERSION.to_le_bytes());
         let back = decode(Path::new("m"), &bytes).unwrap();
         assert_eq!(back, p);
         assert_eq!(
@@ -821,6 +843,60 @@ mod tests {
         )
         .unwrap();
         assert_eq!(back, p);
+    }
+
+    #[test]
+    fn column_ids_round_trip_and_older_versions_read_as_positions() {
+        // Input: the sample after ADD y INTEGER DEFAULT 4 and DROP x (its segment holding id
+        // 0), then the unaltered sample framed as version 10; then a segment naming an id
+        // past the counter.
+        let mut p = sample();
+        let before = p.manifest.tables[0].def.ids();
+        let t = &mut p.manifest.tables[0];
+        t.def.dist_style = DistStyle::Auto;
+        t.def.dist_key = None;
+        t.def.sort_key = SortKey::Auto;
+        let four: arrow_array::ArrayRef =
+            std::sync::Arc::new(arrow_array::Int32Array::from(vec![4]));
+        t.def
+            .add_column(
+                ColumnDef {
+                    name: "y".into(),
+                    ty: SqlType::Integer,
+                    nullable: true,
+                    encoding: ColumnEncoding::Auto,
+                },
+                Some(four.as_ref()),
+            )
+            .unwrap();
+        t.def.drop_column(0);
+        t.segments[0].columns = Some(before.clone().into());
+        let bytes = encode(&p).unwrap();
+        assert_eq!(&bytes[8..12], &COLUMN_IDS_FORMAT_VERSION.to_le_bytes());
+        let back = decode(Path::new("m"), &bytes).unwrap();
+        assert_eq!(back, p);
+        let def = &back.manifest.tables[0].def;
+        assert_eq!(def.ids(), vec![1]);
+        let value = def.default_value(0).unwrap().unwrap();
+        assert_eq!(value.as_ref(), four.as_ref());
+        assert_eq!(back.manifest.tables[0].segments[0].zone_map(def, 0), None);
+
+        // A version 10 manifest names no ids: positions, and segments of the definition.
+        let old = sample();
+        let bytes = encode(&old).unwrap();
+        let payload = String::from_utf8_lossy(&bytes[HEADER_BYTES..]).into_owned();
+        assert!(!payload.contains("column_ids") && !payload.contains("defaults"));
+        let back = decode(
+            Path::new("m"),
+            &reframed(&bytes, COLUMN_IDS_FORMAT_VERSION - 1),
+        )
+        .unwrap();
+        assert_eq!(back, old);
+        assert_eq!(back.manifest.tables[0].def.ids(), before);
+
+        p.manifest.tables[0].segments[0].columns = Some(vec![0, 7].into());
+        let bytes = encode(&p).unwrap();
+        assert!(decode(Path::new("m"), &bytes).is_err());
     }
 
     #[test]

@@ -99,6 +99,23 @@ impl Resident {
         chunks.truncate(keep);
     }
 
+    /// The first `rows` rows (at least one) as one batch of the columns they were pushed
+    /// with: those of the table definition before an ADD or DROP COLUMN.
+    pub(crate) fn read_as_written(&self, rows: u64) -> Result<RecordBatch> {
+        let schema = {
+            let chunks = self.chunks.lock().unwrap_or_else(PoisonError::into_inner);
+            match chunks.first() {
+                Some(first) => first.schema(),
+                None => {
+                    return Err(Error::Internal(format!(
+                        "a resident segment holds no rows, its snapshot expects {rows}"
+                    )))
+                }
+            }
+        };
+        self.read(&schema, rows)
+    }
+
     /// The first `rows` rows as one batch of `schema`.
     pub(crate) fn read(&self, schema: &SchemaRef, rows: u64) -> Result<RecordBatch> {
         let mut parts = Vec::new();

@@ -750,6 +750,7 @@ mod tests {
             bytes: 0,
             zone_maps: vec![],
             deleted: Default::default(),
+            columns: None,
             resident: None,
         };
         table.segments = vec![seg(3, 4)];

@@ -20,11 +20,12 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 
 use arrow_array::RecordBatch;
 
-use crate::catalog::{Manifest, SegmentMeta, TableMeta};
+use crate::catalog::{Manifest, SegmentMeta, TableDef, TableMeta};
 use crate::delete_vector::DeleteVector;
 use crate::durable::{create_dir, list_dir, sync_dir, ReplaceError, TMP_SUFFIX};
 use crate::error::{io_at, Error, Result};
 use crate::manifest::{self, Persisted};
+use crate::resident::Resident;
 use crate::segment::writer::write_segment;
 use crate::segment::{SegmentReader, BLOCK_ROWS_MAX, SEGMENT_ROWS_MAX, WRITER_BLOCK_ROWS_MAX};
 use crate::transaction::Transaction;
@@ -477,8 +478,7 @@ impl Store {
         };
         let pruned = ranges.iter().any(|r| {
             segment
-                .zone_maps
-                .get(r.column)
+                .zone_map(&table.def, r.column)
                 .is_some_and(|z| !r.may_match(z))
         });
         if pruned || segment.live_rows() == 0 {
@@ -507,7 +507,8 @@ impl Store {
         let reader = self.open_segment(table, segment)?;
         // Row intervals every range's column keeps, intersected.
         let mut keep: Vec<(u64, u64)> = vec![(0, segment.rows)];
-        for range in ranges {
+        // A column the segment does not hold reads one value: no block of it to skip.
+        for range in ranges.iter().filter(|r| reader.holds(r.column)) {
             let Some(blocks) = reader.blocks(range.column) else {
                 return Err(Error::Internal(format!(
                     "range on column {} of a table with {} columns",
@@ -567,7 +568,7 @@ impl Store {
         let Some(resident) = &segment.resident else {
             return Err(Error::Internal(format!("segment {} is a file", segment.id)));
         };
-        let all = resident.read(&table.def.arrow_schema(), segment.rows)?;
+        let all = resident_batch(&table.def, segment, resident)?;
         let rows = u32::try_from(segment.rows)
             .map_err(|_| Error::Internal(format!("resident segment of {} rows", segment.rows)))?;
         let positions = segment.deleted.live_rows(0, rows);
@@ -857,12 +858,13 @@ impl Store {
                 }
                 let dir = self.table_dir(t.id);
                 create_dir(&dir)?;
-                let schema = t.def.arrow_schema();
                 for s in &mut t.segments {
                     let Some(resident) = s.resident.clone() else {
                         continue;
                     };
-                    let batch = resident.read(&schema, s.rows)?;
+                    // Rows appended before an ADD or DROP COLUMN are written in the
+                    // definition's columns now: the file holds what the manifest says.
+                    let batch = resident_batch(&t.def, s, &resident)?;
                     let path = self.segment_path(t.id, s.id);
                     let meta = write_segment(&path, t.id, s.id, &t.def, &[batch])?;
                     flushed.push((t.id, s.id));
@@ -951,6 +953,29 @@ impl CommitError {
     }
 }
 
+/// The first `segment.rows` rows of `resident` (the rows of resident segment `segment` of a
+/// table defined by `def`), in `def`'s columns.
+fn resident_batch(
+    def: &TableDef,
+    segment: &SegmentMeta,
+    resident: &Resident,
+) -> Result<RecordBatch> {
+    let Some(held) = &segment.columns else {
+        return resident.read(&def.arrow_schema(), segment.rows);
+    };
+    if segment.rows == 0 {
+        return Ok(RecordBatch::new_empty(def.arrow_schema()));
+    }
+    let rows = resident.read_as_written(segment.rows)?;
+    def.conform(held, &rows).map_err(|e| {
+        Error::Internal(format!(
+            "resident segment {} of {}: {e}",
+            segment.id,
+            def.qualified_name()
+        ))
+    })
+}
+
 /// Rows held in resident segments of `m`.
 fn resident_rows(m: &Manifest) -> u64 {
     m.tables
@@ -979,7 +1004,7 @@ fn merge_pending(t: &mut TableMeta, pending: &BTreeSet<u64>) -> Result<()> {
             .resident
             .as_ref()
             .ok_or_else(|| Error::Internal(format!("pending segment {} is a file", s.id)))?;
-        batches.push(resident.read(&schema, s.rows)?);
+        batches.push(resident_batch(&t.def, s, resident)?);
         deleted.extend(shifted(&s.deleted, rows)?);
         if zone_maps.is_empty() {
             zone_maps = s.zone_maps.clone();
@@ -1000,6 +1025,7 @@ fn merge_pending(t: &mut TableMeta, pending: &BTreeSet<u64>) -> Result<()> {
         bytes,
         zone_maps,
         deleted: DeleteVector::from_rows(deleted),
+        columns: None,
         resident: Some(Arc::new(crate::resident::Resident::with(batch))),
     };
     t.segments.retain(|s| !pending.contains(&s.id));
@@ -1088,7 +1114,7 @@ fn derive_record(newest: &Manifest, c: &Changes<'_>) -> Result<Record> {
                     let resident = p.resident.as_ref().ok_or_else(|| {
                         Error::Internal(format!("pending segment {} is a file", p.id))
                     })?;
-                    batches.push(resident.read(&schema, p.rows)?);
+                    batches.push(resident_batch(&view.def, p, resident)?);
                     let moved = shifted(&p.deleted, at)?;
                     if !moved.is_empty() {
                         deletes.push((segment, DeleteVector::from_rows(moved)));
@@ -1224,8 +1250,17 @@ fn check_conflicts(newest: &Manifest, c: &Changes<'_>) -> Result<()> {
         }
     }
     for (id, (name, _)) in c.appended {
-        if newest.table_by_id(*id).is_none() {
-            return Err(Error::SerializationConflict(name.clone()));
+        match newest.table_by_id(*id) {
+            None => return Err(Error::SerializationConflict(name.clone())),
+            // Rows appended in the columns of a definition an ADD or DROP COLUMN committed
+            // after the base replaced.
+            Some(now) => {
+                let view = c.view.table_by_id(*id);
+                let stale = view.is_none_or(|v| v.def.ids() != now.def.ids());
+                if stale && !c.redefined.contains(id) {
+                    return Err(Error::SerializationConflict(name.clone()));
+                }
+            }
         }
     }
     for id in c.created {
@@ -1279,8 +1314,11 @@ fn apply(newest: &Manifest, c: &Changes<'_>) -> Result<Manifest> {
                 .iter()
                 .find(|f| f.id == s.id && !f.is_resident())
             {
+                // The file holds what the resident segment held: the base definition's
+                // columns, which this transaction's view names if it changed them.
                 *s = SegmentMeta {
                     deleted: s.deleted.clone(),
+                    columns: s.columns.clone(),
                     ..file.clone()
                 };
             }

@@ -24,6 +24,7 @@ use arrow_array::{Array, RecordBatch};
 use crate::catalog::{Manifest, SegmentMeta, TableDef, TableMeta};
 use crate::durable::{create_dir, sync_dir};
 use crate::error::{Error, Result};
+use crate::segment::physical::PhysicalType;
 use crate::segment::writer::{span_string_bytes, split_rows, write_segment};
 use crate::segment::{SEGMENT_ROWS_MAX, SEGMENT_STRING_BYTES_MAX};
 use crate::statistics::{StatisticsScope, TableStats};
@@ -204,38 +205,94 @@ impl Transaction {
     }
 
     /// Replaces the definition of table `id` with `def` (ALTER TABLE ... RENAME, OWNER TO,
-    /// COMMENT ON): the name, the schema, column names, the owner, the comments and the
-    /// attributes that name columns may change; the columns' number, types and nullability
-    /// may not, since the table's segments hold them. A new name must be free in its schema.
-    /// At commit, another commit that changed the table after the base version is a
-    /// conflict, as is one that took the new name meanwhile.
+    /// ADD / DROP COLUMN, ALTER COLUMN TYPE, COMMENT ON): the name, the schema, column
+    /// names, the owner, the comments and the attributes that name columns may change, and
+    /// columns may come and go under new stable ids ([`TableDef::column_ids`]; see
+    /// [`TableDef::add_column`] and [`TableDef::drop_column`]). A column keeping its id keeps
+    /// its storage (its Arrow and physical type) and does not become NOT NULL; a new NOT NULL
+    /// column needs a default or a table without rows. Segments keep the columns they hold:
+    /// readers fill the added ones and skip the dropped ones. A new name must be free in its
+    /// schema. At commit, another commit that changed the table after the base version is a
+    /// conflict, as is one that took the new name meanwhile or appended rows of the old
+    /// columns.
     pub fn redefine_table(&mut self, id: u64, def: TableDef) -> Result<()> {
         check_def(&def)?;
         let snapshot = self.snapshot();
         let old = snapshot
             .table_by_id(id)
             .ok_or_else(|| Error::NoSuchTable(def.name.clone()))?;
-        let same_shape = old.def.columns.len() == def.columns.len()
-            && old
-                .def
-                .columns
-                .iter()
-                .zip(&def.columns)
-                .all(|(a, b)| a.ty == b.ty && a.nullable == b.nullable);
-        if !same_shape {
-            return Err(Error::Internal(format!(
-                "table {}: a new definition must keep the columns' types and nullability",
+        let refuse = |what: String| {
+            Err(Error::Internal(format!(
+                "table {}: {what}",
                 old.def.qualified_name()
-            )));
+            )))
+        };
+        let old_ids = old.def.ids();
+        let new_ids = def.ids();
+        if def.next_column_id != 0 && def.next_column_id < old.def.next_column_id {
+            return refuse("the column id counter went back".into());
+        }
+        for (i, column) in def.columns.iter().enumerate() {
+            match old.def.column_of_id(new_ids[i]) {
+                Some(o) => {
+                    let was = &old.def.columns[o];
+                    let same_storage = was.ty.arrow_type() == column.ty.arrow_type()
+                        && PhysicalType::of(was.ty) == PhysicalType::of(column.ty);
+                    if !same_storage || (was.nullable && !column.nullable) {
+                        return refuse(format!(
+                            "column {} may not change from {} to {} or become NOT NULL",
+                            column.name, was.ty, column.ty
+                        ));
+                    }
+                }
+                None => {
+                    let next = old.def.next_column_id.max(old_ids.len() as u32);
+                    if new_ids[i] < next {
+                        return refuse(format!("column id {} was used before", new_ids[i]));
+                    }
+                    if !column.nullable
+                        && def.default_value(i).ok().flatten().is_none()
+                        && old.rows() > 0
+                    {
+                        return refuse(format!(
+                            "a NOT NULL column {} without a default for its rows",
+                            column.name
+                        ));
+                    }
+                }
+            }
         }
         if (old.def.schema.as_str(), old.def.name.as_str()) != (&def.schema, &def.name) {
             check_name_free(snapshot, &def, Some(id))?;
         }
         let old_name = old.def.name.clone();
+        let reshaped = old_ids != new_ids;
+        let old_def = old.def.clone();
+        let pending = self.pending.clone();
         let table = self
             .view_mut()
             .table_by_id_mut(id)
             .ok_or_else(|| Error::Internal(format!("table {id} left the view")))?;
+        if reshaped {
+            let held: Arc<[u32]> = old_ids.into();
+            for s in &mut table.segments {
+                if s.columns.is_some() {
+                    continue;
+                }
+                match (&s.resident, pending.contains(&s.id)) {
+                    // This transaction's own small appends take the new columns now, so
+                    // that they merge with the rows it appends after.
+                    (Some(resident), true) => {
+                        let rows = resident.read(&old_def.arrow_schema(), s.rows)?;
+                        let rows = def.conform(&held, &rows).map_err(Error::Internal)?;
+                        s.zone_maps =
+                            crate::wal::zone_maps_of(&def, &rows).map_err(Error::Internal)?;
+                        s.resident = Some(Arc::new(crate::resident::Resident::with(rows)));
+                    }
+                    _ => s.columns = Some(held.clone()),
+                }
+            }
+        }
         table.def = def;
         if !self.created.contains(&id) {
             self.redefined.insert(id);
@@ -396,6 +453,7 @@ impl Transaction {
             bytes,
             zone_maps,
             deleted: crate::DeleteVector::new(),
+            columns: None,
             resident: Some(Arc::new(crate::resident::Resident::with(batch))),
         };
         self.pending.insert(segment.id);

@@ -245,6 +245,11 @@ pub(crate) fn apply(base: &Manifest, record: &Record) -> Result<(Manifest, Pushe
                     let Some(resident) = tail.resident.clone() else {
                         return Err(format!("append to segment {segment_id}, a file"));
                     };
+                    if tail.columns.is_some() {
+                        return Err(format!(
+                            "append to segment {segment_id}, of an earlier table definition"
+                        ));
+                    }
                     if tail.rows != *offset {
                         return Err(format!(
                             "append at row {offset} of segment {segment_id} of {} rows",
@@ -269,6 +274,7 @@ pub(crate) fn apply(base: &Manifest, record: &Record) -> Result<(Manifest, Pushe
                         bytes,
                         zone_maps,
                         deleted: DeleteVector::new(),
+                        columns: None,
                         resident: Some(resident.clone()),
                     });
                     resident

@@ -105,9 +105,10 @@ impl LoadPlan {
                     nullable: c.nullable,
                 });
             }
-            // A NOT NULL column left out would be NULL in every row.
+            // A NOT NULL column left out would be NULL in every row, unless it has a DEFAULT.
             for (i, c) in table.columns.iter().enumerate() {
-                if !c.nullable && !targets.iter().any(|t| t.index == i) {
+                let default = table.default_value(i).map_err(Error::Internal)?;
+                if !c.nullable && default.is_none() && !targets.iter().any(|t| t.index == i) {
                     return Err(Error::NotNullViolation {
                         table: table.name.clone(),
                         column: c.name.clone(),
@@ -135,12 +136,15 @@ impl LoadPlan {
 
     /// A batch of the full table from arrays of the target columns.
     fn table_batch(&self, arrays: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
-        let mut cols: Vec<ArrayRef> = self
-            .table
-            .columns
-            .iter()
-            .map(|c| new_null_array(&c.ty.arrow_type(), rows))
-            .collect();
+        // Columns left out: their DEFAULT (ALTER TABLE ADD COLUMN ... DEFAULT), or NULL.
+        let mut cols: Vec<ArrayRef> = Vec::with_capacity(self.table.columns.len());
+        for (i, c) in self.table.columns.iter().enumerate() {
+            let left_out = !self.targets.iter().any(|t| t.index == i);
+            match self.table.default_value(i).map_err(Error::Internal)? {
+                Some(one) if left_out => cols.push(crate::kernels::eval::repeat(&one, rows)?),
+                _ => cols.push(new_null_array(&c.ty.arrow_type(), rows)),
+            }
+        }
         for (t, a) in self.targets.iter().zip(arrays) {
             cols[t.index] = a;
         }

@@ -232,6 +232,9 @@ impl Scan<'_> {
     }
 
     fn statement(&mut self, t: &[TokenWithSpan]) -> Result<()> {
+        if keyword(t.first()).as_deref() == Some("ALTER") {
+            return self.alter_table(t);
+        }
         if keyword(t.first()).as_deref() != Some("CREATE") {
             return Ok(());
         }
@@ -323,6 +326,47 @@ impl Scan<'_> {
             }
         }
         self.table_attributes(t.get(close + 1..).unwrap_or_default(), &mut attrs)?;
+        if !attrs.is_empty() {
+            self.tables.push((name_start, attrs));
+        }
+        Ok(())
+    }
+
+    /// `ALTER TABLE [IF EXISTS] [ONLY] name ADD [COLUMN] [IF NOT EXISTS] element`: the
+    /// column element's attributes (Redshift's `ENCODE`), as in CREATE TABLE.
+    fn alter_table(&mut self, t: &[TokenWithSpan]) -> Result<()> {
+        if keyword(t.get(1)).as_deref() != Some("TABLE") {
+            return Ok(());
+        }
+        let mut i = 2;
+        if keyword(t.get(i)).as_deref() == Some("IF") {
+            i += 2;
+        }
+        if keyword(t.get(i)).as_deref() == Some("ONLY") {
+            i += 1;
+        }
+        let Some(name) = t.get(i) else {
+            return Ok(());
+        };
+        let name_start = name.span.start;
+        i += 1;
+        while t.get(i).is_some_and(|x| x.token == Token::Period) {
+            i += 2;
+        }
+        if keyword(t.get(i)).as_deref() != Some("ADD") {
+            return Ok(());
+        }
+        i += 1;
+        if keyword(t.get(i)).as_deref() == Some("COLUMN") {
+            i += 1;
+        } else if keyword(t.get(i)).is_some_and(|k| CONSTRAINT_STARTS.contains(&k.as_str())) {
+            return Ok(());
+        }
+        if keyword(t.get(i)).as_deref() == Some("IF") {
+            i += 3;
+        }
+        let mut attrs = TableAttributes::default();
+        self.column_element(t.get(i..).unwrap_or_default(), None, &mut attrs)?;
         if !attrs.is_empty() {
             self.tables.push((name_start, attrs));
         }

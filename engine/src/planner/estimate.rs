@@ -79,7 +79,7 @@ fn from_stats(s: &ColumnStats, rows: f64) -> ColumnEstimate {
 fn from_zone_maps(table: &TableMeta, c: usize, rows: f64) -> ColumnEstimate {
     let mut zone: Option<ZoneMap> = None;
     for seg in &table.segments {
-        if let Some(z) = seg.zone_maps.get(c) {
+        if let Some(z) = seg.zone_map(&table.def, c) {
             match &mut zone {
                 Some(acc) => acc.merge(z),
                 None => zone = Some(z.clone()),

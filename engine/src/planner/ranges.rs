@@ -79,9 +79,10 @@ fn scan_notes(plan: &Plan, out: &mut Vec<Option<String>>) {
                 .segments
                 .iter()
                 .filter(|s| {
-                    ranges
-                        .iter()
-                        .all(|r| s.zone_maps.get(r.column).is_none_or(|z| r.may_match(z)))
+                    ranges.iter().all(|r| {
+                        s.zone_map(&table.def, r.column)
+                            .is_none_or(|z| r.may_match(z))
+                    })
                 })
                 .count();
             out.push(Some(format!(

@@ -510,7 +510,14 @@ impl Binder<'_> {
                     };
                     self.assign(src, c.ty, &c.name, table_name.span())?
                 }
-                _ => Expr::literal(Datum::Null, c.ty),
+                // A column left out takes its DEFAULT (ALTER TABLE ADD COLUMN ... DEFAULT).
+                _ => match meta.def.default_value(ci).map_err(Error::Internal)? {
+                    Some(value) => Expr::literal(
+                        crate::kernels::cast::datum_at(value.as_ref(), 0, c.ty),
+                        c.ty,
+                    ),
+                    None => Expr::literal(Datum::Null, c.ty),
+                },
             };
             exprs.push(e);
         }

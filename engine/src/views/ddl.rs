@@ -32,7 +32,9 @@ impl Session {
                 ..
             } => Some(self.drop_views(names, *if_exists, *cascade, &stmt.text)),
             ast::Statement::CreateIndex(ci) => Some(self.create_index(ci, &stmt.text)),
-            ast::Statement::AlterTable(at) => Some(self.alter_table_statement(at, &stmt.text)),
+            ast::Statement::AlterTable(at) => {
+                Some(self.alter_table_statement(at, &stmt.text, stmt.attributes.as_deref()))
+            }
             ast::Statement::Comment {
                 object_type,
                 object_name,
@@ -53,6 +55,28 @@ impl Session {
             } => Some(self.drop_indexes(names, *if_exists, &stmt.text)),
             _ => None,
         }
+    }
+
+    /// The schema-bound views that read table `table` directly and whose query would no
+    /// longer bind, or no longer give the view's columns and types, in `after` (the
+    /// manifest with the table's new definition): what ALTER TABLE DROP COLUMN and ALTER
+    /// COLUMN TYPE would break.
+    pub(crate) fn views_broken_by(
+        &self,
+        after: &Manifest,
+        table: u64,
+        info: &security::SessionInfo,
+    ) -> Vec<u64> {
+        after
+            .objects
+            .dependents(table)
+            .filter(|v| v.schema_binding)
+            .filter(|v| {
+                let mut binder = self.view_binder(after, &v.query, info);
+                binder.bind_view_query(v).is_err()
+            })
+            .map(|v| v.id)
+            .collect()
     }
 
     /// A binder over `manifest` with the session's context, for binding a view's query.

@@ -3,6 +3,7 @@
 //! files; many single-row INSERTs. The crash and write-fault tests stay separate binaries: they
 //! kill processes and inject faults.
 
+mod alter_column;
 mod checkpoint;
 mod corruption;
 mod data_dir_lock;

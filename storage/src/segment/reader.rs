@@ -40,8 +40,13 @@ pub struct SegmentReader {
     path: PathBuf,
     map: Mmap,
     rows: u64,
+    /// The table definition's columns; `blocks` and `fills` are indexed like them.
     columns: Vec<ColumnDef>,
+    /// Each column's blocks (none for a column the segment does not hold).
     blocks: Vec<Vec<BlockMeta>>,
+    /// For each column the segment does not hold (added after it was written), the
+    /// one-row value its rows read (its default, or NULL).
+    fills: Vec<Option<ArrayRef>>,
 }
 
 /// Maps `file` read-only.
@@ -124,13 +129,42 @@ impl SegmentReader {
 
         let (rows, blocks) = parse_footer(footer, footer_at as u64, table, segment)
             .map_err(|e| corrupt(format!("footer: {e}")))?;
+        let def = &table.def;
+        let mut fills = Vec::with_capacity(def.columns.len());
+        for c in 0..def.columns.len() {
+            let held = segment.zone_map(def, c).is_some();
+            fills.push(match held {
+                true => None,
+                false => Some(def.fill(c, 1).map_err(|e| {
+                    Error::Internal(format!("table {}: {e}", def.qualified_name()))
+                })?),
+            });
+        }
         Ok(SegmentReader {
             path: path.to_path_buf(),
             map,
             rows,
-            columns: table.def.columns.clone(),
+            columns: def.columns.clone(),
             blocks,
+            fills,
         })
+    }
+
+    /// False for a column of the table the segment does not hold (one added after it was
+    /// written, whose rows read the column's default): it has no blocks.
+    pub fn holds(&self, column: usize) -> bool {
+        self.fills.get(column).is_some_and(Option::is_none)
+    }
+
+    /// Column `c`'s fill repeated `rows` times, if the segment does not hold it.
+    fn filled(&self, c: usize, rows: usize) -> Result<Option<ArrayRef>> {
+        let Some(Some(one)) = self.fills.get(c) else {
+            return Ok(None);
+        };
+        let zeros = arrow_array::UInt32Array::from(vec![0u32; rows]);
+        arrow_select::take::take(one.as_ref(), &zeros, None)
+            .map(Some)
+            .map_err(|e| Error::Internal(format!("filling column {c}: {e}")))
     }
 
     /// Rows in the segment.
@@ -156,7 +190,10 @@ impl SegmentReader {
                     self.columns.len()
                 )));
             };
-            arrays.push(self.read_column(c, column, blocks, rows)?);
+            match self.filled(c, rows)? {
+                Some(fill) => arrays.push(fill),
+                None => arrays.push(self.read_column(c, column, blocks, rows)?),
+            }
             fields.push(column.arrow_field());
         }
         let schema = Arc::new(Schema::new(fields));
@@ -210,6 +247,13 @@ impl SegmentReader {
                     self.columns.len()
                 )));
             };
+            let rows_usize =
+                to_usize(rows_out, "row count").map_err(|e| Error::corrupt(&self.path, e))?;
+            if let Some(fill) = self.filled(c, rows_usize)? {
+                arrays.push(fill);
+                fields.push(column.arrow_field());
+                continue;
+            }
             let mut selected = Vec::new();
             let mut mask = Vec::new();
             let mut start = 0u64;
@@ -357,27 +401,40 @@ fn parse_footer(
     if rows == 0 || rows > u64::from(SEGMENT_ROWS_MAX) {
         return Err(format!("holds {rows} rows, outside 1..={SEGMENT_ROWS_MAX}"));
     }
-    if column_count as usize != table.def.columns.len() {
+    // The table column each of the segment's columns is (none for a dropped one).
+    let def = &table.def;
+    let held: Vec<Option<usize>> = match &segment.columns {
+        None => (0..def.columns.len()).map(Some).collect(),
+        Some(ids) => ids.iter().map(|id| def.column_of_id(*id)).collect(),
+    };
+    if column_count as usize != held.len() {
         return Err(format!(
-            "has {column_count} columns, the table {}",
-            table.def.columns.len()
+            "has {column_count} columns, the manifest says {}",
+            held.len()
         ));
     }
     let mut next = HEADER_BYTES as u64;
-    let mut columns = Vec::with_capacity(table.def.columns.len());
-    for (c, column) in table.def.columns.iter().enumerate() {
+    let mut columns = vec![Vec::new(); def.columns.len()];
+    for (c, table_column) in held.iter().enumerate() {
         let type_id = r.u8()?;
-        let ty = PhysicalType::of(column.ty);
-        match PhysicalType::from_id(type_id) {
-            Some(found) if found == ty => {}
-            Some(found) => {
-                return Err(format!(
-                    "column {c} holds {found:?} values, a {} column needs {ty:?}",
-                    column.ty
-                ))
+        let Some(found) = PhysicalType::from_id(type_id) else {
+            return Err(format!("column {c} has unknown physical type id {type_id}"));
+        };
+        let column = table_column.and_then(|t| def.columns.get(t));
+        // A dropped column is never decoded: its blocks are only checked to tile the file.
+        let ty = match column {
+            Some(column) => {
+                let ty = PhysicalType::of(column.ty);
+                if found != ty {
+                    return Err(format!(
+                        "column {c} holds {found:?} values, a {} column needs {ty:?}",
+                        column.ty
+                    ));
+                }
+                ty
             }
-            None => return Err(format!("column {c} has unknown physical type id {type_id}")),
-        }
+            None => found,
+        };
         let block_count = r.u32()?;
         // Each block entry takes at least 25 bytes, which bounds the allocation by the footer.
         if block_count as usize > r.remaining() / 25 {
@@ -423,7 +480,9 @@ fn parse_footer(
                 "column {c} holds {column_rows} rows, the segment {rows}"
             ));
         }
-        columns.push(blocks);
+        if let Some(slot) = table_column.and_then(|t| columns.get_mut(t)) {
+            *slot = blocks;
+        }
     }
     if next != footer_at {
         return Err(format!(

@@ -302,6 +302,7 @@ fn write_segment_to(
         bytes,
         zone_maps: columns.into_iter().map(|c| c.zone_map).collect(),
         deleted: crate::delete_vector::DeleteVector::new(),
+        columns: None,
         resident: None,
     })
 }
