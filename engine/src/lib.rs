@@ -1007,32 +1007,7 @@ impl Session {
         text: &str,
         what: &str,
     ) -> Result<QueryResult> {
-        if !matches!(ast, sqlparser::ast::Statement::Query(_)) {
-            return Err(Error::InvalidParameter {
-                message: format!("{what} takes exactly one SELECT statement"),
-            });
-        }
-        let text: Arc<str> = Arc::from(text);
-        let manifest = self.current_manifest();
-        let bound = {
-            let info = self.session_info(&manifest);
-            let catalog = planner::dml::binding_catalog(&manifest, ast, &info.path);
-            let mut binder = Binder::new(&catalog, &text, Some(&[]));
-            self.set_clock(&binder);
-            binder.settings = Some(&self.settings);
-            binder.session = Some(&info);
-            binder.load_errors = Some(&self.engine.load_errors);
-            binder.files = Some(self.engine.files.clone());
-            (binder.bind_statement(ast)?, binder.accesses)
-        };
-        let (BoundStatement::Query(q), accesses) = bound else {
-            return Err(Error::InvalidParameter {
-                message: format!("{what} takes exactly one SELECT statement"),
-            });
-        };
-        let actor = security::Actor::of(&manifest.security, self.role_oid);
-        security::check_view_reads(&manifest, &actor, &accesses)?;
-        security::check_reads(&manifest, &actor, &q.plan, None, &accesses)?;
+        let q = self.bind_read_query(ast, text, what)?;
         let store = self.engine.store.clone();
         let interrupt = self.interrupts.start(std::time::Duration::from_millis(
             self.settings.statement_timeout_ms(),
@@ -1054,6 +1029,45 @@ impl Session {
             columns: q.columns,
             batches,
         })
+    }
+
+    /// Binds the SELECT `ast` of an UNLOAD or COPY TO (`what`) and checks the session may
+    /// read what it reads.
+    fn bind_read_query(
+        &mut self,
+        ast: &sqlparser::ast::Statement,
+        text: &str,
+        what: &str,
+    ) -> Result<planner::select::BoundQuery> {
+        if !matches!(ast, sqlparser::ast::Statement::Query(_)) {
+            return Err(Error::InvalidParameter {
+                message: format!("{what} takes exactly one SELECT statement"),
+            });
+        }
+        let text: Arc<str> = Arc::from(text);
+        let manifest = self.current_manifest();
+        let bound = {
+            let info = self.session_info(&manifest);
+            let catalog = planner::dml::binding_catalog(&manifest, ast, &info.path);
+            let mut binder = Binder::new(&catalog, &text, Some(&[]));
+            self.set_clock(&binder);
+            binder.settings = Some(&self.settings);
+            binder.session = Some(&info);
+            binder.load_errors = Some(&self.engine.load_errors);
+            binder.files = Some(self.engine.files.clone());
+            // `pg_sleep` in the query answers the statement's cancel requests and timeout.
+            binder.interrupt_key = self.interrupts.key();
+            (binder.bind_statement(ast)?, binder.accesses)
+        };
+        let (BoundStatement::Query(q), accesses) = bound else {
+            return Err(Error::InvalidParameter {
+                message: format!("{what} takes exactly one SELECT statement"),
+            });
+        };
+        let actor = security::Actor::of(&manifest.security, self.role_oid);
+        security::check_view_reads(&manifest, &actor, &accesses)?;
+        security::check_reads(&manifest, &actor, &q.plan, None, &accesses)?;
+        Ok(q)
     }
 
     /// For `COPY table [(columns)] FROM STDIN`: the sink that collects the client's data
@@ -1081,6 +1095,11 @@ impl Session {
                 return Err(Error::InFailedTransaction);
             }
             let format = copy::postgres::pg_format(options, legacy_options)?;
+            if format.binary {
+                return Err(Error::Unsupported {
+                    message: "COPY FROM STDIN in binary format is not supported".into(),
+                });
+            }
             let parts: Vec<String> = table_name
                 .0
                 .iter()
@@ -1191,19 +1210,26 @@ impl Session {
                     (ast, text)
                 }
             };
-            let result = self.run_query(&ast, &text, "COPY")?;
-            let rows = result.num_rows() as u64;
-            let data = copy::postgres::encode(
-                &result.columns,
-                &result.batches,
-                &format,
-                self.settings.time_zone(),
-            );
-            Ok(copy::postgres::CopyOut {
-                data,
+            let q = self.bind_read_query(&ast, &text, "COPY")?;
+            // The rows stream from a query thread of their own, as a SELECT's do; it waits
+            // for a query slot and holds it until the COPY ends.
+            let interrupt = self.interrupts.start(std::time::Duration::from_millis(
+                self.settings.statement_timeout_ms(),
+            ));
+            let job = exec::stream::QueryJob {
+                engine: self.engine.clone(),
+                plan: q.plan,
+                memory_limit_bytes: self.settings.query_memory_limit_bytes(),
+                interrupt,
+                queue: Some((self.user.clone(), Arc::clone(&self.statement_text))),
+                failed: Arc::clone(&self.stream_failed),
+            };
+            let rows = exec::stream::start(q.columns.clone(), job)?;
+            Ok(copy::postgres::CopyOut::new(
                 rows,
-                columns: result.columns.len(),
-            })
+                format,
+                self.settings.time_zone(),
+            ))
         })())
     }
 

@@ -8,6 +8,10 @@
 use std::sync::Arc;
 
 use basalt_engine::pgtext::Zone;
+
+use crate::encode::RowEncoder;
+use crate::sqlstate::SqlError;
+use crate::types::ResultFormats;
 use basalt_engine::{
     CancelHandle, Description, Engine, Executed, Result, Session, Statement, StatementResult,
     TransactionStatus,
@@ -136,12 +140,80 @@ pub trait BackendSession: Send + 'static {
         })
     }
 
-    /// Runs a COPY TO STDOUT: the encoded rows, their count and the column count.
-    fn copy_out(&mut self, _statement: &Self::Statement) -> Result<(Vec<u8>, u64, usize)> {
-        Err(basalt_engine::Error::Unsupported {
+    /// Starts a COPY TO STDOUT: its output is produced as the protocol layer reads it.
+    fn copy_out(
+        &mut self,
+        _statement: &Self::Statement,
+    ) -> std::result::Result<CopyOutput, SqlError> {
+        Err(SqlError::from_engine(&basalt_engine::Error::Unsupported {
             message: "COPY is not supported".into(),
-        })
+        }))
     }
+}
+
+/// A running COPY TO STDOUT, as the protocol layer sends it.
+pub struct CopyOutput {
+    /// Columns per row (for CopyOutResponse).
+    pub columns: usize,
+    /// Whether the output is in PostgreSQL's binary COPY format.
+    pub binary: bool,
+    /// The output in pieces, each with the rows it holds, produced as they are read; an
+    /// error ends it. Dropping it stops the query.
+    pub chunks: Box<dyn Iterator<Item = CopyChunk> + Send>,
+}
+
+/// A piece of a COPY TO STDOUT's output and the rows it holds, or the error that ends it.
+pub type CopyChunk = std::result::Result<(Vec<u8>, u64), SqlError>;
+
+/// The signature and header of PostgreSQL's binary COPY format: `PGCOPY\n\377\r\n\0`, flags
+/// (no OIDs) and the length of the header extension (none), big-endian.
+const BINARY_COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+/// The binary format's trailer: a field count of -1.
+const BINARY_COPY_TRAILER: &[u8] = &(-1i16).to_be_bytes();
+
+/// Encodes `out`'s rows in the binary COPY format: the header, then per row its field count
+/// and each field as a DataRow carries it (length, -1 for NULL, then the binary value), then
+/// the trailer.
+fn binary_copy(
+    mut out: basalt_engine::copy::postgres::CopyOut,
+    zone: Zone,
+) -> std::result::Result<CopyOutput, SqlError> {
+    let columns = out.columns();
+    let types = out.result_columns().iter().map(|c| c.ty).collect();
+    let mut encoder = RowEncoder::new(types, &ResultFormats::AllBinary, zone)?;
+    let mut stage = 0u8;
+    let chunks = std::iter::from_fn(move || match stage {
+        0 => {
+            stage = 1;
+            Some(Ok((BINARY_COPY_HEADER.to_vec(), 0)))
+        }
+        1 => match out.next_batch() {
+            Some(Ok(batch)) => Some((|| {
+                encoder.check(&batch)?;
+                let rows = encoder.encode(&batch, 0..batch.num_rows())?;
+                let mut data = Vec::with_capacity(rows.iter().map(|r| r.data.len() + 2).sum());
+                for row in &rows {
+                    data.extend_from_slice(&row.field_count.to_be_bytes());
+                    data.extend_from_slice(&row.data);
+                }
+                Ok((data, rows.len() as u64))
+            })()),
+            Some(Err(e)) => {
+                stage = 2;
+                Some(Err(SqlError::from_engine(&e)))
+            }
+            None => {
+                stage = 2;
+                Some(Ok((BINARY_COPY_TRAILER.to_vec(), 0)))
+            }
+        },
+        _ => None,
+    });
+    Ok(CopyOutput {
+        columns,
+        binary: true,
+        chunks: Box::new(chunks),
+    })
 }
 
 impl Backend for Engine {
@@ -187,13 +259,28 @@ impl BackendSession for Session {
         }
     }
 
-    fn copy_out(&mut self, statement: &Statement) -> Result<(Vec<u8>, u64, usize)> {
-        let out = Session::copy_out(self, statement).unwrap_or_else(|| {
-            Err(basalt_engine::Error::Internal(
-                "not a COPY TO STDOUT statement".into(),
-            ))
-        })?;
-        Ok((out.data, out.rows, out.columns))
+    fn copy_out(&mut self, statement: &Statement) -> std::result::Result<CopyOutput, SqlError> {
+        let out = Session::copy_out(self, statement)
+            .unwrap_or_else(|| {
+                Err(basalt_engine::Error::Internal(
+                    "not a COPY TO STDOUT statement".into(),
+                ))
+            })
+            .map_err(|e| SqlError::from_engine(&e))?;
+        if out.binary() {
+            return binary_copy(out, self.time_zone());
+        }
+        let mut out = out;
+        let columns = out.columns();
+        let chunks = std::iter::from_fn(move || {
+            out.next_chunk()
+                .map(|chunk| chunk.map_err(|e| SqlError::from_engine(&e)))
+        });
+        Ok(CopyOutput {
+            columns,
+            binary: false,
+            chunks: Box::new(chunks),
+        })
     }
 
     fn parse(&mut self, sql: &str) -> Result<Vec<Statement>> {

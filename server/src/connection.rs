@@ -359,39 +359,10 @@ impl<B: Backend> Connection<B> {
                     return self.start_copy_in(client, &session, statement).await;
                 }
                 Some(false) => {
-                    let out = exec::blocking(&session, move |s| {
-                        s.copy_out(&statement).map_err(engine_error)
-                    })
-                    .await;
-                    let (data, rows, columns) = match out {
-                        Ok(out) => out,
-                        Err(error) => return send_error(client, error).await,
-                    };
-                    let formats = vec![0i16; columns];
-                    feed(
-                        client,
-                        PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(
-                            0,
-                            columns as i16,
-                            formats,
-                        )),
-                    )
-                    .await?;
-                    for chunk in data.chunks(COPY_OUT_CHUNK_BYTES) {
-                        feed(
-                            client,
-                            PgWireBackendMessage::CopyData(CopyData::new(
-                                bytes::Bytes::copy_from_slice(chunk),
-                            )),
-                        )
-                        .await?;
+                    if !self.copy_out(client, &session, statement).await? {
+                        // The COPY failed: the rest of the query string is not run.
+                        return Ok(());
                     }
-                    feed(client, PgWireBackendMessage::CopyDone(CopyDone::new())).await?;
-                    feed(
-                        client,
-                        command_complete(Tag::new("COPY").with_rows(rows as usize)),
-                    )
-                    .await?;
                     continue;
                 }
                 None => {}
@@ -439,6 +410,82 @@ impl<B: Backend> Connection<B> {
             }
         }
         Ok(())
+    }
+
+    /// Runs a COPY TO STDOUT: CopyOutResponse, the output as CopyData messages as the query
+    /// produces it, CopyDone and `COPY n`; `false` if it failed (an ErrorResponse was sent).
+    /// The output is encoded on a blocking thread at most [`COPY_OUT_CHUNKS_IN_FLIGHT_MAX`]
+    /// pieces ahead of the socket; a client that hangs up ends the wait on the socket, which
+    /// drops the channel, which stops the encoder and with it the query.
+    async fn copy_out<C>(
+        &self,
+        client: &mut C,
+        session: &SharedSession<B::Session>,
+        statement: StatementOf<B>,
+    ) -> PgWireResult<bool>
+    where
+        C: ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let started = exec::blocking(session, move |s| s.copy_out(&statement)).await;
+        let output = match started {
+            Ok(output) => output,
+            Err(error) => {
+                send_error(client, error).await?;
+                return Ok(false);
+            }
+        };
+        let format = i8::from(output.binary);
+        feed(
+            client,
+            PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(
+                format,
+                output.columns as i16,
+                vec![i16::from(format); output.columns],
+            )),
+        )
+        .await?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel(COPY_OUT_CHUNKS_IN_FLIGHT_MAX);
+        let chunks = output.chunks;
+        drop(tokio::task::spawn_blocking(move || {
+            for chunk in chunks {
+                let failed = chunk.is_err();
+                if tx.blocking_send(chunk).is_err() || failed {
+                    return;
+                }
+            }
+        }));
+        let mut rows = 0u64;
+        while let Some(chunk) = rx.recv().await {
+            let (data, n) = match chunk {
+                Ok(chunk) => chunk,
+                Err(error) => {
+                    // As PostgreSQL: an error ends the copy without CopyDone.
+                    send_error(client, error).await?;
+                    return Ok(false);
+                }
+            };
+            rows += n;
+            for piece in data.chunks(COPY_OUT_CHUNK_BYTES) {
+                feed(
+                    client,
+                    PgWireBackendMessage::CopyData(CopyData::new(bytes::Bytes::copy_from_slice(
+                        piece,
+                    ))),
+                )
+                .await?;
+            }
+        }
+        feed(client, PgWireBackendMessage::CopyDone(CopyDone::new())).await?;
+        feed(
+            client,
+            command_complete(
+                Tag::new("COPY").with_rows(usize::try_from(rows).unwrap_or(usize::MAX)),
+            ),
+        )
+        .await?;
+        Ok(true)
     }
 
     /// Starts a COPY FROM STDIN: the session checks the table and options, then the client
@@ -596,6 +643,8 @@ fn option_settings(options: &str) -> Result<Vec<(String, String)>, SqlError> {
 
 /// Bytes of COPY TO STDOUT output per CopyData message.
 const COPY_OUT_CHUNK_BYTES: usize = 64 * 1024;
+/// Most encoded pieces of a COPY TO STDOUT (a batch each) waiting for the socket.
+const COPY_OUT_CHUNKS_IN_FLIGHT_MAX: usize = 2;
 
 fn lock_copy<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     match m.lock() {

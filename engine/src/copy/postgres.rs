@@ -14,12 +14,16 @@ use sqlparser::ast::{self, CopyLegacyCsvOption, CopyLegacyOption, CopyOption};
 use crate::copy::options::{Compression, CopyOptions, InputFormat, TimeFormat};
 use crate::copy::LoadPlan;
 use crate::error::{Error, Result};
+use crate::exec::stream::RowStream;
 use crate::pgtext::{format_value, Zone};
 use crate::ResultColumn;
 
 /// The layout options of a PostgreSQL COPY.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PgFormat {
+    /// FORMAT binary: PostgreSQL's binary COPY format, which the protocol layer encodes (it
+    /// holds the binary encoders of every type); no other layout option applies.
+    pub binary: bool,
     pub csv: bool,
     pub header: bool,
     pub delimiter: u8,
@@ -87,7 +91,7 @@ fn single(c: char, what: &str) -> Result<u8> {
 
 /// Reads a PostgreSQL COPY's options.
 pub fn pg_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<PgFormat> {
-    let mut csv = false;
+    let (mut csv, mut binary) = (false, false);
     let (mut header, mut delimiter, mut null, mut quote, mut escape) =
         (false, None, None, b'"', None);
     let unsupported = |what: String| Error::Unsupported {
@@ -96,8 +100,9 @@ pub fn pg_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<
     for o in options {
         match o {
             CopyOption::Format(f) => match f.value.to_ascii_lowercase().as_str() {
-                "text" => csv = false,
-                "csv" => csv = true,
+                "text" => (csv, binary) = (false, false),
+                "csv" => (csv, binary) = (true, false),
+                "binary" => (csv, binary) = (false, true),
                 other => {
                     return Err(Error::Unsupported {
                         message: format!("COPY format \"{other}\" is not supported"),
@@ -133,6 +138,19 @@ pub fn pg_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<
             other => return Err(unsupported(other.to_string())),
         }
     }
+    if binary {
+        let given = [
+            (header, "HEADER"),
+            (delimiter.is_some(), "DELIMITER"),
+            (null.is_some(), "NULL"),
+        ];
+        if let Some((_, what)) = given.iter().find(|(set, _)| *set) {
+            return Err(Error::Syntax {
+                message: format!("cannot specify {what} in BINARY mode"),
+                position: None,
+            });
+        }
+    }
     if !csv && (quote != b'"' || escape.is_some()) {
         return Err(Error::Unsupported {
             message: "COPY QUOTE and ESCAPE are available only in CSV mode".into(),
@@ -144,6 +162,7 @@ pub fn pg_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<
         });
     }
     Ok(PgFormat {
+        binary,
         csv,
         header,
         delimiter: delimiter.unwrap_or(if csv { b',' } else { b'\t' }),
@@ -265,12 +284,79 @@ pub fn encode(
     out.into_bytes()
 }
 
-/// What a COPY TO STDOUT produced: the encoded rows and their count.
+/// A running COPY TO STDOUT: its rows stream from the query as they are produced, and
+/// [`CopyOut::next_chunk`] encodes them a batch at a time, so a result of any size leaves at
+/// a steady memory footprint. Dropping it stops the query and frees its query slot.
 #[derive(Debug)]
 pub struct CopyOut {
-    pub data: Vec<u8>,
-    pub rows: u64,
-    pub columns: usize,
+    rows: RowStream,
+    format: PgFormat,
+    zone: Zone,
+    /// Whether the CSV or text header line has yet to be sent.
+    header_due: bool,
+}
+
+impl CopyOut {
+    pub(crate) fn new(rows: RowStream, format: PgFormat, zone: Zone) -> Self {
+        CopyOut {
+            rows,
+            header_due: format.header,
+            format: PgFormat {
+                header: false,
+                ..format
+            },
+            zone,
+        }
+    }
+
+    /// The number of columns each row has (for CopyOutResponse).
+    pub fn columns(&self) -> usize {
+        self.rows.columns().len()
+    }
+
+    /// Whether the rows go out in PostgreSQL's binary format, which the protocol layer
+    /// encodes from [`CopyOut::next_batch`].
+    pub fn binary(&self) -> bool {
+        self.format.binary
+    }
+
+    /// The result's columns.
+    pub fn result_columns(&self) -> &[ResultColumn] {
+        self.rows.columns()
+    }
+
+    /// The next batch of rows, not encoded; `None` at the end. An error ends the rows.
+    pub fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
+        self.rows.next()
+    }
+
+    /// The next piece of the encoded output and the rows in it (the header line comes
+    /// first, alone); `None` at the end. An error ends the output.
+    pub fn next_chunk(&mut self) -> Option<Result<(Vec<u8>, u64)>> {
+        if self.header_due {
+            self.header_due = false;
+            let header = PgFormat {
+                header: true,
+                ..self.format.clone()
+            };
+            return Some(Ok((
+                encode(self.rows.columns(), &[], &header, self.zone),
+                0,
+            )));
+        }
+        let batch = match self.rows.next()? {
+            Ok(batch) => batch,
+            Err(e) => return Some(Err(e)),
+        };
+        let rows = batch.num_rows() as u64;
+        let data = encode(
+            self.rows.columns(),
+            std::slice::from_ref(&batch),
+            &self.format,
+            self.zone,
+        );
+        Some(Ok((data, rows)))
+    }
 }
 
 #[cfg(test)]

@@ -8,14 +8,33 @@
 //!   cursors.
 //!
 //! How rows are kept. A cursor's query is bound when it is declared, so it reads the snapshot
-//! of that moment, and runs at its first FETCH or MOVE (a runtime error surfaces there, as in
-//! PostgreSQL). The executor produces whole results, so the cursor then holds its result's
-//! batches; a FETCH returns slices of them (no copy going forward, a `take` going backward).
-//! A NO SCROLL cursor can never go back, so each FETCH drops the batches wholly behind its
-//! position: its memory shrinks as the client reads. A cursor declared without NO SCROLL may
-//! go back at any time and keeps every batch until it is closed. A WITH HOLD cursor that has
-//! not run yet runs at COMMIT (PostgreSQL materializes held cursors there too), so it never
-//! reads segment files after the transaction that wrote them is gone.
+//! of that moment, and starts at its first FETCH or MOVE (a runtime error surfaces there, as
+//! in PostgreSQL). It then runs on a query thread of its own as a streamed SELECT does
+//! (`exec::stream`): batches wait in a bounded channel, and a FETCH takes from the channel
+//! only the batches it needs to answer, so a cursor over a result far larger than memory
+//! returns its first rows at once and holds a bounded number of batches beyond what it kept.
+//!
+//! What it keeps of the rows read is the [`RowStore`]. A NO SCROLL cursor can never go back,
+//! so each FETCH drops the batches wholly behind its position and a MOVE drops the rows it
+//! passes: it reads the whole result at a steady footprint. A cursor declared without NO
+//! SCROLL may go back at any time, so it keeps (spools) every batch it has read, never more:
+//! its memory grows with what the client has read, not with the result. A FETCH that needs
+//! the end of the result (FETCH ALL, FETCH LAST, ABSOLUTE -n) reads the stream to its end.
+//!
+//! Between FETCHes the query thread waits on the full channel without its query slot
+//! (`exec::stream::Idle::YieldSlot`) and queues for one again when a FETCH takes rows: an
+//! open cursor occupies a slot only while it computes rows, so a client that leaves a cursor
+//! open does not block the workload-management queue, nor its own session's later queries.
+//! What an idle cursor does keep is its memory: the batches in the channel, and the output
+//! of an operator that materializes (a sort, an aggregate, a join's build side). The FETCH
+//! polls the session's cancel requests and `statement_timeout` while it waits for rows; the
+//! query thread has an interrupt of its own, cancelled when the cursor is closed or its
+//! transaction ends, so a cancel request or a timeout that arrives between FETCHes does not
+//! touch the cursor.
+//!
+//! A WITH HOLD cursor declared in a transaction block reads the rest of its stream into its
+//! store at COMMIT (PostgreSQL materializes held cursors there too), so it never reads segment
+//! files after the transaction that wrote them is gone; ROLLBACK closes it unread.
 
 pub mod parse;
 mod scroll;
@@ -27,6 +46,8 @@ use std::sync::Arc;
 use arrow_array::{RecordBatch, UInt32Array};
 
 use crate::error::{Error, Result};
+use crate::exec::stream::RowStream;
+use crate::interrupt::{CancelHandle, InterruptSource};
 use crate::planner::plan::Plan;
 use crate::types::Datum;
 use crate::ResultColumn;
@@ -44,12 +65,18 @@ pub struct CursorOptions {
 }
 
 /// Where a cursor's rows come from.
+///
+/// ```text
+///   Pending --first FETCH/MOVE, or COMMIT of a WITH HOLD--> Ready(streaming)
+///   Ready(streaming) --stream ends, or COMMIT of a WITH HOLD--> Ready(complete)
+///   any --an error in its query or a FETCH--> Failed
+/// ```
 #[derive(Debug)]
 enum Rows {
     /// Declared but not run yet: its query's plan, bound against the DECLARE's snapshot.
     Pending(Box<Plan>),
-    /// Run: its result.
-    Ready(RowStore),
+    /// Running or run: the rows read so far and the stream of the rest.
+    Ready(Box<RowStore>),
     /// Its query or a FETCH failed; as PostgreSQL, it can only be closed now.
     Failed,
 }
@@ -98,26 +125,97 @@ impl Cursor {
     }
 }
 
-/// A cursor's result: its non-empty batches in order, less those a NO SCROLL cursor has left
-/// behind.
+/// Longest a failed FETCH waits for its cursor's query thread to stop. The thread polls its
+/// interrupt between batches and inside every operator, so it stops well within this; the
+/// bound only keeps a FETCH from waiting forever on a bug.
+const FEED_STOP_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The running query behind a cursor: its stream, and the interrupt of its query thread,
+/// which is cancelled when the feed is dropped (the cursor closed or its transaction ended),
+/// so a thread still waiting for a query slot stops too.
+#[derive(Debug)]
+pub(crate) struct Feed {
+    pub rows: RowStream,
+    pub cancel: CancelHandle,
+    /// Keeps the thread's interrupt registered while it runs.
+    pub _source: InterruptSource,
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// A cursor's rows read so far: its non-empty batches in order, less those a NO SCROLL
+/// cursor has left behind, and the feed of the rest while the query runs.
 #[derive(Debug)]
 struct RowStore {
     batches: VecDeque<RecordBatch>,
     /// Rows dropped from the front.
     dropped: u64,
-    /// Rows in the whole result.
+    /// Rows read so far (the whole result's once `feed` is `None`).
     total: u64,
+    /// The rest of the result; `None` once it has all been read.
+    feed: Option<Feed>,
 }
 
 impl RowStore {
+    /// A complete result.
+    #[cfg(test)]
     fn new(batches: Vec<RecordBatch>) -> RowStore {
-        let batches: VecDeque<RecordBatch> =
-            batches.into_iter().filter(|b| b.num_rows() > 0).collect();
-        let total = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let mut store = RowStore::streaming(None);
+        for batch in batches {
+            store.push(batch);
+        }
+        store
+    }
+
+    /// Rows yet to be read from `feed` (none if `None`).
+    fn streaming(feed: Option<Feed>) -> RowStore {
         RowStore {
-            batches,
+            batches: VecDeque::new(),
             dropped: 0,
-            total,
+            total: 0,
+            feed,
+        }
+    }
+
+    fn push(&mut self, batch: RecordBatch) {
+        if batch.num_rows() > 0 {
+            self.total += batch.num_rows() as u64;
+            self.batches.push_back(batch);
+        }
+    }
+
+    /// Whether every row of the result has been read.
+    fn complete(&self) -> bool {
+        self.feed.is_none()
+    }
+
+    /// Reads the next batch of the feed, calling `check` while it waits; `false` once the
+    /// result is complete.
+    fn pull(&mut self, check: &dyn Fn() -> Result<()>) -> Result<bool> {
+        let Some(feed) = self.feed.as_mut() else {
+            return Ok(false);
+        };
+        match feed.rows.next_checked(check) {
+            Some(Ok(batch)) => {
+                self.push(batch);
+                Ok(true)
+            }
+            Some(Err(e)) => {
+                // A cancel request or timeout of the FETCH stops the query too: its thread is
+                // told to stop, and the FETCH returns once it has, its slot given back.
+                feed.cancel.cancel();
+                feed.rows.wait_stopped(FEED_STOP_WAIT_MAX);
+                self.feed = None;
+                Err(e)
+            }
+            None => {
+                self.feed = None;
+                Ok(false)
+            }
         }
     }
 

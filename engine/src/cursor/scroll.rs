@@ -27,6 +27,8 @@ pub(crate) struct Scroll {
     at_end: bool,
     /// NO SCROLL: any step backward is an error.
     no_scroll: bool,
+    /// Set when a step forward ran into the end of the rows (see [`Scroll::fetch_known`]).
+    reached_end: bool,
 }
 
 /// The rows a FETCH returns: `len` rows from row `first` (1-based), going down when
@@ -62,7 +64,28 @@ impl Scroll {
             at_start: true,
             at_end: false,
             no_scroll,
+            reached_end: false,
         }
+    }
+
+    /// [`Scroll::fetch`] over the first `known` rows of a result, which has no more rows
+    /// when `complete`. `None`, and the position unchanged, when the answer depends on rows
+    /// beyond those: some step forward ran into row `known`'s end before the result's.
+    pub fn fetch_known(
+        &mut self,
+        known: u64,
+        complete: bool,
+        direction: Direction,
+        moving: bool,
+    ) -> Result<Option<(Span, u64)>> {
+        let mut trial = *self;
+        trial.reached_end = false;
+        let outcome = trial.fetch(known, direction, moving)?;
+        if trial.reached_end && !complete {
+            return Ok(None);
+        }
+        *self = trial;
+        Ok(Some(outcome))
     }
 
     /// The executor's position: 0 before the first row, n + 1 after the last.
@@ -169,6 +192,7 @@ impl Scroll {
             }
             if len < count {
                 self.at_end = true;
+                self.reached_end = true;
             }
             self.pos += len;
             Ok(Span {
@@ -374,6 +398,26 @@ mod tests {
         ] {
             assert_eq!(rows(&mut s, 0, d), Vec::<u64>::new(), "{d:?}");
         }
+    }
+
+    #[test]
+    fn fetches_over_known_rows_ask_for_more_only_when_they_reach_their_end() {
+        // Input: a SCROLL cursor over a result of 10 rows of which 4 are known, then all.
+        let mut s = Scroll::new(false);
+        let four = |s: &mut Scroll, d| s.fetch_known(4, false, d, false).unwrap();
+        assert_eq!(four(&mut s, Forward(Rows(3))).map(|o| o.1), Some(3));
+        // One more row is known: FETCH 1 needs no more, FETCH 2 does.
+        assert!(four(&mut s, Forward(Rows(2))).is_none());
+        // LAST and ALL need the end, even where they finish going backward.
+        assert!(four(&mut s, Absolute(-1)).is_none());
+        assert!(four(&mut s, Forward(All)).is_none());
+        assert_eq!(four(&mut s, Backward(Rows(2))).map(|o| o.1), Some(2));
+        // The refused attempts left the position alone: on row 1, ABSOLUTE -1 is row 10.
+        let (span, count) = s
+            .fetch_known(10, true, Absolute(-1), false)
+            .unwrap()
+            .unwrap();
+        assert_eq!((span.first, count), (10, 1));
     }
 
     #[test]

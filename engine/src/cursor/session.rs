@@ -3,19 +3,22 @@
 
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use std::sync::atomic::AtomicBool;
+
 use sqlparser::ast;
 
 use super::parse::FetchCommand;
-use super::{Cursor, CursorOptions, RowStore, Rows};
+use super::{Cursor, CursorOptions, Feed, RowStore, Rows};
 use crate::error::{Error, Result};
+use crate::exec::stream::{self, Idle, QueryJob};
+use crate::interrupt::InterruptSource;
 use crate::planner::bind::{normalize_ident, Binder};
 use crate::planner::plan::Plan;
 use crate::planner::select::BoundQuery;
 use crate::planner::statement::BoundStatement;
 use crate::types::Datum;
 use crate::StatementResult;
-use crate::{command, exec, Description, QueryResult, ResultColumn, Session, Statement};
+use crate::{command, Description, QueryResult, ResultColumn, Session, Statement};
 
 impl Binder<'_> {
     /// `DECLARE name [BINARY] [ASENSITIVE | INSENSITIVE] [[NO] SCROLL] CURSOR [WITH[OUT] HOLD]
@@ -73,7 +76,11 @@ impl Session {
         let rows = if self.txn.is_some() {
             Rows::Pending(Box::new(plan))
         } else {
-            Rows::Ready(RowStore::new(self.run_cursor_query(&plan)?))
+            // Its implicit transaction ends here: it is read whole now, as at a COMMIT.
+            let mut store = RowStore::streaming(Some(self.start_feed(plan, statement)?));
+            let interrupt = self.statement_interrupt();
+            while store.pull(&|| interrupt.check())? {}
+            Rows::Ready(Box::new(store))
         };
         let created_micros = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -182,10 +189,16 @@ impl Session {
     }
 
     fn fetch_at(&mut self, i: usize, fetch: &FetchCommand) -> Result<StatementResult> {
-        let pending = match self.cursors.get(i).map(|c| &c.rows) {
-            Some(Rows::Pending(plan)) => Some(plan.as_ref().clone()),
-            Some(Rows::Ready(_)) => None,
-            Some(Rows::Failed) | None => {
+        let pending = match self.cursors.get_mut(i).map(|c| (&mut c.rows, &c.statement)) {
+            Some((rows @ Rows::Pending(_), statement)) => {
+                let statement = Arc::clone(statement);
+                match std::mem::replace(rows, Rows::Failed) {
+                    Rows::Pending(plan) => Some((plan, statement)),
+                    _ => None,
+                }
+            }
+            Some((Rows::Ready(_), _)) => None,
+            Some((Rows::Failed, _)) | None => {
                 return Err(Error::ObjectNotInPrerequisiteState {
                     message: format!("portal \"{}\" cannot be run", fetch.cursor),
                     detail: None,
@@ -193,12 +206,14 @@ impl Session {
                 })
             }
         };
-        if let Some(plan) = pending {
-            let batches = self.run_cursor_query(&plan)?;
+        if let Some((plan, statement)) = pending {
+            let feed = self.start_feed(*plan, &statement)?;
             if let Some(cursor) = self.cursors.get_mut(i) {
-                cursor.rows = Rows::Ready(RowStore::new(batches));
+                cursor.rows = Rows::Ready(Box::new(RowStore::streaming(Some(feed))));
             }
         }
+        let interrupt = self.statement_interrupt();
+        let check = || interrupt.check();
         let cursor = self
             .cursors
             .get_mut(i)
@@ -206,9 +221,24 @@ impl Session {
         let Rows::Ready(store) = &mut cursor.rows else {
             return Err(Error::Internal("cursor has no rows after running".into()));
         };
-        let (span, count) = cursor
-            .scroll
-            .fetch(store.total, fetch.direction, fetch.moving)?;
+        // The scroll rules need the result's size only where a FETCH reaches the end of the
+        // rows known: until it does not, or the result is complete, read one more batch.
+        let (span, count) = loop {
+            if let Some(outcome) = cursor.scroll.fetch_known(
+                store.total,
+                store.complete(),
+                fetch.direction,
+                fetch.moving,
+            )? {
+                break outcome;
+            }
+            if fetch.moving && cursor.options.no_scroll {
+                // A NO SCROLL cursor's MOVE ends at or past every row read so far: none of
+                // them can be returned again.
+                store.forget_below(store.total + 1);
+            }
+            store.pull(&check)?;
+        };
         let batches = if fetch.moving {
             Vec::new()
         } else {
@@ -224,50 +254,66 @@ impl Session {
         }))
     }
 
-    /// Runs a cursor's query: it waits for a query slot and honours cancel requests and
-    /// `statement_timeout` as any query does.
-    fn run_cursor_query(&mut self, plan: &Plan) -> Result<Vec<RecordBatch>> {
-        let interrupt = self.interrupts.start(std::time::Duration::from_millis(
+    /// The interrupt of the statement now running: its cancel requests and
+    /// `statement_timeout`.
+    fn statement_interrupt(&self) -> crate::interrupt::Interrupt {
+        self.interrupts.start(std::time::Duration::from_millis(
             self.settings.statement_timeout_ms(),
-        ));
+        ))
+    }
+
+    /// Starts a cursor's query on a query thread of its own (see the module docs): it waits
+    /// for a query slot if it reads tables, gives the slot back while nobody reads it, and
+    /// stops when the feed is dropped.
+    fn start_feed(&mut self, plan: Plan, statement: &Arc<str>) -> Result<Feed> {
         let mut nodes = Vec::new();
         plan.preorder(&mut nodes);
         let reads_tables = nodes.iter().any(|n| matches!(n, Plan::Scan { .. }));
-        let engine = Arc::clone(&self.engine);
-        let _slot = if reads_tables {
-            Some(
-                engine
-                    .queue
-                    .acquire(&interrupt, &self.user, &self.statement_text)?,
-            )
-        } else {
-            None
+        let source = InterruptSource::default();
+        let interrupt = source.start(std::time::Duration::ZERO);
+        let columns = Vec::new();
+        let job = QueryJob {
+            engine: Arc::clone(&self.engine),
+            plan,
+            memory_limit_bytes: self.settings.query_memory_limit_bytes(),
+            interrupt,
+            queue: reads_tables.then(|| (self.user.clone(), Arc::clone(statement))),
+            failed: Arc::new(AtomicBool::new(false)),
         };
-        let ctx = exec::ExecContext {
-            store: &engine.store,
-            memory: &exec::memory::MemoryBudget::new(self.settings.query_memory_limit_bytes()),
-            interrupt: &interrupt,
-            profile: None,
-        };
-        let batches = exec::execute(plan, &ctx)?;
-        interrupt.check()?;
-        Ok(batches)
+        let rows = stream::start_with(columns, job, Idle::YieldSlot)?;
+        Ok(Feed {
+            rows,
+            cancel: source.handle(),
+            _source: source,
+        })
     }
 
-    /// Before the block's COMMIT: WITH HOLD cursors declared in it that have not run yet run
-    /// now, while their snapshot's files are certainly there. An error fails the COMMIT.
+    /// Before the block's COMMIT: WITH HOLD cursors declared in it read the rest of their
+    /// rows now (those not run yet run now), while their snapshot's files are certainly there.
+    /// An error fails the COMMIT.
     pub(crate) fn hold_cursors(&mut self) -> Result<()> {
+        let interrupt = self.statement_interrupt();
+        let check = || interrupt.check();
         for i in 0..self.cursors.len() {
-            let plan = match self.cursors.get(i) {
-                Some(c) if c.options.hold && c.in_block => match &c.rows {
-                    Rows::Pending(plan) => plan.as_ref().clone(),
-                    _ => continue,
+            let pending = match self.cursors.get_mut(i) {
+                Some(c) if c.options.hold && c.in_block => match &mut c.rows {
+                    Rows::Pending(plan) => Some(((**plan).clone(), Arc::clone(&c.statement))),
+                    _ => None,
                 },
                 _ => continue,
             };
-            let batches = self.run_cursor_query(&plan)?;
-            if let Some(cursor) = self.cursors.get_mut(i) {
-                cursor.rows = Rows::Ready(RowStore::new(batches));
+            if let Some((plan, statement)) = pending {
+                let feed = self.start_feed(plan, &statement)?;
+                if let Some(cursor) = self.cursors.get_mut(i) {
+                    cursor.rows = Rows::Ready(Box::new(RowStore::streaming(Some(feed))));
+                }
+            }
+            if let Some(Cursor {
+                rows: Rows::Ready(store),
+                ..
+            }) = self.cursors.get_mut(i)
+            {
+                while store.pull(&check)? {}
             }
         }
         Ok(())

@@ -25,7 +25,7 @@
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -292,6 +292,53 @@ impl RowStream {
         &self.columns
     }
 
+    /// The next item as [`Iterator::next`], waiting for it in short steps and calling `check`
+    /// between them: the first error `check` returns ends the stream (as aborted) and is
+    /// returned. A cursor's FETCH reads its stream this way, so a cancel request or the
+    /// FETCH's `statement_timeout` stops the wait.
+    pub(crate) fn next_checked(
+        &mut self,
+        check: &dyn Fn() -> Result<()>,
+    ) -> Option<Result<RecordBatch>> {
+        const STEP: std::time::Duration = std::time::Duration::from_millis(20);
+        loop {
+            let Source::Running(rx) = &mut self.source else {
+                return self.next();
+            };
+            match rx.recv_timeout(STEP) {
+                Ok(item) => {
+                    if item.is_err() {
+                        self.source = Source::Ended;
+                        self.ended(true);
+                    }
+                    return Some(item);
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return self.next(),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if let Err(e) = check() {
+                        // The query thread may still run: see `wait_stopped`.
+                        self.ended(true);
+                        return Some(Err(e));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits at most `max` for the query thread to stop (its interrupt having fired), so
+    /// that its query slot and memory are free when this returns; what it still sends is
+    /// dropped. The stream is ended afterwards.
+    pub(crate) fn wait_stopped(&mut self, max: std::time::Duration) {
+        if let Source::Running(rx) = &self.source {
+            let deadline = std::time::Instant::now() + max;
+            while rx
+                .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+                .is_ok()
+            {}
+        }
+        self.source = Source::Ended;
+    }
+
     /// Reads the whole stream into a result (the first error ends it).
     pub fn collect_all(self) -> Result<QueryResult> {
         let columns = self.columns.clone();
@@ -361,16 +408,35 @@ pub(crate) struct QueryJob {
     pub failed: Arc<AtomicBool>,
 }
 
+/// What a query thread does with its query slot while its consumer does not read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Idle {
+    /// Keeps it: a statement's stream, read to its end (or dropped) while the statement runs.
+    HoldSlot,
+    /// Gives it back while the channel is full and queues again for one when the consumer
+    /// takes a batch: a cursor's stream, which its session reads one FETCH at a time, so an
+    /// open cursor between FETCHes occupies no slot (and its own session's later queries
+    /// cannot wait behind it).
+    YieldSlot,
+}
+
 /// Starts `job` on a query thread of its own; its rows come through the returned stream.
 pub(crate) fn start(columns: Vec<ResultColumn>, job: QueryJob) -> Result<RowStream> {
+    start_with(columns, job, Idle::HoldSlot)
+}
+
+/// [`start`], choosing what the thread does with its slot while nobody reads.
+pub(crate) fn start_with(
+    columns: Vec<ResultColumn>,
+    job: QueryJob,
+    idle: Idle,
+) -> Result<RowStream> {
     let (tx, rx) = sync_channel::<Result<RecordBatch>>(STREAM_BATCHES_MAX);
     let spawned = std::thread::Builder::new()
         .name("basalt-query".into())
         .spawn(move || {
-            let ran = catch_unwind(AssertUnwindSafe(|| {
-                run_job(&job, &mut |batch| Ok(tx.send(Ok(batch)).is_ok()))
-            }))
-            .unwrap_or_else(|panic| Err(panicked(panic.as_ref())));
+            let ran = catch_unwind(AssertUnwindSafe(|| run_job(&job, &tx, idle)))
+                .unwrap_or_else(|panic| Err(panicked(panic.as_ref())));
             if let Err(error) = ran {
                 job.failed.store(true, Ordering::Relaxed);
                 let _ = tx.send(Err(error));
@@ -388,13 +454,15 @@ pub(crate) fn start(columns: Vec<ResultColumn>, job: QueryJob) -> Result<RowStre
     })
 }
 
-/// On the query thread: waits for a query slot if the plan needs one, then streams the plan.
-fn run_job(job: &QueryJob, emit: &mut dyn FnMut(RecordBatch) -> Result<bool>) -> Result<()> {
+/// On the query thread: waits for a query slot if the plan needs one, then streams the plan
+/// into `tx`. A send that fails means the consumer is gone, which stops the plan.
+fn run_job(job: &QueryJob, tx: &SyncSender<Result<RecordBatch>>, idle: Idle) -> Result<()> {
     let engine = &job.engine;
-    let _slot = match &job.queue {
-        Some((user, text)) => Some(engine.queue.acquire(&job.interrupt, user, text)?),
-        None => None,
+    let acquire = || match &job.queue {
+        Some((user, text)) => engine.queue.acquire(&job.interrupt, user, text).map(Some),
+        None => Ok(None),
     };
+    let mut slot = acquire()?;
     let memory = super::memory::MemoryBudget::new(job.memory_limit_bytes);
     let ctx = ExecContext {
         store: &engine.store,
@@ -404,7 +472,22 @@ fn run_job(job: &QueryJob, emit: &mut dyn FnMut(RecordBatch) -> Result<bool>) ->
     };
     stream(&job.plan, &ctx, &mut |batch| {
         job.interrupt.check()?;
-        emit(batch)
+        if idle == Idle::HoldSlot || slot.is_none() {
+            return Ok(tx.send(Ok(batch)).is_ok());
+        }
+        match tx.try_send(Ok(batch)) {
+            Ok(()) => Ok(true),
+            Err(TrySendError::Disconnected(_)) => Ok(false),
+            Err(TrySendError::Full(item)) => {
+                // The consumer has all it can hold: wait for it without a slot.
+                slot = None;
+                if tx.send(item).is_err() {
+                    return Ok(false);
+                }
+                slot = acquire()?;
+                Ok(true)
+            }
+        }
     })?;
     job.interrupt.check()
 }

@@ -229,3 +229,224 @@ async fn a_portal_reads_a_stream_a_few_rows_at_a_time() {
     assert_eq!(text_row(&messages[1].1), [Some(ROWS.to_string())]);
     server.shutdown().await;
 }
+
+/// Reads messages until the first CopyData, after the CopyOutResponse; returns its bytes.
+async fn first_copy_data(raw: &mut RawClient) -> Vec<u8> {
+    let (tag, body) = raw.recv().await.expect("connection closed before the copy");
+    assert_eq!(tag, b'H', "{body:?}");
+    let (tag, body) = raw.recv().await.expect("connection closed before the data");
+    assert_eq!(tag, b'd', "{body:?}");
+    body
+}
+
+/// Reads CopyData messages until another message arrives; returns their bytes and that
+/// message.
+async fn copy_data_until_other(raw: &mut RawClient) -> (Vec<u8>, Message) {
+    let mut data = Vec::new();
+    loop {
+        let (tag, body) = raw.recv().await.expect("connection closed mid-copy");
+        if tag != b'd' {
+            return (data, (tag, body));
+        }
+        data.extend_from_slice(&body);
+    }
+}
+
+/// The rows of a simple-protocol FETCH's reply, in text, and its command tag.
+async fn fetched(raw: &mut RawClient, sql: &str) -> (Vec<String>, String) {
+    let messages = raw.query(sql).await;
+    let rows = messages
+        .iter()
+        .filter(|(tag, _)| *tag == b'D')
+        .map(|(_, body)| text_row(body)[0].clone().unwrap())
+        .collect();
+    let tag = messages
+        .iter()
+        .find(|(tag, _)| *tag == b'C')
+        .map(|(_, body)| command_tag(body))
+        .unwrap_or_else(|| panic!("{sql}: no CommandComplete in {messages:?}"));
+    (rows, tag)
+}
+
+// Input: a NO SCROLL cursor over the query whose last row sleeps ten minutes (a cursor that
+// ran its query whole before its first FETCH would sleep there, and the test step would time
+// out). FETCH n, FETCH FORWARD, MOVE and FETCH NEXT read from the running query in order; a
+// FETCH ALL that reaches the sleeping row is cancelled (57014), which stops the query and
+// frees the only query slot. Before it, a step back on another NO SCROLL cursor is refused
+// with 55000, as PostgreSQL refuses it, and leaves that cursor unusable.
+#[tokio::test]
+async fn a_cursor_reads_a_running_query_a_few_rows_at_a_time() {
+    let (server, _dir) = big_table_server().await;
+    let addr = server.local_addr();
+    let (mut raw, startup) = RawClient::connect(addr).await;
+    raw.query("BEGIN").await;
+    raw.query("DECLARE d NO SCROLL CURSOR FOR SELECT x FROM big")
+        .await;
+    let (rows, _) = fetched(&mut raw, "FETCH 1 FROM d").await;
+    assert_eq!(rows, ["0"]);
+    raw.query("SAVEPOINT s").await;
+    let messages = raw.query("FETCH BACKWARD 1 FROM d").await;
+    assert_eq!(tags(&messages), "EZ");
+    assert_eq!(error_field(&messages[0].1, b'C').as_deref(), Some("55000"));
+    raw.query("ROLLBACK TO s").await;
+    let messages = raw.query("FETCH 1 FROM d").await;
+    assert_eq!(error_field(&messages[0].1, b'C').as_deref(), Some("55000"));
+    raw.query("ROLLBACK TO s").await;
+    assert_eq!(tags(&raw.query("CLOSE d").await), "CZ");
+    let messages = raw
+        .query(&format!("DECLARE c NO SCROLL CURSOR FOR {SLEEPER}"))
+        .await;
+    assert_eq!(tags(&messages), "CZ");
+    let (rows, tag) = fetched(&mut raw, "FETCH 3 FROM c").await;
+    assert_eq!(
+        (rows, tag.as_str()),
+        (vec!["0".into(), "1".into(), "2".into()], "FETCH 3")
+    );
+    let (rows, tag) = fetched(&mut raw, "FETCH FORWARD 2 FROM c").await;
+    assert_eq!(
+        (rows, tag.as_str()),
+        (vec!["3".into(), "4".into()], "FETCH 2")
+    );
+    let (rows, tag) = fetched(&mut raw, "MOVE FORWARD 300000 IN c").await;
+    assert_eq!((rows.len(), tag.as_str()), (0, "MOVE 300000"));
+    let (rows, tag) = fetched(&mut raw, "FETCH NEXT FROM c").await;
+    assert_eq!((rows, tag.as_str()), (vec!["300005".into()], "FETCH 1"));
+    raw.send(b'Q', &cstr("FETCH ALL FROM c")).await;
+    // The FETCH waits on the sleeping row: cancel it.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    send_cancel(addr, backend_key(&startup)).await;
+    let messages = raw.until_ready().await;
+    assert_eq!(tags(&messages), "EZ");
+    assert_eq!(error_field(&messages[0].1, b'C').as_deref(), Some("57014"));
+    raw.query("ROLLBACK").await;
+    let messages = raw.query("SELECT count(*) FROM big").await;
+    assert_eq!(text_row(&messages[1].1), [Some(ROWS.to_string())]);
+    server.shutdown().await;
+}
+
+// Input: a cursor over the whole table, read two rows, left open. With one query slot, the
+// same session and another one each run a query over the table meanwhile (an open cursor
+// holds no slot between FETCHes); the cursor then goes on where it was, and CLOSE ends it.
+#[tokio::test]
+async fn an_open_cursor_does_not_hold_the_query_slot_between_fetches() {
+    let (server, _dir) = big_table_server().await;
+    let addr = server.local_addr();
+    let (mut raw, _) = RawClient::connect(addr).await;
+    raw.query("BEGIN").await;
+    raw.query("DECLARE c CURSOR FOR SELECT x FROM big").await;
+    let (rows, _) = fetched(&mut raw, "FETCH 2 FROM c").await;
+    assert_eq!(rows, ["0", "1"]);
+    let messages = raw.query("SELECT count(*) FROM big").await;
+    assert_eq!(text_row(&messages[1].1), [Some(ROWS.to_string())]);
+    let observer = connect(addr).await;
+    let messages = bounded(observer.simple_query("SELECT max(x) FROM big"))
+        .await
+        .unwrap();
+    assert_eq!(text_rows(&messages), [[Some((ROWS - 1).to_string())]]);
+    let (rows, _) = fetched(&mut raw, "FETCH 2 FROM c").await;
+    assert_eq!(rows, ["2", "3"]);
+    // A scrollable cursor keeps what it read: back to the first row.
+    let (rows, _) = fetched(&mut raw, "FETCH ABSOLUTE 1 FROM c").await;
+    assert_eq!(rows, ["0"]);
+    let (rows, tag) = fetched(&mut raw, "MOVE LAST IN c").await;
+    assert_eq!((rows.len(), tag.as_str()), (0, "MOVE 1"));
+    let (rows, _) = fetched(&mut raw, "FETCH PRIOR FROM c").await;
+    assert_eq!(rows, [(ROWS - 2).to_string()]);
+    assert_eq!(tags(&raw.query("CLOSE c").await), "CZ");
+    raw.query("COMMIT").await;
+    server.shutdown().await;
+}
+
+// Input: COPY of the query whose last row sleeps ten minutes, in text. The first rows arrive
+// as CopyData while the query sleeps (a COPY that encoded its whole result first would never
+// send them); a cancel request then ends the copy with 57014 and frees the query slot.
+#[tokio::test]
+async fn copy_to_stdout_streams_and_can_be_cancelled() {
+    let (server, _dir) = big_table_server().await;
+    let addr = server.local_addr();
+    let (mut raw, startup) = RawClient::connect(addr).await;
+    raw.send(b'Q', &cstr(&format!("COPY ({SLEEPER}) TO STDOUT")))
+        .await;
+    let first = first_copy_data(&mut raw).await;
+    assert!(first.starts_with(b"0\t\n1\t\n2\t\n"), "{first:?}");
+    send_cancel(addr, backend_key(&startup)).await;
+    let (_, (tag, body)) = copy_data_until_other(&mut raw).await;
+    assert_eq!(tag, b'E', "{body:?}");
+    assert_eq!(error_field(&body, b'C').as_deref(), Some("57014"));
+    assert_eq!(raw.recv().await.unwrap().0, b'Z');
+    let messages = raw.query("SELECT count(*) FROM big").await;
+    assert_eq!(text_row(&messages[1].1), [Some(ROWS.to_string())]);
+    server.shutdown().await;
+}
+
+// Input: the same COPY in CSV with a header; the client reads the first CopyData and hangs
+// up. The query stops and gives its slot back to a second connection's query.
+#[tokio::test]
+async fn a_client_that_hangs_up_mid_copy_frees_the_query() {
+    let (server, _dir) = big_table_server().await;
+    let addr = server.local_addr();
+    let (mut raw, _) = RawClient::connect(addr).await;
+    raw.send(
+        b'Q',
+        &cstr(&format!(
+            "COPY ({SLEEPER}) TO STDOUT WITH (FORMAT csv, HEADER)"
+        )),
+    )
+    .await;
+    let first = first_copy_data(&mut raw).await;
+    assert_eq!(first, b"x,pg_sleep\n");
+    drop(raw);
+    let observer = connect(addr).await;
+    let messages = bounded(observer.simple_query("SELECT count(*) FROM big"))
+        .await
+        .unwrap();
+    assert_eq!(text_rows(&messages), [[Some(ROWS.to_string())]]);
+    server.shutdown().await;
+}
+
+// Input: COPY of a whole table (four batches) and of three rows in binary. The row count of
+// the CommandComplete tag is the table's; the binary output is PostgreSQL's format byte by
+// byte: signature, flags, extension length, a field count and length-prefixed big-endian
+// value per row, and the -1 trailer.
+#[tokio::test]
+async fn copy_to_stdout_counts_rows_and_writes_binary() {
+    let (server, _dir) = big_table_server().await;
+    let (mut raw, _) = RawClient::connect(server.local_addr()).await;
+    let messages = raw.query("COPY big TO STDOUT").await;
+    let data: Vec<u8> = messages
+        .iter()
+        .filter(|(tag, _)| *tag == b'd')
+        .flat_map(|(_, body)| body.clone())
+        .collect();
+    assert_eq!(data.iter().filter(|b| **b == b'\n').count() as i64, ROWS);
+    assert!(data.ends_with(format!("{}\n", ROWS - 1).as_bytes()));
+    let tag = messages.iter().find(|(tag, _)| *tag == b'C').unwrap();
+    assert_eq!(command_tag(&tag.1), format!("COPY {ROWS}"));
+    let messages = raw
+        .query("COPY (SELECT x FROM big WHERE x < 3) TO STDOUT (FORMAT binary)")
+        .await;
+    assert_eq!(messages[0].0, b'H');
+    // Overall format 1, one column, in binary.
+    assert_eq!(messages[0].1, [1, 0, 1, 0, 1]);
+    let data: Vec<u8> = messages
+        .iter()
+        .filter(|(tag, _)| *tag == b'd')
+        .flat_map(|(_, body)| body.clone())
+        .collect();
+    let mut expected = b"PGCOPY\n\xff\r\n\0".to_vec();
+    expected.extend([0u8; 8]);
+    for x in 0i64..3 {
+        expected.extend(1i16.to_be_bytes());
+        expected.extend(8i32.to_be_bytes());
+        expected.extend(x.to_be_bytes());
+    }
+    expected.extend((-1i16).to_be_bytes());
+    assert_eq!(data, expected);
+    let tag = messages.iter().find(|(tag, _)| *tag == b'C').unwrap();
+    assert_eq!(command_tag(&tag.1), "COPY 3");
+    let messages = raw
+        .query("COPY big TO STDOUT (FORMAT binary, HEADER)")
+        .await;
+    assert_eq!(error_field(&messages[0].1, b'C').as_deref(), Some("42601"));
+    server.shutdown().await;
+}
