@@ -5,6 +5,8 @@
 use arrow_array::cast::AsArray;
 use basalt_engine::{Engine, Session, StatementResult};
 
+use crate::common::copy_dir;
+
 /// The rows of `sql`, whose one column is text.
 fn lines(session: &mut Session, sql: &str) -> Vec<String> {
     let results = session.run(sql).expect("the query runs");
@@ -17,21 +19,6 @@ fn lines(session: &mut Session, sql: &str) -> Vec<String> {
         out.extend(column.iter().map(|v| v.unwrap_or("NULL").to_owned()));
     }
     out
-}
-
-/// Copies the files of `from` into `to` (the lock file excepted): the data directory as a
-/// crash at this moment would leave it.
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).expect("the copy's directory");
-    for entry in std::fs::read_dir(from).expect("the directory copied") {
-        let entry = entry.expect("an entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("a file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else if entry.file_name() != basalt_storage::LOCK_FILE {
-            std::fs::copy(entry.path(), target).expect("a file copied");
-        }
-    }
 }
 
 const ROWS: &str = "SELECT a::text || ',' || coalesce(c::text, 'null') || ',' || coalesce(d, 'null') FROM t ORDER BY a";

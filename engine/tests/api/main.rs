@@ -5,6 +5,7 @@
 
 mod alter_column;
 mod checkpoint;
+mod common;
 mod corruption;
 mod data_dir_lock;
 mod proc_catalog;

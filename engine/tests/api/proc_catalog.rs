@@ -1,30 +1,9 @@
 //! `pg_proc` lists only functions Basalt has: every row binds, with its listed argument types,
 //! to a call whose result has the listed result type.
 
-use basalt_engine::{pgtext, Engine, StatementResult};
+use basalt_engine::Engine;
 
-fn cells(session: &mut basalt_engine::Session, sql: &str) -> Result<Vec<Vec<String>>, String> {
-    let results = session.run(sql).map_err(|e| e.to_string())?;
-    let Some(StatementResult::Query(q)) = results.into_iter().last() else {
-        return Err(format!("{sql}: not a query"));
-    };
-    let mut out = Vec::new();
-    for b in &q.batches {
-        for r in 0..b.num_rows() {
-            out.push(
-                q.columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        pgtext::format_value(b.column(i).as_ref(), r, c.ty, pgtext::Zone::UTC)
-                            .unwrap_or_default()
-                    })
-                    .collect(),
-            );
-        }
-    }
-    Ok(out)
-}
+use crate::common::try_cells;
 
 /// A constant of type `ty`; text arguments take `text`, so that functions whose text
 /// argument must name something (a date part, a setting) can be called.
@@ -50,13 +29,20 @@ fn every_listed_function_binds_with_its_listed_types() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(dir.path()).unwrap();
     let mut s = engine.session("basalt");
-    let procs = cells(
+    let procs = try_cells(
         &mut s,
         "SELECT proname, prokind, pg_get_function_arguments(oid), pg_get_function_result(oid),
                 pronargs, pg_function_is_visible(oid)
          FROM pg_proc ORDER BY oid",
     )
-    .unwrap();
+    .unwrap()
+    .into_iter()
+    .map(|row| {
+        row.into_iter()
+            .map(Option::unwrap_or_default)
+            .collect::<Vec<_>>()
+    })
+    .collect::<Vec<_>>();
     assert!(procs.len() > 150, "{} functions", procs.len());
     for p in &procs {
         let [name, kind, args, result, nargs, visible] = p.as_slice() else {
@@ -97,8 +83,8 @@ fn every_listed_function_binds_with_its_listed_types() {
             if kind == "a" {
                 sql.push_str(" FROM (VALUES (1)) AS v(x)");
             }
-            match cells(&mut s, &sql) {
-                Ok(rows) => Some(rows[0][0].clone()),
+            match try_cells(&mut s, &sql) {
+                Ok(rows) => Some(rows[0][0].clone().unwrap_or_default()),
                 Err(e) => {
                     tried.push(format!("{sql}: {e}"));
                     None

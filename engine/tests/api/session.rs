@@ -1,30 +1,8 @@
 //! End-to-end checks of the engine API: SQL in, PostgreSQL-formatted rows out.
 
-use basalt_engine::{pgtext, Engine, StatementResult};
+use basalt_engine::{Engine, StatementResult};
 
-/// Runs `sql` and renders every row as `a|b|c` (NULL as `NULL`), like a tiny psql.
-fn rows(session: &mut basalt_engine::Session, sql: &str) -> Vec<String> {
-    let results = session.run(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let Some(StatementResult::Query(q)) = results.into_iter().last() else {
-        panic!("{sql}: not a query");
-    };
-    let mut out = Vec::new();
-    for b in &q.batches {
-        for r in 0..b.num_rows() {
-            let cells: Vec<String> = q
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    pgtext::format_value(b.column(i).as_ref(), r, c.ty, pgtext::Zone::UTC)
-                        .unwrap_or_else(|| "NULL".into())
-                })
-                .collect();
-            out.push(cells.join("|"));
-        }
-    }
-    out
-}
+use crate::common::rows;
 
 // A small orders/customers schema: create, insert, filter, group, join, order, persist.
 #[test]

@@ -3,31 +3,9 @@
 //! concurrent commits share), and the rows reach segment files in bulk, so the data directory
 //! ends with fewer than 100 data files and every row is there after a restart.
 
-use arrow_array::cast::AsArray;
-use basalt_engine::{Engine, StatementResult};
+use basalt_engine::Engine;
 
-/// The single BIGINT value `sql` returns.
-fn value(session: &mut basalt_engine::Session, sql: &str) -> i64 {
-    let results = session.run(sql).expect("the query runs");
-    let Some(StatementResult::Query(q)) = results.last() else {
-        panic!("{sql}: not a query");
-    };
-    q.batches[0]
-        .column(0)
-        .as_primitive::<arrow_array::types::Int64Type>()
-        .value(0)
-}
-
-/// Files under `dir/tables`: the table data.
-fn data_files(dir: &std::path::Path) -> usize {
-    let mut n = 0;
-    for table in std::fs::read_dir(dir.join("tables")).expect("tables/") {
-        n += std::fs::read_dir(table.expect("a table directory").path())
-            .expect("a table directory")
-            .count();
-    }
-    n
-}
+use crate::common::{bigint, data_files};
 
 #[test]
 fn a_hundred_thousand_single_row_inserts_leave_under_a_hundred_data_files() {
@@ -56,14 +34,14 @@ fn a_hundred_thousand_single_row_inserts_leave_under_a_hundred_data_files() {
         }
     });
     let check = |session: &mut basalt_engine::Session| {
-        assert_eq!(value(session, "SELECT count(*) FROM t"), ROWS);
-        assert_eq!(value(session, "SELECT count(DISTINCT id) FROM t"), ROWS);
+        assert_eq!(bigint(session, "SELECT count(*) FROM t"), ROWS);
+        assert_eq!(bigint(session, "SELECT count(DISTINCT id) FROM t"), ROWS);
         assert_eq!(
-            value(session, "SELECT sum(id) FROM t"),
+            bigint(session, "SELECT sum(id) FROM t"),
             ROWS * (ROWS - 1) / 2
         );
         assert_eq!(
-            value(session, "SELECT count(*) FROM t WHERE s = 'row' || id"),
+            bigint(session, "SELECT count(*) FROM t WHERE s = 'row' || id"),
             ROWS
         );
     };

@@ -5,31 +5,9 @@
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Int32Array, RecordBatch, StringArray};
-use basalt_engine::{pgtext, Engine, Session, StatementResult};
+use basalt_engine::{Engine, Session};
 
-/// Runs `sql` and renders every row as `a|b|c` (NULL as `NULL`).
-fn rows(session: &mut Session, sql: &str) -> Vec<String> {
-    let results = session.run(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let Some(StatementResult::Query(q)) = results.into_iter().last() else {
-        panic!("{sql}: not a query");
-    };
-    let mut out = Vec::new();
-    for b in &q.batches {
-        for r in 0..b.num_rows() {
-            let cells: Vec<String> = q
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    pgtext::format_value(b.column(i).as_ref(), r, c.ty, pgtext::Zone::UTC)
-                        .unwrap_or_else(|| "NULL".into())
-                })
-                .collect();
-            out.push(cells.join("|"));
-        }
-    }
-    out
-}
+use crate::common::rows;
 
 const TABLE_DEF: &str =
     "SELECT tablename, \"column\", encoding, distkey, sortkey FROM pg_table_def \
