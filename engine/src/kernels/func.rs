@@ -53,6 +53,8 @@ pub enum RowFunc {
     RegexpReplace,
     Sqrt,
     Cbrt,
+    /// A trigonometric or hyperbolic function of double precision, or `degrees` / `radians`.
+    Trig(Trig),
     Exp,
     Ln,
     Log10,
@@ -61,6 +63,97 @@ pub enum RowFunc {
     Floor,
     Trunc,
     Sign,
+}
+
+/// The trigonometric and hyperbolic functions, on radians, and `degrees` / `radians`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Trig {
+    Sin,
+    Cos,
+    Tan,
+    Cot,
+    Asin,
+    Acos,
+    Atan,
+    Atan2,
+    Sinh,
+    Cosh,
+    Tanh,
+    Asinh,
+    Acosh,
+    Atanh,
+    Degrees,
+    Radians,
+}
+
+impl Trig {
+    /// The function of the name PostgreSQL gives it, if it is one.
+    pub fn named(name: &str) -> Option<Trig> {
+        use Trig::*;
+        Some(match name {
+            "sin" => Sin,
+            "cos" => Cos,
+            "tan" => Tan,
+            "cot" => Cot,
+            "asin" => Asin,
+            "acos" => Acos,
+            "atan" => Atan,
+            "atan2" => Atan2,
+            "sinh" => Sinh,
+            "cosh" => Cosh,
+            "tanh" => Tanh,
+            "asinh" => Asinh,
+            "acosh" => Acosh,
+            "atanh" => Atanh,
+            "degrees" => Degrees,
+            "radians" => Radians,
+            _ => return None,
+        })
+    }
+
+    pub fn arity(self) -> usize {
+        if self == Trig::Atan2 {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// The value at `x` (for atan2, `x` and `y` are its first and second arguments, so the
+    /// angle of the point (y, x)), with PostgreSQL's errors: an argument outside the
+    /// function's domain is "input is out of range".
+    pub fn apply(self, x: f64, y: Option<f64>) -> Result<f64> {
+        use Trig::*;
+        let out_of_range = || Error::NumericOutOfRange {
+            message: "input is out of range".into(),
+        };
+        if x.is_nan() || y.is_some_and(f64::is_nan) {
+            return Ok(f64::NAN);
+        }
+        let r = match self {
+            Sin | Cos | Tan | Cot if x.is_infinite() => return Err(out_of_range()),
+            Sin => x.sin(),
+            Cos => x.cos(),
+            Tan => x.tan(),
+            Cot => 1.0 / x.tan(),
+            Asin | Acos if !(-1.0..=1.0).contains(&x) => return Err(out_of_range()),
+            Asin => x.asin(),
+            Acos => x.acos(),
+            Atan => x.atan(),
+            Atan2 => x.atan2(y.unwrap_or(f64::NAN)),
+            Sinh => x.sinh(),
+            Cosh => x.cosh(),
+            Tanh => x.tanh(),
+            Asinh => x.asinh(),
+            Acosh if x < 1.0 => return Err(out_of_range()),
+            Acosh => x.acosh(),
+            Atanh if !(-1.0..=1.0).contains(&x) => return Err(out_of_range()),
+            Atanh => x.atanh(),
+            Degrees => x.to_degrees(),
+            Radians => x.to_radians(),
+        };
+        Ok(r)
+    }
 }
 
 /// What a row-wise function returns.
@@ -78,7 +171,7 @@ impl RowFunc {
         match self {
             OctetLength | StrPos | Ascii | RegexpCount | RegexpInstr => RowOutput::Int,
             RegexMatch { .. } => RowOutput::Bool,
-            Sqrt | Cbrt | Exp | Ln | Log10 | Power | Ceil | Floor | Trunc | Sign => {
+            Sqrt | Cbrt | Trig(_) | Exp | Ln | Log10 | Power | Ceil | Floor | Trunc | Sign => {
                 RowOutput::Double
             }
             _ => RowOutput::Text,
@@ -395,6 +488,13 @@ fn apply(func: RowFunc, v: &[Val], cache: &mut RegexCache) -> Result<Out> {
             Out::F(x.sqrt())
         }
         Cbrt => Out::F(arg(0)?.f().cbrt()),
+        Trig(t) => {
+            let y = match t {
+                self::Trig::Atan2 => Some(arg(1)?.f()),
+                _ => None,
+            };
+            Out::F(t.apply(arg(0)?.f(), y)?)
+        }
         Exp => {
             let r = arg(0)?.f().exp();
             if r.is_infinite() {

@@ -92,6 +92,13 @@ impl Binder<'_> {
                 self.float_function(f, args, name != "cbrt", span)
             }
             ("power" | "pow", 2) => self.float_function(RowFunc::Power, args, true, span),
+            (name, n)
+                if crate::kernels::func::Trig::named(name).is_some_and(|t| t.arity() == n) =>
+            {
+                let t = crate::kernels::func::Trig::named(name)
+                    .ok_or_else(|| Error::Internal("trigonometric function".into()))?;
+                self.float_function(RowFunc::Trig(t), args, false, span)
+            }
             ("log", 2) => {
                 // log(b, x) = ln(x) / ln(b).
                 let mut it = args.into_iter();
