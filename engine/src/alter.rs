@@ -666,7 +666,7 @@ fn rename_target_error(name: &ast::ObjectName) -> Error {
 }
 
 /// A one-part name (a schema's or the database's).
-fn single_name(name: &ast::ObjectName) -> Result<String> {
+pub(crate) fn single_name(name: &ast::ObjectName) -> Result<String> {
     match name.0.as_slice() {
         [part] => Ok(part
             .as_ident()

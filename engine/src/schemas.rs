@@ -299,18 +299,7 @@ impl Session {
         schema_name: &ast::SchemaName,
         if_not_exists: bool,
     ) -> Result<StatementResult> {
-        let single = |name: &ast::ObjectName| -> Result<String> {
-            match name.0.as_slice() {
-                [part] => Ok(part
-                    .as_ident()
-                    .map(normalize_ident)
-                    .unwrap_or_else(|| part.to_string())),
-                _ => Err(Error::Syntax {
-                    message: format!("improper qualified name (too many dotted names): {name}"),
-                    position: None,
-                }),
-            }
-        };
+        let single = crate::alter::single_name;
         let (name, role) = match schema_name {
             ast::SchemaName::Simple(n) => (single(n)?, None),
             ast::SchemaName::UnnamedAuthorization(r) => {

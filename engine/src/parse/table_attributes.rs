@@ -153,6 +153,16 @@ fn blank_out(sql: &str, spans: &[Span]) -> String {
 }
 
 /// An unquoted word's text in upper case, if `t` is one.
+/// Where the (possibly qualified) name at `t[i]` starts, and the index just past it.
+fn qualified_name_at(t: &[TokenWithSpan], i: usize) -> Option<(Location, usize)> {
+    let start = t.get(i)?.span.start;
+    let mut past = i + 1;
+    while t.get(past).is_some_and(|x| x.token == Token::Period) {
+        past += 2;
+    }
+    Some((start, past))
+}
+
 fn keyword(t: Option<&TokenWithSpan>) -> Option<String> {
     match t.map(|t| &t.token) {
         Some(Token::Word(Word {
@@ -253,15 +263,11 @@ impl Scan<'_> {
         if keyword(t.get(i)).as_deref() == Some("IF") {
             i += 3;
         }
-        let Some(name) = t.get(i) else {
+        // The name may itself be a word such as INTERLEAVED.
+        let Some((name_start, past)) = qualified_name_at(t, i) else {
             return Ok(());
         };
-        let name_start = name.span.start;
-        // Past the (possibly qualified) name, which may itself be a word such as INTERLEAVED.
-        i += 1;
-        while t.get(i).is_some_and(|x| x.token == Token::Period) {
-            i += 2;
-        }
+        i = past;
         while let Some(tok) = t.get(i) {
             if tok.token == Token::LParen {
                 break;
@@ -345,14 +351,10 @@ impl Scan<'_> {
         if keyword(t.get(i)).as_deref() == Some("ONLY") {
             i += 1;
         }
-        let Some(name) = t.get(i) else {
+        let Some((name_start, past)) = qualified_name_at(t, i) else {
             return Ok(());
         };
-        let name_start = name.span.start;
-        i += 1;
-        while t.get(i).is_some_and(|x| x.token == Token::Period) {
-            i += 2;
-        }
+        i = past;
         if keyword(t.get(i)).as_deref() != Some("ADD") {
             return Ok(());
         }
