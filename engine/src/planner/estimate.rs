@@ -131,8 +131,8 @@ fn constant_value(e: &Expr) -> Option<f64> {
 
 /// The fraction of rows a predicate over one relation keeps, roughly: an equality with a
 /// constant keeps one distinct value's share of the non-null rows; a range comparison with a
-/// constant the share of the column's analyzed range it covers (a third without one);
-/// anything else a fixed guess.
+/// constant the share of the column's analyzed range it covers (a third without one); AND
+/// and OR combine their parts' shares as if independent; anything else a fixed guess.
 pub(crate) fn selectivity(p: &Expr, cols: &[ColumnEstimate]) -> f64 {
     match p {
         Expr::Binary {
@@ -160,11 +160,18 @@ pub(crate) fn selectivity(p: &Expr, cols: &[ColumnEstimate]) -> f64 {
             range_share(p, cols).map_or(0.33, |(_, share)| share)
         }
         Expr::Binary {
-            op: BinaryOp::And,
+            op: BinaryOp::And, ..
+        } => selectivity_all(p, cols),
+        // Branches taken as independent: an IN list of n values keeps about n values' share.
+        Expr::Binary {
+            op: BinaryOp::Or,
             left,
             right,
             ..
-        } => interval_share(left, right, cols).unwrap_or(0.25),
+        } => {
+            let (a, b) = (selectivity(left, cols), selectivity(right, cols));
+            (a + b - a * b).min(1.0)
+        }
         _ => 0.5,
     }
 }

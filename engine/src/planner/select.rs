@@ -2520,6 +2520,15 @@ fn join_relations(
             pending.push(c);
         }
     }
+    // A disjunction over several relations implies, for each relation that every branch
+    // restricts, the disjunction of those restrictions: push that down too (the original
+    // still filters the join).
+    for c in &pending {
+        for (r, derived) in implied_relation_filters(c, &rels_of) {
+            let base = offsets[r];
+            local[r].push(derived.map_columns(&|i| i - base));
+        }
+    }
     // Estimated rows of each relation after its own predicates, and distinct counts of its
     // columns, for ordering the joins.
     let ndvs: Vec<Vec<ColumnEstimate>> = relations
@@ -2740,6 +2749,114 @@ fn join_relations(
         };
     }
     plan
+}
+
+/// For a disjunction `(a1 AND b1) OR (a2 AND b2) OR ...` whose branches each hold conjuncts
+/// over relation `r` alone (`a1`, `a2`, ...): `r` and `a1 OR a2 OR ...`, which every row the
+/// disjunction keeps satisfies. TPC-H Q7's pair of nations and Q19's three brands become
+/// filters on the scans instead of on a join's output. Only conjuncts that cannot raise an
+/// error or change between evaluations are taken, since the derived filter also runs on rows
+/// the join would have dropped.
+fn implied_relation_filters(
+    c: &Expr,
+    rels_of: &impl Fn(&Expr) -> Vec<usize>,
+) -> Vec<(usize, Expr)> {
+    fn disjuncts<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+        match e {
+            Expr::Binary {
+                op: BinaryOp::Or,
+                left,
+                right,
+                ..
+            } => {
+                disjuncts(left, out);
+                disjuncts(right, out);
+            }
+            other => out.push(other),
+        }
+    }
+    fn conjuncts<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+        match e {
+            Expr::Binary {
+                op: BinaryOp::And,
+                left,
+                right,
+                ..
+            } => {
+                conjuncts(left, out);
+                conjuncts(right, out);
+            }
+            other => out.push(other),
+        }
+    }
+    let mut branches = Vec::new();
+    disjuncts(c, &mut branches);
+    if branches.len() < 2 {
+        return Vec::new();
+    }
+    let parts: Vec<Vec<&Expr>> = branches
+        .iter()
+        .map(|b| {
+            let mut v = Vec::new();
+            conjuncts(b, &mut v);
+            v
+        })
+        .collect();
+    let mut out = Vec::new();
+    let relations = rels_of(c);
+    if relations.len() < 2 {
+        return out;
+    }
+    for r in relations {
+        let mut derived: Option<Expr> = None;
+        for branch in &parts {
+            let own: Vec<Expr> = branch
+                .iter()
+                .filter(|p| rels_of(p) == [r] && safe_to_repeat(p))
+                .map(|p| (*p).clone())
+                .collect();
+            let Some(own) = Expr::conjunction(own) else {
+                derived = None;
+                break;
+            };
+            derived = Some(match derived {
+                None => own,
+                Some(prev) => Expr::Binary {
+                    op: BinaryOp::Or,
+                    left: Box::new(prev),
+                    right: Box::new(own),
+                    ty: SqlType::Boolean,
+                },
+            });
+        }
+        if let Some(d) = derived {
+            out.push((r, d));
+        }
+    }
+    out
+}
+
+/// True for a predicate built only from columns, constants, comparisons, AND / OR / NOT,
+/// IS NULL, LIKE and implicit casts: evaluating it on more rows than the query asks for
+/// cannot raise an error or change its result.
+fn safe_to_repeat(e: &Expr) -> bool {
+    let mut safe = true;
+    e.visit(&mut |n| {
+        let ok = match n {
+            Expr::Column { .. } | Expr::Literal { .. } | Expr::Not(_) | Expr::IsNull { .. } => true,
+            Expr::Binary { op, .. } => {
+                op.is_comparison() || matches!(op, BinaryOp::And | BinaryOp::Or) || n.is_constant()
+            }
+            Expr::Cast { explicit, .. } => !explicit || n.is_constant(),
+            Expr::Function {
+                func: ScalarFunc::Like | ScalarFunc::ILike,
+                ..
+            } => true,
+            _ => n.is_constant(),
+        };
+        safe &= ok;
+    });
+    safe
 }
 
 fn is_equi_between(
