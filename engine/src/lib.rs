@@ -23,6 +23,8 @@
 //! [`Engine`] opens a data directory; a [`Session`] runs statements with its own transaction
 //! state. The server and the benchmark harness both use the engine through this API.
 
+#[cfg(feature = "mimalloc")]
+pub mod allocator;
 mod alter;
 pub mod analyze;
 pub mod catalog;

@@ -97,6 +97,7 @@ struct ServeArgs {
 const PASSWORD_ENV: &str = "BASALT_PASSWORD";
 
 fn main() -> ExitCode {
+    basalt_engine::allocator::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),

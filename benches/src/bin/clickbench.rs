@@ -73,6 +73,7 @@ struct QueryRun {
 }
 
 fn main() -> Result<()> {
+    basalt_engine::allocator::keep_freed_memory();
     let args = Args::parse();
     if args.rows == 0 || args.runs == 0 {
         bail!("--rows and --runs must be at least 1");
