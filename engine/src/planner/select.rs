@@ -1169,9 +1169,41 @@ impl Binder<'_> {
         let conjuncts = self.bind_conditions(conditions, &scope, "WHERE")?;
         // Conjuncts reading a subquery's value apply once the subqueries are joined.
         let width = scope.columns.len();
-        let (late, early): (Vec<Expr>, Vec<Expr>) = conjuncts
+        let (mut late, mut early): (Vec<Expr>, Vec<Expr>) = conjuncts
             .into_iter()
             .partition(|c| c.columns().iter().any(|i| *i >= width));
+        // An uncorrelated `x IN (SELECT ...)` the WHERE clause requires joins as one more
+        // relation: its distinct values, on `x = value`. Its column `width + k` leaves the
+        // late conjuncts and later subqueries' columns move down one.
+        let mut relations = relations;
+        if !relations.is_empty() && laterals.iter().all(|l| l.is_none()) {
+            let mut semi = self.semi_joinable(&late, width);
+            semi.sort_unstable();
+            for k in semi.into_iter().rev() {
+                let Some((values, x, value)) = self.take_uncorrelated_in(k, &scope)? else {
+                    continue;
+                };
+                let at = width + k;
+                late.retain(|c| !matches!(c, Expr::Column { index, .. } if *index == at));
+                late = late
+                    .into_iter()
+                    .map(|c| c.map_columns(&|i| if i > at { i - 1 } else { i }))
+                    .collect();
+                let offset: usize = relations.iter().map(|r| r.scope.columns.len()).sum();
+                early.push(Expr::Binary {
+                    op: BinaryOp::Eq,
+                    left: Box::new(x),
+                    right: Box::new(value.map_columns(&|i| i + offset)),
+                    ty: SqlType::Boolean,
+                });
+                relations.push(Relation {
+                    scope: Binder::in_values_scope(value.ty()),
+                    plan: values,
+                    rows: 1000,
+                });
+            }
+        }
+        let from_width: usize = relations.iter().map(|r| r.scope.columns.len()).sum();
         let mut plan = if relations.is_empty() {
             let plan = Plan::Values {
                 rows: vec![vec![]],
@@ -1183,6 +1215,18 @@ impl Binder<'_> {
         } else {
             join_relations(relations, early, self.store.map(|s| s.statistics()))
         };
+        if from_width > width {
+            let types = plan.types();
+            plan = Plan::Project {
+                input: Box::new(plan),
+                exprs: (0..width)
+                    .map(|i| Expr::Column {
+                        index: i,
+                        ty: types[i],
+                    })
+                    .collect(),
+            };
+        }
         if !self.pending.is_empty() {
             let semi = self.semi_joinable(&late, width);
             plan = self.attach_subqueries(plan, &scope, &semi)?;
@@ -1197,6 +1241,8 @@ impl Binder<'_> {
                     })
                     .collect(),
             };
+        } else {
+            plan = apply_filter(plan, late);
         }
         Ok((plan, scope))
     }
