@@ -1266,6 +1266,81 @@ impl GroupMap {
         Ok(id)
     }
 
+    /// An empty map of the same kind.
+    fn empty_like(&self) -> GroupMap {
+        match self {
+            GroupMap::None => GroupMap::None,
+            GroupMap::Int { ty, .. } => GroupMap::Int {
+                map: HashMap::default(),
+                null: None,
+                keys: Vec::new(),
+                ty: ty.clone(),
+            },
+            GroupMap::Rows { .. } => GroupMap::Rows {
+                map: HashMap::default(),
+                keys: Vec::new(),
+            },
+        }
+    }
+
+    /// The groups of this map split into `n` partitions by a hash of their keys (equal keys
+    /// in different maps land in the same partition), each partition's in id order.
+    fn partition_groups(&self, n: usize) -> Vec<Vec<u32>> {
+        use std::hash::BuildHasher;
+        let mut out = vec![Vec::new(); n];
+        // Middle bits: the hash tables use the low ones for the slot and the top ones as tags.
+        let part = |h: u64| ((h >> 24) as usize) % n;
+        match self {
+            GroupMap::None => out[0].push(0),
+            GroupMap::Int { keys, .. } => {
+                for (j, k) in keys.iter().enumerate() {
+                    let q = k.map_or(0, |k| part(BuildIntHasher.hash_one(k)));
+                    out[q].push(j as u32);
+                }
+            }
+            GroupMap::Rows { keys, .. } => {
+                for (j, k) in keys.iter().enumerate() {
+                    out[part(BuildIntHasher.hash_one(k))].push(j as u32);
+                }
+            }
+        }
+        out
+    }
+
+    /// The id in this map of group `j` of `other` (a map of the same kind), added if new.
+    fn id_of(&mut self, other: &GroupMap, j: u32) -> Result<u32> {
+        match other {
+            GroupMap::None => Ok(0),
+            GroupMap::Int { keys, .. } => self.int_id(keys.get(j as usize).copied().flatten()),
+            GroupMap::Rows { keys, .. } => match keys.get(j as usize) {
+                Some(k) => self.row_id(k),
+                None => Err(Error::Internal(format!("no group {j} to merge"))),
+            },
+        }
+    }
+
+    /// The keys of `maps` one after another, as the groups of one map whose ids are each
+    /// map's ids offset by the sizes of the maps before it. Its hash table is left empty: it
+    /// can only be finished, never looked up.
+    fn concatenated(first: &GroupMap, maps: Vec<GroupMap>) -> GroupMap {
+        let mut out = first.empty_like();
+        for m in maps {
+            match (&mut out, m) {
+                (GroupMap::Int { keys, null, .. }, GroupMap::Int { keys: more, .. }) => {
+                    if let Some(at) = more.iter().position(Option::is_none) {
+                        *null = Some((keys.len() + at) as u32);
+                    }
+                    keys.extend(more);
+                }
+                (GroupMap::Rows { keys, .. }, GroupMap::Rows { keys: more, .. }) => {
+                    keys.extend(more)
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
     /// The id of arrow-row key `key`, added if new.
     fn row_id(&mut self, key: &[u8]) -> Result<u32> {
         let GroupMap::Rows { map, keys } = self else {
@@ -1502,6 +1577,77 @@ impl<'a> Partial<'a> {
                 .map(|k| self.map.row_id(k))
                 .collect::<Result<_>>()?,
         };
+        self.merge_mapped(other, &map)
+    }
+
+    /// Merges `parts` (over consecutive stretches of the input, in order) into this empty
+    /// one and finishes. With many groups the keys are numbered in parallel: each part's
+    /// groups are split into partitions by key hash, each partition's groups get their ids on
+    /// a thread of their own (parts in order), and the ids of partition `q` follow those of
+    /// the partitions before it; only adding up the accumulators stays serial. The groups
+    /// then come out partition by partition rather than in order of first appearance.
+    pub(crate) fn merge_finish(mut self, parts: Vec<Partial<'a>>) -> Result<Vec<RecordBatch>> {
+        let groups: usize = parts.iter().map(Partial::ngroups).sum();
+        if groups < PARTITIONED_MERGE_GROUPS
+            || self.ngroups() > 0
+            || matches!(self.map, GroupMap::None)
+        {
+            for p in parts {
+                self.merge(p)?;
+            }
+            return self.finish();
+        }
+        let partitions = (rayon::current_num_threads() * 4).max(2);
+        let buckets: Vec<Vec<Vec<u32>>> = parts
+            .par_iter()
+            .map(|p| p.map.partition_groups(partitions))
+            .collect();
+        // Per partition: its groups and, per part, the partition's id of each of the part's
+        // groups in it.
+        let numbered: Vec<(GroupMap, Vec<Vec<u32>>)> = (0..partitions)
+            .into_par_iter()
+            .map(|q| {
+                let mut map = self.map.empty_like();
+                let ids = parts
+                    .iter()
+                    .zip(&buckets)
+                    .map(|(p, b)| b[q].iter().map(|&j| map.id_of(&p.map, j)).collect())
+                    .collect::<Result<Vec<Vec<u32>>>>()?;
+                Ok((map, ids))
+            })
+            .collect::<Result<_>>()?;
+        let mut offsets = Vec::with_capacity(partitions);
+        let mut next = 0u32;
+        for (map, _) in &numbered {
+            offsets.push(next);
+            next += map.len() as u32;
+        }
+        let maps: Vec<Vec<u32>> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut map = vec![0u32; p.ngroups()];
+                for (q, (_, ids)) in numbered.iter().enumerate() {
+                    for (&j, &id) in buckets[i][q].iter().zip(&ids[i]) {
+                        map[j as usize] = offsets[q] + id;
+                    }
+                }
+                map
+            })
+            .collect();
+        self.map = GroupMap::concatenated(
+            &self.map,
+            numbered.into_iter().map(|(map, _)| map).collect(),
+        );
+        for (p, map) in parts.into_iter().zip(maps) {
+            self.merge_mapped(p, &map)?;
+        }
+        self.finish()
+    }
+
+    /// Adds `other`'s accumulators to this one's, `other`'s group `j` being this one's
+    /// group `map[j]`, which exists already.
+    fn merge_mapped(&mut self, other: Partial<'_>, map: &[u32]) -> Result<()> {
         let ngroups = self.ngroups();
         for ((_, firsts), (_, ofirsts)) in self.intervals.iter_mut().zip(other.intervals) {
             firsts.resize(ngroups, None);
@@ -1514,7 +1660,7 @@ impl<'a> Partial<'a> {
         }
         for (s, o) in self.states.iter_mut().zip(other.states) {
             s.resize(ngroups);
-            s.merge(o, &map)?;
+            s.merge(o, map)?;
         }
         Ok(())
     }
@@ -1549,6 +1695,10 @@ impl<'a> Partial<'a> {
     }
 }
 
+/// Merged partial aggregations with at least this many groups between them number their
+/// groups in parallel ([`Partial::merge_finish`]).
+const PARTITIONED_MERGE_GROUPS: usize = 100_000;
+
 /// Groups `input` by `groups` and computes `aggs`. With no group expressions the result is one
 /// row even for empty input (as `SELECT count(*) FROM empty` returns 0).
 pub fn aggregate(
@@ -1568,9 +1718,7 @@ pub fn aggregate(
                 Ok(part)
             })
             .collect::<Result<Vec<_>>>()?;
-        for part in parts {
-            total.merge(part)?;
-        }
+        return total.merge_finish(parts);
     } else {
         // Evaluate group keys and arguments for every batch in parallel; only the hashing
         // into groups and the accumulation run in order.
@@ -1762,6 +1910,65 @@ mod tests {
             })
             .collect();
         assert_eq!(serial, expected);
+    }
+
+    #[test]
+    fn partitioned_merges_make_the_same_groups_as_serial_ones() {
+        // Input: three batches whose keys overlap (each key i appears in the batches where
+        // i % 3 allows), 160,000 distinct (a, b) keys in all, NULLs among both, enough for the
+        // partitioned merge; grouped once by the integer b alone and once by (a, b), with
+        // SUM(x), COUNT(*) and MIN(a). The same aggregation with a float SUM (never merged,
+        // absorbed in order) gives the groups to compare with.
+        let n: i32 = 160_000;
+        let make = |offset: i32| {
+            let ids: Vec<i32> = (0..n).filter(|i| (i + offset) % 3 != 0).collect();
+            let a: Vec<Option<String>> = ids
+                .iter()
+                .map(|i| (i % 1000 != 7).then(|| format!("k{}", i % 50)))
+                .collect();
+            let b: Vec<Option<i32>> = ids.iter().map(|i| (i % 997 != 3).then_some(*i)).collect();
+            let x: Vec<i128> = ids.iter().map(|i| i128::from(*i) * 3 + 1).collect();
+            batch(a.iter().map(|v| v.as_deref()).collect(), b, x)
+        };
+        let input = vec![make(0), make(1), make(2)];
+        let sum = AggCall::new(AggFunc::Sum, Some(column(2, NUM)), false, SUM);
+        let count = AggCall::new(AggFunc::CountStar, None, false, SqlType::BigInt);
+        let min = AggCall::new(
+            AggFunc::Min,
+            Some(column(0, SqlType::Text)),
+            false,
+            SqlType::Text,
+        );
+        let float = Expr::Cast {
+            expr: Box::new(column(2, NUM)),
+            to: SqlType::Double,
+            explicit: true,
+        };
+        let fsum = AggCall::new(AggFunc::Sum, Some(float), false, SqlType::Double);
+        for groups in [
+            vec![column(1, SqlType::Integer)],
+            vec![column(0, SqlType::Text), column(1, SqlType::Integer)],
+        ] {
+            let aggs = [sum.clone(), count.clone(), min.clone()];
+            let mut types: Vec<SqlType> = groups.iter().map(Expr::ty).collect();
+            types.extend([SUM, SqlType::BigInt, SqlType::Text]);
+            let merged = aggregate(input.clone(), &groups, &aggs).unwrap();
+            let mut serial_aggs = aggs.to_vec();
+            serial_aggs.push(fsum.clone());
+            let serial = aggregate(input.clone(), &groups, &serial_aggs).unwrap();
+            let mut serial_types = types.clone();
+            serial_types.push(SqlType::Double);
+            let serial: Vec<Vec<Option<String>>> = groups_of(&serial, &serial_types)
+                .into_iter()
+                .map(|mut r| {
+                    r.pop();
+                    r
+                })
+                .collect();
+            let merged = groups_of(&merged, &types);
+            assert!(merged.len() > PARTITIONED_MERGE_GROUPS, "{}", merged.len());
+            assert_eq!(merged, serial);
+        }
     }
 
     #[test]

@@ -130,12 +130,13 @@ pub(crate) fn aggregate(
             profile.record_pipelined(node);
         }
     }
+    let mut partials = Vec::new();
     for part in parts.into_iter().flatten().flatten() {
         ctx.interrupt.check()?;
         match part {
-            Part::Partial(p) => total.merge(p)?,
+            Part::Partial(p) => partials.push(p),
             Part::Evaluated(e) => total.absorb(e)?,
         }
     }
-    Ok(Some(total.finish()?))
+    Ok(Some(total.merge_finish(partials)?))
 }
