@@ -1095,11 +1095,6 @@ impl Session {
                 return Err(Error::InFailedTransaction);
             }
             let format = copy::postgres::pg_format(options, legacy_options)?;
-            if format.binary {
-                return Err(Error::Unsupported {
-                    message: "COPY FROM STDIN in binary format is not supported".into(),
-                });
-            }
             let parts: Vec<String> = table_name
                 .0
                 .iter()
@@ -1129,6 +1124,8 @@ impl Session {
                 })?;
             let actor = security::Actor::of(&manifest.security, self.role_oid);
             security::check_table(&manifest, &actor, meta, 'a')?;
+            // A binary COPY arrives decoded into text lines (see `CopyIn::binary`), so it
+            // loads with the text format's options.
             let request = copy::options::CopyStatement {
                 schema: Some(schema.clone()),
                 table: table.clone(),
@@ -1137,7 +1134,12 @@ impl Session {
                 options: copy::postgres::load_options(&format, self.settings.time_zone()),
             };
             let plan = copy::LoadPlan::new(&request, &meta.def)?;
-            Ok(copy::postgres::CopyIn::new(schema, table, plan))
+            Ok(copy::postgres::CopyIn::new(
+                schema,
+                table,
+                plan,
+                format.binary,
+            ))
         })())
     }
 
@@ -1159,6 +1161,16 @@ impl Session {
                 }
                 Err(e)
             }
+        }
+    }
+
+    /// Ends a COPY FROM STDIN that failed before its data was loaded (the client's
+    /// CopyFail, or data the protocol layer could not decode): nothing is loaded, and inside
+    /// a transaction block the transaction fails, as any error fails it.
+    pub fn copy_in_abort(&mut self, copy: copy::postgres::CopyIn) {
+        drop(copy);
+        if self.txn.is_some() {
+            self.failed = true;
         }
     }
 
@@ -1245,6 +1257,9 @@ impl Session {
         if let Some(start) = self.copy_in_start(stmt) {
             let mut sink = start?;
             return match payload {
+                Some(_) if sink.binary() => Err(Error::Unsupported {
+                    message: "COPY FROM STDIN in binary format needs the copy protocol".into(),
+                }),
                 Some(p) => {
                     sink.push(p.data.as_bytes());
                     self.copy_in_finish(sink)

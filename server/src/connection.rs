@@ -505,17 +505,18 @@ impl<B: Backend> Connection<B> {
             s.copy_in_start(&statement).map_err(engine_error)
         })
         .await;
-        let (copy, columns) = match started {
+        let (copy, format) = match started {
             Ok(started) => started,
             Err(error) => return send_error(client, error).await,
         };
         *lock_copy(&self.copy_in) = Some(copy);
+        let code = i8::from(format.binary);
         feed(
             client,
             PgWireBackendMessage::CopyInResponse(CopyInResponse::new(
-                0,
-                columns as i16,
-                vec![0i16; columns],
+                code,
+                format.columns as i16,
+                vec![i16::from(code); format.columns],
             )),
         )
         .await
@@ -678,10 +679,7 @@ impl<B: Backend> CopyHandler for Connection<B> {
             return Err(SqlError::error(code::PROTOCOL_VIOLATION, "no COPY in progress").into());
         };
         let session = self.session()?;
-        let finished = exec::blocking(&session, move |s| {
-            s.copy_in_finish(copy).map_err(engine_error)
-        })
-        .await;
+        let finished = exec::blocking(&session, move |s| s.copy_in_finish(copy)).await;
         client.set_transaction_status(self.transaction_status());
         let tag = finished?;
         client.send(command_complete(Tag::new(&tag))).await?;
@@ -694,7 +692,16 @@ impl<B: Backend> CopyHandler for Connection<B> {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        lock_copy(&self.copy_in).take();
+        let copy = lock_copy(&self.copy_in).take();
+        if let (Some(copy), Ok(session)) = (copy, self.session()) {
+            // An abandoned COPY fails the transaction block it ran in, as any error does.
+            let aborted = exec::blocking(&session, move |s| {
+                s.copy_in_abort(copy);
+                Ok(())
+            })
+            .await;
+            drop(aborted);
+        }
         client.set_transaction_status(self.transaction_status());
         SqlError::error(
             code::QUERY_CANCELED,
