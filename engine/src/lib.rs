@@ -572,7 +572,12 @@ impl Session {
                 columns: verbose_analyze.then(|| text_columns(&["INFO"])),
             });
         }
-        if settings::is_command(&stmt.ast) || stmt.deallocates().is_some() {
+        // COPY FROM STDIN and TO STDOUT send no RowDescription (their data travels in the
+        // copy sub-protocol); as in PostgreSQL, the table is checked only when they run.
+        if settings::is_command(&stmt.ast)
+            || stmt.deallocates().is_some()
+            || stmt.copy_direction().is_some()
+        {
             return Ok(Description {
                 params: Vec::new(),
                 columns: None,

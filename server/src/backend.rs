@@ -192,8 +192,19 @@ pub struct CopyOutput {
     pub chunks: Box<dyn Iterator<Item = CopyChunk> + Send>,
 }
 
-/// A piece of a COPY TO STDOUT's output and the rows it holds, or the error that ends it.
-pub type CopyChunk = std::result::Result<(Vec<u8>, u64), SqlError>;
+/// A piece of a COPY TO STDOUT's output, or the error that ends it.
+pub type CopyChunk = std::result::Result<CopyPiece, SqlError>;
+
+/// A piece of a COPY TO STDOUT's output.
+#[derive(Debug)]
+pub struct CopyPiece {
+    pub data: Vec<u8>,
+    /// The rows it holds.
+    pub rows: u64,
+    /// Where each CopyData message ends in `data`, the last at `data.len()`, for output sent
+    /// a row per message; `None` to split it in messages of any size.
+    pub message_ends: Option<Vec<usize>>,
+}
 
 /// The signature and header of PostgreSQL's binary COPY format: `PGCOPY\n\377\r\n\0`, flags
 /// (no OIDs) and the length of the header extension (none), big-endian.
@@ -203,7 +214,8 @@ const BINARY_COPY_TRAILER: &[u8] = &(-1i16).to_be_bytes();
 
 /// Encodes `out`'s rows in the binary COPY format: the header, then per row its field count
 /// and each field as a DataRow carries it (length, -1 for NULL, then the binary value), then
-/// the trailer.
+/// the trailer. As PostgreSQL, each row is a CopyData message of its own, the header goes
+/// with the first row (or the trailer, when there is none) and the trailer alone.
 fn binary_copy(
     mut out: basalt_engine::copy::postgres::CopyOut,
     zone: Zone,
@@ -211,33 +223,54 @@ fn binary_copy(
     let columns = out.columns();
     let types = out.result_columns().iter().map(|c| c.ty).collect();
     let mut encoder = RowEncoder::new(types, &ResultFormats::AllBinary, zone)?;
-    let mut stage = 0u8;
-    let chunks = std::iter::from_fn(move || match stage {
-        0 => {
-            stage = 1;
-            Some(Ok((BINARY_COPY_HEADER.to_vec(), 0)))
+    let mut header_due = true;
+    let mut ended = false;
+    let chunks = std::iter::from_fn(move || {
+        if ended {
+            return None;
         }
-        1 => match out.next_batch() {
+        let mut data = Vec::new();
+        if header_due {
+            header_due = false;
+            data.extend_from_slice(BINARY_COPY_HEADER);
+        }
+        match out.next_batch() {
             Some(Ok(batch)) => Some((|| {
                 encoder.check(&batch)?;
                 let rows = encoder.encode(&batch, 0..batch.num_rows())?;
-                let mut data = Vec::with_capacity(rows.iter().map(|r| r.data.len() + 2).sum());
+                data.reserve(rows.iter().map(|r| r.data.len() + 2).sum());
+                let mut ends = Vec::with_capacity(rows.len());
                 for row in &rows {
                     data.extend_from_slice(&row.field_count.to_be_bytes());
                     data.extend_from_slice(&row.data);
+                    ends.push(data.len());
                 }
-                Ok((data, rows.len() as u64))
+                if rows.is_empty() && !data.is_empty() {
+                    // No row to carry the header: it waits for the next piece.
+                    header_due = true;
+                    data.clear();
+                }
+                Ok(CopyPiece {
+                    data,
+                    rows: rows.len() as u64,
+                    message_ends: Some(ends),
+                })
             })()),
             Some(Err(e)) => {
-                stage = 2;
+                ended = true;
                 Some(Err(SqlError::from_engine(&e)))
             }
             None => {
-                stage = 2;
-                Some(Ok((BINARY_COPY_TRAILER.to_vec(), 0)))
+                ended = true;
+                data.extend_from_slice(BINARY_COPY_TRAILER);
+                let end = data.len();
+                Some(Ok(CopyPiece {
+                    data,
+                    rows: 0,
+                    message_ends: Some(vec![end]),
+                }))
             }
-        },
-        _ => None,
+        }
     });
     Ok(CopyOutput {
         columns,
@@ -335,8 +368,15 @@ impl BackendSession for Session {
         let mut out = out;
         let columns = out.columns();
         let chunks = std::iter::from_fn(move || {
-            out.next_chunk()
-                .map(|chunk| chunk.map_err(|e| SqlError::from_engine(&e)))
+            out.next_chunk().map(|chunk| {
+                chunk
+                    .map(|(data, rows)| CopyPiece {
+                        data,
+                        rows,
+                        message_ends: None,
+                    })
+                    .map_err(|e| SqlError::from_engine(&e))
+            })
         });
         Ok(CopyOutput {
             columns,
