@@ -328,7 +328,9 @@ impl Engine {
             engine: self.clone(),
             user: user.to_string(),
             login_oid: oid,
+            session_oid: oid,
             role_oid: oid,
+            role_setting: "none".to_owned(),
             backend_pid: 0,
             txn: None,
             failed: false,
@@ -369,7 +371,13 @@ pub struct Session {
     /// The role the session logged in as.
     login_oid: u32,
     /// The session user: the login role, or the one SET SESSION AUTHORIZATION chose.
+    session_oid: u32,
+    /// The current user, whose privileges every statement is checked against: the session
+    /// user, or the role SET ROLE chose (the `role` setting, resolved after each statement
+    /// since a ROLLBACK can undo it).
     role_oid: u32,
+    /// The `role` setting `role_oid` was resolved from.
+    role_setting: String,
     /// The process id the server reported for the connection (`pg_backend_pid()`).
     backend_pid: i32,
     /// The explicit transaction block (BEGIN ... COMMIT), if one is open.
@@ -575,6 +583,7 @@ impl Session {
         // COPY FROM STDIN and TO STDOUT send no RowDescription (their data travels in the
         // copy sub-protocol); as in PostgreSQL, the table is checked only when they run.
         if settings::is_command(&stmt.ast)
+            || security::role_statement(&stmt.ast).is_some()
             || stmt.deallocates().is_some()
             || stmt.copy_direction().is_some()
         {
@@ -646,6 +655,16 @@ impl Session {
 
     /// Runs one statement. `params` are the text values of `$1`, `$2`, ... (NULL as `None`).
     pub fn execute(
+        &mut self,
+        stmt: &Statement,
+        params: &[Option<String>],
+    ) -> Result<StatementResult> {
+        let result = self.execute_statement(stmt, params);
+        self.sync_role();
+        result
+    }
+
+    fn execute_statement(
         &mut self,
         stmt: &Statement,
         params: &[Option<String>],
@@ -1327,6 +1346,9 @@ impl Session {
         }
         if copy::postgres::is_stdio(&stmt.ast) {
             return self.copy_stdio(stmt);
+        }
+        if let Some((target, local)) = security::role_statement(&stmt.ast) {
+            return self.set_role(target, local, &stmt.ast);
         }
         if let Some(outcome) = settings::execute(&mut self.settings, &stmt.ast, self.txn.is_some())
         {
