@@ -456,10 +456,15 @@ impl Session {
 
     /// Where the session's unqualified names resolve against `manifest`.
     fn search_path(&self, manifest: &basalt_storage::Manifest) -> schemas::SearchPath {
+        // `$user` is the current user, the role SET ROLE chose if any (as in PostgreSQL).
+        let user = match self.settings.get("role") {
+            Some(role) if role != "none" => role,
+            _ => &self.user,
+        };
         schemas::SearchPath::new(
             manifest,
             self.settings.get("search_path").unwrap_or("public"),
-            &self.user,
+            user,
             &self.temp_schema,
         )
     }
