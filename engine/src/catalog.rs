@@ -3611,8 +3611,18 @@ pub(crate) fn function(
             oid_lookup(binder, arg, entries, null_text(), span).map(Ok)
         }
         ("current_database", []) => Ok(Ok(lit_text(DATABASE))),
-        ("current_user" | "session_user" | "user" | "current_role", []) => {
+        ("session_user", []) => {
             let user = setting(binder, "session_authorization")?;
+            Ok(Ok(lit_text(&user)))
+        }
+        // The role SET ROLE chose, else the session user.
+        ("current_user" | "user" | "current_role", []) => {
+            let role = setting(binder, "role")?;
+            let user = if role == "none" {
+                setting(binder, "session_authorization")?
+            } else {
+                role
+            };
             Ok(Ok(lit_text(&user)))
         }
         ("current_schema", []) => {

@@ -330,7 +330,9 @@ impl Engine {
             engine: self.clone(),
             user: user.to_string(),
             login_oid: oid,
+            session_oid: oid,
             role_oid: oid,
+            role_setting: "none".to_owned(),
             backend_pid: 0,
             txn: None,
             failed: false,
@@ -371,7 +373,13 @@ pub struct Session {
     /// The role the session logged in as.
     login_oid: u32,
     /// The session user: the login role, or the one SET SESSION AUTHORIZATION chose.
+    session_oid: u32,
+    /// The current user, whose privileges every statement is checked against: the session
+    /// user, or the role SET ROLE chose (the `role` setting, resolved after each statement
+    /// since a ROLLBACK can undo it).
     role_oid: u32,
+    /// The `role` setting `role_oid` was resolved from.
+    role_setting: String,
     /// The process id the server reported for the connection (`pg_backend_pid()`).
     backend_pid: i32,
     /// The explicit transaction block (BEGIN ... COMMIT), if one is open.
@@ -450,10 +458,15 @@ impl Session {
 
     /// Where the session's unqualified names resolve against `manifest`.
     fn search_path(&self, manifest: &basalt_storage::Manifest) -> schemas::SearchPath {
+        // `$user` is the current user, the role SET ROLE chose if any (as in PostgreSQL).
+        let user = match self.settings.get("role") {
+            Some(role) if role != "none" => role,
+            _ => &self.user,
+        };
         schemas::SearchPath::new(
             manifest,
             self.settings.get("search_path").unwrap_or("public"),
-            &self.user,
+            user,
             &self.temp_schema,
         )
     }
@@ -574,7 +587,13 @@ impl Session {
                 columns: verbose_analyze.then(|| text_columns(&["INFO"])),
             });
         }
-        if settings::is_command(&stmt.ast) || stmt.deallocates().is_some() {
+        // COPY FROM STDIN and TO STDOUT send no RowDescription (their data travels in the
+        // copy sub-protocol); as in PostgreSQL, the table is checked only when they run.
+        if settings::is_command(&stmt.ast)
+            || security::role_statement(&stmt.ast).is_some()
+            || stmt.deallocates().is_some()
+            || stmt.copy_direction().is_some()
+        {
             return Ok(Description {
                 params: Vec::new(),
                 columns: None,
@@ -643,6 +662,16 @@ impl Session {
 
     /// Runs one statement. `params` are the text values of `$1`, `$2`, ... (NULL as `None`).
     pub fn execute(
+        &mut self,
+        stmt: &Statement,
+        params: &[Option<String>],
+    ) -> Result<StatementResult> {
+        let result = self.execute_statement(stmt, params);
+        self.sync_role();
+        result
+    }
+
+    fn execute_statement(
         &mut self,
         stmt: &Statement,
         params: &[Option<String>],
@@ -1097,11 +1126,6 @@ impl Session {
                 return Err(Error::InFailedTransaction);
             }
             let format = copy::postgres::pg_format(options, legacy_options)?;
-            if format.binary {
-                return Err(Error::Unsupported {
-                    message: "COPY FROM STDIN in binary format is not supported".into(),
-                });
-            }
             let parts: Vec<String> = table_name
                 .0
                 .iter()
@@ -1131,6 +1155,8 @@ impl Session {
                 })?;
             let actor = security::Actor::of(&manifest.security, self.role_oid);
             security::check_table(&manifest, &actor, meta, 'a')?;
+            // A binary COPY arrives decoded into text lines (see `CopyIn::binary`), so it
+            // loads with the text format's options.
             let request = copy::options::CopyStatement {
                 schema: Some(schema.clone()),
                 table: table.clone(),
@@ -1139,7 +1165,12 @@ impl Session {
                 options: copy::postgres::load_options(&format, self.settings.time_zone()),
             };
             let plan = copy::LoadPlan::new(&request, &meta.def)?;
-            Ok(copy::postgres::CopyIn::new(schema, table, plan))
+            Ok(copy::postgres::CopyIn::new(
+                schema,
+                table,
+                plan,
+                format.binary,
+            ))
         })())
     }
 
@@ -1161,6 +1192,16 @@ impl Session {
                 }
                 Err(e)
             }
+        }
+    }
+
+    /// Ends a COPY FROM STDIN that failed before its data was loaded (the client's
+    /// CopyFail, or data the protocol layer could not decode): nothing is loaded, and inside
+    /// a transaction block the transaction fails, as any error fails it.
+    pub fn copy_in_abort(&mut self, copy: copy::postgres::CopyIn) {
+        drop(copy);
+        if self.txn.is_some() {
+            self.failed = true;
         }
     }
 
@@ -1247,6 +1288,9 @@ impl Session {
         if let Some(start) = self.copy_in_start(stmt) {
             let mut sink = start?;
             return match payload {
+                Some(_) if sink.binary() => Err(Error::Unsupported {
+                    message: "COPY FROM STDIN in binary format needs the copy protocol".into(),
+                }),
                 Some(p) => {
                     sink.push(p.data.as_bytes());
                     self.copy_in_finish(sink)
@@ -1309,6 +1353,9 @@ impl Session {
         }
         if copy::postgres::is_stdio(&stmt.ast) {
             return self.copy_stdio(stmt);
+        }
+        if let Some((target, local)) = security::role_statement(&stmt.ast) {
+            return self.set_role(target, local, &stmt.ast);
         }
         if let Some(outcome) = settings::execute(&mut self.settings, &stmt.ast, self.txn.is_some())
         {

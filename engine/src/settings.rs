@@ -166,6 +166,14 @@ const PARAMS: &[Param] = &[
                       query fails with 53200.",
     },
     Param {
+        name: "role",
+        default: Some("none"),
+        report: false,
+        // Changed only by SET ROLE / RESET ROLE, which the session checks and applies.
+        kind: Kind::ReadOnly,
+        description: "Sets the current role.",
+    },
+    Param {
         name: "search_path",
         default: Some("\"$user\", public"),
         report: false,
@@ -301,7 +309,7 @@ impl Settings {
         PARAMS
             .iter()
             .enumerate()
-            .filter(|(_, p)| !matches!(p.name, "is_superuser" | "session_authorization"))
+            .filter(|(_, p)| !matches!(p.name, "is_superuser" | "role" | "session_authorization"))
             .map(|(i, p)| {
                 let value = self.effective(i);
                 let (setting, unit) = match p.kind {
@@ -445,11 +453,24 @@ impl Settings {
     /// (new) user: at startup and on SET SESSION AUTHORIZATION.
     pub fn set_session_user(&mut self, user: &str, superuser: bool) {
         let on = if superuser { "on" } else { "off" };
-        for (name, value) in [("session_authorization", user), ("is_superuser", on)] {
+        // A new session user starts with no role set.
+        for (name, value) in [
+            ("session_authorization", user),
+            ("is_superuser", on),
+            ("role", "none"),
+        ] {
             if let Some(i) = lookup(name) {
                 self.reset[i] = value.to_owned();
                 self.session[i] = value.to_owned();
             }
+        }
+    }
+
+    /// Sets the current role's name (`none` for the session user), as SET ROLE does:
+    /// undone when the transaction block rolls back, and for the block only with `local`.
+    pub fn set_role(&mut self, name: &str, local: bool, in_block: bool) {
+        if let Some(i) = lookup("role") {
+            self.assign(i, name.to_owned(), local, in_block);
         }
     }
 
@@ -642,7 +663,7 @@ pub fn execute(
                         .enumerate()
                         // As in PostgreSQL, these two are left out of SHOW ALL.
                         .filter(|(_, p)| {
-                            !matches!(p.name, "is_superuser" | "session_authorization")
+                            !matches!(p.name, "is_superuser" | "role" | "session_authorization")
                         })
                         .map(|(i, p)| {
                             vec![

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use basalt_engine::pgtext::Zone;
 
+use crate::copy_in::BinaryCopyReader;
 use crate::encode::RowEncoder;
 use crate::sqlstate::SqlError;
 use crate::types::ResultFormats;
@@ -123,8 +124,11 @@ pub trait BackendSession: Send + 'static {
         None
     }
 
-    /// Starts a COPY FROM STDIN: its sink and the number of columns the client sends.
-    fn copy_in_start(&mut self, _statement: &Self::Statement) -> Result<(Self::CopyIn, usize)> {
+    /// Starts a COPY FROM STDIN: its sink and how the client sends its data.
+    fn copy_in_start(
+        &mut self,
+        _statement: &Self::Statement,
+    ) -> Result<(Self::CopyIn, CopyInFormat)> {
         Err(basalt_engine::Error::Unsupported {
             message: "COPY is not supported".into(),
         })
@@ -134,11 +138,14 @@ pub trait BackendSession: Send + 'static {
     fn copy_in_push(_copy: &mut Self::CopyIn, _data: &[u8]) {}
 
     /// Loads what the client sent; the command tag (`COPY n`).
-    fn copy_in_finish(&mut self, _copy: Self::CopyIn) -> Result<String> {
-        Err(basalt_engine::Error::Unsupported {
+    fn copy_in_finish(&mut self, _copy: Self::CopyIn) -> std::result::Result<String, SqlError> {
+        Err(SqlError::from_engine(&basalt_engine::Error::Unsupported {
             message: "COPY is not supported".into(),
-        })
+        }))
     }
+
+    /// Drops a COPY FROM STDIN the client abandoned (CopyFail); nothing is loaded.
+    fn copy_in_abort(&mut self, _copy: Self::CopyIn) {}
 
     /// Starts a COPY TO STDOUT: its output is produced as the protocol layer reads it.
     fn copy_out(
@@ -149,6 +156,29 @@ pub trait BackendSession: Send + 'static {
             message: "COPY is not supported".into(),
         }))
     }
+}
+
+/// How the client sends a COPY FROM STDIN's data (for CopyInResponse).
+#[derive(Clone, Copy, Debug)]
+pub struct CopyInFormat {
+    /// Columns per row.
+    pub columns: usize,
+    /// Whether the data is in PostgreSQL's binary COPY format.
+    pub binary: bool,
+}
+
+/// A COPY FROM STDIN into Basalt's engine as its CopyData messages arrive: text and CSV go
+/// to the engine's sink as they are; binary data is decoded into text lines first.
+#[derive(Debug)]
+pub struct EngineCopyIn {
+    sink: basalt_engine::copy::postgres::CopyIn,
+    /// The decoder of a `FORMAT binary` COPY.
+    binary: Option<BinaryCopyReader>,
+    /// The first fault in the data; what follows it is ignored, and the COPY fails when the
+    /// client ends it.
+    error: Option<SqlError>,
+    /// The text lines of one CopyData message's tuples.
+    lines: Vec<u8>,
 }
 
 /// A running COPY TO STDOUT, as the protocol layer sends it.
@@ -162,8 +192,19 @@ pub struct CopyOutput {
     pub chunks: Box<dyn Iterator<Item = CopyChunk> + Send>,
 }
 
-/// A piece of a COPY TO STDOUT's output and the rows it holds, or the error that ends it.
-pub type CopyChunk = std::result::Result<(Vec<u8>, u64), SqlError>;
+/// A piece of a COPY TO STDOUT's output, or the error that ends it.
+pub type CopyChunk = std::result::Result<CopyPiece, SqlError>;
+
+/// A piece of a COPY TO STDOUT's output.
+#[derive(Debug)]
+pub struct CopyPiece {
+    pub data: Vec<u8>,
+    /// The rows it holds.
+    pub rows: u64,
+    /// Where each CopyData message ends in `data`, the last at `data.len()`, for output sent
+    /// a row per message; `None` to split it in messages of any size.
+    pub message_ends: Option<Vec<usize>>,
+}
 
 /// The signature and header of PostgreSQL's binary COPY format: `PGCOPY\n\377\r\n\0`, flags
 /// (no OIDs) and the length of the header extension (none), big-endian.
@@ -173,7 +214,8 @@ const BINARY_COPY_TRAILER: &[u8] = &(-1i16).to_be_bytes();
 
 /// Encodes `out`'s rows in the binary COPY format: the header, then per row its field count
 /// and each field as a DataRow carries it (length, -1 for NULL, then the binary value), then
-/// the trailer.
+/// the trailer. As PostgreSQL, each row is a CopyData message of its own, the header goes
+/// with the first row (or the trailer, when there is none) and the trailer alone.
 fn binary_copy(
     mut out: basalt_engine::copy::postgres::CopyOut,
     zone: Zone,
@@ -181,33 +223,54 @@ fn binary_copy(
     let columns = out.columns();
     let types = out.result_columns().iter().map(|c| c.ty).collect();
     let mut encoder = RowEncoder::new(types, &ResultFormats::AllBinary, zone)?;
-    let mut stage = 0u8;
-    let chunks = std::iter::from_fn(move || match stage {
-        0 => {
-            stage = 1;
-            Some(Ok((BINARY_COPY_HEADER.to_vec(), 0)))
+    let mut header_due = true;
+    let mut ended = false;
+    let chunks = std::iter::from_fn(move || {
+        if ended {
+            return None;
         }
-        1 => match out.next_batch() {
+        let mut data = Vec::new();
+        if header_due {
+            header_due = false;
+            data.extend_from_slice(BINARY_COPY_HEADER);
+        }
+        match out.next_batch() {
             Some(Ok(batch)) => Some((|| {
                 encoder.check(&batch)?;
                 let rows = encoder.encode(&batch, 0..batch.num_rows())?;
-                let mut data = Vec::with_capacity(rows.iter().map(|r| r.data.len() + 2).sum());
+                data.reserve(rows.iter().map(|r| r.data.len() + 2).sum());
+                let mut ends = Vec::with_capacity(rows.len());
                 for row in &rows {
                     data.extend_from_slice(&row.field_count.to_be_bytes());
                     data.extend_from_slice(&row.data);
+                    ends.push(data.len());
                 }
-                Ok((data, rows.len() as u64))
+                if rows.is_empty() && !data.is_empty() {
+                    // No row to carry the header: it waits for the next piece.
+                    header_due = true;
+                    data.clear();
+                }
+                Ok(CopyPiece {
+                    data,
+                    rows: rows.len() as u64,
+                    message_ends: Some(ends),
+                })
             })()),
             Some(Err(e)) => {
-                stage = 2;
+                ended = true;
                 Some(Err(SqlError::from_engine(&e)))
             }
             None => {
-                stage = 2;
-                Some(Ok((BINARY_COPY_TRAILER.to_vec(), 0)))
+                ended = true;
+                data.extend_from_slice(BINARY_COPY_TRAILER);
+                let end = data.len();
+                Some(Ok(CopyPiece {
+                    data,
+                    rows: 0,
+                    message_ends: Some(vec![end]),
+                }))
             }
-        },
-        _ => None,
+        }
     });
     Ok(CopyOutput {
         columns,
@@ -230,33 +293,65 @@ impl Backend for Engine {
 
 impl BackendSession for Session {
     type Statement = Statement;
-    type CopyIn = basalt_engine::copy::postgres::CopyIn;
+    type CopyIn = EngineCopyIn;
 
     fn copy_direction(statement: &Statement) -> Option<bool> {
         statement.copy_direction()
     }
 
-    fn copy_in_start(&mut self, statement: &Statement) -> Result<(Self::CopyIn, usize)> {
-        let copy = Session::copy_in_start(self, statement).unwrap_or_else(|| {
+    fn copy_in_start(&mut self, statement: &Statement) -> Result<(Self::CopyIn, CopyInFormat)> {
+        let sink = Session::copy_in_start(self, statement).unwrap_or_else(|| {
             Err(basalt_engine::Error::Internal(
                 "not a COPY FROM STDIN statement".into(),
             ))
         })?;
-        let columns = copy.columns();
-        Ok((copy, columns))
+        let format = CopyInFormat {
+            columns: sink.columns(),
+            binary: sink.binary(),
+        };
+        let binary = sink
+            .binary()
+            .then(|| BinaryCopyReader::new(&sink.column_types()));
+        let copy = EngineCopyIn {
+            sink,
+            binary,
+            error: None,
+            lines: Vec::new(),
+        };
+        Ok((copy, format))
     }
 
     fn copy_in_push(copy: &mut Self::CopyIn, data: &[u8]) {
-        copy.push(data);
+        if copy.error.is_some() {
+            return;
+        }
+        let Some(reader) = &mut copy.binary else {
+            copy.sink.push(data);
+            return;
+        };
+        copy.lines.clear();
+        let decoded = reader.push(data, &mut copy.lines);
+        copy.sink.push(&copy.lines);
+        copy.error = decoded.err();
     }
 
-    fn copy_in_finish(&mut self, copy: Self::CopyIn) -> Result<String> {
-        match Session::copy_in_finish(self, copy)? {
-            StatementResult::Command { tag } => Ok(tag),
-            StatementResult::Query(_) => {
-                Err(basalt_engine::Error::Internal("COPY returned rows".into()))
-            }
+    fn copy_in_finish(&mut self, copy: Self::CopyIn) -> std::result::Result<String, SqlError> {
+        let fault = copy
+            .error
+            .or_else(|| copy.binary.as_ref().and_then(|r| r.finish().err()));
+        if let Some(error) = fault {
+            Session::copy_in_abort(self, copy.sink);
+            return Err(error);
         }
+        match Session::copy_in_finish(self, copy.sink) {
+            Ok(StatementResult::Command { tag }) => Ok(tag),
+            Ok(StatementResult::Query(_)) => Err(SqlError::internal("COPY returned rows")),
+            Err(e) => Err(SqlError::from_engine(&e)),
+        }
+    }
+
+    fn copy_in_abort(&mut self, copy: Self::CopyIn) {
+        Session::copy_in_abort(self, copy.sink);
     }
 
     fn copy_out(&mut self, statement: &Statement) -> std::result::Result<CopyOutput, SqlError> {
@@ -273,8 +368,15 @@ impl BackendSession for Session {
         let mut out = out;
         let columns = out.columns();
         let chunks = std::iter::from_fn(move || {
-            out.next_chunk()
-                .map(|chunk| chunk.map_err(|e| SqlError::from_engine(&e)))
+            out.next_chunk().map(|chunk| {
+                chunk
+                    .map(|(data, rows)| CopyPiece {
+                        data,
+                        rows,
+                        message_ends: None,
+                    })
+                    .map_err(|e| SqlError::from_engine(&e))
+            })
         });
         Ok(CopyOutput {
             columns,

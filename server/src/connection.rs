@@ -356,12 +356,15 @@ impl<B: Backend> Connection<B> {
             match <B::Session as BackendSession>::copy_direction(&statement) {
                 Some(true) => {
                     // The rest of the query string is not run: the client now sends data.
-                    return self.start_copy_in(client, &session, statement).await;
+                    return match self.start_copy_in(client, &session, statement).await? {
+                        Ok(()) => Ok(()),
+                        Err(error) => send_error(client, error).await,
+                    };
                 }
                 Some(false) => {
-                    if !self.copy_out(client, &session, statement).await? {
+                    if let Err(error) = self.copy_out(client, &session, statement).await? {
                         // The COPY failed: the rest of the query string is not run.
-                        return Ok(());
+                        return send_error(client, error).await;
                     }
                     continue;
                 }
@@ -413,7 +416,8 @@ impl<B: Backend> Connection<B> {
     }
 
     /// Runs a COPY TO STDOUT: CopyOutResponse, the output as CopyData messages as the query
-    /// produces it, CopyDone and `COPY n`; `false` if it failed (an ErrorResponse was sent).
+    /// produces it, CopyDone and `COPY n`. A failure (before or part-way) is returned
+    /// unsent: the simple protocol answers it at once, the extended one then waits for Sync.
     /// The output is encoded on a blocking thread at most [`COPY_OUT_CHUNKS_IN_FLIGHT_MAX`]
     /// pieces ahead of the socket; a client that hangs up ends the wait on the socket, which
     /// drops the channel, which stops the encoder and with it the query.
@@ -422,7 +426,7 @@ impl<B: Backend> Connection<B> {
         client: &mut C,
         session: &SharedSession<B::Session>,
         statement: StatementOf<B>,
-    ) -> PgWireResult<bool>
+    ) -> PgWireResult<Result<(), SqlError>>
     where
         C: ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send,
         C::Error: Debug,
@@ -431,10 +435,7 @@ impl<B: Backend> Connection<B> {
         let started = exec::blocking(session, move |s| s.copy_out(&statement)).await;
         let output = match started {
             Ok(output) => output,
-            Err(error) => {
-                send_error(client, error).await?;
-                return Ok(false);
-            }
+            Err(error) => return Ok(Err(error)),
         };
         let format = i8::from(output.binary);
         feed(
@@ -458,23 +459,31 @@ impl<B: Backend> Connection<B> {
         }));
         let mut rows = 0u64;
         while let Some(chunk) = rx.recv().await {
-            let (data, n) = match chunk {
-                Ok(chunk) => chunk,
-                Err(error) => {
-                    // As PostgreSQL: an error ends the copy without CopyDone.
-                    send_error(client, error).await?;
-                    return Ok(false);
-                }
+            let piece = match chunk {
+                Ok(piece) => piece,
+                // As PostgreSQL: an error ends the copy without CopyDone.
+                Err(error) => return Ok(Err(error)),
             };
-            rows += n;
-            for piece in data.chunks(COPY_OUT_CHUNK_BYTES) {
-                feed(
-                    client,
-                    PgWireBackendMessage::CopyData(CopyData::new(bytes::Bytes::copy_from_slice(
-                        piece,
-                    ))),
-                )
-                .await?;
+            rows += piece.rows;
+            let data = bytes::Bytes::from(piece.data);
+            // Binary rows go one per message, as PostgreSQL sends them (tokio-postgres's
+            // binary reader counts on it); text in messages of at most COPY_OUT_CHUNK_BYTES.
+            let ends: Vec<usize> = match piece.message_ends {
+                Some(ends) => ends,
+                None => (1..=data.len().div_ceil(COPY_OUT_CHUNK_BYTES))
+                    .map(|i| (i * COPY_OUT_CHUNK_BYTES).min(data.len()))
+                    .collect(),
+            };
+            let mut start = 0;
+            for end in ends {
+                if end > start {
+                    feed(
+                        client,
+                        PgWireBackendMessage::CopyData(CopyData::new(data.slice(start..end))),
+                    )
+                    .await?;
+                }
+                start = end;
             }
         }
         feed(client, PgWireBackendMessage::CopyDone(CopyDone::new())).await?;
@@ -485,17 +494,18 @@ impl<B: Backend> Connection<B> {
             ),
         )
         .await?;
-        Ok(true)
+        Ok(Ok(()))
     }
 
     /// Starts a COPY FROM STDIN: the session checks the table and options, then the client
-    /// is told to send its data (CopyInResponse) and the connection enters copy mode.
+    /// is told to send its data (CopyInResponse) and the caller puts the connection in copy
+    /// mode. A refusal is returned unsent, as [`Connection::copy_out`] returns its errors.
     async fn start_copy_in<C>(
         &self,
         client: &mut C,
         session: &SharedSession<B::Session>,
         statement: StatementOf<B>,
-    ) -> PgWireResult<()>
+    ) -> PgWireResult<Result<(), SqlError>>
     where
         C: ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send,
         C::Error: Debug,
@@ -505,20 +515,57 @@ impl<B: Backend> Connection<B> {
             s.copy_in_start(&statement).map_err(engine_error)
         })
         .await;
-        let (copy, columns) = match started {
+        let (copy, format) = match started {
             Ok(started) => started,
-            Err(error) => return send_error(client, error).await,
+            Err(error) => return Ok(Err(error)),
         };
         *lock_copy(&self.copy_in) = Some(copy);
+        let code = i8::from(format.binary);
         feed(
             client,
             PgWireBackendMessage::CopyInResponse(CopyInResponse::new(
-                0,
-                columns as i16,
-                vec![0i16; columns],
+                code,
+                format.columns as i16,
+                vec![i16::from(code); format.columns],
             )),
         )
-        .await
+        .await?;
+        Ok(Ok(()))
+    }
+
+    /// Execute of a COPY portal, as PostgreSQL answers it: COPY FROM STDIN sends
+    /// CopyInResponse and leaves the connection in copy mode (Sync is ignored there; the
+    /// client's CopyDone or CopyFail ends it, then a Sync gets ReadyForQuery); COPY TO STDOUT
+    /// sends CopyOutResponse, the data, CopyDone and `COPY n`. An error goes back to pgwire,
+    /// which answers it and waits for Sync.
+    async fn execute_copy<C>(
+        &self,
+        client: &mut C,
+        statement: StatementOf<B>,
+        copy_in: bool,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = self.session()?;
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        let result = if copy_in {
+            self.start_copy_in(client, &session, statement).await
+        } else {
+            self.copy_out(client, &session, statement).await
+        };
+        let started_copy_in = copy_in && matches!(result, Ok(Ok(())));
+        client.set_state(if started_copy_in {
+            PgWireConnectionState::CopyInProgress(true)
+        } else {
+            PgWireConnectionState::ReadyForQuery
+        });
+        result?.map_err(|error| -> PgWireError { error.into() })?;
+        // The Sync the client may have sent already is ignored in copy mode: the
+        // CopyInResponse must go out now.
+        client.flush().await.map_err(PgWireError::from)
     }
 
     /// The text values of a portal's parameters, decoded by their types.
@@ -678,10 +725,7 @@ impl<B: Backend> CopyHandler for Connection<B> {
             return Err(SqlError::error(code::PROTOCOL_VIOLATION, "no COPY in progress").into());
         };
         let session = self.session()?;
-        let finished = exec::blocking(&session, move |s| {
-            s.copy_in_finish(copy).map_err(engine_error)
-        })
-        .await;
+        let finished = exec::blocking(&session, move |s| s.copy_in_finish(copy)).await;
         client.set_transaction_status(self.transaction_status());
         let tag = finished?;
         client.send(command_complete(Tag::new(&tag))).await?;
@@ -694,7 +738,16 @@ impl<B: Backend> CopyHandler for Connection<B> {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        lock_copy(&self.copy_in).take();
+        let copy = lock_copy(&self.copy_in).take();
+        if let (Some(copy), Ok(session)) = (copy, self.session()) {
+            // An abandoned COPY fails the transaction block it ran in, as any error does.
+            let aborted = exec::blocking(&session, move |s| {
+                s.copy_in_abort(copy);
+                Ok(())
+            })
+            .await;
+            drop(aborted);
+        }
         client.set_transaction_status(self.transaction_status());
         SqlError::error(
             code::QUERY_CANCELED,
@@ -1255,6 +1308,10 @@ impl<B: Backend> ExtendedQueryHandler for Connection<B> {
                 .into())
             }
         };
+        let statement = &portal.statement.statement.statement;
+        if let Some(copy_in) = <B::Session as BackendSession>::copy_direction(statement) {
+            return self.execute_copy(client, statement.clone(), copy_in).await;
+        }
         // A negative row limit is as good as none.
         let max_rows = usize::try_from(message.max_rows).unwrap_or(0);
         client.set_state(PgWireConnectionState::QueryInProgress);

@@ -10,6 +10,8 @@
 //! - `connection`: the per-connection handlers of the simple and extended query protocols.
 //! - [`backend`]: the narrow [`Backend`] / [`BackendSession`] interface the protocol code runs
 //!   statements through, implemented for [`basalt_engine::Engine`].
+//! - `copy_in`: COPY FROM STDIN's data as the engine takes it; PostgreSQL's binary COPY
+//!   format decoded into text lines.
 //! - `exec`: statements on the blocking pool, panics caught, rows streamed back through a
 //!   bounded channel.
 //! - [`params`]: Bind parameters (text or binary) to the text values the engine takes.
@@ -25,6 +27,7 @@
 pub mod auth;
 pub mod backend;
 mod connection;
+mod copy_in;
 pub mod encode;
 mod exec;
 pub mod params;

@@ -39,6 +39,13 @@ pub(crate) fn parameter_text(
 }
 
 fn utf8(raw: &[u8]) -> Result<String, SqlError> {
+    // PostgreSQL's encoding check refuses NUL as it refuses bytes that are not UTF-8.
+    if raw.contains(&0) {
+        return Err(SqlError::error(
+            code::CHARACTER_NOT_IN_REPERTOIRE,
+            "invalid byte sequence for encoding \"UTF8\": 0x00",
+        ));
+    }
     String::from_utf8(raw.to_vec()).map_err(|e| {
         let bad = &raw[e.utf8_error().valid_up_to()..];
         let shown: Vec<String> = bad.iter().take(2).map(|b| format!("0x{b:02x}")).collect();
@@ -53,7 +60,7 @@ fn utf8(raw: &[u8]) -> Result<String, SqlError> {
 }
 
 fn binary_to_text(index: usize, ty: &Type, raw: &[u8]) -> Result<String, SqlError> {
-    let bad_format = || {
+    binary_value_text(ty, raw, &|| {
         SqlError::error(
             code::INVALID_BINARY_REPRESENTATION,
             format!(
@@ -61,7 +68,17 @@ fn binary_to_text(index: usize, ty: &Type, raw: &[u8]) -> Result<String, SqlErro
                 index + 1
             ),
         )
-    };
+    })
+}
+
+/// The text form of one value of type `ty` in PostgreSQL's binary format (as a binary Bind
+/// parameter or a binary COPY field carries it); `bad_format` is the error for bytes that
+/// are not a value of the type.
+pub(crate) fn binary_value_text(
+    ty: &Type,
+    raw: &[u8],
+    bad_format: &dyn Fn() -> SqlError,
+) -> Result<String, SqlError> {
     let mut out = String::new();
     match ty.oid() {
         oid::BOOL => match raw {
@@ -289,6 +306,10 @@ mod tests {
         assert_eq!(bin(&Type::INT4, &[0, 1]).unwrap_err().code, "22P03");
         assert_eq!(bin(&Type::BOOL, &[]).unwrap_err().code, "22P03");
         assert_eq!(bin(&Type::TEXT, &[0xff]).unwrap_err().code, "22021");
+        assert_eq!(
+            bin(&Type::TEXT, b"a\0b").unwrap_err().message,
+            "invalid byte sequence for encoding \"UTF8\": 0x00"
+        );
         assert_eq!(bin(&Type::UUID, &[0; 16]).unwrap_err().code, "42883");
         assert_eq!(
             bin(&Type::NUMERIC, &[0, 1, 0, 0]).unwrap_err().code,

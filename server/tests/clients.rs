@@ -2,8 +2,8 @@
 //! node-postgres, pgjdbc and psqlODBC each run a small workload (a table of every basic type,
 //! inserts with parameters, typed results, an error's SQLSTATE, a rolled-back and a committed
 //! transaction, a setting) from the scripts in `tests/clients/`; psycopg 3, psycopg2 and
-//! psqlODBC also read results through server-side cursors, and psycopg 3 nests transactions
-//! as savepoints. SQLAlchemy 2's inspector reflects schemas, tables and columns, and pgjdbc's
+//! psqlODBC also read results through server-side cursors, psycopg 3 nests transactions
+//! as savepoints, and psycopg 3 and asyncpg load tables with binary COPY. SQLAlchemy 2's inspector reflects schemas, tables and columns, and pgjdbc's
 //! DatabaseMetaData describes them, and each must see exactly what it sees on PostgreSQL 15.
 //!
 //! The drivers are external: `.ci/run` installs them (into `target/clients/`, or the directory
@@ -172,6 +172,30 @@ fn asyncpg() {
     let mut command = Command::new(python);
     command.arg(scripts_dir().join("asyncpg_client.py"));
     run_client(command, "asyncpg ok");
+}
+
+// psycopg 3's binary COPY FROM STDIN (set_types, write_row) of every column type, the round
+// trip of COPY TO STDOUT binary back into COPY FROM STDIN binary, and binary COPY errors.
+#[test]
+fn psycopg3_binary_copy() {
+    let Some(python) = python_with("psycopg") else {
+        return missing("psycopg", "no venv with psycopg");
+    };
+    let mut command = Command::new(python);
+    command.arg(scripts_dir().join("psycopg_binary_copy.py"));
+    run_client(command, "psycopg binary copy ok");
+}
+
+// asyncpg's copy_records_to_table (binary COPY FROM STDIN) and copy_from_table /
+// copy_to_table in binary.
+#[test]
+fn asyncpg_copy() {
+    let Some(python) = python_with("asyncpg") else {
+        return missing("asyncpg", "no venv with asyncpg");
+    };
+    let mut command = Command::new(python);
+    command.arg(scripts_dir().join("asyncpg_copy.py"));
+    run_client(command, "asyncpg copy ok");
 }
 
 #[test]

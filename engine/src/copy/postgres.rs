@@ -4,7 +4,9 @@
 //!
 //! This is the engine side, an API a protocol layer drives: [`CopyIn`] collects the bytes of
 //! the client's CopyData messages and `Session::copy_in_finish` loads them with the same
-//! decoder as COPY from files (PostgreSQL's text escapes on); `Session::copy_out` runs the
+//! decoder as COPY from files (PostgreSQL's text escapes on). A binary COPY FROM STDIN
+//! reaches the engine as text too: the protocol layer holds the binary decoders of every type
+//! and pushes each tuple as a line of PostgreSQL's text format; `Session::copy_out` runs the
 //! source and encodes its rows with [`encode`]. A `COPY ... FROM STDIN` whose data follows in
 //! the statement text (as in a dump, ending at `\.`) runs through `Session::execute` directly.
 
@@ -17,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::exec::stream::RowStream;
 use crate::pgtext::{format_value, Zone};
 use crate::ResultColumn;
+use basalt_storage::SqlType;
 
 /// The layout options of a PostgreSQL COPY.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,15 +40,19 @@ pub struct CopyIn {
     pub(crate) schema: String,
     pub(crate) table: String,
     pub(crate) plan: LoadPlan,
+    /// Whether the client sends PostgreSQL's binary COPY format, which the protocol layer
+    /// decodes into text lines before pushing them.
+    binary: bool,
     data: Vec<u8>,
 }
 
 impl CopyIn {
-    pub(crate) fn new(schema: String, table: String, plan: LoadPlan) -> Self {
+    pub(crate) fn new(schema: String, table: String, plan: LoadPlan, binary: bool) -> Self {
         CopyIn {
             schema,
             table,
             plan,
+            binary,
             data: Vec::new(),
         }
     }
@@ -53,6 +60,19 @@ impl CopyIn {
     /// The number of columns the client sends (for CopyInResponse).
     pub fn columns(&self) -> usize {
         self.plan.targets.len()
+    }
+
+    /// Whether the client sends PostgreSQL's binary COPY format (`FORMAT binary`). The
+    /// protocol layer then decodes it and pushes each tuple as a line of the text format
+    /// (tab-separated, `\N` for NULL, backslash escapes).
+    pub fn binary(&self) -> bool {
+        self.binary
+    }
+
+    /// The types of the columns the client sends, in order: what a binary COPY's fields
+    /// are decoded as.
+    pub fn column_types(&self) -> Vec<SqlType> {
+        self.plan.targets.iter().map(|t| t.ty).collect()
     }
 
     /// Appends a chunk of the client's data (one CopyData message).
@@ -363,7 +383,6 @@ impl CopyOut {
 mod tests {
     use super::*;
     use arrow_array::{ArrayRef, Int32Array, StringArray};
-    use basalt_storage::SqlType;
     use std::sync::Arc;
 
     // Text and CSV output of values that need escaping or quoting, and NULL.
@@ -414,7 +433,7 @@ mod tests {
             targets: Vec::new(),
             options: load_options(&pg_format(&[], &[]).unwrap(), Zone::UTC),
         };
-        let mut c = CopyIn::new("public".into(), "t".into(), plan);
+        let mut c = CopyIn::new("public".into(), "t".into(), plan, false);
         c.push(b"1\n2\n\\.\nignored\n");
         assert_eq!(c.data(), b"1\n2\n");
     }

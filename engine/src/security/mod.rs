@@ -102,6 +102,52 @@ impl Actor {
     }
 }
 
+/// For `SET ROLE name | NONE`, `SET role = name`, `RESET ROLE`: the role named (`None` for
+/// NONE and RESET) and whether the statement is SET LOCAL.
+pub(crate) fn role_statement(stmt: &sqlparser::ast::Statement) -> Option<(Option<String>, bool)> {
+    use sqlparser::ast::{ContextModifier, Expr, Reset, Set, Statement, Value};
+    let name_of = |ident: &sqlparser::ast::Ident| {
+        let name = crate::planner::bind::normalize_ident(ident);
+        (!name.eq_ignore_ascii_case("none") || ident.quote_style.is_some()).then_some(name)
+    };
+    match stmt {
+        Statement::Set(Set::SetRole {
+            context_modifier,
+            role_name,
+        }) => Some((
+            role_name.as_ref().and_then(name_of),
+            *context_modifier == Some(ContextModifier::Local),
+        )),
+        Statement::Set(Set::SingleAssignment {
+            scope,
+            hivevar: false,
+            variable,
+            values,
+        }) if variable.to_string().eq_ignore_ascii_case("role") => {
+            let name = match values.as_slice() {
+                [Expr::Identifier(ident)] => name_of(ident),
+                [Expr::Value(v)] => match &v.value {
+                    Value::SingleQuotedString(s) => {
+                        (!s.eq_ignore_ascii_case("none")).then(|| s.clone())
+                    }
+                    _ => return None,
+                },
+                _ => return None,
+            };
+            Some((name, *scope == Some(ContextModifier::Local)))
+        }
+        Statement::Reset(reset) => match &reset.reset {
+            Reset::ConfigurationParameter(name)
+                if name.to_string().eq_ignore_ascii_case("role") =>
+            {
+                Some((None, false))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The OID of role `name`: the bootstrap superuser or a catalog role.
 pub fn role_oid(security: &Security, name: &str) -> Option<u32> {
     if name == BOOTSTRAP_ROLE {

@@ -35,7 +35,9 @@ impl Session {
                     .ok_or_else(|| Error::UndefinedRole { name: name.clone() })?,
             };
             let actor = Actor::of(&manifest.security, oid);
+            self.session_oid = oid;
             self.role_oid = oid;
+            self.role_setting = "none".to_owned();
             self.user = actor.name.clone();
             self.settings.set_session_user(&actor.name, actor.superuser);
             return Ok(crate::command(statement.tag()));
@@ -55,6 +57,68 @@ impl Session {
             t.set_security(next).map_err(crate::storage_error)
         })?;
         Ok(crate::command(statement.tag()))
+    }
+
+    /// SET ROLE name / SET ROLE NONE / RESET ROLE (`target` `None` for the last two), as
+    /// PostgreSQL 15: the session user may become any role it is a member of, a superuser
+    /// any role; the current user changes, the session user does not.
+    pub(crate) fn set_role(
+        &mut self,
+        target: Option<String>,
+        local: bool,
+        stmt: &ast::Statement,
+    ) -> Result<StatementResult> {
+        let tag = if matches!(stmt, ast::Statement::Reset(_)) {
+            "RESET"
+        } else {
+            "SET"
+        };
+        let manifest = self.current_manifest();
+        let security = &manifest.security;
+        let (oid, name) = match target {
+            None => (self.session_oid, "none".to_owned()),
+            Some(name) => {
+                let oid = role_oid(security, &name)
+                    .ok_or_else(|| Error::UndefinedRole { name: name.clone() })?;
+                let session = Actor::of(security, self.session_oid);
+                if !(session.superuser || oid == self.session_oid || session.groups.contains(&oid))
+                {
+                    return Err(Error::InsufficientPrivilege {
+                        message: format!("permission denied to set role \"{name}\""),
+                    });
+                }
+                (oid, name)
+            }
+        };
+        self.settings.set_role(&name, local, self.txn.is_some());
+        self.role_oid = oid;
+        self.role_setting = self.settings.get("role").unwrap_or("none").to_owned();
+        if self.role_setting != name {
+            // SET LOCAL outside a block changes nothing.
+            self.role_oid = self.resolve_role();
+        }
+        Ok(crate::command(tag))
+    }
+
+    /// Brings the current user in line with the `role` setting after a statement (a
+    /// ROLLBACK, ROLLBACK TO or the end of a block may have changed it).
+    pub(crate) fn sync_role(&mut self) {
+        let setting = self.settings.get("role").unwrap_or("none");
+        if setting == self.role_setting {
+            return;
+        }
+        self.role_setting = setting.to_owned();
+        self.role_oid = self.resolve_role();
+    }
+
+    /// The OID of the role the `role` setting names; the session user for `none` (or a role
+    /// dropped since).
+    fn resolve_role(&self) -> u32 {
+        if self.role_setting == "none" {
+            return self.session_oid;
+        }
+        let manifest = self.current_manifest();
+        role_oid(&manifest.security, &self.role_setting).unwrap_or(self.session_oid)
     }
 
     /// Checks that the session may run `bound`: SELECT on every table a query reads (in

@@ -8,6 +8,7 @@
 
 mod common;
 
+mod copy_extended;
 mod cursors;
 mod disconnect;
 mod engine;

@@ -1,0 +1,250 @@
+//! COPY through the extended query protocol, as tokio-postgres sends it (Parse, Bind,
+//! Describe, Execute, Sync): Describe answers NoData, Execute answers CopyInResponse or
+//! CopyOutResponse, and the copy sub-protocol follows; errors part-way leave the connection
+//! usable and the transaction status as PostgreSQL leaves it.
+
+use std::pin::pin;
+
+use bytes::Bytes;
+use futures::{SinkExt, TryStreamExt};
+use tokio_postgres::binary_copy::{BinaryCopyInWriter, BinaryCopyOutStream};
+use tokio_postgres::types::{ToSql, Type};
+
+use crate::common::*;
+
+async fn rows(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<Option<String>>> {
+    text_rows(&bounded(client.simple_query(sql)).await.unwrap())
+}
+
+// copy_in in text format, in two pieces; copy_out of the same rows in text; copy_in of a bad
+// row commits nothing and the connection goes on.
+#[tokio::test]
+async fn copy_in_and_out_in_text() {
+    let (server, _dir) = engine_server().await;
+    let client = connect(server.local_addr()).await;
+    bounded(client.batch_execute("CREATE TABLE ct (a INTEGER, b TEXT)"))
+        .await
+        .unwrap();
+    let sink = bounded(client.copy_in("COPY ct FROM STDIN")).await.unwrap();
+    let mut sink = pin!(sink);
+    bounded(sink.send(Bytes::from_static(b"1\tone\n2\t")))
+        .await
+        .unwrap();
+    bounded(sink.send(Bytes::from_static(b"\\N\n3\tthree\n")))
+        .await
+        .unwrap();
+    assert_eq!(bounded(sink.as_mut().finish()).await.unwrap(), 3);
+
+    let out = bounded(client.copy_out("COPY (SELECT a, b FROM ct ORDER BY a) TO STDOUT"))
+        .await
+        .unwrap();
+    let chunks: Vec<Bytes> = bounded(out.try_collect()).await.unwrap();
+    assert_eq!(chunks.concat(), b"1\tone\n2\t\\N\n3\tthree\n");
+
+    let sink = bounded(client.copy_in("COPY ct FROM STDIN (FORMAT csv)"))
+        .await
+        .unwrap();
+    let mut sink = pin!(sink);
+    bounded(sink.send(Bytes::from_static(b"4,four\nx,bad\n")))
+        .await
+        .unwrap();
+    let error = bounded(sink.as_mut().finish()).await.unwrap_err();
+    assert_eq!(error.code().unwrap().code(), "22P02", "{error:?}");
+    assert_eq!(
+        rows(&client, "SELECT count(*) FROM ct").await,
+        vec![vec![Some("3".to_owned())]]
+    );
+}
+
+// BinaryCopyInWriter writes rows of several types in binary; BinaryCopyOutStream reads them
+// back with the same values (it needs PostgreSQL's framing: a row per CopyData, the header
+// with the first row or, for no rows, with the trailer).
+#[tokio::test]
+async fn binary_copy_in_and_out() {
+    let (server, _dir) = engine_server().await;
+    let client = connect(server.local_addr()).await;
+    bounded(client.batch_execute(
+        "CREATE TABLE cb (i INTEGER, b BIGINT, d DOUBLE PRECISION, f BOOLEAN, v VARCHAR(10), \
+         x TEXT)",
+    ))
+    .await
+    .unwrap();
+    let types = [
+        Type::INT4,
+        Type::INT8,
+        Type::FLOAT8,
+        Type::BOOL,
+        Type::VARCHAR,
+        Type::TEXT,
+    ];
+    let sink = bounded(client.copy_in("COPY cb FROM STDIN (FORMAT binary)"))
+        .await
+        .unwrap();
+    let writer = BinaryCopyInWriter::new(sink, &types);
+    let mut writer = pin!(writer);
+    for i in 0..100i32 {
+        let text = (i % 3 != 0).then(|| format!("t\t{i}\n"));
+        let values: [&(dyn ToSql + Sync); 6] = [
+            &i,
+            &(i64::from(i) << 33),
+            &(f64::from(i) / 8.0),
+            &(i % 2 == 0),
+            &format!("v{i}"),
+            &text,
+        ];
+        bounded(writer.as_mut().write(&values)).await.unwrap();
+    }
+    assert_eq!(bounded(writer.as_mut().finish()).await.unwrap(), 100);
+
+    let out =
+        bounded(client.copy_out("COPY (SELECT * FROM cb ORDER BY i) TO STDOUT (FORMAT binary)"))
+            .await
+            .unwrap();
+    let read: Vec<_> = bounded(BinaryCopyOutStream::new(out, &types).try_collect())
+        .await
+        .unwrap();
+    assert_eq!(read.len(), 100);
+    let none =
+        bounded(client.copy_out("COPY (SELECT * FROM cb WHERE i < 0) TO STDOUT (FORMAT binary)"))
+            .await
+            .unwrap();
+    let none: Vec<_> = bounded(BinaryCopyOutStream::new(none, &types).try_collect())
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    for (i, row) in (0..100i32).zip(&read) {
+        assert_eq!(row.get::<i32>(0), i);
+        assert_eq!(row.get::<i64>(1), i64::from(i) << 33);
+        assert_eq!(row.get::<f64>(2), f64::from(i) / 8.0);
+        assert_eq!(row.get::<bool>(3), i % 2 == 0);
+        assert_eq!(row.get::<&str>(4), format!("v{i}"));
+        assert_eq!(
+            row.get::<Option<&str>>(5).map(str::to_owned),
+            (i % 3 != 0).then(|| format!("t\t{i}\n"))
+        );
+    }
+}
+
+// A copy_in sink dropped before finish sends CopyFail: the COPY loads nothing, the client
+// gets 57014 "COPY from stdin failed: ...", and the connection runs the next statement. In a
+// transaction block the block fails until ROLLBACK.
+#[tokio::test]
+async fn abandoned_copy_leaves_the_connection_usable() {
+    let (server, _dir) = engine_server().await;
+    let mut client = connect(server.local_addr()).await;
+    bounded(client.batch_execute("CREATE TABLE cf (a INTEGER)"))
+        .await
+        .unwrap();
+    {
+        let sink = bounded(client.copy_in::<_, Bytes>("COPY cf FROM STDIN"))
+            .await
+            .unwrap();
+        let mut sink = Box::pin(sink);
+        bounded(sink.send(Bytes::from_static(b"1\n")))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        rows(&client, "SELECT count(*) FROM cf").await,
+        vec![vec![Some("0".to_owned())]]
+    );
+
+    let txn = bounded(client.transaction()).await.unwrap();
+    bounded(txn.execute("INSERT INTO cf VALUES (7)", &[]))
+        .await
+        .unwrap();
+    {
+        let sink = bounded(txn.copy_in::<_, Bytes>("COPY cf FROM STDIN"))
+            .await
+            .unwrap();
+        let mut sink = Box::pin(sink);
+        bounded(sink.send(Bytes::from_static(b"2\n")))
+            .await
+            .unwrap();
+    }
+    let error = bounded(txn.simple_query("SELECT 1")).await.unwrap_err();
+    assert_eq!(error.code().unwrap().code(), "25P02", "{error:?}");
+    bounded(txn.rollback()).await.unwrap();
+    assert_eq!(
+        rows(&client, "SELECT count(*) FROM cf").await,
+        vec![vec![Some("0".to_owned())]]
+    );
+}
+
+// The exact messages: Describe of a COPY portal is NoData, Execute is CopyInResponse; a Sync
+// sent with the Execute is ignored in copy mode; CopyFail gets ErrorResponse 57014 with the
+// client's message, and the following Sync ReadyForQuery, 'E' inside a transaction block.
+// Execute of COPY TO STDOUT is CopyOutResponse, CopyData, CopyDone and `COPY n`.
+#[tokio::test]
+async fn copy_messages_in_the_extended_protocol() {
+    let (server, _dir) = engine_server().await;
+    let (mut raw, _) = RawClient::connect(server.local_addr()).await;
+    raw.query("CREATE TABLE cm (a INTEGER)").await;
+    raw.query("BEGIN").await;
+
+    raw.send(b'P', &parse_body("", "COPY cm FROM STDIN", &[]))
+        .await;
+    raw.send(b'B', &bind_body("", "", &[], &[], &[])).await;
+    raw.send(b'D', &[&[b'P'][..], &cstr("")].concat()).await;
+    raw.send(b'E', &execute_body("", 0)).await;
+    raw.send(b'S', &[]).await;
+    let mut head = Vec::new();
+    for _ in 0..4 {
+        head.push(raw.recv().await.unwrap());
+    }
+    assert_eq!(tags(&head), "12nG");
+    assert_eq!(head[3].1, [0, 0, 1, 0, 0]);
+    raw.send(b'd', b"1\n").await;
+    raw.send(b'f', &cstr("no more")).await;
+    raw.send(b'S', &[]).await;
+    let failed = raw.until_ready().await;
+    assert_eq!(tags(&failed), "EZ");
+    assert_eq!(
+        error_field(&failed[0].1, b'C').as_deref(),
+        Some("57014"),
+        "{failed:?}"
+    );
+    assert_eq!(
+        error_field(&failed[0].1, b'M').as_deref(),
+        Some("COPY from stdin failed: no more")
+    );
+    assert_eq!(failed[1].1, b"E");
+    raw.query("ROLLBACK").await;
+
+    raw.send(
+        b'P',
+        &parse_body("", "COPY cm FROM STDIN (FORMAT csv)", &[]),
+    )
+    .await;
+    raw.send(b'B', &bind_body("", "", &[], &[], &[])).await;
+    raw.send(b'E', &execute_body("", 0)).await;
+    raw.send(b'S', &[]).await;
+    raw.send(b'd', b"5\n6\n").await;
+    raw.send(b'c', &[]).await;
+    raw.send(b'S', &[]).await;
+    let done = raw.until_ready().await;
+    assert_eq!(tags(&done), "12GCZ");
+    assert_eq!(done[3].1, cstr("COPY 2"));
+    assert_eq!(done[4].1, b"I");
+
+    raw.send(b'P', &parse_body("", "COPY cm TO STDOUT", &[]))
+        .await;
+    raw.send(b'B', &bind_body("", "", &[], &[], &[])).await;
+    raw.send(b'D', &[&[b'P'][..], &cstr("")].concat()).await;
+    raw.send(b'E', &execute_body("", 0)).await;
+    raw.send(b'S', &[]).await;
+    let out = raw.until_ready().await;
+    assert_eq!(tags(&out), "12nHdcCZ");
+    assert_eq!(out[4].1, b"5\n6\n");
+    assert_eq!(out[6].1, cstr("COPY 2"));
+
+    // A COPY the session refuses fails at Execute; the rest waits for Sync.
+    raw.send(b'P', &parse_body("", "COPY nosuch FROM STDIN", &[]))
+        .await;
+    raw.send(b'B', &bind_body("", "", &[], &[], &[])).await;
+    raw.send(b'E', &execute_body("", 0)).await;
+    raw.send(b'S', &[]).await;
+    let refused = raw.until_ready().await;
+    assert_eq!(tags(&refused), "12EZ", "{refused:?}");
+    assert_eq!(error_field(&refused[2].1, b'C').as_deref(), Some("42P01"));
+}
