@@ -5,7 +5,7 @@
 //! and printed in PostgreSQL's text form, so `$1` means the same in either format.
 
 use basalt_engine::pgtext;
-use basalt_engine::types::temporal;
+use basalt_engine::types::{range, temporal};
 use pgwire::api::results::FieldFormat;
 use pgwire::api::Type;
 
@@ -110,9 +110,12 @@ pub(crate) fn binary_value_text(
                 i32::MIN => out.push_str("-infinity"),
                 i32::MAX => out.push_str("infinity"),
                 _ => {
-                    let unix = days.checked_add(PG_EPOCH_DAYS).ok_or_else(|| {
-                        SqlError::error(code::DATETIME_FIELD_OVERFLOW, "date out of range")
-                    })?;
+                    let unix = days
+                        .checked_add(PG_EPOCH_DAYS)
+                        .filter(|d| range::is_valid_date(i64::from(*d)))
+                        .ok_or_else(|| {
+                            SqlError::error(code::DATETIME_FIELD_OVERFLOW, "date out of range")
+                        })?;
                     pgtext::write_date(&mut out, unix);
                 }
             }
@@ -123,9 +126,12 @@ pub(crate) fn binary_value_text(
                 i64::MIN => out.push_str("-infinity"),
                 i64::MAX => out.push_str("infinity"),
                 _ => {
-                    let unix = micros.checked_add(PG_EPOCH_MICROS).ok_or_else(|| {
-                        SqlError::error(code::DATETIME_FIELD_OVERFLOW, "timestamp out of range")
-                    })?;
+                    let unix = micros
+                        .checked_add(PG_EPOCH_MICROS)
+                        .filter(|t| range::is_valid_timestamp(*t))
+                        .ok_or_else(|| {
+                            SqlError::error(code::DATETIME_FIELD_OVERFLOW, "timestamp out of range")
+                        })?;
                     pgtext::write_timestamp(&mut out, unix);
                 }
             }
@@ -146,9 +152,12 @@ pub(crate) fn binary_value_text(
                 i64::MIN => out.push_str("-infinity"),
                 i64::MAX => out.push_str("infinity"),
                 _ => {
-                    let unix = micros.checked_add(PG_EPOCH_MICROS).ok_or_else(|| {
-                        SqlError::error(code::DATETIME_FIELD_OVERFLOW, "timestamp out of range")
-                    })?;
+                    let unix = micros
+                        .checked_add(PG_EPOCH_MICROS)
+                        .filter(|t| range::is_valid_timestamp(*t))
+                        .ok_or_else(|| {
+                            SqlError::error(code::DATETIME_FIELD_OVERFLOW, "timestamp out of range")
+                        })?;
                     basalt_engine::kernels::zones::write_timestamptz(
                         &mut out,
                         unix,
@@ -165,6 +174,12 @@ pub(crate) fn binary_value_text(
             let micros = i64::from_be_bytes(fixed(&raw[..8]).ok_or_else(bad_format)?);
             let days = i32::from_be_bytes(fixed(&raw[8..12]).ok_or_else(bad_format)?);
             let months = i32::from_be_bytes(fixed(&raw[12..]).ok_or_else(bad_format)?);
+            if micros.unsigned_abs() > range::INTERVAL_MICROS_MAX.unsigned_abs() {
+                return Err(SqlError::error(
+                    code::DATETIME_FIELD_OVERFLOW,
+                    "interval out of range",
+                ));
+            }
             temporal::write_interval(
                 &mut out,
                 temporal::Interval {
@@ -320,6 +335,50 @@ mod tests {
         assert_eq!(
             e.message,
             "invalid byte sequence for encoding \"UTF8\": 0xc3"
+        );
+    }
+
+    // Binary dates, timestamps and intervals at each end of their ranges and one step past.
+    #[test]
+    fn binary_datetimes_beyond_their_ranges_are_errors() {
+        let date = |unix: i32| bin(&Type::DATE, &(unix - PG_EPOCH_DAYS).to_be_bytes());
+        let ts = |ty: &Type, unix: i64| bin(ty, &(unix - PG_EPOCH_MICROS).to_be_bytes());
+        assert_eq!(date(range::DATE_MIN_DAYS).unwrap(), "4714-11-24 BC");
+        assert_eq!(date(range::DATE_MAX_DAYS).unwrap(), "5874897-12-31");
+        for e in [
+            date(range::DATE_MIN_DAYS - 1),
+            date(range::DATE_MAX_DAYS + 1),
+        ] {
+            let e = e.unwrap_err();
+            assert_eq!((e.code, e.message.as_str()), ("22008", "date out of range"));
+        }
+        assert_eq!(
+            ts(&Type::TIMESTAMP, range::TIMESTAMP_MAX_MICROS).unwrap(),
+            "294246-12-31 23:59:59.999999"
+        );
+        for ty in [Type::TIMESTAMP, Type::TIMESTAMPTZ] {
+            assert!(ts(&ty, range::TIMESTAMP_MIN_MICROS).is_ok());
+            for unix in [
+                range::TIMESTAMP_MIN_MICROS - 1,
+                range::TIMESTAMP_MAX_MICROS + 1,
+            ] {
+                let e = ts(&ty, unix).unwrap_err();
+                assert_eq!(
+                    (e.code, e.message.as_str()),
+                    ("22008", "timestamp out of range")
+                );
+            }
+        }
+        let interval = |micros: i64| {
+            let mut raw = micros.to_be_bytes().to_vec();
+            raw.extend_from_slice(&[0; 8]);
+            bin(&Type::INTERVAL, &raw)
+        };
+        assert!(interval(-range::INTERVAL_MICROS_MAX).is_ok());
+        let e = interval(range::INTERVAL_MICROS_MAX + 1).unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            ("22008", "interval out of range")
         );
     }
 

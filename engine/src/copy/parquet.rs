@@ -197,14 +197,20 @@ fn read_row_group(
         for (i, t) in plan.targets.iter().enumerate() {
             let col = batch.column(i);
             let want = t.ty.arrow_type();
-            arrays.push(if col.data_type() == &want {
+            let array = if col.data_type() == &want {
                 col.clone()
             } else {
                 cast_with_options(col, &want, &options).map_err(|e| Error::Load {
                     message: format!("{e} (file {file}, column {})", t.name),
                     cause: Box::new(Error::from(e)),
                 })?
-            });
+            };
+            // A file may hold any 32- or 64-bit number as a date or timestamp.
+            crate::types::range::check_column(array.as_ref(), t.ty).map_err(|e| Error::Load {
+                message: format!("{e} (file {file}, column {})", t.name),
+                cause: Box::new(e),
+            })?;
+            arrays.push(array);
         }
         out.push(plan.table_batch(arrays, batch.num_rows())?);
     }

@@ -20,9 +20,8 @@ use crate::types::datum::{
     check_decimal_precision, parse_bool, parse_date, parse_decimal_text, parse_float, parse_int,
     parse_timestamp, rescale_decimal,
 };
+use crate::types::range::{self, MICROS_PER_DAY};
 use crate::types::{display_name, Datum};
-
-const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// Reads one field for a column of type `ty`. `raw` is the field after unescaping; `None` is
 /// a field that is NULL already (the NULL AS string, or a JSON null).
@@ -128,32 +127,30 @@ fn bad_date(ty: &str, s: &str) -> Error {
 }
 
 fn read_date(s: &str, f: &TimeFormat) -> Result<i32> {
+    // A date read through a timestamp format is that timestamp's date, once it is in range.
+    let date_of = |m: i64| range::check_timestamp(m).map(range::timestamp_to_date);
     match f {
         TimeFormat::Default => parse_date(s),
-        TimeFormat::Auto => parse_date(s).or_else(|e| {
-            auto_micros(s)
-                .map(|m| m.div_euclid(MICROS_PER_DAY) as i32)
-                .ok_or(e)
-        }),
+        TimeFormat::Auto => parse_date(s).or_else(|e| auto_micros(s).ok_or(e).and_then(date_of)),
         TimeFormat::EpochSecs | TimeFormat::EpochMillis => {
-            let m = epoch_micros(s, f).ok_or_else(|| bad_date("date", s))?;
-            Ok(m.div_euclid(MICROS_PER_DAY) as i32)
+            date_of(epoch_micros(s, f).ok_or_else(|| bad_date("date", s))?)
         }
-        TimeFormat::Pattern(p) => {
-            let m = pattern_micros(s, p).ok_or_else(|| bad_date("date", s))?;
-            Ok(m.div_euclid(MICROS_PER_DAY) as i32)
-        }
+        TimeFormat::Pattern(p) => date_of(pattern_micros(s, p).ok_or_else(|| bad_date("date", s))?),
     }
 }
 
 fn read_timestamp(s: &str, f: &TimeFormat) -> Result<i64> {
     match f {
         TimeFormat::Default => parse_timestamp(s),
-        TimeFormat::Auto => parse_timestamp(s).or_else(|e| auto_micros(s).ok_or(e)),
-        TimeFormat::EpochSecs | TimeFormat::EpochMillis => {
-            epoch_micros(s, f).ok_or_else(|| bad_date("timestamp", s))
+        TimeFormat::Auto => {
+            parse_timestamp(s).or_else(|e| auto_micros(s).ok_or(e).and_then(range::check_timestamp))
         }
-        TimeFormat::Pattern(p) => pattern_micros(s, p).ok_or_else(|| bad_date("timestamp", s)),
+        TimeFormat::EpochSecs | TimeFormat::EpochMillis => {
+            range::check_timestamp(epoch_micros(s, f).ok_or_else(|| bad_date("timestamp", s))?)
+        }
+        TimeFormat::Pattern(p) => {
+            range::check_timestamp(pattern_micros(s, p).ok_or_else(|| bad_date("timestamp", s))?)
+        }
     }
 }
 
@@ -179,7 +176,7 @@ fn epoch_micros(s: &str, f: &TimeFormat) -> Option<i64> {
         if scale == 0 {
             break;
         }
-        m += (b - b'0') as i64 * scale * v.signum().max(1);
+        m = m.checked_add((b - b'0') as i64 * scale * v.signum().max(1))?;
         scale /= 10;
     }
     Some(m)
@@ -316,7 +313,8 @@ pub fn pattern_micros(s: &str, pattern: &str) -> Option<i64> {
         return None;
     }
     let days = days_from_civil(year, month, day)? as i64;
-    Some(days * MICROS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1_000_000 + micros)
+    days.checked_mul(MICROS_PER_DAY)?
+        .checked_add(((hour * 60 + minute) * 60 + second) * 1_000_000 + micros)
 }
 
 /// One to six fractional-second digits as microseconds (more are cut).

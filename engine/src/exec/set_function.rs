@@ -350,11 +350,9 @@ fn series_timestamp(args: &[ArrayRef], rows: usize, ty: SqlType) -> Result<CallO
                 Some(zone) => crate::kernels::zones::add_in_zone(zone, cur, step),
                 None => add_interval(cur, step),
             };
-            cur = match next {
-                Ok(next) => next,
-                // Past the last representable timestamp: the series ends, as in PostgreSQL.
-                Err(_) => break,
-            };
+            // A step past either end of the range is an error even when the series would end
+            // there: PostgreSQL moves to the next value before it compares it with the stop.
+            cur = next?;
         }
         counts.push(out.len() - before);
     }

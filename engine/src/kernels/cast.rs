@@ -20,9 +20,8 @@ use basalt_storage::SqlType;
 use crate::error::{Error, Result};
 use crate::pgtext;
 use crate::types::datum::{self, check_decimal_precision, pow10, rescale_decimal};
+use crate::types::range::{self, MICROS_PER_DAY};
 use crate::types::{display_name, Datum};
-
-const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 fn out_of_range(to: SqlType) -> Error {
     Error::NumericOutOfRange {
@@ -242,14 +241,7 @@ pub fn cast_array(
                 t,
             ))
         }
-        (SqlType::Date, SqlType::Timestamp) => {
-            let d = array.as_primitive::<Date32Type>();
-            let out: TimestampMicrosecondArray = d
-                .iter()
-                .map(|v| v.map(|v| v as i64 * MICROS_PER_DAY))
-                .collect();
-            Ok(Arc::new(out))
-        }
+        (SqlType::Date, SqlType::Timestamp) => Ok(Arc::new(dates_to_timestamps(array)?)),
         // The session zone is UTC, so a local timestamp and an instant share their numbers.
         (SqlType::Timestamp, SqlType::Timestamptz) => {
             let t = array.as_primitive::<TimestampMicrosecondType>();
@@ -259,14 +251,9 @@ pub fn cast_array(
             let t = array.as_primitive::<TimestampMicrosecondType>();
             Ok(Arc::new(t.clone().with_timezone_opt(None::<String>)))
         }
-        (SqlType::Date, SqlType::Timestamptz) => {
-            let d = array.as_primitive::<Date32Type>();
-            let out: TimestampMicrosecondArray = d
-                .iter()
-                .map(|v| v.map(|v| v as i64 * MICROS_PER_DAY))
-                .collect();
-            Ok(Arc::new(out.with_timezone(TIMESTAMPTZ_ZONE)))
-        }
+        (SqlType::Date, SqlType::Timestamptz) => Ok(Arc::new(
+            dates_to_timestamps(array)?.with_timezone(TIMESTAMPTZ_ZONE),
+        )),
         (SqlType::Timestamptz, SqlType::Date) => {
             let t = array.as_primitive::<TimestampMicrosecondType>();
             let out: Date32Array = t
@@ -720,4 +707,13 @@ pub fn datum_type(d: &Datum) -> SqlType {
                 element: basalt_storage::types::ArrayElement::Text,
             }),
     }
+}
+
+/// The midnights of a column of dates. The dates are checked once, by their smallest and
+/// largest, so the multiplication runs without a branch per row; a date past the end of
+/// TIMESTAMP is PostgreSQL's `date out of range for timestamp`.
+fn dates_to_timestamps(array: &ArrayRef) -> Result<TimestampMicrosecondArray> {
+    let d = array.as_primitive::<Date32Type>();
+    range::check_dates_have_timestamps(d.values(), d.nulls())?;
+    Ok(d.unary(|v| i64::from(v) * MICROS_PER_DAY))
 }

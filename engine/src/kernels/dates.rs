@@ -15,6 +15,8 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
 use super::datetime::DateField;
 use crate::error::{Error, Result};
+use crate::pgtext::{civil_from_days, days_from_civil, days_in_month};
+use crate::types::range::{self, MICROS_PER_DAY};
 use crate::types::temporal::Interval;
 
 /// A date or timestamp function the executor evaluates (see `ScalarFunc::Date`).
@@ -53,7 +55,6 @@ pub enum DateFunc {
 }
 
 const EPOCH_DAYS_FROM_CE: i32 = 719_163;
-const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 fn out_of_range(what: &str) -> Error {
     Error::InvalidDatetime {
@@ -82,34 +83,45 @@ pub(crate) fn datetime_of(us: i64) -> Result<NaiveDateTime> {
     Ok(NaiveDateTime::new(date, time))
 }
 
+/// The microseconds of a calendar time, or `timestamp out of range`: every timestamp a
+/// function builds from calendar fields comes through here.
 pub(crate) fn micros_of(t: NaiveDateTime) -> Result<i64> {
     let days = i64::from(days_of(t.date()));
     let time = t.time();
     let in_day = i64::from(time.num_seconds_from_midnight()) * 1_000_000
         + i64::from(time.nanosecond() / 1000);
-    days.checked_mul(MICROS_PER_DAY)
-        .and_then(|d| d.checked_add(in_day))
-        .ok_or_else(|| out_of_range("timestamp"))
+    range::checked_timestamp(
+        days.checked_mul(MICROS_PER_DAY)
+            .and_then(|d| d.checked_add(in_day)),
+    )
 }
 
 /// `timestamp + interval` on microseconds since the epoch, as PostgreSQL adds one: the
 /// months first (the day of month clamped to the target month's last day), then the days,
-/// then the time.
+/// then the time. The calendar is counted without chrono, so every timestamp in range moves.
 pub(crate) fn add_interval(us: i64, v: Interval) -> Result<i64> {
     let us = if v.months != 0 {
-        let t = datetime_of(us).map_err(|_| out_of_range("timestamp"))?;
-        add_months_clamped(t.date(), i64::from(v.months))
-            .and_then(|d| micros_of(d.and_time(t.time())))
-            .map_err(|_| out_of_range("timestamp"))?
+        let (days, time) = (us.div_euclid(MICROS_PER_DAY), us.rem_euclid(MICROS_PER_DAY));
+        let days = i32::try_from(days).map_err(|_| range::timestamp_out_of_range())?;
+        let (y, m, d) = civil_from_days(days);
+        let total = y * 12 + i64::from(m) - 1 + i64::from(v.months);
+        let (year, month) = (total.div_euclid(12), (total.rem_euclid(12) + 1) as u32);
+        let day = d.min(days_in_month(year, month));
+        let moved = days_from_civil(year, month, day).ok_or_else(range::timestamp_out_of_range)?;
+        range::checked_timestamp(
+            i64::from(moved)
+                .checked_mul(MICROS_PER_DAY)
+                .and_then(|x| x.checked_add(time)),
+        )?
     } else {
         us
     };
-    let us = us
-        .checked_add(i64::from(v.days) * MICROS_PER_DAY)
-        .and_then(|x| x.checked_add(v.micros))
-        .ok_or_else(|| out_of_range("timestamp"))?;
-    datetime_of(us).map_err(|_| out_of_range("timestamp"))?;
-    Ok(us)
+    range::checked_timestamp(
+        i64::from(v.days)
+            .checked_mul(MICROS_PER_DAY)
+            .and_then(|d| us.checked_add(d))
+            .and_then(|x| x.checked_add(v.micros)),
+    )
 }
 
 /// Adds `months` to a date, keeping the day of month where the target month has it and
@@ -205,17 +217,25 @@ pub fn unit_supported(unit: DateField) -> bool {
     )
 }
 
-/// Adds `n` units to a timestamp (Redshift's DATEADD: month arithmetic clamps the day).
-fn date_add(t: NaiveDateTime, unit: DateField, n: i64) -> Result<NaiveDateTime> {
-    let months = |m: i64| -> Result<NaiveDateTime> {
-        Ok(add_months_clamped(t.date(), m)?.and_time(t.time()))
+/// Adds `n` units to a timestamp (Redshift's DATEADD: month arithmetic clamps the day, as
+/// `+ interval` does). Counted on microseconds and civil dates, not chrono, so every
+/// timestamp in range moves.
+fn date_add(us: i64, unit: DateField, n: i64) -> Result<i64> {
+    let span = |unit_us: i64| {
+        range::checked_timestamp(n.checked_mul(unit_us).and_then(|d| us.checked_add(d)))
     };
-    let span = |us: i64| -> Result<NaiveDateTime> {
-        let base = micros_of(t)?;
-        datetime_of(
-            n.checked_mul(us)
-                .and_then(|d| base.checked_add(d))
-                .ok_or_else(|| out_of_range("timestamp"))?,
+    let months = |per: i64| {
+        let months = n
+            .checked_mul(per)
+            .and_then(|m| i32::try_from(m).ok())
+            .ok_or_else(range::timestamp_out_of_range)?;
+        add_interval(
+            us,
+            Interval {
+                months,
+                days: 0,
+                micros: 0,
+            },
         )
     };
     match unit {
@@ -226,12 +246,12 @@ fn date_add(t: NaiveDateTime, unit: DateField, n: i64) -> Result<NaiveDateTime> 
         DateField::Hour => span(3_600_000_000),
         DateField::Day => span(MICROS_PER_DAY),
         DateField::Week => span(7 * MICROS_PER_DAY),
-        DateField::Month => months(n),
-        DateField::Quarter => months(n.checked_mul(3).ok_or_else(|| out_of_range("date"))?),
-        DateField::Year => months(n.checked_mul(12).ok_or_else(|| out_of_range("date"))?),
-        DateField::Decade => months(n.checked_mul(120).ok_or_else(|| out_of_range("date"))?),
-        DateField::Century => months(n.checked_mul(1200).ok_or_else(|| out_of_range("date"))?),
-        DateField::Millennium => months(n.checked_mul(12000).ok_or_else(|| out_of_range("date"))?),
+        DateField::Month => months(1),
+        DateField::Quarter => months(3),
+        DateField::Year => months(12),
+        DateField::Decade => months(120),
+        DateField::Century => months(1200),
+        DateField::Millennium => months(12000),
         other => Err(Error::InvalidParameter {
             message: format!(
                 "dateadd does not support the date part \"{}\"",
@@ -305,12 +325,9 @@ pub fn evaluate(func: DateFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
                     out.append_null();
                     continue;
                 }
-                let days = d
-                    .value(i)
-                    .checked_add(k.value(i))
-                    .filter(|v| date_of(*v).is_ok())
-                    .ok_or_else(|| out_of_range("date"))?;
-                out.append_value(days);
+                out.append_value(range::check_date(
+                    i64::from(d.value(i)) + i64::from(k.value(i)),
+                )?);
             }
             Ok(Arc::new(out.finish()))
         }
@@ -335,16 +352,19 @@ pub fn evaluate(func: DateFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
             months,
             days,
             micros,
-        } => map_timestamps(arg(0)?, |t| {
-            datetime_of(add_interval(
-                micros_of(t)?,
-                Interval {
-                    months,
-                    days,
-                    micros,
-                },
-            )?)
-        }),
+        } => {
+            let v = Interval {
+                months,
+                days,
+                micros,
+            };
+            let out = arg(0)?
+                .as_primitive::<TimestampMicrosecondType>()
+                .iter()
+                .map(|t| t.map(|t| add_interval(t, v)).transpose())
+                .collect::<Result<TimestampMicrosecondArray>>()?;
+            Ok(Arc::new(out))
+        }
         DateFunc::Trunc(unit) => map_timestamps(arg(0)?, |t| trunc(t, unit)),
         DateFunc::DateAdd(unit) => {
             let k = arg(0)?.as_primitive::<Int64Type>();
@@ -355,8 +375,7 @@ pub fn evaluate(func: DateFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
                     out.push(None);
                     continue;
                 }
-                let t = date_add(datetime_of(ts.value(i))?, unit, k.value(i))?;
-                out.push(Some(micros_of(t)?));
+                out.push(Some(date_add(ts.value(i), unit, k.value(i))?));
             }
             Ok(Arc::new(TimestampMicrosecondArray::from(out)))
         }
@@ -480,15 +499,34 @@ pub fn evaluate(func: DateFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
                 us.push(Some(parse_formatted(text.value(i), fmt.value(i))?));
             }
             if func == DateFunc::ToDate {
-                let out: arrow_array::Date32Array = us
+                let out = us
                     .into_iter()
-                    .map(|t| t.map(|t| days_of(t.date())))
-                    .collect();
+                    .zip(text.iter())
+                    .map(|(t, text)| {
+                        t.map(|(days, _)| {
+                            range::check_date(days).map_err(|_| Error::InvalidDatetime {
+                                message: format!(
+                                    "date out of range: \"{}\"",
+                                    text.unwrap_or_default()
+                                ),
+                            })
+                        })
+                        .transpose()
+                    })
+                    .collect::<Result<arrow_array::Date32Array>>()?;
                 return Ok(Arc::new(out));
             }
             let out = us
                 .into_iter()
-                .map(|t| t.map(micros_of).transpose())
+                .map(|t| {
+                    t.map(|(days, in_day)| {
+                        range::checked_timestamp(
+                            days.checked_mul(MICROS_PER_DAY)
+                                .and_then(|d| d.checked_add(in_day)),
+                        )
+                    })
+                    .transpose()
+                })
                 .collect::<Result<Vec<_>>>()?;
             Ok(Arc::new(TimestampMicrosecondArray::from(out)))
         }
@@ -903,7 +941,9 @@ pub fn to_char_interval(v: crate::types::temporal::Interval, fmt: &str) -> Resul
 /// to_date / to_timestamp: reads `text` by the template `fmt`. Literal template text skips
 /// as many input characters; numeric fields read up to their width (or to the next
 /// non-digit), names match case-insensitively.
-fn parse_formatted(text: &str, fmt: &str) -> Result<NaiveDateTime> {
+/// Returns days since 1970-01-01 and microseconds into the day, the days unchecked: to_date
+/// and to_timestamp check them against their own ranges.
+fn parse_formatted(text: &str, fmt: &str) -> Result<(i64, i64)> {
     let bad = |what: &str| Error::InvalidDatetime {
         message: format!("invalid value \"{text}\" for \"{what}\""),
     };
@@ -1024,20 +1064,37 @@ fn parse_formatted(text: &str, fmt: &str) -> Result<NaiveDateTime> {
         }
         hour = hour % 12 + if pm { 12 } else { 0 };
     }
-    let year = year.unwrap_or(1);
-    let date = match doy {
-        Some(doy) if month.is_none() && day.is_none() => NaiveDate::from_yo_opt(year, doy),
-        _ => NaiveDate::from_ymd_opt(year, month.unwrap_or(1), day.unwrap_or(1)),
-    }
-    .ok_or_else(|| Error::InvalidDatetime {
+    let field_out_of_range = || Error::InvalidDatetime {
         message: format!("date/time field value out of range: \"{text}\""),
-    })?;
-    let time = NaiveTime::from_hms_micro_opt(hour, minute, second, micros).ok_or_else(|| {
-        Error::InvalidDatetime {
-            message: format!("date/time field value out of range: \"{text}\""),
+    };
+    // The calendar is counted without chrono, whose years end long before DATE's do.
+    let year = i64::from(year.unwrap_or(1));
+    let days = match doy {
+        Some(doy) if month.is_none() && day.is_none() => {
+            let year_days = if days_in_month(year, 2) == 29 {
+                366
+            } else {
+                365
+            };
+            if !(1..=year_days).contains(&doy) {
+                return Err(field_out_of_range());
+            }
+            days_from_civil(year, 1, 1).map(|d| i64::from(d) + i64::from(doy) - 1)
         }
-    })?;
-    Ok(date.and_time(time))
+        _ => {
+            let (m, d) = (month.unwrap_or(1), day.unwrap_or(1));
+            if !(1..=12).contains(&m) || d == 0 || d > days_in_month(year, m) {
+                return Err(field_out_of_range());
+            }
+            days_from_civil(year, m, d).map(i64::from)
+        }
+    };
+    let time = NaiveTime::from_hms_micro_opt(hour, minute, second, micros)
+        .ok_or_else(field_out_of_range)?;
+    let in_day = i64::from(time.num_seconds_from_midnight()) * 1_000_000
+        + i64::from(time.nanosecond() / 1000);
+    // A year past an `i32` of days is past every range.
+    Ok((days.unwrap_or(i64::MAX), in_day))
 }
 
 #[cfg(test)]
@@ -1094,6 +1151,36 @@ mod tests {
     }
 
     #[test]
+    fn intervals_move_timestamps_up_to_the_ends_of_the_range() {
+        // Input: the first and last timestamps moved by months, days and microseconds, inside
+        // the range and one step past it; a month step clamps the day of month.
+        let iv = |months, days, micros| Interval {
+            months,
+            days,
+            micros,
+        };
+        let (first, last) = (range::TIMESTAMP_MIN_MICROS, range::TIMESTAMP_MAX_MICROS);
+        assert_eq!(add_interval(last, iv(0, 0, -1)).unwrap(), last - 1);
+        assert!(add_interval(last, iv(0, 0, 1)).is_err());
+        assert!(add_interval(first, iv(0, 0, -1)).is_err());
+        assert!(add_interval(first, iv(0, -1, 0)).is_err());
+        assert!(add_interval(first, iv(-1, 0, 0)).is_err());
+        assert!(add_interval(0, iv(i32::MAX, 0, 0)).is_err());
+        assert!(add_interval(0, iv(i32::MIN, 0, 0)).is_err());
+        assert!(add_interval(0, iv(0, i32::MAX, 0)).is_err());
+        assert!(add_interval(last, iv(0, 0, i64::MAX)).is_err());
+        // 294246-12-31 23:59:59.999999 less eleven months is 294246-01-31, past chrono's years.
+        let jan = add_interval(last, iv(-11, 0, 0)).unwrap();
+        let mut text = String::new();
+        crate::pgtext::write_timestamp(&mut text, jan);
+        assert_eq!(text, "294246-01-31 23:59:59.999999");
+        let feb = add_interval(jan, iv(1, 0, 0)).unwrap();
+        text.clear();
+        crate::pgtext::write_timestamp(&mut text, feb);
+        assert_eq!(text, "294246-02-28 23:59:59.999999");
+    }
+
+    #[test]
     fn datediff_counts_boundaries() {
         let a = ts("2019-12-31 23:59:59");
         let b = ts("2020-01-01 00:00:00");
@@ -1128,14 +1215,28 @@ mod tests {
         assert_eq!(to_char(t, "HH12:MI am Q \"Q\"Q"), "02:07 pm 1 Q1");
         assert_eq!(to_char(t, "MS US DDD IW"), "123 123456 065 10");
         assert_eq!(to_char(t, "Y,YYY J"), "2,024 2460375");
+        let split = |t: NaiveDateTime| {
+            let us = micros_of(t).unwrap();
+            (us.div_euclid(MICROS_PER_DAY), us.rem_euclid(MICROS_PER_DAY))
+        };
         assert_eq!(
             parse_formatted("05 Mar 2024 02:07:09 PM", "DD Mon YYYY HH12:MI:SS AM").unwrap(),
-            ts("2024-03-05 14:07:09")
+            split(ts("2024-03-05 14:07:09"))
         );
         assert_eq!(
             parse_formatted("20240305", "YYYYMMDD").unwrap(),
-            ts("2024-03-05 00:00:00")
+            split(ts("2024-03-05 00:00:00"))
         );
+        assert_eq!(
+            parse_formatted("2024 060", "YYYY DDD").unwrap(),
+            split(ts("2024-02-29 00:00:00"))
+        );
+        // Past chrono's calendar, inside DATE's.
+        assert_eq!(
+            parse_formatted("5874897-12-31", "YYYY-MM-DD").unwrap(),
+            (i64::from(range::DATE_MAX_DAYS), 0)
+        );
+        assert!(parse_formatted("2023 366", "YYYY DDD").is_err());
         assert!(parse_formatted("2024-02-30", "YYYY-MM-DD").is_err());
         assert!(parse_formatted("x", "YYYY").is_err());
     }

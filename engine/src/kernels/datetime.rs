@@ -259,18 +259,18 @@ fn calendar_field(d: NaiveDate, field: DateField) -> Option<i128> {
 }
 
 fn date_field(days: i32, field: DateField) -> Result<i128> {
+    // The counts need no calendar, so they reach the dates past chrono's years.
+    match field {
+        DateField::Epoch => return Ok(i128::from(days) * 86_400),
+        DateField::Julian => return Ok(i128::from(days) + i128::from(UNIX_EPOCH_JULIAN_DAY)),
+        _ => {}
+    }
     let d = to_date(days)?;
     if let Some(v) = calendar_field(d, field) {
         return Ok(v);
     }
-    Ok(match field {
-        DateField::Epoch => i128::from(days) * 86_400,
-        DateField::Julian => i128::from(days) + i128::from(UNIX_EPOCH_JULIAN_DAY),
-        other => {
-            return Err(Error::Unsupported {
-                message: format!("unit \"{}\" not supported for type date", other.name()),
-            })
-        }
+    Err(Error::Unsupported {
+        message: format!("unit \"{}\" not supported for type date", field.name()),
     })
 }
 

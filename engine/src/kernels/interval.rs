@@ -24,6 +24,7 @@ use chrono::{Datelike, Timelike};
 use super::dates::{add_interval, datetime_of, last_day_of};
 use super::datetime::DateField;
 use crate::error::{Error, Result};
+use crate::types::range;
 use crate::types::temporal::{overflow, Interval, MICROS_PER_DAY};
 
 /// An INTERVAL or TIME operation the executor evaluates (see `ScalarFunc::Interval`).
@@ -185,12 +186,7 @@ pub fn evaluate(func: IntervalFunc, args: &[ArrayRef], ty: SqlType, n: usize) ->
         IntervalFunc::DatePlusTime => {
             let days: Vec<Option<i32>> = arg(0)?.as_primitive::<Date32Type>().iter().collect();
             let out = zip_map(&days, &times(arg(1)?), n, |d, t| {
-                i64::from(d)
-                    .checked_mul(MICROS_PER_DAY)
-                    .and_then(|us| us.checked_add(t))
-                    .ok_or_else(|| Error::InvalidDatetime {
-                        message: "timestamp out of range".into(),
-                    })
+                range::checked_timestamp(range::date_to_timestamp(d)?.checked_add(t))
             })?;
             Ok(Arc::new(TimestampMicrosecondArray::from(out)))
         }

@@ -23,6 +23,7 @@ use chrono_tz::Tz;
 use super::dates::datetime_of;
 use super::datetime::DateField;
 use crate::error::{Error, Result};
+use crate::types::range;
 use crate::types::temporal::Interval;
 
 /// A zone function the executor evaluates (see `ScalarFunc::Zone`).
@@ -201,9 +202,7 @@ fn interval_zone(v: Interval) -> Result<Zone> {
 const MICROS_PER_SEC: i64 = 1_000_000;
 
 fn out_of_range() -> Error {
-    Error::InvalidDatetime {
-        message: "timestamp out of range".into(),
-    }
+    range::timestamp_out_of_range()
 }
 
 impl Zone {
@@ -266,12 +265,12 @@ impl Zone {
                 }
             }
         };
-        local
-            .checked_sub(offset * MICROS_PER_SEC)
-            .ok_or_else(out_of_range)
+        range::checked_timestamp(local.checked_sub(offset * MICROS_PER_SEC))
     }
 
-    /// The local time in this zone of the UTC instant `utc`.
+    /// The local time in this zone of the UTC instant `utc`. Not range-checked: the first
+    /// instant's local date west of UTC is a day before the first timestamp, and PostgreSQL
+    /// casts it to DATE all the same.
     pub fn to_local(self, utc: i64) -> Result<i64> {
         utc.checked_add(self.offset_at(utc)? * MICROS_PER_SEC)
             .ok_or_else(out_of_range)
@@ -611,7 +610,7 @@ pub fn add_in_zone(zone: Zone, instant: i64, v: Interval) -> Result<i64> {
                 t = zone.to_utc(local)?;
             }
         }
-        return t.checked_add(v.micros).ok_or_else(out_of_range);
+        return range::checked_timestamp(t.checked_add(v.micros));
     }
     // A fixed offset has no transitions: the instant moves as its local time does.
     super::dates::add_interval(t, v)

@@ -59,6 +59,7 @@ fn bad_interval(text: &str) -> Error {
 /// time, and a trailing unit given outside the quotes (`INTERVAL '90' DAY`).
 pub(crate) fn parse_interval(text: &str, unit: Option<&str>) -> Result<IntervalValue> {
     let mut v = IntervalValue::default();
+    let mut years = 0f64;
     let mut months = 0f64;
     let mut days = 0f64;
     let mut micros = 0f64;
@@ -89,6 +90,13 @@ pub(crate) fn parse_interval(text: &str, unit: Option<&str>) -> Result<IntervalV
             i += 1;
             continue;
         }
+        // Digits with a sign and a point: no exponent, `inf` or `nan`, as PostgreSQL reads it.
+        if !w
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.'))
+        {
+            return Err(bad_interval(text));
+        }
         let n: f64 = w.parse().map_err(|_| bad_interval(text))?;
         let unit_word = match words.get(i + 1) {
             Some(u) if u.parse::<f64>().is_err() && !u.contains(':') => {
@@ -101,11 +109,17 @@ pub(crate) fn parse_interval(text: &str, unit: Option<&str>) -> Result<IntervalV
                 unit.unwrap_or("second")
             }
         };
+        // Whole years count apart from months, as PostgreSQL's fields do; a fraction of a
+        // year is months.
+        let mut add_years = |factor: f64| {
+            years += n.trunc() * factor;
+            months += n.fract() * factor * 12.0;
+        };
         match unit_word {
-            "millennium" | "millennia" | "millenniums" | "mil" | "mils" => months += n * 12000.0,
-            "century" | "centuries" | "cent" | "c" => months += n * 1200.0,
-            "decade" | "decades" | "dec" | "decs" => months += n * 120.0,
-            "year" | "years" | "y" | "yr" | "yrs" => months += n * 12.0,
+            "millennium" | "millennia" | "millenniums" | "mil" | "mils" => add_years(1000.0),
+            "century" | "centuries" | "cent" | "c" => add_years(100.0),
+            "decade" | "decades" | "dec" | "decs" => add_years(10.0),
+            "year" | "years" | "y" | "yr" | "yrs" => add_years(1.0),
             "month" | "months" | "mon" | "mons" => months += n,
             "week" | "weeks" | "w" => days += n * 7.0,
             "day" | "days" | "d" => days += n,
@@ -123,18 +137,28 @@ pub(crate) fn parse_interval(text: &str, unit: Option<&str>) -> Result<IntervalV
     let whole_days = days.trunc();
     micros += (days - whole_days) * 8.64e10;
     let sign = if ago { -1.0 } else { 1.0 };
-    let fits = |x: f64, max: f64| x.is_finite() && x.abs() <= max;
-    if !fits(whole_months, f64::from(i32::MAX))
-        || !fits(whole_days, f64::from(i32::MAX))
-        || !fits(micros, 9.2e18)
-    {
+    let (years, months, days, micros) = (
+        sign * years,
+        sign * whole_months,
+        sign * whole_days,
+        sign * micros.round(),
+    );
+    // Signed, as the fields are kept: `-2147483648 days` fits and `2147483648 days` does not.
+    let fits_i32 = |x: f64| x.is_finite() && f64::from(i32::MIN) <= x && x <= f64::from(i32::MAX);
+    let fits_micros = micros.is_finite() && micros.abs() <= 9.2e18;
+    if !(fits_i32(years) && fits_i32(months) && fits_i32(days) && fits_micros) {
         return Err(Error::InvalidDatetime {
             message: format!("interval field value out of range: \"{text}\""),
         });
     }
-    v.months = (sign * whole_months) as i32;
-    v.days = (sign * whole_days) as i32;
-    v.micros = (sign * micros.round()) as i64;
+    // Each field fits, their sum in months does not: PostgreSQL's `interval out of range`.
+    let months = years * 12.0 + months;
+    if !fits_i32(months) {
+        return Err(crate::types::temporal::overflow());
+    }
+    v.months = months as i32;
+    v.days = days as i32;
+    v.micros = micros as i64;
     Ok(v)
 }
 
@@ -804,5 +828,38 @@ mod tests {
         assert!(parse_interval("1 fortnight", None).is_err());
         assert!(parse_interval("", None).is_err());
         assert!(parse_interval("99999999999 years", None).is_err());
+    }
+
+    #[test]
+    fn interval_input_at_the_field_limits() {
+        // Input: each field at i32's ends, one past them, and years whose months overflow;
+        // the messages tell PostgreSQL's 22015 (a field) from its 22008 (the sum).
+        let message = |s: &str| match parse_interval(s, None) {
+            Err(Error::InvalidDatetime { message }) => message,
+            other => panic!("{s}: {other:?}"),
+        };
+        assert_eq!(
+            parse_interval("-2147483648 days", None).unwrap().days,
+            i32::MIN
+        );
+        assert_eq!(
+            parse_interval("-2147483648 months", None).unwrap().months,
+            i32::MIN
+        );
+        assert_eq!(
+            parse_interval("178956970 years 7 months", None)
+                .unwrap()
+                .months,
+            i32::MAX
+        );
+        assert_eq!(parse_interval("-1.5 years", None).unwrap().months, -18);
+        assert!(message("2147483648 days").starts_with("interval field value out of range"));
+        assert!(message("2147483648 months").starts_with("interval field value out of range"));
+        assert!(message("214748365 decades").starts_with("interval field value out of range"));
+        assert_eq!(message("178956971 years"), "interval out of range");
+        assert_eq!(message("2147483647 months 1 year"), "interval out of range");
+        assert!(message("1e10 days").starts_with("invalid input syntax"));
+        assert!(message("nan days").starts_with("invalid input syntax"));
+        assert!(message("inf days").starts_with("invalid input syntax"));
     }
 }

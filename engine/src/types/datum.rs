@@ -4,6 +4,7 @@ use basalt_storage::SqlType;
 
 use crate::error::{Error, Result};
 use crate::pgtext::{days_from_civil, days_in_month};
+use crate::types::range;
 
 /// Largest number of decimal digits an `i128` decimal can hold.
 pub const DECIMAL_DIGITS_MAX: u32 = 38;
@@ -251,7 +252,9 @@ pub fn parse_date(s: &str) -> Result<i32> {
             message: format!("date/time field value out of range: \"{s}\""),
         });
     }
-    Ok(days)
+    range::check_date(days).map_err(|_| Error::InvalidDatetime {
+        message: format!("date out of range: \"{s}\""),
+    })
 }
 
 /// A time of day without its trailing zone (`+00`, `-05:30`, `Z`): PostgreSQL's input for
@@ -271,7 +274,9 @@ fn without_zone(t: &str) -> &str {
     }
 }
 
-fn parse_ymd(body: &str, bc: bool, original: &str, ty: &str) -> Result<i32> {
+/// Days since 1970-01-01 of `Y-M-D` text, in an `i64`: a date past the end of the range is
+/// the caller's `date out of range`, not a wrapped number.
+fn parse_ymd(body: &str, bc: bool, original: &str, ty: &str) -> Result<i64> {
     let mut parts = body.splitn(3, '-');
     let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(datetime_error(ty, original));
@@ -293,7 +298,9 @@ fn parse_ymd(body: &str, bc: bool, original: &str, ty: &str) -> Result<i32> {
     if !(1..=12).contains(&m) || d < 1 || d > days_in_month(year, m as u32) as i64 {
         return Err(out_of_range());
     }
-    days_from_civil(year, m as u32, d as u32).ok_or_else(out_of_range)
+    // Nine digits of year stay far inside an `i64` of days; beyond an `i32` is out of
+    // every range.
+    Ok(days_from_civil(year, m as u32, d as u32).map_or(i64::MAX, i64::from))
 }
 
 /// Reads `YYYY-MM-DD[ T]HH:MM[:SS[.ffffff]]` (or a bare date) into microseconds since the epoch.
@@ -307,12 +314,23 @@ pub fn parse_timestamp(s: &str) -> Result<i64> {
         Some(i) => (&body[..i], without_zone(body[i + 1..].trim())),
         None => (body, ""),
     };
-    let days = parse_ymd(date_part, bc, s, "timestamp")? as i64;
+    let days = parse_ymd(date_part, bc, s, "timestamp")?;
     let mut micros = 0i64;
     if !time_part.is_empty() {
         micros = parse_time_of_day(time_part).ok_or_else(|| datetime_error("timestamp", s))?;
     }
-    Ok(days * 86_400_000_000 + micros)
+    range::checked_timestamp(
+        days.checked_mul(range::MICROS_PER_DAY)
+            .and_then(|d| d.checked_add(micros)),
+    )
+    .map_err(|_| timestamp_out_of_range(s))
+}
+
+/// PostgreSQL's error for timestamp text beyond the range: `timestamp out of range: "..."`.
+pub(crate) fn timestamp_out_of_range(s: &str) -> Error {
+    Error::InvalidDatetime {
+        message: format!("timestamp out of range: \"{s}\""),
+    }
 }
 
 /// `HH:MM[:SS[.ffffff]]` into microseconds since midnight.

@@ -1,6 +1,7 @@
 //! SQL types in the engine: values (`Datum`), type rules for operators, and conversions.
 
 pub mod datum;
+pub mod range;
 pub mod temporal;
 
 use basalt_storage::SqlType;

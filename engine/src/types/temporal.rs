@@ -11,14 +11,13 @@ use arrow_buffer::IntervalMonthDayNano;
 
 use crate::error::{Error, Result};
 use crate::kernels::zones::Zone;
-use crate::types::datum::{parse_time_of_day, parse_timestamp};
+use crate::types::datum::{parse_time_of_day, parse_timestamp, timestamp_out_of_range};
+use crate::types::range;
 
-/// Microseconds in a day.
-pub const MICROS_PER_DAY: i64 = 86_400_000_000;
+pub use crate::types::range::{INTERVAL_MICROS_MAX, MICROS_PER_DAY};
+
 /// Microseconds in an hour.
 const MICROS_PER_HOUR: i64 = 3_600_000_000;
-/// Largest time part of an interval Basalt holds: Arrow keeps it as nanoseconds in an `i64`.
-pub const INTERVAL_MICROS_MAX: i64 = i64::MAX / 1000;
 
 /// An interval as PostgreSQL keeps one: months, days and microseconds, each signed and apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -209,9 +208,7 @@ impl Interval {
 
 /// PostgreSQL's error for an interval beyond its range (22008).
 pub fn overflow() -> Error {
-    Error::InvalidDatetime {
-        message: "interval out of range".into(),
-    }
+    crate::types::range::interval_out_of_range()
 }
 
 fn bad(ty: &str, s: &str) -> Error {
@@ -299,18 +296,17 @@ pub fn parse_timestamptz_with(s: &str, zone: Zone) -> Result<i64> {
         None => split_zone_name(local)?,
     };
     let local = parse_timestamp(&format!("{local}{bc}")).map_err(|e| match e {
+        Error::InvalidDatetime { message } if message.starts_with("timestamp out of range") => {
+            timestamp_out_of_range(s)
+        }
         Error::InvalidDatetime { message } if message.contains("out of range") => out_of_range(s),
         _ => bad("timestamp with time zone", s),
     })?;
-    match offset {
-        Some(offset) => local
-            .checked_sub(offset * 1_000_000)
-            .ok_or_else(|| out_of_range(s)),
-        None => named
-            .unwrap_or(zone)
-            .to_utc(local)
-            .map_err(|_| out_of_range(s)),
-    }
+    let utc = match offset {
+        Some(offset) => local.checked_sub(offset * 1_000_000),
+        None => named.unwrap_or(zone).to_utc(local).ok(),
+    };
+    range::checked_timestamp(utc).map_err(|_| timestamp_out_of_range(s))
 }
 
 /// Splits a trailing zone name or abbreviation (`America/New_York`, `PST`) off `t`: the
