@@ -288,6 +288,12 @@ pub enum Error {
     /// A NULL window frame offset (22004).
     #[error("{message}")]
     NullFrameOffset { message: String },
+    /// A NULL where a function needs a value, such as format()'s %I (22004).
+    #[error("{message}")]
+    NullValueNotAllowed { message: String },
+    /// A bad count or bounds given to width_bucket (2201G).
+    #[error("{message}")]
+    InvalidWidthBucketArgument { message: String },
     /// A result too large for Basalt to build (54000).
     #[error("{message}")]
     ProgramLimitExceeded { message: String },

@@ -242,7 +242,10 @@ impl SqlError {
             EngineError::InvalidNtileArgument => "22014",
             EngineError::InvalidNthValueArgument => "22016",
             EngineError::InvalidFrameOffset { .. } => "22013",
-            EngineError::NullFrameOffset { .. } => "22004",
+            EngineError::NullFrameOffset { .. } | EngineError::NullValueNotAllowed { .. } => {
+                "22004"
+            }
+            EngineError::InvalidWidthBucketArgument { .. } => "2201G",
             // PostgreSQL reports an out-of-range modifier such as NUMERIC(50,2) or VARCHAR(0)
             // as 22023; a modifier that does not parse at all is a syntax error the parser
             // reports on its own.

@@ -430,6 +430,7 @@ fn function(
             datetime::extract(arg(0)?, from, field)
         }
         ScalarFunc::Row(f) => func::evaluate(f, vals, n),
+        ScalarFunc::Exact(f) => crate::kernels::exact::evaluate(f, vals, ty, n),
         ScalarFunc::DecimalRound(mode) => {
             let from = args.first().map(|e| e.ty()).unwrap_or(ty);
             decimal_round(arg(0)?, from, ty, mode)

@@ -63,6 +63,11 @@ pub enum RowFunc {
     Floor,
     Trunc,
     Sign,
+    /// `width_bucket(operand, bound1, bound2, count)` over double precision.
+    WidthBucket,
+    /// `format(fmt, args...)`: `%s`, `%I`, `%L` and `%%`, with argument positions and
+    /// widths; the arguments are text.
+    Format,
 }
 
 /// The trigonometric and hyperbolic functions, on radians, and `degrees` / `radians`.
@@ -84,6 +89,15 @@ pub enum Trig {
     Atanh,
     Degrees,
     Radians,
+    /// The same in degrees: exact at the angles whose values are 0, ±1/2, ±1 or infinite.
+    Sind,
+    Cosd,
+    Tand,
+    Cotd,
+    Asind,
+    Acosd,
+    Atand,
+    Atan2d,
 }
 
 impl Trig {
@@ -107,12 +121,20 @@ impl Trig {
             "atanh" => Atanh,
             "degrees" => Degrees,
             "radians" => Radians,
+            "sind" => Sind,
+            "cosd" => Cosd,
+            "tand" => Tand,
+            "cotd" => Cotd,
+            "asind" => Asind,
+            "acosd" => Acosd,
+            "atand" => Atand,
+            "atan2d" => Atan2d,
             _ => return None,
         })
     }
 
     pub fn arity(self) -> usize {
-        if self == Trig::Atan2 {
+        if matches!(self, Trig::Atan2 | Trig::Atan2d) {
             2
         } else {
             1
@@ -131,7 +153,9 @@ impl Trig {
             return Ok(f64::NAN);
         }
         let r = match self {
-            Sin | Cos | Tan | Cot if x.is_infinite() => return Err(out_of_range()),
+            Sin | Cos | Tan | Cot | Sind | Cosd | Tand | Cotd if x.is_infinite() => {
+                return Err(out_of_range())
+            }
             Sin => x.sin(),
             Cos => x.cos(),
             Tan => x.tan(),
@@ -151,8 +175,145 @@ impl Trig {
             Atanh => x.atanh(),
             Degrees => x.to_degrees(),
             Radians => x.to_radians(),
+            Sind => degrees::sind(x),
+            Cosd => degrees::cosd(x),
+            Tand => degrees::tand(x, false),
+            Cotd => degrees::tand(x, true),
+            Asind | Acosd if !(-1.0..=1.0).contains(&x) => return Err(out_of_range()),
+            Asind if x >= 0.0 => degrees::asind_q1(x),
+            Asind => -degrees::asind_q1(-x),
+            Acosd if x >= 0.0 => degrees::acosd_q1(x),
+            Acosd => 90.0 + degrees::asind_q1(-x),
+            Atand => x.atan() / degrees::atan_1() * 45.0,
+            Atan2d => x.atan2(y.unwrap_or(f64::NAN)) / degrees::atan_1() * 45.0,
         };
+        if r.is_infinite() && matches!(self, Sind | Cosd | Asind | Acosd) {
+            return Err(Error::NumericOutOfRange {
+                message: "value out of range: overflow".into(),
+            });
+        }
         Ok(r)
+    }
+}
+
+/// PostgreSQL's trigonometry in degrees (`float.c`): the argument is reduced to the first
+/// quadrant, where sine is computed below 30 degrees and cosine below 60, each scaled by its
+/// value at 30 or 60 degrees so that the special angles come out exact.
+mod degrees {
+    const RADIANS_PER_DEGREE: f64 = 0.017_453_292_519_943_295;
+
+    fn sin_30() -> f64 {
+        (30.0 * RADIANS_PER_DEGREE).sin()
+    }
+
+    fn one_minus_cos_60() -> f64 {
+        1.0 - (60.0 * RADIANS_PER_DEGREE).cos()
+    }
+
+    /// atan(1), the 45 degrees that atand and atan2d scale by.
+    pub fn atan_1() -> f64 {
+        1.0f64.atan()
+    }
+
+    fn sind_0_to_30(x: f64) -> f64 {
+        (x * RADIANS_PER_DEGREE).sin() / sin_30() / 2.0
+    }
+
+    fn cosd_0_to_60(x: f64) -> f64 {
+        let one_minus_cos_x = 1.0 - (x * RADIANS_PER_DEGREE).cos();
+        1.0 - (one_minus_cos_x / one_minus_cos_60()) / 2.0
+    }
+
+    fn sind_q1(x: f64) -> f64 {
+        if x <= 30.0 {
+            sind_0_to_30(x)
+        } else {
+            cosd_0_to_60(90.0 - x)
+        }
+    }
+
+    fn cosd_q1(x: f64) -> f64 {
+        if x <= 60.0 {
+            cosd_0_to_60(x)
+        } else {
+            sind_0_to_30(90.0 - x)
+        }
+    }
+
+    pub fn sind(x: f64) -> f64 {
+        let mut x = x % 360.0;
+        let mut sign = 1.0;
+        if x < 0.0 {
+            x = -x;
+            sign = -sign;
+        }
+        if x > 180.0 {
+            x = 360.0 - x;
+            sign = -sign;
+        }
+        if x > 90.0 {
+            x = 180.0 - x;
+        }
+        sign * sind_q1(x)
+    }
+
+    pub fn cosd(x: f64) -> f64 {
+        let mut x = (x % 360.0).abs();
+        let mut sign = 1.0;
+        if x > 180.0 {
+            x = 360.0 - x;
+        }
+        if x > 90.0 {
+            x = 180.0 - x;
+            sign = -sign;
+        }
+        sign * cosd_q1(x)
+    }
+
+    /// tand, or cotd when `cot`; never minus zero.
+    pub fn tand(x: f64, cot: bool) -> f64 {
+        let mut x = x % 360.0;
+        let mut sign = 1.0;
+        if x < 0.0 {
+            x = -x;
+            sign = -sign;
+        }
+        if x > 180.0 {
+            x = 360.0 - x;
+            sign = -sign;
+        }
+        if x > 90.0 {
+            x = 180.0 - x;
+            sign = -sign;
+        }
+        let r = if cot {
+            let cot_45 = cosd_q1(45.0) / sind_q1(45.0);
+            sign * ((cosd_q1(x) / sind_q1(x)) / cot_45)
+        } else {
+            let tan_45 = sind_q1(45.0) / cosd_q1(45.0);
+            sign * ((sind_q1(x) / cosd_q1(x)) / tan_45)
+        };
+        if r == 0.0 {
+            0.0
+        } else {
+            r
+        }
+    }
+
+    pub fn asind_q1(x: f64) -> f64 {
+        if x <= 0.5 {
+            x.asin() / 0.5f64.asin() * 30.0
+        } else {
+            90.0 - x.acos() / 0.5f64.acos() * 60.0
+        }
+    }
+
+    pub fn acosd_q1(x: f64) -> f64 {
+        if x <= 0.5 {
+            90.0 - x.asin() / 0.5f64.asin() * 30.0
+        } else {
+            x.acos() / 0.5f64.acos() * 60.0
+        }
     }
 }
 
@@ -169,7 +330,9 @@ impl RowFunc {
     pub fn output(self) -> RowOutput {
         use RowFunc::*;
         match self {
-            OctetLength | StrPos | Ascii | RegexpCount | RegexpInstr => RowOutput::Int,
+            OctetLength | StrPos | Ascii | RegexpCount | RegexpInstr | WidthBucket => {
+                RowOutput::Int
+            }
             RegexMatch { .. } => RowOutput::Bool,
             Sqrt | Cbrt | Trig(_) | Exp | Ln | Log10 | Power | Ceil | Floor | Trunc | Sign => {
                 RowOutput::Double
@@ -183,6 +346,8 @@ enum Val<'a> {
     S(&'a str),
     I(i64),
     F(f64),
+    /// NULL, seen only by the functions that are not strict.
+    N,
 }
 
 impl Val<'_> {
@@ -196,14 +361,14 @@ impl Val<'_> {
         match self {
             Val::I(i) => *i,
             Val::F(f) => *f as i64,
-            Val::S(_) => 0,
+            Val::S(_) | Val::N => 0,
         }
     }
     fn f(&self) -> f64 {
         match self {
             Val::F(f) => *f,
             Val::I(i) => *i as f64,
-            Val::S(_) => 0.0,
+            Val::S(_) | Val::N => 0.0,
         }
     }
 }
@@ -285,6 +450,7 @@ pub fn evaluate(func: RowFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef> 
         for a in args {
             if a.is_null(row) {
                 null = true;
+                vals.push(Val::N);
                 continue;
             }
             vals.push(match a.data_type() {
@@ -300,7 +466,7 @@ pub fn evaluate(func: RowFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef> 
                 }
             });
         }
-        let out = if null && func != RowFunc::Concat {
+        let out = if null && !matches!(func, RowFunc::Concat | RowFunc::Format) {
             Out::Null
         } else {
             apply(func, &vals, &mut cache)?
@@ -415,6 +581,16 @@ fn apply(func: RowFunc, v: &[Val], cache: &mut RegexCache) -> Result<Out> {
         }
         JsonQuote => Out::S(json_quote(arg(0)?.s())),
         Concat => Out::S(v.iter().map(|x| x.s()).collect()),
+        Format => match arg(0)? {
+            Val::N => Out::Null,
+            f => Out::S(format(f.s(), &v[1..])?),
+        },
+        WidthBucket => Out::I(width_bucket(
+            arg(0)?.f(),
+            arg(1)?.f(),
+            arg(2)?.f(),
+            arg(3)?.i(),
+        )?),
         Chr => {
             let code = arg(0)?.i();
             let c = u32::try_from(code)
@@ -490,7 +666,7 @@ fn apply(func: RowFunc, v: &[Val], cache: &mut RegexCache) -> Result<Out> {
         Cbrt => Out::F(arg(0)?.f().cbrt()),
         Trig(t) => {
             let y = match t {
-                self::Trig::Atan2 => Some(arg(1)?.f()),
+                self::Trig::Atan2 | self::Trig::Atan2d => Some(arg(1)?.f()),
                 _ => None,
             };
             Out::F(t.apply(arg(0)?.f(), y)?)
@@ -680,6 +856,418 @@ pub(crate) fn json_quote(s: &str) -> String {
     out
 }
 
+/// PostgreSQL 15's `width_bucket(float8, float8, float8, int)`.
+fn width_bucket(x: f64, b1: f64, b2: f64, count: i64) -> Result<i64> {
+    let invalid = |message: &str| Error::InvalidWidthBucketArgument {
+        message: message.into(),
+    };
+    if count <= 0 {
+        return Err(invalid("count must be greater than zero"));
+    }
+    let count = i32::try_from(count).map_err(|_| Error::NumericOutOfRange {
+        message: "integer out of range".into(),
+    })?;
+    if x.is_nan() || b1.is_nan() || b2.is_nan() {
+        return Err(invalid(
+            "operand, lower bound, and upper bound cannot be NaN",
+        ));
+    }
+    if b1.is_infinite() || b2.is_infinite() {
+        return Err(invalid("lower and upper bounds must be finite"));
+    }
+    let over = || {
+        count
+            .checked_add(1)
+            .map(i64::from)
+            .ok_or(Error::NumericOutOfRange {
+                message: "integer out of range".into(),
+            })
+    };
+    let c = f64::from(count);
+    if b1 < b2 {
+        if x < b1 {
+            Ok(0)
+        } else if x >= b2 {
+            over()
+        } else {
+            Ok((c * (x - b1) / (b2 - b1) + 1.0) as i64)
+        }
+    } else if b1 > b2 {
+        if x > b1 {
+            Ok(0)
+        } else if x <= b2 {
+            over()
+        } else {
+            Ok((c * (b1 - x) / (b1 - b2) + 1.0) as i64)
+        }
+    } else {
+        Err(invalid("lower bound cannot equal upper bound"))
+    }
+}
+
+/// PostgreSQL's keywords that are not unreserved (`pg_get_keywords()` where `catcode` is not
+/// `U`): an identifier spelled like one of them is quoted.
+const QUOTED_KEYWORDS: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "between",
+    "bigint",
+    "binary",
+    "bit",
+    "boolean",
+    "both",
+    "case",
+    "cast",
+    "char",
+    "character",
+    "check",
+    "coalesce",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "dec",
+    "decimal",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "exists",
+    "extract",
+    "false",
+    "fetch",
+    "float",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "greatest",
+    "group",
+    "grouping",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "inout",
+    "int",
+    "integer",
+    "intersect",
+    "interval",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "lateral",
+    "leading",
+    "least",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "national",
+    "natural",
+    "nchar",
+    "none",
+    "normalize",
+    "not",
+    "notnull",
+    "null",
+    "nullif",
+    "numeric",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "out",
+    "outer",
+    "overlaps",
+    "overlay",
+    "placing",
+    "position",
+    "precision",
+    "primary",
+    "real",
+    "references",
+    "returning",
+    "right",
+    "row",
+    "select",
+    "session_user",
+    "setof",
+    "similar",
+    "smallint",
+    "some",
+    "substring",
+    "symmetric",
+    "table",
+    "tablesample",
+    "then",
+    "time",
+    "timestamp",
+    "to",
+    "trailing",
+    "treat",
+    "trim",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "values",
+    "varchar",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
+    "xmlattributes",
+    "xmlconcat",
+    "xmlelement",
+    "xmlexists",
+    "xmlforest",
+    "xmlnamespaces",
+    "xmlparse",
+    "xmlpi",
+    "xmlroot",
+    "xmlserialize",
+    "xmltable",
+];
+
+/// An identifier as PostgreSQL's `quote_ident` writes it: bare when it is lower-case ASCII
+/// letters, digits and underscores, not starting with a digit, and not a keyword that would
+/// need quoting; double-quoted (inner quotes doubled) otherwise.
+pub fn quote_ident(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && QUOTED_KEYWORDS.binary_search(&name).is_err();
+    if plain {
+        name.to_owned()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+/// A string as PostgreSQL's `quote_literal` writes it: single-quoted with quotes doubled, and
+/// with backslashes doubled under an `E` prefix when it has any.
+pub fn quote_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    if s.contains('\\') {
+        out.push('E');
+    }
+    out.push('\'');
+    for c in s.chars() {
+        if c == '\'' || c == '\\' {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
+fn format_error(message: &str) -> Error {
+    Error::InvalidParameter {
+        message: message.into(),
+    }
+}
+
+/// Reads a decimal number at `*i`; PostgreSQL's "number is out of range" past `i32::MAX`.
+fn format_number(chars: &[char], i: &mut usize) -> Result<i64> {
+    let mut n: i64 = 0;
+    while let Some(d) = chars.get(*i).and_then(|c| c.to_digit(10)) {
+        n = n * 10 + i64::from(d);
+        if n > i64::from(i32::MAX) {
+            return Err(Error::NumericOutOfRange {
+                message: "number is out of range".into(),
+            });
+        }
+        *i += 1;
+    }
+    Ok(n)
+}
+
+/// PostgreSQL's `format()`: `fmt` with each `%[position$][-][width]type` replaced by an
+/// argument (`args`, NULL as [`Val::N`]). `type` is `s` (the text; NULL is empty), `I` (an
+/// identifier, quoted as needed; NULL is an error) or `L` (a literal; NULL is `NULL`); `%%`
+/// is a percent sign. The width is a number, `*` (the next argument) or `*n$`; a negative
+/// width or `-` pads on the right.
+fn format(fmt: &str, args: &[Val]) -> Result<String> {
+    let unterminated = || format_error("unterminated format() type specifier");
+    let chars: Vec<char> = fmt.chars().collect();
+    let mut out = String::with_capacity(fmt.len());
+    let mut next = 0usize;
+    let mut i = 0usize;
+    while i < chars.len() {
+        if chars[i] != '%' {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        i += 1;
+        match chars.get(i) {
+            None => return Err(unterminated()),
+            Some('%') => {
+                out.push('%');
+                i += 1;
+                continue;
+            }
+            Some(_) => {}
+        }
+        // [position$][-...][width | * | *n$]
+        let mut position: Option<i64> = None;
+        let mut left = false;
+        let mut width: i64 = 0;
+        let mut width_arg: Option<Option<i64>> = None;
+        let mut width_done = false;
+        if chars.get(i).is_some_and(char::is_ascii_digit) {
+            let n = format_number(&chars, &mut i)?;
+            if i >= chars.len() {
+                return Err(unterminated());
+            }
+            if chars[i] == '$' {
+                i += 1;
+                if n == 0 {
+                    return Err(format_error(
+                        "format specifies argument 0, but arguments are numbered from 1",
+                    ));
+                }
+                position = Some(n);
+            } else {
+                width = n;
+                width_done = true;
+            }
+        }
+        if !width_done {
+            while chars.get(i) == Some(&'-') {
+                left = true;
+                i += 1;
+            }
+            if chars.get(i) == Some(&'*') {
+                i += 1;
+                if chars.get(i).is_some_and(char::is_ascii_digit) {
+                    let n = format_number(&chars, &mut i)?;
+                    if chars.get(i) != Some(&'$') {
+                        return Err(if i >= chars.len() {
+                            unterminated()
+                        } else {
+                            format_error("width argument position must be ended by \"$\"")
+                        });
+                    }
+                    i += 1;
+                    if n == 0 {
+                        return Err(format_error(
+                            "format specifies argument 0, but arguments are numbered from 1",
+                        ));
+                    }
+                    width_arg = Some(Some(n));
+                } else {
+                    width_arg = Some(None);
+                }
+            } else if chars.get(i).is_some_and(char::is_ascii_digit) {
+                width = format_number(&chars, &mut i)?;
+            }
+        }
+        let Some(&kind) = chars.get(i) else {
+            return Err(unterminated());
+        };
+        i += 1;
+        if !matches!(kind, 's' | 'I' | 'L') {
+            return Err(format_error(&format!(
+                "unrecognized format() type specifier \"{kind}\""
+            )));
+        }
+        let too_few = || format_error("too few arguments for format()");
+        if let Some(at) = width_arg {
+            let k = match at {
+                Some(n) => usize::try_from(n - 1).map_err(|_| too_few())?,
+                None => next,
+            };
+            let w = args.get(k).ok_or_else(too_few)?;
+            width = match w {
+                Val::N => 0,
+                Val::S(s) => s.trim().parse::<i32>().map(i64::from).map_err(|_| {
+                    Error::InvalidTextRepresentation {
+                        message: format!("invalid input syntax for type integer: \"{s}\""),
+                    }
+                })?,
+                other => other.i(),
+            };
+            next = k + 1;
+        }
+        let k = match position {
+            Some(n) => usize::try_from(n - 1).map_err(|_| too_few())?,
+            None => next,
+        };
+        let value = args.get(k).ok_or_else(too_few)?;
+        next = k + 1;
+        let text = match (kind, value) {
+            ('s', Val::N) => String::new(),
+            ('L', Val::N) => "NULL".to_owned(),
+            ('I', Val::N) => {
+                return Err(Error::NullValueNotAllowed {
+                    message: "null values cannot be formatted as an SQL identifier".into(),
+                })
+            }
+            ('I', v) => quote_ident(v.s()),
+            ('L', v) => quote_literal(v.s()),
+            (_, v) => v.s().to_owned(),
+        };
+        if width < 0 {
+            left = true;
+            width = -width;
+        }
+        let pad = usize::try_from(width)
+            .unwrap_or(0)
+            .saturating_sub(text.chars().count());
+        if pad > 1 << 30 {
+            return Err(Error::ProgramLimitExceeded {
+                message: "requested length too large".into(),
+            });
+        }
+        if !left {
+            out.extend(std::iter::repeat_n(' ', pad));
+        }
+        out.push_str(&text);
+        if left {
+            out.extend(std::iter::repeat_n(' ', pad));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -772,5 +1360,54 @@ mod tests {
             1
         )
         .is_err());
+    }
+
+    // format(): an unnumbered specifier continues after the last argument used; widths pad
+    // on the left, or on the right with `-` or a negative width.
+    #[test]
+    fn format_positions_and_widths() {
+        let f = |fmt: &str, args: &[Val]| format(fmt, args).ok();
+        let (a, b) = (Val::S("a"), Val::S("b"));
+        assert_eq!(f("%2$s %1$s %s", &[a, b]).as_deref(), Some("b a b"));
+        assert_eq!(
+            f(
+                "|%3s|%-3s|%*s|",
+                &[Val::S("x"), Val::S("y"), Val::I(-2), Val::S("z")]
+            )
+            .as_deref(),
+            Some("|  x|y  |z |")
+        );
+        assert_eq!(f("%L %s", &[Val::N, Val::N]).as_deref(), Some("NULL "));
+        assert!(f("%s %s", &[Val::S("one")]).is_none());
+        assert!(f("%I", &[Val::N]).is_none());
+        assert!(f("%", &[]).is_none());
+    }
+
+    // The keyword list stays sorted for its binary search; keywords and capitals are quoted.
+    #[test]
+    fn quote_ident_quotes_keywords() {
+        assert!(QUOTED_KEYWORDS.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(quote_ident("select"), "\"select\"");
+        assert_eq!(quote_ident("abc_1"), "abc_1");
+        assert_eq!(quote_ident("A\"b"), "\"A\"\"b\"");
+        assert_eq!(quote_literal("it's \\"), "E'it''s \\\\'");
+    }
+
+    // The trigonometric functions in degrees are exact at the special angles.
+    #[test]
+    fn degrees_are_exact_at_special_angles() {
+        let t = |f: Trig, x: f64| f.apply(x, None).ok();
+        assert_eq!(t(Trig::Sind, 30.0), Some(0.5));
+        assert_eq!(t(Trig::Sind, 210.0), Some(-0.5));
+        assert_eq!(t(Trig::Cosd, 60.0), Some(0.5));
+        assert_eq!(t(Trig::Cosd, 90.0), Some(0.0));
+        assert_eq!(t(Trig::Tand, 45.0), Some(1.0));
+        assert_eq!(t(Trig::Tand, 180.0), Some(0.0));
+        assert_eq!(t(Trig::Cotd, 45.0), Some(1.0));
+        assert_eq!(t(Trig::Asind, 0.5), Some(30.0));
+        assert_eq!(t(Trig::Acosd, -0.5), Some(120.0));
+        assert_eq!(t(Trig::Atand, 1.0), Some(45.0));
+        assert_eq!(Trig::Atan2d.apply(-1.0, Some(-1.0)).ok(), Some(-135.0));
+        assert!(t(Trig::Sind, f64::INFINITY).is_none());
     }
 }

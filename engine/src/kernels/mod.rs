@@ -5,7 +5,8 @@
 //! - `arith`: arithmetic with overflow and division-by-zero checks, exact NUMERIC.
 //! - `bitwise`: `&`, `|`, `#`, `~`, `<<` and `>>` on the integer types.
 //! - `eval`: evaluates bound expressions over a batch.
-//! - `func`: row-wise string, regular-expression and math functions.
+//! - `func`: row-wise string, regular-expression and math functions, and `format()`.
+//! - `exact`: gcd, lcm, div, factorial and width_bucket over integers and NUMERIC.
 //! - `string`: LIKE, SUBSTRING and the other string functions.
 //! - `datetime`: EXTRACT and the date fields.
 //! - `dates`: date arithmetic, date_trunc, DATEADD, DATEDIFF, to_char and the other date
@@ -20,6 +21,7 @@ pub mod cast;
 pub mod dates;
 pub mod datetime;
 pub mod eval;
+pub mod exact;
 pub mod func;
 pub mod interval;
 pub mod string;

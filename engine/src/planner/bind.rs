@@ -196,6 +196,9 @@ pub struct Binder<'a> {
     pub(crate) entering_subquery: bool,
     /// Set by a decorrelated aggregate subquery: its select list's values for an empty input.
     pub(crate) empty_values: Option<Vec<Expr>>,
+    /// A decorrelated subquery's LIMIT as (rows skipped, rows kept at most), applied to each
+    /// domain value's rows by its SELECT.
+    pub(crate) lifted_limit: Option<(u64, Option<u64>)>,
     /// The session's settings, for current_setting() and current_user.
     pub settings: Option<&'a crate::settings::Settings>,
     /// The session's key for `pg_sleep` to find its cancel requests and timeout (0: none).
@@ -276,6 +279,7 @@ impl<'a> Binder<'a> {
             domain: None,
             entering_subquery: false,
             empty_values: None,
+            lifted_limit: None,
             settings: None,
             interrupt_key: 0,
             now: std::cell::OnceCell::new(),

@@ -105,6 +105,8 @@ pub enum ScalarFunc {
     Row(RowFunc),
     /// ceil, floor, trunc or sign of a NUMERIC, exactly, to the result type's scale.
     DecimalRound(RoundMode),
+    /// gcd, lcm, div, factorial or NUMERIC width_bucket (`kernels::exact`).
+    Exact(crate::kernels::exact::ExactFunc),
     /// The largest / smallest non-NULL argument.
     Greatest,
     Least,

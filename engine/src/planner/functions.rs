@@ -5,6 +5,7 @@ use basalt_storage::SqlType;
 use sqlparser::tokenizer::Span;
 
 use crate::error::{Error, Result};
+use crate::kernels::exact::ExactFunc;
 use crate::kernels::func::{RowFunc, RowOutput};
 use crate::planner::bind::{fold, Binder};
 use crate::planner::expr::{BinaryOp, Expr, RoundMode, ScalarFunc};
@@ -186,6 +187,31 @@ impl Binder<'_> {
                     ty,
                 })))
             }
+            ("gcd", 2) => self.exact_function(ExactFunc::Gcd, args, span),
+            ("lcm", 2) => self.exact_function(ExactFunc::Lcm, args, span),
+            ("div", 2) => self.exact_function(ExactFunc::Div, args, span),
+            ("factorial", 1) => self.exact_function(ExactFunc::Factorial, args, span),
+            ("width_bucket", 4) => self.width_bucket(args, span),
+            ("bit_length", 1) => {
+                // The bits of the text's UTF-8 bytes; CHAR(n) loses its padding as text.
+                let mut it = args.into_iter();
+                let Some(a) = it.next() else {
+                    return Err(Error::Internal("bit_length arity".into()));
+                };
+                if !a.ty().is_string() && !matches!(a, Expr::Literal { unknown: true, .. }) {
+                    return Ok(Err(vec![a]));
+                }
+                let a = self.coerce_unknown(a, SqlType::Text)?;
+                let a = self.cast(a, SqlType::Text, true, span)?;
+                let bytes =
+                    match self.row_function(RowFunc::OctetLength, &[Kind::Text], vec![a], span)? {
+                        Ok(e) => e,
+                        Err(a) => return Ok(Err(a)),
+                    };
+                let eight = Expr::literal(Datum::Int(8), SqlType::Integer);
+                Ok(Ok(self.binary(BinaryOp::Mul, bytes, eight, span)?))
+            }
+            ("format", n) if n >= 1 => self.format(args, span),
             ("decode", n) if n >= 3 => self.decode(args, span).map(Ok),
             ("greatest" | "least", n) if n >= 1 => {
                 let what = if name == "greatest" {
@@ -394,6 +420,145 @@ impl Binder<'_> {
             )?));
         }
         Ok(Ok(e))
+    }
+
+    /// gcd, lcm, div and factorial, exact: gcd and lcm of integers give INTEGER (BIGINT if
+    /// either is BIGINT), of NUMERIC the larger scale; div gives NUMERIC with scale 0 and
+    /// factorial takes a BIGINT to NUMERIC, as in PostgreSQL. There are no floating-point
+    /// forms.
+    fn exact_function(
+        &self,
+        f: ExactFunc,
+        args: Vec<Expr>,
+        span: Span,
+    ) -> Result<std::result::Result<Expr, Vec<Expr>>> {
+        let unknown = |e: &Expr| matches!(e, Expr::Literal { unknown: true, .. });
+        let integer =
+            |t: SqlType| matches!(t, SqlType::SmallInt | SqlType::Integer | SqlType::BigInt);
+        let fits = args.iter().all(|a| {
+            unknown(a)
+                || integer(a.ty())
+                || (f != ExactFunc::Factorial && matches!(a.ty(), SqlType::Decimal { .. }))
+        });
+        if !fits {
+            return Ok(Err(args));
+        }
+        let scale = args
+            .iter()
+            .filter_map(|a| match a.ty() {
+                SqlType::Decimal { scale, .. } if !unknown(a) => Some(scale),
+                _ => None,
+            })
+            .max();
+        let bigint = args
+            .iter()
+            .any(|a| !unknown(a) && a.ty() == SqlType::BigInt);
+        // (what unknown literals read as, what every argument is cast to, the result type)
+        let (literal_ty, arg_ty, ty) = match (f, scale) {
+            (ExactFunc::Factorial, _) => (SqlType::BigInt, SqlType::BigInt, numeric(0)),
+            (ExactFunc::Div, s) => {
+                let s = s.unwrap_or(0);
+                (numeric(s), numeric(s), numeric(0))
+            }
+            (_, Some(s)) => (numeric(s), numeric(s), numeric(s)),
+            (_, None) if bigint => (SqlType::BigInt, SqlType::BigInt, SqlType::BigInt),
+            (_, None) => (SqlType::Integer, SqlType::BigInt, SqlType::Integer),
+        };
+        let mut bound = Vec::with_capacity(args.len());
+        for a in args {
+            let a = self.coerce_unknown(a, literal_ty)?;
+            bound.push(self.cast(a, arg_ty, false, span)?);
+        }
+        Ok(Ok(fold(Expr::Function {
+            func: ScalarFunc::Exact(f),
+            args: bound,
+            ty,
+        })))
+    }
+
+    /// `width_bucket(operand, bound1, bound2, count)`: exact over NUMERIC when a bound or the
+    /// operand is NUMERIC (and none is a float), in double precision otherwise.
+    fn width_bucket(
+        &self,
+        args: Vec<Expr>,
+        span: Span,
+    ) -> Result<std::result::Result<Expr, Vec<Expr>>> {
+        let unknown = |e: &Expr| matches!(e, Expr::Literal { unknown: true, .. });
+        let count_ok = args.get(3).is_some_and(|c| {
+            unknown(c)
+                || matches!(
+                    c.ty(),
+                    SqlType::SmallInt | SqlType::Integer | SqlType::BigInt
+                )
+        });
+        let values = &args[..3.min(args.len())];
+        if !count_ok
+            || values
+                .iter()
+                .any(|a| !unknown(a) && numeric_rank(a.ty()).is_none())
+        {
+            return Ok(Err(args));
+        }
+        let float = values
+            .iter()
+            .any(|a| matches!(a.ty(), SqlType::Real | SqlType::Double) && !unknown(a));
+        let scale = values
+            .iter()
+            .filter_map(|a| match a.ty() {
+                SqlType::Decimal { scale, .. } if !unknown(a) => Some(scale),
+                _ => None,
+            })
+            .max();
+        let Some(scale) = scale.filter(|_| !float) else {
+            let kinds = [Kind::Float, Kind::Float, Kind::Float, Kind::Int];
+            return self.row_function(RowFunc::WidthBucket, &kinds, args, span);
+        };
+        let mut bound = Vec::with_capacity(4);
+        for (k, a) in args.into_iter().enumerate() {
+            let ty = if k == 3 {
+                SqlType::BigInt
+            } else {
+                numeric(scale)
+            };
+            let a = self.coerce_unknown(a, ty)?;
+            bound.push(self.cast(a, ty, false, span)?);
+        }
+        Ok(Ok(fold(Expr::Function {
+            func: ScalarFunc::Exact(ExactFunc::WidthBucket),
+            args: bound,
+            ty: SqlType::Integer,
+        })))
+    }
+
+    /// `format(fmt, args...)`: the arguments as text, Booleans as PostgreSQL prints them
+    /// (`t`, `f`) rather than as their cast to text reads.
+    fn format(&self, args: Vec<Expr>, span: Span) -> Result<std::result::Result<Expr, Vec<Expr>>> {
+        let fmt_ok = args.first().is_some_and(|f| {
+            f.ty().is_string() || matches!(f, Expr::Literal { unknown: true, .. })
+        });
+        if !fmt_ok {
+            return Ok(Err(args));
+        }
+        let text = |s: &str| Expr::literal(Datum::Text(s.to_owned()), SqlType::Text);
+        let mut bound = Vec::with_capacity(args.len());
+        for a in args {
+            let a = self.coerce_unknown(a, SqlType::Text)?;
+            let a = if a.ty() == SqlType::Boolean {
+                Expr::Case {
+                    whens: vec![(a.clone(), text("t")), (Expr::Not(Box::new(a)), text("f"))],
+                    otherwise: None,
+                    ty: SqlType::Text,
+                }
+            } else {
+                self.cast(a, SqlType::Text, true, span)?
+            };
+            bound.push(a);
+        }
+        Ok(Ok(fold(Expr::Function {
+            func: ScalarFunc::Row(RowFunc::Format),
+            args: bound,
+            ty: SqlType::Text,
+        })))
     }
 
     /// ceil, floor, trunc and sign: exact on NUMERIC, double precision otherwise.

@@ -11,7 +11,9 @@ use crate::planner::bind::{
     StarItem,
 };
 use crate::planner::estimate::{self, ColumnEstimate};
-use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr, ScalarFunc};
+use crate::planner::expr::{
+    AggCall, AggFunc, BinaryOp, Expr, ScalarFunc, WindowCall, WindowFrame, WindowFunc,
+};
 use crate::planner::plan::{JoinType, Plan, SetOpKind, SortKey};
 use crate::planner::records::Record;
 use crate::planner::set_functions::{DOMAIN_BASE, SELECT_MARK};
@@ -116,9 +118,18 @@ impl Binder<'_> {
             },
         };
         let expose = std::mem::take(&mut self.expose_records);
+        let bounds = self.limit_bounds(q)?;
         let bound = match q.body.as_ref() {
             ast::SetExpr::Select(s) => {
                 self.expose_records = expose;
+                if self.entering_subquery && self.domain.is_some() {
+                    // A decorrelated subquery's LIMIT applies per outer row: the SELECT
+                    // ranks its rows within each domain value instead.
+                    self.lifted_limit = bounds;
+                    let r = self.bind_select(s, order_by);
+                    self.lifted_limit = None;
+                    return r;
+                }
                 self.bind_select(s, order_by)?
             }
             other => {
@@ -126,7 +137,17 @@ impl Binder<'_> {
                 self.order_output(inner, order_by)?
             }
         };
-        self.bind_limit(bound, q.limit_clause.as_ref())
+        Ok(match bounds {
+            Some((offset, limit)) => BoundQuery {
+                plan: Plan::Limit {
+                    input: Box::new(bound.plan),
+                    offset,
+                    limit,
+                },
+                ..bound
+            },
+            None => bound,
+        })
     }
 
     pub(crate) fn bind_set_expr(&mut self, body: &ast::SetExpr) -> Result<BoundQuery> {
@@ -347,19 +368,19 @@ impl Binder<'_> {
         }
     }
 
-    fn bind_limit(
-        &mut self,
-        mut q: BoundQuery,
-        limit: Option<&ast::LimitClause>,
-    ) -> Result<BoundQuery> {
-        let Some(limit) = limit else { return Ok(q) };
-        let (limit, offset) = match limit {
-            ast::LimitClause::LimitOffset { limit, offset, .. } => {
+    /// A query's LIMIT / OFFSET / FETCH FIRST as (rows skipped, rows kept at most), or `None`
+    /// when they keep every row.
+    fn limit_bounds(&mut self, q: &ast::Query) -> Result<Option<(u64, Option<u64>)>> {
+        let (limit, offset) = match &q.limit_clause {
+            None => (None, None),
+            Some(ast::LimitClause::LimitOffset { limit, offset, .. }) => {
                 (limit.as_ref(), offset.as_ref().map(|o| &o.value))
             }
-            ast::LimitClause::OffsetCommaLimit { offset, limit } => (Some(limit), Some(offset)),
+            Some(ast::LimitClause::OffsetCommaLimit { offset, limit }) => {
+                (Some(limit), Some(offset))
+            }
         };
-        let limit = match limit {
+        let mut limit = match limit {
             Some(e) => self.constant_count(e, "LIMIT")?,
             None => None,
         };
@@ -367,19 +388,33 @@ impl Binder<'_> {
             Some(e) => self.constant_count(e, "OFFSET")?.unwrap_or(0),
             None => 0,
         };
-        if limit.is_some() || offset > 0 {
-            q.plan = Plan::Limit {
-                input: Box::new(q.plan),
-                offset,
-                limit,
+        if let Some(fetch) = &q.fetch {
+            if fetch.with_ties || fetch.percent {
+                return Err(Error::Unsupported {
+                    message: "FETCH FIRST ... WITH TIES or PERCENT is not supported yet".into(),
+                });
+            }
+            // FETCH FIRST ROWS ONLY, without a count, keeps one row.
+            let n = match &fetch.quantity {
+                Some(e) => self.constant_count(e, "FETCH FIRST")?,
+                None => Some(1),
+            };
+            limit = match (limit, n) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
             };
         }
-        Ok(q)
+        Ok((limit.is_some() || offset > 0).then_some((offset, limit)))
     }
 
     fn constant_count(&mut self, e: &ast::Expr, what: &'static str) -> Result<Option<u64>> {
-        let b = self.bind_expr(e, &Scope::default(), AggContext::Forbidden(what))?;
-        self.no_subqueries_here(what)?;
+        // The enclosing query's subqueries stay pending; only this clause's are refused.
+        let enclosing = std::mem::take(&mut self.pending);
+        let b = self.bind_expr(e, &Scope::default(), AggContext::Forbidden(what));
+        let checked = self.no_subqueries_here(what);
+        self.pending = enclosing;
+        let b = b?;
+        checked?;
         let b = self.coerce_unknown(b, SqlType::BigInt)?;
         let b = self.cast(b, SqlType::BigInt, false, e.span())?;
         match b {
@@ -416,6 +451,7 @@ impl Binder<'_> {
         } else {
             None
         };
+        let lifted_limit = self.lifted_limit.take().filter(|_| domain.is_some());
         let saved_outer = if is_subquery {
             None
         } else {
@@ -428,7 +464,7 @@ impl Binder<'_> {
                 .iter()
                 .map(|d| (normalize_ident(&d.0), d.1.clone())),
         );
-        let r = self.bind_select_body(s, order_by, domain);
+        let r = self.bind_select_body(s, order_by, domain, lifted_limit);
         self.named_windows.truncate(windows_mark);
         self.pending = saved_pending;
         if let Some(outer) = saved_outer {
@@ -442,6 +478,7 @@ impl Binder<'_> {
         s: &ast::Select,
         order_by: &[ast::OrderByExpr],
         domain: Option<Domain>,
+        lifted_limit: Option<(u64, Option<u64>)>,
     ) -> Result<BoundQuery> {
         let expose = std::mem::take(&mut self.expose_records);
         let nd = domain.as_ref().map(|d| d.types.len()).unwrap_or(0);
@@ -790,7 +827,13 @@ impl Binder<'_> {
                         }
                     })
                     .collect();
-                self.empty_values = Some(empty);
+                // The one row an outer row always gets is skipped by an OFFSET or LIMIT 0:
+                // then the subquery has no rows at all.
+                let keeps_row = lifted_limit
+                    .is_none_or(|(offset, limit)| offset == 0 && limit.is_none_or(|n| n > 0));
+                if keeps_row {
+                    self.empty_values = Some(empty);
+                }
             }
             plan = match &grouping_sets {
                 None => Plan::Aggregate {
@@ -951,13 +994,60 @@ impl Binder<'_> {
                 aggs: vec![],
             };
         }
-        if !keys.is_empty() {
+        if let Some((offset, limit)) = lifted_limit {
+            // LIMIT per outer row: number each domain value's rows in ORDER BY order and keep
+            // those after the first `offset`, at most `limit` of them. The domain columns
+            // are the last of the visible ones.
+            let rank = types.len();
+            plan = Plan::Window {
+                input: Box::new(plan),
+                calls: vec![WindowCall {
+                    func: WindowFunc::RowNumber,
+                    args: vec![],
+                    partition_by: (visible - nd..visible)
+                        .map(|i| Expr::Column {
+                            index: i,
+                            ty: types[i],
+                        })
+                        .collect(),
+                    order_by: keys,
+                    frame: WindowFrame::default_frame(),
+                    ty: SqlType::BigInt,
+                }],
+            };
+            let rank = Expr::Column {
+                index: rank,
+                ty: SqlType::BigInt,
+            };
+            let bound = |op, n: u64| Expr::Binary {
+                op,
+                left: Box::new(rank.clone()),
+                right: Box::new(Expr::literal(
+                    Datum::Int(i64::try_from(n).unwrap_or(i64::MAX)),
+                    SqlType::BigInt,
+                )),
+                ty: SqlType::Boolean,
+            };
+            let mut predicate = bound(BinaryOp::Gt, offset);
+            if let Some(limit) = limit {
+                predicate = Expr::Binary {
+                    op: BinaryOp::And,
+                    left: Box::new(predicate),
+                    right: Box::new(bound(BinaryOp::LtEq, offset.saturating_add(limit))),
+                    ty: SqlType::Boolean,
+                };
+            }
+            plan = Plan::Filter {
+                input: Box::new(plan),
+                predicate,
+            };
+        } else if !keys.is_empty() {
             plan = Plan::Sort {
                 input: Box::new(plan),
                 keys,
             };
         }
-        if types.len() > visible {
+        if types.len() > visible || lifted_limit.is_some() {
             plan = Plan::Project {
                 input: Box::new(plan),
                 exprs: (0..visible)

@@ -195,6 +195,9 @@ impl Binder<'_> {
         }
         let (schema, name) = self.creation_name(&ct.name, ct.temporary)?;
         self.refuse_external_schema(&schema)?;
+        if let Some(like) = &ct.like {
+            return self.bind_create_table_like(ct, like, schema, name);
+        }
         let mut columns: Vec<ColumnDef> = Vec::with_capacity(ct.columns.len());
         let mut constraints = Vec::new();
         for c in &ct.columns {
@@ -269,6 +272,82 @@ impl Binder<'_> {
             def,
             if_not_exists: ct.if_not_exists,
             constraints,
+        })
+    }
+
+    /// `CREATE TABLE name (LIKE source [INCLUDING | EXCLUDING DEFAULTS])`: the source
+    /// table's columns with their types, NOT NULL and ENCODE, and its DISTSTYLE, DISTKEY and
+    /// SORTKEY, as in Redshift; the column defaults only with INCLUDING DEFAULTS, and no
+    /// keys (PostgreSQL copies those only with INCLUDING CONSTRAINTS / INDEXES). Table
+    /// attributes written after the parenthesis replace the copied ones.
+    fn bind_create_table_like(
+        &mut self,
+        ct: &ast::CreateTable,
+        like: &ast::CreateTableLikeKind,
+        schema: String,
+        name: String,
+    ) -> Result<BoundStatement> {
+        let like = match like {
+            ast::CreateTableLikeKind::Parenthesized(l) if ct.columns.is_empty() => l,
+            _ => {
+                return Err(Error::Unsupported {
+                    message: "this CREATE TABLE ... LIKE form is not supported yet".into(),
+                })
+            }
+        };
+        let (source_schema, source) = self.table_name(&like.name)?;
+        let Some(meta) = self.catalog.table(&source_schema, &source) else {
+            if self.catalog.objects.view(&source_schema, &source).is_some()
+                || self
+                    .catalog
+                    .external
+                    .table(&source_schema, &source)
+                    .is_some()
+            {
+                return Err(Error::Unsupported {
+                    message: format!(
+                        "CREATE TABLE ... LIKE copies a local table; \"{source}\" is not one"
+                    ),
+                });
+            }
+            return Err(Error::UndefinedTable {
+                name: source,
+                position: self.position(like.name.span()),
+            });
+        };
+        let from = &meta.def;
+        let mut def = TableDef::new(schema, name, from.columns.clone());
+        def.dist_style = from.dist_style;
+        def.dist_key = from.dist_key.clone();
+        def.sort_key = from.sort_key.clone();
+        if matches!(like.defaults, Some(ast::CreateTableLikeDefaults::Including)) {
+            // The new table's column ids are its positions.
+            def.defaults = from
+                .defaults
+                .iter()
+                .filter_map(|d| {
+                    let i = from.column_of_id(d.column)?;
+                    Some(basalt_storage::ColumnDefault {
+                        column: u32::try_from(i).ok()?,
+                        block: d.block.clone(),
+                    })
+                })
+                .collect();
+        }
+        if let Some(attributes) = self.table_attributes {
+            if attributes.dist_style.is_some() || attributes.dist_key.is_some() {
+                def.dist_style = DistStyle::Auto;
+                def.dist_key = None;
+            }
+            if attributes.sort_key.is_some() {
+                def.sort_key = SortKey::Auto;
+            }
+            apply_table_attributes(&mut def, attributes)?;
+        }
+        Ok(BoundStatement::CreateTable {
+            def,
+            if_not_exists: ct.if_not_exists,
+            constraints: Vec::new(),
         })
     }
 

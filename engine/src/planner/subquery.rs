@@ -10,7 +10,10 @@
 //! 2. The subquery is bound again with the domain as an extra, hidden FROM item; its outer
 //!    references read the domain's columns, its correlation predicates (any comparison)
 //!    become join conditions, its grouping is prefixed by the domain columns and its select
-//!    list carries them at the end. The result is the subquery's rows for every domain value.
+//!    list carries them at the end. Its LIMIT / OFFSET apply per domain value: its rows are
+//!    numbered within each domain value in ORDER BY order (`row_number() OVER (PARTITION BY
+//!    domain ORDER BY ...)`) and those from OFFSET + 1 to OFFSET + LIMIT kept. The result is
+//!    the subquery's rows for every domain value.
 //! 3. That result is LEFT joined back to the outer input on the correlation columns (IS NOT
 //!    DISTINCT FROM) and one expression over the joined columns gives the subquery's value:
 //!    - scalar: the value, or the select list over an empty input (COUNT gives 0) when an
@@ -133,6 +136,21 @@ fn distinct(plan: Plan) -> Plan {
 /// typed as they were after the `nsel` select-list columns.
 fn lifted_keys_at(ltypes: &[SqlType], nsel: usize, nd: usize) -> Vec<Expr> {
     (0..nd).map(|i| col(i, ltypes[nsel + i])).collect()
+}
+
+/// True if the query's only row limit is `LIMIT n` with a constant n of at least one.
+fn keeps_first_row(q: &ast::Query) -> bool {
+    let Some(ast::LimitClause::LimitOffset {
+        limit: Some(ast::Expr::Value(v)),
+        offset: None,
+        limit_by,
+    }) = &q.limit_clause
+    else {
+        return false;
+    };
+    q.fetch.is_none()
+        && limit_by.is_empty()
+        && matches!(&v.value, ast::Value::Number(n, _) if n.parse::<u64>().is_ok_and(|n| n > 0))
 }
 
 impl Binder<'_> {
@@ -268,11 +286,18 @@ impl Binder<'_> {
                 message: "correlated subqueries must be a plain SELECT".into(),
             });
         }
-        if nd > 0 && (p.query.limit_clause.is_some() || p.query.fetch.is_some()) {
-            return Err(Error::Unsupported {
-                message: "LIMIT in a correlated subquery is not supported yet".into(),
-            });
-        }
+        // EXISTS asks only whether a row exists: a LIMIT of one row or more without an
+        // OFFSET changes nothing, so it is dropped rather than applied per domain value.
+        let unlimited;
+        let query = if matches!(p.kind, SubqueryKind::Exists) && keeps_first_row(&p.query) {
+            unlimited = ast::Query {
+                limit_clause: None,
+                ..p.query.clone()
+            };
+            &unlimited
+        } else {
+            &p.query
+        };
         self.outer.push(OuterFrame {
             scope: outer_scope.clone(),
             used: p.correlated.clone(),
@@ -281,7 +306,7 @@ impl Binder<'_> {
         let saved_domain = std::mem::replace(&mut self.domain, domain);
         self.empty_values = None;
         self.entering_subquery = true;
-        let bound = self.bind_query(&p.query);
+        let bound = self.bind_query(query);
         self.entering_subquery = false;
         let unconsumed = self.domain.is_some();
         self.domain = saved_domain;

@@ -409,22 +409,9 @@ pub fn index_definition(index: &IndexDef, table: &str) -> String {
     )
 }
 
-/// An identifier as PostgreSQL prints it: bare when it is lower case letters, digits and
-/// underscores not starting with a digit, double-quoted otherwise.
-pub(crate) fn quote_ident(name: &str) -> String {
-    let plain = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if plain {
-        name.to_owned()
-    } else {
-        format!("\"{}\"", name.replace('"', "\"\""))
-    }
-}
+/// An identifier as PostgreSQL prints it (keywords and anything but lower-case letters,
+/// digits and underscores quoted).
+pub(crate) use crate::kernels::func::quote_ident;
 
 /// Whether any relation of `manifest` is named `schema.name`.
 fn relation_exists(manifest: &Manifest, schema: &str, name: &str) -> bool {
