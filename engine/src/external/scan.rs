@@ -46,21 +46,6 @@ pub struct ExternalCounts {
     pub row_groups_skipped: usize,
 }
 
-fn conjuncts<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-    match e {
-        Expr::Binary {
-            op: BinaryOp::And,
-            left,
-            right,
-            ..
-        } => {
-            conjuncts(left, out);
-            conjuncts(right, out);
-        }
-        other => out.push(other),
-    }
-}
-
 /// A one-value array of `value` as type `ty`.
 fn scalar_array(value: &Datum, ty: SqlType) -> Result<ArrayRef> {
     let mut b = ColumnBuilder::new(ty);
@@ -90,7 +75,7 @@ pub fn prune_partitions(
         return Ok(all);
     }
     let mut parts = Vec::new();
-    conjuncts(filter, &mut parts);
+    filter.operands_of(BinaryOp::And, &mut parts);
     let partition_only: Vec<&Expr> = parts
         .into_iter()
         .filter(|c| {

@@ -583,6 +583,20 @@ impl Expr {
         }
     }
 
+    /// Pushes the operands of a chain of `op` (`a AND b AND c` for `BinaryOp::And`) into
+    /// `out`, left to right; anything else is one operand.
+    pub fn operands_of<'e>(&'e self, op: BinaryOp, out: &mut Vec<&'e Expr>) {
+        match self {
+            Expr::Binary {
+                op: o, left, right, ..
+            } if *o == op => {
+                left.operands_of(op, out);
+                right.operands_of(op, out);
+            }
+            other => out.push(other),
+        }
+    }
+
     /// Splits a conjunction into its AND-ed parts.
     pub fn split_conjunction(self, out: &mut Vec<Expr>) {
         match self {

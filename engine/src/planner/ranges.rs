@@ -118,26 +118,11 @@ fn scan_notes(plan: &Plan, out: &mut Vec<Option<String>>) {
 /// `projection[i]` is the table column of the scan's column `i`, `types[i]` its type.
 pub fn column_ranges(filter: &Expr, projection: &[usize], types: &[SqlType]) -> Vec<ColumnRange> {
     let mut conjuncts = Vec::new();
-    split_and(filter, &mut conjuncts);
+    filter.operands_of(BinaryOp::And, &mut conjuncts);
     conjuncts
         .into_iter()
         .filter_map(|c| range_of(c, projection, types))
         .collect()
-}
-
-fn split_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-    match e {
-        Expr::Binary {
-            op: BinaryOp::And,
-            left,
-            right,
-            ..
-        } => {
-            split_and(left, out);
-            split_and(right, out);
-        }
-        other => out.push(other),
-    }
 }
 
 /// The range of one conjunct `column op constant` (either way round), if it is one.

@@ -2897,36 +2897,8 @@ fn implied_relation_filters(
     c: &Expr,
     rels_of: &impl Fn(&Expr) -> Vec<usize>,
 ) -> Vec<(usize, Expr)> {
-    fn disjuncts<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-        match e {
-            Expr::Binary {
-                op: BinaryOp::Or,
-                left,
-                right,
-                ..
-            } => {
-                disjuncts(left, out);
-                disjuncts(right, out);
-            }
-            other => out.push(other),
-        }
-    }
-    fn conjuncts<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-        match e {
-            Expr::Binary {
-                op: BinaryOp::And,
-                left,
-                right,
-                ..
-            } => {
-                conjuncts(left, out);
-                conjuncts(right, out);
-            }
-            other => out.push(other),
-        }
-    }
     let mut branches = Vec::new();
-    disjuncts(c, &mut branches);
+    c.operands_of(BinaryOp::Or, &mut branches);
     if branches.len() < 2 {
         return Vec::new();
     }
@@ -2934,7 +2906,7 @@ fn implied_relation_filters(
         .iter()
         .map(|b| {
             let mut v = Vec::new();
-            conjuncts(b, &mut v);
+            b.operands_of(BinaryOp::And, &mut v);
             v
         })
         .collect();
