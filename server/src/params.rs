@@ -126,12 +126,7 @@ pub(crate) fn binary_value_text(
                 i64::MIN => out.push_str("-infinity"),
                 i64::MAX => out.push_str("infinity"),
                 _ => {
-                    let unix = micros
-                        .checked_add(PG_EPOCH_MICROS)
-                        .filter(|t| range::is_valid_timestamp(*t))
-                        .ok_or_else(|| {
-                            SqlError::error(code::DATETIME_FIELD_OVERFLOW, "timestamp out of range")
-                        })?;
+                    let unix = unix_micros(micros)?;
                     pgtext::write_timestamp(&mut out, unix);
                 }
             }
@@ -152,12 +147,7 @@ pub(crate) fn binary_value_text(
                 i64::MIN => out.push_str("-infinity"),
                 i64::MAX => out.push_str("infinity"),
                 _ => {
-                    let unix = micros
-                        .checked_add(PG_EPOCH_MICROS)
-                        .filter(|t| range::is_valid_timestamp(*t))
-                        .ok_or_else(|| {
-                            SqlError::error(code::DATETIME_FIELD_OVERFLOW, "timestamp out of range")
-                        })?;
+                    let unix = unix_micros(micros)?;
                     basalt_engine::kernels::zones::write_timestamptz(
                         &mut out,
                         unix,
@@ -277,6 +267,15 @@ pub fn numeric_to_text(raw: &[u8]) -> Option<String> {
         out.push_str(&frac);
     }
     Some(out)
+}
+
+/// A binary timestamp's microseconds since 2000-01-01 as microseconds since 1970, inside
+/// Basalt's timestamp range.
+fn unix_micros(micros: i64) -> Result<i64, SqlError> {
+    micros
+        .checked_add(PG_EPOCH_MICROS)
+        .filter(|t| range::is_valid_timestamp(*t))
+        .ok_or_else(|| SqlError::error(code::DATETIME_FIELD_OVERFLOW, "timestamp out of range"))
 }
 
 #[cfg(test)]

@@ -1306,31 +1306,13 @@ impl Binder<'_> {
             join_relations(relations, early, self.store.map(|s| s.statistics()))
         };
         if from_width > width {
-            let types = plan.types();
-            plan = Plan::Project {
-                input: Box::new(plan),
-                exprs: (0..width)
-                    .map(|i| Expr::Column {
-                        index: i,
-                        ty: types[i],
-                    })
-                    .collect(),
-            };
+            plan = leading_columns(plan, width);
         }
         if !self.pending.is_empty() {
             let semi = self.semi_joinable(&late, width);
             plan = self.attach_subqueries(plan, &scope, &semi)?;
             plan = apply_filter(plan, late);
-            let types = plan.types();
-            plan = Plan::Project {
-                input: Box::new(plan),
-                exprs: (0..width)
-                    .map(|i| Expr::Column {
-                        index: i,
-                        ty: types[i],
-                    })
-                    .collect(),
-            };
+            plan = leading_columns(plan, width);
         } else {
             plan = apply_filter(plan, late);
         }
@@ -2606,6 +2588,20 @@ fn rewrite_for_aggregate(
 /// While an aggregated query is rewritten, its uncorrelated subqueries' values are columns
 /// from this index on; they are renumbered once the aggregate's width is known.
 const SUBQUERY_MARK: usize = usize::MAX / 2;
+
+/// `plan`'s first `width` columns.
+fn leading_columns(plan: Plan, width: usize) -> Plan {
+    let types = plan.types();
+    Plan::Project {
+        input: Box::new(plan),
+        exprs: types
+            .into_iter()
+            .take(width)
+            .enumerate()
+            .map(|(index, ty)| Expr::Column { index, ty })
+            .collect(),
+    }
+}
 
 fn apply_filter(plan: Plan, conjuncts: Vec<Expr>) -> Plan {
     match Expr::conjunction(conjuncts) {
