@@ -73,10 +73,11 @@ pub use objects::{
     Objects, SchemaDef, ViewDef,
 };
 pub use security::Security;
-pub use segment::{BlockMeta, SegmentReader};
+pub use segment::{BlockMeta, ColumnPiece, SegmentReader};
 pub use statistics::{ColumnStats, Statistics, StatisticsScope, TableStats};
 pub use store::{
-    ScanCounts, SegmentScan, Store, StoreOptions, LOCK_FILE, MANIFESTS_KEPT, TABLE_ID_MIN,
+    OpenScan, ScanCounts, SegmentRows, SegmentScan, Store, StoreOptions, LOCK_FILE, MANIFESTS_KEPT,
+    TABLE_ID_MIN,
 };
 pub use transaction::{Savepoint, Transaction};
 pub use types::SqlType;

@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 
-use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
+use arrow_buffer::BooleanBuffer;
+use arrow_schema::Schema;
 
 use crate::catalog::{Manifest, SegmentMeta, TableDef, TableMeta};
 use crate::delete_vector::DeleteVector;
@@ -26,9 +28,13 @@ use crate::durable::{create_dir, list_dir, sync_dir, ReplaceError, TMP_SUFFIX};
 use crate::error::{io_at, Error, Result};
 use crate::manifest::{self, Persisted};
 use crate::resident::Resident;
+use crate::segment::reader::concat_arrays;
 use crate::segment::writer::write_segment;
-use crate::segment::{SegmentReader, BLOCK_ROWS_MAX, SEGMENT_ROWS_MAX, WRITER_BLOCK_ROWS_MAX};
+use crate::segment::{
+    ColumnPiece, SegmentReader, BLOCK_ROWS_MAX, SEGMENT_ROWS_MAX, WRITER_BLOCK_ROWS_MAX,
+};
 use crate::transaction::Transaction;
+use crate::types::SqlType;
 use crate::wal::{self, Record, TableChange, WalFile, WAL_HEADER_BYTES};
 use crate::zone_map::ColumnRange;
 
@@ -204,6 +210,232 @@ pub struct SegmentScan {
     /// Each returned row's position in the segment, when asked for.
     pub positions: Vec<u32>,
     pub counts: ScanCounts,
+}
+
+/// A segment opened for a scan ([`Store::open_scan`]).
+#[derive(Debug)]
+pub enum SegmentRows<'s> {
+    /// Zone maps rule every row out, or none is live: nothing to read.
+    Skipped(ScanCounts),
+    Open(OpenScan<'s>),
+}
+
+/// A segment's rows that a scan reads (those its zone-map ranges keep and that are not
+/// deleted), read column by column: first, as pieces, the columns a filter tests, then the
+/// projected columns of the rows the filter picked.
+#[derive(Debug)]
+pub struct OpenScan<'s> {
+    table: &'s TableMeta,
+    segment: &'s SegmentMeta,
+    source: ScanSource,
+    /// Columns read as pieces so far, with their pieces.
+    pieces: Vec<(usize, Vec<ColumnPiece>)>,
+    counts: ScanCounts,
+}
+
+#[derive(Debug)]
+enum ScanSource {
+    /// A segment file, of whose rows the scan reads those inside `keep` (sorted, disjoint
+    /// half-open row intervals) that are live: `rows` of them.
+    File {
+        reader: SegmentReader,
+        keep: Vec<(u64, u64)>,
+        rows: usize,
+    },
+    /// A resident segment's live rows (every column) and their positions.
+    Resident {
+        batch: RecordBatch,
+        positions: Vec<u32>,
+    },
+}
+
+impl OpenScan<'_> {
+    /// Rows the scan reads, before any filter.
+    pub fn rows(&self) -> usize {
+        match &self.source {
+            ScanSource::File { rows, .. } => *rows,
+            ScanSource::Resident { batch, .. } => batch.num_rows(),
+        }
+    }
+
+    /// Column `c` (an index into the table's columns) of the rows the scan reads, block by
+    /// block, DICTIONARY blocks as their entries and codes: for evaluating a filter on the
+    /// column once per distinct value. [`OpenScan::read`] reuses the pieces.
+    pub fn pieces(&mut self, c: usize) -> Result<&[ColumnPiece]> {
+        let at = match self.pieces.iter().position(|(col, _)| *col == c) {
+            Some(at) => at,
+            None => {
+                let pieces = match &self.source {
+                    ScanSource::File { reader, keep, rows } => {
+                        let (pieces, read, skipped) =
+                            reader.read_pieces(c, keep, &self.segment.deleted, *rows)?;
+                        self.counts.blocks_read += read;
+                        self.counts.blocks_skipped += skipped;
+                        pieces
+                    }
+                    ScanSource::Resident { batch, .. } => {
+                        let column = batch.columns().get(c).ok_or_else(|| {
+                            Error::Internal(format!(
+                                "column {c} of a table with {} columns",
+                                self.table.def.columns.len()
+                            ))
+                        })?;
+                        self.counts.blocks_read += 1;
+                        vec![ColumnPiece::Values(column.clone())]
+                    }
+                };
+                self.pieces.push((c, pieces));
+                self.pieces.len() - 1
+            }
+        };
+        Ok(self.pieces.get(at).map_or(&[], |(_, p)| p.as_slice()))
+    }
+
+    /// The columns `projection` of the rows the scan reads, or (with `selection`, one bit per
+    /// such row) of the rows it picks, decoding only the blocks that hold a picked row; with
+    /// each row's position in the segment when `want_positions`.
+    pub fn read(
+        mut self,
+        projection: &[usize],
+        selection: Option<&BooleanBuffer>,
+        want_positions: bool,
+    ) -> Result<SegmentScan> {
+        let rows = self.rows();
+        let all;
+        let selection = match selection {
+            Some(s) if s.len() != rows => {
+                return Err(Error::Internal(format!(
+                    "a selection of {} rows for a scan of {rows}",
+                    s.len()
+                )))
+            }
+            Some(s) => s,
+            None => {
+                if let ScanSource::File { reader, keep, .. } = &self.source {
+                    if self.pieces.is_empty() {
+                        // Every row of every column: decoded whole.
+                        let (batch, read, skipped) =
+                            reader.read_selected(projection, keep, &self.segment.deleted)?;
+                        self.counts.blocks_read += read;
+                        self.counts.blocks_skipped += skipped;
+                        let positions = match want_positions {
+                            true => self.positions(),
+                            false => Vec::new(),
+                        };
+                        return Ok(SegmentScan {
+                            batch: (batch.num_rows() > 0).then_some(batch),
+                            positions,
+                            counts: self.counts,
+                        });
+                    }
+                }
+                all = BooleanBuffer::new_set(rows);
+                &all
+            }
+        };
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(projection.len());
+        for &c in projection {
+            let Some(column) = self.table.def.columns.get(c) else {
+                return Err(Error::Internal(format!(
+                    "projection names column {c} of a table with {} columns",
+                    self.table.def.columns.len()
+                )));
+            };
+            if let Some((_, pieces)) = self.pieces.iter().find(|(col, _)| *col == c) {
+                arrays.push(select_pieces(column.ty, pieces, selection)?);
+                continue;
+            }
+            match &self.source {
+                ScanSource::File { reader, keep, .. } => {
+                    let (array, read, skipped) =
+                        reader.read_column_where(c, keep, &self.segment.deleted, selection)?;
+                    self.counts.blocks_read += read;
+                    self.counts.blocks_skipped += skipped;
+                    arrays.push(array);
+                }
+                ScanSource::Resident { batch, .. } => {
+                    let Some(column) = batch.columns().get(c) else {
+                        return Err(Error::Internal(format!("no column {c} in resident rows")));
+                    };
+                    self.counts.blocks_read += 1;
+                    arrays.push(ColumnPiece::Values(column.clone()).materialize(selection)?);
+                }
+            }
+        }
+        let batch = batch_of(
+            &self.table.def,
+            projection,
+            arrays,
+            selection.count_set_bits(),
+        )?;
+        let positions = match want_positions {
+            true => {
+                let all = self.positions();
+                selection
+                    .set_indices()
+                    .filter_map(|i| all.get(i).copied())
+                    .collect()
+            }
+            false => Vec::new(),
+        };
+        Ok(SegmentScan {
+            batch: (batch.num_rows() > 0).then_some(batch),
+            positions,
+            counts: self.counts,
+        })
+    }
+
+    /// The position in the segment of each row the scan reads.
+    fn positions(&self) -> Vec<u32> {
+        match &self.source {
+            ScanSource::File { keep, .. } => keep
+                .iter()
+                .flat_map(|(s, e)| self.segment.deleted.live_rows(*s as u32, (*e - *s) as u32))
+                .collect(),
+            ScanSource::Resident { positions, .. } => positions.clone(),
+        }
+    }
+}
+
+/// The rows of `pieces` (one column's, of type `ty`) that `selection` picks, as one array.
+fn select_pieces(
+    ty: SqlType,
+    pieces: &[ColumnPiece],
+    selection: &BooleanBuffer,
+) -> Result<ArrayRef> {
+    let mut arrays = Vec::with_capacity(pieces.len());
+    let mut at = 0;
+    for piece in pieces {
+        let n = piece.len();
+        if at + n > selection.len() {
+            return Err(Error::Internal(format!(
+                "a selection of {} rows for pieces of more",
+                selection.len()
+            )));
+        }
+        let picked = selection.slice(at, n);
+        at += n;
+        if picked.count_set_bits() > 0 {
+            arrays.push(piece.materialize(&picked)?);
+        }
+    }
+    concat_arrays(ty, &arrays)
+}
+
+/// A batch of the columns `projection` of `def`, holding `arrays` of `rows` rows.
+fn batch_of(
+    def: &TableDef,
+    projection: &[usize],
+    arrays: Vec<ArrayRef>,
+    rows: usize,
+) -> Result<RecordBatch> {
+    let fields: Vec<_> = projection
+        .iter()
+        .filter_map(|c| def.columns.get(*c).map(|c| c.arrow_field()))
+        .collect();
+    let options = RecordBatchOptions::new().with_row_count(Some(rows));
+    RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), arrays, &options)
+        .map_err(|e| Error::Internal(format!("scanned columns do not form a batch: {e}")))
 }
 
 /// The intersection of two sorted lists of disjoint half-open intervals.
@@ -432,7 +664,10 @@ impl Store {
         projection: &[usize],
     ) -> Result<RecordBatch> {
         if segment.is_resident() {
-            return Ok(self.read_resident(table, segment, projection)?.0);
+            let (all, _) = self.read_resident(table, segment)?;
+            return all
+                .project(projection)
+                .map_err(|e| Error::Internal(format!("resident rows: {e}")));
         }
         let reader = self.open_segment(table, segment)?;
         if segment.deleted.is_empty() {
@@ -457,12 +692,27 @@ impl Store {
         ranges: &[ColumnRange],
         want_positions: bool,
     ) -> Result<SegmentScan> {
-        let mut counts = ScanCounts {
-            segments_read: 0,
-            segments_skipped: 0,
-            blocks_read: 0,
-            blocks_skipped: 0,
-        };
+        match self.open_scan(table, segment, projection, ranges)? {
+            SegmentRows::Skipped(counts) => Ok(SegmentScan {
+                batch: None,
+                positions: Vec::new(),
+                counts,
+            }),
+            SegmentRows::Open(open) => open.read(projection, None, want_positions),
+        }
+    }
+
+    /// Opens segment `segment` for a scan of the columns `projection` that `ranges` restrict:
+    /// `Skipped` when the segment's zone maps, or all its blocks', rule it out or it has no
+    /// live row; otherwise the rows its blocks' zone maps keep, to read column by column.
+    pub fn open_scan<'s>(
+        &self,
+        table: &'s TableMeta,
+        segment: &'s SegmentMeta,
+        projection: &[usize],
+        ranges: &[ColumnRange],
+    ) -> Result<SegmentRows<'s>> {
+        let mut counts = ScanCounts::default();
         // Blocks of the projected columns; for a segment skipped by the manifest's zone maps,
         // whose footer is never read, the blocks this build would write for its rows.
         let segment_blocks = |reader: Option<&SegmentReader>| -> u64 {
@@ -484,25 +734,18 @@ impl Store {
         if pruned || segment.live_rows() == 0 {
             counts.segments_skipped = 1;
             counts.blocks_skipped = segment_blocks(None);
-            return Ok(SegmentScan {
-                batch: None,
-                positions: Vec::new(),
-                counts,
-            });
+            return Ok(SegmentRows::Skipped(counts));
         }
         if segment.is_resident() {
-            let (batch, positions) = self.read_resident(table, segment, projection)?;
+            let (batch, positions) = self.read_resident(table, segment)?;
             counts.segments_read = 1;
-            counts.blocks_read = projection.len() as u64;
-            return Ok(SegmentScan {
-                batch: (batch.num_rows() > 0).then_some(batch),
-                positions: if want_positions {
-                    positions
-                } else {
-                    Vec::new()
-                },
+            return Ok(SegmentRows::Open(OpenScan {
+                table,
+                segment,
+                source: ScanSource::Resident { batch, positions },
+                pieces: Vec::new(),
                 counts,
-            });
+            }));
         }
         let reader = self.open_segment(table, segment)?;
         // Row intervals every range's column keeps, intersected.
@@ -533,37 +776,30 @@ impl Store {
         if keep.is_empty() {
             counts.segments_skipped = 1;
             counts.blocks_skipped = segment_blocks(Some(&reader));
-            return Ok(SegmentScan {
-                batch: None,
-                positions: Vec::new(),
-                counts,
-            });
+            return Ok(SegmentRows::Skipped(counts));
         }
-        let (batch, read, skipped) = reader.read_selected(projection, &keep, &segment.deleted)?;
         counts.segments_read = 1;
-        counts.blocks_read = read;
-        counts.blocks_skipped = skipped;
-        let positions = if want_positions {
-            keep.iter()
-                .flat_map(|(s, e)| segment.deleted.live_rows(*s as u32, (*e - *s) as u32))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Ok(SegmentScan {
-            batch: (batch.num_rows() > 0).then_some(batch),
-            positions,
+        let rows = keep
+            .iter()
+            .map(|(s, e)| {
+                let (s, e) = (*s as u32, *e as u32);
+                segment.deleted.live_rows(s, e - s).len()
+            })
+            .sum();
+        Ok(SegmentRows::Open(OpenScan {
+            table,
+            segment,
+            source: ScanSource::File { reader, keep, rows },
+            pieces: Vec::new(),
             counts,
-        })
+        }))
     }
 
-    /// The columns `projection` of the live rows of resident segment `segment`, and their
-    /// positions.
+    /// Every column of the live rows of resident segment `segment`, and their positions.
     fn read_resident(
         &self,
         table: &TableMeta,
         segment: &SegmentMeta,
-        projection: &[usize],
     ) -> Result<(RecordBatch, Vec<u32>)> {
         let Some(resident) = &segment.resident else {
             return Err(Error::Internal(format!("segment {} is a file", segment.id)));
@@ -579,10 +815,7 @@ impl Store {
             arrow_select::take::take_record_batch(&all, &take)
                 .map_err(|e| Error::Internal(format!("resident rows: {e}")))?
         };
-        let batch = live
-            .project(projection)
-            .map_err(|e| Error::Internal(format!("resident rows: {e}")))?;
-        Ok((batch, positions))
+        Ok((live, positions))
     }
 
     /// Opens and checks one segment file, for reading columns and block zone maps. A resident

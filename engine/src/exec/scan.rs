@@ -8,14 +8,15 @@
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch};
-use basalt_storage::{ColumnRange, ScanCounts, TableMeta};
+use arrow_buffer::{BooleanBuffer, BooleanBufferBuilder};
+use basalt_storage::{ColumnPiece, ColumnRange, ScanCounts, SegmentRows, SqlType, TableMeta};
 use rayon::prelude::*;
 
 use super::{make_batch, ExecContext};
 use crate::error::{Error, Result};
 use crate::kernels::eval::{evaluate_predicate, filter_batch};
 use crate::planner::dml::ROW_ID_COLUMN;
-use crate::planner::expr::Expr;
+use crate::planner::expr::{BinaryOp, Expr};
 use crate::planner::ranges::column_ranges;
 
 /// Bits of a row id that hold the row's position in its segment.
@@ -102,7 +103,21 @@ pub(crate) struct SegmentScan<'t> {
     /// `projection` without the row-id column: what storage reads.
     stored_projection: Vec<usize>,
     ranges: Vec<ColumnRange>,
-    filter: Option<&'t Expr>,
+    /// The filter's conjuncts that read one stored column and are safe to evaluate on values
+    /// no row asks for, by column: each segment evaluates them first, on the column's
+    /// distinct values where a block is DICTIONARY-encoded, and decodes the other columns
+    /// only for the rows they pick.
+    prefilters: Vec<Prefilter>,
+    /// The rest of the filter, applied to the rows the prefilters picked.
+    residual: Option<Expr>,
+}
+
+/// Conjuncts of a scan's filter on one stored column.
+struct Prefilter {
+    /// The column's index in the table.
+    column: usize,
+    /// The conjuncts, ANDed, reading the column as column 0.
+    predicate: Expr,
 }
 
 impl<'t> SegmentScan<'t> {
@@ -142,13 +157,18 @@ impl<'t> SegmentScan<'t> {
                 .collect(),
             None => Vec::new(),
         };
+        let (prefilters, residual) = match filter {
+            Some(f) => split_filter(f, projection, row_id),
+            None => (Vec::new(), None),
+        };
         SegmentScan {
             stored,
             row_id,
             projection,
             stored_projection,
             ranges,
-            filter,
+            prefilters,
+            residual,
         }
     }
 
@@ -171,11 +191,34 @@ impl<'t> SegmentScan<'t> {
                 self.segments()
             )));
         };
-        let scanned = ctx.store.scan_segment(
-            &self.stored,
-            seg,
+        let mut open =
+            match ctx
+                .store
+                .open_scan(&self.stored, seg, &self.stored_projection, &self.ranges)?
+            {
+                SegmentRows::Skipped(counts) => return Ok((None, counts)),
+                SegmentRows::Open(open) => open,
+            };
+        let mut selection: Option<BooleanBuffer> = None;
+        for p in &self.prefilters {
+            let mut picked = BooleanBufferBuilder::new(open.rows());
+            for piece in open.pieces(p.column)? {
+                picked.append_buffer(&piece_mask(&p.predicate, piece)?);
+            }
+            let picked = picked.finish();
+            let picked = match selection {
+                Some(s) => &s & &picked,
+                None => picked,
+            };
+            let none = picked.count_set_bits() == 0;
+            selection = Some(picked);
+            if none {
+                break;
+            }
+        }
+        let scanned = open.read(
             &self.stored_projection,
-            &self.ranges,
+            selection.as_ref(),
             self.row_id.is_some(),
         )?;
         let Some(raw) = scanned.batch else {
@@ -204,7 +247,7 @@ impl<'t> SegmentScan<'t> {
             }
         }
         let batch = make_batch(columns, raw.num_rows())?;
-        let batch = match self.filter {
+        let batch = match &self.residual {
             Some(f) => {
                 let mask = evaluate_predicate(f, &batch)?;
                 if mask.true_count() == batch.num_rows() {
@@ -219,6 +262,70 @@ impl<'t> SegmentScan<'t> {
             return Ok((None, scanned.counts));
         }
         Ok((Some(batch), scanned.counts))
+    }
+}
+
+/// Splits `filter` (over the columns `projection` of a table, `row_id` being the position of
+/// a DELETE's or UPDATE's row-id column) into prefilters, one per stored column its
+/// safe-to-repeat one-column conjuncts read, and the AND of the other conjuncts.
+fn split_filter(
+    filter: &Expr,
+    projection: &[usize],
+    row_id: Option<usize>,
+) -> (Vec<Prefilter>, Option<Expr>) {
+    let mut conjuncts = Vec::new();
+    filter.operands_of(BinaryOp::And, &mut conjuncts);
+    let mut prefilters: Vec<Prefilter> = Vec::new();
+    let mut rest: Vec<Expr> = Vec::new();
+    for c in conjuncts {
+        let column = match c.columns().as_slice() {
+            [one] => projection.get(*one).copied().filter(|t| Some(*t) != row_id),
+            _ => None,
+        };
+        match column {
+            Some(column) if c.is_safe_to_repeat() => {
+                let predicate = c.map_columns(&|_| 0);
+                match prefilters.iter_mut().find(|p| p.column == column) {
+                    Some(p) => p.predicate = and(p.predicate.clone(), predicate),
+                    None => prefilters.push(Prefilter { column, predicate }),
+                }
+            }
+            _ => rest.push(c.clone()),
+        }
+    }
+    (prefilters, rest.into_iter().reduce(and))
+}
+
+fn and(left: Expr, right: Expr) -> Expr {
+    Expr::Binary {
+        op: BinaryOp::And,
+        left: Box::new(left),
+        right: Box::new(right),
+        ty: SqlType::Boolean,
+    }
+}
+
+/// Which rows of `piece` pass `predicate` (which reads the piece's column as column 0; NULL
+/// is false): for a DICTIONARY piece, evaluated once per entry.
+fn piece_mask(predicate: &Expr, piece: &ColumnPiece) -> Result<BooleanBuffer> {
+    match piece {
+        ColumnPiece::Values(values) => {
+            let batch = make_batch(vec![values.clone()], values.len())?;
+            Ok(evaluate_predicate(predicate, &batch)?.values().clone())
+        }
+        ColumnPiece::Coded { entries, codes } => {
+            let batch = make_batch(vec![entries.clone()], entries.len())?;
+            let passes = evaluate_predicate(predicate, &batch)?;
+            let table: Vec<bool> = passes.values().iter().collect();
+            let codes = codes.values();
+            Ok(BooleanBuffer::collect_bool(codes.len(), |i| {
+                codes
+                    .get(i)
+                    .and_then(|c| table.get(*c as usize))
+                    .copied()
+                    .unwrap_or(false)
+            }))
+        }
     }
 }
 

@@ -492,6 +492,33 @@ impl Expr {
         }
     }
 
+    /// True for a predicate built only from columns, constants, comparisons, AND / OR / NOT,
+    /// IS NULL, LIKE and implicit casts: evaluating it on more rows than the query asks for
+    /// cannot raise an error or change its result.
+    pub fn is_safe_to_repeat(&self) -> bool {
+        let mut safe = true;
+        self.visit(&mut |n| {
+            let ok = match n {
+                Expr::Column { .. } | Expr::Literal { .. } | Expr::Not(_) | Expr::IsNull { .. } => {
+                    true
+                }
+                Expr::Binary { op, .. } => {
+                    op.is_comparison()
+                        || matches!(op, BinaryOp::And | BinaryOp::Or)
+                        || n.is_constant()
+                }
+                Expr::Cast { explicit, .. } => !explicit || n.is_constant(),
+                Expr::Function {
+                    func: ScalarFunc::Like | ScalarFunc::ILike,
+                    ..
+                } => true,
+                _ => n.is_constant(),
+            };
+            safe &= ok;
+        });
+        safe
+    }
+
     /// The set of input columns this expression reads.
     pub fn columns(&self) -> Vec<usize> {
         let mut cols = Vec::new();

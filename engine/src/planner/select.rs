@@ -2916,7 +2916,7 @@ fn implied_relation_filters(
         for branch in &parts {
             let own: Vec<Expr> = branch
                 .iter()
-                .filter(|p| rels_of(p) == [r] && safe_to_repeat(p))
+                .filter(|p| rels_of(p) == [r] && p.is_safe_to_repeat())
                 .map(|p| (*p).clone())
                 .collect();
             let Some(own) = Expr::conjunction(own) else {
@@ -2938,29 +2938,6 @@ fn implied_relation_filters(
         }
     }
     out
-}
-
-/// True for a predicate built only from columns, constants, comparisons, AND / OR / NOT,
-/// IS NULL, LIKE and implicit casts: evaluating it on more rows than the query asks for
-/// cannot raise an error or change its result.
-fn safe_to_repeat(e: &Expr) -> bool {
-    let mut safe = true;
-    e.visit(&mut |n| {
-        let ok = match n {
-            Expr::Column { .. } | Expr::Literal { .. } | Expr::Not(_) | Expr::IsNull { .. } => true,
-            Expr::Binary { op, .. } => {
-                op.is_comparison() || matches!(op, BinaryOp::And | BinaryOp::Or) || n.is_constant()
-            }
-            Expr::Cast { explicit, .. } => !explicit || n.is_constant(),
-            Expr::Function {
-                func: ScalarFunc::Like | ScalarFunc::ILike,
-                ..
-            } => true,
-            _ => n.is_constant(),
-        };
-        safe &= ok;
-    });
-    safe
 }
 
 fn is_equi_between(

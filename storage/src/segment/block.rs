@@ -18,9 +18,11 @@ use crate::column_encoding::ColumnEncoding;
 use crate::segment::column::ColumnBuilder;
 use crate::segment::compression::Compression;
 use crate::segment::encoding::Encoding;
-use crate::segment::lightweight::Flat;
+use crate::segment::lightweight::{Dictionary, Flat};
 use crate::segment::physical::Piece;
+use crate::segment::reader::ColumnPiece;
 use crate::segment::BLOCK_ROWS_MAX;
+use crate::types::SqlType;
 use crate::zone_map::ZoneMap;
 
 /// Bytes in a block header.
@@ -180,6 +182,15 @@ fn write_block(
     })
 }
 
+/// A checked block: its encoding, validity bitmap and (decompressed) payload.
+struct OpenBlock<'b> {
+    encoding: Encoding,
+    rows: usize,
+    nulls: usize,
+    validity: Option<&'b [u8]>,
+    payload: std::borrow::Cow<'b, [u8]>,
+}
+
 /// Checks and decodes the block in `bytes` (exactly the block, as the footer delimits it),
 /// which the footer says holds `rows` values of which `nulls` are NULL, appending them to `out`.
 pub(crate) fn decode_block(
@@ -188,6 +199,67 @@ pub(crate) fn decode_block(
     nulls: u32,
     out: &mut ColumnBuilder,
 ) -> Result<(), String> {
+    let block = open_block(bytes, rows, nulls)?;
+    decode_values(&block, out)
+}
+
+/// Appends the values of `block` to `out`.
+fn decode_values(block: &OpenBlock<'_>, out: &mut ColumnBuilder) -> Result<(), String> {
+    let before = out.values_len();
+    block.encoding.decode(&block.payload, block.rows, out)?;
+    if out.values_len() - before != block.rows {
+        return Err(format!(
+            "payload decoded to {} values, expected {}",
+            out.values_len() - before,
+            block.rows
+        ));
+    }
+    out.push_validity(block.rows, block.validity, block.nulls);
+    Ok(())
+}
+
+/// Checks and decodes the block in `bytes` as [`decode_block`] does, into a piece of type
+/// `ty`: a DICTIONARY block (of any type but BOOLEAN) as its entries and the code of each
+/// row, with one more entry, NULL, that the NULL rows name; any other block as its values.
+pub(crate) fn decode_block_piece(
+    bytes: &[u8],
+    rows: u32,
+    nulls: u32,
+    ty: SqlType,
+) -> Result<ColumnPiece, String> {
+    let block = open_block(bytes, rows, nulls)?;
+    if block.encoding != Encoding::Dictionary || ty == SqlType::Boolean {
+        let mut out = ColumnBuilder::new(ty, block.rows);
+        decode_values(&block, &mut out)?;
+        return Ok(ColumnPiece::Values(out.finish()?));
+    }
+    let (mut entries, mut codes) = Dictionary::codes(&block.payload, block.rows, ty)?;
+    let count = entries.values_len();
+    entries.push_validity(count, None, 0);
+    let mut entries = entries.finish()?;
+    if let Some(bitmap) = block.validity {
+        let null = u32::try_from(count).map_err(|_| format!("DICTIONARY of {count} entries"))?;
+        for (row, code) in codes.iter_mut().enumerate() {
+            if bitmap
+                .get(row / 8)
+                .is_some_and(|b| b & (1 << (row % 8)) == 0)
+            {
+                *code = null;
+            }
+        }
+        let nulls = arrow_array::new_null_array(entries.data_type(), 1);
+        entries = arrow_select::concat::concat(&[entries.as_ref(), nulls.as_ref()])
+            .map_err(|e| format!("DICTIONARY entries: {e}"))?;
+    }
+    Ok(ColumnPiece::Coded {
+        entries,
+        codes: codes.into(),
+    })
+}
+
+/// Checks the block in `bytes` (header, checksum, counts against the footer's `rows` and
+/// `nulls`, validity bitmap) and decompresses its payload.
+fn open_block(bytes: &[u8], rows: u32, nulls: u32) -> Result<OpenBlock<'_>, String> {
     let mut r = ByteReader::new(bytes);
     let header = r
         .take(BLOCK_HEADER_BYTES)
@@ -254,24 +326,19 @@ pub(crate) fn decode_block(
     if r.remaining() != 0 {
         return Err(format!("{} bytes after the payload", r.remaining()));
     }
-    let decompressed;
     let payload = match compression {
-        Compression::None => stored,
+        Compression::None => std::borrow::Cow::Borrowed(stored),
         Compression::Lz4 | Compression::Zstd => {
-            decompressed = compression.decompress(stored, payload_len as usize)?;
-            &decompressed
+            std::borrow::Cow::Owned(compression.decompress(stored, payload_len as usize)?)
         }
     };
-    let before = out.values_len();
-    encoding.decode(payload, rows, out)?;
-    if out.values_len() - before != rows {
-        return Err(format!(
-            "payload decoded to {} values, expected {rows}",
-            out.values_len() - before
-        ));
-    }
-    out.push_validity(rows, validity, nulls as usize);
-    Ok(())
+    Ok(OpenBlock {
+        encoding,
+        rows,
+        nulls: nulls as usize,
+        validity,
+        payload,
+    })
 }
 
 /// Set bits among the first `bits` bits of `bytes` (LSB first); `bytes` holds at least

@@ -18,6 +18,7 @@ use crate::segment::encoding::Codec as _;
 use crate::segment::encoding::Plain;
 use crate::segment::physical::{packed_interval, Piece, Values};
 use crate::segment::BLOCK_STRING_BYTES_MAX;
+use crate::types::SqlType;
 
 /// A block's values in one vector, for analysis and the lightweight encoders. A NULL slot holds
 /// the previous row's value (or the first non-NULL value), so NULLs neither break runs nor add
@@ -318,11 +319,13 @@ impl Dictionary {
         true
     }
 
-    pub(crate) fn decode(
+    /// The payload's entries, decoded into a builder of type `ty`, its code width and its
+    /// packed codes.
+    fn parts(
         payload: &[u8],
         rows: usize,
-        out: &mut ColumnBuilder,
-    ) -> Result<(), String> {
+        ty: SqlType,
+    ) -> Result<(ColumnBuilder, u32, &[u8]), String> {
         let mut r = ByteReader::new(payload);
         let count = r.u32()? as usize;
         let width = u32::from(r.u8()?);
@@ -340,9 +343,42 @@ impl Dictionary {
             .take(packed_len)
             .map_err(|e| format!("DICTIONARY codes: {e}"))?;
         let entries = r.take(r.remaining())?;
-        let mut dictionary = ColumnBuilder::new(out.ty(), count);
+        let mut dictionary = ColumnBuilder::new(ty, count);
         Plain::decode(entries, count, &mut dictionary)
             .map_err(|e| format!("DICTIONARY entries: {e}"))?;
+        Ok((dictionary, width, packed))
+    }
+
+    /// The payload's entries, as a builder of type `ty` holding them (without validity), and
+    /// the code of each of the `rows` rows, every one checked to name an entry.
+    pub(crate) fn codes(
+        payload: &[u8],
+        rows: usize,
+        ty: SqlType,
+    ) -> Result<(ColumnBuilder, Vec<u32>), String> {
+        let (dictionary, width, packed) = Self::parts(payload, rows, ty)?;
+        let count = dictionary.values_len();
+        if width == 0 {
+            return Ok((dictionary, vec![0; rows]));
+        }
+        let mut codes: Vec<u32> = Vec::with_capacity(rows);
+        unpack_extend_windowed(packed, width, rows, &mut codes, |c| c as u32)?;
+        if let Some(row) = codes.iter().position(|c| *c as usize >= count) {
+            return Err(format!(
+                "DICTIONARY code {} at row {row} of {count} entries",
+                codes[row]
+            ));
+        }
+        Ok((dictionary, codes))
+    }
+
+    pub(crate) fn decode(
+        payload: &[u8],
+        rows: usize,
+        out: &mut ColumnBuilder,
+    ) -> Result<(), String> {
+        let (dictionary, width, packed) = Self::parts(payload, rows, out.ty())?;
+        let count = dictionary.values_len();
         if width == 0 {
             // One entry: every row is it.
             return gather(&dictionary.values, &mut out.values, &vec![0; rows]);

@@ -25,7 +25,7 @@ pub(crate) mod reader;
 pub(crate) mod writer;
 
 pub use column_codec::{BlockCompression, BlockEncoding, EncodedColumn};
-pub use reader::{BlockMeta, SegmentReader};
+pub use reader::{BlockMeta, ColumnPiece, SegmentReader};
 
 /// First and last 8 bytes of every segment file.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"BASALTSG";
