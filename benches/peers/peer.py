@@ -33,9 +33,17 @@ on stdout. Every response has "ok" (true or false) and, when false, "error". Req
   {"op": "pg_copy_out", "dsn": DSN, "sql": "COPY ... TO STDOUT", "digest": BOOL}
       Reads the COPY's data with psycopg's copy API. -> {"ok": true, "seconds": S,
       "bytes": B, "rows": R (lines), and with "digest" a digest of the lines that ignores their order}
-  {"op": "query", "engine": "duckdb" | "datafusion", "sql": SQL, "rows": BOOL}
+  {"op": "postgres_connect", "dsn": DSN, "settings": [SQL, ...]}
+      Opens the connection (autocommit) the "postgres" engine of "query" and "pg_copy_in" use,
+      and runs each of SETTINGS on it (SET statements). -> {"ok": true, "version": SELECT version()}
+  {"op": "pg_copy_in", "table": NAME, "path": TBL_PATH}
+      Loads a '|'-delimited text file into NAME with COPY ... FROM STDIN on that connection,
+      streaming the file from this process. -> {"ok": true, "seconds": S, "rows": N}
+  {"op": "query", "engine": "duckdb" | "datafusion" | "postgres", "sql": SQL, "rows": BOOL}
       Runs SQL and fetches every row; "seconds" is the time to run and fetch. With "rows", the
-      response also has "columns", "types" and "rows" (values as text, null for NULL).
+      response also has "columns", "types" and "rows" (values as text, null for NULL). The
+      "postgres" engine fetches with psycopg (text format, rows converted to Python values, as
+      DuckDB's fetchall converts them) and names types as PostgreSQL does (int8, numeric, ...).
 """
 
 import datetime
@@ -48,6 +56,7 @@ import time
 
 duckdb_conn = None
 df_ctx = None
+pg_conn = None
 
 
 def text(v):
@@ -183,6 +192,38 @@ def pg_version(req):
     return {"version": version, "psycopg": psycopg.__version__, "libpq": psycopg.pq.version()}
 
 
+def postgres_connect(req):
+    global pg_conn
+    import psycopg
+
+    if pg_conn is not None:
+        pg_conn.close()
+        pg_conn = None
+    pg_conn = psycopg.connect(req["dsn"], autocommit=True)
+    for sql in req.get("settings", []):
+        pg_conn.execute(sql)
+    return {"version": pg_conn.execute("SELECT version()").fetchone()[0]}
+
+
+def pg_copy_in(req):
+    start = time.perf_counter()
+    with pg_conn.cursor() as cur:
+        with cur.copy(f"COPY {req['table']} FROM STDIN (DELIMITER '|')") as copy:
+            with open(req["path"], "rb") as f:
+                while True:
+                    block = f.read(1 << 20)
+                    if not block:
+                        break
+                    copy.write(block)
+        rows = cur.rowcount
+    return {"seconds": time.perf_counter() - start, "rows": rows}
+
+
+def pg_type_name(oid):
+    info = pg_conn.adapters.types.get(oid)
+    return info.name if info is not None else str(oid)
+
+
 def pg_execute(req):
     import psycopg
 
@@ -268,6 +309,17 @@ def query(req):
                 rows.extend(zip(*[c.to_pylist() for c in b.columns]))
             out["rows"] = [[text(v) for v in r] for r in rows]
         return out
+    if req["engine"] == "postgres":
+        start = time.perf_counter()
+        cur = pg_conn.execute(req["sql"])
+        rows = cur.fetchall()
+        seconds = time.perf_counter() - start
+        out = {"seconds": seconds, "row_count": len(rows)}
+        if want_rows:
+            out["columns"] = [d.name for d in cur.description]
+            out["types"] = [pg_type_name(d.type_code) for d in cur.description]
+            out["rows"] = [[text(v) for v in r] for r in rows]
+        return out
     raise ValueError(f"unknown engine {req['engine']!r}")
 
 
@@ -280,6 +332,8 @@ OPS = {
     "datafusion_load": datafusion_load,
     "query": query,
     "pg_version": pg_version,
+    "postgres_connect": postgres_connect,
+    "pg_copy_in": pg_copy_in,
     "pg_execute": pg_execute,
     "pg_select": pg_select,
     "pg_copy_out": pg_copy_out,

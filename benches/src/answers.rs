@@ -36,8 +36,9 @@ impl Kind {
         }
     }
 
-    /// The kind of a column of DuckDB or DataFusion type `name` (as their Python APIs spell
-    /// types).
+    /// The kind of a column of DuckDB, DataFusion or PostgreSQL type `name` (as DuckDB's and
+    /// DataFusion's Python APIs spell types, and PostgreSQL's `pg_type.typname`: `int8`,
+    /// `numeric`, `float8`, `bpchar`).
     pub fn of_type_name(name: &str) -> Kind {
         let n = name.to_ascii_uppercase();
         if n.starts_with("DECIMAL")
@@ -437,6 +438,27 @@ mod tests {
         ));
         assert!(values_agree(None, Kind::Text, None, Kind::Exact));
         assert!(!values_agree(None, Kind::Text, Some(""), Kind::Text));
+    }
+
+    // The type names the peers report: DuckDB's, DataFusion's and PostgreSQL's.
+    #[test]
+    fn type_names_map_to_kinds() {
+        for exact in [
+            "DECIMAL(38,2)",
+            "BIGINT",
+            "int64",
+            "int8",
+            "int4",
+            "numeric",
+        ] {
+            assert_eq!(Kind::of_type_name(exact), Kind::Exact, "{exact}");
+        }
+        for float in ["DOUBLE", "double", "float8", "float4", "REAL"] {
+            assert_eq!(Kind::of_type_name(float), Kind::Float, "{float}");
+        }
+        for text in ["VARCHAR", "bpchar", "varchar", "date", "text"] {
+            assert_eq!(Kind::of_type_name(text), Kind::Text, "{text}");
+        }
     }
 
     #[test]

@@ -37,6 +37,23 @@ pub fn ratio(basalt: &Result<f64, String>, peer: &Option<Result<f64, String>>) -
     }
 }
 
+/// Geometric means over the queries on which every engine has a time: `times` holds one row per
+/// query with one entry per engine (`None` where the engine did not run the query or failed it).
+/// Returns how many queries count and each engine's geometric mean over them, so that the
+/// ratio of two means is the geometric mean of the per-query ratios over the same queries.
+pub fn common_geomeans(times: &[Vec<Option<f64>>]) -> (usize, Vec<Option<f64>>) {
+    let engines = times.iter().map(Vec::len).max().unwrap_or(0);
+    let complete: Vec<Vec<f64>> = times
+        .iter()
+        .filter(|row| row.len() == engines && row.iter().all(|t| t.is_some_and(|t| t > 0.0)))
+        .map(|row| row.iter().flatten().copied().collect())
+        .collect();
+    let means = (0..engines)
+        .map(|e| geomean(&complete.iter().map(|row| row[e]).collect::<Vec<_>>()))
+        .collect();
+    (complete.len(), means)
+}
+
 /// The bytes of every file under `dir`.
 pub fn dir_size(dir: &Path) -> std::io::Result<u64> {
     let mut total = 0;
@@ -184,5 +201,26 @@ mod tests {
         assert!(median(Vec::new()).is_nan());
         assert_eq!(geomean(&[1.0, 4.0]), Some(2.0));
         assert_eq!(geomean(&[]), None);
+    }
+
+    // Only the queries every engine ran count; a peer that ran none leaves every mean empty.
+    #[test]
+    fn common_geomeans_skip_missing_peers() {
+        let times = vec![
+            vec![Some(1.0), Some(4.0), None],
+            vec![Some(2.0), Some(8.0), Some(1.0)],
+            vec![Some(8.0), Some(2.0), Some(2.0)],
+            vec![None, Some(1.0), Some(1.0)],
+        ];
+        let (n, means) = common_geomeans(&times);
+        assert_eq!(n, 2);
+        let expected = [4.0, 4.0, 2.0f64.sqrt()];
+        assert_eq!(means.len(), 3);
+        for (m, e) in means.iter().zip(expected) {
+            assert!(m.is_some_and(|m| (m - e).abs() < 1e-12), "{m:?} != {e}");
+        }
+        let (n, means) = common_geomeans(&[vec![Some(1.0), None], vec![Some(3.0), None]]);
+        assert_eq!((n, means), (0, vec![None, None]));
+        assert_eq!(common_geomeans(&[]), (0, Vec::new()));
     }
 }

@@ -7,7 +7,8 @@
 //!   encoding and type, beside the parquet crate decoding the same column) and sizes
 //!   (criterion).
 //! - `src/bin/tpch.rs`: the TPC-H harness: generates and loads the data, times the 22 queries,
-//!   and with `--compare` runs DuckDB and DataFusion beside Basalt and checks the answers.
+//!   and with `--compare` runs DuckDB, DataFusion and (for a subset of the queries) PostgreSQL
+//!   15 beside Basalt and checks the answers.
 //! - `src/bin/copy.rs`: COPY of TPC-H lineitem from '|'-delimited text and from Parquet,
 //!   beside DuckDB loading the same files into a native table.
 //! - `src/bin/storage.rs`: lineitem's bytes on disk beside Parquet (ZSTD) and DuckDB, its
@@ -25,7 +26,8 @@
 //! This library holds the data generators the benchmarks share: [`tpch`] for TPC-H,
 //! [`clickbench`] for the web analytics `hits` table, [`answers`] for comparing query results
 //! between engines, [`harness`] for what the harness binaries share, [`peers`] for the Python
-//! process running the peers, and [`storage`] for the storage harness's parts. Performance is claimed only
+//! process running the peers, [`postgres`] for the PostgreSQL cluster the wire and TPC-H
+//! harnesses start, and [`storage`] for the storage harness's parts. Performance is claimed only
 //! from benchmarks measured beside a peer engine in the same run; these micro-benchmarks track
 //! Basalt against itself.
 
@@ -33,6 +35,7 @@ pub mod answers;
 pub mod clickbench;
 pub mod harness;
 pub mod peers;
+pub mod postgres;
 pub mod storage;
 pub mod tpch;
 

@@ -9,7 +9,13 @@
 //! `--compare` also runs DuckDB (native tables) and DataFusion (over Parquet files DuckDB writes)
 //! in a Python process beside it, interleaved query by query, prints Basalt's ratios to them, and
 //! checks that Basalt's answers equal DuckDB's. The peers are installed into a virtual environment
-//! under the target directory on first use.
+//! under the target directory on first use. PostgreSQL 15 (Debian's `postgresql-15`, `--pg-bin`)
+//! runs the queries of `--pg-queries` (by default [`tpch::PG_QUERIES`]: all 22, which it
+//! finishes within a minute each at SF 1; `--pg-timeout` cuts off slower ones) after the others: the harness initializes a cluster in a temporary directory, starts it on a port of its
+//! own, loads the same rows with COPY, creates the keys and indexes of
+//! `benches/tpch/postgres-keys.sql`, runs VACUUM ANALYZE, and checks PostgreSQL's answers against
+//! DuckDB's too. Without PostgreSQL's programs the other engines still run and the output says
+//! why PostgreSQL did not.
 //!
 //! `--write-answers` stores DuckDB's answers at the scale factor (default 0.01) under
 //! `benches/tpch/answers/` and rewrites the list of queries Basalt does not answer correctly yet.
@@ -22,9 +28,11 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use basalt_benches::answers::{compare, Answer, Known, KnownFailing};
 use basalt_benches::harness::{
-    dir_size, geomean, git_commit, human_bytes, machine_line, median, peer_answer, ratio, vm_hwm,
+    common_geomeans, dir_size, geomean, git_commit, human_bytes, machine_line, median, peer_answer,
+    ratio, vm_hwm,
 };
 use basalt_benches::peers::{clear_progress, progress, target_dir, Peer};
+use basalt_benches::postgres::{self, free_port, start_postgres, Server, DEFAULT_PG_BIN};
 use basalt_benches::tpch::{self, Table};
 use basalt_engine::Engine;
 use clap::Parser;
@@ -36,7 +44,7 @@ use serde_json::json;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser, Debug)]
-#[command(about = "TPC-H over Basalt, optionally beside DuckDB and DataFusion")]
+#[command(about = "TPC-H over Basalt, optionally beside DuckDB, DataFusion and PostgreSQL")]
 struct Args {
     /// Scale factor (1 is about 1 GB of raw data; 6 million lineitem rows).
     #[arg(long)]
@@ -51,9 +59,24 @@ struct Args {
     /// benches/tpch/answers/known-failing.txt lists as too slow (`skip:`); with no list, none.
     #[arg(long, value_delimiter = ',', num_args = 0..=1)]
     skip_basalt: Option<Vec<usize>>,
-    /// Run DuckDB and DataFusion beside Basalt and check Basalt's answers against DuckDB's.
+    /// Run DuckDB, DataFusion and PostgreSQL beside Basalt and check Basalt's answers against
+    /// DuckDB's.
     #[arg(long)]
     compare: bool,
+    /// The queries PostgreSQL runs with --compare: `all`, `none` or a list such as `1,6,14`
+    /// (default: tpch::PG_QUERIES, those it finishes within a minute at SF 1: all 22).
+    #[arg(long)]
+    pg_queries: Option<String>,
+    /// PostgreSQL 15's bin directory (initdb, pg_ctl).
+    #[arg(long, default_value = DEFAULT_PG_BIN)]
+    pg_bin: PathBuf,
+    /// The port PostgreSQL listens on (127.0.0.1; default: a free one).
+    #[arg(long)]
+    pg_port: Option<u16>,
+    /// PostgreSQL's statement_timeout for each query run, in seconds: a query that takes longer
+    /// shows "timeout" and is not timed further.
+    #[arg(long, default_value_t = 60)]
+    pg_timeout: u64,
     /// Store DuckDB's answers at the scale factor (default 0.01) in benches/tpch/answers/ and
     /// rewrite known-failing.txt from Basalt's results.
     #[arg(long, conflicts_with = "compare")]
@@ -86,6 +109,15 @@ fn main() -> Result<()> {
     if let Some(q) = queries.iter().find(|q| tpch::query(**q).is_none()) {
         bail!("there is no query {q}: queries are numbered 1 to 22");
     }
+    let pg_set = match &args.pg_queries {
+        Some(text) => tpch::parse_query_set(text).map_err(|e| anyhow!("--pg-queries: {e}"))?,
+        None => tpch::PG_QUERIES.to_vec(),
+    };
+    let pg_queries: Vec<usize> = queries
+        .iter()
+        .copied()
+        .filter(|q| pg_set.contains(q))
+        .collect();
     let work = args
         .work_dir
         .clone()
@@ -123,6 +155,8 @@ fn main() -> Result<()> {
     );
 
     let mut peer = None;
+    // PostgreSQL, when it runs: stopped and its directory removed when dropped.
+    let mut pg: Option<PgPeer> = None;
     if with_peers {
         let mut p = Peer::start(&args.python)?;
         let tables: BTreeMap<&str, String> = Table::ALL
@@ -159,6 +193,26 @@ fn main() -> Result<()> {
                 json!({"op": "datafusion_load", "dir": parquet, "threads": threads,
                 "tables": names}),
             )?;
+            if pg_queries.is_empty() {
+                println!("PostgreSQL: not run (--pg-queries selects none of the queries)");
+            } else {
+                let mut started = PgPeer {
+                    server: None,
+                    dir: std::env::temp_dir()
+                        .join(format!("basalt-tpch-pg-{}", std::process::id())),
+                };
+                match start_and_load_postgres(&args, &mut started, &mut p, &tbl_dir, threads) {
+                    Ok(()) => pg = Some(started),
+                    Err(e) => {
+                        clear_progress();
+                        let why = format!("{e:#}");
+                        println!(
+                            "PostgreSQL: skipped: {}",
+                            why.split_whitespace().collect::<Vec<_>>().join(" ")
+                        );
+                    }
+                }
+            }
         }
         std::fs::remove_dir_all(&tbl_dir).ok();
         peer = Some(p);
@@ -189,13 +243,21 @@ fn main() -> Result<()> {
     let mut results = Vec::new();
     for &n in &queries {
         let skip = skip_basalt.contains(&n);
-        results.push(run_one(&mut session, peer.as_mut(), n, args.runs, skip)?);
+        let on_pg = pg.is_some() && pg_queries.contains(&n);
+        results.push(run_one(
+            &mut session,
+            peer.as_mut(),
+            n,
+            args.runs,
+            skip,
+            on_pg,
+        )?);
     }
     clear_progress();
-    report(&results, peer.is_some());
+    report(&results, peer.is_some(), pg.is_some());
     println!();
     println!(
-        "Peak memory (VmHWM): Basalt harness {}{}",
+        "Peak memory (VmHWM): Basalt harness {}{}{}",
         peak_overall()
             .map(human_bytes)
             .unwrap_or_else(|| "unknown".into()),
@@ -207,6 +269,11 @@ fn main() -> Result<()> {
                     .unwrap_or_else(|| "unknown".into())
             ),
             None => String::new(),
+        },
+        if pg.is_some() {
+            " (PostgreSQL's server processes are not measured)"
+        } else {
+            ""
         }
     );
     println!(
@@ -216,6 +283,111 @@ fn main() -> Result<()> {
     if let Some(p) = peer {
         p.stop();
     }
+    drop(pg);
+    Ok(())
+}
+
+/// The PostgreSQL cluster of a `--compare` run: stopped, then its directory removed, when
+/// dropped.
+struct PgPeer {
+    server: Option<Server>,
+    dir: PathBuf,
+}
+
+impl Drop for PgPeer {
+    fn drop(&mut self) {
+        drop(self.server.take());
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+/// PostgreSQL's settings beside the defaults: as many processes per query as the other engines
+/// have threads (the leader executes the plan too, so `threads - 1` parallel workers), and
+/// memory for a machine that holds the data.
+fn pg_settings(threads: usize) -> Vec<(&'static str, String)> {
+    let workers = threads.saturating_sub(1);
+    vec![
+        ("max_parallel_workers_per_gather", workers.to_string()),
+        ("max_parallel_workers", workers.to_string()),
+        ("max_worker_processes", workers.max(8).to_string()),
+        ("shared_buffers", "2GB".into()),
+        ("work_mem", "256MB".into()),
+        ("effective_cache_size", "8GB".into()),
+        ("max_wal_size", "4GB".into()),
+    ]
+}
+
+/// Starts PostgreSQL in `pg.dir`, loads the '|'-delimited tables of `tbl_dir` into it with COPY,
+/// creates the keys and indexes of `postgres-keys.sql`, runs VACUUM ANALYZE, and connects the
+/// peer's `postgres` engine to it.
+fn start_and_load_postgres(
+    args: &Args,
+    pg: &mut PgPeer,
+    peer: &mut Peer,
+    tbl_dir: &Path,
+    threads: usize,
+) -> Result<()> {
+    if let Some(why) = postgres::missing(&args.pg_bin) {
+        bail!("{why}");
+    }
+    let port = match args.pg_port {
+        Some(p) => p,
+        None => free_port()?,
+    };
+    let settings = pg_settings(threads);
+    progress("PostgreSQL: initdb and start");
+    pg.server = Some(start_postgres(&args.pg_bin, &pg.dir, port, &settings)?);
+    let dsn = postgres::dsn(port);
+    let v = peer.call(json!({"op": "postgres_connect", "dsn": dsn,
+        "settings": [format!("SET statement_timeout = '{}s'", args.pg_timeout)]}))?;
+    println!(
+        "PostgreSQL: {}",
+        v["version"].as_str().unwrap_or("version unknown")
+    );
+    // The settings as the server has them, with the defaults that matter most here.
+    let names: Vec<String> = settings
+        .iter()
+        .map(|(k, _)| format!("'{k}'"))
+        .chain(
+            ["parallel_leader_participation", "jit", "statement_timeout"].map(|k| format!("'{k}'")),
+        )
+        .collect();
+    let r = peer.call(json!({"op": "query", "engine": "postgres", "rows": true,
+        "sql": format!("SELECT name || '=' || current_setting(name) FROM unnest(ARRAY[{}]) WITH ORDINALITY AS s(name, i) ORDER BY i",
+            names.join(", "))}))?;
+    let shown: Vec<&str> = r["rows"]
+        .as_array()
+        .map(|rows| rows.iter().filter_map(|row| row[0].as_str()).collect())
+        .unwrap_or_default();
+    println!(
+        "PostgreSQL settings: {}; everything else as initdb leaves it",
+        shown.join(", ")
+    );
+    peer.call(json!({"op": "pg_execute", "dsn": dsn, "sql": tpch::SCHEMA_SQL}))?;
+    let mut copy = 0.0;
+    for table in Table::ALL {
+        progress(&format!("PostgreSQL: COPY {}", table.name()));
+        let path = tbl_dir.join(format!("{}.tbl", table.name()));
+        let r = peer.call(json!({"op": "pg_copy_in", "table": table.name(), "path": path}))?;
+        copy += r["seconds"].as_f64().unwrap_or(0.0);
+    }
+    progress("PostgreSQL: keys and indexes");
+    let r = peer.call(json!({"op": "pg_execute", "dsn": dsn, "sql": tpch::PG_KEYS_SQL}))?;
+    let keys = r["seconds"].as_f64().unwrap_or(0.0);
+    progress("PostgreSQL: VACUUM ANALYZE");
+    let r = peer.call(json!({"op": "pg_execute", "dsn": dsn, "sql": "VACUUM ANALYZE"}))?;
+    let vacuum = r["seconds"].as_f64().unwrap_or(0.0);
+    let r = peer.call(json!({"op": "query", "engine": "postgres", "rows": true,
+        "sql": "SELECT pg_database_size(current_database())::text"}))?;
+    let bytes = r["rows"][0][0]
+        .as_str()
+        .and_then(|b| b.parse::<u64>().ok())
+        .unwrap_or(0);
+    clear_progress();
+    println!(
+        "PostgreSQL load: {copy:.2} s of COPY FROM STDIN (the '|'-delimited text, streamed by psycopg), {keys:.2} s of primary keys, foreign keys and indexes (benches/tpch/postgres-keys.sql), {vacuum:.2} s of VACUUM ANALYZE; on disk {} (database size, tables and indexes)",
+        human_bytes(bytes)
+    );
     Ok(())
 }
 
@@ -312,10 +484,14 @@ struct QueryRun {
     basalt_peak: Option<u64>,
     duckdb: Option<Result<f64, String>>,
     datafusion: Option<Result<f64, String>>,
+    /// PostgreSQL's time, for the queries it runs.
+    postgres: Option<Result<f64, String>>,
     /// Basalt's answer compared with DuckDB's (with peers only).
     check: Option<Result<(), String>>,
     /// DataFusion's answer compared with DuckDB's, which checks the comparison itself.
     peer_check: Option<Result<(), String>>,
+    /// PostgreSQL's answer compared with DuckDB's, for the queries it runs.
+    pg_check: Option<Result<(), String>>,
 }
 
 fn time_basalt(
@@ -371,6 +547,7 @@ fn run_one(
     n: usize,
     runs: usize,
     skip_basalt: bool,
+    on_postgres: bool,
 ) -> Result<QueryRun> {
     let mut basalt_peak = None;
     let (basalt, ours) = if skip_basalt {
@@ -392,12 +569,20 @@ fn run_one(
         basalt_peak,
         duckdb: None,
         datafusion: None,
+        postgres: None,
         check: None,
         peer_check: None,
+        pg_check: None,
     };
     if let Some(peer) = peer {
         let (duck, theirs) = time_peer(peer, "duckdb", n, runs)?;
         let (df, df_answer) = time_peer(peer, "datafusion", n, runs)?;
+        let (pg, pg_answer) = if on_postgres {
+            let (t, a) = time_peer(peer, "postgres", n, runs)?;
+            (Some(t), a)
+        } else {
+            (None, None)
+        };
         let ordered = tpch::is_ordered(tpch::query(n).unwrap_or(""));
         let check = |a: &Option<Answer>, who: &str| match (a, &theirs) {
             (Some(a), Some(b)) => compare(a, b, ordered).map_err(|m| format!("wrong answer: {m}")),
@@ -406,8 +591,10 @@ fn run_one(
         };
         run.check = Some(check(&ours, "Basalt"));
         run.peer_check = Some(check(&df_answer, "DataFusion"));
+        run.pg_check = pg.is_some().then(|| check(&pg_answer, "PostgreSQL"));
         run.duckdb = Some(duck);
         run.datafusion = Some(df);
+        run.postgres = pg;
     }
     Ok(run)
 }
@@ -416,12 +603,16 @@ fn cell(r: &Result<f64, String>) -> String {
     match r {
         Ok(s) => format!("{s:.3}"),
         Err(e) if e.starts_with("not run") => "not run".into(),
+        Err(e) if e.contains("statement timeout") => "timeout".into(),
         Err(_) => "error".into(),
     }
 }
 
-fn report(results: &[QueryRun], peers: bool) {
-    if peers {
+fn report(results: &[QueryRun], peers: bool, pg: bool) {
+    if peers && pg {
+        println!("| Query | Basalt (s) | DuckDB (s) | DataFusion (s) | PostgreSQL (s) | Basalt/DuckDB | Basalt/DataFusion | Basalt/PostgreSQL | Basalt peak memory | Basalt's answer |");
+        println!("|------:|-----------:|-----------:|---------------:|---------------:|--------------:|------------------:|------------------:|-------------------:|-----------------|");
+    } else if peers {
         println!("| Query | Basalt (s) | DuckDB (s) | DataFusion (s) | Basalt/DuckDB | Basalt/DataFusion | Basalt peak memory | Basalt's answer |");
         println!("|------:|-----------:|-----------:|---------------:|--------------:|------------------:|-------------------:|-----------------|");
     } else {
@@ -438,8 +629,19 @@ fn report(results: &[QueryRun], peers: bool) {
                 Some(Err(e)) => e.clone(),
                 None => String::new(),
             };
+            let (pg_time, pg_ratio) = if pg {
+                (
+                    format!(
+                        " {} |",
+                        r.postgres.as_ref().map(cell).unwrap_or_else(|| "-".into())
+                    ),
+                    format!(" {} |", fmt_ratio(ratio(&r.basalt, &r.postgres))),
+                )
+            } else {
+                (String::new(), String::new())
+            };
             println!(
-                "| Q{:02} | {} | {} | {} | {} | {} | {} | {} |",
+                "| Q{:02} | {} | {} | {} |{pg_time} {} | {} |{pg_ratio} {} | {} |",
                 r.n,
                 cell(&r.basalt),
                 r.duckdb.as_ref().map(cell).unwrap_or_default(),
@@ -464,6 +666,15 @@ fn report(results: &[QueryRun], peers: bool) {
             .map(|g| format!("{g:.3} s"))
             .unwrap_or_else(|| "-".into())
     );
+    let time = |r: &Option<Result<f64, String>>| r.as_ref().and_then(|t| t.clone().ok());
+    let show = |v: Option<f64>, unit: &str| {
+        v.map(|v| format!("{v:.3}{unit}"))
+            .unwrap_or_else(|| "-".into())
+    };
+    let over = |means: &[Option<f64>], a: usize, b: usize| match (means[a], means[b]) {
+        (Some(x), Some(y)) if y > 0.0 => Some(x / y),
+        _ => None,
+    };
     if peers {
         let correct = results
             .iter()
@@ -473,46 +684,58 @@ fn report(results: &[QueryRun], peers: bool) {
             "Basalt's answers equal DuckDB's for {correct} of {} queries",
             results.len()
         );
-        let peers_agree = results
-            .iter()
-            .filter(|r| matches!(r.peer_check, Some(Ok(()))))
-            .count();
-        println!(
-            "DataFusion's answers equal DuckDB's for {peers_agree} of {} queries{}",
-            results.len(),
+        let agree = |who: &str, checks: Vec<(usize, &Result<(), String>)>| {
+            println!(
+                "{who}'s answers equal DuckDB's for {} of {} queries{}",
+                checks.iter().filter(|(_, c)| c.is_ok()).count(),
+                checks.len(),
+                checks
+                    .iter()
+                    .filter_map(|(n, c)| c.as_ref().err().map(|e| format!("; Q{n:02}: {e}")))
+                    .collect::<String>()
+            );
+        };
+        let checks_of = |f: &dyn Fn(&QueryRun) -> &Option<Result<(), String>>| {
             results
                 .iter()
-                .filter_map(|r| match &r.peer_check {
-                    Some(Err(e)) => Some(format!("; Q{:02}: {e}", r.n)),
-                    _ => None,
-                })
-                .collect::<String>()
-        );
+                .filter_map(|r| f(r).as_ref().map(|c| (r.n, c)))
+                .collect::<Vec<_>>()
+        };
+        agree("DataFusion", checks_of(&|r| &r.peer_check));
+        if pg {
+            agree("PostgreSQL", checks_of(&|r| &r.pg_check));
+        }
         // Ratios over the queries every engine ran, so the means compare like with like.
-        let all: Vec<&QueryRun> = results
-            .iter()
-            .filter(|r| {
-                r.basalt.is_ok()
-                    && matches!(r.duckdb, Some(Ok(_)))
-                    && matches!(r.datafusion, Some(Ok(_)))
-            })
-            .collect();
-        let g = |f: &dyn Fn(&QueryRun) -> Option<f64>| {
-            geomean(&all.iter().filter_map(|r| f(r)).collect::<Vec<_>>())
-        };
-        let show = |v: Option<f64>, unit: &str| {
-            v.map(|v| format!("{v:.3}{unit}"))
-                .unwrap_or_else(|| "-".into())
-        };
-        println!(
-            "Over the {} queries all three engines ran: geometric mean Basalt {}, DuckDB {}, DataFusion {}; Basalt/DuckDB {}, Basalt/DataFusion {}",
-            all.len(),
-            show(g(&|r| r.basalt.clone().ok()), " s"),
-            show(g(&|r| r.duckdb.clone().and_then(|d| d.ok())), " s"),
-            show(g(&|r| r.datafusion.clone().and_then(|d| d.ok())), " s"),
-            show(g(&|r| ratio(&r.basalt, &r.duckdb)), ""),
-            show(g(&|r| ratio(&r.basalt, &r.datafusion)), ""),
+        let (n, means) = common_geomeans(
+            &results
+                .iter()
+                .map(|r| vec![r.basalt.clone().ok(), time(&r.duckdb), time(&r.datafusion)])
+                .collect::<Vec<_>>(),
         );
+        println!(
+            "Over the {n} queries all three engines ran: geometric mean Basalt {}, DuckDB {}, DataFusion {}; Basalt/DuckDB {}, Basalt/DataFusion {}",
+            show(means[0], " s"),
+            show(means[1], " s"),
+            show(means[2], " s"),
+            show(over(&means, 0, 1), ""),
+            show(over(&means, 0, 2), ""),
+        );
+        if pg {
+            let (n, means) = common_geomeans(
+                &results
+                    .iter()
+                    .map(|r| vec![r.basalt.clone().ok(), time(&r.duckdb), time(&r.postgres)])
+                    .collect::<Vec<_>>(),
+            );
+            println!(
+                "Over the {n} queries Basalt, DuckDB and PostgreSQL all ran: geometric mean Basalt {}, DuckDB {}, PostgreSQL {}; Basalt/PostgreSQL {}, Basalt/DuckDB {}",
+                show(means[0], " s"),
+                show(means[1], " s"),
+                show(means[2], " s"),
+                show(over(&means, 0, 2), ""),
+                show(over(&means, 0, 1), ""),
+            );
+        }
     }
     let errors: Vec<String> = results
         .iter()
@@ -521,11 +744,14 @@ fn report(results: &[QueryRun], peers: bool) {
             if let Err(e) = &r.basalt {
                 v.push(format!("Q{:02} Basalt: {e}", r.n));
             }
-            if let Some(Err(e)) = &r.duckdb {
-                v.push(format!("Q{:02} DuckDB: {e}", r.n));
-            }
-            if let Some(Err(e)) = &r.datafusion {
-                v.push(format!("Q{:02} DataFusion: {e}", r.n));
+            for (who, t) in [
+                ("DuckDB", &r.duckdb),
+                ("DataFusion", &r.datafusion),
+                ("PostgreSQL", &r.postgres),
+            ] {
+                if let Some(Err(e)) = t {
+                    v.push(format!("Q{:02} {who}: {e}", r.n));
+                }
             }
             v
         })

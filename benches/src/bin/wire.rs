@@ -18,9 +18,8 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -28,6 +27,9 @@ use basalt_benches::harness::{
     command_line, date_line, git_commit, human_bytes, machine_line, median,
 };
 use basalt_benches::peers::{clear_progress, progress, target_dir, Peer};
+use basalt_benches::postgres::{
+    self, free_port, give_to_postgres, start_postgres, wait_for_port, Server, DEFAULT_PG_BIN,
+};
 use basalt_benches::storage::lineitem_ddl;
 use basalt_benches::tpch::{self, Table};
 use basalt_engine::Engine;
@@ -52,7 +54,7 @@ struct Args {
     #[arg(long, default_value_t = 5436)]
     pg_port: u16,
     /// PostgreSQL 15's bin directory (initdb, pg_ctl).
-    #[arg(long, default_value = "/usr/lib/postgresql/15/bin")]
+    #[arg(long, default_value = DEFAULT_PG_BIN)]
     pg_bin: PathBuf,
     /// The `basalt` server binary (default: target/release/basalt).
     #[arg(long)]
@@ -63,123 +65,6 @@ struct Args {
     /// The Python interpreter that creates the peers' virtual environment.
     #[arg(long, default_value = "python3")]
     python: String,
-}
-
-/// A server process, stopped when dropped.
-struct Server {
-    child: Option<Child>,
-    /// For PostgreSQL: `pg_ctl stop` instead of a kill.
-    stop: Option<Command>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(cmd) = self.stop.as_mut() {
-            let _ = cmd.stdout(Stdio::null()).stderr(Stdio::null()).status();
-        }
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// Waits until something accepts TCP connections on `port`.
-fn wait_for_port(port: u16, what: &str) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    bail!("{what} does not accept connections on port {port} after 60 s")
-}
-
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-/// A PostgreSQL command, run as the `postgres` user when the harness runs as root (PostgreSQL
-/// refuses to run as root).
-fn pg_command(bin: &Path, tool: &str, as_postgres: bool) -> Command {
-    let exe = bin.join(tool);
-    if as_postgres {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(exe);
-        c
-    } else {
-        Command::new(exe)
-    }
-}
-
-fn run(cmd: &mut Command) -> Result<()> {
-    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
-    if !out.status.success() {
-        bail!(
-            "{cmd:?} failed: {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
-}
-
-/// Initializes a cluster in `dir` and starts it on `port`.
-fn start_postgres(bin: &Path, dir: &Path, port: u16) -> Result<Server> {
-    if !bin.join("initdb").exists() || !bin.join("pg_ctl").exists() {
-        bail!(
-            "PostgreSQL 15 is not installed in {} (apt-get install -y postgresql-15, or --pg-bin)",
-            bin.display()
-        );
-    }
-    if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-        bail!("port {port} is taken; choose another with --pg-port");
-    }
-    let root = is_root();
-    std::fs::create_dir_all(dir)?;
-    if root {
-        run(Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(dir))?;
-    }
-    let data = dir.join("data");
-    run(pg_command(bin, "initdb", root).arg("-D").arg(&data).args([
-        "-A",
-        "trust",
-        "-U",
-        "postgres",
-        "-E",
-        "UTF8",
-        "--locale=C",
-        "--no-sync",
-    ]))?;
-    let options = format!(
-        "-p {port} -c listen_addresses=127.0.0.1 -k {}",
-        dir.display()
-    );
-    run(pg_command(bin, "pg_ctl", root)
-        .arg("-D")
-        .arg(&data)
-        .args(["-o", &options, "-l"])
-        .arg(dir.join("postgres.log"))
-        .args(["-w", "start"]))?;
-    let mut stop = pg_command(bin, "pg_ctl", root);
-    stop.arg("-D").arg(&data).args(["-m", "fast", "-w", "stop"]);
-    let server = Server {
-        child: None,
-        stop: Some(stop),
-    };
-    wait_for_port(port, "PostgreSQL")?;
-    Ok(server)
 }
 
 /// Resets the peak resident memory (VmHWM) of process `pid` to its current resident memory.
@@ -374,15 +259,10 @@ fn run_all(args: &Args, basalt_exe: &Path, work: &Path, pg_dir: &Path) -> Result
         .as_ref()
         .map(Child::id)
         .context("basalt serve has no process")?;
-    let _pg = start_postgres(&args.pg_bin, pg_dir, args.pg_port)?;
-    if is_root() {
-        run(Command::new("chown").arg("postgres:postgres").arg(&tbl))?;
-    }
+    let _pg = start_postgres(&args.pg_bin, pg_dir, args.pg_port, &[])?;
+    give_to_postgres(&tbl)?;
     let basalt_dsn = format!("host=127.0.0.1 port={basalt_port} user=basalt dbname=dev");
-    let pg_dsn = format!(
-        "host=127.0.0.1 port={} user=postgres dbname=postgres",
-        args.pg_port
-    );
+    let pg_dsn = postgres::dsn(args.pg_port);
 
     let mut peer = Peer::start(&args.python)?;
     let v = peer.call(json!({"op": "pg_version", "dsn": pg_dsn}))?;
