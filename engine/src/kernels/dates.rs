@@ -570,6 +570,8 @@ enum Pattern {
     Millis,
     Micros,
     Meridiem(Case, bool),
+    /// `BC` / `AD` (`B.C.` / `A.D.` when dotted): the era.
+    Era(Case, bool),
     Quarter,
     Week,
     IsoWeek,
@@ -610,6 +612,10 @@ const PATTERNS: &[(&str, Pattern)] = &[
     ("P.M.", Pattern::Meridiem(Case::Upper, true)),
     ("a.m.", Pattern::Meridiem(Case::Lower, true)),
     ("p.m.", Pattern::Meridiem(Case::Lower, true)),
+    ("B.C.", Pattern::Era(Case::Upper, true)),
+    ("A.D.", Pattern::Era(Case::Upper, true)),
+    ("b.c.", Pattern::Era(Case::Lower, true)),
+    ("a.d.", Pattern::Era(Case::Lower, true)),
     ("YYY", Pattern::Year3),
     ("MON", Pattern::MonthName(Case::Upper, false)),
     ("Mon", Pattern::MonthName(Case::Title, false)),
@@ -629,6 +635,10 @@ const PATTERNS: &[(&str, Pattern)] = &[
     ("SS", Pattern::Second),
     ("MS", Pattern::Millis),
     ("US", Pattern::Micros),
+    ("BC", Pattern::Era(Case::Upper, false)),
+    ("AD", Pattern::Era(Case::Upper, false)),
+    ("bc", Pattern::Era(Case::Lower, false)),
+    ("ad", Pattern::Era(Case::Lower, false)),
     ("AM", Pattern::Meridiem(Case::Upper, false)),
     ("PM", Pattern::Meridiem(Case::Upper, false)),
     ("am", Pattern::Meridiem(Case::Lower, false)),
@@ -756,7 +766,12 @@ pub fn to_char_in(t: NaiveDateTime, fmt: &str, zone: Option<(&str, i64)>) -> Str
             out.push_str(&format!("{v:0width$}"));
         }
     };
-    let year = i64::from(t.year());
+    // Years count from 1 in each era: the astronomical year 0 is 1 BC.
+    let bc = t.year() <= 0;
+    let year = match bc {
+        true => 1 - i64::from(t.year()),
+        false => i64::from(t.year()),
+    };
     let hour12 = match t.hour() % 12 {
         0 => 12,
         h => h,
@@ -814,6 +829,18 @@ pub fn to_char_in(t: NaiveDateTime, fmt: &str, zone: Option<(&str, i64)>) -> Str
                     (true, false) => "PM",
                     (false, true) => "A.M.",
                     (true, true) => "P.M.",
+                };
+                out.push_str(&match case {
+                    Case::Lower => s.to_lowercase(),
+                    _ => s.to_owned(),
+                });
+            }
+            Pattern::Era(case, dotted) => {
+                let s = match (bc, dotted) {
+                    (false, false) => "AD",
+                    (true, false) => "BC",
+                    (false, true) => "A.D.",
+                    (true, true) => "B.C.",
                 };
                 out.push_str(&match case {
                     Case::Lower => s.to_lowercase(),
@@ -922,6 +949,7 @@ pub fn to_char_interval(v: crate::types::temporal::Interval, fmt: &str) -> Resul
             Pattern::Week => num(&mut out, (yday - 1) / 7 + 1, 2, fill),
             Pattern::MonthName(..)
             | Pattern::DayName(..)
+            | Pattern::Era(..)
             | Pattern::DayOfWeek
             | Pattern::IsoDayOfWeek
             | Pattern::ZoneName(_)
@@ -951,6 +979,7 @@ fn parse_formatted(text: &str, fmt: &str) -> Result<(i64, i64)> {
     let (mut year, mut month, mut day) = (None::<i32>, None::<u32>, None::<u32>);
     let (mut hour, mut minute, mut second, mut micros) = (0u32, 0u32, 0u32, 0u32);
     let mut pm: Option<bool> = None;
+    let mut bc = false;
     let mut doy: Option<u32> = None;
     let number = |rest: &mut &str, width: usize, what: &str| -> Result<i64> {
         let s = rest.trim_start();
@@ -1037,6 +1066,28 @@ fn parse_formatted(text: &str, fmt: &str) -> Result<(i64, i64)> {
                 pm = Some(word.to_ascii_uppercase().starts_with('P'));
                 rest = &s[len..];
             }
+            Pattern::Era(_, dotted) => {
+                let s = rest.trim_start();
+                let len = if dotted { 4 } else { 2 };
+                let word = s
+                    .get(..len)
+                    .filter(|w| {
+                        let allowed: [&str; 2] = match dotted {
+                            true => ["A.D.", "B.C."],
+                            false => ["AD", "BC"],
+                        };
+                        allowed.iter().any(|a| w.eq_ignore_ascii_case(a))
+                    })
+                    .ok_or_else(|| Error::InvalidDatetime {
+                        message: format!(
+                            "invalid value \"{}\" for \"{}\"",
+                            s.chars().take(len).collect::<String>(),
+                            if dotted { "B.C." } else { "BC" }
+                        ),
+                    })?;
+                bc = word.starts_with(['B', 'b']);
+                rest = &s[len..];
+            }
             Pattern::ZoneName(_)
             | Pattern::ZoneOffset
             | Pattern::ZoneHours
@@ -1067,8 +1118,12 @@ fn parse_formatted(text: &str, fmt: &str) -> Result<(i64, i64)> {
     let field_out_of_range = || Error::InvalidDatetime {
         message: format!("date/time field value out of range: \"{text}\""),
     };
-    // The calendar is counted without chrono, whose years end long before DATE's do.
+    // Years count from 1 in each era, as written: BC (or a negative year, and BC of a
+    // negative year is AD) becomes the astronomical year, in which 1 BC is year 0.
     let year = i64::from(year.unwrap_or(1));
+    let year = if bc { -year } else { year };
+    let year = if year < 0 { year + 1 } else { year };
+    // The calendar is counted without chrono, whose years end long before DATE's do.
     let days = match doy {
         Some(doy) if month.is_none() && day.is_none() => {
             let year_days = if days_in_month(year, 2) == 29 {
