@@ -278,7 +278,7 @@ impl SegmentReader {
                 .sum();
             let covered =
                 to_usize(covered, "row count").map_err(|e| Error::corrupt(&self.path, e))?;
-            let array = self.read_blocks(c, column, blocks, &selected, covered)?;
+            let array = self.read_blocks(c, column, &selected, covered)?;
             let array = if mask.iter().all(|k| *k) {
                 array
             } else {
@@ -359,36 +359,45 @@ impl SegmentReader {
         Ok((out, skipped))
     }
 
-    /// Checks and decodes block `b` of column `c` as a piece, restricted to `rows` (`None`:
-    /// all of them).
-    fn piece(&self, c: usize, b: usize, rows: Option<&BooleanBuffer>) -> Result<ColumnPiece> {
-        let (Some(column), Some(block)) = (
+    /// Block `b` of column `c`: its bytes in the file and its row and NULL counts.
+    fn block_bytes(&self, c: usize, b: usize) -> Result<BlockBytes<'_>> {
+        let (Some(column), Some(meta)) = (
             self.columns.get(c),
             self.blocks.get(c).and_then(|bs| bs.get(b)),
         ) else {
             return Err(Error::Internal(format!("no block {b} in column {c}")));
         };
-        let at = |detail: String| {
-            Error::corrupt(
-                &self.path,
-                format!(
-                    "column {c} (\"{}\") block {b} at offset {}: {detail}",
-                    column.name, block.offset
-                ),
-            )
+        let mut block = BlockBytes {
+            path: &self.path,
+            c,
+            b,
+            column,
+            offset: meta.offset,
+            bytes: &[],
+            rows: 0,
+            nulls: 0,
         };
-        let bytes = block
+        // `open` checked every block lies inside the file; look it up checked regardless.
+        block.bytes = meta
             .offset
-            .checked_add(block.length)
-            .and_then(|end| self.map.get(block.offset as usize..end as usize))
-            .ok_or_else(|| at("block lies outside the file".into()))?;
-        let block_rows =
-            u32::try_from(block.zone_map.row_count).map_err(|_| at("row count".into()))?;
-        let block_nulls =
-            u32::try_from(block.zone_map.null_count).map_err(|_| at("null count".into()))?;
-        let piece = decode_block_piece(bytes, block_rows, block_nulls, column.ty).map_err(at)?;
-        if piece.len() != block_rows as usize {
-            return Err(at(format!("{} values decoded", piece.len())));
+            .checked_add(meta.length)
+            .and_then(|end| self.map.get(meta.offset as usize..end as usize))
+            .ok_or_else(|| block.corrupt("block lies outside the file".into()))?;
+        block.rows = u32::try_from(meta.zone_map.row_count)
+            .map_err(|_| block.corrupt("row count".into()))?;
+        block.nulls = u32::try_from(meta.zone_map.null_count)
+            .map_err(|_| block.corrupt("null count".into()))?;
+        Ok(block)
+    }
+
+    /// Checks and decodes block `b` of column `c` as a piece, restricted to `rows` (`None`:
+    /// all of them).
+    fn piece(&self, c: usize, b: usize, rows: Option<&BooleanBuffer>) -> Result<ColumnPiece> {
+        let block = self.block_bytes(c, b)?;
+        let piece = decode_block_piece(block.bytes, block.rows, block.nulls, block.column.ty)
+            .map_err(|e| block.corrupt(e))?;
+        if piece.len() != block.rows as usize {
+            return Err(block.corrupt(format!("{} values decoded", piece.len())));
         }
         match rows {
             Some(rows) => piece.select(rows),
@@ -502,7 +511,7 @@ impl SegmentReader {
             covered += k.rows.as_ref().map_or(picked.len(), BooleanBuffer::len);
         }
         let indexes: Vec<usize> = picks.iter().map(|(k, _)| k.index).collect();
-        let array = self.read_blocks(c, column, metas, &indexes, covered)?;
+        let array = self.read_blocks(c, column, &indexes, covered)?;
         let mask = mask.finish();
         if mask.count_set_bits() == mask.len() {
             return Ok((array, read, skipped));
@@ -518,44 +527,23 @@ impl SegmentReader {
         rows: usize,
     ) -> Result<ArrayRef> {
         let all: Vec<usize> = (0..blocks.len()).collect();
-        self.read_blocks(c, column, blocks, &all, rows)
+        self.read_blocks(c, column, &all, rows)
     }
 
-    /// Decodes the blocks `selected` (indexes into `blocks`, in order) of column `c`, which
+    /// Decodes the blocks `selected` (indexes into its blocks, in order) of column `c`, which
     /// hold `rows` rows together, into one array.
     fn read_blocks(
         &self,
         c: usize,
         column: &ColumnDef,
-        blocks: &[BlockMeta],
         selected: &[usize],
         rows: usize,
     ) -> Result<ArrayRef> {
         let mut builder = ColumnBuilder::new(column.ty, rows);
         for &b in selected {
-            let Some(block) = blocks.get(b) else {
-                return Err(Error::Internal(format!("no block {b} in column {c}")));
-            };
-            let at = |detail: String| {
-                Error::corrupt(
-                    &self.path,
-                    format!(
-                        "column {c} (\"{}\") block {b} at offset {}: {detail}",
-                        column.name, block.offset
-                    ),
-                )
-            };
-            // `open` checked every block lies inside the file; look it up checked regardless.
-            let bytes = block
-                .offset
-                .checked_add(block.length)
-                .and_then(|end| self.map.get(block.offset as usize..end as usize))
-                .ok_or_else(|| at("block lies outside the file".into()))?;
-            let block_rows =
-                u32::try_from(block.zone_map.row_count).map_err(|_| at("row count".into()))?;
-            let block_nulls =
-                u32::try_from(block.zone_map.null_count).map_err(|_| at("null count".into()))?;
-            decode_block(bytes, block_rows, block_nulls, &mut builder).map_err(at)?;
+            let block = self.block_bytes(c, b)?;
+            decode_block(block.bytes, block.rows, block.nulls, &mut builder)
+                .map_err(|e| block.corrupt(e))?;
         }
         if builder.len() != rows {
             return Err(Error::corrupt(
@@ -570,6 +558,31 @@ impl SegmentReader {
         builder.finish().map_err(|e| {
             Error::corrupt(&self.path, format!("column {c} (\"{}\"): {e}", column.name))
         })
+    }
+}
+
+/// One block's bytes in a segment file, for decoding, and where it lies, for errors.
+struct BlockBytes<'r> {
+    path: &'r Path,
+    c: usize,
+    b: usize,
+    column: &'r ColumnDef,
+    offset: u64,
+    bytes: &'r [u8],
+    rows: u32,
+    nulls: u32,
+}
+
+impl BlockBytes<'_> {
+    /// The file is corrupt at this block: `detail`.
+    fn corrupt(&self, detail: String) -> Error {
+        Error::corrupt(
+            self.path,
+            format!(
+                "column {} (\"{}\") block {} at offset {}: {detail}",
+                self.c, self.column.name, self.b, self.offset
+            ),
+        )
     }
 }
 
