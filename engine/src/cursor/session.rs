@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use sqlparser::ast;
 
 use super::parse::FetchCommand;
-use super::{Cursor, CursorOptions, Feed, RowStore, Rows};
+use super::{Cursor, CursorOptions, Feed, RowStore, Rows, Spill};
 use crate::error::{Error, Result};
 use crate::exec::stream::{self, Idle, QueryJob};
 use crate::interrupt::InterruptSource;
@@ -77,7 +77,10 @@ impl Session {
             Rows::Pending(Box::new(plan))
         } else {
             // Its implicit transaction ends here: it is read whole now, as at a COMMIT.
-            let mut store = RowStore::streaming(Some(self.start_feed(plan, statement)?));
+            let mut store = RowStore::streaming(
+                Some(self.start_feed(plan, statement)?),
+                Some(self.cursor_spill()),
+            );
             let interrupt = self.statement_interrupt();
             while store.pull(&|| interrupt.check())? {}
             Rows::Ready(Box::new(store))
@@ -208,8 +211,9 @@ impl Session {
         };
         if let Some((plan, statement)) = pending {
             let feed = self.start_feed(*plan, &statement)?;
+            let spill = Some(self.cursor_spill());
             if let Some(cursor) = self.cursors.get_mut(i) {
-                cursor.rows = Rows::Ready(Box::new(RowStore::streaming(Some(feed))));
+                cursor.rows = Rows::Ready(Box::new(RowStore::streaming(Some(feed), spill)));
             }
         }
         let interrupt = self.statement_interrupt();
@@ -252,6 +256,15 @@ impl Session {
             columns: cursor.columns.clone(),
             batches,
         }))
+    }
+
+    /// Where a cursor whose query starts now keeps the rows it reads: `work_mem` bytes in
+    /// memory, the rest in a spill file of the data directory.
+    fn cursor_spill(&self) -> Spill {
+        Spill {
+            store: Arc::clone(&self.engine.store),
+            memory_bytes_max: self.settings.work_mem_bytes(),
+        }
     }
 
     /// The interrupt of the statement now running: its cancel requests and
@@ -304,8 +317,9 @@ impl Session {
             };
             if let Some((plan, statement)) = pending {
                 let feed = self.start_feed(plan, &statement)?;
+                let spill = Some(self.cursor_spill());
                 if let Some(cursor) = self.cursors.get_mut(i) {
-                    cursor.rows = Rows::Ready(Box::new(RowStore::streaming(Some(feed))));
+                    cursor.rows = Rows::Ready(Box::new(RowStore::streaming(Some(feed), spill)));
                 }
             }
             if let Some(Cursor {
