@@ -42,7 +42,8 @@ mod scroll;
 mod session;
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use arrow_array::{RecordBatch, UInt32Array};
 
@@ -51,10 +52,11 @@ use basalt_storage::store::Store;
 
 use crate::error::{Error, Result};
 use crate::exec::stream::RowStream;
-use crate::interrupt::{CancelHandle, InterruptSource};
+use crate::interrupt::{CancelHandle, Interrupt, InterruptSource};
 use crate::planner::plan::Plan;
 use crate::types::Datum;
 use crate::ResultColumn;
+use parse::{Count, Direction};
 use scroll::{Scroll, Span};
 
 /// What DECLARE asked for.
@@ -79,8 +81,9 @@ pub struct CursorOptions {
 enum Rows {
     /// Declared but not run yet: its query's plan, bound against the DECLARE's snapshot.
     Pending(Box<Plan>),
-    /// Running or run: the rows read so far and the stream of the rest.
-    Ready(Box<RowStore>),
+    /// Running or run: the rows read so far, the stream of the rest and the position,
+    /// shared with a FETCH whose rows are still on their way to the client.
+    Ready(Arc<Mutex<Reader>>),
     /// Its query or a FETCH failed; as PostgreSQL, it can only be closed now.
     Failed,
 }
@@ -96,7 +99,6 @@ pub(crate) struct Cursor {
     /// When it was declared, in microseconds since the Unix epoch.
     created_micros: i64,
     rows: Rows,
-    scroll: Scroll,
     /// How many savepoints were open when it was declared: rolling back to savepoint `i`
     /// (0-based) closes the cursors of level above `i`.
     level: usize,
@@ -126,6 +128,134 @@ impl Cursor {
             Datum::Boolean(!self.options.no_scroll),
             Datum::Timestamp(self.created_micros),
         ]
+    }
+}
+
+/// A running cursor: the rows it has read, where it stands in them, and whether a FETCH
+/// failed part-way.
+#[derive(Debug)]
+pub(crate) struct Reader {
+    store: RowStore,
+    scroll: Scroll,
+    /// A FETCH failed after its first rows went out: as PostgreSQL, the cursor can only be
+    /// closed now.
+    failed: bool,
+}
+
+/// Locks a cursor's reader; a poisoned lock is taken as is (a panic there is caught and
+/// reported before anything reads the reader again).
+fn lock(reader: &Mutex<Reader>) -> MutexGuard<'_, Reader> {
+    reader.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What one step of a forward FETCH found (see [`Reader::forward_step`]).
+#[derive(Debug)]
+enum Step {
+    /// Rows to send (perhaps none); the position has moved past them.
+    Rows(Vec<RecordBatch>),
+    /// The next row has not been read yet.
+    NeedRows,
+    /// The FETCH has all its rows.
+    Done,
+}
+
+impl Reader {
+    fn new(store: RowStore, no_scroll: bool) -> Reader {
+        Reader {
+            store,
+            scroll: Scroll::new(no_scroll),
+            failed: false,
+        }
+    }
+
+    /// One step of `FETCH FORWARD remaining` (`None`: ALL). A forward FETCH of n rows is
+    /// the same, position and rows, as FETCHes of k1, k2, ... rows adding up to n, ending
+    /// early at the result's end (PostgreSQL's `PortalRunSelect` moves forward row by row),
+    /// so each step returns the rows already read past the position, at most `remaining`,
+    /// and asks for another batch when there are none; once the result is complete, the
+    /// last step asks for all that remain, so the cursor ends where one FETCH would leave
+    /// it.
+    fn forward_step(&mut self, remaining: &mut Option<u64>) -> Result<Step> {
+        if *remaining == Some(0) {
+            return Ok(Step::Done);
+        }
+        let complete = self.store.complete();
+        let available = self.store.total.saturating_sub(self.scroll.current());
+        if available == 0 && !complete {
+            return Ok(Step::NeedRows);
+        }
+        let count = match *remaining {
+            Some(n) if complete => Count::Rows(n),
+            None if complete => Count::All,
+            Some(n) => Count::Rows(n.min(available)),
+            None => Count::Rows(available),
+        };
+        let (span, returned) = self
+            .scroll
+            .fetch_known(self.store.total, complete, Direction::Forward(count), false)?
+            .ok_or_else(|| Error::Internal("a forward FETCH step ran past its rows".into()))?;
+        let batches = self.store.rows(span)?;
+        self.store.forget_below(self.scroll.lowest_reachable());
+        *remaining = match *remaining {
+            _ if complete => Some(0),
+            Some(n) => Some(n.saturating_sub(returned)),
+            None => None,
+        };
+        Ok(Step::Rows(batches))
+    }
+}
+
+/// The rest of a forward FETCH (`FETCH ALL`, `FETCH 1000000`) that needed more rows than
+/// its cursor had read: its rows stream to the client batch by batch as the cursor's query
+/// yields them, as a SELECT's do, instead of being gathered first. It reads the cursor's
+/// shared [`Reader`], polling the FETCH's interrupt (cancel requests, `statement_timeout`)
+/// while it waits; an error ends it, fails the cursor and, through `failed`, the session's
+/// transaction block.
+#[derive(Debug)]
+pub(crate) struct FetchStream {
+    reader: Arc<Mutex<Reader>>,
+    /// Rows still to return (`None`: all the rest).
+    remaining: Option<u64>,
+    /// Rows stepped over and not yet handed out.
+    pending: VecDeque<RecordBatch>,
+    interrupt: Interrupt,
+    /// The session's flag for a streamed statement that failed.
+    failed: Arc<AtomicBool>,
+    done: bool,
+}
+
+impl Iterator for FetchStream {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Result<RecordBatch>> {
+        loop {
+            if let Some(batch) = self.pending.pop_front() {
+                return Some(Ok(batch));
+            }
+            if self.done {
+                return None;
+            }
+            let mut reader = lock(&self.reader);
+            let interrupt = &self.interrupt;
+            let step = match reader.forward_step(&mut self.remaining) {
+                Ok(Step::NeedRows) => reader
+                    .store
+                    .pull(&|| interrupt.check())
+                    .map(|_| Step::Rows(Vec::new())),
+                other => other,
+            };
+            match step {
+                Ok(Step::Rows(batches)) => self.pending.extend(batches),
+                Ok(Step::NeedRows) => {}
+                Ok(Step::Done) => self.done = true,
+                Err(e) => {
+                    reader.failed = true;
+                    self.failed.store(true, Ordering::Relaxed);
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
     }
 }
 
