@@ -57,7 +57,8 @@ fn small_work_mem_session(engine: &Arc<Engine>) -> Session {
         RecordBatch::try_from_iter([("x", Arc::new(Int64Array::from_iter_values(1..=ROWS)) as _)])
             .expect("the rows");
     s.append_batches("t", &[batch]).expect("the rows appended");
-    s.run("SET work_mem = '64kB'").expect("work_mem at its minimum");
+    s.run("SET work_mem = '64kB'")
+        .expect("work_mem at its minimum");
     s
 }
 
