@@ -658,7 +658,7 @@ fn drop_object_columns(objects: &mut Objects, table: u64, column: &str) {
 }
 
 /// The error for `RENAME TO schema.name`: PostgreSQL's grammar takes a bare name there.
-fn rename_target_error(name: &ast::ObjectName) -> Error {
+pub(crate) fn rename_target_error(name: &ast::ObjectName) -> Error {
     Error::Syntax {
         message: format!("syntax error at or near \".\" in RENAME TO {name}"),
         position: None,

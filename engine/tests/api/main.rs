@@ -10,6 +10,7 @@ mod corruption;
 mod cursor_spill;
 mod data_dir_lock;
 mod proc_catalog;
+mod renames;
 mod session;
 mod single_row_inserts;
 mod statistics;
