@@ -1338,6 +1338,9 @@ impl Session {
                 copy::options::Transfer::Unload(u) => self.unload(u),
                 copy::options::Transfer::External(e) => self.external_ddl(e, &stmt.text),
                 copy::options::Transfer::Analyze(a) => self.analyze(a),
+                copy::options::Transfer::CommentOnConstraint(c) => {
+                    self.comment_on_constraint(c, &stmt.text)
+                }
                 copy::options::Transfer::Checkpoint => {
                     let manifest = self.current_manifest();
                     let superuser =
