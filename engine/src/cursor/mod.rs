@@ -20,7 +20,11 @@
 //! SCROLL may go back at any time, so it keeps (spools) every batch it has read, never more:
 //! the newest up to `work_mem` in memory, the older ones in a spill file of the data directory
 //! (see [`RowStore`]), so its memory stays bounded whatever the client reads. A FETCH that needs
-//! the end of the result (FETCH ALL, FETCH LAST, ABSOLUTE -n) reads the stream to its end.
+//! the end of the result (FETCH LAST, ABSOLUTE -n) reads the stream to its end before it
+//! answers. A forward FETCH (FETCH ALL, FETCH n) does not gather its answer: once it has rows
+//! in hand and needs more, the rest goes out as a [`FetchStream`] over the cursor's shared
+//! [`Reader`], a batch at a time as the client takes the rows (see
+//! [`Reader::forward_step`] for why that is the same as one FETCH).
 //!
 //! Between FETCHes the query thread waits on the full channel without its query slot
 //! (`exec::stream::Idle::YieldSlot`) and queues for one again when a FETCH takes rows: an
