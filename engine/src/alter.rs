@@ -492,6 +492,114 @@ impl Session {
     }
 }
 
+/// `COMMENT ON CONSTRAINT name ON table IS 'text' | NULL`, which sqlparser does not read:
+/// it is read here from tokens and travels as a `copy::options::Transfer::CommentOnConstraint`,
+/// as CHECKPOINT does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommentOnConstraint {
+    /// The constraint's name, folded as an identifier.
+    pub constraint: String,
+    /// The table's name, one or two parts, folded as identifiers.
+    pub table: Vec<String>,
+    /// The comment; `None` for `IS NULL`.
+    pub comment: Option<String>,
+}
+
+/// True when the tokens (whitespace skipped) start with `COMMENT ON CONSTRAINT`.
+pub fn is_comment_on_constraint(tokens: &[sqlparser::tokenizer::TokenWithSpan]) -> bool {
+    let mut c = crate::copy::options::Cursor::new("", tokens);
+    c.eat("comment") && c.eat("on") && c.eat("constraint")
+}
+
+/// Parses `COMMENT ON CONSTRAINT name ON [schema.]table IS { 'text' | NULL }`.
+pub fn parse_comment_on_constraint(
+    sql: &str,
+    tokens: &[sqlparser::tokenizer::TokenWithSpan],
+) -> Result<CommentOnConstraint> {
+    use sqlparser::tokenizer::Token;
+    let mut c = crate::copy::options::Cursor::new(sql, tokens);
+    c.expect("comment")?;
+    c.expect("on")?;
+    c.expect("constraint")?;
+    let constraint = c.ident()?;
+    c.expect("on")?;
+    let mut table = vec![c.ident()?];
+    while c.eat_token(&Token::Period) {
+        table.push(c.ident()?);
+    }
+    c.expect("is")?;
+    let comment = if c.eat("null") {
+        None
+    } else {
+        Some(c.string()?)
+    };
+    if !c.done() || table.len() > 2 {
+        return Err(c.error());
+    }
+    Ok(CommentOnConstraint {
+        constraint,
+        table,
+        comment,
+    })
+}
+
+impl Session {
+    /// COMMENT ON CONSTRAINT: sets or removes the description `pg_description` shows for the
+    /// constraint (classoid `pg_constraint`). The table's owner (or a superuser) may.
+    pub(crate) fn comment_on_constraint(
+        &mut self,
+        stmt: &CommentOnConstraint,
+        text: &str,
+    ) -> Result<StatementResult> {
+        let manifest = self.current_manifest();
+        let info = self.session_info(&manifest);
+        let name = ast::ObjectName::from(
+            stmt.table
+                .iter()
+                .map(|part| ast::Ident::with_quote('"', part))
+                .collect::<Vec<_>>(),
+        );
+        let (schema, table_name) = {
+            let mut binder = Binder::new(&manifest, text, None);
+            binder.session = Some(&info);
+            binder.table_name(&name)?
+        };
+        let Some(table) = manifest.table(&schema, &table_name) else {
+            return Err(missing_table(&manifest, &schema, &table_name));
+        };
+        let Some(constraint) = manifest
+            .objects
+            .constraints_of(table.id)
+            .find(|k| k.name == stmt.constraint)
+        else {
+            return Err(Error::UndefinedObject {
+                message: format!(
+                    "constraint \"{}\" for table \"{table_name}\" does not exist",
+                    stmt.constraint
+                ),
+                position: None,
+            });
+        };
+        let actor = Actor::of(&manifest.security, self.role_oid);
+        // PostgreSQL names the table a relation here.
+        security::check_owner(&actor, table).map_err(|_| Error::InsufficientPrivilege {
+            message: format!("must be owner of relation {table_name}"),
+        })?;
+        let object = constraint.id;
+        // PostgreSQL stores an empty comment as none.
+        let comment = stmt.comment.clone().filter(|c| !c.is_empty());
+        if manifest.objects.comment(object, None) == comment.as_deref() {
+            return Ok(command("COMMENT"));
+        }
+        self.write_at(&manifest, |t| {
+            let mut objects = t.snapshot().objects.clone();
+            objects.set_comment(object, None, comment);
+            t.set_objects(objects).map_err(storage_error)
+        })?;
+        Ok(command("COMMENT"))
+    }
+}
+
 /// The column of `ADD COLUMN column` and its DEFAULT value (a one-row array, `None` for no
 /// default or a NULL one). The default must be a constant expression: no column, no
 /// subquery (0A000, as PostgreSQL); it is evaluated once, here, and converted to the
@@ -658,7 +766,7 @@ fn drop_object_columns(objects: &mut Objects, table: u64, column: &str) {
 }
 
 /// The error for `RENAME TO schema.name`: PostgreSQL's grammar takes a bare name there.
-fn rename_target_error(name: &ast::ObjectName) -> Error {
+pub(crate) fn rename_target_error(name: &ast::ObjectName) -> Error {
     Error::Syntax {
         message: format!("syntax error at or near \".\" in RENAME TO {name}"),
         position: None,

@@ -17,6 +17,7 @@
 //! - `query_log`: STL_QUERY, the log of the queries the engine ran.
 //! - `schemas`: CREATE / DROP SCHEMA, the search path, and each session's temporary schema.
 //! - `constraints`: PRIMARY KEY, UNIQUE and FOREIGN KEY constraints (kept, not enforced).
+//! - `alter`: ALTER TABLE and COMMENT ON; `rename`: ALTER VIEW / ALTER INDEX ... RENAME TO.
 //! - `cursor`: DECLARE, FETCH, MOVE, CLOSE; `savepoint`: SAVEPOINT, RELEASE, ROLLBACK TO and
 //!   the end of a transaction block.
 //!
@@ -41,6 +42,7 @@ mod parse;
 pub mod pgtext;
 pub mod planner;
 pub mod query_log;
+mod rename;
 mod savepoint;
 pub mod schemas;
 pub mod security;
@@ -1336,6 +1338,9 @@ impl Session {
                 copy::options::Transfer::Unload(u) => self.unload(u),
                 copy::options::Transfer::External(e) => self.external_ddl(e, &stmt.text),
                 copy::options::Transfer::Analyze(a) => self.analyze(a),
+                copy::options::Transfer::CommentOnConstraint(c) => {
+                    self.comment_on_constraint(c, &stmt.text)
+                }
                 copy::options::Transfer::Checkpoint => {
                     let manifest = self.current_manifest();
                     let superuser =

@@ -33,8 +33,8 @@ enum Kind {
     /// unit that divides it, as PostgreSQL does.
     Millis,
     /// An amount of memory in bytes (a bare number is kilobytes, as for PostgreSQL's
-    /// work_mem), written with the largest unit that divides it.
-    Memory,
+    /// work_mem), at least `min_kb` kilobytes, written with the largest unit that divides it.
+    Memory { min_kb: u64 },
     /// One of a list of lower-case words.
     Enum(&'static [&'static str]),
     /// `ISO, MDY` and the like: output style, then field order.
@@ -161,7 +161,7 @@ const PARAMS: &[Param] = &[
         // Each session starts with the engine's default, a share of the machine's memory.
         default: Some("0"),
         report: false,
-        kind: Kind::Memory,
+        kind: Kind::Memory { min_kb: 0 },
         description: "Sets the most memory one query may hold (0: no limit); over it, the \
                       query fails with 53200.",
     },
@@ -235,6 +235,14 @@ const PARAMS: &[Param] = &[
         report: false,
         kind: Kind::ReadOnly,
         description: "Sets the current transaction's isolation level.",
+    },
+    Param {
+        name: "work_mem",
+        default: Some("4MB"),
+        report: false,
+        // PostgreSQL's bounds, in kilobytes.
+        kind: Kind::Memory { min_kb: 64 },
+        description: "Sets the maximum memory to be used for query workspaces.",
     },
 ];
 
@@ -317,7 +325,7 @@ impl Settings {
                         parse_millis(value).map_or(value.to_owned(), |ms| ms.to_string()),
                         Some("ms"),
                     ),
-                    Kind::Memory => (
+                    Kind::Memory { .. } => (
                         parse_memory(value).map_or(value.to_owned(), |b| (b >> 10).to_string()),
                         Some("kB"),
                     ),
@@ -331,9 +339,15 @@ impl Settings {
                         Some(max.to_string()),
                         None,
                     ),
-                    Kind::Millis | Kind::Memory => (
+                    Kind::Millis => (
                         "integer",
                         Some("0".to_owned()),
+                        Some(i32::MAX.to_string()),
+                        None,
+                    ),
+                    Kind::Memory { min_kb } => (
+                        "integer",
+                        Some(min_kb.to_string()),
                         Some(i32::MAX.to_string()),
                         None,
                     ),
@@ -429,6 +443,14 @@ impl Settings {
         self.get("query_memory_limit")
             .and_then(parse_memory)
             .unwrap_or(0)
+    }
+
+    /// `work_mem` in bytes: how much of a cursor's rows read so far it keeps in memory before
+    /// it writes the older ones to a spill file.
+    pub fn work_mem_bytes(&self) -> u64 {
+        self.get("work_mem")
+            .and_then(parse_memory)
+            .unwrap_or(4 << 20)
     }
 
     /// Applies a parameter the client sent in its startup message: it becomes the session's
@@ -898,9 +920,18 @@ fn canonical(param: &Param, values: &[Value]) -> Result<String> {
             }
             Ok(format_millis(ms))
         }
-        Kind::Memory => {
+        Kind::Memory { min_kb } => {
             let text = single();
             let bytes = parse_memory(text).ok_or_else(|| bad_value(name, text))?;
+            if min_kb > 0 && !(min_kb..=i32::MAX as u64).contains(&(bytes >> 10)) {
+                return Err(Error::InvalidParameter {
+                    message: format!(
+                        "{} kB is outside the valid range for parameter \"{name}\" ({min_kb} .. {})",
+                        bytes >> 10,
+                        i32::MAX
+                    ),
+                });
+            }
             Ok(crate::exec::memory::format_bytes(bytes))
         }
         Kind::Enum(words) => {
@@ -1022,7 +1053,7 @@ fn category(name: &str) -> &'static str {
         "standard_conforming_strings" => {
             "Version and Platform Compatibility / Previous PostgreSQL Versions"
         }
-        "query_memory_limit" => "Resource Usage / Memory",
+        "query_memory_limit" | "work_mem" => "Resource Usage / Memory",
         _ => "Preset Options",
     }
 }

@@ -26,6 +26,8 @@
 //! - [`fault`]: fault injection on the write path, for tests.
 //! - [`statistics`]: per-table statistics gathered by ANALYZE, in their own files
 //!   (format: `docs/statistics.md`).
+//! - [`spill`]: temporary files of batches kept past a memory bound (a scrollable cursor's
+//!   rows), in Arrow IPC.
 //! - [`store`]: the data directory: recovery and garbage collection on open, reads, commits.
 //! - [`transaction`]: write transactions and their commit protocol (`docs/transactions.md`).
 //! - [`error`]: the crate's one error type.
@@ -47,6 +49,7 @@ pub mod objects;
 pub mod resident;
 pub mod security;
 pub mod segment;
+pub mod spill;
 pub mod statistics;
 pub mod store;
 pub mod transaction;

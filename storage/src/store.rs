@@ -9,6 +9,8 @@
 //!   tables/<table id>/<segment id, 20 digits>.seg
 //!   wal/basalt.wal                           commits since the newest manifest (docs/wal.md)
 //!   stats/<table id, 20 digits>.stats        ANALYZE's statistics (docs/statistics.md)
+//!   tmp/<number, 20 digits>.spill             batches kept past a memory bound (spill.rs),
+//!                                            emptied at startup
 //! ```
 //! The commit protocol is described in `docs/transactions.md`.
 
@@ -481,6 +483,7 @@ impl Store {
     pub fn open_with(dir: &Path, options: StoreOptions) -> Result<Store> {
         create_dir(dir)?;
         let lock = lock_dir(dir)?;
+        crate::spill::remove_leftovers(dir)?;
         let manifest_dir = dir.join(MANIFEST_DIR);
         let tables_dir = dir.join(TABLES_DIR);
         create_dir(&manifest_dir)?;
@@ -631,6 +634,11 @@ impl Store {
     /// The data directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// A new spill file in the data directory's `tmp/`, removed when dropped.
+    pub fn spill_file(&self) -> Result<crate::spill::SpillFile> {
+        crate::spill::SpillFile::create(&self.dir)
     }
 
     /// The latest committed version. Cheap: clones an `Arc`.

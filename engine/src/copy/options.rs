@@ -310,6 +310,7 @@ pub fn is_transfer(tokens: &[TokenWithSpan]) -> bool {
     if crate::external::ddl::is_external(tokens)
         || crate::analyze::is_analyze(tokens)
         || crate::checkpoint::is_checkpoint(tokens)
+        || crate::alter::is_comment_on_constraint(tokens)
     {
         return true;
     }
@@ -349,6 +350,8 @@ pub enum Transfer {
     Analyze(crate::analyze::AnalyzeStatement),
     /// CHECKPOINT (see `checkpoint`), which sqlparser does not read.
     Checkpoint,
+    /// COMMENT ON CONSTRAINT (see `alter`), which sqlparser does not read.
+    CommentOnConstraint(crate::alter::CommentOnConstraint),
 }
 
 /// Parses one COPY-from-file or UNLOAD statement (`tokens` without the `;`).
@@ -361,6 +364,10 @@ pub fn parse_transfer(sql: &str, tokens: &[TokenWithSpan]) -> Result<Transfer> {
     }
     if crate::checkpoint::is_checkpoint(tokens) {
         return crate::checkpoint::parse(sql, tokens).map(|()| Transfer::Checkpoint);
+    }
+    if crate::alter::is_comment_on_constraint(tokens) {
+        return crate::alter::parse_comment_on_constraint(sql, tokens)
+            .map(Transfer::CommentOnConstraint);
     }
     let mut c = Cursor::new(sql, tokens);
     if c.eat("unload") {

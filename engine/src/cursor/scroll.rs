@@ -89,7 +89,7 @@ impl Scroll {
     }
 
     /// The executor's position: 0 before the first row, n + 1 after the last.
-    fn current(&self) -> u64 {
+    pub(crate) fn current(&self) -> u64 {
         self.pos + u64::from(self.at_end)
     }
 

@@ -1,16 +1,17 @@
 //! A session's cursors: DECLARE (bound by the binder, see `bind_declare`), FETCH, MOVE, CLOSE,
 //! and what the end of a transaction block or a savepoint does to them.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use std::sync::atomic::AtomicBool;
 
 use sqlparser::ast;
 
 use super::parse::FetchCommand;
-use super::{Cursor, CursorOptions, Feed, RowStore, Rows};
+use super::parse::{Count, Direction};
+use super::{lock, Cursor, CursorOptions, Feed, FetchStream, Reader, RowStore, Rows, Spill, Step};
 use crate::error::{Error, Result};
-use crate::exec::stream::{self, Idle, QueryJob};
+use crate::exec::stream::{self, Idle, QueryJob, RowStream};
 use crate::interrupt::InterruptSource;
 use crate::planner::bind::{normalize_ident, Binder};
 use crate::planner::plan::Plan;
@@ -77,10 +78,13 @@ impl Session {
             Rows::Pending(Box::new(plan))
         } else {
             // Its implicit transaction ends here: it is read whole now, as at a COMMIT.
-            let mut store = RowStore::streaming(Some(self.start_feed(plan, statement)?));
+            let mut store = RowStore::streaming(
+                Some(self.start_feed(plan, statement)?),
+                Some(self.cursor_spill()),
+            );
             let interrupt = self.statement_interrupt();
             while store.pull(&|| interrupt.check())? {}
-            Rows::Ready(Box::new(store))
+            Rows::Ready(Arc::new(Mutex::new(Reader::new(store, options.no_scroll))))
         };
         let created_micros = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -93,7 +97,6 @@ impl Session {
             options,
             created_micros,
             rows,
-            scroll: super::scroll::Scroll::new(options.no_scroll),
             level: self.savepoints.len(),
             in_block: self.txn.is_some(),
         });
@@ -189,6 +192,11 @@ impl Session {
     }
 
     fn fetch_at(&mut self, i: usize, fetch: &FetchCommand) -> Result<StatementResult> {
+        let cannot_run = || Error::ObjectNotInPrerequisiteState {
+            message: format!("portal \"{}\" cannot be run", fetch.cursor),
+            detail: None,
+            hint: None,
+        };
         let pending = match self.cursors.get_mut(i).map(|c| (&mut c.rows, &c.statement)) {
             Some((rows @ Rows::Pending(_), statement)) => {
                 let statement = Arc::clone(statement);
@@ -198,41 +206,77 @@ impl Session {
                 }
             }
             Some((Rows::Ready(_), _)) => None,
-            Some((Rows::Failed, _)) | None => {
-                return Err(Error::ObjectNotInPrerequisiteState {
-                    message: format!("portal \"{}\" cannot be run", fetch.cursor),
-                    detail: None,
-                    hint: None,
-                })
-            }
+            Some((Rows::Failed, _)) | None => return Err(cannot_run()),
         };
         if let Some((plan, statement)) = pending {
-            let feed = self.start_feed(*plan, &statement)?;
-            if let Some(cursor) = self.cursors.get_mut(i) {
-                cursor.rows = Rows::Ready(Box::new(RowStore::streaming(Some(feed))));
-            }
+            self.start_reader(i, *plan, &statement)?;
         }
         let interrupt = self.statement_interrupt();
         let check = || interrupt.check();
         let cursor = self
             .cursors
-            .get_mut(i)
+            .get(i)
             .ok_or_else(|| Error::Internal("cursor vanished during FETCH".into()))?;
-        let Rows::Ready(store) = &mut cursor.rows else {
+        let Rows::Ready(shared) = &cursor.rows else {
             return Err(Error::Internal("cursor has no rows after running".into()));
         };
+        let shared = Arc::clone(shared);
+        let columns = cursor.columns.clone();
+        let no_scroll = cursor.options.no_scroll;
+        let mut reader = lock(&shared);
+        if reader.failed {
+            return Err(cannot_run());
+        }
+        // A FETCH forward returns rows as they are read (FETCH 0 re-reads the current row).
+        let forward = match (fetch.moving, fetch.direction) {
+            (false, Direction::Forward(Count::Rows(n))) if n > 0 => Some(Some(n)),
+            (false, Direction::Forward(Count::All)) => Some(None),
+            _ => None,
+        };
+        if let Some(mut remaining) = forward {
+            let mut batches = Vec::new();
+            loop {
+                match reader.forward_step(&mut remaining)? {
+                    Step::Rows(rows) => batches.extend(rows),
+                    Step::Done => break,
+                    // Rows are in hand and the rest must wait for the query: the rest
+                    // streams (the first batch is read here, so an error in the query
+                    // itself comes before any row, as in PostgreSQL).
+                    Step::NeedRows if self.stream_wanted && !batches.is_empty() => {
+                        drop(reader);
+                        let stream = FetchStream {
+                            reader: shared,
+                            remaining,
+                            pending: batches.into(),
+                            interrupt: interrupt.clone(),
+                            failed: Arc::clone(&self.stream_failed),
+                            done: false,
+                        };
+                        self.streamed = Some(RowStream::fetched(columns.clone(), stream));
+                        // What the caller sees is the stream; this empty result never
+                        // leaves.
+                        return Ok(StatementResult::Query(QueryResult {
+                            columns,
+                            batches: Vec::new(),
+                        }));
+                    }
+                    Step::NeedRows => {
+                        reader.store.pull(&check)?;
+                    }
+                }
+            }
+            return Ok(StatementResult::Query(QueryResult { columns, batches }));
+        }
+        let Reader { store, scroll, .. } = &mut *reader;
         // The scroll rules need the result's size only where a FETCH reaches the end of the
         // rows known: until it does not, or the result is complete, read one more batch.
         let (span, count) = loop {
-            if let Some(outcome) = cursor.scroll.fetch_known(
-                store.total,
-                store.complete(),
-                fetch.direction,
-                fetch.moving,
-            )? {
+            if let Some(outcome) =
+                scroll.fetch_known(store.total, store.complete(), fetch.direction, fetch.moving)?
+            {
                 break outcome;
             }
-            if fetch.moving && cursor.options.no_scroll {
+            if fetch.moving && no_scroll {
                 // A NO SCROLL cursor's MOVE ends at or past every row read so far: none of
                 // them can be returned again.
                 store.forget_below(store.total + 1);
@@ -244,14 +288,34 @@ impl Session {
         } else {
             store.rows(span)?
         };
-        store.forget_below(cursor.scroll.lowest_reachable());
+        store.forget_below(scroll.lowest_reachable());
         if fetch.moving {
             return Ok(command(&format!("MOVE {count}")));
         }
-        Ok(StatementResult::Query(QueryResult {
-            columns: cursor.columns.clone(),
-            batches,
-        }))
+        Ok(StatementResult::Query(QueryResult { columns, batches }))
+    }
+
+    /// Starts cursor `i`'s query (see the module docs) and makes its reader.
+    fn start_reader(&mut self, i: usize, plan: Plan, statement: &Arc<str>) -> Result<()> {
+        let feed = self.start_feed(plan, statement)?;
+        let spill = Some(self.cursor_spill());
+        if let Some(cursor) = self.cursors.get_mut(i) {
+            let store = RowStore::streaming(Some(feed), spill);
+            cursor.rows = Rows::Ready(Arc::new(Mutex::new(Reader::new(
+                store,
+                cursor.options.no_scroll,
+            ))));
+        }
+        Ok(())
+    }
+
+    /// Where a cursor whose query starts now keeps the rows it reads: `work_mem` bytes in
+    /// memory, the rest in a spill file of the data directory.
+    fn cursor_spill(&self) -> Spill {
+        Spill {
+            store: Arc::clone(&self.engine.store),
+            memory_bytes_max: self.settings.work_mem_bytes(),
+        }
     }
 
     /// The interrupt of the statement now running: its cancel requests and
@@ -303,17 +367,15 @@ impl Session {
                 _ => continue,
             };
             if let Some((plan, statement)) = pending {
-                let feed = self.start_feed(plan, &statement)?;
-                if let Some(cursor) = self.cursors.get_mut(i) {
-                    cursor.rows = Rows::Ready(Box::new(RowStore::streaming(Some(feed))));
-                }
+                self.start_reader(i, plan, &statement)?;
             }
             if let Some(Cursor {
-                rows: Rows::Ready(store),
+                rows: Rows::Ready(reader),
                 ..
-            }) = self.cursors.get_mut(i)
+            }) = self.cursors.get(i)
             {
-                while store.pull(&check)? {}
+                let mut reader = lock(reader);
+                while reader.store.pull(&check)? {}
             }
         }
         Ok(())

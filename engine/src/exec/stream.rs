@@ -256,6 +256,8 @@ pub struct RowStream {
 enum Source {
     Ready(std::vec::IntoIter<RecordBatch>),
     Running(Receiver<Result<RecordBatch>>),
+    /// The rest of a cursor's FETCH, read from the cursor as the client takes the rows.
+    Fetch(Box<crate::cursor::FetchStream>),
     Ended,
 }
 
@@ -265,6 +267,15 @@ impl RowStream {
         RowStream {
             columns: result.columns,
             source: Source::Ready(result.batches.into_iter()),
+            log: None,
+        }
+    }
+
+    /// The rest of a cursor's FETCH.
+    pub(crate) fn fetched(columns: Vec<ResultColumn>, fetch: crate::cursor::FetchStream) -> Self {
+        RowStream {
+            columns,
+            source: Source::Fetch(Box::new(fetch)),
             log: None,
         }
     }
@@ -354,6 +365,7 @@ impl Iterator for RowStream {
         let item = match &mut self.source {
             Source::Ready(batches) => batches.next().map(Ok),
             Source::Running(rx) => rx.recv().ok(),
+            Source::Fetch(fetch) => fetch.next(),
             Source::Ended => None,
         };
         match &item {

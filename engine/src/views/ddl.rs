@@ -32,6 +32,10 @@ impl Session {
                 ..
             } => Some(self.drop_views(names, *if_exists, *cascade, &stmt.text)),
             ast::Statement::CreateIndex(ci) => Some(self.create_index(ci, &stmt.text)),
+            ast::Statement::AlterView(av) => Some(self.alter_view_statement(av, &stmt.text)),
+            ast::Statement::AlterIndex { name, operation } => {
+                Some(self.alter_index_statement(name, operation, &stmt.text))
+            }
             ast::Statement::AlterTable(at) => {
                 Some(self.alter_table_statement(at, &stmt.text, stmt.attributes.as_deref()))
             }

@@ -323,6 +323,8 @@ pub(crate) fn is_relation_ddl(statement: &ast::Statement) -> bool {
         ast::Statement::CreateView(_)
             | ast::Statement::CreateIndex(_)
             | ast::Statement::AlterTable(_)
+            | ast::Statement::AlterView(_)
+            | ast::Statement::AlterIndex { .. }
             | ast::Statement::Drop {
                 object_type: ast::ObjectType::View | ast::ObjectType::Index,
                 ..

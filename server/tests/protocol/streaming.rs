@@ -277,8 +277,8 @@ async fn fetched(raw: &mut RawClient, sql: &str) -> (Vec<String>, String) {
 // Input: a NO SCROLL cursor over the query whose last row sleeps ten minutes (a cursor that
 // ran its query whole before its first FETCH would sleep there, and the test step would time
 // out). FETCH n, FETCH FORWARD, MOVE and FETCH NEXT read from the running query in order; a
-// FETCH ALL that reaches the sleeping row is cancelled (57014), which stops the query and
-// frees the only query slot. Before it, a step back on another NO SCROLL cursor is refused
+// FETCH ALL sends the rows before the sleeping one as they come, then is cancelled (57014)
+// while it waits on that row, which stops the query and frees the only query slot. Before it, a step back on another NO SCROLL cursor is refused
 // with 55000, as PostgreSQL refuses it, and leaves that cursor unusable.
 #[tokio::test]
 async fn a_cursor_reads_a_running_query_a_few_rows_at_a_time() {
@@ -318,15 +318,64 @@ async fn a_cursor_reads_a_running_query_a_few_rows_at_a_time() {
     let (rows, tag) = fetched(&mut raw, "FETCH NEXT FROM c").await;
     assert_eq!((rows, tag.as_str()), (vec!["300005".into()], "FETCH 1"));
     raw.send(b'Q', &cstr("FETCH ALL FROM c")).await;
-    // The FETCH waits on the sleeping row: cancel it.
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // The FETCH streams what comes before the sleeping row, then waits on it: cancel it.
+    assert_eq!(
+        first_data_row(&mut raw).await,
+        [Some("300006".into()), Some("".into())]
+    );
     send_cancel(addr, backend_key(&startup)).await;
-    let messages = raw.until_ready().await;
-    assert_eq!(tags(&messages), "EZ");
-    assert_eq!(error_field(&messages[0].1, b'C').as_deref(), Some("57014"));
+    let (_, (tag, body)) = rows_until_other(&mut raw).await;
+    assert_eq!(tag, b'E', "{body:?}");
+    assert_eq!(error_field(&body, b'C').as_deref(), Some("57014"));
+    assert_eq!(raw.recv().await.unwrap(), (b'Z', vec![b'E']));
+    // As in PostgreSQL, the cursor cannot be run again; the block is failed anyway.
     raw.query("ROLLBACK").await;
     let messages = raw.query("SELECT count(*) FROM big").await;
     assert_eq!(text_row(&messages[1].1), [Some(ROWS.to_string())]);
+    server.shutdown().await;
+}
+
+// Input: a scrollable cursor over the query whose last row sleeps ten minutes, read with
+// FETCH 1000000 under a one-second statement_timeout. The rows before the sleeping one
+// arrive while it sleeps, in order (a FETCH that gathered its answer before sending it would
+// send none before the timeout), then 57014 for the timeout fails the block; after ROLLBACK
+// the query slot is free.
+#[tokio::test]
+async fn a_large_fetch_streams_its_rows_and_times_out() {
+    let (server, _dir) = big_table_server().await;
+    let addr = server.local_addr();
+    let (mut raw, _) = RawClient::connect(addr).await;
+    raw.query("BEGIN").await;
+    let messages = raw
+        .query(&format!("DECLARE c SCROLL CURSOR FOR {SLEEPER}"))
+        .await;
+    assert_eq!(tags(&messages), "CZ");
+    raw.query("SET statement_timeout = 1000").await;
+    raw.send(b'Q', &cstr("FETCH 1000000 FROM c")).await;
+    assert_eq!(
+        first_data_row(&mut raw).await,
+        [Some("0".into()), Some("".into())]
+    );
+    let mut next = 1u64;
+    let (tag, body) = loop {
+        let (tag, body) = raw.recv().await.expect("connection closed mid-result");
+        if tag != b'D' {
+            break (tag, body);
+        }
+        assert_eq!(text_row(&body)[0], Some(next.to_string()));
+        next += 1;
+    };
+    assert_eq!(tag, b'E', "{body:?}");
+    assert_eq!(error_field(&body, b'C').as_deref(), Some("57014"));
+    assert_eq!(
+        error_field(&body, b'M').as_deref(),
+        Some("canceling statement due to statement timeout")
+    );
+    // Nothing of the batch holding the sleeping row.
+    assert!(next <= 3 * SEGMENT_ROWS_MAX as u64, "{next} rows");
+    assert_eq!(raw.recv().await.unwrap(), (b'Z', vec![b'E']));
+    raw.query("ROLLBACK").await;
+    the_query_slot_is_free(addr).await;
     server.shutdown().await;
 }
 
