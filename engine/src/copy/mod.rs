@@ -357,13 +357,19 @@ pub(crate) struct RowSink<'a> {
 
 impl<'a> RowSink<'a> {
     fn new(plan: &'a LoadPlan, file: String) -> Self {
+        RowSink::with_rows(plan, file, 0)
+    }
+
+    /// A sink whose builders have room for `rows` rows, so that a chunk's values are not
+    /// copied as the builders grow.
+    fn with_rows(plan: &'a LoadPlan, file: String, rows: usize) -> Self {
         RowSink {
             plan,
             file,
             builders: plan
                 .targets
                 .iter()
-                .map(|t| ColumnBuilder::new(t.ty))
+                .map(|t| ColumnBuilder::with_capacity(t.ty, rows))
                 .collect(),
             values: Vec::with_capacity(plan.targets.len()),
             rows: 0,
@@ -743,8 +749,9 @@ impl Windows {
         let parts: Vec<Result<FileOutcome>> = pieces
             .par_iter()
             .map(|(range, at_line)| {
-                let mut sink = RowSink::new(plan, shown.to_string());
                 let chunk = &buf[start + range.start..start + range.end];
+                let rows = chunk.iter().filter(|b| **b == b'\n').count() + 1;
+                let mut sink = RowSink::with_rows(plan, shown.to_string(), rows);
                 delimited(chunk, *at_line, layout.clone(), &mut sink, interrupt)?;
                 sink.finish()
             })
