@@ -1626,7 +1626,8 @@ fn stats_rows(
 }
 
 /// SVV_TABLE_INFO's `unsorted`: the percentage of rows in segments whose range of the first
-/// sort key column overlaps another segment's (every segment file is sorted within itself, so
+/// sort key column overlaps another segment's beyond a shared end value (every segment file is
+/// sorted within itself, so
 /// only such overlaps leave the table out of order), and of rows still in memory (small
 /// INSERTs, appended in arrival order: Redshift's unsorted region); NULL for a table without a
 /// sort key.
@@ -1646,9 +1647,11 @@ fn unsorted_percent(t: &TableMeta) -> Datum {
             Some((z.min.as_ref()?, z.max.as_ref()?))
         })
         .collect();
+    // Ranges that only touch (one segment ends on the key value the next starts with) are in
+    // order: rows with equal keys have no order among them.
     let overlaps = |a: (&ZoneValue, &ZoneValue), b: (&ZoneValue, &ZoneValue)| {
-        a.0.compare(b.1) != Some(std::cmp::Ordering::Greater)
-            && b.0.compare(a.1) != Some(std::cmp::Ordering::Greater)
+        a.0.compare(b.1) == Some(std::cmp::Ordering::Less)
+            && b.0.compare(a.1) == Some(std::cmp::Ordering::Less)
     };
     let unsorted: u64 = t
         .segments

@@ -860,10 +860,9 @@ impl Session {
             return Err(Error::InFailedTransaction);
         }
         // The rows go to the block's transaction (a savepoint undoes them if the load fails)
-        // or to one of the load's own, a segment's worth at a time as they are read. A table
-        // with a sort key gets them in one append at the end, which sorts the whole load.
+        // or to one of the load's own, a segment's worth at a time as they are read; a table
+        // with a sort key gets them a sorted run at a time.
         let def = table.def.clone();
-        let sorted = !def.sort_columns().is_empty();
         let mut own = match self.txn {
             Some(_) => None,
             None => Some(self.engine.store.begin()),
@@ -877,9 +876,8 @@ impl Session {
             txn,
             def: &def,
             schema: &schema,
-            held: Vec::new(),
-            held_rows: 0,
-            sorted,
+            held: copy::HeldRows::default(),
+            run_rows: copy_run_rows(&def),
         };
         let outcome = copy::load(
             self.engine.files.as_ref(),
@@ -1167,28 +1165,91 @@ impl Session {
                 options: copy::postgres::load_options(&format, self.settings.time_zone()),
             };
             let plan = copy::LoadPlan::new(&request, &meta.def)?;
-            Ok(copy::postgres::CopyIn::new(
-                schema,
-                table,
-                plan,
-                format.binary,
-            ))
+            let interrupt = self.interrupts.start(std::time::Duration::from_millis(
+                self.settings.statement_timeout_ms(),
+            ));
+            let mut copy = copy::postgres::CopyIn::new(schema, plan, format.binary, interrupt);
+            // The rows go to the block's transaction (a savepoint undoes them if the load
+            // fails) or to one of the load's own, as windows of the data arrive.
+            match &self.txn {
+                Some(t) => copy.mark = Some(t.savepoint()),
+                None => copy.own = Some(self.engine.store.begin()),
+            }
+            Ok(copy)
         })())
     }
 
-    /// Loads the data a [`copy::postgres::CopyIn`] collected, in one commit: `COPY n`.
-    pub fn copy_in_finish(&mut self, copy: copy::postgres::CopyIn) -> Result<StatementResult> {
+    /// Parses and appends what a COPY FROM STDIN gathered of complete records, when
+    /// [`copy::postgres::CopyIn::push`] says a window is full. An error is kept in the copy:
+    /// what it loaded is dropped, the rest of the data is ignored, and
+    /// [`Session::copy_in_finish`] reports it.
+    pub fn copy_in_flush(&mut self, copy: &mut copy::postgres::CopyIn) {
+        if copy.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.copy_in_parse(copy, false) {
+            self.copy_in_fail(copy, e);
+        }
+    }
+
+    /// Parses the gathered records (all of them at `eof`) and appends whole runs of rows
+    /// (every row at `eof`) to the load's transaction.
+    fn copy_in_parse(&mut self, copy: &mut copy::postgres::CopyIn, eof: bool) -> Result<()> {
+        let def = copy.plan.table.clone();
+        let schema = copy.schema.clone();
+        let run_rows = copy_run_rows(&def);
+        let mut own = copy.own.take();
+        let outcome = (|| {
+            let txn = match (own.as_mut(), self.txn.as_mut()) {
+                (Some(t), _) | (None, Some(t)) => t,
+                (None, None) => return Err(Error::Internal("COPY without a transaction".into())),
+            };
+            copy.parse(eof, &mut |held, batches| {
+                let ready = held.take(batches, run_rows);
+                append_fitted(txn, &def, &schema, &ready)
+            })?;
+            if eof {
+                append_fitted(txn, &def, &schema, &copy.held.rest())?;
+            }
+            Ok(())
+        })();
+        copy.own = own;
+        outcome
+    }
+
+    /// A COPY FROM STDIN failed: its rows are dropped (its own transaction, or the block
+    /// back to the savepoint taken before it) and the error kept for its end.
+    fn copy_in_fail(&mut self, copy: &mut copy::postgres::CopyIn, e: Error) {
+        copy.own = None;
+        if let (Some(mark), Some(t)) = (copy.mark.take(), self.txn.as_mut()) {
+            t.rollback_to(&mark);
+        }
+        copy.input.buf = Vec::new();
+        drop(copy.held.rest());
+        copy.error = Some(e);
+    }
+
+    /// Ends a COPY FROM STDIN: parses and appends the rest of its data and commits (its own
+    /// transaction; inside a block the rows stay in the block's): `COPY n`. An error at any
+    /// point leaves nothing loaded.
+    pub fn copy_in_finish(&mut self, mut copy: copy::postgres::CopyIn) -> Result<StatementResult> {
         if self.failed {
             return Err(Error::InFailedTransaction);
         }
-        let interrupt = self.interrupts.start(std::time::Duration::from_millis(
-            self.settings.statement_timeout_ms(),
-        ));
-        let loaded = copy::load_stdin(copy.data(), &copy.plan, &interrupt);
-        let result = loaded.and_then(|batches| self.append_to(&copy.schema, &copy.table, &batches));
-        match result {
-            Ok(rows) => Ok(command(&format!("COPY {rows}"))),
-            Err(e) => {
+        if copy.error.is_none() {
+            let done = self
+                .copy_in_parse(&mut copy, true)
+                .and_then(|()| match copy.own.take() {
+                    Some(t) => t.commit().map(drop).map_err(storage_error),
+                    None => Ok(()),
+                });
+            if let Err(e) = done {
+                self.copy_in_fail(&mut copy, e);
+            }
+        }
+        match copy.error.take() {
+            None => Ok(command(&format!("COPY {}", copy.rows))),
+            Some(e) => {
                 if self.txn.is_some() {
                     self.failed = true;
                 }
@@ -1200,7 +1261,10 @@ impl Session {
     /// Ends a COPY FROM STDIN that failed before its data was loaded (the client's
     /// CopyFail, or data the protocol layer could not decode): nothing is loaded, and inside
     /// a transaction block the transaction fails, as any error fails it.
-    pub fn copy_in_abort(&mut self, copy: copy::postgres::CopyIn) {
+    pub fn copy_in_abort(&mut self, mut copy: copy::postgres::CopyIn) {
+        if copy.error.is_none() {
+            self.copy_in_fail(&mut copy, Error::Cancelled);
+        }
         drop(copy);
         if self.txn.is_some() {
             self.failed = true;
@@ -1797,62 +1861,54 @@ impl Session {
     }
 }
 
-/// COPY's rows on their way into a transaction: held until a segment's worth has arrived,
-/// then appended in whole segments; the rest at the end.
+/// COPY's rows on their way into a transaction: held until a whole run has arrived (see
+/// [`copy_run_rows`]), then appended; the rest at the end.
 struct CopyWriter<'t> {
     txn: &'t mut Transaction,
     def: &'t basalt_storage::TableDef,
     schema: &'t str,
-    held: Vec<RecordBatch>,
-    held_rows: usize,
-    /// A table with a sort key: everything is held and appended (so sorted) at once.
-    sorted: bool,
+    held: copy::HeldRows,
+    run_rows: usize,
 }
 
 impl CopyWriter<'_> {
     fn take(&mut self, batches: Vec<RecordBatch>) -> Result<()> {
-        self.held_rows += batches.iter().map(|b| b.num_rows()).sum::<usize>();
-        self.held.extend(batches);
-        let segment = basalt_storage::segment::SEGMENT_ROWS_MAX as usize;
-        if self.sorted || self.held_rows < segment {
-            return Ok(());
-        }
-        // Whole segments now; the rows past the last whole one wait for more.
-        let mut now = (self.held_rows / segment) * segment;
-        let mut ready = Vec::new();
-        let mut rest = Vec::new();
-        for b in std::mem::take(&mut self.held) {
-            let n = b.num_rows();
-            if now >= n {
-                now -= n;
-                ready.push(b);
-            } else if now > 0 {
-                ready.push(b.slice(0, now));
-                rest.push(b.slice(now, n - now));
-                now = 0;
-            } else {
-                rest.push(b);
-            }
-        }
-        self.held_rows = rest.iter().map(|b| b.num_rows()).sum();
-        self.held = rest;
-        self.append(&ready)
-    }
-
-    fn append(&mut self, batches: &[RecordBatch]) -> Result<()> {
-        let fitted = fit_batches(self.def, &self.def.name, batches)?;
-        if fitted.iter().any(|b| b.num_rows() > 0) {
-            self.txn
-                .append(self.schema, &self.def.name, &fitted)
-                .map_err(storage_error)?;
-        }
-        Ok(())
+        let ready = self.held.take(batches, self.run_rows);
+        append_fitted(self.txn, self.def, self.schema, &ready)
     }
 
     fn finish(mut self) -> Result<()> {
-        let held = std::mem::take(&mut self.held);
-        self.append(&held)
+        let rest = self.held.rest();
+        append_fitted(self.txn, self.def, self.schema, &rest)
     }
+}
+
+/// The rows a load appends at a time: a segment's worth, or for a table with a sort key a
+/// sorted run of [`copy::SORTED_RUN_ROWS_MAX`] (each append is sorted by the storage).
+fn copy_run_rows(def: &basalt_storage::TableDef) -> usize {
+    if def.sort_columns().is_empty() {
+        basalt_storage::segment::SEGMENT_ROWS_MAX as usize
+    } else {
+        copy::SORTED_RUN_ROWS_MAX
+    }
+}
+
+/// Checks and fits a load's rows (see [`fit_batches`]) and appends them to `txn`.
+fn append_fitted(
+    txn: &mut Transaction,
+    def: &basalt_storage::TableDef,
+    schema: &str,
+    batches: &[RecordBatch],
+) -> Result<()> {
+    if batches.is_empty() {
+        return Ok(());
+    }
+    let fitted = fit_batches(def, &def.name, batches)?;
+    if fitted.iter().any(|b| b.num_rows() > 0) {
+        txn.append(schema, &def.name, &fitted)
+            .map_err(storage_error)?;
+    }
+    Ok(())
 }
 
 /// Checks batches of exactly a table's columns (types and NOT NULL) and fits CHAR(n) /

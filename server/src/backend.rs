@@ -134,8 +134,15 @@ pub trait BackendSession: Send + 'static {
         })
     }
 
-    /// Adds one CopyData message's bytes.
-    fn copy_in_push(_copy: &mut Self::CopyIn, _data: &[u8]) {}
+    /// Adds one CopyData message's bytes. True when the copy holds a full window of data:
+    /// the caller then runs [`BackendSession::copy_in_flush`] before adding more.
+    fn copy_in_push(_copy: &mut Self::CopyIn, _data: &[u8]) -> bool {
+        false
+    }
+
+    /// Loads the full window of data a COPY FROM STDIN holds; an error is kept in the copy
+    /// and reported by [`BackendSession::copy_in_finish`].
+    fn copy_in_flush(&mut self, _copy: &mut Self::CopyIn) {}
 
     /// Loads what the client sent; the command tag (`COPY n`).
     fn copy_in_finish(&mut self, _copy: Self::CopyIn) -> std::result::Result<String, SqlError> {
@@ -321,18 +328,22 @@ impl BackendSession for Session {
         Ok((copy, format))
     }
 
-    fn copy_in_push(copy: &mut Self::CopyIn, data: &[u8]) {
+    fn copy_in_push(copy: &mut Self::CopyIn, data: &[u8]) -> bool {
         if copy.error.is_some() {
-            return;
+            return false;
         }
         let Some(reader) = &mut copy.binary else {
-            copy.sink.push(data);
-            return;
+            return copy.sink.push(data);
         };
         copy.lines.clear();
         let decoded = reader.push(data, &mut copy.lines);
-        copy.sink.push(&copy.lines);
+        let full = copy.sink.push(&copy.lines);
         copy.error = decoded.err();
+        full && copy.error.is_none()
+    }
+
+    fn copy_in_flush(&mut self, copy: &mut Self::CopyIn) {
+        Session::copy_in_flush(self, &mut copy.sink);
     }
 
     fn copy_in_finish(&mut self, copy: Self::CopyIn) -> std::result::Result<String, SqlError> {

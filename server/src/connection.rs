@@ -105,6 +105,9 @@ pub(crate) struct Connection<B: Backend> {
     cancel_pid: OnceLock<i32>,
     /// The COPY FROM STDIN whose CopyData messages are arriving.
     copy_in: std::sync::Mutex<Option<<B::Session as BackendSession>::CopyIn>>,
+    /// The error that ended a COPY FROM STDIN while a window of its data was loading (the
+    /// load panicked), reported when the client ends the COPY.
+    copy_in_lost: std::sync::Mutex<Option<SqlError>>,
     /// Who is logging in, from the startup message on.
     login: std::sync::Mutex<Option<LoginPlan>>,
     /// The role whose connection count this connection holds, once it counts.
@@ -144,6 +147,7 @@ impl<B: Backend> Connection<B> {
             statement_names: std::sync::Mutex::default(),
             cancel_pid: OnceLock::new(),
             copy_in: std::sync::Mutex::new(None),
+            copy_in_lost: std::sync::Mutex::new(None),
             login: std::sync::Mutex::new(None),
             counted_role: OnceLock::new(),
             hangup: OnceLock::new(),
@@ -520,6 +524,7 @@ impl<B: Backend> Connection<B> {
             Err(error) => return Ok(Err(error)),
         };
         *lock_copy(&self.copy_in) = Some(copy);
+        *lock_copy(&self.copy_in_lost) = None;
         let code = i8::from(format.binary);
         feed(
             client,
@@ -708,8 +713,27 @@ impl<B: Backend> CopyHandler for Connection<B> {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        if let Some(copy) = lock_copy(&self.copy_in).as_mut() {
-            <B::Session as BackendSession>::copy_in_push(copy, &copy_data.data);
+        let full = match lock_copy(&self.copy_in).as_mut() {
+            Some(copy) => <B::Session as BackendSession>::copy_in_push(copy, &copy_data.data),
+            None => false,
+        };
+        if !full {
+            return Ok(());
+        }
+        // A full window is parsed and appended before more data is read, so the load holds
+        // about a window however much the client sends; the socket waits meanwhile.
+        let Some(mut copy) = lock_copy(&self.copy_in).take() else {
+            return Ok(());
+        };
+        let session = self.session()?;
+        let flushed = exec::blocking(&session, move |s| {
+            s.copy_in_flush(&mut copy);
+            Ok(copy)
+        })
+        .await;
+        match flushed {
+            Ok(copy) => *lock_copy(&self.copy_in) = Some(copy),
+            Err(error) => *lock_copy(&self.copy_in_lost) = Some(error),
         }
         Ok(())
     }
@@ -722,6 +746,10 @@ impl<B: Backend> CopyHandler for Connection<B> {
     {
         let copy = lock_copy(&self.copy_in).take();
         let Some(copy) = copy else {
+            if let Some(error) = lock_copy(&self.copy_in_lost).take() {
+                client.set_transaction_status(self.transaction_status());
+                return Err(error.into());
+            }
             return Err(SqlError::error(code::PROTOCOL_VIOLATION, "no COPY in progress").into());
         };
         let session = self.session()?;
@@ -739,6 +767,7 @@ impl<B: Backend> CopyHandler for Connection<B> {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let copy = lock_copy(&self.copy_in).take();
+        *lock_copy(&self.copy_in_lost) = None;
         if let (Some(copy), Ok(session)) = (copy, self.session()) {
             // An abandoned COPY fails the transaction block it ran in, as any error does.
             let aborted = exec::blocking(&session, move |s| {

@@ -105,6 +105,29 @@ fn read_paths(fs: &dyn FileStore, location: &str, width: usize) -> Result<Vec<Ve
         .collect()
 }
 
+/// How a COPY's JSON objects map to its target columns: a jsonpaths file's paths, or the
+/// columns' names (`'auto'`, maybe ignoring case).
+pub(crate) struct JsonColumns {
+    paths: Option<Vec<Vec<Step>>>,
+    names: Vec<String>,
+    ignore_case: bool,
+}
+
+impl JsonColumns {
+    /// Reads the jsonpaths file, if `mode` names one.
+    pub(crate) fn new(mode: &JsonMode, fs: &dyn FileStore, sink: &RowSink<'_>) -> Result<Self> {
+        let width = sink.plan.targets.len();
+        Ok(JsonColumns {
+            paths: match mode {
+                JsonMode::Paths(p) => Some(read_paths(fs, p, width)?),
+                JsonMode::Auto { .. } => None,
+            },
+            names: sink.plan.targets.iter().map(|t| t.name.clone()).collect(),
+            ignore_case: matches!(mode, JsonMode::Auto { ignore_case: true }),
+        })
+    }
+}
+
 /// Loads every object of `data`.
 pub(crate) fn load_json(
     data: &[u8],
@@ -112,19 +135,42 @@ pub(crate) fn load_json(
     fs: &dyn FileStore,
     sink: &mut RowSink<'_>,
 ) -> Result<()> {
-    let width = sink.plan.targets.len();
-    let paths = match mode {
-        JsonMode::Paths(p) => Some(read_paths(fs, p, width)?),
-        JsonMode::Auto { .. } => None,
-    };
-    let ignore_case = matches!(mode, JsonMode::Auto { ignore_case: true });
-    let names: Vec<String> = sink.plan.targets.iter().map(|t| t.name.clone()).collect();
+    let columns = JsonColumns::new(mode, fs, sink)?;
+    load_json_window(data, true, 1, &columns, sink);
+    Ok(())
+}
+
+/// How far [`load_json_window`] got in its window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct JsonWindow {
+    /// Bytes of the window read: the next window starts with the rest (an unfinished value).
+    pub(crate) consumed: usize,
+    /// The line the rest starts on.
+    pub(crate) line: u64,
+    /// Whether the input is read to its end (the end of the data, or a syntax error, after
+    /// which the stream cannot resume).
+    pub(crate) finished: bool,
+}
+
+/// Loads the complete objects of a window of JSON input that starts on line `line`. Unless
+/// `eof`, a value the window cuts off is left for the next window (with the bytes before it);
+/// at `eof` it is a syntax error.
+pub(crate) fn load_json_window(
+    data: &[u8],
+    eof: bool,
+    mut line: u64,
+    columns: &JsonColumns,
+    sink: &mut RowSink<'_>,
+) -> JsonWindow {
     let mut stream = serde_json::Deserializer::from_slice(data).into_iter::<Value>();
-    let mut line = 1u64;
     let mut counted = 0usize;
     loop {
         if sink.over_limit() {
-            return Ok(());
+            return JsonWindow {
+                consumed: data.len(),
+                line,
+                finished: true,
+            };
         }
         // The line a value starts on: count newlines up to the first non-blank byte.
         let mut start = stream.byte_offset();
@@ -136,22 +182,41 @@ pub(crate) fn load_json(
             start += 1;
         }
         counted = start;
+        let unfinished = JsonWindow {
+            consumed: start,
+            line,
+            finished: false,
+        };
         let Some(next) = stream.next() else {
-            return Ok(());
+            return JsonWindow {
+                consumed: data.len(),
+                line,
+                finished: eof,
+            };
         };
         let end = stream.byte_offset().max(start);
         let raw = &data[start..end.min(data.len())];
         let value = match next {
             Ok(v) => v,
+            Err(e) if e.is_eof() && !eof => return unfinished,
             Err(e) => {
                 // The stream cannot resume after a syntax error: the rest of the file is lost.
                 let cause = Error::BadCopyFileFormat {
                     message: format!("invalid JSON: {e}"),
                 };
                 sink.reject(line, "", &data[start..], &[], cause);
-                return Ok(());
+                return JsonWindow {
+                    consumed: data.len(),
+                    line,
+                    finished: true,
+                };
             }
         };
+        // A number, true, false or null that ends the window may go on in the next one.
+        let delimited = matches!(value, Value::Object(_) | Value::Array(_) | Value::String(_));
+        if !eof && !delimited && end >= data.len() {
+            return unfinished;
+        }
         let Value::Object(map) = &value else {
             let cause = Error::BadCopyFileFormat {
                 message: "a JSON value is not an object".into(),
@@ -159,15 +224,16 @@ pub(crate) fn load_json(
             sink.reject(line, "", raw, &[], cause);
             continue;
         };
-        let fields: Vec<InputField<'_>> = match &paths {
+        let fields: Vec<InputField<'_>> = match &columns.paths {
             Some(paths) => paths
                 .iter()
                 .map(|p| (follow(&value, p).and_then(field_text), &[][..]))
                 .collect(),
-            None => names
+            None => columns
+                .names
                 .iter()
                 .map(|n| {
-                    let v = if ignore_case {
+                    let v = if columns.ignore_case {
                         map.iter()
                             .find(|(k, _)| k.eq_ignore_ascii_case(n))
                             .map(|(_, v)| v)

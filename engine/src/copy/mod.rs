@@ -206,6 +206,7 @@ pub fn load(
         rows: 0,
         max: plan.options.max_error as usize,
         over: None,
+        peak_input_bytes: 0,
     };
     let outcome = list_files(fs, stmt).and_then(|files| {
         for f in &files {
@@ -231,12 +232,14 @@ pub fn load(
 }
 
 /// A load in progress: the sink, the rejects so far, and the error once MAXERROR is passed.
-struct LoadState<'a, 's> {
+pub(crate) struct LoadState<'a, 's> {
     sink: &'a mut BatchSink<'s>,
     rejects: Vec<Reject>,
     rows: u64,
     max: usize,
     over: Option<Error>,
+    /// The most bytes of JSON input held at once, for the tests of the bound.
+    peak_input_bytes: usize,
 }
 
 impl LoadState<'_, '_> {
@@ -354,13 +357,19 @@ pub(crate) struct RowSink<'a> {
 
 impl<'a> RowSink<'a> {
     fn new(plan: &'a LoadPlan, file: String) -> Self {
+        RowSink::with_rows(plan, file, 0)
+    }
+
+    /// A sink whose builders have room for `rows` rows, so that a chunk's values are not
+    /// copied as the builders grow.
+    fn with_rows(plan: &'a LoadPlan, file: String, rows: usize) -> Self {
         RowSink {
             plan,
             file,
             builders: plan
                 .targets
                 .iter()
-                .map(|t| ColumnBuilder::new(t.ty))
+                .map(|t| ColumnBuilder::with_capacity(t.ty, rows))
                 .collect(),
             values: Vec::with_capacity(plan.targets.len()),
             rows: 0,
@@ -525,14 +534,20 @@ fn load_file(
             })
         });
     }
-    if let InputFormat::Json(mode) = &o.format {
-        let data = files::decompress(fs.read(file)?, o.compression, &shown)?;
-        let mut sink = RowSink::new(plan, shown);
-        json::load_json(&data, mode, fs, &mut sink)?;
-        state.take(sink.finish()?)?;
-        return Ok(());
-    }
     let mut input = files::reader(fs.open(file)?, o.compression);
+    if let InputFormat::Json(mode) = &o.format {
+        let columns = json::JsonColumns::new(mode, fs, &RowSink::new(plan, shown.clone()))?;
+        return stream_json(
+            input.as_mut(),
+            o.compression,
+            &shown,
+            plan,
+            &columns,
+            CHUNK_BYTES * 2,
+            interrupt,
+            state,
+        );
+    }
     stream_delimited(
         input.as_mut(),
         o.compression,
@@ -555,12 +570,41 @@ fn stream_delimited(
     interrupt: &Interrupt,
     state: &mut LoadState<'_, '_>,
 ) -> Result<()> {
-    let o = &plan.options;
-    let layout = layout(o);
-    let mut window = CHUNK_BYTES * 2 * rayon::current_num_threads().max(1);
+    let mut windows = Windows::new(&plan.options);
+    let mut eof = false;
+    loop {
+        interrupt.check()?;
+        let want = windows.wanted();
+        if want > 0 && !eof {
+            let got = input
+                .take(want as u64)
+                .read_to_end(&mut windows.buf)
+                .map_err(|e| files::read_error(&e, compression, shown))?;
+            eof = got < want;
+        }
+        if windows.parse(eof, shown, plan, interrupt, state)? != Parsed::More {
+            return Ok(());
+        }
+    }
+}
+
+/// JSON input read as a stream: a window of `window_bytes` at a time, its complete values
+/// loaded and the value it cuts off carried into the next window (which grows while it
+/// holds no complete value).
+#[allow(clippy::too_many_arguments)]
+fn stream_json(
+    input: &mut dyn Read,
+    compression: options::Compression,
+    shown: &str,
+    plan: &LoadPlan,
+    columns: &json::JsonColumns,
+    window_bytes: usize,
+    interrupt: &Interrupt,
+    state: &mut LoadState<'_, '_>,
+) -> Result<()> {
+    let mut window = window_bytes.max(1);
     let mut buf: Vec<u8> = Vec::new();
     let mut line = 1u64;
-    let mut header = true;
     let mut eof = false;
     loop {
         interrupt.check()?;
@@ -572,21 +616,118 @@ fn stream_delimited(
                 .map_err(|e| files::read_error(&e, compression, shown))?;
             eof = got < want;
         }
-        let mut start = 0;
-        if header {
-            // IGNOREHEADER's lines, counted; a header longer than the window waits for more.
-            let mut h = Splitter::new(&buf, layout.clone());
-            h.skip_lines(o.ignore_header);
-            let (at, first_line) = h.position();
-            if at >= buf.len() && !eof && o.ignore_header > 0 {
-                window *= 2;
-                continue;
-            }
-            header = false;
-            start = at;
-            line = first_line;
+        state.peak_input_bytes = state.peak_input_bytes.max(buf.len());
+        let mut sink = RowSink::new(plan, shown.to_string());
+        let done = json::load_json_window(&buf, eof, line, columns, &mut sink);
+        if !state.take(sink.finish()?)? || done.finished {
+            return Ok(());
         }
-        let mut pieces = text::chunks(&buf[start..], &layout, CHUNK_BYTES, line);
+        if done.consumed == 0 {
+            // No value ends in the window: read more.
+            window = window.max(buf.len()) * 2;
+            continue;
+        }
+        buf.drain(..done.consumed);
+        line = done.line;
+    }
+}
+
+/// What [`Windows::parse`] left to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Parsed {
+    /// Records (or a header) wait for more input.
+    More,
+    /// The input is parsed to its end.
+    Done,
+    /// The load must stop: MAXERROR was passed.
+    Stopped,
+}
+
+/// Delimited or fixed-width input arriving a window at a time, from a file or from a
+/// client's COPY FROM STDIN: the bytes gathered but not yet parsed, and where they are.
+///
+/// The buffer holds at most a window (plus the last piece a caller added): [`Windows::parse`]
+/// parses every complete record in it and keeps only the unfinished one at its end.
+#[derive(Debug)]
+pub(crate) struct Windows {
+    layout: Layout,
+    ignore_header: u64,
+    /// Bytes to gather before parsing; doubles while no record ends in a window.
+    pub(crate) window_bytes: usize,
+    /// Bytes of input one worker parses at a time.
+    chunk_bytes: usize,
+    /// The input not parsed yet: the unfinished record of the last window, then what
+    /// arrived since.
+    pub(crate) buf: Vec<u8>,
+    /// The line `buf` starts on.
+    line: u64,
+    /// Whether IGNOREHEADER's lines are still to be skipped.
+    header: bool,
+    /// The most bytes `buf` held when parsed, for the tests of its bound.
+    pub(crate) peak_bytes: usize,
+    /// Windows parsed so far.
+    pub(crate) windows: u64,
+}
+
+impl Windows {
+    pub(crate) fn new(o: &CopyOptions) -> Self {
+        Windows::sized(o, CHUNK_BYTES)
+    }
+
+    /// Windows of two chunks of `chunk_bytes` per worker.
+    pub(crate) fn sized(o: &CopyOptions, chunk_bytes: usize) -> Self {
+        let chunk_bytes = chunk_bytes.max(1);
+        Windows {
+            layout: layout(o),
+            ignore_header: o.ignore_header,
+            window_bytes: chunk_bytes * 2 * rayon::current_num_threads().max(1),
+            chunk_bytes,
+            buf: Vec::new(),
+            line: 1,
+            header: true,
+            peak_bytes: 0,
+            windows: 0,
+        }
+    }
+
+    /// Bytes to add before the window is full.
+    pub(crate) fn wanted(&self) -> usize {
+        self.window_bytes.saturating_sub(self.buf.len())
+    }
+
+    /// Parses the complete records in the buffer (every record at `eof`), in parallel by
+    /// chunks, and hands their rows to `state`; keeps the unfinished record for the next
+    /// window. Without `eof`, a buffer holding no complete chunk waits for more input, and
+    /// the window grows so that more arrives.
+    pub(crate) fn parse(
+        &mut self,
+        eof: bool,
+        shown: &str,
+        plan: &LoadPlan,
+        interrupt: &Interrupt,
+        state: &mut LoadState<'_, '_>,
+    ) -> Result<Parsed> {
+        self.peak_bytes = self.peak_bytes.max(self.buf.len());
+        let mut start = 0;
+        if self.header {
+            // IGNOREHEADER's lines, counted; a header longer than the window waits for more.
+            let mut h = Splitter::new(&self.buf, self.layout.clone());
+            h.skip_lines(self.ignore_header);
+            let (at, first_line) = h.position();
+            if at >= self.buf.len() && !eof && self.ignore_header > 0 {
+                self.window_bytes *= 2;
+                return Ok(Parsed::More);
+            }
+            self.header = false;
+            start = at;
+            self.line = first_line;
+        }
+        let mut pieces = text::chunks(
+            &self.buf[start..],
+            &self.layout,
+            self.chunk_bytes,
+            self.line,
+        );
         let carry = if eof {
             None
         } else {
@@ -594,34 +735,42 @@ fn stream_delimited(
                 Some(last) if !pieces.is_empty() => Some(last),
                 _ => {
                     // No record ends in the window: read more before parsing.
-                    window = window.max(buf.len()) * 2;
+                    self.window_bytes = self.window_bytes.max(self.buf.len()) * 2;
                     if start > 0 {
-                        buf.drain(..start);
+                        self.buf.drain(..start);
                     }
-                    continue;
+                    return Ok(Parsed::More);
                 }
             }
         };
+        self.windows += 1;
+        let buf = &self.buf;
+        let layout = &self.layout;
         let parts: Vec<Result<FileOutcome>> = pieces
             .par_iter()
             .map(|(range, at_line)| {
-                let mut sink = RowSink::new(plan, shown.to_string());
                 let chunk = &buf[start + range.start..start + range.end];
+                let rows = chunk.iter().filter(|b| **b == b'\n').count() + 1;
+                let mut sink = RowSink::with_rows(plan, shown.to_string(), rows);
                 delimited(chunk, *at_line, layout.clone(), &mut sink, interrupt)?;
                 sink.finish()
             })
             .collect();
         for p in parts {
             if !state.take(p?)? {
-                return Ok(());
+                return Ok(Parsed::Stopped);
             }
         }
         match carry {
             Some((range, at_line)) => {
-                buf.drain(..start + range.start);
-                line = at_line;
+                self.buf.drain(..start + range.start);
+                self.line = at_line;
+                Ok(Parsed::More)
             }
-            None => return Ok(()),
+            None => {
+                self.buf.clear();
+                Ok(Parsed::Done)
+            }
         }
     }
 }
@@ -691,22 +840,88 @@ fn load_delimited(
     Ok(out)
 }
 
-/// Loads a COPY FROM STDIN's data; the first bad row is the error (PostgreSQL has no
-/// MAXERROR).
-pub(crate) fn load_stdin(
-    data: &[u8],
+/// Parses what a COPY FROM STDIN's buffer holds of complete records (all of it at `eof`)
+/// and hands the rows to `sink`; the number of rows handed on. The first bad row is the
+/// error (PostgreSQL has no MAXERROR), naming its line.
+pub(crate) fn parse_stdin(
+    input: &mut Windows,
+    eof: bool,
     plan: &LoadPlan,
     interrupt: &Interrupt,
-) -> Result<Vec<RecordBatch>> {
-    let outcome = load_delimited(data, "STDIN", plan, interrupt)?;
-    if let Some(first) = outcome.rejects.into_iter().next() {
+    sink: &mut BatchSink<'_>,
+) -> Result<u64> {
+    let mut state = LoadState {
+        sink,
+        rejects: Vec::new(),
+        rows: 0,
+        max: 0,
+        over: None,
+        peak_input_bytes: 0,
+    };
+    input.parse(eof, "STDIN", plan, interrupt, &mut state)?;
+    if let Some(first) = state.rejects.into_iter().next() {
         return Err(first.error);
     }
-    Ok(outcome
-        .batches
-        .into_iter()
-        .filter(|b| b.num_rows() > 0)
-        .collect())
+    Ok(state.rows)
+}
+
+/// Rows of a load on their way into a transaction, held until a whole run of them has
+/// arrived: a segment's worth for a table without a sort key, [`SORTED_RUN_ROWS_MAX`] for
+/// one with a sort key (the storage sorts each append, so each run is sorted within itself).
+#[derive(Debug, Default)]
+pub(crate) struct HeldRows {
+    batches: Vec<RecordBatch>,
+    rows: usize,
+    /// The most rows held at once, for the tests of the bound.
+    pub(crate) peak_rows: usize,
+}
+
+/// Rows a load into a table with a sort key sorts and appends at a time: four segments. A
+/// larger load leaves several runs, each sorted, whose sort key ranges may overlap (what
+/// SVV_TABLE_INFO's `unsorted` counts) until VACUUM rewrites the table in one sorted run.
+pub const SORTED_RUN_ROWS_MAX: usize = 4 * basalt_storage::segment::SEGMENT_ROWS_MAX as usize;
+
+const _: () =
+    assert!(SORTED_RUN_ROWS_MAX.is_multiple_of(basalt_storage::segment::SEGMENT_ROWS_MAX as usize));
+
+impl HeldRows {
+    /// Adds `batches`; returns the rows to append now: whole runs of `run_rows`, in order
+    /// (empty while less than a run is held).
+    pub(crate) fn take(&mut self, batches: Vec<RecordBatch>, run_rows: usize) -> Vec<RecordBatch> {
+        self.rows += batches.iter().map(|b| b.num_rows()).sum::<usize>();
+        self.batches.extend(batches);
+        self.peak_rows = self.peak_rows.max(self.rows);
+        let run_rows = run_rows.max(1);
+        if self.rows < run_rows {
+            return Vec::new();
+        }
+        // Whole runs now; the rows past the last whole one wait for more.
+        let mut now = (self.rows / run_rows) * run_rows;
+        let mut ready = Vec::new();
+        let mut rest = Vec::new();
+        for b in std::mem::take(&mut self.batches) {
+            let n = b.num_rows();
+            if now >= n {
+                now -= n;
+                ready.push(b);
+            } else if now > 0 {
+                ready.push(b.slice(0, now));
+                rest.push(b.slice(now, n - now));
+                now = 0;
+            } else {
+                rest.push(b);
+            }
+        }
+        self.rows = rest.iter().map(|b| b.num_rows()).sum();
+        self.batches = rest;
+        ready
+    }
+
+    /// The rows still held, at the end of the load.
+    pub(crate) fn rest(&mut self) -> Vec<RecordBatch> {
+        self.rows = 0;
+        std::mem::take(&mut self.batches)
+    }
 }
 
 /// How a COPY's text input splits into fields.
@@ -839,6 +1054,226 @@ pub fn reject_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::copy::options::JsonMode;
+    use arrow_select::concat::concat_batches;
+    use basalt_storage::ColumnDef;
+
+    /// A load of (a INTEGER, b TEXT) with `options`.
+    fn plan(options: CopyOptions) -> LoadPlan {
+        let column = |name: &str, ty| ColumnDef {
+            name: name.into(),
+            ty,
+            nullable: true,
+            encoding: Default::default(),
+        };
+        let table = TableDef::new(
+            "public",
+            "t",
+            vec![column("a", SqlType::Integer), column("b", SqlType::Text)],
+        );
+        let stmt = CopyStatement {
+            schema: None,
+            table: "t".into(),
+            columns: Vec::new(),
+            from: String::new(),
+            options,
+        };
+        LoadPlan::new(&stmt, &table).unwrap()
+    }
+
+    fn one_batch(plan: &LoadPlan, batches: &[RecordBatch]) -> RecordBatch {
+        concat_batches(&plan.schema(), batches).unwrap()
+    }
+
+    // Input: 100,000 CSV records (some quoted with a newline inside) after a header line,
+    // pushed 1,000 bytes at a time into windows of 4 KB chunks. The windows parse every
+    // record once, in order, with the same rows and line numbers as the whole input parsed
+    // at once; the buffer never holds more than a window plus one push.
+    #[test]
+    fn windows_hold_one_window_and_match_whole_input() {
+        let options = CopyOptions {
+            format: InputFormat::Csv,
+            ignore_header: 1,
+            ..CopyOptions::default()
+        };
+        let plan = plan(options);
+        let mut data = b"a,b\n".to_vec();
+        for i in 0..100_000 {
+            if i % 7 == 0 {
+                data.extend_from_slice(format!("{i},\"x\ny{i}\"\n").as_bytes());
+            } else {
+                data.extend_from_slice(format!("{i},v{i}\n").as_bytes());
+            }
+        }
+        data.extend_from_slice(b"bad,z\n");
+        let whole = load_delimited(&data, "f", &plan, &Interrupt::none()).unwrap();
+
+        let mut windows = Windows::sized(&plan.options, 4096);
+        let window = windows.wanted();
+        let mut got: Vec<RecordBatch> = Vec::new();
+        let mut sink = |b: Vec<RecordBatch>| {
+            got.extend(b);
+            Ok(())
+        };
+        let mut state = LoadState {
+            sink: &mut sink,
+            rejects: Vec::new(),
+            rows: 0,
+            max: 10,
+            over: None,
+            peak_input_bytes: 0,
+        };
+        for piece in data.chunks(1000) {
+            windows.buf.extend_from_slice(piece);
+            if windows.wanted() == 0 {
+                let step = windows
+                    .parse(false, "f", &plan, &Interrupt::none(), &mut state)
+                    .unwrap();
+                assert_eq!(step, Parsed::More);
+            }
+        }
+        let step = windows
+            .parse(true, "f", &plan, &Interrupt::none(), &mut state)
+            .unwrap();
+        assert_eq!(step, Parsed::Done);
+        assert!(windows.windows > 50, "{}", windows.windows);
+        assert!(
+            windows.peak_bytes <= window + 1000,
+            "{}",
+            windows.peak_bytes
+        );
+        assert_eq!(state.rows, 100_000);
+        let rejects: Vec<(u64, String)> = state
+            .rejects
+            .iter()
+            .map(|r| (r.line, r.error.to_string()))
+            .collect();
+        let whole_rejects: Vec<(u64, String)> = whole
+            .rejects
+            .iter()
+            .map(|r| (r.line, r.error.to_string()))
+            .collect();
+        assert_eq!(rejects, whole_rejects);
+        assert_eq!(rejects.len(), 1);
+        assert_eq!(rejects[0].0, 100_000 + 100_000 / 7 + 1 + 2);
+        drop(state);
+        assert_eq!(one_batch(&plan, &got), one_batch(&plan, &whole.batches));
+    }
+
+    // Input: 30,000 JSON objects, some spread over lines, and a value that is not an object,
+    // read in windows of 512 bytes (one object longer than a window). The rows, rejects and
+    // their lines are those of the whole input parsed at once, and no window holds more
+    // than twice the longest object or the window size.
+    #[test]
+    fn json_streams_in_windows() {
+        let options = CopyOptions {
+            format: InputFormat::Json(JsonMode::Auto { ignore_case: false }),
+            max_error: 10,
+            ..CopyOptions::default()
+        };
+        let plan = plan(options);
+        let mut data = Vec::new();
+        for i in 0..30_000 {
+            match i % 5 {
+                0 => data.extend_from_slice(
+                    format!("{{\n \"a\": {i},\n \"b\": \"x{i}\"\n}}\n").as_bytes(),
+                ),
+                _ => data.extend_from_slice(format!("{{\"a\":{i},\"b\":\"y\"}} ").as_bytes()),
+            }
+            if i == 20_000 {
+                data.extend_from_slice(b"\n17\n");
+                let long = "z".repeat(2000);
+                data.extend_from_slice(format!("{{\"a\":-1,\"b\":\"{long}\"}}\n").as_bytes());
+            }
+        }
+        let mut whole_sink = RowSink::new(&plan, "f".into());
+        json::load_json(
+            &data,
+            &JsonMode::Auto { ignore_case: false },
+            &files::LocalFiles::new(&std::env::temp_dir()),
+            &mut whole_sink,
+        )
+        .unwrap();
+        let whole = whole_sink.finish().unwrap();
+
+        let fs = files::LocalFiles::new(&std::env::temp_dir());
+        let columns = json::JsonColumns::new(
+            &JsonMode::Auto { ignore_case: false },
+            &fs,
+            &RowSink::new(&plan, "f".into()),
+        )
+        .unwrap();
+        let mut got: Vec<RecordBatch> = Vec::new();
+        let mut sink = |b: Vec<RecordBatch>| {
+            got.extend(b);
+            Ok(())
+        };
+        let mut state = LoadState {
+            sink: &mut sink,
+            rejects: Vec::new(),
+            rows: 0,
+            max: 10,
+            over: None,
+            peak_input_bytes: 0,
+        };
+        let mut input: &[u8] = &data;
+        stream_json(
+            &mut input,
+            options::Compression::None,
+            "f",
+            &plan,
+            &columns,
+            512,
+            &Interrupt::none(),
+            &mut state,
+        )
+        .unwrap();
+        assert_eq!(state.rows, 30_001);
+        assert!(
+            state.peak_input_bytes <= 2 * 2100,
+            "{}",
+            state.peak_input_bytes
+        );
+        let lines = |r: &[Reject]| {
+            r.iter()
+                .map(|r| (r.line, r.error.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(lines(&state.rejects), lines(&whole.rejects));
+        assert_eq!(state.rejects.len(), 1);
+        drop(state);
+        assert_eq!(one_batch(&plan, &got), one_batch(&plan, &whole.batches));
+    }
+
+    // Input: batches of 7 rows held for runs of 10: each take hands on whole runs only, in
+    // order; at most a run plus a batch is held; the rest comes out at the end.
+    #[test]
+    fn held_rows_hand_on_whole_runs() {
+        let plan = plan(CopyOptions::default());
+        let batch = |start: i32| {
+            let a: ArrayRef = Arc::new(arrow_array::Int32Array::from_iter_values(start..start + 7));
+            let b: ArrayRef = Arc::new(arrow_array::StringArray::from(vec!["x"; 7]));
+            RecordBatch::try_new(plan.schema(), vec![a, b]).unwrap()
+        };
+        let mut held = HeldRows::default();
+        let mut out = Vec::new();
+        for i in 0..20 {
+            let ready = held.take(vec![batch(i * 7)], 10);
+            let n: usize = ready.iter().map(|b| b.num_rows()).sum();
+            assert_eq!(n % 10, 0);
+            out.extend(ready);
+            assert!(held.rows < 10);
+        }
+        assert!(held.peak_rows <= 10 + 7, "{}", held.peak_rows);
+        out.extend(held.rest());
+        let all = one_batch(&plan, &out);
+        let a = all
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow_array::Int32Array>()
+            .unwrap();
+        assert_eq!(a.values().to_vec(), (0..140).collect::<Vec<i32>>());
+    }
 
     // Invalid UTF-8: an error naming the byte, or replaced under ACCEPTINVCHARS.
     #[test]

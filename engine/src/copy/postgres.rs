@@ -14,12 +14,13 @@ use arrow_array::RecordBatch;
 use sqlparser::ast::{self, CopyLegacyCsvOption, CopyLegacyOption, CopyOption};
 
 use crate::copy::options::{Compression, CopyOptions, InputFormat, TimeFormat};
-use crate::copy::LoadPlan;
+use crate::copy::{parse_stdin, HeldRows, LoadPlan, Windows};
 use crate::error::{Error, Result};
 use crate::exec::stream::RowStream;
+use crate::interrupt::Interrupt;
 use crate::pgtext::{format_value, Zone};
 use crate::ResultColumn;
-use basalt_storage::SqlType;
+use basalt_storage::{Savepoint, SqlType, Transaction};
 
 /// The layout options of a PostgreSQL COPY.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,27 +35,67 @@ pub struct PgFormat {
     pub quote: u8,
 }
 
-/// A COPY FROM STDIN waiting for its data.
+/// A COPY FROM STDIN as its data arrives.
+///
+/// The client's bytes gather in a window ([`crate::copy::Windows`]); once a window is full,
+/// `Session::copy_in_flush` parses its complete records and appends their rows to the load's
+/// transaction (its own, or the transaction block's), so the load holds about a window of
+/// input and a run of rows however much the client sends. Nothing is visible before
+/// `Session::copy_in_finish` commits; an error, or the client's CopyFail, drops what was
+/// appended.
 #[derive(Debug)]
 pub struct CopyIn {
     pub(crate) schema: String,
-    pub(crate) table: String,
     pub(crate) plan: LoadPlan,
     /// Whether the client sends PostgreSQL's binary COPY format, which the protocol layer
     /// decodes into text lines before pushing them.
     binary: bool,
-    data: Vec<u8>,
+    /// The input not parsed yet.
+    pub(crate) input: Windows,
+    /// Where the search for an end-of-data line `\.` resumes: the start of the last line
+    /// not yet ended by a newline.
+    line_start: usize,
+    /// Whether a `\.` line ended the data; what follows it is ignored.
+    ended: bool,
+    /// The statement's interrupt, started when the COPY started.
+    pub(crate) interrupt: Interrupt,
+    /// The load's own transaction, outside a transaction block.
+    pub(crate) own: Option<Transaction>,
+    /// Inside a block: the block's state before the load, restored if it fails.
+    pub(crate) mark: Option<Savepoint>,
+    /// Rows parsed and not yet appended.
+    pub(crate) held: HeldRows,
+    /// Rows parsed so far.
+    pub(crate) rows: u64,
+    /// The load's error; the rest of the data is ignored and the COPY fails at its end.
+    pub(crate) error: Option<Error>,
 }
 
 impl CopyIn {
-    pub(crate) fn new(schema: String, table: String, plan: LoadPlan, binary: bool) -> Self {
+    pub(crate) fn new(schema: String, plan: LoadPlan, binary: bool, interrupt: Interrupt) -> Self {
+        let input = Windows::new(&plan.options);
         CopyIn {
             schema,
-            table,
             plan,
             binary,
-            data: Vec::new(),
+            input,
+            line_start: 0,
+            ended: false,
+            interrupt,
+            own: None,
+            mark: None,
+            held: HeldRows::default(),
+            rows: 0,
+            error: None,
         }
+    }
+
+    /// Parses windows of `chunk_bytes` per worker and two workers' worth instead of the
+    /// default, so that tests see many windows in little data.
+    #[doc(hidden)]
+    pub fn with_chunk_bytes(mut self, chunk_bytes: usize) -> Self {
+        self.input = Windows::sized(&self.plan.options, chunk_bytes);
+        self
     }
 
     /// The number of columns the client sends (for CopyInResponse).
@@ -75,27 +116,86 @@ impl CopyIn {
         self.plan.targets.iter().map(|t| t.ty).collect()
     }
 
-    /// Appends a chunk of the client's data (one CopyData message).
-    pub fn push(&mut self, chunk: &[u8]) {
-        self.data.extend_from_slice(chunk);
+    /// Appends a chunk of the client's data (one CopyData message). True when a window is
+    /// full: the protocol layer then calls `Session::copy_in_flush` before pushing more.
+    pub fn push(&mut self, chunk: &[u8]) -> bool {
+        if self.ended || self.error.is_some() {
+            return false;
+        }
+        self.input.buf.extend_from_slice(chunk);
+        self.find_end(false);
+        self.input.wanted() == 0
     }
 
-    /// The data up to an end-of-data line `\.`, if there is one.
-    pub(crate) fn data(&self) -> &[u8] {
-        let d = &self.data;
-        let mut start = 0;
-        while start < d.len() {
-            let end = d[start..]
-                .iter()
-                .position(|b| *b == b'\n')
-                .map_or(d.len(), |i| start + i);
-            let line = &d[start..end];
+    /// Looks for an end-of-data line `\.` among the lines ended since the last look (and
+    /// the unended last line at the end of the data); the data stops before it.
+    fn find_end(&mut self, eof: bool) {
+        let buf = &self.input.buf;
+        let mut start = self.line_start.min(buf.len());
+        loop {
+            let end = match buf[start..].iter().position(|b| *b == b'\n') {
+                Some(i) => start + i,
+                None if eof => buf.len(),
+                None => break,
+            };
+            let line = &buf[start..end];
             if line == b"\\." || line == b"\\.\r" {
-                return &d[..start];
+                self.input.buf.truncate(start);
+                self.ended = true;
+                break;
+            }
+            if end >= buf.len() {
+                break;
             }
             start = end + 1;
         }
-        d
+        self.line_start = start;
+    }
+
+    /// Parses the complete records gathered (all of them at `eof`) and hands their rows to
+    /// `sink`, adding them to [`CopyIn::rows`].
+    pub(crate) fn parse(
+        &mut self,
+        eof: bool,
+        sink: &mut dyn FnMut(&mut HeldRows, Vec<RecordBatch>) -> Result<()>,
+    ) -> Result<()> {
+        if eof {
+            self.find_end(true);
+        }
+        let before = self.input.buf.len();
+        let held = &mut self.held;
+        let rows = parse_stdin(
+            &mut self.input,
+            eof,
+            &self.plan,
+            &self.interrupt,
+            &mut |batches| sink(held, batches),
+        )?;
+        let consumed = before.saturating_sub(self.input.buf.len());
+        self.line_start = self.line_start.saturating_sub(consumed);
+        self.rows += rows;
+        Ok(())
+    }
+
+    /// The most bytes of input the load held at once before parsing them.
+    pub fn peak_input_bytes(&self) -> usize {
+        self.input.peak_bytes
+    }
+
+    /// The most parsed rows the load held at once before appending them.
+    pub fn peak_held_rows(&self) -> usize {
+        self.held.peak_rows
+    }
+
+    /// The bytes of input gathered before they are parsed: a window, which grows only
+    /// while no record ends in one.
+    pub fn window_bytes(&self) -> usize {
+        self.input.window_bytes
+    }
+
+    /// Windows of input parsed so far.
+    pub fn windows_parsed(&self) -> u64 {
+        self.input.windows
     }
 }
 
@@ -425,7 +525,8 @@ mod tests {
         );
     }
 
-    // The data ends at a `\.` line.
+    // The data ends at a `\.` line, found across pushes that cut lines anywhere, and at
+    // the end of the data without a newline after it.
     #[test]
     fn end_of_data_marker() {
         let plan = LoadPlan {
@@ -433,8 +534,22 @@ mod tests {
             targets: Vec::new(),
             options: load_options(&pg_format(&[], &[]).unwrap(), Zone::UTC),
         };
-        let mut c = CopyIn::new("public".into(), "t".into(), plan, false);
-        c.push(b"1\n2\n\\.\nignored\n");
-        assert_eq!(c.data(), b"1\n2\n");
+        let copy = || CopyIn::new("public".into(), plan.clone(), false, Interrupt::none());
+        let data = b"1\n2\n\\.\nignored\n";
+        for cut in 0..data.len() {
+            let mut c = copy();
+            c.push(&data[..cut]);
+            c.push(&data[cut..]);
+            c.find_end(true);
+            assert_eq!(c.input.buf, b"1\n2\n", "cut at {cut}");
+        }
+        let mut c = copy();
+        c.push(b"1\n\\.");
+        c.find_end(true);
+        assert_eq!(c.input.buf, b"1\n");
+        let mut c = copy();
+        c.push(b"1\n\\.x\n");
+        c.find_end(true);
+        assert_eq!(c.input.buf, b"1\n\\.x\n");
     }
 }

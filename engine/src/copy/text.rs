@@ -434,6 +434,12 @@ pub fn chunks(
     {
         return vec![(0..data.len(), first_line)];
     }
+    if matches!(
+        layout,
+        Layout::Text { escape: false, .. } | Layout::FixedWidth(_)
+    ) {
+        return plain_chunks(data, target, first_line);
+    }
     let mut out = Vec::new();
     let mut start = 0usize;
     let mut line = first_line;
@@ -469,9 +475,65 @@ pub fn chunks(
     out
 }
 
+/// [`chunks`] of input in which every newline ends a record (text without ESCAPE, and
+/// fixed-width input): each piece ends at the first newline `target` bytes or more after its
+/// start, found without looking at the bytes before it; only its newlines are counted.
+fn plain_chunks(data: &[u8], target: usize, first_line: u64) -> Vec<(std::ops::Range<usize>, u64)> {
+    let target = target.max(1);
+    let mut out = Vec::new();
+    let mut start = 0usize;
+    let mut line = first_line;
+    while start + target <= data.len() {
+        let from = start + target - 1;
+        let Some(at) = memchr(b'\n', &data[from..]) else {
+            break;
+        };
+        let end = from + at + 1;
+        out.push((start..end, line));
+        line += data[start..end].iter().filter(|b| **b == b'\n').count() as u64;
+        start = end;
+    }
+    if start < data.len() || out.is_empty() {
+        out.push((start..data.len(), line));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Input: lines of varied lengths (some empty), with and without a final newline, cut at
+    // several targets: the plain cut gives the pieces and lines of the byte-by-byte scan
+    // (which, without backslashes in the data, ESCAPE does not change).
+    #[test]
+    fn plain_chunks_match_the_scan() {
+        let mut data = Vec::new();
+        for i in 0..2000u32 {
+            data.extend(std::iter::repeat_n(b'x', (i * 7 % 53) as usize));
+            data.push(b'\n');
+        }
+        let escaped = Layout::Text {
+            delimiter: b'|',
+            escape: true,
+            remove_quotes: false,
+        };
+        let plain = Layout::Text {
+            delimiter: b'|',
+            escape: false,
+            remove_quotes: false,
+        };
+        for end in [data.len(), data.len() - 1, 10, 0] {
+            for target in [1, 2, 50, 1000, 4096, 1 << 20] {
+                let d = &data[..end];
+                assert_eq!(
+                    chunks(d, &plain, target, 3),
+                    chunks(d, &escaped, target, 3),
+                    "end {end}, target {target}"
+                );
+            }
+        }
+    }
 
     fn split(data: &str, layout: Layout) -> Vec<(u64, Vec<String>)> {
         Splitter::new(data.as_bytes(), layout)

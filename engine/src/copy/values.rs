@@ -110,12 +110,20 @@ pub fn convert_text_into(s: &str, ty: SqlType, o: &CopyOptions, slot: &mut Datum
     }
     let s = if o.trim_blanks { s.trim_end() } else { s };
     let s = fitted(s, ty, o.truncate_columns)?;
-    match slot {
+    match &mut *slot {
         Datum::Text(buf) => {
             buf.clear();
             buf.push_str(s);
         }
         other => *other = Datum::Text(s.to_string()),
+    }
+    // CHAR(n) is stored blank-padded: padded here, an ASCII value is not copied again when
+    // the load's arrays are fitted to their columns.
+    if let (SqlType::Char { length }, Datum::Text(buf)) = (ty, slot) {
+        let length = length as usize;
+        if buf.len() < length && buf.is_ascii() {
+            buf.extend(std::iter::repeat_n(' ', length - buf.len()));
+        }
     }
     Ok(())
 }
@@ -337,6 +345,9 @@ fn fraction(si: &mut usize, s: &[u8]) -> Option<i64> {
     Some(v)
 }
 
+/// The most bytes a CHAR(n) builder reserves up front for its values (n per row).
+const STRING_BYTES_RESERVED_MAX: usize = 16 << 20;
+
 /// A column being filled, typed as its table column.
 pub enum ColumnBuilder {
     Int16(Int16Builder),
@@ -355,21 +366,35 @@ pub enum ColumnBuilder {
 
 impl ColumnBuilder {
     pub fn new(ty: SqlType) -> Self {
+        ColumnBuilder::with_capacity(ty, 0)
+    }
+
+    /// A builder with room for `rows` values (and, for strings, their offsets; the bytes
+    /// grow as they come).
+    pub fn with_capacity(ty: SqlType, rows: usize) -> Self {
+        let rows = rows.max(1024);
         match ty {
-            SqlType::SmallInt => ColumnBuilder::Int16(Int16Builder::new()),
-            SqlType::Integer => ColumnBuilder::Int32(Int32Builder::new()),
-            SqlType::BigInt => ColumnBuilder::Int64(Int64Builder::new()),
+            SqlType::SmallInt => ColumnBuilder::Int16(Int16Builder::with_capacity(rows)),
+            SqlType::Integer => ColumnBuilder::Int32(Int32Builder::with_capacity(rows)),
+            SqlType::BigInt => ColumnBuilder::Int64(Int64Builder::with_capacity(rows)),
             SqlType::Decimal { precision, scale } => {
-                ColumnBuilder::Decimal(Decimal128Builder::new(), precision, scale)
+                ColumnBuilder::Decimal(Decimal128Builder::with_capacity(rows), precision, scale)
             }
-            SqlType::Real => ColumnBuilder::Float32(Float32Builder::new()),
-            SqlType::Double => ColumnBuilder::Float64(Float64Builder::new()),
-            SqlType::Boolean => ColumnBuilder::Boolean(BooleanBuilder::new()),
-            SqlType::Char { .. } | SqlType::Varchar { .. } | SqlType::Text => {
-                ColumnBuilder::Utf8(StringBuilder::new())
+            SqlType::Real => ColumnBuilder::Float32(Float32Builder::with_capacity(rows)),
+            SqlType::Double => ColumnBuilder::Float64(Float64Builder::with_capacity(rows)),
+            SqlType::Boolean => ColumnBuilder::Boolean(BooleanBuilder::with_capacity(rows)),
+            SqlType::Char { length } => ColumnBuilder::Utf8(StringBuilder::with_capacity(
+                rows,
+                rows.saturating_mul(length as usize)
+                    .min(STRING_BYTES_RESERVED_MAX),
+            )),
+            SqlType::Varchar { .. } | SqlType::Text => {
+                ColumnBuilder::Utf8(StringBuilder::with_capacity(rows, 1024))
             }
-            SqlType::Date => ColumnBuilder::Date(Date32Builder::new()),
-            SqlType::Timestamp => ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::new()),
+            SqlType::Date => ColumnBuilder::Date(Date32Builder::with_capacity(rows)),
+            SqlType::Timestamp => {
+                ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::with_capacity(rows))
+            }
             SqlType::Time | SqlType::Timestamptz | SqlType::Interval => {
                 ColumnBuilder::Datums(ty, Vec::new())
             }

@@ -6,6 +6,7 @@
 mod alter_column;
 mod checkpoint;
 mod common;
+mod copy_stdin;
 mod corruption;
 mod cursor_spill;
 mod data_dir_lock;
