@@ -848,9 +848,7 @@ impl Session {
                     .record(copy::reject_rows(query, table_id, start, rejects));
             }
         };
-        let interrupt = self.interrupts.start(std::time::Duration::from_millis(
-            self.settings.statement_timeout_ms(),
-        ));
+        let interrupt = self.statement_interrupt();
         // A load is as heavy as a query: it waits for a query slot.
         let engine = self.engine.clone();
         let _slot = engine
@@ -923,9 +921,7 @@ impl Session {
         let actor = security::Actor::of(&manifest.security, self.role_oid);
         let path = self.search_path(&manifest);
         let targets = analyze::resolve(stmt, &manifest, &actor, &path)?;
-        let interrupt = self.interrupts.start(std::time::Duration::from_millis(
-            self.settings.statement_timeout_ms(),
-        ));
+        let interrupt = self.statement_interrupt();
         let engine = self.engine.clone();
         let _slot = engine
             .queue
@@ -1040,9 +1036,7 @@ impl Session {
     ) -> Result<QueryResult> {
         let q = self.bind_read_query(ast, text, what)?;
         let store = self.engine.store.clone();
-        let interrupt = self.interrupts.start(std::time::Duration::from_millis(
-            self.settings.statement_timeout_ms(),
-        ));
+        let interrupt = self.statement_interrupt();
         // UNLOAD and COPY TO run a plan: they wait for a query slot as a SELECT does.
         let engine = self.engine.clone();
         let _slot = engine
@@ -1165,9 +1159,7 @@ impl Session {
                 options: copy::postgres::load_options(&format, self.settings.time_zone()),
             };
             let plan = copy::LoadPlan::new(&request, &meta.def)?;
-            let interrupt = self.interrupts.start(std::time::Duration::from_millis(
-                self.settings.statement_timeout_ms(),
-            ));
+            let interrupt = self.statement_interrupt();
             let mut copy = copy::postgres::CopyIn::new(schema, plan, format.binary, interrupt);
             // The rows go to the block's transaction (a savepoint undoes them if the load
             // fails) or to one of the load's own, as windows of the data arrive.
@@ -1322,9 +1314,7 @@ impl Session {
             let q = self.bind_read_query(&ast, &text, "COPY")?;
             // The rows stream from a query thread of their own, as a SELECT's do; it waits
             // for a query slot and holds it until the COPY ends.
-            let interrupt = self.interrupts.start(std::time::Duration::from_millis(
-                self.settings.statement_timeout_ms(),
-            ));
+            let interrupt = self.statement_interrupt();
             let job = exec::stream::QueryJob {
                 engine: self.engine.clone(),
                 plan: q.plan,
@@ -1461,9 +1451,7 @@ impl Session {
         };
         let bound = self.authorize(bound, &manifest, &stmt.ast, &accesses)?;
         let store = self.engine.store.clone();
-        let interrupt = self.interrupts.start(std::time::Duration::from_millis(
-            self.settings.statement_timeout_ms(),
-        ));
+        let interrupt = self.statement_interrupt();
         // Statements that run plans over tables wait for a query slot; the rest (settings,
         // DDL, and queries of constants and system views, as Redshift's leader-node queries)
         // never queue.

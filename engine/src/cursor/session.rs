@@ -320,7 +320,7 @@ impl Session {
 
     /// The interrupt of the statement now running: its cancel requests and
     /// `statement_timeout`.
-    fn statement_interrupt(&self) -> crate::interrupt::Interrupt {
+    pub(crate) fn statement_interrupt(&self) -> crate::interrupt::Interrupt {
         self.interrupts.start(std::time::Duration::from_millis(
             self.settings.statement_timeout_ms(),
         ))
