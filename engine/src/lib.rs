@@ -1047,6 +1047,7 @@ impl Session {
             memory: &exec::memory::MemoryBudget::new(self.settings.query_memory_limit_bytes()),
             interrupt: &interrupt,
             profile: None,
+            key_filters: Default::default(),
         };
         let batches = exec::execute(&q.plan, &ctx)?;
         interrupt.check()?;
@@ -1512,6 +1513,7 @@ impl Session {
                     ),
                     interrupt: &interrupt,
                     profile: None,
+                    key_filters: Default::default(),
                 };
                 let batches = exec::stream::collect(&q.plan, &ctx)?;
                 Ok(StatementResult::Query(QueryResult {
@@ -1528,6 +1530,7 @@ impl Session {
                     memory: &memory,
                     interrupt: &interrupt,
                     profile: Some(&profile),
+                    key_filters: Default::default(),
                 };
                 let started = std::time::Instant::now();
                 exec::execute(&plan, &ctx)?;
@@ -1601,6 +1604,7 @@ impl Session {
                     ),
                     interrupt: &interrupt,
                     profile: None,
+                    key_filters: Default::default(),
                 };
                 let batches = exec::execute(&plan, &ctx)?;
                 let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
@@ -1673,6 +1677,7 @@ impl Session {
                     ),
                     interrupt: &interrupt,
                     profile: None,
+                    key_filters: Default::default(),
                 };
                 let batches = exec::execute(&plan, &ctx)?;
                 let table =
@@ -1706,6 +1711,7 @@ impl Session {
                     ),
                     interrupt: &interrupt,
                     profile: None,
+                    key_filters: Default::default(),
                 };
                 let batches = exec::execute(&plan, &ctx)?;
                 let changes = exec::dml::collect(&batches, false)?;
@@ -1726,6 +1732,7 @@ impl Session {
                     ),
                     interrupt: &interrupt,
                     profile: None,
+                    key_filters: Default::default(),
                 };
                 let batches = exec::execute(&plan, &ctx)?;
                 let changes = exec::dml::collect(&batches, true)?;

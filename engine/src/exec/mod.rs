@@ -26,6 +26,7 @@ pub(crate) mod dml;
 mod filter;
 mod hash;
 mod join;
+mod key_filter;
 mod limit;
 pub mod memory;
 mod pipeline;
@@ -59,6 +60,8 @@ pub struct ExecContext<'a> {
     pub interrupt: &'a crate::interrupt::Interrupt,
     /// Per-operator figures, for EXPLAIN ANALYZE.
     pub profile: Option<&'a profile::Profile>,
+    /// The join key sets handed to scans while the statement runs.
+    pub(crate) key_filters: key_filter::KeyFilters,
 }
 
 /// Runs a plan to completion and returns its output batches. Shared subplans run first, once
@@ -139,15 +142,15 @@ fn run_operator(
             projection,
             filter,
             external: None,
-        } => match ctx.profile {
-            None => scan::scan(ctx, table, projection, filter.as_ref()),
-            Some(profile) => {
-                let (batches, counts) =
-                    scan::scan_counted(ctx, table, projection, filter.as_ref())?;
+        } => {
+            let keys = ctx.key_filters.for_scan(plan);
+            let (batches, counts) =
+                scan::scan_counted(ctx, table, projection, filter.as_ref(), keys)?;
+            if let Some(profile) = ctx.profile {
                 profile.record_scan(plan, &counts);
-                Ok(batches)
             }
-        },
+            Ok(batches)
+        }
         Plan::Values { rows, types } => values::values(rows, types),
         Plan::Filter { input, predicate } => {
             let input = run(input, ctx, shared)?;
@@ -176,8 +179,21 @@ fn run_operator(
             filter,
             null_equal,
         } => {
-            let (l, r) = rayon::join(|| run(left, ctx, shared), || run(right, ctx, shared));
-            let (l, r) = (l?, r?);
+            // With key filters to hand down, the left input runs first (in a plan whose
+            // joins are ordered from the smallest input, usually the smaller side).
+            let targets = key_filter::targets(plan);
+            let (l, r) = if targets.is_empty() {
+                let (l, r) = rayon::join(|| run(left, ctx, shared), || run(right, ctx, shared));
+                (l?, r?)
+            } else {
+                let l = run(left, ctx, shared)?;
+                if l.batches.iter().all(|b| b.num_rows() == 0) {
+                    // Neither an inner nor a LEFT join has an output row without a left row.
+                    return Ok(Vec::new());
+                }
+                key_filter::publish(&ctx.key_filters, plan, &l.batches, &targets)?;
+                (l, run(right, ctx, shared)?)
+            };
             join::join(
                 l.batches,
                 r.batches,

@@ -109,6 +109,7 @@ pub(crate) fn aggregate(
         table,
         projection,
         filter.as_ref(),
+        ctx.key_filters.for_scan(scan_node),
         |batch: RecordBatch, read: Duration| {
             if let Some(profile) = ctx.profile {
                 profile.record_morsel(scan_node, &batch, read);

@@ -12,6 +12,7 @@ use arrow_buffer::{BooleanBuffer, BooleanBufferBuilder};
 use basalt_storage::{ColumnPiece, ColumnRange, ScanCounts, SegmentRows, SqlType, TableMeta};
 use rayon::prelude::*;
 
+use super::key_filter::{KeyFilter, KeySet};
 use super::{make_batch, ExecContext};
 use crate::error::{Error, Result};
 use crate::kernels::eval::{evaluate_predicate, filter_batch};
@@ -32,25 +33,18 @@ pub fn split_row_id(id: i64) -> (u64, u32) {
     )
 }
 
-pub fn scan(
-    ctx: &ExecContext<'_>,
-    table: &TableMeta,
-    projection: &[usize],
-    filter: Option<&Expr>,
-) -> Result<Vec<RecordBatch>> {
-    Ok(scan_counted(ctx, table, projection, filter)?.0)
-}
-
-/// [`scan`], also returning what storage read and skipped.
+/// Scans `table`'s `projection` columns, keeping the rows that pass `filter` and whose join
+/// keys are in `keys`' sets; also returns what storage read and skipped.
 pub fn scan_counted(
     ctx: &ExecContext<'_>,
     table: &TableMeta,
     projection: &[usize],
     filter: Option<&Expr>,
+    keys: Vec<KeyFilter>,
 ) -> Result<(Vec<RecordBatch>, ScanCounts)> {
     // The rows read so far count against the query's budget before the scan ends.
     let read = std::sync::atomic::AtomicU64::new(0);
-    let (batches, counts) = scan_map(ctx, table, projection, filter, |b, _| {
+    let (batches, counts) = scan_map(ctx, table, projection, filter, keys, |b, _| {
         let size = b.get_array_memory_size() as u64;
         let so_far = read.fetch_add(size, std::sync::atomic::Ordering::Relaxed) + size;
         ctx.memory.check(so_far)?;
@@ -69,9 +63,10 @@ pub fn scan_map<T: Send>(
     table: &TableMeta,
     projection: &[usize],
     filter: Option<&Expr>,
+    keys: Vec<KeyFilter>,
     each: impl Fn(RecordBatch, std::time::Duration) -> Result<T> + Sync,
 ) -> Result<(Vec<Option<T>>, ScanCounts)> {
-    let scan = SegmentScan::new(table, projection, filter);
+    let scan = SegmentScan::new(table, projection, filter, keys);
     let results: Vec<(Option<T>, ScanCounts)> = (0..scan.segments())
         .into_par_iter()
         .map(|i| {
@@ -108,8 +103,17 @@ pub(crate) struct SegmentScan<'t> {
     /// distinct values where a block is DICTIONARY-encoded, and decodes the other columns
     /// only for the rows they pick.
     prefilters: Vec<Prefilter>,
+    /// Sets of join keys handed down by the joins above (`key_filter`), by stored column:
+    /// evaluated with the prefilters.
+    keys: Vec<(usize, Arc<KeySet>)>,
     /// The rest of the filter, applied to the rows the prefilters picked.
     residual: Option<Expr>,
+}
+
+/// One test of a stored column's values in [`SegmentScan::read`].
+enum Check<'a> {
+    Predicate(&'a Expr),
+    Keys(&'a KeySet),
 }
 
 /// Conjuncts of a scan's filter on one stored column.
@@ -125,6 +129,7 @@ impl<'t> SegmentScan<'t> {
         table: &'t TableMeta,
         projection: &'t [usize],
         filter: Option<&'t Expr>,
+        keys: Vec<KeyFilter>,
     ) -> Self {
         // A DELETE's or UPDATE's target: the table without its row-id column.
         let row_id = table
@@ -150,13 +155,21 @@ impl<'t> SegmentScan<'t> {
             .iter()
             .filter_map(|c| table.def.columns.get(*c).map(|c| c.ty))
             .collect();
-        let ranges = match filter {
+        let mut ranges: Vec<ColumnRange> = match filter {
             Some(f) => column_ranges(f, projection, &types)
                 .into_iter()
                 .filter(|r| Some(r.column) != row_id)
                 .collect(),
             None => Vec::new(),
         };
+        let keys: Vec<(usize, Arc<KeySet>)> = keys
+            .into_iter()
+            .filter_map(|k| {
+                let column = projection.get(k.column).copied()?;
+                (Some(column) != row_id).then_some((column, k.set))
+            })
+            .collect();
+        ranges.extend(keys.iter().filter_map(|(c, set)| set.range(*c)));
         let (prefilters, residual) = match filter {
             Some(f) => split_filter(f, projection, row_id),
             None => (Vec::new(), None),
@@ -168,6 +181,7 @@ impl<'t> SegmentScan<'t> {
             stored_projection,
             ranges,
             prefilters,
+            keys,
             residual,
         }
     }
@@ -200,10 +214,18 @@ impl<'t> SegmentScan<'t> {
                 SegmentRows::Open(open) => open,
             };
         let mut selection: Option<BooleanBuffer> = None;
-        for p in &self.prefilters {
+        let checks = self
+            .prefilters
+            .iter()
+            .map(|p| (p.column, Check::Predicate(&p.predicate)))
+            .chain(self.keys.iter().map(|(c, set)| (*c, Check::Keys(set))));
+        for (column, check) in checks {
             let mut picked = BooleanBufferBuilder::new(open.rows());
-            for piece in open.pieces(p.column)? {
-                picked.append_buffer(&piece_mask(&p.predicate, piece)?);
+            for piece in open.pieces(column)? {
+                picked.append_buffer(&match check {
+                    Check::Predicate(p) => piece_mask(p, piece)?,
+                    Check::Keys(set) => piece_passes(piece, |values| set.mask(values.as_ref()))?,
+                });
             }
             let picked = picked.finish();
             let picked = match selection {
@@ -308,15 +330,22 @@ fn and(left: Expr, right: Expr) -> Expr {
 /// Which rows of `piece` pass `predicate` (which reads the piece's column as column 0; NULL
 /// is false): for a DICTIONARY piece, evaluated once per entry.
 fn piece_mask(predicate: &Expr, piece: &ColumnPiece) -> Result<BooleanBuffer> {
+    piece_passes(piece, |values| {
+        let batch = make_batch(vec![values.clone()], values.len())?;
+        Ok(evaluate_predicate(predicate, &batch)?.values().clone())
+    })
+}
+
+/// Which rows of `piece` `passes` picks, given which of a set of the column's values pass:
+/// the piece's values, or a DICTIONARY piece's entries mapped through its codes.
+fn piece_passes(
+    piece: &ColumnPiece,
+    passes: impl Fn(&ArrayRef) -> Result<BooleanBuffer>,
+) -> Result<BooleanBuffer> {
     match piece {
-        ColumnPiece::Values(values) => {
-            let batch = make_batch(vec![values.clone()], values.len())?;
-            Ok(evaluate_predicate(predicate, &batch)?.values().clone())
-        }
+        ColumnPiece::Values(values) => passes(values),
         ColumnPiece::Coded { entries, codes } => {
-            let batch = make_batch(vec![entries.clone()], entries.len())?;
-            let passes = evaluate_predicate(predicate, &batch)?;
-            let table: Vec<bool> = passes.values().iter().collect();
+            let table: Vec<bool> = passes(entries)?.iter().collect();
             let codes = codes.values();
             Ok(BooleanBuffer::collect_bool(codes.len(), |i| {
                 codes
@@ -376,6 +405,7 @@ mod tests {
             memory: &crate::exec::memory::MemoryBudget::unlimited(),
             interrupt: &interrupt,
             profile: None,
+            key_filters: Default::default(),
         };
         let values = |batches: &[RecordBatch]| -> Vec<i64> {
             batches
@@ -388,7 +418,7 @@ mod tests {
         };
 
         let f = compare(BinaryOp::Gt, 299_990);
-        let (batches, counts) = scan_counted(&ctx, table, &[0], Some(&f)).unwrap();
+        let (batches, counts) = scan_counted(&ctx, table, &[0], Some(&f), Vec::new()).unwrap();
         assert_eq!(values(&batches), (299_991..300_000).collect::<Vec<_>>());
         assert_eq!(
             counts,
@@ -401,15 +431,15 @@ mod tests {
         );
 
         let f = compare(BinaryOp::Eq, 70_000);
-        let (batches, counts) = scan_counted(&ctx, table, &[0], Some(&f)).unwrap();
+        let (batches, counts) = scan_counted(&ctx, table, &[0], Some(&f), Vec::new()).unwrap();
         assert!(values(&batches).is_empty());
         assert_eq!((counts.blocks_read, counts.blocks_skipped), (1, 9));
         let f = compare(BinaryOp::Eq, 70_001);
-        let (batches, _) = scan_counted(&ctx, table, &[0], Some(&f)).unwrap();
+        let (batches, _) = scan_counted(&ctx, table, &[0], Some(&f), Vec::new()).unwrap();
         assert_eq!(values(&batches), [70_001]);
 
         let f = compare(BinaryOp::NotEq, 5);
-        let (batches, counts) = scan_counted(&ctx, table, &[0], Some(&f)).unwrap();
+        let (batches, counts) = scan_counted(&ctx, table, &[0], Some(&f), Vec::new()).unwrap();
         assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 299_998);
         assert_eq!((counts.blocks_read, counts.blocks_skipped), (10, 0));
     }

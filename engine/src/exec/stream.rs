@@ -79,7 +79,7 @@ fn stream_node(
         Plan::Filter { .. } | Plan::Project { .. } | Plan::Scan { .. } => {
             if let Some((
                 ops,
-                Plan::Scan {
+                scan_node @ Plan::Scan {
                     table,
                     projection,
                     filter,
@@ -87,7 +87,8 @@ fn stream_node(
                 },
             )) = chain(plan)
             {
-                let scan = SegmentScan::new(table, projection, filter.as_ref());
+                let keys = ctx.key_filters.for_scan(scan_node);
+                let scan = SegmentScan::new(table, projection, filter.as_ref(), keys);
                 return scan_ordered(ctx, &scan, &ops, emit);
             }
             let (Plan::Filter { input, .. } | Plan::Project { input, .. }) = plan else {
@@ -481,6 +482,7 @@ fn run_job(job: &QueryJob, tx: &SyncSender<Result<RecordBatch>>, idle: Idle) -> 
         memory: &memory,
         interrupt: &job.interrupt,
         profile: None,
+        key_filters: Default::default(),
     };
     stream(&job.plan, &ctx, &mut |batch| {
         job.interrupt.check()?;

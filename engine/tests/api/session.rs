@@ -261,6 +261,68 @@ fn explain_analyze_reports_each_operator() {
     assert_eq!(rows(&mut s, "SELECT count(*) FROM t"), ["300000"]);
 }
 
+// A hash join hands its build side's keys to the scan under its probe side: the scan of the
+// big table returns only the rows whose key the small side holds, skips the segment whose zone
+// map lies outside the keys' range, and is not run at all when the build side is empty.
+#[test]
+fn joins_filter_the_probe_scan_by_the_build_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let mut s = engine.session("test");
+    s.run("CREATE TABLE big (x BIGINT, g INTEGER)").unwrap();
+    // 300,000 rows in load order: two segments, the second holding x >= 262,144.
+    let n = 300_000i64;
+    let x: arrow_array::ArrayRef =
+        std::sync::Arc::new(arrow_array::Int64Array::from_iter_values(0..n));
+    let g: arrow_array::ArrayRef = std::sync::Arc::new(arrow_array::Int32Array::from_iter_values(
+        (0..n).map(|v| (v % 1000) as i32),
+    ));
+    let batch = arrow_array::RecordBatch::try_from_iter([("x", x), ("g", g)]).unwrap();
+    s.append_batches("big", &[batch]).unwrap();
+    s.run("CREATE TABLE small (k BIGINT, h INTEGER)").unwrap();
+    s.run("INSERT INTO small VALUES (5, 1), (70000, 2), (70001, 999), (NULL, 3)")
+        .unwrap();
+
+    let scan_line = |lines: &[String]| {
+        lines
+            .iter()
+            .find(|l| l.contains("Seq Scan on big"))
+            .unwrap_or_else(|| panic!("no scan of big in {lines:#?}"))
+            .clone()
+    };
+    let lines = rows(
+        &mut s,
+        "EXPLAIN ANALYZE SELECT count(*) FROM small JOIN big ON big.x = small.k",
+    );
+    let scan = scan_line(&lines);
+    assert!(scan.contains("actual rows=3 loops=1"), "{lines:#?}");
+    assert!(scan.contains("segments read=1 skipped=1"), "{lines:#?}");
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT count(*) FROM small JOIN big ON big.x = small.k"
+        ),
+        ["3"]
+    );
+
+    // Through a grouping key: only the groups the join keeps are aggregated.
+    let query = "SELECT small.h, t.n FROM small JOIN \
+                 (SELECT g, count(*) AS n FROM big GROUP BY g) t ON t.g = small.h ORDER BY 1";
+    let lines = rows(&mut s, &format!("EXPLAIN ANALYZE {query}"));
+    assert!(
+        scan_line(&lines).contains("actual rows=1200 loops=1"),
+        "{lines:#?}"
+    );
+    assert_eq!(rows(&mut s, query), ["1|300", "2|300", "3|300", "999|300"]);
+
+    // An empty build side: the probe side never runs.
+    let lines = rows(
+        &mut s,
+        "EXPLAIN ANALYZE SELECT count(*) FROM small JOIN big ON big.x = small.k WHERE small.h > 5000",
+    );
+    assert!(scan_line(&lines).contains("(never executed)"), "{lines:#?}");
+}
+
 // Workload management: with one query slot, a second session's query of a table waits in the
 // queue (and times out there under statement_timeout) until the first finishes; SET and
 // queries of system views never wait, and STV_WLM_QUERY_STATE shows the queue.
