@@ -43,6 +43,37 @@ fn add_columns(set: &mut BTreeSet<usize>, e: &Expr) {
     set.extend(e.columns());
 }
 
+/// `plan`, whose old output columns went where `mapping` says, passing on only the `needed`
+/// ones: a projection drops the columns an operator kept only for itself (a scan's
+/// filter-only columns, a join's key-only columns), so the operators above never copy them.
+/// Unchanged when nothing would be dropped, or everything would.
+fn narrow(plan: Plan, mapping: Mapping, needed: &BTreeSet<usize>) -> (Plan, Mapping) {
+    let kept: Vec<(usize, usize)> = needed
+        .iter()
+        .filter_map(|&c| Some((c, mapping.get(c).copied().flatten()?)))
+        .collect();
+    let types = plan.types();
+    if kept.is_empty() || kept.len() == types.len() {
+        return (plan, mapping);
+    }
+    let mut narrowed = vec![None; mapping.len()];
+    let mut exprs = Vec::with_capacity(kept.len());
+    for (c, at) in kept {
+        let Some(ty) = types.get(at).copied() else {
+            return (plan, mapping);
+        };
+        narrowed[c] = Some(exprs.len());
+        exprs.push(Expr::Column { index: at, ty });
+    }
+    (
+        Plan::Project {
+            input: Box::new(plan),
+            exprs,
+        },
+        narrowed,
+    )
+}
+
 /// Column pruning's state. A shared subplan is read by several operators that may need
 /// different columns: a first, collecting pass gathers the union of its uses' columns, and the
 /// second prunes it once to that union, every use reading it through the same mapping.
@@ -80,15 +111,13 @@ impl Pruner {
                     }
                 }
                 let filter = filter.map(|f| remap(&f, &mapping));
-                (
-                    Plan::Scan {
-                        table,
-                        projection: new_projection,
-                        filter,
-                        external,
-                    },
-                    mapping,
-                )
+                let scan = Plan::Scan {
+                    table,
+                    projection: new_projection,
+                    filter,
+                    external,
+                };
+                narrow(scan, mapping, needed)
             }
             Plan::Values { rows, types } => {
                 let width = types.len();
@@ -125,13 +154,11 @@ impl Pruner {
                 add_columns(&mut keep, &predicate);
                 let (input, mapping) = self.prune(*input, &keep);
                 let predicate = remap(&predicate, &mapping);
-                (
-                    Plan::Filter {
-                        input: Box::new(input),
-                        predicate,
-                    },
-                    mapping,
-                )
+                let filter = Plan::Filter {
+                    input: Box::new(input),
+                    predicate,
+                };
+                narrow(filter, mapping, needed)
             }
             Plan::Project { input, exprs } => {
                 let mut mapping = vec![None; exprs.len()];
@@ -260,17 +287,15 @@ impl Pruner {
                     .map(|(l, r)| (remap(l, &lmap), remap(r, &rmap)))
                     .collect();
                 let filter = filter.map(|f| remap(&f, &mapping));
-                (
-                    Plan::Join {
-                        left: Box::new(left),
-                        right: Box::new(right),
-                        join_type,
-                        keys,
-                        filter,
-                        null_equal,
-                    },
-                    mapping,
-                )
+                let join = Plan::Join {
+                    left: Box::new(left),
+                    right: Box::new(right),
+                    join_type,
+                    keys,
+                    filter,
+                    null_equal,
+                };
+                narrow(join, mapping, needed)
             }
             Plan::SetFunctions {
                 input,

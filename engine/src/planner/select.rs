@@ -2652,6 +2652,10 @@ fn join_relations(
             pending.push(c);
         }
     }
+    // Equalities between columns chain: `a = b AND b = c` implies `a = c`, which lets `a`'s
+    // relation join `c`'s directly (TPC-H Q5's customer and nation through supplier).
+    let implied = implied_equalities(&pending, &owner);
+    pending.extend(implied);
     // A disjunction over several relations implies, for each relation that every branch
     // restricts, the disjunction of those restrictions: push that down too (the original
     // still filters the join).
@@ -2704,14 +2708,47 @@ fn join_relations(
         plans.push(Some((plan, r.rows)));
     }
 
+    // The order to join the relations in: the first, then each one joined to all before it.
+    let order = {
+        let ndv_of = |col: usize, cap: f64| -> f64 {
+            let r = owner(col);
+            ndvs[r]
+                .get(col - offsets[r])
+                .map_or(est[r], |c| c.ndv)
+                .min(cap)
+                .max(1.0)
+        };
+        // Estimated rows of joining relation `r` to the relations `joined`, which give
+        // `joined_rows`: |J| * |R| / the larger distinct count of the keys of the equality
+        // predicates between them; `None` when no equality connects them.
+        let join_rows = |joined: &[usize], joined_rows: f64, r: usize| -> Option<f64> {
+            let mut divisor: Option<f64> = None;
+            for c in &pending {
+                if !is_equi_between(c, &rels_of, joined, r) {
+                    continue;
+                }
+                let Expr::Binary { left, right, .. } = c else {
+                    continue;
+                };
+                let side = |e: &Expr| -> f64 {
+                    match e {
+                        Expr::Column { index, .. } if owner(*index) == r => ndv_of(*index, est[r]),
+                        Expr::Column { index, .. } => ndv_of(*index, joined_rows),
+                        _ => 1.0,
+                    }
+                };
+                let d = side(left).max(side(right));
+                divisor = Some(divisor.map_or(d, |x: f64| x.max(d)));
+            }
+            divisor.map(|d| (joined_rows * est[r] / d).max(1.0))
+        };
+        join_order(est.len(), &est, &join_rows)
+    };
+
     // position[col] = where FROM-order column `col` is in the current joined plan.
     let mut position: Vec<Option<usize>> = vec![None; total];
-    // Start from the smallest relation.
-    let start = (0..est.len())
-        .min_by(|a, b| est[*a].total_cmp(&est[*b]))
-        .unwrap_or(0);
+    let start = order.first().copied().unwrap_or(0);
     let mut joined: Vec<usize> = vec![start];
-    let mut joined_rows = est.get(start).copied().unwrap_or(1.0);
     let (mut plan, _) = plans.get_mut(start).and_then(|p| p.take()).unwrap_or((
         Plan::Values {
             rows: vec![],
@@ -2731,63 +2768,8 @@ fn join_relations(
         *p = Some(k - start_base);
         width += 1;
     }
-    let nrel = plans.len();
-    while joined.len() < nrel {
-        // Candidates: relations connected by an equality with the joined set; take the one
-        // whose join is estimated to give the fewest rows (|J| * |R| / the larger distinct
-        // count of the keys).
-        let ndv_of = |col: usize, cap: f64| -> f64 {
-            let r = owner(col);
-            ndvs[r]
-                .get(col - offsets[r])
-                .map_or(est[r], |c| c.ndv)
-                .min(cap)
-                .max(1.0)
-        };
-        let mut best: Option<(usize, f64)> = None;
-        for (r, slot) in plans.iter().enumerate() {
-            if slot.is_none() {
-                continue;
-            }
-            let mut divisor: Option<f64> = None;
-            for c in &pending {
-                if !is_equi_between(c, &rels_of, &joined, r) {
-                    continue;
-                }
-                let Expr::Binary { left, right, .. } = c else {
-                    continue;
-                };
-                let side = |e: &Expr| -> f64 {
-                    match e {
-                        Expr::Column { index, .. } if owner(*index) == r => ndv_of(*index, est[r]),
-                        Expr::Column { index, .. } => ndv_of(*index, joined_rows),
-                        _ => 1.0,
-                    }
-                };
-                let d = side(left).max(side(right));
-                divisor = Some(divisor.map_or(d, |x: f64| x.max(d)));
-            }
-            if let Some(d) = divisor {
-                let out = joined_rows * est[r] / d;
-                if best.is_none_or(|(_, b)| out < b) {
-                    best = Some((r, out));
-                }
-            }
-        }
-        if let Some((_, out)) = best {
-            joined_rows = out.max(1.0);
-        }
-        let r = match best {
-            Some((r, _)) => r,
-            None => match plans.iter().position(|p| p.is_some()) {
-                Some(r) => {
-                    joined_rows *= est[r];
-                    r
-                }
-                None => break,
-            },
-        };
-        let Some((right, _)) = plans[r].take() else {
+    for &r in order.iter().skip(1) {
+        let Some((right, _)) = plans.get_mut(r).and_then(|p| p.take()) else {
             break;
         };
         let base = offsets[r];
@@ -2940,6 +2922,145 @@ fn implied_relation_filters(
     out
 }
 
+/// The equalities between columns of different relations that the column equalities in
+/// `conjuncts` imply and do not state: within each set of columns of one type that equalities
+/// connect, every pair from different relations (`owner`). NULL never equals anything, so
+/// every row the stated equalities keep satisfies the implied ones.
+fn implied_equalities(conjuncts: &[Expr], owner: &impl Fn(usize) -> usize) -> Vec<Expr> {
+    let pairs: Vec<(usize, usize, SqlType)> = conjuncts
+        .iter()
+        .filter_map(|c| match c {
+            Expr::Binary {
+                op: BinaryOp::Eq,
+                left,
+                right,
+                ..
+            } => match (left.as_ref(), right.as_ref()) {
+                (Expr::Column { index: a, ty: ta }, Expr::Column { index: b, ty: tb })
+                    if ta == tb && a != b =>
+                {
+                    Some((*a.min(b), *a.max(b), *ta))
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    // Sets of connected columns, merged pair by pair.
+    let mut classes: Vec<(Vec<usize>, SqlType)> = Vec::new();
+    for (a, b, ty) in &pairs {
+        let found: Vec<usize> = classes
+            .iter()
+            .enumerate()
+            .filter(|(_, (cols, t))| t == ty && (cols.contains(a) || cols.contains(b)))
+            .map(|(i, _)| i)
+            .collect();
+        let mut merged = vec![*a, *b];
+        for i in found.iter().rev() {
+            merged.extend(classes.swap_remove(*i).0);
+        }
+        merged.sort_unstable();
+        merged.dedup();
+        classes.push((merged, *ty));
+    }
+    let mut implied = Vec::new();
+    for (cols, ty) in classes {
+        for (i, a) in cols.iter().enumerate() {
+            for b in &cols[i + 1..] {
+                let stated = pairs.iter().any(|(x, y, _)| (x, y) == (a, b));
+                if stated || owner(*a) == owner(*b) {
+                    continue;
+                }
+                implied.push(Expr::Binary {
+                    op: BinaryOp::Eq,
+                    left: Box::new(Expr::Column { index: *a, ty }),
+                    right: Box::new(Expr::Column { index: *b, ty }),
+                    ty: SqlType::Boolean,
+                });
+            }
+        }
+    }
+    implied
+}
+
+/// Relations joined as many as this are ordered by dynamic programming; more, greedily.
+const JOIN_ORDER_EXHAUSTIVE_MAX: usize = 12;
+
+/// The order in which to join `n` relations (estimated rows `est`) into a left-deep tree: the
+/// order whose intermediate results are estimated to hold the fewest rows in total, where
+/// `join_rows(joined, rows, r)` estimates the rows of joining relation `r` to the relations
+/// `joined` (estimated to give `rows`), `None` when no equality connects them. A relation is
+/// joined without an equality (a cross product) only when no other can be. Up to
+/// [`JOIN_ORDER_EXHAUSTIVE_MAX`] relations every left-deep order is considered (over subsets);
+/// beyond, each step takes the join estimated smallest, starting from the smallest relation.
+fn join_order(
+    n: usize,
+    est: &[f64],
+    join_rows: &impl Fn(&[usize], f64, usize) -> Option<f64>,
+) -> Vec<usize> {
+    let members = |set: usize| -> Vec<usize> { (0..n).filter(|i| set & (1 << i) != 0).collect() };
+    // The relations that can join `joined` next, with the rows each join gives.
+    let next = |joined: &[usize], rows: f64, in_set: &dyn Fn(usize) -> bool| {
+        let connected: Vec<(usize, f64)> = (0..n)
+            .filter(|r| !in_set(*r))
+            .filter_map(|r| Some((r, join_rows(joined, rows, r)?)))
+            .collect();
+        if !connected.is_empty() {
+            return connected;
+        }
+        (0..n)
+            .filter(|r| !in_set(*r))
+            .map(|r| (r, rows * est.get(r).copied().unwrap_or(1.0)))
+            .collect()
+    };
+    if n == 0 {
+        return Vec::new();
+    }
+    if n > JOIN_ORDER_EXHAUSTIVE_MAX {
+        let start = (0..n)
+            .min_by(|a, b| est[*a].total_cmp(&est[*b]))
+            .unwrap_or(0);
+        let mut order = vec![start];
+        let mut rows = est.get(start).copied().unwrap_or(1.0);
+        while order.len() < n {
+            let joined = order.clone();
+            let candidates = next(&joined, rows, &|r| joined.contains(&r));
+            let Some((r, out)) = candidates.into_iter().min_by(|a, b| a.1.total_cmp(&b.1)) else {
+                break;
+            };
+            order.push(r);
+            rows = out;
+        }
+        return order;
+    }
+    // best[set] = (total intermediate rows, rows of the set joined, order), for the subsets
+    // reachable from single relations.
+    let mut best: Vec<Option<(f64, f64, Vec<usize>)>> = vec![None; 1 << n];
+    // The first relation counts too: it runs first and its keys filter the next one's scan.
+    for (r, rows) in est.iter().enumerate().take(n) {
+        best[1 << r] = Some((*rows, *rows, vec![r]));
+    }
+    for set in 1..(1usize << n) {
+        let Some((cost, rows, order)) = best[set].clone() else {
+            continue;
+        };
+        let joined = members(set);
+        for (r, out) in next(&joined, rows, &|r| set & (1 << r) != 0) {
+            let bigger = set | (1 << r);
+            let total = cost + out;
+            if best[bigger].as_ref().is_none_or(|(c, ..)| total < *c) {
+                let mut order = order.clone();
+                order.push(r);
+                best[bigger] = Some((total, out, order));
+            }
+        }
+    }
+    best[(1 << n) - 1]
+        .take()
+        .map(|(_, _, order)| order)
+        .unwrap_or_else(|| (0..n).collect())
+}
+
 fn is_equi_between(
     c: &Expr,
     rels_of: &impl Fn(&Expr) -> Vec<usize>,
@@ -2959,4 +3080,69 @@ fn is_equi_between(
     let rr = rels_of(right);
     let in_joined = |v: &[usize]| !v.is_empty() && v.iter().all(|x| joined.contains(x));
     (in_joined(&lr) && rr == [r]) || (in_joined(&rr) && lr == [r])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eq(a: usize, b: usize, ty: SqlType) -> Expr {
+        Expr::Binary {
+            op: BinaryOp::Eq,
+            left: Box::new(Expr::Column { index: a, ty }),
+            right: Box::new(Expr::Column { index: b, ty }),
+            ty: SqlType::Boolean,
+        }
+    }
+
+    #[test]
+    fn chained_equalities_imply_the_missing_ones() {
+        // Three relations of two columns each: columns 0-1, 2-3, 4-5.
+        let owner = |c: usize| c / 2;
+        let int = SqlType::Integer;
+        // 1 = 3 and 3 = 5 imply 1 = 5; 0 = 2 stands alone; 2 = 4 is stated and compares
+        // another type to column 0's, so 0 = 4 is not implied.
+        let stated = [
+            eq(1, 3, int),
+            eq(3, 5, int),
+            eq(0, 2, int),
+            eq(2, 4, SqlType::BigInt),
+        ];
+        assert_eq!(implied_equalities(&stated, &owner), [eq(1, 5, int)]);
+        // Nothing to add when every pair is stated, or within one relation.
+        assert!(
+            implied_equalities(&[eq(1, 3, int), eq(3, 5, int), eq(1, 5, int)], &owner).is_empty()
+        );
+        assert!(implied_equalities(&[eq(0, 2, int), eq(1, 2, int)], &owner).is_empty());
+    }
+
+    #[test]
+    fn joins_are_ordered_by_their_intermediate_rows() {
+        // A star with a chain: big (0) joins mid (1), mid joins small (2); 3 joins nothing.
+        // Joining small, then mid, then big keeps every intermediate result small; the
+        // unconnected relation comes last, as a cross product.
+        let est = [1_000_000.0, 1_000.0, 10.0, 5.0];
+        let join_rows = |joined: &[usize], rows: f64, r: usize| -> Option<f64> {
+            let connected = |a: usize, b: usize| (a == 0 && b == 1) || (a == 1 && b == 2);
+            joined
+                .iter()
+                .any(|j| connected(*j, r) || connected(r, *j))
+                .then(|| (rows * est[r] / est[r].max(rows)).max(1.0))
+        };
+        let order = join_order(4, &est, &join_rows);
+        assert_eq!(order.len(), 4);
+        assert_eq!(&order[..3], [2, 1, 0]);
+        assert_eq!(order[3], 3);
+        // Beyond the exhaustive limit the greedy order still joins every relation once.
+        let est: Vec<f64> = (0..JOIN_ORDER_EXHAUSTIVE_MAX + 2)
+            .map(|i| (i + 1) as f64)
+            .collect();
+        let chain = |joined: &[usize], rows: f64, r: usize| -> Option<f64> {
+            joined.iter().any(|j| j.abs_diff(r) == 1).then_some(rows)
+        };
+        let mut order = join_order(est.len(), &est, &chain);
+        assert_eq!(order[0], 0);
+        order.sort_unstable();
+        assert_eq!(order, (0..est.len()).collect::<Vec<_>>());
+    }
 }
