@@ -20,7 +20,7 @@
 use std::sync::Arc;
 
 use basalt_storage::statistics::{ColumnAccumulator, TableStats};
-use basalt_storage::{Manifest, Store, TableMeta, Transaction};
+use basalt_storage::{GatheredStatistics, Manifest, Store, TableMeta, Transaction};
 use rayon::prelude::*;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
@@ -239,6 +239,33 @@ pub fn analyze_table(
     interrupt: &Interrupt,
     txn: Option<&mut Transaction>,
 ) -> Result<Analyzed> {
+    let none = GatheredStatistics::new();
+    analyze_table_gathered(store, table, columns, version, interrupt, txn, &none)
+}
+
+/// [`analyze_table`] of every column, taking the statistics of the segments in `gathered`
+/// (gathered as a load wrote them) instead of reading those segments back. A segment with
+/// deleted rows, or one written under another shape of the table, is read back all the same.
+pub fn analyze_table_gathered(
+    store: &Store,
+    table: &TableMeta,
+    columns: &[usize],
+    version: u64,
+    interrupt: &Interrupt,
+    txn: Option<&mut Transaction>,
+    gathered: &GatheredStatistics,
+) -> Result<Analyzed> {
+    let all_columns = columns.len() == table.def.columns.len()
+        && columns.iter().enumerate().all(|(i, c)| i == *c);
+    let known = |segment: &basalt_storage::SegmentMeta| -> Option<&Vec<ColumnAccumulator>> {
+        let stats = gathered.get(&segment.id)?;
+        let usable = all_columns
+            && segment.deleted.is_empty()
+            && segment.columns.is_none()
+            && !segment.is_resident()
+            && stats.len() == table.def.columns.len();
+        usable.then_some(stats)
+    };
     let fresh = || -> Vec<ColumnAccumulator> {
         columns
             .iter()
@@ -256,6 +283,9 @@ pub fn analyze_table(
         .par_iter()
         .map(|segment| -> Result<Vec<ColumnAccumulator>> {
             interrupt.check()?;
+            if let Some(stats) = known(segment) {
+                return Ok(stats.clone());
+            }
             let batch = store
                 .read_segment(table, segment, columns)
                 .map_err(crate::storage_error)?;

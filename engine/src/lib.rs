@@ -865,31 +865,23 @@ impl Session {
             Some(_) => None,
             None => Some(self.engine.store.begin()),
         };
+        // A load that will be analyzed (STATUPDATE) gathers its statistics as it writes.
+        let analyze = own.is_some() && stmt.options.stat_update.unwrap_or(was_empty);
         let txn = match (own.as_mut(), self.txn.as_mut()) {
             (Some(t), _) | (None, Some(t)) => t,
             (None, None) => return Err(Error::Internal("COPY without a transaction".into())),
         };
         let mark = txn.savepoint();
-        let mut writer = CopyWriter {
-            txn,
-            def: &def,
-            schema: &schema,
-            held: copy::HeldRows::default(),
-            run_rows: copy_run_rows(&def),
-        };
-        let outcome = copy::load(
-            self.engine.files.as_ref(),
-            stmt,
-            &plan,
-            &interrupt,
-            &mut |batches| writer.take(batches),
-        );
-        let outcome = match outcome {
-            Ok(loaded) => writer
-                .finish()
-                .map(|()| loaded)
-                .map_err(|e| (e, Vec::new())),
-            Err(failed) => Err(failed),
+        if analyze {
+            txn.gather_statistics(table.id);
+        }
+        let files = self.engine.files.clone();
+        let outcome = copy_overlapped(txn, &def, &schema, |sink| {
+            copy::load(files.as_ref(), stmt, &plan, &interrupt, sink)
+        });
+        let gathered = match own.as_mut() {
+            Some(t) => t.take_gathered_statistics(table.id),
+            None => Default::default(),
         };
         match outcome {
             Ok(loaded) => {
@@ -898,7 +890,9 @@ impl Session {
                 }
                 log(&loaded.rejects);
                 drop(_slot);
-                self.analyze_after_copy(stmt, &schema, was_empty)?;
+                if analyze {
+                    self.analyze_after_copy(&schema, &stmt.table, &gathered)?;
+                }
                 Ok(command(&format!("COPY {}", loaded.rows)))
             }
             Err((error, rejects)) => {
@@ -949,31 +943,30 @@ impl Session {
         }))
     }
 
-    /// COPY's STATUPDATE: analyzes the table after a load that committed, when STATUPDATE is
-    /// ON, or by default when the table was empty before. A load inside a transaction block
-    /// is not analyzed (its rows may yet roll back).
+    /// COPY's STATUPDATE: analyzes the table after a load that committed on its own, when
+    /// STATUPDATE is ON, or by default when the table was empty before (a load inside a
+    /// transaction block is not analyzed: its rows may yet roll back). The segments the load
+    /// wrote bring the statistics `gathered` as they were written; only the table's other
+    /// segments are read.
     fn analyze_after_copy(
         &mut self,
-        stmt: &copy::options::CopyStatement,
         schema: &str,
-        was_empty: bool,
+        name: &str,
+        gathered: &basalt_storage::GatheredStatistics,
     ) -> Result<()> {
-        let wanted = stmt.options.stat_update.unwrap_or(was_empty);
-        if !wanted || self.txn.is_some() {
-            return Ok(());
-        }
         let manifest = self.engine.store.snapshot();
-        let Some(table) = manifest.table(schema, &stmt.table) else {
+        let Some(table) = manifest.table(schema, name) else {
             return Ok(());
         };
         let columns: Vec<usize> = (0..table.def.columns.len()).collect();
-        analyze::analyze_table(
+        analyze::analyze_table_gathered(
             &self.engine.store,
             table,
             &columns,
             manifest.version,
             &interrupt::Interrupt::none(),
             None,
+            gathered,
         )?;
         Ok(())
     }
@@ -1856,26 +1849,72 @@ impl Session {
     }
 }
 
-/// COPY's rows on their way into a transaction: held until a whole run has arrived (see
-/// [`copy_run_rows`]), then appended; the rest at the end.
-struct CopyWriter<'t> {
-    txn: &'t mut Transaction,
-    def: &'t basalt_storage::TableDef,
-    schema: &'t str,
-    held: copy::HeldRows,
-    run_rows: usize,
-}
-
-impl CopyWriter<'_> {
-    fn take(&mut self, batches: Vec<RecordBatch>) -> Result<()> {
-        let ready = self.held.take(batches, self.run_rows);
-        append_fitted(self.txn, self.def, self.schema, &ready)
-    }
-
-    fn finish(mut self) -> Result<()> {
-        let rest = self.held.rest();
-        append_fitted(self.txn, self.def, self.schema, &rest)
-    }
+/// Runs `load`, which reads a COPY's input and hands its rows to the sink it is given, while
+/// a thread of its own appends them to `txn`: the rows are held until a whole run has
+/// arrived (see [`copy_run_rows`]), then handed to the appender, the rest at the end. So the
+/// next window of input is parsed while the previous run is encoded, written and fsynced.
+///
+/// The hand-over waits for the appender to take each run, so the load holds at most the run
+/// being appended, the run handed over, the rows held and a window. When the appender fails,
+/// its error is the load's; either way the caller undoes what was appended.
+fn copy_overlapped<F>(
+    txn: &mut Transaction,
+    def: &basalt_storage::TableDef,
+    schema: &str,
+    load: F,
+) -> std::result::Result<copy::Loaded, (Error, Vec<copy::Reject>)>
+where
+    F: FnOnce(
+        &mut copy::BatchSink<'_>,
+    ) -> std::result::Result<copy::Loaded, (Error, Vec<copy::Reject>)>,
+{
+    let run_rows = copy_run_rows(def);
+    std::thread::scope(|scope| {
+        let (hand, runs) = std::sync::mpsc::sync_channel::<Vec<RecordBatch>>(0);
+        let appender = std::thread::Builder::new()
+            .name("basalt-copy-append".into())
+            .spawn_scoped(scope, move || -> Result<()> {
+                for run in runs {
+                    append_fitted(txn, def, schema, &run)?;
+                }
+                Ok(())
+            });
+        let appender = match appender {
+            Ok(a) => a,
+            Err(e) => {
+                return Err((
+                    Error::Internal(format!("could not start COPY's appender: {e}")),
+                    Vec::new(),
+                ))
+            }
+        };
+        let stopped = || Error::Internal("COPY's appender stopped".into());
+        let mut held = copy::HeldRows::default();
+        let mut sink = |batches: Vec<RecordBatch>| -> Result<()> {
+            let ready = held.take(batches, run_rows);
+            if ready.is_empty() {
+                return Ok(());
+            }
+            hand.send(ready).map_err(|_| stopped())
+        };
+        let loaded = load(&mut sink).and_then(|loaded| {
+            let rest = held.rest();
+            if !rest.is_empty() {
+                hand.send(rest).map_err(|_| (stopped(), Vec::new()))?;
+            }
+            Ok(loaded)
+        });
+        drop(hand);
+        let appended = appender
+            .join()
+            .unwrap_or_else(|_| Err(Error::Internal("COPY's appender panicked".into())));
+        match (loaded, appended) {
+            (Ok(loaded), Ok(())) => Ok(loaded),
+            (Ok(_), Err(e)) => Err((e, Vec::new())),
+            (Err((_, rejects)), Err(e)) => Err((e, rejects)),
+            (Err(failed), Ok(())) => Err(failed),
+        }
+    })
 }
 
 /// The rows a load appends at a time: a segment's worth, or for a table with a sort key a

@@ -82,6 +82,6 @@ pub use store::{
     OpenScan, ScanCounts, SegmentRows, SegmentScan, Store, StoreOptions, LOCK_FILE, MANIFESTS_KEPT,
     TABLE_ID_MIN,
 };
-pub use transaction::{Savepoint, Transaction};
+pub use transaction::{GatheredStatistics, Savepoint, Transaction};
 pub use types::SqlType;
 pub use zone_map::{ColumnRange, ZoneMap, ZoneValue};

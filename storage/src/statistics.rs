@@ -347,6 +347,21 @@ impl ColumnAccumulator {
         Ok(())
     }
 
+    /// Adds the values of one block, `pieces` of the column's Arrow type, whose zone map the
+    /// block's encoder already computed.
+    pub(crate) fn add_block(
+        &mut self,
+        pieces: &[arrow_array::ArrayRef],
+        zone: &ZoneMap,
+    ) -> Result<()> {
+        self.zone.merge(zone);
+        for array in pieces {
+            crate::hll::insert_array(&mut self.sketch, array.as_ref()).map_err(Error::Internal)?;
+            self.width_bytes += array_width(self.ty, array.as_ref());
+        }
+        Ok(())
+    }
+
     /// Adds everything `other` (of the same column) gathered.
     pub fn merge(&mut self, other: &ColumnAccumulator) {
         self.zone.merge(&other.zone);

@@ -25,9 +25,11 @@ use crate::catalog::{Manifest, SegmentMeta, TableDef, TableMeta};
 use crate::durable::{create_dir, sync_dir};
 use crate::error::{Error, Result};
 use crate::segment::physical::PhysicalType;
-use crate::segment::writer::{span_string_bytes, split_rows, write_segment};
+use crate::segment::writer::{
+    span_string_bytes, split_rows, write_segment, write_segment_gathering,
+};
 use crate::segment::{SEGMENT_ROWS_MAX, SEGMENT_STRING_BYTES_MAX};
-use crate::statistics::{StatisticsScope, TableStats};
+use crate::statistics::{ColumnAccumulator, StatisticsScope, TableStats};
 use crate::store::{Changes, CommitError, Store, PENDING_BYTES_MAX, PENDING_ROWS_MAX};
 use crate::types::{SqlType, DECIMAL_PRECISION_MAX};
 
@@ -84,8 +86,15 @@ pub struct Transaction {
     /// Statistics ANALYZE gathered here, by table id: written after the commit publishes,
     /// discarded on rollback.
     statistics: Arc<HashMap<u64, Arc<TableStats>>>,
+    /// Tables whose appended segments gather their statistics as they are written
+    /// ([`Transaction::gather_statistics`]), with what each segment gathered.
+    gathering: BTreeMap<u64, GatheredStatistics>,
     state: State,
 }
+
+/// The statistics of segments gathered as they were written: per segment id, one
+/// accumulator per column of the table, in column order.
+pub type GatheredStatistics = BTreeMap<u64, Vec<ColumnAccumulator>>;
 
 impl Transaction {
     pub(crate) fn new(store: Arc<Store>, base: Arc<Manifest>) -> Transaction {
@@ -108,6 +117,7 @@ impl Transaction {
             external_changed: false,
             objects_changed: false,
             statistics: Arc::new(HashMap::new()),
+            gathering: BTreeMap::new(),
             state: State::Open,
         }
     }
@@ -301,6 +311,20 @@ impl Transaction {
         Ok(())
     }
 
+    /// From now on, segment files appended to table `table_id` gather ANALYZE's statistics of
+    /// their columns as they are written (COPY's STATUPDATE), for
+    /// [`Transaction::take_gathered_statistics`].
+    pub fn gather_statistics(&mut self, table_id: u64) {
+        self.gathering.entry(table_id).or_default();
+    }
+
+    /// The statistics gathered for table `table_id`'s segment files appended since
+    /// [`Transaction::gather_statistics`], by segment id (segments a savepoint rolled back
+    /// included: look them up by the ids of a table's segments). Gathering stops.
+    pub fn take_gathered_statistics(&mut self, table_id: u64) -> GatheredStatistics {
+        self.gathering.remove(&table_id).unwrap_or_default()
+    }
+
     /// Appends `batches` (whose columns match the table's in number and Arrow type, with no
     /// NULLs in NOT NULL columns) to table `schema`.`name`.
     ///
@@ -387,7 +411,17 @@ impl Transaction {
                 .collect();
             let segment_id = self.store.allocate_segment_id();
             let path = self.store.segment_path(table_id, segment_id);
-            match write_segment(&path, table_id, segment_id, &def, &slices) {
+            let written = match self.gathering.get_mut(&table_id) {
+                Some(gathered) => write_segment_gathering(
+                    &path, table_id, segment_id, &def, &slices,
+                )
+                .map(|(meta, stats)| {
+                    gathered.insert(segment_id, stats);
+                    meta
+                }),
+                None => write_segment(&path, table_id, segment_id, &def, &slices),
+            };
+            match written {
                 Ok(meta) => segments.push(meta),
                 Err(e) => {
                     result = Err(e);

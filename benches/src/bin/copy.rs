@@ -33,6 +33,10 @@ struct Args {
     /// The Python interpreter that creates the peers' virtual environment.
     #[arg(long, default_value = "python3")]
     python: String,
+    /// Keep the generated files in the work directory and load the ones an earlier run with
+    /// this option left there, so that several builds load the same files.
+    #[arg(long)]
+    keep_files: bool,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -71,7 +75,12 @@ fn main() -> Result<()> {
         .work_dir
         .clone()
         .unwrap_or_else(|| target_dir().join(format!("copy-sf{}", args.sf)));
-    if work.exists() {
+    let tbl = work.join("lineitem.tbl");
+    let parquet_dir = work.join("parquet");
+    let parquet = parquet_dir.join("lineitem.parquet");
+    let rows_file = work.join("lineitem.rows");
+    let kept = args.keep_files && parquet.exists() && rows_file.exists();
+    if work.exists() && !kept {
         std::fs::remove_dir_all(&work)?;
     }
     std::fs::create_dir_all(&work)?;
@@ -83,30 +92,35 @@ fn main() -> Result<()> {
         std::env::consts::ARCH
     );
 
-    // The text file, from the generator (not timed).
-    let tbl = work.join("lineitem.tbl");
-    let mut out = BufWriter::new(std::fs::File::create(&tbl)?);
-    let rows = Table::LineItem.generate(args.sf, |batches| -> Result<()> {
-        for b in &batches {
-            tpch::write_delimited(&mut out, Table::LineItem, b)?;
-        }
-        progress("generating lineitem");
-        Ok(())
-    })?;
-    out.flush()?;
-    drop(out);
-    clear_progress();
-    let text_bytes = std::fs::metadata(&tbl)?.len();
-
     let mut peer = Peer::start(&args.python)?;
-    // DuckDB writes the Parquet file both engines then load.
-    let parquet_dir = work.join("parquet");
-    peer.call(
-        json!({"op": "duckdb_copy", "db": work.join("duckdb.db"), "threads": threads,
-        "schema": tpch::SCHEMA_SQL, "table": "lineitem", "path": tbl, "format": "text"}),
-    )?;
-    peer.call(json!({"op": "duckdb_parquet", "dir": parquet_dir, "tables": ["lineitem"]}))?;
-    let parquet = parquet_dir.join("lineitem.parquet");
+    let rows: u64 = if kept {
+        std::fs::read_to_string(&rows_file)?
+            .trim()
+            .parse()
+            .context("the kept row count")?
+    } else {
+        // The text file, from the generator (not timed).
+        let mut out = BufWriter::new(std::fs::File::create(&tbl)?);
+        let rows = Table::LineItem.generate(args.sf, |batches| -> Result<()> {
+            for b in &batches {
+                tpch::write_delimited(&mut out, Table::LineItem, b)?;
+            }
+            progress("generating lineitem");
+            Ok(())
+        })?;
+        out.flush()?;
+        drop(out);
+        clear_progress();
+        // DuckDB writes the Parquet file both engines then load.
+        peer.call(
+            json!({"op": "duckdb_copy", "db": work.join("duckdb.db"), "threads": threads,
+            "schema": tpch::SCHEMA_SQL, "table": "lineitem", "path": tbl, "format": "text"}),
+        )?;
+        peer.call(json!({"op": "duckdb_parquet", "dir": parquet_dir, "tables": ["lineitem"]}))?;
+        std::fs::write(&rows_file, rows.to_string())?;
+        rows
+    };
+    let text_bytes = std::fs::metadata(&tbl)?.len();
     let parquet_bytes = std::fs::metadata(&parquet)?.len();
     println!(
         "lineitem: {rows} rows; text {:.1} MB, Parquet (written by DuckDB) {:.1} MB",
@@ -155,6 +169,11 @@ fn main() -> Result<()> {
         );
     }
     peer.stop();
-    std::fs::remove_dir_all(&work).ok();
+    if args.keep_files {
+        std::fs::remove_dir_all(work.join("basalt")).ok();
+        std::fs::remove_file(work.join("duckdb.db")).ok();
+    } else {
+        std::fs::remove_dir_all(&work).ok();
+    }
     Ok(())
 }

@@ -150,6 +150,58 @@ pub(crate) struct JsonWindow {
     /// Whether the input is read to its end (the end of the data, or a syntax error, after
     /// which the stream cannot resume).
     pub(crate) finished: bool,
+    /// Whether a syntax error ended it (the rest of the input is lost).
+    pub(crate) broken: bool,
+}
+
+/// Cuts a window of JSON input that starts on line `line` into pieces of at least
+/// `piece_bytes` (the last may be shorter), each ending just after a newline outside any
+/// string, object or array: where one top-level value ends and the next has not begun. Returns
+/// each piece's range and the line it starts on.
+///
+/// The cut points follow strings (with their escapes) and brackets only, not the full
+/// grammar; but up to the first syntax error they are where the parser's values end, and the
+/// piece holding that error reports it as the parser would, which ends the input there.
+pub(crate) fn split_values(
+    data: &[u8],
+    piece_bytes: usize,
+    mut line: u64,
+) -> Vec<(std::ops::Range<usize>, u64)> {
+    let piece_bytes = piece_bytes.max(1);
+    let mut pieces = Vec::new();
+    let (mut start, mut start_line) = (0usize, line);
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, &b) in data.iter().enumerate() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            // A raw newline inside a string is a syntax error; it still counts as a line.
+            if b == b'\n' {
+                line += 1;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b'\n' => {
+                line += 1;
+                if depth == 0 && i + 1 - start >= piece_bytes && i + 1 < data.len() {
+                    pieces.push((start..i + 1, start_line));
+                    (start, start_line) = (i + 1, line);
+                }
+            }
+            _ => {}
+        }
+    }
+    pieces.push((start..data.len(), start_line));
+    pieces
 }
 
 /// Loads the complete objects of a window of JSON input that starts on line `line`. Unless
@@ -162,6 +214,7 @@ pub(crate) fn load_json_window(
     columns: &JsonColumns,
     sink: &mut RowSink<'_>,
 ) -> JsonWindow {
+    let first_line = line;
     let mut stream = serde_json::Deserializer::from_slice(data).into_iter::<Value>();
     let mut counted = 0usize;
     loop {
@@ -170,6 +223,7 @@ pub(crate) fn load_json_window(
                 consumed: data.len(),
                 line,
                 finished: true,
+                broken: false,
             };
         }
         // The line a value starts on: count newlines up to the first non-blank byte.
@@ -186,12 +240,14 @@ pub(crate) fn load_json_window(
             consumed: start,
             line,
             finished: false,
+            broken: false,
         };
         let Some(next) = stream.next() else {
             return JsonWindow {
                 consumed: data.len(),
                 line,
                 finished: eof,
+                broken: false,
             };
         };
         let end = stream.byte_offset().max(start);
@@ -201,14 +257,25 @@ pub(crate) fn load_json_window(
             Err(e) if e.is_eof() && !eof => return unfinished,
             Err(e) => {
                 // The stream cannot resume after a syntax error: the rest of the file is lost.
-                let cause = Error::BadCopyFileFormat {
-                    message: format!("invalid JSON: {e}"),
+                // The parser counts lines from the start of this window: say where the
+                // error is in the file.
+                let text = e.to_string();
+                let what = text
+                    .rfind(" at line ")
+                    .map_or(text.as_str(), |i| &text[..i]);
+                let message = if e.line() == 0 {
+                    format!("invalid JSON: {what}")
+                } else {
+                    let at = first_line + e.line() as u64 - 1;
+                    format!("invalid JSON: {what} at line {at} column {}", e.column())
                 };
+                let cause = Error::BadCopyFileFormat { message };
                 sink.reject(line, "", &data[start..], &[], cause);
                 return JsonWindow {
                     consumed: data.len(),
                     line,
                     finished: true,
+                    broken: true,
                 };
             }
         };

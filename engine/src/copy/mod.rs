@@ -590,7 +590,10 @@ fn stream_delimited(
 
 /// JSON input read as a stream: a window of `window_bytes` at a time, its complete values
 /// loaded and the value it cuts off carried into the next window (which grows while it
-/// holds no complete value).
+/// holds no complete value). A window is cut where top-level values end into a piece per
+/// worker ([`json::split_values`]), and the pieces are parsed in parallel; their rows and
+/// rejects are taken in order, and a syntax error in one drops the pieces after it, as it
+/// ends the file.
 #[allow(clippy::too_many_arguments)]
 fn stream_json(
     input: &mut dyn Read,
@@ -603,6 +606,7 @@ fn stream_json(
     state: &mut LoadState<'_, '_>,
 ) -> Result<()> {
     let mut window = window_bytes.max(1);
+    let piece_bytes = (window_bytes / rayon::current_num_threads().max(1)).max(1);
     let mut buf: Vec<u8> = Vec::new();
     let mut line = 1u64;
     let mut eof = false;
@@ -617,18 +621,45 @@ fn stream_json(
             eof = got < want;
         }
         state.peak_input_bytes = state.peak_input_bytes.max(buf.len());
-        let mut sink = RowSink::new(plan, shown.to_string());
-        let done = json::load_json_window(&buf, eof, line, columns, &mut sink);
-        if !state.take(sink.finish()?)? || done.finished {
-            return Ok(());
+        let pieces = json::split_values(&buf, piece_bytes, line);
+        let last = pieces.len() - 1;
+        let parts: Vec<Result<(FileOutcome, json::JsonWindow)>> = pieces
+            .par_iter()
+            .enumerate()
+            .map(|(k, (range, at_line))| {
+                let mut sink = RowSink::new(plan, shown.to_string());
+                // Every piece but the last ends where a value ends.
+                let piece_eof = eof || k < last;
+                let done = json::load_json_window(
+                    &buf[range.clone()],
+                    piece_eof,
+                    *at_line,
+                    columns,
+                    &mut sink,
+                );
+                Ok((sink.finish()?, done))
+            })
+            .collect();
+        let mut consumed = 0;
+        for ((range, _), part) in pieces.iter().zip(parts) {
+            let (outcome, done) = part?;
+            if !state.take(outcome)? || done.broken {
+                return Ok(());
+            }
+            if range.end == buf.len() {
+                if done.finished {
+                    return Ok(());
+                }
+                consumed = range.start + done.consumed;
+                line = done.line;
+            }
         }
-        if done.consumed == 0 {
+        if consumed == 0 {
             // No value ends in the window: read more.
             window = window.max(buf.len()) * 2;
             continue;
         }
-        buf.drain(..done.consumed);
-        line = done.line;
+        buf.drain(..consumed);
     }
 }
 
@@ -1243,6 +1274,102 @@ mod tests {
         assert_eq!(state.rejects.len(), 1);
         drop(state);
         assert_eq!(one_batch(&plan, &got), one_batch(&plan, &whole.batches));
+    }
+
+    // Input: 20,000 JSON objects, with strings holding braces, brackets, quotes and
+    // escaped newlines, objects spread over lines, and a syntax error at object 12,000, read
+    // in windows of 700 bytes cut into pieces parsed in parallel. The rows loaded and the
+    // reject (the rest of the file lost at the error, reported on its line) are those of the
+    // whole input parsed at once on one thread.
+    #[test]
+    fn json_pieces_parse_as_one_stream() {
+        let options = CopyOptions {
+            format: InputFormat::Json(JsonMode::Auto { ignore_case: false }),
+            max_error: 10,
+            ..CopyOptions::default()
+        };
+        let plan = plan(options);
+        let mut data = Vec::new();
+        for i in 0..20_000 {
+            if i == 12_000 {
+                data.extend_from_slice(b"{\"a\": 1,, \"b\": \"x\"}\n");
+            }
+            match i % 4 {
+                0 => data.extend_from_slice(
+                    format!("{{\"a\": {i},\n \"b\": \"{{[\\\"\\n}}]\"}}\n").as_bytes(),
+                ),
+                1 => data
+                    .extend_from_slice(format!("{{\"b\": \"}}\\\\\", \"a\": {i}}}  ").as_bytes()),
+                _ => data.extend_from_slice(format!("{{\"a\":{i}}}\n").as_bytes()),
+            }
+        }
+        let fs = files::LocalFiles::new(&std::env::temp_dir());
+        let mut whole_sink = RowSink::new(&plan, "f".into());
+        json::load_json(
+            &data,
+            &JsonMode::Auto { ignore_case: false },
+            &fs,
+            &mut whole_sink,
+        )
+        .unwrap();
+        let whole = whole_sink.finish().unwrap();
+        assert_eq!(whole.batches[0].num_rows(), 12_000);
+        assert_eq!(whole.rejects.len(), 1);
+
+        let columns = json::JsonColumns::new(
+            &JsonMode::Auto { ignore_case: false },
+            &fs,
+            &RowSink::new(&plan, "f".into()),
+        )
+        .unwrap();
+        let mut got: Vec<RecordBatch> = Vec::new();
+        let mut sink = |b: Vec<RecordBatch>| {
+            got.extend(b);
+            Ok(())
+        };
+        let mut state = LoadState {
+            sink: &mut sink,
+            rejects: Vec::new(),
+            rows: 0,
+            max: 10,
+            over: None,
+            peak_input_bytes: 0,
+        };
+        let mut input: &[u8] = &data;
+        stream_json(
+            &mut input,
+            options::Compression::None,
+            "f",
+            &plan,
+            &columns,
+            700,
+            &Interrupt::none(),
+            &mut state,
+        )
+        .unwrap();
+        assert_eq!(state.rows, 12_000);
+        let lines = |r: &[Reject]| {
+            r.iter()
+                .map(|r| (r.line, r.error.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(lines(&state.rejects), lines(&whole.rejects));
+        drop(state);
+        assert_eq!(one_batch(&plan, &got), one_batch(&plan, &whole.batches));
+
+        // The cut points of the same input: each piece but the last ends with a newline
+        // outside strings and brackets, and every piece starts on the line counted for it.
+        let pieces = json::split_values(&data, 300, 1);
+        assert!(pieces.len() > 100, "{}", pieces.len());
+        let mut line = 1;
+        let mut at = 0;
+        for (range, start_line) in &pieces {
+            assert_eq!(range.start, at);
+            assert_eq!(*start_line, line);
+            line += data[range.clone()].iter().filter(|b| **b == b'\n').count() as u64;
+            at = range.end;
+        }
+        assert_eq!(at, data.len());
     }
 
     // Input: batches of 7 rows held for runs of 10: each take hands on whole runs only, in

@@ -160,20 +160,25 @@ pub fn parse_decimal_text(s: &str) -> Result<(i128, i8)> {
     {
         return Err(err());
     }
-    let digits = format!("{int_part}{frac_part}");
-    let digits = digits.trim_start_matches('0');
     let overflow = || Error::NumericOutOfRange {
         message: "numeric value out of range".to_string(),
     };
-    let mut scale = frac_part.len() as i32 - exp;
-    let mut v: i128 = if digits.is_empty() {
-        0
-    } else {
-        if digits.len() > DECIMAL_DIGITS_MAX as usize {
+    // The digits without leading zeros, at most DECIMAL_DIGITS_MAX of them (which an i128
+    // holds), read in place: this runs for every value a COPY loads.
+    const _: () = assert!(DECIMAL_DIGITS_MAX <= 38);
+    let mut v: i128 = 0;
+    let mut significant = 0usize;
+    for b in int_part.bytes().chain(frac_part.bytes()) {
+        if significant == 0 && b == b'0' {
+            continue;
+        }
+        significant += 1;
+        if significant > DECIMAL_DIGITS_MAX as usize {
             return Err(overflow());
         }
-        digits.parse::<i128>().map_err(|_| err())?
-    };
+        v = v * 10 + i128::from(b - b'0');
+    }
+    let mut scale = frac_part.len() as i32 - exp;
     if scale < 0 {
         v = v.checked_mul(pow10((-scale) as u32)).ok_or_else(overflow)?;
         scale = 0;
@@ -519,6 +524,18 @@ mod tests {
         assert_eq!(parse_decimal_text("1.5e-2").unwrap(), (15, 3));
         assert!(parse_decimal_text("1.2.3").is_err());
         assert!(parse_decimal_text("").is_err());
+        // Leading zeros do not count against the 38 digits; a 39th significant digit does.
+        assert_eq!(parse_decimal_text("000123.4500").unwrap(), (1_234_500, 4));
+        assert_eq!(parse_decimal_text("-0.000").unwrap(), (0, 3));
+        let nines = "9".repeat(38);
+        assert_eq!(
+            parse_decimal_text(&format!("00{nines}")).unwrap(),
+            (nines.parse::<i128>().unwrap(), 0)
+        );
+        assert!(matches!(
+            parse_decimal_text(&format!("1{nines}")),
+            Err(Error::NumericOutOfRange { .. })
+        ));
         assert_eq!(rescale_decimal(125, 2, 1), Some(13));
         assert_eq!(rescale_decimal(-125, 2, 1), Some(-13));
         assert_eq!(rescale_decimal(124, 2, 1), Some(12));

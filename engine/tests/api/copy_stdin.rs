@@ -177,3 +177,46 @@ fn sorted_table_loads_in_sorted_runs_until_vacuum() {
     assert_eq!(unsorted(&mut s), vec!["0.00"]);
     assert_eq!(bigint(&mut s, check), expected);
 }
+
+#[test]
+fn file_copy_that_fails_late_leaves_no_segment_files() {
+    // Input: a file of 700,000 rows with bad rows at lines 5 and 700,000, loaded with
+    // MAXERROR 1, so segments are appended (by the load's appender) before the second bad
+    // row fails the COPY. The error names line 700000, STL_LOAD_ERRORS holds both lines, the
+    // table stays empty and the segment files written are gone; inside a transaction block
+    // the block fails and its earlier rows roll back with it.
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let mut s = engine.session("basalt");
+    s.run("CREATE TABLE t (a int, b text); INSERT INTO t VALUES (-1, 'x'); DELETE FROM t")
+        .unwrap();
+    let files_before = data_files(dir.path());
+    let path = dir.path().join("in.txt");
+    let mut text = String::new();
+    for i in 1..=700_000u32 {
+        match i {
+            5 | 700_000 => text.push_str("oops|v\n"),
+            _ => text.push_str(&format!("{i}|v{i}\n")),
+        }
+    }
+    std::fs::write(&path, text).unwrap();
+    let copy = format!("COPY t FROM '{}' MAXERROR 1", path.display());
+    let e = s.run(&copy).unwrap_err().to_string();
+    assert!(e.contains("line 700000"), "{e}");
+    assert_eq!(bigint(&mut s, "SELECT count(*) FROM t"), 0);
+    assert_eq!(data_files(dir.path()), files_before);
+    assert_eq!(
+        bigint(
+            &mut s,
+            "SELECT sum(line_number)::bigint FROM stl_load_errors WHERE err_code = 1207"
+        ),
+        700_005
+    );
+
+    s.run("BEGIN; INSERT INTO t VALUES (1, 'kept until the error')")
+        .unwrap();
+    assert!(s.run(&copy).is_err());
+    s.run("ROLLBACK").unwrap();
+    assert_eq!(bigint(&mut s, "SELECT count(*) FROM t"), 0);
+    assert_eq!(data_files(dir.path()), files_before);
+}

@@ -17,6 +17,7 @@ use crate::segment::{
     BLOCK_ROWS_MAX, BLOCK_STRING_BYTES_MAX, FORMAT_VERSION, HEADER_BYTES, SEGMENT_MAGIC,
     WRITER_BLOCK_ROWS_MAX,
 };
+use crate::statistics::ColumnAccumulator;
 use crate::zone_map::ZoneMap;
 
 /// A run of rows of one input: `(input index, first row, row count)`.
@@ -102,14 +103,38 @@ pub(crate) fn write_segment(
     def: &TableDef,
     batches: &[RecordBatch],
 ) -> Result<SegmentMeta> {
-    create_segment(
+    let (meta, _) = create_segment(
         path,
         table_id,
         segment_id,
         def,
         batches,
         WRITER_BLOCK_ROWS_MAX,
-    )
+        false,
+    )?;
+    Ok(meta)
+}
+
+/// [`write_segment`], also gathering every column's statistics (ANALYZE's, in column order)
+/// from the values as their blocks are encoded, so that they need not be read back.
+pub(crate) fn write_segment_gathering(
+    path: &Path,
+    table_id: u64,
+    segment_id: u64,
+    def: &TableDef,
+    batches: &[RecordBatch],
+) -> Result<(SegmentMeta, Vec<ColumnAccumulator>)> {
+    let (meta, gathered) = create_segment(
+        path,
+        table_id,
+        segment_id,
+        def,
+        batches,
+        WRITER_BLOCK_ROWS_MAX,
+        true,
+    )?;
+    let gathered = gathered.ok_or_else(|| Error::Internal("no statistics gathered".into()))?;
+    Ok((meta, gathered))
 }
 
 /// [`write_segment`] with blocks of at most `block_rows_max` rows: tests write files as earlier
@@ -123,8 +148,20 @@ pub(crate) fn write_segment_in_blocks(
     batches: &[RecordBatch],
     block_rows_max: u32,
 ) -> Result<SegmentMeta> {
-    create_segment(path, table_id, segment_id, def, batches, block_rows_max)
+    let (meta, _) = create_segment(
+        path,
+        table_id,
+        segment_id,
+        def,
+        batches,
+        block_rows_max,
+        false,
+    )?;
+    Ok(meta)
 }
+
+/// The segment's metadata and, with `gather`, its columns' statistics.
+type Created = (SegmentMeta, Option<Vec<ColumnAccumulator>>);
 
 fn create_segment(
     path: &Path,
@@ -133,7 +170,8 @@ fn create_segment(
     def: &TableDef,
     batches: &[RecordBatch],
     block_rows_max: u32,
-) -> Result<SegmentMeta> {
+    gather: bool,
+) -> Result<Created> {
     if block_rows_max == 0 || block_rows_max > BLOCK_ROWS_MAX {
         return Err(Error::Internal(format!(
             "blocks of {block_rows_max} rows, outside 1..={BLOCK_ROWS_MAX}"
@@ -152,6 +190,7 @@ fn create_segment(
         def,
         batches,
         block_rows_max,
+        gather,
     );
     if result.is_err() {
         // Best effort: an unreferenced file is removed by the next startup anyway.
@@ -160,6 +199,7 @@ fn create_segment(
     result
 }
 
+#[allow(clippy::too_many_arguments)]
 fn write_segment_to(
     file: File,
     path: &Path,
@@ -168,7 +208,8 @@ fn write_segment_to(
     def: &TableDef,
     batches: &[RecordBatch],
     block_rows_max: u32,
-) -> Result<SegmentMeta> {
+    gather: bool,
+) -> Result<Created> {
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let mut offset: u64 = 0;
@@ -199,7 +240,10 @@ fn write_segment_to(
         );
         tasks.extend(chunks.into_iter().map(|chunk| (c, chunk)));
     }
-    let encoded: Vec<Result<(Vec<u8>, WrittenBlock)>> = tasks
+    // With `gather`, each block's values also go into a statistics accumulator (its zone map
+    // is the block's), so the statistics cost no second pass over decoded segments.
+    type Encoded = (Vec<u8>, WrittenBlock, Option<ColumnAccumulator>);
+    let encoded: Vec<Result<Encoded>> = tasks
         .par_iter()
         .map(|(c, chunk)| {
             let column = def
@@ -221,9 +265,23 @@ fn write_segment_to(
             let written = encode_block(&pieces, column.encoding, &mut block).map_err(|e| {
                 Error::Internal(format!("encoding column {c} of {}: {e}", path.display()))
             })?;
-            Ok((block, written))
+            let gathered = if gather {
+                let mut acc = ColumnAccumulator::new(*c, column);
+                acc.add_block(&slices, &written.zone_map)?;
+                Some(acc)
+            } else {
+                None
+            };
+            Ok((block, written, gathered))
         })
         .collect();
+    let mut gathered: Option<Vec<ColumnAccumulator>> = gather.then(|| {
+        def.columns
+            .iter()
+            .enumerate()
+            .map(|(c, column)| ColumnAccumulator::new(c, column))
+            .collect()
+    });
     let mut columns: Vec<ColumnFooter> = def
         .columns
         .iter()
@@ -234,8 +292,14 @@ fn write_segment_to(
         })
         .collect();
     for ((c, _), done) in tasks.iter().zip(encoded) {
-        let (block, written) = done?;
+        let (block, written, block_stats) = done?;
         let at = write(&mut out, &block)?;
+        if let (Some(all), Some(one)) = (gathered.as_mut(), block_stats) {
+            let acc = all
+                .get_mut(*c)
+                .ok_or_else(|| Error::Internal(format!("no column {c}")))?;
+            acc.merge(&one);
+        }
         let footer = columns
             .get_mut(*c)
             .ok_or_else(|| Error::Internal(format!("no column {c}")))?;
@@ -296,7 +360,7 @@ fn write_segment_to(
             path.display()
         )));
     }
-    Ok(SegmentMeta {
+    let meta = SegmentMeta {
         id: segment_id,
         rows: rows as u64,
         bytes,
@@ -304,7 +368,8 @@ fn write_segment_to(
         deleted: crate::delete_vector::DeleteVector::new(),
         columns: None,
         resident: None,
-    })
+    };
+    Ok((meta, gathered))
 }
 
 #[cfg(test)]
