@@ -640,7 +640,23 @@ impl Binder<'_> {
                         }
                         ast::Expr::GroupingSets(lists) => {
                             has_sets = true;
-                            lists.iter().map(|l| l.iter().collect()).collect()
+                            // A ROLLUP or CUBE among the sets stands for all of its own.
+                            let mut sets = Vec::new();
+                            for l in lists {
+                                match l.as_slice() {
+                                    [one] => match nested_sets(one)? {
+                                        Some(expanded) => sets.extend(expanded),
+                                        None => sets.push(vec![one]),
+                                    },
+                                    _ => sets.push(l.iter().collect()),
+                                }
+                            }
+                            sets
+                        }
+                        // `()`: the empty grouping set.
+                        ast::Expr::Tuple(t) if t.is_empty() => {
+                            has_sets = true;
+                            vec![vec![]]
                         }
                         other => vec![vec![other]],
                     };
@@ -2452,6 +2468,57 @@ pub(crate) fn sort_key(expr: Expr, options: &ast::OrderByOptions) -> SortKey {
         descending,
         nulls_first,
     }
+}
+
+/// The grouping sets of a `ROLLUP (...)` or `CUBE (...)` written inside GROUPING SETS
+/// (sqlparser reads it there as a function call), or `None` for any other item.
+fn nested_sets(e: &ast::Expr) -> Result<Option<Vec<Vec<&ast::Expr>>>> {
+    let ast::Expr::Function(f) = e else {
+        return Ok(None);
+    };
+    let name = f.name.to_string().to_ascii_lowercase();
+    if !matches!(name.as_str(), "rollup" | "cube") || f.over.is_some() {
+        return Ok(None);
+    }
+    let ast::FunctionArguments::List(list) = &f.args else {
+        return Ok(None);
+    };
+    // Each argument is one element: an expression or a parenthesized list of them.
+    let mut elements: Vec<Vec<&ast::Expr>> = Vec::new();
+    for a in &list.args {
+        let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) = a else {
+            return Ok(None);
+        };
+        elements.push(match x {
+            ast::Expr::Tuple(items) => items.iter().collect(),
+            other => vec![other],
+        });
+    }
+    let k = elements.len();
+    if name == "rollup" {
+        return Ok(Some(
+            (0..=k)
+                .rev()
+                .map(|n| elements[..n].iter().flatten().copied().collect())
+                .collect(),
+        ));
+    }
+    if k > 12 {
+        return Err(Error::ProgramLimitExceeded {
+            message: "CUBE is limited to 12 elements".into(),
+        });
+    }
+    Ok(Some(
+        (0..(1usize << k))
+            .rev()
+            .map(|mask| {
+                (0..k)
+                    .filter(|b| mask & (1 << (k - 1 - b)) != 0)
+                    .flat_map(|b| elements[b].iter().copied())
+                    .collect()
+            })
+            .collect(),
+    ))
 }
 
 /// Most grouping sets one GROUP BY may produce.
