@@ -253,6 +253,10 @@ pub enum Error {
     /// A string cannot be read as a date or time (22007), or a date/time is out of range (22008).
     #[error("{message}")]
     InvalidDatetime { message: String },
+    /// A date/time computation PostgreSQL reports as a field overflow (22008) whose message
+    /// does not say "out of range" (`stride must be greater than zero`).
+    #[error("{message}")]
+    DatetimeOverflow { message: String },
     /// A string is too long for its column (22001).
     #[error("{message}")]
     StringTooLong { message: String },

@@ -266,6 +266,7 @@ impl SqlError {
                 code::DATETIME_FIELD_OVERFLOW
             }
             EngineError::InvalidDatetime { .. } => code::INVALID_DATETIME_FORMAT,
+            EngineError::DatetimeOverflow { .. } => code::DATETIME_FIELD_OVERFLOW,
             EngineError::StringTooLong { .. } => code::STRING_DATA_RIGHT_TRUNCATION,
             EngineError::NotNullViolation { .. } => code::NOT_NULL_VIOLATION,
             EngineError::InvalidParameter { .. } => code::INVALID_PARAMETER_VALUE,

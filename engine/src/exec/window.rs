@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::kernels::cast::{to_f64, to_i64};
 use crate::kernels::eval::evaluate;
 use crate::planner::expr::{
-    AggCall, AggFunc, FrameBound, FrameUnits, WindowCall, WindowFrame, WindowFunc,
+    AggCall, AggFunc, Expr, FrameBound, FrameUnits, RangeBound, WindowCall, WindowFrame, WindowFunc,
 };
 use crate::types::Datum;
 
@@ -99,15 +99,21 @@ pub fn window(
     let mut parts: Vec<Range<usize>> = Vec::new();
     let mut peer_start = vec![0u32; n];
     let mut peer_end = vec![0u32; n];
+    // Each row's peer group, numbered across partitions, and each group's first row.
+    let mut peer_group = vec![0u32; n];
+    let mut group_starts: Vec<u32> = Vec::new();
     let mut part_begin = 0;
     let mut peer_begin = 0;
     for i in 1..=n {
         let new_part = i == n || !same(&part_rows, i);
         let new_peer = new_part || !same(&order_rows, i);
         if new_peer {
+            let group = group_starts.len() as u32;
+            group_starts.push(peer_begin as u32);
             for p in peer_begin..i {
                 peer_start[p] = peer_begin as u32;
                 peer_end[p] = i as u32;
+                peer_group[p] = group;
             }
             peer_begin = i;
         }
@@ -121,11 +127,23 @@ pub fn window(
 
     let sorted = arrow_select::take::take_record_batch(&batch, &UInt32Array::from(perm))?;
     drop(batch);
+    group_starts.push(n as u32);
     let ctx = Ctx {
         batch: &sorted,
         parts: &parts,
         peer_start: &peer_start,
         peer_end: &peer_end,
+        peer_group: &peer_group,
+        group_starts: &group_starts,
+        order_key: first.order_by.first().map(|k| {
+            (
+                &k.expr,
+                SortOptions {
+                    descending: k.descending,
+                    nulls_first: k.nulls_first,
+                },
+            )
+        }),
     };
     let mut columns: Vec<ArrayRef> = sorted.columns().to_vec();
     for call in calls {
@@ -163,6 +181,20 @@ struct Ctx<'a> {
     /// First and one-past-last sorted position of each row's peer group.
     peer_start: &'a [u32],
     peer_end: &'a [u32],
+    /// Each row's peer group (numbered over all partitions), and the first sorted position
+    /// of each group followed by the row count.
+    peer_group: &'a [u32],
+    group_starts: &'a [u32],
+    /// The window's first ORDER BY key and its direction (RANGE offsets read it).
+    order_key: Option<(&'a Expr, SortOptions)>,
+}
+
+/// Where RANGE offset bounds put each row's frame start and end (sorted positions), when the
+/// frame has such bounds.
+#[derive(Default)]
+struct RangeEnds {
+    start: Option<Vec<u32>>,
+    end: Option<Vec<u32>>,
 }
 
 impl Ctx<'_> {
@@ -184,30 +216,142 @@ impl Ctx<'_> {
     }
 
     /// The frame of the row at sorted position `i` in partition `part`, as a half-open range
-    /// of sorted positions (empty when the bounds cross).
-    fn frame(&self, frame: &WindowFrame, part: &Range<usize>, i: usize) -> Range<usize> {
-        let rows = frame.units == FrameUnits::Rows;
+    /// of sorted positions (empty when the bounds cross). `ends` holds the RANGE offset
+    /// bounds ([`Ctx::range_ends`]).
+    fn frame(
+        &self,
+        frame: &WindowFrame,
+        ends: &RangeEnds,
+        part: &Range<usize>,
+        i: usize,
+    ) -> Range<usize> {
         let offset = |d: &Datum| match d {
             Datum::Int(v) => usize::try_from(*v).unwrap_or(usize::MAX),
             _ => 0,
         };
-        let start = match &frame.start {
-            FrameBound::UnboundedPreceding => part.start,
-            FrameBound::Preceding(d) => i.saturating_sub(offset(d)).max(part.start),
-            FrameBound::CurrentRow if rows => i,
-            FrameBound::CurrentRow => self.peer_start[i] as usize,
-            FrameBound::Following(d) => i.saturating_add(offset(d)).min(part.end),
-            FrameBound::UnboundedFollowing => part.end,
+        // GROUPS: the first row of the group `k` groups before (or after) the row's, kept
+        // inside the partition.
+        let group = self.peer_group[i] as usize;
+        let first_group = self.peer_group[part.start] as usize;
+        let last_group = self.peer_group[part.end - 1] as usize;
+        let group_start = |g: usize| self.group_starts[g] as usize;
+        let start = match (&frame.start, frame.units) {
+            (FrameBound::UnboundedPreceding, _) => part.start,
+            (FrameBound::CurrentRow, FrameUnits::Rows) => i,
+            (FrameBound::CurrentRow, _) => self.peer_start[i] as usize,
+            (FrameBound::UnboundedFollowing, _) => part.end,
+            (FrameBound::Preceding(d), FrameUnits::Rows) => {
+                i.saturating_sub(offset(d)).max(part.start)
+            }
+            (FrameBound::Following(d), FrameUnits::Rows) => {
+                i.saturating_add(offset(d)).min(part.end)
+            }
+            (FrameBound::Preceding(d), FrameUnits::Groups) => {
+                group_start(group.saturating_sub(offset(d)).max(first_group))
+            }
+            (FrameBound::Following(d), FrameUnits::Groups) => match group.checked_add(offset(d)) {
+                Some(g) if g <= last_group => group_start(g),
+                _ => part.end,
+            },
+            (FrameBound::Preceding(_) | FrameBound::Following(_), FrameUnits::Range) => {
+                match &ends.start {
+                    Some(v) => v[i] as usize,
+                    None => self.peer_start[i] as usize,
+                }
+            }
         };
-        let end = match &frame.end {
-            FrameBound::UnboundedPreceding => part.start,
-            FrameBound::Preceding(d) => (i + 1).saturating_sub(offset(d)).max(part.start),
-            FrameBound::CurrentRow if rows => i + 1,
-            FrameBound::CurrentRow => self.peer_end[i] as usize,
-            FrameBound::Following(d) => i.saturating_add(offset(d)).saturating_add(1).min(part.end),
-            FrameBound::UnboundedFollowing => part.end,
+        let end = match (&frame.end, frame.units) {
+            (FrameBound::UnboundedPreceding, _) => part.start,
+            (FrameBound::CurrentRow, FrameUnits::Rows) => i + 1,
+            (FrameBound::CurrentRow, _) => self.peer_end[i] as usize,
+            (FrameBound::UnboundedFollowing, _) => part.end,
+            (FrameBound::Preceding(d), FrameUnits::Rows) => {
+                (i + 1).saturating_sub(offset(d)).max(part.start)
+            }
+            (FrameBound::Following(d), FrameUnits::Rows) => {
+                i.saturating_add(offset(d)).saturating_add(1).min(part.end)
+            }
+            (FrameBound::Preceding(d), FrameUnits::Groups) => match group.checked_sub(offset(d)) {
+                Some(g) if g >= first_group => group_start(g + 1),
+                _ => part.start,
+            },
+            (FrameBound::Following(d), FrameUnits::Groups) => {
+                let g = group.saturating_add(offset(d)).min(last_group);
+                group_start(g + 1)
+            }
+            (FrameBound::Preceding(_) | FrameBound::Following(_), FrameUnits::Range) => {
+                match &ends.end {
+                    Some(v) => v[i] as usize,
+                    None => self.peer_end[i] as usize,
+                }
+            }
         };
         start..end.max(start)
+    }
+
+    /// The frame starts and ends that RANGE offset bounds give: for a row whose key is not
+    /// NULL, the first row (start) or one past the last row (end) of its partition whose key
+    /// is within the bound, in ORDER BY order; NULL keys are never within a bound and a row
+    /// whose key is NULL has its peers for frame (as in PostgreSQL).
+    fn range_ends(&self, frame: &WindowFrame) -> Result<RangeEnds> {
+        if frame.range_start.is_none() && frame.range_end.is_none() {
+            return Ok(RangeEnds::default());
+        }
+        let Some((key_expr, options)) = self.order_key else {
+            return Err(Error::Internal(
+                "RANGE offset without an ORDER BY key".into(),
+            ));
+        };
+        let raw = evaluate(key_expr, self.batch)?;
+        let keys = make_batch(vec![raw.clone()], raw.len())?;
+        let find = |range: &Option<RangeBound>, is_start: bool| -> Result<Option<Vec<u32>>> {
+            let Some(range) = range else {
+                return Ok(None);
+            };
+            let key = crate::kernels::interval::order_key(&evaluate(&range.key, &keys)?)?;
+            let bound = crate::kernels::interval::order_key(&evaluate(&range.bound, &keys)?)?;
+            let converter = RowConverter::new(vec![SortField::new_with_options(
+                key.data_type().clone(),
+                options,
+            )])?;
+            let key_rows = converter.convert_columns(std::slice::from_ref(&key))?;
+            let bound_rows = converter.convert_columns(std::slice::from_ref(&bound))?;
+            let out = self.per_partition(|part| {
+                let mut v = Vec::with_capacity(part.len());
+                for i in part.clone() {
+                    if raw.is_null(i) || bound.is_null(i) {
+                        let peers = if is_start {
+                            self.peer_start[i]
+                        } else {
+                            self.peer_end[i]
+                        };
+                        v.push(peers);
+                        continue;
+                    }
+                    let b = bound_rows.row(i);
+                    // Keys ascend in row form within the partition, NULLs included (they sort
+                    // at the end the ORDER BY puts them, so no bound reaches them).
+                    let (mut lo, mut hi) = (part.start, part.end);
+                    while lo < hi {
+                        let mid = lo + (hi - lo) / 2;
+                        let k = key_rows.row(mid);
+                        let before = if is_start { k < b } else { k <= b };
+                        if before {
+                            lo = mid + 1;
+                        } else {
+                            hi = mid;
+                        }
+                    }
+                    v.push(lo as u32);
+                }
+                Ok(v)
+            })?;
+            Ok(Some(out))
+        };
+        Ok(RangeEnds {
+            start: find(&frame.range_start, true)?,
+            end: find(&frame.range_end, false)?,
+        })
     }
 
     /// Folds every row's frame into a state: `add` takes in one sorted position. The state
@@ -218,12 +362,13 @@ impl Ctx<'_> {
         init: S,
         add: impl Fn(&mut S, usize) -> Result<()> + Sync + Send,
     ) -> Result<Vec<S>> {
+        let ends = self.range_ends(frame)?;
         self.per_partition(|part| {
             let mut out = Vec::with_capacity(part.len());
             let mut state = init.clone();
             let mut cur = part.start..part.start;
             for i in part.clone() {
-                let f = self.frame(frame, &part, i);
+                let f = self.frame(frame, &ends, &part, i);
                 if f.start != cur.start || f.end < cur.end {
                     state = init.clone();
                     cur = f.start..f.start;
@@ -299,10 +444,11 @@ impl Ctx<'_> {
                     _ => None,
                 };
                 let last = call.func == WindowFunc::LastValue;
+                let ends = self.range_ends(&call.frame)?;
                 let idx = self.per_partition(|p| {
                     let mut out = Vec::with_capacity(p.len());
                     for i in p.clone() {
-                        let f = self.frame(&call.frame, &p, i);
+                        let f = self.frame(&call.frame, &ends, &p, i);
                         let pos = match &nth {
                             None if f.is_empty() => None,
                             None if last => Some(f.end - 1),

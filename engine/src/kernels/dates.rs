@@ -9,8 +9,11 @@ use std::sync::Arc;
 
 use arrow_array::builder::{Date32Builder, Float64Builder, Int64Builder, StringBuilder};
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Date32Type, Int32Type, Int64Type, TimestampMicrosecondType};
-use arrow_array::{Array, ArrayRef, TimestampMicrosecondArray};
+use arrow_array::types::{
+    Date32Type, Float64Type, Int32Type, Int64Type, IntervalMonthDayNanoType,
+    TimestampMicrosecondType,
+};
+use arrow_array::{Array, ArrayRef, Time64MicrosecondArray, TimestampMicrosecondArray};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
 use super::datetime::DateField;
@@ -52,6 +55,18 @@ pub enum DateFunc {
     ToDate,
     /// `to_timestamp(text, format)`: TIMESTAMP.
     ToTimestamp,
+    /// `make_date(year, month, day)` over INTEGERs: DATE; a negative year is BC.
+    MakeDate,
+    /// `make_time(hour, min, sec)` over INTEGER, INTEGER, DOUBLE PRECISION: TIME.
+    MakeTime,
+    /// `make_timestamp(year, month, day, hour, min, sec)`: TIMESTAMP.
+    MakeTimestamp,
+    /// `date_bin(stride, source, origin)` over INTERVAL, TIMESTAMP, TIMESTAMP: the start of
+    /// the stride-long bin, counted from origin, that holds source (TIMESTAMP).
+    DateBin,
+    /// `to_timestamp(double precision)`: seconds since 1970-01-01 00:00:00 UTC, as the
+    /// microseconds of that instant (the planner types them TIMESTAMPTZ).
+    FromEpoch,
 }
 
 const EPOCH_DAYS_FROM_CE: i32 = 719_163;
@@ -430,6 +445,72 @@ pub fn evaluate(func: DateFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
             }
             Ok(Arc::new(out.finish()))
         }
+        DateFunc::MakeDate => {
+            let [y, m, d] = [0, 1, 2].map(|i| arg(i).map(|a| a.as_primitive::<Int32Type>()));
+            let (y, m, d) = (y?, m?, d?);
+            let out = (0..n)
+                .map(|i| {
+                    if y.is_null(i) || m.is_null(i) || d.is_null(i) {
+                        return Ok(None);
+                    }
+                    make_date(y.value(i), m.value(i), d.value(i)).map(Some)
+                })
+                .collect::<Result<arrow_array::Date32Array>>()?;
+            Ok(Arc::new(out))
+        }
+        DateFunc::MakeTime => {
+            let h = arg(0)?.as_primitive::<Int32Type>();
+            let m = arg(1)?.as_primitive::<Int32Type>();
+            let s = arg(2)?.as_primitive::<Float64Type>();
+            let out = (0..n)
+                .map(|i| {
+                    if h.is_null(i) || m.is_null(i) || s.is_null(i) {
+                        return Ok(None);
+                    }
+                    make_time(h.value(i), m.value(i), s.value(i)).map(Some)
+                })
+                .collect::<Result<Time64MicrosecondArray>>()?;
+            Ok(Arc::new(out))
+        }
+        DateFunc::MakeTimestamp => {
+            let ints = (0..5)
+                .map(|i| arg(i).map(|a| a.as_primitive::<Int32Type>()))
+                .collect::<Result<Vec<_>>>()?;
+            let s = arg(5)?.as_primitive::<Float64Type>();
+            let out = (0..n)
+                .map(|i| {
+                    if s.is_null(i) || ints.iter().any(|a| a.is_null(i)) {
+                        return Ok(None);
+                    }
+                    let v: Vec<i32> = ints.iter().map(|a| a.value(i)).collect();
+                    make_timestamp([v[0], v[1], v[2]], v[3], v[4], s.value(i)).map(Some)
+                })
+                .collect::<Result<TimestampMicrosecondArray>>()?;
+            Ok(Arc::new(out))
+        }
+        DateFunc::DateBin => {
+            let stride = arg(0)?.as_primitive::<IntervalMonthDayNanoType>();
+            let source = arg(1)?.as_primitive::<TimestampMicrosecondType>();
+            let origin = arg(2)?.as_primitive::<TimestampMicrosecondType>();
+            let out = (0..n)
+                .map(|i| {
+                    if stride.is_null(i) || source.is_null(i) || origin.is_null(i) {
+                        return Ok(None);
+                    }
+                    let stride = Interval::from_arrow(stride.value(i));
+                    date_bin(stride, source.value(i), origin.value(i)).map(Some)
+                })
+                .collect::<Result<TimestampMicrosecondArray>>()?;
+            Ok(Arc::new(out))
+        }
+        DateFunc::FromEpoch => {
+            let out = arg(0)?
+                .as_primitive::<Float64Type>()
+                .iter()
+                .map(|v| v.map(from_epoch).transpose())
+                .collect::<Result<TimestampMicrosecondArray>>()?;
+            Ok(Arc::new(out))
+        }
         DateFunc::MonthsBetween => {
             let a = arg(0)?.as_primitive::<Date32Type>();
             let b = arg(1)?.as_primitive::<Date32Type>();
@@ -531,6 +612,147 @@ pub fn evaluate(func: DateFunc, args: &[ArrayRef], n: usize) -> Result<ArrayRef>
             Ok(Arc::new(TimestampMicrosecondArray::from(out)))
         }
     }
+}
+
+/// C's `%02g` as PostgreSQL prints seconds in its field errors: six significant digits,
+/// trailing zeros dropped, at least two characters.
+fn seconds_text(s: f64) -> String {
+    let mut t = if s == s.trunc() && s.abs() < 1e6 {
+        format!("{s}")
+    } else {
+        let digits = (5 - s.abs().log10().floor() as i32).max(0) as usize;
+        let t = format!("{s:.digits$}");
+        if t.contains('.') {
+            t.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            t
+        }
+    };
+    if t.len() < 2 {
+        t.insert(0, '0');
+    }
+    t
+}
+
+/// The days of a calendar date given as PostgreSQL's make_date takes it (a negative year is
+/// BC, year 0 does not exist), or `date field value out of range`.
+fn civil_days(year: i32, month: i32, day: i32) -> Result<i64> {
+    let bad = || Error::InvalidDatetime {
+        message: format!("date field value out of range: {year}-{month:02}-{day:02}"),
+    };
+    if year == 0 {
+        return Err(bad());
+    }
+    // Astronomical numbering: 1 BC is year 0.
+    let astronomical = if year < 0 {
+        i64::from(year) + 1
+    } else {
+        i64::from(year)
+    };
+    let month = u32::try_from(month).map_err(|_| bad())?;
+    let day = u32::try_from(day).map_err(|_| bad())?;
+    days_from_civil(astronomical, month, day)
+        .map(i64::from)
+        .ok_or_else(bad)
+}
+
+/// `make_date(year, month, day)`: days since 1970-01-01.
+fn make_date(year: i32, month: i32, day: i32) -> Result<i32> {
+    let days = civil_days(year, month, day)?;
+    if range::is_valid_date(days) {
+        Ok(days as i32)
+    } else {
+        Err(Error::InvalidDatetime {
+            message: format!("date out of range: {year}-{month:02}-{day:02}"),
+        })
+    }
+}
+
+/// The microseconds since midnight of a time of day as PostgreSQL's make_time and
+/// make_timestamp check it: up to 24:00:00, seconds up to 60 (rounded to microseconds).
+fn time_micros(hour: i32, min: i32, sec: f64) -> Result<i64> {
+    let valid = (0..=24).contains(&hour)
+        && (0..60).contains(&min)
+        && (0.0..=60.0).contains(&sec)
+        && (hour < 24 || (min == 0 && sec == 0.0));
+    if !valid {
+        return Err(Error::InvalidDatetime {
+            message: format!(
+                "time field value out of range: {hour}:{min:02}:{}",
+                seconds_text(sec)
+            ),
+        });
+    }
+    Ok((i64::from(hour) * 60 + i64::from(min)) * 60 * 1_000_000
+        + (sec * 1e6).round_ties_even() as i64)
+}
+
+/// `make_time(hour, min, sec)`: microseconds since midnight (24:00:00 included).
+fn make_time(hour: i32, min: i32, sec: f64) -> Result<i64> {
+    time_micros(hour, min, sec)
+}
+
+/// `make_timestamp(year, month, day, hour, min, sec)`: microseconds since 1970.
+fn make_timestamp(date: [i32; 3], hour: i32, min: i32, sec: f64) -> Result<i64> {
+    let [year, month, day] = date;
+    let days = civil_days(year, month, day)?;
+    let time = time_micros(hour, min, sec)?;
+    let micros = days
+        .checked_mul(MICROS_PER_DAY)
+        .and_then(|d| d.checked_add(time));
+    match micros {
+        Some(us) if range::is_valid_timestamp(us) => Ok(us),
+        _ => Err(Error::InvalidDatetime {
+            message: format!(
+                "timestamp out of range: {year}-{month:02}-{day:02} {hour}:{min:02}:{}",
+                seconds_text(sec)
+            ),
+        }),
+    }
+}
+
+/// `date_bin(stride, source, origin)` as PostgreSQL's `timestamp_bin`: the bins are whole
+/// strides from origin, and a source before origin falls in the bin below it.
+pub(crate) fn date_bin(stride: Interval, source: i64, origin: i64) -> Result<i64> {
+    if stride.months != 0 {
+        return Err(Error::Unsupported {
+            message: "timestamps cannot be binned into intervals containing months or years".into(),
+        });
+    }
+    let stride = i64::from(stride.days)
+        .checked_mul(MICROS_PER_DAY)
+        .and_then(|d| d.checked_add(stride.micros))
+        .ok_or_else(range::interval_out_of_range)?;
+    if stride <= 0 {
+        return Err(Error::DatetimeOverflow {
+            message: "stride must be greater than zero".into(),
+        });
+    }
+    let diff = source
+        .checked_sub(origin)
+        .ok_or_else(range::interval_out_of_range)?;
+    let floor = diff - diff.rem_euclid(stride);
+    range::checked_timestamp(origin.checked_add(floor))
+}
+
+/// `to_timestamp(seconds)`: the instant that many seconds after 1970-01-01 00:00:00 UTC.
+fn from_epoch(seconds: f64) -> Result<i64> {
+    if seconds.is_nan() {
+        return Err(Error::DatetimeOverflow {
+            message: "timestamp cannot be NaN".into(),
+        });
+    }
+    let micros = (seconds * 1e6).round_ties_even();
+    let min = range::TIMESTAMP_MIN_MICROS as f64;
+    let end = range::TIMESTAMP_MAX_MICROS as f64 + 1.0;
+    if !(min..end).contains(&micros) {
+        let mut text = String::new();
+        crate::pgtext::write_float8(&mut text, seconds);
+        return Err(Error::InvalidDatetime {
+            message: format!("timestamp out of range: \"{text}\""),
+        });
+    }
+    range::check_timestamp(micros as i64)
 }
 
 fn map_timestamps(

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Date32Type, Float64Type, IntervalMonthDayNanoType, Time64MicrosecondType,
+    Date32Type, Float64Type, Int32Type, IntervalMonthDayNanoType, Time64MicrosecondType,
     TimestampMicrosecondType,
 };
 use arrow_array::{
@@ -57,6 +57,9 @@ pub enum IntervalFunc {
     Age,
     /// `date_trunc(unit, interval)`.
     Trunc(DateField),
+    /// `make_interval(years, months, weeks, days, hours, mins, secs)`: six INTEGERs and a
+    /// DOUBLE PRECISION.
+    Make,
 }
 
 /// The values of `array` as they compare and sort in SQL: an INTERVAL by its span (a month
@@ -209,6 +212,46 @@ pub fn evaluate(func: IntervalFunc, args: &[ArrayRef], ty: SqlType, n: usize) ->
             interval_array(zip_map(&timestamps(arg(0)?), &timestamps(arg(1)?), n, age)?)
         }
         IntervalFunc::Trunc(unit) => interval_array(map(ivs(0)?, |v| truncate(v, unit))?),
+        IntervalFunc::Make => {
+            let ints = (0..6)
+                .map(|i| arg(i).map(|a| a.as_primitive::<Int32Type>()))
+                .collect::<Result<Vec<_>>>()?;
+            let secs = arg(6)?.as_primitive::<Float64Type>();
+            let out = (0..n)
+                .map(|i| {
+                    if secs.is_null(i) || ints.iter().any(|a| a.is_null(i)) {
+                        return Ok(None);
+                    }
+                    let v: [i32; 6] = std::array::from_fn(|k| ints[k].value(i));
+                    make_interval(v, secs.value(i)).map(Some)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            interval_array(out)
+        }
+    }
+}
+
+/// `make_interval`: years and months make the months, weeks and days the days, hours,
+/// minutes and seconds (rounded to microseconds) the time. A part that does not fit is
+/// `interval out of range` (PostgreSQL 15 wraps around silently; later releases raise this).
+fn make_interval(v: [i32; 6], secs: f64) -> Result<Interval> {
+    let [years, months, weeks, days, hours, mins] = v.map(i64::from);
+    let micros = (secs * 1e6).round_ties_even();
+    if !micros.is_finite() || micros.abs() >= 9.2e18 {
+        return Err(overflow());
+    }
+    let month_total = years * 12 + months;
+    let day_total = weeks * 7 + days;
+    let time = (hours * 3_600_000_000)
+        .checked_add(mins * 60_000_000)
+        .and_then(|t| t.checked_add(micros as i64));
+    match (i32::try_from(month_total), i32::try_from(day_total), time) {
+        (Ok(months), Ok(days), Some(micros)) => Ok(Interval {
+            months,
+            days,
+            micros,
+        }),
+        _ => Err(overflow()),
     }
 }
 

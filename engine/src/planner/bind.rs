@@ -177,7 +177,7 @@ pub enum AggContext {
 /// Binds statements against one catalog snapshot.
 pub struct Binder<'a> {
     pub catalog: &'a Manifest,
-    sql: &'a str,
+    pub(crate) sql: &'a str,
     /// Text values of `$1..$n`; `None` while describing (parameters are then untyped NULLs).
     params: Option<&'a [Option<String>]>,
     /// Highest `$n` seen.
@@ -194,6 +194,9 @@ pub struct Binder<'a> {
     pub(crate) domain: Option<Domain>,
     /// Set just before a subquery's own SELECT is bound.
     pub(crate) entering_subquery: bool,
+    /// Set while the next SELECT is bound as an operand of UNION / INTERSECT / EXCEPT: its
+    /// untyped literals stay untyped, for the set operation to resolve with the other side.
+    pub(crate) set_operand: bool,
     /// Set by a decorrelated aggregate subquery: its select list's values for an empty input.
     pub(crate) empty_values: Option<Vec<Expr>>,
     /// A decorrelated subquery's LIMIT as (rows skipped, rows kept at most), applied to each
@@ -278,6 +281,7 @@ impl<'a> Binder<'a> {
             pending: Vec::new(),
             domain: None,
             entering_subquery: false,
+            set_operand: false,
             empty_values: None,
             lifted_limit: None,
             settings: None,
@@ -710,6 +714,51 @@ impl<'a> Binder<'a> {
                 self.scalar_function(name, args, position, e.span())
             }
             ast::Expr::Array(a) => self.bind_array_constructor(&a.elem, scope, agg, e.span()),
+            // `x = ANY (SELECT ...)` is `x IN (SELECT ...)` and `x <> ALL (SELECT ...)` is
+            // `x NOT IN (SELECT ...)`, NULLs included.
+            ast::Expr::AnyOp {
+                left,
+                compare_op: ast::BinaryOperator::Eq,
+                right,
+                ..
+            }
+            | ast::Expr::AllOp {
+                left,
+                compare_op: ast::BinaryOperator::NotEq,
+                right,
+            } if matches!(right.as_ref(), ast::Expr::Subquery(_)) => {
+                let ast::Expr::Subquery(q) = right.as_ref() else {
+                    return Err(Error::Internal("quantified comparison".into()));
+                };
+                let x = self.bind_expr(left, scope, agg)?;
+                let v = self.bind_subquery(q, SubqueryKind::In(Box::new(x)), scope, e.span())?;
+                Ok(if matches!(e, ast::Expr::AllOp { .. }) {
+                    Expr::Not(Box::new(v))
+                } else {
+                    v
+                })
+            }
+            ast::Expr::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            } if matches!(right.as_ref(), ast::Expr::Subquery(_)) => {
+                let ast::Expr::Subquery(q) = right.as_ref() else {
+                    return Err(Error::Internal("quantified comparison".into()));
+                };
+                self.bind_quantified(left, compare_op, q, false, scope, agg, e.span())
+            }
+            ast::Expr::AllOp {
+                left,
+                compare_op,
+                right,
+            } if matches!(right.as_ref(), ast::Expr::Subquery(_)) => {
+                let ast::Expr::Subquery(q) = right.as_ref() else {
+                    return Err(Error::Internal("quantified comparison".into()));
+                };
+                self.bind_quantified(left, compare_op, q, true, scope, agg, e.span())
+            }
             ast::Expr::AnyOp {
                 left,
                 compare_op,
@@ -1010,13 +1059,6 @@ impl<'a> Binder<'a> {
                 Err(_) => None,
             };
             let Some(found) = found else { continue };
-            if level + 1 != depth {
-                return Err(Error::Unsupported {
-                    message: "a subquery may only reference columns of the query directly \
-                              enclosing it"
-                        .into(),
-                });
-            }
             // A column, or a merged USING column's expression over columns: each column
             // it reads is an outer reference.
             let mut read: Vec<(usize, SqlType)> = Vec::new();
@@ -1029,7 +1071,7 @@ impl<'a> Binder<'a> {
             });
             let mut replaced = Vec::with_capacity(read.len());
             for (index, ty) in &read {
-                replaced.push((*index, self.outer_reference(*index, *ty)?));
+                replaced.push((*index, self.grand_outer_reference(level, *index, *ty)?));
             }
             return Ok(found.transform(&mut |x| match x {
                 Expr::Column { index, .. } => replaced
@@ -1715,19 +1757,54 @@ impl<'a> Binder<'a> {
                     Some(ast::DuplicateTreatment::Distinct)
                 );
                 let mut args = Vec::new();
+                let mut named: Vec<(ast::Ident, ast::Expr)> = Vec::new();
                 let mut star = false;
                 for a in &list.args {
                     match a {
-                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))
+                            if named.is_empty() =>
+                        {
                             args.push(e.clone())
                         }
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                        ast::FunctionArg::Named {
+                            name: n,
+                            arg: ast::FunctionArgExpr::Expr(e),
+                            operator:
+                                ast::FunctionArgOperator::RightArrow
+                                | ast::FunctionArgOperator::Assignment,
+                        }
+                        | ast::FunctionArg::ExprNamed {
+                            name: ast::Expr::Identifier(n),
+                            arg: ast::FunctionArgExpr::Expr(e),
+                            operator:
+                                ast::FunctionArgOperator::RightArrow
+                                | ast::FunctionArgOperator::Assignment,
+                        } => {
+                            let key = normalize_ident(n);
+                            if named.iter().any(|(m, _)| normalize_ident(m) == key) {
+                                return Err(Error::Syntax {
+                                    message: format!("argument name \"{key}\" used more than once"),
+                                    position: self.position(n.span),
+                                });
+                            }
+                            named.push((n.clone(), e.clone()));
+                        }
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                            return Err(Error::Syntax {
+                                message: "positional argument cannot follow named argument".into(),
+                                position: self.position(e.span()),
+                            })
+                        }
                         other => {
                             return Err(Error::Unsupported {
                                 message: format!("function argument not supported: {other}"),
                             })
                         }
                     }
+                }
+                if !named.is_empty() {
+                    args = self.place_named_args(&name, args, named, scope, agg, position)?;
                 }
                 (args, distinct, star)
             }
@@ -1807,6 +1884,81 @@ impl<'a> Binder<'a> {
                 ty: SqlType::Integer,
             });
         }
+        // `agg(x) FILTER (WHERE p)` is `agg(CASE WHEN p THEN x END)`: these aggregates skip
+        // NULL inputs, so the rows p rejects are left out (COUNT(*) counts a constant).
+        let (args, star) = match &f.filter {
+            None => (args, star),
+            Some(p) => {
+                let filtered = matches!(
+                    name.as_str(),
+                    "count"
+                        | "sum"
+                        | "avg"
+                        | "min"
+                        | "max"
+                        | "stddev"
+                        | "stddev_samp"
+                        | "stddev_pop"
+                        | "variance"
+                        | "var_samp"
+                        | "var_pop"
+                        | "bool_and"
+                        | "every"
+                        | "bool_or"
+                        | "string_agg"
+                        | "listagg"
+                );
+                if !filtered {
+                    let aggregate = matches!(
+                        name.as_str(),
+                        "array_agg" | "percentile_cont" | "percentile_disc" | "median"
+                    );
+                    return Err(if aggregate {
+                        Error::Unsupported {
+                            message: format!("FILTER is not supported with {name} yet"),
+                        }
+                    } else {
+                        Error::WrongObjectType {
+                            message: format!(
+                                "FILTER specified, but {name} is not an aggregate function"
+                            ),
+                            position,
+                        }
+                    });
+                }
+                // The condition on its own, for PostgreSQL's errors: no aggregates, boolean.
+                let mark = self.pending.len();
+                let checked = self.bind_expr(p, scope, AggContext::Forbidden("FILTER"));
+                self.pending.truncate(mark);
+                let checked = self.coerce_unknown(checked?, SqlType::Boolean)?;
+                if checked.ty() != SqlType::Boolean {
+                    return Err(Error::DatatypeMismatch {
+                        message: format!(
+                            "argument of FILTER must be type boolean, not type {}",
+                            display_name(checked.ty())
+                        ),
+                        position: self.position(p.span()),
+                    });
+                }
+                let mut args = args;
+                if star {
+                    args = vec![ast::Expr::value(ast::Value::Number("1".into(), false))];
+                }
+                if let Some(first) = args.first_mut() {
+                    *first = ast::Expr::Case {
+                        case_token: ast::helpers::attached_token::AttachedToken::empty(),
+                        end_token: ast::helpers::attached_token::AttachedToken::empty(),
+                        operand: None,
+                        conditions: vec![ast::CaseWhen {
+                            condition: p.as_ref().clone(),
+                            result: first.clone(),
+                        }],
+                        else_result: None,
+                    };
+                }
+                (args, false)
+            }
+        };
         if matches!(name.as_str(), "array_agg" | "string_agg" | "listagg") {
             return self.bind_collecting_aggregate(&name, f, &args, distinct, scope, agg, position);
         }
@@ -1888,6 +2040,60 @@ impl<'a> Binder<'a> {
             })
             .collect::<Result<Vec<_>>>()?;
         self.scalar_function(&name, bound, position, f.span())
+    }
+
+    /// The arguments of a call with named ones (`make_interval(days => 10)`) in parameter
+    /// order, the parameters not given taking their defaults. Only make_interval has named
+    /// parameters; any other call, or an unknown or already given name, does not exist.
+    fn place_named_args(
+        &mut self,
+        name: &str,
+        positional: Vec<ast::Expr>,
+        named: Vec<(ast::Ident, ast::Expr)>,
+        scope: &Scope,
+        agg: AggContext,
+        position: Option<u32>,
+    ) -> Result<Vec<ast::Expr>> {
+        const MAKE_INTERVAL: [&str; 7] =
+            ["years", "months", "weeks", "days", "hours", "mins", "secs"];
+        let params: &[&str] = if name == "make_interval" {
+            &MAKE_INTERVAL
+        } else {
+            &[]
+        };
+        let mut slots: Vec<Option<ast::Expr>> = vec![None; params.len()];
+        let mut fits = positional.len() <= params.len();
+        for (k, e) in positional.iter().enumerate() {
+            if let Some(slot) = slots.get_mut(k) {
+                *slot = Some(e.clone());
+            }
+        }
+        for (n, e) in &named {
+            match params.iter().position(|p| *p == normalize_ident(n)) {
+                Some(k) if slots[k].is_none() => slots[k] = Some(e.clone()),
+                _ => fits = false,
+            }
+        }
+        if fits {
+            let zero = ast::Expr::value(ast::Value::Number("0".into(), false));
+            return Ok(slots
+                .into_iter()
+                .map(|s| s.unwrap_or_else(|| zero.clone()))
+                .collect());
+        }
+        let mut shown = Vec::with_capacity(positional.len() + named.len());
+        for e in &positional {
+            shown.push(display_name(self.bind_expr(e, scope, agg)?.ty()).to_string());
+        }
+        for (n, e) in &named {
+            let ty = self.bind_expr(e, scope, agg)?.ty();
+            shown.push(format!("{} => {}", normalize_ident(n), display_name(ty)));
+        }
+        self.pending.clear();
+        Err(Error::UndefinedFunction {
+            message: format!("function {name}({}) does not exist", shown.join(", ")),
+            position,
+        })
     }
 
     /// PERCENTILE_CONT / PERCENTILE_DISC (f) WITHIN GROUP (ORDER BY x), and MEDIAN(x).
@@ -2440,6 +2646,25 @@ fn type_column_name(data_type: &ast::DataType) -> String {
     }
 }
 
+/// The name of a query's first output column as written, or `?column?`.
+fn subquery_column_name(q: &ast::Query) -> String {
+    let mut body = q.body.as_ref();
+    loop {
+        match body {
+            ast::SetExpr::SetOperation { left, .. } => body = left,
+            ast::SetExpr::Query(inner) => body = inner.body.as_ref(),
+            ast::SetExpr::Select(s) => {
+                return match s.projection.first() {
+                    Some(ast::SelectItem::UnnamedExpr(e)) => column_name(e),
+                    Some(ast::SelectItem::ExprWithAlias { alias, .. }) => normalize_ident(alias),
+                    _ => "?column?".into(),
+                }
+            }
+            _ => return "?column?".into(),
+        }
+    }
+}
+
 pub fn column_name(e: &ast::Expr) -> String {
     match e {
         ast::Expr::Identifier(id) => normalize_ident(id),
@@ -2462,6 +2687,9 @@ pub fn column_name(e: &ast::Expr) -> String {
         }
         ast::Expr::Case { .. } => "case".into(),
         ast::Expr::Array(_) => "array".into(),
+        ast::Expr::Exists { .. } => "exists".into(),
+        // A scalar subquery is named after its select list's column.
+        ast::Expr::Subquery(q) => subquery_column_name(q),
         // `t.col[i]` is named after `col`, the last field reached by a dot.
         ast::Expr::CompoundFieldAccess { root, access_chain } => access_chain
             .iter()

@@ -1,6 +1,7 @@
 //! Binding date and time functions and operators: the current date and time, `date ±
 //! integer`, `date - date`, `± INTERVAL` constants, date_trunc, DATEADD, DATEDIFF,
-//! ADD_MONTHS, LAST_DAY, MONTHS_BETWEEN, to_char, to_date and to_timestamp. The kernels are in
+//! ADD_MONTHS, LAST_DAY, MONTHS_BETWEEN, to_char, to_date, to_timestamp, make_date,
+//! make_time, make_timestamp[tz], make_interval, date_bin and isfinite. The kernels are in
 //! `kernels::dates`.
 //!
 //! An interval constant added to a date or timestamp (`d >= current_date - interval '7 days'`,
@@ -470,6 +471,29 @@ impl Binder<'_> {
         })
     }
 
+    /// Converts `args` in place to INTEGER, except the one at `double` (DOUBLE PRECISION), as
+    /// make_date, make_time, make_timestamp and make_interval take them; false when one is
+    /// not of such a type (no implicit cast from BIGINT or NUMERIC to INTEGER).
+    fn typed_args(&self, args: &mut [Expr], double: Option<usize>, span: Span) -> Result<bool> {
+        for (i, a) in args.iter_mut().enumerate() {
+            let want = if Some(i) == double {
+                SqlType::Double
+            } else {
+                SqlType::Integer
+            };
+            let b = self.coerce_unknown(a.clone(), want)?;
+            let fits = match want {
+                SqlType::Double => b.ty().is_numeric(),
+                _ => matches!(b.ty(), SqlType::SmallInt | SqlType::Integer),
+            };
+            if !fits {
+                return Ok(false);
+            }
+            *a = self.cast(b, want, false, span)?;
+        }
+        Ok(true)
+    }
+
     /// The date and time functions; `Err(args)` hands the arguments back when `name` is not
     /// one of them (or the arguments do not fit it).
     pub(crate) fn date_function(
@@ -782,6 +806,142 @@ impl Binder<'_> {
                 }
                 call(DateFunc::ToChar, args, SqlType::Text)
             }
+            ("make_date", 3) | ("make_time", 3) | ("make_timestamp", 6) => {
+                // INTEGER fields, and DOUBLE PRECISION seconds for the time.
+                let secs = match name {
+                    "make_date" => None,
+                    _ => Some(args.len() - 1),
+                };
+                if !self.typed_args(&mut args, secs, span)? {
+                    return Ok(Err(args));
+                }
+                match name {
+                    "make_date" => call(DateFunc::MakeDate, args, SqlType::Date),
+                    "make_time" => call(DateFunc::MakeTime, args, SqlType::Time),
+                    _ => call(DateFunc::MakeTimestamp, args, SqlType::Timestamp),
+                }
+            }
+            ("make_timestamptz", 6 | 7) => {
+                let zone = if args.len() == 7 {
+                    let z = self.coerce_unknown(args.swap_remove(6), SqlType::Text)?;
+                    if !z.ty().is_string() {
+                        args.push(z);
+                        return Ok(Err(args));
+                    }
+                    Some(self.cast(z, SqlType::Text, false, span)?)
+                } else {
+                    None
+                };
+                if !self.typed_args(&mut args, Some(5), span)? {
+                    args.extend(zone);
+                    return Ok(Err(args));
+                }
+                let local = fold(Expr::Function {
+                    func: ScalarFunc::Date(DateFunc::MakeTimestamp),
+                    args,
+                    ty: SqlType::Timestamp,
+                });
+                // The fields are a local time in the zone given, or the session's. A numeric
+                // offset counts east of UTC here (ISO 8601), west in AT TIME ZONE (POSIX).
+                Ok(Ok(match zone {
+                    Some(Expr::Literal {
+                        value: Datum::Text(z),
+                        ..
+                    }) if z.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '-') => {
+                        let posix = match z.strip_prefix('-') {
+                            Some(rest) => format!("+{rest}"),
+                            None => format!("-{}", z.trim_start_matches('+')),
+                        };
+                        let zone = Expr::literal(Datum::Text(posix), SqlType::Text);
+                        self.at_time_zone(local, zone, span)?
+                    }
+                    Some(zone) => self.at_time_zone(local, zone, span)?,
+                    None => self.cast(local, SqlType::Timestamptz, false, span)?,
+                }))
+            }
+            ("make_interval", 0..=7) => {
+                // Missing trailing arguments default to zero.
+                while args.len() < 7 {
+                    args.push(Expr::literal(Datum::Int(0), SqlType::Integer));
+                }
+                if !self.typed_args(&mut args, Some(6), span)? {
+                    return Ok(Err(args));
+                }
+                interval_call(IntervalFunc::Make, args)
+            }
+            ("date_bin", 3) => {
+                let stride = self.coerce_unknown(args[0].clone(), SqlType::Interval)?;
+                if stride.ty() != SqlType::Interval {
+                    return Ok(Err(args));
+                }
+                // timestamptz_bin when either timestamp is one, timestamp_bin otherwise;
+                // neither depends on the zone, so both bin the microseconds.
+                let zoned = args[1..].iter().any(|a| a.ty() == SqlType::Timestamptz);
+                let mut bound = vec![stride];
+                for a in &args[1..] {
+                    let a = self.coerce_unknown(a.clone(), SqlType::Timestamp)?;
+                    let a = match (zoned, a.ty()) {
+                        (true, SqlType::Timestamptz) => plain_cast(a, SqlType::Timestamp),
+                        (true, SqlType::Date | SqlType::Timestamp) => plain_cast(
+                            self.cast(a, SqlType::Timestamptz, false, span)?,
+                            SqlType::Timestamp,
+                        ),
+                        (false, SqlType::Date | SqlType::Timestamp) => {
+                            self.cast(a, SqlType::Timestamp, false, span)?
+                        }
+                        _ => return Ok(Err(args)),
+                    };
+                    bound.push(a);
+                }
+                let binned = fold(Expr::Function {
+                    func: ScalarFunc::Date(DateFunc::DateBin),
+                    args: bound,
+                    ty: SqlType::Timestamp,
+                });
+                Ok(Ok(if zoned {
+                    plain_cast(binned, SqlType::Timestamptz)
+                } else {
+                    binned
+                }))
+            }
+            ("to_timestamp", 1) => {
+                let a = self.coerce_unknown(args[0].clone(), SqlType::Double)?;
+                if !a.ty().is_numeric() {
+                    return Ok(Err(args));
+                }
+                let seconds = self.cast(a, SqlType::Double, false, span)?;
+                let instant = fold(Expr::Function {
+                    func: ScalarFunc::Date(DateFunc::FromEpoch),
+                    args: vec![seconds],
+                    ty: SqlType::Timestamp,
+                });
+                Ok(Ok(plain_cast(instant, SqlType::Timestamptz)))
+            }
+            ("isfinite", 1) => {
+                let a = &args[0];
+                if !matches!(
+                    a.ty(),
+                    SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz | SqlType::Interval
+                ) {
+                    return Ok(Err(args));
+                }
+                // Basalt's dates, timestamps and intervals have no infinite values: every
+                // value is finite, and NULL stays NULL.
+                Ok(Ok(Expr::Case {
+                    whens: vec![(
+                        Expr::IsNull {
+                            expr: Box::new(args.swap_remove(0)),
+                            negated: false,
+                        },
+                        Expr::literal(Datum::Null, SqlType::Boolean),
+                    )],
+                    otherwise: Some(Box::new(Expr::literal(
+                        Datum::Boolean(true),
+                        SqlType::Boolean,
+                    ))),
+                    ty: SqlType::Boolean,
+                }))
+            }
             ("to_date", 2) | ("to_timestamp", 2) => {
                 if !expect(&mut args, 0, SqlType::Text)? || !expect(&mut args, 1, SqlType::Text)? {
                     return Ok(Err(args));
@@ -789,7 +949,14 @@ impl Binder<'_> {
                 if name == "to_date" {
                     call(DateFunc::ToDate, args, SqlType::Date)
                 } else {
-                    call(DateFunc::ToTimestamp, args, SqlType::Timestamp)
+                    // TIMESTAMPTZ, as in PostgreSQL and Redshift: the fields are a local
+                    // time in the session's zone.
+                    let local = fold(Expr::Function {
+                        func: ScalarFunc::Date(DateFunc::ToTimestamp),
+                        args,
+                        ty: SqlType::Timestamp,
+                    });
+                    Ok(Ok(self.cast(local, SqlType::Timestamptz, false, span)?))
                 }
             }
             _ => Ok(Err(args)),

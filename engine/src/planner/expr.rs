@@ -277,11 +277,24 @@ impl WindowFunc {
     }
 }
 
-/// How a window frame's bounds count: in rows, or in values of the ORDER BY key (peers).
+/// How a window frame's bounds count: in rows, in values of the ORDER BY key (peers), or in
+/// peer groups.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FrameUnits {
     Rows,
     Range,
+    Groups,
+}
+
+/// A RANGE bound with an offset: both expressions read the window's one ORDER BY key as
+/// column 0. The frame of a row whose key is not NULL reaches the rows whose `key` lies
+/// between the row's `bound` and the row itself, in the ORDER BY direction; `bound` is the
+/// key plus or minus the offset, computed in a type wide enough not to overflow, and `key`
+/// is the key converted to that type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RangeBound {
+    pub key: Expr,
+    pub bound: Expr,
 }
 
 /// One end of a window frame. Offsets are non-negative constants, checked by the binder:
@@ -301,6 +314,9 @@ pub struct WindowFrame {
     pub units: FrameUnits,
     pub start: FrameBound,
     pub end: FrameBound,
+    /// For RANGE offsets: how the start and the end bound are found.
+    pub range_start: Option<RangeBound>,
+    pub range_end: Option<RangeBound>,
 }
 
 impl WindowFrame {
@@ -311,6 +327,8 @@ impl WindowFrame {
             units: FrameUnits::Range,
             start: FrameBound::UnboundedPreceding,
             end: FrameBound::CurrentRow,
+            range_start: None,
+            range_end: None,
         }
     }
 }

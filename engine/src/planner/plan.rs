@@ -446,6 +446,7 @@ fn frame_text(frame: &crate::planner::expr::WindowFrame) -> String {
     let units = match frame.units {
         FrameUnits::Rows => "ROWS",
         FrameUnits::Range => "RANGE",
+        FrameUnits::Groups => "GROUPS",
     };
     format!(
         "{units} BETWEEN {} AND {}",

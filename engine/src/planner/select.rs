@@ -188,8 +188,14 @@ impl Binder<'_> {
                 })
             }
         };
-        let l = self.bind_set_expr(left)?;
-        let r = self.bind_set_expr(right)?;
+        self.set_operand = matches!(left, ast::SetExpr::Select(_));
+        let l = self.bind_set_expr(left);
+        self.set_operand = false;
+        let mut l = l?;
+        self.set_operand = matches!(right, ast::SetExpr::Select(_));
+        let r = self.bind_set_expr(right);
+        self.set_operand = false;
+        let mut r = r?;
         let what = op.to_string().to_uppercase();
         if l.columns.len() != r.columns.len() {
             return Err(Error::Syntax {
@@ -197,7 +203,21 @@ impl Binder<'_> {
                 position: self.position(right.span()),
             });
         }
-        // Each column takes the common type of both sides.
+        // Each column takes the common type of both sides; an untyped literal takes the other
+        // side's type (TEXT when both are untyped), as in PostgreSQL.
+        for i in 0..l.columns.len() {
+            let (lu, ru) = (untyped_column(&l.plan, i), untyped_column(&r.plan, i));
+            let target = match (lu, ru) {
+                (true, false) => r.columns[i].ty,
+                (false, true) => l.columns[i].ty,
+                _ => SqlType::Text,
+            };
+            for (side, untyped) in [(&mut l, lu), (&mut r, ru)] {
+                if untyped {
+                    self.type_untyped_column(side, i, target)?;
+                }
+            }
+        }
         let mut types = Vec::with_capacity(l.columns.len());
         for (a, b) in l.columns.iter().zip(&r.columns) {
             let t =
@@ -232,6 +252,29 @@ impl Binder<'_> {
             },
             columns,
         })
+    }
+
+    /// Gives column `i` of a set operation's operand, an untyped literal, the type `ty`.
+    fn type_untyped_column(&mut self, q: &mut BoundQuery, i: usize, ty: SqlType) -> Result<()> {
+        let Plan::Project { exprs, .. } = &mut q.plan else {
+            return Err(Error::Internal("untyped set operation column".into()));
+        };
+        let e = self.coerce_unknown(exprs[i].clone(), ty)?;
+        // An untyped literal TEXT's own way stays untyped no more.
+        let e = match e {
+            Expr::Literal {
+                value, ty, param, ..
+            } => Expr::Literal {
+                value,
+                ty,
+                unknown: false,
+                param,
+            },
+            other => other,
+        };
+        q.columns[i].ty = e.ty();
+        exprs[i] = e;
+        Ok(())
     }
 
     /// Binds VALUES rows. With `targets`, each column is converted to the target type as an
@@ -481,6 +524,7 @@ impl Binder<'_> {
         lifted_limit: Option<(u64, Option<u64>)>,
     ) -> Result<BoundQuery> {
         let expose = std::mem::take(&mut self.expose_records);
+        let set_operand = std::mem::take(&mut self.set_operand);
         let nd = domain.as_ref().map(|d| d.types.len()).unwrap_or(0);
         if s.top.is_some() || !s.lateral_views.is_empty() {
             return Err(Error::Unsupported {
@@ -505,9 +549,15 @@ impl Binder<'_> {
         let set_calls =
             std::mem::replace(&mut self.select_set_calls, saved_set_calls).unwrap_or_default();
         let (mut items, records) = items?;
-        // Untyped literals in the select list become TEXT.
+        // Untyped literals in the select list become TEXT, but for a set operation's plain
+        // operand, whose columns the set operation types.
+        let keep_untyped = set_operand
+            && s.distinct.is_none()
+            && order_by.is_empty()
+            && matches!(&s.group_by, ast::GroupByExpr::Expressions(g, _) if g.is_empty())
+            && s.having.is_none();
         for (e, _) in items.iter_mut() {
-            if matches!(e, Expr::Literal { unknown: true, .. }) {
+            if matches!(e, Expr::Literal { unknown: true, .. }) && !keep_untyped {
                 *e = self.coerce_unknown(e.clone(), SqlType::Text)?;
             }
         }
@@ -590,7 +640,23 @@ impl Binder<'_> {
                         }
                         ast::Expr::GroupingSets(lists) => {
                             has_sets = true;
-                            lists.iter().map(|l| l.iter().collect()).collect()
+                            // A ROLLUP or CUBE among the sets stands for all of its own.
+                            let mut sets = Vec::new();
+                            for l in lists {
+                                match l.as_slice() {
+                                    [one] => match nested_sets(one)? {
+                                        Some(expanded) => sets.extend(expanded),
+                                        None => sets.push(vec![one]),
+                                    },
+                                    _ => sets.push(l.iter().collect()),
+                                }
+                            }
+                            sets
+                        }
+                        // `()`: the empty grouping set.
+                        ast::Expr::Tuple(t) if t.is_empty() => {
+                            has_sets = true;
+                            vec![vec![]]
                         }
                         other => vec![vec![other]],
                     };
@@ -728,16 +794,9 @@ impl Binder<'_> {
             && order_refs
                 .iter()
                 .all(|r| !matches!(r, OrderRef::Input(e) if reads_outside_aggregates(e, base)));
-        if !self.pending.is_empty() {
-            if !aggregated || only_in_aggregates {
-                plan = self.attach_subqueries(plan, &scope, &[])?;
-            } else if !self.pending_uncorrelated() {
-                // Uncorrelated ones are joined after the aggregate, below.
-                self.pending.clear();
-                return Err(Error::Unsupported {
-                    message: "correlated subqueries in the select list, HAVING or ORDER BY of an aggregated query are not supported yet".into(),
-                });
-            }
+        // Any other subquery joins the aggregate's output, below: it may read the groups.
+        if !self.pending.is_empty() && (!aggregated || only_in_aggregates) {
+            plan = self.attach_subqueries(plan, &scope, &[])?;
         }
         let user_grouped = !group_exprs.is_empty() || grouping_sets.is_some() || having.is_some();
         if nd > 0 && grouping_sets.is_some() {
@@ -777,8 +836,9 @@ impl Binder<'_> {
                 }
             }
             if !self.pending.is_empty() {
-                // Uncorrelated subqueries join the aggregate's output: their columns follow
-                // the groups and aggregates.
+                // Subqueries join the aggregate's output, correlated on its groups; their
+                // columns follow the groups and aggregates.
+                self.rebase_subqueries_on_groups(&group_exprs, &scope, &mut rewrite)?;
                 let width = ngroups + aggs.len();
                 let remap = |e: &Expr| {
                     e.map_columns(&|i| {
@@ -797,6 +857,7 @@ impl Binder<'_> {
                         *e = remap(e);
                     }
                 }
+                self.map_pending_columns(&remap);
             }
             if nd > 0 && !user_grouped {
                 // The select list over an empty input, for outer rows the subquery has no
@@ -857,7 +918,7 @@ impl Binder<'_> {
                         .collect(),
                     ..Default::default()
                 };
-                plan = self.attach_subqueries(plan, &output, &[])?;
+                plan = self.attach_subqueries_to(plan, output.columns.len(), &scope, &[])?;
             }
             if let Some(h) = having {
                 plan = Plan::Filter {
@@ -1886,6 +1947,15 @@ impl Binder<'_> {
         if let Some(p) = on {
             self.bind_condition(p, &scope, "JOIN/ON", &mut conjuncts)?;
         }
+        // Subqueries of the ON condition that read only the right side's columns join the
+        // right input, whose columns they then follow: the condition reads them where they
+        // were bound, after the scope's columns.
+        let mut right = right;
+        let width = scope.columns.len();
+        if !self.pending.is_empty() && self.rebase_subqueries_on_right(lw) {
+            let rw = width - lw;
+            right.plan = self.attach_subqueries_to(right.plan, rw, &scope, &[])?;
+        }
         self.no_subqueries_here("JOIN/ON")?;
         let side = |e: &Expr| -> Option<bool> {
             let cols = e.columns();
@@ -1926,15 +1996,19 @@ impl Binder<'_> {
             }
             filters.push(c);
         }
+        let mut plan = Plan::Join {
+            left: Box::new(left.plan),
+            right: Box::new(right.plan),
+            join_type,
+            keys,
+            filter: Expr::conjunction(filters),
+            null_equal: false,
+        };
+        if plan.types().len() > width {
+            plan = leading_columns(plan, width);
+        }
         Ok(Relation {
-            plan: Plan::Join {
-                left: Box::new(left.plan),
-                right: Box::new(right.plan),
-                join_type,
-                keys,
-                filter: Expr::conjunction(filters),
-                null_equal: false,
-            },
+            plan,
             scope,
             rows: left.rows.max(right.rows),
         })
@@ -2353,6 +2427,12 @@ fn query_relation(q: BoundQuery, relation: Option<String>, names: &[String]) -> 
     }
 }
 
+/// True if column `i` of a set operation's operand is an untyped literal (see
+/// [`Binder::set_operand`]).
+fn untyped_column(plan: &Plan, i: usize) -> bool {
+    matches!(plan, Plan::Project { exprs, .. } if matches!(exprs.get(i), Some(Expr::Literal { unknown: true, .. })))
+}
+
 /// True if `e` reads a column at or past `base` (a subquery's result) outside the arguments
 /// of its aggregates.
 fn reads_outside_aggregates(e: &Expr, base: usize) -> bool {
@@ -2388,6 +2468,57 @@ pub(crate) fn sort_key(expr: Expr, options: &ast::OrderByOptions) -> SortKey {
         descending,
         nulls_first,
     }
+}
+
+/// The grouping sets of a `ROLLUP (...)` or `CUBE (...)` written inside GROUPING SETS
+/// (sqlparser reads it there as a function call), or `None` for any other item.
+fn nested_sets(e: &ast::Expr) -> Result<Option<Vec<Vec<&ast::Expr>>>> {
+    let ast::Expr::Function(f) = e else {
+        return Ok(None);
+    };
+    let name = f.name.to_string().to_ascii_lowercase();
+    if !matches!(name.as_str(), "rollup" | "cube") || f.over.is_some() {
+        return Ok(None);
+    }
+    let ast::FunctionArguments::List(list) = &f.args else {
+        return Ok(None);
+    };
+    // Each argument is one element: an expression or a parenthesized list of them.
+    let mut elements: Vec<Vec<&ast::Expr>> = Vec::new();
+    for a in &list.args {
+        let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) = a else {
+            return Ok(None);
+        };
+        elements.push(match x {
+            ast::Expr::Tuple(items) => items.iter().collect(),
+            other => vec![other],
+        });
+    }
+    let k = elements.len();
+    if name == "rollup" {
+        return Ok(Some(
+            (0..=k)
+                .rev()
+                .map(|n| elements[..n].iter().flatten().copied().collect())
+                .collect(),
+        ));
+    }
+    if k > 12 {
+        return Err(Error::ProgramLimitExceeded {
+            message: "CUBE is limited to 12 elements".into(),
+        });
+    }
+    Ok(Some(
+        (0..(1usize << k))
+            .rev()
+            .map(|mask| {
+                (0..k)
+                    .filter(|b| mask & (1 << (k - 1 - b)) != 0)
+                    .flat_map(|b| elements[b].iter().copied())
+                    .collect()
+            })
+            .collect(),
+    ))
 }
 
 /// Most grouping sets one GROUP BY may produce.

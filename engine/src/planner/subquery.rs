@@ -31,7 +31,7 @@ use sqlparser::ast;
 use sqlparser::tokenizer::Span;
 
 use crate::error::{Error, Result};
-use crate::planner::bind::{Binder, Scope, ScopeColumn};
+use crate::planner::bind::{AggContext, Binder, Scope, ScopeColumn};
 use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr};
 use crate::planner::plan::{JoinType, Plan};
 use crate::types::Datum;
@@ -61,6 +61,16 @@ pub struct PendingSubquery {
     /// For IN: the comparison's two sides after coercion: `x` over the outer scope and the
     /// subquery's value over its column 0.
     in_sides: Option<(Expr, Expr)>,
+    /// Where the outer input holds the correlation values, when not at the scope columns
+    /// `correlated` names (a subquery joined to an aggregate's output reads its groups).
+    keys: Option<Vec<usize>>,
+}
+
+impl PendingSubquery {
+    /// The outer input's columns that hold the correlation values, in domain order.
+    fn key_columns(&self) -> &[usize] {
+        self.keys.as_deref().unwrap_or(&self.correlated)
+    }
 }
 
 /// One enclosing query's scope, seen from a subquery being bound.
@@ -175,6 +185,38 @@ impl Binder<'_> {
         }
     }
 
+    /// A reference from the query being bound to column `index` of the query `level`
+    /// frames out, further than the directly enclosing one: each query in between is made
+    /// correlated on it, so that it reaches the inner query as one of its domain columns
+    /// (a NULL stand-in while those queries are bound to learn their shape).
+    pub(crate) fn grand_outer_reference(
+        &mut self,
+        mut level: usize,
+        mut index: usize,
+        ty: SqlType,
+    ) -> Result<Expr> {
+        let depth = self.outer.len();
+        while level + 1 < depth {
+            let frame = &mut self.outer[level];
+            match frame.domain_offset {
+                None => {
+                    if !frame.used.contains(&index) {
+                        frame.used.push(index);
+                    }
+                    return Ok(Expr::literal(Datum::Null, ty));
+                }
+                Some(offset) => {
+                    let Some(k) = frame.used.iter().position(|u| *u == index) else {
+                        return Err(Error::Internal("outer reference outside the domain".into()));
+                    };
+                    index = offset + k;
+                    level += 1;
+                }
+            }
+        }
+        self.outer_reference(index, ty)
+    }
+
     /// Binds `query` as a subquery of the query whose scope is `scope`, returning the column
     /// that will hold its value once `attach_subqueries` has joined it.
     pub(crate) fn bind_subquery(
@@ -226,16 +268,9 @@ impl Binder<'_> {
             kind,
             correlated,
             in_sides,
+            keys: None,
         });
         Ok(col(index, ty))
-    }
-
-    /// True if no pending subquery references the enclosing query's columns (an IN's
-    /// left-hand side counts as a reference).
-    pub(crate) fn pending_uncorrelated(&self) -> bool {
-        self.pending
-            .iter()
-            .all(|p| p.correlated.is_empty() && !matches!(p.kind, SubqueryKind::In(_)))
     }
 
     /// Fails if a clause that cannot hold subqueries bound one.
@@ -268,7 +303,7 @@ impl Binder<'_> {
                 .collect::<Option<_>>()
                 .ok_or_else(|| Error::Internal("correlation column".into()))?;
             let exprs = p
-                .correlated
+                .key_columns()
                 .iter()
                 .zip(&types)
                 .map(|(c, t)| col(*c, *t))
@@ -402,12 +437,99 @@ impl Binder<'_> {
     /// joins whose column is always true.
     pub(crate) fn attach_subqueries(
         &mut self,
+        plan: Plan,
+        outer_scope: &Scope,
+        semi: &[usize],
+    ) -> Result<Plan> {
+        self.attach_subqueries_to(plan, outer_scope.columns.len(), outer_scope, semi)
+    }
+
+    /// Before an aggregated query's select list, HAVING and ORDER BY are rewritten over the
+    /// aggregate's output, points its pending subqueries at that output: each correlation
+    /// column must be one of `groups` (the aggregate's first columns), as PostgreSQL requires
+    /// of an outer reference from such a clause, and an IN's left side is rewritten with
+    /// `rewrite`. `scope` names the query's input columns.
+    pub(crate) fn rebase_subqueries_on_groups(
+        &mut self,
+        groups: &[Expr],
+        scope: &Scope,
+        rewrite: &mut dyn FnMut(&Expr) -> Result<Expr>,
+    ) -> Result<()> {
+        for k in 0..self.pending.len() {
+            let mut keys = Vec::with_capacity(self.pending[k].correlated.len());
+            for &c in &self.pending[k].correlated {
+                let ty = scope.columns.get(c).map(|x| x.ty);
+                let found = ty.and_then(|ty| groups.iter().position(|g| *g == col(c, ty)));
+                let Some(i) = found else {
+                    let name = scope
+                        .columns
+                        .get(c)
+                        .map(|c| match &c.relation {
+                            Some(r) => format!("{r}.{}", c.name),
+                            None => c.name.clone(),
+                        })
+                        .unwrap_or_default();
+                    self.pending.clear();
+                    return Err(Error::Grouping {
+                        message: format!(
+                            "subquery uses ungrouped column \"{name}\" from outer query"
+                        ),
+                        position: None,
+                    });
+                };
+                keys.push(i);
+            }
+            let p = &mut self.pending[k];
+            p.keys = Some(keys);
+            if let Some((x, y)) = p.in_sides.take() {
+                p.in_sides = Some((rewrite(&x)?, y));
+            }
+        }
+        Ok(())
+    }
+
+    /// Points the pending subqueries of an outer join's ON condition at the join's right
+    /// input, whose columns start at `lw` in the condition's scope: possible when each reads
+    /// only right-side columns (or none). Returns false, changing nothing, otherwise.
+    pub(crate) fn rebase_subqueries_on_right(&mut self, lw: usize) -> bool {
+        let right_only = self.pending.iter().all(|p| {
+            p.correlated.iter().all(|c| *c >= lw)
+                && p.in_sides
+                    .as_ref()
+                    .is_none_or(|(x, _)| x.columns().iter().all(|c| *c >= lw))
+        });
+        if !right_only {
+            return false;
+        }
+        for p in &mut self.pending {
+            p.keys = Some(p.correlated.iter().map(|c| c - lw).collect());
+            if let Some((x, y)) = p.in_sides.take() {
+                p.in_sides = Some((x.map_columns(&|i| i - lw), y));
+            }
+        }
+        true
+    }
+
+    /// Renumbers the columns of the pending IN subqueries' left sides with `f`.
+    pub(crate) fn map_pending_columns(&mut self, f: &dyn Fn(&Expr) -> Expr) {
+        for p in &mut self.pending {
+            if let Some((x, y)) = p.in_sides.take() {
+                p.in_sides = Some((f(&x), y));
+            }
+        }
+    }
+
+    /// [`Binder::attach_subqueries`] over a plan `base` columns wide whose correlation
+    /// columns are where the subqueries' keys say; `outer_scope` names the columns the
+    /// subqueries were bound against.
+    pub(crate) fn attach_subqueries_to(
+        &mut self,
         mut plan: Plan,
+        base: usize,
         outer_scope: &Scope,
         semi: &[usize],
     ) -> Result<Plan> {
         let pending = std::mem::take(&mut self.pending);
-        let base = outer_scope.columns.len();
         let mut order: Vec<usize> = semi.to_vec();
         order.extend((0..pending.len()).filter(|k| !semi.contains(k)));
         // Where each subquery's column ends up before the final reordering.
@@ -429,9 +551,10 @@ impl Binder<'_> {
             }
             // Outer-side keys: the correlation columns.
             let outer_keys: Vec<Expr> = p
-                .correlated
+                .key_columns()
                 .iter()
-                .map(|c| col(*c, outer_scope.columns[*c].ty))
+                .zip(&p.correlated)
+                .map(|(k, c)| col(*k, outer_scope.columns[*c].ty))
                 .collect();
             let nsel = ltypes.len() - nd;
             let lifted_keys = columns_of(&ltypes, nsel..nsel + nd);
@@ -478,7 +601,7 @@ impl Binder<'_> {
                     let marker = col(width + nd + 1, SqlType::Boolean);
                     let value = match empty {
                         Some(empty) if nd > 0 => {
-                            let corr = &p.correlated;
+                            let corr = p.key_columns();
                             let otherwise = empty
                                 .into_iter()
                                 .next()
@@ -658,4 +781,198 @@ impl Binder<'_> {
         }
         Ok(plan)
     }
+
+    /// `x op ANY (SELECT s ...)` and `x op ALL (SELECT s ...)` for an ordering `op`, as a
+    /// CASE over three scalar subqueries (each decorrelated as any other): the subquery's
+    /// row count, its extreme value (the smallest for `>` ANY, the largest for `>` ALL, and
+    /// so on) and its count of non-NULL values, giving SQL's three-valued answer.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn bind_quantified(
+        &mut self,
+        left: &ast::Expr,
+        op: &ast::BinaryOperator,
+        query: &ast::Query,
+        all: bool,
+        scope: &Scope,
+        agg: AggContext,
+        span: Span,
+    ) -> Result<Expr> {
+        use ast::BinaryOperator as B;
+        let (symbol, greater) = match op {
+            B::Gt => (">", true),
+            B::GtEq => (">=", true),
+            B::Lt => ("<", false),
+            B::LtEq => ("<=", false),
+            other => {
+                return Err(Error::Unsupported {
+                    message: format!(
+                        "operator {other} with {} and a subquery is not supported yet",
+                        if all { "ALL" } else { "ANY" }
+                    ),
+                })
+            }
+        };
+        // ANY compares with the value easiest to beat, ALL with the hardest.
+        let extreme = if greater != all { "min" } else { "max" };
+        let rows = aggregate_query(query, "count(*)", self.position(span))?;
+        let extreme = aggregate_query(query, &format!("{extreme}(0)"), self.position(span))?;
+        let values = aggregate_query(query, "count(0)", self.position(span))?;
+        let x = "\"?quantified\"";
+        let text = if all {
+            format!(
+                "CASE WHEN (SELECT 0) = 0 THEN true WHEN {x} IS NULL THEN NULL \
+                 WHEN NOT ({x} {symbol} (SELECT 1)) THEN false \
+                 WHEN (SELECT 2) < (SELECT 0) THEN NULL ELSE true END"
+            )
+        } else {
+            format!(
+                "CASE WHEN (SELECT 0) = 0 THEN false WHEN {x} {symbol} (SELECT 1) THEN true \
+                 WHEN {x} IS NULL OR (SELECT 2) < (SELECT 0) THEN NULL ELSE false END"
+            )
+        };
+        let mut case = parse_template(&text)?;
+        let parts = [rows, extreme, values];
+        let _ = ast::visit_expressions_mut(&mut case, |e| {
+            match e {
+                ast::Expr::Identifier(id) if id.value == "?quantified" => *e = left.clone(),
+                ast::Expr::Subquery(q) => {
+                    if let Some(k) = template_slot(q) {
+                        *e = ast::Expr::Subquery(Box::new(parts[k].clone()));
+                    }
+                }
+                _ => {}
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        self.bind_expr(&case, scope, agg)
+    }
+}
+
+/// Parses one of the planner's own SQL expression templates.
+fn parse_template(text: &str) -> Result<ast::Expr> {
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    sqlparser::parser::Parser::new(&dialect)
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| Error::Internal(format!("expression template: {e}")))
+}
+
+/// `n` for a template's `(SELECT n)` placeholder.
+fn template_slot(q: &ast::Query) -> Option<usize> {
+    let ast::SetExpr::Select(s) = q.body.as_ref() else {
+        return None;
+    };
+    match (s.from.is_empty(), s.projection.as_slice()) {
+        (true, [ast::SelectItem::UnnamedExpr(ast::Expr::Value(v))]) => match &v.value {
+            ast::Value::Number(n, _) => n.parse().ok(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// True if `e` calls an aggregate or window function.
+fn calls_aggregate(e: &ast::Expr) -> bool {
+    let mut found = false;
+    let _ = ast::visit_expressions(e, |x| {
+        if let ast::Expr::Function(f) = x {
+            let name = f.name.to_string().to_ascii_lowercase();
+            if f.over.is_some()
+                || matches!(
+                    name.as_str(),
+                    "count"
+                        | "sum"
+                        | "avg"
+                        | "min"
+                        | "max"
+                        | "array_agg"
+                        | "string_agg"
+                        | "listagg"
+                        | "bool_and"
+                        | "bool_or"
+                        | "every"
+                        | "stddev"
+                        | "stddev_samp"
+                        | "stddev_pop"
+                        | "variance"
+                        | "var_samp"
+                        | "var_pop"
+                        | "median"
+                        | "percentile_cont"
+                        | "percentile_disc"
+                )
+            {
+                found = true;
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
+/// `query` with its one column replaced by the aggregate `call` of it (`count(*)`, or a
+/// template whose argument `0` stands for the column): the query itself when it is a plain
+/// SELECT, otherwise a query over it as a derived table.
+fn aggregate_query(query: &ast::Query, call: &str, position: Option<u32>) -> Result<ast::Query> {
+    let too_many = || Error::Syntax {
+        message: "subquery has too many columns".into(),
+        position,
+    };
+    let mut call = parse_template(call)?;
+    let fill = |call: &mut ast::Expr, arg: ast::Expr| {
+        if let ast::Expr::Function(f) = call {
+            if let ast::FunctionArguments::List(list) = &mut f.args {
+                if let Some(a @ ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(_))) =
+                    list.args.first_mut()
+                {
+                    *a = ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(arg));
+                }
+            }
+        }
+    };
+    if let ast::SetExpr::Select(s) = query.body.as_ref() {
+        let item = match s.projection.as_slice() {
+            [ast::SelectItem::UnnamedExpr(e)]
+            | [ast::SelectItem::ExprWithAlias { expr: e, .. }] => Some(e),
+            [_, _, ..] => return Err(too_many()),
+            _ => None,
+        };
+        let plain = s.distinct.is_none()
+            && s.having.is_none()
+            && matches!(&s.group_by, ast::GroupByExpr::Expressions(g, _) if g.is_empty())
+            && query.limit_clause.is_none()
+            && query.fetch.is_none()
+            && query.with.is_none();
+        if let (Some(e), true) = (item, plain) {
+            if !calls_aggregate(e) {
+                fill(&mut call, e.clone());
+                let mut select = s.as_ref().clone();
+                select.projection = vec![ast::SelectItem::UnnamedExpr(call)];
+                return Ok(ast::Query {
+                    body: Box::new(ast::SetExpr::Select(Box::new(select))),
+                    order_by: None,
+                    ..query.clone()
+                });
+            }
+        }
+    }
+    // Any other query: the aggregate over it as a derived table.
+    fill(
+        &mut call,
+        ast::Expr::Identifier(ast::Ident::with_quote('"', "?value")),
+    );
+    let text = format!("SELECT {call} FROM (SELECT 1) AS \"?quantified\"(\"?value\")");
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let mut outer = sqlparser::parser::Parser::new(&dialect)
+        .try_with_sql(&text)
+        .and_then(|mut p| p.parse_query())
+        .map_err(|e| Error::Internal(format!("query template: {e}")))?;
+    if let ast::SetExpr::Select(s) = outer.body.as_mut() {
+        if let Some(ast::TableFactor::Derived { subquery, .. }) =
+            s.from.first_mut().map(|t| &mut t.relation)
+        {
+            **subquery = query.clone();
+        }
+    }
+    Ok(*outer)
 }

@@ -9,7 +9,8 @@ use sqlparser::ast::{self, Spanned};
 use crate::error::{Error, Result};
 use crate::planner::bind::{normalize_ident, AggContext, Binder, Scope};
 use crate::planner::expr::{
-    AggFunc, Expr, FrameBound, FrameUnits, WindowCall, WindowFrame, WindowFunc,
+    AggFunc, BinaryOp, Expr, FrameBound, FrameUnits, RangeBound, WindowCall, WindowFrame,
+    WindowFunc,
 };
 use crate::planner::plan::{Plan, SortKey};
 use crate::planner::select::sort_key;
@@ -428,21 +429,24 @@ impl Binder<'_> {
         let units = match frame.units {
             ast::WindowFrameUnits::Rows => FrameUnits::Rows,
             ast::WindowFrameUnits::Range => FrameUnits::Range,
-            ast::WindowFrameUnits::Groups => {
-                return Err(Error::Unsupported {
-                    message: "GROUPS window frames are not supported yet".into(),
-                })
-            }
+            ast::WindowFrameUnits::Groups => FrameUnits::Groups,
         };
+        if units == FrameUnits::Groups && order_by.is_empty() {
+            return Err(Error::Windowing {
+                message: "GROUPS mode requires an ORDER BY clause".into(),
+                position: None,
+            });
+        }
         let position = None;
         let windowing = |message: &str| Error::Windowing {
             message: message.into(),
             position,
         };
-        let start = self.bind_bound(&frame.start_bound, units, order_by, "starting")?;
-        let end = match &frame.end_bound {
+        let (start, range_start) =
+            self.bind_bound(&frame.start_bound, units, order_by, "starting")?;
+        let (end, range_end) = match &frame.end_bound {
             Some(b) => self.bind_bound(b, units, order_by, "ending")?,
-            None => FrameBound::CurrentRow,
+            None => (FrameBound::CurrentRow, None),
         };
         match (&start, &end) {
             (FrameBound::UnboundedFollowing, _) => {
@@ -463,7 +467,13 @@ impl Binder<'_> {
             }
             _ => {}
         }
-        Ok(WindowFrame { units, start, end })
+        Ok(WindowFrame {
+            units,
+            start,
+            end,
+            range_start,
+            range_end,
+        })
     }
 
     fn bind_bound(
@@ -472,26 +482,28 @@ impl Binder<'_> {
         units: FrameUnits,
         order_by: &[SortKey],
         which: &str,
-    ) -> Result<FrameBound> {
+    ) -> Result<(FrameBound, Option<RangeBound>)> {
         let (offset, preceding) = match bound {
-            ast::WindowFrameBound::CurrentRow => return Ok(FrameBound::CurrentRow),
-            ast::WindowFrameBound::Preceding(None) => return Ok(FrameBound::UnboundedPreceding),
-            ast::WindowFrameBound::Following(None) => return Ok(FrameBound::UnboundedFollowing),
+            ast::WindowFrameBound::CurrentRow => return Ok((FrameBound::CurrentRow, None)),
+            ast::WindowFrameBound::Preceding(None) => {
+                return Ok((FrameBound::UnboundedPreceding, None))
+            }
+            ast::WindowFrameBound::Following(None) => {
+                return Ok((FrameBound::UnboundedFollowing, None))
+            }
             ast::WindowFrameBound::Preceding(Some(e)) => (e, true),
             ast::WindowFrameBound::Following(Some(e)) => (e, false),
         };
         if units == FrameUnits::Range {
-            if order_by.len() != 1 {
+            let [key] = order_by else {
                 return Err(Error::Windowing {
                     message:
                         "RANGE with offset PRECEDING/FOLLOWING requires exactly one ORDER BY column"
                             .into(),
                     position: self.position(offset.span()),
                 });
-            }
-            return Err(Error::Unsupported {
-                message: "RANGE with an offset PRECEDING/FOLLOWING is not supported yet".into(),
-            });
+            };
+            return self.bind_range_offset(offset, key, preceding, which);
         }
         let e = self.bind_expr(
             offset,
@@ -499,19 +511,22 @@ impl Binder<'_> {
             AggContext::Forbidden("window definition"),
         )?;
         let e = self.coerce_unknown(e, SqlType::BigInt)?;
-        if !matches!(
-            e.ty(),
-            SqlType::SmallInt | SqlType::Integer | SqlType::BigInt
-        ) {
+        // A fractional count rounds to a whole one, as in PostgreSQL.
+        if !e.ty().is_numeric() {
+            let unit = if units == FrameUnits::Rows {
+                "ROWS"
+            } else {
+                "GROUPS"
+            };
             return Err(Error::DatatypeMismatch {
                 message: format!(
-                    "argument of ROWS must be type bigint, not type {}",
+                    "argument of {unit} must be type bigint, not type {}",
                     display_name(e.ty())
                 ),
                 position: self.position(offset.span()),
             });
         }
-        let e = self.cast(e, SqlType::BigInt, false, offset.span())?;
+        let e = self.cast(e, SqlType::BigInt, true, offset.span())?;
         let n = match e {
             Expr::Literal {
                 value: Datum::Int(n),
@@ -535,11 +550,194 @@ impl Binder<'_> {
                 message: format!("frame {which} offset must not be negative"),
             });
         }
-        Ok(if preceding {
-            FrameBound::Preceding(Datum::Int(n))
+        Ok((
+            if preceding {
+                FrameBound::Preceding(Datum::Int(n))
+            } else {
+                FrameBound::Following(Datum::Int(n))
+            },
+            None,
+        ))
+    }
+
+    /// A RANGE offset over the ORDER BY key `key`: the offset's type must suit the key's, as
+    /// PostgreSQL's `in_range` functions have them (integers with integers, NUMERIC with
+    /// NUMERIC, floats with DOUBLE PRECISION, dates and timestamps with INTERVAL), and it must
+    /// be a constant that is neither NULL nor negative.
+    fn bind_range_offset(
+        &mut self,
+        offset: &ast::Expr,
+        key: &SortKey,
+        preceding: bool,
+        which: &str,
+    ) -> Result<(FrameBound, Option<RangeBound>)> {
+        let span = offset.span();
+        let e = match quoted_offset(self.sql, offset) {
+            Some(text) => Expr::Literal {
+                value: Datum::Text(text),
+                ty: SqlType::Text,
+                unknown: true,
+                param: None,
+            },
+            None => self.bind_expr(
+                offset,
+                &Scope::default(),
+                AggContext::Forbidden("window definition"),
+            )?,
+        };
+        let key_ty = key.expr.ty();
+        // An untyped offset takes the type the key's offsets have.
+        let e = match key_ty {
+            SqlType::Date
+            | SqlType::Time
+            | SqlType::Timestamp
+            | SqlType::Timestamptz
+            | SqlType::Interval => self.coerce_unknown(e, SqlType::Interval)?,
+            _ => self.coerce_unknown(e, key_ty)?,
+        };
+        let integer =
+            |t: SqlType| matches!(t, SqlType::SmallInt | SqlType::Integer | SqlType::BigInt);
+        // The type the key and its bound compare in.
+        let wide = match (key_ty, e.ty()) {
+            (k, o) if integer(k) && integer(o) => Some(crate::types::numeric(0)),
+            (SqlType::Decimal { .. }, o) if integer(o) || matches!(o, SqlType::Decimal { .. }) => {
+                Some(key_ty)
+            }
+            (SqlType::Real | SqlType::Double, o) if o.is_numeric() => Some(SqlType::Double),
+            (
+                SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz | SqlType::Interval,
+                SqlType::Interval,
+            ) => Some(key_ty),
+            _ => None,
+        };
+        let Some(wide) = wide else {
+            let offsets_exist = key_ty.is_numeric()
+                || matches!(
+                    key_ty,
+                    SqlType::Date
+                        | SqlType::Time
+                        | SqlType::Timestamp
+                        | SqlType::Timestamptz
+                        | SqlType::Interval
+                );
+            if !offsets_exist {
+                return Err(Error::Unsupported {
+                    message: format!(
+                        "RANGE with offset PRECEDING/FOLLOWING is not supported for column type {}",
+                        display_name(key_ty)
+                    ),
+                });
+            }
+            return Err(Error::Unsupported {
+                message: format!(
+                    "RANGE with offset PRECEDING/FOLLOWING is not supported for column type {} and offset type {}",
+                    display_name(key_ty),
+                    display_name(e.ty())
+                ),
+            });
+        };
+        let value = match &e {
+            Expr::Literal { value, .. } => value.clone(),
+            _ => {
+                return Err(Error::Unsupported {
+                    message: "a window frame offset must be a constant".into(),
+                })
+            }
+        };
+        if matches!(value, Datum::Null) {
+            return Err(Error::NullFrameOffset {
+                message: format!("frame {which} offset must not be null"),
+            });
+        }
+        let negative = match &value {
+            Datum::Int(v) => *v < 0,
+            Datum::Decimal(v, _) => *v < 0,
+            Datum::Float(v) => *v < 0.0,
+            Datum::Interval(v) => v.span() < 0,
+            _ => false,
+        };
+        if negative {
+            return Err(Error::InvalidFrameOffset {
+                message: "invalid preceding or following size in window function".into(),
+            });
+        }
+        // The offset's own type where it is exact (an INTERVAL, a NUMERIC or an integer
+        // next to a NUMERIC key), the comparison type otherwise.
+        let offset_ty = match (key_ty, e.ty()) {
+            (_, SqlType::Interval) => SqlType::Interval,
+            (SqlType::Decimal { .. }, o) if integer(o) => crate::types::numeric(0),
+            (SqlType::Decimal { .. }, o) => o,
+            _ => wide,
+        };
+        let off = self.cast(e, offset_ty, false, span)?;
+        let column = Expr::Column {
+            index: 0,
+            ty: key_ty,
+        };
+        let base = if wide == key_ty {
+            column.clone()
         } else {
-            FrameBound::Following(Datum::Int(n))
-        })
+            self.cast(column.clone(), wide, false, span)?
+        };
+        // PRECEDING moves against the ORDER BY direction, FOLLOWING with it.
+        let op = if preceding != key.descending {
+            BinaryOp::Sub
+        } else {
+            BinaryOp::Add
+        };
+        let bound = self.binary(op, base, off.clone(), span)?;
+        let key_expr = if bound.ty() == key_ty {
+            column
+        } else {
+            self.cast(column, bound.ty(), false, span)?
+        };
+        let range = RangeBound {
+            key: key_expr,
+            bound,
+        };
+        Ok((
+            if preceding {
+                FrameBound::Preceding(value)
+            } else {
+                FrameBound::Following(value)
+            },
+            Some(range),
+        ))
+    }
+}
+
+/// A frame offset written as a bare quoted constant (`'1 day' PRECEDING`), which sqlparser
+/// reads as an INTERVAL just as `INTERVAL '1 day'`: in PostgreSQL it is an untyped literal
+/// that takes the ORDER BY key's offset type. `sql` is the statement's text.
+fn quoted_offset(sql: &str, offset: &ast::Expr) -> Option<String> {
+    let ast::Expr::Interval(iv) = offset else {
+        return None;
+    };
+    // Told apart from `INTERVAL '...'` by the word before the quote.
+    let at = crate::planner::bind::span_position(sql, iv.value.span())?;
+    let before: String = sql.chars().take((at as usize).saturating_sub(1)).collect();
+    let word: String = before
+        .trim_end()
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    if word.eq_ignore_ascii_case("lavretni") {
+        return None;
+    }
+    if iv.leading_field.is_some()
+        || iv.last_field.is_some()
+        || iv.leading_precision.is_some()
+        || iv.fractional_seconds_precision.is_some()
+    {
+        return None;
+    }
+    match iv.value.as_ref() {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) => Some(s.clone()),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
