@@ -34,6 +34,9 @@ const BUILD_ROWS_MAX: usize = 4 << 20;
 /// side's rows: below that, testing each row costs about what the join's probe does.
 const TABLE_ROWS_PER_KEY_MIN: u64 = 4;
 
+/// A set holding this share of the integers in the probe column's range is not handed down.
+const DENSE_SHARE: f64 = 0.9;
+
 /// Integer keys spanning at most this many values (and at most `BITMAP_SPAN_PER_KEY` per
 /// distinct key) are looked up in a bitmap; others in a hash set.
 const BITMAP_SPAN_MAX: i64 = 1 << 28;
@@ -53,6 +56,8 @@ enum KeyValues {
     Ints {
         min: i64,
         max: i64,
+        /// How many distinct values.
+        count: usize,
         lookup: IntLookup,
     },
     /// VARCHAR and TEXT keys, by their bytes.
@@ -145,7 +150,8 @@ impl KeySet {
                     .iter()
                     .fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
                 let span = max.checked_sub(min).and_then(|s| s.checked_add(1));
-                let count = distinct.len() as i64;
+                let distinct_count = distinct.len();
+                let count = distinct_count as i64;
                 let lookup = match span {
                     Some(span)
                         if span <= BITMAP_SPAN_MAX
@@ -160,7 +166,12 @@ impl KeySet {
                     }
                     _ => IntLookup::Hash(distinct),
                 };
-                KeyValues::Ints { min, max, lookup }
+                KeyValues::Ints {
+                    min,
+                    max,
+                    count: distinct_count,
+                    lookup,
+                }
             }
             DataType::Utf8 | DataType::LargeUtf8 => {
                 let mut distinct: HashSet<Box<[u8]>, BytesHasher> = HashSet::default();
@@ -187,7 +198,9 @@ impl KeySet {
             }
         }
         let handled = match &self.values {
-            KeyValues::Ints { min, max, lookup } => for_each_int(array, |i, v| {
+            KeyValues::Ints {
+                min, max, lookup, ..
+            } => for_each_int(array, |i, v| {
                 if v < *min || v > *max {
                     return;
                 }
@@ -208,6 +221,18 @@ impl KeySet {
                 "a join key filter was applied to a column of type {}",
                 array.data_type()
             ))),
+        }
+    }
+
+    /// Whether the set holds nearly every integer in `low..=high` (the probe column's range):
+    /// then testing rows against it would cost without dropping any.
+    fn covers(&self, low: i64, high: i64) -> bool {
+        match &self.values {
+            KeyValues::Ints { count, .. } => {
+                let span = (high as f64) - (low as f64) + 1.0;
+                span > 0.0 && *count as f64 >= DENSE_SHARE * span
+            }
+            _ => false,
         }
     }
 
@@ -274,6 +299,8 @@ pub(crate) struct Target<'p> {
     key: usize,
     scan: &'p Plan,
     column: usize,
+    /// The column's index in the scan's table.
+    column_in_table: usize,
 }
 
 /// The scans under `join`'s right input that a filter on its right keys can reach: for an
@@ -294,7 +321,15 @@ pub(crate) fn targets(join: &Plan) -> Vec<Target<'_>> {
         .filter_map(|(key, (l, r))| match r {
             Expr::Column { index, ty } if l.ty() == *ty && supported(*ty) => {
                 let (scan, column) = source(right, *index)?;
-                Some(Target { key, scan, column })
+                let Plan::Scan { projection, .. } = scan else {
+                    return None;
+                };
+                Some(Target {
+                    key,
+                    scan,
+                    column,
+                    column_in_table: *projection.get(column)?,
+                })
             }
             _ => None,
         })
@@ -348,6 +383,30 @@ fn source(plan: &Plan, column: usize) -> Option<(&Plan, usize)> {
     }
 }
 
+/// The smallest and largest value of the integer column `column` of `table`, from its
+/// segments' zone maps; `None` when unknown (a segment written before the column was added
+/// or dropped, a column that is not an integer).
+fn int_range(table: &basalt_storage::TableMeta, column: usize) -> Option<(i64, i64)> {
+    let mut range: Option<(i64, i64)> = None;
+    for seg in &table.segments {
+        if seg.columns.is_some() {
+            return None;
+        }
+        let zone = seg.zone_maps.get(column)?;
+        let (Some(ZoneValue::Int(low)), Some(ZoneValue::Int(high))) = (&zone.min, &zone.max) else {
+            if zone.null_count == zone.row_count {
+                continue;
+            }
+            return None;
+        };
+        range = Some(match range {
+            Some((l, h)) => (l.min(*low), h.max(*high)),
+            None => (*low, *high),
+        });
+    }
+    range
+}
+
 /// Hands the scans in `targets` the sets of `join`'s keys over its build side `left` (the
 /// left input's batches), where the left side is small enough and the scan's table large
 /// enough for the filter to pay.
@@ -393,6 +452,11 @@ pub(crate) fn publish(
                 None => continue,
             }
         };
+        if let Some((low, high)) = int_range(table, t.column_in_table) {
+            if set.covers(low, high) {
+                continue;
+            }
+        }
         let filter = KeyFilter {
             column: t.column,
             set: Arc::new(set),
@@ -400,4 +464,66 @@ pub(crate) fn publish(
         filters.publish(t.scan, join, t.key, filter);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::{Int32Array, Int64Array, StringArray};
+
+    use super::*;
+
+    fn passes(set: &KeySet, array: &dyn Array) -> Vec<bool> {
+        set.mask(array).unwrap().iter().collect()
+    }
+
+    #[test]
+    fn sets_pass_exactly_their_values() {
+        // Dense integers (a bitmap), sparse ones (a hash set), NULLs on either side.
+        let dense: ArrayRef = Arc::new(Int64Array::from(vec![Some(3), None, Some(5), Some(3)]));
+        let set = KeySet::build(&[dense], false).unwrap();
+        assert!(matches!(
+            set.values,
+            KeyValues::Ints {
+                lookup: IntLookup::Bitmap(_),
+                count: 2,
+                ..
+            }
+        ));
+        let probe = Int64Array::from(vec![Some(2), Some(3), None, Some(4), Some(5), Some(6)]);
+        assert_eq!(
+            passes(&set, &probe),
+            [false, true, false, false, true, false]
+        );
+        let range = set.range(7).unwrap();
+        assert_eq!(range.lower, Some((ZoneValue::Int(3), true)));
+        assert_eq!(range.upper, Some((ZoneValue::Int(5), true)));
+        assert!(set.covers(3, 4) && !set.covers(0, 100));
+
+        let sparse: ArrayRef = Arc::new(Int32Array::from(vec![i32::MIN, 0, i32::MAX]));
+        let set = KeySet::build(&[sparse], true).unwrap();
+        assert!(matches!(
+            set.values,
+            KeyValues::Ints {
+                lookup: IntLookup::Hash(_),
+                ..
+            }
+        ));
+        // No NULL on the build side: NULLs do not pass even for IS NOT DISTINCT FROM.
+        let probe = Int32Array::from(vec![Some(i32::MAX), None, Some(1), Some(i32::MIN)]);
+        assert_eq!(passes(&set, &probe), [true, false, false, true]);
+
+        // IS NOT DISTINCT FROM with a NULL build key: NULLs pass, and no zone-map range.
+        let with_null: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), None]));
+        let set = KeySet::build(&[with_null], true).unwrap();
+        let probe = StringArray::from(vec![Some("a"), None, Some("b")]);
+        assert_eq!(passes(&set, &probe), [true, true, false]);
+        assert!(set.range(0).is_none());
+        // With `=`, a NULL build key matches nothing.
+        let with_null: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), None]));
+        let set = KeySet::build(&[with_null], false).unwrap();
+        assert_eq!(passes(&set, &probe), [true, false, false]);
+
+        // A set of one type tested on another is an error, not a wrong answer.
+        assert!(set.mask(&Int64Array::from(vec![1])).is_err());
+    }
 }
