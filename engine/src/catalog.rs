@@ -2919,6 +2919,13 @@ fn find(name: &ast::ObjectName) -> Result<Option<&'static Catalog>> {
     Ok(found)
 }
 
+/// The system catalog `name` names, if any, as its name and whether it is a view: a name
+/// in `pg_catalog` (unqualified names look there first) or `information_schema`. A
+/// qualified name in a catalog schema that names no catalog is 42P01.
+pub(crate) fn system_relation(name: &ast::ObjectName) -> Result<Option<(&'static str, bool)>> {
+    Ok(find(name)?.map(|c| (c.name, c.view)))
+}
+
 /// A catalog named in FROM, as a plan of constant rows and the scope of its columns; `None`
 /// when `name` is not a catalog.
 /// STV_WLM_QUERY_STATE: the statements running or waiting for a slot, as Redshift shows them

@@ -29,7 +29,8 @@ enum Renamed {
 }
 
 impl Session {
-    /// ALTER VIEW: RENAME TO; any other action is refused.
+    /// ALTER VIEW: RENAME TO and SET SCHEMA ([`crate::set_schema`]); any other action is
+    /// refused.
     pub(crate) fn alter_view_statement(
         &mut self,
         av: &ast::AlterView,
@@ -39,6 +40,10 @@ impl Session {
             ast::AlterViewOperation::RenameTo { new_name } if !av.materialized => {
                 let new_name = single_name(new_name)?;
                 self.rename_relation(&av.name, new_name, av.if_exists, false, text)
+            }
+            ast::AlterViewOperation::SetSchema { schema_name } if !av.materialized => {
+                let schema = crate::alter::single_name(schema_name)?;
+                self.set_schema(&av.name, av.if_exists, &schema, true, text)
             }
             _ => Err(Error::Unsupported {
                 message: format!("{av} is not supported"),

@@ -369,8 +369,8 @@ impl Objects {
 
     /// Checks what every manifest holds: ids are unique, no two relations (tables of
     /// `manifest`, views, indexes) share a schema and name, no two schemas share a name and
-    /// none has a reserved one, every reference resolves, views depend on nothing circularly,
-    /// and views and indexes have columns.
+    /// none has a reserved one, every reference resolves, an index is in its table's schema,
+    /// views depend on nothing circularly, and views and indexes have columns.
     pub fn check(&self, manifest: &Manifest) -> Result<(), String> {
         let mut ids: BTreeSet<u64> = manifest.tables.iter().map(|t| t.id).collect();
         let mut schema_names = BTreeSet::new();
@@ -416,6 +416,16 @@ impl Objects {
         }
         if let Some(e) = self.dangling(manifest) {
             return Err(e);
+        }
+        for i in &self.indexes {
+            if let Some(t) = manifest.table_by_id(i.table) {
+                if t.def.schema != i.schema {
+                    return Err(format!(
+                        "index {}.{} is not in the schema of its table {}",
+                        i.schema, i.name, t.def.schema
+                    ));
+                }
+            }
         }
         for c in &self.constraints {
             if !ids.insert(c.id) {
@@ -633,6 +643,9 @@ mod tests {
         let mut orphan = good.clone();
         orphan.indexes[0].table = 101;
         assert!(orphan.check(&m).is_err());
+        let mut elsewhere = good.clone();
+        elsewhere.indexes[0].schema = "pg_temp_1".into();
+        assert!(elsewhere.check(&m).is_err());
         let mut cycle = good.clone();
         cycle.views[0].depends_on = vec![102];
         assert!(cycle.check(&m).is_err());
