@@ -36,6 +36,8 @@ pub(crate) const PG_CLASS_OID: i64 = 1259;
 pub(crate) const PG_NAMESPACE_OID: i64 = 2615;
 /// `pg_constraint`'s OID, the `classoid` of constraint comments.
 pub(crate) const PG_CONSTRAINT_OID: i64 = 2606;
+/// `pg_proc`'s OID, the `classoid` of function comments.
+pub(crate) const PG_PROC_OID: i64 = 1255;
 /// `pg_database`'s OID, the `classoid` of the database's comment (in `pg_shdescription`).
 pub(crate) const PG_DATABASE_OID: i64 = 1262;
 
@@ -478,8 +480,15 @@ impl Session {
             ) if if_exists => return Ok(command("COMMENT")),
             Err(e) => return Err(e),
         };
-        // PostgreSQL stores an empty comment as none.
-        let comment = comment.filter(|c| !c.is_empty()).map(str::to_owned);
+        // PostgreSQL stores an empty comment as none; on an object with a built-in
+        // description (the `public` schema) an empty comment kept hides that.
+        let comment = match comment.filter(|c| !c.is_empty()) {
+            Some(c) => Some(c.to_owned()),
+            None if column.is_none() && crate::catalog::built_in_description(object).is_some() => {
+                Some(String::new())
+            }
+            None => None,
+        };
         if manifest.objects.comment(object, column.as_deref()) == comment.as_deref() {
             return Ok(command("COMMENT"));
         }

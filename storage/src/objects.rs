@@ -46,12 +46,15 @@ pub struct Objects {
 #[serde(deny_unknown_fields)]
 pub struct CommentDef {
     /// The object's OID as the catalogs show it: a table, view, index, schema or constraint
-    /// id, or a built-in OID (the `public` schema's, the database's). Ids are never reused,
-    /// so the comment of an object that was dropped names nothing and is not shown.
+    /// id, or a built-in OID (the `public` schema's, the database's, a built-in function's).
+    /// Ids are never reused, so the comment of an object that was dropped names nothing and
+    /// is not shown.
     pub object: u64,
     /// A column of the table or view `object`, by name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub column: Option<String>,
+    /// The comment. Empty only on an object the engine describes itself (a built-in
+    /// function or schema), whose description it then hides.
     pub text: String,
 }
 
