@@ -2054,11 +2054,12 @@ fn rows(
         "pg_namespace" => namespaces(manifest, &path.temp)
             .iter()
             .map(|(n, oid, owner)| {
-                let acl = crate::security::acl_items(
-                    &manifest.security,
-                    &basalt_storage::security::GrantObject::Schema(n.clone()),
-                );
-                vec![int(*oid), text(n), int(*owner), acl_datum(acl)]
+                vec![
+                    int(*oid),
+                    text(n),
+                    int(*owner),
+                    acl_datum(schema_acl(manifest, n)),
+                ]
             })
             .collect(),
         "pg_class" => relations(manifest)
@@ -3150,6 +3151,26 @@ pub(crate) fn built_in_description(object: u64) -> Option<&'static str> {
         .find(|(o, _)| *o == oid)
         .map(|(_, d)| *d)
         .or_else(|| procs::procs().find(|p| p.oid == oid)?.description)
+}
+
+/// `pg_namespace.nspacl` of schema `name`: its grants, NULL while a user schema has its
+/// defaults. The built-in schemas show theirs spelled out, as PostgreSQL's initdb sets them:
+/// the owner's `UC` and PUBLIC's `UC` on `public` (Redshift's default, where PostgreSQL 15
+/// gives PUBLIC only `U`), PUBLIC's `U` on `pg_catalog` and `information_schema`.
+fn schema_acl(manifest: &Manifest, name: &str) -> Option<Vec<String>> {
+    let security = &manifest.security;
+    let object = basalt_storage::security::GrantObject::Schema(name.to_owned());
+    let own = crate::security::acl_items(security, &object);
+    if own.is_some() || !SCHEMAS.iter().any(|(s, _)| *s == name) {
+        return own;
+    }
+    let owner = crate::security::schema_owner(manifest, name);
+    Some(
+        crate::security::acl(security, &object, owner)
+            .iter()
+            .map(|g| crate::security::aclitem(security, g))
+            .collect(),
+    )
 }
 
 /// The bytes each table's segments take, by table OID; views and indexes take none.
