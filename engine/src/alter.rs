@@ -42,7 +42,7 @@ pub(crate) const PG_PROC_OID: i64 = 1255;
 pub(crate) const PG_DATABASE_OID: i64 = 1262;
 
 /// One ALTER TABLE action this module runs.
-enum Action<'s> {
+pub(crate) enum Action<'s> {
     RenameTable(String),
     RenameColumn {
         from: String,
@@ -159,16 +159,38 @@ impl Session {
                 message: "ALTER TABLE ADD COLUMN does not take DISTKEY or SORTKEY".into(),
             });
         }
+        self.alter_table_action(
+            &at.name,
+            at.if_exists,
+            action,
+            text,
+            attributes,
+            "ALTER TABLE",
+        )
+    }
+
+    /// Runs `action` on table `table_name`, answering `tag`: ALTER TABLE's actions, and
+    /// those ALTER INDEX and ALTER VIEW apply to a table as PostgreSQL does (RENAME TO,
+    /// RENAME COLUMN).
+    pub(crate) fn alter_table_action(
+        &mut self,
+        table_name: &ast::ObjectName,
+        if_exists: bool,
+        action: Action<'_>,
+        text: &str,
+        attributes: Option<&TableAttributes>,
+        tag: &str,
+    ) -> Result<StatementResult> {
         let manifest = self.current_manifest();
         let info = self.session_info(&manifest);
         let (schema, name) = {
             let mut binder = Binder::new(&manifest, text, None);
             binder.session = Some(&info);
-            binder.table_name(&at.name)?
+            binder.table_name(table_name)?
         };
         let Some(table) = manifest.table(&schema, &name) else {
-            if at.if_exists {
-                return Ok(command("ALTER TABLE"));
+            if if_exists {
+                return Ok(command(tag));
             }
             return Err(missing_table(&manifest, &schema, &name));
         };
@@ -245,7 +267,7 @@ impl Session {
                 let cname = normalize_ident(&column.name);
                 if def.column_index(&cname).is_some() {
                     if if_not_exists {
-                        return Ok(command("ALTER TABLE"));
+                        return Ok(command(tag));
                     }
                     return Err(Error::DuplicateColumnOfRelation {
                         column: cname,
@@ -272,7 +294,7 @@ impl Session {
             } => {
                 let Some(at) = def.column_index(&column) else {
                     if if_exists {
-                        return Ok(command("ALTER TABLE"));
+                        return Ok(command(tag));
                     }
                     return Err(missing_column(&column, &name));
                 };
@@ -361,7 +383,7 @@ impl Session {
                     });
                 }
                 if was == ty {
-                    return Ok(command("ALTER TABLE"));
+                    return Ok(command(tag));
                 }
                 def.columns[at].ty = ty;
                 let mut after = (*manifest).clone();
@@ -385,7 +407,7 @@ impl Session {
             }
             Ok(())
         })?;
-        Ok(command("ALTER TABLE"))
+        Ok(command(tag))
     }
 
     /// `COMMENT ON TABLE | VIEW | COLUMN | INDEX | SCHEMA | DATABASE name IS 'text' | NULL`:
