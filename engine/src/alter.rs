@@ -36,11 +36,13 @@ pub(crate) const PG_CLASS_OID: i64 = 1259;
 pub(crate) const PG_NAMESPACE_OID: i64 = 2615;
 /// `pg_constraint`'s OID, the `classoid` of constraint comments.
 pub(crate) const PG_CONSTRAINT_OID: i64 = 2606;
+/// `pg_proc`'s OID, the `classoid` of function comments.
+pub(crate) const PG_PROC_OID: i64 = 1255;
 /// `pg_database`'s OID, the `classoid` of the database's comment (in `pg_shdescription`).
 pub(crate) const PG_DATABASE_OID: i64 = 1262;
 
 /// One ALTER TABLE action this module runs.
-enum Action<'s> {
+pub(crate) enum Action<'s> {
     RenameTable(String),
     RenameColumn {
         from: String,
@@ -157,16 +159,38 @@ impl Session {
                 message: "ALTER TABLE ADD COLUMN does not take DISTKEY or SORTKEY".into(),
             });
         }
+        self.alter_table_action(
+            &at.name,
+            at.if_exists,
+            action,
+            text,
+            attributes,
+            "ALTER TABLE",
+        )
+    }
+
+    /// Runs `action` on table `table_name`, answering `tag`: ALTER TABLE's actions, and
+    /// those ALTER INDEX and ALTER VIEW apply to a table as PostgreSQL does (RENAME TO,
+    /// RENAME COLUMN).
+    pub(crate) fn alter_table_action(
+        &mut self,
+        table_name: &ast::ObjectName,
+        if_exists: bool,
+        action: Action<'_>,
+        text: &str,
+        attributes: Option<&TableAttributes>,
+        tag: &str,
+    ) -> Result<StatementResult> {
         let manifest = self.current_manifest();
         let info = self.session_info(&manifest);
         let (schema, name) = {
             let mut binder = Binder::new(&manifest, text, None);
             binder.session = Some(&info);
-            binder.table_name(&at.name)?
+            binder.table_name(table_name)?
         };
         let Some(table) = manifest.table(&schema, &name) else {
-            if at.if_exists {
-                return Ok(command("ALTER TABLE"));
+            if if_exists {
+                return Ok(command(tag));
             }
             return Err(missing_table(&manifest, &schema, &name));
         };
@@ -243,7 +267,7 @@ impl Session {
                 let cname = normalize_ident(&column.name);
                 if def.column_index(&cname).is_some() {
                     if if_not_exists {
-                        return Ok(command("ALTER TABLE"));
+                        return Ok(command(tag));
                     }
                     return Err(Error::DuplicateColumnOfRelation {
                         column: cname,
@@ -270,7 +294,7 @@ impl Session {
             } => {
                 let Some(at) = def.column_index(&column) else {
                     if if_exists {
-                        return Ok(command("ALTER TABLE"));
+                        return Ok(command(tag));
                     }
                     return Err(missing_column(&column, &name));
                 };
@@ -359,7 +383,7 @@ impl Session {
                     });
                 }
                 if was == ty {
-                    return Ok(command("ALTER TABLE"));
+                    return Ok(command(tag));
                 }
                 def.columns[at].ty = ty;
                 let mut after = (*manifest).clone();
@@ -383,7 +407,7 @@ impl Session {
             }
             Ok(())
         })?;
-        Ok(command("ALTER TABLE"))
+        Ok(command(tag))
     }
 
     /// `COMMENT ON TABLE | VIEW | COLUMN | INDEX | SCHEMA | DATABASE name IS 'text' | NULL`:
@@ -478,8 +502,15 @@ impl Session {
             ) if if_exists => return Ok(command("COMMENT")),
             Err(e) => return Err(e),
         };
-        // PostgreSQL stores an empty comment as none.
-        let comment = comment.filter(|c| !c.is_empty()).map(str::to_owned);
+        // PostgreSQL stores an empty comment as none; on an object with a built-in
+        // description (the `public` schema) an empty comment kept hides that.
+        let comment = match comment.filter(|c| !c.is_empty()) {
+            Some(c) => Some(c.to_owned()),
+            None if column.is_none() && crate::catalog::built_in_description(object).is_some() => {
+                Some(String::new())
+            }
+            None => None,
+        };
         if manifest.objects.comment(object, column.as_deref()) == comment.as_deref() {
             return Ok(command("COMMENT"));
         }

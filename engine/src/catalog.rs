@@ -31,7 +31,7 @@ use crate::planner::expr::{BinaryOp, Expr};
 use crate::planner::plan::Plan;
 use crate::types::Datum;
 
-mod procs;
+pub(crate) mod procs;
 
 /// The only database.
 pub const DATABASE: &str = "dev";
@@ -2054,11 +2054,12 @@ fn rows(
         "pg_namespace" => namespaces(manifest, &path.temp)
             .iter()
             .map(|(n, oid, owner)| {
-                let acl = crate::security::acl_items(
-                    &manifest.security,
-                    &basalt_storage::security::GrantObject::Schema(n.clone()),
-                );
-                vec![int(*oid), text(n), int(*owner), acl_datum(acl)]
+                vec![
+                    int(*oid),
+                    text(n),
+                    int(*owner),
+                    acl_datum(schema_acl(manifest, n)),
+                ]
             })
             .collect(),
         "pg_class" => relations(manifest)
@@ -2919,6 +2920,13 @@ fn find(name: &ast::ObjectName) -> Result<Option<&'static Catalog>> {
     Ok(found)
 }
 
+/// The system catalog `name` names, if any, as its name and whether it is a view: a name
+/// in `pg_catalog` (unqualified names look there first) or `information_schema`. A
+/// qualified name in a catalog schema that names no catalog is 42P01.
+pub(crate) fn system_relation(name: &ast::ObjectName) -> Result<Option<(&'static str, bool)>> {
+    Ok(find(name)?.map(|c| (c.name, c.view)))
+}
+
 /// A catalog named in FROM, as a plan of constant rows and the scope of its columns; `None`
 /// when `name` is not a catalog.
 /// STV_WLM_QUERY_STATE: the statements running or waiting for a slot, as Redshift shows them
@@ -3058,13 +3066,32 @@ struct Description<'a> {
 }
 
 /// The comments of objects that exist, with the catalog each object is in; a comment on a
-/// column is numbered by the column's position.
+/// column is numbered by the column's position. The functions of `pg_proc` have PostgreSQL's
+/// descriptions unless a comment replaced them (an empty one removed the description).
 fn descriptions(manifest: &Manifest) -> Vec<Description<'_>> {
-    use crate::alter::{PG_CLASS_OID, PG_CONSTRAINT_OID, PG_DATABASE_OID, PG_NAMESPACE_OID};
+    use crate::alter::{
+        PG_CLASS_OID, PG_CONSTRAINT_OID, PG_DATABASE_OID, PG_NAMESPACE_OID, PG_PROC_OID,
+    };
     let objects = &manifest.objects;
+    let schemas = SCHEMA_DESCRIPTIONS
+        .iter()
+        .map(|(oid, d)| (*oid, PG_NAMESPACE_OID, *d));
+    let functions = procs::procs().filter_map(|p| Some((p.oid, PG_PROC_OID, p.description?)));
+    let built_in = schemas
+        .chain(functions)
+        .filter_map(|(objoid, classoid, d)| {
+            let description = objects.comment(objoid.unsigned_abs(), None).unwrap_or(d);
+            (!description.is_empty()).then_some(Description {
+                objoid,
+                classoid,
+                objsubid: 0,
+                description,
+            })
+        });
     objects
         .comments
         .iter()
+        .filter(|c| c.column.is_some() || built_in_description(c.object).is_none())
         .filter_map(|c| {
             let id = c.object;
             let columns: Option<Vec<&str>> = if let Some(t) = manifest.table_by_id(id) {
@@ -3103,7 +3130,47 @@ fn descriptions(manifest: &Manifest) -> Vec<Description<'_>> {
                 description: &c.text,
             })
         })
+        .chain(built_in)
         .collect()
+}
+
+/// PostgreSQL 15's descriptions of the built-in schemas Basalt has (`pg_toast`, the third,
+/// it has not).
+const SCHEMA_DESCRIPTIONS: &[(i64, &str)] = &[
+    (PG_CATALOG_OID, "system catalog schema"),
+    (PUBLIC_OID, "standard public schema"),
+];
+
+/// The description PostgreSQL gives built-in object `object` (a schema of
+/// `SCHEMA_DESCRIPTIONS`, a function of `pg_proc`), which a COMMENT replaces; an empty
+/// comment then stands for none.
+pub(crate) fn built_in_description(object: u64) -> Option<&'static str> {
+    let oid = i64::try_from(object).ok()?;
+    SCHEMA_DESCRIPTIONS
+        .iter()
+        .find(|(o, _)| *o == oid)
+        .map(|(_, d)| *d)
+        .or_else(|| procs::procs().find(|p| p.oid == oid)?.description)
+}
+
+/// `pg_namespace.nspacl` of schema `name`: its grants, NULL while a user schema has its
+/// defaults. The built-in schemas show theirs spelled out, as PostgreSQL's initdb sets them:
+/// the owner's `UC` and PUBLIC's `UC` on `public` (Redshift's default, where PostgreSQL 15
+/// gives PUBLIC only `U`), PUBLIC's `U` on `pg_catalog` and `information_schema`.
+fn schema_acl(manifest: &Manifest, name: &str) -> Option<Vec<String>> {
+    let security = &manifest.security;
+    let object = basalt_storage::security::GrantObject::Schema(name.to_owned());
+    let own = crate::security::acl_items(security, &object);
+    if own.is_some() || !SCHEMAS.iter().any(|(s, _)| *s == name) {
+        return own;
+    }
+    let owner = crate::security::schema_owner(manifest, name);
+    Some(
+        crate::security::acl(security, &object, owner)
+            .iter()
+            .map(|g| crate::security::aclitem(security, g))
+            .collect(),
+    )
 }
 
 /// The bytes each table's segments take, by table OID; views and indexes take none.
@@ -3134,6 +3201,7 @@ fn description_class(name: &str) -> Option<i64> {
         "pg_namespace" => Some(PG_NAMESPACE_OID),
         "pg_constraint" => Some(PG_CONSTRAINT_OID),
         "pg_database" => Some(PG_DATABASE_OID),
+        "pg_proc" => Some(crate::alter::PG_PROC_OID),
         _ => None,
     }
 }

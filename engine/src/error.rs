@@ -36,6 +36,9 @@ pub enum Error {
         expected: &'static str,
         hint: Option<String>,
     },
+    /// ALTER TABLE ... SET SCHEMA of an index (42809): an index lives in its table's schema.
+    #[error("cannot change schema of index \"{name}\"")]
+    IndexSchemaChange { name: String },
     /// Dropping an object others depend on, without CASCADE (2BP01): the detail lists them.
     #[error("{message}")]
     DependentObjectsStillExist { message: String, detail: String },
@@ -119,6 +122,10 @@ pub enum Error {
     },
     #[error("relation \"{name}\" already exists")]
     DuplicateTable { name: String },
+    /// ALTER ... SET SCHEMA to a schema where the name (the relation's or an index's) is
+    /// taken (42P07).
+    #[error("relation \"{name}\" already exists in schema \"{schema}\"")]
+    DuplicateRelationInSchema { name: String, schema: String },
     #[error("schema \"{name}\" already exists")]
     DuplicateSchema { name: String },
     /// Another object of the name exists (42710).
@@ -401,6 +408,7 @@ impl Error {
             }
             Error::WrongRelationKind { hint, .. }
             | Error::ObjectNotInPrerequisiteState { hint, .. } => hint.as_deref(),
+            Error::IndexSchemaChange { .. } => Some("Change the schema of the table instead."),
             _ => None,
         }
     }

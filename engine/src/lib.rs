@@ -17,7 +17,9 @@
 //! - `query_log`: STL_QUERY, the log of the queries the engine ran.
 //! - `schemas`: CREATE / DROP SCHEMA, the search path, and each session's temporary schema.
 //! - `constraints`: PRIMARY KEY, UNIQUE and FOREIGN KEY constraints (kept, not enforced).
-//! - `alter`: ALTER TABLE and COMMENT ON; `rename`: ALTER VIEW / ALTER INDEX ... RENAME TO.
+//! - `alter`: ALTER TABLE and COMMENT ON (`comment_function`: COMMENT ON FUNCTION and
+//!   AGGREGATE); `rename`: ALTER VIEW / ALTER INDEX ... RENAME TO; `set_schema`: ALTER TABLE /
+//!   ALTER VIEW ... SET SCHEMA.
 //! - `cursor`: DECLARE, FETCH, MOVE, CLOSE; `savepoint`: SAVEPOINT, RELEASE, ROLLBACK TO and
 //!   the end of a transaction block.
 //!
@@ -30,6 +32,7 @@ mod alter;
 pub mod analyze;
 pub mod catalog;
 mod checkpoint;
+mod comment_function;
 pub mod constraints;
 pub mod copy;
 pub mod cursor;
@@ -46,6 +49,7 @@ mod rename;
 mod savepoint;
 pub mod schemas;
 pub mod security;
+mod set_schema;
 pub mod settings;
 pub mod types;
 pub mod views;
@@ -1388,6 +1392,10 @@ impl Session {
                 copy::options::Transfer::Analyze(a) => self.analyze(a),
                 copy::options::Transfer::CommentOnConstraint(c) => {
                     self.comment_on_constraint(c, &stmt.text)
+                }
+                copy::options::Transfer::SetSchema(s) => self.alter_table_set_schema(s, &stmt.text),
+                copy::options::Transfer::CommentOnFunction(c) => {
+                    self.comment_on_function(c, &stmt.text)
                 }
                 copy::options::Transfer::Checkpoint => {
                     let manifest = self.current_manifest();

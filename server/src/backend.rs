@@ -144,6 +144,13 @@ pub trait BackendSession: Send + 'static {
     /// and reported by [`BackendSession::copy_in_finish`].
     fn copy_in_flush(&mut self, _copy: &mut Self::CopyIn) {}
 
+    /// Whether the COPY has failed (data that does not decode or parse, a failed append):
+    /// the caller ends it at once with [`BackendSession::copy_in_finish`], which reports the
+    /// error, rather than waiting for the client's CopyDone.
+    fn copy_in_failed(_copy: &Self::CopyIn) -> bool {
+        false
+    }
+
     /// Loads what the client sent; the command tag (`COPY n`).
     fn copy_in_finish(&mut self, _copy: Self::CopyIn) -> std::result::Result<String, SqlError> {
         Err(SqlError::from_engine(&basalt_engine::Error::Unsupported {
@@ -344,6 +351,10 @@ impl BackendSession for Session {
 
     fn copy_in_flush(&mut self, copy: &mut Self::CopyIn) {
         Session::copy_in_flush(self, &mut copy.sink);
+    }
+
+    fn copy_in_failed(copy: &Self::CopyIn) -> bool {
+        copy.error.is_some() || copy.sink.failed()
     }
 
     fn copy_in_finish(&mut self, copy: Self::CopyIn) -> std::result::Result<String, SqlError> {

@@ -707,35 +707,61 @@ fn lock_copy<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 #[async_trait]
 impl<B: Backend> CopyHandler for Connection<B> {
-    async fn on_copy_data<C>(&self, _client: &mut C, copy_data: CopyData) -> PgWireResult<()>
+    async fn on_copy_data<C>(&self, client: &mut C, copy_data: CopyData) -> PgWireResult<()>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let full = match lock_copy(&self.copy_in).as_mut() {
-            Some(copy) => <B::Session as BackendSession>::copy_in_push(copy, &copy_data.data),
-            None => false,
+        let (full, failed) = match lock_copy(&self.copy_in).as_mut() {
+            Some(copy) => {
+                let full = <B::Session as BackendSession>::copy_in_push(copy, &copy_data.data);
+                (full, <B::Session as BackendSession>::copy_in_failed(copy))
+            }
+            None => return Ok(()),
         };
-        if !full {
+        if full {
+            // A full window is parsed and appended before more data is read, so the load
+            // holds about a window however much the client sends; the socket waits meanwhile.
+            let Some(mut copy) = lock_copy(&self.copy_in).take() else {
+                return Ok(());
+            };
+            let session = self.session()?;
+            let flushed = exec::blocking(&session, move |s| {
+                s.copy_in_flush(&mut copy);
+                Ok(copy)
+            })
+            .await;
+            match flushed {
+                Ok(copy) => {
+                    let failed = <B::Session as BackendSession>::copy_in_failed(&copy);
+                    *lock_copy(&self.copy_in) = Some(copy);
+                    if !failed {
+                        return Ok(());
+                    }
+                }
+                Err(error) => {
+                    *lock_copy(&self.copy_in_lost) = Some(error);
+                    return Ok(());
+                }
+            }
+        } else if !failed {
             return Ok(());
         }
-        // A full window is parsed and appended before more data is read, so the load holds
-        // about a window however much the client sends; the socket waits meanwhile.
-        let Some(mut copy) = lock_copy(&self.copy_in).take() else {
+        // As PostgreSQL: a row that does not load ends the COPY at the CopyData that brought
+        // it, with nothing loaded (a block fails). The ErrorResponse goes out now; pgwire then
+        // leaves copy mode, ignoring the client's further CopyData and its CopyDone (simple
+        // protocol), or discarding messages until Sync (extended).
+        let Some(copy) = lock_copy(&self.copy_in).take() else {
             return Ok(());
         };
         let session = self.session()?;
-        let flushed = exec::blocking(&session, move |s| {
-            s.copy_in_flush(&mut copy);
-            Ok(copy)
-        })
-        .await;
-        match flushed {
-            Ok(copy) => *lock_copy(&self.copy_in) = Some(copy),
-            Err(error) => *lock_copy(&self.copy_in_lost) = Some(error),
+        let finished = exec::blocking(&session, move |s| s.copy_in_finish(copy)).await;
+        client.set_transaction_status(self.transaction_status());
+        match finished {
+            Ok(_) => Err(SqlError::internal("a failed COPY loaded its rows").into()),
+            Err(error) => Err(error.into()),
         }
-        Ok(())
     }
 
     async fn on_copy_done<C>(&self, client: &mut C, _done: CopyDone) -> PgWireResult<()>

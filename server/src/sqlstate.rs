@@ -215,13 +215,17 @@ impl SqlError {
             EngineError::AmbiguousColumn { .. } | EngineError::AmbiguousUsingColumn { .. } => {
                 code::AMBIGUOUS_COLUMN
             }
-            EngineError::DuplicateTable { .. } => code::DUPLICATE_TABLE,
+            EngineError::DuplicateTable { .. } | EngineError::DuplicateRelationInSchema { .. } => {
+                code::DUPLICATE_TABLE
+            }
             EngineError::DuplicateSchema { .. } => "42P06",
             EngineError::DuplicateObject { .. } => "42710",
             EngineError::DependentObjects { .. }
             | EngineError::DependentObjectsStillExist { .. } => "2BP01",
             EngineError::UndefinedIndex { .. } => code::UNDEFINED_OBJECT,
-            EngineError::WrongRelationKind { .. } => "42809",
+            EngineError::WrongRelationKind { .. } | EngineError::IndexSchemaChange { .. } => {
+                "42809"
+            }
             EngineError::ObjectNotInPrerequisiteState { .. } => "55000",
             EngineError::DuplicateColumn { .. }
             | EngineError::DuplicateColumnOfRelation { .. }

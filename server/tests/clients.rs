@@ -314,3 +314,51 @@ fn psql_list_tables() {
         "CREATE TABLE\nCREATE TABLE\n        List of relations\n Schema | Name  | Type  | Owner  \n--------+-------+-------+--------\n public | apple | table | basalt\n public | zebra | table | basalt\n(2 rows)\n\n"
     );
 }
+
+// psql's \dn and \dn+ list the schemas as PostgreSQL 15's psql prints them: the owner, the
+// access privileges from pg_namespace.nspacl (public's spelled out, a user schema's only once
+// it has grants), one aclitem per line, and the descriptions (public's built-in one). The
+// lines of s1 and s2 are PostgreSQL 15's for the same statements; public differs by design:
+// Basalt's bootstrap superuser owns it and PUBLIC may CREATE in it, as in Redshift.
+#[test]
+fn psql_list_schemas() {
+    if !psql::available("the \\dn check") {
+        return;
+    }
+    let server = Server::start();
+    let out = psql::run(
+        server.port,
+        &["-q"],
+        "CREATE USER dnreader;
+         CREATE SCHEMA s1;
+         CREATE SCHEMA s2;
+         GRANT USAGE ON SCHEMA s1 TO dnreader;
+         COMMENT ON SCHEMA s2 IS 'second';
+         \\dn
+         \\dn+
+",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        concat!(
+            " List of schemas\n",
+            "  Name  | Owner  \n",
+            "--------+--------\n",
+            " public | basalt\n",
+            " s1     | basalt\n",
+            " s2     | basalt\n",
+            "(3 rows)\n",
+            "\n",
+            "                       List of schemas\n",
+            "  Name  | Owner  | Access privileges |      Description       \n",
+            "--------+--------+-------------------+------------------------\n",
+            " public | basalt | basalt=UC/basalt +| standard public schema\n",
+            "        |        | =UC/basalt        | \n",
+            " s1     | basalt | basalt=UC/basalt +| \n",
+            "        |        | dnreader=U/basalt | \n",
+            " s2     | basalt |                   | second\n",
+            "(3 rows)\n",
+            "\n",
+        )
+    );
+}

@@ -46,12 +46,15 @@ pub struct Objects {
 #[serde(deny_unknown_fields)]
 pub struct CommentDef {
     /// The object's OID as the catalogs show it: a table, view, index, schema or constraint
-    /// id, or a built-in OID (the `public` schema's, the database's). Ids are never reused,
-    /// so the comment of an object that was dropped names nothing and is not shown.
+    /// id, or a built-in OID (the `public` schema's, the database's, a built-in function's).
+    /// Ids are never reused, so the comment of an object that was dropped names nothing and
+    /// is not shown.
     pub object: u64,
     /// A column of the table or view `object`, by name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub column: Option<String>,
+    /// The comment. Empty only on an object the engine describes itself (a built-in
+    /// function or schema), whose description it then hides.
     pub text: String,
 }
 
@@ -369,8 +372,8 @@ impl Objects {
 
     /// Checks what every manifest holds: ids are unique, no two relations (tables of
     /// `manifest`, views, indexes) share a schema and name, no two schemas share a name and
-    /// none has a reserved one, every reference resolves, views depend on nothing circularly,
-    /// and views and indexes have columns.
+    /// none has a reserved one, every reference resolves, an index is in its table's schema,
+    /// views depend on nothing circularly, and views and indexes have columns.
     pub fn check(&self, manifest: &Manifest) -> Result<(), String> {
         let mut ids: BTreeSet<u64> = manifest.tables.iter().map(|t| t.id).collect();
         let mut schema_names = BTreeSet::new();
@@ -416,6 +419,16 @@ impl Objects {
         }
         if let Some(e) = self.dangling(manifest) {
             return Err(e);
+        }
+        for i in &self.indexes {
+            if let Some(t) = manifest.table_by_id(i.table) {
+                if t.def.schema != i.schema {
+                    return Err(format!(
+                        "index {}.{} is not in the schema of its table {}",
+                        i.schema, i.name, t.def.schema
+                    ));
+                }
+            }
         }
         for c in &self.constraints {
             if !ids.insert(c.id) {
@@ -633,6 +646,9 @@ mod tests {
         let mut orphan = good.clone();
         orphan.indexes[0].table = 101;
         assert!(orphan.check(&m).is_err());
+        let mut elsewhere = good.clone();
+        elsewhere.indexes[0].schema = "pg_temp_1".into();
+        assert!(elsewhere.check(&m).is_err());
         let mut cycle = good.clone();
         cycle.views[0].depends_on = vec![102];
         assert!(cycle.check(&m).is_err());

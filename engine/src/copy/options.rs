@@ -311,6 +311,8 @@ pub fn is_transfer(tokens: &[TokenWithSpan]) -> bool {
         || crate::analyze::is_analyze(tokens)
         || crate::checkpoint::is_checkpoint(tokens)
         || crate::alter::is_comment_on_constraint(tokens)
+        || crate::set_schema::is_set_schema(tokens)
+        || crate::comment_function::is_comment_on_function(tokens)
     {
         return true;
     }
@@ -352,6 +354,11 @@ pub enum Transfer {
     Checkpoint,
     /// COMMENT ON CONSTRAINT (see `alter`), which sqlparser does not read.
     CommentOnConstraint(crate::alter::CommentOnConstraint),
+    /// ALTER TABLE ... SET SCHEMA (see `set_schema`), which sqlparser does not read.
+    SetSchema(crate::set_schema::SetSchema),
+    /// COMMENT ON FUNCTION / AGGREGATE (see `comment_function`), whose argument list
+    /// sqlparser does not read.
+    CommentOnFunction(crate::comment_function::CommentOnFunction),
 }
 
 /// Parses one COPY-from-file or UNLOAD statement (`tokens` without the `;`).
@@ -368,6 +375,12 @@ pub fn parse_transfer(sql: &str, tokens: &[TokenWithSpan]) -> Result<Transfer> {
     if crate::alter::is_comment_on_constraint(tokens) {
         return crate::alter::parse_comment_on_constraint(sql, tokens)
             .map(Transfer::CommentOnConstraint);
+    }
+    if crate::set_schema::is_set_schema(tokens) {
+        return crate::set_schema::parse(sql, tokens).map(Transfer::SetSchema);
+    }
+    if crate::comment_function::is_comment_on_function(tokens) {
+        return crate::comment_function::parse(sql, tokens).map(Transfer::CommentOnFunction);
     }
     let mut c = Cursor::new(sql, tokens);
     if c.eat("unload") {

@@ -116,6 +116,12 @@ impl CopyIn {
         self.plan.targets.iter().map(|t| t.ty).collect()
     }
 
+    /// Whether the load has failed (a row that does not parse, a failed append): it is
+    /// over, and `Session::copy_in_finish` reports the error, however much data follows.
+    pub fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+
     /// Appends a chunk of the client's data (one CopyData message). True when a window is
     /// full: the protocol layer then calls `Session::copy_in_flush` before pushing more.
     pub fn push(&mut self, chunk: &[u8]) -> bool {

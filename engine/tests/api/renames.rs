@@ -50,3 +50,43 @@ fn renamed_views_and_indexes_survive_a_restart() {
         ["1|one", "2|two"]
     );
 }
+
+// Input: a table with a PRIMARY KEY, an index and rows, and a view, moved to other schemas
+// (one move rolled back), then the engine closed and opened again.
+#[test]
+fn moved_tables_and_views_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let engine = Engine::open(dir.path()).unwrap();
+        let mut s = engine.session("basalt");
+        s.run(
+            "CREATE SCHEMA s1;
+             CREATE SCHEMA s2;
+             CREATE TABLE t (a INT PRIMARY KEY, b TEXT);
+             CREATE INDEX t_b ON t (b);
+             INSERT INTO t VALUES (1, 'one'), (2, 'two');
+             CREATE VIEW v AS SELECT 1 AS x;
+             ALTER TABLE t SET SCHEMA s1;
+             ALTER VIEW v SET SCHEMA s2;
+             BEGIN;
+             ALTER TABLE s1.t SET SCHEMA s2;
+             ROLLBACK;",
+        )
+        .unwrap();
+    }
+    let engine = Engine::open(dir.path()).unwrap();
+    let mut s = engine.session("basalt");
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT c.relname, n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relname IN ('t', 't_pkey', 't_b', 'v') ORDER BY 1"
+        ),
+        ["t|s1", "t_b|s1", "t_pkey|s1", "v|s2"]
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT a, b FROM s1.t ORDER BY a"),
+        ["1|one", "2|two"]
+    );
+    assert_eq!(rows(&mut s, "SELECT x FROM s2.v"), ["1"]);
+}

@@ -1,7 +1,8 @@
 //! COPY through the extended query protocol, as tokio-postgres sends it (Parse, Bind,
 //! Describe, Execute, Sync): Describe answers NoData, Execute answers CopyInResponse or
 //! CopyOutResponse, and the copy sub-protocol follows; errors part-way leave the connection
-//! usable and the transaction status as PostgreSQL leaves it.
+//! usable and the transaction status as PostgreSQL leaves it. A malformed binary row is
+//! answered at the CopyData that brings it, in the simple protocol too.
 
 use std::pin::pin;
 
@@ -247,4 +248,93 @@ async fn copy_messages_in_the_extended_protocol() {
     let refused = raw.until_ready().await;
     assert_eq!(tags(&refused), "12EZ", "{refused:?}");
     assert_eq!(error_field(&refused[2].1, b'C').as_deref(), Some("42P01"));
+}
+
+/// A binary COPY header with no extension.
+const BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
+/// A binary COPY tuple of one INTEGER.
+fn int_tuple(v: i32) -> Vec<u8> {
+    [
+        &1i16.to_be_bytes()[..],
+        &4i32.to_be_bytes(),
+        &v.to_be_bytes(),
+    ]
+    .concat()
+}
+
+// Input: binary COPY FROM STDIN whose second CopyData holds a tuple of two fields for a
+// one-column table, in the simple protocol (outside and inside a transaction block) and in the
+// extended protocol. As in PostgreSQL the error (22P04) comes back at once, before the client
+// ends the data: ReadyForQuery follows it in the simple protocol ('E' in the block), the
+// extended protocol waits for Sync; the client's later CopyData and CopyDone are ignored, and
+// no row of the COPY is loaded.
+#[tokio::test]
+async fn malformed_binary_row_fails_at_its_copy_data() {
+    let (server, _dir) = engine_server().await;
+    let (mut raw, _) = RawClient::connect(server.local_addr()).await;
+    raw.query("CREATE TABLE cbad (a INTEGER)").await;
+    let bad_tuple = [&2i16.to_be_bytes()[..], &[0, 0, 0, 0], &[0, 0, 0, 0]].concat();
+    let count = |messages: &[Message]| text_row(&messages[1].1)[0].clone();
+
+    raw.send(b'Q', &cstr("COPY cbad FROM STDIN (FORMAT binary)"))
+        .await;
+    assert_eq!(raw.recv().await.unwrap().0, b'G');
+    raw.send(b'd', &[BINARY_HEADER, &int_tuple(1)].concat())
+        .await;
+    raw.send(b'd', &bad_tuple).await;
+    let failed = raw.until_ready().await;
+    assert_eq!(tags(&failed), "EZ", "{failed:?}");
+    assert_eq!(error_field(&failed[0].1, b'C').as_deref(), Some("22P04"));
+    assert_eq!(
+        error_field(&failed[0].1, b'M').as_deref(),
+        Some("row field count is 2, expected 1")
+    );
+    assert_eq!(failed[1].1, b"I");
+    raw.send(b'd', &int_tuple(3)).await;
+    raw.send(b'c', &[]).await;
+    let counted = raw.query("SELECT count(*) FROM cbad").await;
+    assert_eq!(tags(&counted), "TDCZ", "{counted:?}");
+    assert_eq!(count(&counted).as_deref(), Some("0"));
+
+    raw.query("BEGIN").await;
+    raw.query("INSERT INTO cbad VALUES (7)").await;
+    raw.send(b'Q', &cstr("COPY cbad FROM STDIN (FORMAT binary)"))
+        .await;
+    assert_eq!(raw.recv().await.unwrap().0, b'G');
+    raw.send(b'd', &[BINARY_HEADER, &int_tuple(1), &bad_tuple].concat())
+        .await;
+    let failed = raw.until_ready().await;
+    assert_eq!(tags(&failed), "EZ", "{failed:?}");
+    assert_eq!(failed[1].1, b"E");
+    raw.send(b'c', &[]).await;
+    let refused = raw.query("SELECT 1").await;
+    assert_eq!(error_field(&refused[0].1, b'C').as_deref(), Some("25P02"));
+    raw.query("ROLLBACK").await;
+
+    raw.send(
+        b'P',
+        &parse_body("", "COPY cbad FROM STDIN (FORMAT binary)", &[]),
+    )
+    .await;
+    raw.send(b'B', &bind_body("", "", &[], &[], &[])).await;
+    raw.send(b'E', &execute_body("", 0)).await;
+    raw.send(b'S', &[]).await;
+    let mut head = Vec::new();
+    for _ in 0..3 {
+        head.push(raw.recv().await.unwrap());
+    }
+    assert_eq!(tags(&head), "12G");
+    raw.send(b'd', &[BINARY_HEADER, &int_tuple(1)].concat())
+        .await;
+    raw.send(b'd', &bad_tuple).await;
+    let error = raw.recv().await.unwrap();
+    assert_eq!(error.0, b'E', "{error:?}");
+    assert_eq!(error_field(&error.1, b'C').as_deref(), Some("22P04"));
+    raw.send(b'd', &int_tuple(3)).await;
+    raw.send(b'c', &[]).await;
+    raw.send(b'S', &[]).await;
+    assert_eq!(tags(&raw.until_ready().await), "Z");
+    let counted = raw.query("SELECT count(*) FROM cbad").await;
+    assert_eq!(count(&counted).as_deref(), Some("0"));
 }
