@@ -65,6 +65,27 @@ pub(crate) enum Action<'s> {
 }
 
 impl Session {
+    /// The role an `OWNER TO` names: a role by name (42704 when there is none) or the
+    /// session's own.
+    pub(crate) fn owner_role_oid(
+        &self,
+        security: &basalt_storage::security::Security,
+        owner: &ast::Owner,
+    ) -> Result<u32> {
+        match owner {
+            ast::Owner::Ident(role) => {
+                let role = normalize_ident(role);
+                security::role_oid(security, &role).ok_or_else(|| Error::UndefinedObject {
+                    message: format!("role \"{role}\" does not exist"),
+                    position: None,
+                })
+            }
+            ast::Owner::CurrentUser | ast::Owner::CurrentRole | ast::Owner::SessionUser => {
+                Ok(self.role_oid)
+            }
+        }
+    }
+
     /// Runs ALTER TABLE: RENAME TO, RENAME [COLUMN] and OWNER TO here, constraint actions in
     /// [`crate::constraints`]; any other action is refused.
     pub(crate) fn alter_table_statement(
@@ -230,20 +251,7 @@ impl Session {
                 rename_object_columns(&mut objects, table_id, &from, &to);
             }
             Action::OwnerTo(owner) => {
-                let oid = match &owner {
-                    ast::Owner::Ident(role) => {
-                        let role = normalize_ident(role);
-                        security::role_oid(&manifest.security, &role).ok_or_else(|| {
-                            Error::UndefinedObject {
-                                message: format!("role \"{role}\" does not exist"),
-                                position: None,
-                            }
-                        })?
-                    }
-                    ast::Owner::CurrentUser | ast::Owner::CurrentRole | ast::Owner::SessionUser => {
-                        self.role_oid
-                    }
-                };
+                let oid = self.owner_role_oid(&manifest.security, &owner)?;
                 // As PostgreSQL: a non-superuser owner may give the table only to a role it
                 // is (a member of), which must be able to create in the table's schema.
                 if !actor.superuser {
@@ -845,16 +853,7 @@ fn relation_target(
     name: &str,
 ) -> Result<(u64, Option<String>)> {
     use ast::CommentObject as Kind;
-    let owned = |owner: Option<u32>, kind: &str| {
-        let owner = owner.unwrap_or(basalt_storage::security::BOOTSTRAP_ROLE_OID);
-        if actor.superuser || actor.oid == owner {
-            Ok(())
-        } else {
-            Err(Error::InsufficientPrivilege {
-                message: format!("must be owner of {kind} {name}"),
-            })
-        }
-    };
+    let owned = |owner: Option<u32>, kind: &str| actor.require_owner(owner, kind, name);
     let wrong = |expected: &'static str| Error::WrongRelationKind {
         name: name.into(),
         expected,

@@ -101,16 +101,7 @@ impl Session {
             binder.table_name(relation)?
         };
         let actor = Actor::of(&manifest.security, self.role_oid);
-        let owned = |owner: Option<u32>, kind: &str| {
-            let owner = owner.unwrap_or(BOOTSTRAP_ROLE_OID);
-            if actor.superuser || actor.oid == owner {
-                Ok(())
-            } else {
-                Err(Error::InsufficientPrivilege {
-                    message: format!("must be owner of {kind} {name}"),
-                })
-            }
-        };
+        let owned = |owner: Option<u32>, kind: &str| actor.require_owner(owner, kind, &name);
         let table = manifest.table(&schema, &name);
         let view = manifest.objects.view(&schema, &name);
         let found = manifest.objects.index(&schema, &name);
@@ -360,20 +351,7 @@ impl Session {
                 })
             }
         };
-        let oid = match owner {
-            ast::Owner::Ident(role) => {
-                let role = normalize_ident(role);
-                security::role_oid(&manifest.security, &role).ok_or_else(|| {
-                    Error::UndefinedObject {
-                        message: format!("role \"{role}\" does not exist"),
-                        position: None,
-                    }
-                })?
-            }
-            ast::Owner::CurrentUser | ast::Owner::CurrentRole | ast::Owner::SessionUser => {
-                self.role_oid
-            }
-        };
+        let oid = self.owner_role_oid(&manifest.security, owner)?;
         let actor = Actor::of(&manifest.security, self.role_oid);
         if !actor.superuser {
             if !actor.holds(oid) {

@@ -30,7 +30,6 @@
 use sqlparser::ast;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
-use basalt_storage::security::BOOTSTRAP_ROLE_OID;
 use basalt_storage::{is_temp_schema, Manifest};
 
 use crate::copy::options::Cursor;
@@ -159,16 +158,7 @@ impl Session {
             binder.table_name(name)?
         };
         let actor = Actor::of(&manifest.security, self.role_oid);
-        let owned = |owner: Option<u32>, kind: &str| {
-            let owner = owner.unwrap_or(BOOTSTRAP_ROLE_OID);
-            if actor.superuser || actor.oid == owner {
-                Ok(())
-            } else {
-                Err(Error::InsufficientPrivilege {
-                    message: format!("must be owner of {kind} {relation}"),
-                })
-            }
-        };
+        let owned = |owner: Option<u32>, kind: &str| actor.require_owner(owner, kind, &relation);
         let not_a_view = || Error::WrongRelationKind {
             name: relation.clone(),
             expected: "a view",

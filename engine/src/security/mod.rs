@@ -58,6 +58,19 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// Ok when this role may alter an object owned by `owner` (`None`: the bootstrap
+    /// superuser): it owns it or is a superuser; otherwise 42501 "must be owner of
+    /// `kind` `name`".
+    pub fn require_owner(&self, owner: Option<u32>, kind: &str, name: &str) -> Result<()> {
+        if self.superuser || self.oid == owner.unwrap_or(BOOTSTRAP_ROLE_OID) {
+            Ok(())
+        } else {
+            Err(Error::InsufficientPrivilege {
+                message: format!("must be owner of {kind} {name}"),
+            })
+        }
+    }
+
     /// The role with OID `oid` in `security`. A role that no longer exists (dropped while its
     /// session was open) holds no privileges at all.
     pub fn of(security: &Security, oid: u32) -> Actor {
