@@ -38,9 +38,10 @@ const TABLE_ROWS_PER_KEY_MIN: u64 = 4;
 const DENSE_SHARE: f64 = 0.9;
 
 /// Integer keys spanning at most this many values (and at most `BITMAP_SPAN_PER_KEY` per
-/// distinct key) are looked up in a bitmap; others in a hash set.
+/// distinct key, or 2^20 in all) are looked up in a bitmap; others in a hash set. A hash set
+/// entry takes about as many bytes as 256 bits, and a bitmap probe costs a fraction of one.
 const BITMAP_SPAN_MAX: i64 = 1 << 28;
-const BITMAP_SPAN_PER_KEY: i64 = 64;
+const BITMAP_SPAN_PER_KEY: i64 = 256;
 
 /// The distinct non-NULL values of one join key on the build side.
 #[derive(Debug)]
@@ -132,6 +133,40 @@ fn for_each_bytes(array: &dyn Array, mut f: impl FnMut(usize, &[u8])) -> Option<
     Some(())
 }
 
+/// `test` of each value of an integer-like array as i64, NULL slots included (the caller
+/// masks them); `None` for another type.
+fn int_mask(array: &dyn Array, test: impl Fn(i64) -> bool) -> Option<BooleanBuffer> {
+    macro_rules! each {
+        ($t:ty) => {{
+            let values = array.as_primitive::<$t>().values();
+            BooleanBuffer::collect_bool(values.len(), |i| test(i64::from(values[i])))
+        }};
+    }
+    Some(match array.data_type() {
+        DataType::Int16 => each!(Int16Type),
+        DataType::Int32 => each!(Int32Type),
+        DataType::Int64 => each!(Int64Type),
+        DataType::Date32 => each!(Date32Type),
+        _ => return None,
+    })
+}
+
+/// `test` of each value of a string array as bytes, NULL slots included (the caller masks
+/// them); `None` for another type.
+fn bytes_mask(array: &dyn Array, test: impl Fn(&[u8]) -> bool) -> Option<BooleanBuffer> {
+    Some(match array.data_type() {
+        DataType::Utf8 => {
+            let a = array.as_string::<i32>();
+            BooleanBuffer::collect_bool(a.len(), |i| test(a.value(i).as_bytes()))
+        }
+        DataType::LargeUtf8 => {
+            let a = array.as_string::<i64>();
+            BooleanBuffer::collect_bool(a.len(), |i| test(a.value(i).as_bytes()))
+        }
+        _ => return None,
+    })
+}
+
 impl KeySet {
     /// The set of the values in `arrays` (all of one key type); `None` for a type this
     /// filter does not handle.
@@ -155,7 +190,7 @@ impl KeySet {
                 let lookup = match span {
                     Some(span)
                         if span <= BITMAP_SPAN_MAX
-                            && span <= count.saturating_mul(BITMAP_SPAN_PER_KEY).max(1 << 16) =>
+                            && span <= count.saturating_mul(BITMAP_SPAN_PER_KEY).max(1 << 20) =>
                     {
                         let mut bits = vec![0u64; (span as usize).div_ceil(64)];
                         for v in &distinct {
@@ -191,37 +226,43 @@ impl KeySet {
 
     /// Which values of `array` (a column of the key's type) are in the set.
     pub(crate) fn mask(&self, array: &dyn Array) -> Result<BooleanBuffer> {
-        let mut passes = vec![false; array.len()];
-        if self.keep_null {
-            for (i, p) in passes.iter_mut().enumerate() {
-                *p = array.is_null(i);
-            }
-        }
-        let handled = match &self.values {
+        let values = match &self.values {
             KeyValues::Ints {
                 min, max, lookup, ..
-            } => for_each_int(array, |i, v| {
-                if v < *min || v > *max {
-                    return;
-                }
-                passes[i] = match lookup {
+            } => {
+                let (min, max) = (*min, *max);
+                match lookup {
                     IntLookup::Bitmap(bits) => {
-                        let at = (v - min) as usize;
-                        bits.get(at / 64).is_some_and(|w| w & (1 << (at % 64)) != 0)
+                        // One unsigned comparison tests both ends of the range.
+                        let span = max.wrapping_sub(min) as u64;
+                        int_mask(array, |v| {
+                            let at = v.wrapping_sub(min) as u64;
+                            at <= span
+                                && bits
+                                    .get((at / 64) as usize)
+                                    .is_some_and(|w| w & (1 << (at % 64)) != 0)
+                        })
                     }
-                    IntLookup::Hash(set) => set.contains(&v),
-                };
-            }),
-            KeyValues::Bytes(set) => for_each_bytes(array, |i, v| passes[i] = set.contains(v)),
-            KeyValues::Empty => Some(()),
+                    IntLookup::Hash(set) => {
+                        int_mask(array, |v| v >= min && v <= max && set.contains(&v))
+                    }
+                }
+            }
+            KeyValues::Bytes(set) => bytes_mask(array, |v| set.contains(v)),
+            KeyValues::Empty => Some(BooleanBuffer::new_unset(array.len())),
         };
-        match handled {
-            Some(()) => Ok(BooleanBuffer::from(passes)),
-            None => Err(Error::Internal(format!(
+        let Some(values) = values else {
+            return Err(Error::Internal(format!(
                 "a join key filter was applied to a column of type {}",
                 array.data_type()
-            ))),
-        }
+            )));
+        };
+        // The values under NULL slots are arbitrary: a NULL passes only under `keep_null`.
+        Ok(match array.nulls() {
+            None => values,
+            Some(valid) if self.keep_null => &(&values & valid.inner()) | &!valid.inner(),
+            Some(valid) => &values & valid.inner(),
+        })
     }
 
     /// Whether the set holds nearly every integer in `low..=high` (the probe column's range):
