@@ -30,7 +30,8 @@ use crate::durable::{create_dir, list_dir, sync_dir, ReplaceError, TMP_SUFFIX};
 use crate::error::{io_at, Error, Result};
 use crate::manifest::{self, Persisted};
 use crate::resident::Resident;
-use crate::segment::reader::concat_arrays;
+use crate::segment::physical::PhysicalType;
+use crate::segment::reader::{concat_arrays, gather_strings};
 use crate::segment::writer::write_segment;
 use crate::segment::{
     ColumnPiece, SegmentReader, BLOCK_ROWS_MAX, SEGMENT_ROWS_MAX, WRITER_BLOCK_ROWS_MAX,
@@ -405,7 +406,7 @@ fn select_pieces(
     pieces: &[ColumnPiece],
     selection: &BooleanBuffer,
 ) -> Result<ArrayRef> {
-    let mut arrays = Vec::with_capacity(pieces.len());
+    let mut picks = Vec::with_capacity(pieces.len());
     let mut at = 0;
     for piece in pieces {
         let n = piece.len();
@@ -418,9 +419,18 @@ fn select_pieces(
         let picked = selection.slice(at, n);
         at += n;
         if picked.count_set_bits() > 0 {
-            arrays.push(piece.materialize(&picked)?);
+            picks.push((piece, picked));
         }
     }
+    if PhysicalType::of(ty) == PhysicalType::Utf8 {
+        if let Some(array) = gather_strings(&picks)? {
+            return Ok(array);
+        }
+    }
+    let arrays = picks
+        .iter()
+        .map(|(piece, picked)| piece.materialize(picked))
+        .collect::<Result<Vec<_>>>()?;
     concat_arrays(ty, &arrays)
 }
 

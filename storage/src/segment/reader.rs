@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt32Array};
-use arrow_buffer::{BooleanBuffer, BooleanBufferBuilder};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, StringArray, UInt32Array,
+};
+use arrow_buffer::{BooleanBuffer, BooleanBufferBuilder, NullBuffer, OffsetBuffer};
 use arrow_schema::Schema;
 use memmap2::Mmap;
 
@@ -489,7 +491,23 @@ impl SegmentReader {
         // Strings, or a sparse selection: block by block, DICTIONARY blocks by their codes.
         // Otherwise every picked block decodes into one array, filtered once.
         let sparse = selection.count_set_bits() * 2 < selection.len();
-        if sparse || PhysicalType::of(column.ty) == PhysicalType::Utf8 {
+        if PhysicalType::of(column.ty) == PhysicalType::Utf8 {
+            let pieces = picks
+                .iter()
+                .map(|(k, picked)| Ok((self.piece(c, k.index, k.rows.as_ref())?, picked.clone())))
+                .collect::<Result<Vec<_>>>()?;
+            let refs: Vec<(&ColumnPiece, BooleanBuffer)> =
+                pieces.iter().map(|(p, s)| (p, s.clone())).collect();
+            if let Some(array) = gather_strings(&refs)? {
+                return Ok((array, read, skipped));
+            }
+            let arrays = pieces
+                .iter()
+                .map(|(piece, picked)| piece.materialize(picked))
+                .collect::<Result<Vec<_>>>()?;
+            return Ok((concat_arrays(column.ty, &arrays)?, read, skipped));
+        }
+        if sparse {
             let arrays = picks
                 .iter()
                 .map(|(k, picked)| self.piece(c, k.index, k.rows.as_ref())?.materialize(picked))
@@ -660,6 +678,107 @@ impl ColumnPiece {
             }
         }
     }
+}
+
+/// The rows `picked` picks of each string piece, one after the other, as one array, built in
+/// one pass that copies each picked value once (a DICTIONARY piece's through its codes).
+/// Filtering, taking and concatenating would copy them two or three times. `None` when a
+/// piece is not a `Utf8` array.
+pub(crate) fn gather_strings(picks: &[(&ColumnPiece, BooleanBuffer)]) -> Result<Option<ArrayRef>> {
+    if let [(ColumnPiece::Values(values), picked)] = picks {
+        if picked.count_set_bits() == values.len() && values.as_string_opt::<i32>().is_some() {
+            return Ok(Some(values.clone()));
+        }
+    }
+    let rows: usize = picks.iter().map(|(_, p)| p.count_set_bits()).sum();
+    let mut offsets: Vec<i32> = Vec::with_capacity(rows + 1);
+    offsets.push(0);
+    let mut bytes: Vec<u8> = Vec::new();
+    // Built once the first NULL shows up.
+    let mut nulls: Option<BooleanBufferBuilder> = None;
+    let overflow = || Error::Internal("a string column of more than 2 GiB in one segment".into());
+    for (piece, picked) in picks {
+        if picked.len() != piece.len() {
+            return Err(Error::Internal(format!(
+                "a selection of {} rows for a block of {}",
+                picked.len(),
+                piece.len()
+            )));
+        }
+        // Each value of the piece's value array, by index: `None` for NULL.
+        let (values, codes) = match piece {
+            ColumnPiece::Values(a) => (a, None),
+            ColumnPiece::Coded { entries, codes } => (entries, Some(codes.values())),
+        };
+        let Some(values) = values.as_string_opt::<i32>() else {
+            return Ok(None);
+        };
+        let data = values.value_data();
+        let value_offsets = values.value_offsets();
+        let slices: Vec<Option<&[u8]>> = match codes {
+            // A dictionary's entries, looked up once each.
+            Some(_) => (0..values.len())
+                .map(|i| {
+                    values
+                        .is_valid(i)
+                        .then(|| &data[value_offsets[i] as usize..value_offsets[i + 1] as usize])
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        if bytes.is_empty() {
+            let share = picked.count_set_bits() as f64 / picked.len().max(1) as f64;
+            let estimate = match codes {
+                Some(_) => slices.iter().flatten().map(|s| s.len()).max().unwrap_or(0) * rows,
+                None => (data.len() as f64 * share) as usize,
+            };
+            bytes.reserve(estimate);
+        }
+        for i in picked.set_indices() {
+            let value = match codes {
+                Some(codes) => {
+                    let code = codes.get(i).copied().unwrap_or(u32::MAX) as usize;
+                    match slices.get(code) {
+                        Some(v) => *v,
+                        None => {
+                            return Err(Error::Internal(format!(
+                                "dictionary code {code} of {} entries",
+                                slices.len()
+                            )))
+                        }
+                    }
+                }
+                None => values
+                    .is_valid(i)
+                    .then(|| &data[value_offsets[i] as usize..value_offsets[i + 1] as usize]),
+            };
+            match value {
+                Some(v) => {
+                    // A one-byte value (CHAR(1) flags) without a call to copy it.
+                    match v {
+                        [b] => bytes.push(*b),
+                        _ => bytes.extend_from_slice(v),
+                    }
+                    if let Some(n) = &mut nulls {
+                        n.append(true);
+                    }
+                }
+                None => {
+                    let n = nulls.get_or_insert_with(|| {
+                        let mut n = BooleanBufferBuilder::new(rows);
+                        n.append_n(offsets.len() - 1, true);
+                        n
+                    });
+                    n.append(false);
+                }
+            }
+            offsets.push(i32::try_from(bytes.len()).map_err(|_| overflow())?);
+        }
+    }
+    let nulls = nulls.map(|mut n| NullBuffer::new(n.finish()));
+    let array = StringArray::try_new(OffsetBuffer::new(offsets.into()), bytes.into(), nulls)
+        .map_err(|e| Error::Internal(format!("gathering strings: {e}")))?;
+    Ok(Some(Arc::new(array)))
 }
 
 fn filter_codes(codes: &UInt32Array, rows: &BooleanBuffer) -> Result<UInt32Array> {
@@ -1045,6 +1164,50 @@ mod tests {
         assert!(reader
             .read_column_where(1, &keep, &deleted, &BooleanBuffer::new_set(n + 1))
             .is_err());
+    }
+
+    #[test]
+    fn gathered_strings_equal_filtered_and_concatenated_pieces() {
+        // Input: a plain piece with a NULL and an empty string, a DICTIONARY piece whose last
+        // entry is NULL, and a piece of one-byte values; every row picked, none, and every
+        // other one.
+        let plain = ColumnPiece::Values(Arc::new(StringArray::from(vec![
+            Some("alpha"),
+            None,
+            Some(""),
+            Some("δέλτα"),
+        ])));
+        let coded = ColumnPiece::Coded {
+            entries: Arc::new(StringArray::from(vec![Some("R"), Some("long value"), None])),
+            codes: UInt32Array::from(vec![0, 1, 2, 1, 0, 2]),
+        };
+        let flags = ColumnPiece::Values(Arc::new(StringArray::from(vec!["A", "F", "N"])));
+        let pieces = [&plain, &coded, &flags];
+        let picks: [fn(usize) -> bool; 3] = [|_| true, |_| false, |i| i % 2 == 0];
+        for pick in picks {
+            let picked: Vec<(&ColumnPiece, BooleanBuffer)> = pieces
+                .iter()
+                .map(|p| (*p, BooleanBuffer::collect_bool(p.len(), pick)))
+                .collect();
+            let expected: Vec<ArrayRef> = picked
+                .iter()
+                .map(|(p, rows)| p.materialize(rows).unwrap())
+                .collect();
+            let expected = concat_arrays(SqlType::Text, &expected).unwrap();
+            let gathered = gather_strings(&picked).unwrap().unwrap();
+            assert_eq!(gathered.as_ref(), expected.as_ref());
+        }
+        // A code past the dictionary is an error, not a panic.
+        let bad = ColumnPiece::Coded {
+            entries: Arc::new(StringArray::from(vec!["x"])),
+            codes: UInt32Array::from(vec![0, 7]),
+        };
+        assert!(gather_strings(&[(&bad, BooleanBuffer::new_set(2))]).is_err());
+        // Not Utf8: left to the general path.
+        let ints = ColumnPiece::Values(Arc::new(arrow_array::Int64Array::from(vec![1])));
+        assert!(gather_strings(&[(&ints, BooleanBuffer::new_set(1))])
+            .unwrap()
+            .is_none());
     }
 
     #[test]
