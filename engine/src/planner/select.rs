@@ -1926,10 +1926,10 @@ impl Binder<'_> {
         })
     }
 
-    /// LEFT, RIGHT or FULL join of two relations, the columns `lo..` of `scope`. The whole
-    /// ON condition stays in the join: equalities between the two sides become hash keys,
-    /// everything else (conditions on one side included) the join's filter. `using` are
-    /// JOIN USING's pairs, over `scope`.
+    /// LEFT, RIGHT or FULL join of two relations, the columns `lo..` of `scope`. Equalities
+    /// between the two sides of the ON condition become hash keys; conditions on the
+    /// nullable side alone filter that input; everything else is the join's filter. `using`
+    /// are JOIN USING's pairs, over `scope`.
     #[allow(clippy::too_many_arguments)]
     fn outer_join(
         &mut self,
@@ -1996,9 +1996,29 @@ impl Binder<'_> {
             }
             filters.push(c);
         }
+        // A LEFT join's conditions on its right side alone only decide which right rows may
+        // match, so they filter the right input before the join (a RIGHT join's on its left
+        // side, the left input): the join then neither copies the rows they drop nor the
+        // columns only they read, and a scan below tests them block by block. Only conditions
+        // that cannot raise an error move, as evaluating them on rows without a matching key
+        // must not fail the query.
+        let (left_plan, right_plan) = (left.plan, right.plan);
+        let (mut onto_left, mut onto_right, mut kept) = (Vec::new(), Vec::new(), Vec::new());
+        for c in filters {
+            match (join_type, side(&c)) {
+                (JoinType::Left, Some(false)) if c.is_safe_to_repeat() => {
+                    onto_right.push(c.map_columns(&|i| i - lw));
+                }
+                (JoinType::Right, Some(true)) if c.is_safe_to_repeat() => onto_left.push(c),
+                _ => kept.push(c),
+            }
+        }
+        let filters = kept;
+        let left_plan = restrict(left_plan, onto_left);
+        let right_plan = restrict(right_plan, onto_right);
         let mut plan = Plan::Join {
-            left: Box::new(left.plan),
-            right: Box::new(right.plan),
+            left: Box::new(left_plan),
+            right: Box::new(right_plan),
             join_type,
             keys,
             filter: Expr::conjunction(filters),
@@ -2734,6 +2754,32 @@ fn leading_columns(plan: Plan, width: usize) -> Plan {
     }
 }
 
+/// `plan` keeping only the rows that pass every one of `conjuncts`: a scan takes them as its
+/// filter (tested block by block), another plan gets a filter above it.
+fn restrict(plan: Plan, conjuncts: Vec<Expr>) -> Plan {
+    match (plan, Expr::conjunction(conjuncts)) {
+        (p, None) => p,
+        (
+            Plan::Scan {
+                table,
+                projection,
+                filter,
+                external,
+            },
+            Some(f),
+        ) => Plan::Scan {
+            table,
+            projection,
+            filter: Expr::conjunction(filter.into_iter().chain([f]).collect()),
+            external,
+        },
+        (p, Some(f)) => Plan::Filter {
+            input: Box::new(p),
+            predicate: f,
+        },
+    }
+}
+
 fn apply_filter(plan: Plan, conjuncts: Vec<Expr>) -> Plan {
     match Expr::conjunction(conjuncts) {
         Some(predicate) => Plan::Filter {
@@ -2815,28 +2861,7 @@ fn join_relations(
         })
         .collect();
     for (r, preds) in relations.into_iter().zip(local) {
-        let plan = match (r.plan, Expr::conjunction(preds)) {
-            (p, None) => p,
-            (
-                Plan::Scan {
-                    table,
-                    projection,
-                    filter: None,
-                    external,
-                },
-                Some(f),
-            ) => Plan::Scan {
-                table,
-                projection,
-                filter: Some(f),
-                external,
-            },
-            (p, Some(f)) => Plan::Filter {
-                input: Box::new(p),
-                predicate: f,
-            },
-        };
-        plans.push(Some((plan, r.rows)));
+        plans.push(Some((restrict(r.plan, preds), r.rows)));
     }
 
     // The order to join the relations in: the first, then each one joined to all before it.
