@@ -511,7 +511,8 @@ impl Expr {
     }
 
     /// True for a predicate built only from columns, constants, comparisons, AND / OR / NOT,
-    /// IS NULL, LIKE and implicit casts: evaluating it on more rows than the query asks for
+    /// IS NULL, LIKE, implicit casts and casts of strings to TEXT: evaluating it on more rows
+    /// than the query asks for
     /// cannot raise an error or change its result.
     pub fn is_safe_to_repeat(&self) -> bool {
         let mut safe = true;
@@ -525,7 +526,10 @@ impl Expr {
                         || matches!(op, BinaryOp::And | BinaryOp::Or)
                         || n.is_constant()
                 }
-                Expr::Cast { explicit, .. } => !explicit || n.is_constant(),
+                // A string to TEXT cannot fail (LIKE's operands on VARCHAR columns).
+                Expr::Cast { expr, to, explicit } => {
+                    !explicit || n.is_constant() || (expr.ty().is_string() && *to == SqlType::Text)
+                }
                 Expr::Function {
                     func: ScalarFunc::Like | ScalarFunc::ILike,
                     ..
