@@ -2,12 +2,14 @@
 //! are taken out of the text first (`table_attributes`) and handed on beside the AST, and the
 //! APPROXIMATE of `APPROXIMATE COUNT(DISTINCT ...)` is blanked (`approximate`), the binder
 //! finding it again in the original text; prefix operators such as `~` are given PostgreSQL's
-//! precedence (`prefix_operators`). COPY from files, UNLOAD, role statements, FETCH and
+//! precedence (`prefix_operators`); a parenthesized VALUES list is made a query wherever a
+//! parenthesized query may stand (`values_queries`). COPY from files, UNLOAD, role statements, FETCH and
 //! MOVE are read from tokens by their own modules.
 
 pub(crate) mod approximate;
 mod prefix_operators;
 mod table_attributes;
+mod values_queries;
 
 use sqlparser::ast::Spanned;
 use sqlparser::ast::Statement;
@@ -90,7 +92,7 @@ pub fn parse_all(sql: &str) -> Result<Vec<Parsed>> {
         } else {
             let mut parser = Parser::new(&dialect)
                 .with_recursion_limit(PARSE_DEPTH_MAX)
-                .with_tokens_with_locations(seg);
+                .with_tokens_with_locations(values_queries::rewrite(seg));
             let stmts = parser
                 .parse_statements()
                 .map_err(|e| syntax_error(sql, e))?;
@@ -131,11 +133,7 @@ fn split_statements(
 pub fn parse_with_attributes(sql: &str) -> Result<Vec<(Statement, Option<TableAttributes>)>> {
     let stripped = table_attributes::strip(&approximate::blank(sql))?;
     let dialect = PostgreSqlDialect {};
-    let parser = Parser::new(&dialect).with_recursion_limit(PARSE_DEPTH_MAX);
-    let parser = parser
-        .try_with_sql(&stripped.sql)
-        .map_err(|e| syntax_error(sql, e))?;
-    let mut parser = parser;
+    let mut parser = parser_for(&dialect, &stripped.sql).map_err(|e| syntax_error(sql, e))?;
     let statements = parser
         .parse_statements()
         .map_err(|e| syntax_error(sql, e))?;
@@ -182,12 +180,21 @@ fn attributes_of(
     }
 }
 
+/// A parser over the tokens of `sql`, parenthesized VALUES lists made queries.
+fn parser_for<'a>(
+    dialect: &'a PostgreSqlDialect,
+    sql: &str,
+) -> std::result::Result<Parser<'a>, ParserError> {
+    let tokens = sqlparser::tokenizer::Tokenizer::new(dialect, sql).tokenize_with_location()?;
+    Ok(Parser::new(dialect)
+        .with_recursion_limit(PARSE_DEPTH_MAX)
+        .with_tokens_with_locations(values_queries::rewrite(tokens)))
+}
+
 /// Parses zero or more `;`-separated statements.
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     let dialect = PostgreSqlDialect {};
-    let parser = Parser::new(&dialect).with_recursion_limit(PARSE_DEPTH_MAX);
-    let parser = parser.try_with_sql(sql).map_err(|e| syntax_error(sql, e))?;
-    let mut parser = parser;
+    let mut parser = parser_for(&dialect, sql).map_err(|e| syntax_error(sql, e))?;
     let mut statements = parser
         .parse_statements()
         .map_err(|e| syntax_error(sql, e))?;

@@ -284,6 +284,19 @@ impl Binder<'_> {
         v: &ast::Values,
         targets: Option<&[(String, SqlType)]>,
     ) -> Result<BoundQuery> {
+        // A VALUES list is not a subquery's own level (that is a SELECT): like a derived
+        // table's SELECT, it does not see the enclosing queries' columns.
+        let saved_outer = std::mem::take(&mut self.outer);
+        let r = self.bind_values_rows(v, targets);
+        self.outer = saved_outer;
+        r
+    }
+
+    fn bind_values_rows(
+        &mut self,
+        v: &ast::Values,
+        targets: Option<&[(String, SqlType)]>,
+    ) -> Result<BoundQuery> {
         let empty = Scope::default();
         let width = v.rows.first().map(|r| r.len()).unwrap_or(0);
         let mut rows: Vec<Vec<Expr>> = Vec::with_capacity(v.rows.len());
