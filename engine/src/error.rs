@@ -224,6 +224,12 @@ pub enum Error {
     /// A construct Basalt does not support yet (0A000).
     #[error("{message}")]
     Unsupported { message: String },
+    /// A construct Basalt does not support yet, at a place in the statement (0A000).
+    #[error("{message}")]
+    UnsupportedAt {
+        message: String,
+        position: Option<u32>,
+    },
 
     // --- Roles and privileges (class 42, 2B, 55, 0L) ----------------------------------------------
     /// A role that does not exist (42704).
@@ -476,7 +482,8 @@ impl Error {
             | Error::UndefinedWindow { position, .. }
             | Error::WrongObjectType { position, .. }
             | Error::UndefinedColumnMessage { position, .. }
-            | Error::InvalidTypeModifier { position, .. } => *position,
+            | Error::InvalidTypeModifier { position, .. }
+            | Error::UnsupportedAt { position, .. } => *position,
             _ => None,
         }
     }

@@ -254,7 +254,9 @@ impl SqlError {
             // as 22023; a modifier that does not parse at all is a syntax error the parser
             // reports on its own.
             EngineError::InvalidTypeModifier { .. } => code::INVALID_PARAMETER_VALUE,
-            EngineError::Unsupported { .. } => code::FEATURE_NOT_SUPPORTED,
+            EngineError::Unsupported { .. } | EngineError::UnsupportedAt { .. } => {
+                code::FEATURE_NOT_SUPPORTED
+            }
             EngineError::DivisionByZero => code::DIVISION_BY_ZERO,
             EngineError::CardinalityViolation { .. } => "21000",
             EngineError::NumericOutOfRange { .. } => code::NUMERIC_VALUE_OUT_OF_RANGE,

@@ -80,8 +80,74 @@ impl ConnectionOptions {
     }
 }
 
+/// Prefix of every test database's directory name in the system's temporary directory.
+pub const DIR_PREFIX: &str = "basalt-slt-";
+
+/// The lock file a Basalt data directory holds (flock) while it is open (see
+/// `basalt_storage::store`).
+const LOCK_FILE: &str = "basalt.lock";
+
+/// A test database directory unchanged for this long whose lock no process holds is
+/// abandoned: no open waits that long between creating the directory and locking it.
+const ABANDONED_UNLOCKED_AGE: Duration = Duration::from_secs(60);
+
+/// A test database directory without a lock file, unchanged for this long, is abandoned (a
+/// run killed while it was being created or deleted).
+const ABANDONED_UNLOCKED_EMPTY_AGE: Duration = Duration::from_secs(600);
+
+/// How long [`FreshDatabase::close`] waits for sessions still finishing to let go of the
+/// engine before it deletes the directory anyway.
+const ENGINE_RELEASE_WAIT_MAX: Duration = Duration::from_secs(30);
+
+/// How often [`FreshDatabase::close`] looks whether the engine has been let go.
+const ENGINE_RELEASE_POLL: Duration = Duration::from_millis(5);
+
+/// Deletes the test database directories that runs killed before they could delete them
+/// left in `tmp`: those whose lock no process holds, unchanged for a while. A directory of a
+/// run in progress is locked by its engine and left alone. Returns how many it deleted.
+pub fn remove_abandoned_directories(tmp: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let path = entry.path();
+        let is_test_dir = name.to_str().is_some_and(|n| n.starts_with(DIR_PREFIX))
+            && entry.file_type().is_ok_and(|t| t.is_dir());
+        if !is_test_dir {
+            continue;
+        }
+        let age = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .unwrap_or_default();
+        let lock = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path.join(LOCK_FILE));
+        let abandoned = match &lock {
+            // Held while the file is open here, so no engine can open the directory while
+            // it is deleted.
+            Ok(file) => age >= ABANDONED_UNLOCKED_AGE && file.try_lock().is_ok(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                age >= ABANDONED_UNLOCKED_EMPTY_AGE
+            }
+            Err(_) => false,
+        };
+        if abandoned && std::fs::remove_dir_all(&path).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// An empty database in a temporary directory, served in-process when the mode is
-/// [`Mode::Wire`]. Dropped (and its directory deleted) by [`FreshDatabase::close`].
+/// [`Mode::Wire`]. Deleted with its directory by [`FreshDatabase::close`], or when dropped
+/// on any other path (a failed open, a panic); the directories of a run that was killed are
+/// deleted by the next run's first open ([`remove_abandoned_directories`]).
 pub struct FreshDatabase {
     mode: Mode,
     options: ConnectionOptions,
@@ -94,8 +160,12 @@ impl FreshDatabase {
     /// Creates the database and, for [`Mode::Wire`], starts a server on 127.0.0.1 with a port
     /// the system picks.
     pub async fn open(mode: Mode, options: ConnectionOptions) -> anyhow::Result<Self> {
+        static SWEEP: std::sync::Once = std::sync::Once::new();
+        SWEEP.call_once(|| {
+            remove_abandoned_directories(&std::env::temp_dir());
+        });
         let dir = tempfile::Builder::new()
-            .prefix("basalt-slt-")
+            .prefix(DIR_PREFIX)
             .tempdir()
             .context("cannot create a temporary data directory")?;
         let engine = Engine::open(dir.path()).map_err(|e| {
@@ -155,10 +225,22 @@ impl FreshDatabase {
         if let Some(server) = self.server {
             server.shutdown().await;
         }
+        // A session can outlive its client for a moment (a server task finishing its
+        // statement). The engine is dropped last here, once no session holds it, because the
+        // store writes what it still holds in memory when it is dropped: dropped elsewhere
+        // after the directory is deleted, it would create the directory again.
+        let mut waited = Duration::ZERO;
+        while Arc::strong_count(&self.engine) > 1 && waited < ENGINE_RELEASE_WAIT_MAX {
+            tokio::time::sleep(ENGINE_RELEASE_POLL).await;
+            waited += ENGINE_RELEASE_POLL;
+        }
         drop(self.engine);
-        // A directory that cannot be removed is left for the system's temp cleaner; it does not
-        // change what the test showed.
-        let _ = self.dir.close();
+        // A directory that cannot be removed is tried once more, then left for the next
+        // run's sweep; it does not change what the test showed.
+        let path = self.dir.path().to_owned();
+        if self.dir.close().is_err() {
+            let _ = std::fs::remove_dir_all(&path);
+        }
     }
 }
 
@@ -213,6 +295,39 @@ pub fn command_count(tag: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Four directories in an empty temporary root: a test database whose lock is held, one
+    // whose lock is free and that is old, one whose lock is free but that is new, and an old
+    // directory of another name. Only the second is abandoned.
+    #[test]
+    fn removes_only_abandoned_directories() -> anyhow::Result<()> {
+        let root = tempfile::tempdir()?;
+        let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+        let make = |name: &str, lock: bool, modified: Option<std::time::SystemTime>| {
+            let dir = root.path().join(name);
+            std::fs::create_dir(&dir)?;
+            if lock {
+                std::fs::write(dir.join(LOCK_FILE), b"")?;
+            }
+            if let Some(t) = modified {
+                std::fs::File::open(&dir)?.set_modified(t)?;
+            }
+            anyhow::Ok(dir)
+        };
+        let held = make("basalt-slt-held", true, Some(old))?;
+        let holder = std::fs::File::open(held.join(LOCK_FILE))?;
+        holder.try_lock()?;
+        let free_old = make("basalt-slt-free", true, Some(old))?;
+        let free_new = make("basalt-slt-new", true, None)?;
+        let other = make("other-dir", false, Some(old))?;
+        assert_eq!(remove_abandoned_directories(root.path()), 1);
+        assert!(held.exists());
+        assert!(!free_old.exists());
+        assert!(free_new.exists());
+        assert!(other.exists());
+        drop(holder);
+        Ok(())
+    }
 
     // Tags with and without a count.
     #[test]

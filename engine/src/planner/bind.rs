@@ -194,6 +194,9 @@ pub struct Binder<'a> {
     pub(crate) domain: Option<Domain>,
     /// Set just before a subquery's own SELECT is bound.
     pub(crate) entering_subquery: bool,
+    /// Where the expression holding the subquery about to be bound stands: whether the
+    /// enclosing query may compute an aggregate the subquery names (an outer aggregate).
+    pub(crate) enclosing_agg: AggContext,
     /// Set while the next SELECT is bound as an operand of UNION / INTERSECT / EXCEPT: its
     /// untyped literals stay untyped, for the set operation to resolve with the other side.
     pub(crate) set_operand: bool,
@@ -281,6 +284,7 @@ impl<'a> Binder<'a> {
             pending: Vec::new(),
             domain: None,
             entering_subquery: false,
+            enclosing_agg: AggContext::Allowed,
             set_operand: false,
             empty_values: None,
             lifted_limit: None,
@@ -369,6 +373,9 @@ impl<'a> Binder<'a> {
                 Ok(Expr::literal(Datum::Interval(v), SqlType::Interval))
             }
             ast::Expr::BinaryOp { left, op, right } => {
+                if let Some(v) = self.bind_row_comparison(left, op, right, scope, agg, e.span())? {
+                    return Ok(v);
+                }
                 // `value ± INTERVAL '...'` (and `INTERVAL '...' + value`).
                 let plus = matches!(op, ast::BinaryOperator::Plus);
                 if plus || matches!(op, ast::BinaryOperator::Minus) {
@@ -472,6 +479,10 @@ impl<'a> Binder<'a> {
                     message: format!("operator {other} is not supported"),
                 }),
             },
+            ast::Expr::IsDistinctFrom(l, r) | ast::Expr::IsNotDistinctFrom(l, r) => {
+                let negated = matches!(e, ast::Expr::IsNotDistinctFrom(..));
+                self.bind_distinct_from(l, r, negated, scope, agg, e.span())
+            }
             ast::Expr::IsNull(inner) | ast::Expr::IsNotNull(inner) => {
                 let v = self.bind_expr(inner, scope, agg)?;
                 Ok(fold(Expr::IsNull {
@@ -532,9 +543,9 @@ impl<'a> Binder<'a> {
                 let list = match target {
                     ast::InTarget::List(list) => list,
                     ast::InTarget::Subquery(q) => {
-                        let x = self.bind_expr(expr, scope, agg)?;
-                        let v =
-                            self.bind_subquery(q, SubqueryKind::In(Box::new(x)), scope, e.span())?;
+                        let x = self.bind_row_or_value(expr, scope, agg)?;
+                        self.enclosing_agg = agg;
+                        let v = self.bind_subquery(q, SubqueryKind::In(x), scope, e.span())?;
                         return Ok(if *negated { Expr::Not(Box::new(v)) } else { v });
                     }
                     _ => {
@@ -543,6 +554,11 @@ impl<'a> Binder<'a> {
                         })
                     }
                 };
+                if let Some(v) =
+                    self.bind_row_in_list(expr, list, *negated, scope, agg, e.span())?
+                {
+                    return Ok(v);
+                }
                 let v = self.bind_expr(expr, scope, agg)?;
                 let mut any: Option<Expr> = None;
                 for item in list {
@@ -608,8 +624,12 @@ impl<'a> Binder<'a> {
                 e.span(),
             ),
             ast::Expr::Function(f) => self.bind_function(f, scope, agg),
-            ast::Expr::Subquery(q) => self.bind_subquery(q, SubqueryKind::Scalar, scope, e.span()),
+            ast::Expr::Subquery(q) => {
+                self.enclosing_agg = agg;
+                self.bind_subquery(q, SubqueryKind::Scalar, scope, e.span())
+            }
             ast::Expr::Exists { subquery, negated } => {
+                self.enclosing_agg = agg;
                 let v = self.bind_subquery(subquery, SubqueryKind::Exists, scope, e.span())?;
                 Ok(if *negated { Expr::Not(Box::new(v)) } else { v })
             }
@@ -730,8 +750,9 @@ impl<'a> Binder<'a> {
                 let ast::Expr::Subquery(q) = right.as_ref() else {
                     return Err(Error::Internal("quantified comparison".into()));
                 };
-                let x = self.bind_expr(left, scope, agg)?;
-                let v = self.bind_subquery(q, SubqueryKind::In(Box::new(x)), scope, e.span())?;
+                let x = self.bind_row_or_value(left, scope, agg)?;
+                self.enclosing_agg = agg;
+                let v = self.bind_subquery(q, SubqueryKind::In(x), scope, e.span())?;
                 Ok(if matches!(e, ast::Expr::AllOp { .. }) {
                     Expr::Not(Box::new(v))
                 } else {
@@ -966,7 +987,7 @@ impl<'a> Binder<'a> {
     }
 
     /// `EXTRACT(field FROM v)`: NUMERIC, as in PostgreSQL 14 and later.
-    fn extract(&self, field: &str, v: Expr, span: Span) -> Result<Expr> {
+    pub(crate) fn extract(&self, field: &str, v: Expr, span: Span) -> Result<Expr> {
         let v = self.coerce_unknown(v, SqlType::Timestamp)?;
         let from = v.ty();
         if !matches!(
@@ -1084,7 +1105,7 @@ impl<'a> Binder<'a> {
         Err(err)
     }
 
-    fn resolve_local(&self, ids: &[ast::Ident], scope: &Scope) -> Result<Expr> {
+    pub(crate) fn resolve_local(&self, ids: &[ast::Ident], scope: &Scope) -> Result<Expr> {
         let span = ids.first().map(|i| i.span).unwrap_or(Span::empty());
         let position = self.position(span);
         let names: Vec<String> = ids.iter().map(normalize_ident).collect();
@@ -1747,6 +1768,7 @@ impl<'a> Binder<'a> {
             .unwrap_or_default();
         let position = self.position(f.span());
         if let ("array", ast::FunctionArguments::Subquery(q)) = (name.as_str(), &f.args) {
+            self.enclosing_agg = agg;
             return self.bind_array_subquery(q, scope, f.span());
         }
         let (args, distinct, star) = match &f.args {
@@ -1997,6 +2019,9 @@ impl<'a> Binder<'a> {
             _ => None,
         };
         if let Some(func) = agg_func {
+            if let Some(v) = self.outer_aggregate(f, &args, scope, position)? {
+                return Ok(v);
+            }
             match agg {
                 AggContext::Allowed => {}
                 AggContext::Forbidden(clause) => {

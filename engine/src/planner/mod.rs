@@ -1,7 +1,7 @@
 //! From the SQL AST to a plan: `arrays` (array expressions and collecting aggregates), `bind` (names, types, expressions), `bitwise` (the integer bitwise operators), `functions` (the built-in
 //! scalar functions), `select` (queries, joins, grouping, ordering), `statement` (DDL, INSERT,
 //! transactions), `dml` (DELETE, UPDATE, TRUNCATE), `ranges` (zone-map ranges from scan
-//! filters), `records` (record values and field access), `estimate` (row and distinct-count estimates for join order and EXPLAIN),
+//! filters), `records` (record values and field access), `rows` (row constructors in comparisons), `estimate` (row and distinct-count estimates for join order and EXPLAIN),
 //! `optimize`, `subquery`
 //! (decorrelating subqueries into joins), `window` (window function calls), `expr` and `plan` (the bound
 //! forms).
@@ -19,6 +19,7 @@ pub mod plan;
 pub mod ranges;
 pub(crate) mod records;
 pub mod recursive;
+pub(crate) mod rows;
 pub mod select;
 pub mod set_functions;
 pub mod statement;

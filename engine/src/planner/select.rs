@@ -284,6 +284,19 @@ impl Binder<'_> {
         v: &ast::Values,
         targets: Option<&[(String, SqlType)]>,
     ) -> Result<BoundQuery> {
+        // A VALUES list is not a subquery's own level (that is a SELECT): like a derived
+        // table's SELECT, it does not see the enclosing queries' columns.
+        let saved_outer = std::mem::take(&mut self.outer);
+        let r = self.bind_values_rows(v, targets);
+        self.outer = saved_outer;
+        r
+    }
+
+    fn bind_values_rows(
+        &mut self,
+        v: &ast::Values,
+        targets: Option<&[(String, SqlType)]>,
+    ) -> Result<BoundQuery> {
         let empty = Scope::default();
         let width = v.rows.first().map(|r| r.len()).unwrap_or(0);
         let mut rows: Vec<Vec<Expr>> = Vec::with_capacity(v.rows.len());
@@ -777,6 +790,7 @@ impl Binder<'_> {
             || having.is_some()
             || qualify.as_ref().is_some_and(contains_aggregate)
             || items.iter().any(|(e, _)| contains_aggregate(e))
+            || self.pending.iter().any(|p| !p.outer_aggs.is_empty())
             || order_refs
                 .iter()
                 .any(|r| matches!(r, OrderRef::Input(e) if contains_aggregate(e)));
@@ -1341,14 +1355,17 @@ impl Binder<'_> {
                     .map(|c| c.map_columns(&|i| if i > at { i - 1 } else { i }))
                     .collect();
                 let offset: usize = relations.iter().map(|r| r.scope.columns.len()).sum();
-                early.push(Expr::Binary {
-                    op: BinaryOp::Eq,
-                    left: Box::new(x),
-                    right: Box::new(value.map_columns(&|i| i + offset)),
-                    ty: SqlType::Boolean,
-                });
+                let types: Vec<SqlType> = value.iter().map(|v| v.ty()).collect();
+                for (x, value) in x.into_iter().zip(value) {
+                    early.push(Expr::Binary {
+                        op: BinaryOp::Eq,
+                        left: Box::new(x),
+                        right: Box::new(value.map_columns(&|i| i + offset)),
+                        ty: SqlType::Boolean,
+                    });
+                }
                 relations.push(Relation {
-                    scope: Binder::in_values_scope(value.ty()),
+                    scope: Binder::in_values_scope(&types),
                     plan: values,
                     rows: 1000,
                 });

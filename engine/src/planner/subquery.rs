@@ -25,6 +25,12 @@
 //!      SQL's three-valued answer (NULL when nothing matched but `x` or a value was NULL).
 //!
 //! An uncorrelated subquery has no domain: it is joined with no keys (one row at most).
+//!
+//! An aggregate inside a subquery whose arguments read only the enclosing query's columns,
+//! `HAVING EXISTS (SELECT ... WHERE y > sum(t.b))` with `t` outer, is an aggregate of the
+//! enclosing query, as in PostgreSQL: it is bound over the enclosing scope, the enclosing
+//! query computes it with its other aggregates, and the subquery is correlated on its value,
+//! which reaches it through the domain as a column would (see [`OUTER_AGGREGATE_MARK`]).
 
 use basalt_storage::SqlType;
 use sqlparser::ast;
@@ -33,12 +39,20 @@ use sqlparser::tokenizer::Span;
 use crate::error::{Error, Result};
 use crate::planner::bind::{AggContext, Binder, Scope, ScopeColumn};
 use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr};
-use crate::planner::plan::{JoinType, Plan};
+use crate::planner::plan::{JoinType, Plan, SetOpKind};
 use crate::types::Datum;
+
+/// A subquery's correlation on an outer aggregate is numbered this plus the aggregate's index
+/// among [`OuterFrame::aggs`], past any scope column.
+pub const OUTER_AGGREGATE_MARK: usize = usize::MAX / 2;
 
 /// Names of the hidden domain columns start with this character, which no SQL identifier can
 /// contain, so that names never resolve to them.
 pub const HIDDEN_PREFIX: char = '\0';
+
+/// An uncorrelated IN subquery taken into FROM: its distinct rows without a NULL, the
+/// left side's fields over the outer scope and the values over the rows' columns.
+pub(crate) type InValues = (Plan, Vec<Expr>, Vec<Expr>);
 
 /// What a subquery expression asks.
 #[derive(Clone, Debug)]
@@ -47,8 +61,9 @@ pub enum SubqueryKind {
     Scalar,
     /// `EXISTS (SELECT ...)`.
     Exists,
-    /// `x IN (SELECT ...)`, holding `x` bound over the outer scope.
-    In(Box<Expr>),
+    /// `x IN (SELECT ...)`, holding `x` bound over the outer scope: one value, or the fields
+    /// of a row `(a, b) IN (SELECT ...)`.
+    In(Vec<Expr>),
 }
 
 /// A subquery found in an expression, waiting to be joined to the outer input.
@@ -58,18 +73,30 @@ pub struct PendingSubquery {
     kind: SubqueryKind,
     /// Outer scope columns the subquery references, in domain order.
     correlated: Vec<usize>,
-    /// For IN: the comparison's two sides after coercion: `x` over the outer scope and the
-    /// subquery's value over its column 0.
-    in_sides: Option<(Expr, Expr)>,
+    /// For IN: the comparisons' two sides after coercion, one pair per field: `x` over the
+    /// outer scope and the subquery's values over its columns.
+    in_sides: Option<(Vec<Expr>, Vec<Expr>)>,
     /// Where the outer input holds the correlation values, when not at the scope columns
     /// `correlated` names (a subquery joined to an aggregate's output reads its groups).
     keys: Option<Vec<usize>>,
+    /// The enclosing query's aggregates the subquery names, bound over its scope; the
+    /// correlation `OUTER_AGGREGATE_MARK + k` is the value of `outer_aggs[k]`.
+    pub(crate) outer_aggs: Vec<Expr>,
 }
 
 impl PendingSubquery {
     /// The outer input's columns that hold the correlation values, in domain order.
     fn key_columns(&self) -> &[usize] {
         self.keys.as_deref().unwrap_or(&self.correlated)
+    }
+
+    /// The type of the correlation `c`: an outer scope column's, or an outer aggregate's.
+    fn correlated_type(&self, c: usize, outer_scope: &Scope) -> Result<SqlType> {
+        let ty = match c.checked_sub(OUTER_AGGREGATE_MARK) {
+            Some(k) => self.outer_aggs.get(k).map(|a| a.ty()),
+            None => outer_scope.columns.get(c).map(|x| x.ty),
+        };
+        ty.ok_or_else(|| Error::Internal("correlation column".into()))
     }
 }
 
@@ -81,6 +108,11 @@ pub struct OuterFrame {
     pub used: Vec<usize>,
     /// Where the domain's columns start in the subquery's FROM scope (second binding).
     pub domain_offset: Option<usize>,
+    /// Aggregates of the enclosing query named in the subquery (see
+    /// [`OUTER_AGGREGATE_MARK`]), bound over `scope`.
+    pub aggs: Vec<Expr>,
+    /// Whether the enclosing query may compute them where the subquery stands.
+    pub agg: AggContext,
 }
 
 /// The distinct correlation values of the outer input, handed to the subquery's FROM.
@@ -130,6 +162,139 @@ fn bool_lit(v: Option<bool>) -> Expr {
 
 fn columns_of(types: &[SqlType], range: std::ops::Range<usize>) -> Vec<Expr> {
     range.map(|i| col(i, types[i])).collect()
+}
+
+/// True where none of the columns `at..at + types.len()`, typed `types`, is NULL.
+fn no_nulls(types: &[SqlType], at: usize) -> Expr {
+    all_of(
+        types
+            .iter()
+            .enumerate()
+            .map(|(i, ty)| is_null(col(at + i, *ty), true))
+            .collect(),
+    )
+}
+
+/// The AND of `conds` (true for none).
+fn all_of(conds: Vec<Expr>) -> Expr {
+    combine(BinaryOp::And, conds).unwrap_or_else(|| bool_lit(Some(true)))
+}
+
+/// `conds` joined with `op` (AND or OR), or None for none.
+fn combine(op: BinaryOp, conds: Vec<Expr>) -> Option<Expr> {
+    conds.into_iter().reduce(|a, b| Expr::Binary {
+        op,
+        left: Box::new(a),
+        right: Box::new(b),
+        ty: SqlType::Boolean,
+    })
+}
+
+/// For `(x1, ..., xn) IN (SELECT y1, ..., yn ...)` with n > 1: the distinct rows
+/// (correlation values, x) of `outer` (whose correlation values and row are `outer_keys` and
+/// `x`) that no field of some subquery row is unequal to, followed by a true marker. `values`
+/// is the subquery's rows (its `nd` domain columns, then the y fields). Only a row holding a
+/// NULL, or compared with one that does, can be such a row without being equal, so the
+/// nested comparison reads only those, on either side.
+fn possible_row_matches(
+    outer: Plan,
+    outer_keys: &[Expr],
+    x: &[Expr],
+    values: Plan,
+    nd: usize,
+) -> Plan {
+    let nf = x.len();
+    let mut exprs = outer_keys.to_vec();
+    exprs.extend(x.iter().cloned());
+    let rows = Plan::shared(distinct(Plan::Project {
+        input: Box::new(outer),
+        exprs,
+    }));
+    let rtypes = rows.types();
+    let vtypes = values.types();
+    let xtypes = &rtypes[nd..nd + nf];
+    let ytypes = &vtypes[nd..nd + nf];
+    let with_null = |types: &[SqlType]| {
+        combine(
+            BinaryOp::Or,
+            types
+                .iter()
+                .enumerate()
+                .map(|(i, ty)| is_null(col(nd + i, *ty), false))
+                .collect(),
+        )
+        .unwrap_or_else(|| bool_lit(Some(false)))
+    };
+    // Over (rows, values): every field pair equal or NULL on a side.
+    let w = nd + nf;
+    let no_unequal = all_of(
+        (0..nf)
+            .map(|i| {
+                let xi = col(nd + i, xtypes[i]);
+                let yi = col(w + nd + i, ytypes[i]);
+                combine(
+                    BinaryOp::Or,
+                    vec![
+                        Expr::Binary {
+                            op: BinaryOp::Eq,
+                            left: Box::new(xi.clone()),
+                            right: Box::new(yi.clone()),
+                            ty: SqlType::Boolean,
+                        },
+                        is_null(xi, false),
+                        is_null(yi, false),
+                    ],
+                )
+                .unwrap_or_else(|| bool_lit(Some(true)))
+            })
+            .collect(),
+    );
+    let pair = |left: Plan, right: Plan| {
+        let joined = Plan::Join {
+            left: Box::new(left),
+            right: Box::new(right),
+            join_type: JoinType::Inner,
+            keys: (0..nd)
+                .map(|i| (col(i, rtypes[i]), col(i, vtypes[i])))
+                .collect(),
+            filter: Some(no_unequal.clone()),
+            null_equal: true,
+        };
+        Plan::Project {
+            input: Box::new(joined),
+            exprs: columns_of(&rtypes, 0..w),
+        }
+    };
+    // Rows with a NULL against every subquery row; rows without against those with one.
+    let from_null_rows = pair(
+        Plan::Filter {
+            input: Box::new(rows.clone()),
+            predicate: with_null(xtypes),
+        },
+        values.clone(),
+    );
+    let against_null_values = pair(
+        Plan::Filter {
+            input: Box::new(rows),
+            predicate: Expr::Not(Box::new(with_null(xtypes))),
+        },
+        Plan::Filter {
+            input: Box::new(values),
+            predicate: with_null(ytypes),
+        },
+    );
+    let union = Plan::SetOp {
+        left: Box::new(from_null_rows),
+        right: Box::new(against_null_values),
+        kind: SetOpKind::Union,
+        all: false,
+    };
+    let mut exprs = columns_of(&rtypes, 0..w);
+    exprs.push(bool_lit(Some(true)));
+    Plan::Project {
+        input: Box::new(union),
+        exprs,
+    }
 }
 
 /// DISTINCT over all columns of `plan`.
@@ -230,6 +395,8 @@ impl Binder<'_> {
             scope: scope.clone(),
             used: vec![],
             domain_offset: None,
+            aggs: vec![],
+            agg: self.enclosing_agg,
         });
         let saved_domain = self.domain.take();
         self.entering_subquery = true;
@@ -238,7 +405,7 @@ impl Binder<'_> {
         self.domain = saved_domain;
         let frame = self.outer.pop();
         let bound = bound?;
-        let correlated = frame.map(|f| f.used).unwrap_or_default();
+        let (correlated, outer_aggs) = frame.map(|f| (f.used, f.aggs)).unwrap_or_default();
         let position = self.position(span);
         let one_column = |too_many: &str| -> Result<SqlType> {
             match bound.columns.as_slice() {
@@ -253,12 +420,27 @@ impl Binder<'_> {
             SubqueryKind::Scalar => (one_column("subquery must return only one column")?, None),
             SubqueryKind::Exists => (SqlType::Boolean, None),
             SubqueryKind::In(x) => {
-                let sub_ty = one_column("subquery has too many columns")?;
-                let x = self.coerce_unknown(x.as_ref().clone(), sub_ty)?;
-                let sides = match self.binary(BinaryOp::Eq, x, col(0, sub_ty), span)? {
-                    Expr::Binary { left, right, .. } => (*left, *right),
-                    _ => return Err(Error::Internal("IN comparison".into())),
-                };
+                if bound.columns.len() != x.len() {
+                    return Err(Error::Syntax {
+                        message: if bound.columns.len() > x.len() {
+                            "subquery has too many columns".into()
+                        } else {
+                            "subquery has too few columns".into()
+                        },
+                        position,
+                    });
+                }
+                let mut sides = (Vec::new(), Vec::new());
+                for (i, (x, c)) in x.iter().zip(&bound.columns).enumerate() {
+                    let x = self.coerce_unknown(x.clone(), c.ty)?;
+                    match self.binary(BinaryOp::Eq, x, col(i, c.ty), span)? {
+                        Expr::Binary { left, right, .. } => {
+                            sides.0.push(*left);
+                            sides.1.push(*right);
+                        }
+                        _ => return Err(Error::Internal("IN comparison".into())),
+                    }
+                }
                 (SqlType::Boolean, Some(sides))
             }
         };
@@ -269,8 +451,96 @@ impl Binder<'_> {
             correlated,
             in_sides,
             keys: None,
+            outer_aggs,
         });
         Ok(col(index, ty))
+    }
+
+    /// An aggregate call `f` (arguments `args`) met while a subquery is bound, if it is an
+    /// aggregate of the enclosing query: its arguments name columns, and every one of them
+    /// is the enclosing query's, none the subquery's own (`scope`). Returns the reference
+    /// that reads its value, or None for an aggregate of the subquery itself. Where the
+    /// enclosing query cannot compute aggregates (its WHERE, say), PostgreSQL's error.
+    pub(crate) fn outer_aggregate(
+        &mut self,
+        f: &ast::Function,
+        args: &[ast::Expr],
+        scope: &Scope,
+        position: Option<u32>,
+    ) -> Result<Option<Expr>> {
+        let Some(frame) = self.outer.last() else {
+            return Ok(None);
+        };
+        let mut names: Vec<Vec<ast::Ident>> = Vec::new();
+        let mut nested_query = false;
+        for a in args {
+            let _ = ast::visit_expressions(a, |e| {
+                match e {
+                    ast::Expr::Identifier(id) => names.push(vec![id.clone()]),
+                    ast::Expr::CompoundIdentifier(ids) => names.push(ids.clone()),
+                    ast::Expr::Subquery(_)
+                    | ast::Expr::Exists { .. }
+                    | ast::Expr::In {
+                        target: ast::InTarget::Subquery(_),
+                        ..
+                    } => nested_query = true,
+                    _ => {}
+                }
+                std::ops::ControlFlow::<()>::Continue(())
+            });
+        }
+        if names.is_empty() || nested_query || f.over.is_some() {
+            return Ok(None);
+        }
+        let outer_only = names.iter().all(|ids| {
+            self.resolve_local(ids, scope).is_err() && self.resolve_local(ids, &frame.scope).is_ok()
+        });
+        if !outer_only {
+            return Ok(None);
+        }
+        match frame.agg {
+            AggContext::Allowed => {}
+            AggContext::Forbidden(clause) => {
+                return Err(Error::Grouping {
+                    message: format!("aggregate functions are not allowed in {clause}"),
+                    position,
+                })
+            }
+            AggContext::Nested => {
+                return Err(Error::Grouping {
+                    message: "aggregate function calls cannot be nested".into(),
+                    position,
+                })
+            }
+        }
+        // Bound as the enclosing query binds it, over its scope.
+        let Some(frame) = self.outer.pop() else {
+            return Ok(None);
+        };
+        let call = ast::Expr::Function(f.clone());
+        let saved = std::mem::take(&mut self.pending);
+        let bound = self.bind_expr(&call, &frame.scope, AggContext::Allowed);
+        let stray = std::mem::replace(&mut self.pending, saved);
+        self.outer.push(frame);
+        let bound = bound?;
+        if !stray.is_empty() || !matches!(bound, Expr::Aggregate(_)) {
+            return Err(Error::Unsupported {
+                message: "this aggregate of an enclosing query is not supported yet".into(),
+            });
+        }
+        let ty = bound.ty();
+        let Some(frame) = self.outer.last_mut() else {
+            return Err(Error::Internal("outer aggregate without a frame".into()));
+        };
+        let k = match frame.aggs.iter().position(|a| *a == bound) {
+            Some(k) => k,
+            None if frame.domain_offset.is_none() => {
+                frame.aggs.push(bound);
+                frame.aggs.len() - 1
+            }
+            None => return Err(Error::Internal("outer aggregate outside the domain".into())),
+        };
+        self.outer_reference(OUTER_AGGREGATE_MARK + k, ty).map(Some)
     }
 
     /// Fails if a clause that cannot hold subqueries bound one.
@@ -299,9 +569,8 @@ impl Binder<'_> {
             let types: Vec<SqlType> = p
                 .correlated
                 .iter()
-                .map(|c| outer_scope.columns.get(*c).map(|x| x.ty))
-                .collect::<Option<_>>()
-                .ok_or_else(|| Error::Internal("correlation column".into()))?;
+                .map(|c| p.correlated_type(*c, outer_scope))
+                .collect::<Result<_>>()?;
             let exprs = p
                 .key_columns()
                 .iter()
@@ -337,6 +606,8 @@ impl Binder<'_> {
             scope: outer_scope.clone(),
             used: p.correlated.clone(),
             domain_offset: None,
+            aggs: p.outer_aggs.clone(),
+            agg: AggContext::Allowed,
         });
         let saved_domain = std::mem::replace(&mut self.domain, domain);
         self.empty_values = None;
@@ -364,7 +635,7 @@ impl Binder<'_> {
         if self.pending.iter().any(|p| {
             p.in_sides
                 .as_ref()
-                .is_some_and(|(x, _)| x.columns().iter().any(|c| *c >= base))
+                .is_some_and(|(x, _)| x.iter().any(|x| x.columns().iter().any(|c| *c >= base)))
         }) {
             return Vec::new();
         }
@@ -381,8 +652,9 @@ impl Binder<'_> {
     }
 
     /// Takes pending subquery `k` out if it is an uncorrelated `x IN (SELECT ...)` that
-    /// [`Binder::semi_joinable`] listed: returns its distinct non-NULL values (one column)
-    /// and the comparison's two sides, `x` over `outer_scope` and the value over column 0.
+    /// [`Binder::semi_joinable`] listed: returns its distinct rows without a NULL (one column
+    /// per field of `x`) and the comparisons' two sides, `x` over `outer_scope` and the
+    /// values over the rows' columns.
     /// Joined on them, the values keep exactly the rows the IN accepts, so they can join
     /// among the FROM clause's relations, where the cheapest order applies them (TPC-H
     /// Q18's 57 orders before its 6 million line items). The caller renumbers the columns of
@@ -391,7 +663,7 @@ impl Binder<'_> {
         &mut self,
         k: usize,
         outer_scope: &Scope,
-    ) -> Result<Option<(Plan, Expr, Expr)>> {
+    ) -> Result<Option<InValues>> {
         let Some(p) = self.pending.get(k) else {
             return Ok(None);
         };
@@ -406,27 +678,31 @@ impl Binder<'_> {
             types: vec![],
         };
         let (lifted, _, _) = self.bind_lifted(&p, &no_outer, outer_scope)?;
-        let yty = y.ty();
+        let ytypes: Vec<SqlType> = y.iter().map(|y| y.ty()).collect();
         let values = distinct(Plan::Filter {
             input: Box::new(Plan::Project {
                 input: Box::new(lifted),
-                exprs: vec![y],
+                exprs: y,
             }),
-            predicate: is_null(col(0, yty), true),
+            predicate: no_nulls(&ytypes, 0),
         });
-        Ok(Some((values, x, col(0, yty))))
+        Ok(Some((values, x, columns_of(&ytypes, 0..ytypes.len()))))
     }
 
     /// The hidden FROM scope of an uncorrelated IN subquery's values (see
     /// [`Binder::take_uncorrelated_in`]).
-    pub(crate) fn in_values_scope(ty: SqlType) -> Scope {
+    pub(crate) fn in_values_scope(types: &[SqlType]) -> Scope {
         Scope {
-            columns: vec![ScopeColumn {
-                relation: None,
-                name: format!("{HIDDEN_PREFIX}in_values"),
-                ty,
-                origin: None,
-            }],
+            columns: types
+                .iter()
+                .enumerate()
+                .map(|(i, ty)| ScopeColumn {
+                    relation: None,
+                    name: format!("{HIDDEN_PREFIX}in_values{i}"),
+                    ty: *ty,
+                    origin: None,
+                })
+                .collect(),
             ..Default::default()
         }
     }
@@ -457,7 +733,20 @@ impl Binder<'_> {
     ) -> Result<()> {
         for k in 0..self.pending.len() {
             let mut keys = Vec::with_capacity(self.pending[k].correlated.len());
-            for &c in &self.pending[k].correlated {
+            for &c in &self.pending[k].correlated.clone() {
+                if let Some(a) = c.checked_sub(OUTER_AGGREGATE_MARK) {
+                    // The enclosing query's own aggregate: a column of its output.
+                    let agg = self.pending[k]
+                        .outer_aggs
+                        .get(a)
+                        .cloned()
+                        .ok_or_else(|| Error::Internal("outer aggregate".into()))?;
+                    match rewrite(&agg)? {
+                        Expr::Column { index, .. } => keys.push(index),
+                        _ => return Err(Error::Internal("outer aggregate column".into())),
+                    }
+                    continue;
+                }
                 let ty = scope.columns.get(c).map(|x| x.ty);
                 let found = ty.and_then(|ty| groups.iter().position(|g| *g == col(c, ty)));
                 let Some(i) = found else {
@@ -482,7 +771,8 @@ impl Binder<'_> {
             let p = &mut self.pending[k];
             p.keys = Some(keys);
             if let Some((x, y)) = p.in_sides.take() {
-                p.in_sides = Some((rewrite(&x)?, y));
+                let x = x.iter().map(&mut *rewrite).collect::<Result<_>>()?;
+                p.in_sides = Some((x, y));
             }
         }
         Ok(())
@@ -496,7 +786,7 @@ impl Binder<'_> {
             p.correlated.iter().all(|c| *c >= lw)
                 && p.in_sides
                     .as_ref()
-                    .is_none_or(|(x, _)| x.columns().iter().all(|c| *c >= lw))
+                    .is_none_or(|(x, _)| x.iter().all(|x| x.columns().iter().all(|c| *c >= lw)))
         });
         if !right_only {
             return false;
@@ -504,7 +794,8 @@ impl Binder<'_> {
         for p in &mut self.pending {
             p.keys = Some(p.correlated.iter().map(|c| c - lw).collect());
             if let Some((x, y)) = p.in_sides.take() {
-                p.in_sides = Some((x.map_columns(&|i| i - lw), y));
+                let x = x.iter().map(|x| x.map_columns(&|i| i - lw)).collect();
+                p.in_sides = Some((x, y));
             }
         }
         true
@@ -514,7 +805,7 @@ impl Binder<'_> {
     pub(crate) fn map_pending_columns(&mut self, f: &dyn Fn(&Expr) -> Expr) {
         for p in &mut self.pending {
             if let Some((x, y)) = p.in_sides.take() {
-                p.in_sides = Some((f(&x), y));
+                p.in_sides = Some((x.iter().map(f).collect(), y));
             }
         }
     }
@@ -540,9 +831,10 @@ impl Binder<'_> {
             position[k] = base + step;
             let width = base + step;
             let nd = p.correlated.len();
-            if nd > 0 {
-                // The outer input is both the domain's source and the join's left side: run it
-                // once.
+            let row_in = !as_semi && matches!(&p.kind, SubqueryKind::In(x) if x.len() > 1);
+            if nd > 0 || row_in {
+                // The outer input is both the domain's (or a row IN's possible matches')
+                // source and the join's left side: run it once.
                 plan = Plan::shared(plan);
             }
             let (lifted, ltypes, empty) = self.bind_lifted(p, &plan, outer_scope)?;
@@ -550,12 +842,17 @@ impl Binder<'_> {
                 return Err(Error::Internal("subquery output".into()));
             }
             // Outer-side keys: the correlation columns.
+            if p.keys.is_none() && !p.outer_aggs.is_empty() {
+                return Err(Error::Internal(
+                    "outer aggregate outside an aggregate".into(),
+                ));
+            }
             let outer_keys: Vec<Expr> = p
                 .key_columns()
                 .iter()
                 .zip(&p.correlated)
-                .map(|(k, c)| col(*k, outer_scope.columns[*c].ty))
-                .collect();
+                .map(|(k, c)| Ok(col(*k, p.correlated_type(*c, outer_scope)?)))
+                .collect::<Result<_>>()?;
             let nsel = ltypes.len() - nd;
             let lifted_keys = columns_of(&ltypes, nsel..nsel + nd);
             let join_as = |join_type: JoinType, left: Plan, right: Plan, left_keys: Vec<Expr>| {
@@ -672,11 +969,12 @@ impl Binder<'_> {
                     let Some((x, y)) = p.in_sides.clone() else {
                         return Err(Error::Internal("IN without comparison".into()));
                     };
-                    let yty = y.ty();
+                    let nf = x.len();
+                    let ytypes: Vec<SqlType> = y.iter().map(|y| y.ty()).collect();
                     let mut exprs = lifted_keys.clone();
-                    exprs.push(y);
+                    exprs.extend(y);
                     if as_semi {
-                        // Inner join with the distinct non-NULL values (per correlation
+                        // Inner join with the distinct rows without a NULL (per correlation
                         // value) on (correlation columns, x).
                         let values = Plan::Project {
                             input: Box::new(lifted),
@@ -684,10 +982,10 @@ impl Binder<'_> {
                         };
                         let matches = distinct(Plan::Filter {
                             input: Box::new(values),
-                            predicate: is_null(col(nd, yty), true),
+                            predicate: no_nulls(&ytypes, nd),
                         });
                         let mut keys = outer_keys.clone();
-                        keys.push(x);
+                        keys.extend(x);
                         let joined = join_as(JoinType::Inner, plan, matches, keys);
                         let jtypes = joined.types();
                         plan = Plan::Project {
@@ -700,46 +998,55 @@ impl Binder<'_> {
                         };
                         continue;
                     }
-                    // Read twice below (matches and counts): run it once.
+                    // Read more than once below (matches, counts, possible matches): run it
+                    // once.
                     let values = Plan::shared(Plan::Project {
                         input: Box::new(lifted),
                         exprs,
                     });
-                    // Distinct non-NULL values per domain value, joined on (domain, x).
+                    let vtypes = values.types();
+                    let ys = columns_of(&vtypes, nd..nd + nf);
+                    // Distinct rows without a NULL per domain value, joined on (domain, x).
                     let matches = Plan::Project {
                         input: Box::new(distinct(Plan::Filter {
                             input: Box::new(values.clone()),
-                            predicate: is_null(col(nd, yty), true),
+                            predicate: no_nulls(&ytypes, nd),
                         })),
                         exprs: {
                             let mut e = lifted_keys_at(&ltypes, nsel, nd);
-                            e.push(col(nd, yty));
+                            e.extend(ys.iter().cloned());
                             e.push(bool_lit(Some(true)));
                             e
                         },
                     };
                     let mut keys = outer_keys.clone();
-                    keys.push(x.clone());
-                    let joined = join(plan, matches, keys);
-                    let marker = col(width + nd + 1, SqlType::Boolean);
+                    keys.extend(x.iter().cloned());
+                    let outer = plan.clone();
+                    let mut joined = join(plan, matches, keys);
+                    let marker = col(width + nd + nf, SqlType::Boolean);
                     // Rows and non-NULL values per domain value.
+                    let mut aggs = vec![AggCall::new(
+                        AggFunc::CountStar,
+                        None,
+                        false,
+                        SqlType::BigInt,
+                    )];
+                    if nf == 1 {
+                        aggs.push(AggCall::new(
+                            AggFunc::Count,
+                            Some(ys[0].clone()),
+                            false,
+                            SqlType::BigInt,
+                        ));
+                    }
                     let counts = Plan::Aggregate {
-                        input: Box::new(values),
+                        input: Box::new(values.clone()),
                         groups: lifted_keys_at(&ltypes, nsel, nd),
-                        aggs: vec![
-                            AggCall::new(AggFunc::CountStar, None, false, SqlType::BigInt),
-                            AggCall::new(
-                                AggFunc::Count,
-                                Some(col(nd, yty)),
-                                false,
-                                SqlType::BigInt,
-                            ),
-                        ],
+                        aggs,
                     };
-                    let joined = join(joined, counts, outer_keys);
-                    let w1 = width + nd + 2;
+                    joined = join(joined, counts, outer_keys.clone());
+                    let w1 = width + nd + nf + 1;
                     let n = col(w1 + nd, SqlType::BigInt);
-                    let ny = col(w1 + nd + 1, SqlType::BigInt);
                     let zero = Expr::literal(Datum::Int(0), SqlType::BigInt);
                     let cmp = |op, a: Expr, b: Expr| Expr::Binary {
                         op,
@@ -747,14 +1054,30 @@ impl Binder<'_> {
                         right: Box::new(b),
                         ty: SqlType::Boolean,
                     };
+                    let mut whens = vec![
+                        (is_null(marker, true), bool_lit(Some(true))),
+                        (is_null(n.clone(), false), bool_lit(Some(false))),
+                        (cmp(BinaryOp::Eq, n.clone(), zero), bool_lit(Some(false))),
+                    ];
+                    if nf == 1 {
+                        let ny = col(w1 + nd + 1, SqlType::BigInt);
+                        whens.push((is_null(x[0].clone(), false), bool_lit(None)));
+                        whens.push((cmp(BinaryOp::Lt, ny, n), bool_lit(None)));
+                    } else {
+                        // A row is NULL when no row equals it but one has no unequal
+                        // field: each field pair equal or NULL on a side.
+                        let w2 = w1 + nd + 1;
+                        let possible = possible_row_matches(outer, &outer_keys, &x, values, nd);
+                        joined = join(joined, possible, {
+                            let mut k = outer_keys;
+                            k.extend(x);
+                            k
+                        });
+                        let maybe = col(w2 + nd + nf, SqlType::Boolean);
+                        whens.push((is_null(maybe, true), bool_lit(None)));
+                    }
                     let value = Expr::Case {
-                        whens: vec![
-                            (is_null(marker, true), bool_lit(Some(true))),
-                            (is_null(n.clone(), false), bool_lit(Some(false))),
-                            (cmp(BinaryOp::Eq, n.clone(), zero), bool_lit(Some(false))),
-                            (is_null(x, false), bool_lit(None)),
-                            (cmp(BinaryOp::Lt, ny, n), bool_lit(None)),
-                        ],
+                        whens,
                         otherwise: Some(Box::new(bool_lit(Some(false)))),
                         ty: SqlType::Boolean,
                     };
@@ -798,6 +1121,17 @@ impl Binder<'_> {
         span: Span,
     ) -> Result<Expr> {
         use ast::BinaryOperator as B;
+        if crate::planner::rows::row_fields(left).is_some() {
+            return Err(Error::Unsupported {
+                message: format!(
+                    "a row with operator {op} and {} (SELECT ...) is not supported yet",
+                    if all { "ALL" } else { "ANY" }
+                ),
+            });
+        }
+        if matches!(op, B::Eq | B::NotEq) {
+            return self.bind_quantified_equality(left, query, all, scope, agg, span);
+        }
         let (symbol, greater) = match op {
             B::Gt => (">", true),
             B::GtEq => (">=", true),
@@ -832,6 +1166,57 @@ impl Binder<'_> {
         };
         let mut case = parse_template(&text)?;
         let parts = [rows, extreme, values];
+        let _ = ast::visit_expressions_mut(&mut case, |e| {
+            match e {
+                ast::Expr::Identifier(id) if id.value == "?quantified" => *e = left.clone(),
+                ast::Expr::Subquery(q) => {
+                    if let Some(k) = template_slot(q) {
+                        *e = ast::Expr::Subquery(Box::new(parts[k].clone()));
+                    }
+                }
+                _ => {}
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        self.bind_expr(&case, scope, agg)
+    }
+}
+
+impl Binder<'_> {
+    /// `x = ALL (SELECT s ...)` and `x <> ANY (SELECT s ...)` (`x = ANY` and `x <> ALL` are
+    /// IN and NOT IN): as [`Binder::bind_quantified`], over the subquery's row count, its
+    /// smallest and largest values and its count of non-NULL values. Every non-NULL value
+    /// equals `x` exactly when the smallest and the largest do.
+    fn bind_quantified_equality(
+        &mut self,
+        left: &ast::Expr,
+        query: &ast::Query,
+        all: bool,
+        scope: &Scope,
+        agg: AggContext,
+        span: Span,
+    ) -> Result<Expr> {
+        let position = self.position(span);
+        let rows = aggregate_query(query, "count(*)", position)?;
+        let min = aggregate_query(query, "min(0)", position)?;
+        let values = aggregate_query(query, "count(0)", position)?;
+        let max = aggregate_query(query, "max(0)", position)?;
+        let x = "\"?quantified\"";
+        // Whether some non-NULL value differs from x, for a non-NULL x.
+        let differs =
+            format!("(SELECT 1) IS NOT NULL AND NOT ({x} = (SELECT 1) AND {x} = (SELECT 3))");
+        let (empty, found) = if all {
+            ("true", "false")
+        } else {
+            ("false", "true")
+        };
+        let text = format!(
+            "CASE WHEN (SELECT 0) = 0 THEN {empty} WHEN {x} IS NULL THEN NULL \
+             WHEN {differs} THEN {found} WHEN (SELECT 2) < (SELECT 0) THEN NULL \
+             ELSE NOT {found} END"
+        );
+        let mut case = parse_template(&text)?;
+        let parts = [rows, min, values, max];
         let _ = ast::visit_expressions_mut(&mut case, |e| {
             match e {
                 ast::Expr::Identifier(id) if id.value == "?quantified" => *e = left.clone(),

@@ -5,6 +5,7 @@
 
 use basalt_storage::SqlType;
 use sqlparser::ast::{self, Spanned};
+use sqlparser::tokenizer::Span;
 
 use crate::error::{Error, Result};
 use crate::planner::bind::{normalize_ident, AggContext, Binder, Scope};
@@ -605,7 +606,11 @@ impl Binder<'_> {
             }
             (SqlType::Real | SqlType::Double, o) if o.is_numeric() => Some(SqlType::Double),
             (
-                SqlType::Date | SqlType::Timestamp | SqlType::Timestamptz | SqlType::Interval,
+                SqlType::Date
+                | SqlType::Time
+                | SqlType::Timestamp
+                | SqlType::Timestamptz
+                | SqlType::Interval,
                 SqlType::Interval,
             ) => Some(key_ty),
             _ => None,
@@ -650,6 +655,9 @@ impl Binder<'_> {
             });
         }
         let negative = match &value {
+            // TIME's offsets use the interval's time of day only (PostgreSQL's
+            // in_range_time_interval).
+            Datum::Interval(v) if key_ty == SqlType::Time => v.micros < 0,
             Datum::Int(v) => *v < 0,
             Datum::Decimal(v, _) => *v < 0,
             Datum::Float(v) => *v < 0.0,
@@ -660,6 +668,9 @@ impl Binder<'_> {
             return Err(Error::InvalidFrameOffset {
                 message: "invalid preceding or following size in window function".into(),
             });
+        }
+        if let (SqlType::Time, Datum::Interval(v)) = (key_ty, &value) {
+            return self.time_range_offset(key, v.micros, preceding, value.clone(), span);
         }
         // The offset's own type where it is exact (an INTERVAL, a NUMERIC or an integer
         // next to a NUMERIC key), the comparison type otherwise.
@@ -690,6 +701,55 @@ impl Binder<'_> {
             column
         } else {
             self.cast(column, bound.ty(), false, span)?
+        };
+        let range = RangeBound {
+            key: key_expr,
+            bound,
+        };
+        Ok((
+            if preceding {
+                FrameBound::Preceding(value)
+            } else {
+                FrameBound::Following(value)
+            },
+            Some(range),
+        ))
+    }
+}
+
+impl Binder<'_> {
+    /// A RANGE offset over a TIME key: as PostgreSQL's in_range_time_interval, the bound is
+    /// the key moved by the offset's time of day (its months and days ignored), without
+    /// wrapping around midnight, so a frame never reaches past 00:00 or 24:00. Key and bound
+    /// compare as seconds since midnight, `extract(epoch from key)`, exact to the
+    /// microsecond.
+    fn time_range_offset(
+        &mut self,
+        key: &SortKey,
+        micros: i64,
+        preceding: bool,
+        value: Datum,
+        span: Span,
+    ) -> Result<(FrameBound, Option<RangeBound>)> {
+        let column = Expr::Column {
+            index: 0,
+            ty: SqlType::Time,
+        };
+        let seconds = self.extract("epoch", column, span)?;
+        let offset = Expr::literal(
+            Datum::Decimal(i128::from(micros), 6),
+            crate::types::numeric(6),
+        );
+        let op = if preceding != key.descending {
+            BinaryOp::Sub
+        } else {
+            BinaryOp::Add
+        };
+        let bound = self.binary(op, seconds.clone(), offset, span)?;
+        let key_expr = if bound.ty() == seconds.ty() {
+            seconds
+        } else {
+            self.cast(seconds, bound.ty(), false, span)?
         };
         let range = RangeBound {
             key: key_expr,
