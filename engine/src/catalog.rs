@@ -3880,6 +3880,30 @@ pub(crate) fn function(
             "has_table_privilege" | "has_schema_privilege" | "has_database_privilege",
             [_, _] | [_, _, _],
         ) => privilege_function(binder, name, &args, span).map(Ok),
+        ("has_column_privilege", [_, _, _] | [_, _, _, _]) => {
+            column_privilege(binder, &args, span).map(Ok)
+        }
+        ("has_function_privilege", [_, _] | [_, _, _]) => {
+            function_privilege(binder, &args, span).map(Ok)
+        }
+        // `to_regclass('x')` and the like: the reg* cast of a name, or NULL where the cast
+        // would fail because nothing has that name.
+        ("to_regclass" | "to_regtype" | "to_regproc" | "to_regnamespace" | "to_regrole", [arg])
+            if arg.ty().is_string() || matches!(arg, Expr::Literal { unknown: true, .. }) =>
+        {
+            let kind = &name["to_".len()..];
+            match reg_cast(binder, arg.clone(), kind, span) {
+                Err(
+                    Error::UndefinedTable { .. }
+                    | Error::UndefinedType { .. }
+                    | Error::UndefinedFunction { .. }
+                    | Error::AmbiguousFunction { .. }
+                    | Error::UndefinedSchema { .. }
+                    | Error::UndefinedRole { .. },
+                ) => Ok(Ok(Expr::literal(Datum::Null, SqlType::Integer))),
+                other => other.map(Ok),
+            }
+        }
         // Every type and function lives in pg_catalog, which is on every search path first.
         ("pg_type_is_visible", [arg]) => Ok(Ok(oid_lookup(
             binder,
@@ -4220,6 +4244,161 @@ fn privilege_objects(binder: &Binder<'_>, name: &str) -> Vec<(String, i64)> {
     }
 }
 
+/// The words of a constant privilege string (`'SELECT, UPDATE WITH GRANT OPTION'`), upper
+/// case, each checked against `allowed`; `None` when the privileges are not a constant string.
+fn privilege_words(
+    binder: &Binder<'_>,
+    privileges: &Expr,
+    allowed: &[&str],
+) -> Result<Option<Vec<String>>> {
+    let Expr::Literal {
+        value: Datum::Text(text),
+        ..
+    } = binder.coerce_unknown(privileges.clone(), SqlType::Text)?
+    else {
+        return Ok(None);
+    };
+    let mut words = Vec::new();
+    for word in text.split(',') {
+        let word = word.trim().to_ascii_uppercase();
+        let word = word
+            .strip_suffix(" WITH GRANT OPTION")
+            .unwrap_or(&word)
+            .to_owned();
+        if !allowed.contains(&word.as_str()) {
+            return Err(Error::InvalidParameter {
+                message: format!("unrecognized privilege type: \"{word}\""),
+            });
+        }
+        words.push(word);
+    }
+    Ok(Some(words))
+}
+
+/// `has_column_privilege([user,] table, column, privilege)`. Basalt grants privileges on
+/// whole tables only, so a role holds a column privilege exactly when it holds the privilege
+/// on the table: the answer is `has_table_privilege`'s, once the column is known to exist (a
+/// constant name that is no column of a constant table is 42703, as in PostgreSQL) and the
+/// privilege is one columns have (SELECT, INSERT, UPDATE, REFERENCES).
+fn column_privilege(binder: &Binder<'_>, args: &[Expr], span: Span) -> Result<Expr> {
+    let column_at = args.len() - 2;
+    let table_at = column_at - 1;
+    privilege_words(
+        binder,
+        &args[args.len() - 1],
+        &["SELECT", "INSERT", "UPDATE", "REFERENCES"],
+    )?;
+    let column = binder.coerce_unknown(args[column_at].clone(), SqlType::Text)?;
+    if matches!(
+        column,
+        Expr::Literal {
+            value: Datum::Null,
+            ..
+        }
+    ) {
+        return Ok(Expr::literal(Datum::Null, SqlType::Boolean));
+    }
+    let table = binder.coerce_unknown(args[table_at].clone(), SqlType::Text)?;
+    if let (
+        Expr::Literal {
+            value: Datum::Text(table),
+            ..
+        },
+        Expr::Literal {
+            value: Datum::Text(column),
+            ..
+        },
+    ) = (&table, &column)
+    {
+        let (schema, name) = match table.split_once('.') {
+            Some((s, n)) => (s.to_owned(), n.to_owned()),
+            None => (binder.resolve_unqualified(table), table.clone()),
+        };
+        let found = relations(binder.catalog)
+            .into_iter()
+            .find(|r| {
+                (r.schema == schema || (r.schema == "pg_catalog" && !table.contains('.')))
+                    && r.name == name
+            })
+            .map(|r| r.columns.iter().any(|(c, _, _)| c == column));
+        if found == Some(false) {
+            return Err(Error::UndefinedColumnMessage {
+                message: format!("column \"{column}\" of relation \"{name}\" does not exist"),
+                position: None,
+            });
+        }
+    }
+    let mut table_args = args.to_vec();
+    table_args.remove(column_at);
+    privilege_function(binder, "has_table_privilege", &table_args, span)
+}
+
+/// `has_function_privilege([user,] function, 'EXECUTE')`: every role may execute every
+/// function Basalt has (PostgreSQL grants EXECUTE to PUBLIC), so the answer is true for a
+/// function that exists: a constant signature such as `'now()'` whose name is a function of
+/// `pg_proc` (else 42883), or an OID of one (else NULL).
+fn function_privilege(binder: &Binder<'_>, args: &[Expr], span: Span) -> Result<Expr> {
+    privilege_words(binder, &args[args.len() - 1], &["EXECUTE"])?;
+    if let [user, _, _] = args {
+        if let Expr::Literal {
+            value: Datum::Text(role),
+            ..
+        } = binder.coerce_unknown(user.clone(), SqlType::Text)?
+        {
+            if role != OWNER && crate::security::role_oid(&binder.catalog.security, &role).is_none()
+            {
+                return Err(Error::UndefinedRole { name: role });
+            }
+        }
+    }
+    let function = &args[args.len() - 2];
+    let lit_true = || Expr::literal(Datum::Boolean(true), SqlType::Boolean);
+    let null = || Expr::literal(Datum::Null, SqlType::Boolean);
+    if function.ty().is_string() || matches!(function, Expr::Literal { unknown: true, .. }) {
+        return match binder.coerce_unknown(function.clone(), SqlType::Text)? {
+            Expr::Literal {
+                value: Datum::Text(signature),
+                ..
+            } => {
+                let name = signature
+                    .split('(')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .trim_start_matches("pg_catalog.")
+                    .to_ascii_lowercase();
+                let known = signature.contains('(')
+                    && (procs::procs().any(|p| p.name == name)
+                        || TYPE_IO_PROCS.iter().any(|(_, p)| *p == name));
+                if known {
+                    Ok(lit_true())
+                } else {
+                    Err(Error::UndefinedFunction {
+                        message: format!("function \"{signature}\" does not exist"),
+                        position: None,
+                    })
+                }
+            }
+            Expr::Literal {
+                value: Datum::Null, ..
+            } => Ok(null()),
+            _ => Err(constant_needed("has_function_privilege")),
+        };
+    }
+    let oids: std::collections::BTreeSet<u64> = procs::procs()
+        .map(|p| p.oid)
+        .chain(TYPE_IO_PROCS.iter().map(|(oid, _)| *oid))
+        .filter_map(|oid| u64::try_from(oid).ok())
+        .collect();
+    oid_lookup(
+        binder,
+        function,
+        oids.into_iter().map(|oid| (oid, lit_true())),
+        null(),
+        span,
+    )
+}
+
 /// [`privilege_function`] for a constant object.
 fn constant_privilege(binder: &Binder<'_>, name: &str, args: &[Expr]) -> Result<Expr> {
     use basalt_storage::security::GrantObject;
@@ -4519,16 +4698,31 @@ pub(crate) fn reg_cast(binder: &Binder<'_>, value: Expr, kind: &str, span: Span)
                 }
             }
             _ => {
-                let wanted = name.trim();
-                let wanted = wanted.strip_prefix("pg_catalog.").unwrap_or(wanted);
-                TYPE_IO_PROCS
+                let wanted = name.trim().to_ascii_lowercase();
+                let wanted = wanted.strip_prefix("pg_catalog.").unwrap_or(&wanted);
+                // A type's I/O function, or a function of pg_proc with that name, which must
+                // be the only one (PostgreSQL's regproc names no overloaded function).
+                let overloads: std::collections::BTreeSet<i64> = TYPE_IO_PROCS
                     .iter()
-                    .find(|(_, proc)| *proc == wanted)
+                    .filter(|(_, proc)| *proc == wanted)
                     .map(|(oid, _)| *oid)
-                    .ok_or_else(|| Error::UndefinedFunction {
-                        message: format!("function \"{name}\" does not exist"),
-                        position,
-                    })?
+                    .chain(procs::procs().filter(|p| p.name == wanted).map(|p| p.oid))
+                    .collect();
+                match overloads.len() {
+                    0 => {
+                        return Err(Error::UndefinedFunction {
+                            message: format!("function \"{name}\" does not exist"),
+                            position,
+                        })
+                    }
+                    1 => overloads.into_iter().next().unwrap_or_default(),
+                    _ => {
+                        return Err(Error::AmbiguousFunction {
+                            message: format!("more than one function named \"{name}\""),
+                            position,
+                        })
+                    }
+                }
             }
         };
         return Ok(lit_int(oid));
@@ -4576,11 +4770,18 @@ pub(crate) fn reg_cast(binder: &Binder<'_>, value: Expr, kind: &str, span: Span)
                     .map(|r| (i64::from(r.oid), quote_ident(&r.name))),
             )
             .collect(),
-        // Only the types' I/O functions have OIDs; 0 prints as `-`, as PostgreSQL's
-        // regproc does.
-        _ => std::iter::once((0, "-".to_owned()))
-            .chain(TYPE_IO_PROCS.iter().map(|(oid, n)| (*oid, (*n).to_owned())))
-            .collect(),
+        // The types' I/O functions and the functions of pg_proc; 0 prints as `-`, as
+        // PostgreSQL's regproc does.
+        _ => {
+            let mut all: std::collections::BTreeMap<i64, String> = TYPE_IO_PROCS
+                .iter()
+                .map(|(oid, n)| (*oid, (*n).to_owned()))
+                .collect();
+            for p in procs::procs() {
+                all.entry(p.oid).or_insert_with(|| p.name.to_owned());
+            }
+            std::iter::once((0, "-".to_owned())).chain(all).collect()
+        }
     };
     let mut whens = Vec::with_capacity(names.len());
     for (oid, name) in names {
