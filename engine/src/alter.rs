@@ -15,7 +15,8 @@
 //! Views keep their query as SQL text and bind it each time they are read. Renaming a table
 //! rewrites the text of the schema-bound views that read it to the new name (`views::follow`),
 //! as PostgreSQL's views, bound trees, follow a rename; it is refused (2BP01) only where a view
-//! would no longer bind. Renaming a column such a view reads is refused (2BP01) with a hint.
+//! would no longer bind. Renaming a column such a view reads gives the view's FROM items a
+//! column alias list with the old names (`FROM t AS t (a, b)`), so it keeps binding.
 //! Late-binding views (`WITH NO SCHEMA BINDING`) depend on nothing and are not checked.
 
 use std::ops::ControlFlow;
@@ -261,10 +262,31 @@ impl Session {
                         relation: name,
                     });
                 }
-                refuse_if_views_read(&manifest, table, Some(&from))?;
+                // The views over the table keep the old name through a column alias list, if
+                // each still binds.
+                let old_columns: Vec<String> =
+                    def.columns[..=at].iter().map(|c| c.name.clone()).collect();
+                if crate::views::follow_column(
+                    &mut objects,
+                    table_id,
+                    (&schema, &name),
+                    &old_columns,
+                )
+                .is_err()
+                {
+                    refuse_if_views_read(&manifest, table, Some(&from))?;
+                }
                 def.columns[at].name = to.clone();
                 rename_key_columns(&mut def, &from, &to);
                 rename_object_columns(&mut objects, table_id, &from, &to);
+                let mut after = (*manifest).clone();
+                if let Some(t) = after.tables.iter_mut().find(|t| t.id == table_id) {
+                    t.def = def.clone();
+                }
+                after.objects = objects.clone();
+                if !self.views_broken_by(&after, table_id, &info).is_empty() {
+                    refuse_if_views_read(&manifest, table, Some(&from))?;
+                }
             }
             Action::OwnerTo(owner) => {
                 let oid = self.owner_role_oid(&manifest.security, &owner)?;

@@ -1,4 +1,5 @@
-//! Views that follow a relation renamed or moved to another schema.
+//! Views that follow a relation renamed or moved to another schema, or a table's column
+//! renamed.
 //!
 //! PostgreSQL's views hold their relations by OID, so ALTER TABLE / ALTER VIEW ... RENAME TO
 //! and SET SCHEMA leave them working and `pg_get_viewdef` shows the new name. Basalt keeps a
@@ -6,15 +7,20 @@
 //! naming the relation (`t`, `s.t` or `dev.s.t`) names it by its new name, schema-qualified
 //! when the schema changed; a FROM item whose bare name changes keeps the old name as its
 //! alias when it had none, so column references such as `t.x` still bind; and three-part
-//! column references `s.t.x` follow too. The caller binds the rewritten views against the
-//! changed catalog and refuses the change (2BP01, as before) if one no longer binds, and a
-//! view in which a WITH query of the relation's bare name could hide it is not rewritten.
+//! column references `s.t.x` follow too. A column rename gives each FROM item naming the
+//! table a column alias list with the old names of its columns up to the renamed one
+//! (`FROM t AS t (a, b)`), so the view's references to the old name keep binding. The
+//! caller binds the rewritten views against the changed catalog and refuses the change
+//! (2BP01, as before) if one no longer binds, and a view in which a WITH query of the
+//! relation's bare name could hide it is not rewritten.
 //!
 //! ```text
 //!   CREATE VIEW v AS SELECT t.x FROM t          ALTER TABLE t RENAME TO u
 //!   -> SELECT t.x FROM u AS t
 //!   CREATE VIEW w AS SELECT x FROM s1.t         ALTER TABLE s1.t SET SCHEMA s2
 //!   -> SELECT x FROM s2.t
+//!   CREATE VIEW c AS SELECT b FROM t            ALTER TABLE t RENAME COLUMN b TO c
+//!   -> SELECT b FROM t AS t (a, b)
 //! ```
 
 use std::ops::ControlFlow;
@@ -38,13 +44,40 @@ pub(crate) fn follow_relation(
     id: u64,
     rename: Rename<'_>,
 ) -> Result<(), String> {
+    follow(objects, id, rename, None)
+}
+
+/// Rewrites, in `objects`, the query of every schema-bound view that reads table `id`
+/// (`schema.name`) for a rename of one of its columns: each FROM item naming the table gets
+/// a column alias list that gives the table's columns up to the renamed one their old names
+/// (`FROM t AS t (a, b)`), so the view's references keep binding. `old_columns` are the
+/// table's column names before the rename, up to and including the renamed one.
+pub(crate) fn follow_column(
+    objects: &mut Objects,
+    id: u64,
+    table: (&str, &str),
+    old_columns: &[String],
+) -> Result<(), String> {
+    let rename = Rename {
+        from: table,
+        to: table,
+    };
+    follow(objects, id, rename, Some(old_columns))
+}
+
+fn follow(
+    objects: &mut Objects,
+    id: u64,
+    rename: Rename<'_>,
+    old_columns: Option<&[String]>,
+) -> Result<(), String> {
     let readers: Vec<u64> = objects
         .dependents(id)
         .filter(|v| v.schema_binding)
         .map(|v| v.id)
         .collect();
     for view in objects.views.iter_mut().filter(|v| readers.contains(&v.id)) {
-        match rewrite(&view.query, rename) {
+        match rewrite(&view.query, rename, old_columns) {
             Some(query) => view.query = query,
             None => return Err(view.name.clone()),
         }
@@ -52,8 +85,9 @@ pub(crate) fn follow_relation(
     Ok(())
 }
 
-/// `query` naming the relation by its new name, or `None` when that cannot be done safely.
-fn rewrite(query: &str, rename: Rename<'_>) -> Option<String> {
+/// `query` naming the relation by its new name (or, with `old_columns`, its columns by their
+/// old names), or `None` when that cannot be done safely.
+fn rewrite(query: &str, rename: Rename<'_>, old_columns: Option<&[String]>) -> Option<String> {
     let statements = crate::parse::parse(query).ok()?;
     let [ast::Statement::Query(mut query)] = <[ast::Statement; 1]>::try_from(statements).ok()?
     else {
@@ -61,6 +95,7 @@ fn rewrite(query: &str, rename: Rename<'_>) -> Option<String> {
     };
     let mut rewriter = Rewriter {
         rename,
+        old_columns,
         with_names: Vec::new(),
         blocked: false,
     };
@@ -70,6 +105,8 @@ fn rewrite(query: &str, rename: Rename<'_>) -> Option<String> {
 
 struct Rewriter<'a> {
     rename: Rename<'a>,
+    /// For a column rename: the old names of the table's columns up to the renamed one.
+    old_columns: Option<&'a [String]>,
     /// The names of the WITH queries seen so far (of enclosing and earlier queries).
     with_names: Vec<String>,
     /// Set when an unqualified name could mean a WITH query as well as the relation.
@@ -80,7 +117,7 @@ impl Rewriter<'_> {
     /// Whether the bare name changes (a rename, not a move), so a FROM item keeps the old
     /// name as its alias.
     fn keeps_alias(&self) -> bool {
-        self.rename.from.1 != self.rename.to.1
+        self.rename.from.1 != self.rename.to.1 || self.old_columns.is_some()
     }
 }
 
@@ -144,6 +181,24 @@ impl VisitorMut for Rewriter<'_> {
             }
             _ => return ControlFlow::Continue(()),
         };
+        if let Some(old) = self.old_columns {
+            let alias = alias.get_or_insert_with(|| ast::TableAlias {
+                explicit: true,
+                name: ident(from.1),
+                columns: Vec::new(),
+                at: None,
+            });
+            // Columns the alias already names keep their alias; the rest up to the renamed
+            // one get their old names.
+            let named = alias.columns.len();
+            alias
+                .columns
+                .extend(old.iter().skip(named).map(|c| ast::TableAliasColumnDef {
+                    name: ident(c),
+                    data_type: None,
+                }));
+            return ControlFlow::Continue(());
+        }
         *name = if qualified || from.0 != to.0 {
             object_name(&[to.0, to.1])
         } else {
@@ -186,7 +241,47 @@ mod tests {
     use super::*;
 
     fn follow(query: &str, from: (&str, &str), to: (&str, &str)) -> Option<String> {
-        rewrite(query, Rename { from, to })
+        rewrite(query, Rename { from, to }, None)
+    }
+
+    fn follow_columns(query: &str, table: (&str, &str), old: &[&str]) -> Option<String> {
+        let old: Vec<String> = old.iter().map(|c| (*c).to_owned()).collect();
+        rewrite(
+            query,
+            Rename {
+                from: table,
+                to: table,
+            },
+            Some(&old),
+        )
+    }
+
+    // A column rename gives the table's FROM items a column alias list with the old names,
+    // extending a list the view already had.
+    #[test]
+    fn columns_keep_their_old_names_through_an_alias_list() {
+        assert_eq!(
+            follow_columns(
+                "SELECT t.b FROM t WHERE a > 0",
+                ("public", "t"),
+                &["a", "b"]
+            )
+            .as_deref(),
+            Some("SELECT t.b FROM t AS t (a, b) WHERE a > 0")
+        );
+        assert_eq!(
+            follow_columns(
+                "SELECT x FROM public.t AS q (x)",
+                ("public", "t"),
+                &["a", "b"]
+            )
+            .as_deref(),
+            Some("SELECT x FROM public.t AS q (x, b)")
+        );
+        assert_eq!(
+            follow_columns("SELECT public.t.a FROM public.t", ("public", "t"), &["a"]).as_deref(),
+            Some("SELECT t.a FROM public.t AS t (a)")
+        );
     }
 
     // A rename keeps the old name as the FROM item's alias; a move qualifies the name.
