@@ -12,9 +12,11 @@
 //! Every change goes through the session's transaction, so ROLLBACK undoes it and a
 //! concurrent writer of the same table makes the later commit fail with 40001.
 //!
-//! Views keep their query as SQL text and bind it each time they are read, so renaming a
-//! table or a column a schema-bound view reads would break the view; that is refused (2BP01)
-//! with a hint, where PostgreSQL, which keeps views as bound trees, follows the rename.
+//! Views keep their query as SQL text and bind it each time they are read. Renaming a table
+//! rewrites the text of the schema-bound views that read it to the new name (`views::follow`),
+//! as PostgreSQL's views, bound trees, follow a rename; it is refused (2BP01) only where a view
+//! would no longer bind. Renaming a column such a view reads gives the view's FROM items a
+//! column alias list with the old names (`FROM t AS t (a, b)`), so it keeps binding.
 //! Late-binding views (`WITH NO SCHEMA BINDING`) depend on nothing and are not checked.
 
 use std::ops::ControlFlow;
@@ -222,7 +224,6 @@ impl Session {
         let mut objects = manifest.objects.clone();
         match action {
             Action::RenameTable(new_name) => {
-                refuse_if_views_read(&manifest, table, None)?;
                 if manifest.table(&schema, &new_name).is_some()
                     || manifest.objects.view(&schema, &new_name).is_some()
                     || manifest.objects.index(&schema, &new_name).is_some()
@@ -230,7 +231,23 @@ impl Session {
                 {
                     return Err(Error::DuplicateTable { name: new_name });
                 }
-                def.name = new_name;
+                // The views over the table follow it to its new name, if each still binds.
+                let rename = crate::views::Rename {
+                    from: (&schema, &name),
+                    to: (&schema, &new_name),
+                };
+                if crate::views::follow_relation(&mut objects, table_id, rename).is_err() {
+                    refuse_if_views_read(&manifest, table, None)?;
+                }
+                def.name.clone_from(&new_name);
+                let mut after = (*manifest).clone();
+                if let Some(t) = after.tables.iter_mut().find(|t| t.id == table_id) {
+                    t.def = def.clone();
+                }
+                after.objects = objects.clone();
+                if !self.views_broken_by(&after, table_id, &info).is_empty() {
+                    refuse_if_views_read(&manifest, table, None)?;
+                }
             }
             Action::RenameColumn { from, to } => {
                 let Some(at) = def.column_index(&from) else {
@@ -245,10 +262,31 @@ impl Session {
                         relation: name,
                     });
                 }
-                refuse_if_views_read(&manifest, table, Some(&from))?;
+                // The views over the table keep the old name through a column alias list, if
+                // each still binds.
+                let old_columns: Vec<String> =
+                    def.columns[..=at].iter().map(|c| c.name.clone()).collect();
+                if crate::views::follow_column(
+                    &mut objects,
+                    table_id,
+                    (&schema, &name),
+                    &old_columns,
+                )
+                .is_err()
+                {
+                    refuse_if_views_read(&manifest, table, Some(&from))?;
+                }
                 def.columns[at].name = to.clone();
                 rename_key_columns(&mut def, &from, &to);
                 rename_object_columns(&mut objects, table_id, &from, &to);
+                let mut after = (*manifest).clone();
+                if let Some(t) = after.tables.iter_mut().find(|t| t.id == table_id) {
+                    t.def = def.clone();
+                }
+                after.objects = objects.clone();
+                if !self.views_broken_by(&after, table_id, &info).is_empty() {
+                    refuse_if_views_read(&manifest, table, Some(&from))?;
+                }
             }
             Action::OwnerTo(owner) => {
                 let oid = self.owner_role_oid(&manifest.security, &owner)?;
@@ -920,7 +958,8 @@ fn schema_target(manifest: &Manifest, actor: &Actor, name: &str) -> Result<(u64,
 }
 
 /// Refuses (2BP01) to rename `table`, or its column `column`, while a schema-bound view reads
-/// it: the view's text would no longer bind.
+/// it: the view's text would no longer bind. (A renamed table's views follow it where they
+/// can: see `views::follow`.)
 fn refuse_if_views_read(
     manifest: &Manifest,
     table: &TableMeta,

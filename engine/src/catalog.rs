@@ -3,7 +3,9 @@
 //! `svv_table_info` and `stv_blocklist`, `pg_cursors` (the session's open cursors), and
 //! `information_schema.schemata`, `tables` and `columns`, and `pg_stats`; the constraints in
 //! `pg_constraint` and `information_schema.table_constraints`, `key_column_usage`,
-//! `referential_constraints` and `constraint_column_usage`. `stv_blocklist`
+//! `referential_constraints` and `constraint_column_usage`; the sessions (`pg_stat_activity`,
+//! `stv_sessions`, `stv_recents`, from `sessions.rs`), `sys_query_history` (STL_QUERY's
+//! rows) and Redshift's `svv_tables` and `svv_columns`. `stv_blocklist`
 //! reads more than the manifest: the block zone maps in the segment footers, through the
 //! store; `pg_stats`, `pg_class.reltuples` and `svv_table_info.stats_off` read ANALYZE's
 //! statistics, which the store keeps beside the manifests (so they are not part of the
@@ -794,6 +796,131 @@ const CATALOGS: &[Catalog] = &[
             ("exec_time", BIGINT),
             ("username", TEXT),
             ("querytxt", TEXT),
+        ],
+    },
+    // The open sessions, one row each (`sessions.rs`), with PostgreSQL 15's columns but
+    // client_addr, client_hostname, client_port, wait_event_type, wait_event, backend_xid and
+    // backend_xmin.
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_stat_activity",
+        oid: 12_050,
+        view: true,
+        columns: &[
+            ("datid", INT),
+            ("datname", TEXT),
+            ("pid", INT),
+            ("leader_pid", INT),
+            ("usesysid", INT),
+            ("usename", TEXT),
+            ("application_name", TEXT),
+            ("backend_start", SqlType::Timestamptz),
+            ("xact_start", SqlType::Timestamptz),
+            ("query_start", SqlType::Timestamptz),
+            ("state_change", SqlType::Timestamptz),
+            ("state", TEXT),
+            ("query_id", BIGINT),
+            ("query", TEXT),
+            ("backend_type", TEXT),
+        ],
+    },
+    // Redshift's active sessions (without timeout_sec: Basalt has no idle session timeout).
+    Catalog {
+        schema: "pg_catalog",
+        name: "stv_sessions",
+        oid: 12_051,
+        view: true,
+        columns: &[
+            ("starttime", SqlType::Timestamp),
+            ("process", INT),
+            ("user_name", TEXT),
+            ("db_name", TEXT),
+        ],
+    },
+    // Redshift's running and recently run queries: each session's statement, `Running` or
+    // `Done`, with its duration in microseconds.
+    Catalog {
+        schema: "pg_catalog",
+        name: "stv_recents",
+        oid: 12_052,
+        view: true,
+        columns: &[
+            ("userid", INT),
+            ("status", TEXT),
+            ("starttime", SqlType::Timestamp),
+            ("duration", BIGINT),
+            ("user_name", TEXT),
+            ("db_name", TEXT),
+            ("query", TEXT),
+            ("pid", INT),
+        ],
+    },
+    // Redshift's query history: the queries of STL_QUERY with their type, status and elapsed
+    // time in microseconds (the columns Basalt can fill).
+    Catalog {
+        schema: "pg_catalog",
+        name: "sys_query_history",
+        oid: 12_053,
+        view: true,
+        columns: &[
+            ("user_id", INT),
+            ("query_id", BIGINT),
+            ("query_label", TEXT),
+            ("transaction_id", BIGINT),
+            ("session_id", INT),
+            ("database_name", TEXT),
+            ("query_type", TEXT),
+            ("status", TEXT),
+            ("start_time", SqlType::Timestamp),
+            ("end_time", SqlType::Timestamp),
+            ("elapsed_time", BIGINT),
+            ("query_text", TEXT),
+        ],
+    },
+    // Redshift's tables and views of every user schema, external tables included.
+    Catalog {
+        schema: "pg_catalog",
+        name: "svv_tables",
+        oid: 12_054,
+        view: true,
+        columns: &[
+            ("table_catalog", TEXT),
+            ("table_schema", TEXT),
+            ("table_name", TEXT),
+            ("table_type", TEXT),
+            ("remarks", TEXT),
+        ],
+    },
+    // Redshift's columns of the relations SVV_TABLES lists.
+    Catalog {
+        schema: "pg_catalog",
+        name: "svv_columns",
+        oid: 12_055,
+        view: true,
+        columns: &[
+            ("table_catalog", TEXT),
+            ("table_schema", TEXT),
+            ("table_name", TEXT),
+            ("column_name", TEXT),
+            ("ordinal_position", INT),
+            ("column_default", TEXT),
+            ("is_nullable", TEXT),
+            ("data_type", TEXT),
+            ("character_maximum_length", INT),
+            ("numeric_precision", INT),
+            ("numeric_precision_radix", INT),
+            ("numeric_scale", INT),
+            ("datetime_precision", INT),
+            ("interval_type", TEXT),
+            ("interval_precision", TEXT),
+            ("character_set_catalog", TEXT),
+            ("character_set_schema", TEXT),
+            ("character_set_name", TEXT),
+            ("collation_catalog", TEXT),
+            ("collation_schema", TEXT),
+            ("collation_name", TEXT),
+            ("domain_name", TEXT),
+            ("remarks", TEXT),
         ],
     },
     Catalog {
@@ -2962,6 +3089,251 @@ fn wlm_rows(queue: &crate::wlm::Queue) -> Vec<Vec<Datum>> {
         .collect()
 }
 
+/// The rows of `pg_stat_activity`, STV_SESSIONS or STV_RECENTS (`name`) from the open
+/// sessions. As in PostgreSQL, a role that is not a superuser sees what other roles' sessions
+/// run as `<insufficient privilege>`; Redshift's STV_SESSIONS and STV_RECENTS show it only its
+/// own sessions.
+fn activity_rows(
+    name: &str,
+    manifest: &Manifest,
+    session: &crate::security::SessionInfo,
+) -> Vec<Vec<Datum>> {
+    let sees =
+        |a: &crate::sessions::Activity| session.actor.superuser || a.usesysid == session.actor.oid;
+    let now = crate::query_log::now_micros();
+    let all = session.sessions.snapshot();
+    match name {
+        "pg_stat_activity" => all
+            .iter()
+            .map(|a| {
+                let usename = text(&crate::security::role_name(&manifest.security, a.usesysid));
+                let head = [
+                    int(DATABASE_OID),
+                    text(DATABASE),
+                    int(i64::from(a.pid)),
+                    Datum::Null,
+                    int(i64::from(a.usesysid)),
+                    usename,
+                    text(&a.application_name),
+                ];
+                let tail = if sees(a) {
+                    [
+                        Datum::Timestamptz(a.backend_start),
+                        a.xact_start.map_or(Datum::Null, Datum::Timestamptz),
+                        a.query_start.map_or(Datum::Null, Datum::Timestamptz),
+                        Datum::Timestamptz(a.state_change),
+                        text(a.state),
+                        Datum::Null,
+                        text(&a.query),
+                        text("client backend"),
+                    ]
+                } else {
+                    [
+                        Datum::Null,
+                        Datum::Null,
+                        Datum::Null,
+                        Datum::Null,
+                        Datum::Null,
+                        Datum::Null,
+                        text("<insufficient privilege>"),
+                        Datum::Null,
+                    ]
+                };
+                head.into_iter().chain(tail).collect()
+            })
+            .collect(),
+        "stv_sessions" => all
+            .iter()
+            .filter(|a| sees(a))
+            .map(|a| {
+                vec![
+                    Datum::Timestamp(a.backend_start),
+                    int(i64::from(a.pid)),
+                    text(&a.user),
+                    text(DATABASE),
+                ]
+            })
+            .collect(),
+        _ => all
+            .iter()
+            .filter(|a| sees(a))
+            .filter_map(|a| {
+                let start = a.query_start?;
+                let running = a.state == "active";
+                let end = if running { now } else { a.state_change };
+                Some(vec![
+                    int(i64::from(a.usesysid)),
+                    text(if running { "Running" } else { "Done" }),
+                    Datum::Timestamp(start),
+                    int(end.saturating_sub(start).max(0)),
+                    text(&a.user),
+                    text(DATABASE),
+                    text(&a.query),
+                    int(i64::from(a.pid)),
+                ])
+            })
+            .collect(),
+    }
+}
+
+/// SYS_QUERY_HISTORY's rows from STL_QUERY's (`query_log::COLUMNS` order).
+fn query_history_rows(log: Vec<Vec<Datum>>) -> Vec<Vec<Datum>> {
+    log.into_iter()
+        .filter_map(|row| {
+            let [userid, query, label, xid, pid, database, querytxt, start, end, aborted] =
+                <[Datum; 10]>::try_from(row).ok()?;
+            let elapsed = match (&start, &end) {
+                (Datum::Timestamp(s), Datum::Timestamp(e)) => int(e.saturating_sub(*s)),
+                _ => Datum::Null,
+            };
+            let status = if matches!(aborted, Datum::Int(1)) {
+                "failed"
+            } else {
+                "success"
+            };
+            let query_type = match &querytxt {
+                Datum::Text(t) => query_type(t),
+                _ => "UTILITY",
+            };
+            Some(vec![
+                userid,
+                query,
+                label,
+                xid,
+                pid,
+                database,
+                text(query_type),
+                text(status),
+                start,
+                end,
+                elapsed,
+                querytxt,
+            ])
+        })
+        .collect()
+}
+
+/// SYS_QUERY_HISTORY.query_type of a logged statement, from its first keyword: SELECT,
+/// INSERT, UPDATE, DELETE, COPY, UNLOAD, or CTAS for CREATE TABLE AS (the only CREATE that
+/// STL_QUERY logs).
+fn query_type(sql: &str) -> &'static str {
+    let first: String = sql
+        .trim_start_matches(|c: char| c.is_whitespace() || c == '(')
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    match first.as_str() {
+        "SELECT" | "WITH" | "VALUES" | "TABLE" => "SELECT",
+        "INSERT" => "INSERT",
+        "UPDATE" => "UPDATE",
+        "DELETE" => "DELETE",
+        "COPY" => "COPY",
+        "UNLOAD" => "UNLOAD",
+        "CREATE" => "CTAS",
+        _ => "UTILITY",
+    }
+}
+
+/// Whether `schema` is one of the built-in catalog schemas, which SVV_TABLES leaves out.
+fn is_catalog_schema(schema: &str) -> bool {
+    matches!(schema, "pg_catalog" | "information_schema")
+}
+
+/// The comment of relation `oid` (`column` 0) or of its column number `column`.
+fn relation_comment<'a>(descriptions: &[Description<'a>], oid: i64, column: i64) -> Datum {
+    descriptions
+        .iter()
+        .find(|d| {
+            d.classoid == crate::alter::PG_CLASS_OID && d.objoid == oid && d.objsubid == column
+        })
+        .map_or(Datum::Null, |d| text(d.description))
+}
+
+/// SVV_TABLES: the tables (`BASE TABLE`, `LOCAL TEMPORARY`) and views of the user schemas,
+/// then the external tables (`EXTERNAL TABLE`), each with its comment as `remarks`.
+fn svv_table_rows(manifest: &Manifest) -> Vec<Vec<Datum>> {
+    let descriptions = descriptions(manifest);
+    let mut out: Vec<Vec<Datum>> = relations(manifest)
+        .iter()
+        .filter(|r| !is_catalog_schema(r.schema))
+        .map(|r| {
+            let kind = if r.view {
+                "VIEW"
+            } else if basalt_storage::is_temp_schema(r.schema) {
+                "LOCAL TEMPORARY"
+            } else {
+                "BASE TABLE"
+            };
+            vec![
+                text(DATABASE),
+                text(r.schema),
+                text(r.name),
+                text(kind),
+                relation_comment(&descriptions, r.oid, 0),
+            ]
+        })
+        .collect();
+    out.extend(manifest.external.tables.iter().map(|t| {
+        vec![
+            text(DATABASE),
+            text(&t.schema),
+            text(&t.name),
+            text("EXTERNAL TABLE"),
+            Datum::Null,
+        ]
+    }));
+    out
+}
+
+/// SVV_COLUMNS: the columns of the relations of SVV_TABLES, as `information_schema.columns`
+/// describes them, with each column's comment as `remarks`; an external table's partition
+/// columns follow its data columns.
+fn svv_column_rows(manifest: &Manifest) -> Vec<Vec<Datum>> {
+    // information_schema.columns positions of SVV_COLUMNS' columns before `remarks`.
+    const PICK: [usize; 22] = [
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 24,
+    ];
+    let descriptions = descriptions(manifest);
+    let pick = |row: Vec<Datum>, remarks: Datum| -> Vec<Datum> {
+        PICK.iter()
+            .map(|i| row.get(*i).cloned().unwrap_or(Datum::Null))
+            .chain(std::iter::once(remarks))
+            .collect()
+    };
+    let mut out = Vec::new();
+    for r in relations(manifest) {
+        if is_catalog_schema(r.schema) {
+            continue;
+        }
+        for (i, (col, ty, not_null)) in r.columns.iter().enumerate() {
+            let mut row = information_schema_column(&r, i, col, *ty, *not_null);
+            if let (Some(sql), Some(slot)) = (default_sql(manifest, r.oid, i), row.get_mut(5)) {
+                *slot = Datum::Text(sql);
+            }
+            let remarks = relation_comment(&descriptions, r.oid, i as i64 + 1);
+            out.push(pick(row, remarks));
+        }
+    }
+    for t in &manifest.external.tables {
+        let relation = Relation {
+            oid: 0,
+            schema: &t.schema,
+            name: &t.name,
+            view: false,
+            rows: 0.0,
+            columns: Vec::new(),
+            owner: OWNER_OID,
+        };
+        let columns = t.columns.iter().chain(&t.partition_columns);
+        for (i, c) in columns.enumerate() {
+            let row = information_schema_column(&relation, i, &c.name, c.ty, false);
+            out.push(pick(row, Datum::Null));
+        }
+    }
+    out
+}
+
 pub(crate) fn relation(
     manifest: &Manifest,
     store: Option<&Store>,
@@ -3001,6 +3373,14 @@ pub(crate) fn relation(
             .map(|s| s.queries.rows(s.actor.oid, s.actor.superuser))
             .unwrap_or_default(),
         ("stv_wlm_query_state", _) => queue.map(wlm_rows).unwrap_or_default(),
+        ("pg_stat_activity" | "stv_sessions" | "stv_recents", _) => session
+            .map(|s| activity_rows(catalog.name, manifest, s))
+            .unwrap_or_default(),
+        ("sys_query_history", _) => session
+            .map(|s| query_history_rows(s.queries.rows(s.actor.oid, s.actor.superuser)))
+            .unwrap_or_default(),
+        ("svv_tables", _) => svv_table_rows(manifest),
+        ("svv_columns", _) => svv_column_rows(manifest),
         // The session's own open cursors, as in PostgreSQL.
         ("pg_cursors", _) => session.map(|s| s.cursors.clone()).unwrap_or_default(),
         ("pg_settings", _) => session.map(|s| s.settings.clone()).unwrap_or_default(),
@@ -3500,6 +3880,30 @@ pub(crate) fn function(
             "has_table_privilege" | "has_schema_privilege" | "has_database_privilege",
             [_, _] | [_, _, _],
         ) => privilege_function(binder, name, &args, span).map(Ok),
+        ("has_column_privilege", [_, _, _] | [_, _, _, _]) => {
+            column_privilege(binder, &args, span).map(Ok)
+        }
+        ("has_function_privilege", [_, _] | [_, _, _]) => {
+            function_privilege(binder, &args, span).map(Ok)
+        }
+        // `to_regclass('x')` and the like: the reg* cast of a name, or NULL where the cast
+        // would fail because nothing has that name.
+        ("to_regclass" | "to_regtype" | "to_regproc" | "to_regnamespace" | "to_regrole", [arg])
+            if arg.ty().is_string() || matches!(arg, Expr::Literal { unknown: true, .. }) =>
+        {
+            let kind = &name["to_".len()..];
+            match reg_cast(binder, arg.clone(), kind, span) {
+                Err(
+                    Error::UndefinedTable { .. }
+                    | Error::UndefinedType { .. }
+                    | Error::UndefinedFunction { .. }
+                    | Error::AmbiguousFunction { .. }
+                    | Error::UndefinedSchema { .. }
+                    | Error::UndefinedRole { .. },
+                ) => Ok(Ok(Expr::literal(Datum::Null, SqlType::Integer))),
+                other => other.map(Ok),
+            }
+        }
         // Every type and function lives in pg_catalog, which is on every search path first.
         ("pg_type_is_visible", [arg]) => Ok(Ok(oid_lookup(
             binder,
@@ -3840,6 +4244,161 @@ fn privilege_objects(binder: &Binder<'_>, name: &str) -> Vec<(String, i64)> {
     }
 }
 
+/// The words of a constant privilege string (`'SELECT, UPDATE WITH GRANT OPTION'`), upper
+/// case, each checked against `allowed`; `None` when the privileges are not a constant string.
+fn privilege_words(
+    binder: &Binder<'_>,
+    privileges: &Expr,
+    allowed: &[&str],
+) -> Result<Option<Vec<String>>> {
+    let Expr::Literal {
+        value: Datum::Text(text),
+        ..
+    } = binder.coerce_unknown(privileges.clone(), SqlType::Text)?
+    else {
+        return Ok(None);
+    };
+    let mut words = Vec::new();
+    for word in text.split(',') {
+        let word = word.trim().to_ascii_uppercase();
+        let word = word
+            .strip_suffix(" WITH GRANT OPTION")
+            .unwrap_or(&word)
+            .to_owned();
+        if !allowed.contains(&word.as_str()) {
+            return Err(Error::InvalidParameter {
+                message: format!("unrecognized privilege type: \"{word}\""),
+            });
+        }
+        words.push(word);
+    }
+    Ok(Some(words))
+}
+
+/// `has_column_privilege([user,] table, column, privilege)`. Basalt grants privileges on
+/// whole tables only, so a role holds a column privilege exactly when it holds the privilege
+/// on the table: the answer is `has_table_privilege`'s, once the column is known to exist (a
+/// constant name that is no column of a constant table is 42703, as in PostgreSQL) and the
+/// privilege is one columns have (SELECT, INSERT, UPDATE, REFERENCES).
+fn column_privilege(binder: &Binder<'_>, args: &[Expr], span: Span) -> Result<Expr> {
+    let column_at = args.len() - 2;
+    let table_at = column_at - 1;
+    privilege_words(
+        binder,
+        &args[args.len() - 1],
+        &["SELECT", "INSERT", "UPDATE", "REFERENCES"],
+    )?;
+    let column = binder.coerce_unknown(args[column_at].clone(), SqlType::Text)?;
+    if matches!(
+        column,
+        Expr::Literal {
+            value: Datum::Null,
+            ..
+        }
+    ) {
+        return Ok(Expr::literal(Datum::Null, SqlType::Boolean));
+    }
+    let table = binder.coerce_unknown(args[table_at].clone(), SqlType::Text)?;
+    if let (
+        Expr::Literal {
+            value: Datum::Text(table),
+            ..
+        },
+        Expr::Literal {
+            value: Datum::Text(column),
+            ..
+        },
+    ) = (&table, &column)
+    {
+        let (schema, name) = match table.split_once('.') {
+            Some((s, n)) => (s.to_owned(), n.to_owned()),
+            None => (binder.resolve_unqualified(table), table.clone()),
+        };
+        let found = relations(binder.catalog)
+            .into_iter()
+            .find(|r| {
+                (r.schema == schema || (r.schema == "pg_catalog" && !table.contains('.')))
+                    && r.name == name
+            })
+            .map(|r| r.columns.iter().any(|(c, _, _)| c == column));
+        if found == Some(false) {
+            return Err(Error::UndefinedColumnMessage {
+                message: format!("column \"{column}\" of relation \"{name}\" does not exist"),
+                position: None,
+            });
+        }
+    }
+    let mut table_args = args.to_vec();
+    table_args.remove(column_at);
+    privilege_function(binder, "has_table_privilege", &table_args, span)
+}
+
+/// `has_function_privilege([user,] function, 'EXECUTE')`: every role may execute every
+/// function Basalt has (PostgreSQL grants EXECUTE to PUBLIC), so the answer is true for a
+/// function that exists: a constant signature such as `'now()'` whose name is a function of
+/// `pg_proc` (else 42883), or an OID of one (else NULL).
+fn function_privilege(binder: &Binder<'_>, args: &[Expr], span: Span) -> Result<Expr> {
+    privilege_words(binder, &args[args.len() - 1], &["EXECUTE"])?;
+    if let [user, _, _] = args {
+        if let Expr::Literal {
+            value: Datum::Text(role),
+            ..
+        } = binder.coerce_unknown(user.clone(), SqlType::Text)?
+        {
+            if role != OWNER && crate::security::role_oid(&binder.catalog.security, &role).is_none()
+            {
+                return Err(Error::UndefinedRole { name: role });
+            }
+        }
+    }
+    let function = &args[args.len() - 2];
+    let lit_true = || Expr::literal(Datum::Boolean(true), SqlType::Boolean);
+    let null = || Expr::literal(Datum::Null, SqlType::Boolean);
+    if function.ty().is_string() || matches!(function, Expr::Literal { unknown: true, .. }) {
+        return match binder.coerce_unknown(function.clone(), SqlType::Text)? {
+            Expr::Literal {
+                value: Datum::Text(signature),
+                ..
+            } => {
+                let name = signature
+                    .split('(')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .trim_start_matches("pg_catalog.")
+                    .to_ascii_lowercase();
+                let known = signature.contains('(')
+                    && (procs::procs().any(|p| p.name == name)
+                        || TYPE_IO_PROCS.iter().any(|(_, p)| *p == name));
+                if known {
+                    Ok(lit_true())
+                } else {
+                    Err(Error::UndefinedFunction {
+                        message: format!("function \"{signature}\" does not exist"),
+                        position: None,
+                    })
+                }
+            }
+            Expr::Literal {
+                value: Datum::Null, ..
+            } => Ok(null()),
+            _ => Err(constant_needed("has_function_privilege")),
+        };
+    }
+    let oids: std::collections::BTreeSet<u64> = procs::procs()
+        .map(|p| p.oid)
+        .chain(TYPE_IO_PROCS.iter().map(|(oid, _)| *oid))
+        .filter_map(|oid| u64::try_from(oid).ok())
+        .collect();
+    oid_lookup(
+        binder,
+        function,
+        oids.into_iter().map(|oid| (oid, lit_true())),
+        null(),
+        span,
+    )
+}
+
 /// [`privilege_function`] for a constant object.
 fn constant_privilege(binder: &Binder<'_>, name: &str, args: &[Expr]) -> Result<Expr> {
     use basalt_storage::security::GrantObject;
@@ -4139,16 +4698,31 @@ pub(crate) fn reg_cast(binder: &Binder<'_>, value: Expr, kind: &str, span: Span)
                 }
             }
             _ => {
-                let wanted = name.trim();
-                let wanted = wanted.strip_prefix("pg_catalog.").unwrap_or(wanted);
-                TYPE_IO_PROCS
+                let wanted = name.trim().to_ascii_lowercase();
+                let wanted = wanted.strip_prefix("pg_catalog.").unwrap_or(&wanted);
+                // A type's I/O function, or a function of pg_proc with that name, which must
+                // be the only one (PostgreSQL's regproc names no overloaded function).
+                let overloads: std::collections::BTreeSet<i64> = TYPE_IO_PROCS
                     .iter()
-                    .find(|(_, proc)| *proc == wanted)
+                    .filter(|(_, proc)| *proc == wanted)
                     .map(|(oid, _)| *oid)
-                    .ok_or_else(|| Error::UndefinedFunction {
-                        message: format!("function \"{name}\" does not exist"),
-                        position,
-                    })?
+                    .chain(procs::procs().filter(|p| p.name == wanted).map(|p| p.oid))
+                    .collect();
+                match overloads.len() {
+                    0 => {
+                        return Err(Error::UndefinedFunction {
+                            message: format!("function \"{name}\" does not exist"),
+                            position,
+                        })
+                    }
+                    1 => overloads.into_iter().next().unwrap_or_default(),
+                    _ => {
+                        return Err(Error::AmbiguousFunction {
+                            message: format!("more than one function named \"{name}\""),
+                            position,
+                        })
+                    }
+                }
             }
         };
         return Ok(lit_int(oid));
@@ -4196,11 +4770,18 @@ pub(crate) fn reg_cast(binder: &Binder<'_>, value: Expr, kind: &str, span: Span)
                     .map(|r| (i64::from(r.oid), quote_ident(&r.name))),
             )
             .collect(),
-        // Only the types' I/O functions have OIDs; 0 prints as `-`, as PostgreSQL's
-        // regproc does.
-        _ => std::iter::once((0, "-".to_owned()))
-            .chain(TYPE_IO_PROCS.iter().map(|(oid, n)| (*oid, (*n).to_owned())))
-            .collect(),
+        // The types' I/O functions and the functions of pg_proc; 0 prints as `-`, as
+        // PostgreSQL's regproc does.
+        _ => {
+            let mut all: std::collections::BTreeMap<i64, String> = TYPE_IO_PROCS
+                .iter()
+                .map(|(oid, n)| (*oid, (*n).to_owned()))
+                .collect();
+            for p in procs::procs() {
+                all.entry(p.oid).or_insert_with(|| p.name.to_owned());
+            }
+            std::iter::once((0, "-".to_owned())).chain(all).collect()
+        }
     };
     let mut whens = Vec::with_capacity(names.len());
     for (oid, name) in names {

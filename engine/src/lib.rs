@@ -14,7 +14,8 @@
 //! - `external`: external schemas and tables, read in place from Parquet, text and JSON.
 //! - `analyze`: ANALYZE, which gathers the table statistics the planner's estimates use;
 //!   `checkpoint`: CHECKPOINT, which writes the write-ahead log's rows to segment files.
-//! - `query_log`: STL_QUERY, the log of the queries the engine ran.
+//! - `query_log`: STL_QUERY, the log of the queries the engine ran; `sessions`: the open
+//!   sessions and what each is doing (`pg_stat_activity`, STV_SESSIONS, STV_RECENTS).
 //! - `schemas`: CREATE / DROP SCHEMA, the search path, and each session's temporary schema.
 //! - `constraints`: PRIMARY KEY, UNIQUE and FOREIGN KEY constraints (kept, not enforced).
 //! - `alter`: ALTER TABLE and COMMENT ON (`comment_function`: COMMENT ON FUNCTION and
@@ -49,6 +50,7 @@ mod rename;
 mod savepoint;
 pub mod schemas;
 pub mod security;
+pub mod sessions;
 mod set_schema;
 pub mod settings;
 pub mod types;
@@ -263,6 +265,8 @@ pub struct Engine {
     load_errors: Arc<copy::load_errors::LoadErrorLog>,
     /// STL_QUERY, and the engine's query and transaction ids.
     queries: Arc<query_log::QueryLog>,
+    /// The open sessions, for `pg_stat_activity`.
+    sessions: Arc<sessions::Sessions>,
     /// Each session's starting `query_memory_limit`, as SHOW prints it.
     query_memory_limit: String,
     /// The number of the next session's temporary schema (`pg_temp_N`).
@@ -307,6 +311,7 @@ impl Engine {
             files: Arc::new(copy::files::LocalFiles::new(&root)),
             load_errors: Arc::default(),
             queries: Arc::default(),
+            sessions: Arc::default(),
             query_memory_limit: exec::memory::format_bytes(
                 options
                     .query_memory_limit
@@ -333,6 +338,7 @@ impl Engine {
         settings.set_session_user(user, superuser);
         settings.set_query_memory_limit(&self.query_memory_limit);
         Session {
+            activity: self.sessions.register(user, oid),
             engine: self.clone(),
             user: user.to_string(),
             login_oid: oid,
@@ -388,6 +394,8 @@ pub struct Session {
     role_setting: String,
     /// The process id the server reported for the connection (`pg_backend_pid()`).
     backend_pid: i32,
+    /// What `pg_stat_activity` shows of the session.
+    activity: sessions::Entry,
     /// The explicit transaction block (BEGIN ... COMMIT), if one is open.
     txn: Option<Transaction>,
     /// Set when a statement fails inside a block: only ROLLBACK (or COMMIT, or ROLLBACK TO a
@@ -447,6 +455,19 @@ impl Session {
     /// Records the process id the server gave the connection, for `pg_backend_pid()`.
     pub fn set_backend_pid(&mut self, pid: i32) {
         self.backend_pid = pid;
+        // The server gives the pid after the startup parameters.
+        let application_name = self.application_name();
+        self.activity.update(|a| {
+            a.pid = pid;
+            a.application_name = application_name;
+        });
+    }
+
+    fn application_name(&self) -> String {
+        self.settings
+            .get("application_name")
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// Who the session is now, against the catalog of `manifest`.
@@ -458,6 +479,7 @@ impl Session {
             settings: self.settings.catalog_rows(),
             path: self.search_path(manifest),
             queries: Arc::clone(&self.engine.queries),
+            sessions: Arc::clone(&self.engine.sessions),
             last_query_id: self.last_query_id,
         }
     }
@@ -672,8 +694,30 @@ impl Session {
         stmt: &Statement,
         params: &[Option<String>],
     ) -> Result<StatementResult> {
+        let start = query_log::now_micros();
+        let application_name = self.application_name();
+        self.activity.update(|a| {
+            a.state = "active";
+            a.query = sessions::shown_text(&stmt.text).to_owned();
+            a.query_start = Some(start);
+            a.state_change = start;
+            a.application_name = application_name;
+        });
         let result = self.execute_statement(stmt, params);
         self.sync_role();
+        let state = match self.transaction_status() {
+            TransactionStatus::Idle => "idle",
+            TransactionStatus::InBlock => "idle in transaction",
+            TransactionStatus::Failed => "idle in transaction (aborted)",
+        };
+        let xact_start = self.block_start;
+        let application_name = self.application_name();
+        self.activity.update(|a| {
+            a.state = state;
+            a.xact_start = xact_start;
+            a.state_change = query_log::now_micros();
+            a.application_name = application_name;
+        });
         result
     }
 

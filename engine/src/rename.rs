@@ -12,9 +12,10 @@
 //! As PostgreSQL: the new name must be free among the schema's relations (42P07), or among
 //! the view's columns (42701), only the owner (or a superuser) may alter (42501), ALTER VIEW
 //! refuses an index (42809), and renaming the index of a PRIMARY KEY or UNIQUE constraint
-//! renames the constraint too. As for tables (see [`crate::alter`]), a view that
-//! schema-bound views read keeps its name and its columns' names (2BP01): they keep their
-//! query as text, which names them.
+//! renames the constraint too. As for tables (see [`crate::alter`]), the schema-bound views
+//! that read a renamed view follow it (their query's text is rewritten, `views::follow`),
+//! refused (2BP01) only where one would no longer bind; its columns keep their names while
+//! such views read it (2BP01).
 
 use sqlparser::ast;
 
@@ -108,7 +109,13 @@ impl Session {
         let renamed = match (view, found, table) {
             (Some(v), _, _) => {
                 owned(v.owner, "view")?;
-                if let Some(reader) = manifest.objects.dependents(v.id).find(|r| r.schema_binding) {
+                if let Some(reader) = self.views_not_following(
+                    &manifest,
+                    &info,
+                    v.id,
+                    (&schema, &name),
+                    (&schema, &new_name),
+                ) {
                     return Err(Error::DependentObjectsStillExist {
                         message: format!(
                             "cannot rename view \"{name}\" because view \"{}\" depends on it",
@@ -174,6 +181,13 @@ impl Session {
                     for v in objects.views.iter_mut().filter(|v| v.id == id) {
                         v.name.clone_from(&new_name);
                     }
+                    let rename = crate::views::Rename {
+                        from: (&schema, &name),
+                        to: (&schema, &new_name),
+                    };
+                    crate::views::follow_relation(&mut objects, id, rename).map_err(|view| {
+                        Error::Internal(format!("view {view} no longer follows a rename"))
+                    })?;
                 }
                 Renamed::Index(id) => {
                     for i in objects.indexes.iter_mut().filter(|i| i.id == id) {

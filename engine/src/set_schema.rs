@@ -23,9 +23,10 @@
 //! anything but a view 42809. Where Basalt differs: its system catalogs are built in, so a
 //! catalog table is refused as PostgreSQL refuses it (42501) and a catalog view, or a move
 //! into `pg_catalog` or `information_schema`, is 0A000; external tables stay in their
-//! external schemas, which hold nothing else (0A000, 42809); and, as for renames (see
-//! [`crate::alter`]), a relation that schema-bound views read is not moved (2BP01), since
-//! they keep their query as text.
+//! external schemas, which hold nothing else (0A000, 42809). As for renames, the
+//! schema-bound views that read a moved relation follow it (their query's text is rewritten
+//! to the new schema, `views::follow`); the move is refused (2BP01) only where one would no
+//! longer bind.
 
 use sqlparser::ast;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
@@ -229,7 +230,13 @@ impl Session {
         let id = match moved {
             Moved::Table(id) | Moved::View(id) => id,
         };
-        if let Some(reader) = manifest.objects.dependents(id).find(|v| v.schema_binding) {
+        if let Some(reader) = self.views_not_following(
+            &manifest,
+            &info,
+            id,
+            (&schema, &relation),
+            (&target, &relation),
+        ) {
             let kind = match moved {
                 Moved::Table(_) => "table",
                 Moved::View(_) => "view",
@@ -286,6 +293,13 @@ impl Session {
                     }
                 }
             }
+            // The views over it follow it into its new schema.
+            let rename = crate::views::Rename {
+                from: (&schema, &relation),
+                to: (&target, &relation),
+            };
+            crate::views::follow_relation(&mut objects, id, rename)
+                .map_err(|view| Error::Internal(format!("view {view} no longer follows a move")))?;
             // Set even when no index moved, so that a concurrent commit that creates one in
             // the old schema conflicts with this one.
             t.set_objects(objects).map_err(storage_error)

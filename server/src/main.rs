@@ -82,6 +82,11 @@ struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=600))]
     authentication_timeout: u64,
 
+    /// Most client connections served at once (PostgreSQL's max_connections); a client
+    /// beyond it is refused with "sorry, too many clients already" (53300).
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    max_connections: u32,
+
     /// Most statements executing at once; further ones wait in a first-come, first-served
     /// queue (cancel requests and statement_timeout still apply while they wait).
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
@@ -132,6 +137,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = ServerConfig::new(listen);
     config.password = password;
     config.startup_wait_max = Duration::from_secs(args.authentication_timeout);
+    config.connections_max = usize::try_from(args.max_connections).unwrap_or(usize::MAX);
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         config.tls = Some(basalt_server::tls::acceptor(cert, key)?);
     }

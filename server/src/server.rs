@@ -373,7 +373,17 @@ async fn serve<B: Backend>(
         let message = match message {
             Ok(Some(Ok(message))) => message,
             Ok(Some(Err(error))) => {
-                let error = SqlError::fatal(code::PROTOCOL_VIOLATION, error.to_string());
+                // A length above the protocol's limit (1 GB - 1 for Query, Parse, Bind and
+                // CopyData, 10,000 bytes for a startup packet and the other messages) is refused
+                // from the header, before any of the body is read, in PostgreSQL's words.
+                let message = match error {
+                    PgWireError::MessageTooLarge(..) if starting => {
+                        "invalid length of startup packet".to_owned()
+                    }
+                    PgWireError::MessageTooLarge(..) => "invalid message length".to_owned(),
+                    other => other.to_string(),
+                };
+                let error = SqlError::fatal(code::PROTOCOL_VIOLATION, message);
                 send_fatal(&mut socket, error.into()).await;
                 return;
             }

@@ -1056,6 +1056,8 @@ pub struct SessionInfo {
     pub path: crate::schemas::SearchPath,
     /// The engine's STL_QUERY log.
     pub queries: std::sync::Arc<crate::query_log::QueryLog>,
+    /// The engine's open sessions (`pg_stat_activity`, STV_SESSIONS, STV_RECENTS).
+    pub sessions: std::sync::Arc<crate::sessions::Sessions>,
     /// The id of the session's last logged query (`pg_last_query_id()`), or -1.
     pub last_query_id: i64,
 }

@@ -83,6 +83,40 @@ impl Session {
             .collect()
     }
 
+    /// The first schema-bound view over relation `id` (a table or a view) that would not
+    /// follow its rename or move from `schema.name` to `to_schema.to_name`: one whose query
+    /// cannot be rewritten, or no longer binds once rewritten (`follow`). `None` when every
+    /// view follows.
+    pub(crate) fn views_not_following<'m>(
+        &self,
+        manifest: &'m Manifest,
+        info: &security::SessionInfo,
+        id: u64,
+        from: (&str, &str),
+        to: (&str, &str),
+    ) -> Option<&'m basalt_storage::ViewDef> {
+        let readers = move || manifest.objects.dependents(id).filter(|v| v.schema_binding);
+        let first = readers().next()?;
+        let mut after = manifest.clone();
+        let rename = super::Rename { from, to };
+        if super::follow_relation(&mut after.objects, id, rename).is_err() {
+            return Some(first);
+        }
+        for t in after.tables.iter_mut().filter(|t| t.id == id) {
+            t.def.schema = to.0.to_owned();
+            t.def.name = to.1.to_owned();
+        }
+        for v in after.objects.views.iter_mut().filter(|v| v.id == id) {
+            v.schema = to.0.to_owned();
+            v.name = to.1.to_owned();
+        }
+        let broken = self.views_broken_by(&after, id, info);
+        broken
+            .first()
+            .and_then(|b| readers().find(|v| v.id == *b))
+            .or_else(|| (!broken.is_empty()).then_some(first))
+    }
+
     /// A binder over `manifest` with the session's context, for binding a view's query.
     fn view_binder<'a>(
         &'a self,

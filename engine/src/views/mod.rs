@@ -9,12 +9,16 @@
 //! privileges, the view itself against the reader's (`Access`).
 //!
 //! A schema-bound view depends on what it reads: DROP TABLE / DROP VIEW of it fails (2BP01)
-//! unless CASCADE, which drops the dependent views too. A late-binding view (`WITH NO SCHEMA
+//! unless CASCADE, which drops the dependent views too. Renaming or moving what it reads, or
+//! renaming a table's column, rewrites its query to follow (`follow`). A late-binding view (`WITH NO SCHEMA
 //! BINDING`, Redshift's) names only schema-qualified relations, depends on nothing, and is
 //! bound against whatever those names are when it is read.
 
 mod ddl;
+mod follow;
 pub mod indexes;
+
+pub(crate) use follow::{follow_column, follow_relation, Rename};
 
 pub(crate) use indexes::quote_ident;
 

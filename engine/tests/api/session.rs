@@ -324,8 +324,9 @@ fn joins_filter_the_probe_scan_by_the_build_keys() {
 }
 
 // Workload management: with one query slot, a second session's query of a table waits in the
-// queue (and times out there under statement_timeout) until the first finishes; SET and
-// queries of system views never wait, and STV_WLM_QUERY_STATE shows the queue.
+// queue (and times out there under statement_timeout, or is cancelled) until the first
+// finishes; SET and queries of system views never wait, and STV_WLM_QUERY_STATE shows the
+// running and the queued statement.
 #[test]
 fn statements_beyond_the_slots_wait_in_the_queue() {
     let dir = tempfile::tempdir().unwrap();
@@ -350,6 +351,28 @@ fn statements_beyond_the_slots_wait_in_the_queue() {
         ),
         ["Running|1|a|SELECT pg_sleep(600) FROM t WHERE x = 1"]
     );
+
+    // A query that waits for the slot is in the view too, as queued.
+    let mut waiting = engine.session("c");
+    let cancel_waiting = waiting.cancel_handle();
+    let queued = std::thread::spawn(move || waiting.run("SELECT count(*) FROM t"));
+    while engine.queue_state().queued == 0 {
+        std::thread::yield_now();
+    }
+    assert_eq!(
+        rows(
+            &mut setup,
+            "SELECT state, username, querytxt FROM stv_wlm_query_state ORDER BY query"
+        ),
+        [
+            "Running|a|SELECT pg_sleep(600) FROM t WHERE x = 1",
+            "QueuedWaiting|c|SELECT count(*) FROM t"
+        ]
+    );
+    cancel_waiting.cancel();
+    let err = queued.join().unwrap().unwrap_err();
+    assert_eq!(err.to_string(), "canceling statement due to user request");
+    assert_eq!(engine.queue_state().queued, 0);
 
     let mut second = engine.session("b");
     second.run("SET statement_timeout = 50").unwrap();

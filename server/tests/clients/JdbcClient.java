@@ -1,5 +1,7 @@
-// pgjdbc against Basalt: PreparedStatement parameters of every basic type, typed getters,
-// binary transfer after the prepare threshold, an error's SQLSTATE, transactions, settings.
+// pgjdbc against Basalt: PreparedStatement parameters of every type (TIME, TIMESTAMPTZ and
+// INTERVAL too), typed getters,
+// binary transfer after the prepare threshold, an error's SQLSTATE, transactions, setFetchSize
+// streaming, settings.
 import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.Date;
@@ -80,6 +82,25 @@ public class JdbcClient {
                     }
                 }
             }
+            // TIME, TIMESTAMPTZ and INTERVAL parameters and results, past the prepare
+            // threshold too.
+            java.time.LocalTime time = java.time.LocalTime.of(13, 14, 15, 250_000_000);
+            java.time.OffsetDateTime moment = java.time.OffsetDateTime.of(
+                    2024, 2, 29, 13, 14, 15, 123_456_000, java.time.ZoneOffset.UTC);
+            try (PreparedStatement ps = conn.prepareStatement("SELECT ?::time, ?::timestamptz, ?::interval")) {
+                for (int round = 0; round < 3; round++) {
+                    ps.setObject(1, time);
+                    ps.setObject(2, moment);
+                    ps.setObject(3, "3 days 4 hours 5 minutes 6 seconds", java.sql.Types.OTHER);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        check(rs.next(), "a row");
+                        check(rs.getObject(1, java.time.LocalTime.class).equals(time), "time " + rs.getString(1));
+                        check(rs.getObject(2, java.time.OffsetDateTime.class).toInstant().equals(moment.toInstant()),
+                                "timestamptz " + rs.getString(2));
+                        check(rs.getString(3).equals("3 days 04:05:06"), "interval " + rs.getString(3));
+                    }
+                }
+            }
             try (Statement st = conn.createStatement()) {
                 st.executeQuery("SELECT * FROM no_such_table");
                 throw new AssertionError("no error");
@@ -100,6 +121,26 @@ public class JdbcClient {
                     ResultSet rs = st.executeQuery("SELECT count(*) FROM jdbc_t WHERE id >= 10")) {
                 check(rs.next() && rs.getLong(1) == 1, "committed row only");
             }
+            // setFetchSize streams a query through a portal, 10 rows per Execute, inside a
+            // transaction (pgjdbc fetches everything at once in autocommit mode).
+            conn.setAutoCommit(false);
+            try (Statement st = conn.createStatement()) {
+                st.setFetchSize(10);
+                try (ResultSet rs = st.executeQuery(
+                        "SELECT id FROM jdbc_t CROSS JOIN (SELECT 1 FROM jdbc_t) AS m ORDER BY id")) {
+                    int rows = 0;
+                    long sum = 0;
+                    while (rs.next()) {
+                        rows++;
+                        sum += rs.getInt(1);
+                    }
+                    // 7 rows (ids 1 to 6 and 11) crossed with themselves.
+                    check(rows == 49, "fetched rows " + rows);
+                    check(sum == 7L * (1 + 2 + 3 + 4 + 5 + 6 + 11), "sum " + sum);
+                }
+            }
+            conn.commit();
+            conn.setAutoCommit(true);
             try (Statement st = conn.createStatement();
                     ResultSet rs = st.executeQuery("SHOW application_name")) {
                 check(rs.next() && rs.getString(1).equals("jdbc-test"), "application_name");

@@ -1,4 +1,5 @@
-"""psqlODBC (through unixODBC, driven by pyodbc) against Basalt."""
+"""psqlODBC (through unixODBC, driven by pyodbc) against Basalt: a parameterized insert and query,
+typed results, SQLTables and SQLColumns, an error's SQLSTATE, transactions."""
 import datetime
 import decimal
 import os
@@ -34,6 +35,14 @@ try:
     raise AssertionError("no error")
 except pyodbc.Error as e:
     assert e.args[0] == "42P01", e.args
+
+# The catalog functions SQLTables and SQLColumns.
+tables = [t.table_name for t in cur.tables(table=table)]
+assert tables == [table], tables
+columns = [(c.column_name, c.type_name, c.ordinal_position) for c in cur.columns(table=table)]
+assert [c[0] for c in columns] == ["id", "s", "b", "n", "r", "d", "f", "c", "v", "x", "dt", "ts"], columns
+assert [c[2] for c in columns] == list(range(1, 13)), columns
+assert columns[0][1] == "int4" and columns[8][1] == "varchar", columns
 
 conn.autocommit = False
 cur.execute(f"INSERT INTO {table} (id) VALUES (10)")

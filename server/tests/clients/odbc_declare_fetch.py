@@ -1,7 +1,7 @@
 """psqlODBC with UseDeclareFetch=1 against Basalt: the driver reads a query's results through a
 cursor, `Fetch` rows at a time (`BEGIN; declare ... cursor with hold for ...; fetch 7 in ...`,
-more FETCHes, a savepoint per statement, `close ...; commit`), and its catalog function
-SQLTables works in that mode."""
+more FETCHes, a savepoint per statement, `close ...; commit`), and its catalog functions
+SQLTables and SQLColumns work in that mode."""
 import os
 
 import pyodbc
@@ -41,8 +41,10 @@ assert cur.fetchone()[0] == 49
 conn.commit()
 conn.autocommit = True
 
-# The catalog function SQLTables.
+# The catalog functions SQLTables and SQLColumns.
 tables = [t.table_name for t in cur.tables(table="odbc_df")]
 assert tables == ["odbc_df"], tables
+columns = [(c.column_name, c.type_name) for c in cur.columns(table="odbc_df")]
+assert columns == [("id", "int4"), ("label", "varchar"), ("amount", "numeric")], columns
 conn.close()
 print("psqlodbc declare/fetch ok")

@@ -1,5 +1,5 @@
-"""psycopg2 against Basalt: parameters of several types, executemany, COPY both ways through
-copy_expert, a named (server-side) cursor, and a transaction."""
+"""psycopg2 against Basalt: parameters of every type, executemany, COPY both ways through
+copy_expert, named (server-side) cursors, autocommit and transactions."""
 import datetime
 import decimal
 import io
@@ -66,6 +66,29 @@ assert named.fetchone()["v"] == "many 7"
 assert len(named.fetchall()) == 5
 named.close()
 conn.commit()
+
+# TIME, TIMESTAMPTZ and INTERVAL parameters and results.
+moments = (datetime.time(13, 14, 15, 250000),
+           datetime.datetime(2024, 2, 29, 13, 14, 15, 123456, tzinfo=datetime.timezone.utc),
+           datetime.timedelta(days=3, hours=4, minutes=5, seconds=6))
+cur.execute("SET TIME ZONE 'UTC'")
+cur.execute("SELECT %s::time, %s::timestamptz, %s::interval", moments)
+got = cur.fetchone()
+assert got[0] == moments[0] and got[2] == moments[2], got
+assert got[1] == moments[1], got
+conn.commit()
+
+# Autocommit: each statement commits on its own, with no transaction block open.
+conn.autocommit = True
+cur.execute("INSERT INTO pg2 (id) VALUES (600)")
+assert conn.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+other = psycopg2.connect(host="127.0.0.1", port=port, user=os.environ.get("BASALT_USER", "basalt"),
+                         dbname=os.environ.get("BASALT_DBNAME", "dev"))
+ocur = other.cursor()
+ocur.execute("SELECT count(*) FROM pg2 WHERE id = 600")
+assert ocur.fetchone() == (1,)
+other.close()
+conn.autocommit = False
 
 # Errors carry their SQLSTATE; the transaction then needs a rollback.
 try:

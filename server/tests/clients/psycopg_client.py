@@ -1,4 +1,5 @@
-"""psycopg 3 against Basalt: parameters, typed results, an error, transactions, settings."""
+"""psycopg 3 against Basalt: parameters of every type (TIME, TIMESTAMPTZ and INTERVAL too), typed
+results in text and binary, executemany, an error, autocommit and transactions, settings."""
 import datetime
 import decimal
 import os
@@ -31,6 +32,18 @@ assert cur.fetchall() == [(1, "text ü"), (2, "two"), (3, None)]
 bcur = conn.cursor(binary=True)
 bcur.execute("SELECT * FROM pg3 WHERE id = %s", (1,))
 assert bcur.fetchone() == row
+
+# TIME, TIMESTAMPTZ and INTERVAL parameters and results, in text and in binary.
+moments = (datetime.time(13, 14, 15, 250000),
+           datetime.datetime(2024, 2, 29, 13, 14, 15, 123456, tzinfo=datetime.timezone.utc),
+           datetime.timedelta(days=3, hours=4, minutes=5, seconds=6))
+for c in (cur, bcur):
+    c.execute("SELECT %s::time, %s::timestamptz, %s::interval", moments)
+    assert c.fetchone() == moments
+cur.execute("CREATE TABLE pg3_moments (t TIME, tz TIMESTAMPTZ, i INTERVAL)")
+cur.execute("INSERT INTO pg3_moments VALUES (%s, %s, %s)", moments)
+bcur.execute("SELECT * FROM pg3_moments")
+assert bcur.fetchone() == moments
 
 try:
     cur.execute("SELECT * FROM no_such_table")

@@ -425,6 +425,11 @@ impl RawClient {
         (client, startup)
     }
 
+    /// Writes `bytes` as they are, for messages whose header lies about their length.
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        bounded(self.stream.write_all(bytes)).await.unwrap();
+    }
+
     pub async fn send(&mut self, tag: u8, body: &[u8]) {
         let mut packet = vec![tag];
         packet.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());

@@ -196,3 +196,48 @@ async fn malformed_message_ends_only_its_connection() {
     assert_eq!(rows.len(), 1);
     server.shutdown().await;
 }
+
+// Messages whose length header exceeds the protocol's limits, refused from the header alone
+// (nothing of the body is read or buffered): a Query claiming 2 GB (above the 1 GB - 1 limit of
+// Query, Parse, Bind and CopyData) and a Sync claiming 20,000 bytes (above the 10,000 of the
+// other messages), as PostgreSQL limits them. Each gets FATAL 08P01 and loses only its own
+// connection; a startup packet claiming 20,000 bytes is refused before authentication.
+#[tokio::test]
+async fn oversized_messages_end_only_their_connection() {
+    let (server, _) = mock_server(None).await;
+    let bystander = connect(server.local_addr()).await;
+    for (tag, length) in [(b'Q', 0x7fff_fff0u32), (b'S', 20_000)] {
+        let (mut raw, _) = RawClient::connect(server.local_addr()).await;
+        let mut header = vec![tag];
+        header.extend_from_slice(&length.to_be_bytes());
+        header.extend_from_slice(b"SELECT 1");
+        raw.send_raw(&header).await;
+        let (tag, body) = raw.recv().await.expect("an error before the close");
+        assert_eq!(tag, b'E');
+        assert_eq!(error_field(&body, b'S').as_deref(), Some("FATAL"));
+        assert_eq!(error_field(&body, b'C').as_deref(), Some("08P01"));
+        assert_eq!(
+            error_field(&body, b'M').as_deref(),
+            Some("invalid message length")
+        );
+        assert!(raw.recv().await.is_none());
+    }
+    let mut stream = bounded(tokio::net::TcpStream::connect(server.local_addr()))
+        .await
+        .unwrap();
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut startup = 20_000u32.to_be_bytes().to_vec();
+        startup.extend_from_slice(&196_608i32.to_be_bytes());
+        bounded(stream.write_all(&startup)).await.unwrap();
+        let mut reply = Vec::new();
+        bounded(stream.read_to_end(&mut reply)).await.unwrap();
+        assert_eq!(reply.first(), Some(&b'E'), "{reply:?}");
+        let text = String::from_utf8_lossy(&reply);
+        assert!(text.contains("08P01"), "{text}");
+        assert!(text.contains("invalid length of startup packet"), "{text}");
+    }
+    let rows = bounded(bystander.query("select 1", &[])).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    server.shutdown().await;
+}

@@ -226,3 +226,58 @@ async fn time_timestamptz_and_interval_in_binary() {
     assert_eq!(row.get::<_, &str>(5), "1 year 2 mons -3 days +04:05:06");
     server.shutdown().await;
 }
+
+// Arrays, which are values of expressions and catalog columns: integer, bigint, text and
+// double precision arrays with NULLs and an empty one come back in binary as tokio-postgres
+// decodes PostgreSQL's array_send, and in text as PostgreSQL prints them; an int2vector
+// catalog column (pg_index.indkey) reads in text.
+#[tokio::test]
+async fn arrays_in_binary_and_text() {
+    let (server, _dir) = engine_server().await;
+    let client = connect(server.local_addr()).await;
+    let row = bounded(client.query_one(
+        "SELECT ARRAY[1, NULL, 3], ARRAY[9000000000, -1], ARRAY['a', 'b c', NULL, ''], \
+         ARRAY[1.5::double precision], '{}'::int[]",
+        &[],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(row.columns()[0].type_(), &Type::INT4_ARRAY);
+    assert_eq!(row.columns()[2].type_(), &Type::TEXT_ARRAY);
+    assert_eq!(row.get::<_, Vec<Option<i32>>>(0), [Some(1), None, Some(3)]);
+    assert_eq!(row.get::<_, Vec<i64>>(1), [9_000_000_000, -1]);
+    assert_eq!(
+        row.get::<_, Vec<Option<String>>>(2),
+        [
+            Some("a".to_owned()),
+            Some("b c".to_owned()),
+            None,
+            Some(String::new())
+        ]
+    );
+    assert_eq!(row.get::<_, Vec<f64>>(3), [1.5]);
+    assert!(row.get::<_, Vec<i32>>(4).is_empty());
+    let text =
+        bounded(client.simple_query("SELECT ARRAY[1, NULL, 3], ARRAY['a', 'b c', NULL, '']"))
+            .await
+            .unwrap();
+    let rows = text_rows(&text);
+    assert_eq!(
+        rows[0],
+        [
+            Some("{1,NULL,3}".to_owned()),
+            Some(r#"{a,"b c",NULL,""}"#.to_owned())
+        ]
+    );
+    bounded(client.batch_execute(
+        "CREATE TABLE ak (a INTEGER NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (b, a))",
+    ))
+    .await
+    .unwrap();
+    let keys =
+        bounded(client.simple_query("SELECT indkey FROM pg_index WHERE indrelid = 'ak'::regclass"))
+            .await
+            .unwrap();
+    assert_eq!(text_rows(&keys), [[Some("2 1".to_owned())]]);
+    server.shutdown().await;
+}
