@@ -1,9 +1,10 @@
-//! The COPY benchmark: TPC-H lineitem loaded from '|'-delimited text and from Parquet, by
-//! Basalt's COPY and by DuckDB's COPY into a native table, from the same files in the same run.
+//! The COPY benchmark: TPC-H lineitem loaded from '|'-delimited text, from Parquet and from
+//! JSON, by Basalt's COPY and by DuckDB's COPY into a native table, from the same files in the
+//! same run.
 //!
 //! `cargo run --release -p basalt-benches --bin copy -- --sf 1` generates lineitem with the
 //! `tpchgen` crate, writes it as '|'-delimited text, has DuckDB write the same rows as Parquet
-//! (its default writer), then times, interleaved, each engine loading each file into a fresh
+//! (its default writer) and as newline-delimited JSON objects, then times, interleaved, each engine loading each file into a fresh
 //! database (`--runs` times, the median kept; the time includes making the rows durable: Basalt's
 //! commit, DuckDB's CHECKPOINT). It prints rows per second and Basalt's ratio to DuckDB.
 
@@ -17,6 +18,11 @@ use basalt_benches::tpch::{self, Table};
 use basalt_engine::{Engine, StatementResult};
 use clap::Parser;
 use serde_json::json;
+
+/// The server's allocator, tuned as the server tunes it (`basalt serve` runs every COPY this
+/// way): a load allocates and frees a window's arrays over and over.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser, Debug)]
 #[command(about = "COPY of TPC-H lineitem from text and Parquet, beside DuckDB")]
@@ -37,6 +43,10 @@ struct Args {
     /// this option left there, so that several builds load the same files.
     #[arg(long)]
     keep_files: bool,
+    /// The inputs to load, of `text`, `parquet` and `json` (newline-delimited objects that
+    /// DuckDB writes from the Parquet file, the first time one is needed).
+    #[arg(long, value_delimiter = ',', default_value = "text,parquet,json")]
+    formats: Vec<String>,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -67,6 +77,7 @@ fn basalt_copy(dir: &std::path::Path, file: &std::path::Path, options: &str) -> 
 }
 
 fn main() -> Result<()> {
+    basalt_engine::allocator::keep_freed_memory();
     let args = Args::parse();
     if !(args.sf > 0.0 && args.sf.is_finite()) || args.runs == 0 {
         bail!("--sf must be positive and --runs at least 1");
@@ -128,10 +139,32 @@ fn main() -> Result<()> {
         parquet_bytes as f64 / 1e6
     );
 
+    let json = work.join("json").join("lineitem.json");
+    if args.formats.iter().any(|f| f == "json") && !json.exists() {
+        progress("writing lineitem as JSON");
+        std::fs::create_dir_all(work.join("json"))?;
+        peer.call(json!({"op": "duckdb_json", "parquet": parquet, "path": json}))?;
+        clear_progress();
+    }
+    if json.exists() {
+        println!(
+            "JSON (newline-delimited objects written by DuckDB) {:.1} MB",
+            std::fs::metadata(&json)?.len() as f64 / 1e6
+        );
+    }
     let formats = [
         ("'|'-delimited text", tbl.clone(), "DELIMITER '|'", "text"),
         ("Parquet", parquet.clone(), "FORMAT AS PARQUET", "parquet"),
+        ("JSON", json.clone(), "FORMAT AS JSON 'auto'", "json"),
     ];
+    for f in &args.formats {
+        if !formats.iter().any(|(.., name)| name == f) {
+            bail!("--formats takes text, parquet and json, not {f}");
+        }
+    }
+    let formats = formats
+        .into_iter()
+        .filter(|(.., name)| args.formats.iter().any(|f| f == name));
     println!();
     println!(
         "| Input | Basalt s | Basalt rows/s | DuckDB s | DuckDB rows/s | Basalt / DuckDB time |"
