@@ -17,10 +17,14 @@ on stdout. Every response has "ok" (true or false) and, when false, "error". Req
   {"op": "datafusion_load", "dir": DIR, "threads": N, "tables": [NAME, ...]}
       Registers DIR/NAME.parquet as table NAME in a DataFusion context.
   {"op": "duckdb_copy", "db": PATH, "threads": N, "schema": SQL, "table": NAME, "path": P,
-   "format": "text" | "parquet"}
+   "format": "text" | "parquet" | "json"}
       Creates a fresh DuckDB database with the tables of SCHEMA and loads NAME from one file
-      ('|'-delimited text or Parquet), timing the load alone.
-      -> {"ok": true, "seconds": S, "rows": N, "bytes": DB_FILE_SIZE}
+      ('|'-delimited text, Parquet, or newline-delimited JSON objects keyed by column name),
+      timing the load alone ("cpu_seconds": the process's user and system CPU time during it).
+      -> {"ok": true, "seconds": S, "cpu_seconds": C, "rows": N, "bytes": DB_FILE_SIZE}
+  {"op": "duckdb_json", "parquet": PATH, "path": OUT}
+      Writes the rows of a Parquet file as newline-delimited JSON objects (DuckDB's
+      COPY ... (FORMAT JSON)). -> {"ok": true, "seconds": S, "bytes": N}
   {"op": "pg_version", "dsn": DSN}
       -> {"ok": true, "version": SELECT version(), "psycopg": "...", "libpq": N}
   {"op": "pg_execute", "dsn": DSN, "sql": SQL}
@@ -152,14 +156,23 @@ def duckdb_copy(req):
     table, path = req["table"], req["path"]
     if req["format"] == "parquet":
         options = "(FORMAT PARQUET)"
+    elif req["format"] == "json":
+        options = "(FORMAT JSON)"
     else:
         options = "(DELIMITER '|', HEADER false, QUOTE '', ESCAPE '')"
-    start = time.perf_counter()
+    import resource
+
+    def cpu():
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    start, cpu_start = time.perf_counter(), cpu()
     duckdb_conn.execute(f"COPY {table} FROM '{path}' {options}")
     duckdb_conn.execute("CHECKPOINT")
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, cpu() - cpu_start
     rows = duckdb_conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    return {"seconds": seconds, "rows": rows, "bytes": os.path.getsize(req["db"])}
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "rows": rows,
+            "bytes": os.path.getsize(req["db"])}
 
 
 def duckdb_parquet(req):
@@ -171,6 +184,16 @@ def duckdb_parquet(req):
         duckdb_conn.execute(f"COPY {name} TO '{path}' (FORMAT PARQUET)")
         total += os.path.getsize(path)
     return {"seconds": time.perf_counter() - start, "bytes": total}
+
+
+def duckdb_json(req):
+    import duckdb
+
+    start = time.perf_counter()
+    conn = duckdb.connect()
+    conn.execute(f"COPY (SELECT * FROM '{req['parquet']}') TO '{req['path']}' (FORMAT JSON)")
+    conn.close()
+    return {"seconds": time.perf_counter() - start, "bytes": os.path.getsize(req["path"])}
 
 
 def datafusion_load(req):
@@ -327,6 +350,7 @@ OPS = {
     "versions": versions,
     "duckdb_load": duckdb_load,
     "duckdb_parquet": duckdb_parquet,
+    "duckdb_json": duckdb_json,
     "duckdb_copy": duckdb_copy,
     "duckdb_load_parquet": duckdb_load_parquet,
     "datafusion_load": datafusion_load,

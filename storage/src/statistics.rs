@@ -426,21 +426,36 @@ fn numeric_digits(v: i128, scale: i8) -> u64 {
     for _ in 0..pad {
         aligned = aligned.saturating_mul(10);
     }
-    let fraction_groups = (scale + pad) / 4;
-    let mut groups: Vec<u128> = Vec::new();
-    let mut rest = aligned;
-    while rest > 0 {
-        groups.push(rest % 10_000);
-        rest /= 10_000;
+    // Base-10,000 groups from the last one (the last fraction group, or the units group
+    // without a fraction): the digits stored run from the first non-zero group to the last.
+    // Zero groups padding the integer part to one group are never stored.
+    let (mut first, mut last) = (None, 0u64);
+    let mut note = |k: u64, group_is_zero: bool| {
+        if !group_is_zero {
+            first.get_or_insert(k);
+            last = k;
+        }
+    };
+    let mut k = 0u64;
+    match u64::try_from(aligned) {
+        // The common case, in 64-bit arithmetic (this runs for every value a load analyzes).
+        Ok(mut rest) => {
+            while rest > 0 {
+                note(k, rest.is_multiple_of(10_000));
+                rest /= 10_000;
+                k += 1;
+            }
+        }
+        Err(_) => {
+            let mut rest = aligned;
+            while rest > 0 {
+                note(k, rest.is_multiple_of(10_000));
+                rest /= 10_000;
+                k += 1;
+            }
+        }
     }
-    // groups[0] is the last fraction group (or the units group without a fraction); pad so
-    // the integer part has at least one group.
-    while (groups.len() as i32) < fraction_groups + 1 {
-        groups.push(0);
-    }
-    let first = groups.iter().position(|g| *g != 0).unwrap_or(0);
-    let last = groups.iter().rposition(|g| *g != 0).unwrap_or(0);
-    (last - first + 1) as u64
+    last - first.unwrap_or(0) + 1
 }
 
 fn array_width(ty: SqlType, array: &dyn Array) -> u64 {
@@ -708,7 +723,8 @@ mod tests {
     }
 
     // Input: NUMERIC values whose stored widths PostgreSQL 15 reports (1.50 -> 7 bytes,
-    // 12345.67 -> 9, 0 -> 3, 0.0001 -> 5, 123456.7891 -> 9, 1.0000 -> 5).
+    // 12345.67 -> 9, 0 -> 3, 0.0001 -> 5, 123456.7891 -> 9, 1.0000 -> 5,
+    // -123456789012345678901234567890.12 -> 21, 10^29 -> 5, -0.05 -> 5).
     #[test]
     fn numeric_widths_count_base_10000_digits() {
         let d2 = SqlType::Decimal {
@@ -725,6 +741,17 @@ mod tests {
         assert_eq!(value_width(d4, 0, 1), 5);
         assert_eq!(value_width(d4, 0, 1_234_567_891), 9);
         assert_eq!(value_width(d4, 0, 10_000), 5);
+        // Past 64 bits (PostgreSQL 15: 24, 8 and 8 bytes with a 4-byte header).
+        let d36 = SqlType::Decimal {
+            precision: 36,
+            scale: 2,
+        };
+        assert_eq!(
+            value_width(d36, 0, -12_345_678_901_234_567_890_123_456_789_012),
+            21
+        );
+        assert_eq!(value_width(d36, 0, 10i128.pow(31)), 5);
+        assert_eq!(value_width(d2, 0, -5), 5);
         let mut acc = ColumnAccumulator::new(0, &def("c", d2));
         let arr = Decimal128Array::from(vec![Some(150), Some(1_234_567), Some(0), None])
             .with_precision_and_scale(10, 2)

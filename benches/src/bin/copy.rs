@@ -1,9 +1,10 @@
-//! The COPY benchmark: TPC-H lineitem loaded from '|'-delimited text and from Parquet, by
-//! Basalt's COPY and by DuckDB's COPY into a native table, from the same files in the same run.
+//! The COPY benchmark: TPC-H lineitem loaded from '|'-delimited text, from Parquet and from
+//! JSON, by Basalt's COPY and by DuckDB's COPY into a native table, from the same files in the
+//! same run.
 //!
 //! `cargo run --release -p basalt-benches --bin copy -- --sf 1` generates lineitem with the
 //! `tpchgen` crate, writes it as '|'-delimited text, has DuckDB write the same rows as Parquet
-//! (its default writer), then times, interleaved, each engine loading each file into a fresh
+//! (its default writer) and as newline-delimited JSON objects, then times, interleaved, each engine loading each file into a fresh
 //! database (`--runs` times, the median kept; the time includes making the rows durable: Basalt's
 //! commit, DuckDB's CHECKPOINT). It prints rows per second and Basalt's ratio to DuckDB.
 
@@ -17,6 +18,11 @@ use basalt_benches::tpch::{self, Table};
 use basalt_engine::{Engine, StatementResult};
 use clap::Parser;
 use serde_json::json;
+
+/// The server's allocator, tuned as the server tunes it (`basalt serve` runs every COPY this
+/// way): a load allocates and frees a window's arrays over and over.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser, Debug)]
 #[command(about = "COPY of TPC-H lineitem from text and Parquet, beside DuckDB")]
@@ -37,6 +43,10 @@ struct Args {
     /// this option left there, so that several builds load the same files.
     #[arg(long)]
     keep_files: bool,
+    /// The inputs to load, of `text`, `parquet` and `json` (newline-delimited objects that
+    /// DuckDB writes from the Parquet file, the first time one is needed).
+    #[arg(long, value_delimiter = ',', default_value = "text,parquet,json")]
+    formats: Vec<String>,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -44,8 +54,27 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Loads `file` into a fresh Basalt database with COPY; returns seconds and rows.
-fn basalt_copy(dir: &std::path::Path, file: &std::path::Path, options: &str) -> Result<(f64, u64)> {
+/// The user and system CPU time of this process so far, in seconds (from `/proc/self/stat`,
+/// in Linux's USER_HZ ticks of 1/100 s; threads that have ended count too). On a machine
+/// shared with other work the CPU a load uses varies far less than its elapsed time.
+fn cpu_seconds() -> Result<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // The fields after the command name, which is in parentheses and may hold blanks.
+    let rest = stat.rsplit_once(')').context("/proc/self/stat")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks = |i: usize| -> Result<f64> {
+        Ok(fields.get(i).context("/proc/self/stat")?.parse::<u64>()? as f64)
+    };
+    Ok((ticks(11)? + ticks(12)?) / 100.0)
+}
+
+/// Loads `file` into a fresh Basalt database with COPY; returns seconds, CPU seconds and rows.
+fn basalt_copy(
+    dir: &std::path::Path,
+    file: &std::path::Path,
+    options: &str,
+) -> Result<(f64, f64, u64)> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
@@ -53,9 +82,10 @@ fn basalt_copy(dir: &std::path::Path, file: &std::path::Path, options: &str) -> 
     let mut session = engine.session("basalt");
     session.run(tpch::SCHEMA_SQL)?;
     let sql = format!("COPY lineitem FROM '{}' {options}", file.display());
-    let started = Instant::now();
+    let (started, cpu_started) = (Instant::now(), cpu_seconds()?);
     let out = session.run(&sql)?;
     let seconds = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds()? - cpu_started;
     let rows = match out.first() {
         Some(StatementResult::Command { tag }) => tag
             .strip_prefix("COPY ")
@@ -63,10 +93,11 @@ fn basalt_copy(dir: &std::path::Path, file: &std::path::Path, options: &str) -> 
             .context("COPY's tag")?,
         _ => bail!("COPY returned no tag"),
     };
-    Ok((seconds, rows))
+    Ok((seconds, cpu, rows))
 }
 
 fn main() -> Result<()> {
+    basalt_engine::allocator::keep_freed_memory();
     let args = Args::parse();
     if !(args.sf > 0.0 && args.sf.is_finite()) || args.runs == 0 {
         bail!("--sf must be positive and --runs at least 1");
@@ -128,21 +159,47 @@ fn main() -> Result<()> {
         parquet_bytes as f64 / 1e6
     );
 
+    let json = work.join("json").join("lineitem.json");
+    if args.formats.iter().any(|f| f == "json") && !json.exists() {
+        progress("writing lineitem as JSON");
+        std::fs::create_dir_all(work.join("json"))?;
+        peer.call(json!({"op": "duckdb_json", "parquet": parquet, "path": json}))?;
+        clear_progress();
+    }
+    if json.exists() {
+        println!(
+            "JSON (newline-delimited objects written by DuckDB) {:.1} MB",
+            std::fs::metadata(&json)?.len() as f64 / 1e6
+        );
+    }
     let formats = [
         ("'|'-delimited text", tbl.clone(), "DELIMITER '|'", "text"),
         ("Parquet", parquet.clone(), "FORMAT AS PARQUET", "parquet"),
+        ("JSON", json.clone(), "FORMAT AS JSON 'auto'", "json"),
     ];
+    for f in &args.formats {
+        if !formats.iter().any(|(.., name)| name == f) {
+            bail!("--formats takes text, parquet and json, not {f}");
+        }
+    }
+    let formats = formats
+        .into_iter()
+        .filter(|(.., name)| args.formats.iter().any(|f| f == name));
     println!();
     println!(
-        "| Input | Basalt s | Basalt rows/s | DuckDB s | DuckDB rows/s | Basalt / DuckDB time |"
+        "| Input | Basalt s | Basalt rows/s | DuckDB s | DuckDB rows/s | Basalt / DuckDB time \
+         | Basalt CPU s | DuckDB CPU s | Basalt / DuckDB CPU |"
     );
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (label, file, options, format) in formats {
         let mut basalt = Vec::new();
         let mut duck = Vec::new();
+        let mut basalt_cpu = Vec::new();
+        let mut duck_cpu = Vec::new();
         for run in 0..args.runs {
             progress(&format!("Basalt: COPY from {label}, run {}", run + 1));
-            let (s, n) = basalt_copy(&work.join("basalt"), &file, options)?;
+            let (s, cpu, n) = basalt_copy(&work.join("basalt"), &file, options)?;
+            basalt_cpu.push(cpu);
             if n != rows {
                 bail!("Basalt loaded {n} rows from {label}, expected {rows}");
             }
@@ -158,14 +215,17 @@ fn main() -> Result<()> {
                 );
             }
             duck.push(r["seconds"].as_f64().unwrap_or(f64::NAN));
+            duck_cpu.push(r["cpu_seconds"].as_f64().unwrap_or(f64::NAN));
         }
         clear_progress();
         let (b, d) = (median(basalt), median(duck));
+        let (bc, dc) = (median(basalt_cpu), median(duck_cpu));
         println!(
-            "| {label} | {b:.2} | {:.0} | {d:.2} | {:.0} | {:.2}x |",
+            "| {label} | {b:.2} | {:.0} | {d:.2} | {:.0} | {:.2}x | {bc:.2} | {dc:.2} | {:.2}x |",
             rows as f64 / b,
             rows as f64 / d,
-            b / d
+            b / d,
+            bc / dc
         );
     }
     peer.stop();

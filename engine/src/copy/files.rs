@@ -447,6 +447,35 @@ mod tests {
         assert!(matches!(io_error("/x", "read", &other), Error::Io { .. }));
     }
 
+    // A directory without read permission: listing it (as COPY does before it reads a
+    // byte) fails with 42501, naming the directory. A user who may read any directory (root)
+    // lists its file instead, so the check is of whichever outcome the running user gets.
+    #[test]
+    fn unreadable_directory_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let locked = dir.path().join("locked");
+        std::fs::create_dir(&locked).unwrap();
+        std::fs::write(locked.join("a.txt"), "1\n").unwrap();
+        let mode = |m| std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(m));
+        mode(0o000).unwrap();
+        let privileged = std::fs::read_dir(&locked).is_ok();
+        let listed = LocalFiles::new(dir.path()).list("locked");
+        mode(0o755).unwrap();
+        if privileged {
+            assert_eq!(listed.unwrap(), vec![path_string(&locked.join("a.txt"))]);
+        } else {
+            let e = listed.unwrap_err();
+            assert!(matches!(e, Error::InsufficientPrivilege { .. }), "{e}");
+            let shown = path_string(&locked);
+            assert!(
+                e.to_string()
+                    .contains(&format!("\"{shown}\": Permission denied")),
+                "{e}"
+            );
+        }
+    }
+
     // A gzip stream cut short.
     #[test]
     fn truncated_gzip_is_corrupt() {

@@ -39,7 +39,7 @@ use crate::copy::files::FileStore;
 use crate::copy::load_errors::LoadErrorRow;
 use crate::copy::options::{CopyOptions, CopyStatement, InputFormat};
 use crate::copy::text::{Layout, Splitter};
-use crate::copy::values::{convert, convert_text_into, ColumnBuilder};
+use crate::copy::values::{convert, convert_plain, convert_text_into, ColumnBuilder};
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
 use crate::types::Datum;
@@ -137,18 +137,23 @@ impl LoadPlan {
     /// A batch of the full table from arrays of the target columns.
     fn table_batch(&self, arrays: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
         // Columns left out: their DEFAULT (ALTER TABLE ADD COLUMN ... DEFAULT), or NULL.
-        let mut cols: Vec<ArrayRef> = Vec::with_capacity(self.table.columns.len());
-        for (i, c) in self.table.columns.iter().enumerate() {
-            let left_out = !self.targets.iter().any(|t| t.index == i);
-            match self.table.default_value(i).map_err(Error::Internal)? {
-                Some(one) if left_out => cols.push(crate::kernels::eval::repeat(&one, rows)?),
-                _ => cols.push(new_null_array(&c.ty.arrow_type(), rows)),
-            }
-        }
+        // Only the columns left out are made here: a NULL array of a target column would be
+        // zeroed memory thrown away at once.
+        let mut cols: Vec<Option<ArrayRef>> = vec![None; self.table.columns.len()];
         for (t, a) in self.targets.iter().zip(arrays) {
-            cols[t.index] = a;
+            cols[t.index] = Some(a);
         }
-        Ok(RecordBatch::try_new(self.schema(), cols)?)
+        let mut out: Vec<ArrayRef> = Vec::with_capacity(cols.len());
+        for (i, (c, col)) in self.table.columns.iter().zip(cols).enumerate() {
+            out.push(match col {
+                Some(a) => a,
+                None => match self.table.default_value(i).map_err(Error::Internal)? {
+                    Some(one) => crate::kernels::eval::repeat(&one, rows)?,
+                    None => new_null_array(&c.ty.arrow_type(), rows),
+                },
+            });
+        }
+        Ok(RecordBatch::try_new(self.schema(), out)?)
     }
 }
 
@@ -414,6 +419,12 @@ impl<'a> RowSink<'a> {
         // Values are converted in place: a text slot keeps its buffer from row to row.
         self.values.resize(self.plan.targets.len(), Datum::Null);
         for (i, (t, (value, raw))) in self.plan.targets.iter().zip(fields).enumerate() {
+            if let Some(bytes) = value {
+                if let Some(d) = convert_plain(bytes, t.ty, &self.plan.options) {
+                    self.values[i] = d;
+                    continue;
+                }
+            }
             let text = match value {
                 None => None,
                 Some(bytes) => match decode(bytes, self.plan.options.accept_inv_chars) {
@@ -777,11 +788,23 @@ impl Windows {
         self.windows += 1;
         let buf = &self.buf;
         let layout = &self.layout;
+        // Each piece's lines, from where the next one starts (the last, at the end of the
+        // input, counts its own): room for its rows.
+        let next_lines: Vec<Option<u64>> = pieces
+            .iter()
+            .skip(1)
+            .map(|(_, l)| Some(*l))
+            .chain(std::iter::once(carry.as_ref().map(|(_, l)| *l)))
+            .collect();
         let parts: Vec<Result<FileOutcome>> = pieces
             .par_iter()
-            .map(|(range, at_line)| {
+            .zip(&next_lines)
+            .map(|((range, at_line), next_line)| {
                 let chunk = &buf[start + range.start..start + range.end];
-                let rows = chunk.iter().filter(|b| **b == b'\n').count() + 1;
+                let rows = match next_line {
+                    Some(next) => next.saturating_sub(*at_line) as usize + 1,
+                    None => chunk.iter().filter(|b| **b == b'\n').count() + 1,
+                };
                 let mut sink = RowSink::with_rows(plan, shown.to_string(), rows);
                 delimited(chunk, *at_line, layout.clone(), &mut sink, interrupt)?;
                 sink.finish()
@@ -986,18 +1009,22 @@ fn delimited(
         .unwrap_or_else(|| "\\N".into())
         .into_bytes();
     let width = sink.plan.targets.len();
-    let splitter = Splitter::new(data, layout)
+    let mut splitter = Splitter::new(data, layout)
         .starting_at_line(line)
         .pg_escapes(o.postgres);
     let mut fields: Vec<InputField<'_>> = Vec::with_capacity(width);
-    for (n, rec) in splitter.enumerate() {
+    // One vector of split fields for every record.
+    let mut split: Vec<text::Field<'_>> = Vec::with_capacity(width + 1);
+    let mut n = 0usize;
+    while let Some(rec) = splitter.next_into(&mut split) {
         if sink.over_limit() {
             return Ok(());
         }
-        if n % INTERRUPT_CHECK_ROWS == 0 {
+        if n.is_multiple_of(INTERRUPT_CHECK_ROWS) {
             interrupt.check()?;
         }
-        let rec = match rec {
+        n += 1;
+        let (rec_line, rec_raw) = match rec {
             Ok(r) => r,
             Err(e) => {
                 let cause = Error::BadCopyFileFormat { message: e.message };
@@ -1005,8 +1032,8 @@ fn delimited(
                 continue;
             }
         };
-        if rec.fields.len() != width {
-            let cause = if rec.fields.len() > width {
+        if split.len() != width {
+            let cause = if split.len() > width {
                 Error::BadCopyFileFormat {
                     message: "extra data after last expected column".into(),
                 }
@@ -1014,19 +1041,19 @@ fn delimited(
                 Error::BadCopyFileFormat {
                     message: format!(
                         "missing data for column \"{}\"",
-                        sink.plan.targets[rec.fields.len()].name
+                        sink.plan.targets[split.len()].name
                     ),
                 }
             };
-            sink.reject(rec.line, "", rec.raw, &[], cause);
+            sink.reject(rec_line, "", rec_raw, &[], cause);
             continue;
         }
         fields.clear();
-        for f in rec.fields {
+        for f in split.drain(..) {
             let is_null = !f.quoted && f.raw == null_as.as_slice();
             fields.push((if is_null { None } else { Some(f.value) }, f.raw));
         }
-        sink.row(rec.line, rec.raw, &fields);
+        sink.row(rec_line, rec_raw, &fields);
     }
     Ok(())
 }

@@ -149,6 +149,23 @@ impl<'a> Iterator for Splitter<'a> {
     type Item = Result<Record<'a>, SplitError<'a>>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        let mut fields = Vec::new();
+        let (line, raw) = match self.next_into(&mut fields)? {
+            Ok(at) => at,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(Ok(Record { line, raw, fields }))
+    }
+}
+
+impl<'a> Splitter<'a> {
+    /// The next record, its fields put in `fields` (emptied first, so that a caller reading
+    /// many records keeps one vector): the line it starts on and its bytes.
+    pub fn next_into(
+        &mut self,
+        fields: &mut Vec<Field<'a>>,
+    ) -> Option<Result<(u64, &'a [u8]), SplitError<'a>>> {
+        fields.clear();
         // Skip empty lines.
         while self.pos < self.data.len() && self.data[self.pos] == b'\n' {
             self.pos += 1;
@@ -157,15 +174,19 @@ impl<'a> Iterator for Splitter<'a> {
         if self.pos >= self.data.len() {
             return None;
         }
-        let out = match self.layout.clone() {
-            Layout::Text {
+        // The layout is lent out while the record is split (an empty one stands in, which
+        // allocates nothing), so that fixed widths are not copied per record.
+        let layout = std::mem::replace(&mut self.layout, Layout::FixedWidth(Vec::new()));
+        let out = match &layout {
+            &Layout::Text {
                 delimiter,
                 escape,
                 remove_quotes,
-            } => self.text(delimiter, escape, remove_quotes),
-            Layout::Csv { delimiter, quote } => self.csv(delimiter, quote),
-            Layout::FixedWidth(widths) => Ok(self.fixed(&widths)),
+            } => self.text(delimiter, escape, remove_quotes, fields),
+            &Layout::Csv { delimiter, quote } => self.csv(delimiter, quote, fields),
+            Layout::FixedWidth(widths) => Ok(self.fixed(widths, fields)),
         };
+        self.layout = layout;
         Some(out)
     }
 }
@@ -176,11 +197,11 @@ impl<'a> Splitter<'a> {
         delim: u8,
         escape: bool,
         remove_quotes: bool,
-    ) -> Result<Record<'a>, SplitError<'a>> {
+        fields: &mut Vec<Field<'a>>,
+    ) -> Result<(u64, &'a [u8]), SplitError<'a>> {
         let data = self.data;
         let start = self.pos;
         let line = self.line;
-        let mut fields = Vec::new();
         let mut i = start;
         loop {
             // One field from i.
@@ -264,21 +285,21 @@ impl<'a> Splitter<'a> {
                 if end_record {
                     self.line += 1;
                 }
-                return Ok(Record {
-                    line,
-                    raw: &data[start..rec_end],
-                    fields,
-                });
+                return Ok((line, &data[start..rec_end]));
             }
             i += 1; // past the delimiter
         }
     }
 
-    fn csv(&mut self, delim: u8, quote: u8) -> Result<Record<'a>, SplitError<'a>> {
+    fn csv(
+        &mut self,
+        delim: u8,
+        quote: u8,
+        fields: &mut Vec<Field<'a>>,
+    ) -> Result<(u64, &'a [u8]), SplitError<'a>> {
         let data = self.data;
         let start = self.pos;
         let line = self.line;
-        let mut fields = Vec::new();
         let mut i = start;
         loop {
             let fstart = i;
@@ -352,17 +373,13 @@ impl<'a> Splitter<'a> {
                 if end_record {
                     self.line += 1;
                 }
-                return Ok(Record {
-                    line,
-                    raw: &data[start..fend],
-                    fields,
-                });
+                return Ok((line, &data[start..fend]));
             }
             i += 1;
         }
     }
 
-    fn fixed(&mut self, widths: &[usize]) -> Record<'a> {
+    fn fixed(&mut self, widths: &[usize], fields: &mut Vec<Field<'a>>) -> (u64, &'a [u8]) {
         let data = self.data;
         let start = self.pos;
         let line = self.line;
@@ -373,7 +390,6 @@ impl<'a> Splitter<'a> {
         self.pos = (end + 1).min(data.len());
         self.line += 1;
         let rec = &data[start..end];
-        let mut fields = Vec::with_capacity(widths.len());
         let mut at = 0usize;
         for w in widths {
             if at >= rec.len() {
@@ -406,11 +422,7 @@ impl<'a> Splitter<'a> {
                 quoted: false,
             });
         }
-        Record {
-            line,
-            raw: rec,
-            fields,
-        }
+        (line, rec)
     }
 }
 

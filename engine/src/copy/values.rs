@@ -69,6 +69,87 @@ pub fn convert(raw: Option<&str>, ty: SqlType, o: &CopyOptions) -> Result<Datum>
     })
 }
 
+/// [`convert`] for the spellings almost every loaded number and date has, read from the
+/// field's bytes without decoding them as text: `-123` for an integer, `-123.45` with at most
+/// the column's scale of fraction digits for a DECIMAL, `YYYY-MM-DD` for a DATE (under the
+/// default or 'auto' DATEFORMAT). `None` for anything else, which [`convert`] reads (and
+/// rejects, when it must): a value this returns is the one `convert` gives.
+pub fn convert_plain(b: &[u8], ty: SqlType, o: &CopyOptions) -> Option<Datum> {
+    match ty {
+        SqlType::SmallInt | SqlType::Integer | SqlType::BigInt => {
+            let (neg, digits) = sign(b);
+            let v = plain_digits(digits)? as i64;
+            let v = if neg { -v } else { v };
+            let (lo, hi) = crate::types::datum::int_range(ty);
+            (lo..=hi).contains(&v).then_some(Datum::Int(v))
+        }
+        SqlType::Decimal { precision, scale } => {
+            let (neg, body) = sign(b);
+            let (int, frac) = match body.iter().position(|&c| c == b'.') {
+                Some(i) => (&body[..i], &body[i + 1..]),
+                None => (body, &[][..]),
+            };
+            let scale = u32::try_from(scale).ok()?;
+            if int.is_empty() || frac.len() as u32 > scale || body.len() == int.len() + 1 {
+                return None;
+            }
+            // At most 18 digits at the column's scale, so that the u64 cannot overflow.
+            if int.len() as u32 + scale > 18 {
+                return None;
+            }
+            let mut v = plain_digits(int)?;
+            if !frac.is_empty() {
+                v = v * 10u64.pow(frac.len() as u32) + plain_digits(frac)?;
+            }
+            let v = i128::from(v * 10u64.pow(scale - frac.len() as u32));
+            if v.unsigned_abs() >= 10u128.pow(u32::from(precision).min(38)) {
+                return None;
+            }
+            Some(Datum::Decimal(if neg { -v } else { v }, scale as i8))
+        }
+        SqlType::Date if matches!(o.date_format, TimeFormat::Default | TimeFormat::Auto) => {
+            if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+                return None;
+            }
+            let (y, m, d) = (
+                plain_digits(&b[..4])?,
+                plain_digits(&b[5..7])?,
+                plain_digits(&b[8..])?,
+            );
+            if y == 0 {
+                return None;
+            }
+            let days = days_from_civil(y as i64, m as u32, d as u32)?;
+            range::check_date(i64::from(days)).ok().map(Datum::Date)
+        }
+        _ => None,
+    }
+}
+
+/// A leading minus sign, and the bytes after it.
+fn sign(b: &[u8]) -> (bool, &[u8]) {
+    match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    }
+}
+
+/// One to eighteen ASCII digits as a number; `None` for anything else.
+fn plain_digits(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 18 {
+        return None;
+    }
+    let mut v = 0u64;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + u64::from(d);
+    }
+    Some(v)
+}
+
 /// A string for a CHAR(n) / VARCHAR(n) column: too long is an error, or cut at a character
 /// boundary with TRUNCATECOLUMNS. CHAR(n) may drop trailing blanks to fit, as PostgreSQL's does.
 pub fn fit_text(s: &str, ty: SqlType, truncate: bool) -> Result<String> {
@@ -492,6 +573,63 @@ mod tests {
             Some(day(2024, 1, 2) + 13 * 3_600_000_000)
         );
         assert_eq!(pattern_micros("2024-01-02x", "YYYY-MM-DD"), None);
+    }
+
+    // Every spelling the plain reader takes gives the value the input functions give, and
+    // it leaves the rest to them: signs, blanks, exponents, too many fraction digits, values
+    // out of the type's range or precision, impossible dates, other date layouts.
+    #[test]
+    fn plain_fields_read_as_the_input_functions_read_them() {
+        let dec = |precision, scale| SqlType::Decimal { precision, scale };
+        let cases: &[(&str, SqlType, bool)] = &[
+            ("0", SqlType::Integer, true),
+            ("-17", SqlType::SmallInt, true),
+            ("32767", SqlType::SmallInt, true),
+            ("32768", SqlType::SmallInt, false),
+            ("-2147483648", SqlType::Integer, true),
+            ("2147483648", SqlType::Integer, false),
+            ("999999999999999999", SqlType::BigInt, true),
+            ("9223372036854775807", SqlType::BigInt, false),
+            ("+5", SqlType::BigInt, false),
+            (" 5", SqlType::BigInt, false),
+            ("-", SqlType::BigInt, false),
+            ("1e3", SqlType::BigInt, false),
+            ("12.34", dec(15, 2), true),
+            ("-0.05", dec(15, 2), true),
+            ("-0", dec(15, 2), true),
+            ("7", dec(15, 2), true),
+            ("7.5", dec(15, 2), true),
+            ("1.005", dec(15, 2), false),
+            ("7.", dec(15, 2), false),
+            (".5", dec(15, 2), false),
+            ("1e2", dec(15, 2), false),
+            ("999.99", dec(5, 2), true),
+            ("1000.00", dec(5, 2), false),
+            ("1234567890123456.78", dec(18, 2), true),
+            ("12345678901234567.89", dec(19, 2), false),
+            ("12", dec(10, -1), false),
+            ("1996-03-13", SqlType::Date, true),
+            ("2024-02-29", SqlType::Date, true),
+            ("2023-02-29", SqlType::Date, false),
+            ("0000-01-01", SqlType::Date, false),
+            ("1996-3-13", SqlType::Date, false),
+            ("1996-03-13 BC", SqlType::Date, false),
+            ("19960313", SqlType::Date, false),
+        ];
+        for &(text, ty, plain) in cases {
+            let general = convert(Some(text), ty, &opts());
+            match convert_plain(text.as_bytes(), ty, &opts()) {
+                Some(v) => {
+                    assert!(plain, "{text} as {ty:?} was read plainly");
+                    assert_eq!(Some(&v), general.as_ref().ok(), "{text} as {ty:?}");
+                }
+                None => assert!(!plain, "{text} as {ty:?} was not read plainly"),
+            }
+        }
+        let mut o = opts();
+        o.date_format = TimeFormat::Pattern("YYYY-DD-MM".into());
+        assert_eq!(convert_plain(b"1996-03-13", SqlType::Date, &o), None);
+        assert_eq!(convert_plain(b"5", SqlType::Text, &o), None);
     }
 
     // Options around the input functions.

@@ -67,12 +67,21 @@ impl Encoding {
     /// The encoding among `allowed` with the smallest payload for `pieces`; PLAIN when none
     /// of them can encode the block.
     pub(crate) fn choose(pieces: &[Piece<'_>], flat: &Flat<'_>, allowed: &[Encoding]) -> Encoding {
-        Encoding::ALL
-            .into_iter()
-            .filter(|e| allowed.contains(e))
-            .filter_map(|e| e.analyze(pieces, flat).map(|size| (e, size)))
-            .min_by_key(|(_, size)| *size)
-            .map_or(Encoding::Plain, |(encoding, _)| encoding)
+        // In the order of preference, an encoding replaces the best so far only when smaller;
+        // DICTIONARY (the last, and the dearest to analyze) is analyzed only as far as it
+        // could still be smaller.
+        let mut best: Option<(Encoding, u64)> = None;
+        for e in Encoding::ALL.into_iter().filter(|e| allowed.contains(e)) {
+            let bound = best.map_or(u64::MAX, |(_, size)| size);
+            let size = match e {
+                Encoding::Dictionary => Dictionary::analyze_below(flat, bound),
+                _ => e.analyze(pieces, flat),
+            };
+            if let Some(size) = size.filter(|s| *s < bound || best.is_none()) {
+                best = Some((e, size));
+            }
+        }
+        best.map_or(Encoding::Plain, |(encoding, _)| encoding)
     }
 
     /// Appends the payload of `pieces` (whose [`Flat`] view is `flat`) and returns the encoding

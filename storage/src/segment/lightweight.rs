@@ -131,16 +131,6 @@ enum Subset<'b, 'a> {
 }
 
 impl Subset<'_, '_> {
-    fn plain_bytes(&self) -> u64 {
-        match self {
-            Subset::Boolean(v) => (v.len() as u64).div_ceil(8),
-            Subset::Fixed(v, width) => (v.len() * width) as u64,
-            Subset::Utf8(v) => {
-                4 * (v.len() as u64 + 1) + v.iter().map(|s| s.len() as u64).sum::<u64>()
-            }
-        }
-    }
-
     fn put_plain(&self, out: &mut Vec<u8>) {
         match self {
             Subset::Boolean(v) => {
@@ -216,10 +206,14 @@ fn dictionary_of<T: Copy + Eq + Hash>(
 /// The number of distinct values of `values` and the PLAIN bytes of them (`bytes` of one
 /// value), or `None` once there are more than `entries_max`: what DICTIONARY's analysis
 /// needs, without the row codes.
-fn distinct_of<T: Copy + Eq + Hash>(
+///
+/// It gives up (`None`) as well as soon as `enough(count, bytes)` holds for the distinct
+/// values seen so far.
+fn distinct_within<T: Copy + Eq + Hash>(
     values: &[T],
     entries_max: usize,
     bytes: impl Fn(T) -> u64,
+    enough: impl Fn(usize, u64) -> bool,
 ) -> Option<(usize, u64)> {
     let mut seen: HashSet<T, Hasher> = HashSet::with_hasher(hasher());
     let mut total = 0u64;
@@ -234,6 +228,9 @@ fn distinct_of<T: Copy + Eq + Hash>(
                 return None;
             }
             total += bytes(*v);
+            if enough(seen.len(), total) {
+                return None;
+            }
         }
     }
     Some((seen.len(), total))
@@ -283,23 +280,41 @@ impl Dictionary {
     /// The payload size, or `None` when the block has too many distinct values to pay, or a
     /// single one (a run, which RUN_LENGTH stores without codes).
     pub(crate) fn analyze(flat: &Flat<'_>) -> Option<u64> {
+        Self::analyze_below(flat, u64::MAX)
+    }
+
+    /// [`Dictionary::analyze`] when only a payload smaller than `bound` bytes matters: `None`
+    /// as soon as the distinct values seen so far make it `bound` or more (the payload only
+    /// grows with each new value), which spares most of the hashing of a block with many
+    /// distinct values that another encoding stores smaller.
+    pub(crate) fn analyze_below(flat: &Flat<'_>, bound: u64) -> Option<u64> {
         let rows = flat.len();
         let entries_max = (rows / 2).max(1);
+        let size = |count: usize, plain: u64| -> Option<u64> {
+            let width = bits_needed(count.saturating_sub(1) as u128);
+            Some(5 + packed_bytes(rows, width)? as u64 + plain)
+        };
+        let over = |count: usize, plain: u64| size(count, plain).is_none_or(|s| s >= bound);
         let (count, plain) = match flat {
             Flat::Boolean(_) => return None,
             Flat::Fixed { values, width, .. } => {
-                distinct_of(values, entries_max, |_| *width as u64)?
+                distinct_within(values, entries_max, |_| *width as u64, over)?
             }
             Flat::Utf8(values) => {
-                let (count, bytes) = distinct_of(values, entries_max, |s| s.len() as u64)?;
-                (count, bytes + 4 * (count as u64 + 1))
+                let utf8_plain = |count: usize, bytes: u64| bytes + 4 * (count as u64 + 1);
+                let (count, bytes) = distinct_within(
+                    values,
+                    entries_max,
+                    |s| s.len() as u64,
+                    |count, bytes| over(count, utf8_plain(count, bytes)),
+                )?;
+                (count, utf8_plain(count, bytes))
             }
         };
         if count <= 1 {
             return None;
         }
-        let width = bits_needed(count.saturating_sub(1) as u128);
-        Some(5 + packed_bytes(rows, width)? as u64 + plain)
+        size(count, plain).filter(|s| *s < bound)
     }
 
     /// Appends the payload; `false` (with nothing written) for booleans, which it cannot encode.
@@ -488,11 +503,34 @@ impl RunLength {
 
     /// The payload size; `None` when runs average under two rows, where it cannot pay.
     pub(crate) fn analyze(flat: &Flat<'_>) -> Option<u64> {
-        let (values, lengths) = run_plan(flat);
-        if lengths.len() * 2 > flat.len().max(1) {
+        // The runs counted, not collected: most blocks have too many to pay, and this
+        // runs for every block a load writes.
+        fn starts<T: PartialEq>(values: &[T]) -> impl Iterator<Item = &T> {
+            values
+                .iter()
+                .enumerate()
+                .filter(|(i, v)| *i == 0 || values[i - 1] != **v)
+                .map(|(_, v)| v)
+        }
+        let (runs, plain) = match flat {
+            Flat::Boolean(v) => {
+                let n = starts(v).count() as u64;
+                (n, n.div_ceil(8))
+            }
+            Flat::Fixed { values, width, .. } => {
+                let n = starts(values).count() as u64;
+                (n, n * *width as u64)
+            }
+            Flat::Utf8(v) => {
+                let (n, bytes) =
+                    starts(v).fold((0u64, 0u64), |(n, b), s| (n + 1, b + s.len() as u64));
+                (n, 4 * (n + 1) + bytes)
+            }
+        };
+        if runs * 2 > flat.len().max(1) as u64 {
             return None;
         }
-        Some(4 + 4 * lengths.len() as u64 + values.plain_bytes())
+        Some(4 + 4 * runs + plain)
     }
 
     pub(crate) fn encode(flat: &Flat<'_>, out: &mut Vec<u8>) {
@@ -546,9 +584,16 @@ const MODE_DELTA: u8 = 1;
 /// `(base, width)` of a frame of reference over `values`: the minimum and the bits of the
 /// widest offset from it. Offsets are computed modulo 2^128, which is exact for any span of
 /// 128-bit values.
-fn frame_of(values: impl Iterator<Item = i128> + Clone) -> (i128, u32) {
-    let min = values.clone().min().unwrap_or(0);
-    let max = values.max().unwrap_or(0);
+fn frame_of(values: impl Iterator<Item = i128>) -> (i128, u32) {
+    // One pass for both ends: this runs over every integer block a load writes.
+    let (min, max) = values
+        .fold(None, |ends: Option<(i128, i128)>, v| {
+            Some(match ends {
+                Some((lo, hi)) => (lo.min(v), hi.max(v)),
+                None => (v, v),
+            })
+        })
+        .unwrap_or((0, 0));
     (min, bits_needed(max.wrapping_sub(min) as u128))
 }
 
@@ -562,7 +607,7 @@ pub(crate) struct FrameOfReference;
 impl FrameOfReference {
     pub(crate) const ID: u8 = 3;
 
-    fn deltas(values: &[i128]) -> impl Iterator<Item = i128> + Clone + '_ {
+    fn deltas(values: &[i128]) -> impl Iterator<Item = i128> + '_ {
         values.windows(2).map(|w| w[1].wrapping_sub(w[0]))
     }
 
@@ -1207,6 +1252,28 @@ mod tests {
     fn round_trip_all(ty: SqlType, array: &ArrayRef) -> Vec<(Encoding, Vec<u8>)> {
         let pieces = [Piece::new(ty, array.as_ref()).unwrap()];
         let flat = Flat::of(&pieces);
+        // The chooser picks the first of the smallest analyzed sizes, however far it
+        // analyzes DICTIONARY; bounded analysis agrees with the full one below the bound.
+        let sizes: Vec<(Encoding, u64)> = Encoding::ALL
+            .into_iter()
+            .filter_map(|e| e.analyze(&pieces, &flat).map(|size| (e, size)))
+            .collect();
+        let smallest = sizes.iter().min_by_key(|(_, size)| *size).map(|(e, _)| *e);
+        assert_eq!(
+            Encoding::choose(&pieces, &flat, &Encoding::ALL),
+            smallest.unwrap_or(Encoding::Plain),
+            "{ty}"
+        );
+        let full = Dictionary::analyze(&flat);
+        for (_, bound) in &sizes {
+            for bound in [bound.saturating_sub(1), *bound, bound + 1] {
+                assert_eq!(
+                    Dictionary::analyze_below(&flat, bound),
+                    full.filter(|size| *size < bound),
+                    "{ty} below {bound}"
+                );
+            }
+        }
         let mut payloads = Vec::new();
         for encoding in Encoding::ALL {
             let mut payload = Vec::new();
@@ -1243,14 +1310,17 @@ mod tests {
     fn dictionary_planning_skips_runs_and_stops_past_the_limit() {
         // Input: runs of 1, 2, 1 again and 3; limits of 3 and 2 entries.
         let v = [1i128, 1, 2, 2, 1, 3, 3, 3];
-        assert_eq!(distinct_of(&v, 3, |_| 8), Some((3, 24)));
-        assert_eq!(distinct_of(&v, 2, |_| 8), None);
+        assert_eq!(distinct_within(&v, 3, |_| 8, |_, _| false), Some((3, 24)));
+        assert_eq!(distinct_within(&v, 2, |_| 8, |_, _| false), None);
         let (entries, codes) = dictionary_of(&v, 3).unwrap();
         assert_eq!(entries, vec![1, 2, 3]);
         assert_eq!(codes, vec![0, 0, 1, 1, 0, 2, 2, 2]);
         assert!(dictionary_of(&v, 2).is_none());
         let s = ["b", "a", "b", "b"];
-        assert_eq!(distinct_of(&s, 2, |x| x.len() as u64), Some((2, 2)));
+        assert_eq!(
+            distinct_within(&s, 2, |x| x.len() as u64, |_, _| false),
+            Some((2, 2))
+        );
     }
 
     #[test]
