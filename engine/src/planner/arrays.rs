@@ -13,7 +13,7 @@ use sqlparser::tokenizer::Span;
 
 use crate::error::{Error, Result};
 use crate::kernels::array::ArrayFunc;
-use crate::planner::bind::{fold, AggContext, Binder, Scope};
+use crate::planner::bind::{comparison, fold, AggContext, Binder, Scope};
 use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr, ScalarFunc};
 use crate::planner::select::sort_key;
 use crate::planner::subquery::SubqueryKind;
@@ -249,18 +249,10 @@ impl Binder<'_> {
         agg: AggContext,
         span: Span,
     ) -> Result<Expr> {
-        let op = match op {
-            ast::BinaryOperator::Eq => BinaryOp::Eq,
-            ast::BinaryOperator::NotEq => BinaryOp::NotEq,
-            ast::BinaryOperator::Lt => BinaryOp::Lt,
-            ast::BinaryOperator::LtEq => BinaryOp::LtEq,
-            ast::BinaryOperator::Gt => BinaryOp::Gt,
-            ast::BinaryOperator::GtEq => BinaryOp::GtEq,
-            other => {
-                return Err(Error::Unsupported {
-                    message: format!("operator {other} with ANY or ALL is not supported"),
-                })
-            }
+        let Some(op) = comparison(op) else {
+            return Err(Error::Unsupported {
+                message: format!("operator {op} with ANY or ALL is not supported"),
+            });
         };
         let l = self.bind_expr(left, scope, agg)?;
         let r = self.bind_expr(right, scope, agg)?;

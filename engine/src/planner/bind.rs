@@ -174,6 +174,36 @@ pub enum AggContext {
     Nested,
 }
 
+impl AggContext {
+    /// Whether an aggregate call may stand here: 42803 at `position` where it may not.
+    pub(crate) fn check(self, position: Option<u32>) -> Result<()> {
+        match self {
+            AggContext::Allowed => Ok(()),
+            AggContext::Forbidden(clause) => Err(Error::Grouping {
+                message: format!("aggregate functions are not allowed in {clause}"),
+                position,
+            }),
+            AggContext::Nested => Err(Error::Grouping {
+                message: "aggregate function calls cannot be nested".into(),
+                position,
+            }),
+        }
+    }
+}
+
+/// The comparison operator `op` names (`=`, `<>`, `<`, `<=`, `>`, `>=`), if it is one.
+pub(crate) fn comparison(op: &ast::BinaryOperator) -> Option<BinaryOp> {
+    Some(match op {
+        ast::BinaryOperator::Eq => BinaryOp::Eq,
+        ast::BinaryOperator::NotEq => BinaryOp::NotEq,
+        ast::BinaryOperator::Lt => BinaryOp::Lt,
+        ast::BinaryOperator::LtEq => BinaryOp::LtEq,
+        ast::BinaryOperator::Gt => BinaryOp::Gt,
+        ast::BinaryOperator::GtEq => BinaryOp::GtEq,
+        _ => return None,
+    })
+}
+
 /// Binds statements against one catalog snapshot.
 pub struct Binder<'a> {
     pub catalog: &'a Manifest,
@@ -2022,21 +2052,7 @@ impl<'a> Binder<'a> {
             if let Some(v) = self.outer_aggregate(f, &args, scope, position)? {
                 return Ok(v);
             }
-            match agg {
-                AggContext::Allowed => {}
-                AggContext::Forbidden(clause) => {
-                    return Err(Error::Grouping {
-                        message: format!("aggregate functions are not allowed in {clause}"),
-                        position,
-                    })
-                }
-                AggContext::Nested => {
-                    return Err(Error::Grouping {
-                        message: "aggregate function calls cannot be nested".into(),
-                        position,
-                    })
-                }
-            }
+            agg.check(position)?;
             let arg = match (func, args.as_slice()) {
                 (AggFunc::CountStar, []) => None,
                 (AggFunc::CountStar, _) => None,

@@ -16,7 +16,7 @@ use sqlparser::ast;
 use sqlparser::tokenizer::Span;
 
 use crate::error::{Error, Result};
-use crate::planner::bind::{fold, AggContext, Binder, Scope};
+use crate::planner::bind::{comparison, fold, AggContext, Binder, Scope};
 use crate::planner::expr::{BinaryOp, Expr};
 use crate::types::Datum;
 
@@ -116,19 +116,11 @@ impl Binder<'_> {
         let (Some(lf), Some(rf)) = (row_fields(left), row_fields(right)) else {
             return Ok(None);
         };
-        let op = match op {
-            ast::BinaryOperator::Eq => BinaryOp::Eq,
-            ast::BinaryOperator::NotEq => BinaryOp::NotEq,
-            ast::BinaryOperator::Lt => BinaryOp::Lt,
-            ast::BinaryOperator::LtEq => BinaryOp::LtEq,
-            ast::BinaryOperator::Gt => BinaryOp::Gt,
-            ast::BinaryOperator::GtEq => BinaryOp::GtEq,
-            other => {
-                return Err(Error::UndefinedFunction {
-                    message: format!("operator does not exist: record {other} record"),
-                    position: self.position(span),
-                })
-            }
+        let Some(op) = comparison(op) else {
+            return Err(Error::UndefinedFunction {
+                message: format!("operator does not exist: record {op} record"),
+                position: self.position(span),
+            });
         };
         let pairs = self.bind_row_pairs(&lf, &rf, scope, agg, span)?;
         self.row_compare(op, pairs, span).map(Some)

@@ -498,21 +498,7 @@ impl Binder<'_> {
         if !outer_only {
             return Ok(None);
         }
-        match frame.agg {
-            AggContext::Allowed => {}
-            AggContext::Forbidden(clause) => {
-                return Err(Error::Grouping {
-                    message: format!("aggregate functions are not allowed in {clause}"),
-                    position,
-                })
-            }
-            AggContext::Nested => {
-                return Err(Error::Grouping {
-                    message: "aggregate function calls cannot be nested".into(),
-                    position,
-                })
-            }
-        }
+        frame.agg.check(position)?;
         // Bound as the enclosing query binds it, over its scope.
         let Some(frame) = self.outer.pop() else {
             return Ok(None);
@@ -1164,20 +1150,7 @@ impl Binder<'_> {
                  WHEN {x} IS NULL OR (SELECT 2) < (SELECT 0) THEN NULL ELSE false END"
             )
         };
-        let mut case = parse_template(&text)?;
-        let parts = [rows, extreme, values];
-        let _ = ast::visit_expressions_mut(&mut case, |e| {
-            match e {
-                ast::Expr::Identifier(id) if id.value == "?quantified" => *e = left.clone(),
-                ast::Expr::Subquery(q) => {
-                    if let Some(k) = template_slot(q) {
-                        *e = ast::Expr::Subquery(Box::new(parts[k].clone()));
-                    }
-                }
-                _ => {}
-            }
-            std::ops::ControlFlow::<()>::Continue(())
-        });
+        let case = fill_template(&text, left, &[rows, extreme, values])?;
         self.bind_expr(&case, scope, agg)
     }
 }
@@ -1215,20 +1188,7 @@ impl Binder<'_> {
              WHEN {differs} THEN {found} WHEN (SELECT 2) < (SELECT 0) THEN NULL \
              ELSE NOT {found} END"
         );
-        let mut case = parse_template(&text)?;
-        let parts = [rows, min, values, max];
-        let _ = ast::visit_expressions_mut(&mut case, |e| {
-            match e {
-                ast::Expr::Identifier(id) if id.value == "?quantified" => *e = left.clone(),
-                ast::Expr::Subquery(q) => {
-                    if let Some(k) = template_slot(q) {
-                        *e = ast::Expr::Subquery(Box::new(parts[k].clone()));
-                    }
-                }
-                _ => {}
-            }
-            std::ops::ControlFlow::<()>::Continue(())
-        });
+        let case = fill_template(&text, left, &[rows, min, values, max])?;
         self.bind_expr(&case, scope, agg)
     }
 }
@@ -1360,4 +1320,23 @@ fn aggregate_query(query: &ast::Query, call: &str, position: Option<u32>) -> Res
         }
     }
     Ok(*outer)
+}
+
+/// The expression `text` with `"?quantified"` replaced by `left` and each `(SELECT k)` by
+/// `parts[k]`.
+fn fill_template(text: &str, left: &ast::Expr, parts: &[ast::Query]) -> Result<ast::Expr> {
+    let mut case = parse_template(text)?;
+    let _ = ast::visit_expressions_mut(&mut case, |e| {
+        match e {
+            ast::Expr::Identifier(id) if id.value == "?quantified" => *e = left.clone(),
+            ast::Expr::Subquery(q) => {
+                if let Some(part) = template_slot(q).and_then(|k| parts.get(k)) {
+                    *e = ast::Expr::Subquery(Box::new(part.clone()));
+                }
+            }
+            _ => {}
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    Ok(case)
 }
