@@ -690,30 +690,40 @@ impl Binder<'_> {
         } else {
             self.cast(column.clone(), wide, false, span)?
         };
-        // PRECEDING moves against the ORDER BY direction, FOLLOWING with it.
-        let op = if preceding != key.descending {
+        self.offset_bound(column, base, off, key.descending, preceding, value, span)
+    }
+
+    /// The frame bound `value PRECEDING | FOLLOWING` as the bound `base ∓ offset` (PRECEDING
+    /// moves against the ORDER BY direction, FOLLOWING with it), against which the key,
+    /// read as `key`, compares in the bound's type.
+    #[allow(clippy::too_many_arguments)]
+    fn offset_bound(
+        &mut self,
+        key: Expr,
+        base: Expr,
+        offset: Expr,
+        descending: bool,
+        preceding: bool,
+        value: Datum,
+        span: Span,
+    ) -> Result<(FrameBound, Option<RangeBound>)> {
+        let op = if preceding != descending {
             BinaryOp::Sub
         } else {
             BinaryOp::Add
         };
-        let bound = self.binary(op, base, off.clone(), span)?;
-        let key_expr = if bound.ty() == key_ty {
-            column
+        let bound = self.binary(op, base, offset, span)?;
+        let key = if bound.ty() == key.ty() {
+            key
         } else {
-            self.cast(column, bound.ty(), false, span)?
+            self.cast(key, bound.ty(), false, span)?
         };
-        let range = RangeBound {
-            key: key_expr,
-            bound,
+        let frame = if preceding {
+            FrameBound::Preceding(value)
+        } else {
+            FrameBound::Following(value)
         };
-        Ok((
-            if preceding {
-                FrameBound::Preceding(value)
-            } else {
-                FrameBound::Following(value)
-            },
-            Some(range),
-        ))
+        Ok((frame, Some(RangeBound { key, bound })))
     }
 }
 
@@ -740,29 +750,15 @@ impl Binder<'_> {
             Datum::Decimal(i128::from(micros), 6),
             crate::types::numeric(6),
         );
-        let op = if preceding != key.descending {
-            BinaryOp::Sub
-        } else {
-            BinaryOp::Add
-        };
-        let bound = self.binary(op, seconds.clone(), offset, span)?;
-        let key_expr = if bound.ty() == seconds.ty() {
-            seconds
-        } else {
-            self.cast(seconds, bound.ty(), false, span)?
-        };
-        let range = RangeBound {
-            key: key_expr,
-            bound,
-        };
-        Ok((
-            if preceding {
-                FrameBound::Preceding(value)
-            } else {
-                FrameBound::Following(value)
-            },
-            Some(range),
-        ))
+        self.offset_bound(
+            seconds.clone(),
+            seconds,
+            offset,
+            key.descending,
+            preceding,
+            value,
+            span,
+        )
     }
 }
 
