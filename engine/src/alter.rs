@@ -290,20 +290,7 @@ impl Session {
             }
             Action::OwnerTo(owner) => {
                 let oid = self.owner_role_oid(&manifest.security, &owner)?;
-                // As PostgreSQL: a non-superuser owner may give the table only to a role it
-                // is (a member of), which must be able to create in the table's schema.
-                if !actor.superuser {
-                    if !actor.holds(oid) {
-                        return Err(Error::InsufficientPrivilege {
-                            message: format!(
-                                "must be able to SET ROLE \"{}\"",
-                                security::role_name(&manifest.security, oid)
-                            ),
-                        });
-                    }
-                    let new_owner = Actor::of(&manifest.security, oid);
-                    security::check_schema(&manifest, &new_owner, &schema, 'C')?;
-                }
+                actor.require_can_give(&manifest, oid, &schema)?;
                 def.owner = (oid != basalt_storage::security::BOOTSTRAP_ROLE_OID).then_some(oid);
             }
             Action::AddColumn {

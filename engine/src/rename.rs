@@ -26,7 +26,7 @@ use basalt_storage::{Manifest, ViewDef};
 
 use crate::error::{Error, Result};
 use crate::planner::bind::{normalize_ident, Binder};
-use crate::security::{self, Actor};
+use crate::security::Actor;
 use crate::{command, storage_error, Session, StatementResult};
 
 /// The relation a rename changes.
@@ -366,19 +366,11 @@ impl Session {
             }
         };
         let oid = self.owner_role_oid(&manifest.security, owner)?;
-        let actor = Actor::of(&manifest.security, self.role_oid);
-        if !actor.superuser {
-            if !actor.holds(oid) {
-                return Err(Error::InsufficientPrivilege {
-                    message: format!(
-                        "must be able to SET ROLE \"{}\"",
-                        security::role_name(&manifest.security, oid)
-                    ),
-                });
-            }
-            let new_owner = Actor::of(&manifest.security, oid);
-            security::check_schema(&manifest, &new_owner, &view.schema, 'C')?;
-        }
+        Actor::of(&manifest.security, self.role_oid).require_can_give(
+            &manifest,
+            oid,
+            &view.schema,
+        )?;
         let owner = (oid != BOOTSTRAP_ROLE_OID).then_some(oid);
         if owner == view.owner {
             return Ok(command("ALTER VIEW"));

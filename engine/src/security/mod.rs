@@ -71,6 +71,24 @@ impl Actor {
         }
     }
 
+    /// Ok when this role may make the role `oid` the owner of an object in `schema`, as
+    /// PostgreSQL's ALTER ... OWNER TO checks: a superuser always; anyone else only for a role
+    /// it is (a member of), which must be able to create in the schema (42501 otherwise).
+    pub fn require_can_give(&self, manifest: &Manifest, oid: u32, schema: &str) -> Result<()> {
+        if self.superuser {
+            return Ok(());
+        }
+        if !self.holds(oid) {
+            return Err(Error::InsufficientPrivilege {
+                message: format!(
+                    "must be able to SET ROLE \"{}\"",
+                    role_name(&manifest.security, oid)
+                ),
+            });
+        }
+        check_schema(manifest, &Actor::of(&manifest.security, oid), schema, 'C')
+    }
+
     /// The role with OID `oid` in `security`. A role that no longer exists (dropped while its
     /// session was open) holds no privileges at all.
     pub fn of(security: &Security, oid: u32) -> Actor {
