@@ -19,21 +19,6 @@ use crate::planner::select::sort_key;
 use crate::planner::subquery::SubqueryKind;
 use crate::types::{display_name, Datum};
 
-/// Where aggregates may appear, as an error for the places they may not.
-fn check_aggregate_context(agg: AggContext, position: Option<u32>) -> Result<()> {
-    match agg {
-        AggContext::Allowed => Ok(()),
-        AggContext::Forbidden(clause) => Err(Error::Grouping {
-            message: format!("aggregate functions are not allowed in {clause}"),
-            position,
-        }),
-        AggContext::Nested => Err(Error::Grouping {
-            message: "aggregate function calls cannot be nested".into(),
-            position,
-        }),
-    }
-}
-
 impl Binder<'_> {
     /// The array type of `element`'s type, or PostgreSQL's error for types without one.
     fn array_type(&self, element: SqlType, span: Span) -> Result<SqlType> {
@@ -128,7 +113,7 @@ impl Binder<'_> {
         agg: AggContext,
         position: Option<u32>,
     ) -> Result<Expr> {
-        check_aggregate_context(agg, position)?;
+        agg.check(position)?;
         let span = f.span();
         let mut order: Vec<&ast::OrderByExpr> = match &f.args {
             ast::FunctionArguments::List(list) => list
