@@ -290,6 +290,76 @@ pub(crate) struct CteDef {
     /// Set while a recursive query's recursive term is bound: the name then reads the
     /// working table.
     pub work_table: Option<WorkTableRef>,
+    /// Computed once per statement and read by every reference (`AS MATERIALIZED`, or, as in
+    /// PostgreSQL, a query named more than once), rather than planned anew at each.
+    pub materialize: bool,
+    /// The materialized query once its first reference has bound it.
+    pub bound: Option<crate::planner::select::BoundQuery>,
+}
+
+impl CteDef {
+    /// The WITH query `cte` of a WITH clause of `query`.
+    pub fn new(cte: &ast::Cte, query: &ast::Query, recursive: bool) -> CteDef {
+        let name = normalize_ident(&cte.alias.name);
+        // As in PostgreSQL, a query calling a volatile function is never folded into its
+        // references, NOT MATERIALIZED or not: each reference reads the same rows.
+        let materialize = !recursive
+            && (calls_volatile(&cte.query)
+                || match cte.materialized {
+                    Some(ast::CteAsMaterialized::Materialized) => true,
+                    Some(ast::CteAsMaterialized::NotMaterialized) => false,
+                    None => references(query, &name) > 1,
+                });
+        CteDef {
+            query: (*cte.query).clone(),
+            columns: cte
+                .alias
+                .columns
+                .iter()
+                .map(|c| normalize_ident(&c.name))
+                .collect(),
+            recursive,
+            work_table: None,
+            materialize,
+            bound: None,
+            name,
+        }
+    }
+}
+
+/// Whether `query` calls a volatile function: one whose value may differ from call to call
+/// within a statement.
+fn calls_volatile(query: &ast::Query) -> bool {
+    const VOLATILE: [&str; 3] = ["random", "pg_sleep", "clock_timestamp"];
+    ast::visit_expressions(query, |e| match e {
+        ast::Expr::Function(f)
+            if f.name
+                .0
+                .last()
+                .and_then(|p| p.as_ident())
+                .is_some_and(|i| VOLATILE.contains(&normalize_ident(i).as_str())) =>
+        {
+            std::ops::ControlFlow::Break(())
+        }
+        _ => std::ops::ControlFlow::Continue(()),
+    })
+    .is_break()
+}
+
+/// How many times `query` (its WITH queries included) names the relation `name` without a
+/// schema. An inner WITH query of the same name is counted too: the count only decides
+/// whether materializing can pay.
+fn references(query: &ast::Query, name: &str) -> usize {
+    let mut count = 0;
+    let _ = ast::visit_relations(query, |relation| {
+        if let [part] = relation.0.as_slice() {
+            if part.as_ident().is_some_and(|i| normalize_ident(i) == name) {
+                count += 1;
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    count
 }
 
 /// The working table of a recursive union, as its recursive term sees it.

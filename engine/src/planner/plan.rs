@@ -275,10 +275,25 @@ impl Plan {
         }
     }
 
-    /// Renders the plan as an indented tree (used by EXPLAIN).
+    /// Renders the plan as an indented tree (used by EXPLAIN). A shared subplan's tree is
+    /// shown at its first use; the others name it.
     pub fn explain(&self, out: &mut Vec<String>, depth: usize) {
+        self.explain_once(out, depth, &mut Vec::new());
+    }
+
+    fn explain_once(&self, out: &mut Vec<String>, depth: usize, shown: &mut Vec<usize>) {
         let pad = "  ".repeat(depth);
         let arrow = if depth == 0 { "" } else { "->  " };
+        if let Plan::Shared { id, .. } = self {
+            if let Some(k) = shown.iter().position(|s| s == id) {
+                out.push(format!(
+                    "{pad}{arrow}Shared Subplan {} (computed once, shown above)",
+                    k + 1
+                ));
+                return;
+            }
+            shown.push(*id);
+        }
         let line = match self {
             Plan::Scan {
                 table,
@@ -364,7 +379,7 @@ impl Plan {
             Plan::SetOp { kind, all, .. } => {
                 format!("{kind:?}{}", if *all { " All" } else { "" })
             }
-            Plan::Shared { .. } => "Shared Subplan".to_string(),
+            Plan::Shared { .. } => format!("Shared Subplan {}", shown.len()),
             Plan::RecursiveUnion { all, .. } => {
                 format!("Recursive Union{}", if *all { " All" } else { "" })
             }
@@ -383,7 +398,7 @@ impl Plan {
         };
         out.push(format!("{pad}{arrow}{line}"));
         for input in self.inputs() {
-            input.explain(out, depth + 1);
+            input.explain_once(out, depth + 1, shown);
         }
     }
 
@@ -409,11 +424,22 @@ impl Plan {
         }
     }
 
-    /// This node and every node below it, in the order [`Plan::explain`] prints them.
+    /// This node and every node below it, in the order [`Plan::explain`] prints them: the
+    /// nodes below a shared subplan only at its first use.
     pub fn preorder<'p>(&'p self, out: &mut Vec<&'p Plan>) {
+        self.preorder_once(out, &mut Vec::new());
+    }
+
+    fn preorder_once<'p>(&'p self, out: &mut Vec<&'p Plan>, shown: &mut Vec<usize>) {
         out.push(self);
+        if let Plan::Shared { id, .. } = self {
+            if shown.contains(id) {
+                return;
+            }
+            shown.push(*id);
+        }
         for input in self.inputs() {
-            input.preorder(out);
+            input.preorder_once(out, shown);
         }
     }
 }

@@ -37,79 +37,62 @@ pub fn annotate_explain(plan: &Plan, lines: &mut Vec<String>) {
     *lines = out;
 }
 
-/// One note per scan, in the order `Plan::explain` renders the nodes (each node, then its
-/// inputs left to right).
+/// One note per scan, in the order `Plan::explain` renders the nodes (`Plan::preorder`).
 fn scan_notes(plan: &Plan, out: &mut Vec<Option<String>>) {
-    match plan {
-        Plan::Scan {
-            external: Some(source),
-            projection,
-            filter,
-            ..
-        } => out.push(Some(crate::external::scan::explain_note(
-            source,
-            projection,
-            filter.as_ref(),
-        ))),
-        Plan::Scan {
-            table,
-            projection,
-            filter,
-            external: None,
-        } => {
-            let types: Vec<SqlType> = projection
-                .iter()
-                .filter_map(|c| table.def.columns.get(*c).map(|c| c.ty))
-                .collect();
-            let ranges = filter
-                .as_ref()
-                .map(|f| column_ranges(f, projection, &types))
-                .unwrap_or_default();
-            if ranges.is_empty() {
-                out.push(None);
-                return;
-            }
-            let mut names: Vec<&str> = ranges
-                .iter()
-                .filter_map(|r| table.def.columns.get(r.column).map(|c| c.name.as_str()))
-                .collect();
-            names.dedup();
-            let total = table.segments.len();
-            let kept = table
-                .segments
-                .iter()
-                .filter(|s| {
-                    ranges.iter().all(|r| {
-                        s.zone_map(&table.def, r.column)
-                            .is_none_or(|z| r.may_match(z))
+    let mut nodes = Vec::new();
+    plan.preorder(&mut nodes);
+    for node in nodes {
+        match node {
+            Plan::Scan {
+                external: Some(source),
+                projection,
+                filter,
+                ..
+            } => out.push(Some(crate::external::scan::explain_note(
+                source,
+                projection,
+                filter.as_ref(),
+            ))),
+            Plan::Scan {
+                table,
+                projection,
+                filter,
+                external: None,
+            } => {
+                let types: Vec<SqlType> = projection
+                    .iter()
+                    .filter_map(|c| table.def.columns.get(*c).map(|c| c.ty))
+                    .collect();
+                let ranges = filter
+                    .as_ref()
+                    .map(|f| column_ranges(f, projection, &types))
+                    .unwrap_or_default();
+                if ranges.is_empty() {
+                    out.push(None);
+                    continue;
+                }
+                let mut names: Vec<&str> = ranges
+                    .iter()
+                    .filter_map(|r| table.def.columns.get(r.column).map(|c| c.name.as_str()))
+                    .collect();
+                names.dedup();
+                let total = table.segments.len();
+                let kept = table
+                    .segments
+                    .iter()
+                    .filter(|s| {
+                        ranges.iter().all(|r| {
+                            s.zone_map(&table.def, r.column)
+                                .is_none_or(|z| r.may_match(z))
+                        })
                     })
-                })
-                .count();
-            out.push(Some(format!(
-                "Zone maps: ranges on {}; {kept} of {total} segments may match",
-                names.join(", ")
-            )));
-        }
-        Plan::Values { .. } | Plan::WorkTable { .. } => {}
-        Plan::Filter { input, .. }
-        | Plan::Project { input, .. }
-        | Plan::Aggregate { input, .. }
-        | Plan::Sort { input, .. }
-        | Plan::Window { input, .. }
-        | Plan::Limit { input, .. }
-        | Plan::SetFunctions { input, .. }
-        | Plan::SingleRow { input, .. } => scan_notes(input, out),
-        // Rendered at every use, as `Plan::explain` does.
-        Plan::Shared { input, .. } => scan_notes(input, out),
-        Plan::Join { left, right, .. } | Plan::SetOp { left, right, .. } => {
-            scan_notes(left, out);
-            scan_notes(right, out);
-        }
-        Plan::RecursiveUnion {
-            anchor, recursive, ..
-        } => {
-            scan_notes(anchor, out);
-            scan_notes(recursive, out);
+                    .count();
+                out.push(Some(format!(
+                    "Zone maps: ranges on {}; {kept} of {total} segments may match",
+                    names.join(", ")
+                )));
+            }
+            _ => {}
         }
     }
 }

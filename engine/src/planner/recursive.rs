@@ -212,18 +212,7 @@ impl Binder<'_> {
         let mark = self.ctes.len();
         if let Some(with) = &q.with {
             for cte in &with.cte_tables {
-                self.ctes.push(CteDef {
-                    name: crate::planner::bind::normalize_ident(&cte.alias.name),
-                    query: (*cte.query).clone(),
-                    columns: cte
-                        .alias
-                        .columns
-                        .iter()
-                        .map(|c| crate::planner::bind::normalize_ident(&c.name))
-                        .collect(),
-                    recursive: with.recursive,
-                    work_table: None,
-                });
+                self.ctes.push(CteDef::new(cte, q, with.recursive));
             }
         }
         let bound = f(self);

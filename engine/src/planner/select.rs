@@ -23,6 +23,7 @@ use crate::types::Datum;
 use crate::ResultColumn;
 
 /// A bound query: its plan and the names and types of its output columns.
+#[derive(Clone, Debug)]
 pub struct BoundQuery {
     pub plan: Plan,
     pub columns: Vec<ResultColumn>,
@@ -82,18 +83,7 @@ impl Binder<'_> {
                         position: self.position(cte.alias.name.span),
                     });
                 }
-                self.ctes.push(CteDef {
-                    name,
-                    query: (*cte.query).clone(),
-                    columns: cte
-                        .alias
-                        .columns
-                        .iter()
-                        .map(|c| normalize_ident(&c.name))
-                        .collect(),
-                    recursive: with.recursive,
-                    work_table: None,
-                });
+                self.ctes.push(CteDef::new(cte, q, with.recursive));
             }
         }
         // A set-returning call belongs to the select list of its own query, not an
@@ -2259,12 +2249,25 @@ impl Binder<'_> {
                 columns: work.columns.clone(),
             }),
             None if def.recursive => self.bind_recursive_query(index, &def),
-            None => {
-                self.expose_records = true;
-                let q = self.bind_cte_query(index, &def);
-                self.expose_records = false;
-                q
-            }
+            None => match &def.bound {
+                Some(bound) => Ok(bound.clone()),
+                None => {
+                    self.expose_records = true;
+                    let q = self.bind_cte_query(index, &def);
+                    self.expose_records = false;
+                    match q {
+                        Ok(q) if def.materialize => {
+                            let q = BoundQuery {
+                                plan: Plan::shared(q.plan),
+                                columns: q.columns,
+                            };
+                            self.ctes[index].bound = Some(q.clone());
+                            Ok(q)
+                        }
+                        q => q,
+                    }
+                }
+            },
         };
         let q = bound?;
         if def.columns.len() > q.columns.len() {
