@@ -406,8 +406,11 @@ fn decimal_scalar(
         BinaryOp::Mul if ls + rs == scale => i64::try_from(c)
             .ok()
             .and_then(|c| mul_narrow_by(many.values(), c)),
-        BinaryOp::Add | BinaryOp::Sub if ls == rs && ls == scale => {
-            add_narrow(many.values(), c, op == BinaryOp::Sub, constant_left)
+        // `1 - l_discount`: the constant, at a scale no finer than the column's, moves to
+        // the column's scale once.
+        BinaryOp::Add | BinaryOp::Sub if many_scale == scale && one_scale <= scale => {
+            rescale_decimal(c, one_scale, scale)
+                .and_then(|c| add_narrow(many.values(), c, op == BinaryOp::Sub, constant_left))
         }
         _ => None,
     };
