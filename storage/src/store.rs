@@ -31,7 +31,7 @@ use crate::error::{io_at, Error, Result};
 use crate::manifest::{self, Persisted};
 use crate::resident::Resident;
 use crate::segment::physical::PhysicalType;
-use crate::segment::reader::{concat_arrays, gather_strings};
+use crate::segment::reader::{concat_arrays, gather_strings, MappedSegment};
 use crate::segment::writer::write_segment;
 use crate::segment::{
     ColumnPiece, SegmentReader, BLOCK_ROWS_MAX, SEGMENT_ROWS_MAX, WRITER_BLOCK_ROWS_MAX,
@@ -84,6 +84,9 @@ pub(crate) const PENDING_ROWS_MAX: u64 = BLOCK_ROWS_MAX as u64;
 pub(crate) const PENDING_BYTES_MAX: u64 = 8 << 20;
 /// Bytes a resident segment may grow to before the next small append starts a new one.
 const RESIDENT_BYTES_MAX: u64 = 256 << 20;
+/// Segment files kept mapped at most (each mapping is one of the process's memory areas);
+/// past it the cache starts over.
+const MAPPED_SEGMENTS_MAX: usize = 4096;
 
 /// A data directory.
 ///
@@ -95,6 +98,12 @@ const RESIDENT_BYTES_MAX: u64 = 256 << 20;
 #[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
+    /// Segment files mapped by earlier scans, by table and segment id, kept mapped (with
+    /// their verified blocks) for the next: mapping a file anew faults its pages into the
+    /// page tables again and sums every block read again. Segment ids are never reused, and a
+    /// file never changes once written, so an entry cannot go stale; an unlinked file's
+    /// space returns to the system when its entry goes.
+    maps: Mutex<HashMap<(u64, u64), Arc<MappedSegment>>>,
     /// The open lock file; the lock is released when it is closed.
     _lock: File,
     /// The newest committed (durable) manifest. Readers clone the `Arc` and keep it as long as
@@ -566,6 +575,7 @@ impl Store {
             synced: Condvar::new(),
             next_table_id: AtomicU64::new(next_table_id),
             next_segment_id: AtomicU64::new(next_segment_id),
+            maps: Mutex::new(HashMap::new()),
             options,
             statistics,
             #[cfg(test)]
@@ -588,6 +598,10 @@ impl Store {
     /// no manifest kept on disk (nor the newest version) refers to. Startup garbage collection
     /// leaves none; a file listed here is an orphan.
     pub fn verify(&self) -> Result<Vec<PathBuf>> {
+        // Mapped anew, every block's checksum is summed again, those verified before included.
+        if let Ok(mut maps) = self.maps.lock() {
+            maps.clear();
+        }
         let newest = self.snapshot();
         for table in &newest.tables {
             let all: Vec<usize> = (0..table.def.columns.len()).collect();
@@ -845,7 +859,27 @@ impl Store {
                 segment.id, table.id
             )));
         }
-        SegmentReader::open(&self.segment_path(table.id, segment.id), table, segment)
+        let path = self.segment_path(table.id, segment.id);
+        let key = (table.id, segment.id);
+        let cached = self
+            .maps
+            .lock()
+            .ok()
+            .and_then(|maps| maps.get(&key).cloned());
+        let map = match cached {
+            Some(map) => map,
+            None => {
+                let map = Arc::new(MappedSegment::map(&path, segment.bytes)?);
+                if let Ok(mut maps) = self.maps.lock() {
+                    if maps.len() >= MAPPED_SEGMENTS_MAX {
+                        maps.clear();
+                    }
+                    maps.insert(key, Arc::clone(&map));
+                }
+                map
+            }
+        };
+        SegmentReader::open_mapped(map, &path, table, segment)
     }
 
     pub(crate) fn table_dir(&self, table_id: u64) -> PathBuf {
@@ -2103,6 +2137,50 @@ mod tests {
             Err(Error::Corrupt { file, detail }) => {
                 assert_eq!(file, path.display().to_string());
                 assert!(detail.contains("block 0 at offset"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn verify_sums_again_the_blocks_scans_verified_before() {
+        // Input: a committed table of 1,000 rows read once (its file mapped and its blocks
+        // verified), then one byte in the middle of its segment file flipped in place.
+        use std::io::{Seek, SeekFrom, Write};
+        let tmp = tempfile::tempdir().unwrap();
+        let store = open(tmp.path());
+        let def = all_types_def("t");
+        let mut txn = store.begin();
+        txn.create_table(def.clone()).unwrap();
+        txn.append("public", "t", &[generated_batch(&def, 0, 1_000)])
+            .unwrap();
+        let committed = txn.commit().unwrap();
+        let table = committed.table("public", "t").unwrap();
+        let all: Vec<usize> = (0..def.columns.len()).collect();
+        let first = store.read_segment(table, &table.segments[0], &all).unwrap();
+        assert_eq!(first.num_rows(), 1_000);
+        let again = store.read_segment(table, &table.segments[0], &all).unwrap();
+        assert_eq!(again, first);
+
+        let [path] = segment_files(tmp.path()).try_into().unwrap();
+        let middle = std::fs::metadata(&path).unwrap().len() / 2;
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        let mut byte = [0u8];
+        file.seek(SeekFrom::Start(middle)).unwrap();
+        std::io::Read::read_exact(&mut file, &mut byte).unwrap();
+        byte[0] ^= 0x80;
+        file.seek(SeekFrom::Start(middle)).unwrap();
+        file.write_all(&byte).unwrap();
+        drop(file);
+
+        match store.verify() {
+            Err(Error::Corrupt { file, detail }) => {
+                assert_eq!(file, path.display().to_string());
+                assert!(detail.contains("checksum mismatch"), "{detail}");
             }
             other => panic!("{other:?}"),
         }

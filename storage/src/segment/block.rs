@@ -199,7 +199,26 @@ pub(crate) fn decode_block(
     nulls: u32,
     out: &mut ColumnBuilder,
 ) -> Result<(), String> {
-    let block = open_block(bytes, rows, nulls)?;
+    decode_block_checked(bytes, rows, nulls, Checksum::Verify, out)
+}
+
+/// Whether decoding a block verifies its checksum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Checksum {
+    Verify,
+    /// The same bytes of an immutable file were verified before.
+    Verified,
+}
+
+/// [`decode_block`], verifying the checksum only when `checksum` says so.
+pub(crate) fn decode_block_checked(
+    bytes: &[u8],
+    rows: u32,
+    nulls: u32,
+    checksum: Checksum,
+    out: &mut ColumnBuilder,
+) -> Result<(), String> {
+    let block = open_block(bytes, rows, nulls, checksum)?;
     decode_values(&block, out)
 }
 
@@ -226,8 +245,9 @@ pub(crate) fn decode_block_piece(
     rows: u32,
     nulls: u32,
     ty: SqlType,
+    checksum: Checksum,
 ) -> Result<ColumnPiece, String> {
-    let block = open_block(bytes, rows, nulls)?;
+    let block = open_block(bytes, rows, nulls, checksum)?;
     if block.encoding != Encoding::Dictionary || ty == SqlType::Boolean {
         let mut out = ColumnBuilder::new(ty, block.rows);
         decode_values(&block, &mut out)?;
@@ -257,9 +277,15 @@ pub(crate) fn decode_block_piece(
     })
 }
 
-/// Checks the block in `bytes` (header, checksum, counts against the footer's `rows` and
-/// `nulls`, validity bitmap) and decompresses its payload.
-fn open_block(bytes: &[u8], rows: u32, nulls: u32) -> Result<OpenBlock<'_>, String> {
+/// Checks the block in `bytes` (header, checksum unless `checksum` says it was verified
+/// before, counts against the footer's `rows` and `nulls`, validity bitmap) and decompresses
+/// its payload.
+fn open_block(
+    bytes: &[u8],
+    rows: u32,
+    nulls: u32,
+    checksum: Checksum,
+) -> Result<OpenBlock<'_>, String> {
     let mut r = ByteReader::new(bytes);
     let header = r
         .take(BLOCK_HEADER_BYTES)
@@ -276,7 +302,10 @@ fn open_block(bytes: &[u8], rows: u32, nulls: u32) -> Result<OpenBlock<'_>, Stri
 
     let checked = header.get(..BLOCK_HEADER_CHECKED_BYTES).unwrap_or_default();
     let body = bytes.get(BLOCK_HEADER_BYTES..).unwrap_or_default();
-    let crc = crc32c::crc32c_append(crc32c::crc32c(checked), body);
+    let crc = match checksum {
+        Checksum::Verify => crc32c::crc32c_append(crc32c::crc32c(checked), body),
+        Checksum::Verified => stored_crc,
+    };
     if crc != stored_crc {
         return Err(format!(
             "checksum mismatch (stored {stored_crc:#010x}, computed {crc:#010x})"

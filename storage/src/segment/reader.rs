@@ -1,9 +1,10 @@
 //! Reading a segment file through a memory map: checking its frame and footer on open, then
 //! decoding projected columns into Arrow arrays.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow_array::cast::AsArray;
 use arrow_array::{
@@ -18,7 +19,9 @@ use crate::catalog::ColumnDef;
 use crate::catalog::{SegmentMeta, TableMeta};
 use crate::delete_vector::DeleteVector;
 use crate::error::{io_at, Error, Result};
-use crate::segment::block::{decode_block, decode_block_piece, BLOCK_HEADER_BYTES};
+use crate::segment::block::{
+    decode_block_checked, decode_block_piece, Checksum, BLOCK_HEADER_BYTES,
+};
 use crate::segment::column::ColumnBuilder;
 use crate::segment::physical::PhysicalType;
 use crate::segment::{
@@ -38,11 +41,11 @@ pub struct BlockMeta {
 
 /// An open, checked segment file. Opening checks the file's frame (magic numbers, version,
 /// footer checksum) and that its footer agrees with the table and segment that name it; each
-/// block's checksum is checked when the block is read.
+/// block's checksum is checked when the block is first read through its mapping.
 #[derive(Debug)]
 pub struct SegmentReader {
     path: PathBuf,
-    map: Mmap,
+    map: Arc<MappedSegment>,
     rows: u64,
     /// The table definition's columns; `blocks` and `fills` are indexed like them.
     columns: Vec<ColumnDef>,
@@ -63,20 +66,25 @@ fn map_file(file: &File, path: &Path) -> Result<Mmap> {
     unsafe { Mmap::map(file) }.map_err(io_at(path))
 }
 
-impl SegmentReader {
-    /// Opens the segment file at `path`, which `table` lists as `segment`.
-    pub(crate) fn open(
-        path: &Path,
-        table: &TableMeta,
-        segment: &SegmentMeta,
-    ) -> Result<SegmentReader> {
+/// A segment file mapped into memory, kept mapped across scans (`Store`'s cache) with the
+/// blocks whose checksums have been verified: segment files never change once written, so a
+/// block verified once need not be summed again while the mapping lives.
+#[derive(Debug)]
+pub(crate) struct MappedSegment {
+    map: Mmap,
+    /// Byte offsets of the blocks verified so far.
+    verified: Mutex<HashSet<u64>>,
+}
+
+impl MappedSegment {
+    /// Maps the segment file at `path`, which the manifest says is `bytes` long.
+    pub(crate) fn map(path: &Path, bytes: u64) -> Result<MappedSegment> {
         let corrupt = |detail: String| Error::corrupt(path, detail);
         let file = File::open(path).map_err(io_at(path))?;
         let len = file.metadata().map_err(io_at(path))?.len();
-        if len != segment.bytes {
+        if len != bytes {
             return Err(corrupt(format!(
-                "file is {len} bytes but the manifest says {}",
-                segment.bytes
+                "file is {len} bytes but the manifest says {bytes}"
             )));
         }
         if len < (HEADER_BYTES + TRAILER_BYTES) as u64 {
@@ -85,13 +93,69 @@ impl SegmentReader {
             )));
         }
         let map = map_file(&file, path)?;
-        let bytes: &[u8] = &map;
-        if bytes.len() as u64 != len {
+        if map.len() as u64 != len {
             return Err(corrupt(format!(
                 "file changed size from {len} to {} while opening",
-                bytes.len()
+                map.len()
             )));
         }
+        Ok(MappedSegment {
+            map,
+            verified: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// The file's length.
+    pub(crate) fn len(&self) -> u64 {
+        self.map.len() as u64
+    }
+
+    /// How the block at `offset` is to be checked.
+    fn checksum(&self, offset: u64) -> Checksum {
+        match self.verified.lock() {
+            Ok(v) if v.contains(&offset) => Checksum::Verified,
+            _ => Checksum::Verify,
+        }
+    }
+
+    /// Notes that the block at `offset` decoded with its checksum verified.
+    fn verified(&self, offset: u64, checksum: Checksum) {
+        if checksum == Checksum::Verify {
+            if let Ok(mut v) = self.verified.lock() {
+                v.insert(offset);
+            }
+        }
+    }
+}
+
+impl SegmentReader {
+    /// Opens the segment file at `path`, which `table` lists as `segment`.
+    #[cfg(test)]
+    pub(crate) fn open(
+        path: &Path,
+        table: &TableMeta,
+        segment: &SegmentMeta,
+    ) -> Result<SegmentReader> {
+        let map = Arc::new(MappedSegment::map(path, segment.bytes)?);
+        SegmentReader::open_mapped(map, path, table, segment)
+    }
+
+    /// Opens the segment `map`ped from `path`, which `table` lists as `segment`.
+    pub(crate) fn open_mapped(
+        map: Arc<MappedSegment>,
+        path: &Path,
+        table: &TableMeta,
+        segment: &SegmentMeta,
+    ) -> Result<SegmentReader> {
+        let corrupt = |detail: String| Error::corrupt(path, detail);
+        if map.len() != segment.bytes {
+            return Err(corrupt(format!(
+                "file is {} bytes but the manifest says {}",
+                map.len(),
+                segment.bytes
+            )));
+        }
+        let bytes: &[u8] = &map.map;
 
         let mut header = ByteReader::new(bytes);
         let magic: [u8; 8] = header.array().map_err(&corrupt)?;
@@ -383,7 +447,7 @@ impl SegmentReader {
         block.bytes = meta
             .offset
             .checked_add(meta.length)
-            .and_then(|end| self.map.get(meta.offset as usize..end as usize))
+            .and_then(|end| self.map.map.get(meta.offset as usize..end as usize))
             .ok_or_else(|| block.corrupt("block lies outside the file".into()))?;
         block.rows = u32::try_from(meta.zone_map.row_count)
             .map_err(|_| block.corrupt("row count".into()))?;
@@ -396,8 +460,16 @@ impl SegmentReader {
     /// all of them).
     fn piece(&self, c: usize, b: usize, rows: Option<&BooleanBuffer>) -> Result<ColumnPiece> {
         let block = self.block_bytes(c, b)?;
-        let piece = decode_block_piece(block.bytes, block.rows, block.nulls, block.column.ty)
-            .map_err(|e| block.corrupt(e))?;
+        let checksum = self.map.checksum(block.offset);
+        let piece = decode_block_piece(
+            block.bytes,
+            block.rows,
+            block.nulls,
+            block.column.ty,
+            checksum,
+        )
+        .map_err(|e| block.corrupt(e))?;
+        self.map.verified(block.offset, checksum);
         if piece.len() != block.rows as usize {
             return Err(block.corrupt(format!("{} values decoded", piece.len())));
         }
@@ -560,8 +632,10 @@ impl SegmentReader {
         let mut builder = ColumnBuilder::new(column.ty, rows);
         for &b in selected {
             let block = self.block_bytes(c, b)?;
-            decode_block(block.bytes, block.rows, block.nulls, &mut builder)
+            let checksum = self.map.checksum(block.offset);
+            decode_block_checked(block.bytes, block.rows, block.nulls, checksum, &mut builder)
                 .map_err(|e| block.corrupt(e))?;
+            self.map.verified(block.offset, checksum);
         }
         if builder.len() != rows {
             return Err(Error::corrupt(
