@@ -2650,30 +2650,39 @@ fn rows(
         "pg_proc" => procs::procs()
             .map(|p| {
                 let sql = p.language == SQL_LANGUAGE_OID;
+                let set = p.set_returning;
+                let outputs = |f: &dyn Fn(&(&str, i64)) -> Datum| match set {
+                    Some(s) => Datum::Array(s.outputs.iter().map(f).collect()),
+                    None => Datum::Null,
+                };
                 vec![
                     int(p.oid),
                     text(p.name),
                     int(PG_CATALOG_OID),
                     int(OWNER_OID),
                     int(p.language),
-                    Datum::Float(if sql { 100.0 } else { 1.0 }),
-                    Datum::Float(0.0),
+                    Datum::Float(match set {
+                        Some(s) => s.cost,
+                        None if sql => 100.0,
+                        None => 1.0,
+                    }),
+                    Datum::Float(set.map_or(0.0, |s| s.rows)),
                     int(0),
                     int(0),
                     text(&p.kind.to_string()),
                     Datum::Boolean(false),
                     Datum::Boolean(false),
                     Datum::Boolean(p.strict),
-                    Datum::Boolean(false),
+                    Datum::Boolean(set.is_some()),
                     text(&p.volatile.to_string()),
                     text(&p.parallel.to_string()),
                     int(p.args.len() as i64),
                     int(0),
                     int(p.result),
                     Datum::Array(p.args.iter().map(|a| int(*a)).collect()),
-                    Datum::Null,
-                    Datum::Null,
-                    Datum::Null,
+                    outputs(&|(_, ty)| int(*ty)),
+                    outputs(&|_| text("o")),
+                    outputs(&|(name, _)| text(name)),
                     Datum::Null,
                     Datum::Null,
                     text(p.source),
@@ -4708,6 +4717,8 @@ pub(crate) fn reg_cast(binder: &Binder<'_>, value: Expr, kind: &str, span: Span)
                     .map(|(oid, _)| *oid)
                     .chain(procs::procs().filter(|p| p.name == wanted).map(|p| p.oid))
                     .collect();
+                // A name PostgreSQL overloads is ambiguous there even where Basalt has one.
+                let single = !procs::overloaded_in_postgres(wanted);
                 match overloads.len() {
                     0 => {
                         return Err(Error::UndefinedFunction {
@@ -4715,7 +4726,7 @@ pub(crate) fn reg_cast(binder: &Binder<'_>, value: Expr, kind: &str, span: Span)
                             position,
                         })
                     }
-                    1 => overloads.into_iter().next().unwrap_or_default(),
+                    1 if single => overloads.into_iter().next().unwrap_or_default(),
                     _ => {
                         return Err(Error::AmbiguousFunction {
                             message: format!("more than one function named \"{name}\""),
