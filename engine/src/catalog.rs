@@ -270,6 +270,25 @@ const CATALOGS: &[Catalog] = &[
             ("conbin", TEXT),
         ],
     },
+    // Basalt has no rewrite rules: its views keep their query as text rather than as a
+    // `_RETURN` rule, so pg_rewrite is empty (psql's `\d+ view` lists the rules other than
+    // `_RETURN`).
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_rewrite",
+        oid: 2618,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("rulename", TEXT),
+            ("ev_class", INT),
+            ("ev_type", CHAR),
+            ("ev_enabled", CHAR),
+            ("is_instead", BOOL),
+            ("ev_qual", TEXT),
+            ("ev_action", TEXT),
+        ],
+    },
     // Basalt has no triggers (its foreign keys are not enforced, so they need none).
     Catalog {
         schema: "pg_catalog",
@@ -3792,8 +3811,10 @@ pub(crate) fn function(
             let unknown = Expr::literal(Datum::Null, SqlType::Boolean);
             oid_lookup(binder, arg, entries, unknown, span).map(Ok)
         }
-        // No triggers exist (pg_trigger is empty).
-        ("pg_get_triggerdef", [_] | [_, _]) => Ok(Ok(Expr::literal(Datum::Null, SqlType::Text))),
+        // No triggers or rules exist (pg_trigger and pg_rewrite are empty).
+        ("pg_get_triggerdef" | "pg_get_ruledef", [_] | [_, _]) => {
+            Ok(Ok(Expr::literal(Datum::Null, SqlType::Text)))
+        }
         ("pg_get_statisticsobjdef_columns", [_]) => {
             Ok(Ok(Expr::literal(Datum::Null, SqlType::Text)))
         }
