@@ -30,13 +30,17 @@ on stdout. Every response has "ok" (true or false) and, when false, "error". Req
   {"op": "pg_execute", "dsn": DSN, "sql": SQL}
       Runs SQL (one or more statements, autocommit) on a PostgreSQL-protocol server.
       -> {"ok": true, "seconds": S}
-  {"op": "pg_select", "dsn": DSN, "sql": SQL, "chunk": N}
-      Runs SQL with psycopg (a client-side cursor, text format) and fetches every row,
-      converted to Python values, N rows at a time; "seconds" covers execute and fetch, not
-      connecting. -> {"ok": true, "seconds": S, "rows": R}
+  {"op": "pg_select", "dsn": DSN, "sql": SQL, "chunk": N, "binary": BOOL, "stream": BOOL}
+      Runs SQL with psycopg (a client-side cursor, text format unless "binary") and fetches
+      every row, converted to Python values, N rows at a time; "seconds" covers execute and
+      fetch, not connecting. With "stream", the rows come through `Cursor.stream` in chunks of
+      N (libpq's chunked rows mode), so the client never holds more than a chunk.
+      -> {"ok": true, "seconds": S, "rows": R}
   {"op": "pg_copy_out", "dsn": DSN, "sql": "COPY ... TO STDOUT", "digest": BOOL}
       Reads the COPY's data with psycopg's copy API. -> {"ok": true, "seconds": S,
       "bytes": B, "rows": R (lines), and with "digest" a digest of the lines that ignores their order}
+  Both take "rss_pid": PID and "expect": ROWS to read process PID's resident memory (VmRSS)
+  when 10 %, 50 % and 90 % of ROWS have arrived: -> "rss_at": {"10": BYTES, "50": ..., "90": ...}.
   {"op": "postgres_connect", "dsn": DSN, "settings": [SQL, ...]}
       Opens the connection (autocommit) the "postgres" engine of "query" and "pg_copy_in" use,
       and runs each of SETTINGS on it (SET statements). -> {"ok": true, "version": SELECT version()}
@@ -263,17 +267,63 @@ def pg_select(req):
     chunk = int(req.get("chunk", 10000))
     with psycopg.connect(req["dsn"], autocommit=True) as conn:
         # binary: the rows come in the binary format (the extended protocol).
-        cur = conn.cursor(binary=bool(req.get("binary")))
+        binary = bool(req.get("binary"))
+        cur = conn.cursor(binary=binary)
+        marks = RssMarks(req)
         start = time.perf_counter()
-        cur.execute(req["sql"])
         rows = 0
-        while True:
-            got = cur.fetchmany(chunk)
-            if not got:
-                break
-            rows += len(got)
+        if req.get("stream"):
+            # Rows are yielded one by one from chunks of `chunk` rows.
+            mark = marks.next_mark()
+            for _ in cur.stream(req["sql"], binary=binary, size=chunk):
+                rows += 1
+                if rows == mark:
+                    marks.passed(rows)
+                    mark = marks.next_mark()
+        else:
+            cur.execute(req["sql"])
+            while True:
+                got = cur.fetchmany(chunk)
+                if not got:
+                    break
+                rows += len(got)
+                marks.passed(rows)
         seconds = time.perf_counter() - start
-    return {"seconds": seconds, "rows": rows}
+    return {"seconds": seconds, "rows": rows, **marks.result()}
+
+
+class RssMarks:
+    """The resident memory (VmRSS) of process "rss_pid" read as the rows received pass 10 %,
+    50 % and 90 % of "expect"; nothing without them."""
+
+    PERCENTS = (10, 50, 90)
+
+    def __init__(self, req):
+        self.pid = req.get("rss_pid")
+        expect = int(req.get("expect") or 0)
+        self.marks = [] if self.pid is None else [(p, max(1, expect * p // 100)) for p in self.PERCENTS]
+        self.at = {}
+
+    def next_mark(self):
+        """The row count at which the next reading is due (-1 when none is)."""
+        return self.marks[0][1] if self.marks else -1
+
+    def passed(self, rows):
+        while self.marks and rows >= self.marks[0][1]:
+            percent, _ = self.marks.pop(0)
+            self.at[str(percent)] = vm_rss(self.pid)
+
+    def result(self):
+        return {"rss_at": self.at} if self.pid is not None else {}
+
+
+def vm_rss(pid):
+    """Process PID's resident memory in bytes, from /proc/PID/status."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise ValueError(f"no VmRSS in /proc/{pid}/status")
 
 
 def pg_copy_out(req):
@@ -289,18 +339,20 @@ def pg_copy_out(req):
         # rows is not defined), stable within this process.
         total = 0
         carry = b""
+        marks = RssMarks(req)
         with cur.copy(req["sql"]) as copy:
             for data in copy:
                 # A memoryview of the received message: copied to count its lines.
                 size += len(data)
                 lines += bytes(data).count(b"\n")
+                marks.passed(lines)
                 if want_digest:
                     parts = (carry + bytes(data)).split(b"\n")
                     carry = parts.pop()
                     for line in parts:
                         total = (total + hash(line)) & 0xFFFFFFFFFFFFFFFF
         seconds = time.perf_counter() - start
-    out = {"seconds": seconds, "bytes": size, "rows": lines}
+    out = {"seconds": seconds, "bytes": size, "rows": lines, **marks.result()}
     if want_digest:
         out["digest"] = f"{total:016x}/{lines}/{carry.hex()}"
     return out

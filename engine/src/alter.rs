@@ -30,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::parse::TableAttributes;
 use crate::planner::bind::{normalize_ident, AggContext, Binder, Scope};
 use crate::security::{self, Actor};
+use crate::views::ColumnFollow;
 use crate::{command, storage_error, Session, StatementResult};
 
 /// `pg_class`'s OID, the `classoid` of relation comments.
@@ -262,30 +263,42 @@ impl Session {
                         relation: name,
                     });
                 }
-                // The views over the table keep the old name through a column alias list, if
-                // each still binds.
-                let old_columns: Vec<String> =
-                    def.columns[..=at].iter().map(|c| c.name.clone()).collect();
-                if crate::views::follow_column(
-                    &mut objects,
-                    table_id,
-                    (&schema, &name),
-                    &old_columns,
-                )
-                .is_err()
-                {
-                    refuse_if_views_read(&manifest, table, Some(&from))?;
-                }
+                // The views over the table name the column by its new name, or keep the old
+                // one through a column alias list where their text cannot tell its
+                // references apart (or the renamed text would not bind), if each still binds.
+                let old_columns: Vec<String> = def.columns.iter().map(|c| c.name.clone()).collect();
                 def.columns[at].name = to.clone();
                 rename_key_columns(&mut def, &from, &to);
                 rename_object_columns(&mut objects, table_id, &from, &to);
-                let mut after = (*manifest).clone();
-                if let Some(t) = after.tables.iter_mut().find(|t| t.id == table_id) {
-                    t.def = def.clone();
+                let mut followed = None;
+                for how in [ColumnFollow::Rename, ColumnFollow::AliasList] {
+                    let mut candidate = objects.clone();
+                    if crate::views::follow_column(
+                        &mut candidate,
+                        table_id,
+                        (&schema, &name),
+                        &old_columns,
+                        at,
+                        &to,
+                        how,
+                    )
+                    .is_err()
+                    {
+                        continue;
+                    }
+                    let mut after = (*manifest).clone();
+                    if let Some(t) = after.tables.iter_mut().find(|t| t.id == table_id) {
+                        t.def = def.clone();
+                    }
+                    after.objects = candidate.clone();
+                    if self.views_broken_by(&after, table_id, &info).is_empty() {
+                        followed = Some(candidate);
+                        break;
+                    }
                 }
-                after.objects = objects.clone();
-                if !self.views_broken_by(&after, table_id, &info).is_empty() {
-                    refuse_if_views_read(&manifest, table, Some(&from))?;
+                match followed {
+                    Some(candidate) => objects = candidate,
+                    None => refuse_if_views_read(&manifest, table, Some(&from))?,
                 }
             }
             Action::OwnerTo(owner) => {

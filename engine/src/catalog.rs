@@ -270,6 +270,25 @@ const CATALOGS: &[Catalog] = &[
             ("conbin", TEXT),
         ],
     },
+    // Basalt has no rewrite rules: its views keep their query as text rather than as a
+    // `_RETURN` rule, so pg_rewrite is empty (psql's `\d+ view` lists the rules other than
+    // `_RETURN`).
+    Catalog {
+        schema: "pg_catalog",
+        name: "pg_rewrite",
+        oid: 2618,
+        view: false,
+        columns: &[
+            ("oid", INT),
+            ("rulename", TEXT),
+            ("ev_class", INT),
+            ("ev_type", CHAR),
+            ("ev_enabled", CHAR),
+            ("is_instead", BOOL),
+            ("ev_qual", TEXT),
+            ("ev_action", TEXT),
+        ],
+    },
     // Basalt has no triggers (its foreign keys are not enforced, so they need none).
     Catalog {
         schema: "pg_catalog",
@@ -2650,30 +2669,39 @@ fn rows(
         "pg_proc" => procs::procs()
             .map(|p| {
                 let sql = p.language == SQL_LANGUAGE_OID;
+                let set = p.set_returning;
+                let outputs = |f: &dyn Fn(&(&str, i64)) -> Datum| match set {
+                    Some(s) => Datum::Array(s.outputs.iter().map(f).collect()),
+                    None => Datum::Null,
+                };
                 vec![
                     int(p.oid),
                     text(p.name),
                     int(PG_CATALOG_OID),
                     int(OWNER_OID),
                     int(p.language),
-                    Datum::Float(if sql { 100.0 } else { 1.0 }),
-                    Datum::Float(0.0),
+                    Datum::Float(match set {
+                        Some(s) => s.cost,
+                        None if sql => 100.0,
+                        None => 1.0,
+                    }),
+                    Datum::Float(set.map_or(0.0, |s| s.rows)),
                     int(0),
                     int(0),
                     text(&p.kind.to_string()),
                     Datum::Boolean(false),
                     Datum::Boolean(false),
                     Datum::Boolean(p.strict),
-                    Datum::Boolean(false),
+                    Datum::Boolean(set.is_some()),
                     text(&p.volatile.to_string()),
                     text(&p.parallel.to_string()),
                     int(p.args.len() as i64),
                     int(0),
                     int(p.result),
                     Datum::Array(p.args.iter().map(|a| int(*a)).collect()),
-                    Datum::Null,
-                    Datum::Null,
-                    Datum::Null,
+                    outputs(&|(_, ty)| int(*ty)),
+                    outputs(&|_| text("o")),
+                    outputs(&|(name, _)| text(name)),
                     Datum::Null,
                     Datum::Null,
                     text(p.source),
@@ -3783,8 +3811,10 @@ pub(crate) fn function(
             let unknown = Expr::literal(Datum::Null, SqlType::Boolean);
             oid_lookup(binder, arg, entries, unknown, span).map(Ok)
         }
-        // No triggers exist (pg_trigger is empty).
-        ("pg_get_triggerdef", [_] | [_, _]) => Ok(Ok(Expr::literal(Datum::Null, SqlType::Text))),
+        // No triggers or rules exist (pg_trigger and pg_rewrite are empty).
+        ("pg_get_triggerdef" | "pg_get_ruledef", [_] | [_, _]) => {
+            Ok(Ok(Expr::literal(Datum::Null, SqlType::Text)))
+        }
         ("pg_get_statisticsobjdef_columns", [_]) => {
             Ok(Ok(Expr::literal(Datum::Null, SqlType::Text)))
         }
@@ -4708,6 +4738,8 @@ pub(crate) fn reg_cast(binder: &Binder<'_>, value: Expr, kind: &str, span: Span)
                     .map(|(oid, _)| *oid)
                     .chain(procs::procs().filter(|p| p.name == wanted).map(|p| p.oid))
                     .collect();
+                // A name PostgreSQL overloads is ambiguous there even where Basalt has one.
+                let single = !procs::overloaded_in_postgres(wanted);
                 match overloads.len() {
                     0 => {
                         return Err(Error::UndefinedFunction {
@@ -4715,7 +4747,7 @@ pub(crate) fn reg_cast(binder: &Binder<'_>, value: Expr, kind: &str, span: Span)
                             position,
                         })
                     }
-                    1 => overloads.into_iter().next().unwrap_or_default(),
+                    1 if single => overloads.into_iter().next().unwrap_or_default(),
                     _ => {
                         return Err(Error::AmbiguousFunction {
                             message: format!("more than one function named \"{name}\""),

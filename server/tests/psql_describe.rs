@@ -1,4 +1,5 @@
-//! psql's describe commands (`\d table`, `\d+ table`, `\d view`, `\di`; with a primary key
+//! psql's describe commands (`\d table`, `\d+ table`, `\d view`, `\d+ view` down to the
+//! view's definition, `\di`; with a primary key
 //! and a UNIQUE constraint in `\d`'s "Indexes:") and its listings (`\l`, `\du`, `\dv`),
 //! expanded output (`\x`) and `\copy` both ways against the real `basalt` binary must print
 //! exactly what PostgreSQL 15's psql prints for the same objects (`psql/describe.out` and
@@ -43,11 +44,27 @@ fn describe_commands_print_as_postgresql() {
         port,
         "\\d items\n\\d+ items\n\\d cheap\n\\di\n\\d vendors\n",
     );
+    // `\d+` of the view: PostgreSQL's layout down to its definition, which is Basalt's own
+    // text (ARCHITECTURE.md, "Deliberate differences from PostgreSQL").
+    let view = psql(port, "\\d+ cheap\n");
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(
         printed, expected,
         "psql printed something else than PostgreSQL 15's psql"
+    );
+    let view_expected =
+        std::fs::read_to_string(here.join("describe_view.out")).expect("expected view");
+    let (layout, definition) = view
+        .split_once("View definition:\n")
+        .expect("psql printed no view definition");
+    let (expected_layout, _) = view_expected
+        .split_once("View definition:\n")
+        .expect("the recorded output has a view definition");
+    assert_eq!(layout, expected_layout, "psql printed: {view}");
+    assert_eq!(
+        definition,
+        "SELECT id, name FROM items WHERE price < 10\n\n"
     );
 }
 

@@ -14,7 +14,16 @@
 //! and prints rows per second for both servers and Basalt's ratio. The warm-up checks that
 //! both servers returned every row and that the COPY outputs hold the same lines (a table's
 //! row order is not defined, so their order is not compared). It also reports the peak
-//! resident memory (VmHWM) of `basalt serve` during each method, reset before it.
+//! resident memory (VmHWM) of `basalt serve` during each method, reset before it, and its
+//! resident memory (VmRSS) sampled every 100 ms during the first timed run of each method,
+//! with the readings taken when 10 %, 50 % and 90 % of the rows had reached the client.
+//!
+//! Larger results than the loaded table: `--repeat K` reads the table K times in one query
+//! (`SELECT ... FROM lineitem UNION ALL ...`, each input a streamed scan, and
+//! `COPY (that query) TO STDOUT`), `--columns` picks the columns (fewer columns leave less
+//! work to Python per row), `--stream` fetches through psycopg's `Cursor.stream` so the
+//! client holds one chunk rather than the whole result, and `--no-postgres` leaves
+//! PostgreSQL out. A 100-million-row run: `--rows 10000000 --repeat 10 --stream`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -24,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use basalt_benches::harness::{
-    command_line, date_line, git_commit, human_bytes, machine_line, median,
+    command_line, date_line, git_commit, human_bytes, machine_line, median, proc_status_kb, vm_hwm,
 };
 use basalt_benches::peers::{clear_progress, progress, target_dir, Peer};
 use basalt_benches::postgres::{
@@ -65,6 +74,69 @@ struct Args {
     /// The Python interpreter that creates the peers' virtual environment.
     #[arg(long, default_value = "python3")]
     python: String,
+    /// Reads the table this many times in one query (UNION ALL), so the result has
+    /// `--rows` times this many rows.
+    #[arg(long, default_value_t = 1)]
+    repeat: u64,
+    /// The select list (and COPY's columns): `*` or lineitem's column names, comma-separated.
+    #[arg(long, default_value = "*")]
+    columns: String,
+    /// Fetches with psycopg's `Cursor.stream` (chunks of `--chunk` rows) instead of a
+    /// client-side cursor, which holds the whole result in the client before `fetchmany`.
+    #[arg(long)]
+    stream: bool,
+    /// Leaves PostgreSQL out: Basalt alone, for its memory over a long result.
+    #[arg(long)]
+    no_postgres: bool,
+    /// Skips the warm-up run of each method (and so the check of the COPY outputs).
+    #[arg(long)]
+    no_warm_up: bool,
+}
+
+/// Interval between two readings of the server's resident memory.
+const RSS_SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Reads the resident memory (VmRSS) of a process every [`RSS_SAMPLE_INTERVAL`] on a thread of
+/// its own until stopped.
+struct RssSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<u64>>,
+}
+
+impl RssSampler {
+    fn start(pid: u32) -> RssSampler {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(rss) = resident_memory(pid) {
+                    samples.push(rss);
+                }
+                std::thread::sleep(RSS_SAMPLE_INTERVAL);
+            }
+            samples
+        });
+        RssSampler { stop, thread }
+    }
+
+    /// Stops the sampling; the readings in order.
+    fn finish(self) -> Vec<u64> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap_or_default()
+    }
+}
+
+/// One method's memory figures over its first timed run on Basalt.
+struct Memory {
+    /// VmRSS just before the query was sent.
+    before: u64,
+    /// VmRSS when 10 %, 50 % and 90 % of the rows had arrived.
+    at: [Option<u64>; 3],
+    /// Every 100 ms reading during the run.
+    samples: Vec<u64>,
+    /// VmHWM over the method's runs (warm-up included), reset before them.
+    hwm: u64,
 }
 
 /// Resets the peak resident memory (VmHWM) of process `pid` to its current resident memory.
@@ -75,13 +147,12 @@ fn reset_peak_memory(pid: u32) -> Result<()> {
 
 /// The peak resident memory (VmHWM) of process `pid`, in bytes.
 fn peak_memory(pid: u32) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kb = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .with_context(|| format!("no VmHWM in /proc/{pid}/status"))?;
-    Ok(kb * 1024)
+    vm_hwm(Some(pid)).with_context(|| format!("no VmHWM in /proc/{pid}/status"))
+}
+
+/// The resident memory (VmRSS) of process `pid`, in bytes.
+fn resident_memory(pid: u32) -> Result<u64> {
+    proc_status_kb(Some(pid), "VmRSS:").with_context(|| format!("no VmRSS in /proc/{pid}/status"))
 }
 
 fn start_basalt(exe: &Path, data: &Path, port: u16, log: &Path) -> Result<Server> {
@@ -111,6 +182,52 @@ struct Fetch {
     bytes: Option<u64>,
 }
 
+/// What the methods run: the query, the COPY, and the rows both return.
+struct Workload {
+    select: String,
+    copy: String,
+    rows: u64,
+    stream: bool,
+    chunk: usize,
+}
+
+impl Workload {
+    fn new(args: &Args) -> Workload {
+        let one = format!("SELECT {} FROM lineitem", args.columns);
+        let select = vec![one; args.repeat as usize].join(" UNION ALL ");
+        let copy = if args.repeat == 1 && args.columns == "*" {
+            "COPY lineitem TO STDOUT".to_string()
+        } else {
+            format!("COPY ({select}) TO STDOUT")
+        };
+        Workload {
+            select,
+            copy,
+            rows: args.rows * args.repeat,
+            stream: args.stream,
+            chunk: args.chunk,
+        }
+    }
+
+    /// The query as the report names it.
+    fn shown(&self, copy: bool) -> String {
+        let text = if copy { &self.copy } else { &self.select };
+        let reads = text.matches(" FROM lineitem").count();
+        match text.split_once(" UNION ALL ") {
+            Some((first, _)) => {
+                let first = first.trim_start_matches("COPY (");
+                let union = format!("{first} UNION ALL ... ({reads} scans)");
+                if copy {
+                    format!("COPY ({union}) TO STDOUT")
+                } else {
+                    union
+                }
+            }
+            None => text.clone(),
+        }
+    }
+}
+
 /// How a method fetches the table.
 #[derive(Clone, Copy, PartialEq)]
 enum Method {
@@ -119,23 +236,23 @@ enum Method {
     Copy,
 }
 
+/// Runs `method` once; with `rss_pid`, the peer reads that process's VmRSS at 10 %, 50 %
+/// and 90 % of the rows.
 fn fetch(
     peer: &mut Peer,
     dsn: &str,
     method: Method,
-    chunk: usize,
+    work: &Workload,
     digest: bool,
+    rss_pid: Option<u32>,
 ) -> Result<(Fetch, Value)> {
     let v = if method == Method::Copy {
-        peer.call(
-            json!({"op": "pg_copy_out", "dsn": dsn, "sql": "COPY lineitem TO STDOUT",
-            "digest": digest}),
-        )?
+        peer.call(json!({"op": "pg_copy_out", "dsn": dsn, "sql": work.copy,
+            "digest": digest, "rss_pid": rss_pid, "expect": work.rows}))?
     } else {
-        peer.call(
-            json!({"op": "pg_select", "dsn": dsn, "sql": "SELECT * FROM lineitem",
-            "chunk": chunk, "binary": method == Method::SelectBinary}),
-        )?
+        peer.call(json!({"op": "pg_select", "dsn": dsn, "sql": work.select,
+            "chunk": work.chunk, "binary": method == Method::SelectBinary,
+            "stream": work.stream, "rss_pid": rss_pid, "expect": work.rows}))?
     };
     Ok((
         Fetch {
@@ -149,8 +266,8 @@ fn fetch(
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    if args.rows == 0 || args.runs == 0 || args.chunk == 0 {
-        bail!("--rows, --runs and --chunk must be at least 1");
+    if args.rows == 0 || args.runs == 0 || args.chunk == 0 || args.repeat == 0 {
+        bail!("--rows, --runs, --chunk and --repeat must be at least 1");
     }
     let basalt_exe = args
         .basalt
@@ -179,7 +296,20 @@ fn main() -> Result<()> {
 }
 
 fn run_all(args: &Args, basalt_exe: &Path, work: &Path, pg_dir: &Path) -> Result<()> {
-    println!("# Wire throughput: lineitem, {} rows", args.rows);
+    let workload = Workload::new(args);
+    let with_pg = !args.no_postgres;
+    println!(
+        "# Wire throughput: lineitem, {} rows{}",
+        args.rows,
+        if args.repeat > 1 {
+            format!(
+                " read {} times in one query ({} rows)",
+                args.repeat, workload.rows
+            )
+        } else {
+            String::new()
+        }
+    );
     println!();
     println!("{}", date_line());
     println!("{}", command_line("wire"));
@@ -191,8 +321,14 @@ fn run_all(args: &Args, basalt_exe: &Path, work: &Path, pg_dir: &Path) -> Result
         basalt_exe.display()
     );
     println!(
-        "Timing: one warm-up per server and method, then the median of {} timed runs, interleaved",
-        args.runs
+        "Timing: {} the median of {} timed runs{}",
+        if args.no_warm_up {
+            "no warm-up,"
+        } else {
+            "one warm-up per server and method, then"
+        },
+        args.runs,
+        if with_pg { ", interleaved" } else { "" }
     );
 
     // The rows: lineitem's first `rows` rows, into Basalt and into a text file for PostgreSQL.
@@ -200,7 +336,9 @@ fn run_all(args: &Args, basalt_exe: &Path, work: &Path, pg_dir: &Path) -> Result
     let db_dir = work.join("basalt");
     std::fs::create_dir_all(pg_dir)?;
     let tbl = pg_dir.join("lineitem.tbl");
-    let mut out = BufWriter::new(File::create(&tbl)?);
+    let mut out = with_pg
+        .then(|| File::create(&tbl).map(BufWriter::new))
+        .transpose()?;
     let engine = Engine::open(&db_dir)?;
     let mut session = engine.session("basalt");
     session.run(&lineitem_ddl("lineitem", false)?)?;
@@ -227,8 +365,10 @@ fn run_all(args: &Args, basalt_exe: &Path, work: &Path, pg_dir: &Path) -> Result
         let started = Instant::now();
         session.append_batches("lineitem", &take)?;
         append += started.elapsed();
-        for b in &take {
-            tpch::write_delimited(&mut out, Table::LineItem, b)?;
+        if let Some(out) = out.as_mut() {
+            for b in &take {
+                tpch::write_delimited(out, Table::LineItem, b)?;
+            }
         }
         progress(&format!(
             "loading lineitem into Basalt: {loaded}/{} rows",
@@ -236,8 +376,9 @@ fn run_all(args: &Args, basalt_exe: &Path, work: &Path, pg_dir: &Path) -> Result
         ));
         Ok(())
     })?;
-    out.flush()?;
-    drop(out);
+    if let Some(mut out) = out {
+        out.flush()?;
+    }
     drop(session);
     drop(engine);
     clear_progress();
@@ -259,132 +400,226 @@ fn run_all(args: &Args, basalt_exe: &Path, work: &Path, pg_dir: &Path) -> Result
         .as_ref()
         .map(Child::id)
         .context("basalt serve has no process")?;
-    let _pg = start_postgres(&args.pg_bin, pg_dir, args.pg_port, &[])?;
-    give_to_postgres(&tbl)?;
+    let _pg = if with_pg {
+        let pg = start_postgres(&args.pg_bin, pg_dir, args.pg_port, &[])?;
+        give_to_postgres(&tbl)?;
+        Some(pg)
+    } else {
+        None
+    };
     let basalt_dsn = format!("host=127.0.0.1 port={basalt_port} user=basalt dbname=dev");
     let pg_dsn = postgres::dsn(args.pg_port);
 
     let mut peer = Peer::start(&args.python)?;
-    let v = peer.call(json!({"op": "pg_version", "dsn": pg_dsn}))?;
-    println!(
-        "Client: psycopg {} (libpq {}); PostgreSQL: {}",
-        v["psycopg"].as_str().unwrap_or("?"),
-        v["libpq"],
-        v["version"].as_str().unwrap_or("?")
-    );
     let v = peer.call(json!({"op": "pg_version", "dsn": basalt_dsn}))?;
-    println!("Basalt server: {}", v["version"].as_str().unwrap_or("?"));
-    progress("PostgreSQL: loading lineitem");
-    let ddl = lineitem_ddl("lineitem", false)?;
-    peer.call(json!({"op": "pg_execute", "dsn": pg_dsn, "sql": ddl}))?;
-    let r = peer.call(json!({"op": "pg_execute", "dsn": pg_dsn,
-        "sql": format!("COPY lineitem FROM '{}' (DELIMITER '|')", tbl.display())}))?;
-    let copy_in = r["seconds"].as_f64().unwrap_or(f64::NAN);
-    let r =
-        peer.call(json!({"op": "pg_execute", "dsn": pg_dsn, "sql": "VACUUM ANALYZE lineitem"}))?;
-    clear_progress();
-    println!(
-        "PostgreSQL load: COPY from the text file {copy_in:.2} s, then VACUUM ANALYZE {:.2} s (default configuration)",
-        r["seconds"].as_f64().unwrap_or(f64::NAN)
-    );
-    std::fs::remove_file(&tbl).ok();
+    let basalt_version = v["version"].as_str().unwrap_or("?").to_string();
+    if with_pg {
+        let v = peer.call(json!({"op": "pg_version", "dsn": pg_dsn}))?;
+        println!(
+            "Client: psycopg {} (libpq {}); PostgreSQL: {}",
+            v["psycopg"].as_str().unwrap_or("?"),
+            v["libpq"],
+            v["version"].as_str().unwrap_or("?")
+        );
+    } else {
+        println!(
+            "Client: psycopg {} (libpq {}); PostgreSQL not run (--no-postgres)",
+            v["psycopg"].as_str().unwrap_or("?"),
+            v["libpq"],
+        );
+    }
+    println!("Basalt server: {basalt_version}");
+    if with_pg {
+        progress("PostgreSQL: loading lineitem");
+        let ddl = lineitem_ddl("lineitem", false)?;
+        peer.call(json!({"op": "pg_execute", "dsn": pg_dsn, "sql": ddl}))?;
+        let r = peer.call(json!({"op": "pg_execute", "dsn": pg_dsn,
+            "sql": format!("COPY lineitem FROM '{}' (DELIMITER '|')", tbl.display())}))?;
+        let copy_in = r["seconds"].as_f64().unwrap_or(f64::NAN);
+        let r = peer
+            .call(json!({"op": "pg_execute", "dsn": pg_dsn, "sql": "VACUUM ANALYZE lineitem"}))?;
+        clear_progress();
+        println!(
+            "PostgreSQL load: COPY from the text file {copy_in:.2} s, then VACUUM ANALYZE {:.2} s (default configuration)",
+            r["seconds"].as_f64().unwrap_or(f64::NAN)
+        );
+        std::fs::remove_file(&tbl).ok();
+    }
     println!();
 
-    let servers = [
-        ("Basalt", basalt_dsn.as_str()),
-        ("PostgreSQL", pg_dsn.as_str()),
-    ];
+    let mut servers = vec![("Basalt", basalt_dsn.as_str())];
+    if with_pg {
+        servers.push(("PostgreSQL", pg_dsn.as_str()));
+    }
+    let fetch_how = if args.stream {
+        "streamed by psycopg's Cursor.stream"
+    } else {
+        "fetched by psycopg"
+    };
     let methods = [
         (
-            "SELECT * FROM lineitem, fetched by psycopg (text, fetchmany)",
+            format!(
+                "{}, {fetch_how} (text, chunks of {})",
+                workload.shown(false),
+                args.chunk
+            ),
             Method::SelectText,
         ),
         (
-            "SELECT * FROM lineitem, fetched by psycopg (binary, fetchmany)",
+            format!(
+                "{}, {fetch_how} (binary, chunks of {})",
+                workload.shown(false),
+                args.chunk
+            ),
             Method::SelectBinary,
         ),
         (
-            "COPY lineitem TO STDOUT, read by psycopg's copy API",
+            format!("{}, read by psycopg's copy API", workload.shown(true)),
             Method::Copy,
         ),
     ];
     let mut rows_out = Vec::new();
-    let mut peaks = Vec::new();
-    for (label, method) in methods {
+    let mut memory = Vec::new();
+    for (label, method) in &methods {
+        let (label, method) = (label.as_str(), *method);
         let copy = method == Method::Copy;
         reset_peak_memory(basalt_pid)?;
         // Warm-up: every row arrives; COPY outputs are compared line by line, in any order.
         let mut digests = Vec::new();
-
-        for (name, dsn) in servers {
-            progress(&format!("{name}: {label}, warm-up"));
-            let (f, v) = fetch(&mut peer, dsn, method, args.chunk, true)?;
-            if f.rows != args.rows {
-                bail!(
-                    "{name}: {label} returned {} rows, expected {}",
-                    f.rows,
-                    args.rows
-                );
+        if !args.no_warm_up {
+            for (name, dsn) in &servers {
+                progress(&format!("{name}: {label}, warm-up"));
+                let (f, v) = fetch(&mut peer, dsn, method, &workload, true, None)?;
+                if f.rows != workload.rows {
+                    bail!(
+                        "{name}: {label} returned {} rows, expected {}",
+                        f.rows,
+                        workload.rows
+                    );
+                }
+                digests.push(v["digest"].as_str().map(str::to_string));
             }
-            digests.push(v["digest"].as_str().map(str::to_string));
         }
         let mut times = [Vec::new(), Vec::new()];
         let mut bytes = [None, None];
+        let mut sampled = None;
         for run in 0..args.runs {
             for (i, (name, dsn)) in servers.iter().enumerate() {
                 progress(&format!("{name}: {label}, run {}/{}", run + 1, args.runs));
-                let (f, _) = fetch(&mut peer, dsn, method, args.chunk, false)?;
+                // Basalt's first timed run is watched: VmRSS every 100 ms and at 10/50/90 %.
+                let watch = i == 0 && run == 0;
+                let before = resident_memory(basalt_pid)?;
+                let sampler = watch.then(|| RssSampler::start(basalt_pid));
+                let (f, v) = fetch(
+                    &mut peer,
+                    dsn,
+                    method,
+                    &workload,
+                    false,
+                    watch.then_some(basalt_pid),
+                )?;
+                if f.rows != workload.rows {
+                    bail!(
+                        "{name}: {label} returned {} rows, expected {}",
+                        f.rows,
+                        workload.rows
+                    );
+                }
+                if let Some(sampler) = sampler {
+                    let at = ["10", "50", "90"].map(|p| v["rss_at"][p].as_u64());
+                    sampled = Some((before, at, sampler.finish()));
+                }
                 times[i].push(f.seconds);
                 bytes[i] = f.bytes;
             }
         }
-        peaks.push((label, peak_memory(basalt_pid)?));
-        let same = copy.then(|| digests[0].is_some() && digests[0] == digests[1]);
+        let (before, at, samples) = sampled.context("no run watched")?;
+        memory.push((
+            label,
+            Memory {
+                before,
+                at,
+                samples,
+                hwm: peak_memory(basalt_pid)?,
+            },
+        ));
+        let same = (copy && with_pg && !args.no_warm_up)
+            .then(|| digests[0].is_some() && digests[0] == digests[1]);
         rows_out.push((
             label,
             median(times[0].clone()),
-            median(times[1].clone()),
+            with_pg.then(|| median(times[1].clone())),
             bytes,
             same,
         ));
     }
     clear_progress();
 
-    println!("| Fetch | Basalt (s) | Basalt rows/s | PostgreSQL (s) | PostgreSQL rows/s | Basalt/PostgreSQL time |");
-    println!("|-------|-----------:|--------------:|---------------:|------------------:|-----------------------:|");
-    let n = args.rows as f64;
+    let n = workload.rows as f64;
+    if with_pg {
+        println!("| Fetch | Basalt (s) | Basalt rows/s | PostgreSQL (s) | PostgreSQL rows/s | Basalt/PostgreSQL time |");
+        println!("|-------|-----------:|--------------:|---------------:|------------------:|-----------------------:|");
+    } else {
+        println!("| Fetch | Basalt (s) | Basalt rows/s |");
+        println!("|-------|-----------:|--------------:|");
+    }
     for (label, b, p, _, _) in &rows_out {
-        println!(
-            "| {label} | {b:.2} | {:.0} | {p:.2} | {:.0} | {:.2} |",
-            n / b,
-            n / p,
-            b / p
-        );
+        match p {
+            Some(p) => println!(
+                "| {label} | {b:.2} | {:.0} | {p:.2} | {:.0} | {:.2} |",
+                n / b,
+                n / p,
+                b / p
+            ),
+            None => println!("| {label} | {b:.2} | {:.0} |", n / b),
+        }
     }
     println!();
     for (label, b, p, bytes, same) in &rows_out {
-        if let (Some(bb), Some(pb)) = (bytes[0], bytes[1]) {
-            println!(
+        match (bytes[0], p.zip(bytes[1])) {
+            (Some(bb), Some((p, pb))) => println!(
                 "- {label}: Basalt sent {} ({:.0} MB/s), PostgreSQL {} ({:.0} MB/s); the same lines (in any order): {}",
                 human_bytes(bb),
                 bb as f64 / 1e6 / b,
                 human_bytes(pb),
                 pb as f64 / 1e6 / p,
-                if *same == Some(true) {
-                    "yes"
-                } else {
-                    "no"
+                match same {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "not compared (no warm-up)",
                 }
-            );
+            ),
+            (Some(bb), None) => println!(
+                "- {label}: Basalt sent {} ({:.0} MB/s)",
+                human_bytes(bb),
+                bb as f64 / 1e6 / b
+            ),
+            _ => {}
         }
     }
     println!();
-    for (label, peak) in &peaks {
+    println!("Resident memory of basalt serve during the first timed run of each method (VmRSS read every {} ms, and when 10 %, 50 % and 90 % of the rows had reached the client; VmHWM over all the method's runs):", RSS_SAMPLE_INTERVAL.as_millis());
+    println!();
+    println!("| Fetch | before | at 10 % | at 50 % | at 90 % | min..max of the samples after the first tenth | peak (samples) | VmHWM | samples |");
+    println!("|-------|-------:|--------:|--------:|--------:|--------------------:|---------------:|------:|--------:|");
+    let shown = |b: Option<u64>| b.map(human_bytes).unwrap_or_else(|| "?".into());
+    for (label, m) in &memory {
+        let settled = &m.samples[m.samples.len() / 10..];
+        let (lo, hi) = (settled.iter().copied().min(), settled.iter().copied().max());
         println!(
-            "- {label}: peak resident memory of basalt serve {}",
-            human_bytes(*peak)
+            "| {label} | {} | {} | {} | {} | {}..{} | {} | {} | {} |",
+            human_bytes(m.before),
+            shown(m.at[0]),
+            shown(m.at[1]),
+            shown(m.at[2]),
+            shown(lo),
+            shown(hi),
+            shown(m.samples.iter().copied().max()),
+            human_bytes(m.hwm),
+            m.samples.len()
         );
     }
     peer.stop();
+    drop(basalt);
     Ok(())
 }

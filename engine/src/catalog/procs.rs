@@ -25,6 +25,54 @@ pub(crate) struct Proc {
     pub source: &'static str,
     /// PostgreSQL's description of the function (`DESCRIPTIONS`).
     pub description: Option<&'static str>,
+    /// For a set-returning function, its `SET_RETURNING` entry.
+    pub set_returning: Option<&'static SetReturning>,
+}
+
+/// What `pg_proc` says of a set-returning function beyond `Row`: `proretset` is true,
+/// `prorows` and `procost` are PostgreSQL's estimates, and its result columns are OUT
+/// arguments (`proallargtypes`, `proargmodes`, `proargnames`).
+pub(crate) struct SetReturning {
+    pub oid: i64,
+    pub rows: f64,
+    pub cost: f64,
+    /// (name, type OID) of each OUT argument, in order.
+    pub outputs: &'static [(&'static str, i64)],
+}
+
+/// The set-returning functions of `ROWS`, as PostgreSQL 15's `pg_proc` has them.
+const SET_RETURNING: &[SetReturning] = &[SetReturning {
+    oid: 1686,
+    rows: 500.0,
+    cost: 10.0,
+    outputs: &[
+        ("word", 25),
+        ("catcode", 18),
+        ("barelabel", 16),
+        ("catdesc", 25),
+        ("baredesc", 25),
+    ],
+}];
+
+/// Names `ROWS` lists once that PostgreSQL 15's `pg_proc` has more than once, the other
+/// functions taking types Basalt lacks (`bytea`, `bit`, ranges) or more arguments than
+/// Basalt's (`regexp_count` and the like): a `regproc` cast of such a name is ambiguous
+/// (42725), as in PostgreSQL.
+const OVERLOADED_IN_POSTGRES: &[&str] = &[
+    "bit_length",
+    "lower",
+    "md5",
+    "position",
+    "regexp_count",
+    "regexp_instr",
+    "regexp_substr",
+    "string_agg",
+    "upper",
+];
+
+/// True when PostgreSQL 15 has more than one function named `name` though `ROWS` lists one.
+pub(crate) fn overloaded_in_postgres(name: &str) -> bool {
+    OVERLOADED_IN_POSTGRES.contains(&name)
 }
 
 /// (OID, name, kind, volatility, strict, parallel safety, language, result type, argument
@@ -63,6 +111,7 @@ pub(crate) fn procs() -> impl Iterator<Item = Proc> {
             .binary_search_by_key(&r.0, |d| d.0)
             .ok()
             .map(|at| DESCRIPTIONS[at].1),
+        set_returning: SET_RETURNING.iter().find(|f| f.oid == r.0),
     })
 }
 
@@ -145,9 +194,24 @@ const ROWS: &[Row] = &[
     (5044, "gcd", 'f', 'i', true, 's', 12, 23, &[23, 23], "integer", "integer, integer", "int4gcd"),
     (5045, "gcd", 'f', 'i', true, 's', 12, 20, &[20, 20], "bigint", "bigint, bigint", "int8gcd"),
     (5048, "gcd", 'f', 'i', true, 's', 12, 1700, &[1700, 1700], "numeric", "numeric, numeric", "numeric_gcd"),
+    (2250, "has_database_privilege", 'f', 's', true, 's', 12, 16, &[19, 25, 25], "boolean", "name, text, text", "has_database_privilege_name_name"),
+    (2251, "has_database_privilege", 'f', 's', true, 's', 12, 16, &[19, 26, 25], "boolean", "name, oid, text", "has_database_privilege_name_id"),
+    (2252, "has_database_privilege", 'f', 's', true, 's', 12, 16, &[26, 25, 25], "boolean", "oid, text, text", "has_database_privilege_id_name"),
+    (2253, "has_database_privilege", 'f', 's', true, 's', 12, 16, &[26, 26, 25], "boolean", "oid, oid, text", "has_database_privilege_id_id"),
     (2254, "has_database_privilege", 'f', 's', true, 's', 12, 16, &[25, 25], "boolean", "text, text", "has_database_privilege_name"),
+    (2255, "has_database_privilege", 'f', 's', true, 's', 12, 16, &[26, 25], "boolean", "oid, text", "has_database_privilege_id"),
+    (2268, "has_schema_privilege", 'f', 's', true, 's', 12, 16, &[19, 25, 25], "boolean", "name, text, text", "has_schema_privilege_name_name"),
+    (2269, "has_schema_privilege", 'f', 's', true, 's', 12, 16, &[19, 26, 25], "boolean", "name, oid, text", "has_schema_privilege_name_id"),
+    (2270, "has_schema_privilege", 'f', 's', true, 's', 12, 16, &[26, 25, 25], "boolean", "oid, text, text", "has_schema_privilege_id_name"),
+    (2271, "has_schema_privilege", 'f', 's', true, 's', 12, 16, &[26, 26, 25], "boolean", "oid, oid, text", "has_schema_privilege_id_id"),
     (2272, "has_schema_privilege", 'f', 's', true, 's', 12, 16, &[25, 25], "boolean", "text, text", "has_schema_privilege_name"),
+    (2273, "has_schema_privilege", 'f', 's', true, 's', 12, 16, &[26, 25], "boolean", "oid, text", "has_schema_privilege_id"),
+    (1922, "has_table_privilege", 'f', 's', true, 's', 12, 16, &[19, 25, 25], "boolean", "name, text, text", "has_table_privilege_name_name"),
+    (1923, "has_table_privilege", 'f', 's', true, 's', 12, 16, &[19, 26, 25], "boolean", "name, oid, text", "has_table_privilege_name_id"),
+    (1924, "has_table_privilege", 'f', 's', true, 's', 12, 16, &[26, 25, 25], "boolean", "oid, text, text", "has_table_privilege_id_name"),
+    (1925, "has_table_privilege", 'f', 's', true, 's', 12, 16, &[26, 26, 25], "boolean", "oid, oid, text", "has_table_privilege_id_id"),
     (1926, "has_table_privilege", 'f', 's', true, 's', 12, 16, &[25, 25], "boolean", "text, text", "has_table_privilege_name"),
+    (1927, "has_table_privilege", 'f', 's', true, 's', 12, 16, &[26, 25], "boolean", "oid, text", "has_table_privilege_id"),
     (872, "initcap", 'f', 'i', true, 's', 12, 25, &[25], "text", "text", "initcap"),
     (1295, "justify_days", 'f', 'i', true, 's', 12, 1186, &[1186], "interval", "interval", "interval_justify_days"),
     (1175, "justify_hours", 'f', 'i', true, 's', 12, 1186, &[1186], "interval", "interval", "interval_justify_hours"),
@@ -202,6 +266,7 @@ const ROWS: &[Row] = &[
     (1299, "now", 'f', 's', true, 's', 12, 1184, &[], "timestamp with time zone", "", "now"),
     (1374, "octet_length", 'f', 'i', true, 's', 12, 23, &[25], "integer", "text", "textoctetlen"),
     (1375, "octet_length", 'f', 'i', true, 's', 12, 23, &[1042], "integer", "character", "bpcharoctetlen"),
+    (1686, "pg_get_keywords", 'f', 's', true, 's', 12, 2249, &[], "SETOF record", "OUT word text, OUT catcode \"char\", OUT barelabel boolean, OUT catdesc text, OUT baredesc text", "pg_get_keywords"),
     (1610, "pi", 'f', 'i', true, 's', 12, 701, &[], "double precision", "", "dpi"),
     (849, "position", 'f', 'i', true, 's', 12, 23, &[25, 25], "integer", "text, text", "textpos"),
     (1346, "pow", 'f', 'i', true, 's', 12, 701, &[701, 701], "double precision", "double precision, double precision", "dpow"),
@@ -383,6 +448,7 @@ const DESCRIPTIONS: &[(i64, &str)] = &[
     (1620, "convert first char to int4"),
     (1621, "convert int4 to char"),
     (1622, "replicate string n times"),
+    (1686, "list of SQL keywords"),
     (1705, "absolute value"),
     (1706, "sign of value"),
     (1707, "value rounded to 'scale'"),
@@ -402,7 +468,12 @@ const DESCRIPTIONS: &[(i64, &str)] = &[
     (1770, "format timestamp with time zone to text"),
     (1780, "convert text to date"),
     (1811, "length in bits"),
+    (1922, "user privilege on relation by username, rel name"),
+    (1923, "user privilege on relation by username, rel oid"),
+    (1924, "user privilege on relation by user oid, rel name"),
+    (1925, "user privilege on relation by user oid, rel oid"),
     (1926, "current user privilege on relation by rel name"),
+    (1927, "current user privilege on relation by rel oid"),
     (1973, "trunc(x/y)"),
     (2020, "truncate timestamp to specified units"),
     (2021, "extract field from timestamp"),
@@ -468,8 +539,18 @@ const DESCRIPTIONS: &[(i64, &str)] = &[
     (2170, "bucket number of operand in equal-width histogram"),
     (2244, "maximum value of all bpchar input values"),
     (2245, "minimum value of all bpchar input values"),
+    (2250, "user privilege on database by username, database name"),
+    (2251, "user privilege on database by username, database oid"),
+    (2252, "user privilege on database by user oid, database name"),
+    (2253, "user privilege on database by user oid, database oid"),
     (2254, "current user privilege on database by database name"),
+    (2255, "current user privilege on database by database oid"),
+    (2268, "user privilege on schema by username, schema name"),
+    (2269, "user privilege on schema by username, schema oid"),
+    (2270, "user privilege on schema by user oid, schema name"),
+    (2271, "user privilege on schema by user oid, schema oid"),
     (2272, "current user privilege on schema by schema name"),
+    (2273, "current user privilege on schema by schema oid"),
     (2284, "replace text using regexp"),
     (2285, "replace text using regexp"),
     (2308, "nearest integer >= value"),
@@ -555,6 +636,20 @@ mod tests {
         }
         for (oid, _) in DESCRIPTIONS {
             assert!(ROWS.iter().any(|r| r.0 == *oid), "{oid}");
+        }
+    }
+
+    // Input: the two side tables. A set-returning entry names a listed function whose
+    // result is SETOF record, and each name PostgreSQL overloads beyond Basalt is listed
+    // exactly once (a name listed twice is ambiguous already).
+    #[test]
+    fn side_tables_name_listed_functions() {
+        for f in SET_RETURNING {
+            let row = ROWS.iter().find(|r| r.0 == f.oid);
+            assert_eq!(row.map(|r| r.9), Some("SETOF record"), "{}", f.oid);
+        }
+        for name in OVERLOADED_IN_POSTGRES {
+            assert_eq!(ROWS.iter().filter(|r| r.1 == *name).count(), 1, "{name}");
         }
     }
 }

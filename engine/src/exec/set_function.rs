@@ -1,4 +1,5 @@
-//! Set-returning functions (`generate_series`, `unnest`) in FROM and in the select list:
+//! Set-returning functions (`generate_series`, `unnest`, `generate_subscripts`,
+//! `pg_partition_ancestors`, `pg_get_keywords`) in FROM and in the select list:
 //! each input row is repeated once per row its calls produce, with their values beside it.
 //!
 //! Several calls run in lockstep, as PostgreSQL's `ROWS FROM (...)` and a select list with
@@ -16,7 +17,8 @@ use arrow_array::types::{
     TimestampMicrosecondType,
 };
 use arrow_array::{
-    Array, ArrayRef, Int64Array, RecordBatch, TimestampMicrosecondArray, UInt64Array,
+    Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    UInt64Array,
 };
 use basalt_storage::SqlType;
 
@@ -24,7 +26,7 @@ use super::make_batch;
 use crate::error::{Error, Result};
 use crate::kernels::dates::add_interval;
 use crate::kernels::eval::evaluate;
-use crate::planner::plan::{SetCall, SetFunc};
+use crate::planner::plan::{KeywordColumn, SetCall, SetFunc};
 use crate::types::temporal::Interval;
 
 /// Most rows one input batch may expand to; past it the query fails (54000) rather than
@@ -119,6 +121,7 @@ fn run_call(call: &SetCall, args: &[ArrayRef], rows: usize) -> Result<CallOutput
     match call.func {
         SetFunc::Unnest => unnest(args, rows),
         SetFunc::GenerateSubscripts => subscripts(args, rows),
+        SetFunc::Keywords(column) => Ok(keywords(column, rows)),
         SetFunc::PartitionAncestors => Ok(CallOutput {
             counts: vec![0; rows],
             starts: vec![0; rows],
@@ -132,6 +135,31 @@ fn run_call(call: &SetCall, args: &[ArrayRef], rows: usize) -> Result<CallOutput
                 "generate_series over {other:?} reached execution"
             ))),
         },
+    }
+}
+
+/// `pg_get_keywords()`'s column `column`: every keyword, for each input row.
+fn keywords(column: KeywordColumn, rows: usize) -> CallOutput {
+    let all = crate::kernels::keywords::KEYWORDS;
+    let values: ArrayRef = match column {
+        KeywordColumn::BareLabel => Arc::new(BooleanArray::from_iter(
+            all.iter().map(|k| Some(k.bare_label)),
+        )),
+        KeywordColumn::Word => Arc::new(StringArray::from_iter_values(all.iter().map(|k| k.word))),
+        KeywordColumn::Catcode => Arc::new(StringArray::from_iter_values(
+            all.iter().map(|k| k.category.code().to_string()),
+        )),
+        KeywordColumn::Catdesc => Arc::new(StringArray::from_iter_values(
+            all.iter().map(|k| k.category.description()),
+        )),
+        KeywordColumn::Baredesc => Arc::new(StringArray::from_iter_values(
+            all.iter().map(|k| k.bare_label_description()),
+        )),
+    };
+    CallOutput {
+        counts: vec![all.len(); rows],
+        starts: vec![0; rows],
+        values,
     }
 }
 

@@ -13,9 +13,10 @@
 //! reads segments on the rayon pool, at most [`SEGMENTS_AHEAD_MAX`] (or one per thread) ahead
 //! of the one the consumer waits for, with the filters and projections applied on the thread
 //! that read each segment; segments are emitted in table order. A LIMIT stops the scan once it
-//! has its rows. Any other root (sort, aggregate, join, ...) runs as `run` does, materializing
-//! only its own output, which is then emitted batch by batch: filters, projections and limits
-//! above it still apply batch by batch.
+//! has its rows. UNION ALL streams its inputs one after the other. Any other root (sort,
+//! aggregate, join, ...) runs as `run` does, materializing only its own output, which is then
+//! emitted batch by batch: filters, projections and limits above it still apply batch by
+//! batch.
 //!
 //! The query thread owns everything the statement needs: the plan (whose table metadata pins
 //! the snapshot it was bound against), the memory budget, the interrupt (cancel requests and
@@ -35,7 +36,7 @@ use super::scan::SegmentScan;
 use super::{limit, run, ExecContext, SharedResults};
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
-use crate::planner::plan::Plan;
+use crate::planner::plan::{Plan, SetOpKind};
 use crate::{QueryResult, ResultColumn};
 
 /// Most batches waiting in the channel between the query thread and its consumer.
@@ -142,6 +143,19 @@ fn stream_node(
             })?;
             // The limit stopping its input is not its consumer stopping it.
             Ok(wanted)
+        }
+        // UNION ALL is its inputs one after the other (as `set_op` concatenates them): each
+        // streams in turn, so a result of many scans never sits whole in memory.
+        Plan::SetOp {
+            left,
+            right,
+            kind: SetOpKind::Union,
+            all: true,
+        } => {
+            if !stream_node(left, ctx, shared, emit)? {
+                return Ok(false);
+            }
+            stream_node(right, ctx, shared, emit)
         }
         _ => emit_all(plan, ctx, shared, emit),
     }

@@ -905,162 +905,6 @@ fn width_bucket(x: f64, b1: f64, b2: f64, count: i64) -> Result<i64> {
     }
 }
 
-/// PostgreSQL's keywords that are not unreserved (`pg_get_keywords()` where `catcode` is not
-/// `U`): an identifier spelled like one of them is quoted.
-const QUOTED_KEYWORDS: &[&str] = &[
-    "all",
-    "analyse",
-    "analyze",
-    "and",
-    "any",
-    "array",
-    "as",
-    "asc",
-    "asymmetric",
-    "authorization",
-    "between",
-    "bigint",
-    "binary",
-    "bit",
-    "boolean",
-    "both",
-    "case",
-    "cast",
-    "char",
-    "character",
-    "check",
-    "coalesce",
-    "collate",
-    "collation",
-    "column",
-    "concurrently",
-    "constraint",
-    "create",
-    "cross",
-    "current_catalog",
-    "current_date",
-    "current_role",
-    "current_schema",
-    "current_time",
-    "current_timestamp",
-    "current_user",
-    "dec",
-    "decimal",
-    "default",
-    "deferrable",
-    "desc",
-    "distinct",
-    "do",
-    "else",
-    "end",
-    "except",
-    "exists",
-    "extract",
-    "false",
-    "fetch",
-    "float",
-    "for",
-    "foreign",
-    "freeze",
-    "from",
-    "full",
-    "grant",
-    "greatest",
-    "group",
-    "grouping",
-    "having",
-    "ilike",
-    "in",
-    "initially",
-    "inner",
-    "inout",
-    "int",
-    "integer",
-    "intersect",
-    "interval",
-    "into",
-    "is",
-    "isnull",
-    "join",
-    "lateral",
-    "leading",
-    "least",
-    "left",
-    "like",
-    "limit",
-    "localtime",
-    "localtimestamp",
-    "national",
-    "natural",
-    "nchar",
-    "none",
-    "normalize",
-    "not",
-    "notnull",
-    "null",
-    "nullif",
-    "numeric",
-    "offset",
-    "on",
-    "only",
-    "or",
-    "order",
-    "out",
-    "outer",
-    "overlaps",
-    "overlay",
-    "placing",
-    "position",
-    "precision",
-    "primary",
-    "real",
-    "references",
-    "returning",
-    "right",
-    "row",
-    "select",
-    "session_user",
-    "setof",
-    "similar",
-    "smallint",
-    "some",
-    "substring",
-    "symmetric",
-    "table",
-    "tablesample",
-    "then",
-    "time",
-    "timestamp",
-    "to",
-    "trailing",
-    "treat",
-    "trim",
-    "true",
-    "union",
-    "unique",
-    "user",
-    "using",
-    "values",
-    "varchar",
-    "variadic",
-    "verbose",
-    "when",
-    "where",
-    "window",
-    "with",
-    "xmlattributes",
-    "xmlconcat",
-    "xmlelement",
-    "xmlexists",
-    "xmlforest",
-    "xmlnamespaces",
-    "xmlparse",
-    "xmlpi",
-    "xmlroot",
-    "xmlserialize",
-    "xmltable",
-];
-
 /// An identifier as PostgreSQL's `quote_ident` writes it: bare when it is lower-case ASCII
 /// letters, digits and underscores, not starting with a digit, and not a keyword that would
 /// need quoting; double-quoted (inner quotes doubled) otherwise.
@@ -1072,7 +916,8 @@ pub fn quote_ident(name: &str) -> String {
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && QUOTED_KEYWORDS.binary_search(&name).is_err();
+        && crate::kernels::keywords::keyword(name)
+            .is_none_or(|k| k.category == crate::kernels::keywords::Category::Unreserved);
     if plain {
         name.to_owned()
     } else {
@@ -1383,11 +1228,14 @@ mod tests {
         assert!(f("%", &[]).is_none());
     }
 
-    // The keyword list stays sorted for its binary search; keywords and capitals are quoted.
+    // Keywords other than unreserved ones (reserved `select`, type-or-function `left`,
+    // column-name `int`) and capitals are quoted; an unreserved keyword (`abort`) is not.
     #[test]
     fn quote_ident_quotes_keywords() {
-        assert!(QUOTED_KEYWORDS.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(quote_ident("select"), "\"select\"");
+        assert_eq!(quote_ident("left"), "\"left\"");
+        assert_eq!(quote_ident("int"), "\"int\"");
+        assert_eq!(quote_ident("abort"), "abort");
         assert_eq!(quote_ident("abc_1"), "abc_1");
         assert_eq!(quote_ident("A\"b"), "\"A\"\"b\"");
         assert_eq!(quote_literal("it's \\"), "E'it''s \\\\'");

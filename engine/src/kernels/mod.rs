@@ -5,6 +5,8 @@
 //! - `arith`: arithmetic with overflow and division-by-zero checks, exact NUMERIC.
 //! - `bitwise`: `&`, `|`, `#`, `~`, `<<` and `>>` on the integer types.
 //! - `eval`: evaluates bound expressions over a batch.
+//! - `keywords`: PostgreSQL's SQL keywords and their categories (`pg_get_keywords`,
+//!   `quote_ident`).
 //! - `func`: row-wise string, regular-expression and math functions, and `format()`.
 //! - `exact`: gcd, lcm, div, factorial and width_bucket over integers and NUMERIC.
 //! - `string`: LIKE, SUBSTRING and the other string functions.
@@ -24,5 +26,6 @@ pub mod eval;
 pub mod exact;
 pub mod func;
 pub mod interval;
+pub mod keywords;
 pub mod string;
 pub mod zones;

@@ -1951,11 +1951,11 @@ impl<'a> Binder<'a> {
                 });
             }
         }
-        if f.over.is_none() && crate::planner::records::is_expand_array(&f.name) {
+        if f.over.is_none() && crate::planner::records::is_record_function(&f.name) {
             let e = ast::Expr::Function(f.clone());
-            let record = self.bind_record(&e, scope, agg)?.ok_or_else(|| {
-                Error::Internal("_pg_expandarray did not bind to a record".into())
-            })?;
+            let record = self
+                .bind_record(&e, scope, agg)?
+                .ok_or_else(|| Error::Internal(format!("{} did not bind to a record", f.name)))?;
             return self.record_text(&record);
         }
         if f.over.is_none() && crate::planner::set_functions::is_set_function(&f.name) {

@@ -49,6 +49,9 @@ pub enum SetFunc {
     /// `pg_partition_ancestors(regclass)`: a partition's ancestors and itself; no rows, as
     /// Basalt has no partitions (PostgreSQL gives none for a relation that is not one).
     PartitionAncestors,
+    /// `pg_get_keywords()`: one row per SQL keyword (`kernels::keywords`); the function has
+    /// five columns, each one call of its own, run in lockstep.
+    Keywords(KeywordColumn),
 }
 
 impl SetFunc {
@@ -58,6 +61,60 @@ impl SetFunc {
             SetFunc::Unnest => "unnest",
             SetFunc::GenerateSubscripts => "generate_subscripts",
             SetFunc::PartitionAncestors => "pg_partition_ancestors",
+            SetFunc::Keywords(_) => "pg_get_keywords",
+        }
+    }
+
+    /// The name of the column a call gives in FROM: the function's name, or for a function
+    /// of several columns, the column's.
+    pub fn column_name(self) -> &'static str {
+        match self {
+            SetFunc::Keywords(c) => c.name(),
+            other => other.name(),
+        }
+    }
+}
+
+/// A column of `pg_get_keywords()`, in the function's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeywordColumn {
+    /// `word text`: the keyword, lower case.
+    Word,
+    /// `catcode "char"`: `U`, `C`, `T` or `R`.
+    Catcode,
+    /// `barelabel boolean`: usable as a column label without AS.
+    BareLabel,
+    /// `catdesc text`: the category, in words.
+    Catdesc,
+    /// `baredesc text`: `barelabel`, in words.
+    Baredesc,
+}
+
+impl KeywordColumn {
+    pub const ALL: [KeywordColumn; 5] = [
+        KeywordColumn::Word,
+        KeywordColumn::Catcode,
+        KeywordColumn::BareLabel,
+        KeywordColumn::Catdesc,
+        KeywordColumn::Baredesc,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            KeywordColumn::Word => "word",
+            KeywordColumn::Catcode => "catcode",
+            KeywordColumn::BareLabel => "barelabel",
+            KeywordColumn::Catdesc => "catdesc",
+            KeywordColumn::Baredesc => "baredesc",
+        }
+    }
+
+    /// The column's type; `"char"` is `CHAR(1)`, as in the catalogs.
+    pub fn sql_type(self) -> SqlType {
+        match self {
+            KeywordColumn::Catcode => SqlType::Char { length: 1 },
+            KeywordColumn::BareLabel => SqlType::Boolean,
+            _ => SqlType::Text,
         }
     }
 }

@@ -11,7 +11,8 @@
 //!
 //! `_pg_expandarray(a)` is `unnest(a)` and `generate_series(1, cardinality(a))` in lockstep:
 //! in FROM its columns are `x` and `n`; in a select list its two calls join the list's other
-//! set-returning calls, and the record is built from their columns.
+//! set-returning calls, and the record is built from their columns. `pg_get_keywords()` is
+//! a record in a select list the same way, from its five calls.
 
 use basalt_storage::SqlType;
 use sqlparser::ast::{self, Spanned};
@@ -20,7 +21,7 @@ use sqlparser::tokenizer::Span;
 use crate::error::{Error, Result};
 use crate::planner::bind::{normalize_ident, AggContext, Binder, Scope, ScopeColumn};
 use crate::planner::expr::Expr;
-use crate::planner::plan::{SetCall, SetFunc};
+use crate::planner::plan::{KeywordColumn, SetCall, SetFunc};
 use crate::planner::set_functions::SELECT_MARK;
 use crate::planner::subquery::HIDDEN_PREFIX;
 use crate::types::{display_name, Datum};
@@ -48,6 +49,26 @@ pub(crate) fn is_expand_array(name: &ast::ObjectName) -> bool {
     matches!(parts.as_slice(), [s, n] if s == "information_schema" && n == "_pg_expandarray")
 }
 
+/// True for `pg_get_keywords` (bare or in `pg_catalog`).
+fn is_keywords(name: &ast::ObjectName) -> bool {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .map(|p| p.as_ident().map(normalize_ident).unwrap_or_default())
+        .collect();
+    match parts.as_slice() {
+        [n] => n == "pg_get_keywords",
+        [s, n] => s == "pg_catalog" && n == "pg_get_keywords",
+        _ => false,
+    }
+}
+
+/// True for the set-returning functions whose value in a select list is a record:
+/// `_pg_expandarray` and `pg_get_keywords`.
+pub(crate) fn is_record_function(name: &ast::ObjectName) -> bool {
+    is_expand_array(name) || is_keywords(name)
+}
+
 /// The hidden column that carries field `field` of the record column `column` out of a
 /// derived table.
 pub(crate) fn field_column_name(column: &str, field: &str) -> String {
@@ -61,8 +82,8 @@ pub(crate) fn field_column_parts(name: &str) -> Option<(&str, &str)> {
 }
 
 impl Binder<'_> {
-    /// Binds `e` as a record if it is one: a `_pg_expandarray` call in a select list, or a
-    /// column of a derived table that carries a record's fields.
+    /// Binds `e` as a record if it is one: a `_pg_expandarray` or `pg_get_keywords` call in
+    /// a select list, or a column of a derived table that carries a record's fields.
     pub(crate) fn bind_record(
         &mut self,
         e: &ast::Expr,
@@ -71,8 +92,8 @@ impl Binder<'_> {
     ) -> Result<Option<Record>> {
         match e {
             ast::Expr::Nested(inner) => self.bind_record(inner, scope, agg),
-            ast::Expr::Function(f) if is_expand_array(&f.name) && f.over.is_none() => {
-                self.bind_expand_array_call(f, scope, agg).map(Some)
+            ast::Expr::Function(f) if is_record_function(&f.name) && f.over.is_none() => {
+                self.bind_record_call(f, scope, agg).map(Some)
             }
             ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_) => {
                 let Ok(Expr::Column { index, .. }) = self.bind_expr(e, scope, agg) else {
@@ -142,9 +163,9 @@ impl Binder<'_> {
         }
     }
 
-    /// A select-list `_pg_expandarray(a)`: its two calls join the select list's
-    /// set-returning calls, and its record is their columns.
-    fn bind_expand_array_call(
+    /// A select-list `_pg_expandarray(a)` or `pg_get_keywords()`: its calls join the select
+    /// list's set-returning calls, and its record is their columns.
+    fn bind_record_call(
         &mut self,
         f: &ast::Function,
         scope: &Scope,
@@ -163,8 +184,19 @@ impl Binder<'_> {
                 .collect::<Result<Vec<_>>>()?,
             _ => Vec::new(),
         };
+        let keywords = is_keywords(&f.name);
         let mut calls = self.select_set_calls_for(agg)?;
         let bound = (|| {
+            if keywords {
+                let args: Vec<ast::Expr> = args.iter().map(|a| (*a).clone()).collect();
+                return self.bind_set_call(
+                    SetFunc::Keywords(KeywordColumn::Word),
+                    &args,
+                    scope,
+                    f.span(),
+                    "set-returning function arguments",
+                );
+            }
             let mut bound = Vec::with_capacity(args.len());
             for a in &args {
                 bound.push(self.bind_expr(
@@ -190,12 +222,20 @@ impl Binder<'_> {
                 ty: c.ty,
             })
             .collect();
+        let (names, present): (Vec<String>, usize) = if keywords {
+            let names = bound.iter().map(|c| c.func.column_name().into()).collect();
+            // The keyword is never NULL but in a padding row.
+            (names, 0)
+        } else {
+            let names = EXPAND_ARRAY_FIELDS.iter().map(|s| s.to_string()).collect();
+            (names, 1)
+        };
         calls.extend(bound);
         self.select_set_calls = Some(calls);
         Ok(Record {
-            names: EXPAND_ARRAY_FIELDS.iter().map(|s| s.to_string()).collect(),
+            names,
             fields,
-            present: Some(1),
+            present: Some(present),
         })
     }
 

@@ -1,6 +1,6 @@
-//! Set-returning functions: `generate_series`, `unnest`, `generate_subscripts` and
-//! `pg_partition_ancestors` (no
-//! rows: Basalt has no partitioned tables) as FROM items (with WITH
+//! Set-returning functions: `generate_series`, `unnest`, `generate_subscripts`,
+//! `pg_partition_ancestors` (no rows: Basalt has no partitioned tables) and `pg_get_keywords`
+//! (five columns, one call each) as FROM items (with WITH
 //! ORDINALITY, column aliases, LATERAL and implicit lateral references to earlier FROM items
 //! and to an enclosing query's columns) and in the select list.
 //!
@@ -17,7 +17,7 @@ use sqlparser::tokenizer::Span;
 use crate::error::{Error, Result};
 use crate::planner::bind::{normalize_ident, AggContext, Binder, Scope, ScopeColumn};
 use crate::planner::expr::Expr;
-use crate::planner::plan::{Plan, SetCall, SetFunc};
+use crate::planner::plan::{KeywordColumn, Plan, SetCall, SetFunc};
 use crate::types::{display_name, Datum};
 
 /// Column indices at or past this stand for an enclosing query's columns (the decorrelation
@@ -53,6 +53,7 @@ fn set_function_name(name: &ast::ObjectName) -> Option<SetFunc> {
         "unnest" => Some(SetFunc::Unnest),
         "generate_subscripts" => Some(SetFunc::GenerateSubscripts),
         "pg_partition_ancestors" => Some(SetFunc::PartitionAncestors),
+        "pg_get_keywords" => Some(SetFunc::Keywords(KeywordColumn::Word)),
         _ => None,
     }
 }
@@ -161,7 +162,7 @@ impl Binder<'_> {
                     Some(func) => {
                         let c =
                             self.bind_set_call(*func, args, prefix, span, "functions in FROM")?;
-                        names.extend(c.iter().map(|c| c.func.name()));
+                        names.extend(c.iter().map(|c| c.func.column_name()));
                         calls.extend(c);
                     }
                     None => {
@@ -514,6 +515,20 @@ impl Binder<'_> {
                     args,
                     ty: SqlType::Integer,
                 }])
+            }
+            // No arguments; one call per column.
+            SetFunc::Keywords(_) => {
+                if !bound.is_empty() {
+                    return Err(no_such(&bound, self));
+                }
+                Ok(KeywordColumn::ALL
+                    .iter()
+                    .map(|c| SetCall {
+                        func: SetFunc::Keywords(*c),
+                        args: Vec::new(),
+                        ty: c.sql_type(),
+                    })
+                    .collect())
             }
             SetFunc::PartitionAncestors => {
                 let [arg] = bound.as_slice() else {

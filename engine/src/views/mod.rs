@@ -18,7 +18,7 @@ mod ddl;
 mod follow;
 pub mod indexes;
 
-pub(crate) use follow::{follow_column, follow_relation, Rename};
+pub(crate) use follow::{follow_column, follow_relation, ColumnFollow, Rename};
 
 pub(crate) use indexes::quote_ident;
 

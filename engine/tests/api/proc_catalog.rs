@@ -1,5 +1,6 @@
 //! `pg_proc` lists only functions Basalt has: every row binds, with its listed argument types,
-//! to a call whose result has the listed result type.
+//! to a call whose result has the listed result type (a set-returning function's OUT columns,
+//! read from the function in FROM).
 
 use basalt_engine::Engine;
 
@@ -49,13 +50,32 @@ fn every_listed_function_binds_with_its_listed_types() {
             panic!("{p:?}")
         };
         assert_eq!(visible, "t", "{name}({args})");
-        let types: Vec<&str> = if args.is_empty() {
+        let all: Vec<&str> = if args.is_empty() {
             Vec::new()
         } else {
-            // A VARIADIC parameter takes one argument of its type here.
-            args.split(", ")
-                .map(|t| t.strip_prefix("VARIADIC ").unwrap_or(t))
-                .collect()
+            args.split(", ").collect()
+        };
+        // A VARIADIC parameter takes one argument of its type here; OUT arguments are the
+        // columns of a set-returning function's rows, `OUT name type`.
+        let types: Vec<&str> = all
+            .iter()
+            .filter(|t| !t.starts_with("OUT "))
+            .map(|t| t.strip_prefix("VARIADIC ").unwrap_or(t))
+            .collect();
+        let outputs: Vec<(&str, &str)> = all
+            .iter()
+            .filter_map(|t| t.strip_prefix("OUT ")?.split_once(' '))
+            .collect();
+        let expected = if result.starts_with("SETOF ") {
+            assert!(!outputs.is_empty(), "{name}({args}) has no OUT columns");
+            // Basalt's "char" is CHAR(1), as in its catalogs.
+            outputs
+                .iter()
+                .map(|(_, t)| if *t == "\"char\"" { "character" } else { t })
+                .collect::<Vec<_>>()
+                .join(", ")
+        } else {
+            result.clone()
         };
         assert_eq!(types.len().to_string(), *nargs, "{name}({args})");
         let mut tried = Vec::new();
@@ -86,8 +106,21 @@ fn every_listed_function_binds_with_its_listed_types() {
             if kind == "a" {
                 sql.push_str(" FROM (VALUES (1)) AS v(x)");
             }
+            if !outputs.is_empty() {
+                let columns: Vec<String> = outputs
+                    .iter()
+                    .map(|(c, _)| format!("pg_typeof({c})"))
+                    .collect();
+                sql = format!("SELECT {} FROM {name}({call}) LIMIT 1", columns.join(", "));
+            }
             match try_cells(&mut s, &sql) {
-                Ok(rows) => Some(rows[0][0].clone().unwrap_or_default()),
+                Ok(rows) => Some(
+                    rows[0]
+                        .iter()
+                        .map(|c| c.clone().unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
                 Err(e) => {
                     tried.push(format!("{sql}: {e}"));
                     None
@@ -95,7 +128,7 @@ fn every_listed_function_binds_with_its_listed_types() {
             }
         });
         match bound {
-            Some(ty) => assert_eq!(&ty, result, "{name}({args})"),
+            Some(ty) => assert_eq!(ty, expected, "{name}({args})"),
             None => panic!("{name}({args}) does not bind:\n{}", tried.join("\n")),
         }
     }

@@ -134,6 +134,28 @@ async fn an_error_in_a_later_batch_follows_the_rows_before_it() {
     server.shutdown().await;
 }
 
+// Input: UNION ALL of the table and a query over it failing with a division by zero at its
+// last row. UNION ALL streams its inputs in turn: every row of the first arrives, then the
+// second's first three segments, then the error (22012), as a query over one table of twice
+// the rows would send them.
+#[tokio::test]
+async fn union_all_streams_its_inputs_in_turn() {
+    let (server, _dir) = big_table_server().await;
+    let (mut raw, _) = RawClient::connect(server.local_addr()).await;
+    raw.send(
+        b'Q',
+        &cstr("SELECT x FROM big UNION ALL SELECT 1 / (x - (3 * 262144 + 9)) FROM big"),
+    )
+    .await;
+    assert_eq!(first_data_row(&mut raw).await, [Some("0".into())]);
+    let (rows, (tag, body)) = rows_until_other(&mut raw).await;
+    assert_eq!(tag, b'E', "{body:?}");
+    assert_eq!(error_field(&body, b'C').as_deref(), Some("22012"));
+    assert_eq!(rows + 1, ROWS as usize + 3 * SEGMENT_ROWS_MAX as usize);
+    assert_eq!(raw.recv().await.unwrap().0, b'Z');
+    server.shutdown().await;
+}
+
 // Input: a query whose last row sleeps ten minutes. Its first row arrives while it sleeps; a
 // cancel request then stops it with 57014 after the rows already sent, and the session is
 // ready for the next query (which needs the only query slot).
