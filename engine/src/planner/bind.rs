@@ -1330,17 +1330,20 @@ impl<'a> Binder<'a> {
         use ast::DataType as D;
         let position = self.position(span);
         let length = |l: &Option<ast::CharacterLength>, default: u32| -> Result<u32> {
+            let max = basalt_storage::types::VARCHAR_LENGTH_MAX;
+            // CHAR's errors are PostgreSQL's for char (its default length is 1).
+            let message = match (default, l) {
+                (1, Some(ast::CharacterLength::IntegerLength { length: 0, .. })) => {
+                    "length for type char must be at least 1".to_string()
+                }
+                (1, _) => format!("length for type char cannot exceed {max}"),
+                _ => format!("length for type varchar must be between 1 and {max}"),
+            };
             match l {
                 None => Ok(default),
                 Some(ast::CharacterLength::IntegerLength { length, .. }) => {
-                    if *length == 0 || *length > basalt_storage::types::VARCHAR_LENGTH_MAX as u64 {
-                        return Err(Error::InvalidTypeModifier {
-                            message: format!(
-                                "length for type varchar must be between 1 and {}",
-                                basalt_storage::types::VARCHAR_LENGTH_MAX
-                            ),
-                            position,
-                        });
+                    if *length == 0 || *length > max as u64 {
+                        return Err(Error::InvalidTypeModifier { message, position });
                     }
                     Ok(*length as u32)
                 }
