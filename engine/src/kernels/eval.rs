@@ -431,9 +431,9 @@ fn function(
         }
         ScalarFunc::Row(f) => func::evaluate(f, vals, n),
         ScalarFunc::Exact(f) => crate::kernels::exact::evaluate(f, vals, ty, n),
-        ScalarFunc::DecimalRound(mode) => {
+        ScalarFunc::DecimalRound(mode, tens) => {
             let from = args.first().map(|e| e.ty()).unwrap_or(ty);
-            decimal_round(arg(0)?, from, ty, mode)
+            decimal_round(arg(0)?, from, ty, mode, tens)
         }
         ScalarFunc::Greatest | ScalarFunc::Least => {
             let mut acc = arg(0)?.clone();
@@ -512,8 +512,16 @@ pub fn empty_schema() -> SchemaRef {
     Arc::new(Schema::empty())
 }
 
-/// ceil, floor, trunc or sign of NUMERIC values, exactly, from scale `from` to `to`'s scale.
-fn decimal_round(a: &ArrayRef, from: SqlType, to: SqlType, mode: RoundMode) -> Result<ArrayRef> {
+/// ceil, floor, trunc, round or sign of NUMERIC values, exactly, from scale `from` to `to`'s
+/// scale, then to a multiple of 10^`tens` (`round(x, -2)`). A result past `to`'s precision is
+/// 22003.
+fn decimal_round(
+    a: &ArrayRef,
+    from: SqlType,
+    to: SqlType,
+    mode: RoundMode,
+    tens: u8,
+) -> Result<ArrayRef> {
     let (
         SqlType::Decimal { scale: s_in, .. },
         SqlType::Decimal {
@@ -526,15 +534,42 @@ fn decimal_round(a: &ArrayRef, from: SqlType, to: SqlType, mode: RoundMode) -> R
             "decimal rounding from {from} to {to}"
         )));
     };
-    let shift = u32::try_from(i32::from(s_in) - i32::from(s_out)).unwrap_or(0);
-    let d = 10i128.pow(shift);
+    // Digits dropped below the result's last kept digit; negative when the result has more
+    // scale than the input. Every value has at most 38 digits, so dropping 38 drops them all,
+    // and 10^38 still fits an i128.
+    let max_digits = u32::from(crate::types::NUMERIC_PRECISION);
+    let drop = i32::from(s_in) - i32::from(s_out) + i32::from(tens);
+    let (down, up) = if drop >= 0 {
+        (drop.unsigned_abs().min(max_digits), u32::from(tens))
+    } else {
+        (0, drop.unsigned_abs())
+    };
+    let d = 10i128.pow(down);
+    let scale_up = 10i128.checked_pow(up);
+    let limit = 10i128.pow(u32::from(precision).min(max_digits));
+    let of = || Error::NumericOutOfRange {
+        message: "numeric field overflow".to_string(),
+    };
     let src = a.as_primitive::<arrow_array::types::Decimal128Type>();
-    let out: arrow_array::Decimal128Array = src.unary(|v| match mode {
-        RoundMode::Sign => v.signum(),
-        RoundMode::Trunc => v / d,
-        RoundMode::Ceil => v / d + i128::from(v % d > 0),
-        RoundMode::Floor => v / d - i128::from(v % d < 0),
-    });
+    let out: arrow_array::Decimal128Array = src.try_unary(|v| {
+        if mode == RoundMode::Sign {
+            return Ok(v.signum());
+        }
+        let (q, r) = (v / d, v % d);
+        let q = match mode {
+            RoundMode::Trunc | RoundMode::Sign => q,
+            RoundMode::Ceil => q + i128::from(r > 0),
+            RoundMode::Floor => q - i128::from(r < 0),
+            // Half away from zero: |r| >= d / 2, written so that 2|r| cannot overflow.
+            RoundMode::Round if r.abs() >= d - r.abs() => q + v.signum(),
+            RoundMode::Round => q,
+        };
+        let v = scale_up.and_then(|m| q.checked_mul(m)).ok_or_else(of)?;
+        if v.abs() >= limit {
+            return Err(of());
+        }
+        Ok(v)
+    })?;
     Ok(Arc::new(out.with_precision_and_scale(precision, s_out)?))
 }
 

@@ -51,6 +51,16 @@ pub enum RowFunc {
     RegexpSubstr,
     /// `regexp_replace(s, pattern, replacement [, flags])`.
     RegexpReplace,
+    /// `to_char(number, format)`: a number (its exact text, or a double precision value)
+    /// laid out by a numeric template pattern (`9`, `0`, `.`/`D`, `,`/`G`, `S`, `MI`, `PR`,
+    /// `FM`).
+    ToCharNumber,
+    /// Redshift's limit on a LISTAGG result: the value itself, or 54000 past
+    /// [`LISTAGG_BYTES_MAX`].
+    ListaggLimit,
+    /// `similar_to_escape(pattern [, escape])`: a SQL regular expression (SIMILAR TO's
+    /// pattern) as the POSIX one that `~` matches with.
+    SimilarEscape,
     Sqrt,
     Cbrt,
     /// A trigonometric or hyperbolic function of double precision, or `degrees` / `radians`.
@@ -317,6 +327,9 @@ mod degrees {
     }
 }
 
+/// The longest LISTAGG result, in bytes: Redshift's VARCHAR(65535).
+pub const LISTAGG_BYTES_MAX: usize = 65_535;
+
 /// What a row-wise function returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RowOutput {
@@ -433,6 +446,338 @@ fn size_pretty(bytes: i64) -> String {
         size >>= 10;
     }
     format!("{} PB", half_rounded(size))
+}
+
+/// One element of a numeric template pattern.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NumPart {
+    /// `9`, or `0` (`true`) which prints a zero where the number has no digit.
+    Digit(bool),
+    Point,
+    Comma,
+    /// `S`: the sign, `-` or `+`.
+    Sign,
+    /// `MI`: `-` for a negative number, a blank otherwise.
+    Minus,
+    /// `PR`: a negative number in angle brackets.
+    Brackets,
+    Literal(char),
+}
+
+/// PostgreSQL's to_char for numbers: the value rounded half away from zero to the pattern's
+/// fraction digits, digits right-aligned on the pattern's integer positions (blank where it
+/// has none, zero from the first `0` on), the sign just before the first digit unless `S`,
+/// `MI` or `PR` place it, `#` in every digit position when the integer part does not fit, and
+/// `FM` dropping the blanks and the trailing zeros of `9` fraction positions.
+fn to_char_number(value: &Val, pattern: &str) -> Result<String> {
+    let unsupported = |what: &str| Error::Unsupported {
+        message: format!("to_char template pattern \"{what}\" for numbers is not supported yet"),
+    };
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut parts = Vec::new();
+    let mut fill_mode = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let rest: String = chars[i..]
+            .iter()
+            .take(4)
+            .collect::<String>()
+            .to_ascii_uppercase();
+        let (part, len) = match chars[i] {
+            '9' => (Some(NumPart::Digit(false)), 1),
+            '0' => (Some(NumPart::Digit(true)), 1),
+            '.' | 'D' | 'd' => (Some(NumPart::Point), 1),
+            ',' | 'G' | 'g' => (Some(NumPart::Comma), 1),
+            'S' | 's' => (Some(NumPart::Sign), 1),
+            '"' => {
+                // A quoted string is copied as it is.
+                let mut j = i + 1;
+                while j < chars.len() && chars[j] != '"' {
+                    parts.push(NumPart::Literal(chars[j]));
+                    j += 1;
+                }
+                (None, j + 1 - i)
+            }
+            _ if rest.starts_with("FM") => {
+                fill_mode = true;
+                (None, 2)
+            }
+            _ if rest.starts_with("MI") => (Some(NumPart::Minus), 2),
+            _ if rest.starts_with("PR") => (Some(NumPart::Brackets), 2),
+            _ if rest.starts_with("EEEE") => return Err(unsupported("EEEE")),
+            _ if ["PL", "SG", "RN", "TH"].iter().any(|k| rest.starts_with(k)) => {
+                return Err(unsupported(&rest[..2]))
+            }
+            'V' | 'v' | 'L' | 'l' | 'B' | 'b' => return Err(unsupported(&rest[..1])),
+            c => (Some(NumPart::Literal(c)), 1),
+        };
+        parts.extend(part);
+        i += len;
+    }
+    let point = parts.iter().position(|p| *p == NumPart::Point);
+    if parts.iter().filter(|p| **p == NumPart::Point).count() > 1 {
+        // PostgreSQL reports a malformed template as a syntax error.
+        return Err(Error::Syntax {
+            message: "multiple decimal points".into(),
+            position: None,
+        });
+    }
+    let is_digit = |p: &NumPart| matches!(p, NumPart::Digit(_));
+    let int_positions = parts[..point.unwrap_or(parts.len())]
+        .iter()
+        .filter(|p| is_digit(p))
+        .count();
+    let frac_positions = match point {
+        Some(at) => parts[at..].iter().filter(|p| is_digit(p)).count(),
+        None => 0,
+    };
+    let (negative, int_digits, frac_digits) = number_digits(value, frac_positions)?;
+    // A number below one shows no integer digit where the pattern has a decimal point.
+    let int_digits = match (int_digits.is_empty(), point) {
+        (true, None) => "0".to_string(),
+        _ => int_digits,
+    };
+    let overflow = int_digits.len() > int_positions;
+    let floating_sign = !parts
+        .iter()
+        .any(|p| matches!(p, NumPart::Minus | NumPart::Brackets | NumPart::Sign));
+    let blank = if fill_mode { "" } else { " " };
+    let sign_text = |explicit_plus: bool| match (negative, explicit_plus) {
+        (true, _) => "-",
+        (false, true) => "+",
+        (false, false) => blank,
+    };
+    // FM drops trailing fraction zeros back to the last `0` position.
+    let mut frac_keep = frac_positions;
+    if fill_mode && !overflow {
+        let frac_kinds: Vec<bool> = match point {
+            Some(at) => parts[at..]
+                .iter()
+                .filter_map(|p| match p {
+                    NumPart::Digit(zero) => Some(*zero),
+                    _ => None,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        while frac_keep > 0
+            && !frac_kinds[frac_keep - 1]
+            && frac_digits.as_bytes()[frac_keep - 1] == b'0'
+        {
+            frac_keep -= 1;
+        }
+    }
+    // FM never leaves a number without a digit: zero shows as `0.`.
+    let int_digits = if fill_mode && int_digits.is_empty() && frac_keep == 0 {
+        "0".to_string()
+    } else {
+        int_digits
+    };
+    let first_zero = parts[..point.unwrap_or(parts.len())]
+        .iter()
+        .filter(|p| is_digit(p))
+        .position(|p| *p == NumPart::Digit(true));
+    let mut out = String::new();
+    let (mut int_at, mut frac_at, mut started) = (0usize, 0usize, false);
+    let leading_sign = parts
+        .iter()
+        .take_while(|p| !is_digit(p))
+        .any(|p| *p == NumPart::Sign);
+    let start = |out: &mut String, started: &mut bool| {
+        if !*started {
+            *started = true;
+            if floating_sign {
+                out.push_str(sign_text(false));
+            } else if leading_sign {
+                out.push_str(sign_text(true));
+            } else if parts.contains(&NumPart::Brackets) {
+                out.push_str(if negative { "<" } else { blank });
+            }
+        }
+    };
+    for (k, part) in parts.iter().enumerate() {
+        let in_fraction = point.is_some_and(|at| k > at);
+        match *part {
+            NumPart::Digit(_) if in_fraction => {
+                if frac_at < frac_keep {
+                    out.push(if overflow {
+                        '#'
+                    } else {
+                        char::from(frac_digits.as_bytes()[frac_at])
+                    });
+                }
+                frac_at += 1;
+            }
+            NumPart::Digit(_) => {
+                let from_right = int_positions - 1 - int_at;
+                int_at += 1;
+                let digit = if overflow {
+                    Some('#')
+                } else if from_right < int_digits.len() {
+                    Some(char::from(
+                        int_digits.as_bytes()[int_digits.len() - 1 - from_right],
+                    ))
+                } else if first_zero.is_some_and(|z| int_at > z) {
+                    Some('0')
+                } else {
+                    None
+                };
+                match digit {
+                    Some(d) => {
+                        start(&mut out, &mut started);
+                        out.push(d);
+                    }
+                    None => out.push_str(blank),
+                }
+            }
+            NumPart::Point => {
+                start(&mut out, &mut started);
+                if frac_positions > 0 {
+                    out.push('.');
+                }
+            }
+            NumPart::Comma => out.push_str(if started { "," } else { blank }),
+            NumPart::Sign if started || !leading_sign => out.push_str(sign_text(true)),
+            NumPart::Sign => {}
+            NumPart::Minus => out.push_str(if negative { "-" } else { blank }),
+            NumPart::Brackets => {
+                start(&mut out, &mut started);
+                out.push_str(if negative { ">" } else { blank });
+            }
+            NumPart::Literal(c) => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+/// A number's sign, integer digits (none for zero) and `frac` fraction digits, rounded half
+/// away from zero.
+fn number_digits(value: &Val, frac: usize) -> Result<(bool, String, String)> {
+    let text = match value {
+        Val::F(f) if !f.is_finite() => {
+            return Err(Error::InvalidParameter {
+                message: "cannot format a non-finite number".into(),
+            })
+        }
+        Val::F(f) => format!("{f:.frac$}"),
+        Val::I(i) => i.to_string(),
+        other => other.s().to_string(),
+    };
+    let (negative, body) = match text.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, text.as_str()),
+    };
+    let (int_part, frac_part) = body.split_once('.').unwrap_or((body, ""));
+    if !int_part
+        .bytes()
+        .chain(frac_part.bytes())
+        .all(|b| b.is_ascii_digit())
+    {
+        return Err(Error::Internal(format!("to_char of the number {text}")));
+    }
+    let mut digits: Vec<u8> = int_part.bytes().collect();
+    let frac_bytes = frac_part.as_bytes();
+    for j in 0..frac {
+        digits.push(frac_bytes.get(j).copied().unwrap_or(b'0'));
+    }
+    if frac_bytes.get(frac).is_some_and(|b| *b >= b'5') {
+        // Round up: carry through the nines.
+        let mut k = digits.len();
+        loop {
+            if k == 0 {
+                digits.insert(0, b'1');
+                break;
+            }
+            k -= 1;
+            if digits[k] == b'9' {
+                digits[k] = b'0';
+            } else {
+                digits[k] += 1;
+                break;
+            }
+        }
+    }
+    let split = digits.len() - frac;
+    let int_digits: String = String::from_utf8_lossy(&digits[..split])
+        .trim_start_matches('0')
+        .to_string();
+    let frac_digits = String::from_utf8_lossy(&digits[split..]).to_string();
+    let zero = int_digits.is_empty() && frac_digits.bytes().all(|b| b == b'0');
+    Ok((negative && !zero, int_digits, frac_digits))
+}
+
+/// A SIMILAR TO pattern as a POSIX regular expression, as PostgreSQL's similar_escape
+/// translates it: anchored to the whole string, `%` and `_` as `.*` and `.`, groups
+/// non-capturing, `.`, `^`, `$` and `\\` literal, and the escape character (backslash unless
+/// `escape` says otherwise; none when it is empty) quoting the character after it.
+fn similar_escape(pattern: &str, escape: Option<&str>) -> Result<String> {
+    let escape = match escape {
+        None => Some('\\'),
+        Some(e) => {
+            let mut chars = e.chars();
+            match (chars.next(), chars.next()) {
+                (None, _) => None,
+                (Some(c), None) => Some(c),
+                _ => {
+                    return Err(Error::InvalidEscapeSequence {
+                        message: "invalid escape string".into(),
+                    })
+                }
+            }
+        }
+    };
+    let mut out = String::with_capacity(pattern.len() + 8);
+    out.push_str("^(?:");
+    let (mut after_escape, mut in_class, mut quotes) = (false, false, 0);
+    for c in pattern.chars() {
+        if after_escape {
+            after_escape = false;
+            if c == '"' && !in_class {
+                // Escape-double-quotes split the pattern into the parts SUBSTRING returns
+                // the middle of.
+                out.push_str(match quotes {
+                    0 => "){1,1}?(",
+                    1 => "){1,1}(?:",
+                    _ => {
+                        return Err(Error::InvalidEscapeSequence {
+                            message: "SQL regular expression may not contain more than two \
+                                      escape-double-quote separators"
+                                .into(),
+                        })
+                    }
+                });
+                quotes += 1;
+            } else {
+                out.push('\\');
+                out.push(c);
+            }
+        } else if Some(c) == escape {
+            after_escape = true;
+        } else if in_class {
+            if c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+            in_class = c != ']';
+        } else {
+            match c {
+                '[' => {
+                    out.push(c);
+                    in_class = true;
+                }
+                '%' => out.push_str(".*"),
+                '_' => out.push('.'),
+                '(' => out.push_str("(?:"),
+                '\\' | '.' | '^' | '$' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                c => out.push(c),
+            }
+        }
+    }
+    out.push_str(")$");
+    Ok(out)
 }
 
 /// Evaluates `func` over `n` rows of `args`.
@@ -581,6 +926,17 @@ fn apply(func: RowFunc, v: &[Val], cache: &mut RegexCache) -> Result<Out> {
         }
         JsonQuote => Out::S(json_quote(arg(0)?.s())),
         Concat => Out::S(v.iter().map(|x| x.s()).collect()),
+        ToCharNumber => Out::S(to_char_number(arg(0)?, arg(1)?.s())?),
+        ListaggLimit => {
+            let s = arg(0)?.s();
+            if s.len() > LISTAGG_BYTES_MAX {
+                return Err(Error::ProgramLimitExceeded {
+                    message: "Result size exceeds LISTAGG limit".into(),
+                });
+            }
+            Out::S(s.to_owned())
+        }
+        SimilarEscape => Out::S(similar_escape(arg(0)?.s(), v.get(1).map(|e| e.s()))?),
         Format => match arg(0)? {
             Val::N => Out::Null,
             f => Out::S(format(f.s(), &v[1..])?),
@@ -1130,6 +1486,47 @@ mod tests {
     }
     fn i(v: i64) -> ArrayRef {
         Arc::new(arrow_array::Int64Array::from(vec![v]))
+    }
+
+    #[test]
+    fn numbers_are_laid_out_as_postgresql_to_char() {
+        // Values and patterns whose results PostgreSQL 15 gives as written: blanks and the
+        // sign before the first digit, zeros from the first 0, rounding, overflow, FM, S,
+        // MI, PR.
+        let f = |v: &str, p: &str| to_char_number(&Val::S(v), p).unwrap();
+        assert_eq!(f("125", "999"), " 125");
+        assert_eq!(f("-125.8", "999D99"), "-125.80");
+        assert_eq!(f("0.5", "0.99"), " 0.50");
+        assert_eq!(f("0.5", "9.99"), "  .50");
+        assert_eq!(f("1234567", "9,999,999"), " 1,234,567");
+        assert_eq!(f("12", "9999"), "   12");
+        assert_eq!(f("12", "0999"), " 0012");
+        assert_eq!(f("-12", "FM9999"), "-12");
+        assert_eq!(f("12345", "999"), " ###");
+        assert_eq!(f("1.005", "9.99"), " 1.01");
+        assert_eq!(f("-12", "S999"), " -12");
+        assert_eq!(f("12", "S999"), " +12");
+        assert_eq!(f("-12", "999MI"), " 12-");
+        assert_eq!(f("12", "999MI"), " 12 ");
+        assert_eq!(f("-12", "999PR"), " <12>");
+        assert_eq!(f("12.5", "FM999.99"), "12.5");
+        assert_eq!(f("0", "999"), "   0");
+        assert_eq!(f("-0.5", "9.9"), " -.5");
+        assert_eq!(f("-1234.567", "9,999.99"), "-1,234.57");
+        assert_eq!(f("12", "FM0999.90"), "0012.00");
+        assert_eq!(f("9.96", "9.9"), " #.#");
+        assert_eq!(f("-12345", "999"), "-###");
+        assert_eq!(f("-12", "999S"), " 12-");
+        assert_eq!(f("-12", "MI999"), "- 12");
+        assert_eq!(f("12", "FM99.99"), "12.");
+        assert_eq!(f("12", "\"n=\"99"), "n= 12");
+        assert_eq!(f("-0.001", "9.99"), "  .00");
+        assert_eq!(f("0", "FM9.99"), "0.");
+        assert_eq!(f("0.05", "FM9.99"), ".05");
+        assert_eq!(f("-0.5", "FM9.99"), "-.5");
+        assert_eq!(to_char_number(&Val::F(1.5), "9.99").unwrap(), " 1.50");
+        assert!(to_char_number(&Val::S("1"), "9.9.9").is_err());
+        assert!(to_char_number(&Val::S("1"), "9EEEE").is_err());
     }
 
     #[test]

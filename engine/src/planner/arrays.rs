@@ -13,6 +13,7 @@ use sqlparser::tokenizer::Span;
 
 use crate::error::{Error, Result};
 use crate::kernels::array::ArrayFunc;
+use crate::kernels::func::RowFunc;
 use crate::planner::bind::{comparison, fold, AggContext, Binder, Scope};
 use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr, ScalarFunc};
 use crate::planner::select::sort_key;
@@ -156,9 +157,10 @@ impl Binder<'_> {
         let separator = match sep {
             None => None,
             Some(s) => {
+                // Bound in the query's scope so that a column names itself in the error.
                 let s = self.bind_expr(
                     s,
-                    &Scope::default(),
+                    scope,
                     AggContext::Forbidden("the separator of an aggregate"),
                 )?;
                 let s = self.coerce_unknown(s, SqlType::Text)?;
@@ -212,14 +214,36 @@ impl Binder<'_> {
                 position,
             });
         }
-        Ok(Expr::Aggregate(Box::new(AggCall {
+        // Redshift's LISTAGG skips empty strings as it skips NULLs (after DISTINCT's check,
+        // which compares the ORDER BY keys with the argument as written).
+        let x = if name == "listagg" {
+            let empty = Expr::literal(Datum::Text(String::new()), SqlType::Text);
+            let is_empty = self.binary(BinaryOp::Eq, x.clone(), empty, span)?;
+            Expr::Case {
+                whens: vec![(is_empty, Expr::literal(Datum::Null, SqlType::Text))],
+                otherwise: Some(Box::new(x)),
+                ty: SqlType::Text,
+            }
+        } else {
+            x
+        };
+        let call = Expr::Aggregate(Box::new(AggCall {
             func,
             arg: Some(x),
             distinct,
             ty,
             order_by,
             separator,
-        })))
+        }));
+        if name != "listagg" {
+            return Ok(call);
+        }
+        // Redshift's LISTAGG returns a VARCHAR(65535): a longer result is an error.
+        Ok(Expr::Function {
+            func: ScalarFunc::Row(RowFunc::ListaggLimit),
+            args: vec![call],
+            ty: SqlType::Text,
+        })
     }
 
     /// `value op ANY (array)` (or `SOME`) and `value op ALL (array)`.

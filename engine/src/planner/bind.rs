@@ -12,7 +12,7 @@ use crate::kernels::cast::{cast_datum, datum_type};
 use crate::kernels::datetime::DateField;
 use crate::kernels::string;
 use crate::kernels::zones::{parse_timestamptz_in, Zone, ZoneFunc};
-use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr, ScalarFunc};
+use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr, RoundMode, ScalarFunc};
 use crate::planner::subquery::{Domain, OuterFrame, PendingSubquery, SubqueryKind};
 use crate::types::datum::parse_decimal_text;
 use crate::types::{
@@ -590,13 +590,34 @@ impl<'a> Binder<'a> {
                     negated: matches!(e, ast::Expr::IsNotNull(_)),
                 }))
             }
+            ast::Expr::IsUnknown(inner) | ast::Expr::IsNotUnknown(inner) => {
+                // x IS UNKNOWN is x IS NULL, for Booleans only.
+                let v = self.bind_expr(inner, scope, agg)?;
+                let negated = matches!(e, ast::Expr::IsNotUnknown(_));
+                let what = if negated {
+                    "IS NOT UNKNOWN"
+                } else {
+                    "IS UNKNOWN"
+                };
+                let v = self.coerce_bool(v, what, inner.span())?;
+                Ok(fold(Expr::IsNull {
+                    expr: Box::new(v),
+                    negated,
+                }))
+            }
             ast::Expr::IsTrue(inner)
             | ast::Expr::IsNotTrue(inner)
             | ast::Expr::IsFalse(inner)
             | ast::Expr::IsNotFalse(inner) => {
                 // x IS TRUE is never NULL: coalesce(x = true, false).
                 let v = self.bind_expr(inner, scope, agg)?;
-                let v = self.coerce_bool(v, "IS TRUE", inner.span())?;
+                let what = match e {
+                    ast::Expr::IsTrue(_) => "IS TRUE",
+                    ast::Expr::IsNotTrue(_) => "IS NOT TRUE",
+                    ast::Expr::IsFalse(_) => "IS FALSE",
+                    _ => "IS NOT FALSE",
+                };
+                let v = self.coerce_bool(v, what, inner.span())?;
                 let want = matches!(e, ast::Expr::IsTrue(_) | ast::Expr::IsNotTrue(_));
                 let negate = matches!(e, ast::Expr::IsNotTrue(_) | ast::Expr::IsNotFalse(_));
                 let test = Expr::Case {
@@ -767,6 +788,22 @@ impl<'a> Binder<'a> {
                 } else {
                     like
                 }))
+            }
+            ast::Expr::SimilarTo {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+            } => {
+                // As PostgreSQL: s SIMILAR TO p is s ~ similar_to_escape(p).
+                let l = self.bind_expr(expr, scope, agg)?;
+                let mut args = vec![self.bind_expr(pattern, scope, agg)?];
+                if let Some(esc) = escape_char {
+                    args.push(self.bind_expr(esc, scope, agg)?);
+                }
+                let position = self.position(e.span());
+                let re = self.scalar_function("similar_to_escape", args, position, e.span())?;
+                self.regex_match(l, re, false, *negated, "~", e.span())
             }
             ast::Expr::Extract { field, expr, .. } => {
                 let name = field.to_string();
@@ -1363,17 +1400,20 @@ impl<'a> Binder<'a> {
         use ast::DataType as D;
         let position = self.position(span);
         let length = |l: &Option<ast::CharacterLength>, default: u32| -> Result<u32> {
+            let max = basalt_storage::types::VARCHAR_LENGTH_MAX;
+            // CHAR's errors are PostgreSQL's for char (its default length is 1).
+            let message = match (default, l) {
+                (1, Some(ast::CharacterLength::IntegerLength { length: 0, .. })) => {
+                    "length for type char must be at least 1".to_string()
+                }
+                (1, _) => format!("length for type char cannot exceed {max}"),
+                _ => format!("length for type varchar must be between 1 and {max}"),
+            };
             match l {
                 None => Ok(default),
                 Some(ast::CharacterLength::IntegerLength { length, .. }) => {
-                    if *length == 0 || *length > basalt_storage::types::VARCHAR_LENGTH_MAX as u64 {
-                        return Err(Error::InvalidTypeModifier {
-                            message: format!(
-                                "length for type varchar must be between 1 and {}",
-                                basalt_storage::types::VARCHAR_LENGTH_MAX
-                            ),
-                            position,
-                        });
+                    if *length == 0 || *length > max as u64 {
+                        return Err(Error::InvalidTypeModifier { message, position });
                     }
                     Ok(*length as u32)
                 }
@@ -1813,15 +1853,19 @@ impl<'a> Binder<'a> {
             Some(e) => Some(self.bind_expr(e, scope, agg)?),
             None => None,
         };
-        let mut all: Vec<Expr> = results;
-        if let Some(o) = otherwise {
-            all.push(o);
-        }
-        let all = self.unify(all, "CASE", span)?;
+        // PostgreSQL resolves the ELSE result first, then the THEN results in order (which
+        // its error for types that cannot be matched shows).
+        let has_else = otherwise.is_some();
+        let mut all: Vec<Expr> = otherwise.into_iter().collect();
+        all.extend(results);
+        let mut all = self.unify(all, "CASE", span)?;
         let ty = all.first().map(|e| e.ty()).unwrap_or(SqlType::Text);
-        let mut all = all.into_iter();
-        let whens: Vec<(Expr, Expr)> = whens.into_iter().zip(all.by_ref()).collect();
-        let otherwise = all.next().map(Box::new);
+        let otherwise = if has_else && !all.is_empty() {
+            Some(Box::new(all.remove(0)))
+        } else {
+            None
+        };
+        let whens: Vec<(Expr, Expr)> = whens.into_iter().zip(all).collect();
         Ok(Expr::Case {
             whens,
             otherwise,
@@ -2128,13 +2172,18 @@ impl<'a> Binder<'a> {
                 (AggFunc::CountStar, _) => None,
                 (_, [a]) => Some(self.bind_expr(a, scope, AggContext::Nested)?),
                 _ => {
+                    // Named with its arguments' types, as PostgreSQL's error names it.
+                    let mut types = Vec::with_capacity(args.len());
+                    for a in &args {
+                        types.push(match self.bind_expr(a, scope, AggContext::Nested)? {
+                            Expr::Literal { unknown: true, .. } => "unknown".to_string(),
+                            b => display_name(b.ty()),
+                        });
+                    }
                     return Err(Error::UndefinedFunction {
-                        message: format!(
-                            "function {name} with {} arguments does not exist",
-                            args.len()
-                        ),
+                        message: format!("function {name}({}) does not exist", types.join(", ")),
                         position,
-                    })
+                    });
                 }
             };
             // The sketch replaces DISTINCT's exact set.
@@ -2415,11 +2464,15 @@ impl<'a> Binder<'a> {
         position: Option<u32>,
         span: Span,
     ) -> Result<Expr> {
+        // An untyped literal shows as `unknown`, as PostgreSQL names it.
         let no_fn = |args: &[Expr]| Error::UndefinedFunction {
             message: format!(
                 "function {name}({}) does not exist",
                 args.iter()
-                    .map(|a| display_name(a.ty()))
+                    .map(|a| match a {
+                        Expr::Literal { unknown: true, .. } => "unknown".to_string(),
+                        a => display_name(a.ty()),
+                    })
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -2529,6 +2582,36 @@ impl<'a> Binder<'a> {
                         }
                     },
                 };
+                let exact = matches!(
+                    a.ty(),
+                    SqlType::Decimal { .. }
+                        | SqlType::SmallInt
+                        | SqlType::Integer
+                        | SqlType::BigInt
+                );
+                if digits < 0 && exact {
+                    // round(x, -n): to a multiple of 10^n, on NUMERIC as PostgreSQL.
+                    let a = match a.ty() {
+                        SqlType::Decimal { .. } => a,
+                        _ => self.cast(a, numeric(0), false, span)?,
+                    };
+                    let (target, tens) = crate::planner::functions::decimal_digits(digits);
+                    return Ok(fold(Expr::Function {
+                        func: ScalarFunc::DecimalRound(RoundMode::Round, tens),
+                        args: vec![a],
+                        ty: numeric(target),
+                    }));
+                }
+                if digits != 0 && matches!(a.ty(), SqlType::Real | SqlType::Double) {
+                    // round(double precision, integer) does not exist in PostgreSQL either.
+                    return Err(Error::UndefinedFunction {
+                        message: format!(
+                            "function round({}, integer) does not exist",
+                            display_name(a.ty())
+                        ),
+                        position,
+                    });
+                }
                 let (a, ty) = match a.ty() {
                     SqlType::Decimal { .. } => (a, numeric(digits.clamp(0, 38) as i8)),
                     t if numeric_rank(t).is_some()

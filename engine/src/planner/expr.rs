@@ -103,8 +103,10 @@ pub enum ScalarFunc {
     Extract(DateField),
     /// A row-wise text, regular-expression or floating-point function.
     Row(RowFunc),
-    /// ceil, floor, trunc or sign of a NUMERIC, exactly, to the result type's scale.
-    DecimalRound(RoundMode),
+    /// ceil, floor, trunc, round or sign of a NUMERIC, exactly, to the result type's scale;
+    /// the count (from a negative digits argument, `round(x, -2)`) is how many integer digits
+    /// are zeroed on top, rounding to a multiple of 10^count.
+    DecimalRound(RoundMode, u8),
     /// gcd, lcm, div, factorial or NUMERIC width_bucket (`kernels::exact`).
     Exact(crate::kernels::exact::ExactFunc),
     /// The largest / smallest non-NULL argument.
@@ -138,6 +140,8 @@ pub enum RoundMode {
     Ceil,
     Floor,
     Trunc,
+    /// Half away from zero, as PostgreSQL's round(numeric).
+    Round,
     Sign,
 }
 

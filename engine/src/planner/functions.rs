@@ -76,6 +76,7 @@ impl Binder<'_> {
                 Some(row(RowFunc::RegexpReplace, &[Text, Text, Text, Text]))
             }
             ("concat", n) if n >= 1 => Some((RowFunc::Concat, vec![Text; n])),
+            ("similar_to_escape", 1 | 2) => Some(row(RowFunc::SimilarEscape, &[Text, Text])),
             _ => None,
         };
         if let Some((f, kinds)) = text_fn {
@@ -126,7 +127,15 @@ impl Binder<'_> {
             ("ceil" | "ceiling" | "floor" | "sign", 1) | ("trunc", 1 | 2) => {
                 self.rounding(name, args, span)
             }
+            ("to_char", 2) => self.to_char_number(args, span),
             ("mod", 2) => {
+                let numeric_or_untyped = |a: &Expr| {
+                    numeric_rank(a.ty()).is_some()
+                        || matches!(a, Expr::Literal { unknown: true, .. })
+                };
+                if !args.iter().all(numeric_or_untyped) {
+                    return Ok(Err(args));
+                }
                 let mut it = args.into_iter();
                 match (it.next(), it.next()) {
                     (Some(a), Some(b)) => Ok(Ok(self.binary(BinaryOp::Mod, a, b, span)?)),
@@ -369,10 +378,23 @@ impl Binder<'_> {
                 Kind::Int => (SqlType::BigInt, false),
                 Kind::Float => (SqlType::Double, false),
             };
-            let a = self.coerce_unknown(a, ty)?;
-            // octet_length counts CHAR(n)'s padding, as PostgreSQL's bpcharoctetlen does.
-            if f == RowFunc::OctetLength && matches!(a.ty(), SqlType::Char { .. }) {
+            // An untyped literal for an integer argument is read as PostgreSQL's functions
+            // declare it, an integer.
+            let a = match k {
+                Kind::Int => self.coerce_unknown(a, SqlType::Integer)?,
+                _ => self.coerce_unknown(a, ty)?,
+            };
+            // octet_length counts CHAR(n)'s padding, as PostgreSQL's bpcharoctetlen does, and
+            // concat appends its arguments as PostgreSQL prints them: CHAR(n) padded, Booleans
+            // as t and f.
+            if (f == RowFunc::OctetLength || f == RowFunc::Concat)
+                && matches!(a.ty(), SqlType::Char { .. })
+            {
                 bound.push(a);
+                continue;
+            }
+            if f == RowFunc::Concat && a.ty() == SqlType::Boolean {
+                bound.push(boolean_output(a));
                 continue;
             }
             bound.push(self.cast(a, ty, explicit, span)?);
@@ -539,16 +561,11 @@ impl Binder<'_> {
         if !fmt_ok {
             return Ok(Err(args));
         }
-        let text = |s: &str| Expr::literal(Datum::Text(s.to_owned()), SqlType::Text);
         let mut bound = Vec::with_capacity(args.len());
         for a in args {
             let a = self.coerce_unknown(a, SqlType::Text)?;
             let a = if a.ty() == SqlType::Boolean {
-                Expr::Case {
-                    whens: vec![(a.clone(), text("t")), (Expr::Not(Box::new(a)), text("f"))],
-                    otherwise: None,
-                    ty: SqlType::Text,
-                }
+                boolean_output(a)
             } else {
                 self.cast(a, SqlType::Text, true, span)?
             };
@@ -559,6 +576,40 @@ impl Binder<'_> {
             args: bound,
             ty: SqlType::Text,
         })))
+    }
+
+    /// `to_char(number, format)`: integers and NUMERIC by their exact text, floats as double
+    /// precision (dates and intervals are `date_function`'s).
+    fn to_char_number(
+        &self,
+        mut args: Vec<Expr>,
+        span: Span,
+    ) -> Result<std::result::Result<Expr, Vec<Expr>>> {
+        let ty = match args.first() {
+            Some(a) => a.ty(),
+            None => return Ok(Err(args)),
+        };
+        if numeric_rank(ty).is_none() {
+            return Ok(Err(args));
+        }
+        if matches!(ty, SqlType::Real | SqlType::Double) {
+            return self.row_function(
+                RowFunc::ToCharNumber,
+                &[Kind::Float, Kind::Text],
+                args,
+                span,
+            );
+        }
+        let (Some(format), Some(value)) = (args.pop(), args.pop()) else {
+            return Err(Error::Internal("to_char arity".into()));
+        };
+        let value = self.cast(value, SqlType::Text, true, span)?;
+        self.row_function(
+            RowFunc::ToCharNumber,
+            &[Kind::Text, Kind::Text],
+            vec![value, format],
+            span,
+        )
     }
 
     /// ceil, floor, trunc and sign: exact on NUMERIC, double precision otherwise.
@@ -583,15 +634,21 @@ impl Binder<'_> {
         if numeric_rank(a.ty()).is_none() {
             return Ok(Err(std::iter::once(a).chain(digits).collect()));
         }
-        if let SqlType::Decimal { scale, .. } = a.ty() {
-            let target = match digits {
-                None if mode == RoundMode::Sign => 0,
-                None => 0,
+        // trunc(integer, digits) is trunc(numeric, integer), as PostgreSQL casts it.
+        let a = match a.ty() {
+            SqlType::SmallInt | SqlType::Integer | SqlType::BigInt if digits.is_some() => {
+                self.cast(a, numeric(0), false, span)?
+            }
+            _ => a,
+        };
+        if let SqlType::Decimal { .. } = a.ty() {
+            let (target, tens) = match digits {
+                None => (0, 0),
                 Some(d) => match self.coerce_unknown(d, SqlType::Integer)? {
                     Expr::Literal {
                         value: Datum::Int(v),
                         ..
-                    } => v.clamp(0, i64::from(scale)) as i8,
+                    } => decimal_digits(v),
                     _ => {
                         return Err(Error::Unsupported {
                             message: "trunc() digits must be a constant".into(),
@@ -600,7 +657,7 @@ impl Binder<'_> {
                 },
             };
             return Ok(Ok(fold(Expr::Function {
-                func: ScalarFunc::DecimalRound(mode),
+                func: ScalarFunc::DecimalRound(mode, tens),
                 args: vec![a],
                 ty: numeric(target),
             })));
@@ -614,6 +671,7 @@ impl Binder<'_> {
             RoundMode::Floor => RowFunc::Floor,
             RoundMode::Trunc => RowFunc::Trunc,
             RoundMode::Sign => RowFunc::Sign,
+            RoundMode::Round => return Err(Error::Internal("round bound as trunc".into())),
         };
         self.row_function(f, &[Kind::Float], vec![a], span)
     }
@@ -688,5 +746,28 @@ impl Binder<'_> {
             otherwise: default.map(Box::new),
             ty,
         }))
+    }
+}
+
+/// The result scale and the count of integer digits zeroed for round(numeric, digits) and
+/// trunc(numeric, digits): `digits` decimals kept (at most 38), or, when negative, a multiple
+/// of 10^-digits (past 38 digits every value rounds to 0).
+pub(crate) fn decimal_digits(digits: i64) -> (i8, u8) {
+    let most = i64::from(crate::types::NUMERIC_PRECISION);
+    if digits < 0 {
+        (0, digits.unsigned_abs().min(most as u64) as u8)
+    } else {
+        (digits.min(most) as i8, 0)
+    }
+}
+
+/// A Boolean as PostgreSQL's output function prints it (`t`, `f`, NULL), which format() and
+/// concat() append, rather than its cast to text (`true`, `false`).
+fn boolean_output(a: Expr) -> Expr {
+    let text = |s: &str| Expr::literal(Datum::Text(s.to_owned()), SqlType::Text);
+    Expr::Case {
+        whens: vec![(a.clone(), text("t")), (Expr::Not(Box::new(a)), text("f"))],
+        otherwise: None,
+        ty: SqlType::Text,
     }
 }

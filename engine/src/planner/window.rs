@@ -155,7 +155,7 @@ impl Binder<'_> {
             "max" => WindowFunc::Agg(AggFunc::Max),
             "stddev" | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop"
             | "bool_and" | "bool_or" | "every" | "median" | "percentile_cont"
-            | "percentile_disc" => {
+            | "percentile_disc" | "array_agg" | "string_agg" | "listagg" => {
                 return Err(Error::Unsupported {
                     message: format!("{name} as a window function is not supported yet"),
                 })

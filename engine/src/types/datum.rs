@@ -322,7 +322,21 @@ pub fn parse_timestamp(s: &str) -> Result<i64> {
     let days = parse_ymd(date_part, bc, s, "timestamp")?;
     let mut micros = 0i64;
     if !time_part.is_empty() {
-        micros = parse_time_of_day(time_part).ok_or_else(|| datetime_error("timestamp", s))?;
+        micros = parse_time_of_day(time_part).ok_or_else(|| {
+            // As PostgreSQL: a well-formed field past its range (24:00:01, 23:60) is 22008,
+            // malformed text 22007.
+            let fields: Vec<&str> = time_part.split(':').collect();
+            let numeric = fields
+                .iter()
+                .all(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit() || b == b'.'));
+            if numeric && (2..=3).contains(&fields.len()) {
+                Error::InvalidDatetime {
+                    message: format!("date/time field value out of range: \"{s}\""),
+                }
+            } else {
+                datetime_error("timestamp", s)
+            }
+        })?;
     }
     range::checked_timestamp(
         days.checked_mul(range::MICROS_PER_DAY)
@@ -338,7 +352,7 @@ pub(crate) fn timestamp_out_of_range(s: &str) -> Error {
     }
 }
 
-/// `HH:MM[:SS[.ffffff]]` into microseconds since midnight.
+/// `HH:MM[:SS[.ffffff]]` into microseconds since midnight; the hour 24 only as `24:00:00`.
 pub(crate) fn parse_time_of_day(t: &str) -> Option<i64> {
     let mut it = t.splitn(3, ':');
     let h: i64 = it.next()?.parse().ok()?;
@@ -365,7 +379,11 @@ pub(crate) fn parse_time_of_day(t: &str) -> Option<i64> {
             frac_micros += 1;
         }
     }
-    Some(((h * 60 + m) * 60 + sec) * 1_000_000 + frac_micros)
+    let micros = ((h * 60 + m) * 60 + sec) * 1_000_000 + frac_micros;
+    if h == 24 && micros > 24 * 3_600_000_000 {
+        return None;
+    }
+    Some(micros)
 }
 
 /// Splits the text form of a one-dimensional array (`{a,"b c",NULL}`, as PostgreSQL's
