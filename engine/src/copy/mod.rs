@@ -1058,8 +1058,9 @@ fn delimited(
     Ok(())
 }
 
-/// Redshift's STL_LOAD_ERRORS error code for a rejected row.
-pub fn redshift_err_code(e: &Error) -> i32 {
+/// Redshift's STL_LOAD_ERRORS error code for a rejected row, whose column has type
+/// `column_type` (as STL_LOAD_ERRORS shows it): a bad DATE is 1205, a bad TIMESTAMP 1206.
+pub fn redshift_err_code(e: &Error, column_type: &str) -> i32 {
     let cause = match e {
         Error::Load { cause, .. } => cause.as_ref(),
         other => other,
@@ -1069,7 +1070,7 @@ pub fn redshift_err_code(e: &Error) -> i32 {
         Error::BadCopyFileFormat { message } if message.starts_with("missing") => 1203,
         Error::BadCopyFileFormat { .. } => 1214,
         Error::StringTooLong { .. } => 1204,
-        Error::InvalidDatetime { message } if message.contains("type date") => 1205,
+        Error::InvalidDatetime { .. } if column_type == "date" => 1205,
         Error::InvalidDatetime { .. } => 1206,
         Error::InvalidTextRepresentation { .. } | Error::NumericOutOfRange { .. } => 1207,
         Error::NotNullViolation { .. } => 1213,
@@ -1102,7 +1103,7 @@ pub fn reject_rows(
                 ty: r.column_type.clone(),
                 raw_line: r.raw_line.clone(),
                 raw_field_value: r.raw_field.clone(),
-                err_code: redshift_err_code(&r.error),
+                err_code: redshift_err_code(&r.error, &r.column_type),
                 err_reason: reason,
             }
         })

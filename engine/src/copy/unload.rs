@@ -3,7 +3,9 @@
 //! Files are named as Redshift names them: with PARALLEL ON (the default) the rows are cut
 //! into one contiguous share per slice (a slice is a worker of the rayon pool) and slice `s`
 //! writes `<prefix><ssss>_part_<nn>`; with PARALLEL OFF one stream writes `<prefix><nnn>`.
-//! A new part starts when a file passes MAXFILESIZE. Parquet files end in `.parquet`, gzip
+//! A text, CSV or JSON file ends before the line that would take it past MAXFILESIZE (the
+//! bound is on the bytes before compression); a Parquet file ends at the first row group
+//! boundary at or past it. Parquet files end in `.parquet`, gzip
 //! in `.gz`, zstd in `.zst`, bzip2 in `.bz2`, after any EXTENSION. PARTITION BY writes each partition under
 //! `<prefix>/<col>=<value>/`, leaving the partition columns out of the files unless INCLUDE.
 
@@ -260,6 +262,7 @@ fn encode_stream(
         }
     };
     header(&mut buf);
+    let mut line = String::new();
     for b in batches {
         for row in 0..b.num_rows() {
             let values: Vec<Option<String>> = columns
@@ -267,14 +270,16 @@ fn encode_stream(
                 .enumerate()
                 .map(|(i, c)| format_value(b.column(i).as_ref(), row, c.ty, Zone::UTC))
                 .collect();
+            line.clear();
             if o.format == OutputFormat::Json {
-                json_line(&mut buf, columns, &values);
+                json_line(&mut line, columns, &values);
             } else {
                 let refs: Vec<Option<&str>> = values.iter().map(|v| v.as_deref()).collect();
-                write_line(&mut buf, &refs, o);
+                write_line(&mut line, &refs, o);
             }
-            rows += 1;
-            if buf.len() as u64 >= o.max_file_bytes {
+            // MAXFILESIZE is a bound: a file ends before the line that would pass it (a
+            // line longer than the bound still gets a file of its own).
+            if rows > 0 && (buf.len() + line.len()) as u64 > o.max_file_bytes {
                 files.push((
                     compress(std::mem::take(&mut buf).into_bytes(), o.compression)?,
                     rows,
@@ -282,6 +287,8 @@ fn encode_stream(
                 rows = 0;
                 header(&mut buf);
             }
+            buf.push_str(&line);
+            rows += 1;
         }
     }
     if rows > 0 {
