@@ -25,6 +25,11 @@ on stdout. Every response has "ok" (true or false) and, when false, "error". Req
   {"op": "duckdb_json", "parquet": PATH, "path": OUT}
       Writes the rows of a Parquet file as newline-delimited JSON objects (DuckDB's
       COPY ... (FORMAT JSON)). -> {"ok": true, "seconds": S, "bytes": N}
+  {"op": "parquet_read", "path": P}
+      Reads one Parquet file with pyarrow and with DuckDB (read_parquet). -> {"ok": true,
+      "pyarrow": {"types": [...], "rows": [[...]]}, "duckdb": {"types": [...], "rows": [[...]]}}:
+      each reader's column types (pyarrow's Arrow types, DuckDB's SQL types) and rows, values as
+      text (timestamps with a time zone in UTC, fractions of a second without trailing zeros).
   {"op": "pg_version", "dsn": DSN}
       -> {"ok": true, "version": SELECT version(), "psycopg": "...", "libpq": N}
   {"op": "pg_execute", "dsn": DSN, "sql": SQL}
@@ -198,6 +203,40 @@ def duckdb_json(req):
     conn.execute(f"COPY (SELECT * FROM '{req['parquet']}') TO '{req['path']}' (FORMAT JSON)")
     conn.close()
     return {"seconds": time.perf_counter() - start, "bytes": os.path.getsize(req["path"])}
+
+
+def canonical(v):
+    """A value as text that both Parquet readers agree on (see parquet_read)."""
+    if isinstance(v, datetime.datetime) and v.tzinfo is not None:
+        v = v.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        return canonical(v) + "+00"
+    if isinstance(v, (datetime.datetime, datetime.time)):
+        s = v.isoformat(sep=" ") if isinstance(v, datetime.datetime) else v.isoformat()
+        return s.rstrip("0").rstrip(".") if "." in s else s
+    return text(v)
+
+
+def parquet_read(req):
+    import duckdb
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(req["path"])
+    columns = [c.to_pylist() for c in table.columns]
+    arrow_rows = [[canonical(c[i]) for c in columns] for i in range(table.num_rows)]
+    conn = duckdb.connect()
+    conn.execute("SET TimeZone = 'UTC'")
+    path = req["path"].replace("'", "''")
+    rel = conn.sql(f"SELECT * FROM read_parquet('{path}')")
+    duck_types = [str(t) for t in rel.types]
+    # Through Arrow, which converts TIMESTAMP WITH TIME ZONE without pytz.
+    duck = rel.to_arrow_table()
+    duck_columns = [c.to_pylist() for c in duck.columns]
+    duck_rows = [[canonical(c[i]) for c in duck_columns] for i in range(duck.num_rows)]
+    conn.close()
+    return {
+        "pyarrow": {"types": [str(t) for t in table.schema.types], "rows": arrow_rows},
+        "duckdb": {"types": duck_types, "rows": duck_rows},
+    }
 
 
 def datafusion_load(req):
@@ -407,6 +446,7 @@ OPS = {
     "duckdb_load_parquet": duckdb_load_parquet,
     "datafusion_load": datafusion_load,
     "query": query,
+    "parquet_read": parquet_read,
     "pg_version": pg_version,
     "postgres_connect": postgres_connect,
     "pg_copy_in": pg_copy_in,
