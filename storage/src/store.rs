@@ -2113,18 +2113,25 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_flipped_byte_in_a_committed_segment_is_reported_with_its_file() {
-        // Input: a committed table of 1,000 generated rows of every type, then one byte in the
-        // middle of its segment file flipped.
-        let tmp = tempfile::tempdir().unwrap();
-        let store = open(tmp.path());
+    /// A store in `dir` with table `t` of every type and 1,000 generated rows, committed in
+    /// one segment file.
+    fn all_types_table(dir: &Path) -> (Arc<Store>, Arc<Manifest>, TableDef) {
+        let store = open(dir);
         let def = all_types_def("t");
         let mut txn = store.begin();
         txn.create_table(def.clone()).unwrap();
         txn.append("public", "t", &[generated_batch(&def, 0, 1_000)])
             .unwrap();
         let committed = txn.commit().unwrap();
+        (store, committed, def)
+    }
+
+    #[test]
+    fn a_flipped_byte_in_a_committed_segment_is_reported_with_its_file() {
+        // Input: a committed table of 1,000 generated rows of every type, then one byte in the
+        // middle of its segment file flipped.
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, committed, def) = all_types_table(tmp.path());
         let [path] = segment_files(tmp.path()).try_into().unwrap();
         let mut bytes = std::fs::read(&path).unwrap();
         let middle = bytes.len() / 2;
@@ -2148,13 +2155,7 @@ mod tests {
         // verified), then one byte in the middle of its segment file flipped in place.
         use std::io::{Seek, SeekFrom, Write};
         let tmp = tempfile::tempdir().unwrap();
-        let store = open(tmp.path());
-        let def = all_types_def("t");
-        let mut txn = store.begin();
-        txn.create_table(def.clone()).unwrap();
-        txn.append("public", "t", &[generated_batch(&def, 0, 1_000)])
-            .unwrap();
-        let committed = txn.commit().unwrap();
+        let (store, committed, def) = all_types_table(tmp.path());
         let table = committed.table("public", "t").unwrap();
         let all: Vec<usize> = (0..def.columns.len()).collect();
         let first = store.read_segment(table, &table.segments[0], &all).unwrap();
