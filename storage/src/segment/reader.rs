@@ -800,6 +800,19 @@ pub(crate) fn gather_strings(picks: &[(&ColumnPiece, BooleanBuffer)]) -> Result<
                 .collect(),
             None => Vec::new(),
         };
+        if let Some(codes) = codes {
+            if let Some(width) = same_width(&slices) {
+                let count = picked.count_set_bits();
+                let first = bytes.len();
+                i32::try_from(first + count * width).map_err(|_| overflow())?;
+                gather_fixed(&slices, width, codes, picked, &mut bytes)?;
+                offsets.extend((1..=count).map(|k| (first + k * width) as i32));
+                if let Some(n) = &mut nulls {
+                    n.append_n(count, true);
+                }
+                continue;
+            }
+        }
         if bytes.is_empty() {
             let share = picked.count_set_bits() as f64 / picked.len().max(1) as f64;
             let estimate = match codes {
@@ -853,6 +866,70 @@ pub(crate) fn gather_strings(picks: &[(&ColumnPiece, BooleanBuffer)]) -> Result<
     let array = StringArray::try_new(OffsetBuffer::new(offsets.into()), bytes.into(), nulls)
         .map_err(|e| Error::Internal(format!("gathering strings: {e}")))?;
     Ok(Some(Arc::new(array)))
+}
+
+/// The one length every entry of a dictionary has, when none is NULL (CHAR(n) columns, and
+/// flags such as TPC-H's `l_returnflag`).
+fn same_width(entries: &[Option<&[u8]>]) -> Option<usize> {
+    let width = entries.first()?.as_ref()?.len();
+    entries
+        .iter()
+        .all(|e| e.is_some_and(|e| e.len() == width))
+        .then_some(width)
+}
+
+/// Appends to `bytes` the entry of each row `picked` picks, every entry `width` bytes long
+/// ([`same_width`]): the offsets follow from the row count, so the loop only copies bytes, one
+/// table lookup per row for one-byte entries.
+fn gather_fixed(
+    entries: &[Option<&[u8]>],
+    width: usize,
+    codes: &[u32],
+    picked: &BooleanBuffer,
+    bytes: &mut Vec<u8>,
+) -> Result<()> {
+    let bad_code = |code: u32| {
+        Error::Internal(format!(
+            "dictionary code {code} of {} entries",
+            entries.len()
+        ))
+    };
+    let all = picked.count_set_bits() == codes.len();
+    if width == 1 {
+        let table: Vec<u8> = entries
+            .iter()
+            .filter_map(|e| e.and_then(|e| e.first().copied()))
+            .collect();
+        let mut bad = None;
+        let mut byte = |code: u32| match table.get(code as usize) {
+            Some(b) => *b,
+            None => {
+                bad = Some(code);
+                0
+            }
+        };
+        if all {
+            bytes.extend(codes.iter().map(|c| byte(*c)));
+        } else {
+            bytes.extend(picked.set_indices().map(|i| byte(codes[i])));
+        }
+        return match bad {
+            Some(code) => Err(bad_code(code)),
+            None => Ok(()),
+        };
+    }
+    let mut copy = |code: u32| match entries.get(code as usize) {
+        Some(Some(v)) => {
+            bytes.extend_from_slice(v);
+            Ok(())
+        }
+        _ => Err(bad_code(code)),
+    };
+    if all {
+        codes.iter().try_for_each(|c| copy(*c))
+    } else {
+        picked.set_indices().try_for_each(|i| copy(codes[i]))
+    }
 }
 
 fn filter_codes(codes: &UInt32Array, rows: &BooleanBuffer) -> Result<UInt32Array> {
@@ -1256,7 +1333,28 @@ mod tests {
             codes: UInt32Array::from(vec![0, 1, 2, 1, 0, 2]),
         };
         let flags = ColumnPiece::Values(Arc::new(StringArray::from(vec!["A", "F", "N"])));
-        let pieces = [&plain, &coded, &flags];
+        // DICTIONARY pieces whose entries all have one length (one byte, three, none).
+        let coded_flags = ColumnPiece::Coded {
+            entries: Arc::new(StringArray::from(vec!["N", "R", "A"])),
+            codes: UInt32Array::from(vec![2, 0, 0, 1, 2]),
+        };
+        let coded_chars = ColumnPiece::Coded {
+            entries: Arc::new(StringArray::from(vec!["abc", "xyz"])),
+            codes: UInt32Array::from(vec![1, 1, 0]),
+        };
+        let coded_empty = ColumnPiece::Coded {
+            entries: Arc::new(StringArray::from(vec![""])),
+            codes: UInt32Array::from(vec![0, 0, 0]),
+        };
+        let pieces = [
+            &plain,
+            &coded_flags,
+            &coded,
+            &coded_chars,
+            &flags,
+            &coded_empty,
+            &coded_flags,
+        ];
         let picks: [fn(usize) -> bool; 3] = [|_| true, |_| false, |i| i % 2 == 0];
         for pick in picks {
             let picked: Vec<(&ColumnPiece, BooleanBuffer)> = pieces
@@ -1277,6 +1375,12 @@ mod tests {
             codes: UInt32Array::from(vec![0, 7]),
         };
         assert!(gather_strings(&[(&bad, BooleanBuffer::new_set(2))]).is_err());
+        let bad_wide = ColumnPiece::Coded {
+            entries: Arc::new(StringArray::from(vec!["xy"])),
+            codes: UInt32Array::from(vec![0, 7]),
+        };
+        assert!(gather_strings(&[(&bad_wide, BooleanBuffer::new_set(2))]).is_err());
+        assert!(gather_strings(&[(&bad_wide, BooleanBuffer::from(vec![false, true]))]).is_err());
         // Not Utf8: left to the general path.
         let ints = ColumnPiece::Values(Arc::new(arrow_array::Int64Array::from(vec![1])));
         assert!(gather_strings(&[(&ints, BooleanBuffer::new_set(1))])
