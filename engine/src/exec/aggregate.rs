@@ -281,9 +281,7 @@ impl AggState {
         let ety = self.call.arg.as_ref().map(|a| a.ty());
         match &mut self.acc {
             Accumulator::Count(counts) if include.is_none() && nulls.is_none() => {
-                for g in group_ids {
-                    counts[*g as usize] += 1;
-                }
+                count_rows(counts, group_ids)
             }
             Accumulator::Count(counts) => {
                 for (i, g) in group_ids.iter().enumerate() {
@@ -909,6 +907,40 @@ fn sum_in_lanes(sums: &mut [i128], counts: &mut [i64], group_ids: &[u32], values
     overflowed
 }
 
+/// Counts each row in its group. With few groups, consecutive rows count into different
+/// copies (lanes) of the counters, as [`sum_in_lanes`] adds, so that rows of one group do not
+/// each wait for the previous row's store.
+fn count_rows(counts: &mut [i64], group_ids: &[u32]) {
+    let n = counts.len();
+    if n > LANE_GROUPS_MAX {
+        for g in group_ids {
+            if let Some(c) = counts.get_mut(*g as usize) {
+                *c += 1;
+            }
+        }
+        return;
+    }
+    let mut lanes = vec![0i64; LANES * n];
+    let whole = group_ids.len() / LANES * LANES;
+    for chunk in group_ids[..whole].chunks_exact(LANES) {
+        for (lane, g) in chunk.iter().enumerate() {
+            if let Some(c) = lanes.get_mut(lane * n + *g as usize) {
+                *c += 1;
+            }
+        }
+    }
+    for g in &group_ids[whole..] {
+        if let Some(c) = lanes.get_mut(*g as usize) {
+            *c += 1;
+        }
+    }
+    for lane in lanes.chunks_exact(n.max(1)) {
+        for (c, l) in counts.iter_mut().zip(lane) {
+            *c += l;
+        }
+    }
+}
+
 /// Adds `values[i]` to group `group_ids[i]`'s exact sum and counts the row, for every row
 /// that `nulls` does not hold NULL. The sums wrap and the loop only ORs an overflow flag, so it
 /// has no branch per row; a sum that left i128's range on the way is still an error
@@ -1144,6 +1176,24 @@ fn packed_keys(cols: &[ArrayRef]) -> Option<Vec<u128>> {
                 let s = col.as_string::<i32>();
                 let offsets = s.value_offsets();
                 let bytes = s.value_data();
+                if let Some((start, width)) = same_stride(offsets).filter(|_| nulls.is_none()) {
+                    // Every value `width` bytes long (CHAR(n), flags): no offsets to read.
+                    if width > PACKED_STRING_BYTES_MAX {
+                        return None;
+                    }
+                    let values = bytes.get(start..start + width * rows)?;
+                    if width == 0 {
+                        continue;
+                    }
+                    for (slot, value) in out.iter_mut().zip(values.chunks_exact(width)) {
+                        let mut word = width as u64;
+                        for (j, b) in value.iter().enumerate() {
+                            word |= u64::from(*b) << (8 * (j + 1));
+                        }
+                        *slot |= u128::from(word) << shift;
+                    }
+                    continue;
+                }
                 for (i, slot) in out.iter_mut().enumerate() {
                     let word = if is_null(i) {
                         NULL_WORD
@@ -1189,6 +1239,18 @@ fn packed_keys(cols: &[ArrayRef]) -> Option<Vec<u128>> {
         }
     }
     Some(out)
+}
+
+/// The first offset and the one length of every value, when the values of a string array
+/// all have the same length.
+fn same_stride(offsets: &[i32]) -> Option<(usize, usize)> {
+    let (first, rest) = offsets.split_first()?;
+    let width = rest.first().map_or(0, |o| o - first);
+    let mut even = true;
+    for w in offsets.windows(2) {
+        even &= w[1] - w[0] == width;
+    }
+    Some((usize::try_from(*first).ok()?, usize::try_from(width).ok()?)).filter(|_| even)
 }
 
 /// Group keys and aggregate arguments evaluated over one batch.
@@ -1373,6 +1435,51 @@ pub(crate) struct Partial<'a> {
     intervals: Vec<(usize, Vec<Option<IntervalMonthDayNano>>)>,
     /// The group of each packed key seen (see [`packed_keys`]).
     packed: HashMap<u128, u32, BuildIntHasher>,
+    /// Per aggregate, an earlier one whose state it reads instead of keeping its own (see
+    /// [`twins`]).
+    twin: Vec<Option<usize>>,
+}
+
+/// Per aggregate, the first earlier aggregate that keeps the same state: SUM and AVG of the
+/// same argument (TPC-H Q1's `sum(l_quantity)` and `avg(l_quantity)`) both keep a sum and a
+/// count per group, so one pass over the values serves both.
+fn twins(aggs: &[AggCall]) -> Vec<Option<usize>> {
+    let sums = |a: &AggCall| {
+        matches!(a.func, AggFunc::Sum | AggFunc::Avg)
+            && !a.distinct
+            && a.arg.is_some()
+            && a.order_by.is_empty()
+    };
+    aggs.iter()
+        .enumerate()
+        .map(|(j, b)| {
+            if !sums(b) {
+                return None;
+            }
+            aggs[..j].iter().position(|a| sums(a) && a.arg == b.arg)
+        })
+        .collect()
+}
+
+impl Accumulator {
+    /// A copy of a sum's state, for its twin ([`twins`]); `None` for other states.
+    fn copy_sum(&self) -> Option<Accumulator> {
+        match self {
+            Accumulator::SumExact { sums, counts } => Some(Accumulator::SumExact {
+                sums: sums.clone(),
+                counts: counts.clone(),
+            }),
+            Accumulator::SumFloat { sums, counts } => Some(Accumulator::SumFloat {
+                sums: sums.clone(),
+                counts: counts.clone(),
+            }),
+            Accumulator::SumInterval { sums, counts } => Some(Accumulator::SumInterval {
+                sums: sums.clone(),
+                counts: counts.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// The columns MIN and MAX keep in arrow-row form for a column of values: the values, led
@@ -1451,6 +1558,7 @@ impl<'a> Partial<'a> {
             states,
             intervals,
             packed: HashMap::default(),
+            twin: twins(aggs),
         })
     }
 
@@ -1481,10 +1589,15 @@ impl<'a> Partial<'a> {
                 None => BatchKeys::Rows(self.converter.convert_columns(&cols)?),
             },
         };
+        // A twin's argument is its twin's, already evaluated and accumulated there.
         let args = self
             .aggs
             .iter()
-            .map(|a| a.arg.as_ref().map(|e| evaluate(e, batch)).transpose())
+            .zip(&self.twin)
+            .map(|(a, twin)| match twin {
+                Some(_) => Ok(None),
+                None => a.arg.as_ref().map(|e| evaluate(e, batch)).transpose(),
+            })
             .collect::<Result<Vec<_>>>()?;
         let order = self
             .aggs
@@ -1551,9 +1664,17 @@ impl<'a> Partial<'a> {
                 }
             }
         }
-        for ((s, arg), order) in self.states.iter_mut().zip(e.args).zip(e.order) {
+        for (((s, arg), order), twin) in self
+            .states
+            .iter_mut()
+            .zip(e.args)
+            .zip(e.order)
+            .zip(&self.twin)
+        {
             s.resize(ngroups);
-            s.update(&group_ids, arg.as_ref(), &order)?;
+            if twin.is_none() {
+                s.update(&group_ids, arg.as_ref(), &order)?;
+            }
         }
         Ok(())
     }
@@ -1658,9 +1779,11 @@ impl<'a> Partial<'a> {
                 }
             }
         }
-        for (s, o) in self.states.iter_mut().zip(other.states) {
+        for ((s, o), twin) in self.states.iter_mut().zip(other.states).zip(&self.twin) {
             s.resize(ngroups);
-            s.merge(o, map)?;
+            if twin.is_none() {
+                s.merge(o, map)?;
+            }
         }
         Ok(())
     }
@@ -1685,7 +1808,17 @@ impl<'a> Partial<'a> {
             firsts.resize(ngroups, None);
             columns[k] = Arc::new(IntervalMonthDayNanoArray::from(firsts));
         }
-        for s in self.states {
+        let mut states = self.states;
+        for (j, twin) in self.twin.iter().enumerate() {
+            if let Some(i) = *twin {
+                let copy = states.get(i).and_then(|s| s.acc.copy_sum());
+                match (copy, states.get_mut(j)) {
+                    (Some(acc), Some(s)) => s.acc = acc,
+                    _ => return Err(Error::Internal("an aggregate's twin keeps no sum".into())),
+                }
+            }
+        }
+        for s in states {
             columns.push(s.finish()?);
         }
         if ngroups == 0 {
@@ -1867,6 +2000,14 @@ mod tests {
             vec![Some(1), Some(1), None, None, Some(-2)],
             vec![1000, 2000, 3000, 4000, 5000],
         );
+        // A third whose strings are all two bytes long and not NULL (packed without reading
+        // offsets), sliced so that its first offset is not 0.
+        let third = batch(
+            vec![Some("zz"), Some("ab"), Some("ab")],
+            vec![Some(1), Some(1), Some(1)],
+            vec![9000, 50, 50],
+        )
+        .slice(1, 2);
         let groups = [column(0, SqlType::Text), column(1, SqlType::Integer)];
         let sum = AggCall::new(AggFunc::Sum, Some(column(2, NUM)), false, SUM);
         let count = AggCall::new(AggFunc::CountStar, None, false, SqlType::BigInt);
@@ -1874,7 +2015,7 @@ mod tests {
             (None, None, "35.00", "2"),
             (None, Some("1"), "3.00", "1"),
             (Some(""), None, "44.00", "2"),
-            (Some("ab"), Some("1"), "13.50", "3"),
+            (Some("ab"), Some("1"), "14.50", "5"),
             (Some("abcdefg"), Some("-2"), "56.00", "2"),
             (Some("abcdefgh"), Some("1"), "20.00", "1"),
         ]
@@ -1889,7 +2030,7 @@ mod tests {
         })
         .collect();
         let types = [SqlType::Text, SqlType::Integer, SUM, SqlType::BigInt];
-        let input = vec![first.clone(), second.clone()];
+        let input = vec![first.clone(), second.clone(), third];
         let out = aggregate(input.clone(), &groups, &[sum.clone(), count.clone()]).unwrap();
         assert_eq!(groups_of(&out, &types), expected);
 
@@ -1910,6 +2051,48 @@ mod tests {
             })
             .collect();
         assert_eq!(serial, expected);
+    }
+
+    #[test]
+    fn sum_and_avg_of_one_argument_share_their_state() {
+        // Input: keys a, b, a, NULL with NUMERIC values; SUM(x), AVG(x), SUM(x) again,
+        // AVG(DISTINCT x) and COUNT(*). The second and third read the first's state; the
+        // DISTINCT one keeps its own. Each result equals that aggregate computed alone.
+        let input = vec![batch(
+            vec![Some("a"), Some("b"), Some("a"), None],
+            vec![Some(1); 4],
+            vec![100, 250, 301, 7],
+        )];
+        let groups = [column(0, SqlType::Text)];
+        let avg_ty = SqlType::Decimal {
+            precision: 38,
+            scale: 6,
+        };
+        let x = || Some(column(2, NUM));
+        let aggs = [
+            AggCall::new(AggFunc::Sum, x(), false, SUM),
+            AggCall::new(AggFunc::Avg, x(), false, avg_ty),
+            AggCall::new(AggFunc::Sum, x(), false, SUM),
+            AggCall::new(AggFunc::Avg, x(), true, avg_ty),
+            AggCall::new(AggFunc::CountStar, None, false, SqlType::BigInt),
+        ];
+        assert_eq!(twins(&aggs), vec![None, Some(0), Some(0), None, None]);
+        let together = groups_of(
+            &aggregate(input.clone(), &groups, &aggs).unwrap(),
+            &[SqlType::Text, SUM, avg_ty, SUM, avg_ty, SqlType::BigInt],
+        );
+        for (k, a) in aggs.iter().enumerate() {
+            let alone = groups_of(
+                &aggregate(input.clone(), &groups, std::slice::from_ref(a)).unwrap(),
+                &[SqlType::Text, a.ty],
+            );
+            let column: Vec<_> = together
+                .iter()
+                .map(|r| [r[0].clone(), r[k + 1].clone()])
+                .collect();
+            let alone: Vec<_> = alone.iter().map(|r| [r[0].clone(), r[1].clone()]).collect();
+            assert_eq!(column, alone, "aggregate {k}");
+        }
     }
 
     #[test]
