@@ -8,7 +8,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use crate::planner::expr::{Expr, WindowCall};
+use crate::planner::expr::{AggCall, BinaryOp, Expr, WindowCall};
 use crate::planner::plan::Plan;
 
 /// Prunes the columns of `plan` that nothing reads; its output columns are unchanged.
@@ -235,6 +235,7 @@ impl Pruner {
                         a
                     })
                     .collect();
+                let (input, aggs) = share_arguments(input, aggs);
                 (
                     Plan::Aggregate {
                         input: Box::new(input),
@@ -477,4 +478,103 @@ impl crate::planner::bind::Binder<'_> {
         bound.plan = optimize(bound.plan);
         Ok(bound)
     }
+}
+
+/// Arithmetic that two or more aggregate arguments share is computed once: a projection under
+/// the aggregate adds it as a column, and the arguments read that column. TPC-H Q1 sums both
+/// `l_extendedprice * (1 - l_discount)` and that times `(1 + l_tax)`.
+///
+/// Only nodes every row evaluates anyway are shared (arithmetic, casts and negations reached
+/// through arithmetic, casts and negations from the argument's root), never one inside a CASE
+/// or a function, so no row evaluates what it would not have. The largest shared expression
+/// goes first; the aggregate's output is unchanged.
+fn share_arguments(input: Plan, mut aggs: Vec<AggCall>) -> (Plan, Vec<AggCall>) {
+    let width = input.types().len();
+    let mut shared: Vec<Expr> = Vec::new();
+    loop {
+        let mut seen: Vec<(&Expr, usize)> = Vec::new();
+        for a in &aggs {
+            if let Some(arg) = &a.arg {
+                count_shareable(arg, &mut seen);
+            }
+        }
+        let Some(best) = seen
+            .iter()
+            .filter(|(_, n)| *n > 1)
+            .max_by_key(|(e, _)| node_count(e))
+            .map(|(e, _)| (*e).clone())
+        else {
+            break;
+        };
+        let column = Expr::Column {
+            index: width + shared.len(),
+            ty: best.ty(),
+        };
+        for a in &mut aggs {
+            a.arg = a
+                .arg
+                .as_ref()
+                .map(|e| e.transform(&mut |n| (*n == best).then(|| column.clone())));
+        }
+        shared.push(best);
+    }
+    if shared.is_empty() {
+        return (input, aggs);
+    }
+    let types = input.types();
+    let exprs = types
+        .iter()
+        .enumerate()
+        .map(|(index, ty)| Expr::Column { index, ty: *ty })
+        .chain(shared)
+        .collect();
+    (
+        Plan::Project {
+            input: Box::new(input),
+            exprs,
+        },
+        aggs,
+    )
+}
+
+/// Counts, into `seen`, `e` and the nodes below it that [`share_arguments`] may share.
+fn count_shareable<'e>(e: &'e Expr, seen: &mut Vec<(&'e Expr, usize)>) {
+    let children: Vec<&Expr> = match e {
+        Expr::Binary {
+            op: BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div,
+            left,
+            right,
+            ..
+        } => vec![left, right],
+        Expr::Cast { expr, .. } | Expr::Negate(expr) => vec![expr],
+        _ => return,
+    };
+    // Only columns, constants and the operators above: no function (it could be volatile).
+    let mut plain = true;
+    e.visit(&mut |n| {
+        plain &= matches!(
+            n,
+            Expr::Column { .. }
+                | Expr::Literal { .. }
+                | Expr::Binary { .. }
+                | Expr::Cast { .. }
+                | Expr::Negate(_)
+        )
+    });
+    if plain && !e.is_constant() {
+        match seen.iter_mut().find(|(s, _)| *s == e) {
+            Some((_, n)) => *n += 1,
+            None => seen.push((e, 1)),
+        }
+    }
+    for c in children {
+        count_shareable(c, seen);
+    }
+}
+
+/// Nodes in `e`.
+fn node_count(e: &Expr) -> usize {
+    let mut n = 0;
+    e.visit(&mut |_| n += 1);
+    n
 }
