@@ -69,6 +69,11 @@ pub(super) fn apply(
     Ok(Some(batch))
 }
 
+/// Rows of a segment's batch that go through the operators above the scan and into the
+/// partial aggregation at a time: a few NUMERIC columns of this many rows fit in a core's
+/// second-level cache.
+const AGGREGATE_SLICE_ROWS: usize = 16_384;
+
 /// What one segment contributes to an aggregation.
 enum Part<'a> {
     /// Its own partial aggregation, to be merged.
@@ -114,15 +119,27 @@ pub(crate) fn aggregate(
             if let Some(profile) = ctx.profile {
                 profile.record_morsel(scan_node, &batch, read);
             }
-            let Some(batch) = apply(ctx, &ops, batch)? else {
-                return Ok(None);
-            };
             if !mergeable {
+                let Some(batch) = apply(ctx, &ops, batch)? else {
+                    return Ok(None);
+                };
                 return Ok(Some(Part::Evaluated(total.evaluate(&batch)?)));
             }
+            // A segment's rows go through the operators and into its partial aggregation a
+            // slice at a time, so what each operator writes is still in cache when the next
+            // one reads it.
             let mut part = Partial::new(groups, aggs, &converter)?;
-            part.update(&batch)?;
-            Ok(Some(Part::Partial(part)))
+            let mut seen = false;
+            let mut at = 0;
+            while at < batch.num_rows() {
+                let len = AGGREGATE_SLICE_ROWS.min(batch.num_rows() - at);
+                if let Some(slice) = apply(ctx, &ops, batch.slice(at, len))? {
+                    part.update(&slice)?;
+                    seen = true;
+                }
+                at += len;
+            }
+            Ok(seen.then_some(Part::Partial(part)))
         },
     )?;
     if let Some(profile) = ctx.profile {
