@@ -204,6 +204,31 @@ pub(crate) fn comparison(op: &ast::BinaryOperator) -> Option<BinaryOp> {
     })
 }
 
+/// The type an untyped literal compared with a value of type `other` takes: `other`, except
+/// that a string too long for a CHAR(n) or VARCHAR(n) keeps its own length. PostgreSQL
+/// compares `bpchar` and `text` without a length, so `flag = 'none'` on a CHAR(1) column is
+/// false rather than a "value too long" error.
+fn compared_literal_type(literal: &Expr, other: SqlType) -> SqlType {
+    let Expr::Literal {
+        value: Datum::Text(s),
+        ..
+    } = literal
+    else {
+        return other;
+    };
+    match other {
+        SqlType::Char { length } => {
+            let chars = s.trim_end_matches(' ').chars().count();
+            match u32::try_from(chars) {
+                Ok(n) if n > length => SqlType::Char { length: n },
+                _ => other,
+            }
+        }
+        SqlType::Varchar { length } if s.chars().count() > length as usize => SqlType::Text,
+        _ => other,
+    }
+}
+
 /// Binds statements against one catalog snapshot.
 pub struct Binder<'a> {
     pub catalog: &'a Manifest,
@@ -1731,6 +1756,8 @@ impl<'a> Binder<'a> {
             (Expr::Literal { unknown: true, .. }, _) => {
                 let t = if op == BinaryOp::Concat {
                     SqlType::Text
+                } else if op.is_comparison() {
+                    compared_literal_type(&l, r.ty())
                 } else {
                     r.ty()
                 };
@@ -1739,6 +1766,8 @@ impl<'a> Binder<'a> {
             (_, Expr::Literal { unknown: true, .. }) => {
                 let t = if op == BinaryOp::Concat {
                     SqlType::Text
+                } else if op.is_comparison() {
+                    compared_literal_type(&r, l.ty())
                 } else {
                     l.ty()
                 };
