@@ -473,6 +473,19 @@ impl<'a> Binder<'a> {
                 Ok(Expr::literal(Datum::Interval(v), SqlType::Interval))
             }
             ast::Expr::BinaryOp { left, op, right } => {
+                // `(a, b) op (SELECT x, y ...)`: a row compared with the subquery's one row.
+                if let (Some(fields), ast::Expr::Subquery(q), Some(cmp)) = (
+                    super::rows::row_fields(left),
+                    right.as_ref(),
+                    comparison(op),
+                ) {
+                    let x = fields
+                        .into_iter()
+                        .map(|f| self.bind_expr(f, scope, agg))
+                        .collect::<Result<Vec<_>>>()?;
+                    self.enclosing_agg = agg;
+                    return self.bind_subquery(q, SubqueryKind::Row(cmp, x), scope, e.span());
+                }
                 if let Some(v) = self.bind_row_comparison(left, op, right, scope, agg, e.span())? {
                     return Ok(v);
                 }
