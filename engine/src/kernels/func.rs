@@ -681,7 +681,8 @@ impl NumFormat {
 /// the integer part does not fit, and `FM` dropping the blanks and the trailing zeros of `9`
 /// fraction positions. `V` shifts the value left by the `9`s after it, `TH` appends the
 /// integer's ordinal suffix, `L` is the C locale's blank currency symbol, `RN` writes Roman
-/// numerals (1 to 3999, `#`s otherwise) and `EEEE` scientific notation.
+/// numerals (1 to 3999, `#`s otherwise) and `EEEE` scientific notation. An infinite double
+/// does not fit any pattern.
 fn to_char_number(value: &Val, pattern: &str) -> Result<String> {
     let format = NumFormat::parse(pattern)?;
     if format.scientific {
@@ -718,7 +719,15 @@ fn to_char_number(value: &Val, pattern: &str) -> Result<String> {
         Some(at) => parts[at..].iter().filter(|p| is_digit(p)).count(),
         None => 0,
     };
-    let (negative, int_digits, frac_digits) = number_digits(value, frac_positions)?;
+    let (negative, int_digits, frac_digits) = match value {
+        // An infinite double overflows every pattern, as in PostgreSQL.
+        Val::F(f) if f.is_infinite() => (
+            *f < 0.0,
+            "9".repeat(int_positions + 1),
+            "0".repeat(frac_positions),
+        ),
+        _ => number_digits(value, frac_positions)?,
+    };
     // A number below one shows no integer digit where the pattern has a decimal point.
     let int_digits = match (int_digits.is_empty(), point) {
         (true, None) => "0".to_string(),
@@ -1957,6 +1966,8 @@ mod tests {
         assert_eq!(g(2.5, "FMRN"), "II");
         assert_eq!(g(1e10, "FMRN"), "###############");
         assert_eq!(g(12.5, "99V9"), " 125");
+        assert_eq!(g(f64::INFINITY, "S999"), "+###");
+        assert_eq!(g(f64::NEG_INFINITY, "9.99"), "-#.##");
         // Past the integer range, RN of an exact value is out of range.
         assert!(to_char_number(&Val::S("10000000000"), "RN").is_err());
         for bad in [
