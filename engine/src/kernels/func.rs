@@ -52,8 +52,8 @@ pub enum RowFunc {
     /// `regexp_replace(s, pattern, replacement [, flags])`.
     RegexpReplace,
     /// `to_char(number, format)`: a number (its exact text, or a double precision value)
-    /// laid out by a numeric template pattern (`9`, `0`, `.`/`D`, `,`/`G`, `S`, `MI`, `PR`,
-    /// `FM`).
+    /// laid out by a numeric template pattern (`9`, `0`, `.`/`D`, `,`/`G`, `S`, `MI`, `PL`,
+    /// `SG`, `PR`, `FM`, `RN`, `TH`, `V`, `L`, `B`, `EEEE`).
     ToCharNumber,
     /// Redshift's limit on a LISTAGG result: the value itself, or 54000 past
     /// [`LISTAGG_BYTES_MAX`].
@@ -459,69 +459,257 @@ enum NumPart {
     Sign,
     /// `MI`: `-` for a negative number, a blank otherwise.
     Minus,
+    /// `PL`: `+` for a number that is not negative, a blank otherwise.
+    Plus,
+    /// `SG`: `-` or `+`.
+    SignAlways,
     /// `PR`: a negative number in angle brackets.
     Brackets,
+    /// `RN` (`rn`: lower case, `true`): the value in Roman numerals.
+    Roman(bool),
+    /// `TH` (`th`: lower case, `true`): the integer's ordinal suffix.
+    Ordinal(bool),
+    /// `L`: the currency symbol, a blank in the C locale.
+    Currency,
     Literal(char),
+}
+
+/// A numeric template pattern, checked as PostgreSQL's NUMDesc_prepare checks one.
+struct NumFormat {
+    parts: Vec<NumPart>,
+    fill_mode: bool,
+    /// The `9`s after `V`: the value is shifted left by as many digits.
+    multi: usize,
+    /// `EEEE`: scientific notation.
+    scientific: bool,
+    /// Digit positions before and after the decimal point.
+    pre: usize,
+    post: usize,
+}
+
+/// A malformed numeric template pattern: PostgreSQL's 42601.
+fn template_error(message: &str) -> Error {
+    Error::Syntax {
+        message: message.into(),
+        position: None,
+    }
+}
+
+impl NumFormat {
+    fn parse(pattern: &str) -> Result<NumFormat> {
+        let chars: Vec<char> = pattern.chars().collect();
+        // A keyword is written all in upper or all in lower case.
+        let keyword = |i: usize, word: &str| -> Option<bool> {
+            let at: String = chars[i..].iter().take(word.len()).collect();
+            if at == word {
+                Some(false)
+            } else if at == word.to_ascii_lowercase() {
+                Some(true)
+            } else {
+                None
+            }
+        };
+        let mut f = NumFormat {
+            parts: Vec::new(),
+            fill_mode: false,
+            multi: 0,
+            scientific: false,
+            pre: 0,
+            post: 0,
+        };
+        let (mut decimal, mut shift, mut lsign, mut plus, mut minus) =
+            (false, false, false, false, false);
+        let (mut bracket, mut roman, mut blank, mut zero) = (false, false, false, false);
+        let mut i = 0;
+        while i < chars.len() {
+            if chars[i] == '"' {
+                // A quoted string is copied as it is.
+                let mut j = i + 1;
+                while j < chars.len() && chars[j] != '"' {
+                    f.parts.push(NumPart::Literal(chars[j]));
+                    j += 1;
+                }
+                i = j + 1;
+                continue;
+            }
+            let long = ["EEEE", "FM", "MI", "PL", "PR", "RN", "SG", "SP", "TH"]
+                .into_iter()
+                .find_map(|w| keyword(i, w).map(|lower| (w, lower)));
+            let (word, lower) = match long {
+                Some(found) => found,
+                None => match chars[i] {
+                    '9' => ("9", false),
+                    '0' => ("0", false),
+                    '.' => (".", false),
+                    ',' => (",", false),
+                    c if "BDGLSV".contains(c.to_ascii_uppercase()) && c.is_ascii_alphabetic() => {
+                        match c.to_ascii_uppercase() {
+                            'B' => ("B", false),
+                            'D' => ("D", false),
+                            'G' => ("G", false),
+                            'L' => ("L", false),
+                            'S' => ("S", false),
+                            _ => ("V", false),
+                        }
+                    }
+                    c => {
+                        f.parts.push(NumPart::Literal(c));
+                        i += 1;
+                        continue;
+                    }
+                },
+            };
+            i += word.len();
+            if f.scientific && word != "EEEE" {
+                return Err(template_error("\"EEEE\" must be the last pattern used"));
+            }
+            let part = match word {
+                "9" | "0" => {
+                    if bracket {
+                        return Err(template_error(&format!(
+                            "\"{word}\" must be ahead of \"PR\""
+                        )));
+                    }
+                    let is_zero = word == "0";
+                    if shift && !is_zero {
+                        f.multi += 1;
+                    } else if decimal {
+                        f.post += 1;
+                    } else {
+                        f.pre += 1;
+                    }
+                    zero |= is_zero && !decimal;
+                    Some(NumPart::Digit(is_zero))
+                }
+                "B" => {
+                    blank |= f.pre == 0 && f.post == 0 && !zero;
+                    None
+                }
+                "." | "D" => {
+                    if decimal {
+                        return Err(template_error("multiple decimal points"));
+                    }
+                    if shift {
+                        return Err(template_error(
+                            "cannot use \"V\" and decimal point together",
+                        ));
+                    }
+                    decimal = true;
+                    Some(NumPart::Point)
+                }
+                "," | "G" => Some(NumPart::Comma),
+                "FM" => {
+                    f.fill_mode = true;
+                    None
+                }
+                "S" => {
+                    if lsign {
+                        return Err(template_error("cannot use \"S\" twice"));
+                    }
+                    if plus || minus || bracket {
+                        return Err(template_error(
+                            "cannot use \"S\" and \"PL\"/\"MI\"/\"SG\"/\"PR\" together",
+                        ));
+                    }
+                    lsign = true;
+                    Some(NumPart::Sign)
+                }
+                "MI" | "PL" | "SG" => {
+                    if lsign {
+                        return Err(template_error(&format!(
+                            "cannot use \"S\" and \"{word}\" together"
+                        )));
+                    }
+                    plus |= word != "MI";
+                    minus |= word != "PL";
+                    Some(match word {
+                        "MI" => NumPart::Minus,
+                        "PL" => NumPart::Plus,
+                        _ => NumPart::SignAlways,
+                    })
+                }
+                "PR" => {
+                    if lsign || plus || minus {
+                        return Err(template_error(
+                            "cannot use \"PR\" and \"S\"/\"PL\"/\"MI\"/\"SG\" together",
+                        ));
+                    }
+                    bracket = true;
+                    Some(NumPart::Brackets)
+                }
+                "RN" => {
+                    roman = true;
+                    Some(NumPart::Roman(lower))
+                }
+                "TH" => Some(NumPart::Ordinal(lower)),
+                "L" => Some(NumPart::Currency),
+                "V" => {
+                    if decimal {
+                        return Err(template_error(
+                            "cannot use \"V\" and decimal point together",
+                        ));
+                    }
+                    shift = true;
+                    None
+                }
+                "EEEE" => {
+                    if f.scientific {
+                        return Err(template_error("cannot use \"EEEE\" twice"));
+                    }
+                    if blank || f.fill_mode || lsign || bracket || minus || plus || roman || shift {
+                        return Err(Error::Syntax {
+                            message: "\"EEEE\" is incompatible with other formats".into(),
+                            position: None,
+                        });
+                    }
+                    f.scientific = true;
+                    None
+                }
+                // SP is a keyword PostgreSQL prints nothing for.
+                _ => None,
+            };
+            f.parts.extend(part);
+        }
+        Ok(f)
+    }
 }
 
 /// PostgreSQL's to_char for numbers: the value rounded half away from zero to the pattern's
 /// fraction digits, digits right-aligned on the pattern's integer positions (blank where it
 /// has none, zero from the first `0` on), the sign just before the first digit unless `S`,
-/// `MI` or `PR` place it, `#` in every digit position when the integer part does not fit, and
-/// `FM` dropping the blanks and the trailing zeros of `9` fraction positions.
+/// `MI`, `SG` or `PR` place it (`PL` adds a `+` of its own), `#` in every digit position when
+/// the integer part does not fit, and `FM` dropping the blanks and the trailing zeros of `9`
+/// fraction positions. `V` shifts the value left by the `9`s after it, `TH` appends the
+/// integer's ordinal suffix, `L` is the C locale's blank currency symbol, `RN` writes Roman
+/// numerals (1 to 3999, `#`s otherwise) and `EEEE` scientific notation. An infinite double
+/// does not fit any pattern.
 fn to_char_number(value: &Val, pattern: &str) -> Result<String> {
-    let unsupported = |what: &str| Error::Unsupported {
-        message: format!("to_char template pattern \"{what}\" for numbers is not supported yet"),
+    let format = NumFormat::parse(pattern)?;
+    if format.scientific {
+        return Ok(to_char_scientific(value, &format));
+    }
+    if format.parts.iter().any(|p| matches!(p, NumPart::Roman(_))) {
+        return to_char_roman(value, &format);
+    }
+    let parts = &format.parts;
+    let fill_mode = format.fill_mode;
+    // `V`: the value shifted left by `multi` digits.
+    let multi = format.multi;
+    let shifted_text = match value {
+        _ if multi == 0 => None,
+        Val::I(i) => Some(format!("{i}{}", "0".repeat(multi))),
+        Val::S(s) => Some(shift_decimal(s, multi)),
+        _ => None,
     };
-    let chars: Vec<char> = pattern.chars().collect();
-    let mut parts = Vec::new();
-    let mut fill_mode = false;
-    let mut i = 0;
-    while i < chars.len() {
-        let rest: String = chars[i..]
-            .iter()
-            .take(4)
-            .collect::<String>()
-            .to_ascii_uppercase();
-        let (part, len) = match chars[i] {
-            '9' => (Some(NumPart::Digit(false)), 1),
-            '0' => (Some(NumPart::Digit(true)), 1),
-            '.' | 'D' | 'd' => (Some(NumPart::Point), 1),
-            ',' | 'G' | 'g' => (Some(NumPart::Comma), 1),
-            'S' | 's' => (Some(NumPart::Sign), 1),
-            '"' => {
-                // A quoted string is copied as it is.
-                let mut j = i + 1;
-                while j < chars.len() && chars[j] != '"' {
-                    parts.push(NumPart::Literal(chars[j]));
-                    j += 1;
-                }
-                (None, j + 1 - i)
-            }
-            _ if rest.starts_with("FM") => {
-                fill_mode = true;
-                (None, 2)
-            }
-            _ if rest.starts_with("MI") => (Some(NumPart::Minus), 2),
-            _ if rest.starts_with("PR") => (Some(NumPart::Brackets), 2),
-            _ if rest.starts_with("EEEE") => return Err(unsupported("EEEE")),
-            _ if ["PL", "SG", "RN", "TH"].iter().any(|k| rest.starts_with(k)) => {
-                return Err(unsupported(&rest[..2]))
-            }
-            'V' | 'v' | 'L' | 'l' | 'B' | 'b' => return Err(unsupported(&rest[..1])),
-            c => (Some(NumPart::Literal(c)), 1),
-        };
-        parts.extend(part);
-        i += len;
-    }
+    let shifted = match (value, &shifted_text) {
+        (_, Some(text)) => Val::S(text),
+        (Val::F(f), None) => Val::F(f * 10f64.powi(i32::try_from(multi).unwrap_or(i32::MAX))),
+        (Val::I(i), None) => Val::I(*i),
+        (Val::S(s), None) => Val::S(s),
+        (Val::N, None) => Val::N,
+    };
+    let value = &shifted;
     let point = parts.iter().position(|p| *p == NumPart::Point);
-    if parts.iter().filter(|p| **p == NumPart::Point).count() > 1 {
-        // PostgreSQL reports a malformed template as a syntax error.
-        return Err(Error::Syntax {
-            message: "multiple decimal points".into(),
-            position: None,
-        });
-    }
     let is_digit = |p: &NumPart| matches!(p, NumPart::Digit(_));
     let int_positions = parts[..point.unwrap_or(parts.len())]
         .iter()
@@ -531,21 +719,44 @@ fn to_char_number(value: &Val, pattern: &str) -> Result<String> {
         Some(at) => parts[at..].iter().filter(|p| is_digit(p)).count(),
         None => 0,
     };
-    let (negative, int_digits, frac_digits) = number_digits(value, frac_positions)?;
+    let (negative, int_digits, frac_digits) = match value {
+        // An infinite double overflows every pattern, as in PostgreSQL.
+        Val::F(f) if f.is_infinite() => (
+            *f < 0.0,
+            "9".repeat(int_positions + 1),
+            "0".repeat(frac_positions),
+        ),
+        _ => number_digits(value, frac_positions)?,
+    };
     // A number below one shows no integer digit where the pattern has a decimal point.
     let int_digits = match (int_digits.is_empty(), point) {
         (true, None) => "0".to_string(),
         _ => int_digits,
     };
     let overflow = int_digits.len() > int_positions;
-    let floating_sign = !parts
-        .iter()
-        .any(|p| matches!(p, NumPart::Minus | NumPart::Brackets | NumPart::Sign));
+    let floating_sign = !parts.iter().any(|p| {
+        matches!(
+            p,
+            NumPart::Minus | NumPart::SignAlways | NumPart::Brackets | NumPart::Sign
+        )
+    });
     let blank = if fill_mode { "" } else { " " };
     let sign_text = |explicit_plus: bool| match (negative, explicit_plus) {
         (true, _) => "-",
         (false, true) => "+",
         (false, false) => blank,
+    };
+    // The ordinal suffix of the integer, for a whole non-negative number that fits.
+    let suffix = match (
+        negative || overflow || point.is_some(),
+        int_digits.as_bytes(),
+    ) {
+        (false, [.., b'1', _]) => "th",
+        (false, [.., b'1']) => "st",
+        (false, [.., b'2']) => "nd",
+        (false, [.., b'3']) => "rd",
+        (false, _) => "th",
+        (true, _) => "",
     };
     // FM drops trailing fraction zeros back to the last `0` position.
     let mut frac_keep = frac_positions;
@@ -640,14 +851,213 @@ fn to_char_number(value: &Val, pattern: &str) -> Result<String> {
             NumPart::Sign if started || !leading_sign => out.push_str(sign_text(true)),
             NumPart::Sign => {}
             NumPart::Minus => out.push_str(if negative { "-" } else { blank }),
+            NumPart::Plus => out.push_str(if negative { blank } else { "+" }),
+            NumPart::SignAlways => out.push(if negative { '-' } else { '+' }),
             NumPart::Brackets => {
                 start(&mut out, &mut started);
                 out.push_str(if negative { ">" } else { blank });
             }
+            NumPart::Ordinal(lower) if lower => out.push_str(suffix),
+            NumPart::Ordinal(_) => out.push_str(&suffix.to_ascii_uppercase()),
+            NumPart::Currency => out.push(' '),
+            NumPart::Roman(_) => {}
             NumPart::Literal(c) => out.push(c),
         }
     }
     Ok(out)
+}
+
+/// The decimal text `text` multiplied by 10^n: its point moved `n` digits to the right.
+fn shift_decimal(text: &str, n: usize) -> String {
+    let (sign, body) = match text.strip_prefix('-') {
+        Some(b) => ("-", b),
+        None => ("", text),
+    };
+    let (int_part, frac_part) = body.split_once('.').unwrap_or((body, ""));
+    let mut frac: String = frac_part.to_string();
+    while frac.len() < n {
+        frac.push('0');
+    }
+    let (moved, rest) = frac.split_at(n);
+    if rest.is_empty() {
+        format!("{sign}{int_part}{moved}")
+    } else {
+        format!("{sign}{int_part}{moved}.{rest}")
+    }
+}
+
+/// to_char with `EEEE`: the value in scientific notation with the pattern's fraction digits
+/// (a blank where a negative number has its sign), or `#`s for a non-finite double.
+/// Nothing else of the pattern is printed.
+fn to_char_scientific(value: &Val, format: &NumFormat) -> String {
+    let post = format.post;
+    let (negative, mantissa, exponent) = match value {
+        Val::F(f) if !f.is_finite() => {
+            let mut out = String::from(" ");
+            out.push_str(&"#".repeat(format.pre));
+            out.push('.');
+            out.push_str(&"#".repeat(post + 4));
+            return out;
+        }
+        Val::F(f) => {
+            let text = format!("{:.*e}", post, f.abs());
+            let (m, e) = text.split_once('e').unwrap_or((text.as_str(), "0"));
+            (
+                f.is_sign_negative(),
+                m.to_string(),
+                e.parse::<i64>().unwrap_or(0),
+            )
+        }
+        Val::I(i) => decimal_scientific(&i.to_string(), post),
+        other => decimal_scientific(other.s(), post),
+    };
+    format!(
+        "{}{mantissa}e{exponent:+03}",
+        if negative { "-" } else { " " }
+    )
+}
+
+/// A decimal text's sign, mantissa (one digit, then `post` after a point, rounded half away
+/// from zero) and exponent, as PostgreSQL's numeric_out_sci gives them.
+fn decimal_scientific(text: &str, post: usize) -> (bool, String, i64) {
+    let (negative, body) = match text.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, text),
+    };
+    let (int_part, frac_part) = body.split_once('.').unwrap_or((body, ""));
+    let digits: Vec<u8> = int_part
+        .bytes()
+        .chain(frac_part.bytes())
+        .filter(u8::is_ascii_digit)
+        .collect();
+    let point = i64::try_from(int_part.len()).unwrap_or(0);
+    let Some(first) = digits.iter().position(|d| *d != b'0') else {
+        let mut m = String::from("0");
+        if post > 0 {
+            m.push('.');
+            m.push_str(&"0".repeat(post));
+        }
+        return (false, m, 0);
+    };
+    let exponent = point - i64::try_from(first).unwrap_or(0) - 1;
+    let significant = &digits[first..];
+    let mut kept: Vec<u8> = (0..=post)
+        .map(|k| significant.get(k).copied().unwrap_or(b'0'))
+        .collect();
+    if significant.get(post + 1).is_some_and(|d| *d >= b'5') {
+        // Round up: carry through the nines. Past the first digit the mantissa becomes 10
+        // and the exponent stays (9.996 is 10.00e+00), as in PostgreSQL.
+        let mut k = kept.len();
+        loop {
+            if k == 0 {
+                kept.insert(0, b'1');
+                break;
+            }
+            k -= 1;
+            if kept[k] == b'9' {
+                kept[k] = b'0';
+            } else {
+                kept[k] += 1;
+                break;
+            }
+        }
+    }
+    let int_len = kept.len() - post;
+    let mut m: String = kept[..int_len].iter().map(|d| char::from(*d)).collect();
+    if post > 0 {
+        m.push('.');
+        m.extend(kept[int_len..].iter().map(|d| char::from(*d)));
+    }
+    (negative, m, exponent)
+}
+
+/// to_char with `RN`: the value rounded to an integer in Roman numerals, right-aligned in 15
+/// characters (FM: not padded), `#`s outside 1 to 3999; an exact value past the integer
+/// range is PostgreSQL's 22003. The pattern's literal text is copied, its other keywords
+/// print blanks (`,`, `MI`, `PL`, `L`) or nothing, and `SG` ends the text, as PostgreSQL's
+/// does (it writes a NUL there).
+fn to_char_roman(value: &Val, format: &NumFormat) -> Result<String> {
+    let n: Option<i64> = match value {
+        // A double is rounded half to even, and one past the integer range is out of range.
+        Val::F(f) => {
+            let r = f.round_ties_even();
+            (r.is_finite() && r >= f64::from(i32::MIN) && r <= f64::from(i32::MAX))
+                .then_some(r as i64)
+        }
+        other => {
+            let (negative, int_digits, _) = number_digits(other, 0)?;
+            let magnitude = if int_digits.is_empty() {
+                Some(0)
+            } else {
+                int_digits.parse::<i64>().ok()
+            };
+            let n = magnitude
+                .map(|m| if negative { -m } else { m })
+                .filter(|n| i32::try_from(*n).is_ok());
+            match n {
+                Some(n) => Some(n),
+                None => {
+                    return Err(Error::NumericOutOfRange {
+                        message: "integer out of range".into(),
+                    })
+                }
+            }
+        }
+    };
+    let roman = match n {
+        Some(n @ 1..=3999) => roman_numeral(n),
+        _ => "#".repeat(15),
+    };
+    let mut out = String::new();
+    for part in &format.parts {
+        match *part {
+            NumPart::Roman(lower) => {
+                let text = if lower {
+                    roman.to_ascii_lowercase()
+                } else {
+                    roman.clone()
+                };
+                if format.fill_mode {
+                    out.push_str(&text);
+                } else {
+                    out.push_str(&format!("{text:>15}"));
+                }
+            }
+            NumPart::Comma | NumPart::Minus | NumPart::Plus if !format.fill_mode => out.push(' '),
+            NumPart::Currency => out.push(' '),
+            NumPart::SignAlways => break,
+            NumPart::Literal(c) => out.push(c),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// `n` (1 to 3999) in upper-case Roman numerals.
+fn roman_numeral(mut n: i64) -> String {
+    const NUMERALS: [(i64, &str); 13] = [
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    ];
+    let mut out = String::new();
+    for (value, numeral) in NUMERALS {
+        while n >= value {
+            out.push_str(numeral);
+            n -= value;
+        }
+    }
+    out
 }
 
 /// A number's sign, integer digits (none for zero) and `frac` fraction digits, rounded half
@@ -1526,7 +1936,55 @@ mod tests {
         assert_eq!(f("-0.5", "FM9.99"), "-.5");
         assert_eq!(to_char_number(&Val::F(1.5), "9.99").unwrap(), " 1.50");
         assert!(to_char_number(&Val::S("1"), "9.9.9").is_err());
-        assert!(to_char_number(&Val::S("1"), "9EEEE").is_err());
+    }
+
+    #[test]
+    fn numbers_take_postgresql_to_char_sign_roman_ordinal_shift_and_scientific_patterns() {
+        // Values and patterns whose results PostgreSQL 15 gives as written: PL and SG, RN
+        // (rounded, 1 to 3999), TH, V, L, B and EEEE (a NUMERIC keeps the exponent it had
+        // before rounding).
+        let f = |v: &str, p: &str| to_char_number(&Val::S(v), p).unwrap();
+        assert_eq!(f("1", "9999PL"), "    1+");
+        assert_eq!(f("-1", "PL9999"), "    -1");
+        assert_eq!(f("-12.5", "99.9SG"), "12.5-");
+        assert_eq!(f("1994", "RN"), "        MCMXCIV");
+        assert_eq!(f("12.5", "FMrn"), "xiii");
+        assert_eq!(f("4000", "FMRN"), "###############");
+        assert_eq!(f("5", "\"n=\"RN"), "n=              V");
+        assert_eq!(f("112", "FM999th"), "112th");
+        assert_eq!(f("22", "FM99TH"), "22ND");
+        assert_eq!(f("-1", "9th"), "-1");
+        assert_eq!(f("12.345", "99V999"), " 12345");
+        assert_eq!(f("1", "L9"), "  1");
+        assert_eq!(f("1", "9B9"), "  1");
+        assert_eq!(f("9.996", "9.99EEEE"), " 10.00e+00");
+        assert_eq!(f("-0.000125", "9.99EEEE"), "-1.25e-04");
+        assert_eq!(f("0", "9EEEE"), " 0e+00");
+        let g = |v: f64, p: &str| to_char_number(&Val::F(v), p).unwrap();
+        assert_eq!(g(1234.5, "9.999EEEE"), " 1.234e+03");
+        assert_eq!(g(f64::INFINITY, "9.9EEEE"), " #.#####");
+        assert_eq!(g(2.5, "FMRN"), "II");
+        assert_eq!(g(1e10, "FMRN"), "###############");
+        assert_eq!(g(12.5, "99V9"), " 125");
+        assert_eq!(g(f64::INFINITY, "S999"), "+###");
+        assert_eq!(g(f64::NEG_INFINITY, "9.99"), "-#.##");
+        // Past the integer range, RN of an exact value is out of range.
+        assert!(to_char_number(&Val::S("10000000000"), "RN").is_err());
+        for bad in [
+            "9MIPR",
+            "PR9",
+            "S9S",
+            "S9PL",
+            "PL9S",
+            "9.9V9",
+            "9V9.9",
+            "9EEEEEEEE",
+        ] {
+            assert!(to_char_number(&Val::S("1"), bad).is_err(), "{bad}");
+        }
+        for bad in ["FM9.9EEEE", "S9.9EEEE", "9V9EEEE", "B9EEEE", "9.9EEEEPR"] {
+            assert!(to_char_number(&Val::S("1"), bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

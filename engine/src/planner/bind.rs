@@ -498,6 +498,19 @@ impl<'a> Binder<'a> {
                 Ok(Expr::literal(Datum::Interval(v), SqlType::Interval))
             }
             ast::Expr::BinaryOp { left, op, right } => {
+                // `(a, b) op (SELECT x, y ...)`: a row compared with the subquery's one row.
+                if let (Some(fields), ast::Expr::Subquery(q), Some(cmp)) = (
+                    super::rows::row_fields(left),
+                    right.as_ref(),
+                    comparison(op),
+                ) {
+                    let x = fields
+                        .into_iter()
+                        .map(|f| self.bind_expr(f, scope, agg))
+                        .collect::<Result<Vec<_>>>()?;
+                    self.enclosing_agg = agg;
+                    return self.bind_subquery(q, SubqueryKind::Row(cmp, x), scope, e.span());
+                }
                 if let Some(v) = self.bind_row_comparison(left, op, right, scope, agg, e.span())? {
                     return Ok(v);
                 }
@@ -544,27 +557,22 @@ impl<'a> Binder<'a> {
                 } {
                     return self.regex_match(l, r, ci, negated, symbol, e.span());
                 }
-                let op = match op {
-                    ast::BinaryOperator::Plus => BinaryOp::Add,
-                    ast::BinaryOperator::Minus => BinaryOp::Sub,
-                    ast::BinaryOperator::Multiply => BinaryOp::Mul,
-                    ast::BinaryOperator::Divide => BinaryOp::Div,
-                    ast::BinaryOperator::Modulo => BinaryOp::Mod,
-                    ast::BinaryOperator::Eq => BinaryOp::Eq,
-                    ast::BinaryOperator::NotEq => BinaryOp::NotEq,
-                    ast::BinaryOperator::Lt => BinaryOp::Lt,
-                    ast::BinaryOperator::LtEq => BinaryOp::LtEq,
-                    ast::BinaryOperator::Gt => BinaryOp::Gt,
-                    ast::BinaryOperator::GtEq => BinaryOp::GtEq,
-                    ast::BinaryOperator::And => BinaryOp::And,
-                    ast::BinaryOperator::Or => BinaryOp::Or,
-                    ast::BinaryOperator::StringConcat => BinaryOp::Concat,
-                    ast::BinaryOperator::BitwiseAnd => BinaryOp::BitAnd,
-                    ast::BinaryOperator::BitwiseOr => BinaryOp::BitOr,
-                    ast::BinaryOperator::PGBitwiseXor => BinaryOp::BitXor,
-                    ast::BinaryOperator::PGBitwiseShiftLeft => BinaryOp::ShiftLeft,
-                    ast::BinaryOperator::PGBitwiseShiftRight => BinaryOp::ShiftRight,
-                    other => {
+                let op = match (comparison(op), op) {
+                    (Some(cmp), _) => cmp,
+                    (None, ast::BinaryOperator::Plus) => BinaryOp::Add,
+                    (None, ast::BinaryOperator::Minus) => BinaryOp::Sub,
+                    (None, ast::BinaryOperator::Multiply) => BinaryOp::Mul,
+                    (None, ast::BinaryOperator::Divide) => BinaryOp::Div,
+                    (None, ast::BinaryOperator::Modulo) => BinaryOp::Mod,
+                    (None, ast::BinaryOperator::And) => BinaryOp::And,
+                    (None, ast::BinaryOperator::Or) => BinaryOp::Or,
+                    (None, ast::BinaryOperator::StringConcat) => BinaryOp::Concat,
+                    (None, ast::BinaryOperator::BitwiseAnd) => BinaryOp::BitAnd,
+                    (None, ast::BinaryOperator::BitwiseOr) => BinaryOp::BitOr,
+                    (None, ast::BinaryOperator::PGBitwiseXor) => BinaryOp::BitXor,
+                    (None, ast::BinaryOperator::PGBitwiseShiftLeft) => BinaryOp::ShiftLeft,
+                    (None, ast::BinaryOperator::PGBitwiseShiftRight) => BinaryOp::ShiftRight,
+                    (None, other) => {
                         return Err(Error::Unsupported {
                             message: format!("operator {other} is not supported"),
                         })

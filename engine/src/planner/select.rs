@@ -1590,6 +1590,11 @@ impl Binder<'_> {
         before: &Scope,
         correlating: bool,
     ) -> Result<(Relation, Option<Lateral>)> {
+        if let Some(unnest) = self.lateral_values(t, before)? {
+            return self
+                .bind_from_item(&unnest, before, correlating)
+                .map_err(super::subquery::values_error);
+        }
         if let Some(item) = self.bind_function_item(t, before, correlating)? {
             return Ok((
                 Relation {

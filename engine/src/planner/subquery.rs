@@ -22,7 +22,12 @@
 //!    - EXISTS: whether a row joined;
 //!    - `x IN (...)`: a join on the correlation columns and `x` with the subquery's distinct
 //!      non-NULL values, plus a join with per-domain counts of rows and non-NULL values, for
-//!      SQL's three-valued answer (NULL when nothing matched but `x` or a value was NULL).
+//!      SQL's three-valued answer (NULL when nothing matched but `x` or a value was NULL);
+//!    - `(a, b) op (SELECT x, y ...)`: the row comparison with the joined row (at most one
+//!      per domain value, NULL fields when there is none);
+//!    - `(a, b) op ANY / ALL (SELECT x, y ...)`: the distinct (domain, row) values of the
+//!      outer input joined with the subquery's rows of their domain value and grouped back,
+//!      recording whether some comparison decided the answer and whether one was NULL.
 //!
 //! An uncorrelated subquery has no domain: it is joined with no keys (one row at most).
 //!
@@ -33,7 +38,7 @@
 //! which reaches it through the domain as a column would (see [`OUTER_AGGREGATE_MARK`]).
 
 use basalt_storage::SqlType;
-use sqlparser::ast;
+use sqlparser::ast::{self, Spanned};
 use sqlparser::tokenizer::Span;
 
 use crate::error::{Error, Result};
@@ -64,6 +69,28 @@ pub enum SubqueryKind {
     /// `x IN (SELECT ...)`, holding `x` bound over the outer scope: one value, or the fields
     /// of a row `(a, b) IN (SELECT ...)`.
     In(Vec<Expr>),
+    /// `(a, b) op (SELECT x, y ...)` for a comparison `op`: the row comparison of the fields
+    /// (bound over the outer scope) with the subquery's one row, NULL when it has none.
+    Row(BinaryOp, Vec<Expr>),
+    /// `(a, b) op ANY (SELECT x, y ...)` (`all` false) or `op ALL` (`all` true), other than
+    /// `= ANY` and `<> ALL` (which are IN and NOT IN): the row comparison with every row of
+    /// the subquery, ORed (ANY) or ANDed (ALL) with SQL's three-valued logic.
+    Quantified {
+        op: BinaryOp,
+        all: bool,
+        fields: Vec<Expr>,
+    },
+}
+
+impl SubqueryKind {
+    /// The left side's fields of a comparison with the subquery's rows.
+    fn fields(&self) -> Option<&[Expr]> {
+        match self {
+            SubqueryKind::In(x) | SubqueryKind::Row(_, x) => Some(x),
+            SubqueryKind::Quantified { fields, .. } => Some(fields),
+            SubqueryKind::Scalar | SubqueryKind::Exists => None,
+        }
+    }
 }
 
 /// A subquery found in an expression, waiting to be joined to the outer input.
@@ -73,8 +100,8 @@ pub struct PendingSubquery {
     kind: SubqueryKind,
     /// Outer scope columns the subquery references, in domain order.
     correlated: Vec<usize>,
-    /// For IN: the comparisons' two sides after coercion, one pair per field: `x` over the
-    /// outer scope and the subquery's values over its columns.
+    /// For IN and row comparisons: the comparisons' two sides after coercion, one pair per
+    /// field: `x` over the outer scope and the subquery's values over its columns.
     in_sides: Option<(Vec<Expr>, Vec<Expr>)>,
     /// Where the outer input holds the correlation values, when not at the scope columns
     /// `correlated` names (a subquery joined to an aggregate's output reads its groups).
@@ -125,20 +152,25 @@ pub struct Domain {
 impl Domain {
     /// The domain's hidden FROM scope.
     pub fn scope(&self) -> Scope {
-        Scope {
-            columns: self
-                .types
-                .iter()
-                .enumerate()
-                .map(|(i, ty)| ScopeColumn {
-                    relation: None,
-                    name: format!("{HIDDEN_PREFIX}domain{i}"),
-                    ty: *ty,
-                    origin: None,
-                })
-                .collect(),
-            ..Default::default()
-        }
+        hidden_scope("domain", &self.types)
+    }
+}
+
+/// A FROM scope of columns typed `types` that no name resolves to, named `prefix` and their
+/// number after [`HIDDEN_PREFIX`].
+fn hidden_scope(prefix: &str, types: &[SqlType]) -> Scope {
+    Scope {
+        columns: types
+            .iter()
+            .enumerate()
+            .map(|(i, ty)| ScopeColumn {
+                relation: None,
+                name: format!("{HIDDEN_PREFIX}{prefix}{i}"),
+                ty: *ty,
+                origin: None,
+            })
+            .collect(),
+        ..Default::default()
     }
 }
 
@@ -297,6 +329,14 @@ fn possible_row_matches(
     }
 }
 
+/// `e` (over a subquery's output columns) with column `i` replaced by `fields[i]`.
+fn substitute(e: &Expr, fields: &[Expr]) -> Expr {
+    e.transform(&mut |x| match x {
+        Expr::Column { index, .. } => fields.get(*index).cloned(),
+        _ => None,
+    })
+}
+
 /// DISTINCT over all columns of `plan`.
 fn distinct(plan: Plan) -> Plan {
     let types = plan.types();
@@ -406,7 +446,11 @@ impl Binder<'_> {
         let frame = self.outer.pop();
         let bound = bound?;
         let (correlated, outer_aggs) = frame.map(|f| (f.used, f.aggs)).unwrap_or_default();
-        let position = self.position(span);
+        // A row's errors point at the operator, a scalar subquery's at the subquery.
+        let position = match kind {
+            SubqueryKind::Scalar | SubqueryKind::Exists => self.position(span),
+            _ => self.operator_position(query).or(self.position(span)),
+        };
         let one_column = |too_many: &str| -> Result<SqlType> {
             match bound.columns.as_slice() {
                 [c] => Ok(c.ty),
@@ -419,7 +463,8 @@ impl Binder<'_> {
         let (ty, in_sides) = match &kind {
             SubqueryKind::Scalar => (one_column("subquery must return only one column")?, None),
             SubqueryKind::Exists => (SqlType::Boolean, None),
-            SubqueryKind::In(x) => {
+            SubqueryKind::In(_) | SubqueryKind::Row(..) | SubqueryKind::Quantified { .. } => {
+                let x = kind.fields().unwrap_or_default();
                 if bound.columns.len() != x.len() {
                     return Err(Error::Syntax {
                         message: if bound.columns.len() > x.len() {
@@ -430,10 +475,15 @@ impl Binder<'_> {
                         position,
                     });
                 }
+                // Each pair is coerced as its comparison coerces it.
+                let op = match &kind {
+                    SubqueryKind::Row(op, _) | SubqueryKind::Quantified { op, .. } => *op,
+                    _ => BinaryOp::Eq,
+                };
                 let mut sides = (Vec::new(), Vec::new());
                 for (i, (x, c)) in x.iter().zip(&bound.columns).enumerate() {
                     let x = self.coerce_unknown(x.clone(), c.ty)?;
-                    match self.binary(BinaryOp::Eq, x, col(i, c.ty), span)? {
+                    match self.binary(op, x, col(i, c.ty), span)? {
                         Expr::Binary { left, right, .. } => {
                             sides.0.push(*left);
                             sides.1.push(*right);
@@ -527,6 +577,167 @@ impl Binder<'_> {
             None => return Err(Error::Internal("outer aggregate outside the domain".into())),
         };
         self.outer_reference(OUTER_AGGREGATE_MARK + k, ty).map(Some)
+    }
+
+    /// Where the operator before the subquery `query` starts in the statement: `=`, `<` ...
+    /// (before `ANY` or `ALL` too), or `IN`, which PostgreSQL's errors about the comparison of
+    /// a row with a subquery point at.
+    fn operator_position(&self, query: &ast::Query) -> Option<u32> {
+        let start = usize::try_from(self.position(query.span())?).ok()?;
+        let chars: Vec<char> = self.sql.chars().collect();
+        let mut i = start.checked_sub(1)?.min(chars.len());
+        let skip_back = |i: &mut usize, f: &dyn Fn(char) -> bool| {
+            while *i > 0 && f(chars[*i - 1]) {
+                *i -= 1;
+            }
+        };
+        skip_back(&mut i, &|c| c.is_whitespace() || c == '(');
+        let word_end = i;
+        skip_back(&mut i, &|c| c.is_ascii_alphabetic());
+        let word = chars[i..word_end]
+            .iter()
+            .collect::<String>()
+            .to_ascii_lowercase();
+        match word.as_str() {
+            "in" => return u32::try_from(i + 1).ok(),
+            "any" | "all" | "some" => skip_back(&mut i, &|c| c.is_whitespace()),
+            "" => {}
+            _ => return None,
+        }
+        let op_end = i;
+        skip_back(&mut i, &|c| matches!(c, '<' | '>' | '=' | '!'));
+        if i == op_end {
+            return None;
+        }
+        u32::try_from(i + 1).ok()
+    }
+
+    /// A VALUES list in FROM whose rows read columns of an enclosing query, or under LATERAL
+    /// of the FROM items before it (`before`), as `unnest(ARRAY[the first column's values],
+    /// ARRAY[the second's], ...)` with the VALUES' column names: a set-returning function in
+    /// FROM reads other items and, through the decorrelation domain, the enclosing query, so
+    /// the list is never evaluated once per outer row. None for any other FROM item, and for
+    /// a VALUES list that holds a subquery (bound as it is).
+    pub(crate) fn lateral_values(
+        &self,
+        t: &ast::TableFactor,
+        before: &Scope,
+    ) -> Result<Option<ast::TableFactor>> {
+        let Some((width, t)) = self.lateral_values_shape(t, before) else {
+            return Ok(None);
+        };
+        let ast::TableFactor::Derived {
+            subquery, alias, ..
+        } = t
+        else {
+            return Ok(None);
+        };
+        let ast::SetExpr::Values(values) = subquery.body.as_ref() else {
+            return Ok(None);
+        };
+        // PostgreSQL binds the rows in turn, each checked against the first one's length.
+        if let Some(row) = values.rows.iter().find(|r| r.content.len() != width) {
+            return Err(Error::Syntax {
+                message: "VALUES lists must all be the same length".into(),
+                position: self.position(
+                    row.content
+                        .first()
+                        .map(|e| e.span())
+                        .unwrap_or(Span::empty()),
+                ),
+            });
+        }
+        let mut columns: Vec<ast::TableAliasColumnDef> = alias
+            .as_ref()
+            .map(|a| a.columns.clone())
+            .unwrap_or_default();
+        for i in columns.len()..width {
+            columns.push(ast::TableAliasColumnDef::from_name(format!(
+                "column{}",
+                i + 1
+            )));
+        }
+        let alias = ast::TableAlias {
+            explicit: true,
+            name: alias
+                .as_ref()
+                .map(|a| a.name.clone())
+                .unwrap_or_else(|| ast::Ident::with_quote('"', "*VALUES*")),
+            columns,
+            at: None,
+        };
+        let array_exprs = (0..width)
+            .map(|i| {
+                ast::Expr::Array(ast::Array {
+                    elem: values.rows.iter().map(|r| r.content[i].clone()).collect(),
+                    named: true,
+                })
+            })
+            .collect();
+        Ok(Some(ast::TableFactor::UNNEST {
+            alias: Some(alias),
+            array_exprs,
+            with_offset: false,
+            with_offset_alias: None,
+            with_ordinality: false,
+        }))
+    }
+
+    /// For [`Binder::lateral_values`]: the width of `t`'s first row, if `t` is a VALUES list
+    /// that reads columns it may read, holds no subquery and has nothing but its rows.
+    fn lateral_values_shape<'t>(
+        &self,
+        t: &'t ast::TableFactor,
+        before: &Scope,
+    ) -> Option<(usize, &'t ast::TableFactor)> {
+        let ast::TableFactor::Derived {
+            lateral,
+            subquery,
+            sample: None,
+            ..
+        } = t
+        else {
+            return None;
+        };
+        let ast::SetExpr::Values(values) = subquery.body.as_ref() else {
+            return None;
+        };
+        let plain = subquery.with.is_none()
+            && subquery.order_by.is_none()
+            && subquery.limit_clause.is_none()
+            && subquery.fetch.is_none();
+        let width = values.rows.first().map(|r| r.content.len())?;
+        if !plain || width == 0 {
+            return None;
+        }
+        let mut names: Vec<Vec<ast::Ident>> = Vec::new();
+        let mut nested_query = false;
+        for e in values.rows.iter().flat_map(|r| r.content.iter()) {
+            let _ = ast::visit_expressions(e, |e| {
+                match e {
+                    ast::Expr::Identifier(id) => names.push(vec![id.clone()]),
+                    ast::Expr::CompoundIdentifier(ids) => names.push(ids.clone()),
+                    ast::Expr::Subquery(_)
+                    | ast::Expr::Exists { .. }
+                    | ast::Expr::In {
+                        target: ast::InTarget::Subquery(_),
+                        ..
+                    } => nested_query = true,
+                    _ => {}
+                }
+                std::ops::ControlFlow::<()>::Continue(())
+            });
+        }
+        // Without LATERAL the FROM items before it are out of its sight.
+        let reads_before = || {
+            names
+                .iter()
+                .any(|ids| self.resolve_local(ids, before).is_ok())
+        };
+        if names.is_empty() || nested_query || (!lateral && reads_before()) {
+            return None;
+        }
+        Some((width, t))
     }
 
     /// Fails if a clause that cannot hold subqueries bound one.
@@ -678,19 +889,7 @@ impl Binder<'_> {
     /// The hidden FROM scope of an uncorrelated IN subquery's values (see
     /// [`Binder::take_uncorrelated_in`]).
     pub(crate) fn in_values_scope(types: &[SqlType]) -> Scope {
-        Scope {
-            columns: types
-                .iter()
-                .enumerate()
-                .map(|(i, ty)| ScopeColumn {
-                    relation: None,
-                    name: format!("{HIDDEN_PREFIX}in_values{i}"),
-                    ty: *ty,
-                    origin: None,
-                })
-                .collect(),
-            ..Default::default()
-        }
+        hidden_scope("in_values", types)
     }
 
     /// Joins every pending subquery to `plan` (whose first columns are `outer_scope`),
@@ -817,7 +1016,12 @@ impl Binder<'_> {
             position[k] = base + step;
             let width = base + step;
             let nd = p.correlated.len();
-            let row_in = !as_semi && matches!(&p.kind, SubqueryKind::In(x) if x.len() > 1);
+            let row_in = !as_semi
+                && match &p.kind {
+                    SubqueryKind::In(x) => x.len() > 1,
+                    SubqueryKind::Quantified { .. } => true,
+                    _ => false,
+                };
             if nd > 0 || row_in {
                 // The outer input is both the domain's (or a row IN's possible matches')
                 // source and the join's left side: run it once.
@@ -950,6 +1154,165 @@ impl Binder<'_> {
                     };
                     let joined = join(plan, right, outer_keys);
                     (joined, is_null(col(width + nd, SqlType::Boolean), true))
+                }
+                SubqueryKind::Row(op, _) => {
+                    let Some((x, y)) = p.in_sides.clone() else {
+                        return Err(Error::Internal("row comparison without sides".into()));
+                    };
+                    let nf = x.len();
+                    // (domain..., row), checked for one row per domain value, then a marker.
+                    let mut check = lifted_keys.clone();
+                    check.extend(columns_of(&ltypes, 0..nf));
+                    let checked = Plan::SingleRow {
+                        input: Box::new(Plan::Project {
+                            input: Box::new(lifted),
+                            exprs: check,
+                        }),
+                        key_columns: nd,
+                    };
+                    let mut exprs = columns_of(&checked.types(), 0..nd + nf);
+                    exprs.push(bool_lit(Some(true)));
+                    let right = Plan::Project {
+                        input: Box::new(checked),
+                        exprs,
+                    };
+                    let joined = join(plan, right, outer_keys);
+                    let marker = col(width + nd + nf, SqlType::Boolean);
+                    // The row's fields; an aggregate subquery without rows for this outer
+                    // row gives its select list over no input.
+                    let fields: Vec<Expr> = (0..nf)
+                        .map(|i| {
+                            let v = col(width + nd + i, ltypes[i]);
+                            match &empty {
+                                Some(empty) if nd > 0 => {
+                                    let corr = p.key_columns();
+                                    let otherwise = empty
+                                        .get(i)
+                                        .cloned()
+                                        .unwrap_or(Expr::literal(Datum::Null, ltypes[i]))
+                                        .map_columns(&|j| corr.get(j).copied().unwrap_or(j));
+                                    Expr::Case {
+                                        whens: vec![(is_null(marker.clone(), false), otherwise)],
+                                        otherwise: Some(Box::new(v)),
+                                        ty: ltypes[i],
+                                    }
+                                }
+                                _ => v,
+                            }
+                        })
+                        .collect();
+                    let pairs = x
+                        .into_iter()
+                        .zip(y.iter().map(|y| substitute(y, &fields)))
+                        .collect();
+                    let value = self.row_compare(*op, pairs, Span::empty())?;
+                    (joined, value)
+                }
+                SubqueryKind::Quantified { op, all, .. } => {
+                    let Some((x, y)) = p.in_sides.clone() else {
+                        return Err(Error::Internal("quantified row without sides".into()));
+                    };
+                    let nf = x.len();
+                    let mut exprs = lifted_keys.clone();
+                    exprs.extend(y);
+                    let values = Plan::Project {
+                        input: Box::new(lifted),
+                        exprs,
+                    };
+                    let vtypes = values.types();
+                    // The distinct (correlation values, row) of the outer input, each paired
+                    // with every subquery row of its domain value.
+                    let mut exprs = outer_keys.clone();
+                    exprs.extend(x.iter().cloned());
+                    let rows = distinct(Plan::Project {
+                        input: Box::new(plan.clone()),
+                        exprs,
+                    });
+                    let rtypes = rows.types();
+                    let w = nd + nf;
+                    let paired = Plan::Join {
+                        left: Box::new(rows),
+                        right: Box::new(values),
+                        join_type: JoinType::Inner,
+                        keys: (0..nd)
+                            .map(|i| (col(i, rtypes[i]), col(i, vtypes[i])))
+                            .collect(),
+                        filter: None,
+                        null_equal: true,
+                    };
+                    let pairs = (0..nf)
+                        .map(|i| (col(nd + i, rtypes[nd + i]), col(w + nd + i, vtypes[nd + i])))
+                        .collect();
+                    let cmp = self.row_compare(*op, pairs, Span::empty())?;
+                    // Per (correlation values, row): whether a comparison decided the answer
+                    // (true for ANY, false for ALL) and whether one was NULL.
+                    let decides = if *all {
+                        Expr::Not(Box::new(cmp.clone()))
+                    } else {
+                        cmp.clone()
+                    };
+                    let mut exprs = columns_of(&rtypes, 0..w);
+                    exprs.push(Expr::Case {
+                        whens: vec![(decides, bool_lit(Some(true)))],
+                        otherwise: Some(Box::new(bool_lit(Some(false)))),
+                        ty: SqlType::Boolean,
+                    });
+                    exprs.push(is_null(cmp, false));
+                    let flags = Plan::Project {
+                        input: Box::new(paired),
+                        exprs,
+                    };
+                    let flag = |i: usize| {
+                        AggCall::new(
+                            AggFunc::BoolOr,
+                            Some(col(w + i, SqlType::Boolean)),
+                            false,
+                            SqlType::Boolean,
+                        )
+                    };
+                    let per_row = Plan::Aggregate {
+                        input: Box::new(flags),
+                        groups: columns_of(&rtypes, 0..w),
+                        aggs: vec![flag(0), flag(1)],
+                    };
+                    let mut keys = outer_keys.clone();
+                    keys.extend(x.iter().cloned());
+                    let joined = join(plan, per_row, keys);
+                    let decided = col(width + w, SqlType::Boolean);
+                    let unknown = col(width + w + 1, SqlType::Boolean);
+                    // No subquery row for this outer row: false for ANY, true for ALL, or
+                    // the comparison with an aggregate's row over no input.
+                    let none = match &empty {
+                        Some(empty) if nd > 0 => {
+                            let corr = p.key_columns();
+                            let row: Vec<Expr> = empty
+                                .iter()
+                                .map(|e| e.map_columns(&|j| corr.get(j).copied().unwrap_or(j)))
+                                .collect();
+                            let pairs = x
+                                .iter()
+                                .cloned()
+                                .zip(
+                                    p.in_sides
+                                        .iter()
+                                        .flat_map(|(_, y)| y.iter())
+                                        .map(|y| substitute(y, &row)),
+                                )
+                                .collect();
+                            self.row_compare(*op, pairs, Span::empty())?
+                        }
+                        _ => bool_lit(Some(*all)),
+                    };
+                    let value = Expr::Case {
+                        whens: vec![
+                            (is_null(decided.clone(), false), none),
+                            (decided, bool_lit(Some(!*all))),
+                            (unknown, bool_lit(None)),
+                        ],
+                        otherwise: Some(Box::new(bool_lit(Some(*all)))),
+                        ty: SqlType::Boolean,
+                    };
+                    (joined, value)
                 }
                 SubqueryKind::In(_) => {
                     let Some((x, y)) = p.in_sides.clone() else {
@@ -1107,13 +1470,24 @@ impl Binder<'_> {
         span: Span,
     ) -> Result<Expr> {
         use ast::BinaryOperator as B;
-        if crate::planner::rows::row_fields(left).is_some() {
-            return Err(Error::Unsupported {
-                message: format!(
-                    "a row with operator {op} and {} (SELECT ...) is not supported yet",
-                    if all { "ALL" } else { "ANY" }
-                ),
-            });
+        if let Some(fields) = crate::planner::rows::row_fields(left) {
+            let Some(cmp) = crate::planner::bind::comparison(op) else {
+                return Err(Error::DatatypeMismatch {
+                    message: format!("row comparison operator {op} must yield type boolean"),
+                    position: self.operator_position(query).or(self.position(span)),
+                });
+            };
+            let fields = fields
+                .into_iter()
+                .map(|f| self.bind_expr(f, scope, agg))
+                .collect::<Result<Vec<_>>>()?;
+            self.enclosing_agg = agg;
+            let kind = SubqueryKind::Quantified {
+                op: cmp,
+                all,
+                fields,
+            };
+            return self.bind_subquery(query, kind, scope, span);
         }
         if matches!(op, B::Eq | B::NotEq) {
             return self.bind_quantified_equality(left, query, all, scope, agg, span);
@@ -1190,6 +1564,21 @@ impl Binder<'_> {
         );
         let case = fill_template(&text, left, &[rows, min, values, max])?;
         self.bind_expr(&case, scope, agg)
+    }
+}
+
+/// An error of a VALUES list bound as [`Binder::lateral_values`]' arrays, in the words of the
+/// VALUES list: its columns' types that cannot be matched.
+pub(crate) fn values_error(e: Error) -> Error {
+    match e {
+        Error::DatatypeMismatch { message, position } => Error::DatatypeMismatch {
+            message: match message.strip_prefix("ARRAY types ") {
+                Some(rest) => format!("VALUES types {rest}"),
+                None => message,
+            },
+            position,
+        },
+        other => other,
     }
 }
 
