@@ -1203,6 +1203,7 @@ impl Session {
             let plan = copy::LoadPlan::new(&request, &meta.def)?;
             let interrupt = self.statement_interrupt();
             let mut copy = copy::postgres::CopyIn::new(schema, plan, format.binary, interrupt);
+            copy.run_rows = copy_run_rows(&meta.def);
             // The rows go to the block's transaction (a savepoint undoes them if the load
             // fails) or to one of the load's own, as windows of the data arrive.
             match &self.txn {
@@ -1242,6 +1243,9 @@ impl Session {
                 let ready = held.take(batches, run_rows);
                 append_fitted(txn, &def, &schema, &ready)
             })?;
+            // The runs `CopyIn::push` parsed and held.
+            let ready = copy.held.take(Vec::new(), run_rows);
+            append_fitted(txn, &def, &schema, &ready)?;
             if eof {
                 append_fitted(txn, &def, &schema, &copy.held.rest())?;
             }
@@ -1270,7 +1274,10 @@ impl Session {
         if self.failed {
             return Err(Error::InFailedTransaction);
         }
-        if copy.error.is_none() {
+        if let Some(e) = copy.error.take() {
+            // A row `CopyIn::push` refused: drop what the load appended.
+            self.copy_in_fail(&mut copy, e);
+        } else {
             let done = self
                 .copy_in_parse(&mut copy, true)
                 .and_then(|()| match copy.own.take() {
@@ -1296,9 +1303,9 @@ impl Session {
     /// CopyFail, or data the protocol layer could not decode): nothing is loaded, and inside
     /// a transaction block the transaction fails, as any error fails it.
     pub fn copy_in_abort(&mut self, mut copy: copy::postgres::CopyIn) {
-        if copy.error.is_none() {
-            self.copy_in_fail(&mut copy, Error::Cancelled);
-        }
+        // An error `CopyIn::push` kept has not dropped the load's rows yet.
+        let e = copy.error.take().unwrap_or(Error::Cancelled);
+        self.copy_in_fail(&mut copy, e);
         drop(copy);
         if self.txn.is_some() {
             self.failed = true;

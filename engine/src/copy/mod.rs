@@ -593,7 +593,7 @@ fn stream_delimited(
                 .map_err(|e| files::read_error(&e, compression, shown))?;
             eof = got < want;
         }
-        if windows.parse(eof, shown, plan, interrupt, state)? != Parsed::More {
+        if windows.parse(eof, false, shown, plan, interrupt, state)? != Parsed::More {
             return Ok(());
         }
     }
@@ -740,10 +740,14 @@ impl Windows {
     /// Parses the complete records in the buffer (every record at `eof`), in parallel by
     /// chunks, and hands their rows to `state`; keeps the unfinished record for the next
     /// window. Without `eof`, a buffer holding no complete chunk waits for more input, and
-    /// the window grows so that more arrives.
+    /// the window grows so that more arrives; with `partial` (a window not yet full, as
+    /// COPY FROM STDIN parses what each message completes) every complete record is parsed,
+    /// the last chunk's too, and a buffer without one waits without growing the window.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn parse(
         &mut self,
         eof: bool,
+        partial: bool,
         shown: &str,
         plan: &LoadPlan,
         interrupt: &Interrupt,
@@ -757,7 +761,9 @@ impl Windows {
             h.skip_lines(self.ignore_header);
             let (at, first_line) = h.position();
             if at >= self.buf.len() && !eof && self.ignore_header > 0 {
-                self.window_bytes *= 2;
+                if !partial {
+                    self.window_bytes *= 2;
+                }
                 return Ok(Parsed::More);
             }
             self.header = false;
@@ -774,6 +780,24 @@ impl Windows {
             None
         } else {
             match pieces.pop() {
+                Some((range, at_line)) if partial => {
+                    let body = &self.buf[start + range.start..start + range.end];
+                    match text::last_record_end(body, &self.layout) {
+                        Some(end) => {
+                            let lines = body[..end].iter().filter(|b| **b == b'\n').count();
+                            pieces.push((range.start..range.start + end, at_line));
+                            Some((range.start + end..range.end, at_line + lines as u64))
+                        }
+                        None if !pieces.is_empty() => Some((range, at_line)),
+                        None => {
+                            // No record ends in what arrived: wait for more.
+                            if start > 0 {
+                                self.buf.drain(..start);
+                            }
+                            return Ok(Parsed::More);
+                        }
+                    }
+                }
                 Some(last) if !pieces.is_empty() => Some(last),
                 _ => {
                     // No record ends in the window: read more before parsing.
@@ -900,6 +924,7 @@ fn load_delimited(
 pub(crate) fn parse_stdin(
     input: &mut Windows,
     eof: bool,
+    partial: bool,
     plan: &LoadPlan,
     interrupt: &Interrupt,
     sink: &mut BatchSink<'_>,
@@ -912,7 +937,7 @@ pub(crate) fn parse_stdin(
         over: None,
         peak_input_bytes: 0,
     };
-    input.parse(eof, "STDIN", plan, interrupt, &mut state)?;
+    input.parse(eof, partial, "STDIN", plan, interrupt, &mut state)?;
     if let Some(first) = state.rejects.into_iter().next() {
         return Err(first.error);
     }
@@ -984,6 +1009,7 @@ fn layout(o: &CopyOptions) -> Layout {
         InputFormat::Csv => Layout::Csv {
             delimiter: o.delimiter.unwrap_or(b','),
             quote: o.quote,
+            escape: o.csv_escape.unwrap_or(o.quote),
         },
         InputFormat::FixedWidth(w) => Layout::FixedWidth(w.clone()),
         _ => Layout::Text {
@@ -1118,7 +1144,8 @@ mod tests {
     use basalt_storage::ColumnDef;
 
     /// A load of (a INTEGER, b TEXT) with `options`.
-    fn plan(options: CopyOptions) -> LoadPlan {
+    /// The plan of a COPY into `t (a INTEGER, b TEXT)`.
+    pub(crate) fn plan(options: CopyOptions) -> LoadPlan {
         let column = |name: &str, ty| ColumnDef {
             name: name.into(),
             ty,
@@ -1186,13 +1213,13 @@ mod tests {
             windows.buf.extend_from_slice(piece);
             if windows.wanted() == 0 {
                 let step = windows
-                    .parse(false, "f", &plan, &Interrupt::none(), &mut state)
+                    .parse(false, false, "f", &plan, &Interrupt::none(), &mut state)
                     .unwrap();
                 assert_eq!(step, Parsed::More);
             }
         }
         let step = windows
-            .parse(true, "f", &plan, &Interrupt::none(), &mut state)
+            .parse(true, false, "f", &plan, &Interrupt::none(), &mut state)
             .unwrap();
         assert_eq!(step, Parsed::Done);
         assert!(windows.windows > 50, "{}", windows.windows);

@@ -33,16 +33,25 @@ pub struct PgFormat {
     pub delimiter: u8,
     pub null: String,
     pub quote: u8,
+    /// CSV's escape character inside quotes (the quote unless ESCAPE names another).
+    pub escape: u8,
 }
+
+/// The most input [`CopyIn::push`] parses on the caller's thread; beyond it the protocol
+/// layer hands the parse to `Session::copy_in_flush` (on a worker thread).
+pub const INLINE_PARSE_BYTES_MAX: usize = 1 << 20;
 
 /// A COPY FROM STDIN as its data arrives.
 ///
-/// The client's bytes gather in a window ([`crate::copy::Windows`]); once a window is full,
-/// `Session::copy_in_flush` parses its complete records and appends their rows to the load's
-/// transaction (its own, or the transaction block's), so the load holds about a window of
-/// input and a run of rows however much the client sends. Nothing is visible before
-/// `Session::copy_in_finish` commits; an error, or the client's CopyFail, drops what was
-/// appended.
+/// The client's bytes gather in a window ([`crate::copy::Windows`]). Each message's newly
+/// complete records are parsed as it arrives ([`CopyIn::push`], on the caller's thread, up
+/// to [`INLINE_PARSE_BYTES_MAX`] at a time), so a bad row fails the COPY as soon as its line
+/// is in, as in PostgreSQL; their rows are held until a run of them is ready. When a window
+/// is full, more than that waits, or a run is held, `Session::copy_in_flush` parses (a full
+/// window in parallel) and appends the whole runs to the load's transaction (its own, or the
+/// transaction block's), so the load holds about a window of input and a run of rows
+/// however much the client sends. Nothing is visible before `Session::copy_in_finish`
+/// commits; an error, or the client's CopyFail, drops what was appended.
 #[derive(Debug)]
 pub struct CopyIn {
     pub(crate) schema: String,
@@ -67,6 +76,9 @@ pub struct CopyIn {
     pub(crate) held: HeldRows,
     /// Rows parsed so far.
     pub(crate) rows: u64,
+    /// Rows appended at a time (a segment, or a sorted run): `push` asks for a flush once
+    /// this many are held.
+    pub(crate) run_rows: usize,
     /// The load's error; the rest of the data is ignored and the COPY fails at its end.
     pub(crate) error: Option<Error>,
 }
@@ -86,6 +98,7 @@ impl CopyIn {
             mark: None,
             held: HeldRows::default(),
             rows: 0,
+            run_rows: usize::MAX,
             error: None,
         }
     }
@@ -122,15 +135,31 @@ impl CopyIn {
         self.error.is_some()
     }
 
-    /// Appends a chunk of the client's data (one CopyData message). True when a window is
-    /// full: the protocol layer then calls `Session::copy_in_flush` before pushing more.
+    /// Appends a chunk of the client's data (one CopyData message) and parses the records it
+    /// completes. True when the protocol layer must call `Session::copy_in_flush` before
+    /// pushing more: a window is full, more than [`INLINE_PARSE_BYTES_MAX`] waits to be
+    /// parsed, or a run of rows is ready to append. A row that does not load fails the COPY
+    /// here ([`CopyIn::failed`]).
     pub fn push(&mut self, chunk: &[u8]) -> bool {
         if self.ended || self.error.is_some() {
             return false;
         }
         self.input.buf.extend_from_slice(chunk);
         self.find_end(false);
-        self.input.wanted() == 0
+        if self.input.wanted() == 0 || self.input.buf.len() > INLINE_PARSE_BYTES_MAX {
+            return true;
+        }
+        if self.ended || chunk.contains(&b'\n') {
+            let parsed = self.parse(false, &mut |held, batches| {
+                held.take(batches, usize::MAX);
+                Ok(())
+            });
+            if let Err(e) = parsed {
+                self.error = Some(e);
+                return false;
+            }
+        }
+        self.held.rows >= self.run_rows
     }
 
     /// Looks for an end-of-data line `\.` among the lines ended since the last look (and
@@ -169,10 +198,12 @@ impl CopyIn {
             self.find_end(true);
         }
         let before = self.input.buf.len();
+        let partial = !eof && self.input.wanted() > 0;
         let held = &mut self.held;
         let rows = parse_stdin(
             &mut self.input,
             eof,
+            partial,
             &self.plan,
             &self.interrupt,
             &mut |batches| sink(held, batches),
@@ -282,11 +313,6 @@ pub fn pg_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<
             message: "COPY QUOTE and ESCAPE are available only in CSV mode".into(),
         });
     }
-    if csv && escape.is_some_and(|e| e != quote) {
-        return Err(Error::Unsupported {
-            message: "COPY ESCAPE other than the quote character is not supported".into(),
-        });
-    }
     Ok(PgFormat {
         binary,
         csv,
@@ -294,6 +320,7 @@ pub fn pg_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<
         delimiter: delimiter.unwrap_or(if csv { b',' } else { b'\t' }),
         null: null.unwrap_or_else(|| if csv { String::new() } else { "\\N".into() }),
         quote,
+        escape: escape.unwrap_or(quote),
     })
 }
 
@@ -308,6 +335,7 @@ pub fn load_options(f: &PgFormat, zone: Zone) -> CopyOptions {
         },
         delimiter: Some(f.delimiter),
         quote: f.quote,
+        csv_escape: Some(f.escape),
         ignore_header: u64::from(f.header),
         null_as: Some(f.null.clone()),
         empty_as_null: false,
@@ -352,14 +380,16 @@ pub fn encode(
     let mut out = String::new();
     let delim = f.delimiter as char;
     let quote = f.quote as char;
+    let escape = f.escape as char;
     let field = |out: &mut String, v: Option<&str>| match v {
         None => out.push_str(&f.null),
         Some(v) if f.csv => {
             if v.is_empty() || v == f.null || v.contains([delim, quote, '\n', '\r']) {
                 out.push(quote);
                 for ch in v.chars() {
-                    if ch == quote {
-                        out.push(quote);
+                    // As PostgreSQL: the quote and the escape character are escaped.
+                    if ch == quote || ch == escape {
+                        out.push(escape);
                     }
                     out.push(ch);
                 }
@@ -531,31 +561,36 @@ mod tests {
         );
     }
 
-    // The data ends at a `\.` line, found across pushes that cut lines anywhere, and at
-    // the end of the data without a newline after it.
+    // The data ends at a `\.` line, found across pushes that cut lines anywhere (the
+    // records before it parsed as their lines end), and at the end of the data without a
+    // newline after it; a line that only starts with `\.` is data.
     #[test]
     fn end_of_data_marker() {
-        let plan = LoadPlan {
-            table: basalt_storage::TableDef::new("public", "t", Vec::new()),
-            targets: Vec::new(),
-            options: load_options(&pg_format(&[], &[]).unwrap(), Zone::UTC),
-        };
+        let plan = crate::copy::tests::plan(load_options(&pg_format(&[], &[]).unwrap(), Zone::UTC));
         let copy = || CopyIn::new("public".into(), plan.clone(), false, Interrupt::none());
-        let data = b"1\n2\n\\.\nignored\n";
+        let hold = &mut |held: &mut HeldRows, batches: Vec<RecordBatch>| {
+            held.take(batches, usize::MAX);
+            Ok(())
+        };
+        let data = b"1\tx\n2\ty\n\\.\nignored\n";
         for cut in 0..data.len() {
             let mut c = copy();
             c.push(&data[..cut]);
             c.push(&data[cut..]);
-            c.find_end(true);
-            assert_eq!(c.input.buf, b"1\n2\n", "cut at {cut}");
+            c.parse(true, hold).unwrap();
+            assert!(c.ended, "cut at {cut}");
+            assert_eq!(c.rows, 2, "cut at {cut}");
+            assert!(c.input.buf.is_empty(), "cut at {cut}");
         }
         let mut c = copy();
-        c.push(b"1\n\\.");
-        c.find_end(true);
-        assert_eq!(c.input.buf, b"1\n");
+        c.push(b"1\tx\n\\.");
+        assert!(!c.ended);
+        c.parse(true, hold).unwrap();
+        assert!(c.ended);
+        assert_eq!(c.rows, 1);
         let mut c = copy();
-        c.push(b"1\n\\.x\n");
+        c.push(b"1\tx\n\\.x\n");
         c.find_end(true);
-        assert_eq!(c.input.buf, b"1\n\\.x\n");
+        assert!(!c.ended);
     }
 }
