@@ -41,6 +41,10 @@ pub struct PgFormat {
 /// layer hands the parse to `Session::copy_in_flush` (on a worker thread).
 pub const INLINE_PARSE_BYTES_MAX: usize = 1 << 20;
 
+/// Input below which a look for complete records that found none is repeated at the next
+/// message that brings a newline (above it, once the input has doubled).
+const RETRY_AFTER_BYTES_MIN: usize = 64 << 10;
+
 /// A COPY FROM STDIN as its data arrives.
 ///
 /// The client's bytes gather in a window ([`crate::copy::Windows`]). Each message's newly
@@ -79,6 +83,11 @@ pub struct CopyIn {
     /// Rows appended at a time (a segment, or a sorted run): `push` asks for a flush once
     /// this many are held.
     pub(crate) run_rows: usize,
+    /// The input bytes below which another look for complete records is not worth it: a
+    /// look that found none in a large buffer (a long record, or a CSV field holding
+    /// newlines) waits until the buffer has doubled, so a long record is not scanned from
+    /// its start at every message.
+    retry_bytes: usize,
     /// The load's error; the rest of the data is ignored and the COPY fails at its end.
     pub(crate) error: Option<Error>,
 }
@@ -99,6 +108,7 @@ impl CopyIn {
             held: HeldRows::default(),
             rows: 0,
             run_rows: usize::MAX,
+            retry_bytes: 0,
             error: None,
         }
     }
@@ -146,10 +156,14 @@ impl CopyIn {
         }
         self.input.buf.extend_from_slice(chunk);
         self.find_end(false);
-        if self.input.wanted() == 0 || self.input.buf.len() > INLINE_PARSE_BYTES_MAX {
+        if self.input.wanted() == 0 {
             return true;
         }
-        if self.ended || chunk.contains(&b'\n') {
+        let new_line = self.ended || chunk.contains(&b'\n');
+        if new_line && self.input.buf.len() >= self.retry_bytes {
+            if self.input.buf.len() > INLINE_PARSE_BYTES_MAX {
+                return true;
+            }
             let parsed = self.parse(false, &mut |held, batches| {
                 held.take(batches, usize::MAX);
                 Ok(())
@@ -210,6 +224,11 @@ impl CopyIn {
         )?;
         let consumed = before.saturating_sub(self.input.buf.len());
         self.line_start = self.line_start.saturating_sub(consumed);
+        self.retry_bytes = if consumed == 0 && before > RETRY_AFTER_BYTES_MIN {
+            before.saturating_mul(2)
+        } else {
+            0
+        };
         self.rows += rows;
         Ok(())
     }
