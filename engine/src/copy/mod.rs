@@ -820,10 +820,8 @@ impl Windows {
             .map(|(_, l)| Some(*l))
             .chain(std::iter::once(carry.as_ref().map(|(_, l)| *l)))
             .collect();
-        let parts: Vec<Result<FileOutcome>> = pieces
-            .par_iter()
-            .zip(&next_lines)
-            .map(|((range, at_line), next_line)| {
+        let parse_piece =
+            |((range, at_line), next_line): (&(std::ops::Range<usize>, u64), &Option<u64>)| {
                 let chunk = &buf[start + range.start..start + range.end];
                 let rows = match next_line {
                     Some(next) => next.saturating_sub(*at_line) as usize + 1,
@@ -832,8 +830,18 @@ impl Windows {
                 let mut sink = RowSink::with_rows(plan, shown.to_string(), rows);
                 delimited(chunk, *at_line, layout.clone(), &mut sink, interrupt)?;
                 sink.finish()
-            })
-            .collect();
+            };
+        // One piece (as a COPY FROM STDIN message's records usually are) is parsed on this
+        // thread: handing it to the pool from outside costs more than parsing it.
+        let parts: Vec<Result<FileOutcome>> = if pieces.len() == 1 {
+            pieces.iter().zip(&next_lines).map(parse_piece).collect()
+        } else {
+            pieces
+                .par_iter()
+                .zip(&next_lines)
+                .map(parse_piece)
+                .collect()
+        };
         for p in parts {
             if !state.take(p?)? {
                 return Ok(Parsed::Stopped);
@@ -955,6 +963,9 @@ pub(crate) struct HeldRows {
     pub(crate) peak_rows: usize,
 }
 
+/// Batches [`HeldRows::coalesce`] lets gather before joining them.
+const HELD_BATCHES_MAX: usize = 256;
+
 /// Rows a load into a table with a sort key sorts and appends at a time: four segments. A
 /// larger load leaves several runs, each sorted, whose sort key ranges may overlap (what
 /// SVV_TABLE_INFO's `unsorted` counts) until VACUUM rewrites the table in one sorted run.
@@ -994,6 +1005,18 @@ impl HeldRows {
         self.rows = rest.iter().map(|b| b.num_rows()).sum();
         self.batches = rest;
         ready
+    }
+
+    /// Joins the held batches into one once there are more than [`HELD_BATCHES_MAX`] of
+    /// them (COPY FROM STDIN holds a batch per message), so that a run is appended as a few
+    /// batches rather than thousands of small ones.
+    pub(crate) fn coalesce(&mut self) -> Result<()> {
+        if self.batches.len() > HELD_BATCHES_MAX {
+            let schema = self.batches[0].schema();
+            let one = arrow_select::concat::concat_batches(&schema, &self.batches)?;
+            self.batches = vec![one];
+        }
+        Ok(())
     }
 
     /// The rows still held, at the end of the load.

@@ -166,7 +166,7 @@ impl CopyIn {
             }
             let parsed = self.parse(false, &mut |held, batches| {
                 held.take(batches, usize::MAX);
-                Ok(())
+                held.coalesce()
             });
             if let Err(e) = parsed {
                 self.error = Some(e);
