@@ -534,32 +534,32 @@ pub fn last_record_end(data: &[u8], layout: &Layout) -> Option<usize> {
         Layout::Text { escape: false, .. } | Layout::FixedWidth(_) => {
             data.iter().rposition(|b| *b == b'\n').map(|i| i + 1)
         }
-        _ => {
+        Layout::Text { escape: true, .. } => {
+            // A newline ends a record unless an odd run of backslashes comes before it, so
+            // the last one is found from the end without reading the data before it.
+            let mut end = data.len();
+            while let Some(i) = data[..end].iter().rposition(|b| *b == b'\n') {
+                let backslashes = data[..i].iter().rev().take_while(|b| **b == b'\\').count();
+                if backslashes % 2 == 0 {
+                    return Some(i + 1);
+                }
+                end = i;
+            }
+            None
+        }
+        &Layout::Csv { quote, escape, .. } => {
             let mut last = None;
             let mut in_quotes = false;
-            let mut backslashes = 0usize;
             let mut skip = false;
             for (i, &b) in data.iter().enumerate() {
                 if std::mem::take(&mut skip) {
                     continue;
                 }
-                match layout {
-                    Layout::Csv { quote, escape, .. }
-                        if in_quotes && csv_escapes(data, i, *quote, *escape) =>
-                    {
-                        skip = true;
-                        continue;
-                    }
-                    Layout::Csv { quote, .. } if b == *quote => in_quotes = !in_quotes,
-                    Layout::Text { escape: true, .. } if b == b'\\' => {
-                        backslashes += 1;
-                        continue;
-                    }
-                    _ => {}
-                }
-                let escaped = backslashes % 2 == 1;
-                backslashes = 0;
-                if b == b'\n' && !in_quotes && !escaped {
+                if in_quotes && csv_escapes(data, i, quote, escape) {
+                    skip = true;
+                } else if b == quote {
+                    in_quotes = !in_quotes;
+                } else if b == b'\n' && !in_quotes {
                     last = Some(i + 1);
                 }
             }

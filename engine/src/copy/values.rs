@@ -524,6 +524,17 @@ impl ColumnBuilder {
         Ok(())
     }
 
+    /// A builder with room for `rows` values and, for a VARCHAR or TEXT column, `bytes` bytes
+    /// of them (when their size is known ahead, so that the builder does not grow by copies).
+    pub fn with_capacity_and_bytes(ty: SqlType, rows: usize, bytes: usize) -> Self {
+        match ty {
+            SqlType::Varchar { .. } | SqlType::Text => ColumnBuilder::Utf8(
+                StringBuilder::with_capacity(rows.max(16), bytes.min(STRING_BYTES_RESERVED_MAX)),
+            ),
+            _ => ColumnBuilder::with_capacity(ty, rows),
+        }
+    }
+
     pub fn finish(&mut self) -> Result<ArrayRef> {
         Ok(match self {
             ColumnBuilder::Int16(b) => Arc::new(b.finish()),

@@ -396,3 +396,52 @@ async fn bad_text_row_fails_at_the_copy_data_that_ends_its_line() {
     let counted = raw.query("SELECT count(*) FROM ctext").await;
     assert_eq!(count(&counted).as_deref(), Some("0"));
 }
+
+// Input: text COPY FROM STDIN of 400,000 good rows in 8 KB CopyData messages (more than a
+// segment, so whole runs of rows have gone to the load's transaction), then a message that
+// ends a bad row, then no more data. The error comes back at that message, before any
+// CopyDone (22P02, the row's line), the client's CopyDone after it is ignored, nothing is
+// committed, and the connection loads the same rows afterwards.
+#[tokio::test]
+async fn bad_row_after_many_messages_fails_before_copy_done() {
+    let (server, _dir) = engine_server().await;
+    let (mut raw, _) = RawClient::connect(server.local_addr()).await;
+    raw.query("CREATE TABLE cmany (a INTEGER, b TEXT)").await;
+    let count = |messages: &[Message]| text_row(&messages[1].1)[0].clone();
+    let good: Vec<u8> = (0..400_000)
+        .flat_map(|i| format!("{i}\tv{}\n", i % 977).into_bytes())
+        .collect();
+
+    raw.send(b'Q', &cstr("COPY cmany FROM STDIN")).await;
+    assert_eq!(raw.recv().await.unwrap().0, b'G');
+    for piece in good.chunks(8 << 10) {
+        raw.send(b'd', piece).await;
+    }
+    raw.send(b'd', b"oops\tz\n").await;
+    let failed = raw.until_ready().await;
+    assert_eq!(tags(&failed), "EZ", "{failed:?}");
+    assert_eq!(error_field(&failed[0].1, b'C').as_deref(), Some("22P02"));
+    let message = error_field(&failed[0].1, b'M').unwrap_or_default();
+    assert!(
+        message.contains("\"oops\"") && message.contains("line 400001, column a"),
+        "{message}"
+    );
+    raw.send(b'c', &[]).await;
+    let counted = raw.query("SELECT count(*) FROM cmany").await;
+    assert_eq!(tags(&counted), "TDCZ", "{counted:?}");
+    assert_eq!(count(&counted).as_deref(), Some("0"));
+
+    raw.send(b'Q', &cstr("COPY cmany FROM STDIN")).await;
+    assert_eq!(raw.recv().await.unwrap().0, b'G');
+    for piece in good.chunks(8 << 10) {
+        raw.send(b'd', piece).await;
+    }
+    raw.send(b'c', &[]).await;
+    let done = raw.until_ready().await;
+    assert_eq!(tags(&done), "CZ", "{done:?}");
+    let counted = raw.query("SELECT count(*), sum(a) FROM cmany").await;
+    assert_eq!(
+        text_row(&counted[1].1),
+        vec![Some("400000".to_owned()), Some("79999800000".to_owned())]
+    );
+}
