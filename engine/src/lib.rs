@@ -1203,6 +1203,7 @@ impl Session {
             let plan = copy::LoadPlan::new(&request, &meta.def)?;
             let interrupt = self.statement_interrupt();
             let mut copy = copy::postgres::CopyIn::new(schema, plan, format.binary, interrupt);
+            copy.run_rows = copy_run_rows(&meta.def);
             // The rows go to the block's transaction (a savepoint undoes them if the load
             // fails) or to one of the load's own, as windows of the data arrive.
             match &self.txn {
@@ -1227,39 +1228,65 @@ impl Session {
     }
 
     /// Parses the gathered records (all of them at `eof`) and appends whole runs of rows
-    /// (every row at `eof`) to the load's transaction.
+    /// (every row at `eof`): to the load's own transaction through its appender thread
+    /// (started with the first run), or to the transaction block's here.
     fn copy_in_parse(&mut self, copy: &mut copy::postgres::CopyIn, eof: bool) -> Result<()> {
+        copy.parse(eof)?;
+        let run_rows = copy.run_rows;
+        let mut runs: Vec<Vec<RecordBatch>> = copy.pending.take().into_iter().collect();
+        runs.push(copy.held.take(Vec::new(), run_rows));
+        if eof {
+            runs.push(copy.held.rest());
+        }
+        runs.retain(|r| !r.is_empty());
+        if runs.is_empty() {
+            return Ok(());
+        }
         let def = copy.plan.table.clone();
         let schema = copy.schema.clone();
-        let run_rows = copy_run_rows(&def);
-        let mut own = copy.own.take();
-        let outcome = (|| {
-            let txn = match (own.as_mut(), self.txn.as_mut()) {
-                (Some(t), _) | (None, Some(t)) => t,
-                (None, None) => return Err(Error::Internal("COPY without a transaction".into())),
-            };
-            copy.parse(eof, &mut |held, batches| {
-                let ready = held.take(batches, run_rows);
-                append_fitted(txn, &def, &schema, &ready)
-            })?;
-            if eof {
-                append_fitted(txn, &def, &schema, &copy.held.rest())?;
+        if !eof && copy.appender.is_none() {
+            if let Some(txn) = copy.own.take() {
+                let (def, schema) = (def.clone(), schema.clone());
+                copy.appender = Some(copy::postgres::Appender::start(
+                    txn,
+                    Box::new(move |txn, run| append_fitted(txn, &def, &schema, run)),
+                )?);
             }
-            Ok(())
-        })();
-        copy.own = own;
-        outcome
+        }
+        if let Some(appender) = &copy.appender {
+            if runs.into_iter().all(|run| appender.hand(run)) {
+                return Ok(());
+            }
+            // The appender stopped at an error, which is the load's.
+            if let Some(a) = copy.appender.take() {
+                a.finish()?;
+            }
+            return Err(Error::Internal("COPY's appender stopped".into()));
+        }
+        let txn = match (copy.own.as_mut(), self.txn.as_mut()) {
+            (Some(t), _) | (None, Some(t)) => t,
+            (None, None) => return Err(Error::Internal("COPY without a transaction".into())),
+        };
+        for run in runs {
+            append_fitted(txn, &def, &schema, &run)?;
+        }
+        Ok(())
     }
 
     /// A COPY FROM STDIN failed: its rows are dropped (its own transaction, or the block
     /// back to the savepoint taken before it) and the error kept for its end.
     fn copy_in_fail(&mut self, copy: &mut copy::postgres::CopyIn, e: Error) {
         copy.own = None;
+        if let Some(a) = copy.appender.take() {
+            // What it appended goes with its transaction.
+            drop(a.finish());
+        }
         if let (Some(mark), Some(t)) = (copy.mark.take(), self.txn.as_mut()) {
             t.rollback_to(&mark);
         }
         copy.input.buf = Vec::new();
         drop(copy.held.rest());
+        copy.pending = None;
         copy.error = Some(e);
     }
 
@@ -1270,13 +1297,20 @@ impl Session {
         if self.failed {
             return Err(Error::InFailedTransaction);
         }
-        if copy.error.is_none() {
-            let done = self
-                .copy_in_parse(&mut copy, true)
-                .and_then(|()| match copy.own.take() {
+        if let Some(e) = copy.error.take() {
+            // A row `CopyIn::push` refused: drop what the load appended.
+            self.copy_in_fail(&mut copy, e);
+        } else {
+            let done = self.copy_in_parse(&mut copy, true).and_then(|()| {
+                let own = match copy.appender.take() {
+                    Some(a) => Some(a.finish()?),
+                    None => copy.own.take(),
+                };
+                match own {
                     Some(t) => t.commit().map(drop).map_err(storage_error),
                     None => Ok(()),
-                });
+                }
+            });
             if let Err(e) = done {
                 self.copy_in_fail(&mut copy, e);
             }
@@ -1296,9 +1330,9 @@ impl Session {
     /// CopyFail, or data the protocol layer could not decode): nothing is loaded, and inside
     /// a transaction block the transaction fails, as any error fails it.
     pub fn copy_in_abort(&mut self, mut copy: copy::postgres::CopyIn) {
-        if copy.error.is_none() {
-            self.copy_in_fail(&mut copy, Error::Cancelled);
-        }
+        // An error `CopyIn::push` kept has not dropped the load's rows yet.
+        let e = copy.error.take().unwrap_or(Error::Cancelled);
+        self.copy_in_fail(&mut copy, e);
         drop(copy);
         if self.txn.is_some() {
             self.failed = true;

@@ -134,14 +134,16 @@ pub trait BackendSession: Send + 'static {
         })
     }
 
-    /// Adds one CopyData message's bytes. True when the copy holds a full window of data:
-    /// the caller then runs [`BackendSession::copy_in_flush`] before adding more.
+    /// Adds one CopyData message's bytes (the records they complete are parsed at once, so a
+    /// bad row fails the copy at the message that brings it). True when the copy holds a full
+    /// window of data or a run of rows to append: the caller then runs
+    /// [`BackendSession::copy_in_flush`] before adding more.
     fn copy_in_push(_copy: &mut Self::CopyIn, _data: &[u8]) -> bool {
         false
     }
 
-    /// Loads the full window of data a COPY FROM STDIN holds; an error is kept in the copy
-    /// and reported by [`BackendSession::copy_in_finish`].
+    /// Parses the data a COPY FROM STDIN holds and appends its whole runs of rows; an error
+    /// is kept in the copy and reported by [`BackendSession::copy_in_finish`].
     fn copy_in_flush(&mut self, _copy: &mut Self::CopyIn) {}
 
     /// Whether the COPY has failed (data that does not decode or parse, a failed append):

@@ -185,6 +185,9 @@ fn main() -> Result<()> {
     let formats = formats
         .into_iter()
         .filter(|(.., name)| args.formats.iter().any(|f| f == name));
+    // Every run's pair, printed after the medians: on a busy machine the ratio of a pair,
+    // whose loads ran one after the other, says more than either time.
+    let mut pairs = Vec::new();
     println!();
     println!(
         "| Input | Basalt s | Basalt rows/s | DuckDB s | DuckDB rows/s | Basalt / DuckDB time \
@@ -216,6 +219,7 @@ fn main() -> Result<()> {
             }
             duck.push(r["seconds"].as_f64().unwrap_or(f64::NAN));
             duck_cpu.push(r["cpu_seconds"].as_f64().unwrap_or(f64::NAN));
+            pairs.push((label, run + 1, s, duck[run], cpu, duck_cpu[run]));
         }
         clear_progress();
         let (b, d) = (median(basalt), median(duck));
@@ -227,6 +231,20 @@ fn main() -> Result<()> {
             b / d,
             bc / dc
         );
+    }
+    if args.runs > 1 {
+        println!();
+        println!(
+            "| Input | Run | Basalt s | DuckDB s | Basalt / DuckDB time | Basalt CPU s \
+             | DuckDB CPU s |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|");
+        for (label, run, b, d, bc, dc) in pairs {
+            println!(
+                "| {label} | {run} | {b:.2} | {d:.2} | {:.2}x | {bc:.2} | {dc:.2} |",
+                b / d
+            );
+        }
     }
     peer.stop();
     if args.keep_files {

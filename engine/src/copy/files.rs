@@ -449,7 +449,8 @@ mod tests {
 
     // A directory without read permission: listing it (as COPY does before it reads a
     // byte) fails with 42501, naming the directory. A user who may read any directory (root)
-    // lists its file instead, so the check is of whichever outcome the running user gets.
+    // lists its file instead; such a user then runs this same test again in a child process
+    // as `nobody` (uid 65534), which gets the refusal, and says why when it cannot.
     #[test]
     fn unreadable_directory_is_refused() {
         use std::os::unix::fs::PermissionsExt;
@@ -464,6 +465,7 @@ mod tests {
         mode(0o755).unwrap();
         if privileged {
             assert_eq!(listed.unwrap(), vec![path_string(&locked.join("a.txt"))]);
+            unreadable_directory_as_nobody();
         } else {
             let e = listed.unwrap_err();
             assert!(matches!(e, Error::InsufficientPrivilege { .. }), "{e}");
@@ -474,6 +476,58 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    /// Runs `unreadable_directory_is_refused` in this test binary as `nobody`, for a user
+    /// who may read any directory; the child must pass. Skipped, with the reason printed,
+    /// where this binary cannot run as `nobody` (or already is the child).
+    fn unreadable_directory_as_nobody() {
+        use std::os::unix::process::CommandExt;
+        const NOBODY: u32 = 65_534;
+        const CHILD: &str = "BASALT_TEST_UNPRIVILEGED_CHILD";
+        if std::env::var_os(CHILD).is_some() {
+            eprintln!("skipped: the unprivileged child may still read any directory");
+            return;
+        }
+        let exe = match std::env::current_exe() {
+            Ok(exe) => exe,
+            Err(e) => {
+                eprintln!("skipped: no path to this test binary ({e})");
+                return;
+            }
+        };
+        let name = "copy::files::tests::unreadable_directory_is_refused";
+        let child = std::process::Command::new(&exe)
+            .args([name, "--exact", "--test-threads=1", "--nocapture"])
+            .env(CHILD, "1")
+            .env("TMPDIR", "/tmp")
+            .current_dir("/")
+            .uid(NOBODY)
+            .gid(NOBODY)
+            .output();
+        let out = match child {
+            Ok(out) => out,
+            Err(e) => {
+                eprintln!(
+                    "skipped: cannot run {} as uid {NOBODY} ({e})",
+                    exe.display()
+                );
+                return;
+            }
+        };
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "as nobody:\n{stdout}\n{stderr}");
+        // The child ran the test (a filter that matched nothing would pass too), and took
+        // the refusal's branch.
+        assert!(
+            stdout.contains("1 passed"),
+            "as nobody:\n{stdout}\n{stderr}"
+        );
+        assert!(
+            !stderr.contains("skipped"),
+            "as nobody:\n{stdout}\n{stderr}"
+        );
     }
 
     // A gzip stream cut short.

@@ -382,6 +382,29 @@ impl<'a> RowSink<'a> {
         }
     }
 
+    /// A sink that goes on filling `kept`, the builders an earlier sink left (see
+    /// [`RowSink::suspend`]).
+    fn resume(plan: &'a LoadPlan, file: String, kept: Builders) -> Self {
+        RowSink {
+            plan,
+            file,
+            builders: kept.columns,
+            values: kept.values,
+            rows: kept.rows,
+            rejects: Vec::new(),
+        }
+    }
+
+    /// The builders with the rows so far, to be resumed, and the rows rejected.
+    fn suspend(self) -> (Builders, Vec<Reject>) {
+        let kept = Builders {
+            columns: self.builders,
+            values: self.values,
+            rows: self.rows,
+        };
+        (kept, self.rejects)
+    }
+
     /// True once this file alone has more rejects than MAXERROR allows.
     fn over_limit(&self) -> bool {
         self.rejects.len() as u64 > self.plan.options.max_error
@@ -469,6 +492,75 @@ impl<'a> RowSink<'a> {
             batches: vec![batch],
             rejects: self.rejects,
         })
+    }
+}
+
+/// Column builders filled across the messages of a COPY FROM STDIN, so that the records of
+/// many small messages go into one batch rather than a batch each.
+pub(crate) struct Builders {
+    columns: Vec<ColumnBuilder>,
+    values: Vec<Datum>,
+    /// Rows in the builders.
+    rows: usize,
+}
+
+impl std::fmt::Debug for Builders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builders")
+            .field("columns", &self.columns.len())
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+impl Builders {
+    /// Empty builders of the plan's target columns with room for `rows` rows.
+    pub(crate) fn new(plan: &LoadPlan, rows: usize) -> Self {
+        Builders {
+            columns: plan
+                .targets
+                .iter()
+                .map(|t| ColumnBuilder::with_capacity(t.ty, rows))
+                .collect(),
+            values: Vec::with_capacity(plan.targets.len()),
+            rows: 0,
+        }
+    }
+
+    /// Rows in the builders.
+    pub(crate) fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The rows so far as a batch of the table's columns (`None` when there are none); the
+    /// builders start again empty, with room for `rows` rows.
+    pub(crate) fn cut(&mut self, plan: &LoadPlan, rows: usize) -> Result<Option<RecordBatch>> {
+        if self.rows == 0 {
+            return Ok(None);
+        }
+        let arrays = self
+            .columns
+            .iter_mut()
+            .map(|b| b.finish())
+            .collect::<Result<Vec<_>>>()?;
+        let filled = self.rows.max(1);
+        // The next batch's strings are about as long as this one's: room for them up front
+        // (and a sixteenth more).
+        self.columns = plan
+            .targets
+            .iter()
+            .zip(&arrays)
+            .map(|(t, a)| {
+                let bytes = a
+                    .as_any()
+                    .downcast_ref::<arrow_array::StringArray>()
+                    .map_or(0, |s| s.value_data().len());
+                let bytes = bytes.saturating_mul(rows) / filled;
+                ColumnBuilder::with_capacity_and_bytes(t.ty, rows, bytes + bytes / 16)
+            })
+            .collect();
+        let used = std::mem::take(&mut self.rows);
+        Ok(Some(plan.table_batch(arrays, used)?))
     }
 }
 
@@ -593,7 +685,7 @@ fn stream_delimited(
                 .map_err(|e| files::read_error(&e, compression, shown))?;
             eof = got < want;
         }
-        if windows.parse(eof, shown, plan, interrupt, state)? != Parsed::More {
+        if windows.parse(eof, false, shown, plan, interrupt, state)? != Parsed::More {
             return Ok(());
         }
     }
@@ -707,7 +799,7 @@ pub(crate) struct Windows {
     header: bool,
     /// The most bytes `buf` held when parsed, for the tests of its bound.
     pub(crate) peak_bytes: usize,
-    /// Windows parsed so far.
+    /// Windows parsed so far (and pieces parsed by [`Windows::parse_here`]).
     pub(crate) windows: u64,
 }
 
@@ -737,33 +829,82 @@ impl Windows {
         self.window_bytes.saturating_sub(self.buf.len())
     }
 
+    /// Where the records start in the buffer: past IGNOREHEADER's lines (counted) the first
+    /// time, then at its start; `None` while the header is not all in.
+    fn past_header(&mut self, eof: bool) -> Option<usize> {
+        if !self.header {
+            return Some(0);
+        }
+        let mut h = Splitter::new(&self.buf, self.layout.clone());
+        h.skip_lines(self.ignore_header);
+        let (at, first_line) = h.position();
+        if at >= self.buf.len() && !eof && self.ignore_header > 0 {
+            return None;
+        }
+        self.header = false;
+        self.line = first_line;
+        Some(at)
+    }
+
+    /// Parses the complete records in the buffer (all of it at `eof`) on this thread into
+    /// `sink`, whose builders go on from earlier calls, and keeps the unfinished record: what
+    /// COPY FROM STDIN does with the records each message completes. False when no record
+    /// ended (the buffer waits for more).
+    pub(crate) fn parse_here(
+        &mut self,
+        eof: bool,
+        interrupt: &Interrupt,
+        sink: &mut RowSink<'_>,
+    ) -> Result<bool> {
+        self.peak_bytes = self.peak_bytes.max(self.buf.len());
+        let Some(start) = self.past_header(eof) else {
+            return Ok(false);
+        };
+        let end = if eof {
+            Some(self.buf.len())
+        } else {
+            text::last_record_end(&self.buf[start..], &self.layout).map(|e| start + e)
+        };
+        let Some(end) = end else {
+            self.buf.drain(..start);
+            return Ok(false);
+        };
+        self.windows += 1;
+        self.line = delimited(
+            &self.buf[start..end],
+            self.line,
+            self.layout.clone(),
+            sink,
+            interrupt,
+        )?;
+        self.buf.drain(..end);
+        Ok(true)
+    }
+
     /// Parses the complete records in the buffer (every record at `eof`), in parallel by
     /// chunks, and hands their rows to `state`; keeps the unfinished record for the next
     /// window. Without `eof`, a buffer holding no complete chunk waits for more input, and
-    /// the window grows so that more arrives.
+    /// the window grows so that more arrives; with `partial` (a window not yet full, as
+    /// COPY FROM STDIN parses what each message completes) every complete record is parsed,
+    /// the last chunk's too, and a buffer without one waits without growing the window.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn parse(
         &mut self,
         eof: bool,
+        partial: bool,
         shown: &str,
         plan: &LoadPlan,
         interrupt: &Interrupt,
         state: &mut LoadState<'_, '_>,
     ) -> Result<Parsed> {
         self.peak_bytes = self.peak_bytes.max(self.buf.len());
-        let mut start = 0;
-        if self.header {
-            // IGNOREHEADER's lines, counted; a header longer than the window waits for more.
-            let mut h = Splitter::new(&self.buf, self.layout.clone());
-            h.skip_lines(self.ignore_header);
-            let (at, first_line) = h.position();
-            if at >= self.buf.len() && !eof && self.ignore_header > 0 {
+        let Some(start) = self.past_header(eof) else {
+            // A header longer than the window waits for more.
+            if !partial {
                 self.window_bytes *= 2;
-                return Ok(Parsed::More);
             }
-            self.header = false;
-            start = at;
-            self.line = first_line;
-        }
+            return Ok(Parsed::More);
+        };
         let mut pieces = text::chunks(
             &self.buf[start..],
             &self.layout,
@@ -774,6 +915,24 @@ impl Windows {
             None
         } else {
             match pieces.pop() {
+                Some((range, at_line)) if partial => {
+                    let body = &self.buf[start + range.start..start + range.end];
+                    match text::last_record_end(body, &self.layout) {
+                        Some(end) => {
+                            let lines = body[..end].iter().filter(|b| **b == b'\n').count();
+                            pieces.push((range.start..range.start + end, at_line));
+                            Some((range.start + end..range.end, at_line + lines as u64))
+                        }
+                        None if !pieces.is_empty() => Some((range, at_line)),
+                        None => {
+                            // No record ends in what arrived: wait for more.
+                            if start > 0 {
+                                self.buf.drain(..start);
+                            }
+                            return Ok(Parsed::More);
+                        }
+                    }
+                }
                 Some(last) if !pieces.is_empty() => Some(last),
                 _ => {
                     // No record ends in the window: read more before parsing.
@@ -796,10 +955,8 @@ impl Windows {
             .map(|(_, l)| Some(*l))
             .chain(std::iter::once(carry.as_ref().map(|(_, l)| *l)))
             .collect();
-        let parts: Vec<Result<FileOutcome>> = pieces
-            .par_iter()
-            .zip(&next_lines)
-            .map(|((range, at_line), next_line)| {
+        let parse_piece =
+            |((range, at_line), next_line): (&(std::ops::Range<usize>, u64), &Option<u64>)| {
                 let chunk = &buf[start + range.start..start + range.end];
                 let rows = match next_line {
                     Some(next) => next.saturating_sub(*at_line) as usize + 1,
@@ -808,8 +965,18 @@ impl Windows {
                 let mut sink = RowSink::with_rows(plan, shown.to_string(), rows);
                 delimited(chunk, *at_line, layout.clone(), &mut sink, interrupt)?;
                 sink.finish()
-            })
-            .collect();
+            };
+        // One piece (as a COPY FROM STDIN message's records usually are) is parsed on this
+        // thread: handing it to the pool from outside costs more than parsing it.
+        let parts: Vec<Result<FileOutcome>> = if pieces.len() == 1 {
+            pieces.iter().zip(&next_lines).map(parse_piece).collect()
+        } else {
+            pieces
+                .par_iter()
+                .zip(&next_lines)
+                .map(parse_piece)
+                .collect()
+        };
         for p in parts {
             if !state.take(p?)? {
                 return Ok(Parsed::Stopped);
@@ -900,6 +1067,7 @@ fn load_delimited(
 pub(crate) fn parse_stdin(
     input: &mut Windows,
     eof: bool,
+    partial: bool,
     plan: &LoadPlan,
     interrupt: &Interrupt,
     sink: &mut BatchSink<'_>,
@@ -912,7 +1080,7 @@ pub(crate) fn parse_stdin(
         over: None,
         peak_input_bytes: 0,
     };
-    input.parse(eof, "STDIN", plan, interrupt, &mut state)?;
+    input.parse(eof, partial, "STDIN", plan, interrupt, &mut state)?;
     if let Some(first) = state.rejects.into_iter().next() {
         return Err(first.error);
     }
@@ -984,6 +1152,7 @@ fn layout(o: &CopyOptions) -> Layout {
         InputFormat::Csv => Layout::Csv {
             delimiter: o.delimiter.unwrap_or(b','),
             quote: o.quote,
+            escape: o.csv_escape.unwrap_or(o.quote),
         },
         InputFormat::FixedWidth(w) => Layout::FixedWidth(w.clone()),
         _ => Layout::Text {
@@ -994,14 +1163,19 @@ fn layout(o: &CopyOptions) -> Layout {
     }
 }
 
-/// Parses one chunk of delimited or fixed-width input that starts on line `line`.
+/// Parses one chunk of delimited or fixed-width input that starts on line `line`; the line
+/// after it (the one the next chunk starts on, when the chunk ends with a newline).
+///
+/// A row is reported on the line its record ends on: a CSV record with a quoted newline, or
+/// a text record with an escaped one, on its last line, as PostgreSQL counts (and as
+/// Redshift's STL_LOAD_ERRORS numbers a JSON object).
 fn delimited(
     data: &[u8],
     line: u64,
     layout: Layout,
     sink: &mut RowSink<'_>,
     interrupt: &Interrupt,
-) -> Result<()> {
+) -> Result<u64> {
     let o = &sink.plan.options;
     let null_as: Vec<u8> = o
         .null_as
@@ -1018,17 +1192,25 @@ fn delimited(
     let mut n = 0usize;
     while let Some(rec) = splitter.next_into(&mut split) {
         if sink.over_limit() {
-            return Ok(());
+            return Ok(splitter.position().1);
         }
         if n.is_multiple_of(INTERRUPT_CHECK_ROWS) {
             interrupt.check()?;
         }
         n += 1;
-        let (rec_line, rec_raw) = match rec {
-            Ok(r) => r,
+        // The record's last line: the splitter has counted its newlines, and the one that
+        // ends it.
+        let (end, after) = splitter.position();
+        let last_line = if end > 0 && data[end - 1] == b'\n' {
+            after.saturating_sub(1)
+        } else {
+            after
+        };
+        let rec_raw = match rec {
+            Ok((_, raw)) => raw,
             Err(e) => {
                 let cause = Error::BadCopyFileFormat { message: e.message };
-                sink.reject(e.line, "", e.raw, &[], cause);
+                sink.reject(last_line, "", e.raw, &[], cause);
                 continue;
             }
         };
@@ -1045,7 +1227,7 @@ fn delimited(
                     ),
                 }
             };
-            sink.reject(rec_line, "", rec_raw, &[], cause);
+            sink.reject(last_line, "", rec_raw, &[], cause);
             continue;
         }
         fields.clear();
@@ -1053,9 +1235,9 @@ fn delimited(
             let is_null = !f.quoted && f.raw == null_as.as_slice();
             fields.push((if is_null { None } else { Some(f.value) }, f.raw));
         }
-        sink.row(rec_line, rec_raw, &fields);
+        sink.row(last_line, rec_raw, &fields);
     }
-    Ok(())
+    Ok(splitter.position().1)
 }
 
 /// Redshift's STL_LOAD_ERRORS error code for a rejected row, whose column has type
@@ -1118,7 +1300,8 @@ mod tests {
     use basalt_storage::ColumnDef;
 
     /// A load of (a INTEGER, b TEXT) with `options`.
-    fn plan(options: CopyOptions) -> LoadPlan {
+    /// The plan of a COPY into `t (a INTEGER, b TEXT)`.
+    pub(crate) fn plan(options: CopyOptions) -> LoadPlan {
         let column = |name: &str, ty| ColumnDef {
             name: name.into(),
             ty,
@@ -1186,13 +1369,13 @@ mod tests {
             windows.buf.extend_from_slice(piece);
             if windows.wanted() == 0 {
                 let step = windows
-                    .parse(false, "f", &plan, &Interrupt::none(), &mut state)
+                    .parse(false, false, "f", &plan, &Interrupt::none(), &mut state)
                     .unwrap();
                 assert_eq!(step, Parsed::More);
             }
         }
         let step = windows
-            .parse(true, "f", &plan, &Interrupt::none(), &mut state)
+            .parse(true, false, "f", &plan, &Interrupt::none(), &mut state)
             .unwrap();
         assert_eq!(step, Parsed::Done);
         assert!(windows.windows > 50, "{}", windows.windows);

@@ -63,6 +63,9 @@ pub struct CopyOptions {
     pub format: InputFormat,
     pub delimiter: Option<u8>,
     pub quote: u8,
+    /// CSV's escape character inside quotes (PostgreSQL's ESCAPE): `None` is the quote
+    /// itself, a doubled quote.
+    pub csv_escape: Option<u8>,
     pub ignore_header: u64,
     pub null_as: Option<String>,
     pub empty_as_null: bool,
@@ -96,6 +99,7 @@ impl Default for CopyOptions {
             format: InputFormat::Text,
             delimiter: None,
             quote: b'"',
+            csv_escape: None,
             ignore_header: 0,
             null_as: None,
             empty_as_null: false,

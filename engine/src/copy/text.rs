@@ -47,9 +47,12 @@ pub enum Layout {
         escape: bool,
         remove_quotes: bool,
     },
+    /// CSV: `escape` before a quote or itself inside quotes stands for that character
+    /// (the quote itself by default: a doubled quote).
     Csv {
         delimiter: u8,
         quote: u8,
+        escape: u8,
     },
     FixedWidth(Vec<usize>),
 }
@@ -183,7 +186,11 @@ impl<'a> Splitter<'a> {
                 escape,
                 remove_quotes,
             } => self.text(delimiter, escape, remove_quotes, fields),
-            &Layout::Csv { delimiter, quote } => self.csv(delimiter, quote, fields),
+            &Layout::Csv {
+                delimiter,
+                quote,
+                escape,
+            } => self.csv(delimiter, quote, escape, fields),
             Layout::FixedWidth(widths) => Ok(self.fixed(widths, fields)),
         };
         self.layout = layout;
@@ -295,6 +302,7 @@ impl<'a> Splitter<'a> {
         &mut self,
         delim: u8,
         quote: u8,
+        escape: u8,
         fields: &mut Vec<Field<'a>>,
     ) -> Result<(u64, &'a [u8]), SplitError<'a>> {
         let data = self.data;
@@ -319,6 +327,15 @@ impl<'a> Splitter<'a> {
                         });
                     }
                     let b = data[i];
+                    if b == escape
+                        && escape != quote
+                        && i + 1 < data.len()
+                        && (data[i + 1] == quote || data[i + 1] == escape)
+                    {
+                        buf.push(data[i + 1]);
+                        i += 2;
+                        continue;
+                    }
                     if b == quote {
                         if i + 1 < data.len() && data[i + 1] == quote {
                             buf.push(quote);
@@ -458,8 +475,18 @@ pub fn chunks(
     let mut in_quotes = false;
     let mut backslashes = 0usize;
     let mut lines_in_chunk = 0u64;
+    let mut skip = false;
     for (i, &b) in data.iter().enumerate() {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
         match layout {
+            Layout::Csv { quote, escape, .. }
+                if in_quotes && csv_escapes(data, i, *quote, *escape) =>
+            {
+                skip = true;
+                continue;
+            }
             Layout::Csv { quote, .. } if b == *quote => in_quotes = !in_quotes,
             Layout::Text { escape: true, .. } if b == b'\\' => {
                 backslashes += 1;
@@ -485,6 +512,60 @@ pub fn chunks(
         out.push((start..data.len(), line));
     }
     out
+}
+
+/// Whether the byte at `i`, inside CSV quotes, is an escape character (other than the quote)
+/// before a quote or another escape: the two stand for the second.
+fn csv_escapes(data: &[u8], i: usize, quote: u8, escape: u8) -> bool {
+    escape != quote
+        && data[i] == escape
+        && data.get(i + 1).is_some_and(|n| *n == quote || *n == escape)
+}
+
+/// The end of the last complete record in `data` (just after its newline), or `None` when no
+/// record ends in it, by the rules of [`chunks`]. REMOVEQUOTES input, which is never cut,
+/// has none before its end.
+pub fn last_record_end(data: &[u8], layout: &Layout) -> Option<usize> {
+    match layout {
+        Layout::Text {
+            remove_quotes: true,
+            ..
+        } => None,
+        Layout::Text { escape: false, .. } | Layout::FixedWidth(_) => {
+            data.iter().rposition(|b| *b == b'\n').map(|i| i + 1)
+        }
+        Layout::Text { escape: true, .. } => {
+            // A newline ends a record unless an odd run of backslashes comes before it, so
+            // the last one is found from the end without reading the data before it.
+            let mut end = data.len();
+            while let Some(i) = data[..end].iter().rposition(|b| *b == b'\n') {
+                let backslashes = data[..i].iter().rev().take_while(|b| **b == b'\\').count();
+                if backslashes % 2 == 0 {
+                    return Some(i + 1);
+                }
+                end = i;
+            }
+            None
+        }
+        &Layout::Csv { quote, escape, .. } => {
+            let mut last = None;
+            let mut in_quotes = false;
+            let mut skip = false;
+            for (i, &b) in data.iter().enumerate() {
+                if std::mem::take(&mut skip) {
+                    continue;
+                }
+                if in_quotes && csv_escapes(data, i, quote, escape) {
+                    skip = true;
+                } else if b == quote {
+                    in_quotes = !in_quotes;
+                } else if b == b'\n' && !in_quotes {
+                    last = Some(i + 1);
+                }
+            }
+            last
+        }
+    }
 }
 
 /// [`chunks`] of input in which every newline ends a record (text without ESCAPE, and
@@ -605,6 +686,7 @@ mod tests {
         let layout = Layout::Csv {
             delimiter: b',',
             quote: b'"',
+            escape: b'"',
         };
         let got = split("1,\"a,\"\"b\"\"\r\nc\",x\r\n2,,\r\n", layout.clone());
         assert_eq!(
@@ -634,6 +716,7 @@ mod tests {
                 Layout::Csv {
                     delimiter: b',',
                     quote: b'"',
+                    escape: b'"',
                 },
                 "1,\"a\nb\"\n2,x\n\n3,\"\"\"\"\n",
             ),
@@ -658,6 +741,67 @@ mod tests {
                 }
                 assert_eq!(got, whole, "target {target} on {data:?}");
             }
+        }
+    }
+
+    // The last complete record ends after the last newline that is not quoted or escaped;
+    // every prefix of the input agrees with where `chunks` cuts records.
+    #[test]
+    fn last_record_ends_where_records_end() {
+        let csv = Layout::Csv {
+            delimiter: b',',
+            quote: b'"',
+            escape: b'"',
+        };
+        assert_eq!(last_record_end(b"1,\"a\nb", &csv), None);
+        assert_eq!(last_record_end(b"0,x\n1,\"a\nb", &csv), Some(4));
+        assert_eq!(last_record_end(b"1,\"a\nb\"\n2", &csv), Some(8));
+        assert_eq!(last_record_end(b"1|a\\\nb", &text(true, false)), None);
+        assert_eq!(last_record_end(b"1|a\\\\\nb", &text(true, false)), Some(6));
+        assert_eq!(last_record_end(b"1|a\n2|b", &text(false, false)), Some(4));
+        assert_eq!(last_record_end(b"\"a\n\"\n", &text(false, true)), None);
+        // Every cut `chunks` makes in a prefix is at or before the prefix's last record
+        // end, which is just after a newline.
+        let data = "1,\"a\nb\"\n2,x\n\n3,\"\"\"\"\n4";
+        for n in 0..=data.len() {
+            let part = &data.as_bytes()[..n];
+            let pieces = chunks(part, &csv, 1, 1);
+            let last = last_record_end(part, &csv);
+            let bound = last.unwrap_or(0);
+            assert!(
+                pieces[..pieces.len() - 1]
+                    .iter()
+                    .all(|(r, _)| r.end <= bound),
+                "{part:?}"
+            );
+            assert!(last.is_none_or(|e| part[e - 1] == b'\n'), "{part:?}");
+        }
+    }
+
+    // CSV with an escape character other than the quote: an escaped quote or escape is
+    // that character and does not end the quotes (nor does an escaped quote before a
+    // newline end the record); an escape before anything else is itself.
+    #[test]
+    fn csv_escape_character() {
+        let layout = Layout::Csv {
+            delimiter: b',',
+            quote: b'"',
+            escape: b'\\',
+        };
+        let data = "1,\"a\\\"b\\\\c\\d\"\n2,\"x\\\"\ny\"\n";
+        let got = split(data, layout.clone());
+        assert_eq!(got[0], (1, vec!["1".into(), "a\"b\\c\\d".into()]));
+        assert_eq!(got[1], (2, vec!["2".into(), "x\"\ny".into()]));
+        assert_eq!(last_record_end(&data.as_bytes()[..20], &layout), Some(14));
+        for target in 1..data.len() + 1 {
+            let ends: Vec<usize> = chunks(data.as_bytes(), &layout, target, 1)
+                .iter()
+                .map(|(r, _)| r.end)
+                .collect();
+            assert!(
+                ends.iter().all(|e| [14, data.len()].contains(e)),
+                "{ends:?}"
+            );
         }
     }
 

@@ -453,7 +453,9 @@ impl ColumnBuilder {
     /// A builder with room for `rows` values (and, for strings, their offsets; the bytes
     /// grow as they come).
     pub fn with_capacity(ty: SqlType, rows: usize) -> Self {
-        let rows = rows.max(1024);
+        // A few rows at least; a small piece (a COPY FROM STDIN message's records) reserves
+        // no more than it needs, since its arrays are held until a run is appended.
+        let rows = rows.max(16);
         match ty {
             SqlType::SmallInt => ColumnBuilder::Int16(Int16Builder::with_capacity(rows)),
             SqlType::Integer => ColumnBuilder::Int32(Int32Builder::with_capacity(rows)),
@@ -520,6 +522,17 @@ impl ColumnBuilder {
             _ => return Err(mismatch()),
         }
         Ok(())
+    }
+
+    /// A builder with room for `rows` values and, for a VARCHAR or TEXT column, `bytes` bytes
+    /// of them (when their size is known ahead, so that the builder does not grow by copies).
+    pub fn with_capacity_and_bytes(ty: SqlType, rows: usize, bytes: usize) -> Self {
+        match ty {
+            SqlType::Varchar { .. } | SqlType::Text => ColumnBuilder::Utf8(
+                StringBuilder::with_capacity(rows.max(16), bytes.min(STRING_BYTES_RESERVED_MAX)),
+            ),
+            _ => ColumnBuilder::with_capacity(ty, rows),
+        }
     }
 
     pub fn finish(&mut self) -> Result<ArrayRef> {

@@ -208,6 +208,7 @@ pub fn infer(table: &ExternalTable, fs: &dyn FileStore) -> Result<Inferred> {
                 crate::copy::options::InputFormat::Csv => Layout::Csv {
                     delimiter: options.delimiter.unwrap_or(b','),
                     quote: options.quote,
+                    escape: options.csv_escape.unwrap_or(options.quote),
                 },
                 _ => Layout::Text {
                     delimiter: options.delimiter.unwrap_or(1),
@@ -491,6 +492,7 @@ mod tests {
             Layout::Csv {
                 delimiter: b',',
                 quote: b'"',
+                escape: b'"',
             },
             0,
             "\\N",

@@ -1,5 +1,6 @@
-//! COPY FROM STDIN as its data arrives: parsed and appended a window at a time, visible only
-//! at its commit, and undone whole by a late error or the client's CopyFail.
+//! COPY FROM STDIN as its data arrives: parsed as its lines end (a bad row fails the push
+//! that ends its line), appended a run at a time, visible only at its commit, and undone
+//! whole by a late error or the client's CopyFail.
 
 use basalt_engine::{Engine, Session, StatementResult};
 
@@ -219,4 +220,98 @@ fn file_copy_that_fails_late_leaves_no_segment_files() {
     s.run("ROLLBACK").unwrap();
     assert_eq!(bigint(&mut s, "SELECT count(*) FROM t"), 0);
     assert_eq!(data_files(dir.path()), files_before);
+}
+
+#[test]
+fn stdin_bad_row_fails_at_the_push_that_ends_its_line() {
+    // Input: two good rows, then a bad one whose line arrives in two pieces, far less than a
+    // window: the COPY has not failed while the bad line is unfinished, fails at the push
+    // that ends it (PostgreSQL reports a bad row while the data still streams), pushes after
+    // it are ignored, and nothing is loaded. Inside a transaction block the block fails.
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let mut s = engine.session("basalt");
+    s.run("CREATE TABLE t (a int, b text)").unwrap();
+    let start = |s: &mut Session| {
+        let stmt = s.parse("COPY t FROM STDIN").unwrap().remove(0);
+        s.copy_in_start(&stmt).unwrap().unwrap()
+    };
+    let mut copy = start(&mut s);
+    assert!(!copy.push(b"1\tx\n2\ty\noo"));
+    assert!(!copy.failed());
+    assert!(!copy.push(b"ps\tz"));
+    assert!(!copy.failed());
+    assert!(!copy.push(b"\n3\tw\n"));
+    assert!(copy.failed());
+    assert!(!copy.push(b"4\tv\n"));
+    let e = s.copy_in_finish(copy).unwrap_err().to_string();
+    assert!(
+        e.contains("invalid input syntax for type integer: \"oops\""),
+        "{e}"
+    );
+    assert!(e.contains("line 3"), "{e}");
+    assert_eq!(bigint(&mut s, "SELECT count(*) FROM t"), 0);
+
+    s.run("BEGIN; INSERT INTO t VALUES (1, 'before')").unwrap();
+    let mut copy = start(&mut s);
+    copy.push(b"5\tx\nbad\n");
+    assert!(copy.failed());
+    assert!(s.copy_in_finish(copy).is_err());
+    let e = s.run("SELECT 1").unwrap_err().to_string();
+    assert!(e.contains("current transaction is aborted"), "{e}");
+    s.run("ROLLBACK").unwrap();
+    assert_eq!(bigint(&mut s, "SELECT count(*) FROM t"), 0);
+}
+
+#[test]
+fn stdin_in_large_messages_parses_by_windows() {
+    // Input: 600,000 rows pushed in pieces of 3 MB (more than the 1 MB a push parses on the
+    // caller's thread), then the same rows in 8 KB pieces after a first 3 MB one, so the
+    // rows parsed by windows and those parsed message by message meet in one load: every row
+    // loads once, and a bad row inside a large piece fails the COPY at the flush that parses
+    // it, naming its line, with nothing loaded.
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let mut s = engine.session("basalt");
+    s.run("CREATE TABLE t (a int, b varchar(8))").unwrap();
+    let data = lines(0..600_000);
+    let start = |s: &mut Session| {
+        let stmt = s.parse("COPY t FROM STDIN").unwrap().remove(0);
+        s.copy_in_start(&stmt).unwrap().unwrap()
+    };
+    let mut copy = start(&mut s);
+    for piece in data.chunks(3 << 20) {
+        // A full-size piece asks for a flush; the last, short one is parsed in the push.
+        assert_eq!(copy.push(piece), piece.len() == 3 << 20);
+        s.copy_in_flush(&mut copy);
+        assert!(!copy.failed());
+    }
+    assert_eq!(tag(s.copy_in_finish(copy).unwrap()), "COPY 600000");
+    let mut copy = start(&mut s);
+    let (head, tail) = data.split_at(3 << 20);
+    assert!(copy.push(head));
+    s.copy_in_flush(&mut copy);
+    for piece in tail.chunks(PUSH_BYTES) {
+        if copy.push(piece) {
+            s.copy_in_flush(&mut copy);
+        }
+    }
+    assert_eq!(tag(s.copy_in_finish(copy).unwrap()), "COPY 600000");
+    assert_eq!(bigint(&mut s, "SELECT count(*) FROM t"), 1_200_000);
+    assert_eq!(bigint(&mut s, "SELECT count(DISTINCT a) FROM t"), 600_000);
+    assert_eq!(
+        bigint(&mut s, "SELECT sum(a) FROM t"),
+        2 * (0..600_000i64).sum::<i64>()
+    );
+
+    let mut bad = lines(0..300_000);
+    bad.extend_from_slice(b"oops\tv\n");
+    bad.extend_from_slice(&lines(300_000..400_000));
+    let mut copy = start(&mut s);
+    assert!(copy.push(&bad));
+    s.copy_in_flush(&mut copy);
+    assert!(copy.failed());
+    let e = s.copy_in_finish(copy).unwrap_err().to_string();
+    assert!(e.contains("line 300001"), "{e}");
+    assert_eq!(bigint(&mut s, "SELECT count(*) FROM t"), 1_200_000);
 }

@@ -1,8 +1,9 @@
 //! COPY through the extended query protocol, as tokio-postgres sends it (Parse, Bind,
 //! Describe, Execute, Sync): Describe answers NoData, Execute answers CopyInResponse or
 //! CopyOutResponse, and the copy sub-protocol follows; errors part-way leave the connection
-//! usable and the transaction status as PostgreSQL leaves it. A malformed binary row is
-//! answered at the CopyData that brings it, in the simple protocol too.
+//! usable and the transaction status as PostgreSQL leaves it. A malformed binary row, and a
+//! text or CSV row that does not load, is answered at the CopyData that brings it, in the
+//! simple protocol too.
 
 use std::pin::pin;
 
@@ -337,4 +338,110 @@ async fn malformed_binary_row_fails_at_its_copy_data() {
     assert_eq!(tags(&raw.until_ready().await), "Z");
     let counted = raw.query("SELECT count(*) FROM cbad").await;
     assert_eq!(count(&counted).as_deref(), Some("0"));
+}
+
+// Input: text COPY FROM STDIN of a few rows, far less than a parse window, whose third line
+// is bad and arrives split over two CopyData messages; then a CSV COPY whose quoted field
+// holds a newline and spans two messages before a bad row. As in PostgreSQL the error comes
+// back at the CopyData that ends the bad line, before the client ends the data (nothing
+// waits for CopyDone): 22P02 naming line and column, ReadyForQuery ('E' inside a block);
+// the client's later CopyData and CopyDone are ignored and no row is loaded.
+#[tokio::test]
+async fn bad_text_row_fails_at_the_copy_data_that_ends_its_line() {
+    let (server, _dir) = engine_server().await;
+    let (mut raw, _) = RawClient::connect(server.local_addr()).await;
+    raw.query("CREATE TABLE ctext (a INTEGER, b TEXT)").await;
+    let count = |messages: &[Message]| text_row(&messages[1].1)[0].clone();
+
+    raw.send(b'Q', &cstr("COPY ctext FROM STDIN")).await;
+    assert_eq!(raw.recv().await.unwrap().0, b'G');
+    raw.send(b'd', b"1\tx\n2\ty\noo").await;
+    raw.send(b'd', b"ps\tz").await;
+    raw.send(b'd', b"\n3\tw\n").await;
+    let failed = raw.until_ready().await;
+    assert_eq!(tags(&failed), "EZ", "{failed:?}");
+    assert_eq!(error_field(&failed[0].1, b'C').as_deref(), Some("22P02"));
+    let message = error_field(&failed[0].1, b'M').unwrap_or_default();
+    assert!(
+        message.starts_with("invalid input syntax for type integer: \"oops\"")
+            && message.contains("line 3, column a"),
+        "{message}"
+    );
+    assert_eq!(failed[1].1, b"I");
+    raw.send(b'd', b"4\tv\n").await;
+    raw.send(b'c', &[]).await;
+    let counted = raw.query("SELECT count(*) FROM ctext").await;
+    assert_eq!(tags(&counted), "TDCZ", "{counted:?}");
+    assert_eq!(count(&counted).as_deref(), Some("0"));
+
+    raw.query("BEGIN").await;
+    raw.query("INSERT INTO ctext VALUES (7, 'kept until the error')")
+        .await;
+    raw.send(b'Q', &cstr("COPY ctext FROM STDIN (FORMAT csv)"))
+        .await;
+    assert_eq!(raw.recv().await.unwrap().0, b'G');
+    raw.send(b'd', b"1,\"two\nlines").await;
+    raw.send(b'd', b"\"\n2,x\nbad,").await;
+    raw.send(b'd', b"y\n").await;
+    let failed = raw.until_ready().await;
+    assert_eq!(tags(&failed), "EZ", "{failed:?}");
+    assert_eq!(error_field(&failed[0].1, b'C').as_deref(), Some("22P02"));
+    let message = error_field(&failed[0].1, b'M').unwrap_or_default();
+    assert!(message.contains(", column a)"), "{message}");
+    assert_eq!(failed[1].1, b"E");
+    raw.send(b'c', &[]).await;
+    let refused = raw.query("SELECT 1").await;
+    assert_eq!(error_field(&refused[0].1, b'C').as_deref(), Some("25P02"));
+    raw.query("ROLLBACK").await;
+    let counted = raw.query("SELECT count(*) FROM ctext").await;
+    assert_eq!(count(&counted).as_deref(), Some("0"));
+}
+
+// Input: text COPY FROM STDIN of 400,000 good rows in 8 KB CopyData messages (more than a
+// segment, so whole runs of rows have gone to the load's transaction), then a message that
+// ends a bad row, then no more data. The error comes back at that message, before any
+// CopyDone (22P02, the row's line), the client's CopyDone after it is ignored, nothing is
+// committed, and the connection loads the same rows afterwards.
+#[tokio::test]
+async fn bad_row_after_many_messages_fails_before_copy_done() {
+    let (server, _dir) = engine_server().await;
+    let (mut raw, _) = RawClient::connect(server.local_addr()).await;
+    raw.query("CREATE TABLE cmany (a INTEGER, b TEXT)").await;
+    let count = |messages: &[Message]| text_row(&messages[1].1)[0].clone();
+    let good: Vec<u8> = (0..400_000)
+        .flat_map(|i| format!("{i}\tv{}\n", i % 977).into_bytes())
+        .collect();
+
+    raw.send(b'Q', &cstr("COPY cmany FROM STDIN")).await;
+    assert_eq!(raw.recv().await.unwrap().0, b'G');
+    for piece in good.chunks(8 << 10) {
+        raw.send(b'd', piece).await;
+    }
+    raw.send(b'd', b"oops\tz\n").await;
+    let failed = raw.until_ready().await;
+    assert_eq!(tags(&failed), "EZ", "{failed:?}");
+    assert_eq!(error_field(&failed[0].1, b'C').as_deref(), Some("22P02"));
+    let message = error_field(&failed[0].1, b'M').unwrap_or_default();
+    assert!(
+        message.contains("\"oops\"") && message.contains("line 400001, column a"),
+        "{message}"
+    );
+    raw.send(b'c', &[]).await;
+    let counted = raw.query("SELECT count(*) FROM cmany").await;
+    assert_eq!(tags(&counted), "TDCZ", "{counted:?}");
+    assert_eq!(count(&counted).as_deref(), Some("0"));
+
+    raw.send(b'Q', &cstr("COPY cmany FROM STDIN")).await;
+    assert_eq!(raw.recv().await.unwrap().0, b'G');
+    for piece in good.chunks(8 << 10) {
+        raw.send(b'd', piece).await;
+    }
+    raw.send(b'c', &[]).await;
+    let done = raw.until_ready().await;
+    assert_eq!(tags(&done), "CZ", "{done:?}");
+    let counted = raw.query("SELECT count(*), sum(a) FROM cmany").await;
+    assert_eq!(
+        text_row(&counted[1].1),
+        vec![Some("400000".to_owned()), Some("79999800000".to_owned())]
+    );
 }
