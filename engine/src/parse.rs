@@ -295,11 +295,16 @@ mod tests {
     // it); an EXCLUDE elsewhere, or of something else, is still a syntax error.
     #[test]
     fn frame_exclusion_parses() {
-        parse("SELECT sum(a) OVER (ORDER BY a ROWS UNBOUNDED PRECEDING EXCLUDE TIES) FROM t")
-            .unwrap();
-        parse("SELECT sum(a) OVER (ROWS BETWEEN 1 PRECEDING AND CURRENT ROW exclude no others) FROM t")
-            .unwrap();
-        let e = parse("SELECT sum(a) OVER (ROWS CURRENT ROW EXCLUDE foo) FROM t").unwrap_err();
+        parse_with_attributes(
+            "SELECT sum(a) OVER (ORDER BY a ROWS UNBOUNDED PRECEDING EXCLUDE TIES) FROM t",
+        )
+        .unwrap();
+        parse_with_attributes(
+            "SELECT sum(a) OVER (ROWS BETWEEN 1 PRECEDING AND CURRENT ROW exclude no others) FROM t",
+        )
+        .unwrap();
+        let e = parse_with_attributes("SELECT sum(a) OVER (ROWS CURRENT ROW EXCLUDE foo) FROM t")
+            .unwrap_err();
         assert!(matches!(e, Error::Syntax { .. }), "{e:?}");
         let e = parse("SELECT (1 exclude)").unwrap_err();
         assert!(matches!(e, Error::Syntax { .. }), "{e:?}");

@@ -79,6 +79,11 @@ fn marks(sql: &str) -> Vec<(Location, Location)> {
         .collect()
 }
 
+/// True if `sql` holds a frame's EXCLUDE clause.
+pub fn any(sql: &str) -> bool {
+    !marks(sql).is_empty()
+}
+
 /// `sql` with each frame's EXCLUDE clause replaced by spaces (the text unchanged when none).
 pub fn blank(sql: &str) -> Cow<'_, str> {
     let marks = marks(sql);
@@ -137,8 +142,8 @@ pub fn exclusion_after(sql: &str, after: Location) -> FrameExclude {
     }
     // Inside the window, at its own level.
     let mut depth = 0i32;
-    for j in k + 1..tokens.len() {
-        match &tokens[j].token {
+    for (j, t) in tokens.iter().enumerate().skip(k + 1) {
+        match &t.token {
             Token::LParen => depth += 1,
             Token::RParen => {
                 depth -= 1;

@@ -299,9 +299,13 @@ impl Binder<'_> {
                 ),
             });
         }
+        // A view's query is bound from its stored text, not the statement's, and holds no
+        // EXCLUDE clause (CREATE VIEW refuses one).
         let exclude = match spec.window_frame {
-            Some(_) => crate::parse::frame_exclude::exclusion_after(self.sql, written_after),
-            None => FrameExclude::NoOthers,
+            Some(_) if self.view_owners.is_empty() => {
+                crate::parse::frame_exclude::exclusion_after(self.sql, written_after)
+            }
+            _ => FrameExclude::NoOthers,
         };
         let saved = self.in_window;
         let r = self.bind_window_call(

@@ -53,7 +53,8 @@ impl FrameRows {
     /// The frame of the row at `row`, whose peer group is `peers`, between bounds `span`.
     pub fn new(span: Range<usize>, exclude: FrameExclude, row: usize, peers: Range<usize>) -> Self {
         let (hole, keep) = match exclude {
-            FrameExclude::NoOthers => (row..row, None),
+            // The same empty hole for every row, so rows with the same bounds share a state.
+            FrameExclude::NoOthers => (0..0, None),
             FrameExclude::CurrentRow => (row..row + 1, None),
             FrameExclude::Group => (peers, None),
             FrameExclude::Ties => (peers, Some(row)),
