@@ -456,7 +456,7 @@ mod tests {
         let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, false)]));
         let key: Vec<i64> = peer_group.iter().map(|g| i64::from(*g)).collect();
         let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(key))]).unwrap();
-        let parts = [0..n];
+        let parts: Vec<Range<usize>> = std::iter::once(0..n).collect();
         let ctx = Ctx {
             batch: &batch,
             parts: &parts,
