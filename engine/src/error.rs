@@ -314,6 +314,16 @@ pub enum Error {
     /// A result too large for Basalt to build (54000).
     #[error("{message}")]
     ProgramLimitExceeded { message: String },
+    /// More elements than PostgreSQL allows where each becomes a column or a grouping set's
+    /// member, such as CUBE's 12 (54011).
+    #[error("{message}")]
+    TooManyColumns { message: String },
+    /// A negative LIMIT or FETCH FIRST count (2201W).
+    #[error("LIMIT must not be negative")]
+    NegativeLimit,
+    /// A negative OFFSET (2201X).
+    #[error("OFFSET must not be negative")]
+    NegativeOffset,
     /// Any other invalid argument to a function (22023).
     #[error("{message}")]
     InvalidParameter { message: String },

@@ -1,12 +1,14 @@
 //! SQL text to ASTs, with PostgreSQL-style syntax errors. Redshift's CREATE TABLE attributes
 //! are taken out of the text first (`table_attributes`) and handed on beside the AST, and the
-//! APPROXIMATE of `APPROXIMATE COUNT(DISTINCT ...)` is blanked (`approximate`), the binder
-//! finding it again in the original text; prefix operators such as `~` are given PostgreSQL's
-//! precedence (`prefix_operators`); a parenthesized VALUES list is made a query wherever a
-//! parenthesized query may stand (`values_queries`). COPY from files, UNLOAD, role statements, FETCH and
-//! MOVE are read from tokens by their own modules.
+//! APPROXIMATE of `APPROXIMATE COUNT(DISTINCT ...)` and window frames' EXCLUDE clauses are
+//! blanked (`approximate`, `frame_exclude`), the binder finding them again in the original
+//! text; prefix operators such as `~` are given PostgreSQL's precedence (`prefix_operators`);
+//! a parenthesized VALUES list is made a query wherever a parenthesized query may stand
+//! (`values_queries`). COPY from files, UNLOAD, role statements, FETCH and MOVE are read from
+//! tokens by their own modules.
 
 pub(crate) mod approximate;
+pub(crate) mod frame_exclude;
 mod prefix_operators;
 mod table_attributes;
 mod values_queries;
@@ -60,7 +62,7 @@ pub fn parse_all(sql: &str) -> Result<Vec<Parsed>> {
     }
     // Statements beside a COPY or UNLOAD: their CREATE TABLE attributes are blanked out of the
     // text (positions unchanged) and the text tokenized again.
-    let stripped = table_attributes::strip(&approximate::blank(sql))?;
+    let stripped = table_attributes::strip(&blanked(sql))?;
     let mut tables = stripped.tables;
     let tokens = Tokenizer::new(&dialect, &stripped.sql)
         .tokenize_with_location()
@@ -128,10 +130,16 @@ fn split_statements(
     segments
 }
 
+/// `sql` with the words sqlparser does not know blanked out, every position kept: APPROXIMATE
+/// before COUNT, and window frames' EXCLUDE clauses. The binder finds them in the original text.
+fn blanked(sql: &str) -> String {
+    frame_exclude::blank(&approximate::blank(sql)).into_owned()
+}
+
 /// Parses zero or more `;`-separated statements, each with the Redshift attributes of the
 /// table it creates, if it is a CREATE TABLE that has any.
 pub fn parse_with_attributes(sql: &str) -> Result<Vec<(Statement, Option<TableAttributes>)>> {
-    let stripped = table_attributes::strip(&approximate::blank(sql))?;
+    let stripped = table_attributes::strip(&blanked(sql))?;
     let dialect = PostgreSqlDialect {};
     let mut parser = parser_for(&dialect, &stripped.sql).map_err(|e| syntax_error(sql, e))?;
     let statements = parser
@@ -254,35 +262,7 @@ pub(crate) fn syntax_error(sql: &str, e: ParserError) -> Error {
             None
         }
     });
-    if let Some(e) = frame_exclusion(sql, &message, position) {
-        return e;
-    }
     Error::Syntax { message, position }
-}
-
-/// The error for a window frame's EXCLUDE clause (`ROWS ... EXCLUDE CURRENT ROW`, `GROUP`,
-/// `TIES`, `NO OTHERS`), which the parser does not read: 0A000 at the EXCLUDE rather than
-/// a syntax error, when the parser stopped at an EXCLUDE right after a frame bound.
-fn frame_exclusion(sql: &str, message: &str, position: Option<u32>) -> Option<Error> {
-    if !message.eq_ignore_ascii_case("syntax error at or near \"exclude\"") {
-        return None;
-    }
-    let at = usize::try_from(position?).ok()?.checked_sub(1)?;
-    let before: String = sql.chars().take(at).collect();
-    let last_word = before
-        .trim_end()
-        .rsplit(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-        .next()?
-        .to_ascii_lowercase();
-    if !matches!(last_word.as_str(), "row" | "preceding" | "following") {
-        return None;
-    }
-    Some(Error::UnsupportedAt {
-        message: "window frame exclusion (EXCLUDE CURRENT ROW, GROUP, TIES or NO OTHERS) is not \
-                  supported yet"
-            .into(),
-        position,
-    })
 }
 
 #[cfg(test)]
@@ -311,18 +291,21 @@ mod tests {
         assert_eq!(e.to_string(), "syntax error at end of input");
     }
 
-    // EXCLUDE after a frame bound is a feature Basalt lacks, reported where it stands; an
-    // EXCLUDE elsewhere is still a syntax error.
+    // A frame's EXCLUDE clause is taken out of the text before parsing (the binder reads
+    // it); an EXCLUDE elsewhere, or of something else, is still a syntax error.
     #[test]
-    fn frame_exclusion_is_unsupported() {
-        let e =
-            parse("SELECT sum(a) OVER (ORDER BY a ROWS UNBOUNDED PRECEDING EXCLUDE TIES) FROM t")
-                .unwrap_err();
-        assert!(matches!(e, Error::UnsupportedAt { .. }), "{e:?}");
-        assert_eq!(e.position(), Some(57));
-        let e = parse("SELECT sum(a) OVER (ROWS BETWEEN 1 PRECEDING AND CURRENT ROW exclude no others) FROM t")
+    fn frame_exclusion_parses() {
+        parse_with_attributes(
+            "SELECT sum(a) OVER (ORDER BY a ROWS UNBOUNDED PRECEDING EXCLUDE TIES) FROM t",
+        )
+        .unwrap();
+        parse_with_attributes(
+            "SELECT sum(a) OVER (ROWS BETWEEN 1 PRECEDING AND CURRENT ROW exclude no others) FROM t",
+        )
+        .unwrap();
+        let e = parse_with_attributes("SELECT sum(a) OVER (ROWS CURRENT ROW EXCLUDE foo) FROM t")
             .unwrap_err();
-        assert!(matches!(e, Error::UnsupportedAt { .. }), "{e:?}");
+        assert!(matches!(e, Error::Syntax { .. }), "{e:?}");
         let e = parse("SELECT (1 exclude)").unwrap_err();
         assert!(matches!(e, Error::Syntax { .. }), "{e:?}");
     }

@@ -16,6 +16,7 @@ use crate::kernels::array::ArrayFunc;
 use crate::kernels::func::RowFunc;
 use crate::planner::bind::{comparison, fold, AggContext, Binder, Scope};
 use crate::planner::expr::{AggCall, AggFunc, BinaryOp, Expr, ScalarFunc};
+use crate::planner::plan::SortKey;
 use crate::planner::select::sort_key;
 use crate::planner::subquery::SubqueryKind;
 use crate::types::{display_name, Datum};
@@ -154,6 +155,30 @@ impl Binder<'_> {
             }
         };
         let x = self.bind_expr(x, scope, AggContext::Nested)?;
+        let mut order_by = Vec::with_capacity(order.len());
+        for o in order {
+            let e = self.bind_expr(&o.expr, scope, AggContext::Nested)?;
+            let e = self.coerce_unknown(e, SqlType::Text)?;
+            order_by.push(sort_key(e, &o.options));
+        }
+        self.collecting_call(name, x, sep, order_by, distinct, scope, position, span)
+    }
+
+    /// The call of `array_agg`, `string_agg` or `listagg` over the bound argument `x` and
+    /// ordering `order_by`, with the separator `sep` (a constant): an `Expr::Aggregate`, within
+    /// LISTAGG's length check for `listagg`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn collecting_call(
+        &mut self,
+        name: &str,
+        x: Expr,
+        sep: Option<&ast::Expr>,
+        order_by: Vec<SortKey>,
+        distinct: bool,
+        scope: &Scope,
+        position: Option<u32>,
+        span: Span,
+    ) -> Result<Expr> {
         let separator = match sep {
             None => None,
             Some(s) => {
@@ -181,12 +206,6 @@ impl Binder<'_> {
                 }
             }
         };
-        let mut order_by = Vec::with_capacity(order.len());
-        for o in order {
-            let e = self.bind_expr(&o.expr, scope, AggContext::Nested)?;
-            let e = self.coerce_unknown(e, SqlType::Text)?;
-            order_by.push(sort_key(e, &o.options));
-        }
         let (func, x, ty) = if name == "array_agg" {
             let x = self.coerce_unknown(x, SqlType::Text)?;
             let ty = self.array_type(x.ty(), span)?;

@@ -284,7 +284,9 @@ pub struct Binder<'a> {
     /// WITH queries in scope, outermost first; a reference binds the innermost of a name.
     pub(crate) ctes: Vec<CteDef>,
     /// The WINDOW clauses of the queries being bound, outermost first.
-    pub(crate) named_windows: Vec<(String, ast::NamedWindowExpr)>,
+    /// The WINDOW clauses in scope: each window's name, definition, and where its name ends
+    /// in the text (a frame's EXCLUDE clause is found after it).
+    pub(crate) named_windows: Vec<(String, ast::NamedWindowExpr, sqlparser::tokenizer::Location)>,
     /// While a window call's arguments or window are bound, the error a window call there
     /// gives (window calls do not nest).
     pub(crate) in_window: Option<&'static str>,
@@ -2129,20 +2131,7 @@ impl<'a> Binder<'a> {
                         }
                     });
                 }
-                // The condition on its own, for PostgreSQL's errors: no aggregates, boolean.
-                let mark = self.pending.len();
-                let checked = self.bind_expr(p, scope, AggContext::Forbidden("FILTER"));
-                self.pending.truncate(mark);
-                let checked = self.coerce_unknown(checked?, SqlType::Boolean)?;
-                if checked.ty() != SqlType::Boolean {
-                    return Err(Error::DatatypeMismatch {
-                        message: format!(
-                            "argument of FILTER must be type boolean, not type {}",
-                            display_name(checked.ty())
-                        ),
-                        position: self.position(p.span()),
-                    });
-                }
+                self.check_filter(p, scope)?;
                 let mut args = args;
                 if star {
                     args = vec![ast::Expr::value(ast::Value::Number("1".into(), false))];
@@ -2239,6 +2228,25 @@ impl<'a> Binder<'a> {
         self.scalar_function(&name, bound, position, f.span())
     }
 
+    /// Checks an aggregate's FILTER condition on its own, for PostgreSQL's errors: no
+    /// aggregates in it, and boolean.
+    pub(crate) fn check_filter(&mut self, p: &ast::Expr, scope: &Scope) -> Result<()> {
+        let mark = self.pending.len();
+        let checked = self.bind_expr(p, scope, AggContext::Forbidden("FILTER"));
+        self.pending.truncate(mark);
+        let checked = self.coerce_unknown(checked?, SqlType::Boolean)?;
+        if checked.ty() != SqlType::Boolean {
+            return Err(Error::DatatypeMismatch {
+                message: format!(
+                    "argument of FILTER must be type boolean, not type {}",
+                    display_name(checked.ty())
+                ),
+                position: self.position(p.span()),
+            });
+        }
+        Ok(())
+    }
+
     /// The arguments of a call with named ones (`make_interval(days => 10)`) in parameter
     /// order, the parameters not given taking their defaults. Only make_interval has named
     /// parameters; any other call, or an unknown or already given name, does not exist.
@@ -2330,24 +2338,7 @@ impl<'a> Binder<'a> {
                 });
             };
             let a = self.bind_expr(a, scope, AggContext::Nested)?;
-            let a = self.coerce_unknown(a, SqlType::Double)?;
-            let ty = match a.ty() {
-                SqlType::SmallInt | SqlType::Integer | SqlType::BigInt => numeric(1),
-                SqlType::Decimal { scale, .. } => numeric((scale + 1).min(37)),
-                SqlType::Real | SqlType::Double => SqlType::Double,
-                other => {
-                    return Err(Error::UndefinedFunction {
-                        message: format!("function median({}) does not exist", display_name(other)),
-                        position,
-                    })
-                }
-            };
-            return Ok(Expr::Aggregate(Box::new(AggCall::new(
-                AggFunc::Median,
-                Some(a),
-                false,
-                ty,
-            ))));
+            return Ok(Expr::Aggregate(Box::new(self.median_call(a, position)?)));
         }
         let ([fraction], [order]) = (args, f.within_group.as_slice()) else {
             return Err(Error::UndefinedFunction {
@@ -2357,6 +2348,39 @@ impl<'a> Binder<'a> {
                 position,
             });
         };
+        let x = self.bind_expr(&order.expr, scope, AggContext::Nested)?;
+        let call = self.percentile_call(name, fraction, x, order, position, span)?;
+        Ok(Expr::Aggregate(Box::new(call)))
+    }
+
+    /// MEDIAN(a) over the bound argument `a`.
+    pub(crate) fn median_call(&self, a: Expr, position: Option<u32>) -> Result<AggCall> {
+        let a = self.coerce_unknown(a, SqlType::Double)?;
+        let ty = match a.ty() {
+            SqlType::SmallInt | SqlType::Integer | SqlType::BigInt => numeric(1),
+            SqlType::Decimal { scale, .. } => numeric((scale + 1).min(37)),
+            SqlType::Real | SqlType::Double => SqlType::Double,
+            other => {
+                return Err(Error::UndefinedFunction {
+                    message: format!("function median({}) does not exist", display_name(other)),
+                    position,
+                })
+            }
+        };
+        Ok(AggCall::new(AggFunc::Median, Some(a), false, ty))
+    }
+
+    /// PERCENTILE_CONT / PERCENTILE_DISC (fraction) WITHIN GROUP (ORDER BY x), `x` bound from
+    /// `order`'s expression.
+    pub(crate) fn percentile_call(
+        &mut self,
+        name: &str,
+        fraction: &ast::Expr,
+        x: Expr,
+        order: &ast::OrderByExpr,
+        position: Option<u32>,
+        span: Span,
+    ) -> Result<AggCall> {
         let fr = self.bind_expr(
             fraction,
             &Scope::default(),
@@ -2381,7 +2405,6 @@ impl<'a> Binder<'a> {
             });
         }
         let descending = matches!(order.options.sort, Some(ast::OrderBySort::Desc));
-        let x = self.bind_expr(&order.expr, scope, AggContext::Nested)?;
         let (func, x) = if name == "percentile_cont" {
             let x = self.coerce_unknown(x, SqlType::Double)?;
             if !x.ty().is_numeric() {
@@ -2412,12 +2435,7 @@ impl<'a> Binder<'a> {
             )
         };
         let ty = x.ty();
-        Ok(Expr::Aggregate(Box::new(AggCall::new(
-            func,
-            Some(x),
-            false,
-            ty,
-        ))))
+        Ok(AggCall::new(func, Some(x), false, ty))
     }
 
     pub(crate) fn aggregate(
@@ -2457,6 +2475,10 @@ impl<'a> Binder<'a> {
                 SqlType::Interval => SqlType::Interval,
                 other => return Err(no_fn(other)),
             },
+            // PostgreSQL has no min(boolean) or max(boolean) (bool_and and bool_or are).
+            (AggFunc::Min | AggFunc::Max, Some(SqlType::Boolean)) => {
+                return Err(no_fn(SqlType::Boolean))
+            }
             (AggFunc::Min | AggFunc::Max, Some(t)) => t,
             // PostgreSQL: NUMERIC for integer and NUMERIC input, DOUBLE for floats.
             (

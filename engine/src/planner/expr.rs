@@ -321,6 +321,23 @@ pub struct WindowFrame {
     /// For RANGE offsets: how the start and the end bound are found.
     pub range_start: Option<RangeBound>,
     pub range_end: Option<RangeBound>,
+    /// The rows around the current one that the frame leaves out (`EXCLUDE ...`).
+    pub exclude: FrameExclude,
+}
+
+/// A frame's `EXCLUDE` clause (PostgreSQL 11): which of the current row and its peers are
+/// taken out of the frame, wherever its bounds put them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum FrameExclude {
+    /// `EXCLUDE NO OTHERS`, the default: nothing is left out.
+    #[default]
+    NoOthers,
+    /// `EXCLUDE CURRENT ROW`.
+    CurrentRow,
+    /// `EXCLUDE GROUP`: the current row and its peers.
+    Group,
+    /// `EXCLUDE TIES`: the current row's peers, but not the row itself.
+    Ties,
 }
 
 impl WindowFrame {
@@ -333,6 +350,7 @@ impl WindowFrame {
             end: FrameBound::CurrentRow,
             range_start: None,
             range_end: None,
+            exclude: FrameExclude::NoOthers,
         }
     }
 }
@@ -347,6 +365,11 @@ pub struct WindowCall {
     pub order_by: Vec<SortKey>,
     pub frame: WindowFrame,
     pub ty: SqlType,
+    /// The order an aggregate takes its frame's values in, when the call gives one (LISTAGG's
+    /// `WITHIN GROUP (ORDER BY ...)`); empty for the window's order.
+    pub agg_order: Vec<SortKey>,
+    /// STRING_AGG's and LISTAGG's separator.
+    pub separator: Option<String>,
 }
 
 impl WindowCall {
@@ -356,6 +379,7 @@ impl WindowCall {
             .iter()
             .chain(self.partition_by.iter())
             .chain(self.order_by.iter().map(|k| &k.expr))
+            .chain(self.agg_order.iter().map(|k| &k.expr))
     }
 
     /// Rebuilds the call with every inner expression passed through `f`.
@@ -375,6 +399,16 @@ impl WindowCall {
                 .collect(),
             frame: self.frame.clone(),
             ty: self.ty,
+            agg_order: self
+                .agg_order
+                .iter()
+                .map(|k| SortKey {
+                    expr: f(&k.expr),
+                    descending: k.descending,
+                    nulls_first: k.nulls_first,
+                })
+                .collect(),
+            separator: self.separator.clone(),
         }
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use basalt_storage::{SqlType, TableMeta};
 
-use crate::planner::expr::{AggCall, Expr, FrameBound, FrameUnits, WindowCall};
+use crate::planner::expr::{AggCall, Expr, FrameBound, FrameExclude, FrameUnits, WindowCall};
 
 /// One ORDER BY key.
 #[derive(Clone, Debug, PartialEq)]
@@ -531,8 +531,14 @@ fn frame_text(frame: &crate::planner::expr::WindowFrame) -> String {
         FrameUnits::Range => "RANGE",
         FrameUnits::Groups => "GROUPS",
     };
+    let exclude = match frame.exclude {
+        FrameExclude::NoOthers => "",
+        FrameExclude::CurrentRow => " EXCLUDE CURRENT ROW",
+        FrameExclude::Group => " EXCLUDE GROUP",
+        FrameExclude::Ties => " EXCLUDE TIES",
+    };
     format!(
-        "{units} BETWEEN {} AND {}",
+        "{units} BETWEEN {} AND {}{exclude}",
         bound(&frame.start),
         bound(&frame.end)
     )

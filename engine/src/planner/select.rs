@@ -431,8 +431,8 @@ impl Binder<'_> {
             None => None,
         };
         let offset = match offset {
-            Some(e) => self.constant_count(e, "OFFSET")?.unwrap_or(0),
-            None => 0,
+            Some(e) => self.constant_count(e, "OFFSET")?,
+            None => None,
         };
         if let Some(fetch) = &q.fetch {
             if fetch.with_ties || fetch.percent {
@@ -450,10 +450,21 @@ impl Binder<'_> {
                 (a, b) => a.or(b),
             };
         }
+        // PostgreSQL checks the OFFSET first, and FETCH FIRST's count as a LIMIT.
+        let offset = match offset {
+            Some(v) => u64::try_from(v).map_err(|_| Error::NegativeOffset)?,
+            None => 0,
+        };
+        let limit = match limit {
+            Some(v) => Some(u64::try_from(v).map_err(|_| Error::NegativeLimit)?),
+            None => None,
+        };
         Ok((limit.is_some() || offset > 0).then_some((offset, limit)))
     }
 
-    fn constant_count(&mut self, e: &ast::Expr, what: &'static str) -> Result<Option<u64>> {
+    /// The value of a LIMIT, OFFSET or FETCH FIRST count (`None` for NULL), which must be a
+    /// constant; the caller checks its sign.
+    fn constant_count(&mut self, e: &ast::Expr, what: &'static str) -> Result<Option<i64>> {
         // The enclosing query's subqueries stay pending; only this clause's are refused.
         let enclosing = std::mem::take(&mut self.pending);
         let b = self.bind_expr(e, &Scope::default(), AggContext::Forbidden(what));
@@ -470,14 +481,7 @@ impl Binder<'_> {
             Expr::Literal {
                 value: Datum::Int(v),
                 ..
-            } => {
-                if v < 0 {
-                    return Err(Error::InvalidParameter {
-                        message: format!("{what} must not be negative"),
-                    });
-                }
-                Ok(Some(v as u64))
-            }
+            } => Ok(Some(v)),
             _ => Err(Error::Unsupported {
                 message: format!("{what} must be a constant"),
             }),
@@ -508,7 +512,7 @@ impl Binder<'_> {
         self.named_windows.extend(
             s.named_window
                 .iter()
-                .map(|d| (normalize_ident(&d.0), d.1.clone())),
+                .map(|d| (normalize_ident(&d.0), d.1.clone(), d.0.span.end)),
         );
         let r = self.bind_select_body(s, order_by, domain, lifted_limit);
         self.named_windows.truncate(windows_mark);
@@ -626,7 +630,7 @@ impl Binder<'_> {
                         ast::Expr::Cube(lists) => {
                             has_sets = true;
                             if lists.len() > 12 {
-                                return Err(Error::ProgramLimitExceeded {
+                                return Err(Error::TooManyColumns {
                                     message: "CUBE is limited to 12 elements".into(),
                                 });
                             }
@@ -1078,6 +1082,8 @@ impl Binder<'_> {
                     order_by: keys,
                     frame: WindowFrame::default_frame(),
                     ty: SqlType::BigInt,
+                    agg_order: Vec::new(),
+                    separator: None,
                 }],
             };
             let rank = Expr::Column {
@@ -2549,7 +2555,7 @@ fn nested_sets(e: &ast::Expr) -> Result<Option<Vec<Vec<&ast::Expr>>>> {
         ));
     }
     if k > 12 {
-        return Err(Error::ProgramLimitExceeded {
+        return Err(Error::TooManyColumns {
             message: "CUBE is limited to 12 elements".into(),
         });
     }

@@ -5,13 +5,14 @@
 
 use basalt_storage::SqlType;
 use sqlparser::ast::{self, Spanned};
-use sqlparser::tokenizer::Span;
+use sqlparser::tokenizer::{Location, Span};
 
 use crate::error::{Error, Result};
+use crate::kernels::func::RowFunc;
 use crate::planner::bind::{normalize_ident, AggContext, Binder, Scope};
 use crate::planner::expr::{
-    AggFunc, BinaryOp, Expr, FrameBound, FrameUnits, RangeBound, WindowCall, WindowFrame,
-    WindowFunc,
+    AggCall, AggFunc, BinaryOp, Expr, FrameBound, FrameExclude, FrameUnits, RangeBound, ScalarFunc,
+    WindowCall, WindowFrame, WindowFunc,
 };
 use crate::planner::plan::{Plan, SortKey};
 use crate::planner::select::sort_key;
@@ -153,13 +154,24 @@ impl Binder<'_> {
             "avg" => WindowFunc::Agg(AggFunc::Avg),
             "min" => WindowFunc::Agg(AggFunc::Min),
             "max" => WindowFunc::Agg(AggFunc::Max),
-            "stddev" | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop"
-            | "bool_and" | "bool_or" | "every" | "median" | "percentile_cont"
-            | "percentile_disc" | "array_agg" | "string_agg" | "listagg" => {
-                return Err(Error::Unsupported {
-                    message: format!("{name} as a window function is not supported yet"),
-                })
-            }
+            "stddev" | "stddev_samp" => WindowFunc::Agg(AggFunc::StddevSamp),
+            "stddev_pop" => WindowFunc::Agg(AggFunc::StddevPop),
+            "variance" | "var_samp" => WindowFunc::Agg(AggFunc::VarSamp),
+            "var_pop" => WindowFunc::Agg(AggFunc::VarPop),
+            "bool_and" | "every" => WindowFunc::Agg(AggFunc::BoolAnd),
+            "bool_or" => WindowFunc::Agg(AggFunc::BoolOr),
+            "median" => WindowFunc::Agg(AggFunc::Median),
+            // The fraction and direction are filled in when the call is bound.
+            "percentile_cont" => WindowFunc::Agg(AggFunc::PercentileCont {
+                fraction: 0,
+                descending: false,
+            }),
+            "percentile_disc" => WindowFunc::Agg(AggFunc::PercentileDisc {
+                fraction: 0,
+                descending: false,
+            }),
+            "array_agg" => WindowFunc::Agg(AggFunc::ArrayAgg),
+            "string_agg" | "listagg" => WindowFunc::Agg(AggFunc::StringAgg),
             _ => {
                 return Err(Error::WrongObjectType {
                     message: format!(
@@ -180,19 +192,133 @@ impl Binder<'_> {
                 },
             });
         }
-        if f.filter.is_some() || !f.within_group.is_empty() || f.null_treatment.is_some() {
+        let aggregate = matches!(func, WindowFunc::Agg(_));
+        let inner_order = match &f.args {
+            ast::FunctionArguments::List(list) => list
+                .clauses
+                .iter()
+                .any(|c| matches!(c, ast::FunctionArgumentClause::OrderBy(_))),
+            _ => false,
+        };
+        if aggregate && inner_order {
             return Err(Error::Unsupported {
-                message: format!(
-                    "FILTER, WITHIN GROUP and IGNORE NULLS are not supported with {name} OVER"
-                ),
+                message: "aggregate ORDER BY is not implemented for window functions".into(),
+            });
+        }
+        // Redshift's ordered-set window functions: PERCENTILE_* WITHIN GROUP, and LISTAGG.
+        // Anything else is looked for, as PostgreSQL does, over its arguments' and the
+        // ordering's types.
+        let within = matches!(name, "percentile_cont" | "percentile_disc" | "listagg");
+        if !within && !f.within_group.is_empty() {
+            let mut types = Vec::new();
+            for e in args.iter().chain(f.within_group.iter().map(|o| &o.expr)) {
+                let b = self.bind_expr(e, scope, AggContext::Allowed)?;
+                types.push(display_name(b.ty()));
+            }
+            return Err(Error::UndefinedFunction {
+                message: format!("function {name}({}) does not exist", types.join(", ")),
+                position,
+            });
+        }
+        if !aggregate && f.filter.is_some() {
+            return Err(Error::Unsupported {
+                message: "FILTER is not implemented for non-aggregate window functions".into(),
+            });
+        }
+        // `agg(x) FILTER (WHERE p) OVER ...` is `agg(CASE WHEN p THEN x END) OVER ...` for the
+        // aggregates that skip NULLs, as without OVER.
+        let filtered;
+        let (func, args) = match &f.filter {
+            None => (func, args),
+            Some(p) => {
+                if !matches!(
+                    func,
+                    WindowFunc::Agg(
+                        AggFunc::CountStar
+                            | AggFunc::Count
+                            | AggFunc::Sum
+                            | AggFunc::Avg
+                            | AggFunc::Min
+                            | AggFunc::Max
+                            | AggFunc::VarSamp
+                            | AggFunc::VarPop
+                            | AggFunc::StddevSamp
+                            | AggFunc::StddevPop
+                            | AggFunc::BoolAnd
+                            | AggFunc::BoolOr
+                    )
+                ) && name != "string_agg"
+                {
+                    return Err(Error::Unsupported {
+                        message: format!("FILTER is not supported with {name} OVER"),
+                    });
+                }
+                self.check_filter(p, scope)?;
+                let mut a = args.to_vec();
+                let func = if star {
+                    a = vec![ast::Expr::value(ast::Value::Number("1".into(), false))];
+                    WindowFunc::Agg(AggFunc::Count)
+                } else {
+                    func
+                };
+                if let Some(first) = a.first_mut() {
+                    *first = ast::Expr::Case {
+                        case_token: ast::helpers::attached_token::AttachedToken::empty(),
+                        end_token: ast::helpers::attached_token::AttachedToken::empty(),
+                        operand: None,
+                        conditions: vec![ast::CaseWhen {
+                            condition: p.as_ref().clone(),
+                            result: first.clone(),
+                        }],
+                        else_result: None,
+                    };
+                }
+                filtered = a;
+                (func, filtered.as_slice())
+            }
+        };
+        if f.null_treatment.is_some() {
+            return Err(Error::Unsupported {
+                message: format!("IGNORE NULLS and RESPECT NULLS are not supported with {name}"),
             });
         }
         let Some(over) = &f.over else {
             return Err(Error::Internal("window function without OVER".into()));
         };
-        let spec = self.resolve_window(over)?;
+        let (spec, written_after) = self.resolve_window(over, f.name.span().end)?;
+        // As in Redshift, these take their whole partition: PARTITION BY only.
+        if matches!(
+            name,
+            "median" | "percentile_cont" | "percentile_disc" | "listagg"
+        ) && (!spec.order_by.is_empty() || spec.window_frame.is_some())
+        {
+            return Err(Error::Unsupported {
+                message: format!(
+                    "OVER with ORDER BY or a frame is not supported for {name}: its window takes \
+                     PARTITION BY only"
+                ),
+            });
+        }
+        // A view's query is bound from its stored text, not the statement's, and holds no
+        // EXCLUDE clause (CREATE VIEW refuses one).
+        let exclude = match spec.window_frame {
+            Some(_) if self.view_owners.is_empty() => {
+                crate::parse::frame_exclude::exclusion_after(self.sql, written_after)
+            }
+            _ => FrameExclude::NoOthers,
+        };
         let saved = self.in_window;
-        let r = self.bind_window_call(func, name, args, &spec, scope, position, f.span());
+        let r = self.bind_window_call(
+            func,
+            name,
+            args,
+            &f.within_group,
+            &spec,
+            exclude,
+            scope,
+            position,
+            f.span(),
+        );
         self.in_window = saved;
         r
     }
@@ -200,10 +326,12 @@ impl Binder<'_> {
     #[allow(clippy::too_many_arguments)]
     fn bind_window_call(
         &mut self,
-        func: WindowFunc,
+        mut func: WindowFunc,
         name: &str,
         args: &[ast::Expr],
+        within: &[ast::OrderByExpr],
         spec: &ast::WindowSpec,
+        exclude: FrameExclude,
         scope: &Scope,
         position: Option<u32>,
         span: sqlparser::tokenizer::Span,
@@ -230,6 +358,9 @@ impl Binder<'_> {
             }
             b.cast(e, SqlType::Integer, false, span)
         };
+        let mut agg_order = Vec::new();
+        let mut separator = None;
+        let mut listagg_limit = false;
         let ty = match func {
             WindowFunc::RowNumber | WindowFunc::Rank | WindowFunc::DenseRank => {
                 if !bound.is_empty() {
@@ -308,19 +439,14 @@ impl Binder<'_> {
                 SqlType::Double
             }
             WindowFunc::Agg(agg) => {
-                let arg = match (agg, bound.len()) {
-                    (AggFunc::CountStar, 0) => None,
-                    (AggFunc::CountStar, _) => return Err(no_fn(&bound)),
-                    (_, 1) => Some(bound.remove(0)),
-                    _ => return Err(no_fn(&bound)),
-                };
-                match self.aggregate(agg, arg, false, name, position)? {
-                    Expr::Aggregate(call) => {
-                        bound = call.arg.into_iter().collect();
-                        call.ty
-                    }
-                    _ => return Err(Error::Internal("aggregate binding".into())),
-                }
+                let (call, checked) =
+                    self.window_aggregate(agg, name, args, bound, within, scope, position, span)?;
+                func = WindowFunc::Agg(call.func);
+                bound = call.arg.into_iter().collect();
+                agg_order = call.order_by;
+                separator = call.separator;
+                listagg_limit = checked;
+                call.ty
             }
         };
         self.in_window = Some("window functions are not allowed in window definitions");
@@ -335,27 +461,143 @@ impl Binder<'_> {
             let e = self.coerce_unknown(e, SqlType::Text)?;
             order_by.push(sort_key(e, &o.options));
         }
-        let frame = self.bind_frame(spec.window_frame.as_ref(), &order_by)?;
-        Ok(Expr::Window(Box::new(WindowCall {
+        let frame = self.bind_frame(spec.window_frame.as_ref(), &order_by, exclude)?;
+        let call = Expr::Window(Box::new(WindowCall {
             func,
             args: bound,
             partition_by,
             order_by,
             frame,
             ty,
-        })))
+            agg_order,
+            separator,
+        }));
+        if !listagg_limit {
+            return Ok(call);
+        }
+        // Redshift's LISTAGG returns a VARCHAR(65535), as its aggregate form does.
+        Ok(Expr::Function {
+            func: ScalarFunc::Row(RowFunc::ListaggLimit),
+            args: vec![call],
+            ty: SqlType::Text,
+        })
+    }
+
+    /// The aggregate `agg` (as named by `name`) of a window call, from the call's arguments
+    /// (`bound` as bound in the window's scope) and its WITHIN GROUP ordering, typed as the
+    /// aggregate is without OVER. Also says whether the result takes LISTAGG's length check.
+    #[allow(clippy::too_many_arguments)]
+    fn window_aggregate(
+        &mut self,
+        agg: AggFunc,
+        name: &str,
+        args: &[ast::Expr],
+        mut bound: Vec<Expr>,
+        within: &[ast::OrderByExpr],
+        scope: &Scope,
+        position: Option<u32>,
+        span: Span,
+    ) -> Result<(AggCall, bool)> {
+        let no_fn = |args: &[Expr]| Error::UndefinedFunction {
+            message: format!(
+                "function {name}({}) does not exist",
+                args.iter()
+                    .map(|a| display_name(a.ty()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            position,
+        };
+        match agg {
+            AggFunc::Median => {
+                if bound.len() != 1 {
+                    return Err(Error::UndefinedFunction {
+                        message: format!(
+                            "function median with {} arguments does not exist",
+                            bound.len()
+                        ),
+                        position,
+                    });
+                }
+                Ok((self.median_call(bound.remove(0), position)?, false))
+            }
+            AggFunc::PercentileCont { .. } | AggFunc::PercentileDisc { .. } => {
+                let ([fraction], [order]) = (args, within) else {
+                    return Err(Error::UndefinedFunction {
+                        message: format!(
+                            "function {name} needs one fraction and WITHIN GROUP (ORDER BY one \
+                             expression)"
+                        ),
+                        position,
+                    });
+                };
+                let x = self.bind_expr(&order.expr, scope, AggContext::Allowed)?;
+                Ok((
+                    self.percentile_call(name, fraction, x, order, position, span)?,
+                    false,
+                ))
+            }
+            AggFunc::ArrayAgg | AggFunc::StringAgg => {
+                let sep = match (name, args) {
+                    ("array_agg", [_]) | ("listagg", [_]) => None,
+                    ("string_agg", [_, s]) | ("listagg", [_, s]) => Some(s),
+                    _ => {
+                        return Err(Error::UndefinedFunction {
+                            message: format!(
+                                "function {name} with {} arguments does not exist",
+                                args.len()
+                            ),
+                            position,
+                        })
+                    }
+                };
+                let mut order_by = Vec::with_capacity(within.len());
+                for o in within {
+                    let e = self.bind_expr(&o.expr, scope, AggContext::Allowed)?;
+                    let e = self.coerce_unknown(e, SqlType::Text)?;
+                    order_by.push(sort_key(e, &o.options));
+                }
+                let x = bound.remove(0);
+                match self.collecting_call(name, x, sep, order_by, false, scope, position, span)? {
+                    Expr::Aggregate(call) => Ok((*call, false)),
+                    Expr::Function { mut args, .. } => match args.pop() {
+                        Some(Expr::Aggregate(call)) => Ok((*call, true)),
+                        _ => Err(Error::Internal("listagg binding".into())),
+                    },
+                    _ => Err(Error::Internal("aggregate binding".into())),
+                }
+            }
+            _ => {
+                let arg = match (agg, bound.len()) {
+                    (AggFunc::CountStar, 0) => None,
+                    (AggFunc::CountStar, _) => return Err(no_fn(&bound)),
+                    (_, 1) => Some(bound.remove(0)),
+                    _ => return Err(no_fn(&bound)),
+                };
+                match self.aggregate(agg, arg, false, name, position)? {
+                    Expr::Aggregate(call) => Ok((*call, false)),
+                    _ => Err(Error::Internal("aggregate binding".into())),
+                }
+            }
+        }
     }
 
     /// The window `over` names or spells, with a named window's clauses copied in as
     /// PostgreSQL allows (its PARTITION BY, its ORDER BY unless the reference adds one).
-    fn resolve_window(&self, over: &ast::WindowType) -> Result<ast::WindowSpec> {
+    /// With the window, where its frame was written: the text after `written_after` (the
+    /// end of the call's name), or after the name of the WINDOW clause entry that gives it.
+    fn resolve_window(
+        &self,
+        over: &ast::WindowType,
+        written_after: Location,
+    ) -> Result<(ast::WindowSpec, Location)> {
         match over {
             ast::WindowType::NamedWindow(id) => self.named_window(id, 0),
             ast::WindowType::WindowSpec(spec) => {
                 let Some(base_name) = &spec.window_name else {
-                    return Ok(spec.clone());
+                    return Ok((spec.clone(), written_after));
                 };
-                let base = self.named_window(base_name, 0)?;
+                let (base, _) = self.named_window(base_name, 0)?;
                 let shown = normalize_ident(base_name);
                 let position = self.position(base_name.span);
                 if !spec.partition_by.is_empty() {
@@ -380,37 +622,40 @@ impl Binder<'_> {
                         position,
                     });
                 }
-                Ok(ast::WindowSpec {
-                    window_name: None,
-                    partition_by: base.partition_by,
-                    order_by: if spec.order_by.is_empty() {
-                        base.order_by
-                    } else {
-                        spec.order_by.clone()
+                Ok((
+                    ast::WindowSpec {
+                        window_name: None,
+                        partition_by: base.partition_by,
+                        order_by: if spec.order_by.is_empty() {
+                            base.order_by
+                        } else {
+                            spec.order_by.clone()
+                        },
+                        window_frame: spec.window_frame.clone(),
                     },
-                    window_frame: spec.window_frame.clone(),
-                })
+                    written_after,
+                ))
             }
         }
     }
 
     /// The definition of a window named in the query's WINDOW clause.
-    fn named_window(&self, id: &ast::Ident, depth: usize) -> Result<ast::WindowSpec> {
+    fn named_window(&self, id: &ast::Ident, depth: usize) -> Result<(ast::WindowSpec, Location)> {
         let name = normalize_ident(id);
         let found = self
             .named_windows
             .iter()
             .rev()
-            .find(|(n, _)| *n == name)
-            .map(|(_, w)| w.clone());
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, w, at)| (w.clone(), *at));
         match found {
             // A window defined as another (BigQuery's form); bounded against cycles.
-            Some(ast::NamedWindowExpr::NamedWindow(other)) if depth < 16 => {
+            Some((ast::NamedWindowExpr::NamedWindow(other), _)) if depth < 16 => {
                 self.named_window(&other, depth + 1)
             }
-            Some(ast::NamedWindowExpr::WindowSpec(spec)) => match &spec.window_name {
-                Some(_) => self.resolve_window(&ast::WindowType::WindowSpec(spec)),
-                None => Ok(spec),
+            Some((ast::NamedWindowExpr::WindowSpec(spec), at)) => match &spec.window_name {
+                Some(_) => self.resolve_window(&ast::WindowType::WindowSpec(spec), at),
+                None => Ok((spec, at)),
             },
             _ => Err(Error::UndefinedWindow {
                 name,
@@ -423,6 +668,7 @@ impl Binder<'_> {
         &mut self,
         frame: Option<&ast::WindowFrame>,
         order_by: &[SortKey],
+        exclude: FrameExclude,
     ) -> Result<WindowFrame> {
         let Some(frame) = frame else {
             return Ok(WindowFrame::default_frame());
@@ -474,6 +720,7 @@ impl Binder<'_> {
             end,
             range_start,
             range_end,
+            exclude,
         })
     }
 

@@ -1,20 +1,9 @@
-//! Window functions: rows are sorted by the window's partition keys, then its order keys;
-//! partitions and peer groups (rows equal on the order keys) are found in one pass over the
-//! sorted rows, and each call's values are computed partition by partition, partitions in
-//! parallel on the rayon pool.
-//!
-//! Keys are compared in arrow-row form, which orders like SQL (NULLs placed as the ORDER BY
-//! asks, NULL partition keys equal to each other). Value functions (LAG, FIRST_VALUE, MIN,
-//! ...) compute row indices and gather the values with `take`, so they work for every type.
-//! Aggregates over a frame keep a running state while the frame's start stays put and its end
-//! moves forward, and start again when the start moves, as PostgreSQL does for aggregates
-//! without an inverse: a float SUM adds the same values in the same order.
+//! The window operator: sorting, partitions and peer groups, and the ranking and value
+//! functions.
 
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::Decimal128Type;
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch, UInt32Array,
 };
@@ -23,15 +12,11 @@ use arrow_row::{RowConverter, Rows, SortField};
 use basalt_storage::SqlType;
 use rayon::prelude::*;
 
-use super::aggregate::{finish_accumulator, Accumulator};
-use super::{concat, make_batch};
 use crate::error::{Error, Result};
+use crate::exec::{concat, make_batch};
 use crate::kernels::cast::{to_f64, to_i64};
 use crate::kernels::eval::evaluate;
-use crate::planner::expr::{
-    AggCall, AggFunc, Expr, FrameBound, FrameUnits, RangeBound, WindowCall, WindowFrame, WindowFunc,
-};
-use crate::types::Datum;
+use crate::planner::expr::{Expr, WindowCall, WindowFunc};
 
 /// Computes `calls` (which share one window) over `input`, whose columns have `input_types`.
 /// The output is the input's columns, in window order, then one column per call.
@@ -175,31 +160,23 @@ fn key_rows<'e>(
 }
 
 /// The sorted rows and their partitions and peer groups.
-struct Ctx<'a> {
-    batch: &'a RecordBatch,
-    parts: &'a [Range<usize>],
+pub(super) struct Ctx<'a> {
+    pub(super) batch: &'a RecordBatch,
+    pub(super) parts: &'a [Range<usize>],
     /// First and one-past-last sorted position of each row's peer group.
-    peer_start: &'a [u32],
-    peer_end: &'a [u32],
+    pub(super) peer_start: &'a [u32],
+    pub(super) peer_end: &'a [u32],
     /// Each row's peer group (numbered over all partitions), and the first sorted position
     /// of each group followed by the row count.
-    peer_group: &'a [u32],
-    group_starts: &'a [u32],
+    pub(super) peer_group: &'a [u32],
+    pub(super) group_starts: &'a [u32],
     /// The window's first ORDER BY key and its direction (RANGE offsets read it).
-    order_key: Option<(&'a Expr, SortOptions)>,
-}
-
-/// Where RANGE offset bounds put each row's frame start and end (sorted positions), when the
-/// frame has such bounds.
-#[derive(Default)]
-struct RangeEnds {
-    start: Option<Vec<u32>>,
-    end: Option<Vec<u32>>,
+    pub(super) order_key: Option<(&'a Expr, SortOptions)>,
 }
 
 impl Ctx<'_> {
     /// Runs `f` on every partition, in parallel, and concatenates the per-row results.
-    fn per_partition<T: Send>(
+    pub(super) fn per_partition<T: Send>(
         &self,
         f: impl Fn(Range<usize>) -> Result<Vec<T>> + Sync + Send,
     ) -> Result<Vec<T>> {
@@ -213,174 +190,6 @@ impl Ctx<'_> {
             out.extend(c);
         }
         Ok(out)
-    }
-
-    /// The frame of the row at sorted position `i` in partition `part`, as a half-open range
-    /// of sorted positions (empty when the bounds cross). `ends` holds the RANGE offset
-    /// bounds ([`Ctx::range_ends`]).
-    fn frame(
-        &self,
-        frame: &WindowFrame,
-        ends: &RangeEnds,
-        part: &Range<usize>,
-        i: usize,
-    ) -> Range<usize> {
-        let offset = |d: &Datum| match d {
-            Datum::Int(v) => usize::try_from(*v).unwrap_or(usize::MAX),
-            _ => 0,
-        };
-        // GROUPS: the first row of the group `k` groups before (or after) the row's, kept
-        // inside the partition.
-        let group = self.peer_group[i] as usize;
-        let first_group = self.peer_group[part.start] as usize;
-        let last_group = self.peer_group[part.end - 1] as usize;
-        let group_start = |g: usize| self.group_starts[g] as usize;
-        let start = match (&frame.start, frame.units) {
-            (FrameBound::UnboundedPreceding, _) => part.start,
-            (FrameBound::CurrentRow, FrameUnits::Rows) => i,
-            (FrameBound::CurrentRow, _) => self.peer_start[i] as usize,
-            (FrameBound::UnboundedFollowing, _) => part.end,
-            (FrameBound::Preceding(d), FrameUnits::Rows) => {
-                i.saturating_sub(offset(d)).max(part.start)
-            }
-            (FrameBound::Following(d), FrameUnits::Rows) => {
-                i.saturating_add(offset(d)).min(part.end)
-            }
-            (FrameBound::Preceding(d), FrameUnits::Groups) => {
-                group_start(group.saturating_sub(offset(d)).max(first_group))
-            }
-            (FrameBound::Following(d), FrameUnits::Groups) => match group.checked_add(offset(d)) {
-                Some(g) if g <= last_group => group_start(g),
-                _ => part.end,
-            },
-            (FrameBound::Preceding(_) | FrameBound::Following(_), FrameUnits::Range) => {
-                match &ends.start {
-                    Some(v) => v[i] as usize,
-                    None => self.peer_start[i] as usize,
-                }
-            }
-        };
-        let end = match (&frame.end, frame.units) {
-            (FrameBound::UnboundedPreceding, _) => part.start,
-            (FrameBound::CurrentRow, FrameUnits::Rows) => i + 1,
-            (FrameBound::CurrentRow, _) => self.peer_end[i] as usize,
-            (FrameBound::UnboundedFollowing, _) => part.end,
-            (FrameBound::Preceding(d), FrameUnits::Rows) => {
-                (i + 1).saturating_sub(offset(d)).max(part.start)
-            }
-            (FrameBound::Following(d), FrameUnits::Rows) => {
-                i.saturating_add(offset(d)).saturating_add(1).min(part.end)
-            }
-            (FrameBound::Preceding(d), FrameUnits::Groups) => match group.checked_sub(offset(d)) {
-                Some(g) if g >= first_group => group_start(g + 1),
-                _ => part.start,
-            },
-            (FrameBound::Following(d), FrameUnits::Groups) => {
-                let g = group.saturating_add(offset(d)).min(last_group);
-                group_start(g + 1)
-            }
-            (FrameBound::Preceding(_) | FrameBound::Following(_), FrameUnits::Range) => {
-                match &ends.end {
-                    Some(v) => v[i] as usize,
-                    None => self.peer_end[i] as usize,
-                }
-            }
-        };
-        start..end.max(start)
-    }
-
-    /// The frame starts and ends that RANGE offset bounds give: for a row whose key is not
-    /// NULL, the first row (start) or one past the last row (end) of its partition whose key
-    /// is within the bound, in ORDER BY order; NULL keys are never within a bound and a row
-    /// whose key is NULL has its peers for frame (as in PostgreSQL).
-    fn range_ends(&self, frame: &WindowFrame) -> Result<RangeEnds> {
-        if frame.range_start.is_none() && frame.range_end.is_none() {
-            return Ok(RangeEnds::default());
-        }
-        let Some((key_expr, options)) = self.order_key else {
-            return Err(Error::Internal(
-                "RANGE offset without an ORDER BY key".into(),
-            ));
-        };
-        let raw = evaluate(key_expr, self.batch)?;
-        let keys = make_batch(vec![raw.clone()], raw.len())?;
-        let find = |range: &Option<RangeBound>, is_start: bool| -> Result<Option<Vec<u32>>> {
-            let Some(range) = range else {
-                return Ok(None);
-            };
-            let key = crate::kernels::interval::order_key(&evaluate(&range.key, &keys)?)?;
-            let bound = crate::kernels::interval::order_key(&evaluate(&range.bound, &keys)?)?;
-            let converter = RowConverter::new(vec![SortField::new_with_options(
-                key.data_type().clone(),
-                options,
-            )])?;
-            let key_rows = converter.convert_columns(std::slice::from_ref(&key))?;
-            let bound_rows = converter.convert_columns(std::slice::from_ref(&bound))?;
-            let out = self.per_partition(|part| {
-                let mut v = Vec::with_capacity(part.len());
-                for i in part.clone() {
-                    if raw.is_null(i) || bound.is_null(i) {
-                        let peers = if is_start {
-                            self.peer_start[i]
-                        } else {
-                            self.peer_end[i]
-                        };
-                        v.push(peers);
-                        continue;
-                    }
-                    let b = bound_rows.row(i);
-                    // Keys ascend in row form within the partition, NULLs included (they sort
-                    // at the end the ORDER BY puts them, so no bound reaches them).
-                    let (mut lo, mut hi) = (part.start, part.end);
-                    while lo < hi {
-                        let mid = lo + (hi - lo) / 2;
-                        let k = key_rows.row(mid);
-                        let before = if is_start { k < b } else { k <= b };
-                        if before {
-                            lo = mid + 1;
-                        } else {
-                            hi = mid;
-                        }
-                    }
-                    v.push(lo as u32);
-                }
-                Ok(v)
-            })?;
-            Ok(Some(out))
-        };
-        Ok(RangeEnds {
-            start: find(&frame.range_start, true)?,
-            end: find(&frame.range_end, false)?,
-        })
-    }
-
-    /// Folds every row's frame into a state: `add` takes in one sorted position. The state
-    /// carries on while the frame's start stays and its end grows, and restarts otherwise.
-    fn frame_fold<S: Clone + Send + Sync>(
-        &self,
-        frame: &WindowFrame,
-        init: S,
-        add: impl Fn(&mut S, usize) -> Result<()> + Sync + Send,
-    ) -> Result<Vec<S>> {
-        let ends = self.range_ends(frame)?;
-        self.per_partition(|part| {
-            let mut out = Vec::with_capacity(part.len());
-            let mut state = init.clone();
-            let mut cur = part.start..part.start;
-            for i in part.clone() {
-                let f = self.frame(frame, &ends, &part, i);
-                if f.start != cur.start || f.end < cur.end {
-                    state = init.clone();
-                    cur = f.start..f.start;
-                }
-                for j in cur.end..f.end {
-                    add(&mut state, j)?;
-                }
-                cur.end = f.end;
-                out.push(state.clone());
-            }
-            Ok(out)
-        })
     }
 
     fn compute(&self, call: &WindowCall) -> Result<ArrayRef> {
@@ -448,11 +257,10 @@ impl Ctx<'_> {
                 let idx = self.per_partition(|p| {
                     let mut out = Vec::with_capacity(p.len());
                     for i in p.clone() {
-                        let f = self.frame(&call.frame, &ends, &p, i);
+                        let f = self.frame_rows(&call.frame, &ends, &p, i);
                         let pos = match &nth {
-                            None if f.is_empty() => None,
-                            None if last => Some(f.end - 1),
-                            None => Some(f.start),
+                            None if last => f.last(),
+                            None => f.nth(0),
                             Some(ns) => {
                                 if ns.is_null(i) {
                                     None
@@ -462,7 +270,7 @@ impl Ctx<'_> {
                                         return Err(Error::InvalidNthValueArgument);
                                     }
                                     let k = usize::try_from(k - 1).unwrap_or(usize::MAX);
-                                    (k < f.len()).then(|| f.start + k)
+                                    f.nth(k)
                                 }
                             }
                         };
@@ -486,7 +294,7 @@ impl Ctx<'_> {
                         .collect())
                 })?)
             }
-            WindowFunc::Agg(func) => self.frame_aggregate(call, func, args.first())?,
+            WindowFunc::Agg(func) => self.frame_aggregate(call, func, &args)?,
         })
     }
 
@@ -535,121 +343,6 @@ impl Ctx<'_> {
             )?),
             _ => Ok(taken),
         }
-    }
-
-    fn frame_aggregate(
-        &self,
-        call: &WindowCall,
-        func: AggFunc,
-        arg: Option<&ArrayRef>,
-    ) -> Result<ArrayRef> {
-        let frame = &call.frame;
-        let arg_ty = call.args.first().map(|a| a.ty());
-        let need = || Error::Internal(format!("{} without an argument", call.func.name()));
-        let agg_call = AggCall::new(func, call.args.first().cloned(), false, call.ty);
-        Ok(match func {
-            AggFunc::CountStar => int64(self.frame_fold(frame, 0i64, |s, _| {
-                *s += 1;
-                Ok(())
-            })?),
-            AggFunc::Count => {
-                let a = arg.ok_or_else(need)?;
-                int64(self.frame_fold(frame, 0i64, |s, j| {
-                    if a.is_valid(j) {
-                        *s += 1;
-                    }
-                    Ok(())
-                })?)
-            }
-            AggFunc::Sum | AggFunc::Avg
-                if matches!(arg_ty, Some(SqlType::Real | SqlType::Double)) =>
-            {
-                let a = arg.ok_or_else(need)?;
-                let v = to_f64(a, arg_ty.unwrap_or(SqlType::Double));
-                let states = self.frame_fold(frame, (0.0f64, 0i64), |s, j| {
-                    if v.is_valid(j) {
-                        s.0 += v.value(j);
-                        s.1 += 1;
-                    }
-                    Ok(())
-                })?;
-                let (sums, counts) = states.into_iter().unzip();
-                finish_accumulator(&agg_call, Accumulator::SumFloat { sums, counts })?
-            }
-            AggFunc::Sum | AggFunc::Avg if arg_ty == Some(SqlType::Interval) => {
-                let a = arg.ok_or_else(need)?;
-                let v = a.as_primitive::<arrow_array::types::IntervalMonthDayNanoType>();
-                let states = self.frame_fold(
-                    frame,
-                    (crate::types::temporal::Interval::default(), 0i64),
-                    |s, j| {
-                        if v.is_valid(j) {
-                            s.0 =
-                                s.0.checked_add(crate::types::temporal::Interval::from_arrow(
-                                    v.value(j),
-                                ))?;
-                            s.1 += 1;
-                        }
-                        Ok(())
-                    },
-                )?;
-                let (sums, counts) = states.into_iter().unzip();
-                finish_accumulator(&agg_call, Accumulator::SumInterval { sums, counts })?
-            }
-            AggFunc::Sum | AggFunc::Avg => {
-                let a = arg.ok_or_else(need)?;
-                let vals: Vec<Option<i128>> = match arg_ty {
-                    Some(SqlType::Decimal { .. }) => a
-                        .as_primitive::<Decimal128Type>()
-                        .iter()
-                        .collect::<Vec<_>>(),
-                    _ => to_i64(a)?.iter().map(|v| v.map(i128::from)).collect(),
-                };
-                let states = self.frame_fold(frame, (0i128, 0i64), |s, j| {
-                    if let Some(v) = vals[j] {
-                        s.0 = s.0.checked_add(v).ok_or_else(|| Error::NumericOutOfRange {
-                            message: "numeric value out of range".into(),
-                        })?;
-                        s.1 += 1;
-                    }
-                    Ok(())
-                })?;
-                let (sums, counts) = states.into_iter().unzip();
-                finish_accumulator(&agg_call, Accumulator::SumExact { sums, counts })?
-            }
-            AggFunc::Min | AggFunc::Max => {
-                let a = arg.ok_or_else(need)?;
-                let key = crate::kernels::interval::order_key(a)?;
-                let rows = RowConverter::new(vec![SortField::new(key.data_type().clone())])?
-                    .convert_columns(std::slice::from_ref(&key))?;
-                let max = func == AggFunc::Max;
-                let best = self.frame_fold(frame, None::<u32>, |s, j| {
-                    if a.is_valid(j) {
-                        let better = match s {
-                            None => true,
-                            Some(b) => {
-                                let o = rows.row(j).cmp(&rows.row(*b as usize));
-                                if max {
-                                    o.is_gt()
-                                } else {
-                                    o.is_lt()
-                                }
-                            }
-                        };
-                        if better {
-                            *s = Some(j as u32);
-                        }
-                    }
-                    Ok(())
-                })?;
-                arrow_select::take::take(a.as_ref(), &UInt32Array::from(best), None)?
-            }
-            other => {
-                return Err(Error::Internal(format!(
-                    "{other:?} is not a window aggregate"
-                )))
-            }
-        })
     }
 }
 
