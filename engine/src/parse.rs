@@ -265,6 +265,37 @@ pub(crate) fn syntax_error(sql: &str, e: ParserError) -> Error {
     Error::Syntax { message, position }
 }
 
+/// `sql` with the text of each `[start, end)` span replaced by spaces (newlines kept), so every
+/// other token keeps its line and column: how words sqlparser cannot parse (APPROXIMATE, a
+/// frame's EXCLUDE) are taken out before parsing. The text is unchanged when there are none.
+pub(crate) fn blank_spans<'s>(
+    sql: &'s str,
+    spans: &[(
+        sqlparser::tokenizer::Location,
+        sqlparser::tokenizer::Location,
+    )],
+) -> std::borrow::Cow<'s, str> {
+    if spans.is_empty() {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len());
+    let (mut line, mut column) = (1u64, 1u64);
+    for ch in sql.chars() {
+        let here = sqlparser::tokenizer::Location::new(line, column);
+        let inside = spans
+            .iter()
+            .any(|(start, end)| here >= *start && here < *end);
+        out.push(if inside && ch != '\n' { ' ' } else { ch });
+        if ch == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

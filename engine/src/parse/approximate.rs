@@ -38,26 +38,11 @@ fn marks(sql: &str) -> Vec<(Location, Location, Location)> {
 
 /// `sql` with each marking APPROXIMATE replaced by spaces (the text unchanged when none).
 pub fn blank(sql: &str) -> Cow<'_, str> {
-    let marks = marks(sql);
-    if marks.is_empty() {
-        return Cow::Borrowed(sql);
-    }
-    let mut out = String::with_capacity(sql.len());
-    let (mut line, mut column) = (1u64, 1u64);
-    for ch in sql.chars() {
-        let here = Location::new(line, column);
-        let inside = marks
-            .iter()
-            .any(|(start, end, _)| here >= *start && here < *end);
-        out.push(if inside { ' ' } else { ch });
-        if ch == '\n' {
-            line += 1;
-            column = 1;
-        } else {
-            column += 1;
-        }
-    }
-    Cow::Owned(out)
+    let spans: Vec<(Location, Location)> = marks(sql)
+        .into_iter()
+        .map(|(start, end, _)| (start, end))
+        .collect();
+    super::blank_spans(sql, &spans)
 }
 
 /// When the COUNT word starting at `count` in `sql` was marked APPROXIMATE, the marking

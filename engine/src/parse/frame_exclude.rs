@@ -86,26 +86,7 @@ pub fn any(sql: &str) -> bool {
 
 /// `sql` with each frame's EXCLUDE clause replaced by spaces (the text unchanged when none).
 pub fn blank(sql: &str) -> Cow<'_, str> {
-    let marks = marks(sql);
-    if marks.is_empty() {
-        return Cow::Borrowed(sql);
-    }
-    let mut out = String::with_capacity(sql.len());
-    let (mut line, mut column) = (1u64, 1u64);
-    for ch in sql.chars() {
-        let here = Location::new(line, column);
-        let inside = marks
-            .iter()
-            .any(|(start, end)| here >= *start && here < *end);
-        out.push(if inside && ch != '\n' { ' ' } else { ch });
-        if ch == '\n' {
-            line += 1;
-            column = 1;
-        } else {
-            column += 1;
-        }
-    }
-    Cow::Owned(out)
+    super::blank_spans(sql, &marks(sql))
 }
 
 /// The EXCLUDE clause of the window that follows `after` in `sql`: the first parenthesized
